@@ -1,0 +1,106 @@
+"""The sync wire protocol, shared by the terminal (sync/) and the server (server/).
+
+docs/sync-protocol.md describes it in prose; these pydantic models are the
+source of the server's OpenAPI schema. Bump PROTOCOL_VERSION on a breaking change;
+operations carry their own ``format_version`` so the server can upgrade old ones.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+PROTOCOL_VERSION = 1
+OPERATION_FORMAT_VERSION = 1
+MAX_BATCH = 500
+
+
+class OpType(StrEnum):
+    ORDER_CREATE = "order.create"
+    ORDER_UPDATE = "order.update"
+    ORDER_DELETE = "order.delete"
+    PAYMENT_RECORD = "payment.record"
+    REFUND_CREATE = "refund.create"
+    APPROVAL_REQUEST = "approval.request"
+    APPROVAL_DECIDE = "approval.decide"
+    STOCK_ADJUST = "stock.adjust"
+    PRODUCT_CREATE = "product.create"
+    PRODUCT_UPDATE = "product.update"
+    CUSTOMER_UPSERT = "customer.upsert"
+    CONFLICT_RESOLVE = "conflict.resolve"
+
+
+class OpStatus(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    CONFLICT = "conflict"
+    REJECTED = "rejected"
+
+
+class Operation(BaseModel):
+    """One intent recorded by a terminal: what a person did, not a row dump."""
+
+    op_id: str = Field(description="UUID made on the terminal; the deduplication key")
+    op_seq: int = Field(ge=1, description="Dense per-device sequence number, from 1")
+    type: OpType
+    entity_id: str
+    actor_id: str
+    device_id: str
+    created_at: datetime = Field(description="Terminal wall clock; for receipts only")
+    base_version: int = Field(ge=0, description="Server version the edit was made against; 0 for new")
+    format_version: int = OPERATION_FORMAT_VERSION
+    payload: dict[str, Any]
+
+
+class PushRequest(BaseModel):
+    protocol: int = PROTOCOL_VERSION
+    operations: list[Operation] = Field(max_length=MAX_BATCH)
+
+
+class OperationResult(BaseModel):
+    op_id: str
+    op_seq: int
+    status: OpStatus
+    entity_id: str
+    version: int | None = Field(default=None, description="New server version when applied")
+    reason: str | None = Field(default=None, description="Why, for conflict and rejected")
+    conflict_id: str | None = None
+    flags: list[str] = Field(default_factory=list, description="e.g. price_changed, negative_stock")
+
+
+class PushResponse(BaseModel):
+    results: list[OperationResult]
+    last_applied_seq: int = Field(description="Highest op_seq of this device applied so far")
+    gap_from: int | None = Field(default=None, description="Set when ops after a missing op_seq were held back")
+    server_time: datetime
+
+
+class Change(BaseModel):
+    """One entry of a store's change feed: the entity's state after a change."""
+
+    position: int
+    entity_type: str
+    entity_id: str
+    version: int
+    deleted: bool = False
+    data: dict[str, Any]
+    origin_device_id: str | None = None
+    op_id: str | None = None
+
+
+class PullResponse(BaseModel):
+    changes: list[Change]
+    cursor: int = Field(description="Position to pass back as ?after= on the next pull")
+    has_more: bool
+    server_time: datetime
+
+
+class SnapshotRequired(BaseModel):
+    """Answer (HTTP 410) when a cursor is older than the compaction horizon."""
+
+    error: str = "cursor_expired"
+    horizon: int
+    message: str
