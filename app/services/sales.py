@@ -1,0 +1,228 @@
+"""Recording a walk-in sale and later payments: one mutation each, durable on return.
+
+A sale is recorded whole or not at all: order, lines, payments, stock movements,
+customer, audit entry and the ``order.create`` outbox operation share one SQLite
+transaction with ``synchronous=FULL``. When :func:`record_sale` returns, the sale
+survives a power cut; printing happens only afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.domain.cart import Cart
+from app.domain.ids import new_id, order_reference
+from app.domain.order_status import OrderStatus, check_transition, status_for_balance
+from app.domain.permissions import Action, require
+from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
+from app.services.customers import CustomerDetails, decrypt, upsert_in
+from app.store.local import LocalStore
+from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.unit_of_work import Actor, Mutation, mutation
+
+
+class SaleError(ValueError):
+    """A sale that cannot be recorded as asked; the message is for the cashier."""
+
+
+@dataclass(frozen=True)
+class SaleResult:
+    order_id: str
+    reference: str
+    total: int
+    paid: int
+    change: int
+    status: OrderStatus
+    cash_tendered: bool
+
+
+def _payment_row(m: Mutation, order: Order, t: AppliedTender, installment_id: str | None = None) -> Payment:
+    return Payment(
+        id=new_id(), order_id=order.id, method=t.method.value, amount=t.amount, tendered=t.tendered,
+        change=t.change, installment_id=installment_id, actor_id=m.actor.staff_id,
+        device_id=m.device.id, created_at=m.at,
+    )
+
+
+def payment_payload(p: Payment) -> dict:
+    return {"id": p.id, "order_id": p.order_id, "method": p.method, "amount": p.amount,
+            "tendered": p.tendered, "change": p.change, "installment_id": p.installment_id,
+            "created_at": p.created_at.isoformat()}
+
+
+def line_payload(li: OrderLine) -> dict:
+    return {"id": li.id, "product_id": li.product_id, "sku": li.sku, "name": li.name,
+            "barcode": li.barcode, "unit_price": li.unit_price, "qty_milli": li.qty_milli,
+            "tax_rate_ppm": li.tax_rate_ppm, "discount_percent_ppm": li.discount_percent_ppm,
+            "discount_amount": li.discount_amount, "gross": li.gross, "net": li.net,
+            "tax": li.tax, "total": li.total}
+
+
+def _build_order(m: Mutation, store: LocalStore, cart: Cart, customer_id: str | None) -> Order:
+    settings = store.settings()
+    totals = cart.totals()
+    m.device.order_counter += 1
+    order = Order(
+        id=new_id(), reference=order_reference(m.device.code, m.device.order_counter),
+        store_id=m.device.store_id, device_id=m.device.id, status=OrderStatus.PENDING.value,
+        is_offline=True, customer_id=customer_id, currency=settings.currency,
+        tax_inclusive=cart.tax_inclusive,
+        order_discount_percent_ppm=cart.order_discount.percent_ppm,
+        order_discount_amount=cart.order_discount.amount, subtotal=totals.subtotal,
+        discount=totals.discount, tax=totals.tax, total=totals.total, paid=0, flags=[],
+        created_by=m.actor.staff_id, created_at=m.at, updated_at=m.at,
+    )
+    for pos, (cl, lt) in enumerate(zip(cart.lines, totals.lines, strict=True)):
+        order.lines.append(OrderLine(
+            id=cl.id, position=pos, product_id=cl.product_id, sku=cl.sku, name=cl.name,
+            barcode=cl.barcode, unit_price=cl.unit_price, qty_milli=cl.qty_milli,
+            tax_rate_ppm=cl.tax_rate_ppm, discount_percent_ppm=cl.discount.percent_ppm,
+            discount_amount=cl.discount.amount, gross=lt.gross, net=lt.net, tax=lt.tax, total=lt.total,
+        ))
+    return order
+
+
+def _check_discounts(actor: Actor, cart: Cart) -> None:
+    if any(not li.discount.is_zero for li in cart.lines):
+        require(actor.role, Action.SALE_LINE_DISCOUNT)
+    if not cart.order_discount.is_zero:
+        require(actor.role, Action.SALE_ORDER_DISCOUNT)
+
+
+def record_sale(
+    store: LocalStore,
+    actor: Actor,
+    cart: Cart,
+    tenders: list[Tender],
+    customer: CustomerDetails | None = None,
+    note: str | None = None,
+) -> SaleResult:
+    """Record the cart as an order with its payments. Partial payment leaves it pending."""
+    require(actor.role, Action.SALE_CREATE)
+    if cart.is_empty:
+        raise SaleError("The cart is empty")
+    _check_discounts(actor, cart)
+    total = cart.totals().total
+    try:
+        applied = apply_tenders(total, tenders) if tenders else []
+    except TenderError as exc:
+        raise SaleError(str(exc)) from exc
+    with mutation(store.db, store.device_id, actor, "sale.record") as m:
+        cust = upsert_in(m.session, store.cipher, customer) if customer else None
+        if cust is not None:
+            m.session.flush()
+        order = _build_order(m, store, cart, cust.id if cust else None)
+        order.note = note
+        m.session.add(order)
+        for t in applied:
+            order.payments.append(_payment_row(m, order, t))
+        order.paid = sum(t.amount for t in applied)
+        order.status = status_for_balance(order.total, order.paid).value
+        flags: list[str] = []
+        for li in order.lines:
+            if li.product_id is not None:
+                m.session.add(StockMovement(
+                    id=new_id(), product_id=li.product_id, kind="sale", qty_delta_milli=-li.qty_milli,
+                    reference=order.reference, order_id=order.id, actor_id=actor.staff_id,
+                    device_id=m.device.id, created_at=m.at, synced=True,
+                ))
+        order.flags = flags
+        m.session.flush()
+        m.audit("order", order.id, {
+            "reference": {"before": None, "after": order.reference},
+            "status": {"before": None, "after": order.status},
+            "total": {"before": None, "after": order.total},
+            "paid": {"before": None, "after": order.paid},
+            "lines": {"before": None, "after": len(order.lines)},
+        }, reason=note)
+        customer_data = customer.as_dict() | {"id": cust.id} if customer and cust else None
+        m.emit("order.create", order.id, {
+            "reference": order.reference, "store_id": order.store_id, "currency": order.currency,
+            "tax_inclusive": order.tax_inclusive, "is_offline": True, "customer": customer_data,
+            "lines": [line_payload(li) for li in order.lines],
+            "order_discount_percent_ppm": order.order_discount_percent_ppm,
+            "order_discount_amount": order.order_discount_amount, "subtotal": order.subtotal,
+            "discount": order.discount, "tax": order.tax, "total": order.total,
+            "payments": [payment_payload(p) for p in order.payments],
+            "installments": [], "created_at": order.created_at.isoformat(), "note": note,
+        })
+        change = sum(t.change for t in applied)
+        return SaleResult(order.id, order.reference, order.total, order.paid, change,
+                          OrderStatus(order.status), any(t.method.value == "cash" for t in applied))
+
+
+def record_payment(
+    store: LocalStore, actor: Actor, order_id: str, tender: Tender, installment_id: str | None = None
+) -> SaleResult:
+    """Take a further payment on a pending order (an installment, or paying off a balance)."""
+    require(actor.role, Action.PAYMENT_RECORD)
+    with mutation(store.db, store.device_id, actor, "payment.record") as m:
+        order = m.session.get(Order, order_id)
+        if order is None:
+            raise SaleError("Order not found")
+        if order.status != OrderStatus.PENDING.value:
+            raise SaleError(f"Order {order.reference} is {order.status}; nothing is due")
+        try:
+            (applied,) = apply_tenders(order.balance, [tender])
+        except TenderError as exc:
+            raise SaleError(str(exc)) from exc
+        payment = _payment_row(m, order, applied, installment_id)
+        order.payments.append(payment)
+        before_paid, before_status = order.paid, order.status
+        order.paid += applied.amount
+        new_status = status_for_balance(order.total, order.paid)
+        check_transition(OrderStatus(order.status), new_status)
+        order.status = new_status.value
+        order.updated_at = m.at
+        m.session.flush()
+        m.audit("order", order.id, {
+            "paid": {"before": before_paid, "after": order.paid},
+            "status": {"before": before_status, "after": order.status},
+            "payment": {"before": None, "after": {"method": payment.method, "amount": payment.amount}},
+        })
+        m.emit("payment.record", order.id, payment_payload(payment), base_version=order.version)
+        return SaleResult(order.id, order.reference, order.total, order.paid, applied.change,
+                          OrderStatus(order.status), applied.method.value == "cash")
+
+
+@dataclass(frozen=True)
+class OrderSummary:
+    id: str
+    reference: str
+    status: str
+    total: int
+    paid: int
+    created_at: datetime
+    customer_name: str | None
+    lines: int
+
+
+def find_by_reference(store: LocalStore, reference: str) -> str | None:
+    with store.db.read() as s:
+        return s.scalar(select(Order.id).where(Order.reference == reference.strip().upper()))
+
+
+def todays_orders(store: LocalStore, since: datetime, query: str = "", limit: int = 500) -> list[OrderSummary]:
+    """Orders since ``since``, filtered by reference, customer name or amount typed in ``query``."""
+    q = query.strip().lower()
+    with store.db.read() as s:
+        orders = s.scalars(select(Order).where(Order.created_at >= since)
+                           .order_by(Order.created_at.desc()).limit(limit))
+        result = []
+        for o in orders:
+            name = decrypt(store.cipher, o.customer).name if o.customer else None
+            summary = OrderSummary(o.id, o.reference, o.status, o.total, o.paid, o.created_at, name, len(o.lines))
+            if q and not _matches(summary, q):
+                continue
+            result.append(summary)
+        return result
+
+
+def _matches(o: OrderSummary, q: str) -> bool:
+    from app.domain.money import format_plain
+
+    return (q in o.reference.lower() or (o.customer_name or "").lower().find(q) >= 0
+            or q == format_plain(o.total) or q.replace(",", ".") == format_plain(o.total))

@@ -1,0 +1,90 @@
+"""Staff sign-in with a PIN, checked locally so a till signs people in offline.
+
+PINs are argon2-hashed. Five wrong PINs lock the person out for five minutes;
+the lock lives in the database so restarting the app does not lift it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from app.store.base import utcnow
+from app.store.local import LocalStore
+from app.store.models import Staff
+from app.store.unit_of_work import Actor
+
+MAX_FAILED_PINS = 5
+LOCKOUT = timedelta(minutes=5)
+# PINs are short; the hash parameters keep a sign-in under ~50 ms on a till.
+_hasher = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1)
+
+
+class SignInError(Exception):
+    """A sign-in that failed; the message is shown to the person as is."""
+
+
+def hash_pin(pin: str) -> str:
+    if not pin.isdigit() or not 4 <= len(pin) <= 8:
+        raise ValueError("A PIN is 4 to 8 digits")
+    return _hasher.hash(pin)
+
+
+def _aware(dt):  # SQLite hands back naive datetimes; they are stored in UTC
+    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=utcnow().tzinfo)
+
+
+def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
+    """The Actor for a staff code and PIN, or SignInError saying why not."""
+    now = utcnow()
+    with store.db.write() as s:
+        person = s.scalars(select(Staff).where(Staff.code == staff_code)).first()
+        if person is None or not person.active:
+            raise SignInError("Unknown staff code")
+        locked_until = _aware(person.locked_until)
+        if locked_until and locked_until > now:
+            minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+            raise SignInError(f"Too many wrong PINs. Try again in {minutes} min or ask a manager.")
+        try:
+            _hasher.verify(person.pin_hash, pin)
+        except (VerificationError, InvalidHashError):
+            person.failed_pins += 1
+            if person.failed_pins >= MAX_FAILED_PINS:
+                person.locked_until = now + LOCKOUT
+                person.failed_pins = 0
+                raise SignInError("Too many wrong PINs. Locked for 5 minutes.") from None
+            left = MAX_FAILED_PINS - person.failed_pins
+            raise SignInError(f"Wrong PIN ({left} tries left)") from None
+        person.failed_pins = 0
+        person.locked_until = None
+        return Actor(person.id, person.name, Role(person.role))
+
+
+def verify_override(store: LocalStore, staff_code: str, pin: str, action: str) -> Actor:
+    """A manager's PIN override at the till: the approver must be allowed ``action``."""
+    from app.domain.permissions import allowed
+
+    approver = sign_in(store, staff_code, pin)
+    if not allowed(approver.role, action):
+        raise SignInError(f"{approver.name} ({approver.role.value}) cannot approve this")
+    return approver
+
+
+def list_staff(store: LocalStore) -> list[Staff]:
+    with store.db.read() as s:
+        people = list(s.scalars(select(Staff).where(Staff.active).order_by(Staff.name)))
+        s.expunge_all()
+        return people
+
+
+def add_staff_row(store: LocalStore, name: str, code: str, role: Role, pin: str, staff_id: str | None = None) -> str:
+    """Seed a staff row (demo/set-up; staff normally arrive from the server by sync)."""
+    with store.db.write() as s:
+        person = Staff(id=staff_id or new_id(), name=name, code=code, role=role.value, pin_hash=hash_pin(pin))
+        s.add(person)
+        return person.id

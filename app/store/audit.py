@@ -1,0 +1,115 @@
+"""The hash-chained audit log: writing entries and verifying a device's chain."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
+from app.store.models import AuditEntry, Device
+
+GENESIS = "0" * 64
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
+    return hashlib.sha256((prev_hash + _canonical(fields)).encode()).hexdigest()
+
+
+def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
+    at = entry.at
+    return {
+        "id": entry.id,
+        "device_id": entry.device_id,
+        "seq": entry.seq,
+        "at": at.replace(tzinfo=None).isoformat() if isinstance(at, datetime) else at,
+        "actor_id": entry.actor_id,
+        "action": entry.action,
+        "entity_type": entry.entity_type,
+        "entity_id": entry.entity_id,
+        "changes": entry.changes,
+        "reason": entry.reason,
+    }
+
+
+def append(
+    session: Session,
+    device: Device,
+    *,
+    at: datetime,
+    actor_id: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    changes: dict[str, Any],
+    reason: str | None,
+) -> AuditEntry:
+    """Append one entry to the device's chain (the caller's transaction holds the write lock)."""
+    device.audit_seq += 1
+    entry = AuditEntry(
+        id=new_id(),
+        device_id=device.id,
+        seq=device.audit_seq,
+        at=at,
+        actor_id=actor_id,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        changes=json.loads(_canonical(changes)),
+        reason=reason,
+        prev_hash=device.audit_head,
+    )
+    entry.hash = entry_hash(entry.prev_hash, _hashed_fields(entry))
+    device.audit_head = entry.hash
+    session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    seq: int
+    problem: str
+
+
+def verify_chain(session: Session, device_id: str) -> list[ChainProblem]:
+    """Every place where the device's audit chain was broken, edited or cut short."""
+    problems: list[ChainProblem] = []
+    prev = GENESIS
+    expected_seq = 1
+    entries = session.scalars(
+        select(AuditEntry).where(AuditEntry.device_id == device_id).order_by(AuditEntry.seq)
+    )
+    last: AuditEntry | None = None
+    for entry in entries:
+        if entry.seq != expected_seq:
+            problems.append(ChainProblem(entry.seq, f"missing entries before seq {entry.seq}"))
+        if entry.prev_hash != prev:
+            problems.append(ChainProblem(entry.seq, "does not follow the previous entry"))
+        if entry_hash(entry.prev_hash, _hashed_fields(entry)) != entry.hash:
+            problems.append(ChainProblem(entry.seq, "content was altered"))
+        prev = entry.hash
+        expected_seq = entry.seq + 1
+        last = entry
+    device = session.get(Device, device_id)
+    if device is not None and last is not None and device.audit_head != last.hash:
+        problems.append(ChainProblem(last.seq, "entries were removed from the end"))
+    return problems
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field-level before/after of what changed, as stored in an audit entry."""
+    keys = set(before) | set(after)
+    return {
+        k: {"before": before.get(k), "after": after.get(k)}
+        for k in sorted(keys)
+        if before.get(k) != after.get(k)
+    }

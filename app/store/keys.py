@@ -1,0 +1,105 @@
+"""Where the terminal's data key lives: the OS keyring, or an explicit encrypted key file.
+
+The normal home of the key is the OS keyring (Windows Credential Manager, macOS
+Keychain, Secret Service on a Linux desktop). A headless Linux till has no keyring
+backend (keyring raises NoKeyringError). Then, and only when the admin has set a
+passphrase (``TILLSYNC_KEY_PASSPHRASE`` or ``--key-passphrase-file``), the key is
+kept in ``data-key.enc`` in the data directory, wrapped with AES-GCM under a key
+derived from that passphrase with scrypt. With neither, Tillsync refuses to start
+with a message saying so: it never falls back to a plaintext key silently.
+Plaintext keyring backends (keyrings.alt) count as "no keyring".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import keyring
+import keyring.errors
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
+
+from app.store.crypto import KEY_BYTES
+
+SERVICE = "tillsync"
+KEY_FILE = "data-key.enc"
+PASSPHRASE_ENV = "TILLSYNC_KEY_PASSPHRASE"
+
+
+class KeyUnavailable(RuntimeError):
+    """No safe place for the data key; the message tells the admin what to do."""
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    key: bytes
+    source: str  # "keyring" or "key-file"
+
+
+def _keyring_usable() -> bool:
+    backend = keyring.get_keyring()
+    name = type(backend).__module__ + "." + type(backend).__name__
+    if "fail" in name.split(".") or "Plaintext" in name or "null" in name.lower():
+        return False
+    return getattr(backend, "priority", 1) > 0
+
+
+def _scrypt(passphrase: str, salt: bytes) -> bytes:
+    return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
+
+
+def write_key_file(path: Path, key: bytes, passphrase: str) -> None:
+    salt, nonce = os.urandom(16), os.urandom(12)
+    wrapped = AESGCM(_scrypt(passphrase, salt)).encrypt(nonce, key, b"tillsync-data-key")
+    doc = {"v": 1, "kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), "key": wrapped.hex()}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc))
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def read_key_file(path: Path, passphrase: str) -> bytes:
+    doc = json.loads(path.read_text())
+    try:
+        return AESGCM(_scrypt(passphrase, bytes.fromhex(doc["salt"]))).decrypt(
+            bytes.fromhex(doc["nonce"]), bytes.fromhex(doc["key"]), b"tillsync-data-key"
+        )
+    except InvalidTag as exc:
+        raise KeyUnavailable(f"The key passphrase does not open {path}") from exc
+
+
+def load_or_create(data_dir: Path, install_id: str, passphrase: str | None = None) -> LoadedKey:
+    """The data key of this installation, created on first use."""
+    passphrase = passphrase or os.environ.get(PASSPHRASE_ENV)
+    key_file = data_dir / KEY_FILE
+    if key_file.exists():
+        if not passphrase:
+            raise KeyUnavailable(
+                f"{key_file} holds the data key; set {PASSPHRASE_ENV} to the admin's passphrase"
+            )
+        return LoadedKey(read_key_file(key_file, passphrase), "key-file")
+    account = f"data-key/{install_id}"
+    if _keyring_usable():
+        try:
+            stored = keyring.get_password(SERVICE, account)
+            if stored:
+                return LoadedKey(base64.b64decode(stored), "keyring")
+            key = os.urandom(KEY_BYTES)
+            keyring.set_password(SERVICE, account, base64.b64encode(key).decode())
+            return LoadedKey(key, "keyring")
+        except keyring.errors.KeyringError:
+            pass
+    if not passphrase:
+        raise KeyUnavailable(
+            "No OS keyring is available to hold the customer-data key. On a headless "
+            f"terminal set {PASSPHRASE_ENV} (or pass --key-passphrase-file) so the key "
+            f"is kept encrypted in {key_file}. See docs/terminal-setup.md."
+        )
+    key = os.urandom(KEY_BYTES)
+    write_key_file(key_file, key, passphrase)
+    return LoadedKey(key, "key-file")

@@ -1,0 +1,75 @@
+"""The terminal's local store: the database, this device's identity and the data key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.store import keys
+from app.store.crypto import PersonalDataCipher
+from app.store.database import Database
+from app.store.models import Device, StoreSettings
+
+DB_FILE = "tillsync.sqlite"
+
+
+@dataclass
+class LocalStore:
+    data_dir: Path
+    db: Database
+    device_id: str
+    cipher: PersonalDataCipher
+    key_source: str
+
+    def settings(self) -> StoreSettings:
+        with self.db.read() as s:
+            settings = s.scalars(select(StoreSettings)).one()
+            s.expunge(settings)
+            return settings
+
+    def device(self) -> Device:
+        with self.db.read() as s:
+            device = s.get(Device, self.device_id)
+            assert device is not None
+            s.expunge(device)
+            return device
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(
+    data_dir: Path,
+    *,
+    passphrase: str | None = None,
+    store_name: str = "Tillsync Store",
+    device_code: str = "00",
+) -> LocalStore:
+    """Open (creating and migrating if new) the store in ``data_dir``.
+
+    A new store gets a device row and default store settings; enrollment with the
+    server later replaces the device code and store id with the ones it assigns.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(data_dir / DB_FILE)
+    with db.write() as s:
+        device = s.scalars(select(Device)).first()
+        settings = s.scalars(select(StoreSettings)).first()
+        if settings is None:
+            settings = StoreSettings(id=new_id(), name=store_name)
+            s.add(settings)
+            s.flush()
+        if device is None:
+            device = Device(id=new_id(), code=device_code, store_id=settings.id)
+            s.add(device)
+        device_id = device.id
+    try:
+        loaded = keys.load_or_create(data_dir, device_id, passphrase)
+    except Exception:
+        db.close()
+        raise
+    return LocalStore(data_dir, db, device_id, PersonalDataCipher(loaded.key), loaded.source)

@@ -1,0 +1,114 @@
+"""The one path every mutation takes: domain rows, audit entry and outbox operation
+committed in a single SQLite transaction, or none of them.
+
+    with store.mutation(actor, "sale.complete") as m:
+        m.session.add(order)
+        m.audit("order", order.id, changes, reason=None)
+        m.emit(OpType.ORDER_CREATE, order.id, payload)
+
+Leaving the block without an audit entry or without exactly one outbox operation
+is a programming error and rolls the whole mutation back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from app.store import audit
+from app.store.base import utcnow
+from app.store.database import Database
+from app.store.models import Device, OutboxOperation
+
+OPERATION_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in person a mutation is done by."""
+
+    staff_id: str
+    name: str
+    role: Role
+
+
+class IncompleteMutation(RuntimeError):
+    """A mutation tried to commit without its audit entry or outbox operation."""
+
+
+@dataclass
+class Mutation:
+    session: Session
+    device: Device
+    actor: Actor
+    action: str
+    at: datetime
+    operations: list[OutboxOperation] = field(default_factory=list)
+    audited: int = 0
+
+    def audit(
+        self,
+        entity_type: str,
+        entity_id: str,
+        changes: dict[str, Any],
+        reason: str | None = None,
+        action: str | None = None,
+    ) -> None:
+        audit.append(
+            self.session,
+            self.device,
+            at=self.at,
+            actor_id=self.actor.staff_id,
+            action=action or self.action,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            changes=changes,
+            reason=reason,
+        )
+        self.audited += 1
+
+    def emit(
+        self, op_type: str, entity_id: str, payload: dict[str, Any], base_version: int = 0
+    ) -> OutboxOperation:
+        if self.operations:
+            raise IncompleteMutation("a mutation writes exactly one outbox operation")
+        self.device.op_seq += 1
+        op = OutboxOperation(
+            op_id=new_id(),
+            op_seq=self.device.op_seq,
+            type=str(op_type),
+            entity_id=entity_id,
+            actor_id=self.actor.staff_id,
+            device_id=self.device.id,
+            created_at=self.at,
+            base_version=base_version,
+            format_version=OPERATION_FORMAT_VERSION,
+            payload=payload,
+            status="pending",
+        )
+        self.session.add(op)
+        self.operations.append(op)
+        return op
+
+
+@contextmanager
+def mutation(db: Database, device_id: str, actor: Actor, action: str) -> Iterator[Mutation]:
+    """Open a write transaction for one mutation and check it is complete on the way out."""
+    with db.write() as session:
+        device = session.get(Device, device_id)
+        if device is None:
+            raise RuntimeError("this terminal has no device row; run set-up first")
+        m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow())
+        yield m
+        if not m.audited:
+            raise IncompleteMutation(f"{action} wrote no audit entry")
+        if len(m.operations) != 1:
+            raise IncompleteMutation(f"{action} wrote no outbox operation")
+        session.flush()
