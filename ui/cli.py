@@ -1,0 +1,75 @@
+"""The ``tillsync`` command: run the desktop app, seed a demo store, enroll, sync, status."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from app.store.keys import KeyUnavailable
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("TILLSYNC_DATA_DIR") or user_data_dir("Tillsync", "Tillsync"))
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tillsync", description="Tillsync point of sale")
+    p.add_argument("--data-dir", type=Path, default=None,
+                   help="where the local store lives (default: $TILLSYNC_DATA_DIR or the OS data dir)")
+    p.add_argument("--key-passphrase-file", type=Path, default=None,
+                   help="file holding the passphrase of the data key, on a terminal with no OS keyring")
+    sub = p.add_subparsers(dest="command")
+    run = sub.add_parser("run", help="start the desktop app (the default)")
+    run.add_argument("--demo", action="store_true",
+                     help="seed a demo store and run against an embedded local server")
+    run.add_argument("--smoke", action="store_true", help="open the sign-in screen and exit (packaging check)")
+    demo = sub.add_parser("demo", help="seed a demo store into the data dir")
+    demo.add_argument("--products", type=int, default=2000)
+    enroll = sub.add_parser("enroll", help="enroll this terminal with a central server")
+    enroll.add_argument("--server", required=True)
+    enroll.add_argument("--code", required=True)
+    enroll.add_argument("--name", default=None)
+    sub.add_parser("sync", help="push waiting operations and pull changes once")
+    sub.add_parser("status", help="show sync status")
+    return p
+
+
+def _open(args: argparse.Namespace):
+    from app.store.local import open_store
+
+    passphrase = args.key_passphrase_file.read_text().strip() if args.key_passphrase_file else None
+    return open_store(args.data_dir or default_data_dir(), passphrase=passphrase)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "run"
+    try:
+        store = _open(args)
+    except KeyUnavailable as exc:
+        print(f"tillsync: {exc}", file=sys.stderr)
+        return 2
+    try:
+        if command == "demo":
+            from app import demo
+
+            n = demo.seed(store, args.products)
+            print(f"Seeded {n} products" if n else "The store already has a catalog; nothing seeded")
+            return 0
+        if command in ("enroll", "sync", "status"):
+            from sync import commands
+
+            return commands.run(command, store, args)
+        from ui.main import run_app
+
+        return run_app(store, demo=getattr(args, "demo", False), smoke=getattr(args, "smoke", False))
+    finally:
+        store.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
