@@ -293,3 +293,8 @@ class SyncState(Base):
     __tablename__ = "sync_state"
     key: Mapped[str] = mapped_column(String(50), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
+
+
+# Tables of the order's life after the sale live in their own module; importing them
+# here registers them with the metadata whenever the store is used.
+from app.store.models_aftersale import Approval, Conflict, Refund, RefundLine  # noqa: E402,F401
