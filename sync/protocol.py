@@ -104,3 +104,40 @@ class SnapshotRequired(BaseModel):
     error: str = "cursor_expired"
     horizon: int
     message: str
+
+
+class SnapshotResponse(BaseModel):
+    """``GET /sync/snapshot``: the store's full current state as changes, and the cursor
+    to continue pulling from (``?after=cursor``). Every change has ``position == cursor``."""
+
+    cursor: int
+    changes: list[Change]
+    server_time: datetime
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    request_id: str
+    details: Any = None
+
+
+class ErrorEnvelope(BaseModel):
+    """The body of every server error: ``{"error": {code, message, request_id, details}}``.
+
+    HTTP 410 from ``GET /sync/pull`` has code ``cursor_expired`` and details
+    ``{"horizon": N}``; ``snapshot_required_from_envelope`` reads it.
+    """
+
+    error: ErrorBody
+
+
+def snapshot_required_from_envelope(body: dict[str, Any]) -> SnapshotRequired:
+    """Read a 410 error envelope of ``GET /sync/pull`` as a SnapshotRequired."""
+    err = body.get("error") if isinstance(body.get("error"), dict) else body
+    details = err.get("details") or {}
+    return SnapshotRequired(
+        error=str(err.get("code", "cursor_expired")),
+        horizon=int(details.get("horizon", 0)),
+        message=str(err.get("message", "")),
+    )

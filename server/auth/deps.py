@@ -1,0 +1,75 @@
+"""FastAPI dependencies: the signed-in staff member and the enrolled terminal."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import select
+
+from app.domain.permissions import Action, allowed
+from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
+from server.db.base import utcnow
+from server.db.models import Staff, Terminal
+from server.deps_tokens import TERMINAL_TOKEN_PREFIX
+from server.errors import ApiError
+from server.security import decode_access_token, sha256_hex
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise ApiError(
+            401, "unauthorized", "Sign in first (Authorization: Bearer ...)",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    return token.strip()
+
+
+def current_staff(request: Request) -> StaffPrincipal:
+    """The staff member of a bearer access token, with their current role."""
+    ctx = get_ctx(request)
+    claims = decode_access_token(ctx.settings, _bearer(request))
+    if claims is None:
+        raise ApiError(401, "invalid_token", "The access token is invalid or expired")
+    with ctx.reader() as session:
+        staff = session.get(Staff, claims["sub"])
+        if staff is None or not staff.active or staff.token_epoch != claims.get("ep"):
+            raise ApiError(401, "invalid_token", "The access token was revoked")
+        return StaffPrincipal(staff.id, staff.org_id, staff.role, staff.name)
+
+
+def current_terminal(request: Request) -> TerminalPrincipal:
+    """The enrolled terminal of a bearer terminal token (``tt_...``)."""
+    ctx = get_ctx(request)
+    token = _bearer(request)
+    if not token.startswith(TERMINAL_TOKEN_PREFIX):
+        raise ApiError(401, "invalid_token", "This endpoint needs a terminal token")
+    with ctx.reader() as session:
+        term = session.scalars(
+            select(Terminal).where(Terminal.token_hash == sha256_hex(token))
+        ).first()
+        if term is None or term.revoked:
+            raise ApiError(401, "invalid_token", "Unknown or revoked terminal")
+        return TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
+
+
+def require(principal: StaffPrincipal, action: Action) -> None:
+    if not allowed(principal.role, action):
+        raise ApiError(
+            403, "permission_denied", f"A {principal.role} may not do {action.value}",
+            {"role": principal.role, "action": action.value},
+        )
+
+
+def touch_terminal(ctx: AppContext, terminal_id: str) -> None:
+    with ctx.writer.begin() as session:
+        term = session.get(Terminal, terminal_id)
+        if term is not None:
+            term.last_seen_at = utcnow()
+
+
+StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
+TerminalDep = Annotated[TerminalPrincipal, Depends(current_terminal)]
+CtxDep = Annotated[AppContext, Depends(get_ctx)]

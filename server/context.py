@@ -1,0 +1,48 @@
+"""The per-app context (settings, engine, sessions, hasher, metrics) and auth principals."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from argon2 import PasswordHasher
+from fastapi import Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from server.config import Settings
+from server.metrics import Metrics
+from server.ratelimit import TokenBucketLimiter
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: Engine
+    writer: sessionmaker[Session]
+    reader: sessionmaker[Session]
+    hasher: PasswordHasher
+    metrics: Metrics
+    limiter: TokenBucketLimiter
+    extras: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StaffPrincipal:
+    """A signed-in staff member, with the role they have NOW (read on every request)."""
+
+    staff_id: str
+    org_id: str
+    role: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TerminalPrincipal:
+    terminal_id: str
+    org_id: str
+    store_id: str
+    device_code: str
+
+
+def get_ctx(request: Request) -> AppContext:
+    return request.app.state.ctx  # type: ignore[no-any-return]

@@ -1,0 +1,1 @@
+"""The server's own database: typed models, engine set-up and Alembic migrations."""

@@ -1,0 +1,168 @@
+"""Catalog, stock, orders, payments, refunds and the audit trail."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, JSONType, utcnow
+
+
+class Product(Base):
+    __tablename__ = "products"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    sku: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str | None] = mapped_column(String(200), default=None)
+    price: Mapped[int]
+    tax_rate_ppm: Mapped[int]
+    barcodes: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    stock_tracked: Mapped[bool] = mapped_column(default=True)
+    reorder_level_milli: Mapped[int] = mapped_column(default=0)
+    sold_by_weight: Mapped[bool] = mapped_column(default=False)
+    deleted: Mapped[bool] = mapped_column(default=False)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockLevel(Base):
+    __tablename__ = "stock_levels"
+
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), primary_key=True)
+    product_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    qty_milli: Mapped[int] = mapped_column(default=0)
+
+
+class StockMovement(Base):
+    __tablename__ = "stock_movements"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    product_id: Mapped[str] = mapped_column(String(36), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    qty_delta_milli: Mapped[int]
+    qty_after_milli: Mapped[int]
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    reference: Mapped[str | None] = mapped_column(String(100), default=None)
+    actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Order(Base):
+    __tablename__ = "orders"
+    __table_args__ = (Index(None, "store_id", "created_at"), Index(None, "org_id", "reference"))
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    reference: Mapped[str] = mapped_column(String(40))
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    currency: Mapped[str] = mapped_column(String(3))
+    tax_inclusive: Mapped[bool]
+    is_offline: Mapped[bool] = mapped_column(default=True)
+    customer: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    order_discount_percent_ppm: Mapped[int] = mapped_column(default=0)
+    order_discount_amount: Mapped[int] = mapped_column(default=0)
+    subtotal: Mapped[int]
+    discount: Mapped[int]
+    tax: Mapped[int]
+    total: Mapped[int]
+    paid: Mapped[int] = mapped_column(default=0)
+    refunded: Mapped[int] = mapped_column(default=0)
+    note: Mapped[str | None] = mapped_column(String(2000), default=None)
+    flags: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    installments: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    deleted_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+    deleted_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OrderLine(Base):
+    __tablename__ = "order_lines"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    position: Mapped[int]
+    product_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    sku: Mapped[str | None] = mapped_column(String(64), default=None)
+    name: Mapped[str] = mapped_column(String(300))
+    barcode: Mapped[str | None] = mapped_column(String(64), default=None)
+    unit_price: Mapped[int]
+    qty_milli: Mapped[int]
+    tax_rate_ppm: Mapped[int]
+    discount_percent_ppm: Mapped[int] = mapped_column(default=0)
+    discount_amount: Mapped[int] = mapped_column(default=0)
+    gross: Mapped[int]
+    net: Mapped[int]
+    tax: Mapped[int]
+    total: Mapped[int]
+
+
+class Payment(Base):
+    """Append-only: a payment is a fact about money received."""
+
+    __tablename__ = "payments"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    method: Mapped[str] = mapped_column(String(30))
+    amount: Mapped[int]
+    tendered: Mapped[int]
+    change: Mapped[int] = mapped_column(default=0)
+    installment_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Refund(Base):
+    __tablename__ = "refunds"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
+    amount: Mapped[int]
+    method: Mapped[str] = mapped_column(String(30))
+    restock: Mapped[bool]
+    reason: Mapped[str] = mapped_column(String(1000))
+    lines: Mapped[list[Any]] = mapped_column(JSONType, default=list)
+    approved_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    actor_id: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime]
+
+
+class AuditEntry(Base):
+    """Who changed what, field by field, from which device and operation."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index(None, "entity_type", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"))
+    store_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    action: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    op_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+

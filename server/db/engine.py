@@ -1,0 +1,63 @@
+"""Engine and session set-up for SQLite (default) and PostgreSQL, and running migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+# Session options: writers take SQLite's write lock at BEGIN (no upgrade deadlocks);
+# readers use a deferred BEGIN (and REPEATABLE READ on PostgreSQL for snapshots).
+WRITE = {"sqlite_begin": "IMMEDIATE"}
+READ = {"sqlite_begin": "DEFERRED"}
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs
+        )
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **kwargs)
+
+
+def session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """(writer, reader) session factories sharing one pool."""
+    writer = sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False)
+    reader = sessionmaker(engine.execution_options(**READ), expire_on_commit=False)
+    return writer, reader
+
+
+def alembic_config(url: str) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return cfg
+
+
+def run_migrations(url: str, revision: str = "head") -> None:
+    """Bring the database at ``url`` up to ``revision`` (safe to call from many workers)."""
+    command.upgrade(alembic_config(url), revision)

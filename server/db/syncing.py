@@ -1,0 +1,121 @@
+"""Sync bookkeeping: processed operations, quarantine, conflicts, the change feed, events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, JSONType, utcnow
+
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class ProcessedOp(Base):
+    """The stored result of every operation ever processed, kept indefinitely."""
+
+    __tablename__ = "processed_ops"
+    __table_args__ = (UniqueConstraint("device_id", "op_seq"),)
+
+    op_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("terminals.id"))
+    op_seq: Mapped[int]
+    org_id: Mapped[str] = mapped_column(String(36))
+    type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class QuarantinedOp(Base):
+    """A rejected operation with its reason, for admins to fix and resubmit."""
+
+    __tablename__ = "quarantine"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    store_id: Mapped[str] = mapped_column(String(36))
+    device_id: Mapped[str] = mapped_column(String(36))
+    op_id: Mapped[str] = mapped_column(String(64), index=True)
+    op_type: Mapped[str] = mapped_column(String(40))
+    operation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    reason: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open, resubmitted, dismissed
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class Conflict(Base):
+    """Both sides of a change that could not be merged; nothing was overwritten."""
+
+    __tablename__ = "conflicts"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    store_id: Mapped[str] = mapped_column(String(36), index=True)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    kind: Mapped[str] = mapped_column(String(40))  # field_conflict, edit_of_deleted, ...
+    op_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    op_type: Mapped[str | None] = mapped_column(String(40), default=None)
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    resolved_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class FeedEntry(Base):
+    """One position of a store's change feed; positions are dense and in commit order."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("store_id", "position"),)
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    position: Mapped[int] = mapped_column(BigInteger)
+    entity_type: Mapped[str] = mapped_column(String(30))
+    entity_id: Mapped[str] = mapped_column(String(80))
+    version: Mapped[int]
+    deleted: Mapped[bool] = mapped_column(default=False)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    origin_device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    op_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """A domain event in the server-side outbox, written with the change it describes."""
+
+    __tablename__ = "events"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36), index=True)
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event to one webhook URL: attempts, next try, delivered or given up."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
+    url: Mapped[str] = mapped_column(String(1000))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending, delivered, failed
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(1000), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)

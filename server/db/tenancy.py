@@ -1,0 +1,99 @@
+"""Organizations, stores, terminals, staff and their credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from server.db.base import Base, utcnow
+
+
+class Organization(Base):
+    __tablename__ = "organizations"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    next_device_index: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Store(Base):
+    """A shop. Its row doubles as the lock and counter of its change feed."""
+
+    __tablename__ = "stores"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    tax_inclusive: Mapped[bool] = mapped_column(default=True)
+    feed_position: Mapped[int] = mapped_column(default=0)
+    feed_horizon: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Terminal(Base):
+    """An enrolled device; ``last_applied_seq`` is its dense operation counter."""
+
+    __tablename__ = "terminals"
+    __table_args__ = (UniqueConstraint("org_id", "device_code"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    device_code: Mapped[str] = mapped_column(String(8))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    last_applied_seq: Mapped[int] = mapped_column(default=0)
+    revoked: Mapped[bool] = mapped_column(default=False)
+    enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class EnrollmentCode(Base):
+    __tablename__ = "enrollment_codes"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    terminal_id: Mapped[str | None] = mapped_column(String(36), default=None)
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    active: Mapped[bool] = mapped_column(default=True)
+    failed_attempts: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    token_epoch: Mapped[int] = mapped_column(default=0)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RefreshToken(Base):
+    """One refresh token of a rotation family; reuse of a used one revokes the family."""
+
+    __tablename__ = "refresh_tokens"
+    __table_args__ = (Index(None, "family_id"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(ForeignKey("staff.id"), index=True)
+    family_id: Mapped[str] = mapped_column(String(36))
+    token_hash: Mapped[str] = mapped_column(String(64))
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -1,0 +1,94 @@
+"""One error envelope for every error: {"error": {code, message, request_id, details}}."""
+
+from __future__ import annotations
+
+import logging
+from contextvars import ContextVar
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("tillsync.server")
+request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 410: "gone", 413: "too_large",
+    415: "unsupported_media_type", 422: "validation_error", 423: "locked",
+    429: "rate_limited", 500: "internal_error", 503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error with an HTTP status, a stable machine code and a human message."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+
+
+def not_found(what: str) -> ApiError:
+    return ApiError(404, "not_found", f"{what} not found")
+
+
+def forbidden(message: str) -> ApiError:
+    return ApiError(403, "forbidden", message)
+
+
+def envelope(
+    status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    rid = request_id_var.get()
+    body = {"error": {"code": code, "message": message, "request_id": rid, "details": details}}
+    hdrs = {"X-Request-ID": rid, **(headers or {})}
+    return JSONResponse(body, status_code=status, headers=hdrs)
+
+
+def _jsonable_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    out = []
+    for err in errors:
+        out.append({
+            "loc": [str(p) for p in err.get("loc", ())],
+            "msg": str(err.get("msg", "")),
+            "type": str(err.get("type", "")),
+        })
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure, including framework 404/405/422, through :func:`envelope`."""
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return envelope(exc.status, exc.code, exc.message, exc.details, exc.headers)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return envelope(exc.status_code, code, message, None, dict(exc.headers or {}))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return envelope(
+            422, "validation_error", "The request is not valid", _jsonable_errors(exc.errors())
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error request_id=%s", request_id_var.get())
+        return envelope(500, "internal_error", "Something went wrong on the server")

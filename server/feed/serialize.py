@@ -1,0 +1,128 @@
+"""Full entity state as sent in the change feed and snapshots (plain JSON dicts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from server.db.models import (
+    Conflict,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Refund,
+    Staff,
+    StockLevel,
+    StockMovement,
+)
+
+
+def iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def line_state(line: OrderLine) -> dict[str, Any]:
+    return {
+        "id": line.id, "product_id": line.product_id, "sku": line.sku, "name": line.name,
+        "barcode": line.barcode, "unit_price": line.unit_price, "qty_milli": line.qty_milli,
+        "tax_rate_ppm": line.tax_rate_ppm, "discount_percent_ppm": line.discount_percent_ppm,
+        "discount_amount": line.discount_amount, "gross": line.gross, "net": line.net,
+        "tax": line.tax, "total": line.total,
+    }
+
+
+def payment_state(p: Payment) -> dict[str, Any]:
+    return {
+        "id": p.id, "order_id": p.order_id, "method": p.method, "amount": p.amount,
+        "tendered": p.tendered, "change": p.change, "installment_id": p.installment_id,
+        "created_at": iso(p.created_at), "actor_id": p.actor_id, "device_id": p.device_id,
+    }
+
+
+def refund_state(r: Refund) -> dict[str, Any]:
+    return {
+        "id": r.id, "order_id": r.order_id, "amount": r.amount, "method": r.method,
+        "restock": r.restock, "reason": r.reason, "lines": r.lines,
+        "approved_by": r.approved_by, "actor_id": r.actor_id, "created_at": iso(r.created_at),
+    }
+
+
+def order_state(session: Session, order: Order) -> dict[str, Any]:
+    """An order with its lines, payments and refunds."""
+    lines = session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
+    ).all()
+    payments = session.scalars(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.created_at, Payment.id)
+    ).all()
+    refunds = session.scalars(
+        select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
+    ).all()
+    return {
+        "id": order.id, "org_id": order.org_id, "store_id": order.store_id,
+        "reference": order.reference, "status": order.status, "currency": order.currency,
+        "tax_inclusive": order.tax_inclusive, "is_offline": order.is_offline,
+        "customer": order.customer,
+        "order_discount_percent_ppm": order.order_discount_percent_ppm,
+        "order_discount_amount": order.order_discount_amount,
+        "subtotal": order.subtotal, "discount": order.discount, "tax": order.tax,
+        "total": order.total, "paid": order.paid, "refunded": order.refunded,
+        "note": order.note, "flags": order.flags, "installments": order.installments,
+        "created_at": iso(order.created_at), "created_by": order.created_by,
+        "device_id": order.device_id, "deleted_reason": order.deleted_reason,
+        "deleted_by": order.deleted_by, "version": order.version,
+        "updated_at": iso(order.updated_at),
+        "lines": [line_state(li) for li in lines],
+        "payments": [payment_state(p) for p in payments],
+        "refunds": [refund_state(r) for r in refunds],
+    }
+
+
+PRODUCT_FIELDS = (
+    "sku", "name", "category", "price", "tax_rate_ppm", "barcodes", "active",
+    "stock_tracked", "reorder_level_milli", "sold_by_weight",
+)
+
+
+def product_state(p: Product) -> dict[str, Any]:
+    data: dict[str, Any] = {"id": p.id, "org_id": p.org_id}
+    data.update({name: getattr(p, name) for name in PRODUCT_FIELDS})
+    data.update({"deleted": p.deleted, "version": p.version, "updated_at": iso(p.updated_at)})
+    return data
+
+
+def staff_state(s: Staff) -> dict[str, Any]:
+    """Staff as terminals see them: no password hash; the argon2 PIN hash for offline sign-in."""
+    return {
+        "id": s.id, "org_id": s.org_id, "name": s.name, "role": s.role, "active": s.active,
+        "pin_hash": s.pin_hash, "version": s.version, "updated_at": iso(s.updated_at),
+    }
+
+
+def movement_state(m: StockMovement) -> dict[str, Any]:
+    return {
+        "id": m.id, "store_id": m.store_id, "product_id": m.product_id, "kind": m.kind,
+        "qty_delta_milli": m.qty_delta_milli, "qty_on_hand_milli": m.qty_after_milli,
+        "reason": m.reason, "reference": m.reference, "actor_id": m.actor_id,
+        "device_id": m.device_id, "created_at": iso(m.created_at),
+    }
+
+
+def stock_level_state(level: StockLevel) -> dict[str, Any]:
+    return {"store_id": level.store_id, "product_id": level.product_id,
+            "qty_on_hand_milli": level.qty_milli}
+
+
+def conflict_state(c: Conflict) -> dict[str, Any]:
+    return {
+        "id": c.id, "store_id": c.store_id, "entity_type": c.entity_type,
+        "entity_id": c.entity_id, "kind": c.kind, "op_id": c.op_id, "op_type": c.op_type,
+        "device_id": c.device_id, "actor_id": c.actor_id, "fields": c.fields,
+        "status": c.status, "resolution": c.resolution, "resolved_by": c.resolved_by,
+        "resolved_at": iso(c.resolved_at), "created_at": iso(c.created_at),
+        "version": c.version,
+    }

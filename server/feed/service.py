@@ -1,0 +1,120 @@
+"""Pull (a page of a store's change feed), snapshot (full current state) and compaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from server.context import AppContext, TerminalPrincipal
+from server.db.base import utcnow
+from server.db.models import (
+    Conflict,
+    FeedEntry,
+    Order,
+    Product,
+    Staff,
+    StockLevel,
+    Store,
+)
+from server.errors import ApiError, not_found
+from server.feed.serialize import (
+    conflict_state,
+    order_state,
+    product_state,
+    staff_state,
+    stock_level_state,
+)
+from sync.protocol import Change, PullResponse, SnapshotResponse
+
+
+def _expired(horizon: int, message: str) -> ApiError:
+    return ApiError(410, "cursor_expired", message, {"horizon": horizon})
+
+
+def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -> PullResponse:
+    """Changes of the terminal's store after ``after``, in position order."""
+    with ctx.reader() as session:
+        store = session.get(Store, terminal.store_id)
+        if store is None:
+            raise not_found("Store")
+        if after < store.feed_horizon:
+            raise _expired(store.feed_horizon,
+                           "This cursor is older than the compaction horizon; "
+                           "load GET /sync/snapshot and continue from its cursor")
+        if after > store.feed_position:
+            raise _expired(store.feed_horizon,
+                           "This cursor is ahead of the server's feed (restored server?); "
+                           "load GET /sync/snapshot")
+        rows = session.scalars(
+            select(FeedEntry)
+            .where(FeedEntry.store_id == terminal.store_id, FeedEntry.position > after)
+            .order_by(FeedEntry.position)
+            .limit(limit + 1)
+        ).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    changes = [
+        Change(position=r.position, entity_type=r.entity_type, entity_id=r.entity_id,
+               version=r.version, deleted=r.deleted, data=r.data,
+               origin_device_id=r.origin_device_id, op_id=r.op_id)
+        for r in rows
+    ]
+    cursor = rows[-1].position if rows else after
+    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow())
+
+
+@contextmanager
+def consistent_read(ctx: AppContext) -> Iterator[Session]:
+    """A read-only session whose statements all see one snapshot of the database."""
+    with ctx.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            conn = conn.execution_options(sqlite_begin="DEFERRED")
+        with Session(bind=conn) as session, session.begin():
+            yield session
+
+
+def snapshot(ctx: AppContext, terminal: TerminalPrincipal) -> SnapshotResponse:
+    """Everything a terminal of this store should hold now, plus the cursor to go on from."""
+    with consistent_read(ctx) as session:
+        store = session.get(Store, terminal.store_id)
+        if store is None:
+            raise not_found("Store")
+        cursor = store.feed_position
+        changes: list[Change] = []
+
+        def add(entity_type: str, entity_id: str, version: int, data: dict[str, object],
+                deleted: bool = False) -> None:
+            changes.append(Change(position=cursor, entity_type=entity_type, entity_id=entity_id,
+                                  version=version, deleted=deleted, data=data))
+
+        for s in session.scalars(select(Staff).where(Staff.org_id == terminal.org_id)):
+            add("staff", s.id, s.version, staff_state(s))
+        for p in session.scalars(select(Product).where(Product.org_id == terminal.org_id)):
+            add("product", p.id, p.version, product_state(p), p.deleted)
+        for level in session.scalars(select(StockLevel).where(StockLevel.store_id == store.id)):
+            add("stock_level", level.product_id, 1, stock_level_state(level))
+        for o in session.scalars(select(Order).where(Order.store_id == store.id)):
+            add("order", o.id, o.version, order_state(session, o), o.status == "deleted")
+        for c in session.scalars(select(Conflict).where(Conflict.store_id == store.id,
+                                                        Conflict.status == "open")):
+            add("conflict", c.id, c.version, conflict_state(c))
+    return SnapshotResponse(cursor=cursor, changes=changes, server_time=utcnow())
+
+
+def compact(ctx: AppContext, org_id: str, store_id: str, before: int) -> int:
+    """Drop feed entries at or below ``before``; older cursors then get HTTP 410."""
+    with ctx.writer.begin() as session:
+        store = session.scalars(select(Store).where(Store.id == store_id).with_for_update()).first()
+        if store is None or store.org_id != org_id:
+            raise not_found("Store")
+        before = min(before, store.feed_position)
+        if before > store.feed_horizon:
+            session.execute(delete(FeedEntry).where(FeedEntry.store_id == store_id,
+                                                    FeedEntry.position <= before))
+            store.feed_horizon = before
+        return store.feed_horizon

@@ -1,0 +1,87 @@
+"""create_app(settings): the Tillsync central server as an ASGI app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+
+from server.auth.endpoints import router as auth_router
+from server.config import Settings
+from server.context import AppContext
+from server.db.engine import make_engine, run_migrations, session_factories
+from server.errors import install_error_handlers
+from server.health.endpoints import router as health_router
+from server.metrics import Metrics
+from server.middleware import install_middleware
+from server.ratelimit import TokenBucketLimiter
+from server.security import make_hasher
+from server.sync.endpoints import router as sync_router
+from server.tenancy.endpoints import router as tenancy_router
+from server.webhooks import worker
+from sync.protocol import PROTOCOL_VERSION
+
+log = logging.getLogger("tillsync.server")
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = make_engine(settings.database_url)
+    writer, reader = session_factories(engine)
+    return AppContext(
+        settings=settings, engine=engine, writer=writer, reader=reader,
+        hasher=make_hasher(settings), metrics=Metrics(),
+        limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The server app; migrations run at start-up unless ``settings.run_migrations`` is off."""
+    settings = settings or Settings.from_env()
+    if settings.run_migrations:
+        run_migrations(settings.database_url)
+    ctx = build_context(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = None
+        if settings.webhook_worker_enabled and settings.webhook_urls:
+            task = asyncio.create_task(worker.run_forever(ctx, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            if task is not None:
+                await task
+            ctx.engine.dispose()
+
+    app = FastAPI(
+        title="Tillsync server",
+        version=f"protocol-{PROTOCOL_VERSION}",
+        description="Central server of Tillsync: tenancy, auth, sync push/pull, back office.",
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    install_middleware(app, ctx)
+    for router in (health_router, auth_router, tenancy_router, sync_router):
+        app.include_router(router)
+    _optional_routers(app)
+    return app
+
+
+def _optional_routers(app: FastAPI) -> None:
+    """Feature routers that may not exist yet in a partial build."""
+    import importlib
+
+    for name in ("server.conflicts.endpoints", "server.backoffice.endpoints"):
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name and not name.startswith(str(exc.name)):
+                raise
+            continue
+        app.include_router(module.router)

@@ -1,0 +1,75 @@
+"""Password/PIN hashing (argon2), opaque token hashing and JWT access tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from server.config import Settings
+
+
+def make_hasher(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib
+    )
+
+
+def verify_secret(hasher: PasswordHasher, stored: str | None, given: str) -> bool:
+    """True when ``given`` matches the argon2 hash ``stored``; never raises."""
+    if not stored:
+        return False
+    try:
+        return hasher.verify(stored, given)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def random_token(nbytes: int = 32) -> str:
+    return secrets.token_urlsafe(nbytes)
+
+
+def constant_eq(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+def encode_access_token(
+    settings: Settings, *, staff_id: str, org_id: str, role: str, epoch: int
+) -> tuple[str, int]:
+    """A short-lived HS256 JWT for a staff member; returns (token, ttl seconds)."""
+    now = datetime.now(UTC)
+    claims = {
+        "sub": staff_id,
+        "org": org_id,
+        "role": role,
+        "ep": epoch,
+        "typ": "access",
+        "iat": int(now.timestamp()),
+        "exp": int((now + timedelta(seconds=settings.access_token_ttl_s)).timestamp()),
+        "jti": secrets.token_hex(8),
+    }
+    token = jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    return token, settings.access_token_ttl_s
+
+
+def decode_access_token(settings: Settings, token: str) -> dict[str, Any] | None:
+    try:
+        claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm])
+    except jwt.PyJWTError:
+        return None
+    return claims if claims.get("typ") == "access" else None
+
+
+def sign_body(secret: str, body: bytes) -> str:
+    """The webhook signature header value: ``sha256=<hex HMAC of the raw body>``."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()

@@ -1,0 +1,99 @@
+"""stock.adjust (a delta, never a conflict), product.create and product.update (merged)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.domain.permissions import Action
+from server.db.base import utcnow
+from server.db.models import Product, StockMovement
+from server.feed.serialize import PRODUCT_FIELDS, product_state
+from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.merge import merge_fields, record_conflict
+from server.sync.stock import apply_delta
+from sync.payloads import EntityUpdate, ProductCreate, StockAdjust
+from sync.protocol import OpStatus
+
+KIND_ACTION = {
+    "count": Action.STOCK_COUNT,
+    "receive": Action.STOCK_RECEIVE,
+    "adjust": Action.STOCK_ADJUST,
+}
+
+
+def stock_adjust(oc: OpContext) -> Outcome:
+    p = parse_payload(StockAdjust, oc.op.payload)
+    action = KIND_ACTION.get(p.kind)
+    if action is None:
+        raise Rejected(f"unknown stock movement kind {p.kind!r} (count, receive, adjust)")
+    oc.require(action)
+    if oc.session.get(StockMovement, p.movement_id) is not None:
+        return Outcome(OpStatus.APPLIED, 1, flags=["movement_already_recorded"])
+    product = oc.session.get(Product, p.product_id)
+    if product is None or product.org_id != oc.terminal.org_id:
+        oc.flags.append("unknown_product")
+    movement = apply_delta(
+        oc, p.product_id, p.qty_delta_milli, p.kind, movement_id=p.movement_id,
+        reason=p.reason, reference=p.reference, created_at=p.created_at,
+    )
+    oc.audit("stock", p.product_id, "stock.adjust",
+             {"qty_milli": {"before": movement.qty_after_milli - p.qty_delta_milli,
+                            "after": movement.qty_after_milli}}, reason=p.reason)
+    return Outcome(OpStatus.APPLIED, 1, flags=list(oc.flags))
+
+
+def _publish(oc: OpContext, product: Product) -> None:
+    oc.session.flush()
+    oc.feed.append(
+        "product", product.id, product.version, product_state(product), deleted=product.deleted,
+        origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
+    )
+
+
+def product_create(oc: OpContext) -> Outcome:
+    if not (oc.can(Action.CATALOG_EDIT) or oc.can(Action.PRODUCT_QUICK_ADD)):
+        oc.require(Action.CATALOG_EDIT)
+    p = parse_payload(ProductCreate, oc.op.payload)
+    if oc.session.get(Product, oc.op.entity_id) is not None:
+        raise Rejected(f"product {oc.op.entity_id} already exists")
+    product = Product(id=oc.op.entity_id, org_id=oc.terminal.org_id, **p.model_dump())
+    oc.session.add(product)
+    oc.audit("product", product.id, "product.create",
+             {k: {"before": None, "after": v} for k, v in jsonable(p.model_dump()).items()})
+    _publish(oc, product)
+    return Outcome(OpStatus.APPLIED, product.version)
+
+
+def product_update(oc: OpContext) -> Outcome:
+    oc.require(Action.CATALOG_EDIT)
+    p = parse_payload(EntityUpdate, oc.op.payload)
+    unknown = set(p.fields) - set(PRODUCT_FIELDS)
+    if unknown or not p.fields:
+        raise Rejected(f"these product fields cannot be edited: {', '.join(sorted(unknown))}"
+                       if unknown else "a product.update must change at least one field")
+    product = oc.session.get(Product, oc.op.entity_id, with_for_update=True)
+    if product is None or product.org_id != oc.terminal.org_id:
+        raise Rejected(f"product {oc.op.entity_id} does not exist on the server")
+    current: dict[str, Any] = {name: getattr(product, name) for name in PRODUCT_FIELDS}
+    if product.deleted:
+        both = {n: {"base": e.base, "server": current[n], "terminal": e.value}
+                for n, e in p.fields.items()}
+        conflict = record_conflict(oc, "product", product.id, "edit_of_deleted", both)
+        return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
+                       reason="the product was deleted on the server")
+    to_apply, conflicts = merge_fields(current, p.fields)
+    if to_apply:
+        for name, value in to_apply.items():
+            setattr(product, name, jsonable(value))
+        product.version += 1
+        product.updated_at = utcnow()
+        oc.audit("product", product.id, "product.update",
+                 {n: {"before": current[n], "after": v} for n, v in to_apply.items()},
+                 reason=p.reason)
+        _publish(oc, product)
+    if conflicts:
+        conflict = record_conflict(oc, "product", product.id, "field_conflict", conflicts)
+        return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
+                       reason=f"changed on the server too: {', '.join(sorted(conflicts))}",
+                       flags=["partially_applied"] if to_apply else [])
+    return Outcome(OpStatus.APPLIED, product.version, flags=[] if to_apply else ["no_change"])

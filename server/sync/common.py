@@ -1,0 +1,100 @@
+"""What every operation handler gets and returns, and helpers they share."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+
+from app.domain.permissions import Action, allowed
+from server.context import TerminalPrincipal
+from server.db.models import AuditEntry, Staff
+from server.feed.writer import FeedWriter
+from server.webhooks import outbox
+from sync.protocol import Operation, OpStatus
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class Rejected(Exception):
+    """The operation is not allowed or invalid; it goes to quarantine with ``reason``."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Outcome:
+    status: OpStatus
+    version: int | None = None
+    reason: str | None = None
+    conflict_id: str | None = None
+    flags: list[str] = field(default_factory=list)
+
+
+@dataclass
+class OpContext:
+    """An operation being applied inside its own transaction."""
+
+    session: Session
+    op: Operation
+    terminal: TerminalPrincipal
+    actor: Staff
+    feed: FeedWriter
+    webhook_urls: list[str]
+    flags: list[str] = field(default_factory=list)
+
+    def can(self, action: Action) -> bool:
+        return allowed(self.actor.role, action)
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            raise Rejected(
+                f"{self.actor.name} is a {self.actor.role}, and a {self.actor.role} "
+                f"may not do {action.value}"
+            )
+
+    def emit(self, event_type: str, data: dict[str, Any]) -> None:
+        outbox.emit(self.session, self.webhook_urls, self.terminal.org_id, event_type, data)
+
+    def publish(self, entity_type: str, entity_id: str, version: int, data: dict[str, Any],
+                *, deleted: bool = False) -> None:
+        self.feed.append(
+            entity_type, entity_id, version, data, deleted=deleted,
+            origin_device_id=self.terminal.terminal_id, op_id=self.op.op_id,
+        )
+
+    def audit(self, entity_type: str, entity_id: str, action: str,
+              changes: dict[str, Any] | None = None, reason: str | None = None,
+              store_id: str | None = None) -> None:
+        self.session.add(AuditEntry(
+            org_id=self.terminal.org_id, store_id=store_id or self.terminal.store_id,
+            entity_type=entity_type, entity_id=entity_id, action=action,
+            actor_id=self.actor.id, device_id=self.terminal.terminal_id, op_id=self.op.op_id,
+            changes=jsonable(changes or {}), reason=reason,
+        ))
+
+
+def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
+    """Validate an operation payload; a bad one is rejected with the field names at fault."""
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()
+        )
+        raise Rejected(f"invalid {model.__name__} payload: {problems}") from exc
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-safe copy (datetimes and dates as ISO strings)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def same(a: Any, b: Any) -> bool:
+    """Equality of JSON values, independent of key order and int/float spelling."""
+    return json.dumps(jsonable(a), sort_keys=True) == json.dumps(jsonable(b), sort_keys=True)

@@ -1,0 +1,78 @@
+"""/sync: push, pull, snapshot (terminal token); quarantine and compaction (admins)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
+
+from app.domain.permissions import Action
+from server.auth.deps import CtxDep, StaffDep, TerminalDep, require
+from server.feed import service as feed
+from server.sync import quarantine
+from server.sync import service as sync_service
+from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
+from sync.protocol import ErrorEnvelope, PullResponse, PushRequest, PushResponse, SnapshotResponse
+
+router = APIRouter(prefix="/sync", tags=["sync"])
+
+
+@router.post("/push", response_model=PushResponse)
+async def push(body: PushRequest, terminal: TerminalDep, ctx: CtxDep) -> PushResponse:
+    """Apply operations in op_seq order; one result per op (ops held back by a gap have none,
+    ``gap_from`` names the first missing op_seq)."""
+    return await run_in_threadpool(sync_service.push, ctx, terminal, body)
+
+
+@router.get(
+    "/pull", response_model=PullResponse,
+    responses={410: {"model": ErrorEnvelope, "description": "cursor_expired: load a snapshot"}},
+)
+def pull(
+    terminal: TerminalDep,
+    ctx: CtxDep,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> PullResponse:
+    """The store's changes after ``after`` in commit order; pass ``cursor`` back as ``after``."""
+    size = min(limit or ctx.settings.pull_default_limit, ctx.settings.pull_max_limit)
+    return feed.pull(ctx, terminal, after, size)
+
+
+@router.get("/snapshot", response_model=SnapshotResponse)
+def snapshot(terminal: TerminalDep, ctx: CtxDep) -> SnapshotResponse:
+    """Full current state of the terminal's store and org, with the cursor to pull from."""
+    return feed.snapshot(ctx, terminal)
+
+
+@router.get("/quarantine", response_model=list[QuarantineOut])
+def list_quarantine(
+    staff: StaffDep,
+    ctx: CtxDep,
+    status: Annotated[str | None, Query(max_length=20)] = "open",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[QuarantineOut]:
+    require(staff, Action.SYNC_ADMIN)
+    return quarantine.list_quarantine(ctx, staff, status or None, limit, offset)
+
+
+@router.post("/quarantine/{qid}/resubmit", response_model=ResubmitOut)
+def resubmit(qid: str, body: ResubmitIn, staff: StaffDep, ctx: CtxDep) -> ResubmitOut:
+    require(staff, Action.SYNC_ADMIN)
+    return quarantine.resubmit(ctx, staff, qid, body)
+
+
+@router.post("/quarantine/{qid}/dismiss", response_model=QuarantineOut)
+def dismiss(qid: str, staff: StaffDep, ctx: CtxDep) -> QuarantineOut:
+    require(staff, Action.SYNC_ADMIN)
+    return quarantine.dismiss(ctx, staff, qid)
+
+
+@router.post("/compact", response_model=CompactOut)
+def compact(body: CompactIn, staff: StaffDep, ctx: CtxDep) -> CompactOut:
+    """Drop a store's feed up to ``before_position``; older cursors then get HTTP 410."""
+    require(staff, Action.SYNC_ADMIN)
+    horizon = feed.compact(ctx, staff.org_id, body.store_id, body.before_position)
+    return CompactOut(store_id=body.store_id, horizon=horizon)

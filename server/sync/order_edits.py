@@ -1,0 +1,160 @@
+"""order.update (field-level merge) and order.delete (owner/admin/manager only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from app.domain.order_status import OrderStatus, is_editable, status_for_balance
+from app.domain.permissions import Action
+from app.domain.totals import Discount, DiscountError, compute
+from server.db.base import utcnow
+from server.db.models import Order, OrderLine
+from server.feed.serialize import line_state
+from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.merge import merge_fields, record_conflict
+from server.sync.orders import flag, line_inputs, load_order, publish_order
+from sync.payloads import EntityUpdate, OrderDelete, OrderLineData
+from sync.protocol import OpStatus
+
+EDITABLE = (
+    "note", "customer", "lines", "order_discount_percent_ppm", "order_discount_amount",
+    "installments",
+)
+LINE_INPUT_KEYS = (
+    "id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
+    "discount_percent_ppm", "discount_amount",
+)
+
+
+def current_fields(oc_session: Any, order: Order) -> dict[str, Any]:
+    lines = oc_session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position)
+    ).all()
+    return {
+        "note": order.note, "customer": order.customer,
+        "lines": [line_state(li) for li in lines],
+        "order_discount_percent_ppm": order.order_discount_percent_ppm,
+        "order_discount_amount": order.order_discount_amount,
+        "installments": order.installments,
+    }
+
+
+def normalize(name: str, value: Any) -> Any:
+    """Lines compare on what a person entered, not on derived amounts."""
+    if name == "lines" and isinstance(value, list):
+        return [
+            {k: li.get(k) for k in LINE_INPUT_KEYS} if isinstance(li, dict) else li
+            for li in value
+        ]
+    if name == "customer" and isinstance(value, dict):
+        return {k: v for k, v in value.items() if v is not None}
+    return value
+
+
+def _apply(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
+    """Write the merged fields; lines or discounts changed -> totals recomputed."""
+    for name in ("note", "customer", "order_discount_percent_ppm", "order_discount_amount",
+                 "installments"):
+        if name in values:
+            setattr(order, name, jsonable(values[name]))
+    lines: list[OrderLineData]
+    if "lines" in values:
+        try:
+            lines = [OrderLineData.model_validate(li) for li in values["lines"] or []]
+        except Exception as exc:
+            raise Rejected(f"invalid lines: {exc}") from exc
+    else:
+        lines = [OrderLineData.model_validate(line_state(li)) for li in oc.session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position))]
+    if not {"lines", "order_discount_percent_ppm", "order_discount_amount"} & values.keys():
+        return
+    try:
+        totals = compute(line_inputs(lines),
+                         Discount(order.order_discount_percent_ppm, order.order_discount_amount),
+                         inclusive=order.tax_inclusive)
+    except DiscountError as exc:
+        raise Rejected(f"the edited discounts are not valid: {exc}") from exc
+    oc.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+    for pos, (li, lt) in enumerate(zip(lines, totals.lines, strict=True)):
+        data = li.model_dump()
+        data.update(gross=lt.gross, net=lt.net, tax=lt.tax, total=lt.total)
+        oc.session.add(OrderLine(order_id=order.id, position=pos, **data))
+    order.subtotal, order.discount = totals.subtotal, totals.discount
+    order.tax, order.total = totals.tax, totals.total
+    order.status = status_for_balance(order.total, order.paid, order.refunded).value
+
+
+def order_update(oc: OpContext) -> Outcome:
+    oc.require(Action.ORDER_EDIT)
+    p = parse_payload(EntityUpdate, oc.op.payload)
+    unknown = set(p.fields) - set(EDITABLE)
+    if unknown:
+        raise Rejected(f"these order fields cannot be edited: {', '.join(sorted(unknown))}")
+    if not p.fields:
+        raise Rejected("an order.update must change at least one field")
+    order = load_order(oc, oc.op.entity_id)
+    current = current_fields(oc.session, order)
+    status = OrderStatus(order.status)
+    if not is_editable(status):
+        kind = "edit_of_deleted" if status is OrderStatus.DELETED else "edit_of_completed"
+        both = {n: {"base": e.base, "server": current[n], "terminal": e.value}
+                for n, e in p.fields.items()}
+        conflict = record_conflict(oc, "order", order.id, kind, both, store_id=order.store_id)
+        return Outcome(OpStatus.CONFLICT, order.version,
+                       reason=f"the order is {status.value} on the server", conflict_id=conflict.id)
+    to_apply, conflicts = merge_fields(current, p.fields, normalize)
+    if to_apply:
+        before = {n: current[n] for n in to_apply}
+        _apply(oc, order, to_apply)
+        order.version += 1
+        order.updated_at = utcnow()
+        oc.audit("order", order.id, "order.update",
+                 {n: {"before": before[n], "after": to_apply[n]} for n in to_apply},
+                 reason=p.reason, store_id=order.store_id)
+        state = publish_order(oc, order)
+        oc.emit("offline_order.updated", state)
+    if conflicts:
+        conflict = record_conflict(oc, "order", order.id, "field_conflict", conflicts,
+                                   store_id=order.store_id)
+        names = ", ".join(sorted(conflicts))
+        if to_apply:
+            flag(oc, "partially_applied")
+        return Outcome(OpStatus.CONFLICT, order.version, flags=list(oc.flags),
+                       reason=f"changed on the server too: {names}", conflict_id=conflict.id)
+    if not to_apply:
+        flag(oc, "no_change")
+    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))
+
+
+def order_delete(oc: OpContext) -> Outcome:
+    """Delete a pending order (soft): the actor must be allowed to do order.delete."""
+    oc.require(Action.ORDER_DELETE)
+    p = parse_payload(OrderDelete, oc.op.payload)
+    if not p.reason.strip():
+        raise Rejected("a deletion needs a reason")
+    order = load_order(oc, oc.op.entity_id)
+    status = OrderStatus(order.status)
+    if status is OrderStatus.DELETED:
+        return Outcome(OpStatus.APPLIED, order.version, flags=["already_deleted"])
+    if status is not OrderStatus.PENDING:
+        both = {"status": {"base": OrderStatus.PENDING.value, "server": status.value,
+                           "terminal": OrderStatus.DELETED.value},
+                "reason": {"base": None, "server": None, "terminal": p.reason}}
+        conflict = record_conflict(oc, "order", order.id, "delete_of_completed", both,
+                                   store_id=order.store_id)
+        return Outcome(OpStatus.CONFLICT, order.version, conflict_id=conflict.id,
+                       reason=f"the order is {status.value}; correct it with a refund")
+    order.status = OrderStatus.DELETED.value
+    order.deleted_reason = p.reason
+    order.deleted_by = oc.actor.id
+    order.version += 1
+    order.updated_at = utcnow()
+    oc.audit("order", order.id, "order.delete",
+             {"status": {"before": status.value, "after": order.status},
+              "approved_by": p.approved_by, "approval_id": p.approval_id},
+             reason=p.reason, store_id=order.store_id)
+    state = publish_order(oc, order)
+    oc.emit("offline_order.deleted", state)
+    return Outcome(OpStatus.APPLIED, order.version)

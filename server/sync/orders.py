@@ -1,0 +1,223 @@
+"""order.create, payment.record and refund.create: recorded facts are never refused.
+
+A sale made at the till already happened: a changed price, an unknown product,
+stock going negative or totals that differ from the server's computation become
+flags on the result and the order, never a rejection.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.domain.order_status import OrderStatus, status_for_balance
+from app.domain.permissions import Action, allowed
+from app.domain.totals import Discount, DiscountError, LineInput, compute
+from server.db.base import utcnow
+from server.db.models import Order, OrderLine, Payment, Product, Refund, Staff
+from server.feed.serialize import order_state, payment_state
+from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.stock import apply_delta
+from sync.payloads import OrderCreate, OrderLineData, PaymentData, RefundCreate
+from sync.protocol import OpStatus
+
+
+def flag(oc: OpContext, name: str) -> None:
+    if name not in oc.flags:
+        oc.flags.append(name)
+
+
+def load_order(oc: OpContext, order_id: str) -> Order:
+    """An order of the terminal's own store, locked for the change."""
+    order = oc.session.scalars(
+        select(Order).where(Order.id == order_id).with_for_update()
+    ).first()
+    if order is None or order.org_id != oc.terminal.org_id:
+        raise Rejected(f"order {order_id} does not exist on the server")
+    if order.store_id != oc.terminal.store_id:
+        raise Rejected(f"order {order_id} belongs to another store")
+    return order
+
+
+def publish_order(oc: OpContext, order: Order) -> dict[str, object]:
+    oc.session.flush()
+    state = order_state(oc.session, order)
+    oc.publish("order", order.id, order.version, state,
+               deleted=order.status == OrderStatus.DELETED.value)
+    return state
+
+
+def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
+    return [
+        LineInput(li.unit_price, li.qty_milli, li.tax_rate_ppm,
+                  Discount(li.discount_percent_ppm, li.discount_amount))
+        for li in lines
+    ]
+
+
+def _check_lines(oc: OpContext, lines: list[OrderLineData]) -> None:
+    for li in lines:
+        product = oc.session.get(Product, li.product_id) if li.product_id else None
+        if product is None or product.org_id != oc.terminal.org_id:
+            flag(oc, "unknown_product")
+            continue
+        if product.deleted or not product.active:
+            flag(oc, "inactive_product")
+        if product.price != li.unit_price and not li.unit_price < 0:
+            flag(oc, "price_changed")
+        if (li.discount_percent_ppm or li.discount_amount) and not oc.can(
+            Action.SALE_LINE_DISCOUNT
+        ):
+            flag(oc, "discount_not_permitted")
+
+
+def _add_payment(oc: OpContext, order: Order, p: PaymentData) -> bool:
+    """Append a payment unless it is already there; True when added."""
+    if oc.session.get(Payment, p.id) is not None:
+        return False
+    oc.session.add(Payment(
+        id=p.id, org_id=order.org_id, store_id=order.store_id, order_id=order.id,
+        method=p.method, amount=p.amount, tendered=p.tendered, change=p.change,
+        installment_id=p.installment_id, actor_id=oc.actor.id,
+        device_id=oc.terminal.terminal_id, created_at=p.created_at,
+    ))
+    order.paid += p.amount
+    return True
+
+
+def _restatus(order: Order) -> None:
+    if order.status != OrderStatus.DELETED.value:
+        order.status = status_for_balance(order.total, order.paid, order.refunded).value
+
+
+def order_create(oc: OpContext) -> Outcome:
+    oc.require(Action.SALE_CREATE)
+    p = parse_payload(OrderCreate, oc.op.payload)
+    if p.store_id != oc.terminal.store_id:
+        raise Rejected("the order's store_id is not this terminal's store")
+    if oc.session.get(Order, oc.op.entity_id) is not None:
+        raise Rejected(f"order {oc.op.entity_id} already exists (sent with another op_id)")
+    _check_lines(oc, p.lines)
+    if (p.order_discount_percent_ppm or p.order_discount_amount) and not oc.can(
+        Action.SALE_ORDER_DISCOUNT
+    ):
+        flag(oc, "discount_not_permitted")
+    server_totals: dict[str, int] | None = None
+    try:
+        t = compute(line_inputs(p.lines),
+                    Discount(p.order_discount_percent_ppm, p.order_discount_amount),
+                    inclusive=p.tax_inclusive)
+        server_totals = {"subtotal": t.subtotal, "discount": t.discount, "tax": t.tax,
+                         "total": t.total}
+        if server_totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
+                             "total": p.total}:
+            flag(oc, "totals_mismatch")
+    except DiscountError:
+        flag(oc, "invalid_discount")
+    dup_ref = oc.session.scalars(
+        select(Order.id).where(Order.org_id == oc.terminal.org_id, Order.reference == p.reference)
+    ).first()
+    if dup_ref:
+        flag(oc, "duplicate_reference")
+    order = Order(
+        id=oc.op.entity_id, org_id=oc.terminal.org_id, store_id=p.store_id,
+        reference=p.reference, status=OrderStatus.PENDING.value, currency=p.currency,
+        tax_inclusive=p.tax_inclusive, is_offline=p.is_offline,
+        customer=jsonable(p.customer.model_dump()) if p.customer else None,
+        order_discount_percent_ppm=p.order_discount_percent_ppm,
+        order_discount_amount=p.order_discount_amount, subtotal=p.subtotal,
+        discount=p.discount, tax=p.tax, total=p.total, paid=0, note=p.note,
+        installments=jsonable([i.model_dump() for i in p.installments]),
+        created_at=p.created_at, created_by=oc.actor.id, device_id=oc.terminal.terminal_id,
+    )
+    oc.session.add(order)
+    oc.session.flush()
+    for pos, li in enumerate(p.lines):
+        oc.session.add(OrderLine(order_id=order.id, position=pos, **li.model_dump()))
+    if p.payments:
+        oc.require(Action.PAYMENT_RECORD)
+    added = [pay for pay in p.payments if _add_payment(oc, order, pay)]
+    _restatus(order)
+    for li in p.lines:
+        product = oc.session.get(Product, li.product_id) if li.product_id else None
+        if product is not None and product.org_id == order.org_id and product.stock_tracked:
+            apply_delta(oc, product.id, -li.qty_milli, "sale", reference=order.reference,
+                        created_at=p.created_at)
+    order.flags = list(oc.flags)
+    oc.audit("order", order.id, "order.create",
+             {"created": {"before": None, "after": {"reference": order.reference,
+                                                     "total": order.total}},
+              "server_totals": server_totals, "flags": list(oc.flags)})
+    state = publish_order(oc, order)
+    oc.emit("offline_order.created", state)
+    for pay in added:
+        oc.emit("payment.received", {"order_id": order.id, "reference": order.reference,
+                                     "payment": jsonable(pay.model_dump())})
+    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))
+
+
+def payment_record(oc: OpContext) -> Outcome:
+    """Append-only: a payment already stored is not added again."""
+    oc.require(Action.PAYMENT_RECORD)
+    p = parse_payload(PaymentData, oc.op.payload)
+    order = load_order(oc, p.order_id)
+    if not _add_payment(oc, order, p):
+        return Outcome(OpStatus.APPLIED, order.version, flags=["payment_already_recorded"])
+    if order.status == OrderStatus.DELETED.value:
+        flag(oc, "order_deleted")
+    if order.paid - order.refunded > order.total:
+        flag(oc, "overpaid")
+    _restatus(order)
+    order.version += 1
+    order.updated_at = utcnow()
+    oc.audit("payment", p.id, "payment.record",
+             {"amount": {"before": None, "after": p.amount}, "order_id": order.id})
+    publish_order(oc, order)
+    oc.session.flush()
+    payment = oc.session.get(Payment, p.id)
+    oc.emit("payment.received", {"order_id": order.id, "reference": order.reference,
+                                 "payment": payment_state(payment) if payment else None})
+    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))
+
+
+def refund_create(oc: OpContext) -> Outcome:
+    """A refund of a paid order, approved by someone allowed to approve refunds."""
+    oc.require(Action.REFUND_REQUEST)
+    p = parse_payload(RefundCreate, oc.op.payload)
+    approver_ok = oc.can(Action.REFUND_APPROVE)
+    if not approver_ok and p.approved_by:
+        approver = oc.session.get(Staff, p.approved_by)
+        approver_ok = bool(approver and approver.org_id == oc.terminal.org_id
+                           and approver.active and allowed(approver.role, Action.REFUND_APPROVE))
+    if not approver_ok:
+        raise Rejected("a refund needs the approval of someone allowed to do refund.approve")
+    order = load_order(oc, p.order_id)
+    if oc.session.get(Refund, p.refund_id) is not None:
+        return Outcome(OpStatus.APPLIED, order.version, flags=["refund_already_recorded"])
+    if order.status == OrderStatus.DELETED.value:
+        raise Rejected("a deleted order cannot be refunded")
+    if p.amount > order.paid - order.refunded:
+        flag(oc, "refund_exceeds_paid")
+    oc.session.add(Refund(
+        id=p.refund_id, order_id=order.id, amount=p.amount, method=p.method,
+        restock=p.restock, reason=p.reason, lines=jsonable([li.model_dump() for li in p.lines]),
+        approved_by=p.approved_by, actor_id=oc.actor.id, device_id=oc.terminal.terminal_id,
+        created_at=p.created_at,
+    ))
+    order.refunded += p.amount
+    _restatus(order)
+    if p.restock:
+        lines = {li.id: li for li in oc.session.scalars(
+            select(OrderLine).where(OrderLine.order_id == order.id))}
+        for rl in p.lines:
+            line = lines.get(rl.line_id)
+            product = oc.session.get(Product, line.product_id) if line and line.product_id else None
+            if product is not None and product.stock_tracked:
+                apply_delta(oc, product.id, rl.qty_milli, "refund", reference=order.reference)
+    order.version += 1
+    order.updated_at = utcnow()
+    oc.audit("order", order.id, "refund.create",
+             {"refunded": {"before": order.refunded - p.amount, "after": order.refunded}},
+             reason=p.reason)
+    state = publish_order(oc, order)
+    oc.emit("offline_order.updated", state)
+    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))

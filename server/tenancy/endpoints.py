@@ -1,0 +1,129 @@
+"""/stores, /staff, /terminals: tenancy administration and terminal enrollment."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.domain.permissions import Action, Role
+from server.auth.deps import CtxDep, StaffDep, TerminalDep, require
+from server.auth.schemas import StaffOut
+from server.auth.service import staff_out
+from server.db.models import Store, Terminal
+from server.errors import ApiError, not_found
+from server.tenancy import repository as repo
+from server.tenancy import service
+from server.tenancy.schemas import (
+    EnrollmentCodeIn,
+    EnrollmentCodeOut,
+    EnrollRequest,
+    EnrollResponse,
+    StaffIn,
+    StaffPatch,
+    StoreIn,
+    StoreOut,
+    TerminalOut,
+)
+
+router = APIRouter(tags=["tenancy"])
+
+
+def _terminal_out(t: Terminal) -> TerminalOut:
+    return TerminalOut(
+        id=t.id, org_id=t.org_id, store_id=t.store_id, name=t.name, device_code=t.device_code,
+        last_applied_seq=t.last_applied_seq, revoked=t.revoked, enrolled_at=t.enrolled_at,
+        last_seen_at=t.last_seen_at,
+    )
+
+
+@router.get("/stores", response_model=list[StoreOut])
+def list_stores(staff: StaffDep, ctx: CtxDep) -> list[StoreOut]:
+    with ctx.reader() as session:
+        return [service.store_out(s) for s in repo.stores_of(session, staff.org_id)]
+
+
+@router.post("/stores", response_model=StoreOut, status_code=201)
+def create_store(body: StoreIn, staff: StaffDep, ctx: CtxDep) -> StoreOut:
+    require(staff, Action.SETTINGS_EDIT)
+    with ctx.writer.begin() as session:
+        store = service.create_store(
+            session, staff.org_id, body.name, body.currency, body.tax_inclusive
+        )
+        return service.store_out(store)
+
+
+@router.get("/staff", response_model=list[StaffOut])
+def list_staff(staff: StaffDep, ctx: CtxDep) -> list[StaffOut]:
+    require(staff, Action.STAFF_MANAGE)
+    with ctx.reader() as session:
+        return [staff_out(s) for s in repo.staff_of(session, staff.org_id)]
+
+
+@router.post("/staff", response_model=StaffOut, status_code=201)
+def create_staff(body: StaffIn, staff: StaffDep, ctx: CtxDep) -> StaffOut:
+    require(staff, Action.STAFF_MANAGE)
+    if body.role in (Role.OWNER, Role.ADMIN) and staff.role != Role.OWNER.value:
+        raise ApiError(403, "permission_denied", "Only an owner may create owners and admins")
+    with ctx.writer.begin() as session:
+        created = service.create_staff(
+            session, ctx.hasher, staff.org_id, body.name, body.role,
+            pin=body.pin, password=body.password,
+        )
+        return staff_out(created)
+
+
+@router.patch("/staff/{staff_id}", response_model=StaffOut)
+def update_staff(staff_id: str, body: StaffPatch, staff: StaffDep, ctx: CtxDep) -> StaffOut:
+    require(staff, Action.STAFF_MANAGE)
+    with ctx.writer.begin() as session:
+        updated = service.update_staff(
+            session, ctx.hasher, staff.org_id, staff_id, body, by_role=staff.role
+        )
+        return staff_out(updated)
+
+
+@router.post("/terminals/enrollment-codes", response_model=EnrollmentCodeOut, status_code=201)
+def create_enrollment_code(body: EnrollmentCodeIn, staff: StaffDep, ctx: CtxDep) -> EnrollmentCodeOut:
+    """A one-time code an admin types into a new terminal (valid 24 hours by default)."""
+    require(staff, Action.TERMINAL_ENROLL)
+    with ctx.writer.begin() as session:
+        code, row = service.create_enrollment_code(
+            session, staff.org_id, body.store_id, ctx.settings.enrollment_code_ttl_s,
+            created_by=staff.staff_id,
+        )
+        return EnrollmentCodeOut(code=code, store_id=row.store_id, expires_at=row.expires_at)
+
+
+@router.post("/terminals/enroll", response_model=EnrollResponse, status_code=201)
+def enroll(body: EnrollRequest, ctx: CtxDep) -> EnrollResponse:
+    """Enroll a terminal with a one-time code; keep ``terminal_token`` in the OS keyring."""
+    with ctx.writer.begin() as session:
+        return service.enroll(session, body.code, body.name)
+
+
+@router.get("/terminals", response_model=list[TerminalOut])
+def list_terminals(staff: StaffDep, ctx: CtxDep) -> list[TerminalOut]:
+    require(staff, Action.TERMINAL_ENROLL)
+    with ctx.reader() as session:
+        return [_terminal_out(t) for t in repo.terminals_of(session, staff.org_id)]
+
+
+@router.post("/terminals/{terminal_id}/revoke", response_model=TerminalOut)
+def revoke_terminal(terminal_id: str, staff: StaffDep, ctx: CtxDep) -> TerminalOut:
+    require(staff, Action.TERMINAL_ENROLL)
+    with ctx.writer.begin() as session:
+        term = session.get(Terminal, terminal_id)
+        if term is None or term.org_id != staff.org_id:
+            raise not_found("Terminal")
+        term.revoked = True
+        return _terminal_out(term)
+
+
+@router.get("/terminals/me", response_model=TerminalOut)
+def terminal_me(terminal: TerminalDep, ctx: CtxDep) -> TerminalOut:
+    """The calling terminal, e.g. to read back its ``last_applied_seq``."""
+    with ctx.reader() as session:
+        term = session.get(Terminal, terminal.terminal_id)
+        store = session.get(Store, terminal.store_id)
+        if term is None or store is None:
+            raise not_found("Terminal")
+        return _terminal_out(term)

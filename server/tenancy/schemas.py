@@ -1,0 +1,76 @@
+"""Bodies of the organisation, store, staff and terminal endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from app.domain.permissions import Role
+
+
+class StoreIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    currency: str = Field(default="EUR", min_length=3, max_length=3)
+    tax_inclusive: bool = True
+
+
+class StoreOut(BaseModel):
+    id: str
+    org_id: str
+    name: str
+    currency: str
+    tax_inclusive: bool
+
+
+class StaffIn(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    pin: str | None = Field(default=None, min_length=4, max_length=12, pattern=r"^[0-9]+$")
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class StaffPatch(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    role: Role | None = None
+    active: bool | None = None
+    pin: str | None = Field(default=None, min_length=4, max_length=12, pattern=r"^[0-9]+$")
+    password: str | None = Field(default=None, min_length=8, max_length=200)
+
+
+class EnrollmentCodeIn(BaseModel):
+    store_id: str
+
+
+class EnrollmentCodeOut(BaseModel):
+    code: str
+    store_id: str
+    expires_at: datetime
+
+
+class EnrollRequest(BaseModel):
+    code: str = Field(min_length=4, max_length=40)
+    name: str = Field(min_length=1, max_length=200)
+
+
+class EnrollResponse(BaseModel):
+    """What a terminal keeps after enrolling; ``terminal_token`` goes in its keyring."""
+
+    device_id: str
+    device_code: str
+    store_id: str
+    org_id: str
+    terminal_token: str
+    store: StoreOut
+
+
+class TerminalOut(BaseModel):
+    id: str
+    org_id: str
+    store_id: str
+    name: str
+    device_code: str
+    last_applied_seq: int
+    revoked: bool
+    enrolled_at: datetime
+    last_seen_at: datetime | None = None

@@ -1,0 +1,163 @@
+"""Tenancy rules: orgs own stores, stores own terminals, staff belong to an org.
+
+Functions take an open Session so the CLI, the API and tests share them; the caller
+owns the transaction.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from sqlalchemy.orm import Session
+
+from app.domain.ids import ALPHABET, device_code, new_id
+from app.domain.permissions import Role
+from server.db.base import utcnow
+from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
+from server.deps_tokens import TERMINAL_TOKEN_PREFIX
+from server.errors import ApiError, not_found
+from server.feed.serialize import staff_state
+from server.feed.writer import FeedWriter
+from server.security import random_token, sha256_hex
+from server.tenancy import repository as repo
+from server.tenancy.schemas import EnrollResponse, StaffPatch, StoreOut
+
+CODE_LENGTH = 10
+
+
+def create_org(session: Session, name: str) -> Organization:
+    org = Organization(id=new_id(), name=name)
+    session.add(org)
+    session.flush()
+    return org
+
+
+def create_store(
+    session: Session, org_id: str, name: str, currency: str = "EUR", tax_inclusive: bool = True
+) -> Store:
+    if session.get(Organization, org_id) is None:
+        raise not_found("Organization")
+    store = Store(
+        id=new_id(), org_id=org_id, name=name, currency=currency.upper(),
+        tax_inclusive=tax_inclusive,
+    )
+    session.add(store)
+    session.flush()
+    return store
+
+
+def store_out(store: Store) -> StoreOut:
+    return StoreOut(
+        id=store.id, org_id=store.org_id, name=store.name, currency=store.currency,
+        tax_inclusive=store.tax_inclusive,
+    )
+
+
+def _publish_staff(session: Session, staff: Staff) -> None:
+    FeedWriter.for_org(session, staff.org_id).append(
+        "staff", staff.id, staff.version, staff_state(staff)
+    )
+
+
+def create_staff(
+    session: Session,
+    hasher: PasswordHasher,
+    org_id: str,
+    name: str,
+    role: Role | str,
+    *,
+    pin: str | None = None,
+    password: str | None = None,
+    staff_id: str | None = None,
+) -> Staff:
+    """Add a staff member; the change goes to every store feed of the org."""
+    staff = Staff(
+        id=staff_id or new_id(), org_id=org_id, name=name, role=Role(role).value,
+        pin_hash=hasher.hash(pin) if pin else None,
+        password_hash=hasher.hash(password) if password else None,
+    )
+    session.add(staff)
+    session.flush()
+    _publish_staff(session, staff)
+    return staff
+
+
+def update_staff(
+    session: Session, hasher: PasswordHasher, org_id: str, staff_id: str, patch: StaffPatch,
+    *, by_role: str,
+) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None or staff.org_id != org_id:
+        raise not_found("Staff member")
+    privileged = {Role.OWNER.value, Role.ADMIN.value}
+    if by_role != Role.OWNER.value and (
+        staff.role in privileged or (patch.role is not None and patch.role.value in privileged)
+    ):
+        raise ApiError(403, "permission_denied", "Only an owner may change owners and admins")
+    if patch.name is not None:
+        staff.name = patch.name
+    if patch.role is not None:
+        staff.role = patch.role.value
+    if patch.active is not None:
+        staff.active = patch.active
+    if patch.pin is not None:
+        staff.pin_hash = hasher.hash(patch.pin)
+    if patch.password is not None:
+        staff.password_hash = hasher.hash(patch.password)
+    staff.version += 1
+    staff.updated_at = utcnow()
+    if patch.role is not None or patch.active is False:
+        staff.token_epoch += 1  # current access tokens carry the old role: end them
+    session.flush()
+    _publish_staff(session, staff)
+    return staff
+
+
+def normalize_code(code: str) -> str:
+    return code.strip().upper().replace("-", "").replace(" ", "")
+
+
+def create_enrollment_code(
+    session: Session, org_id: str, store_id: str, ttl_s: int, created_by: str | None = None
+) -> tuple[str, EnrollmentCode]:
+    """A one-time code (``XXXXX-XXXXX``) that enrolls one terminal into ``store_id``."""
+    store = session.get(Store, store_id)
+    if store is None or store.org_id != org_id:
+        raise not_found("Store")
+    raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+    row = EnrollmentCode(
+        id=new_id(), org_id=org_id, store_id=store_id, code_hash=sha256_hex(raw),
+        created_by=created_by, expires_at=utcnow() + timedelta(seconds=ttl_s),
+    )
+    session.add(row)
+    session.flush()
+    return f"{raw[:5]}-{raw[5:]}", row
+
+
+def enroll(session: Session, code: str, name: str) -> EnrollResponse:
+    """Use a one-time code: create the terminal, its device code and its secret token."""
+    row = repo.code_by_hash(session, sha256_hex(normalize_code(code)))
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise ApiError(400, "invalid_enrollment_code", "The enrollment code is wrong, used or expired")
+    org = repo.org_for_update(session, row.org_id)
+    store = session.get(Store, row.store_id)
+    if org is None or store is None:
+        raise ApiError(400, "invalid_enrollment_code", "The store of this code no longer exists")
+    index = org.next_device_index
+    org.next_device_index = index + 1
+    token = TERMINAL_TOKEN_PREFIX + random_token()
+    terminal = Terminal(
+        id=new_id(), org_id=org.id, store_id=store.id, name=name,
+        device_code=device_code(index), token_hash=sha256_hex(token),
+    )
+    session.add(terminal)
+    row.used_at = now
+    row.terminal_id = terminal.id
+    session.flush()
+    return EnrollResponse(
+        device_id=terminal.id, device_code=terminal.device_code, store_id=store.id,
+        org_id=org.id, terminal_token=token, store=store_out(store),
+    )
