@@ -1,0 +1,210 @@
+"""Deletions and refunds: a cashier asks, a manager or owner decides.
+
+Decided at the till with a PIN override (:func:`delete_with_override`,
+:func:`refund_with_override`) or later from the approvals queue on any terminal
+(:func:`decide`). Deletion is soft: the order stays, marked deleted with the
+reason. A refund goes back to the original tender or cash, restocking or not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.domain.order_status import OrderStatus, StatusError, check_transition
+from app.domain.permissions import Action, require
+from app.domain.totals import div_round
+from app.store.local import LocalStore
+from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.models_aftersale import Approval, Refund, RefundLine
+from app.store.unit_of_work import Actor, Mutation, mutation
+
+
+class ApprovalError(ValueError):
+    """A request or decision that cannot be made; the message is for the person."""
+
+
+@dataclass(frozen=True)
+class RefundItem:
+    line_id: str
+    qty_milli: int
+
+
+def _order(m: Mutation, order_id: str) -> Order:
+    order = m.session.get(Order, order_id)
+    if order is None:
+        raise ApprovalError("Order not found")
+    return order
+
+
+def _need_reason(reason: str) -> str:
+    if not reason or not reason.strip():
+        raise ApprovalError("A reason is required")
+    return reason.strip()
+
+
+def request_deletion(store: LocalStore, actor: Actor, order_id: str, reason: str) -> str:
+    require(actor.role, Action.ORDER_DELETE_REQUEST)
+    reason = _need_reason(reason)
+    with mutation(store.db, store.device_id, actor, "order.delete.request") as m:
+        order = _order(m, order_id)
+        try:
+            check_transition(OrderStatus(order.status), OrderStatus.DELETED)
+        except StatusError as exc:
+            raise ApprovalError(f"{exc}; a paid order is corrected by a refund") from exc
+        return _new_request(m, "delete", order, reason, {})
+
+
+def refund_details(order: Order, items: list[RefundItem], method: str | None, restock: bool) -> dict:
+    """Validate refund lines against what was sold and not yet refunded; price them."""
+    lines = {li.id: li for li in order.lines}
+    priced, total = [], 0
+    for item in items:
+        line = lines.get(item.line_id)
+        if line is None:
+            raise ApprovalError("That line is not on this order")
+        left = line.qty_milli - line.refunded_qty_milli
+        if not 0 < item.qty_milli <= left:
+            raise ApprovalError(f"{line.name}: at most {left / 1000:g} can be refunded")
+        amount = div_round(line.total * item.qty_milli, line.qty_milli)
+        priced.append({"line_id": line.id, "qty_milli": item.qty_milli, "amount": amount})
+        total += amount
+    if not priced:
+        raise ApprovalError("Choose what to refund")
+    original = order.payments[0].method if order.payments else "cash"
+    return {"lines": priced, "amount": min(total, order.paid - order.refunded),
+            "method": method or original, "restock": restock}
+
+
+def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[RefundItem], reason: str,
+                   *, method: str | None = None, restock: bool = True) -> str:
+    require(actor.role, Action.REFUND_REQUEST)
+    reason = _need_reason(reason)
+    with mutation(store.db, store.device_id, actor, "refund.request") as m:
+        order = _order(m, order_id)
+        if order.status != OrderStatus.COMPLETED.value:
+            raise ApprovalError(f"Order {order.reference} is {order.status}; only a paid order is refunded")
+        return _new_request(m, "refund", order, reason, refund_details(order, items, method, restock))
+
+
+def _new_request(m: Mutation, kind: str, order: Order, reason: str, details: dict) -> str:
+    approval = Approval(id=new_id(), kind=kind, order_id=order.id, status="pending", reason=reason,
+                        details=details, requested_by=m.actor.staff_id, requested_at=m.at, device_id=m.device.id)
+    m.session.add(approval)
+    m.audit("approval", approval.id, {"kind": {"before": None, "after": kind},
+                                      "order": {"before": None, "after": order.reference}}, reason=reason)
+    m.emit("approval.request", approval.id, {"approval_id": approval.id, "kind": kind, "order_id": order.id,
+                                             "reason": reason, "details": details,
+                                             "requested_at": m.at.isoformat()})
+    return approval.id
+
+
+def _apply_deletion(m: Mutation, approval: Approval, requested_by: str) -> None:
+    order = _order(m, approval.order_id)
+    check_transition(OrderStatus(order.status), OrderStatus.DELETED)
+    before = order.status
+    order.status, order.deleted_reason, order.updated_at = OrderStatus.DELETED.value, approval.reason, m.at
+    m.audit("order", order.id, {"status": {"before": before, "after": order.status}}, reason=approval.reason)
+    m.emit("order.delete", order.id, {"reason": approval.reason, "approved_by": m.actor.staff_id,
+                                      "approval_id": approval.id, "requested_by": requested_by},
+           base_version=order.version)
+
+
+def _apply_refund(m: Mutation, approval: Approval) -> None:
+    order = _order(m, approval.order_id)
+    d = approval.details
+    refund = Refund(id=new_id(), order_id=order.id, approval_id=approval.id, amount=d["amount"],
+                    method=d["method"], restock=d["restock"], reason=approval.reason,
+                    requested_by=approval.requested_by, approved_by=m.actor.staff_id, created_at=m.at)
+    lines = {li.id: li for li in order.lines}
+    for item in d["lines"]:
+        line: OrderLine = lines[item["line_id"]]
+        line.refunded_qty_milli += item["qty_milli"]
+        refund.lines.append(RefundLine(id=new_id(), order_line_id=line.id, qty_milli=item["qty_milli"],
+                                       amount=item["amount"]))
+        if d["restock"] and line.product_id:
+            m.session.add(StockMovement(id=new_id(), product_id=line.product_id, kind="refund",
+                                        qty_delta_milli=item["qty_milli"], reason=approval.reason,
+                                        reference=order.reference, order_id=order.id, actor_id=m.actor.staff_id,
+                                        device_id=m.device.id, created_at=m.at, synced=True))
+    m.session.add(refund)
+    m.session.add(Payment(id=new_id(), order_id=order.id, method=d["method"], amount=-d["amount"],
+                          tendered=-d["amount"], change=0, actor_id=m.actor.staff_id, device_id=m.device.id,
+                          created_at=m.at))
+    before = {"refunded": order.refunded, "status": order.status}
+    order.refunded += d["amount"]
+    if order.refunded >= order.total:
+        order.status = OrderStatus.REFUNDED.value
+    order.updated_at = m.at
+    m.audit("order", order.id, {"refunded": {"before": before["refunded"], "after": order.refunded},
+                                "status": {"before": before["status"], "after": order.status}},
+            reason=approval.reason)
+    m.emit("refund.create", refund.id, {
+        "refund_id": refund.id, "order_id": order.id, "lines": d["lines"], "amount": d["amount"],
+        "method": d["method"], "restock": d["restock"], "reason": approval.reason,
+        "approved_by": m.actor.staff_id, "approval_id": approval.id, "created_at": m.at.isoformat()})
+
+
+def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None = None) -> None:
+    """A manager's decision from the approvals queue (or right after an override)."""
+    require(approver.role, Action.APPROVAL_DECIDE)
+    with mutation(store.db, store.device_id, approver, "approval.decide") as m:
+        approval = m.session.get(Approval, approval_id)
+        if approval is None:
+            raise ApprovalError("Approval request not found")
+        if approval.status != "pending":
+            raise ApprovalError(f"This request was already {approval.status}")
+        _record_decision(m, approval, approve, note)
+        if not approve:
+            m.emit("approval.decide", approval.id, {"approval_id": approval.id, "approved": False,
+                                                    "note": note, "decided_at": m.at.isoformat()})
+        elif approval.kind == "delete":
+            require(approver.role, Action.ORDER_DELETE)
+            _apply_deletion(m, approval, approval.requested_by)
+        else:
+            require(approver.role, Action.REFUND_APPROVE)
+            _apply_refund(m, approval)
+
+
+def _record_decision(m: Mutation, approval: Approval, approve: bool, note: str | None) -> None:
+    approval.status = "approved" if approve else "rejected"
+    approval.decided_by, approval.decided_at, approval.decision_note = m.actor.staff_id, m.at, note
+    m.audit("approval", approval.id, {"status": {"before": "pending", "after": approval.status}}, reason=note)
+
+
+def delete_with_override(store: LocalStore, cashier: Actor, approver: Actor, order_id: str, reason: str) -> None:
+    """Delete at the till: the cashier asks, the manager's PIN approves on the spot."""
+    approval_id = request_deletion(store, cashier, order_id, reason)
+    decide(store, approver, approval_id, True, note="PIN override at the till")
+
+
+def refund_with_override(store: LocalStore, cashier: Actor, approver: Actor, order_id: str,
+                         items: list[RefundItem], reason: str, *, method: str | None = None,
+                         restock: bool = True) -> str:
+    approval_id = request_refund(store, cashier, order_id, items, reason, method=method, restock=restock)
+    decide(store, approver, approval_id, True, note="PIN override at the till")
+    return approval_id
+
+
+@dataclass(frozen=True)
+class PendingApproval:
+    id: str
+    kind: str
+    order_id: str
+    order_reference: str
+    reason: str
+    amount: int | None
+    requested_by: str
+    requested_at: datetime
+
+
+def pending(store: LocalStore) -> list[PendingApproval]:
+    """The approvals queue: every undecided request of this store, oldest first."""
+    with store.db.read() as s:
+        rows = s.execute(select(Approval, Order.reference).join(Order, Order.id == Approval.order_id)
+                         .where(Approval.status == "pending").order_by(Approval.requested_at))
+        return [PendingApproval(a.id, a.kind, a.order_id, ref, a.reason, a.details.get("amount"),
+                                a.requested_by, a.requested_at) for a, ref in rows]

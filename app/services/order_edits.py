@@ -1,0 +1,119 @@
+"""Editing a pending order: customer details, lines, note — with a field-level trail.
+
+A completed order is never edited: it is corrected by a refund. Each edit syncs as
+``order.update`` whose fields carry the value they were based on, so the server
+merges edits of different fields and raises a conflict when two terminals changed
+the same field differently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.domain.ids import new_id
+from app.domain.order_status import OrderStatus, is_editable, status_for_balance
+from app.domain.permissions import Action, require
+from app.domain.totals import Discount, LineInput, compute
+from app.services.customers import CustomerDetails, decrypt, upsert_in
+from app.services.sales import line_payload
+from app.store.local import LocalStore
+from app.store.models import Order, StockMovement
+from app.store.unit_of_work import Actor, Mutation, mutation
+
+
+class EditError(ValueError):
+    """An edit the rules do not allow; the message is for the person."""
+
+
+@dataclass(frozen=True)
+class LineChange:
+    line_id: str
+    qty_milli: int  # 0 removes the line
+
+
+def _customer_dict(store: LocalStore, order: Order) -> dict[str, Any] | None:
+    return decrypt(store.cipher, order.customer).as_dict() if order.customer else None
+
+
+def _recompute(order: Order) -> None:
+    inputs = [LineInput(li.unit_price, li.qty_milli, li.tax_rate_ppm,
+                        Discount(li.discount_percent_ppm, li.discount_amount)) for li in order.lines]
+    totals = compute(inputs, Discount(order.order_discount_percent_ppm, order.order_discount_amount),
+                     inclusive=order.tax_inclusive)
+    for li, lt in zip(order.lines, totals.lines, strict=True):
+        li.gross, li.net, li.tax, li.total = lt.gross, lt.net, lt.tax, lt.total
+    order.subtotal, order.discount, order.tax, order.total = totals.subtotal, totals.discount, totals.tax, totals.total
+
+
+def edit_order(
+    store: LocalStore,
+    actor: Actor,
+    order_id: str,
+    *,
+    customer: CustomerDetails | None = None,
+    lines: list[LineChange] | None = None,
+    note: str | None = None,
+    reason: str | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Apply the given changes; returns the field-level before/after that was recorded."""
+    require(actor.role, Action.ORDER_EDIT)
+    with mutation(store.db, store.device_id, actor, "order.edit") as m:
+        order = m.session.get(Order, order_id)
+        if order is None:
+            raise EditError("Order not found")
+        if not is_editable(OrderStatus(order.status)):
+            raise EditError(f"Order {order.reference} is {order.status}; a completed order is corrected by refund")
+        fields: dict[str, dict[str, Any]] = {}
+        if customer is not None:
+            before = _customer_dict(store, order)
+            cust = upsert_in(m.session, store.cipher, customer)
+            m.session.flush()
+            order.customer_id, order.customer = cust.id, cust
+            after = _customer_dict(store, order)
+            if after != before:
+                fields["customer"] = {"base": before, "value": after}
+        if note is not None and note != order.note:
+            fields["note"] = {"base": order.note, "value": note}
+            order.note = note
+        if lines:
+            fields.update(_edit_lines(order, lines, m))
+        if not fields:
+            raise EditError("Nothing was changed")
+        order.status = status_for_balance(order.total, order.paid).value
+        order.updated_at = m.at
+        audit_changes = {k: {"before": v["base"], "after": v["value"]} for k, v in fields.items()}
+        m.audit("order", order.id, audit_changes, reason=reason)
+        m.emit("order.update", order.id, {"fields": fields, "reason": reason}, base_version=order.version)
+        return audit_changes
+
+
+def _edit_lines(order: Order, changes: list[LineChange], m: Mutation) -> dict[str, dict[str, Any]]:
+    base_lines = [line_payload(li) for li in order.lines]
+    base_total = order.total
+    by_id = {li.id: li for li in order.lines}
+    for change in changes:
+        line = by_id.get(change.line_id)
+        if line is None:
+            raise EditError("That line is not on this order")
+        if change.qty_milli < 0:
+            raise EditError("A quantity cannot be negative")
+        if line.product_id and change.qty_milli != line.qty_milli:
+            m.session.add(StockMovement(
+                id=new_id(), product_id=line.product_id, kind="sale",
+                qty_delta_milli=line.qty_milli - change.qty_milli, reason="order edited",
+                reference=order.reference, order_id=order.id, actor_id=m.actor.staff_id,
+                device_id=m.device.id, created_at=m.at, synced=True))
+        if change.qty_milli == 0:
+            order.lines.remove(line)
+        else:
+            line.qty_milli = change.qty_milli
+    if not order.lines:
+        raise EditError("An order keeps at least one line; ask for a deletion instead")
+    _recompute(order)
+    if order.total < order.paid:
+        raise EditError("The order would cost less than was already paid; refund instead")
+    return {
+        "lines": {"base": base_lines, "value": [line_payload(li) for li in order.lines]},
+        "total": {"base": base_total, "value": order.total},
+    }
