@@ -58,8 +58,13 @@ class Cart:
             self.lines[index] = replace(self.lines[index], qty_milli=qty_milli)
 
     def set_line_discount(self, index: int, discount: Discount) -> None:
-        self.lines[index] = replace(self.lines[index], discount=discount)
-        self.totals()  # raises DiscountError now rather than at tender time
+        previous = self.lines[index]
+        self.lines[index] = replace(previous, discount=discount)
+        try:
+            self.totals()  # raises DiscountError now rather than at tender time
+        except ValueError:
+            self.lines[index] = previous  # a refused discount leaves the cart as it was
+            raise
 
     def set_order_discount(self, discount: Discount) -> None:
         previous, self.order_discount = self.order_discount, discount

@@ -49,7 +49,9 @@ def _product_by_code(s: Session, code: str) -> Product | None:
 def line_for_scan(store: LocalStore, raw: str) -> CartLine:
     """The cart line a scan rings up. Raises BarcodeError or UnknownBarcode."""
     raw = raw.strip()
-    variable = parse_variable(raw) if raw.isdigit() else None
+    # A 12-digit UPC-A is read as its EAN-13 first, so a UPC random-weight code
+    # (number system 2) is understood like the GS1 prefix 02 it becomes.
+    variable = parse_variable(normalize(raw)) if raw.isdigit() and len(raw) in (12, 13) else None
     with store.db.read() as s:
         if variable is not None:
             product = _product_by_code(s, variable.lookup_code)

@@ -100,8 +100,12 @@ def verify_chain(session: Session, device_id: str) -> list[ChainProblem]:
         expected_seq = entry.seq + 1
         last = entry
     device = session.get(Device, device_id)
-    if device is not None and last is not None and device.audit_head != last.hash:
-        problems.append(ChainProblem(last.seq, "entries were removed from the end"))
+    if device is not None:
+        last_seq = last.seq if last is not None else 0
+        last_hash = last.hash if last is not None else GENESIS
+        if device.audit_head != last_hash or device.audit_seq != last_seq:
+            # Also catches deleting every entry: the device row still names the head.
+            problems.append(ChainProblem(last_seq, "entries were removed from the end"))
     return problems
 
 

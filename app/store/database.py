@@ -80,6 +80,13 @@ class Database:
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
 
+    def set_cipher(self, cipher: Any) -> None:
+        """Give sessions the store's data cipher (personal data in outbox payloads is sealed)."""
+        from app.store import outbox_crypto  # noqa: F401  (registers the sealing events)
+
+        self._write_sessions.configure(info={"cipher": cipher})
+        self._read_sessions.configure(info={"cipher": cipher})
+
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A write transaction: committed on success, rolled back on any error."""

@@ -72,4 +72,6 @@ def open_store(
     except Exception:
         db.close()
         raise
-    return LocalStore(data_dir, db, device_id, PersonalDataCipher(loaded.key), loaded.source)
+    cipher = PersonalDataCipher(loaded.key)
+    db.set_cipher(cipher)
+    return LocalStore(data_dir, db, device_id, cipher, loaded.source)

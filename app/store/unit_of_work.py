@@ -7,7 +7,8 @@ committed in a single SQLite transaction, or none of them.
         m.emit(OpType.ORDER_CREATE, order.id, payload)
 
 Leaving the block without an audit entry or without exactly one outbox operation
-is a programming error and rolls the whole mutation back.
+is a programming error and rolls the whole mutation back. A bulk mutation (a
+catalog import) is the one exception: all-or-nothing, one operation per entity.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Mutation:
     at: datetime
     operations: list[OutboxOperation] = field(default_factory=list)
     audited: int = 0
+    bulk: bool = False
+    op_count: int = 0
 
     def audit(
         self,
@@ -77,7 +80,7 @@ class Mutation:
     def emit(
         self, op_type: str, entity_id: str, payload: dict[str, Any], base_version: int = 0
     ) -> OutboxOperation:
-        if self.operations:
+        if self.op_count and not self.bulk:
             raise IncompleteMutation("a mutation writes exactly one outbox operation")
         self.device.op_seq += 1
         op = OutboxOperation(
@@ -95,20 +98,29 @@ class Mutation:
         )
         self.session.add(op)
         self.operations.append(op)
+        self.op_count += 1
         return op
+
+    def bulk_emitted(self, count: int) -> None:
+        """Count operations a bulk mutation inserted directly (fast path for imports)."""
+        if not self.bulk:
+            raise IncompleteMutation("only a bulk mutation inserts operations directly")
+        self.op_count += count
 
 
 @contextmanager
-def mutation(db: Database, device_id: str, actor: Actor, action: str) -> Iterator[Mutation]:
+def mutation(
+    db: Database, device_id: str, actor: Actor, action: str, *, bulk: bool = False
+) -> Iterator[Mutation]:
     """Open a write transaction for one mutation and check it is complete on the way out."""
     with db.write() as session:
         device = session.get(Device, device_id)
         if device is None:
             raise RuntimeError("this terminal has no device row; run set-up first")
-        m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow())
+        m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow(), bulk=bulk)
         yield m
         if not m.audited:
             raise IncompleteMutation(f"{action} wrote no audit entry")
-        if len(m.operations) != 1:
+        if not m.op_count or (m.op_count > 1 and not bulk):
             raise IncompleteMutation(f"{action} wrote no outbox operation")
         session.flush()

@@ -1,0 +1,129 @@
+"""Shared fixtures of the core suite: a fresh local store per test, staff, a keyring.
+
+Only core (app/) fixtures live here; the UI, printing, sync and server suites keep
+their own conftest.py in their folders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import keyring
+import keyring.backend
+import pytest
+from keyring.backends import fail
+
+from app.domain.permissions import Role
+from app.store.local import LocalStore, open_store
+from app.store.models import Staff
+from app.store.unit_of_work import Actor
+
+TEST_PASSPHRASE = "test-passphrase"
+
+# (id, name, code, role, pin); ids fixed so tests can name them.
+TEST_STAFF = [
+    ("00000000-0000-7000-8000-000000000001", "Olivia Owner", "1001", Role.OWNER, "1111"),
+    ("00000000-0000-7000-8000-000000000002", "Max Manager", "1002", Role.MANAGER, "2222"),
+    ("00000000-0000-7000-8000-000000000003", "Cass Cashier", "1003", Role.CASHIER, "3333"),
+    ("00000000-0000-7000-8000-000000000004", "Sam Stock", "1004", Role.STOCK, "4444"),
+]
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """A real keyring backend that keeps secrets in a dict (stands in for the OS keyring)."""
+
+    priority = 5
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.secrets.pop((service, username), None)
+
+
+@pytest.fixture
+def no_keyring() -> Iterator[None]:
+    """The headless-Linux case: keyring has no backend."""
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def pin_hashes() -> dict[str, str]:
+    """argon2 hashes of the test PINs, computed once per test session (hashing is slow)."""
+    from app.services.staff import hash_pin
+
+    return {code: hash_pin(pin) for _, _, code, _, pin in TEST_STAFF}
+
+
+def add_test_staff(store: LocalStore, pin_hashes: dict[str, str]) -> dict[Role, Actor]:
+    with store.db.write() as s:
+        for sid, name, code, role, _ in TEST_STAFF:
+            s.add(Staff(id=sid, name=name, code=code, role=role.value, pin_hash=pin_hashes[code]))
+    return {role: Actor(sid, name, role) for sid, name, _, role, _ in TEST_STAFF}
+
+
+@pytest.fixture
+def store(tmp_path: Path, no_keyring: None) -> Iterator[LocalStore]:
+    """A fresh, migrated store in a temporary directory (key kept in a passphrase file)."""
+    s = open_store(tmp_path / "data", passphrase=TEST_PASSPHRASE)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def actors(store: LocalStore, pin_hashes: dict[str, str]) -> dict[Role, Actor]:
+    """The four test staff in ``store``, as Actors by role."""
+    return add_test_staff(store, pin_hashes)
+
+
+@pytest.fixture
+def catalog_store(store: LocalStore) -> LocalStore:
+    """``store`` with the 2,000-product demo catalog."""
+    from app.demo import seed_catalog
+
+    seed_catalog(store, 2000)
+    return store
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Give each pytest process its own base temp dir.
+
+    Several engineers run pytest at once on this machine; with the shared default
+    (/tmp/pytest-of-USER/pytest-N) a starting session prunes the directories of
+    sessions still running, whose SQLite files then vanish mid-test.
+    """
+    import os
+    import tempfile
+
+    if config.option.basetemp is None and not hasattr(config, "workerinput"):
+        config.option.basetemp = Path(tempfile.gettempdir()) / f"pytest-tillsync-{os.getpid()}"
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    import os
+    import shutil
+    import tempfile
+
+    ours = Path(tempfile.gettempdir()) / f"pytest-tillsync-{os.getpid()}"
+    if Path(str(config.option.basetemp or "")) == ours:
+        shutil.rmtree(ours, ignore_errors=True)
