@@ -38,7 +38,9 @@ class StaffPrincipal:
 
 @dataclass(frozen=True)
 class TerminalPrincipal:
-    terminal_id: str
+    """An enrolled terminal (``terminal_id`` is None for changes made through the REST API)."""
+
+    terminal_id: str | None
     org_id: str
     store_id: str
     device_code: str

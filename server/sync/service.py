@@ -48,7 +48,7 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.PRODUCT_CREATE: catalog.product_create,
     OpType.PRODUCT_UPDATE: catalog.product_update,
 }
-ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE}
+ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE, OpType.CONFLICT_RESOLVE}
 RETRIES = 5
 
 
@@ -60,6 +60,14 @@ def upgrade(op: Operation) -> Operation:
             f"({OPERATION_FORMAT_VERSION}); upgrade the server"
         )
     return op  # version 1 is the first format: nothing to upgrade yet
+
+
+def _handler(op_type: OpType) -> Handler | None:
+    if op_type is OpType.CONFLICT_RESOLVE:
+        from server.conflicts.service import conflict_resolve_op
+
+        return conflict_resolve_op
+    return HANDLERS.get(op_type)
 
 
 def _result(op: Operation, outcome: Outcome) -> OperationResult:
@@ -85,7 +93,7 @@ def run_handler(
     savepoint = session.begin_nested()
     try:
         op = upgrade(op)
-        handler = HANDLERS.get(op.type)
+        handler = _handler(op.type)
         if handler is None:
             raise Rejected(f"{op.type.value} is not supported by this server yet")
         actor = session.get(Staff, op.actor_id)

@@ -1,0 +1,146 @@
+"""Resolving conflicts: the chosen values are applied as a normal change, into the feed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.domain.order_status import OrderStatus, is_editable
+from app.domain.permissions import Action
+from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, ResolveIn
+from server.context import AppContext, StaffPrincipal, TerminalPrincipal
+from server.db.base import utcnow
+from server.db.models import Conflict, Order, Product, Staff
+from server.errors import ApiError, not_found
+from server.feed.serialize import conflict_state, product_state
+from server.feed.writer import FeedWriter
+from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.order_edits import _apply
+from server.sync.orders import publish_order
+from sync.protocol import Operation, OpStatus, OpType
+
+
+def conflict_out(c: Conflict) -> ConflictOut:
+    return ConflictOut.model_validate(conflict_state(c) | {"created_at": c.created_at,
+                                                            "resolved_at": c.resolved_at})
+
+
+def list_conflicts(
+    ctx: AppContext, org_id: str, status: str | None, store_id: str | None, limit: int, offset: int
+) -> list[ConflictOut]:
+    with ctx.reader() as session:
+        stmt = select(Conflict).where(Conflict.org_id == org_id)
+        if status:
+            stmt = stmt.where(Conflict.status == status)
+        if store_id:
+            stmt = stmt.where(Conflict.store_id == store_id)
+        stmt = stmt.order_by(Conflict.created_at.desc()).limit(limit).offset(offset)
+        return [conflict_out(c) for c in session.scalars(stmt)]
+
+
+def _values(conflict: Conflict, body: ResolveIn) -> dict[str, Any]:
+    if body.choice == "server":
+        return {}
+    if body.choice == "terminal":
+        return {name: side.get("terminal") for name, side in conflict.fields.items()}
+    if not body.value:
+        raise Rejected("a custom resolution needs value: {field: value}")
+    extra = set(body.value) - set(conflict.fields)
+    if extra:
+        raise Rejected(f"these fields are not part of the conflict: {', '.join(sorted(extra))}")
+    return dict(body.value)
+
+
+def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
+    """Apply a resolution inside ``oc``'s transaction; the feed gets entity and conflict."""
+    oc.require(Action.CONFLICT_RESOLVE)
+    if conflict.status != "open":
+        raise Rejected(f"the conflict is already {conflict.status}")
+    values = _values(conflict, body)
+    version: int | None = None
+    if values and conflict.kind != "field_conflict":
+        raise Rejected(f"a {conflict.kind} conflict can only be resolved by keeping the server")
+    if conflict.entity_type == "order":
+        order = oc.session.get(Order, conflict.entity_id, with_for_update=True)
+        if order is None:
+            raise Rejected("the order no longer exists")
+        version = order.version
+        if values:
+            if not is_editable(OrderStatus(order.status)):
+                raise Rejected(f"the order is {order.status} now and cannot be edited")
+            _apply(oc, order, values)
+            order.version += 1
+            order.updated_at = utcnow()
+            version = order.version
+            state = publish_order(oc, order)
+            oc.emit("offline_order.updated", state)
+    elif conflict.entity_type == "product":
+        product = oc.session.get(Product, conflict.entity_id, with_for_update=True)
+        if product is None:
+            raise Rejected("the product no longer exists")
+        for name, value in values.items():
+            setattr(product, name, jsonable(value))
+        if values:
+            product.version += 1
+            product.updated_at = utcnow()
+            oc.session.flush()
+            oc.feed.append("product", product.id, product.version, product_state(product),
+                           op_id=oc.op.op_id)
+        version = product.version
+    conflict.status = "resolved"
+    conflict.resolution = jsonable({"choice": body.choice, "values": values})
+    conflict.resolved_by = oc.actor.id
+    conflict.resolved_at = utcnow()
+    conflict.version += 1
+    oc.session.flush()
+    oc.feed.append("conflict", conflict.id, conflict.version, conflict_state(conflict),
+                   op_id=oc.op.op_id, store_id=conflict.store_id)
+    oc.audit(conflict.entity_type, conflict.entity_id, "conflict.resolve",
+             {n: {"before": conflict.fields[n].get("server"), "after": v}
+              for n, v in values.items()}, reason=body.choice, store_id=conflict.store_id)
+    return Outcome(OpStatus.APPLIED, version)
+
+
+def _feed_for(oc_session: Any, conflict: Conflict) -> FeedWriter:
+    if conflict.entity_type == "product":
+        return FeedWriter.for_org(oc_session, conflict.org_id)
+    return FeedWriter.for_store(oc_session, conflict.store_id)
+
+
+def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: ResolveIn) -> ConflictOut:
+    """POST /conflicts/{id}/resolve by a signed-in manager."""
+    with ctx.writer.begin() as session:
+        conflict = session.get(Conflict, conflict_id)
+        if conflict is None or conflict.org_id != staff.org_id:
+            raise not_found("Conflict")
+        feed = _feed_for(session, conflict)
+        session.refresh(conflict, with_for_update=True)
+        actor = session.get(Staff, staff.staff_id)
+        assert actor is not None
+        op = Operation(
+            op_id=f"resolve-{new_id()}", op_seq=1, type=OpType.CONFLICT_RESOLVE,
+            entity_id=conflict.entity_id, actor_id=staff.staff_id,
+            device_id=conflict.device_id or "", created_at=utcnow(), base_version=0,
+            payload=body.model_dump(),
+        )
+        principal = TerminalPrincipal(None, staff.org_id, conflict.store_id, "")
+        oc = OpContext(session, op, principal, actor, feed, ctx.settings.webhook_urls)
+        try:
+            resolve_in(oc, conflict, body)
+        except Rejected as exc:
+            status = 403 if "may not do" in exc.reason else 409
+            raise ApiError(status, "cannot_resolve", exc.reason) from exc
+        return conflict_out(conflict)
+
+
+def conflict_resolve_op(oc: OpContext) -> Outcome:
+    """The ``conflict.resolve`` operation: a manager resolved a conflict at a terminal."""
+    p = parse_payload(ConflictResolvePayload, oc.op.payload)
+    conflict = oc.session.get(Conflict, p.conflict_id, with_for_update=True)
+    if conflict is None or conflict.org_id != oc.terminal.org_id:
+        raise Rejected(f"conflict {p.conflict_id} does not exist")
+    if conflict.store_id != oc.terminal.store_id and conflict.entity_type != "product":
+        raise Rejected("the conflict belongs to another store")
+    return resolve_in(oc, conflict, p)
