@@ -1,0 +1,75 @@
+"""Real Qt widgets offscreen over a real SQLite store seeded with the demo catalog."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TILLSYNC_KEY_PASSPHRASE", "x")
+
+import pytest  # noqa: E402
+from PySide6.QtCore import Qt  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from app import demo  # noqa: E402
+from app.store.local import open_store  # noqa: E402
+from app.store.models import Barcode, Product  # noqa: E402
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = open_store(tmp_path / "till", passphrase="x")
+    demo.seed(s, 300)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def desktop(qapp, qtbot, store):
+    from ui.main import Desktop, application
+
+    application()
+    d = Desktop(store, qapp)
+    d.window.show()
+    qtbot.waitExposed(d.window)
+    d.window.activateWindow()
+    yield d
+    d.close()
+
+
+def barcodes(store, n: int = 3) -> list[tuple[str, str]]:
+    """(barcode, product name) of ``n`` counted (not weighed) demo products."""
+    with store.db.read() as s:
+        rows = s.execute(select(Barcode.code, Product.name).join(Product, Product.id == Barcode.product_id)
+                         .where(Product.sold_by_weight.is_(False), Product.active)
+                         .order_by(Barcode.code).limit(n)).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+def settle(desktop, qtbot, ms: int = 50) -> None:
+    """Let background ops finish and their results land."""
+    desktop.ops.wait_idle()
+    qtbot.wait(ms)
+    desktop.ops.wait_idle()
+
+
+def sign_in(desktop, qtbot, code: str = "1003", pin: str = "3333") -> None:
+    screen = desktop.window.signin
+    qtbot.waitUntil(lambda: bool(screen._buttons), timeout=5000)
+    qtbot.mouseClick(screen._buttons[code], Qt.MouseButton.LeftButton)
+    for digit in pin:
+        qtbot.mouseClick(screen.pad.findChild(type(screen._buttons[code]), f"pin_{digit}"),
+                         Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(screen.pad.findChild(type(screen._buttons[code]), "pin_ok"), Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: desktop.ctx.actor is not None, timeout=5000)
+
+
+def wedge_burst(text: str, delay_ms: int = 2) -> None:
+    """Type ``text`` + Enter the way a wedge scanner does, into whatever has focus."""
+    target = QApplication.focusWidget()
+    assert target is not None, "nothing has keyboard focus"
+    for ch in text:
+        QTest.keyClick(target, ch, Qt.KeyboardModifier.NoModifier, delay_ms)
+    QTest.keyClick(target, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier, delay_ms)

@@ -1,0 +1,196 @@
+"""Barcode scanners: keyboard-wedge (by keystroke timing) and serial (QtSerialPort).
+
+A wedge scanner "types" a code far faster than a person. The application-wide
+event filter holds each printable key for at most ``max_interval_ms``: if the
+next key comes sooner, it is part of a burst; a burst of ``min_length`` or more
+ended by Enter (or by a pause, when the scanner sends no Enter) is a scan and is
+swallowed whatever widget has focus. Anything else is replayed to the widget it
+was meant for, so human typing still arrives, a few milliseconds late.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from ui.config import ScannerConfig
+
+log = logging.getLogger(__name__)
+_ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+
+
+@dataclass
+class _Held:
+    receiver: QWidget
+    key: int
+    modifiers: Qt.KeyboardModifier
+    text: str
+
+
+def _printable(event: QKeyEvent) -> bool:
+    mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+    text = event.text()
+    return mods == Qt.KeyboardModifier.NoModifier and len(text) == 1 and text.isprintable()
+
+
+class WedgeScanner(QObject):
+    """Application-wide event filter that turns fast keystroke bursts into ``scanned``."""
+
+    scanned = Signal(str)
+
+    def __init__(self, config: ScannerConfig, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self._held: list[_Held] = []
+        self._last = 0.0
+        self._replaying = False
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_pause)
+
+    def install(self, app: QApplication) -> None:
+        app.installEventFilter(self)
+
+    def set_config(self, config: ScannerConfig) -> None:
+        self._flush_as_typing()
+        self.config = config
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if self._replaying or not self.config.wedge_enabled or not isinstance(watched, QWidget):
+            return False
+        etype = event.type()
+        if etype == QEvent.Type.ShortcutOverride:
+            # Keep a scan's Enter (or a digit) from firing a shortcut mid-burst.
+            if self._held and self._within_burst():
+                event.accept()
+                return True
+            return False
+        if etype != QEvent.Type.KeyPress:
+            return False
+        assert isinstance(event, QKeyEvent)
+        return self._on_key(watched, event)
+
+    def _within_burst(self) -> bool:
+        return (time.monotonic() - self._last) * 1000 <= self.config.max_interval_ms
+
+    def _on_key(self, receiver: QWidget, event: QKeyEvent) -> bool:
+        if event.isAutoRepeat():
+            return False
+        fast = bool(self._held) and self._within_burst()
+        if self._held and not fast:
+            self._flush_as_typing()
+        if event.key() in _ENTER:
+            if fast and self._burst_is_scan():
+                self._emit_scan()
+                return True
+            if self._held:  # a short burst then Enter: it was typing, keep the order
+                self._flush_as_typing()
+            return False
+        if not _printable(event):
+            self._flush_as_typing()
+            return False
+        self._held.append(_Held(receiver, event.key(), event.modifiers(), event.text()))
+        self._last = time.monotonic()
+        self._timer.start(self.config.max_interval_ms + 1)
+        return True
+
+    def _burst_is_scan(self) -> bool:
+        return len(self._code()) >= self.config.min_length
+
+    def _code(self) -> str:
+        text = "".join(h.text for h in self._held)
+        prefix, suffix = self.config.prefix, self.config.suffix
+        if prefix and text.startswith(prefix):
+            text = text[len(prefix):]
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)]
+        return text.strip()
+
+    def _on_pause(self) -> None:
+        """No key for a while: a burst without Enter is a scan only if the scanner sends none."""
+        if not self.config.enter_terminates and len(self._held) > 1 and self._burst_is_scan():
+            self._emit_scan()
+        else:
+            self._flush_as_typing()
+
+    def _emit_scan(self) -> None:
+        code = self._code()
+        self._held.clear()
+        self._timer.stop()
+        log.debug("wedge scan %r", code)
+        self.scanned.emit(code)
+
+    def _flush_as_typing(self) -> None:
+        """Give held keys back to the widgets they were typed into, in order."""
+        held, self._held = self._held, []
+        self._timer.stop()
+        self._replaying = True
+        try:
+            for h in held:
+                for etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+                    ev = QKeyEvent(etype, h.key, h.modifiers, h.text)
+                    QApplication.sendEvent(h.receiver, ev)
+        finally:
+            self._replaying = False
+
+
+class SerialScanner(QObject):
+    """A scanner on a serial port (or USB CDC); each line it sends is one code."""
+
+    scanned = Signal(str)
+    failed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._port = None
+        self._buffer = b""
+
+    def open(self, port_name: str, baud: int) -> bool:
+        """Open the port; a missing port is reported through ``failed``, never raised."""
+        from PySide6.QtSerialPort import QSerialPort
+
+        self.close()
+        if not port_name:
+            return False
+        port = QSerialPort(self)
+        port.setPortName(port_name)
+        port.setBaudRate(baud)
+        if not port.open(QSerialPort.OpenModeFlag.ReadOnly):
+            self.failed.emit(f"Cannot open scanner port {port_name}: {port.errorString()}")
+            port.deleteLater()
+            return False
+        port.readyRead.connect(self._on_ready)
+        self._port = port
+        return True
+
+    def close(self) -> None:
+        if self._port is not None:
+            self._port.close()
+            self._port.deleteLater()
+            self._port = None
+        self._buffer = b""
+
+    def feed(self, data: bytes) -> None:
+        """Split what the port sent into codes (public so it can be tested without a device)."""
+        self._buffer += data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            code = line.decode("ascii", "replace").strip()
+            if code:
+                self.scanned.emit(code)
+
+    def _on_ready(self) -> None:
+        if self._port is not None:
+            self.feed(bytes(self._port.readAll().data()))
+
+
+def available_ports() -> list[str]:
+    from PySide6.QtSerialPort import QSerialPortInfo
+
+    return [p.portName() for p in QSerialPortInfo.availablePorts()]

@@ -1,0 +1,392 @@
+"""The register: scan or search items, adjust the cart, take payment, print.
+
+Every action has a key shown on its button. Look-ups and the sale itself run
+through ctx.ops off the GUI thread; the sale is committed before the receipt is
+queued, so a printer problem never loses a sale.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.barcode import BarcodeError
+from app.domain.cart import Cart, CartLine
+from app.domain.ids import parse_reference
+from app.domain.permissions import Action
+from app.services import catalog, sales
+from app.services.catalog import UnknownBarcode
+from app.services.changes import Changes
+from app.services.customers import CustomerDetails
+from ui import messages
+from ui.context import AppContext
+from ui.receipts import print_receipt
+from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
+from ui.screens.tender import TenderDialog
+from ui.widgets.cart_table import QTY, CartModel
+from ui.widgets.common import EmptyState, action_button, heading
+
+SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
+# (name, label, key, button kind)
+ACTIONS = (
+    ("search", "Search", "F2", ""), ("quantity", "Quantity", "F3", ""),
+    ("customer", "Customer", "F4", ""), ("line_discount", "Line discount", "F5", ""),
+    ("order_discount", "Order discount", "F6", ""), ("remove", "Remove line", "F8", "danger"),
+    ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
+)
+
+
+class RegisterScreen(QWidget):
+    """Emits ``open_order(reference)`` when a receipt's reference is scanned."""
+
+    open_order = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("registerScreen")
+        self.cart = Cart(tax_inclusive=ctx.settings.tax_inclusive)
+        self.model = CartModel(self.cart, ctx.money)
+        self.customer_details: CustomerDetails | None = None
+        self.tender_dialog: TenderDialog | None = None
+        self.last_sale: sales.SaleResult | None = None
+        self._search_seq = 0
+        self._search_timer = QTimer(self, singleShot=True, interval=120)
+        self._search_timer.timeout.connect(self._run_search)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(16)
+        layout.addLayout(self._build_main(), 3)
+        layout.addWidget(self._build_side(), 2)
+        self._bind_keys()
+        self.model.modelReset.connect(self._cart_changed)
+        self._cart_changed()
+
+    # -- layout -----------------------------------------------------------------
+    def _build_main(self) -> QVBoxLayout:
+        main = QVBoxLayout()
+        self.scan = QLineEdit()
+        self.scan.setObjectName("scanField")
+        self.scan.setPlaceholderText(messages.SCAN_PLACEHOLDER)
+        self.scan.setClearButtonEnabled(True)
+        self.scan.textEdited.connect(lambda _t: self._search_timer.start())
+        self.scan.returnPressed.connect(self._scan_entered)
+        self.scan.installEventFilter(self)
+        self.results = QListWidget()
+        self.results.setObjectName("searchResults")
+        self.results.hide()
+        self.results.itemActivated.connect(self._add_result)
+        self.stack = QStackedWidget()
+        self.empty = EmptyState("scan", messages.EMPTY_CART, messages.EMPTY_CART_HINT)
+        self.table = QTableView()
+        self.table.setObjectName("cartTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(52)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col in range(1, 5):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+        for w in (self.scan, self.results):
+            main.addWidget(w)
+        main.addWidget(self.stack, 1)
+        return main
+
+    def _build_side(self) -> QWidget:
+        side = QFrame()
+        side.setObjectName("sidePanel")
+        layout = QVBoxLayout(side)
+        self.sale_banner = heading("", "saleBanner")
+        self.sale_banner.setWordWrap(True)
+        self.sale_banner.hide()
+        layout.addWidget(self.sale_banner)
+        self.customer_label = heading("", "subtle")
+        layout.addWidget(self.customer_label)
+        totals = QGridLayout()
+        self.totals: dict[str, QLabel] = {}
+        for row, (key, label) in enumerate((("subtotal", "Subtotal"), ("discount", "Discount"),
+                                            ("tax", "Tax"), ("total", "Total"))):
+            role = "totalBig" if key == "total" else "totalLine"
+            totals.addWidget(heading(label, role), row, 0)
+            value = heading("", role)
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            totals.addWidget(value, row, 1)
+            self.totals[key] = value
+        layout.addLayout(totals)
+        layout.addStretch(1)
+        grid = QGridLayout()
+        grid.setSpacing(8)
+        self.buttons = {}
+        for i, (name, label, key, kind) in enumerate(ACTIONS):
+            button = action_button(label, key, kind=kind)
+            button.clicked.connect(getattr(self, name))
+            grid.addWidget(button, i // 2, i % 2)
+            self.buttons[name] = button
+        layout.addLayout(grid)
+        self.pay_button = action_button("Pay", "F12 / Enter", kind="primary")
+        self.pay_button.setObjectName("payButton")
+        self.pay_button.setMinimumHeight(84)
+        self.pay_button.clicked.connect(self.pay)
+        layout.addWidget(self.pay_button)
+        return side
+
+    def _bind_keys(self) -> None:
+        context = Qt.ShortcutContext.WidgetWithChildrenShortcut
+        self.shortcuts: dict[str, QShortcut] = {}
+        for name, _label, key, _kind in ACTIONS:
+            sc = QShortcut(QKeySequence(key), self, context=context)
+            sc.activated.connect(getattr(self, name))
+            self.shortcuts[name] = sc
+        self.shortcuts["pay"] = QShortcut(QKeySequence("F12"), self, context=context)
+        self.shortcuts["pay"].activated.connect(self.pay)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
+        """Down arrow from the scan field moves into the search results."""
+        if (watched is self.scan and event.type() == event.Type.KeyPress
+                and event.key() == Qt.Key.Key_Down and self.results.isVisible() and self.results.count()):
+            self.results.setFocus()
+            self.results.setCurrentRow(0)
+            return True
+        return super().eventFilter(watched, event)
+
+    # -- role -------------------------------------------------------------------
+    def apply_role(self) -> None:
+        """Hide what the signed-in role may not do (a courtesy; services enforce)."""
+        order_ok = self.ctx.can(Action.SALE_ORDER_DISCOUNT)
+        line_ok = self.ctx.can(Action.SALE_LINE_DISCOUNT)
+        self.buttons["order_discount"].setVisible(order_ok)
+        self.shortcuts["order_discount"].setEnabled(order_ok)
+        self.buttons["line_discount"].setEnabled(line_ok)
+        self.shortcuts["line_discount"].setEnabled(line_ok)
+
+    # -- scanning and search ----------------------------------------------------
+    def handle_scan(self, code: str) -> None:
+        """A code from a scanner (wedge or serial): an order reference or an item."""
+        if self.tender_dialog is not None and self.tender_dialog.isVisible():
+            self.ctx.warn(messages.SCAN_WHILE_BUSY)
+            return
+        if parse_reference(code):
+            self.open_order.emit(code.strip().upper())
+            return
+        self.sale_banner.hide()
+        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code),
+                         success=self._add_line, failure=self._scan_failed)
+
+    def _scan_entered(self) -> None:
+        text = self.scan.text().strip()
+        if not text:
+            self.pay()
+        elif parse_reference(text) or (text.isdigit() and len(text) >= 6):
+            self.scan.clear()
+            self.results.hide()
+            self.handle_scan(text)
+        elif self.results.count():
+            self._add_result(self.results.currentItem() or self.results.item(0))
+        else:
+            self._search_timer.stop()
+            self._run_search(add_first=True)
+
+    def _scan_failed(self, exc: BaseException) -> bool:
+        if isinstance(exc, UnknownBarcode):
+            self.ctx.error(messages.unknown_barcode(exc.code))
+            if self.ctx.can(Action.PRODUCT_QUICK_ADD):
+                self._offer_quick_add(exc.code)
+            return True
+        if isinstance(exc, BarcodeError):
+            self.ctx.error(str(exc))
+            return True
+        return False
+
+    def _offer_quick_add(self, code: str) -> None:
+        dialog = QuickAddDialog(code, self.ctx.currency, self)
+        self.quick_add_dialog = dialog
+        dialog.accepted.connect(lambda: self._quick_add(dialog))
+        dialog.open()
+
+    def _quick_add(self, dialog: QuickAddDialog) -> None:
+        create = getattr(catalog, "quick_add", None)
+        if create is None:
+            self.ctx.warn(messages.QUICK_ADD_UNAVAILABLE)
+            return
+        self.ctx.ops.run(lambda: create(self.ctx.store, self.ctx.actor, dialog.code, dialog.name.text().strip(),
+                                        dialog.amount), changes=Changes(catalog=True, outbox=True),
+                         success=lambda _r: self.handle_scan(dialog.code))
+
+    def _run_search(self, add_first: bool = False) -> None:
+        text = self.scan.text().strip()
+        self._search_seq += 1
+        seq = self._search_seq
+        if len(text) < 2 or text.isdigit():
+            self.results.hide()
+            return
+        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 20),
+                         success=lambda rows: self._show_results(seq, rows, add_first))
+
+    def _show_results(self, seq: int, rows: list, add_first: bool) -> None:
+        if seq != self._search_seq:
+            return  # an older query finished after a newer one started
+        self.results.clear()
+        for row in rows:
+            item = QListWidgetItem(f"{row.name}    ·    {row.sku}    ·    {self.ctx.money(row.price)}")
+            item.setData(Qt.ItemDataRole.UserRole, row.id)
+            self.results.addItem(item)
+        self.results.setVisible(bool(rows))
+        if not rows:
+            self.ctx.info(f"Nothing matches “{self.scan.text().strip()}”")
+        elif add_first:
+            self._add_result(self.results.item(0))
+
+    def _add_result(self, item: QListWidgetItem | None) -> None:
+        if item is None:
+            return
+        product_id = item.data(Qt.ItemDataRole.UserRole)
+        self.scan.clear()
+        self.results.hide()
+        self.scan.setFocus()
+        self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id), success=self._add_line)
+
+    def _add_line(self, line: CartLine) -> None:
+        row = self.model.add(line)
+        self.table.selectRow(row)
+
+    # -- cart actions -----------------------------------------------------------
+    def _row(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            return rows[0].row()
+        return len(self.cart.lines) - 1 if self.cart.lines else None
+
+    def search(self) -> None:
+        self.scan.setFocus()
+        self.scan.selectAll()
+
+    def quantity(self) -> None:
+        row = self._row()
+        if row is not None:
+            self.table.setFocus()
+            self.table.edit(self.model.index(row, QTY))
+
+    def customer(self) -> None:
+        dialog = CustomerDialog(self.customer_details, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self.customer_details = dialog.details()
+            self._cart_changed()
+
+    def line_discount(self) -> None:
+        row = self._row()
+        if row is None or not self.ctx.can(Action.SALE_LINE_DISCOUNT):
+            return
+        dialog = DiscountDialog(f"Discount on {self.cart.lines[row].name}", self.ctx.currency, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._apply(lambda: self.cart.set_line_discount(row, dialog.discount))
+
+    def order_discount(self) -> None:
+        if self.cart.is_empty or not self.ctx.can(Action.SALE_ORDER_DISCOUNT):
+            return
+        dialog = DiscountDialog("Discount on the whole sale", self.ctx.currency, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._apply(lambda: self.cart.set_order_discount(dialog.discount))
+
+    def _apply(self, change) -> None:
+        before = copy.deepcopy(self.cart.lines)
+        try:
+            change()
+        except ValueError as exc:
+            self.cart.lines[:] = before
+            self.ctx.error(str(exc))
+        self.model.refresh()
+
+    def remove(self) -> None:
+        row = self._row()
+        if row is not None:
+            self.model.remove(row)
+
+    def new_sale(self) -> None:
+        self.cart.clear()
+        self.customer_details = None
+        self.model.refresh()
+        self.scan.clear()
+        self.results.hide()
+        self.scan.setFocus()
+
+    def cancel(self) -> None:
+        """Esc: first clears the search, then offers to cancel the sale."""
+        if self.scan.text() or self.results.isVisible():
+            self.scan.clear()
+            self.results.hide()
+            self.scan.setFocus()
+            return
+        if self.cart.is_empty:
+            return
+        answer = QMessageBox.question(self, "Cancel sale", messages.CANCEL_SALE)
+        if answer == QMessageBox.StandardButton.Yes:
+            self.new_sale()
+
+    # -- payment ----------------------------------------------------------------
+    def pay(self) -> None:
+        if self.cart.is_empty or (self.tender_dialog and self.tender_dialog.isVisible()):
+            return
+        dialog = TenderDialog(self.ctx, self.cart.totals().total, self)
+        self.tender_dialog = dialog
+        dialog.accepted.connect(lambda: self._complete(dialog))
+        dialog.open()
+
+    def _complete(self, dialog: TenderDialog) -> None:
+        cart, tenders, customer, actor = (
+            copy.deepcopy(self.cart), list(dialog.tenders), self.customer_details, self.ctx.actor)
+        self.tender_dialog = None
+        self.ctx.ops.run(lambda: sales.record_sale(self.ctx.store, actor, cart, tenders, customer),
+                         changes=SALE_CHANGES, success=self._sold)
+
+    def _sold(self, result: sales.SaleResult) -> None:
+        self.last_sale = result
+        text = messages.sale_done(result.reference)
+        if result.change:
+            text += f"\nChange due {self.ctx.money(result.change)}"
+        self.sale_banner.setText(text)
+        self.sale_banner.show()
+        self.new_sale()
+        print_receipt(self.ctx, result.order_id, open_drawer=result.cash_tendered)
+
+    # -- view -------------------------------------------------------------------
+    def _cart_changed(self) -> None:
+        totals = self.cart.totals()
+        money = self.ctx.money
+        self.totals["subtotal"].setText(money(totals.subtotal))
+        self.totals["discount"].setText(f"−{money(totals.discount)}" if totals.discount else money(0))
+        self.totals["tax"].setText(money(totals.tax))
+        self.totals["total"].setText(money(totals.total))
+        self.stack.setCurrentWidget(self.empty if self.cart.is_empty else self.table)
+        self.pay_button.setEnabled(not self.cart.is_empty)
+        c = self.customer_details
+        self.customer_label.setText(f"Customer: {c.name or ''} {c.phone or ''}".strip() if c else "")
+        self.customer_label.setVisible(c is not None)
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.scan.setFocus()

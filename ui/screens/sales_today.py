@@ -1,0 +1,164 @@
+"""Today's sales: search by reference, customer or amount; order detail; reprint.
+
+The detail is the receipt as the printing service lays it out (its preview
+text), so what the screen shows is what the customer got.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import sales
+from app.services.changes import Changes
+from ui import messages
+from ui.context import AppContext
+from ui.receipts import print_receipt
+from ui.widgets.common import EmptyState, action_button, heading
+
+
+def start_of_today() -> datetime:
+    return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+class SalesTodayScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("salesTodayScreen")
+        self.orders: list[sales.OrderSummary] = []
+        self.selected: sales.OrderSummary | None = None
+        self._pending_reference: str | None = None
+        self._timer = QTimer(self, singleShot=True, interval=150)
+        self._timer.timeout.connect(self.reload)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(16)
+        layout.addLayout(self._build_list(), 2)
+        layout.addLayout(self._build_detail(), 3)
+        QShortcut(QKeySequence("F2"), self, activated=self.query.setFocus,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("F7"), self, activated=self.reprint,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        ctx.ops.changed.connect(self._on_changes)
+
+    def _build_list(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        box.addWidget(heading("Today's sales", "title"))
+        self.query = QLineEdit()
+        self.query.setObjectName("salesQuery")
+        self.query.setPlaceholderText("Reference, customer or amount (F2)")
+        self.query.textEdited.connect(lambda _t: self._timer.start())
+        self.list = QListWidget()
+        self.list.setObjectName("ordersList")
+        self.list.currentRowChanged.connect(self._select)
+        self.list_stack = QStackedWidget()
+        self.list_stack.addWidget(EmptyState("receipt", messages.NO_ORDERS))
+        self.list_stack.addWidget(self.list)
+        box.addWidget(self.query)
+        box.addWidget(self.list_stack, 1)
+        return box
+
+    def _build_detail(self) -> QVBoxLayout:
+        box = QVBoxLayout()
+        self.title = heading(messages.NO_ORDER_SELECTED, "title")
+        self.summary = heading("", "subtle")
+        self.preview = QPlainTextEdit()
+        self.preview.setObjectName("receiptPreview")
+        self.preview.setReadOnly(True)
+        self.preview.setFont(QFont("DejaVu Sans Mono", 12))
+        self.reprint_button = action_button("Reprint receipt", "F7", icon_name="printer")
+        self.reprint_button.clicked.connect(self.reprint)
+        self.reprint_button.setEnabled(False)
+        for w in (self.title, self.summary):
+            box.addWidget(w)
+        box.addWidget(self.preview, 1)
+        box.addWidget(self.reprint_button)
+        return box
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.orders and self.isVisible():
+            self.reload()
+
+    def reload(self) -> None:
+        query = self.query.text()
+        self.ctx.ops.run(lambda: sales.todays_orders(self.ctx.store, start_of_today(), query),
+                         success=self._show)
+
+    def _show(self, orders: list[sales.OrderSummary]) -> None:
+        self.orders = orders
+        self.list.clear()
+        for o in orders:
+            when = o.created_at.astimezone().strftime("%H:%M") if o.created_at.tzinfo else o.created_at.strftime("%H:%M")
+            who = f"  ·  {o.customer_name}" if o.customer_name else ""
+            item = QListWidgetItem(f"{o.reference}   {when}   {self.ctx.money(o.total)}   {o.status}{who}")
+            self.list.addItem(item)
+        self.list_stack.setCurrentIndex(1 if orders else 0)
+        if self._pending_reference:
+            self._select_reference(self._pending_reference)
+        elif orders:
+            self.list.setCurrentRow(0)
+
+    def open_reference(self, reference: str) -> None:
+        """Show one order (e.g. a scanned receipt): search for it, then select it."""
+        self._pending_reference = reference.strip().upper()
+        self.query.setText(self._pending_reference)
+        self.reload()
+
+    def _select_reference(self, reference: str) -> None:
+        self._pending_reference = None
+        for i, o in enumerate(self.orders):
+            if o.reference == reference:
+                self.list.setCurrentRow(i)
+                return
+        self.ctx.warn(messages.order_not_found(reference))
+
+    def _select(self, row: int) -> None:
+        self.selected = self.orders[row] if 0 <= row < len(self.orders) else None
+        o = self.selected
+        self.reprint_button.setEnabled(o is not None and self.ctx.printing is not None)
+        if o is None:
+            self.title.setText(messages.NO_ORDER_SELECTED)
+            self.summary.clear()
+            self.preview.clear()
+            return
+        self.title.setText(o.reference)
+        self.summary.setText(f"{o.status.title()}  ·  total {self.ctx.money(o.total)}  ·  paid "
+                             f"{self.ctx.money(o.paid)}  ·  {o.lines} lines"
+                             + (f"  ·  {o.customer_name}" if o.customer_name else ""))
+        self._load_preview(o.id)
+
+    def _load_preview(self, order_id: str) -> None:
+        service = self.ctx.printing
+        if service is None:
+            self.preview.setPlainText(messages.PRINTING_UNAVAILABLE)
+            return
+        self.ctx.ops.run(lambda: service.preview_text(order_id, width=42),
+                         success=lambda text: self._preview_ready(order_id, text))
+
+    def _preview_ready(self, order_id: str, text: str) -> None:
+        if self.selected is not None and self.selected.id == order_id:
+            self.preview.setPlainText(text)
+
+    def reprint(self) -> None:
+        if self.selected is not None:
+            print_receipt(self.ctx, self.selected.id, reprint=True)
+            self.ctx.info(f"Reprinting {self.selected.reference}")
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        if not self._pending_reference:
+            self.reload()
+        self.query.setFocus()

@@ -1,0 +1,202 @@
+"""Taking payment: cash with quick amounts and change due, card, other, split tender.
+
+Tenders are collected until the order is paid; each is checked with the same
+domain rule the sales service uses (app.domain.tender.apply_tenders), so the
+dialog never offers a sale the service would refuse.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.money import MoneyError, format_plain, parse
+from app.domain.tender import (
+    AppliedTender,
+    Method,
+    Tender,
+    TenderError,
+    apply_tenders,
+    quick_cash_amounts,
+)
+from ui.context import AppContext
+from ui.widgets.common import action_button, heading
+
+METHOD_KEYS = {Method.CASH: "F1", Method.CARD: "F2", Method.OTHER: "F3"}
+
+
+class TenderDialog(QDialog):
+    """Accepted when paid in full; ``tenders`` then holds what to record."""
+
+    def __init__(self, ctx: AppContext, total: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx, self.total = ctx, total
+        self.tenders: list[Tender] = []
+        self.applied: list[AppliedTender] = []
+        self.method = Method.CASH
+        self.setWindowTitle("Payment")
+        self.setObjectName("tenderDialog")
+        self.setMinimumSize(760, 560)
+        layout = QHBoxLayout(self)
+        layout.setSpacing(24)
+        layout.addLayout(self._build_left(), 3)
+        layout.addLayout(self._build_right(), 2)
+        self._shortcuts()
+        self._refresh()
+
+    def _build_left(self) -> QVBoxLayout:
+        left = QVBoxLayout()
+        left.addWidget(heading("Amount due", "label"))
+        self.due = heading("", "due")
+        left.addWidget(self.due)
+        methods = QHBoxLayout()
+        self.method_buttons: dict[Method, QPushButton] = {}
+        for method, key in METHOD_KEYS.items():
+            button = action_button(method.value.title(), key, kind="method")
+            button.setCheckable(True)
+            button.clicked.connect(lambda _=False, m=method: self.choose(m))
+            methods.addWidget(button)
+            self.method_buttons[method] = button
+        left.addLayout(methods)
+        self.amount = QLineEdit()
+        self.amount.setObjectName("tenderAmount")
+        self.amount.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.amount.returnPressed.connect(self.enter)
+        left.addWidget(self.amount)
+        self.quick = QGridLayout()
+        self.quick.setSpacing(8)
+        left.addLayout(self.quick)
+        self.error = QLabel("")
+        self.error.setProperty("level", "error")
+        self.error.setWordWrap(True)
+        left.addWidget(self.error)
+        left.addStretch(1)
+        return left
+
+    def _build_right(self) -> QVBoxLayout:
+        right = QVBoxLayout()
+        right.addWidget(heading("Payments", "label"))
+        self.taken = QListWidget()
+        self.taken.setObjectName("tendersTaken")
+        self.taken.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        right.addWidget(self.taken, 1)
+        self.remaining = heading("", "remaining")
+        right.addWidget(self.remaining)
+        right.addWidget(heading("Change due", "label"))
+        self.change = heading("", "change")
+        right.addWidget(self.change)
+        self.add_button = action_button("Add payment", "Enter")
+        self.add_button.clicked.connect(self.add_typed)
+        self.complete_button = action_button("Complete sale", "F12", kind="primary")
+        self.complete_button.clicked.connect(self.complete)
+        cancel = action_button("Cancel", "Esc")
+        cancel.clicked.connect(self.reject)
+        for b in (self.add_button, self.complete_button, cancel):
+            right.addWidget(b)
+        return right
+
+    def _shortcuts(self) -> None:
+        for method, key in METHOD_KEYS.items():
+            QShortcut(QKeySequence(key), self, activated=lambda m=method: self.choose(m))
+        QShortcut(QKeySequence("F12"), self, activated=self.complete)
+        for i in range(5):
+            QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self._quick(i))
+
+    # -- state ------------------------------------------------------------------
+    @property
+    def paid_in_full(self) -> bool:
+        return sum(a.amount for a in self.applied) >= self.total
+
+    @property
+    def balance(self) -> int:
+        return self.total - sum(a.amount for a in self.applied)
+
+    @property
+    def change_due(self) -> int:
+        return sum(a.change for a in self.applied)
+
+    def choose(self, method: Method) -> None:
+        self.method = method
+        self._refresh()
+
+    def add(self, method: Method, amount: int) -> bool:
+        """Take one tender; False (with the reason shown) if the rules refuse it."""
+        try:
+            applied = apply_tenders(self.total, [*self.tenders, Tender(method, amount)])
+        except TenderError as exc:
+            self.error.setText(str(exc))
+            return False
+        self.tenders.append(Tender(method, amount))
+        self.applied = applied
+        self.error.clear()
+        self._refresh()
+        return True
+
+    def add_typed(self) -> None:
+        try:
+            amount = parse(self.amount.text(), self.ctx.currency, self.ctx.locale)
+        except MoneyError as exc:
+            self.error.setText(str(exc))
+            return
+        self.add(self.method, amount)
+
+    def enter(self) -> None:
+        """Enter takes the typed amount; once paid in full, Enter completes."""
+        if self.paid_in_full:
+            self.complete()
+        else:
+            self.add_typed()
+
+    def complete(self) -> None:
+        if self.paid_in_full:
+            self.accept()
+
+    def _quick(self, i: int) -> None:
+        amounts = quick_cash_amounts(self.balance) if not self.paid_in_full else []
+        if i < len(amounts):
+            self.add(Method.CASH, amounts[i])
+
+    # -- view -------------------------------------------------------------------
+    def _refresh(self) -> None:
+        money = self.ctx.money
+        self.due.setText(money(self.total))
+        for method, button in self.method_buttons.items():
+            button.setChecked(method is self.method)
+            button.setEnabled(not self.paid_in_full)
+        self.taken.clear()
+        for a in self.applied:
+            extra = f"  (tendered {money(a.tendered)})" if a.change else ""
+            self.taken.addItem(f"{a.method.value.title()}   {money(a.amount)}{extra}")
+        self.remaining.setText("Paid in full" if self.paid_in_full else f"Still to pay: {money(self.balance)}")
+        self.change.setText(money(self.change_due))
+        self.amount.setReadOnly(self.paid_in_full)
+        self.amount.setText("" if self.paid_in_full else format_plain(self.balance, self.ctx.currency))
+        self.amount.selectAll()
+        self.add_button.setEnabled(not self.paid_in_full)
+        self.complete_button.setEnabled(self.paid_in_full)
+        self._fill_quick()
+        self.amount.setFocus()
+
+    def _fill_quick(self) -> None:
+        while self.quick.count():
+            item = self.quick.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        if self.method is not Method.CASH or self.paid_in_full:
+            return
+        for i, value in enumerate(quick_cash_amounts(self.balance)):
+            button = action_button(self.ctx.money(value), f"Ctrl+{i + 1}", kind="quick")
+            button.setObjectName(f"quick_{i + 1}")
+            button.clicked.connect(lambda _=False, v=value: self.add(Method.CASH, v))
+            self.quick.addWidget(button, 0, i)

@@ -1,0 +1,91 @@
+"""Little building blocks shared by screens: big buttons, empty states, the notice bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QKeySequence
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+def icon(name: str) -> QIcon:
+    return QIcon(str(RESOURCES / "icons" / f"{name}.svg"))
+
+
+def action_button(text: str, key: str | None = None, *, kind: str = "", icon_name: str = "") -> QPushButton:
+    """A big touch button whose label shows its keyboard shortcut ("Pay  ·  F12")."""
+    label = f"{text}\n{key}" if key else text
+    button = QPushButton(label)
+    button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep focus in the scan field
+    button.setMinimumHeight(64)
+    if kind:
+        button.setProperty("kind", kind)
+    if icon_name:
+        button.setIcon(icon(icon_name))
+        button.setIconSize(QSize(24, 24))
+    if key:
+        button.setToolTip(f"{text} ({QKeySequence(key).toString()})")
+    return button
+
+
+def heading(text: str, role: str = "title") -> QLabel:
+    label = QLabel(text)
+    label.setProperty("role", role)
+    return label
+
+
+class EmptyState(QWidget):
+    """A calm centred message where a list or table would otherwise be blank."""
+
+    def __init__(self, icon_name: str, title: str, hint: str = "", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("emptyState")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        picture = QLabel()
+        picture.setPixmap(icon(icon_name).pixmap(96, 96))
+        picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.title = heading(title, "emptyTitle")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint = heading(hint, "emptyHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for w in (picture, self.title, self.hint):
+            layout.addWidget(w)
+        layout.addStretch(1)
+
+
+class NoticeBar(QWidget):
+    """A non-blocking message strip (info, warning, error) that fades after a while."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("noticeBar")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 8, 8, 8)
+        self.label = QLabel()
+        self.label.setWordWrap(True)
+        close = QToolButton()
+        close.setText("✕")
+        close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        close.clicked.connect(self.hide)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(close)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+        self.hide()
+
+    def show_message(self, level: str, text: str) -> None:
+        self.setProperty("level", level)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.label.setText(text)
+        self.show()
+        self._timer.start(6_000 if level == "info" else 15_000)
+
+    @property
+    def text(self) -> str:
+        return self.label.text() if self.isVisible() else ""

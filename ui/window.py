@@ -1,0 +1,165 @@
+"""The main window: sign-in, then role-aware navigation between screens.
+
+Scans from the wedge or serial scanner are routed to whichever screen is active.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QButtonGroup,
+    QHBoxLayout,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.domain.permissions import Action
+from app.store.unit_of_work import Actor
+from ui import messages
+from ui.context import AppContext
+from ui.screens.register import RegisterScreen
+from ui.screens.sales_today import SalesTodayScreen
+from ui.screens.settings import SettingsScreen
+from ui.screens.signin import SignInScreen
+from ui.widgets.common import NoticeBar, heading, icon
+from ui.widgets.statusbar import SyncStatusBar
+
+# (key, label, icon, action needed to see it)
+NAV = (
+    ("register", "Register", "register", Action.SALE_CREATE),
+    ("sales", "Today's sales", "receipt", Action.ORDER_VIEW),
+    ("settings", "Settings", "settings", Action.SETTINGS_EDIT),
+)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, ctx: AppContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.setWindowTitle(f"Tillsync — {ctx.settings.name}")
+        self.setWindowIcon(icon("logo"))
+        self.resize(1280, 800)
+        self.signin = SignInScreen(ctx)
+        self.register = RegisterScreen(ctx)
+        self.sales = SalesTodayScreen(ctx)
+        self.settings = SettingsScreen(ctx)
+        self.screens = {"register": self.register, "sales": self.sales, "settings": self.settings}
+        self.notice = NoticeBar()
+        self.status = SyncStatusBar(ctx)
+        self.setStatusBar(self.status)
+        self.root = QStackedWidget()
+        self.root.addWidget(self.signin)
+        self.root.addWidget(self._build_workspace())
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.notice)
+        layout.addWidget(self.root, 1)
+        self.setCentralWidget(central)
+        self._connect()
+        self.status.refresh()
+
+    def _build_workspace(self) -> QWidget:
+        workspace = QWidget()
+        layout = QHBoxLayout(workspace)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        nav = QWidget()
+        nav.setObjectName("navBar")
+        nav_layout = QVBoxLayout(nav)
+        nav_layout.setContentsMargins(10, 16, 10, 16)
+        nav_layout.addWidget(heading("Tillsync", "brand"))
+        self.nav_group = QButtonGroup(self)
+        self.nav_buttons: dict[str, QPushButton] = {}
+        for key, label, icon_name, _action in NAV:
+            button = QPushButton(label)
+            button.setObjectName(f"nav_{key}")
+            button.setProperty("kind", "nav")
+            button.setIcon(icon(icon_name))
+            button.setIconSize(QSize(26, 26))
+            button.setCheckable(True)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+            button.clicked.connect(lambda _=False, k=key: self.show_screen(k))
+            self.nav_group.addButton(button)
+            nav_layout.addWidget(button)
+            self.nav_buttons[key] = button
+        nav_layout.addStretch(1)
+        self.pages = QStackedWidget()
+        for screen in self.screens.values():
+            self.pages.addWidget(screen)
+        layout.addWidget(nav)
+        layout.addWidget(self.pages, 1)
+        return workspace
+
+    def _connect(self) -> None:
+        ops = self.ctx.ops
+        ops.user_error.connect(lambda text: self.notice.show_message("error", text))
+        ops.crashed.connect(self._crashed)
+        self.ctx.notice.connect(self.notice.show_message)
+        self.signin.signed_in.connect(self.on_signed_in)
+        self.status.sign_out.connect(self.sign_out)
+        self.status.switch_user.connect(self.switch_user)
+        self.register.open_order.connect(self.open_order)
+
+    def _crashed(self, detail: str) -> None:
+        box = QMessageBox(QMessageBox.Icon.Critical, "Error", messages.UNEXPECTED, parent=self)
+        box.setDetailedText(detail)
+        box.open()  # non-blocking: the till keeps running
+
+    # -- session ----------------------------------------------------------------
+    def on_signed_in(self, actor: Actor) -> None:
+        self.ctx.set_actor(actor)
+        visible = [key for key, _l, _i, action in NAV if self.ctx.can(action)]
+        for key, button in self.nav_buttons.items():
+            button.setVisible(key in visible)
+        self.register.apply_role()
+        self.root.setCurrentIndex(1)
+        self.notice.hide()
+        if visible:
+            self.show_screen(visible[0])
+
+    def sign_out(self) -> None:
+        self.register.new_sale()
+        self.register.sale_banner.hide()
+        self.switch_user()
+
+    def switch_user(self) -> None:
+        """Back to sign-in; the register keeps its cart for whoever signs in next."""
+        self.ctx.set_actor(None)
+        self.root.setCurrentIndex(0)
+        self.signin.reset()
+
+    def show_screen(self, key: str) -> None:
+        if not self.nav_buttons[key].isVisible():
+            return
+        self.nav_buttons[key].setChecked(True)
+        self.pages.setCurrentWidget(self.screens[key])
+
+    @property
+    def current_screen(self) -> QWidget:
+        return self.pages.currentWidget() if self.root.currentIndex() == 1 else self.signin
+
+    # -- scans ------------------------------------------------------------------
+    def route_scan(self, code: str) -> None:
+        """Send a scan to the active screen (sign-in ignores scans)."""
+        if QApplication.activeModalWidget() is not None and self.register.tender_dialog is None:
+            return
+        screen = self.current_screen
+        if screen is self.register:
+            self.register.handle_scan(code)
+        elif screen is self.sales:
+            self.open_order(code)
+        elif screen is self.settings:
+            self.settings.show_scan(code)
+
+    def open_order(self, reference: str) -> None:
+        if not self.nav_buttons["sales"].isVisible():
+            return
+        self.show_screen("sales")
+        self.sales.open_reference(reference)
