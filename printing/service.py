@@ -1,0 +1,210 @@
+"""Printing as the rest of the app sees it: printers, the queue, PDFs and previews.
+
+The sale is committed before anything here runs. ``enqueue_*`` renders the job's
+bytes from the committed order and writes the job to the persisted queue at
+once; ``process_pending`` sends what is waiting, one queue per printer in the
+order jobs were made, each printer on its own thread so a dead one holds up
+nobody else. Nothing here raises for a printer problem: the job fails with the
+printer's name and the reason, and stays until it is retried or reprinted.
+All calls are synchronous and may block (``process_pending`` up to its timeout
+per job); the UI calls them from a worker thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.store.local import LocalStore
+from printing.connections import (
+    PrinterConfig,
+    PrinterConfigError,
+    PrinterError,
+    connection_for,
+)
+from printing.escpos_output import render_receipt, render_test_page
+from printing.layout import receipt_text
+from printing.pdf_output import write_invoice_pdf, write_receipt_pdf
+from printing.queue import QUEUE_FILE, PrintJobError, PrintJobView, PrintQueue, QueuedJob
+from printing.receipt import build_receipt
+
+NO_PRINTER = "no printer configured"
+TEST_KIND = "test"
+
+_printer_locks: dict[tuple[str, str], threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _printer_lock(queue_path: Path, printer: str) -> threading.Lock:
+    """One sender per printer per queue file in this process, so jobs go out in order."""
+    with _locks_guard:
+        return _printer_locks.setdefault((str(queue_path.resolve()), printer), threading.Lock())
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """What happened to one job when the queue was processed."""
+
+    job_id: str
+    printer: str
+    ok: bool
+    error: str | None = None
+
+
+def printer_label(cfg: PrinterConfig) -> str:
+    """'Front till (192.168.1.50:9100)': how errors name a printer."""
+    try:
+        return f"{cfg.name} ({connection_for(cfg).describe()})"
+    except PrinterConfigError:
+        return cfg.name
+
+
+class PrintService:
+    def __init__(self, store: LocalStore) -> None:
+        self.store = store
+        self.queue = PrintQueue(Path(store.data_dir) / QUEUE_FILE)
+
+    # printers ---------------------------------------------------------------
+
+    def printers(self) -> list[PrinterConfig]:
+        return self.queue.printers()
+
+    def save_printer(self, cfg: PrinterConfig) -> None:
+        """Add or change a printer (raises PrinterConfigError with a message for the admin)."""
+        self.queue.save_printer(cfg)
+
+    def remove_printer(self, name: str) -> None:
+        self.queue.remove_printer(name)
+
+    def _resolve(self, printer: str | None) -> tuple[PrinterConfig | None, str | None]:
+        """The printer to use and, when there is none, why not."""
+        if printer is None:
+            cfg = self.queue.default_printer()
+            return cfg, None if cfg else NO_PRINTER
+        cfg = self.queue.printer(printer)
+        return cfg, None if cfg else f"{printer}: no such printer is set up"
+
+    # enqueueing -------------------------------------------------------------
+
+    def _receipt_payload(self, order_id: str, cfg: PrinterConfig | None, *, open_drawer: bool,
+                         copy: bool) -> tuple[bytes, str, str]:
+        doc = build_receipt(self.store, order_id, copy=copy)
+        kick = bool(cfg and cfg.open_drawer and open_drawer and doc.had_cash and not copy)
+        payload = render_receipt(doc, cfg.paper_mm if cfg else 80, open_drawer=kick)
+        return payload, doc.kind, doc.reference
+
+    def enqueue_receipt(self, order_id: str, *, printer: str | None = None, open_drawer: bool = False,
+                        copy: bool = False) -> str:
+        """Queue the committed order's receipt; returns the job id.
+
+        ``printer`` None means the default printer. The drawer opens only when asked,
+        the printer has a drawer (``open_drawer`` in its set-up) and the sale took
+        cash; never for a copy. With no printer the job is kept as failed.
+        """
+        cfg, problem = self._resolve(printer)
+        payload, kind, reference = self._receipt_payload(order_id, cfg, open_drawer=open_drawer,
+                                                         copy=copy)
+        name = cfg.name if cfg else (printer or "")
+        return self.queue.add(name, kind, payload, order_id=order_id, reference=reference,
+                              status="failed" if problem else "pending", error=problem)
+
+    def enqueue_test_page(self, printer: str) -> str:
+        cfg = self.queue.printer(printer)
+        if cfg is None:
+            raise PrinterConfigError(f"No printer named “{printer}” is set up")
+        payload = self._test_payload(cfg)
+        return self.queue.add(cfg.name, TEST_KIND, payload)
+
+    def _test_payload(self, cfg: PrinterConfig) -> bytes:
+        where = connection_for(cfg).describe()
+        return render_test_page(cfg.name, where, cfg.paper_mm, open_drawer=cfg.open_drawer)
+
+    def reprint(self, order_id: str, printer: str | None = None) -> str:
+        """Queue a copy of the receipt (marked as a reprint, drawer stays shut)."""
+        return self.enqueue_receipt(order_id, printer=printer, copy=True)
+
+    # sending ----------------------------------------------------------------
+
+    def _send(self, job: QueuedJob, timeout_s: float) -> JobOutcome:
+        name = job.view.printer
+        cfg = self.queue.printer(name)
+        if cfg is None:
+            error = f"{name or 'No printer'}: no such printer is set up"
+        else:
+            try:
+                connection_for(cfg).send(job.payload, timeout_s)
+                error = None
+            except (PrinterError, PrinterConfigError) as exc:
+                error = f"{printer_label(cfg)}: {exc}"
+            except Exception as exc:  # a driver bug must not lose the job or stop the queue
+                error = f"{printer_label(cfg)}: unexpected error: {exc!r}"
+        self.queue.finish(job.view.id, error)
+        return JobOutcome(job.view.id, name, error is None, error)
+
+    def _drain(self, printer: str, timeout_s: float) -> list[JobOutcome]:
+        """Send one printer's pending jobs in order until none are left or one fails."""
+        lock = _printer_lock(self.queue.path, printer)
+        if not lock.acquire(blocking=False):
+            return []  # another thread is already sending to this printer
+        outcomes: list[JobOutcome] = []
+        try:
+            while (job := self.queue.claim_next(printer)) is not None:
+                outcomes.append(self._send(job, timeout_s))
+                if not outcomes[-1].ok:
+                    break  # the rest wait for the next round, still in order
+        finally:
+            lock.release()
+        return outcomes
+
+    def process_pending(self, timeout_s: float = 5.0) -> list[JobOutcome]:
+        """Send every pending job; blocks; never raises for printer errors."""
+        printers = self.queue.printers_with_pending()
+        if not printers:
+            return []
+        with ThreadPoolExecutor(max_workers=min(8, len(printers)), thread_name_prefix="print") as pool:
+            results = list(pool.map(lambda p: self._drain(p, timeout_s), printers))
+        return [outcome for per_printer in results for outcome in per_printer]
+
+    # the queue screen -------------------------------------------------------
+
+    def jobs(self, status: str | None = None, limit: int = 100) -> list[PrintJobView]:
+        return self.queue.jobs(status, limit)
+
+    def retry(self, job_id: str) -> None:
+        """Put a failed job back in line; if its printer is gone, send it to the default one."""
+        job = self.queue.get(job_id)
+        if job.view.status == "done":
+            raise PrintJobError("That job was printed; reprint the receipt for another copy")
+        if job.view.status != "failed":
+            return
+        if self.queue.printer(job.view.printer) is not None:
+            self.queue.requeue(job_id)
+            return
+        cfg = self.queue.default_printer()
+        if cfg is None:
+            self.queue.requeue(job_id, error=NO_PRINTER)
+            return
+        self.queue.requeue(job_id, printer=cfg.name, payload=self._rerender(job, cfg))
+
+    def _rerender(self, job: QueuedJob, cfg: PrinterConfig) -> bytes:
+        """The job's bytes for another printer (its paper width may differ)."""
+        if job.view.order_id is None:
+            return self._test_payload(cfg)
+        copy = job.view.kind == "reprint"
+        payload, _, _ = self._receipt_payload(job.view.order_id, cfg, open_drawer=False, copy=copy)
+        return payload
+
+    # documents --------------------------------------------------------------
+
+    def receipt_pdf(self, order_id: str, path: Path) -> Path:
+        """The receipt as an 80 mm wide PDF (for e-mail or a printer without ESC/POS)."""
+        return write_receipt_pdf(build_receipt(self.store, order_id), Path(path))
+
+    def invoice_pdf(self, order_id: str, path: Path) -> Path:
+        """An A4 invoice of the order."""
+        return write_invoice_pdf(build_receipt(self.store, order_id), Path(path))
+
+    def preview_text(self, order_id: str, width: int = 48) -> str:
+        return receipt_text(build_receipt(self.store, order_id), width)
