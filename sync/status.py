@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
 from app.store.local import LocalStore
 from app.store.models import OutboxOperation, SyncState
+
+CLOCK_SKEW_WARN_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -21,17 +23,60 @@ class SyncStatus:
     last_sync: datetime | None
     clock_skew_s: float | None = None
     message: str | None = None  # last error in words, when offline
+    syncing: bool = False
+
+    @property
+    def clock_warning(self) -> str | None:
+        """Receipts and reports use the till's clock: say so when it is far off the server's."""
+        if self.clock_skew_s is None or abs(self.clock_skew_s) <= CLOCK_SKEW_WARN_S:
+            return None
+        minutes = round(abs(self.clock_skew_s) / 60)
+        way = "behind" if self.clock_skew_s > 0 else "ahead of"
+        return f"This till's clock is {minutes} min {way} the server's; fix the date and time"
+
+    def describe(self) -> str:
+        """The status in words, for ``tillsync status`` and tooltips."""
+        if not self.enrolled:
+            head = "Not enrolled with a server (run: tillsync enroll --server URL --code CODE)"
+        elif self.syncing:
+            head = "Syncing..."
+        else:
+            head = "Online" if self.online else "Offline"
+        parts = [head, f"{self.waiting} operation(s) waiting to sync"]
+        if self.rejected:
+            parts.append(f"{self.rejected} rejected (see the quarantine)")
+        if self.conflicts:
+            parts.append(f"{self.conflicts} open conflict(s) for a manager")
+        if self.last_sync:
+            parts.append(f"last sync {self.last_sync.astimezone().strftime('%Y-%m-%d %H:%M:%S')}")
+        else:
+            parts.append("never synced")
+        if self.message:
+            parts.append(self.message)
+        if self.clock_warning:
+            parts.append(self.clock_warning)
+        return "; ".join(parts)
 
 
-def read_status(store: LocalStore, *, online: bool = False, message: str | None = None) -> SyncStatus:
+def _parse(ts: str | None) -> datetime | None:
+    if not ts:
+        return None
+    dt = datetime.fromisoformat(ts)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def read_status(
+    store: LocalStore, *, online: bool = False, message: str | None = None, syncing: bool = False
+) -> SyncStatus:
     """The sync state as stored locally (cheap: safe to call after every mutation)."""
     with store.db.read() as s:
         counts = dict(
             s.execute(select(OutboxOperation.status, func.count()).group_by(OutboxOperation.status)).all()
         )
-        state = dict(s.execute(select(SyncState.key, SyncState.value)).all())
+        state = dict(s.execute(select(SyncState.key, SyncState.value)
+                               .where(SyncState.key.in_(["last_sync", "clock_skew_s",
+                                                         "open_conflicts"]))).all())
         device = store.device()
-    last = state.get("last_sync")
     skew = state.get("clock_skew_s")
     return SyncStatus(
         online=online,
@@ -39,7 +84,8 @@ def read_status(store: LocalStore, *, online: bool = False, message: str | None 
         waiting=int(counts.get("pending", 0)),
         rejected=int(counts.get("rejected", 0)),
         conflicts=int(state.get("open_conflicts", counts.get("conflict", 0))),
-        last_sync=datetime.fromisoformat(last) if last else None,
+        last_sync=_parse(state.get("last_sync")),
         clock_skew_s=float(skew) if skew else None,
         message=message,
+        syncing=syncing,
     )

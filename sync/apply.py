@@ -1,0 +1,356 @@
+"""Applying pulled changes (feed entries or snapshot entries) to the local store.
+
+All functions take an open write Session: the caller (sync/pull.py) applies a whole
+page and advances the cursor in the same transaction, so a crash leaves either the
+page and its cursor or neither.
+
+Rules, and why:
+
+- A change never overwrites an entity that has unpushed (pending) local operations:
+  the local edit is newer from this till's point of view; it will be pushed and the
+  server merges it (or reports a conflict). The skipped change is kept as
+  ``deferred:<id>`` and reconsidered once the outbox is clear of that entity.
+  ``stock.adjust`` ops do not hold their product: stock is a separate ledger.
+- A change older than what we hold (``version`` lower than the local one) is
+  ignored, so replaying a page is harmless; an equal version is applied again
+  (it may carry a merge of another terminal's edit to a field we did not touch).
+- Stock movements are deltas: they are inserted once by id; the ones this terminal
+  made itself (its own sales, made locally with other ids) are skipped.
+- Entity types we do not know are skipped, so an older terminal survives a newer
+  server.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
+from app.services.customers import CustomerDetails, upsert_in
+from app.store.crypto import PersonalDataCipher
+from app.store.models import (
+    Barcode,
+    Category,
+    Installment,
+    Order,
+    OrderLine,
+    OutboxOperation,
+    Payment,
+    PriceChange,
+    Product,
+    Staff,
+    StockMovement,
+    StoreSettings,
+)
+from sync import state
+from sync.protocol import Change
+
+CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
+NON_BLOCKING_OPS = ("stock.adjust",)
+
+
+class ApplyContext:
+    """What applying needs besides the session: who we are and the data cipher."""
+
+    def __init__(self, device_id: str, cipher: PersonalDataCipher, pending: set[str]) -> None:
+        self.device_id = device_id
+        self.cipher = cipher
+        self.pending = pending
+        self.applied = 0
+        self.skipped_pending = 0
+        self.skipped = 0
+
+
+def pending_entities(s: Session) -> set[str]:
+    """Entities with unpushed operations: the op's entity and the order it is about."""
+    rows = s.execute(select(OutboxOperation.entity_id, OutboxOperation.payload).where(
+        OutboxOperation.status == "pending", OutboxOperation.type.not_in(NON_BLOCKING_OPS)))
+    held: set[str] = set()
+    for entity_id, payload in rows:
+        held.add(entity_id)
+        if isinstance(payload, dict) and isinstance(payload.get("order_id"), str):
+            held.add(payload["order_id"])
+    return held
+
+
+def _dt(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    dt = datetime.fromisoformat(str(value))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def _stale(local_version: int | None, change: Change) -> bool:
+    return local_version is not None and local_version > change.version
+
+
+# ---------------------------------------------------------------- catalog
+
+
+def category_id(name: str) -> str:
+    """The same category name gets the same id on every terminal."""
+    return str(uuid.uuid5(CATEGORY_NS, name))
+
+
+def _category(s: Session, name: str | None) -> str | None:
+    if not name:
+        return None
+    cat = s.scalars(select(Category).where(Category.name == name)).first()
+    if cat is None:
+        cat = Category(id=category_id(name), name=name, version=1)
+        s.add(cat)
+        s.flush()
+    return cat.id
+
+
+def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    p = s.get(Product, c.entity_id)
+    if p is not None and _stale(p.version, c):
+        return False
+    clash = s.scalars(select(Product).where(Product.sku == d["sku"], Product.id != c.entity_id)).first()
+    if clash is not None:  # a local-only product holds the SKU: keep it, visibly renamed
+        clash.sku = f"{clash.sku}#{clash.id[:8]}"
+        s.flush()
+    if p is None:
+        p = Product(id=c.entity_id, sku=d["sku"], name=d["name"], price=d["price"],
+                    tax_rate_ppm=d["tax_rate_ppm"])
+        s.add(p)
+    elif p.price != d["price"]:
+        s.add(PriceChange(id=new_id(), product_id=p.id, old_price=p.price, new_price=d["price"],
+                          actor_id=None, changed_at=_dt(d.get("updated_at")) or datetime.now(UTC)))
+    p.sku, p.name, p.price, p.tax_rate_ppm = d["sku"], d["name"], d["price"], d["tax_rate_ppm"]
+    p.category_id = _category(s, d.get("category"))
+    p.active = bool(d.get("active", True)) and not (c.deleted or d.get("deleted"))
+    p.stock_tracked = bool(d.get("stock_tracked", True))
+    p.sold_by_weight = bool(d.get("sold_by_weight", False))
+    p.reorder_level_milli = int(d.get("reorder_level_milli") or 0)
+    p.version = c.version
+    p.updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
+    s.flush()
+    wanted = [str(b) for b in d.get("barcodes") or []]
+    for bc in list(p.barcodes):
+        if bc.code not in wanted:
+            s.delete(bc)
+    s.flush()
+    for code in wanted:
+        bc = s.get(Barcode, code)
+        if bc is None:
+            s.add(Barcode(code=code, product_id=p.id))
+        elif bc.product_id != p.id:
+            bc.product_id = p.id
+    return True
+
+
+def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    person = s.get(Staff, c.entity_id)
+    if person is not None and _stale(person.version, c):
+        return False
+    if person is None:
+        # The server sends no staff code yet; until it does, people sign in by their id.
+        person = Staff(id=c.entity_id, code=d.get("code") or c.entity_id, name=d["name"],
+                       role=d["role"], pin_hash=d.get("pin_hash") or "")
+        s.add(person)
+    person.name, person.role = d["name"], d["role"]
+    if d.get("code"):
+        person.code = d["code"]
+    person.pin_hash = d.get("pin_hash") or ""  # argon2: offline PIN sign-in checks it locally
+    person.active = bool(d.get("active", True)) and not c.deleted
+    person.version = c.version
+    return True
+
+
+# ---------------------------------------------------------------- orders
+
+
+def _product_ref(s: Session, product_id: str | None) -> str | None:
+    return product_id if product_id and s.get(Product, product_id) is not None else None
+
+
+def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    order = s.get(Order, c.entity_id)
+    if order is not None and _stale(order.version, c):
+        return False
+    customer_id = None
+    cust = d.get("customer")
+    if isinstance(cust, dict) and (cust.get("id") or cust.get("phone") or cust.get("name")):
+        customer_id = upsert_in(s, ctx.cipher, CustomerDetails(
+            cust.get("id"), cust.get("name"), cust.get("phone"), cust.get("email"))).id
+        s.flush()
+    if order is None:
+        ref = d["reference"]
+        if s.scalar(select(Order.id).where(Order.reference == ref)) is not None:
+            ref = f"{ref}-{c.entity_id[-4:]}"  # the server flagged it duplicate_reference too
+        order = Order(id=c.entity_id, reference=ref, created_by=d.get("created_by") or "",
+                      created_at=_dt(d.get("created_at")) or datetime.now(UTC))
+        s.add(order)
+    for name in ("store_id", "status", "currency", "tax_inclusive", "is_offline",
+                 "order_discount_percent_ppm", "order_discount_amount", "subtotal", "discount",
+                 "tax", "total", "paid", "refunded", "note", "deleted_reason"):
+        if name in d:
+            setattr(order, name, d[name])
+    order.device_id = d.get("device_id") or order.device_id or ""
+    order.flags = list(d.get("flags") or [])
+    order.customer_id = customer_id or order.customer_id
+    order.updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
+    order.version = c.version
+    s.flush()
+    for pos, li in enumerate(d.get("lines") or []):
+        line = s.get(OrderLine, li["id"]) or OrderLine(id=li["id"], order_id=order.id)
+        for name in ("name", "sku", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
+                     "discount_percent_ppm", "discount_amount", "gross", "net", "tax", "total"):
+            setattr(line, name, li.get(name))
+        line.position = li.get("position", pos)
+        line.product_id = _product_ref(s, li.get("product_id"))
+        s.add(line)
+    for pay in d.get("payments") or []:
+        if s.get(Payment, pay["id"]) is None:  # append-only
+            s.add(Payment(
+                id=pay["id"], order_id=order.id, method=pay["method"], amount=pay["amount"],
+                tendered=pay.get("tendered", pay["amount"]), change=pay.get("change", 0),
+                installment_id=pay.get("installment_id"),
+                actor_id=pay.get("actor_id") or order.created_by,
+                device_id=pay.get("device_id") or order.device_id,
+                created_at=_dt(pay.get("created_at")) or order.created_at))
+    for inst in d.get("installments") or []:
+        if s.get(Installment, inst["id"]) is None:
+            s.add(Installment(id=inst["id"], order_id=order.id, number=inst["number"],
+                              due_date=date.fromisoformat(str(inst["due_date"])),
+                              amount=inst["amount"]))
+    return True
+
+
+# ---------------------------------------------------------------- stock, conflicts, store
+
+
+def apply_movement(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    if s.get(StockMovement, c.entity_id) is not None:
+        return False
+    if ctx.device_id in (d.get("device_id"), c.origin_device_id):
+        return False  # our own sale or adjustment: already in the local ledger
+    if s.get(Product, d["product_id"]) is None:
+        return False
+    s.add(StockMovement(
+        id=c.entity_id, product_id=d["product_id"], kind=d.get("kind") or "adjust",
+        qty_delta_milli=d["qty_delta_milli"], reason=d.get("reason"),
+        reference=d.get("reference"), actor_id=d.get("actor_id"), device_id=d.get("device_id"),
+        created_at=_dt(d.get("created_at")) or datetime.now(UTC), synced=True))
+    return True
+
+
+def local_on_hand(s: Session, product_id: str) -> int:
+    return int(s.scalar(select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0))
+                        .where(StockMovement.product_id == product_id)) or 0)
+
+
+def unpushed_delta(s: Session, product_id: str) -> int:
+    """Stock deltas of this till the server has not seen yet (pending sales and adjustments)."""
+    pending = s.scalars(select(OutboxOperation).where(OutboxOperation.status == "pending",
+                                                      OutboxOperation.type.in_(
+                                                          ["order.create", "stock.adjust"])))
+    order_ids, movement_ids = [], []
+    for op in pending:
+        if op.type == "order.create":
+            order_ids.append(op.entity_id)
+        elif (op.payload or {}).get("product_id") == product_id:
+            movement_ids.append(op.payload.get("movement_id"))
+    q = select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0)).where(
+        StockMovement.product_id == product_id,
+        StockMovement.order_id.in_(order_ids) | StockMovement.id.in_(movement_ids))
+    return int(s.scalar(q) or 0)
+
+
+def apply_stock_level(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    """Snapshot only: make local on-hand = server level + our unpushed deltas, by one entry."""
+    d = c.data
+    product_id = d.get("product_id") or c.entity_id
+    if s.get(Product, product_id) is None:
+        return False
+    target = int(d.get("qty_on_hand_milli") or 0) + unpushed_delta(s, product_id)
+    delta = target - local_on_hand(s, product_id)
+    if delta:
+        s.add(StockMovement(id=new_id(), product_id=product_id, kind="adjust",
+                            qty_delta_milli=delta, reason="snapshot: server stock level",
+                            created_at=datetime.now(UTC), synced=True))
+    return True
+
+
+def apply_conflict(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    key = state.CONFLICT_PREFIX + (d.get("op_id") or c.entity_id)
+    old = state.get_state(s, key)
+    record = json.loads(old) if old else {"op_id": d.get("op_id"), "op_type": d.get("op_type"),
+                                          "entity_id": d.get("entity_id"),
+                                          "reason": d.get("kind")}
+    record.update({"conflict_id": c.entity_id, "status": d.get("status", "open"),
+                   "resolution": d.get("resolution"), "kind": d.get("kind"),
+                   "fields": d.get("fields"), "device_id": d.get("device_id"),
+                   "mine": d.get("device_id") == ctx.device_id})
+    state.set_state(s, key[:50], json.dumps(record, default=str))
+    state.refresh_conflict_count(s)
+    return True
+
+
+def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    settings = s.get(StoreSettings, c.entity_id)
+    if settings is None or _stale(settings.version, c):
+        return False
+    for name in ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
+                 "receipt_footer"):
+        if name in c.data:
+            setattr(settings, name, c.data[name])
+    settings.version = c.version
+    return True
+
+
+APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
+    "product": apply_product,
+    "staff": apply_staff,
+    "order": apply_order,
+    "stock_movement": apply_movement,
+    "stock_level": apply_stock_level,
+    "conflict": apply_conflict,
+    "store": apply_store,
+    "store_settings": apply_store,
+}
+HOLDABLE = {"product", "order", "staff", "store", "store_settings"}
+
+
+def apply_change(s: Session, ctx: ApplyContext, c: Change) -> None:
+    """Apply one change, or defer it when the entity has unpushed local operations."""
+    applier = APPLIERS.get(c.entity_type)
+    if applier is None:
+        ctx.skipped += 1
+        return
+    if c.entity_type in HOLDABLE and c.entity_id in ctx.pending:
+        state.defer(s, c.entity_id, c.model_dump(mode="json"))
+        ctx.skipped_pending += 1
+        return
+    if applier(s, ctx, c):
+        ctx.applied += 1
+    else:
+        ctx.skipped += 1
+    s.flush()
+
+
+def apply_deferred(s: Session, ctx: ApplyContext) -> int:
+    """Changes held back for entities whose local operations have all been answered."""
+    done = 0
+    for raw in state.deferred(s):
+        change = Change.model_validate(raw)
+        if change.entity_id in ctx.pending:
+            continue
+        state.del_state(s, state.DEFERRED_PREFIX + change.entity_id)
+        before = ctx.applied
+        apply_change(s, ctx, change)
+        done += ctx.applied - before
+    return done

@@ -1,0 +1,188 @@
+"""A thin async HTTP client for the sync endpoints (httpx.AsyncClient).
+
+Why typed exceptions: the push loop must tell errors that hold the queue (network
+down, timeout, 5xx, 429 with Retry-After: try the very same operations again
+later) from errors retrying cannot fix (401 revoked terminal, 422 malformed
+request: stop and tell the admin). Every server error arrives in one envelope,
+``{"error": {"code", "message", "request_id", "details"}}``; we keep its code and
+message so the status bar can say what went wrong in words.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from sync.protocol import MAX_BATCH, Operation, PullResponse, PushRequest, PushResponse
+
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+USER_AGENT = "tillsync-terminal/1"
+
+
+class SyncError(Exception):
+    """Any failure talking to the server."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+        self.details = details
+
+    def __str__(self) -> str:
+        where = f" (HTTP {self.status}, {self.code})" if self.status else ""
+        return f"{self.message}{where}"
+
+
+class TransientError(SyncError):
+    """Worth retrying with the same request: network, timeout, 5xx, 429."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.retry_after = retry_after
+
+
+class PermanentError(SyncError):
+    """Retrying the same request will fail the same way (4xx other than 429/410)."""
+
+
+class AuthError(PermanentError):
+    """401/403: the terminal token is wrong or revoked; re-enroll."""
+
+
+class CursorExpired(SyncError):
+    """HTTP 410 on pull: the cursor is older than the feed horizon; resync from a snapshot."""
+
+    def __init__(self, message: str, *, horizon: int | None = None, **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.horizon = horizon
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - datetime.now(when.tzinfo)).total_seconds())
+
+
+def error_from_response(resp: httpx.Response) -> SyncError:
+    """Parse the error envelope (or anything else) into the matching exception."""
+    code: str | None = None
+    message = resp.reason_phrase or f"HTTP {resp.status_code}"
+    details: Any = None
+    request_id = resp.headers.get("x-request-id")
+    try:
+        body = resp.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):  # the server's envelope
+            code = err.get("code") or code
+            message = err.get("message") or message
+            details = err.get("details")
+            request_id = err.get("request_id") or request_id
+        elif isinstance(err, str):  # the flat SnapshotRequired shape of sync/protocol.py
+            code = err
+            message = body.get("message") or message
+            details = body
+    kw: dict[str, Any] = {"status": resp.status_code, "code": code, "request_id": request_id,
+                          "details": details}
+    status = resp.status_code
+    if status == 410:
+        horizon = None
+        if isinstance(details, dict):
+            horizon = details.get("horizon")
+        return CursorExpired(message, horizon=horizon, **kw)
+    if status == 429 or status >= 500 or status == 408:
+        return TransientError(message, retry_after=_retry_after(resp.headers.get("retry-after")), **kw)
+    if status in (401, 403):
+        return AuthError(message, **kw)
+    return PermanentError(message, **kw)
+
+
+class SyncClient:
+    """One server, one terminal token. Use as ``async with SyncClient(...) as c``."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        *,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+        )
+
+    async def __aenter__(self) -> SyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, **kw: Any) -> Any:
+        try:
+            resp = await self._http.request(method, path, **kw)
+        except httpx.TimeoutException as exc:
+            raise TransientError(f"The server did not answer in time ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise TransientError(f"Cannot reach the server: {exc or type(exc).__name__}") from exc
+        if resp.status_code >= 400:
+            raise error_from_response(resp)
+        try:
+            return resp.json()
+        except ValueError as exc:
+            # A cut-off or garbled body: the request may have been applied; retrying is safe.
+            raise TransientError("The server's answer was not valid JSON",
+                                 status=resp.status_code) from exc
+
+    async def enroll(self, code: str, name: str) -> dict[str, Any]:
+        """POST /terminals/enroll (no token needed): the terminal's identity and token."""
+        return await self._request("POST", "/terminals/enroll", json={"code": code, "name": name})
+
+    async def me(self) -> dict[str, Any]:
+        return await self._request("GET", "/terminals/me")
+
+    async def push(self, operations: list[Operation]) -> PushResponse:
+        if len(operations) > MAX_BATCH:
+            raise ValueError(f"at most {MAX_BATCH} operations per push")
+        body = PushRequest(operations=operations).model_dump(mode="json")
+        return PushResponse.model_validate(await self._request("POST", "/sync/push", json=body))
+
+    async def pull(self, after: int, limit: int | None = None) -> PullResponse:
+        params: dict[str, int] = {"after": after}
+        if limit:
+            params["limit"] = limit
+        return PullResponse.model_validate(await self._request("GET", "/sync/pull", params=params))
+
+    async def snapshot(self) -> dict[str, Any]:
+        """GET /sync/snapshot: the store's full server-owned state and the cursor it is at."""
+        return await self._request("GET", "/sync/snapshot")
