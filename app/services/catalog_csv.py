@@ -206,15 +206,22 @@ def _bulk_create(m: Mutation, rows: list[Row], cats: dict[str, str], progress: P
                     "base_version": 0, "format_version": 1, "status": "pending", "attempts": 0,
                     "updated_at": m.at, "payload": {"sku": row.sku, **v}})
         _tick(progress, start + i + 1, total)
+    conn = m.session.connection()  # Core inserts: the ORM's per-row bookkeeping is not needed here
     for model, batch in ((Product, products), (Barcode, barcodes), (PriceChange, prices), (OutboxOperation, ops)):
         for chunk in _chunks(batch, 5000):
-            m.session.execute(insert(model), chunk)
+            conn.execute(insert(model.__table__), chunk)
     m.bulk_emitted(len(ops))
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def _plain_number(value: int, scale: int) -> str:
+    """23 for 230_000 ppm-of-percent, 2.5 for 2500 milli: no trailing zeros, no exponent."""
+    text = f"{Decimal(value) / scale:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def export_csv(store: LocalStore, path: Path | None = None) -> str:
@@ -228,9 +235,9 @@ def export_csv(store: LocalStore, path: Path | None = None) -> str:
     with store.db.read() as s:
         for p in s.scalars(select(Product).order_by(Product.sku)):
             writer.writerow([p.sku, p.name, format_plain(p.price, settings.currency),
-                             f"{Decimal(p.tax_rate_ppm) / 10_000:f}".rstrip("0").rstrip("."),
+                             _plain_number(p.tax_rate_ppm, 10_000),
                              "|".join(sorted(b.code for b in p.barcodes)), p.category.name if p.category else "",
-                             f"{Decimal(p.reorder_level_milli) / 1000:f}".rstrip("0").rstrip("."),
+                             _plain_number(p.reorder_level_milli, 1000),
                              "yes" if p.active else "no", "yes" if p.sold_by_weight else "no"])
     text = out.getvalue()
     if path is not None:

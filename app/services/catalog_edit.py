@@ -98,6 +98,7 @@ def add_in(m: Mutation, new: NewProduct) -> Product:
                       reorder_level_milli=new.reorder_level_milli, version=0, updated_at=m.at)
     product.barcodes = [Barcode(code=c) for c in codes]
     s.add(product)
+    s.flush()  # the price history row refers to the product
     s.add(PriceChange(id=new_id(), product_id=product.id, old_price=None, new_price=new.price,
                       actor_id=m.actor.staff_id, changed_at=m.at))
     s.flush()
