@@ -32,6 +32,12 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError,
 )
+try:  # printing may be absent from a build; its errors are written for people too
+    from printing.connections import PrinterConfigError, PrinterError
+
+    USER_ERRORS += (PrinterConfigError, PrinterError)
+except ImportError:  # pragma: no cover
+    pass
 
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], bool | None]

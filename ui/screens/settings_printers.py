@@ -6,7 +6,15 @@ from PySide6.QtWidgets import QHBoxLayout, QListWidget, QStackedWidget, QVBoxLay
 
 from ui import messages
 from ui.context import AppContext
+from ui.receipts import process_queue
+from ui.screens.printer_dialog import PrinterDialog
 from ui.widgets.common import EmptyState, action_button
+
+
+def describe(p) -> str:
+    where = f"{p.address}:{p.port}" if p.connection == "network" else p.address
+    extras = [f"{p.paper_mm} mm"] + (["drawer"] if p.open_drawer else []) + (["default"] if p.default else [])
+    return f"{p.name}    ·    {p.connection} {where}    ·    {', '.join(extras)}"
 
 
 class PrintersPage(QWidget):
@@ -14,34 +22,90 @@ class PrintersPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.printers: list = []
+        self.dialog: PrinterDialog | None = None
         layout = QVBoxLayout(self)
         self.stack = QStackedWidget()
         self.empty = EmptyState("printer", "No printers yet", "Add the receipt printer of this till")
         self.list = QListWidget()
         self.list.setObjectName("printerList")
+        self.list.itemActivated.connect(lambda _i: self.edit())
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.list)
         layout.addWidget(self.stack, 1)
         row = QHBoxLayout()
-        self.add_button = action_button("Add printer", "", kind="primary")
-        self.test_button = action_button("Print test page", "")
-        for b in (self.add_button, self.test_button):
+        self.add_button = action_button("Add printer", kind="primary")
+        self.edit_button = action_button("Edit")
+        self.remove_button = action_button("Remove", kind="danger")
+        self.test_button = action_button("Print test page", icon_name="printer")
+        self.add_button.clicked.connect(self.add)
+        self.edit_button.clicked.connect(self.edit)
+        self.remove_button.clicked.connect(self.remove)
+        self.test_button.clicked.connect(self.test_page)
+        for b in (self.add_button, self.edit_button, self.remove_button, self.test_button):
             row.addWidget(b)
         layout.addLayout(row)
         if ctx.printing is None:
             self.empty.title.setText(messages.PRINTING_UNAVAILABLE)
-            self.add_button.setEnabled(False)
-            self.test_button.setEnabled(False)
+            for b in (self.add_button, self.edit_button, self.remove_button, self.test_button):
+                b.setEnabled(False)
+
+    def _selected(self):
+        row = self.list.currentRow()
+        return self.printers[row] if 0 <= row < len(self.printers) else None
 
     def reload(self) -> None:
         service = self.ctx.printing
-        if service is None:
-            return
-        self.ctx.ops.run(service.printers, success=self._show)
+        if service is not None:
+            self.ctx.ops.run(service.printers, success=self._show)
 
     def _show(self, printers: list) -> None:
         self.printers = printers
         self.list.clear()
         for p in printers:
-            self.list.addItem(getattr(p, "name", str(p)))
+            self.list.addItem(describe(p))
         self.stack.setCurrentIndex(1 if printers else 0)
+        if printers:
+            self.list.setCurrentRow(0)
+
+    def add(self) -> None:
+        self._open_dialog(None)
+
+    def edit(self) -> None:
+        current = self._selected()
+        if current is not None:
+            self._open_dialog(current)
+
+    def _open_dialog(self, current) -> None:
+        dialog = PrinterDialog(current, self)
+        self.dialog = dialog
+        dialog.accepted.connect(lambda: self._save(dialog.config, current))
+        dialog.open()
+
+    def _save(self, cfg, previous) -> None:
+        service = self.ctx.printing
+
+        def save() -> None:
+            if previous is not None and previous.name != cfg.name:
+                service.remove_printer(previous.name)
+            service.save_printer(cfg)
+
+        self.ctx.ops.run(save, success=lambda _r: (self.reload(), self.ctx.info(f"Printer “{cfg.name}” saved")))
+
+    def remove(self) -> None:
+        current = self._selected()
+        if current is not None:
+            self.ctx.ops.run(lambda: self.ctx.printing.remove_printer(current.name), success=lambda _r: self.reload())
+
+    def test_page(self) -> None:
+        current = self._selected()
+        if current is None:
+            self.ctx.warn("Add a printer first")
+            return
+        service = self.ctx.printing
+
+        def done(outcomes: list) -> None:
+            if all(getattr(o, "ok", False) for o in outcomes):
+                self.ctx.info(f"Test page sent to “{current.name}”")
+
+        self.ctx.ops.run(lambda: service.enqueue_test_page(current.name),
+                         success=lambda _job: process_queue(self.ctx, done))

@@ -1,0 +1,111 @@
+"""Add or edit a receipt printer: connection, address, paper width, cash drawer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.widgets.common import heading
+
+KINDS = (("network", "Network (host:port)"), ("serial", "Serial port"),
+         ("file", "Device file"), ("usb", "USB (vendor:product)"))
+HINTS = {"network": "192.168.1.50:9100", "serial": "/dev/ttyUSB0 or COM3",
+         "file": "/dev/usb/lp0", "usb": "04b8:0202"}
+
+
+class PrinterDialog(QDialog):
+    """Builds a printing.connections.PrinterConfig; its validate() message is shown inline."""
+
+    def __init__(self, current: Any | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Printer")
+        self.setMinimumWidth(520)
+        self.config: Any | None = None
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading("Edit printer" if current else "Add a printer", "dialogTitle"))
+        form = QFormLayout()
+        self.name = QLineEdit()
+        self.kind = QComboBox()
+        for value, label in KINDS:
+            self.kind.addItem(label, value)
+        self.address = QLineEdit()
+        self.port = QSpinBox(minimum=1, maximum=65535, value=9100)
+        self.baud = QComboBox()
+        for rate in (9600, 19200, 38400, 57600, 115200):
+            self.baud.addItem(str(rate), rate)
+        self.paper = QComboBox()
+        self.paper.addItem("80 mm", 80)
+        self.paper.addItem("58 mm", 58)
+        self.drawer = QCheckBox("A cash drawer is connected to this printer")
+        self.default = QCheckBox("Print receipts here by default")
+        for label, w in (("Name", self.name), ("Connection", self.kind), ("Address", self.address),
+                         ("Port", self.port), ("Baud rate", self.baud), ("Paper", self.paper)):
+            form.addRow(label, w)
+        form.addRow(self.drawer)
+        form.addRow(self.default)
+        layout.addLayout(form)
+        self.error = QLabel("")
+        self.error.setProperty("level", "error")
+        self.error.setWordWrap(True)
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self._try_accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.kind.currentIndexChanged.connect(self._kind_changed)
+        self._load(current)
+
+    def _load(self, c: Any | None) -> None:
+        if c is None:
+            self.default.setChecked(True)
+            self._kind_changed()
+            return
+        self.name.setText(c.name)
+        self.kind.setCurrentIndex(max(0, self.kind.findData(c.connection)))
+        self.address.setText(c.address)
+        self.port.setValue(c.port)
+        self.baud.setCurrentIndex(max(0, self.baud.findData(c.baudrate)))
+        self.paper.setCurrentIndex(max(0, self.paper.findData(c.paper_mm)))
+        self.drawer.setChecked(c.open_drawer)
+        self.default.setChecked(c.default)
+        self._kind_changed()
+
+    def _kind_changed(self) -> None:
+        kind = self.kind.currentData()
+        self.address.setPlaceholderText(HINTS[kind])
+        self.port.setEnabled(kind == "network")
+        self.baud.setEnabled(kind == "serial")
+
+    def build(self) -> Any:
+        from printing.connections import PrinterConfig
+
+        host, _, port = self.address.text().strip().rpartition(":")
+        address, port_value = self.address.text().strip(), self.port.value()
+        if self.kind.currentData() == "network" and port.isdigit() and host:
+            address, port_value = host, int(port)
+        cfg = PrinterConfig(name=self.name.text().strip(), connection=self.kind.currentData(),
+                            address=address, port=port_value, baudrate=int(self.baud.currentData()),
+                            paper_mm=int(self.paper.currentData()), open_drawer=self.drawer.isChecked(),
+                            default=self.default.isChecked())
+        cfg.validate()
+        return cfg
+
+    def _try_accept(self) -> None:
+        try:
+            self.config = self.build()
+        except ValueError as exc:
+            self.error.setText(str(exc))
+            return
+        self.accept()
