@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
@@ -20,7 +20,7 @@ from app.domain.permissions import Action, require
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.store.local import LocalStore
-from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.models import Order, OrderLine, Payment, Product, StockMovement
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -85,6 +85,21 @@ def _build_order(m: Mutation, store: LocalStore, cart: Cart, customer_id: str | 
     return order
 
 
+def _negative_stock_flags(m: Mutation, order: Order) -> list[str]:
+    """Products this sale took below zero: flagged for stock staff, never a refused sale."""
+    ids = {li.product_id for li in order.lines if li.product_id}
+    if not ids:
+        return []
+    rows = m.session.execute(
+        select(Product.sku, func.sum(StockMovement.qty_delta_milli))
+        .join(StockMovement, StockMovement.product_id == Product.id)
+        .where(Product.id.in_(ids), Product.stock_tracked)
+        .group_by(Product.id)
+        .having(func.sum(StockMovement.qty_delta_milli) < 0)
+    )
+    return [f"negative_stock:{sku}" for sku, _ in rows]
+
+
 def _check_discounts(actor: Actor, cart: Cart) -> None:
     if any(not li.discount.is_zero for li in cart.lines):
         require(actor.role, Action.SALE_LINE_DISCOUNT)
@@ -129,8 +144,8 @@ def record_sale(
                     reference=order.reference, order_id=order.id, actor_id=actor.staff_id,
                     device_id=m.device.id, created_at=m.at, synced=True,
                 ))
-        order.flags = flags
         m.session.flush()
+        order.flags = flags + _negative_stock_flags(m, order)
         m.audit("order", order.id, {
             "reference": {"before": None, "after": order.reference},
             "status": {"before": None, "after": order.status},

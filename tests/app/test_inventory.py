@@ -83,3 +83,19 @@ def test_low_stock_lists_items_at_or_below_reorder_level(seeded):
         item = low[0]
         inventory.receive(seeded, clerk, item.product_id, item.reorder_level_milli + 5_000)
         assert item.product_id not in {x.product_id for x in inventory.low_stock(seeded)}
+
+
+def test_selling_below_zero_is_allowed_and_flagged(seeded):
+    cashier = staff.sign_in(seeded, "1003", "3333")
+    pid = _first_product(seeded)
+    on_hand = catalog.on_hand_milli(seeded, pid)
+    cart = Cart(tax_inclusive=True)
+    cart.add(catalog.line_for_product(seeded, pid, max(on_hand, 0) + 2_000))
+    sale = sales.record_sale(seeded, cashier, cart, [Tender(Method.CARD, cart.totals().total)])
+    assert catalog.on_hand_milli(seeded, pid) == min(on_hand, 0) - 2_000 if on_hand < 0 else -2_000
+    from app.store.models import Order
+
+    with seeded.db.read() as s:
+        order = s.get(Order, sale.order_id)
+        sku = catalog.get(seeded, pid).sku
+        assert order.status == "completed" and f"negative_stock:{sku}" in order.flags
