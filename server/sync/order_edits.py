@@ -26,6 +26,7 @@ LINE_INPUT_KEYS = (
     "id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
     "discount_percent_ppm", "discount_amount",
 )
+LINE_DEFAULTS = {"discount_percent_ppm": 0, "discount_amount": 0}
 
 
 def current_fields(oc_session: Any, order: Order) -> dict[str, Any]:
@@ -45,7 +46,8 @@ def normalize(name: str, value: Any) -> Any:
     """Lines compare on what a person entered, not on derived amounts."""
     if name == "lines" and isinstance(value, list):
         return [
-            {k: li.get(k) for k in LINE_INPUT_KEYS} if isinstance(li, dict) else li
+            {k: li.get(k, LINE_DEFAULTS.get(k)) for k in LINE_INPUT_KEYS}
+            if isinstance(li, dict) else li
             for li in value
         ]
     if name == "customer" and isinstance(value, dict):
