@@ -62,9 +62,12 @@ def columns(left: str, right: str, width: int, indent: int = 0) -> list[str]:
     if room < 4:
         # Too narrow to share a line (a huge amount on tiny paper): stack them.
         return [pad + x for x in wrap(left, width - len(pad))] + [right.rjust(width)]
-    lines = wrap(left, room)
-    out = [(pad + lines[0]).ljust(width - len(right)) + right] + [pad + x for x in lines[1:]]
-    return [x.rstrip() for x in out]
+    # The amount's room is reserved as an indent on the first line only.
+    reserve = width - len(pad) - room
+    lines = textwrap.wrap(left, width - len(pad), initial_indent=" " * reserve,
+                          break_long_words=True, break_on_hyphens=False) or [" " * reserve]
+    first = (pad + lines[0][reserve:]).ljust(width - len(right)) + right
+    return [x.rstrip() for x in [first, *(pad + x for x in lines[1:])]]
 
 
 def table(cells: tuple[str, ...], width: int) -> list[str]:

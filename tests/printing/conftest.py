@@ -19,7 +19,7 @@ from app.services import catalog, sales, staff
 from app.services.customers import CustomerDetails
 from app.store.local import LocalStore, open_store
 
-CODES = ["5400000000010", "5400000000027", "5400000000034"]
+CODES = ["5400000000010", "5400000000027", "5400000000034", "5400000000102"]  # last: 23% tax
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def store(tmp_path: Path) -> Iterator[LocalStore]:
 
 def ring_up(store: LocalStore, tenders: list[Tender], *, customer: str | None = None,
             weighed: bool = True, discount: bool = True) -> sales.SaleResult:
-    """A sale of three products (one twice), a weighed item and a line discount."""
+    """A sale of four products (one twice, one taxed), a weighed item and a line discount."""
     actor = staff.sign_in(store, "1003", "3333")
     cart = Cart(tax_inclusive=True)
     for code in [*CODES, CODES[1]]:
