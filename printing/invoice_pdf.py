@@ -6,6 +6,7 @@ line table's header repeated; the reference barcode sits in the header box.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -14,6 +15,7 @@ from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from printing.pdf_output import FONT, FONT_BOLD, reference_barcode
@@ -118,8 +120,10 @@ def _payments(doc: ReceiptDocument) -> Table:
     return _grid(rows, [w * 0.25, w * 0.16, w * 0.16, w * 0.16], bold_last=bool(doc.balance_due))
 
 
-def _page_footer(reference: str):
-    def draw(canvas, _doc) -> None:
+def _page_footer(reference: str) -> Callable[[Canvas, object], None]:
+    """Reference and page number at the foot of every page."""
+
+    def draw(canvas: Canvas, _doc: object) -> None:
         canvas.saveState()
         canvas.setFont(FONT, 8)
         canvas.setFillColor(GREY)
