@@ -40,8 +40,13 @@ def _aware(dt):  # SQLite hands back naive datetimes; they are stored in UTC
 
 
 def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
-    """The Actor for a staff code and PIN, or SignInError saying why not."""
+    """The Actor for a staff code and PIN, or SignInError saying why not.
+
+    A wrong PIN is counted in the database and committed before the error is
+    raised, so the count and the lock survive the failure and a restart.
+    """
     now = utcnow()
+    failure: str | None = None
     with store.db.write() as s:
         person = s.scalars(select(Staff).where(Staff.code == staff_code)).first()
         if person is None or not person.active:
@@ -49,6 +54,7 @@ def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
         locked_until = _aware(person.locked_until)
         if locked_until and locked_until > now:
             minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
+            minutes = min(minutes, int(LOCKOUT.total_seconds() // 60))
             raise SignInError(f"Too many wrong PINs. Try again in {minutes} min or ask a manager.")
         try:
             _hasher.verify(person.pin_hash, pin)
@@ -57,12 +63,17 @@ def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
             if person.failed_pins >= MAX_FAILED_PINS:
                 person.locked_until = now + LOCKOUT
                 person.failed_pins = 0
-                raise SignInError("Too many wrong PINs. Locked for 5 minutes.") from None
-            left = MAX_FAILED_PINS - person.failed_pins
-            raise SignInError(f"Wrong PIN ({left} tries left)") from None
-        person.failed_pins = 0
-        person.locked_until = None
-        return Actor(person.id, person.name, Role(person.role))
+                failure = "Too many wrong PINs. Locked for 5 minutes."
+            else:
+                failure = f"Wrong PIN ({MAX_FAILED_PINS - person.failed_pins} tries left)"
+        else:
+            person.failed_pins = 0
+            person.locked_until = None
+            actor = Actor(person.id, person.name, Role(person.role))
+    # Leaving the block committed the count; only now report the failure.
+    if failure is not None:
+        raise SignInError(failure)
+    return actor
 
 
 def verify_override(store: LocalStore, staff_code: str, pin: str, action: str) -> Actor:

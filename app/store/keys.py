@@ -13,6 +13,8 @@ Plaintext keyring backends (keyrings.alt) count as "no keyring".
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 from dataclasses import dataclass
@@ -73,8 +75,22 @@ def read_key_file(path: Path, passphrase: str) -> bytes:
         raise KeyUnavailable(f"The key passphrase does not open {path}") from exc
 
 
-def load_or_create(data_dir: Path, install_id: str, passphrase: str | None = None) -> LoadedKey:
-    """The data key of this installation, created on first use."""
+def key_check(key: bytes) -> str:
+    """A fingerprint of the data key, kept in the store to recognise the right key.
+
+    It reveals nothing about the key (HMAC of a fixed label under the key).
+    """
+    return hmac.new(key, b"tillsync/data-key-check", hashlib.sha256).hexdigest()
+
+
+def load_or_create(
+    data_dir: Path, install_id: str, passphrase: str | None = None, *, create: bool = True
+) -> LoadedKey:
+    """The data key of this installation, created on first use.
+
+    ``create=False`` (a store that already has encrypted data) refuses to mint a new
+    key when none is found: a fresh key would silently orphan the customer data.
+    """
     passphrase = passphrase or os.environ.get(PASSPHRASE_ENV)
     key_file = data_dir / KEY_FILE
     if key_file.exists():
@@ -89,6 +105,8 @@ def load_or_create(data_dir: Path, install_id: str, passphrase: str | None = Non
             stored = keyring.get_password(SERVICE, account)
             if stored:
                 return LoadedKey(base64.b64decode(stored), "keyring")
+            if not create:
+                raise KeyUnavailable(_missing(key_file, "the OS keyring"))
             key = os.urandom(KEY_BYTES)
             keyring.set_password(SERVICE, account, base64.b64encode(key).decode())
             return LoadedKey(key, "keyring")
@@ -100,6 +118,16 @@ def load_or_create(data_dir: Path, install_id: str, passphrase: str | None = Non
             f"terminal set {PASSPHRASE_ENV} (or pass --key-passphrase-file) so the key "
             f"is kept encrypted in {key_file}. See docs/terminal-setup.md."
         )
+    if not create:
+        raise KeyUnavailable(_missing(key_file, "the OS keyring or " + str(key_file)))
     key = os.urandom(KEY_BYTES)
     write_key_file(key_file, key, passphrase)
     return LoadedKey(key, "key-file")
+
+
+def _missing(key_file: Path, where: str) -> str:
+    return (
+        f"This store's customer-data key is not in {where}, but the store holds data "
+        "encrypted with it. Restore the keyring entry or data-key.enc from a backup; "
+        "Tillsync will not make a new key over existing data."
+    )

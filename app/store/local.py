@@ -11,9 +11,10 @@ from app.domain.ids import new_id
 from app.store import keys
 from app.store.crypto import PersonalDataCipher
 from app.store.database import Database
-from app.store.models import Device, StoreSettings
+from app.store.models import Device, StoreSettings, SyncState
 
 DB_FILE = "tillsync.sqlite"
+KEY_CHECK = "local.data_key_check"  # sync_state row: fingerprint of the data key
 
 
 @dataclass
@@ -68,7 +69,20 @@ def open_store(
             s.add(device)
         device_id = device.id
     try:
-        loaded = keys.load_or_create(data_dir, device_id, passphrase)
+        with db.read() as s:
+            check = s.get(SyncState, KEY_CHECK)
+            expected = check.value if check is not None else None
+        loaded = keys.load_or_create(data_dir, device_id, passphrase, create=expected is None)
+        actual = keys.key_check(loaded.key)
+        if expected is None:
+            with db.write() as s:
+                s.merge(SyncState(key=KEY_CHECK, value=actual))
+        elif expected != actual:
+            raise keys.KeyUnavailable(
+                f"The data key found in the {loaded.source} is not the key this store's "
+                "customer data was encrypted with. Restore the right keyring entry or "
+                "data-key.enc; Tillsync will not mix two keys in one store."
+            )
     except Exception:
         db.close()
         raise
