@@ -26,6 +26,23 @@ def _client_key(request: Request) -> str:
     return "ip:" + (request.client.host if request.client else "unknown")
 
 
+NUL_MARKERS = (b"\\u0000", b"\x00")
+
+
+async def _guarded(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Refuse NUL characters (PostgreSQL text cannot hold them) outside /sync/push,
+    which rejects such operations one by one instead of refusing the whole batch."""
+    if "%00" in request.url.query or "\x00" in request.url.path:
+        return envelope(422, "validation_error", "The request contains a NUL character")
+    if request.method in ("POST", "PUT", "PATCH") and request.url.path != "/sync/push":
+        body = await request.body()
+        if any(marker in body.lower() for marker in NUL_MARKERS):
+            return envelope(422, "validation_error", "The request contains a NUL character")
+    return await call_next(request)
+
+
 def install_middleware(app: FastAPI, ctx: AppContext) -> None:
     async def dispatch(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
@@ -45,9 +62,9 @@ def install_middleware(app: FastAPI, ctx: AppContext) -> None:
                         {"retry_after_s": float(retry)}, {"Retry-After": retry},
                     )
                 else:
-                    response = await call_next(request)
+                    response = await _guarded(request, call_next)
             else:
-                response = await call_next(request)
+                response = await _guarded(request, call_next)
         except Exception:
             access_log.exception("unhandled error request_id=%s", rid)
             response = envelope(500, "internal_error", "Something went wrong on the server")

@@ -62,6 +62,27 @@ def upgrade(op: Operation) -> Operation:
     return op  # version 1 is the first format: nothing to upgrade yet
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def scrub(value: object) -> object:
+    """A copy with NUL characters replaced (so a bad op can still be quarantined)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}  # type: ignore[misc]
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
 def _handler(op_type: OpType) -> Handler | None:
     if op_type is OpType.CONFLICT_RESOLVE:
         from server.conflicts.service import conflict_resolve_op
@@ -137,7 +158,11 @@ def _process_one(
             return _result(op, Outcome(OpStatus.REJECTED, reason=reason)), last
         if op.op_seq > last + 1:
             return None, last
-        outcome = run_handler(ctx, session, op, terminal)
+        if _has_nul(op.model_dump(mode="json")):
+            op = Operation.model_validate(scrub(op.model_dump(mode="json")))
+            outcome = Outcome(OpStatus.REJECTED, reason="the operation contains a NUL character")
+        else:
+            outcome = run_handler(ctx, session, op, terminal)
         result = _result(op, outcome)
         session.add(ProcessedOp(
             op_id=op.op_id, device_id=terminal.terminal_id, op_seq=op.op_seq,
