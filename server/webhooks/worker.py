@@ -26,16 +26,27 @@ log = logging.getLogger("tillsync.server.webhooks")
 BATCH = 50
 
 
-def _due(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
-    with ctx.reader() as session:
-        rows = session.execute(
-            select(WebhookDelivery.id, WebhookDelivery.url, Event.type, Event.payload)
-            .join(Event, Event.id == WebhookDelivery.event_id)
-            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= utcnow())
+def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
+    """Lease due deliveries (SKIP LOCKED on PostgreSQL) so several workers never send the
+    same one at the same time; an unfinished lease simply expires and is retried."""
+    now = utcnow()
+    lease = timedelta(seconds=ctx.settings.webhook_timeout_s * 2 + 30)
+    with ctx.writer.begin() as session:
+        deliveries = session.scalars(
+            select(WebhookDelivery)
+            .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
             .order_by(WebhookDelivery.next_attempt_at)
             .limit(BATCH)
+            .with_for_update(skip_locked=True)
         ).all()
-    return [(r[0], r[1], r[2], json.dumps(r[3], sort_keys=True).encode()) for r in rows]
+        out = []
+        for d in deliveries:
+            d.next_attempt_at = now + lease
+            event = session.get(Event, d.event_id)
+            if event is not None:
+                body = json.dumps(event.payload, sort_keys=True).encode()
+                out.append((d.id, d.url, event.type, body))
+    return out
 
 
 def _mark(ctx: AppContext, delivery_id: str, error: str | None) -> None:
@@ -59,7 +70,7 @@ def _mark(ctx: AppContext, delivery_id: str, error: str | None) -> None:
 
 async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None) -> int:
     """Try every due delivery once; returns how many were delivered."""
-    due = await run_in_threadpool(_due, ctx)
+    due = await run_in_threadpool(_claim, ctx)
     if not due:
         return 0
     own = client is None

@@ -113,3 +113,34 @@ def test_deliver_once_is_callable_directly(tmp_path) -> None:  # type: ignore[no
                 assert [json.loads(r["body"])["type"] for r in rec.events_of(t.org_id)] == [
                     "offline_order.created"]
                 assert asyncio.run(worker.deliver_once(srv.ctx)) == 0
+
+
+def test_backoffice_list_filters_and_delete_permissions(tenant: Tenant) -> None:
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    paid = term.order_create(cashier, pay=True)
+    pending = [term.order_create(cashier) for _ in range(3)]
+    term.push([paid, *pending])
+    with tenant.server.client() as c:
+        mgr = tenant.login(Role.MANAGER)
+        page = c.get("/offline-orders", params={"status": "pending", "limit": 2},
+                     headers=mgr).json()
+        assert page["total"] == 3 and len(page["items"]) == 2
+        page2 = c.get("/offline-orders", params={"status": "pending", "limit": 2, "offset": 2},
+                      headers=mgr).json()
+        assert len(page2["items"]) == 1
+        assert c.get("/offline-orders", params={"offline": "false"},
+                     headers=mgr).json()["total"] == 0
+        assert c.get("/offline-orders", params={"store_id": tenant.store_id, "status": "completed"},
+                     headers=mgr).json()["total"] == 1
+        oid = pending[0]["entity_id"]
+        for role in (Role.CASHIER, Role.STOCK):
+            r = c.request("DELETE", f"/offline-orders/{oid}", json={"reason": "test"},
+                          headers=tenant.login(role))
+            assert r.status_code == 403 and r.json()["error"]["code"] == "permission_denied"
+        r = c.request("DELETE", f"/offline-orders/{oid}", json={"reason": "wrong till"},
+                      headers=mgr)
+        assert r.status_code == 200 and r.json()["order"]["status"] == "deleted"
+        assert [a["action"] for a in r.json()["audit"]] == ["order.create", "order.delete"]
+        r = c.request("DELETE", f"/offline-orders/{paid['entity_id']}", json={"reason": "x" * 5},
+                      headers=mgr)
+        assert r.status_code == 409
