@@ -20,7 +20,7 @@ from app.domain.permissions import Action, require
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.store.local import LocalStore
-from app.store.models import Order, OrderLine, Payment, Product, StockMovement
+from app.store.models import Order, OrderLine, Payment, Product, StockMovement, StoreSettings
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -62,13 +62,14 @@ def line_payload(li: OrderLine) -> dict:
 
 
 def _build_order(m: Mutation, store: LocalStore, cart: Cart, customer_id: str | None) -> Order:
-    settings = store.settings()
+    # Read in the mutation's own transaction: no second connection per sale.
+    currency = m.session.scalar(select(StoreSettings.currency))
     totals = cart.totals()
     m.device.order_counter += 1
     order = Order(
         id=new_id(), reference=order_reference(m.device.code, m.device.order_counter),
         store_id=m.device.store_id, device_id=m.device.id, status=OrderStatus.PENDING.value,
-        is_offline=True, customer_id=customer_id, currency=settings.currency,
+        is_offline=True, customer_id=customer_id, currency=currency,
         tax_inclusive=cart.tax_inclusive,
         order_discount_percent_ppm=cart.order_discount.percent_ppm,
         order_discount_amount=cart.order_discount.amount, subtotal=totals.subtotal,

@@ -1,0 +1,1 @@
+"""Speed benchmarks of the local-first core (run: ``python -m benchmarks``)."""
