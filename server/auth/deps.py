@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from app.domain.permissions import Action, allowed
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
-from server.db.base import utcnow
 from server.db.models import Staff, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError
@@ -61,13 +60,6 @@ def require(principal: StaffPrincipal, action: Action) -> None:
             403, "permission_denied", f"A {principal.role} may not do {action.value}",
             {"role": principal.role, "action": action.value},
         )
-
-
-def touch_terminal(ctx: AppContext, terminal_id: str) -> None:
-    with ctx.writer.begin() as session:
-        term = session.get(Terminal, terminal_id)
-        if term is not None:
-            term.last_seen_at = utcnow()
 
 
 StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
