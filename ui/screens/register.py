@@ -202,8 +202,7 @@ class RegisterScreen(QWidget):
         if not text:
             self.pay()
         elif parse_reference(text) or (text.isdigit() and len(text) >= 6):
-            self.scan.clear()
-            self.results.hide()
+            self._clear_search()
             self.handle_scan(text)
         elif self.results.count():
             self._add_result(self.results.currentItem() or self.results.item(0))
@@ -265,10 +264,17 @@ class RegisterScreen(QWidget):
         if item is None:
             return
         product_id = item.data(Qt.ItemDataRole.UserRole)
-        self.scan.clear()
-        self.results.hide()
+        self._clear_search()
         self.scan.setFocus()
         self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id), success=self._add_line)
+
+    def _clear_search(self) -> None:
+        """Empty the field and drop results, including searches still running."""
+        self._search_seq += 1
+        self._search_timer.stop()
+        self.scan.clear()
+        self.results.clear()
+        self.results.hide()
 
     def _add_line(self, line: CartLine) -> None:
         row = self.model.add(line)
@@ -330,22 +336,25 @@ class RegisterScreen(QWidget):
         self.cart.clear()
         self.customer_details = None
         self.model.refresh()
-        self.scan.clear()
-        self.results.hide()
+        self._clear_search()
         self.scan.setFocus()
 
     def cancel(self) -> None:
         """Esc: first clears the search, then offers to cancel the sale."""
         if self.scan.text() or self.results.isVisible():
-            self.scan.clear()
-            self.results.hide()
+            self._clear_search()
             self.scan.setFocus()
+            return
+        if self.tender_dialog is not None and self.tender_dialog.isVisible():
+            self.tender_dialog.reject()
             return
         if self.cart.is_empty:
             return
-        answer = QMessageBox.question(self, "Cancel sale", messages.CANCEL_SALE)
-        if answer == QMessageBox.StandardButton.Yes:
-            self.new_sale()
+        box = QMessageBox(QMessageBox.Icon.Question, "Cancel sale", messages.CANCEL_SALE,
+                          QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, self)
+        box.accepted.connect(self.new_sale)
+        self.confirm_box = box
+        box.open()  # non-blocking, like every dialog of the register
 
     # -- payment ----------------------------------------------------------------
     def pay(self) -> None:
@@ -354,7 +363,13 @@ class RegisterScreen(QWidget):
         dialog = TenderDialog(self.ctx, self.cart.totals().total, self)
         self.tender_dialog = dialog
         dialog.accepted.connect(lambda: self._complete(dialog))
+        dialog.finished.connect(self._refocus)
         dialog.open()
+
+    def _refocus(self, _result: int = 0) -> None:
+        """After a dialog, keys go back to the register's scan field."""
+        self.window().activateWindow()
+        self.scan.setFocus()
 
     def _complete(self, dialog: TenderDialog) -> None:
         cart, tenders, customer, actor = (

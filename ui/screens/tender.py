@@ -113,6 +113,12 @@ class TenderDialog(QDialog):
         for i in range(5):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self._quick(i))
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Take keyboard focus at once so F1-F3/F12/Esc reach the dialog, not the register."""
+        super().showEvent(event)
+        self.activateWindow()
+        self.amount.setFocus()
+
     # -- state ------------------------------------------------------------------
     @property
     def paid_in_full(self) -> bool:
