@@ -81,7 +81,7 @@ class MainWindow(QMainWindow):
             button = QPushButton(label)
             button.setObjectName(f"nav_{key}")
             button.setProperty("kind", "nav")
-            button.setIcon(icon(icon_name))
+            button.setIcon(icon(f"nav-{icon_name}"))
             button.setIconSize(QSize(26, 26))
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)

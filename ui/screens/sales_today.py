@@ -63,6 +63,8 @@ class SalesTodayScreen(QWidget):
         self.query.textEdited.connect(lambda _t: self._timer.start())
         self.list = QListWidget()
         self.list.setObjectName("ordersList")
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.currentRowChanged.connect(self._select)
         self.list_stack = QStackedWidget()
         self.list_stack.addWidget(EmptyState("receipt", messages.NO_ORDERS))
@@ -103,7 +105,7 @@ class SalesTodayScreen(QWidget):
         for o in orders:
             when = o.created_at.astimezone().strftime("%H:%M") if o.created_at.tzinfo else o.created_at.strftime("%H:%M")
             who = f"  ·  {o.customer_name}" if o.customer_name else ""
-            item = QListWidgetItem(f"{o.reference}   {when}   {self.ctx.money(o.total)}   {o.status}{who}")
+            item = QListWidgetItem(f"{o.reference}    {self.ctx.money(o.total)}\n{when}  ·  {o.status}{who}")
             self.list.addItem(item)
         self.list_stack.setCurrentIndex(1 if orders else 0)
         if self._pending_reference:

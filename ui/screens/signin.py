@@ -48,6 +48,7 @@ class SignInScreen(QWidget):
         layout = QVBoxLayout(box)
         layout.addWidget(heading(messages.SIGN_IN_TITLE, "hero"))
         layout.addWidget(heading(messages.SIGN_IN_HINT, "subtle"))
+        layout.addSpacing(24)
         self.people = QGridLayout()
         self.people.setSpacing(14)
         layout.addLayout(self.people)

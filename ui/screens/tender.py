@@ -47,7 +47,7 @@ class TenderDialog(QDialog):
         self.method = Method.CASH
         self.setWindowTitle("Payment")
         self.setObjectName("tenderDialog")
-        self.setMinimumSize(760, 560)
+        self.setMinimumSize(820, 660)
         layout = QHBoxLayout(self)
         layout.setSpacing(24)
         layout.addLayout(self._build_left(), 3)
@@ -90,6 +90,9 @@ class TenderDialog(QDialog):
         self.taken = QListWidget()
         self.taken.setObjectName("tendersTaken")
         self.taken.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.taken.setWordWrap(True)
+        self.taken.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.taken.setMinimumHeight(130)
         right.addWidget(self.taken, 1)
         self.remaining = heading("", "remaining")
         right.addWidget(self.remaining)
@@ -182,7 +185,7 @@ class TenderDialog(QDialog):
             button.setEnabled(not self.paid_in_full)
         self.taken.clear()
         for a in self.applied:
-            extra = f"  (tendered {money(a.tendered)})" if a.change else ""
+            extra = f"\n  tendered {money(a.tendered)}" if a.change else ""
             self.taken.addItem(f"{a.method.value.title()}   {money(a.amount)}{extra}")
         self.remaining.setText("Paid in full" if self.paid_in_full else f"Still to pay: {money(self.balance)}")
         self.change.setText(money(self.change_due))
@@ -198,6 +201,7 @@ class TenderDialog(QDialog):
         while self.quick.count():
             item = self.quick.takeAt(0)
             if item.widget():
+                item.widget().hide()
                 item.widget().deleteLater()
         if self.method is not Method.CASH or self.paid_in_full:
             return
@@ -205,4 +209,4 @@ class TenderDialog(QDialog):
             button = action_button(self.ctx.money(value), f"Ctrl+{i + 1}", kind="quick")
             button.setObjectName(f"quick_{i + 1}")
             button.clicked.connect(lambda _=False, v=value: self.add(Method.CASH, v))
-            self.quick.addWidget(button, 0, i)
+            self.quick.addWidget(button, i // 3, i % 3)
