@@ -5,37 +5,42 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import uuid
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from app.domain import demo_catalog
 from app.domain.permissions import Role
+from server import crypto
 from server.config import Settings
+from server.db.base import utcnow
 from server.db.engine import make_engine, run_migrations, session_factories
-from server.db.models import Staff
+from server.db.models import (
+    AuditEntry,
+    FeedEntry,
+    Product,
+    Staff,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+from server.feed.serialize import iso
 from server.security import make_hasher
 from server.tenancy import service as tenancy
 
-# The terminal's demo (app/demo.py) makes the same staff ids from the same seed.
-DEMO_STAFF = [
-    ("Olivia Owner", "1001", Role.OWNER, "1111"),
-    ("Max Manager", "1002", Role.MANAGER, "2222"),
-    ("Cass Cashier", "1003", Role.CASHIER, "3333"),
-    ("Sam Stock", "1004", Role.STOCK, "4444"),
-]
 DEMO_SEED = 7
-
-
-def demo_uuid(rng: random.Random) -> str:
-    """A deterministic UUIDv7-shaped id, exactly as app/demo.py makes them."""
-    value = rng.getrandbits(128)
-    value = (value & ~(0xF << 76)) | (0x7 << 76)
-    value = (value & ~(0x3 << 62)) | (0x2 << 62)
-    return str(uuid.UUID(int=value))
+DEMO_STORE = {
+    "name": "Harbour Street Grocer", "address": "12 Harbour Street\nKinsale, Co. Cork",
+    "tax_id": "IE1234567T", "locale": "en_IE", "receipt_footer": "Thank you!",
+}
 
 
 def demo_staff_ids(seed: int = DEMO_SEED) -> dict[str, str]:
-    rng = random.Random(seed * 7919)
-    return {code: demo_uuid(rng) for _, code, _, _ in DEMO_STAFF}
+    """The demo staff ids by staff code, exactly as the terminal's demo makes them."""
+    return demo_catalog.staff_ids(seed)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -44,7 +49,9 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 def _session(settings: Settings):  # type: ignore[no-untyped-def]
     run_migrations(settings.database_url)
-    writer, _ = session_factories(make_engine(settings.database_url))
+    engine = make_engine(settings.database_url)
+    crypto.check_fingerprint(engine, crypto.setup(engine, settings))
+    writer, _ = session_factories(engine)
     return writer
 
 
@@ -79,9 +86,9 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
     with _session(settings).begin() as s:
         staff = tenancy.create_staff(
             s, make_hasher(settings), args.org, args.name, Role(args.role),
-            pin=args.pin, password=args.password,
+            pin=args.pin, password=args.password, code=args.code,
         )
-        print(f"staff {staff.id} {staff.name} role {staff.role}")
+        print(f"staff {staff.id} {staff.name} role {staff.role} code {staff.code}")
     return 0
 
 
@@ -102,26 +109,104 @@ def cmd_enrollment_code(args: argparse.Namespace) -> int:
     return 0
 
 
+def seed_demo_catalog(
+    session: Session, org_id: str, store_id: str, count: int, seed: int = DEMO_SEED
+) -> int:
+    """Bulk-insert the terminal demo's catalog and opening stock, with their feed entries.
+
+    Ids, SKUs, barcodes, prices, tax, categories, weighed flags, reorder levels and the
+    opening-stock movement ids are those of ``app.demo.seed_catalog``, so a demo
+    terminal pulling this store recognises everything it already holds.
+    """
+    store = session.scalars(select(Store).where(Store.id == store_id).with_for_update()).one()
+    now = utcnow()
+    rng = random.Random(seed + 1)  # app.demo.seed_catalog's movement ids
+    products: list[dict[str, object]] = []
+    levels: list[dict[str, object]] = []
+    movements: list[dict[str, object]] = []
+    feed: list[dict[str, object]] = []
+    position = store.feed_position
+    n = 0
+
+    def flush() -> None:
+        for model, rows in ((Product, products), (StockLevel, levels),
+                            (StockMovement, movements), (FeedEntry, feed)):
+            if rows:
+                session.execute(insert(model), rows)
+                rows.clear()
+
+    for p in demo_catalog.generate_products(count, seed):
+        n += 1
+        row = {"id": p.id, "org_id": org_id, "sku": p.sku, "name": p.name,
+               "category": p.category, "price": p.price, "tax_rate_ppm": p.tax_rate_ppm,
+               "barcodes": list(p.barcodes), "active": True, "stock_tracked": True,
+               "reorder_level_milli": p.reorder_level_milli, "sold_by_weight": p.sold_by_weight,
+               "deleted": False, "version": 1, "updated_at": now}
+        products.append(row)
+        position += 1
+        state = {k: v for k, v in row.items() if k != "updated_at"} | {"updated_at": iso(now)}
+        feed.append({"store_id": store_id, "position": position, "entity_type": "product",
+                     "entity_id": p.id, "version": 1, "deleted": False, "data": state,
+                     "created_at": now})
+        if p.initial_stock_milli:
+            movement_id = demo_catalog.demo_uuid(rng)
+            levels.append({"store_id": store_id, "product_id": p.id,
+                           "qty_milli": p.initial_stock_milli})
+            movements.append({"id": movement_id, "org_id": org_id, "store_id": store_id,
+                              "product_id": p.id, "kind": "count",
+                              "qty_delta_milli": p.initial_stock_milli,
+                              "qty_after_milli": p.initial_stock_milli,
+                              "reason": "opening stock", "created_at": now})
+            position += 1
+            feed.append({"store_id": store_id, "position": position,
+                         "entity_type": "stock_movement", "entity_id": movement_id,
+                         "version": 1, "deleted": False, "created_at": now, "data": {
+                             "id": movement_id, "store_id": store_id, "product_id": p.id,
+                             "kind": "count", "qty_delta_milli": p.initial_stock_milli,
+                             "qty_on_hand_milli": p.initial_stock_milli,
+                             "reason": "opening stock", "reference": None, "actor_id": None,
+                             "device_id": None, "created_at": iso(now)}})
+        if len(products) >= 2000:
+            flush()
+    flush()
+    store.feed_position = position
+    session.add(AuditEntry(org_id=org_id, store_id=store_id, entity_type="store",
+                           entity_id=store_id, action="demo.seed",
+                           changes={"products": {"before": 0, "after": n}}, reason="demo data"))
+    return n
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """One org, one store, the four demo staff with the terminal demo's ids, a code."""
+    """The terminal demo's org: store, four staff (same ids, codes, PINs), catalog, stock."""
     settings = _settings(args)
     hasher = make_hasher(settings)
     ids = demo_staff_ids()
+    started = time.monotonic()
     with _session(settings).begin() as s:
         if s.get(Staff, ids["1001"]) is not None:
             print("the demo organization already exists", file=sys.stderr)
             return 1
         org = tenancy.create_org(s, "Demo Grocers")
-        store = tenancy.create_store(s, org.id, "Demo Grocers - Main Street", "EUR", True)
+        store = tenancy.create_store(s, org.id, DEMO_STORE["name"], "EUR", True,
+                                     **{k: v for k, v in DEMO_STORE.items() if k != "name"})
         print(f"organization {org.id} {org.name}")
         print(f"store        {store.id} {store.name}")
-        for name, code, role, pin in DEMO_STAFF:
+        for name, code, role, pin in demo_catalog.DEMO_STAFF:
             staff = tenancy.create_staff(s, hasher, org.id, name, role, pin=pin,
-                                         password=f"demo-{pin}-{code}", staff_id=ids[code])
-            print(f"staff        {staff.id} {name:<13} {role.value:<8} PIN {pin} "
+                                         password=f"demo-{pin}-{code}", staff_id=ids[code],
+                                         code=code)
+            print(f"staff        {staff.id} {name:<13} {role.value:<8} code {code} PIN {pin} "
                   f"password demo-{pin}-{code}")
+        n = seed_demo_catalog(s, org.id, store.id, args.products)
         code, _ = tenancy.create_enrollment_code(s, org.id, store.id, 7 * 24 * 3600)
-        print(f"enrollment code (7 days): {code}")
+    print(f"products     {n} (with opening stock) in {time.monotonic() - started:.1f} s")
+    if args.code_file:
+        path = Path(args.code_file)
+        path.write_text(code + "\n")
+        path.chmod(0o600)
+        print(f"enrollment code (one-time, 7 days) written to {path}")
+    else:
+        print(f"enrollment code (one-time, 7 days): {code}")
     return 0
 
 
@@ -151,11 +236,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--role", required=True, choices=[r.value for r in Role])
     p.add_argument("--pin")
     p.add_argument("--password")
+    p.add_argument("--code", help="short staff number for PIN sign-in (default: next free)")
     p.add_argument("name")
     p = add("enrollment-code", cmd_enrollment_code, "print a one-time terminal enrollment code")
     p.add_argument("--store", required=True)
     p.add_argument("--ttl", type=int, help="seconds the code stays valid")
-    add("demo", cmd_demo, "seed the demo organization matching the terminal's demo")
+    p = add("demo", cmd_demo, "seed the demo organization matching the terminal's demo")
+    p.add_argument("--products", type=int, default=2000,
+                   help="catalog size (default 2000, as the terminal's demo)")
+    p.add_argument("--code-file", help="write the one-time enrollment code to this file "
+                   "instead of printing it")
     return parser
 
 

@@ -39,6 +39,9 @@ class Settings(BaseModel):
     pull_default_limit: int = 200
     pull_max_limit: int = 1000
     log_level: str = "INFO"
+    server_data_key: str | None = Field(
+        default=None, description="base64 of 32 bytes; seals customer personal data "
+        "(TILLSYNC_SERVER_DATA_KEY). SQLite default: generated next to the database file.")
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Settings:

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
+from server import crypto
 from server.auth.endpoints import router as auth_router
 from server.config import Settings
 from server.context import AppContext
@@ -29,6 +30,8 @@ log = logging.getLogger("tillsync.server")
 
 def build_context(settings: Settings) -> AppContext:
     engine = make_engine(settings.database_url)
+    cipher = crypto.setup(engine, settings)
+    crypto.check_fingerprint(engine, cipher)
     writer, reader = session_factories(engine)
     return AppContext(
         settings=settings, engine=engine, writer=writer, reader=reader,
@@ -77,7 +80,8 @@ def _optional_routers(app: FastAPI) -> None:
     """Feature routers that may not exist yet in a partial build."""
     import importlib
 
-    for name in ("server.conflicts.endpoints", "server.backoffice.endpoints"):
+    for name in ("server.conflicts.endpoints", "server.backoffice.endpoints",
+                 "server.backoffice.approvals"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

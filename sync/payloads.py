@@ -110,6 +110,7 @@ class RefundCreate(BaseModel):
     reason: str
     approved_by: str | None = None
     created_at: datetime
+    approval_id: str | None = None
 
 
 class StockAdjust(BaseModel):
@@ -133,3 +134,34 @@ class ProductCreate(BaseModel):
     stock_tracked: bool = True
     reorder_level_milli: int = 0
     sold_by_weight: bool = False
+
+
+class ApprovalRequest(BaseModel):
+    """approval.request (entity_id = approval_id): a cashier asks to delete or refund."""
+
+    approval_id: str
+    kind: str = Field(description="delete or refund")
+    order_id: str
+    reason: str
+    details: dict[str, Any] = Field(default_factory=dict,
+                                    description="refund: lines, amount, method, restock")
+    requested_at: datetime
+
+
+class ApprovalDecide(BaseModel):
+    """approval.decide (entity_id = approval_id). The terminal sends ``approved: false``
+    here; an approval is carried out by ``order.delete`` / ``refund.create`` with
+    ``approval_id``, which marks it approved on the server."""
+
+    approval_id: str
+    approved: bool
+    note: str | None = None
+    decided_at: datetime
+
+
+class CustomerUpsert(BaseModel):
+    """customer.upsert (entity_id = customer id); stored sealed on the server."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None

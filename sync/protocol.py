@@ -96,6 +96,11 @@ class PullResponse(BaseModel):
     cursor: int = Field(description="Position to pass back as ?after= on the next pull")
     has_more: bool
     server_time: datetime
+    head: int | None = Field(
+        default=None,
+        description="Latest position of the store's feed when this page was read "
+        "(for first-sync progress: cursor / head); None from older servers",
+    )
 
 
 class SnapshotRequired(BaseModel):

@@ -23,6 +23,7 @@ class StaffOut(BaseModel):
     name: str
     role: str
     active: bool
+    code: str | None = None
 
 
 class TokenPair(BaseModel):

@@ -29,7 +29,8 @@ def _invalid() -> ApiError:
 
 def staff_out(staff: Staff) -> StaffOut:
     return StaffOut(
-        id=staff.id, org_id=staff.org_id, name=staff.name, role=staff.role, active=staff.active
+        id=staff.id, org_id=staff.org_id, name=staff.name, role=staff.role, active=staff.active,
+        code=staff.code,
     )
 
 

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
 from server.backoffice import service
-from server.backoffice.schemas import DeleteIn, OrderDetail, OrderPage
+from server.backoffice.schemas import (
+    DeleteIn,
+    OrderCreateIn,
+    OrderDetail,
+    OrderPage,
+    PaymentIn,
+    RefundIn,
+    RefundOut,
+)
+from sync.payloads import EntityUpdate
 
 router = APIRouter(prefix="/offline-orders", tags=["back office"])
 
@@ -25,6 +34,8 @@ def list_orders(
     status: OrderStatus | None = None,
     store_id: Annotated[str | None, Query(max_length=64)] = None,
     offline: bool | None = None,
+    phone: Annotated[str | None, Query(max_length=40,
+                                       description="exact customer phone (blind index)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> OrderPage:
@@ -32,7 +43,7 @@ def list_orders(
     require(staff, Action.ORDER_VIEW)
     return service.list_orders(
         ctx, staff, date_from=date_from, date_to=date_to,
-        status=status.value if status else None, store_id=store_id, offline=offline,
+        status=status.value if status else None, store_id=store_id, offline=offline, phone=phone,
         limit=limit, offset=offset,
     )
 
@@ -49,3 +60,46 @@ def delete_order(order_id: str, body: DeleteIn, staff: StaffDep, ctx: CtxDep) ->
     """Delete a pending order with a reason (owner, admin or manager; 403 otherwise)."""
     require(staff, Action.ORDER_DELETE)
     return service.delete_order(ctx, staff, order_id, body.reason)
+
+
+@router.post("", response_model=OrderDetail, status_code=201)
+def create_order(body: OrderCreateIn, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
+    """Record an order (sale.create; payments in it need payment.record). Same checks and
+    flags as a terminal's order.create; publishes offline_order.created."""
+    require(staff, Action.SALE_CREATE)
+    return service.create_order(ctx, staff, body)
+
+
+@router.patch("/{order_id}", response_model=OrderDetail,
+              responses={409: {"description": "conflict: the same field changed since base"}})
+def update_order(order_id: str, body: EntityUpdate, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
+    """Field edits ``{"fields": {"note": {"base": old, "value": new}}, "reason": ...}``
+    (order.edit), merged like order.update; publishes offline_order.updated."""
+    require(staff, Action.ORDER_EDIT)
+    return service.update_order(ctx, staff, order_id, body)
+
+
+@router.post("/{order_id}/payments", status_code=201)
+def record_payment(order_id: str, body: PaymentIn, staff: StaffDep, ctx: CtxDep) -> dict[str, Any]:
+    """Append a payment (payment.record); publishes payment.received."""
+    require(staff, Action.PAYMENT_RECORD)
+    return service.record_payment(ctx, staff, order_id, body)
+
+
+@router.get("/{order_id}/payments")
+def list_payments(order_id: str, staff: StaffDep, ctx: CtxDep) -> list[dict[str, Any]]:
+    require(staff, Action.ORDER_VIEW)
+    return service.list_payments(ctx, staff, order_id)
+
+
+@router.post("/{order_id}/refunds", response_model=RefundOut, status_code=201,
+             responses={202: {"model": RefundOut, "description": "approval requested"}})
+def refund(order_id: str, body: RefundIn, staff: StaffDep, ctx: CtxDep,
+           response: Response) -> RefundOut:
+    """refund.approve: refunded now (201, refund.created). refund.request only: a pending
+    approval request (202, approval.requested). Anyone else: 403."""
+    require(staff, Action.REFUND_REQUEST)
+    out = service.refund(ctx, staff, order_id, body)
+    if out.status == "pending_approval":
+        response.status_code = 202
+    return out

@@ -3,18 +3,34 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 
+from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus
-from server.backoffice.schemas import AuditOut, OrderDetail, OrderPage, OrderSummary
+from app.domain.permissions import Action, allowed
+from server import crypto
+from server.backoffice import ops
+from server.backoffice.schemas import (
+    AuditOut,
+    OrderCreateIn,
+    OrderDetail,
+    OrderPage,
+    OrderSummary,
+    PaymentIn,
+    RefundIn,
+    RefundOut,
+)
 from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
-from server.db.models import AuditEntry, Order
+from server.db.models import AuditEntry, Order, Payment
 from server.errors import ApiError, not_found
-from server.feed.serialize import order_state
-from server.feed.writer import FeedWriter
-from server.webhooks import outbox
+from server.feed.serialize import approval_state, order_state, payment_state
+from server.sync import approvals, order_edits, orders
+from server.sync.common import OpContext, Outcome
+from sync.payloads import ApprovalRequest, EntityUpdate, PaymentData, RefundCreate
+from sync.protocol import OpType
 
 
 def _summary(o: Order) -> OrderSummary:
@@ -36,6 +52,7 @@ def list_orders(
     store_id: str | None,
     offline: bool | None,
     limit: int,
+    phone: str | None = None,
     offset: int,
 ) -> OrderPage:
     conds = [Order.org_id == staff.org_id]
@@ -50,6 +67,10 @@ def list_orders(
     if offline is not None:
         conds.append(Order.is_offline.is_(offline))
     with ctx.reader() as session:
+        if phone:
+            cipher = crypto.cipher_of(session)
+            conds.append(Order.customer_phone_index == (cipher.phone_index(phone) if cipher
+                                                        else None))
         total = session.scalar(select(func.count()).select_from(Order).where(*conds)) or 0
         rows = session.scalars(
             select(Order).where(*conds).order_by(Order.created_at.desc(), Order.id)
@@ -77,31 +98,95 @@ def get_order(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> OrderDet
         )
 
 
+def _detail_after(ctx: AppContext, staff: StaffPrincipal, order_id: str,
+                  outcome: Outcome | None = None) -> OrderDetail:
+    if outcome is not None and (err := ops.conflict_error(outcome)) is not None:
+        raise err
+    return get_order(ctx, staff, order_id)
+
+
+def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) -> OrderDetail:
+    """Record an order as a terminal would (same checks, flags, stock, events)."""
+    with ctx.reader() as session:
+        if session.get(Order, body.id) is not None:
+            raise ApiError(409, "exists", f"Order {body.id} already exists")
+    payload = body.model_dump(mode="json", exclude={"id"})
+    outcome, _ = ops.run(ctx, staff, body.store_id, OpType.ORDER_CREATE, body.id, payload,
+                         orders.order_create)
+    return _detail_after(ctx, staff, body.id, outcome)
+
+
+def update_order(ctx: AppContext, staff: StaffPrincipal, order_id: str,
+                 body: EntityUpdate) -> OrderDetail:
+    """Field edits with base values: merged like a terminal's order.update (409 on conflict,
+    with the conflict record kept for a manager)."""
+    store_id = ops.order_store(ctx, staff, order_id)
+    outcome, _ = ops.run(ctx, staff, store_id, OpType.ORDER_UPDATE, order_id,
+                         body.model_dump(mode="json"), order_edits.order_update)
+    return _detail_after(ctx, staff, order_id, outcome)
+
+
 def delete_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, reason: str) -> OrderDetail:
     """Soft-delete a pending order with a reason; it reaches terminals through the feed."""
-    with ctx.writer.begin() as session:
-        probe = session.get(Order, order_id)
-        if probe is None or probe.org_id != staff.org_id:
-            raise not_found("Order")
-        feed = FeedWriter.for_store(session, probe.store_id)
-        order = session.get(Order, order_id, with_for_update=True, populate_existing=True)
-        assert order is not None
+    store_id = ops.order_store(ctx, staff, order_id)
+
+    def body(oc: OpContext) -> Outcome:
+        order = orders.load_order(oc, order_id)
         if order.status != OrderStatus.PENDING.value:
             raise ApiError(409, "not_deletable",
                            f"The order is {order.status}; only pending orders can be deleted")
-        before = order.status
-        order.status = OrderStatus.DELETED.value
-        order.deleted_reason, order.deleted_by = reason, staff.staff_id
-        order.version += 1
-        order.updated_at = utcnow()
-        session.add(AuditEntry(
-            org_id=order.org_id, store_id=order.store_id, entity_type="order",
-            entity_id=order.id, action="order.delete", actor_id=staff.staff_id,
-            changes={"status": {"before": before, "after": order.status}}, reason=reason,
-        ))
-        session.flush()
-        state = order_state(session, order)
-        feed.append("order", order.id, order.version, state, deleted=True)
-        outbox.emit(session, ctx.settings.webhook_urls, order.org_id, "offline_order.deleted",
-                    state)
-    return get_order(ctx, staff, order_id)
+        return order_edits.delete_in(oc, order_id, reason, None, None)
+
+    outcome, _ = ops.run(ctx, staff, store_id, OpType.ORDER_DELETE, order_id,
+                         {"reason": reason}, body)
+    return _detail_after(ctx, staff, order_id, outcome)
+
+
+def record_payment(ctx: AppContext, staff: StaffPrincipal, order_id: str,
+                   body: PaymentIn) -> dict[str, Any]:
+    store_id = ops.order_store(ctx, staff, order_id)
+    payment = PaymentData(
+        id=body.id, order_id=order_id, method=body.method, amount=body.amount,
+        tendered=body.amount if body.tendered is None else body.tendered, change=body.change,
+        installment_id=body.installment_id, created_at=body.created_at or utcnow(),
+    )
+    payload = payment.model_dump(mode="json")
+    ops.run(ctx, staff, store_id, OpType.PAYMENT_RECORD, order_id, payload,
+            orders.payment_record)
+    with ctx.reader() as session:
+        row = session.get(Payment, body.id)
+        assert row is not None
+        return payment_state(row)
+
+
+def list_payments(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> list[dict[str, Any]]:
+    ops.order_store(ctx, staff, order_id)
+    with ctx.reader() as session:
+        rows = session.scalars(select(Payment).where(Payment.order_id == order_id)
+                               .order_by(Payment.created_at, Payment.id))
+        return [payment_state(p) for p in rows]
+
+
+def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn) -> RefundOut:
+    """Refund at once (refund.approve) or ask for an approval (refund.request only)."""
+    store_id = ops.order_store(ctx, staff, order_id)
+    if allowed(staff.role, Action.REFUND_APPROVE):
+        data = RefundCreate(
+            refund_id=body.refund_id, order_id=order_id, lines=body.lines, amount=body.amount,
+            method=body.method, restock=body.restock, reason=body.reason,
+            approved_by=staff.staff_id, created_at=utcnow(),
+        )
+        outcome, flags = ops.run(ctx, staff, store_id, OpType.REFUND_CREATE, body.refund_id,
+                                 data.model_dump(mode="json"), lambda oc: orders.refund_in(oc, data))
+        detail = _detail_after(ctx, staff, order_id, outcome)
+        return RefundOut(status="refunded", order=detail.order, flags=outcome.flags)
+    request = ApprovalRequest(
+        approval_id=new_id(), kind="refund", order_id=order_id, reason=body.reason,
+        details={"lines": [li.model_dump() for li in body.lines], "amount": body.amount,
+                 "method": body.method, "restock": body.restock, "refund_id": body.refund_id},
+        requested_at=utcnow(),
+    )
+    (approval, _), flags = ops.run(ctx, staff, store_id, OpType.APPROVAL_REQUEST,
+                                   request.approval_id, request.model_dump(mode="json"),
+                                   lambda oc: approvals.request_in(oc, request))
+    return RefundOut(status="pending_approval", approval=approval_state(approval), flags=flags)

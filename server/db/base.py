@@ -50,3 +50,85 @@ def utcnow() -> datetime:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSONType, list[Any]: JSONType}
+
+
+# ---------------------------------------------------------------- personal data at rest
+
+SEALED_PREFIX = "enc1:"
+PERSONAL_FIELDS = frozenset({"name", "phone", "email"})
+PERSONAL_ROOT = "customer"
+
+
+class MissingDataKey(RuntimeError):
+    """Personal data was about to be written by an engine that has no data key."""
+
+
+def _cipher_of(dialect: Dialect) -> Any:
+    return getattr(dialect, "tillsync_cipher", None)
+
+
+def seal_tree(value: Any, cipher: Any, inside: bool = False) -> Any:
+    """A copy of a JSON value whose name/phone/email strings under a ``customer`` key are sealed."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if inside and key in PERSONAL_FIELDS and isinstance(item, str) and item \
+                    and not item.startswith(SEALED_PREFIX):
+                if cipher is None:
+                    raise MissingDataKey("no data key: personal data cannot be stored")
+                out[key] = cipher.seal(key, item)
+            else:
+                out[key] = seal_tree(item, cipher, inside or key == PERSONAL_ROOT)
+        return out
+    if isinstance(value, list):
+        return [seal_tree(item, cipher, inside) for item in value]
+    return value
+
+
+def open_tree(value: Any, cipher: Any) -> Any:
+    """The inverse of :func:`seal_tree` (sealed strings stay sealed without a key)."""
+    if isinstance(value, dict):
+        return {key: (cipher.open(key, item)
+                      if cipher is not None and isinstance(item, str)
+                      and item.startswith(SEALED_PREFIX) else open_tree(item, cipher))
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [open_tree(item, cipher) for item in value]
+    return value
+
+
+class PersonalJSON(TypeDecorator[Any]):
+    """JSON whose customer name/phone/email are AES-GCM sealed with the engine's data key.
+
+    The key is the :class:`server.crypto.DataCipher` attached to the engine's dialect
+    (``server.crypto.attach``), so each server instance uses its own key.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> Any:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return seal_tree(value, _cipher_of(dialect))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return open_tree(value, _cipher_of(dialect))
+
+
+class PersonalRecordJSON(PersonalJSON):
+    """A JSON record that is itself personal data (its top-level name/phone/email are sealed)."""
+
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return seal_tree(value, _cipher_of(dialect), inside=True)

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, JSONType, utcnow
+from server.db.base import Base, JSONType, PersonalJSON, PersonalRecordJSON, utcnow
 
 
 class Product(Base):
@@ -68,7 +68,8 @@ class Order(Base):
     currency: Mapped[str] = mapped_column(String(3))
     tax_inclusive: Mapped[bool]
     is_offline: Mapped[bool] = mapped_column(default=True)
-    customer: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    customer: Mapped[dict[str, Any] | None] = mapped_column(PersonalRecordJSON, default=None)
+    customer_phone_index: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
     order_discount_percent_ppm: Mapped[int] = mapped_column(default=0)
     order_discount_amount: Mapped[int] = mapped_column(default=0)
     subtotal: Mapped[int]
@@ -162,7 +163,44 @@ class AuditEntry(Base):
     actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
     device_id: Mapped[str | None] = mapped_column(String(36), default=None)
     op_id: Mapped[str | None] = mapped_column(String(64), default=None)
-    changes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    changes: Mapped[dict[str, Any]] = mapped_column(PersonalJSON, default=dict)
     reason: Mapped[str | None] = mapped_column(String(1000), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+
+
+class Approval(Base):
+    """A cashier's request to delete or refund an order, and a manager's decision."""
+
+    __tablename__ = "approvals"
+    __table_args__ = (Index(None, "store_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    kind: Mapped[str] = mapped_column(String(20))  # delete, refund
+    order_id: Mapped[str] = mapped_column(String(36), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # approved, rejected
+    reason: Mapped[str] = mapped_column(String(1000))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    requested_by: Mapped[str] = mapped_column(String(36))
+    requested_at: Mapped[datetime]
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    decided_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+    decision_note: Mapped[str | None] = mapped_column(String(1000), default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Customer(Base):
+    """A customer of the organization; name, phone and email are sealed (AES-GCM)."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(PersonalRecordJSON, default=dict)
+    phone_index: Mapped[str | None] = mapped_column(String(64), default=None, index=True)
+    version: Mapped[int] = mapped_column(default=1)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

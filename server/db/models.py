@@ -2,7 +2,9 @@
 
 from server.db.base import Base
 from server.db.commerce import (
+    Approval,
     AuditEntry,
+    Customer,
     Order,
     OrderLine,
     Payment,
@@ -23,13 +25,14 @@ from server.db.tenancy import (
     EnrollmentCode,
     Organization,
     RefreshToken,
+    ServerMeta,
     Staff,
     Store,
     Terminal,
 )
 
 __all__ = [
-    "AuditEntry", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
+    "Approval", "AuditEntry", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
     "Refund", "RefreshToken", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
     "WebhookDelivery",

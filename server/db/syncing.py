@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, JSONType, utcnow
+from server.db.base import Base, JSONType, PersonalJSON, utcnow
 
 BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
 
@@ -41,7 +41,7 @@ class QuarantinedOp(Base):
     device_id: Mapped[str] = mapped_column(String(36))
     op_id: Mapped[str] = mapped_column(String(64), index=True)
     op_type: Mapped[str] = mapped_column(String(40))
-    operation: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    operation: Mapped[dict[str, Any]] = mapped_column(PersonalJSON)
     reason: Mapped[str] = mapped_column(String(1000))
     status: Mapped[str] = mapped_column(String(20), default="open")  # open, resubmitted, dismissed
     result: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
@@ -65,9 +65,9 @@ class Conflict(Base):
     op_type: Mapped[str | None] = mapped_column(String(40), default=None)
     device_id: Mapped[str | None] = mapped_column(String(36), default=None)
     actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    fields: Mapped[dict[str, Any]] = mapped_column(PersonalJSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="open")
-    resolution: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    resolution: Mapped[dict[str, Any] | None] = mapped_column(PersonalJSON, default=None)
     resolved_by: Mapped[str | None] = mapped_column(String(36), default=None)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=1)
@@ -87,7 +87,7 @@ class FeedEntry(Base):
     entity_id: Mapped[str] = mapped_column(String(80))
     version: Mapped[int]
     deleted: Mapped[bool] = mapped_column(default=False)
-    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    data: Mapped[dict[str, Any]] = mapped_column(PersonalJSON)
     origin_device_id: Mapped[str | None] = mapped_column(String(36), default=None)
     op_id: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -101,7 +101,7 @@ class Event(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
     type: Mapped[str] = mapped_column(String(40))
-    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    payload: Mapped[dict[str, Any]] = mapped_column(PersonalJSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -29,6 +29,11 @@ class Store(Base):
     name: Mapped[str] = mapped_column(String(200))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     tax_inclusive: Mapped[bool] = mapped_column(default=True)
+    address: Mapped[str] = mapped_column(String(500), default="")
+    tax_id: Mapped[str] = mapped_column(String(50), default="")
+    locale: Mapped[str] = mapped_column(String(20), default="en_IE")
+    receipt_footer: Mapped[str] = mapped_column(String(1000), default="Thank you!")
+    version: Mapped[int] = mapped_column(default=1)
     feed_position: Mapped[int] = mapped_column(default=0)
     feed_horizon: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -66,11 +71,15 @@ class EnrollmentCode(Base):
 
 
 class Staff(Base):
+    """A person of an organization; ``code`` is the short staff number typed at the till."""
+
     __tablename__ = "staff"
+    __table_args__ = (UniqueConstraint("org_id", "code"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
+    code: Mapped[str | None] = mapped_column(String(20), default=None)
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
@@ -97,3 +106,12 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ServerMeta(Base):
+    """Small key/value facts about this database (e.g. the data key's fingerprint)."""
+
+    __tablename__ = "server_meta"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(1000))

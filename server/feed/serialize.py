@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from server.db.models import (
+    Approval,
     Conflict,
     Order,
     OrderLine,
@@ -18,6 +19,7 @@ from server.db.models import (
     Staff,
     StockLevel,
     StockMovement,
+    Store,
 )
 
 
@@ -98,7 +100,8 @@ def product_state(p: Product) -> dict[str, Any]:
 def staff_state(s: Staff) -> dict[str, Any]:
     """Staff as terminals see them: no password hash; the argon2 PIN hash for offline sign-in."""
     return {
-        "id": s.id, "org_id": s.org_id, "name": s.name, "role": s.role, "active": s.active,
+        "id": s.id, "org_id": s.org_id, "name": s.name, "code": s.code, "role": s.role,
+        "active": s.active,
         "pin_hash": s.pin_hash, "version": s.version, "updated_at": iso(s.updated_at),
     }
 
@@ -125,4 +128,26 @@ def conflict_state(c: Conflict) -> dict[str, Any]:
         "status": c.status, "resolution": c.resolution, "resolved_by": c.resolved_by,
         "resolved_at": iso(c.resolved_at), "created_at": iso(c.created_at),
         "version": c.version,
+    }
+
+
+STORE_SETTINGS = ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
+                  "receipt_footer")
+
+
+def store_state(store: Store) -> dict[str, Any]:
+    """The store's settings as terminals keep them (receipt header, currency, tax mode)."""
+    data: dict[str, Any] = {"id": store.id, "org_id": store.org_id}
+    data.update({name: getattr(store, name) for name in STORE_SETTINGS})
+    data["version"] = store.version
+    return data
+
+
+def approval_state(a: Approval) -> dict[str, Any]:
+    return {
+        "id": a.id, "store_id": a.store_id, "kind": a.kind, "order_id": a.order_id,
+        "status": a.status, "reason": a.reason, "details": a.details,
+        "requested_by": a.requested_by, "requested_at": iso(a.requested_at),
+        "device_id": a.device_id, "decided_by": a.decided_by, "decided_at": iso(a.decided_at),
+        "decision_note": a.decision_note, "version": a.version,
     }

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import (
+    Approval,
     Conflict,
     FeedEntry,
     Order,
@@ -21,11 +22,13 @@ from server.db.models import (
 )
 from server.errors import ApiError, not_found
 from server.feed.serialize import (
+    approval_state,
     conflict_state,
     order_state,
     product_state,
     staff_state,
     stock_level_state,
+    store_state,
 )
 from sync.protocol import Change, PullResponse, SnapshotResponse
 
@@ -48,6 +51,7 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
             raise _expired(store.feed_horizon,
                            "This cursor is ahead of the server's feed (restored server?); "
                            "load GET /sync/snapshot")
+        head = store.feed_position
         rows = session.scalars(
             select(FeedEntry)
             .where(FeedEntry.store_id == terminal.store_id, FeedEntry.position > after)
@@ -63,7 +67,8 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
         for r in rows
     ]
     cursor = rows[-1].position if rows else after
-    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow())
+    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow(),
+                        head=head)
 
 
 @contextmanager
@@ -92,6 +97,7 @@ def snapshot(ctx: AppContext, terminal: TerminalPrincipal) -> SnapshotResponse:
             changes.append(Change(position=cursor, entity_type=entity_type, entity_id=entity_id,
                                   version=version, deleted=deleted, data=data))
 
+        add("store", store.id, store.version, store_state(store))
         for s in session.scalars(select(Staff).where(Staff.org_id == terminal.org_id)):
             add("staff", s.id, s.version, staff_state(s))
         for p in session.scalars(select(Product).where(Product.org_id == terminal.org_id)):
@@ -103,6 +109,9 @@ def snapshot(ctx: AppContext, terminal: TerminalPrincipal) -> SnapshotResponse:
         for c in session.scalars(select(Conflict).where(Conflict.store_id == store.id,
                                                         Conflict.status == "open")):
             add("conflict", c.id, c.version, conflict_state(c))
+        for a in session.scalars(select(Approval).where(Approval.store_id == store.id)
+                                 .order_by(Approval.requested_at)):
+            add("approval", a.id, a.version, approval_state(a))
     return SnapshotResponse(cursor=cursor, changes=changes, server_time=utcnow())
 
 

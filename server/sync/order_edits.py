@@ -132,31 +132,43 @@ def order_update(oc: OpContext) -> Outcome:
 
 def order_delete(oc: OpContext) -> Outcome:
     """Delete a pending order (soft): the actor must be allowed to do order.delete."""
-    oc.require(Action.ORDER_DELETE)
     p = parse_payload(OrderDelete, oc.op.payload)
-    if not p.reason.strip():
+    return delete_in(oc, oc.op.entity_id, p.reason, p.approved_by, p.approval_id)
+
+
+def delete_in(oc: OpContext, order_id: str, reason: str, approved_by: str | None,
+              approval_id: str | None) -> Outcome:
+    from server.sync.approvals import settle
+
+    oc.require(Action.ORDER_DELETE)
+    if not reason.strip():
         raise Rejected("a deletion needs a reason")
-    order = load_order(oc, oc.op.entity_id)
+    order = load_order(oc, order_id)
     status = OrderStatus(order.status)
     if status is OrderStatus.DELETED:
-        return Outcome(OpStatus.APPLIED, order.version, flags=["already_deleted"])
+        settle(oc, approval_id, "delete", order.id)
+        return Outcome(OpStatus.APPLIED, order.version,
+                       flags=list(dict.fromkeys(["already_deleted", *oc.flags])))
     if status is not OrderStatus.PENDING:
         both = {"status": {"base": OrderStatus.PENDING.value, "server": status.value,
                            "terminal": OrderStatus.DELETED.value},
-                "reason": {"base": None, "server": None, "terminal": p.reason}}
+                "reason": {"base": None, "server": None, "terminal": reason}}
         conflict = record_conflict(oc, "order", order.id, "delete_of_completed", both,
                                    store_id=order.store_id)
+        settle(oc, approval_id, "delete", order.id)
         return Outcome(OpStatus.CONFLICT, order.version, conflict_id=conflict.id,
-                       reason=f"the order is {status.value}; correct it with a refund")
+                       reason=f"the order is {status.value}; correct it with a refund",
+                       flags=list(oc.flags))
     order.status = OrderStatus.DELETED.value
-    order.deleted_reason = p.reason
+    order.deleted_reason = reason
     order.deleted_by = oc.actor.id
     order.version += 1
     order.updated_at = utcnow()
     oc.audit("order", order.id, "order.delete",
              {"status": {"before": status.value, "after": order.status},
-              "approved_by": p.approved_by, "approval_id": p.approval_id},
-             reason=p.reason, store_id=order.store_id)
+              "approved_by": approved_by, "approval_id": approval_id},
+             reason=reason, store_id=order.store_id)
     state = publish_order(oc, order)
     oc.emit("offline_order.deleted", state)
-    return Outcome(OpStatus.APPLIED, order.version)
+    settle(oc, approval_id, "delete", order.id)
+    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))

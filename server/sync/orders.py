@@ -14,7 +14,7 @@ from app.domain.permissions import Action, allowed
 from app.domain.totals import Discount, DiscountError, LineInput, compute
 from server.db.base import utcnow
 from server.db.models import Order, OrderLine, Payment, Product, Refund, Staff
-from server.feed.serialize import order_state, payment_state
+from server.feed.serialize import order_state, payment_state, refund_state
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.stock import apply_delta
 from sync.payloads import OrderCreate, OrderLineData, PaymentData, RefundCreate
@@ -181,8 +181,13 @@ def payment_record(oc: OpContext) -> Outcome:
 
 def refund_create(oc: OpContext) -> Outcome:
     """A refund of a paid order, approved by someone allowed to approve refunds."""
+    return refund_in(oc, parse_payload(RefundCreate, oc.op.payload))
+
+
+def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
+    from server.sync.approvals import settle
+
     oc.require(Action.REFUND_REQUEST)
-    p = parse_payload(RefundCreate, oc.op.payload)
     approver_ok = oc.can(Action.REFUND_APPROVE)
     if not approver_ok and p.approved_by:
         approver = oc.session.get(Staff, p.approved_by)
@@ -192,7 +197,9 @@ def refund_create(oc: OpContext) -> Outcome:
         raise Rejected("a refund needs the approval of someone allowed to do refund.approve")
     order = load_order(oc, p.order_id)
     if oc.session.get(Refund, p.refund_id) is not None:
-        return Outcome(OpStatus.APPLIED, order.version, flags=["refund_already_recorded"])
+        settle(oc, p.approval_id, "refund", order.id)
+        return Outcome(OpStatus.APPLIED, order.version,
+                       flags=list(dict.fromkeys(["refund_already_recorded", *oc.flags])))
     if order.status == OrderStatus.DELETED.value:
         raise Rejected("a deleted order cannot be refunded")
     if p.amount > order.paid - order.refunded:
@@ -220,4 +227,8 @@ def refund_create(oc: OpContext) -> Outcome:
              reason=p.reason)
     state = publish_order(oc, order)
     oc.emit("offline_order.updated", state)
+    refund = oc.session.get(Refund, p.refund_id)
+    oc.emit("refund.created", {"order_id": order.id, "reference": order.reference,
+                               "refund": refund_state(refund) if refund else None})
+    settle(oc, p.approval_id, "refund", order.id)
     return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))

@@ -22,7 +22,7 @@ from server.db.base import utcnow
 from server.db.models import ProcessedOp, QuarantinedOp, Staff, Terminal
 from server.errors import ApiError
 from server.feed.writer import FeedWriter
-from server.sync import catalog, order_edits, orders
+from server.sync import approvals, catalog, order_edits, orders
 from server.sync import repository as repo
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.protocol import (
@@ -47,6 +47,9 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.STOCK_ADJUST: catalog.stock_adjust,
     OpType.PRODUCT_CREATE: catalog.product_create,
     OpType.PRODUCT_UPDATE: catalog.product_update,
+    OpType.APPROVAL_REQUEST: approvals.approval_request,
+    OpType.APPROVAL_DECIDE: approvals.approval_decide,
+    OpType.CUSTOMER_UPSERT: approvals.customer_upsert,
 }
 ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE, OpType.CONFLICT_RESOLVE}
 RETRIES = 5

@@ -21,6 +21,7 @@ from server.tenancy.schemas import (
     StaffPatch,
     StoreIn,
     StoreOut,
+    StorePatch,
     TerminalOut,
 )
 
@@ -46,9 +47,19 @@ def create_store(body: StoreIn, staff: StaffDep, ctx: CtxDep) -> StoreOut:
     require(staff, Action.SETTINGS_EDIT)
     with ctx.writer.begin() as session:
         store = service.create_store(
-            session, staff.org_id, body.name, body.currency, body.tax_inclusive
+            session, staff.org_id, body.name, body.currency, body.tax_inclusive,
+            address=body.address, tax_id=body.tax_id, locale=body.locale,
+            receipt_footer=body.receipt_footer,
         )
         return service.store_out(store)
+
+
+@router.patch("/stores/{store_id}", response_model=StoreOut)
+def update_store(store_id: str, body: StorePatch, staff: StaffDep, ctx: CtxDep) -> StoreOut:
+    """Change store settings; every terminal of the store gets them through the feed."""
+    require(staff, Action.SETTINGS_EDIT)
+    with ctx.writer.begin() as session:
+        return service.store_out(service.update_store(session, staff.org_id, store_id, body))
 
 
 @router.get("/staff", response_model=list[StaffOut])
@@ -66,7 +77,7 @@ def create_staff(body: StaffIn, staff: StaffDep, ctx: CtxDep) -> StaffOut:
     with ctx.writer.begin() as session:
         created = service.create_staff(
             session, ctx.hasher, staff.org_id, body.name, body.role,
-            pin=body.pin, password=body.password,
+            pin=body.pin, password=body.password, code=body.code,
         )
         return staff_out(created)
 

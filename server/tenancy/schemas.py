@@ -13,6 +13,10 @@ class StoreIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     currency: str = Field(default="EUR", min_length=3, max_length=3)
     tax_inclusive: bool = True
+    address: str = Field(default="", max_length=500)
+    tax_id: str = Field(default="", max_length=50)
+    locale: str = Field(default="en_IE", min_length=2, max_length=20)
+    receipt_footer: str = Field(default="Thank you!", max_length=1000)
 
 
 class StoreOut(BaseModel):
@@ -21,17 +25,38 @@ class StoreOut(BaseModel):
     name: str
     currency: str
     tax_inclusive: bool
+    address: str = ""
+    tax_id: str = ""
+    locale: str = "en_IE"
+    receipt_footer: str = ""
+    version: int = 1
+
+
+class StorePatch(BaseModel):
+    """Store settings (receipt header and footer, currency, tax mode); all optional."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    address: str | None = Field(default=None, max_length=500)
+    tax_id: str | None = Field(default=None, max_length=50)
+    currency: str | None = Field(default=None, min_length=3, max_length=3)
+    locale: str | None = Field(default=None, min_length=2, max_length=20)
+    tax_inclusive: bool | None = None
+    receipt_footer: str | None = Field(default=None, max_length=1000)
 
 
 class StaffIn(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
+    code: str | None = Field(default=None, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z]+$",
+                             description="short staff number for PIN sign-in at the till")
     pin: str | None = Field(default=None, min_length=4, max_length=12, pattern=r"^[0-9]+$")
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
 
 class StaffPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
+    code: str | None = Field(default=None, min_length=1, max_length=20, pattern=r"^[0-9A-Za-z]+$",
+                             description="short staff number for PIN sign-in at the till")
     role: Role | None = None
     active: bool | None = None
     pin: str | None = Field(default=None, min_length=4, max_length=12, pattern=r"^[0-9]+$")

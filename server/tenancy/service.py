@@ -10,6 +10,7 @@ import secrets
 from datetime import timedelta
 
 from argon2 import PasswordHasher
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import ALPHABET, device_code, new_id
@@ -18,11 +19,11 @@ from server.db.base import utcnow
 from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError, not_found
-from server.feed.serialize import staff_state
+from server.feed.serialize import staff_state, store_state
 from server.feed.writer import FeedWriter
 from server.security import random_token, sha256_hex
 from server.tenancy import repository as repo
-from server.tenancy.schemas import EnrollResponse, StaffPatch, StoreOut
+from server.tenancy.schemas import EnrollResponse, StaffPatch, StoreOut, StorePatch
 
 CODE_LENGTH = 10
 
@@ -35,24 +36,50 @@ def create_org(session: Session, name: str) -> Organization:
 
 
 def create_store(
-    session: Session, org_id: str, name: str, currency: str = "EUR", tax_inclusive: bool = True
+    session: Session, org_id: str, name: str, currency: str = "EUR", tax_inclusive: bool = True,
+    **settings: str,
 ) -> Store:
+    """A new store of ``org_id`` (settings: address, tax_id, locale, receipt_footer)."""
     if session.get(Organization, org_id) is None:
         raise not_found("Organization")
     store = Store(
         id=new_id(), org_id=org_id, name=name, currency=currency.upper(),
-        tax_inclusive=tax_inclusive,
+        tax_inclusive=tax_inclusive, **{k: v for k, v in settings.items() if v is not None},
     )
     session.add(store)
     session.flush()
+    _publish_store(session, store)
+    return store
+
+
+def _publish_store(session: Session, store: Store) -> None:
+    FeedWriter.for_store(session, store.id).append("store", store.id, store.version,
+                                                   store_state(store))
+
+
+def update_store(session: Session, org_id: str, store_id: str, patch: StorePatch) -> Store:
+    """Change store settings; terminals of the store receive them through the feed."""
+    store = session.scalars(select(Store).where(Store.id == store_id).with_for_update()).first()
+    if store is None or store.org_id != org_id:
+        raise not_found("Store")
+    changed = False
+    for name, value in patch.model_dump(exclude_unset=True).items():
+        if value is None:
+            continue
+        if name == "currency":
+            value = value.upper()
+        if getattr(store, name) != value:
+            setattr(store, name, value)
+            changed = True
+    if changed:
+        store.version += 1
+        session.flush()
+        _publish_store(session, store)
     return store
 
 
 def store_out(store: Store) -> StoreOut:
-    return StoreOut(
-        id=store.id, org_id=store.org_id, name=store.name, currency=store.currency,
-        tax_inclusive=store.tax_inclusive,
-    )
+    return StoreOut.model_validate(store_state(store))
 
 
 def _publish_staff(session: Session, staff: Staff) -> None:
@@ -71,10 +98,19 @@ def create_staff(
     pin: str | None = None,
     password: str | None = None,
     staff_id: str | None = None,
+    code: str | None = None,
 ) -> Staff:
-    """Add a staff member; the change goes to every store feed of the org."""
+    """Add a staff member; the change goes to every store feed of the org.
+
+    ``code`` is the short staff number typed at the till (unique in the org); when
+    none is given the next free number from 1001 is used.
+    """
+    if code is None:
+        code = next_staff_code(session, org_id)
+    else:
+        _check_code_free(session, org_id, code)
     staff = Staff(
-        id=staff_id or new_id(), org_id=org_id, name=name, role=Role(role).value,
+        id=staff_id or new_id(), org_id=org_id, name=name, code=code, role=Role(role).value,
         pin_hash=hasher.hash(pin) if pin else None,
         password_hash=hasher.hash(password) if password else None,
     )
@@ -82,6 +118,19 @@ def create_staff(
     session.flush()
     _publish_staff(session, staff)
     return staff
+
+
+def next_staff_code(session: Session, org_id: str) -> str:
+    codes = session.scalars(select(Staff.code).where(Staff.org_id == org_id)).all()
+    numbers = [int(c) for c in codes if c and c.isdigit()]
+    return str(max([1000, *numbers]) + 1)
+
+
+def _check_code_free(session: Session, org_id: str, code: str, staff_id: str | None = None) -> None:
+    other = session.scalars(
+        select(Staff.id).where(Staff.org_id == org_id, Staff.code == code)).first()
+    if other is not None and other != staff_id:
+        raise ApiError(409, "code_taken", f"Staff code {code} is already used in this organization")
 
 
 def update_staff(
@@ -98,6 +147,9 @@ def update_staff(
         raise ApiError(403, "permission_denied", "Only an owner may change owners and admins")
     if patch.name is not None:
         staff.name = patch.name
+    if patch.code is not None and patch.code != staff.code:
+        _check_code_free(session, org_id, patch.code, staff.id)
+        staff.code = patch.code
     if patch.role is not None:
         staff.role = patch.role.value
     if patch.active is not None:

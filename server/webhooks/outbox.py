@@ -16,6 +16,9 @@ EVENT_TYPES = (
     "offline_order.deleted",
     "payment.received",
     "conflict.created",
+    "refund.created",
+    "approval.requested",
+    "approval.decided",
 )
 
 

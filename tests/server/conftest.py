@@ -6,6 +6,7 @@ a uniquely named database per test session, dropped afterwards.
 
 from __future__ import annotations
 
+import base64
 import subprocess
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from tests.server.support import (
 )
 
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_DATA_KEY = base64.b64encode(b"tillsync-test-data-key-32-bytes!").decode()
 
 
 def _pg_reachable() -> bool:
@@ -84,6 +86,7 @@ def settings(db_url: str, receiver: Receiver) -> Settings:
         webhook_secret="whsec-test",
         webhook_poll_interval_s=0.1,
         webhook_backoff_base_s=0.2,
+        server_data_key=TEST_DATA_KEY,
     )
 
 

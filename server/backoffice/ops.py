@@ -1,0 +1,83 @@
+"""Running the sync operation handlers for a signed-in staff member (the REST API).
+
+The back office applies the very same rules as a terminal's push: the same handler,
+the same permission table (with the caller's current role), the same audit entries,
+feed entries and domain events, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
+from server.context import AppContext, StaffPrincipal, TerminalPrincipal
+from server.db.base import utcnow
+from server.db.models import Order, Staff, Store
+from server.errors import ApiError, not_found
+from server.feed.writer import FeedWriter
+from server.sync.common import OpContext, Outcome, Rejected
+from sync.protocol import Operation, OpStatus, OpType
+
+Body = Callable[[OpContext], Any]
+
+
+def order_store(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> str:
+    """The store of an order of the caller's organization (404 otherwise)."""
+    with ctx.reader() as session:
+        order = session.get(Order, order_id)
+        if order is None or order.org_id != staff.org_id:
+            raise not_found("Order")
+        return order.store_id
+
+
+def check_store(session: Session, staff: StaffPrincipal, store_id: str) -> Store:
+    store = session.get(Store, store_id)
+    if store is None or store.org_id != staff.org_id:
+        raise not_found("Store")
+    return store
+
+
+def run(
+    ctx: AppContext,
+    staff: StaffPrincipal,
+    store_id: str,
+    op_type: OpType,
+    entity_id: str,
+    payload: dict[str, Any],
+    body: Body,
+) -> tuple[Any, list[str]]:
+    """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). A rejection is an
+    HTTP error (403 for a permission, 422 otherwise); nothing is written then."""
+    with ctx.writer.begin() as session:
+        check_store(session, staff, store_id)
+        actor = session.get(Staff, staff.staff_id)
+        if actor is None or not actor.active:
+            raise ApiError(401, "invalid_token", "The access token was revoked")
+        feed = FeedWriter.for_store(session, store_id)
+        op = Operation(
+            op_id=f"rest-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
+            actor_id=actor.id, device_id="", created_at=utcnow(), base_version=0,
+            payload=payload,
+        )
+        principal = TerminalPrincipal(None, staff.org_id, store_id, "")
+        oc = OpContext(session, op, principal, actor, feed, ctx.settings.webhook_urls)
+        savepoint = session.begin_nested()
+        try:
+            result = body(oc)
+            savepoint.commit()
+        except Rejected as exc:
+            savepoint.rollback()
+            if "may not do" in exc.reason:
+                raise ApiError(403, "permission_denied", exc.reason) from exc
+            raise ApiError(422, "rejected", exc.reason) from exc
+        return result, list(oc.flags)
+
+
+def conflict_error(outcome: Outcome) -> ApiError | None:
+    if outcome.status is OpStatus.CONFLICT:
+        return ApiError(409, "conflict", outcome.reason or "conflict",
+                        {"conflict_id": outcome.conflict_id, "flags": outcome.flags})
+    return None

@@ -1,0 +1,173 @@
+"""The server's data key: AES-GCM sealing of customer personal data and a phone blind index.
+
+The key is 32 random bytes, given base64-encoded in ``TILLSYNC_SERVER_DATA_KEY``.
+For the default SQLite database it is generated on first start into
+``tillsync-server-data.key`` next to the database file (mode 0600); PostgreSQL
+deployments must set it. The database remembers the key's fingerprint
+(``server_meta``), so starting with another key fails instead of mixing keys.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import re
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import Engine, event, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from server.config import Settings
+from server.db.base import SEALED_PREFIX
+
+log = logging.getLogger("tillsync.server")
+KEY_FILE_NAME = "tillsync-server-data.key"
+FINGERPRINT_KEY = "data_key_fingerprint"
+
+
+class DataKeyError(RuntimeError):
+    """The data key is missing, malformed or not the key this database was written with."""
+
+
+class DataCipher:
+    def __init__(self, key: bytes) -> None:
+        if len(key) != 32:
+            raise DataKeyError("the server data key must be 32 bytes (base64 in "
+                               "TILLSYNC_SERVER_DATA_KEY)")
+        self._aead = AESGCM(hmac.new(key, b"tillsync/aead/v1", hashlib.sha256).digest())
+        self._index_key = hmac.new(key, b"tillsync/blind-index/v1", hashlib.sha256).digest()
+        self.fingerprint = hmac.new(key, b"tillsync/fingerprint/v1", hashlib.sha256).hexdigest()[:32]
+
+    def seal(self, field: str, value: str) -> str:
+        nonce = os.urandom(12)
+        blob = nonce + self._aead.encrypt(nonce, value.encode(), field.encode())
+        return SEALED_PREFIX + base64.urlsafe_b64encode(blob).decode()
+
+    def open(self, field: str, token: str) -> str:
+        blob = base64.urlsafe_b64decode(token[len(SEALED_PREFIX):])
+        return self._aead.decrypt(blob[:12], blob[12:], field.encode()).decode()
+
+    def phone_index(self, phone: str | None) -> str | None:
+        """A keyed hash of the phone number's digits (a leading + kept) for exact look-up."""
+        if not phone:
+            return None
+        digits = re.sub(r"[^0-9]", "", phone)
+        if not digits:
+            return None
+        normalized = ("+" if phone.strip().startswith("+") else "") + digits
+        return hmac.new(self._index_key, normalized.encode(), hashlib.sha256).hexdigest()
+
+
+def _decode(raw: str) -> bytes:
+    try:
+        key = base64.b64decode(raw.strip(), validate=True)
+    except ValueError as exc:
+        raise DataKeyError("TILLSYNC_SERVER_DATA_KEY is not valid base64") from exc
+    if len(key) != 32:
+        raise DataKeyError("TILLSYNC_SERVER_DATA_KEY must decode to 32 bytes")
+    return key
+
+
+def new_key_b64() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def key_file_for(database_url: str) -> Path | None:
+    """Where the SQLite default keeps its generated key (None for in-memory/other DBs)."""
+    url = make_url(database_url)
+    if not url.drivername.startswith("sqlite") or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).resolve().parent / KEY_FILE_NAME
+
+
+def load_key(settings: Settings) -> bytes:
+    """The configured key; for SQLite, the key file (generated on first start)."""
+    if settings.server_data_key:
+        return _decode(settings.server_data_key)
+    if not settings.is_sqlite:
+        raise DataKeyError(
+            "TILLSYNC_SERVER_DATA_KEY is required with PostgreSQL: 32 random bytes, base64 "
+            "(python -c 'import base64,os;print(base64.b64encode(os.urandom(32)).decode())')"
+        )
+    path = key_file_for(settings.database_url)
+    if path is None:
+        return os.urandom(32)  # in-memory database: the data dies with the process anyway
+    if path.exists():
+        return _decode(path.read_text())
+    if not path.parent.is_dir():
+        # no database directory: nothing can be stored (the server reports not ready)
+        log.warning("database directory %s does not exist; no data key written", path.parent)
+        return os.urandom(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(new_key_b64() + "\n")
+    return _decode(path.read_text())
+
+
+def attach(engine: Engine, cipher: DataCipher) -> None:
+    """Make ``engine`` seal and open personal data with ``cipher``."""
+    engine.dialect.tillsync_cipher = cipher  # type: ignore[attr-defined]
+
+
+def cipher_of(session_or_engine: Session | Engine) -> DataCipher | None:
+    bind = session_or_engine.get_bind() if isinstance(session_or_engine, Session) \
+        else session_or_engine
+    return getattr(bind.dialect, "tillsync_cipher", None)
+
+
+def check_fingerprint(engine: Engine, cipher: DataCipher) -> None:
+    """Remember the key's fingerprint; refuse a different key for the same database."""
+    from server.db.models import ServerMeta
+
+    try:
+        with Session(engine) as session, session.begin():
+            row = session.scalars(
+                select(ServerMeta).where(ServerMeta.key == FINGERPRINT_KEY)).first()
+            if row is None:
+                session.add(ServerMeta(key=FINGERPRINT_KEY, value=cipher.fingerprint))
+                return
+            stored = row.value
+    except DBAPIError as exc:  # database not reachable yet: /health/ready reports it
+        log.warning("could not check the data key fingerprint: %s", exc)
+        return
+    if stored != cipher.fingerprint:
+        raise DataKeyError(
+            "this database was written with another data key: set the original "
+            "TILLSYNC_SERVER_DATA_KEY (or restore the key file) instead of a new one"
+        )
+
+
+def setup(engine: Engine, settings: Settings) -> DataCipher:
+    cipher = DataCipher(load_key(settings))
+    attach(engine, cipher)
+    return cipher
+
+
+def _index_order(_mapper: object, connection: object, target: object) -> None:
+    cipher = getattr(connection.dialect, "tillsync_cipher", None)  # type: ignore[attr-defined]
+    customer = getattr(target, "customer", None)
+    phone = customer.get("phone") if isinstance(customer, dict) else None
+    target.customer_phone_index = cipher.phone_index(phone) if cipher else None  # type: ignore[attr-defined]
+
+
+def _index_customer(_mapper: object, connection: object, target: object) -> None:
+    cipher = getattr(connection.dialect, "tillsync_cipher", None)  # type: ignore[attr-defined]
+    data = getattr(target, "data", None) or {}
+    target.phone_index = cipher.phone_index(data.get("phone")) if cipher else None  # type: ignore[attr-defined]
+
+
+def _install_listeners() -> None:
+    from server.db.models import Customer, Order
+
+    for name in ("before_insert", "before_update"):
+        event.listen(Order, name, _index_order)
+        event.listen(Customer, name, _index_customer)
+
+
+_install_listeners()

@@ -1,0 +1,192 @@
+"""Approvals (request / decide / settled by order.delete and refund.create), customer data
+sealed at rest, staff codes, store settings and the pull head, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from sqlalchemy import create_engine, inspect, select, text
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from server.db.models import Event
+from tests.server.support import RunningServer, Tenant, Terminal
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _request(term: Terminal, actor: str, order_id: str, kind: str = "delete",
+             details: dict | None = None) -> dict:
+    aid = new_id()
+    return term.op("approval.request", aid, actor, {
+        "approval_id": aid, "kind": kind, "order_id": order_id, "reason": "customer changed mind",
+        "details": details or {}, "requested_at": _now()})
+
+
+def _latest(changes: list[dict], entity_type: str, entity_id: str) -> dict:
+    mine = [c for c in changes if c["entity_type"] == entity_type and c["entity_id"] == entity_id]
+    assert mine, f"no {entity_type} {entity_id} in the feed"
+    return mine[-1]["data"]
+
+
+def _event_types(server: RunningServer, org_id: str) -> set[str]:
+    with server.ctx.reader() as s:
+        return set(s.scalars(select(Event.type).where(Event.org_id == org_id)))
+
+
+def test_request_reject_and_queue_through_the_feed(tenant: Tenant) -> None:
+    term = tenant.term
+    cashier, manager, stock = (tenant.staff[r] for r in (Role.CASHIER, Role.MANAGER, Role.STOCK))
+    create = term.order_create(cashier)
+    req = _request(term, cashier, create["entity_id"])
+    by_stock = _request(term, stock, create["entity_id"])
+    res = term.push([create, req, by_stock])["results"]
+    assert [r["status"] for r in res] == ["applied", "applied", "rejected"]
+    assert "may not do order.delete.request" in res[2]["reason"]
+    again = term.push([req])["results"][0]
+    assert again["status"] == "duplicate"
+
+    other = tenant.enroll(name="Till 2")  # the queue is the same on every terminal
+    changes, _ = other.pull_all()
+    queued = _latest(changes, "approval", req["entity_id"])
+    assert queued["status"] == "pending" and queued["kind"] == "delete"
+    assert queued["requested_by"] == cashier and queued["order_id"] == create["entity_id"]
+
+    decide = other.op("approval.decide", req["entity_id"], manager, {
+        "approval_id": req["entity_id"], "approved": False, "note": "keep it", "decided_at": _now()})
+    by_cashier = other.op("approval.decide", req["entity_id"], cashier, {
+        "approval_id": req["entity_id"], "approved": False, "note": None, "decided_at": _now()})
+    res = other.push([decide, by_cashier])["results"]
+    assert res[0]["status"] == "applied" and res[0]["version"] == 2
+    assert res[1]["status"] == "rejected" and "approval.decide" in res[1]["reason"]
+    changes, _ = term.pull_all()
+    decided = _latest(changes, "approval", req["entity_id"])
+    assert decided["status"] == "rejected" and decided["decided_by"] == manager
+    assert decided["decision_note"] == "keep it" and decided["version"] == 2
+    assert "approval.decided" in _event_types(tenant.server, tenant.org_id)
+
+    # a late approval of the rejected request (another manager, offline) is a conflict
+    late = term.op("approval.decide", req["entity_id"], tenant.staff[Role.OWNER], {
+        "approval_id": req["entity_id"], "approved": True, "note": None, "decided_at": _now()})
+    res = term.push([late])["results"][0]
+    assert res["status"] == "conflict" and res["conflict_id"]
+
+
+def test_order_delete_and_refund_carrying_approval_id_approve_it(tenant: Tenant) -> None:
+    term = tenant.term
+    cashier, manager = tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER]
+    pending = term.order_create(cashier)
+    paid = term.order_create(cashier, pay=True)
+    del_req = _request(term, cashier, pending["entity_id"])
+    term.push([pending, paid, del_req])
+    with tenant.server.client() as c:
+        order = c.get(f"/offline-orders/{paid['entity_id']}",
+                      headers=tenant.login(Role.OWNER)).json()["order"]
+    line = order["lines"][0]
+    details = {"lines": [{"line_id": line["id"], "qty_milli": line["qty_milli"],
+                          "amount": line["total"]}], "amount": line["total"], "method": "cash",
+               "restock": False}
+    ref_req = _request(term, cashier, paid["entity_id"], "refund", details)
+    delete = term.op("order.delete", pending["entity_id"], manager, {
+        "reason": "customer changed mind", "approved_by": manager,
+        "approval_id": del_req["entity_id"]})
+    refund_id = new_id()
+    refund = term.op("refund.create", refund_id, manager, {
+        "refund_id": refund_id, "order_id": paid["entity_id"], "lines": details["lines"],
+        "amount": details["amount"], "method": "cash", "restock": False,
+        "reason": "customer changed mind", "approved_by": manager,
+        "approval_id": ref_req["entity_id"], "created_at": _now()})
+    res = term.push([ref_req, delete, refund])["results"]
+    assert [r["status"] for r in res] == ["applied"] * 3, res
+    changes, _ = term.pull_all()
+    for req in (del_req, ref_req):
+        state = _latest(changes, "approval", req["entity_id"])
+        assert state["status"] == "approved" and state["decided_by"] == manager
+    assert _latest(changes, "order", pending["entity_id"])["status"] == "deleted"
+    assert _latest(changes, "order", paid["entity_id"])["refunded"] == details["amount"]
+    types = _event_types(tenant.server, tenant.org_id)
+    assert {"approval.requested", "approval.decided", "refund.created",
+            "offline_order.deleted"} <= types
+    with term.server.client() as c:  # the snapshot carries approvals and the store too
+        snap = c.get("/sync/snapshot", headers=term.headers).json()
+    kinds = {ch["entity_type"] for ch in snap["changes"]}
+    assert {"approval", "store", "staff", "order"} <= kinds
+
+
+def _raw_dump(url: str) -> str:
+    """Every row of every table, read WITHOUT the data key, as one string."""
+    engine = create_engine(url)
+    try:
+        out = []
+        with engine.connect() as conn:
+            for table in inspect(conn).get_table_names():
+                for row in conn.execute(text(f'SELECT * FROM "{table}"')):
+                    out.append(json.dumps([str(v) for v in row]))
+        return "\n".join(out)
+    finally:
+        engine.dispose()
+
+
+def test_customer_personal_data_is_sealed_at_rest(tenant: Tenant, server: RunningServer) -> None:
+    term, cashier, manager = tenant.term, tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER]
+    name, phone, email = "Zebulon Quartzfield", "+353 87 555 0199", "zeb.quartz@example.org"
+    create = term.order_create(cashier)
+    create["payload"]["customer"] = {"id": new_id(), "name": name, "phone": phone, "email": email}
+    edit = term.op("order.update", create["entity_id"], manager, {"fields": {"customer": {
+        "base": create["payload"]["customer"],
+        "value": create["payload"]["customer"] | {"email": "zeb.new@example.org"}}}})
+    cust = term.op("customer.upsert", new_id(), cashier,
+                   {"name": "Yolanda Brightwater", "phone": "0871234567"})
+    res = term.push([create, edit, cust])["results"]
+    assert [r["status"] for r in res] == ["applied"] * 3, res
+
+    raw = _raw_dump(server.settings.database_url)
+    for secret in (name, phone, email, "zeb.new@example.org", "Yolanda Brightwater",
+                   "0871234567", "Quartzfield"):
+        assert secret not in raw, f"{secret!r} is stored in plaintext"
+    assert "enc1:" in raw
+
+    changes, _ = term.pull_all()  # authorized reads see the plaintext
+    customer = _latest(changes, "order", create["entity_id"])["customer"]
+    assert customer["name"] == name and customer["email"] == "zeb.new@example.org"
+    with server.client() as c:
+        h = tenant.login(Role.MANAGER)
+        detail = c.get(f"/offline-orders/{create['entity_id']}", headers=h).json()
+        assert detail["order"]["customer"]["phone"] == phone
+        found = c.get("/offline-orders", params={"phone": "+353875550199"}, headers=h).json()
+        assert [o["id"] for o in found["items"]] == [create["entity_id"]]
+        none = c.get("/offline-orders", params={"phone": "+353875550198"}, headers=h).json()
+        assert none["items"] == []
+
+
+def test_staff_codes_store_settings_and_pull_head(tenant: Tenant) -> None:
+    term = tenant.term
+    changes, cursor = term.pull_all()
+    codes = {c["data"]["code"] for c in changes if c["entity_type"] == "staff"}
+    assert codes == {"1001", "1002", "1003", "1004", "1005"}
+    with tenant.server.client() as c:
+        h = tenant.login(Role.OWNER)
+        r = c.post("/staff", json={"name": "Dup", "role": "cashier", "pin": "9999",
+                                   "code": "1003"}, headers=h)
+        assert r.status_code == 409 and r.json()["error"]["code"] == "code_taken"
+        r = c.post("/staff", json={"name": "Nia", "role": "cashier", "pin": "9999",
+                                   "code": "2001"}, headers=h)
+        assert r.status_code == 201 and r.json()["code"] == "2001"
+        r = c.patch(f"/stores/{tenant.store_id}", headers=h, json={
+            "address": "1 Quay St", "tax_id": "IE9", "locale": "de_DE",
+            "receipt_footer": "Danke!"})
+        assert r.status_code == 200 and r.json()["version"] == 2
+        cashier = tenant.login(Role.CASHIER)
+        r = c.patch(f"/stores/{tenant.store_id}", headers=cashier, json={"tax_id": "x"})
+        assert r.status_code == 403
+        page = c.get("/sync/pull", params={"after": cursor, "limit": 1},
+                     headers=term.headers).json()
+        assert page["head"] == cursor + 2 and page["has_more"]
+    changes, _ = term.pull_all(cursor)
+    store = _latest(changes, "store", tenant.store_id)
+    assert store["receipt_footer"] == "Danke!" and store["locale"] == "de_DE"
+    assert store["version"] == 2 and store["currency"] == "EUR"
+    assert _latest(changes, "staff", changes[0]["entity_id"])["code"] == "2001"
