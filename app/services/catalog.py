@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
+from typing import NamedTuple
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.barcode import BarcodeError, normalize, parse_variable
 from app.domain.cart import CartLine
 from app.domain.totals import MILLI, div_round
 from app.store.local import LocalStore
-from app.store.models import Barcode, Product, StockMovement
+from app.store.models import Product, StockMovement
 
 
 class UnknownBarcode(LookupError):
@@ -40,17 +42,29 @@ def _row(p: Product) -> ProductRow:
     return ProductRow(p.id, p.sku, p.name, p.price, p.tax_rate_ppm, p.sold_by_weight, p.active)
 
 
-_SCAN_COLUMNS = (Product.id, Product.sku, Product.name, Product.price, Product.tax_rate_ppm,
-                 Product.sold_by_weight)
+class _ScanRow(NamedTuple):
+    id: str
+    sku: str
+    name: str
+    price: int
+    tax_rate_ppm: int
+    sold_by_weight: bool
 
 
-def _product_by_code(s: Session, code: str):  # -> Row with the _SCAN_COLUMNS, or None
+_SCAN_SQL = ("SELECT p.id, p.sku, p.name, p.price, p.tax_rate_ppm, p.sold_by_weight "
+             "FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ? LIMIT 1")
+
+
+def _product_by_code(s: Session, code: str) -> _ScanRow | None:
     """The product a code finds: only the columns a cart line needs, one indexed query
-    (loading the whole entity also loaded its category and barcodes: three queries)."""
-    return s.execute(
-        select(*_SCAN_COLUMNS).join(Barcode, Barcode.product_id == Product.id)
-        .where(Barcode.code == code).limit(1)
-    ).first()
+    (loading the whole entity also loaded its category and barcodes: three queries),
+    sent as one fixed SQL string on the session's connection (no statement building)."""
+    cur = s.connection().connection.driver_connection.cursor()
+    try:
+        row = cur.execute(_SCAN_SQL, (code,)).fetchone()
+    finally:
+        cur.close()
+    return None if row is None else _ScanRow(*row[:5], bool(row[5]))
 
 
 def line_for_scan(store: LocalStore, raw: str) -> CartLine:
@@ -91,33 +105,123 @@ def line_for_product(store: LocalStore, product_id: str, qty_milli: int = 1000) 
 
 _FTS_TOKEN = re.compile(r"[\w]+", re.UNICODE)
 
+# Matches read from the FTS index per query, unranked (a LIMIT without ORDER BY rank
+# stops the index scan early; ORDER BY rank scored every match of a 3-letter prefix,
+# thousands of rows, before its LIMIT). They are ordered here, in Python.
+SEARCH_CANDIDATES = 300
+
+
+def _tokens(text_: str) -> list[str]:
+    return _FTS_TOKEN.findall(text_)
+
 
 def fts_query(text_: str) -> str | None:
     """A prefix query for FTS5 from what a person typed ("coca col" -> "coca"* "col"*)."""
-    tokens = _FTS_TOKEN.findall(text_)
+    tokens = _tokens(text_)
     if not tokens:
         return None
     return " ".join(f'"{t}"*' for t in tokens)
 
 
+def _fts_head_query(tokens: list[str]) -> str:
+    """Names or SKUs that *start* with the typed words: "coca col" finds "Coca Cola 1l"
+    (FTS5 initial-token phrase, each word a prefix), not "Diet Coca Cola"."""
+    return "{name sku} : ^" + " + ".join(f'"{t}"*' for t in tokens)
+
+
+def _fold(text_: str) -> str:
+    """Lower case without diacritics, as the FTS tokenizer compares (remove_diacritics 2)."""
+    text_ = text_.casefold()
+    if text_.isascii():
+        return text_
+    return "".join(c for c in unicodedata.normalize("NFKD", text_) if not unicodedata.combining(c))
+
+
+def _starts_with(words: list[str], typed: list[str]) -> bool:
+    return len(words) >= len(typed) and all(w.startswith(t) for w, t in zip(words, typed, strict=False))
+
+
+def search_order_key(typed: list[str], name: str, sku: str) -> tuple:
+    """Where a match goes in the results (``typed``: the folded words typed).
+
+    1. the name is exactly the typed words, or the SKU is exactly what was typed;
+    2. the name (or the SKU) starts with the typed words, each word as a prefix;
+    3. the name's first word starts with the first typed word;
+    4. any other match (the words appear later in the name);
+    then shorter names first (the closer match), then alphabetical.
+    """
+    return (_tier(typed, name, sku), len(name), name.casefold(), sku)
+
+
+def _tier(typed: list[str], name: str, sku: str) -> int:
+    first = typed[0]
+    tier = 3
+    for text_ in (name, sku):
+        folded = _fold(text_)
+        # Only a text whose first word can start with the first typed word needs
+        # splitting into words (most candidates of a short prefix do not).
+        if not folded.startswith(first) and folded[:1].isalnum():
+            continue
+        words = _tokens(folded)
+        if words == typed:
+            return 0
+        if _starts_with(words, typed):
+            tier = 1
+        elif text_ is name and tier > 2 and words and words[0].startswith(first):
+            tier = 2
+    return tier
+
+
+_FTS_SQL = "SELECT product_id, name, sku FROM products_fts WHERE products_fts MATCH ? LIMIT ?"
+_ROW_SQL = ("SELECT id, sku, name, price, tax_rate_ppm, sold_by_weight, active FROM products "
+            "WHERE active AND id IN ({})")
+
+
 def search(store: LocalStore, query: str, limit: int = 50) -> list[ProductRow]:
-    """Active products whose name or SKU match what was typed, best matches first."""
+    """Active products whose name or SKU match what was typed, best matches first.
+
+    Every word typed must match the start of a word of the name or SKU; matches are
+    ordered by :func:`search_order_key`. At most :data:`SEARCH_CANDIDATES` (or twice
+    ``limit``, if more) matches are
+    read from the index (no ``ORDER BY rank``: ranking every match of a short prefix
+    was the slow part). When a query matches more than that, the names and SKUs that
+    *start with* the typed words are read first, so they are never cut off by the
+    bound; the other matches are only looked at when those are too few.
+    """
+    typed = _tokens(_fold(query))
     q = fts_query(query)
-    if q is None:
+    if q is None or not typed or limit <= 0:
         return []
     with store.db.read() as s:
-        ids = [r[0] for r in s.execute(
-            text("SELECT product_id FROM products_fts WHERE products_fts MATCH :q ORDER BY rank LIMIT :n"),
-            {"q": q, "n": limit},
-        )]
-        if not ids:
-            return []
-        found = {r.id: ProductRow(*r) for r in s.execute(
-            select(Product.id, Product.sku, Product.name, Product.price, Product.tax_rate_ppm,
-                   Product.sold_by_weight, Product.active)
-            .where(Product.id.in_(ids), Product.active)
-        )}
-        return [found[i] for i in ids if i in found]
+        cur = s.connection().connection.driver_connection.cursor()
+        try:
+            bound = max(SEARCH_CANDIDATES, 2 * limit)
+            matches = cur.execute(_FTS_SQL, (q, bound + 1)).fetchall()
+            if len(matches) <= bound:
+                groups = [matches]  # every match: ordered exactly
+            else:
+                # Head matches come first in the order anyway; the first matches by
+                # rowid that are head matches are all among the head query's rows, so
+                # the rest of ``matches`` only adds later tiers.
+                head = cur.execute(_FTS_SQL, (_fts_head_query(_tokens(query)), bound)).fetchall()
+                seen = {r[0] for r in head}
+                groups = [head, [r for r in matches if r[0] not in seen]]
+            result: list[ProductRow] = []
+            for group in groups:
+                ordered = sorted(group, key=lambda r: search_order_key(typed, r[1], r[2] or ""))
+                ids = [r[0] for r in ordered]
+                start = 0
+                while len(result) < limit and start < len(ids):
+                    chunk = ids[start:start + limit - len(result)]
+                    start += len(chunk)
+                    rows = {r[0]: r for r in cur.execute(_ROW_SQL.format(", ".join("?" * len(chunk))), chunk)}
+                    result.extend(ProductRow(*rows[i][:5], bool(rows[i][5]), bool(rows[i][6]))
+                                  for i in chunk if i in rows)
+                if len(result) >= limit:
+                    break
+            return result
+        finally:
+            cur.close()
 
 
 def get(store: LocalStore, product_id: str) -> ProductRow | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
@@ -20,7 +20,8 @@ from app.domain.permissions import Action, require
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.store.local import LocalStore
-from app.store.models import Order, OrderLine, Payment, Product, StockMovement, StoreSettings
+from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.rows import driver_cursor, insert_rows
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -61,44 +62,42 @@ def line_payload(li: OrderLine) -> dict:
             "tax": li.tax, "total": li.total}
 
 
-def _build_order(m: Mutation, store: LocalStore, cart: Cart, customer_id: str | None) -> Order:
-    # Read in the mutation's own transaction: no second connection per sale.
-    currency = m.session.scalar(select(StoreSettings.currency))
-    totals = cart.totals()
-    m.device.order_counter += 1
-    order = Order(
-        id=new_id(), reference=order_reference(m.device.code, m.device.order_counter),
-        store_id=m.device.store_id, device_id=m.device.id, status=OrderStatus.PENDING.value,
-        is_offline=True, customer_id=customer_id, currency=currency,
-        tax_inclusive=cart.tax_inclusive,
-        order_discount_percent_ppm=cart.order_discount.percent_ppm,
-        order_discount_amount=cart.order_discount.amount, subtotal=totals.subtotal,
-        discount=totals.discount, tax=totals.tax, total=totals.total, paid=0, flags=[],
-        created_by=m.actor.staff_id, created_at=m.at, updated_at=m.at,
-    )
-    for pos, (cl, lt) in enumerate(zip(cart.lines, totals.lines, strict=True)):
-        order.lines.append(OrderLine(
-            id=cl.id, position=pos, product_id=cl.product_id, sku=cl.sku, name=cl.name,
-            barcode=cl.barcode, unit_price=cl.unit_price, qty_milli=cl.qty_milli,
-            tax_rate_ppm=cl.tax_rate_ppm, discount_percent_ppm=cl.discount.percent_ppm,
-            discount_amount=cl.discount.amount, gross=lt.gross, net=lt.net, tax=lt.tax, total=lt.total,
-        ))
-    return order
+def _line_rows(order_id: str, cart: Cart, totals) -> list[dict]:
+    return [
+        {"id": cl.id, "order_id": order_id, "position": pos, "product_id": cl.product_id,
+         "sku": cl.sku, "name": cl.name, "barcode": cl.barcode, "unit_price": cl.unit_price,
+         "qty_milli": cl.qty_milli, "tax_rate_ppm": cl.tax_rate_ppm,
+         "discount_percent_ppm": cl.discount.percent_ppm, "discount_amount": cl.discount.amount,
+         "gross": lt.gross, "net": lt.net, "tax": lt.tax, "total": lt.total, "refunded_qty_milli": 0}
+        for pos, (cl, lt) in enumerate(zip(cart.lines, totals.lines, strict=True))
+    ]
 
 
-def _negative_stock_flags(m: Mutation, order: Order) -> list[str]:
-    """Products this sale took below zero: flagged for stock staff, never a refused sale."""
-    ids = {li.product_id for li in order.lines if li.product_id}
-    if not ids:
+_LINE_PAYLOAD_KEYS = ("id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli",
+                      "tax_rate_ppm", "discount_percent_ppm", "discount_amount", "gross", "net",
+                      "tax", "total")
+_PAYMENT_PAYLOAD_KEYS = ("id", "order_id", "method", "amount", "tendered", "change", "installment_id")
+
+
+def _negative_stock_flags(m: Mutation, sold: dict[str, int]) -> list[str]:
+    """Products this sale takes below zero: flagged for stock staff, never a refused sale.
+
+    ``sold`` is milli-units per product id, not yet written: on hand after the sale is
+    the ledger's sum now minus what this sale takes (read under the write lock)."""
+    if not sold:
         return []
-    rows = m.session.execute(
-        select(Product.sku, func.sum(StockMovement.qty_delta_milli))
-        .join(StockMovement, StockMovement.product_id == Product.id)
-        .where(Product.id.in_(ids), Product.stock_tracked)
-        .group_by(Product.id)
-        .having(func.sum(StockMovement.qty_delta_milli) < 0)
-    )
-    return [f"negative_stock:{sku}" for sku, _ in rows]
+    ids = sorted(sold)
+    cur = driver_cursor(m.session)
+    try:
+        rows = cur.execute(
+            "SELECT p.id, p.sku, (SELECT coalesce(sum(sm.qty_delta_milli), 0) FROM stock_movements sm "
+            "WHERE sm.product_id = p.id) FROM products p "
+            f"WHERE p.id IN ({', '.join('?' for _ in ids)}) AND p.stock_tracked ORDER BY p.id",
+            ids,
+        ).fetchall()
+    finally:
+        cur.close()
+    return [f"negative_stock:{sku}" for pid, sku, on_hand in rows if on_hand - sold[pid] < 0]
 
 
 def _check_discounts(actor: Actor, cart: Cart) -> None:
@@ -116,58 +115,94 @@ def record_sale(
     customer: CustomerDetails | None = None,
     note: str | None = None,
 ) -> SaleResult:
-    """Record the cart as an order with its payments. Partial payment leaves it pending."""
+    """Record the cart as an order with its payments. Partial payment leaves it pending.
+
+    The rows (order, lines, payments, stock movements) are written with one compiled
+    INSERT per table (:func:`app.store.rows.insert_rows`), not an ORM flush: the same
+    rows in the same ``BEGIN IMMEDIATE`` transaction, a few milliseconds less Python.
+    """
     require(actor.role, Action.SALE_CREATE)
     if cart.is_empty:
         raise SaleError("The cart is empty")
     _check_discounts(actor, cart)
-    total = cart.totals().total
+    totals = cart.totals()
+    total = totals.total
     try:
         applied = apply_tenders(total, tenders) if tenders else []
     except TenderError as exc:
         raise SaleError(str(exc)) from exc
     with mutation(store.db, store.device_id, actor, "sale.record") as m:
-        cust = upsert_in(m.session, store.cipher, customer) if customer else None
+        session, device, at = m.session, m.device, m.at
+        cust = upsert_in(session, store.cipher, customer) if customer else None
         if cust is not None:
-            m.session.flush()
-        order = _build_order(m, store, cart, cust.id if cust else None)
-        order.note = note
-        m.session.add(order)
-        for t in applied:
-            order.payments.append(_payment_row(m, order, t))
-        order.paid = sum(t.amount for t in applied)
-        order.status = status_for_balance(order.total, order.paid).value
-        flags: list[str] = []
-        for li in order.lines:
-            if li.product_id is not None:
-                m.session.add(StockMovement(
-                    id=new_id(), product_id=li.product_id, kind="sale", qty_delta_milli=-li.qty_milli,
-                    reference=order.reference, order_id=order.id, actor_id=actor.staff_id,
-                    device_id=m.device.id, created_at=m.at, synced=True,
-                ))
-        m.session.flush()
-        order.flags = flags + _negative_stock_flags(m, order)
-        m.audit("order", order.id, {
-            "reference": {"before": None, "after": order.reference},
-            "status": {"before": None, "after": order.status},
-            "total": {"before": None, "after": order.total},
-            "paid": {"before": None, "after": order.paid},
-            "lines": {"before": None, "after": len(order.lines)},
+            session.flush()  # the order row refers to the customer row
+        cur = driver_cursor(session)
+        try:
+            # Read in the mutation's own transaction: no second connection per sale.
+            currency = cur.execute("SELECT currency FROM store_settings LIMIT 1").fetchone()[0]
+        finally:
+            cur.close()
+        device.order_counter += 1
+        order_id = new_id()
+        reference = order_reference(device.code, device.order_counter)
+        paid = sum(t.amount for t in applied)
+        status = status_for_balance(total, paid).value
+        lines = _line_rows(order_id, cart, totals)
+        sold: dict[str, int] = {}
+        for li in lines:
+            if li["product_id"] is not None:
+                sold[li["product_id"]] = sold.get(li["product_id"], 0) + li["qty_milli"]
+        flags = _negative_stock_flags(m, sold)
+        payments = [
+            {"id": new_id(), "order_id": order_id, "method": t.method.value, "amount": t.amount,
+             "tendered": t.tendered, "change": t.change, "installment_id": None,
+             "actor_id": actor.staff_id, "device_id": device.id, "created_at": at}
+            for t in applied
+        ]
+        movements = [
+            {"id": new_id(), "product_id": li["product_id"], "kind": "sale",
+             "qty_delta_milli": -li["qty_milli"], "reason": None, "reference": reference,
+             "order_id": order_id, "actor_id": actor.staff_id, "device_id": device.id,
+             "created_at": at, "synced": True}
+            for li in lines if li["product_id"] is not None
+        ]
+        insert_rows(session, Order, ({
+            "id": order_id, "reference": reference, "store_id": device.store_id,
+            "device_id": device.id, "status": status, "is_offline": True,
+            "customer_id": cust.id if cust else None, "currency": currency,
+            "tax_inclusive": cart.tax_inclusive,
+            "order_discount_percent_ppm": cart.order_discount.percent_ppm,
+            "order_discount_amount": cart.order_discount.amount, "subtotal": totals.subtotal,
+            "discount": totals.discount, "tax": totals.tax, "total": total, "paid": paid,
+            "refunded": 0, "flags": flags, "note": note, "deleted_reason": None,
+            "created_by": actor.staff_id, "created_at": at, "updated_at": at, "version": 0,
+        },))
+        insert_rows(session, OrderLine, lines)
+        insert_rows(session, Payment, payments)
+        insert_rows(session, StockMovement, movements)
+        m.audit("order", order_id, {
+            "reference": {"before": None, "after": reference},
+            "status": {"before": None, "after": status},
+            "total": {"before": None, "after": total},
+            "paid": {"before": None, "after": paid},
+            "lines": {"before": None, "after": len(lines)},
         }, reason=note)
         customer_data = customer.as_dict() | {"id": cust.id} if customer and cust else None
-        m.emit("order.create", order.id, {
-            "reference": order.reference, "store_id": order.store_id, "currency": order.currency,
-            "tax_inclusive": order.tax_inclusive, "is_offline": True, "customer": customer_data,
-            "lines": [line_payload(li) for li in order.lines],
-            "order_discount_percent_ppm": order.order_discount_percent_ppm,
-            "order_discount_amount": order.order_discount_amount, "subtotal": order.subtotal,
-            "discount": order.discount, "tax": order.tax, "total": order.total,
-            "payments": [payment_payload(p) for p in order.payments],
-            "installments": [], "created_at": order.created_at.isoformat(), "note": note,
+        created = at.isoformat()
+        m.emit("order.create", order_id, {
+            "reference": reference, "store_id": device.store_id, "currency": currency,
+            "tax_inclusive": cart.tax_inclusive, "is_offline": True, "customer": customer_data,
+            "lines": [{k: li[k] for k in _LINE_PAYLOAD_KEYS} for li in lines],
+            "order_discount_percent_ppm": cart.order_discount.percent_ppm,
+            "order_discount_amount": cart.order_discount.amount, "subtotal": totals.subtotal,
+            "discount": totals.discount, "tax": totals.tax, "total": total,
+            "payments": [{k: p[k] for k in _PAYMENT_PAYLOAD_KEYS} | {"created_at": created}
+                         for p in payments],
+            "installments": [], "created_at": created, "note": note,
         })
         change = sum(t.change for t in applied)
-        return SaleResult(order.id, order.reference, order.total, order.paid, change,
-                          OrderStatus(order.status), any(t.method.value == "cash" for t in applied))
+        return SaleResult(order_id, reference, total, paid, change, OrderStatus(status),
+                          any(t.method.value == "cash" for t in applied))
 
 
 def record_payment(

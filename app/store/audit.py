@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from app.store.models import AuditEntry, Device
+from app.store.rows import insert_rows
 
 GENESIS = "0" * 64
 
@@ -43,7 +44,7 @@ def _hashed_fields(entry: AuditEntry) -> dict[str, Any]:
 
 def append(
     session: Session,
-    device: Device,
+    device: Any,
     *,
     at: datetime,
     actor_id: str,
@@ -53,25 +54,37 @@ def append(
     changes: dict[str, Any],
     reason: str | None,
 ) -> AuditEntry:
-    """Append one entry to the device's chain (the caller's transaction holds the write lock)."""
-    device.audit_seq += 1
-    entry = AuditEntry(
-        id=new_id(),
-        device_id=device.id,
-        seq=device.audit_seq,
-        at=at,
-        actor_id=actor_id,
-        action=action,
-        entity_type=entity_type,
-        entity_id=entity_id,
-        changes=json.loads(_canonical(changes)),
-        reason=reason,
-        prev_hash=device.audit_head,
+    """Append one entry to the device's chain (the caller's transaction holds the write lock).
+
+    ``device`` is the ``Device`` row or the mutation's :class:`DeviceCounters`: its
+    ``audit_seq``/``audit_head`` advance here and are written with the device row.
+    The entry itself is inserted at once (Core insert, no ORM flush); the returned
+    ``AuditEntry`` is a transient copy of it, not attached to the session.
+    """
+    stored_changes = json.loads(_canonical(changes))  # what the JSON column will hold
+    changes_json = _canonical(stored_changes)
+    seq = device.audit_seq + 1
+    prev_hash = device.audit_head
+    entry_id = new_id()
+    # The same fields, in the same canonical JSON, as _hashed_fields() of the stored
+    # entry (so verify_chain recomputes this hash from what it reads back).
+    hashed = (
+        '{"action":' + _canonical(action) + ',"actor_id":' + _canonical(actor_id)
+        + ',"at":' + _canonical(at.replace(tzinfo=None).isoformat()) + ',"changes":' + changes_json
+        + ',"device_id":' + _canonical(device.id) + ',"entity_id":' + _canonical(entity_id)
+        + ',"entity_type":' + _canonical(entity_type) + ',"id":' + _canonical(entry_id)
+        + ',"reason":' + _canonical(reason) + ',"seq":' + str(seq) + "}"
     )
-    entry.hash = entry_hash(entry.prev_hash, _hashed_fields(entry))
-    device.audit_head = entry.hash
-    session.add(entry)
-    return entry
+    digest = hashlib.sha256((prev_hash + hashed).encode()).hexdigest()
+    row = {
+        "id": entry_id, "device_id": device.id, "seq": seq, "at": at, "actor_id": actor_id,
+        "action": action, "entity_type": entity_type, "entity_id": entity_id,
+        "changes": stored_changes, "reason": reason, "prev_hash": prev_hash, "hash": digest,
+    }
+    insert_rows(session, AuditEntry, (row,))
+    device.audit_seq = seq
+    device.audit_head = digest
+    return AuditEntry(**row)
 
 
 @dataclass(frozen=True)

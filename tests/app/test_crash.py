@@ -71,16 +71,30 @@ def check_store(path: Path, device_id: str) -> int:
         assert q("PRAGMA integrity_check") == [("ok",)]
         assert q("PRAGMA foreign_key_check") == []
         orders = q("SELECT id, reference, total, paid, status FROM orders")
+        # Grouped once, not queried per order: the check stays linear in the number of
+        # orders (stock_movements has no order_id index; per-order scans were quadratic).
+        lines_of = {r[0]: r[1:] for r in q(
+            "SELECT order_id, COUNT(*), COALESCE(SUM(total), 0), SUM(product_id IS NOT NULL) "
+            "FROM order_lines GROUP BY order_id")}
+        pays_of = {r[0]: r[1:] for r in q(
+            "SELECT order_id, COUNT(*), COALESCE(SUM(amount), 0) FROM payments GROUP BY order_id")}
+        moves_of = dict(q("SELECT order_id, COUNT(*) FROM stock_movements "
+                          "WHERE order_id IS NOT NULL GROUP BY order_id"))
+        audits_of: dict[str, list] = {}
+        for eid, *rest in q("SELECT entity_id, json_extract(changes, '$.lines.after'), "
+                            "json_extract(changes, '$.total.after') FROM audit_log"):
+            audits_of.setdefault(eid, []).append(tuple(rest))
+        ops_of: dict[str, list] = {}
+        for eid, *rest in q("SELECT entity_id, type, json_array_length(payload, '$.lines'), "
+                            "json_array_length(payload, '$.payments'), json_extract(payload, '$.reference') "
+                            "FROM outbox"):
+            ops_of.setdefault(eid, []).append(tuple(rest))
         for oid, ref, total, paid, status in orders:
-            lines = q("SELECT COUNT(*), COALESCE(SUM(total), 0), SUM(product_id IS NOT NULL) "
-                      "FROM order_lines WHERE order_id = ?", oid)[0]
-            pays = q("SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM payments WHERE order_id = ?", oid)[0]
-            moves = q("SELECT COUNT(*) FROM stock_movements WHERE order_id = ?", oid)[0][0]
-            audits = q("SELECT json_extract(changes, '$.lines.after'), json_extract(changes, '$.total.after') "
-                       "FROM audit_log WHERE entity_id = ?", oid)
-            ops = q("SELECT type, json_array_length(payload, '$.lines'), "
-                    "json_array_length(payload, '$.payments'), json_extract(payload, '$.reference') "
-                    "FROM outbox WHERE entity_id = ?", oid)
+            lines = lines_of.get(oid, (0, 0, None))
+            pays = pays_of.get(oid, (0, 0))
+            moves = moves_of.get(oid, 0)
+            audits = audits_of.get(oid, [])
+            ops = ops_of.get(oid, [])
             assert len(audits) == 1, (ref, audits)
             assert len(ops) == 1, (ref, ops)
             claimed_lines, claimed_total = audits[0]
