@@ -24,8 +24,8 @@ def load_print_service(store: LocalStore) -> Any | None:
     """The PrintService if printing/ provides one, else None (the app runs without it)."""
     try:
         from printing.service import PrintService
-    except ImportError:
-        log.warning("printing.service is not available; receipts will not print")
+    except ImportError as exc:
+        log.warning("printing.service is not available (%s); receipts will not print", exc)
         return None
     try:
         return PrintService(store)
