@@ -55,4 +55,3 @@ class FeedWriter:
                 entity_id=entity_id, version=version, deleted=deleted, data=data,
                 origin_device_id=origin_device_id, op_id=op_id,
             ))
-        self.session.flush()

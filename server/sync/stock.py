@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.domain.ids import new_id
+from server.db.base import utcnow
 from server.db.models import StockLevel, StockMovement
 from server.feed.serialize import movement_state
 from server.sync.common import OpContext
@@ -42,9 +43,7 @@ def apply_delta(
         qty_after_milli=level.qty_milli, reason=reason, reference=reference,
         actor_id=oc.actor.id, device_id=oc.terminal.terminal_id,
     )
-    if created_at is not None:
-        movement.created_at = created_at
+    movement.created_at = created_at or utcnow()
     oc.session.add(movement)
-    oc.session.flush()
     oc.publish("stock_movement", movement.id, 1, movement_state(movement))
     return movement
