@@ -121,6 +121,25 @@ class PrintService:
         where = connection_for(cfg).describe()
         return render_test_page(cfg.name, where, cfg.paper_mm, open_drawer=cfg.open_drawer)
 
+    def enqueue_labels(self, product_ids: list[str], *, printer: str | None = None, copies: int = 1) -> str:
+        """Queue shelf labels of the products (ESC/POS) on ``printer`` or the default one."""
+        from printing.labels import LABELS_KIND, labels_for, render_labels_escpos
+
+        cfg, problem = self._resolve(printer)
+        labels = labels_for(self.store, product_ids, copies)
+        if not labels:
+            raise PrintJobError("Choose at least one product to print labels for")
+        payload = render_labels_escpos(labels, cfg.paper_mm if cfg else 80)
+        name = cfg.name if cfg else (printer or "")
+        return self.queue.add(name, LABELS_KIND, payload, reference=f"{len(labels)} label(s)",
+                              status="failed" if problem else "pending", error=problem)
+
+    def labels_pdf(self, product_ids: list[str], path: Path, copies: int = 1) -> Path:
+        """Shelf labels of the products as A4 sheets (3 x 8) in a PDF."""
+        from printing.labels import labels_for, write_labels_pdf
+
+        return write_labels_pdf(labels_for(self.store, product_ids, copies), Path(path))
+
     def reprint(self, order_id: str, printer: str | None = None) -> str:
         """Queue a copy of the receipt (marked as a reprint, drawer stays shut)."""
         return self.enqueue_receipt(order_id, printer=printer, copy=True)
@@ -190,6 +209,8 @@ class PrintService:
 
     def _rerender(self, job: QueuedJob, cfg: PrinterConfig) -> bytes:
         """The job's bytes for another printer (its paper width may differ)."""
+        if job.view.kind == "labels":
+            return job.payload  # labels carry no order; the same bytes suit any ESC/POS printer
         if job.view.order_id is None:
             return self._test_payload(cfg)
         copy = job.view.kind == "reprint"
