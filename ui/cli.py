@@ -25,7 +25,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command")
     run = sub.add_parser("run", help="start the desktop app (the default)")
     run.add_argument("--demo", action="store_true",
-                     help="seed a demo store and run against an embedded local server")
+                     help="run against an embedded local demo server (enrolled and synced on "
+                          "first start); a standalone demo store if it cannot start")
     run.add_argument("--smoke", action="store_true", help="open the sign-in screen and exit (packaging check)")
     demo = sub.add_parser("demo", help="seed a demo store into the data dir")
     demo.add_argument("--products", type=int, default=2000)
@@ -66,7 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             return commands.run(command, store, args)
         from ui.main import run_app
 
-        return run_app(store, demo=getattr(args, "demo", False), smoke=getattr(args, "smoke", False))
+        passphrase = args.key_passphrase_file.read_text().strip() if args.key_passphrase_file else None
+        return run_app(store, demo=getattr(args, "demo", False), smoke=getattr(args, "smoke", False),
+                       passphrase=passphrase)
     finally:
         store.close()
 

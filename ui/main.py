@@ -4,16 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from app.services.changes import Changes
 from app.store.local import LocalStore
 from ui.context import AppContext, load_print_service
 from ui.ops import Ops
 from ui.scanner import SerialScanner, WedgeScanner
 from ui.widgets.common import RESOURCES, icon
 from ui.window import MainWindow
+
+if TYPE_CHECKING:
+    from ui.sync_runner import BackgroundSync
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,31 @@ class Desktop:
         self.serial.failed.connect(self.ctx.warn)
         self.ctx.scanner_config_changed.connect(self._apply_scanner)
         self._apply_scanner(self.ctx.scanner_config)
+        self.sync: BackgroundSync | None = None
+        self.ops.changed.connect(self._on_changes)
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.staff and self.ctx.actor is None:
+            self.window.signin.load_staff()  # staff arrived or changed (e.g. by sync)
+
+    def refresh_settings(self) -> None:
+        """Re-read the store settings (enrollment and sync may change name and currency)."""
+        self.ctx.settings = self.ctx.store.settings()
+        self.window.setWindowTitle(f"Tillsync — {self.ctx.settings.name}")
+
+    def start_sync(self, client_factory, *, start_loop: bool = True, **timing) -> BackgroundSync:
+        """Background sync on the running qasync loop; the status bar follows it."""
+        from ui.sync_runner import BackgroundSync
+
+        self.sync = BackgroundSync(self.ctx.store, self.ops, client_factory, parent=self.ops, **timing)
+        self.window.status.attach(self.sync)
+        if start_loop:
+            self.sync.start()
+        return self.sync
+
+    async def stop_sync(self) -> None:
+        if self.sync is not None:
+            await self.sync.stop()
 
     def _apply_scanner(self, config) -> None:
         self.wedge.set_config(config)
@@ -54,19 +87,23 @@ class Desktop:
             self.serial.close()
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.stop_now()
         QApplication.instance().removeEventFilter(self.wedge)
         self.serial.close()
         self.ops.wait_idle()
         self.window.close()
 
 
-def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False) -> int:
-    """Run the desktop app until its window closes; ``smoke`` shows sign-in and exits 0."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if demo:
-        from app import demo as demo_data
+def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,
+            passphrase: str | None = None) -> int:
+    """Run the desktop app until its window closes; ``smoke`` shows sign-in and exits 0.
 
-        demo_data.seed(store)
+    ``demo`` starts the embedded central server and enrolls and syncs with it
+    (ui/demo_launch.py). An enrolled terminal syncs in the background for the life
+    of the app. TILLSYNC_SCREENSHOT=path saves the window after start-up and quits.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = application()
     desktop = Desktop(store, app)
     desktop.window.show()
@@ -76,17 +113,53 @@ def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False) -> in
         ok = desktop.window.root.currentWidget() is desktop.window.signin
         desktop.close()
         return 0 if ok else 1
-    return _run_loop(app, desktop)
+    return _run_loop(app, desktop, demo=demo, passphrase=passphrase)
 
 
-def _run_loop(app: QApplication, desktop: Desktop) -> int:
+def _run_loop(app: QApplication, desktop: Desktop, *, demo: bool, passphrase: str | None) -> int:
     import qasync
 
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     closed = asyncio.Event()
     app.aboutToQuit.connect(closed.set)
+    session = None
+
+    async def start() -> None:
+        nonlocal session
+        if demo:
+            from ui.demo_launch import start_demo
+
+            session = await start_demo(desktop, passphrase=passphrase)
+        elif desktop.ctx.store.device().server_url:
+            _start_enrolled(desktop, passphrase)
+        shot = os.environ.get("TILLSYNC_SCREENSHOT")
+        if shot:
+            QTimer.singleShot(1500, lambda: _screenshot(desktop, Path(shot)))
+
     with loop:
+        loop.create_task(start())
         loop.run_until_complete(closed.wait())
+        loop.run_until_complete(desktop.stop_sync())
+    if session is not None:
+        session.stop()
     desktop.close()
     return 0
+
+
+def _start_enrolled(desktop: Desktop, passphrase: str | None) -> None:
+    from sync.service import client_factory_for
+
+    try:
+        desktop.start_sync(client_factory_for(desktop.ctx.store, passphrase))
+    except Exception as exc:  # noqa: BLE001 - the till works offline; say why sync is off
+        log.warning("Background sync is off: %s", exc)
+        desktop.window.status.set_mode(f"Sync is off: {exc}")
+
+
+def _screenshot(desktop: Desktop, path: Path) -> None:
+    desktop.window.status.refresh()
+    desktop.ops.wait_idle()
+    desktop.window.grab().save(str(path))
+    log.info("screenshot saved to %s", path)
+    QApplication.instance().quit()

@@ -1,15 +1,19 @@
 """The status bar: online/offline, operations waiting, last sync, conflicts, who is signed in.
 
-It reads sync.status.read_status (a cheap local read) after every change that
-touches the outbox or conflicts, and on a timer, always through ctx.ops.
+With background sync running (ui/sync_runner.py) it shows the sync service's own
+status: online/offline as the last attempt found it, a clock-skew warning, and a
+progress bar while a snapshot or first sync loads. Without it (not enrolled) it
+reads sync.status.read_status, a cheap local read. Reads run through ctx.ops after
+every change that touches the outbox or conflicts, and on a timer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from app.services.changes import Changes
 from sync.status import SyncStatus, read_status
@@ -21,7 +25,13 @@ REFRESH_MS = 15_000
 def _ago(when: datetime | None) -> str:
     if when is None:
         return "never"
-    return when.astimezone().strftime("%d %b %H:%M")
+    return when.astimezone().strftime("%d %b %H:%M:%S")
+
+
+def _restyle(label: QLabel, state: str) -> None:
+    label.setProperty("state", state)
+    label.style().unpolish(label)
+    label.style().polish(label)
 
 
 class SyncStatusBar(QStatusBar):
@@ -35,15 +45,32 @@ class SyncStatusBar(QStatusBar):
         self.ctx = ctx
         self.setObjectName("syncStatusBar")
         self.setSizeGripEnabled(False)
+        self.source: Callable[[], SyncStatus] | None = None
+        self.last_status: SyncStatus | None = None
         self.online = QLabel()
+        self.online.setObjectName("syncOnline")
         self.waiting = QLabel()
+        self.waiting.setObjectName("syncWaiting")
         self.last_sync = QLabel()
         self.conflicts = QLabel()
+        self.conflicts.setObjectName("syncConflicts")
+        self.clock = QLabel()
+        self.clock.setObjectName("syncClock")
+        self.clock.hide()
+        self.mode = QLabel()
+        self.mode.setObjectName("syncMode")
+        self.mode.hide()
+        self.progress = QProgressBar()
+        self.progress.setObjectName("syncProgress")
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
-        for w in (self.online, self.waiting, self.last_sync, self.conflicts):
+        for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.mode):
             w.setProperty("role", "statusItem")
             self.addWidget(w)
+        self.addWidget(self.progress)
         self.switch_button = QPushButton("Switch user")
         self.signout_button = QPushButton("Sign out")
         for b in (self.switch_button, self.signout_button):
@@ -60,6 +87,21 @@ class SyncStatusBar(QStatusBar):
         ctx.actor_changed.connect(self._on_actor)
         self._on_actor(None)
 
+    # -- sources ------------------------------------------------------------------
+    def attach(self, sync) -> None:  # sync: ui.sync_runner.BackgroundSync
+        """Show a running BackgroundSync's status and progress from now on."""
+        self.source = sync.status
+        sync.status_changed.connect(self.show_status)
+        sync.progress.connect(self.show_progress)
+        sync.progress_done.connect(self.hide_progress)
+        self.refresh()
+
+    def set_mode(self, text: str | None, level: str = "offline") -> None:
+        """A standing note, e.g. that the demo runs standalone because its server did not start."""
+        self.mode.setText(text or "")
+        self.mode.setVisible(bool(text))
+        _restyle(self.mode, level if text else "")
+
     def _on_changes(self, changes: Changes) -> None:
         if changes.outbox or changes.conflicts or changes.orders:
             self.refresh()
@@ -70,18 +112,40 @@ class SyncStatusBar(QStatusBar):
         self.signout_button.setVisible(actor is not None)
 
     def refresh(self) -> None:
-        self.ctx.ops.run(lambda: read_status(self.ctx.store), success=self.show_status)
+        read = self.source or (lambda: read_status(self.ctx.store))
+        self.ctx.ops.run(read, success=self.show_status)
+
+    # -- showing ------------------------------------------------------------------
+    def show_progress(self, done: int, total: int, text: str | None = None) -> None:
+        """``total`` 0 shows a busy bar (size not known yet)."""
+        self.progress.setRange(0, max(total, 0))
+        self.progress.setValue(min(done, total) if total else 0)
+        self.progress.setFormat(text or ("Loading from the server… %v / %m" if total
+                                         else "Syncing…"))
+        self.progress.show()
+
+    def hide_progress(self) -> None:
+        self.progress.hide()
 
     def show_status(self, status: SyncStatus) -> None:
-        state = "online" if status.online else "offline"
-        self.online.setText("● Online" if status.online else "● Offline")
-        self.online.setProperty("state", state)
-        self.online.style().unpolish(self.online)
-        self.online.style().polish(self.online)
-        self.online.setToolTip(status.message or ("Not enrolled with a server" if not status.enrolled else ""))
-        self.waiting.setText(f"{status.waiting} waiting to sync")
+        self.last_status = status
+        if status.syncing:
+            text, state = "● Syncing…", "online" if status.online else "offline"
+        elif status.online:
+            text, state = "● Online", "online"
+        elif status.enrolled:
+            text, state = "● Offline", "offline"
+        else:
+            text, state = "● Offline (not enrolled)", "offline"
+        self.online.setText(text)
+        _restyle(self.online, state)
+        self.online.setToolTip(status.describe())
+        self.waiting.setText(f"{status.waiting} waiting to sync"
+                             + (f", {status.rejected} rejected" if status.rejected else ""))
         self.last_sync.setText(f"Last sync: {_ago(status.last_sync)}")
         self.conflicts.setText(f"{status.conflicts} conflicts")
-        self.conflicts.setProperty("state", "alert" if status.conflicts else "")
-        self.conflicts.style().unpolish(self.conflicts)
-        self.conflicts.style().polish(self.conflicts)
+        _restyle(self.conflicts, "alert" if status.conflicts else "")
+        warning = status.clock_warning
+        self.clock.setText(f"⚠ {warning}" if warning else "")
+        self.clock.setVisible(bool(warning))
+        _restyle(self.clock, "alert" if warning else "")

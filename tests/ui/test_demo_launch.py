@@ -1,0 +1,161 @@
+"""``tillsync run --demo`` end to end: a real embedded server, enrollment, first sync by
+snapshot, a sale through the register, background sync online and offline.
+
+Runs the app's own start-up coroutine on a qasync loop, as run_app does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import pytest
+import qasync
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from sqlalchemy import func, select
+
+from app.store.local import open_store
+from app.store.models import Product, Staff
+from tests.ui.conftest import barcodes
+from ui.main import Desktop, application
+
+PRODUCTS = 300
+
+
+async def until(pred, timeout: float = 15.0, step: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {pred.__doc__ or pred}")
+        await asyncio.sleep(step)
+
+
+async def sign_in(desktop: Desktop, code: str, pin: str) -> None:
+    screen = desktop.window.signin
+    await until(lambda: code in screen._buttons)
+    QTest.mouseClick(screen._buttons[code], Qt.MouseButton.LeftButton)
+    button_type = type(screen._buttons[code])
+    for digit in pin:
+        QTest.mouseClick(screen.pad.findChild(button_type, f"pin_{digit}"), Qt.MouseButton.LeftButton)
+    QTest.mouseClick(screen.pad.findChild(button_type, "pin_ok"), Qt.MouseButton.LeftButton)
+    await until(lambda: desktop.ctx.actor is not None)
+
+
+async def sell(desktop: Desktop, code: str) -> str:
+    register = desktop.window.register
+    before = register.last_sale
+    register.handle_scan(code)
+    await until(lambda: not register.cart.is_empty)
+    register.pay()
+    await until(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible())
+    QTest.keyClick(register.tender_dialog.amount, Qt.Key.Key_Return)
+    QTest.keyClick(register.tender_dialog.amount, Qt.Key.Key_Return)
+    await until(lambda: register.last_sale is not before)
+    return register.last_sale.reference
+
+
+def server_references(url: str, staff_id: str) -> set[str]:
+    with httpx.Client(base_url=url, timeout=10) as http:
+        token = http.post("/auth/login", json={"staff_id": staff_id, "password": "demo-2222-1002"})
+        token.raise_for_status()
+        page = http.get("/offline-orders", params={"limit": 500},
+                        headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        page.raise_for_status()
+        return {o["reference"] for o in page.json()["items"]}
+
+
+@pytest.fixture
+def qloop(qapp):
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()  # also stops the loop's worker threads
+    asyncio.set_event_loop(None)
+
+
+def test_demo_enrolls_syncs_sells_and_survives_the_server_going_away(qapp, qloop, tmp_path):
+    from server.cli import demo_staff_ids
+    from ui.demo_launch import start_demo
+
+    store = open_store(tmp_path / "till", passphrase="x")
+    application()
+    desktop = Desktop(store, qapp)
+    desktop.window.show()
+    bar = desktop.window.status
+    session = None
+    shown: list[tuple] = []
+    show_progress = bar.show_progress
+    bar.show_progress = lambda *a: (shown.append(a), show_progress(*a))
+
+    async def scenario() -> None:
+        nonlocal session
+        session = await start_demo(desktop, products=PRODUCTS, passphrase="x", interval_s=0.5,
+                                   backoff_base_s=0.2, backoff_max_s=1.0)
+        assert session.server is not None, session.standalone_reason
+        assert desktop.sync is not None and desktop.sync.running
+        assert any(len(a) == 2 and a[1] > PRODUCTS and a[0] == a[1] for a in shown), shown[:5]
+        device = store.device()
+        assert device.server_url == session.server.url and device.enrolled_at is not None
+        with store.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(Product)) == PRODUCTS
+            assert s.scalar(select(func.count()).select_from(Staff)) == 4
+        await until(lambda: bar.last_status is not None and bar.last_status.online)
+        assert not bar.progress.isVisible()
+
+        await sign_in(desktop, "1003", "3333")
+        items = barcodes(store, 2)
+        ref = await sell(desktop, items[0][0])
+        manager = demo_staff_ids()["1002"]
+        await until(lambda: ref in server_references(session.server.url, manager), timeout=20, step=0.3)
+        await until(lambda: bar.last_status.online and bar.last_status.waiting == 0)
+        assert bar.online.text() == "● Online" and bar.waiting.text() == "0 waiting to sync"
+
+        session.server.stop()  # the network goes away
+        ref2 = await sell(desktop, items[1][0])
+        await until(lambda: not bar.last_status.online and bar.last_status.waiting >= 1)
+        assert bar.online.text() == "● Offline"
+        assert bar.waiting.text().startswith("1 waiting")
+
+        await asyncio.to_thread(session.server.start)  # same port, same data
+        await until(lambda: bar.last_status.online and bar.last_status.waiting == 0, timeout=20)
+        assert ref2 in server_references(session.server.url, manager)
+        await desktop.stop_sync()
+        assert not desktop.sync.running
+
+    try:
+        qloop.run_until_complete(asyncio.wait_for(scenario(), 60))
+    finally:
+        qloop.run_until_complete(desktop.stop_sync())
+        if session is not None:
+            session.stop()
+        desktop.close()
+        store.close()
+
+
+def test_demo_falls_back_to_a_standalone_store_when_the_server_cannot_start(
+        qapp, qloop, tmp_path, monkeypatch):
+    from ui import embedded_server
+    from ui.demo_launch import start_demo
+
+    def broken(self, timeout_s: float = 30.0) -> str:
+        raise embedded_server.EmbeddedServerError("port blocked")
+
+    monkeypatch.setattr(embedded_server.EmbeddedServer, "start", broken)
+    store = open_store(tmp_path / "till", passphrase="x")
+    application()
+    desktop = Desktop(store, qapp)
+    desktop.window.show()
+    try:
+        session = qloop.run_until_complete(start_demo(desktop, products=50, passphrase="x"))
+        assert session.server is None and "port blocked" in session.standalone_reason
+        assert desktop.sync is None
+        bar = desktop.window.status
+        assert bar.mode.isVisibleTo(bar) and "Standalone demo" in bar.mode.text()
+        with store.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(Product)) > 0
+        assert store.device().server_url is None
+    finally:
+        desktop.close()
+        store.close()
