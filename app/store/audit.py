@@ -56,11 +56,30 @@ def append(
 ) -> AuditEntry:
     """Append one entry to the device's chain (the caller's transaction holds the write lock).
 
-    ``device`` is the ``Device`` row or the mutation's :class:`DeviceCounters`: its
+    ``device`` is the ``Device`` row or the mutation's ``DeviceCounters``; its
     ``audit_seq``/``audit_head`` advance here and are written with the device row.
-    The entry itself is inserted at once (Core insert, no ORM flush); the returned
-    ``AuditEntry`` is a transient copy of it, not attached to the session.
+    The entry is inserted at once (no ORM flush); the returned ``AuditEntry`` is a
+    transient copy of it, not attached to the session.
     """
+    row = entry_row(device, at=at, actor_id=actor_id, action=action, entity_type=entity_type,
+                    entity_id=entity_id, changes=changes, reason=reason)
+    insert_rows(session, AuditEntry, (row,))
+    return AuditEntry(**row)
+
+
+def entry_row(
+    device: Any,
+    *,
+    at: datetime,
+    actor_id: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    changes: dict[str, Any],
+    reason: str | None,
+) -> dict[str, Any]:
+    """The next entry of the device's chain as a row (advancing the device's
+    ``audit_seq`` and ``audit_head``); the caller inserts it in the same transaction."""
     stored_changes = json.loads(_canonical(changes))  # what the JSON column will hold
     changes_json = _canonical(stored_changes)
     seq = device.audit_seq + 1
@@ -81,10 +100,9 @@ def append(
         "action": action, "entity_type": entity_type, "entity_id": entity_id,
         "changes": stored_changes, "reason": reason, "prev_hash": prev_hash, "hash": digest,
     }
-    insert_rows(session, AuditEntry, (row,))
     device.audit_seq = seq
     device.audit_head = digest
-    return AuditEntry(**row)
+    return row
 
 
 @dataclass(frozen=True)

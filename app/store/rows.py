@@ -26,7 +26,7 @@ _MISSING = object()
 
 
 class _TableWriter:
-    __slots__ = ("sql", "names", "procs", "defaults")
+    __slots__ = ("sql", "names", "procs", "defaults", "columns")
 
     def __init__(self, table: Table, dialect: Dialect) -> None:
         columns = list(table.columns)
@@ -49,15 +49,17 @@ class _TableWriter:
             else:
                 arg = d.arg  # SQLAlchemy wraps zero-argument callables to take a context
                 self.defaults.append(_Call(arg))
+        self.columns = tuple(zip(self.names, self.procs, self.defaults, strict=True))
 
-    def params(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def params(self, row: Mapping[str, Any]) -> list[Any]:
         out = []
-        for name, proc, default in zip(self.names, self.procs, self.defaults, strict=True):
-            value = row.get(name, _MISSING)
+        get = row.get
+        for name, proc, default in self.columns:
+            value = get(name, _MISSING)
             if value is _MISSING:
-                value = default() if isinstance(default, _Call) else default
-            out.append(proc(value) if proc is not None and value is not None else value)
-        return tuple(out)
+                value = default() if default.__class__ is _Call else default
+            out.append(value if proc is None or value is None else proc(value))
+        return out
 
 
 class _Call:
@@ -81,21 +83,24 @@ def _writer(table: Table, dialect: Dialect) -> _TableWriter:
     return w
 
 
-def insert_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]]) -> None:
-    """INSERT ``rows`` (dicts keyed by column name) into ``model``'s table, in the
-    session's transaction. Unknown keys are ignored; missing ones get the column default."""
-    conn = session.connection()
-    table = model.__table__
-    w = _writer(table, conn.dialect)
+def write_rows(cur: Any, dialect: Dialect, model: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    """INSERT ``rows`` (dicts keyed by column name) into ``model``'s table with the DB-API
+    cursor ``cur`` of a connection in a transaction. Unknown keys are ignored; missing
+    ones get the column default."""
+    w = _writer(model.__table__, dialect)
     params = [w.params(r) for r in rows]
-    if not params:
-        return
+    if len(params) == 1:
+        cur.execute(w.sql, params[0])
+    elif params:
+        cur.executemany(w.sql, params)
+
+
+def insert_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]]) -> None:
+    """:func:`write_rows` in the session's transaction (the write lock is taken first)."""
+    conn = session.connection()
     cur = conn.connection.driver_connection.cursor()
     try:
-        if len(params) == 1:
-            cur.execute(w.sql, params[0])
-        else:
-            cur.executemany(w.sql, params)
+        write_rows(cur, conn.dialect, model, rows)
     finally:
         cur.close()
 

@@ -26,9 +26,9 @@ from app.domain.permissions import Role
 from app.store import audit
 from app.store.base import utcnow
 from app.store.database import Database
-from app.store.models import OutboxOperation
+from app.store.models import AuditEntry, OutboxOperation
 from app.store.outbox_crypto import seal_payload
-from app.store.rows import driver_cursor, insert_rows
+from app.store.rows import write_rows
 
 OPERATION_FORMAT_VERSION = 1
 
@@ -71,15 +71,11 @@ class DeviceCounters:
         return (self.order_counter, self.op_seq, self.audit_seq, self.audit_head)
 
 
-def _load_device(session: Session, device_id: str) -> DeviceCounters | None:
-    cur = driver_cursor(session)
-    try:
-        row = cur.execute(
-            "SELECT id, code, store_id, order_counter, op_seq, audit_seq, audit_head FROM device WHERE id = ?",
-            (device_id,),
-        ).fetchone()
-    finally:
-        cur.close()
+def _load_device(cur: Any, device_id: str) -> DeviceCounters | None:
+    row = cur.execute(
+        "SELECT id, code, store_id, order_counter, op_seq, audit_seq, audit_head FROM device WHERE id = ?",
+        (device_id,),
+    ).fetchone()
     if row is None:
         return None
     device = DeviceCounters(*row)
@@ -87,18 +83,26 @@ def _load_device(session: Session, device_id: str) -> DeviceCounters | None:
     return device
 
 
-def _save_device(session: Session, device: DeviceCounters) -> None:
+def _save_device(cur: Any, device: DeviceCounters) -> None:
     if device._state() == device._loaded:
         return
-    cur = driver_cursor(session)
-    try:
-        cur.execute(
-            "UPDATE device SET order_counter = ?, op_seq = ?, audit_seq = ?, audit_head = ? WHERE id = ?",
-            (*device._state(), device.id),
-        )
-    finally:
-        cur.close()
+    cur.execute(
+        "UPDATE device SET order_counter = ?, op_seq = ?, audit_seq = ?, audit_head = ? WHERE id = ?",
+        (*device._state(), device.id),
+    )
     device._loaded = device._state()
+
+
+@dataclass(frozen=True, slots=True)
+class EmittedOperation:
+    """What :meth:`Mutation.emit` wrote to the outbox (the payload in its wire form)."""
+
+    op_id: str
+    op_seq: int
+    type: str
+    entity_id: str
+    base_version: int
+    payload: dict[str, Any]
 
 
 @dataclass
@@ -108,10 +112,17 @@ class Mutation:
     actor: Actor
     action: str
     at: datetime
-    operations: list[OutboxOperation] = field(default_factory=list)
+    operations: list[EmittedOperation] = field(default_factory=list)
     audited: int = 0
     bulk: bool = False
     op_count: int = 0
+    cursor: Any = None  # DB-API cursor on the session's connection, in its transaction
+    dialect: Any = None
+
+    def insert(self, model: Any, rows: Any) -> None:
+        """INSERT rows (dicts by column name) now, in this mutation's transaction
+        (:func:`app.store.rows.write_rows`: no ORM flush, column types and defaults applied)."""
+        write_rows(self.cursor, self.dialect, model, rows)
 
     def audit(
         self,
@@ -121,8 +132,7 @@ class Mutation:
         reason: str | None = None,
         action: str | None = None,
     ) -> None:
-        audit.append(
-            self.session,
+        row = audit.entry_row(
             self.device,
             at=self.at,
             actor_id=self.actor.staff_id,
@@ -132,11 +142,12 @@ class Mutation:
             changes=changes,
             reason=reason,
         )
+        self.insert(AuditEntry, (row,))
         self.audited += 1
 
     def emit(
         self, op_type: str, entity_id: str, payload: dict[str, Any], base_version: int = 0
-    ) -> OutboxOperation:
+    ) -> EmittedOperation:
         if self.op_count and not self.bulk:
             raise IncompleteMutation("a mutation writes exactly one outbox operation")
         self.device.op_seq += 1
@@ -149,8 +160,8 @@ class Mutation:
         # Inserted at once with Core, so the ORM's sealing events do not run: seal the
         # customer's personal data here (refused without the store's cipher, as there).
         sealed = seal_payload(self.session.info.get("cipher"), payload, row["type"])
-        insert_rows(self.session, OutboxOperation, (row | {"payload": sealed},))
-        op = OutboxOperation(**row, payload=payload)  # transient copy with the wire payload
+        self.insert(OutboxOperation, (row | {"payload": sealed},))
+        op = EmittedOperation(row["op_id"], row["op_seq"], row["type"], entity_id, base_version, payload)
         self.operations.append(op)
         self.op_count += 1
         return op
@@ -168,14 +179,20 @@ def mutation(
 ) -> Iterator[Mutation]:
     """Open a write transaction for one mutation and check it is complete on the way out."""
     with db.write() as session:
-        device = _load_device(session, device_id)
-        if device is None:
-            raise RuntimeError("this terminal has no device row; run set-up first")
-        m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow(), bulk=bulk)
-        yield m
-        if not m.audited:
-            raise IncompleteMutation(f"{action} wrote no audit entry")
-        if not m.op_count or (m.op_count > 1 and not bulk):
-            raise IncompleteMutation(f"{action} wrote no outbox operation")
-        session.flush()
-        _save_device(session, device)
+        conn = session.connection()  # BEGIN IMMEDIATE: the write lock, before reading counters
+        cur = conn.connection.driver_connection.cursor()
+        try:
+            device = _load_device(cur, device_id)
+            if device is None:
+                raise RuntimeError("this terminal has no device row; run set-up first")
+            m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow(),
+                         bulk=bulk, cursor=cur, dialect=conn.dialect)
+            yield m
+            if not m.audited:
+                raise IncompleteMutation(f"{action} wrote no audit entry")
+            if not m.op_count or (m.op_count > 1 and not bulk):
+                raise IncompleteMutation(f"{action} wrote no outbox operation")
+            session.flush()
+            _save_device(cur, device)
+        finally:
+            cur.close()

@@ -71,7 +71,9 @@ def till(data_dir: Path, seed: int) -> None:
             customer = CustomerDetails(None, f"Crash Customer {rng.randint(1, 50)}",
                                        f"+35386{rng.randint(0, 9999999):07d}", None)
         result = sales.record_sale(store, ACTOR, cart, tenders, customer=customer)
-        print("DONE", result.reference, flush=True)
+        # One write(2) per line (atomic on a pipe): a kill can never leave half a line
+        # in the shared pipe for the parent's REAPED line to be glued onto.
+        os.write(1, f"DONE {result.reference}\n".encode())
 
 
 def main() -> None:
