@@ -33,8 +33,9 @@ from app.domain.barcode import BarcodeError
 from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
 from app.domain.permissions import Action
-from app.services import catalog, sales
+from app.services import catalog, catalog_edit, sales
 from app.services.catalog import UnknownBarcode
+from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
 from app.services.customers import CustomerDetails
 from ui import messages
@@ -228,13 +229,22 @@ class RegisterScreen(QWidget):
         dialog.open()
 
     def _quick_add(self, dialog: QuickAddDialog) -> None:
-        create = getattr(catalog, "quick_add", None)
-        if create is None:
-            self.ctx.warn(messages.QUICK_ADD_UNAVAILABLE)
-            return
-        self.ctx.ops.run(lambda: create(self.ctx.store, self.ctx.actor, dialog.code, dialog.name.text().strip(),
-                                        dialog.amount), changes=Changes(catalog=True, outbox=True),
-                         success=lambda _r: self.handle_scan(dialog.code))
+        """Add the product (catalog_edit.quick_add), then put it in the cart."""
+        new, actor = dialog.new_product(), self.ctx.actor
+        self.ctx.ops.run(lambda: catalog_edit.quick_add(self.ctx.store, actor, new),
+                         changes=Changes(catalog=True, outbox=True),
+                         success=lambda pid: self._quick_added(pid, new.name),
+                         failure=self._quick_add_failed)
+
+    def _quick_added(self, product_id: str, name: str) -> None:
+        self.ctx.info(f"Added “{name}” to the catalog")
+        self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id), success=self._add_line)
+
+    def _quick_add_failed(self, exc: BaseException) -> bool:
+        if isinstance(exc, CatalogError):
+            self.ctx.error(str(exc))
+            return True
+        return False
 
     def _run_search(self, add_first: bool = False) -> None:
         text = self.scan.text().strip()

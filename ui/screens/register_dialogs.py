@@ -16,8 +16,12 @@ from PySide6.QtWidgets import (
 
 from app.domain.money import MoneyError, parse
 from app.domain.totals import Discount, DiscountError, percent_to_ppm
+from app.services.catalog_edit import NewProduct
 from app.services.customers import CustomerDetails
 from ui.widgets.common import heading
+
+#: The tax rate a quick-added product starts with (the person can change it).
+DEFAULT_TAX_PERCENT = "23"
 
 
 class _FormDialog(QDialog):
@@ -98,19 +102,34 @@ class DiscountDialog(_FormDialog):
 
 
 class QuickAddDialog(_FormDialog):
-    """Offer to add an unknown barcode to the catalog with a name and a price."""
+    """Offer to add an unknown barcode to the catalog: name, price, tax rate, SKU, category."""
 
-    def __init__(self, code: str, currency: str, parent: QWidget | None = None) -> None:
+    def __init__(self, code: str, currency: str, parent: QWidget | None = None,
+                 tax_percent: str = DEFAULT_TAX_PERCENT) -> None:
         super().__init__("Add this product?", parent)
+        self.setObjectName("quickAddDialog")
         self.currency = currency
+        self.code = code
         self.form.addRow("Barcode", QLabel(code))
         self.name = QLineEdit()
+        self.name.setObjectName("quickAddName")
         self.price = QLineEdit()
+        self.price.setObjectName("quickAddPrice")
         self.price.setPlaceholderText("0.00")
+        self.tax = QLineEdit(tax_percent)
+        self.tax.setObjectName("quickAddTax")
+        self.sku = QLineEdit(code)
+        self.sku.setObjectName("quickAddSku")
+        self.category = QLineEdit()
+        self.category.setObjectName("quickAddCategory")
+        self.category.setPlaceholderText("optional")
         self.form.addRow("Name", self.name)
         self.form.addRow("Price", self.price)
-        self.code = code
+        self.form.addRow("Tax rate %", self.tax)
+        self.form.addRow("SKU", self.sku)
+        self.form.addRow("Category", self.category)
         self.amount = 0
+        self.tax_rate_ppm = 0
 
     def validate(self) -> None:
         if not self.name.text().strip():
@@ -121,6 +140,19 @@ class QuickAddDialog(_FormDialog):
             raise ValueError(str(exc)) from exc
         if self.amount <= 0:
             raise ValueError("The price must be more than zero")
+        try:
+            self.tax_rate_ppm = percent_to_ppm(self.tax.text().strip().rstrip("%").strip())
+        except (DiscountError, InvalidOperation, ValueError) as exc:
+            raise ValueError(f"“{self.tax.text()}” is not a tax rate; type e.g. 23 or 13.5") from exc
+        if not 0 <= self.tax_rate_ppm <= 1_000_000:
+            raise ValueError("The tax rate must be between 0% and 100%")
+        if not self.sku.text().strip():
+            raise ValueError("Give the product a SKU (the barcode will do)")
+
+    def new_product(self) -> NewProduct:
+        """What to add, after validate() passed."""
+        return NewProduct(self.sku.text().strip(), self.name.text().strip(), self.amount,
+                          self.tax_rate_ppm, (self.code,), self.category.text().strip() or None)
 
 
 def as_percent(ppm: int) -> str:
