@@ -121,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     from app.store.unit_of_work import Actor
 
     keyring.set_keyring(fail.Keyring())  # key in a passphrase file: never touch a real keyring
+    load_before = os.getloadavg()[0]
     work = Path(tempfile.mkdtemp(prefix="tillsync-bench-", dir=args.dir))
     rng = random.Random(42)
     try:
@@ -187,6 +188,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
 
+    load_after = os.getloadavg()[0]
     sale_p50, sale_p99 = pct(sale_t, 50), pct(sale_t, 99)
     bare_p50, bare_p99 = pct(bare_t, 50), pct(bare_t, 99)
     ratio99 = sale_p99 / bare_p99
@@ -222,11 +224,17 @@ def main(argv: list[str] | None = None) -> int:
     print("rows written by the measured sales (checked after the run): "
           + ", ".join(f"{k} {v}" for k, v in sale_rows.items()) + "; audit chain verifies")
     print("ALL TARGETS MET" if passed else "SOME TARGETS MISSED")
+    cpus = os.cpu_count() or 1
+    print(f"load average (1 min) {load_before:.2f} before, {load_after:.2f} after, {cpus} CPUs")
+    if max(load_before, load_after) > cpus * 0.75:
+        print("WARNING: other processes were busy during the run; absolute p99s (look-up, search) "
+              "include their interference, and so does the bare commit's p99 the sale is compared to")
 
     RESULTS_DIR.mkdir(exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     doc = {
-        "when": stamp, "products": n, "sale_rows": sale_rows, "store_build_s": build_s, "results": results, "passed": passed,
+        "when": stamp, "products": n, "sale_rows": sale_rows,
+        "load_avg_1m": [load_before, load_after], "store_build_s": build_s, "results": results, "passed": passed,
         "machine": {"python": sys.version.split()[0], "sqlite": sqlite3.sqlite_version,
                     "platform": platform.platform(), "cpus": os.cpu_count()},
     }
