@@ -18,17 +18,24 @@ Rules, and why:
   made itself (its own sales, made locally with other ids) are skipped.
 - Entity types we do not know are skipped, so an older terminal survives a newer
   server.
+- Approvals are upserted by id (the approvals queue of every terminal shows the same
+  requests); one whose order has not arrived yet is kept back until it does. A local
+  decision not pushed yet (``approval.decide``, or ``order.delete`` / ``refund.create``
+  naming the ``approval_id``) holds the approval back like any other pending edit.
+- Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
+  pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
+- The store's settings (``store``) update the one StoreSettings row, adopting the
+  server's store id if the row still has another one.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
@@ -48,11 +55,15 @@ from app.store.models import (
     StockMovement,
     StoreSettings,
 )
-from sync import state
+from app.store.models_aftersale import Approval
+from sync import conflicts, state
 from sync.protocol import Change
 
 CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
 NON_BLOCKING_OPS = ("stock.adjust",)
+# Payload keys naming another entity an operation changes: the order of a payment or
+# refund, the approval an order.delete / refund.create carries out, the conflict resolved.
+HELD_PAYLOAD_KEYS = ("order_id", "approval_id", "conflict_id")
 
 
 class ApplyContext:
@@ -74,8 +85,10 @@ def pending_entities(s: Session) -> set[str]:
     held: set[str] = set()
     for entity_id, payload in rows:
         held.add(entity_id)
-        if isinstance(payload, dict) and isinstance(payload.get("order_id"), str):
-            held.add(payload["order_id"])
+        if isinstance(payload, dict):
+            for key in HELD_PAYLOAD_KEYS:
+                if isinstance(payload.get(key), str):
+                    held.add(payload[key])
     return held
 
 
@@ -285,30 +298,73 @@ def apply_stock_level(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 def apply_conflict(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    d = c.data
-    key = state.CONFLICT_PREFIX + (d.get("op_id") or c.entity_id)
-    old = state.get_state(s, key)
-    record = json.loads(old) if old else {"op_id": d.get("op_id"), "op_type": d.get("op_type"),
-                                          "entity_id": d.get("entity_id"),
-                                          "reason": d.get("kind")}
-    record.update({"conflict_id": c.entity_id, "status": d.get("status", "open"),
-                   "resolution": d.get("resolution"), "kind": d.get("kind"),
-                   "fields": d.get("fields"), "device_id": d.get("device_id"),
-                   "mine": d.get("device_id") == ctx.device_id})
-    state.set_state(s, key[:50], json.dumps(record, default=str))
-    state.refresh_conflict_count(s)
+    return conflicts.record_pulled(s, ctx.cipher, c.entity_id, c.data)
+
+
+STORE_FIELDS = ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
+                "receipt_footer")
+
+
+def store_settings_row(s: Session, store_id: str, name: str = "") -> StoreSettings:
+    """The terminal's one StoreSettings row, under the server's store id (made if missing)."""
+    settings = s.get(StoreSettings, store_id)
+    if settings is not None:
+        return settings
+    other = s.scalars(select(StoreSettings)).first()
+    if other is None:
+        settings = StoreSettings(id=store_id, name=name or "Store", version=0)
+        s.add(settings)
+        s.flush()
+        return settings
+    old_id = other.id
+    s.expunge(other)
+    s.execute(update(StoreSettings).where(StoreSettings.id == old_id).values(id=store_id)
+              .execution_options(synchronize_session=False))
+    settings = s.get(StoreSettings, store_id)
+    assert settings is not None
+    return settings
+
+
+def update_store_settings(s: Session, store_id: str, data: dict[str, Any],
+                          version: int | None) -> bool:
+    """Write the server's store settings (enrollment answer or ``store`` change)."""
+    settings = store_settings_row(s, store_id, str(data.get("name") or ""))
+    if version is not None and settings.version is not None and settings.version > version:
+        return False
+    for name in STORE_FIELDS:
+        if data.get(name) is not None:
+            setattr(settings, name, data[name])
+    if version is not None:
+        settings.version = version
     return True
 
 
 def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    settings = s.get(StoreSettings, c.entity_id)
-    if settings is None or _stale(settings.version, c):
+    return update_store_settings(s, c.entity_id, c.data, c.version)
+
+
+def apply_approval(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    d = c.data
+    approval = s.get(Approval, c.entity_id)
+    if approval is not None and _stale(approval.version, c):
         return False
-    for name in ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
-                 "receipt_footer"):
-        if name in c.data:
-            setattr(settings, name, c.data[name])
-    settings.version = c.version
+    if s.get(Order, d.get("order_id")) is None:
+        state.defer(s, c.entity_id, c.model_dump(mode="json"))  # its order comes later
+        return False
+    if approval is None:
+        approval = Approval(id=c.entity_id)
+        s.add(approval)
+    approval.kind, approval.order_id = d["kind"], d["order_id"]
+    approval.status = d.get("status") or "pending"
+    approval.reason = d.get("reason") or ""
+    approval.details = dict(d.get("details") or {})
+    approval.requested_by = d.get("requested_by") or ""
+    approval.requested_at = _dt(d.get("requested_at")) or datetime.now(UTC)
+    approval.decided_by = d.get("decided_by")
+    approval.decided_at = _dt(d.get("decided_at"))
+    approval.decision_note = d.get("decision_note")
+    approval.device_id = d.get("device_id") or c.origin_device_id or approval.device_id or ""
+    approval.version = c.version
     return True
 
 
@@ -321,8 +377,9 @@ APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
     "conflict": apply_conflict,
     "store": apply_store,
     "store_settings": apply_store,
+    "approval": apply_approval,
 }
-HOLDABLE = {"product", "order", "staff", "store", "store_settings"}
+HOLDABLE = {"product", "order", "staff", "store", "store_settings", "approval", "conflict"}
 
 
 def apply_change(s: Session, ctx: ApplyContext, c: Change) -> None:

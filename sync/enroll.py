@@ -20,6 +20,10 @@ the outbox (nothing has been pushed before enrollment) are re-labelled, keeping
 their op_id and op_seq. The data key lives in the keyring under
 ``data-key/<device id>`` (app/store/keys.py), so it is copied to the new account
 first; otherwise customer data would become unreadable on the next start.
+
+The answer's ``store`` object (name, address, tax_id, currency, locale, tax_inclusive,
+receipt_footer, version) fills the StoreSettings row, which takes the server's store
+id (it is made if the local store has none); later edits arrive as ``store`` changes.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from sqlalchemy import func, select, update
 
 from app.store import keys
 from app.store.local import LocalStore
-from app.store.models import Device, Order, OutboxOperation, StockMovement, StoreSettings
+from app.store.models import Device, Order, OutboxOperation, StockMovement
 from sync import credentials
+from sync.apply import update_store_settings
 from sync.client import SyncClient
 from sync.state import CURSOR, set_state
 
@@ -111,16 +116,7 @@ def adopt_identity(store: LocalStore, answer: dict, server_url: str, name: str) 
         device.server_url = server_url
         device.name = name
         device.enrolled_at = datetime.now(UTC)
-        settings = s.scalars(select(StoreSettings)).first()
-        if settings is not None:
-            if settings.id != answer["store_id"]:
-                s.execute(update(StoreSettings).where(StoreSettings.id == settings.id)
-                          .values(id=answer["store_id"]))
-                settings = s.get(StoreSettings, answer["store_id"])
-            assert settings is not None
-            settings.name = store_info.get("name", settings.name)
-            settings.currency = store_info.get("currency", settings.currency)
-            settings.tax_inclusive = store_info.get("tax_inclusive", settings.tax_inclusive)
+        update_store_settings(s, answer["store_id"], store_info, store_info.get("version"))
         set_state(s, CURSOR, "0")
     store.device_id = new_id
 

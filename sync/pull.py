@@ -10,6 +10,10 @@ replay the whole history of the store; a snapshot is the current state, its size
 known up front (so the UI can show a real progress bar), and it is the only way
 back once our cursor is older than the feed's compaction horizon. The outbox is
 not touched: pending operations stay queued and are pushed (replayed) as usual.
+
+Progress while paging: a server that sends ``head`` (its feed position when the page
+was read) lets us report ``(cursor - start, head - start)``, a real fraction for a
+first sync by feed or a long catch-up; without it the total is unknown (``None``).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from sqlalchemy import select
 
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
-from sync import state
+from sync import conflicts, state
 from sync.apply import ApplyContext, apply_change, apply_deferred, pending_entities
 from sync.client import CursorExpired, SyncClient
 from sync.protocol import Change
@@ -105,10 +109,7 @@ def _finish_snapshot(store: LocalStore, changes: list[Change], cursor: int) -> N
         for person in s.scalars(select(Staff).where(Staff.active)):
             if ("staff", person.id) not in seen and person.version > 0:
                 person.active = False
-        for record in state.conflicts(s):
-            cid = record.get("conflict_id")
-            if cid and cid not in open_conflicts and record.get("status") == "open":
-                state.mark_conflict_resolved(s, cid, {"by": "snapshot"})
+        conflicts.close_missing(s, open_conflicts)
         state.set_state(s, state.CURSOR, str(cursor))
 
 
@@ -145,6 +146,8 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
         report = snap
         cursor = snap.cursor
     resyncs = 0
+    start = cursor
+    head: int | None = None
     while True:
         try:
             page = await client.pull(cursor, limit)
@@ -156,13 +159,19 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
             snap.pulled += report.pulled
             snap.applied += report.applied
             report, cursor = snap, snap.cursor
+            start, head = cursor, None
             continue
         report.server_time = page.server_time
         ctx = await asyncio.to_thread(apply_page, store, page.changes, cursor, page.cursor)
         report.add(ctx, len(page.changes))
         report.pages += 1
         cursor = report.cursor = page.cursor
+        if page.head is not None:
+            head = max(head or 0, page.head, page.cursor)
         if progress and page.changes:
-            progress(report.pulled, None)
+            if head is not None and head > start:
+                progress(page.cursor - start, head - start)
+            else:
+                progress(report.pulled, None)
         if not page.has_more or not page.changes:
             return report

@@ -10,10 +10,13 @@ Results per operation (docs/sync-protocol.md):
 
 - ``applied`` / ``duplicate``: status ``done``; the server version is recorded on
   the entity so later edits name the right ``base_version``.
-- ``conflict``: status ``conflict`` plus a local conflict record (sync/state.py);
-  a manager resolves it on the server, the resolution arrives by pull.
+- ``conflict``: status ``conflict`` plus a row in the local ``conflicts`` table
+  (sync/conflicts.py) with our side; the server's side arrives by pull. A manager
+  resolves it on any terminal (``conflict.resolve``) or in the back office; the
+  resolution arrives by pull.
 - ``rejected``: status ``rejected`` with the reason in ``last_error``: quarantined,
-  visible, never resent on its own; later operations keep flowing.
+  visible, never resent on its own; later operations keep flowing. A rejected
+  ``conflict.resolve`` opens its conflict again.
 - no result (held back behind a gap): stays pending.
 
 ``gap_from`` means the server is missing op_seq ``gap_from`` (for example it was
@@ -32,9 +35,13 @@ from sqlalchemy import select, update
 
 from app.store.local import LocalStore
 from app.store.models import Customer, Order, OutboxOperation, Product, StockMovement
-from sync import state
+from app.store.models_aftersale import Approval
+from sync import conflicts
 from sync.client import SyncClient, TransientError
 from sync.protocol import MAX_BATCH, Operation, OpStatus, PushResponse
+
+CONFLICTING_OPS = {"order.update", "order.delete", "product.update", "approval.decide",
+                   "refund.create"}
 
 
 class GapError(RuntimeError):
@@ -47,6 +54,7 @@ class Problem:
     op_type: str
     entity_id: str
     reason: str
+    conflict_id: str | None = None
 
 
 @dataclass
@@ -88,6 +96,8 @@ def _entity_for(op_type: str) -> type | None:
         return Product
     if op_type.startswith("customer."):
         return Customer
+    if op_type.startswith("approval."):
+        return Approval
     return None
 
 
@@ -135,19 +145,22 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                 else:
                     report.duplicates += 1
                 _record_version(s, row, res.version, res.flags)
+                if row.type in CONFLICTING_OPS:  # resent after a gap: an old conflict is moot
+                    conflicts.close_for_op(s, op.op_id)
             elif res.status == OpStatus.CONFLICT:
                 row.status = "conflict"
                 row.last_error = res.reason or "conflict"
-                state.record_conflict(s, op.op_id, {
-                    "op_id": op.op_id, "op_seq": op.op_seq, "op_type": str(op.type),
-                    "entity_id": op.entity_id, "conflict_id": res.conflict_id,
-                    "reason": res.reason, "status": "open", "at": now.isoformat(),
-                })
+                conflicts.record_pushed(
+                    s, store.cipher, conflict_id=res.conflict_id, op_id=op.op_id,
+                    op_type=str(op.type), entity_id=op.entity_id, payload=row.payload,
+                    reason=res.reason, at=now)
                 report.conflicts.append(Problem(op.op_seq, str(op.type), op.entity_id,
-                                                res.reason or "conflict"))
+                                                res.reason or "conflict", res.conflict_id))
             else:
                 row.status = "rejected"
                 row.last_error = res.reason or "rejected by the server"
+                if row.type == "conflict.resolve" and isinstance(row.payload, dict):
+                    conflicts.reopen(s, str(row.payload.get("conflict_id")), row.last_error)
                 report.rejected.append(Problem(op.op_seq, str(op.type), op.entity_id,
                                                row.last_error))
         if resp.gap_from is not None:
@@ -155,7 +168,6 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                       .where(OutboxOperation.status != "pending")
                       .values(status="pending",
                               last_error=f"resent: the server is missing op_seq {resp.gap_from}"))
-            state.refresh_conflict_count(s)
 
 
 def _note_failure(store: LocalStore, ops: list[Operation], error: str) -> None:

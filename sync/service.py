@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.store.local import LocalStore
-from sync import credentials, state
+from sync import conflicts, credentials, state
 from sync.client import AuthError, PermanentError, SyncClient, SyncError, TransientError
 from sync.pull import Progress, PullReport, apply_held_back, pull_changes
 from sync.push import PushReport, push_pending
@@ -97,6 +97,7 @@ class SyncService:
         self._wake = asyncio.Event()
         self._stopped = False
         self._syncing = False
+        self._migrated = False
 
     # ------------------------------------------------------------ status
 
@@ -130,9 +131,16 @@ class SyncService:
                 report.clock_skew_s = (st - now).total_seconds()
                 state.set_state(s, state.CLOCK_SKEW, f"{report.clock_skew_s:.3f}")
 
+    def _migrate_legacy(self) -> None:
+        with self.store.db.write() as s:
+            conflicts.migrate_legacy(s)
+        self._migrated = True
+
     async def run_once(self) -> SyncReport:
         """Push waiting operations, then pull changes. Raises SyncError on failure."""
         async with self._lock:
+            if not self._migrated:
+                await asyncio.to_thread(self._migrate_legacy)
             report = SyncReport()
             self._syncing = True
             self._notify()

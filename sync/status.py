@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from app.store.local import LocalStore
 from app.store.models import OutboxOperation, SyncState
+from app.store.models_aftersale import Conflict
 
 CLOCK_SKEW_WARN_S = 300.0
 
@@ -74,8 +75,9 @@ def read_status(
             s.execute(select(OutboxOperation.status, func.count()).group_by(OutboxOperation.status)).all()
         )
         state = dict(s.execute(select(SyncState.key, SyncState.value)
-                               .where(SyncState.key.in_(["last_sync", "clock_skew_s",
-                                                         "open_conflicts"]))).all())
+                               .where(SyncState.key.in_(["last_sync", "clock_skew_s"]))).all())
+        open_conflicts = s.scalar(select(func.count()).select_from(Conflict)
+                                  .where(Conflict.status == "open")) or 0
         device = store.device()
     skew = state.get("clock_skew_s")
     return SyncStatus(
@@ -83,7 +85,7 @@ def read_status(
         enrolled=device.server_url is not None,
         waiting=int(counts.get("pending", 0)),
         rejected=int(counts.get("rejected", 0)),
-        conflicts=int(state.get("open_conflicts", counts.get("conflict", 0))),
+        conflicts=int(open_conflicts),
         last_sync=_parse(state.get("last_sync")),
         clock_skew_s=float(skew) if skew else None,
         message=message,

@@ -1,7 +1,10 @@
 """Terminals (real local stores in tmp dirs) against a real server under uvicorn on 127.0.0.1.
 
 The server is the project's own (server.main.create_app via tests/server/support.py),
-on a fresh SQLite file built by its Alembic migrations. The OS keyring is replaced
+on a fresh SQLite file built by its Alembic migrations. Tests marked with
+``BACKENDS`` run a second time against a server on PostgreSQL (a database made for
+the session with the helpers of tests/server/conftest.py, dropped afterwards;
+skipped when PostgreSQL cannot be reached or started). The OS keyring is replaced
 by an in-memory backend set with keyring.set_keyring, so tests never touch the
 developer's keyring.
 """
@@ -63,16 +66,54 @@ def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
     keyring.set_keyring(previous)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    settings = Settings(
-        database_url=f"sqlite:///{tmp_path_factory.mktemp('server') / 'server.db'}",
+def _settings(database_url: str) -> Settings:
+    from tests.server.conftest import TEST_DATA_KEY
+
+    return Settings(
+        database_url=database_url, server_data_key=TEST_DATA_KEY,
         jwt_secret="sync-tests-" + uuid.uuid4().hex, argon2_time_cost=1, argon2_memory_kib=8192,
         rate_limit_per_second=10_000, rate_limit_burst=100_000, webhook_urls=[],
         pull_default_limit=50,
     )
-    with running_server(settings) as srv:
+
+
+@pytest.fixture(scope="session")
+def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+    url = f"sqlite:///{tmp_path_factory.mktemp('server') / 'server.db'}"
+    with running_server(_settings(url)) as srv:
         yield srv
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[RunningServer]:
+    import psycopg
+
+    from tests.server import conftest as server_conftest
+
+    if not server_conftest._ensure_pg():
+        pytest.skip("PostgreSQL is not reachable and could not be started")
+    name = f"tillsync_sync_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server_conftest.PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        with running_server(_settings(url)) as srv:
+            yield srv
+    finally:
+        with psycopg.connect(server_conftest.PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def server(request: pytest.FixtureRequest) -> RunningServer:
+    """The SQLite server, or the one named by ``BACKENDS`` (indirect parametrization)."""
+    backend = getattr(request, "param", "sqlite")
+    return request.getfixturevalue(f"{backend}_server")
+
+
+# Run a test against the server on SQLite and on PostgreSQL.
+BACKENDS = pytest.mark.parametrize(
+    "server", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)], indirect=True)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from server.db.models import Payment as ServerPayment
 from sync.enroll import EnrollError, enroll
 from sync.push import load_batch
 from sync.status import read_status
-from tests.sync.conftest import enrollment_code
+from tests.sync.conftest import BACKENDS, enrollment_code
 
 
 def server_count(till, model, **where) -> int:
@@ -62,6 +62,7 @@ def test_enroll_refuses_terminal_with_orders(tmp_path, tenant) -> None:
     store.close()
 
 
+@BACKENDS
 def test_two_terminals_sell_offline_and_both_see_both_sales(till_factory, tenant) -> None:
     a, b = till_factory("A"), till_factory("B")
     a1 = a.sell(250)
@@ -104,6 +105,7 @@ def test_staff_arrive_with_pin_hash_for_offline_sign_in(till_factory, tenant) ->
     assert actor.staff_id == tenant.staff[Role.CASHIER] and actor.role is Role.CASHIER
 
 
+@BACKENDS
 def test_same_batch_pushed_twice_makes_one_order(till_factory, tenant) -> None:
     till = till_factory("A")
     sale = till.sell(700)
