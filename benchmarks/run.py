@@ -28,6 +28,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.store.database import PRAGMAS
+
 RESULTS_DIR = Path(__file__).parent / "results"
 
 
@@ -43,8 +45,8 @@ class BareCommit:
 
     def __init__(self, path: Path) -> None:
         self.con = sqlite3.connect(path, isolation_level=None)
-        self.con.execute("PRAGMA journal_mode=WAL")
-        self.con.execute("PRAGMA synchronous=FULL")
+        for pragma in PRAGMAS:  # exactly the store's settings (WAL, FULL, checkpoint limit)
+            self.con.execute(pragma)
         self.con.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT NOT NULL)")
         self.n = 0
 
