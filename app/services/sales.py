@@ -17,10 +17,11 @@ from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
 from app.domain.order_status import OrderStatus, check_transition, status_for_balance
 from app.domain.permissions import Action, require
+from app.domain.schedule import PaymentPlan
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.store.local import LocalStore
-from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -95,6 +96,20 @@ def _negative_stock_flags(m: Mutation, sold: dict[str, int]) -> list[str]:
     return [f"negative_stock:{sku}" for pid, sku, on_hand in rows if on_hand - sold[pid] < 0]
 
 
+def _check_plan(plan: PaymentPlan, total: int, down_paid: int) -> None:
+    if plan.total != total:
+        raise SaleError("The payment plan was made for a different total; make it again")
+    if down_paid != plan.down_payment:
+        raise SaleError("Take exactly the down payment before the installments")
+
+
+def _installment_rows(order_id: str, plan: PaymentPlan | None) -> list[dict]:
+    if plan is None:
+        return []
+    return [{"id": new_id(), "order_id": order_id, "number": i.number, "due_date": i.due_date,
+             "amount": i.amount} for i in plan.installments]
+
+
 def _check_discounts(actor: Actor, cart: Cart) -> None:
     if any(not li.discount.is_zero for li in cart.lines):
         require(actor.role, Action.SALE_LINE_DISCOUNT)
@@ -109,8 +124,12 @@ def record_sale(
     tenders: list[Tender],
     customer: CustomerDetails | None = None,
     note: str | None = None,
+    plan: PaymentPlan | None = None,
 ) -> SaleResult:
     """Record the cart as an order with its payments. Partial payment leaves it pending.
+
+    With a payment plan, the tenders are its down payment and the installments are
+    recorded with the order; the order stays pending until the plan is paid off.
 
     The rows (order, lines, payments, stock movements) are written with one compiled
     INSERT per table (:meth:`Mutation.insert`), not an ORM flush: the same
@@ -126,6 +145,8 @@ def record_sale(
         applied = apply_tenders(total, tenders) if tenders else []
     except TenderError as exc:
         raise SaleError(str(exc)) from exc
+    if plan is not None:
+        _check_plan(plan, total, sum(t.amount for t in applied))
     with mutation(store.db, store.device_id, actor, "sale.record") as m:
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
@@ -171,13 +192,17 @@ def record_sale(
         m.insert(OrderLine, lines)
         m.insert(Payment, payments)
         m.insert(StockMovement, movements)
+        installments = _installment_rows(order_id, plan)
+        m.insert(Installment, installments)
         m.audit("order", order_id, {
             "reference": {"before": None, "after": reference},
             "status": {"before": None, "after": status},
             "total": {"before": None, "after": total},
             "paid": {"before": None, "after": paid},
             "lines": {"before": None, "after": len(lines)},
-        }, reason=note)
+        } | ({"installments": {"before": None, "after": [
+            {"due": i["due_date"].isoformat(), "amount": i["amount"]} for i in installments]}}
+            if installments else {}), reason=note)
         customer_data = customer.as_dict() | {"id": cust.id} if customer and cust else None
         created = at.isoformat()
         m.emit("order.create", order_id, {
@@ -189,7 +214,9 @@ def record_sale(
             "discount": totals.discount, "tax": totals.tax, "total": total,
             "payments": [{k: p[k] for k in _PAYMENT_PAYLOAD_KEYS} | {"created_at": created}
                          for p in payments],
-            "installments": [], "created_at": created, "note": note,
+            "installments": [{"id": i["id"], "number": i["number"], "due_date": i["due_date"].isoformat(),
+                              "amount": i["amount"]} for i in installments],
+            "created_at": created, "note": note,
         })
         change = sum(t.change for t in applied)
         return SaleResult(order_id, reference, total, paid, change, OrderStatus(status),
