@@ -22,6 +22,8 @@ Rules, and why:
   requests); one whose order has not arrived yet is kept back until it does. A local
   decision not pushed yet (``approval.decide``, or ``order.delete`` / ``refund.create``
   naming the ``approval_id``) holds the approval back like any other pending edit.
+- An order's refunds made elsewhere are recorded once by id, with the refunded
+  quantity on each line (so no till refunds more than was sold).
 - Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
   pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
 - The store's settings (``store``) update the one StoreSettings row, adopting the
@@ -55,11 +57,12 @@ from app.store.models import (
     StockMovement,
     StoreSettings,
 )
-from app.store.models_aftersale import Approval
+from app.store.models_aftersale import Approval, Refund, RefundLine
 from sync import conflicts, state
 from sync.protocol import Change
 
 CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
+REFUND_LINE_NS = uuid.UUID("a4f0c7de-2b61-4f1e-9c3a-7d5e8b9f0a12")
 NON_BLOCKING_OPS = ("stock.adjust",)
 # Payload keys naming another entity an operation changes: the order of a payment or
 # refund, the approval an order.delete / refund.create carries out, the conflict resolved.
@@ -233,12 +236,37 @@ def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
                 actor_id=pay.get("actor_id") or order.created_by,
                 device_id=pay.get("device_id") or order.device_id,
                 created_at=_dt(pay.get("created_at")) or order.created_at))
+    s.flush()
+    _apply_refunds(s, order, d.get("refunds") or [])
     for inst in d.get("installments") or []:
         if s.get(Installment, inst["id"]) is None:
             s.add(Installment(id=inst["id"], order_id=order.id, number=inst["number"],
                               due_date=date.fromisoformat(str(inst["due_date"])),
                               amount=inst["amount"]))
     return True
+
+
+def _apply_refunds(s: Session, order: Order, refunds: list[dict[str, Any]]) -> None:
+    """Refunds made on another terminal: recorded once by id, with the refunded quantities
+    on the order's lines (so no till refunds more than was sold). Our own are already here."""
+    for r in refunds:
+        if not isinstance(r, dict) or not r.get("id") or s.get(Refund, r["id"]) is not None:
+            continue
+        refund = Refund(id=r["id"], order_id=order.id, approval_id=None, amount=r["amount"],
+                        method=r.get("method") or "cash", restock=bool(r.get("restock")),
+                        reason=r.get("reason") or "", requested_by=r.get("actor_id") or "",
+                        approved_by=r.get("approved_by") or r.get("actor_id") or "",
+                        created_at=_dt(r.get("created_at")) or datetime.now(UTC))
+        for item in r.get("lines") or []:
+            line = s.get(OrderLine, item.get("line_id"))
+            if line is None or line.order_id != order.id:
+                continue
+            line.refunded_qty_milli = (line.refunded_qty_milli or 0) + int(item["qty_milli"])
+            refund.lines.append(RefundLine(
+                id=str(uuid.uuid5(REFUND_LINE_NS, f"{refund.id}/{line.id}")),
+                order_line_id=line.id, qty_milli=int(item["qty_milli"]),
+                amount=int(item.get("amount") or 0)))
+        s.add(refund)
 
 
 # ---------------------------------------------------------------- stock, conflicts, store

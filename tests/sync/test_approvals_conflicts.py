@@ -123,6 +123,42 @@ def test_rejected_request_syncs_and_a_pending_decision_is_not_overwritten(till_f
         assert s.get(ServerApproval, approval_id).decision_note == "keep it"
 
 
+def test_refund_requested_on_a_is_approved_on_b_and_recorded_on_both(till_factory, tenant) -> None:
+    from app.store.models_aftersale import Refund
+    from server.db.models import Refund as ServerRefund
+
+    a, b = till_factory("A"), till_factory("B")
+    sale = a.sell(1000, qty_milli=2000)
+    with a.store.db.read() as s:
+        line_id = s.get(Order, sale.order_id).lines[0].id
+    approval_id = approvals.request_refund(a.store, a.actor(Role.CASHIER), sale.order_id,
+                                           [approvals.RefundItem(line_id, 1000)], "broken")
+    a.sync()
+    b.sync()
+    (queued,) = approvals.pending(b.store)
+    assert (queued.id, queued.kind, queued.amount) == (approval_id, "refund", 1000)
+    approvals.decide(b.store, b.actor(Role.MANAGER), approval_id, True)
+    b.sync()
+    a.sync()
+    for till in (a, b):
+        order = local_order(till, sale.order_id)
+        assert order.refunded == 1000
+        with till.store.db.read() as s:
+            (refund,) = s.scalars(select(Refund).where(Refund.order_id == sale.order_id)).all()
+            assert (refund.amount, refund.reason, len(refund.lines)) == (1000, "broken", 1)
+            assert s.get(Order, sale.order_id).lines[0].refunded_qty_milli == 1000
+        assert local_approval(till, approval_id).status == "approved"
+    with pytest.raises(approvals.ApprovalError, match="at most 1"):  # A knows one is left
+        approvals.request_refund(a.store, a.actor(Role.CASHIER), sale.order_id,
+                                 [approvals.RefundItem(line_id, 2000)], "again")
+    with tenant.server.ctx.reader() as s:
+        assert s.get(ServerRefund, refund.id).amount == 1000
+        assert s.get(ServerApproval, approval_id).status == "approved"
+    a.sync()  # replaying the feed does not add the refund twice
+    with a.store.db.read() as s:
+        assert len(s.scalars(select(Refund)).all()) == 1
+
+
 def test_edit_against_a_concurrent_deletion_is_a_conflict_and_nothing_is_lost(till_factory, tenant) -> None:
     a, b = till_factory("A"), till_factory("B")
     sale = a.sell(800, pay=False)
