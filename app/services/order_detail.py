@@ -13,6 +13,7 @@ from app.services.payment_plans import PlanStatus, status_of
 from app.store.local import LocalStore
 from app.store.models import AuditEntry, Installment, Order, Staff
 from app.store.models_aftersale import Approval
+from app.store.outbox_crypto import open_payload
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,7 @@ def order_detail(store: LocalStore, order_id: str) -> OrderDetail | None:
             [PaymentView(p.id, p.method, p.amount, p.tendered, p.change, p.created_at, who(p.actor_id))
              for p in o.payments],
             status_of(o, installments) if installments else None,
-            [AuditView(e.at, who(e.actor_id), e.device_id, e.action, e.changes, e.reason) for e in entries],
+            [AuditView(e.at, who(e.actor_id), e.device_id, e.action,
+                       open_payload(store.cipher, e.changes) or {}, e.reason) for e in entries],
             list(approvals),
         )

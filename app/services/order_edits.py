@@ -19,6 +19,7 @@ from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.services.sales import line_payload
 from app.store.local import LocalStore
 from app.store.models import Order, StockMovement
+from app.store.outbox_crypto import seal_payload
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -83,7 +84,8 @@ def edit_order(
         order.status = status_for_balance(order.total, order.paid).value
         order.updated_at = m.at
         audit_changes = {k: {"before": v["base"], "after": v["value"]} for k, v in fields.items()}
-        m.audit("order", order.id, audit_changes, reason=reason)
+        # The audit log keeps a customer's details sealed, as the customers table does.
+        m.audit("order", order.id, seal_payload(store.cipher, audit_changes), reason=reason)
         m.emit("order.update", order.id, {"fields": fields, "reason": reason}, base_version=order.version)
         return audit_changes
 

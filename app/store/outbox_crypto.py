@@ -54,31 +54,43 @@ def _open_dict(cipher: Any, d: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def seal_payload(cipher: Any, payload: dict[str, Any] | None, op_type: str = "") -> dict[str, Any] | None:
-    """The at-rest form of a payload: the customer's personal fields sealed.
+def _seal_tree(cipher: Any, node: Any, in_customer: bool) -> Any:
+    """Seal every customer's personal fields, however deep: ``order.create``'s
+    ``customer``, an edit's ``fields.customer.base/value``, a conflict resolution's value."""
+    if isinstance(node, list):
+        return [_seal_tree(cipher, item, in_customer) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if in_customer and any(node.get(k) is not None for k in PII_FIELDS):
+        return _seal_dict(cipher, node)
+    return {k: _seal_tree(cipher, v, in_customer or k == "customer") for k, v in node.items()}
 
-    ``payload["customer"]`` (order operations) and, for ``customer.*`` operations,
-    the payload's own name/phone/email.
+
+def _open_tree(cipher: Any, node: Any) -> Any:
+    if isinstance(node, list):
+        return [_open_tree(cipher, item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = _open_dict(cipher, node)
+    return {k: _open_tree(cipher, v) for k, v in node.items()}
+
+
+def seal_payload(cipher: Any, payload: dict[str, Any] | None, op_type: str = "") -> dict[str, Any] | None:
+    """The at-rest form of a payload: every customer's personal fields sealed.
+
+    Anything under a ``customer`` key (at any depth) and, for ``customer.*``
+    operations, the payload's own name/phone/email.
     """
     if not isinstance(payload, dict):
         return payload
-    out = dict(payload)
-    if isinstance(out.get("customer"), dict):
-        out["customer"] = _seal_dict(cipher, out["customer"])
-    if str(op_type).startswith("customer."):
-        out = _seal_dict(cipher, out)
-    return out
+    return _seal_tree(cipher, payload, str(op_type).startswith("customer."))
 
 
 def open_payload(cipher: Any, payload: dict[str, Any] | None) -> dict[str, Any] | None:
     """The wire form of a stored payload (personal fields opened)."""
-    if not isinstance(payload, dict):
+    if not isinstance(payload, dict) or cipher is None:
         return payload
-    out = _open_dict(cipher, payload)
-    if isinstance(out.get("customer"), dict):
-        out = dict(out)
-        out["customer"] = _open_dict(cipher, out["customer"])
-    return out
+    return _open_tree(cipher, payload)
 
 
 def _cipher_of(target: OutboxOperation) -> Any:

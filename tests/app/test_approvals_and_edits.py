@@ -8,7 +8,7 @@ from app.domain.cart import Cart
 from app.domain.money import div_round
 from app.domain.permissions import PermissionDenied
 from app.domain.tender import Method, Tender
-from app.services import approvals, catalog, order_edits, sales, staff
+from app.services import approvals, catalog, order_detail, order_edits, sales, staff
 from app.services.customers import CustomerDetails
 from app.store.audit import verify_chain
 from app.store.local import open_store
@@ -119,6 +119,13 @@ def test_edit_pending_order_records_field_level_trail(store, people):
     op = _last_op(store)
     assert op.type == "order.update"
     assert op.payload["fields"]["total"]["base"] == sale.total
+    assert op.payload["fields"]["customer"]["value"]["name"] == "Aoife Byrne"
+    trail = order_detail.order_detail(store, sale.order_id).audit
+    assert trail[-1].changes["customer"]["after"]["phone"] == "+353 86 123 4567"
+    # Neither the outbox nor the audit log keeps the customer's details in clear.
+    # The database file and its WAL together hold every byte written so far.
+    raw = b"".join(p.read_bytes() for p in store.db.path.parent.glob("tillsync.sqlite*"))
+    assert b"Aoife" not in raw and b"123 4567" not in raw
 
 
 def test_completed_order_is_not_edited(store, people):
