@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from dataclasses import dataclass, field
+from typing import Any
 
 from argon2 import PasswordHasher
 from fastapi import Request
@@ -24,6 +27,14 @@ class AppContext:
     metrics: Metrics
     limiter: TokenBucketLimiter
     extras: dict[str, object] = field(default_factory=dict)
+    #: Held around each push transaction. On SQLite (one writer at a time) a lock, so
+    #: pushes queue here, in Python, and the next one starts the moment the last one
+    #: commits, instead of polling SQLite's busy handler (which sleeps up to 100 ms a try).
+    write_gate: Any = field(default_factory=contextlib.nullcontext)
+
+    @staticmethod
+    def gate_for(url: str) -> Any:
+        return threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
 
 
 @dataclass(frozen=True)

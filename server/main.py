@@ -37,6 +37,7 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings, engine=engine, writer=writer, reader=reader,
         hasher=make_hasher(settings), metrics=Metrics(),
         limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
+        write_gate=AppContext.gate_for(settings.database_url),
     )
 
 

@@ -68,20 +68,41 @@ def _cipher_of(dialect: Dialect) -> Any:
 
 
 def seal_tree(value: Any, cipher: Any, inside: bool = False) -> Any:
-    """A copy of a JSON value whose name/phone/email strings under a ``customer`` key are sealed."""
+    """A JSON value whose name/phone/email strings under a ``customer`` key are sealed.
+
+    Containers holding nothing to seal are returned as they are (not copied); the
+    others are copied, so the caller's value is never changed.
+    """
     if isinstance(value, dict):
-        out = {}
+        out: dict[Any, Any] | None = None
         for key, item in value.items():
-            if inside and key in PERSONAL_FIELDS and isinstance(item, str) and item \
+            kind = type(item)
+            if kind is dict or kind is list or (
+                    kind is not str and isinstance(item, (dict, list))):
+                new = seal_tree(item, cipher, inside or key == PERSONAL_ROOT)
+                if new is item:
+                    continue
+            elif inside and key in PERSONAL_FIELDS and isinstance(item, str) and item \
                     and not item.startswith(SEALED_PREFIX):
                 if cipher is None:
                     raise MissingDataKey("no data key: personal data cannot be stored")
-                out[key] = cipher.seal(key, item)
+                new = cipher.seal(key, item)
             else:
-                out[key] = seal_tree(item, cipher, inside or key == PERSONAL_ROOT)
-        return out
+                continue
+            if out is None:
+                out = dict(value)
+            out[key] = new
+        return value if out is None else out
     if isinstance(value, list):
-        return [seal_tree(item, cipher, inside) for item in value]
+        changed: list[Any] | None = None
+        for i, item in enumerate(value):
+            if isinstance(item, (dict, list)):
+                new = seal_tree(item, cipher, inside)
+                if new is not item:
+                    if changed is None:
+                        changed = list(value)
+                    changed[i] = new
+        return value if changed is None else changed
     return value
 
 

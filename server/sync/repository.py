@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
@@ -17,6 +17,21 @@ def lock_terminal(session: Session, terminal_id: str) -> Terminal:
 
 def processed(session: Session, op_id: str) -> ProcessedOp | None:
     return session.get(ProcessedOp, op_id)
+
+
+_t = ProcessedOp.__table__.c
+_PROCESSED_Q = select(_t.op_id, _t.device_id, _t.result).where(
+    _t.op_id.in_(bindparam("ids", expanding=True)))
+
+
+def processed_results(session: Session, op_ids: list[str]) -> dict[str, tuple[str, dict]]:
+    """{op_id: (device_id, stored result)} of those of ``op_ids`` processed before."""
+    found: dict[str, tuple[str, dict]] = {}
+    ids = sorted(set(op_ids))
+    for i in range(0, len(ids), 500):
+        for row in session.connection().execute(_PROCESSED_Q, {"ids": ids[i:i + 500]}):
+            found[row.op_id] = (row.device_id, row.result)
+    return found
 
 
 def processed_at_seq(session: Session, device_id: str, op_seq: int) -> ProcessedOp | None:

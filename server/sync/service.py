@@ -1,10 +1,17 @@
-"""Push: apply each operation in op_seq order, once, in its own transaction.
+"""Push: apply a device's operations in op_seq order, each once.
 
-Per operation, inside ONE transaction: lock the terminal row, look the op_id up in
-processed_ops (dedupe), check op_seq against the terminal's dense counter, re-check
-the actor and permissions, apply the domain change (in a savepoint), store the result
-in processed_ops and advance the counter. A rejected operation is stored too (and
-quarantined), so it never holds the queue; only a transient database failure does.
+Per chunk of a push (up to CHUNK ops), inside ONE transaction: lock the terminal row,
+look all the chunk's op_ids up in processed_ops (dedupe), then per op in order: check
+op_seq against the terminal's dense counter, re-check the actor and permissions and
+apply the domain change; store every op's result in processed_ops and advance the
+counter; finally give the chunk's feed entries their positions under the store lock
+(:meth:`FeedWriter.assign`) and commit. An op's effects, its stored result and the
+counter therefore always commit together.
+
+Runs of order.create are decided in Python and written per table with executemany
+(:mod:`server.sync.bulk`); every other op goes through its ORM handler in a savepoint.
+A rejected operation is stored too (and quarantined), so it never holds the queue;
+only a transient database failure does (the whole chunk is retried, then 503).
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -25,6 +33,7 @@ from server.errors import ApiError
 from server.feed.writer import FeedWriter
 from server.sync import approvals, catalog, order_edits, orders
 from server.sync import repository as repo
+from server.sync.bulk import BulkOrders, BulkRefused, is_bulk
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
@@ -54,7 +63,16 @@ HANDLERS: dict[OpType, Handler] = {
 }
 ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE, OpType.CONFLICT_RESOLVE}
 RETRIES = 5
-CHUNK = 50  # ops per transaction: bounds how long one push holds the store's feed lock
+# ops per transaction: bounds how long one push holds the database (SQLite's single
+# writer) and its stock-level locks; the store's feed lock is held only at the end
+CHUNK = 100
+_terminals = Terminal.__table__
+_LOCK_TERMINAL = (select(_terminals.c.last_applied_seq)
+                  .where(_terminals.c.id == bindparam("tid")).with_for_update())
+_UPDATE_TERMINAL = (update(_terminals).where(_terminals.c.id == bindparam("tid"))
+                    .values(last_applied_seq=bindparam("seq"), last_seen_at=bindparam("now")))
+_INSERT_PROCESSED = insert(ProcessedOp.__table__)
+_INSERT_QUARANTINED = insert(QuarantinedOp.__table__)
 T = TypeVar("T")
 
 
@@ -69,13 +87,23 @@ def upgrade(op: Operation) -> Operation:
 
 
 def _has_nul(value: object) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
+    """Whether a NUL character is anywhere in a JSON value (keys included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
     return False
+
+
+def _op_has_nul(op: Operation) -> bool:
+    return _has_nul([op.op_id, op.entity_id, op.actor_id, op.device_id, op.payload])
 
 
 def scrub(value: object) -> object:
@@ -105,18 +133,23 @@ def _result(op: Operation, outcome: Outcome) -> OperationResult:
     )
 
 
-def _stored(row: ProcessedOp) -> OperationResult:
+def _stored_json(data: dict[str, object]) -> OperationResult:
     """The result stored for an op; an applied op answers ``duplicate`` the second time."""
-    result = OperationResult.model_validate(row.result)
+    result = OperationResult.model_validate(data)
     if result.status is OpStatus.APPLIED:
         result.status = OpStatus.DUPLICATE
     return result
 
 
 def run_handler(
-    ctx: AppContext, session: Session, op: Operation, terminal: TerminalPrincipal
+    ctx: AppContext, session: Session, op: Operation, terminal: TerminalPrincipal,
+    feed: FeedWriter | None = None,
 ) -> Outcome:
-    """Re-check the actor and apply one op in a savepoint; a Rejected is rolled back."""
+    """Re-check the actor and apply one op in a savepoint; a Rejected is rolled back.
+
+    ``feed`` is the push's deferred writer (its entries get positions at the end of the
+    transaction); without one, the store rows are locked now (eager writer)."""
+    mark = feed.mark() if feed is not None else 0
     savepoint = session.begin_nested()
     try:
         op = upgrade(op)
@@ -128,85 +161,171 @@ def run_handler(
             raise Rejected(f"actor {op.actor_id} is not a staff member of this organization")
         if not actor.active:
             raise Rejected(f"{actor.name} is no longer an active staff member")
-        feed = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
-                else FeedWriter.for_store(session, terminal.store_id))
-        oc = OpContext(session, op, terminal, actor, feed, ctx.settings.webhook_urls)
+        if feed is None:
+            writer = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
+                      else FeedWriter.for_store(session, terminal.store_id))
+        else:
+            writer = feed.org_wide() if op.type in ORG_WIDE else feed
+        oc = OpContext(session, op, terminal, actor, writer, ctx.settings.webhook_urls)
         outcome = handler(oc)
         savepoint.commit()
         return outcome
     except Rejected as exc:
         savepoint.rollback()
+        if feed is not None:
+            feed.truncate(mark)
         return Outcome(OpStatus.REJECTED, reason=exc.reason)
     except OperationalError:
         raise
     except Exception as exc:  # a bug must not hold the queue: quarantine it
         savepoint.rollback()
+        if feed is not None:
+            feed.truncate(mark)
         log.exception("op %s failed", op.op_id)
         return Outcome(OpStatus.REJECTED, reason=f"server error while applying: {exc!r}"[:900])
 
 
-def _process_in(
-    ctx: AppContext, session: Session, term: Terminal, terminal: TerminalPrincipal,
-    op: Operation,
-) -> OperationResult | None:
-    """Process one op inside the caller's transaction (None when held back by a gap)."""
-    last = term.last_applied_seq
-    seen = repo.processed(session, op.op_id)
-    if seen is not None:
-        if seen.device_id != terminal.terminal_id:
-            return _result(op, Outcome(OpStatus.REJECTED,
-                                       reason="op_id already used by another device"))
-        return _stored(seen)
-    if op.op_seq <= last:
-        other = repo.processed_at_seq(session, terminal.terminal_id, op.op_seq)
-        reason = f"op_seq {op.op_seq} was already used by op {other.op_id if other else '?'}"
-        return _result(op, Outcome(OpStatus.REJECTED, reason=reason))
-    if op.op_seq > last + 1:
-        return None
-    if _has_nul(op.model_dump(mode="json")):
-        op = Operation.model_validate(scrub(op.model_dump(mode="json")))
-        outcome = Outcome(OpStatus.REJECTED, reason="the operation contains a NUL character")
-    else:
-        outcome = run_handler(ctx, session, op, terminal)
-    result = _result(op, outcome)
-    session.add(ProcessedOp(
-        op_id=op.op_id, device_id=terminal.terminal_id, op_seq=op.op_seq,
-        org_id=terminal.org_id, type=op.type.value, entity_id=op.entity_id,
-        status=result.status.value, result=result.model_dump(mode="json"),
-    ))
-    if result.status is OpStatus.REJECTED:
-        session.add(QuarantinedOp(
-            id=new_id(), org_id=terminal.org_id, store_id=terminal.store_id,
-            device_id=terminal.terminal_id, op_id=op.op_id, op_type=op.type.value,
-            operation=op.model_dump(mode="json"), reason=result.reason or "rejected",
-        ))
-    term.last_applied_seq = op.op_seq
-    return result
+class _Chunk:
+    """One transaction's worth of a device's ops: dedupe, order, apply, store results."""
+
+    def __init__(self, ctx: AppContext, session: Session, terminal: TerminalPrincipal,
+                 ops: list[Operation], use_bulk: bool = True) -> None:
+        self.ctx = ctx
+        self.session = session
+        self.terminal = terminal
+        self.ops = ops
+        self.feed = FeedWriter.deferred(session, terminal.org_id, terminal.store_id)
+        self.bulk = BulkOrders(session, terminal, self.feed, ctx.settings.webhook_urls)
+        self.use_bulk = use_bulk
+        # op_id -> (op, result) of the ops processed (stored) by this transaction
+        self.done: dict[str, tuple[Operation, OperationResult]] = {}
+        self.seq_owner: dict[int, str] = {}
+
+    def run(self) -> tuple[list[OperationResult], bool, int]:
+        session, terminal = self.session, self.terminal
+        conn = session.connection()
+        last = conn.execute(_LOCK_TERMINAL, {"tid": terminal.terminal_id}).scalar_one()
+        known = repo.processed_results(session, [op.op_id for op in self.ops])
+        answers: list[tuple[str, Operation, OperationResult | None]] = []
+        gap = False
+        for i, op in enumerate(self.ops):
+            stored = known.get(op.op_id)
+            if stored is not None:
+                device_id, result_json = stored
+                if device_id != terminal.terminal_id:
+                    answers.append(("now", op, _result(op, Outcome(
+                        OpStatus.REJECTED, reason="op_id already used by another device"))))
+                else:
+                    answers.append(("now", op, _stored_json(result_json)))
+                continue
+            if op.op_id in self.done:
+                answers.append(("dup", op, None))
+                continue
+            if op.op_seq <= last:
+                owner = self.seq_owner.get(op.op_seq)
+                if owner is None:
+                    other = repo.processed_at_seq(session, terminal.terminal_id, op.op_seq)
+                    owner = other.op_id if other else "?"
+                reason = f"op_seq {op.op_seq} was already used by op {owner}"
+                answers.append(("now", op, _result(op, Outcome(OpStatus.REJECTED,
+                                                               reason=reason))))
+                continue
+            if op.op_seq > last + 1:
+                gap = True
+                break
+            op, outcome = self._apply(i, op)
+            if outcome is not None:
+                self._store(op, outcome)
+            answers.append(("done", op, None))
+            self.seq_owner[op.op_seq] = op.op_id
+            last = op.op_seq
+        self._flush_bulk()
+        self._write_bookkeeping(last)
+        self.feed.assign()  # last: the store lock is held only from here to the commit
+        results: list[OperationResult] = []
+        for kind, op, result in answers:
+            if kind == "now":
+                assert result is not None
+                results.append(result)
+            elif kind == "done":
+                results.append(self.done[op.op_id][1])
+            else:
+                results.append(_stored_json(self.done[op.op_id][1].model_dump(mode="json")))
+        return results, gap, last
+
+    def _apply(self, i: int, op: Operation) -> tuple[Operation, Outcome | None]:
+        """(op, outcome); the outcome is None while a bulk run still holds the op."""
+        if _op_has_nul(op):
+            op = Operation.model_validate(scrub(op.model_dump(mode="json")))
+            return op, Outcome(OpStatus.REJECTED, reason="the operation contains a NUL character")
+        if self.use_bulk and is_bulk(op):
+            if self.bulk.run is None:
+                run = []
+                for later in self.ops[i:]:
+                    if not is_bulk(later):
+                        break
+                    run.append(later)
+                self.bulk.prepare(run)
+            outcome = self.bulk.order_create(op)
+            if outcome is not None:
+                return op, outcome
+        self._flush_bulk()
+        return op, run_handler(self.ctx, self.session, op, self.terminal, self.feed)
+
+    def _flush_bulk(self) -> None:
+        self.bulk.flush()
+
+    def _store(self, op: Operation, outcome: Outcome) -> None:
+        self.done[op.op_id] = (op, _result(op, outcome))
+
+    def _write_bookkeeping(self, last: int) -> None:
+        """Stored results (and quarantine entries) of this transaction's ops; the counter."""
+        terminal = self.terminal
+        conn = self.session.connection()
+        now = utcnow()
+        processed = []
+        quarantined = []
+        for op, result in self.done.values():
+            data = result.model_dump(mode="json")
+            processed.append({
+                "op_id": op.op_id, "device_id": terminal.terminal_id, "op_seq": op.op_seq,
+                "org_id": terminal.org_id, "type": op.type.value, "entity_id": op.entity_id,
+                "status": result.status.value, "result": data, "processed_at": now,
+            })
+            if result.status is OpStatus.REJECTED:
+                quarantined.append({
+                    "id": new_id(), "org_id": terminal.org_id, "store_id": terminal.store_id,
+                    "device_id": terminal.terminal_id, "op_id": op.op_id,
+                    "op_type": op.type.value, "operation": op.model_dump(mode="json"),
+                    "reason": result.reason or "rejected", "status": "open", "result": None,
+                    "created_at": now, "resolved_at": None, "resolved_by": None,
+                })
+        if processed:
+            conn.execute(_INSERT_PROCESSED, processed)
+        if quarantined:
+            conn.execute(_INSERT_QUARANTINED, quarantined)
+        conn.execute(_UPDATE_TERMINAL, {"tid": terminal.terminal_id, "seq": last, "now": now})
 
 
 def _process_chunk(
     ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
 ) -> tuple[list[OperationResult], bool, int]:
-    """Ops of one device in ONE transaction, each in its own savepoint: (results, gap, last).
+    """Ops of one device in ONE transaction: (results, gap, last applied op_seq).
 
-    Every op's effects, its stored result and the device counter still commit
-    together (all of a chunk or none of it), so the dedupe guarantees are per op as
-    before; grouping only saves a commit (an fsync) and the lock round trips per op.
+    Every op's effects, its stored result and the device counter commit together (all of
+    a chunk or none of it), so the dedupe guarantees are per op; runs of order.create go
+    through :mod:`server.sync.bulk`, other ops through their handler in a savepoint.
     """
-    results: list[OperationResult] = []
-    gap = False
-    with ctx.writer.begin() as session:
-        term = repo.lock_terminal(session, terminal.terminal_id)
-        for op in ops:
-            result = _process_in(ctx, session, term, terminal, op)
-            if result is None:
-                gap = True
-                break
-            results.append(result)
-        term.last_seen_at = utcnow()
-        last = term.last_applied_seq
+    try:
+        with ctx.write_gate, ctx.writer.begin() as session:
+            results, gap, last = _Chunk(ctx, session, terminal, ops).run()
+    except BulkRefused as exc:
+        log.warning("bulk write refused (%s); applying the chunk op by op", exc)
+        with ctx.write_gate, ctx.writer.begin() as session:
+            results, gap, last = _Chunk(ctx, session, terminal, ops, use_bulk=False).run()
+    by_id = {op.op_id: op.type.value for op in ops}
     for result in results:
-        ctx.metrics.ops.labels(result_type(ops, result), result.status.value).inc()
+        ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
     return results, gap, last
 
 

@@ -1,0 +1,95 @@
+"""In-process push profile: ``python -m benchmarks.sync_profile [--pg] [--ops N] [--batch N]``.
+
+Builds a server context on a fresh SQLite file (or a temporary PostgreSQL database),
+seeds the demo catalog, enrolls a terminal and calls ``server.sync.service.push``
+directly (no HTTP), printing ops/s and SQL statements per op; ``--profile`` adds a
+cProfile listing of the first batch (``--sort tottime|cumulative``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import random
+import shutil
+import tempfile
+import time
+from typing import Any
+
+from sqlalchemy import event
+
+from benchmarks.sync_bench import Till, database, sale_op, seed, server_env
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.sync_profile")
+    parser.add_argument("--pg", action="store_true")
+    parser.add_argument("--ops", type=int, default=2000)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--sort", default="tottime")
+    parser.add_argument("--top", type=int, default=40)
+    args = parser.parse_args(argv)
+
+    from server.config import Settings
+    from server.db.models import Terminal
+    from server.main import build_context
+    from server.sync import service
+    from server.tenancy import service as tenancy
+    from sync.protocol import PushRequest
+
+    workdir = tempfile.mkdtemp(prefix="tillsync-syncprof-")
+    try:
+        with database(args.pg, workdir) as url:
+            codes, _org, cashier = seed(url, 1, 2000)
+            env = server_env(url)
+            settings = Settings(database_url=url, run_migrations=False,
+                                server_data_key=env["TILLSYNC_SERVER_DATA_KEY"])
+            ctx = build_context(settings)
+            with ctx.writer.begin() as s:
+                enrolled = tenancy.enroll(s, codes[0][1], "Profiler")
+            with ctx.reader() as s:
+                term = s.get(Terminal, enrolled.device_id)
+                assert term is not None
+                from server.context import TerminalPrincipal
+                principal = TerminalPrincipal(term.id, term.org_id, term.store_id,
+                                              term.device_code)
+            till = Till(enrolled.device_id, enrolled.device_code, enrolled.store_id, "", cashier)
+            rng = random.Random(1)
+            ops = [sale_op(till, rng) for _ in range(args.ops)]
+            statements = [0]
+
+            @event.listens_for(ctx.engine, "before_cursor_execute")
+            def _count(*_a: Any) -> None:
+                statements[0] += 1
+
+            started = time.perf_counter()
+            applied = 0
+            prof = cProfile.Profile() if args.profile else None
+            batch_times = []
+            for i in range(0, len(ops), args.batch):
+                req = PushRequest.model_validate({"operations": ops[i:i + args.batch]})
+                t0 = time.perf_counter()
+                if prof is not None and i == 0:
+                    prof.enable()
+                resp = service.push(ctx, principal, req)
+                if prof is not None and i == 0:
+                    prof.disable()
+                batch_times.append(time.perf_counter() - t0)
+                applied += sum(1 for r in resp.results if r.status.value == "applied")
+            total = time.perf_counter() - started
+            print(f"{'PostgreSQL' if args.pg else 'SQLite'}: {len(ops)} ops in batches of "
+                  f"{args.batch}: {total:.2f} s, {len(ops) / total:,.0f} ops/s, applied "
+                  f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op")
+            print("per batch (ms):", " ".join(f"{t * 1000:.0f}" for t in batch_times))
+            ctx.engine.dispose()
+            if prof is not None:
+                pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

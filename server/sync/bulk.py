@@ -1,0 +1,487 @@
+"""order.create of a whole batch at once: the same rules as ``orders.order_create``,
+without the ORM.
+
+A push is mostly sales. For a run of consecutive ``order.create`` ops of one device
+this module loads what the rules need in a few queries (the actors, the products the
+lines name, which order ids, payment ids and references already exist, the store's
+stock levels of those products, locked in product order), decides every op in Python,
+and writes all the rows (orders, lines, payments, stock movements and levels, audit
+entries, events and webhook deliveries) with one executemany per table when the run
+ends. Feed entries go to the push's deferred :class:`FeedWriter`; results and the
+device counter are written by the caller, in the same transaction.
+
+Every check that can reject an op runs before anything of that op is buffered, so a
+rejected op needs no savepoint. If the database still refuses a run's rows (say a line
+id that already exists), :class:`BulkRefused` is raised; the caller rolls the
+transaction back and applies the chunk again with the ORM handlers, one savepoint per
+op, exactly as before, so only the faulty op is rejected.
+
+The result of each op (status, version, flags, reason) and every row and feed entry
+is what ``orders.order_create`` makes; tests/server/test_bulk.py compares the two.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, literal, select, union_all, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
+from app.domain.order_status import status_for_balance
+from app.domain.permissions import Action, allowed
+from app.domain.totals import Discount, DiscountError, compute
+from server.context import TerminalPrincipal
+from server.db.base import utcnow
+from server.db.models import (
+    AuditEntry,
+    Event,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Staff,
+    StockLevel,
+    StockMovement,
+    WebhookDelivery,
+)
+from server.feed.serialize import iso
+from server.feed.writer import FeedWriter
+from server.sync.common import Outcome, Rejected, jsonable, parse_payload
+from server.sync.orders import line_inputs
+from sync.payloads import OrderCreate
+from sync.protocol import OPERATION_FORMAT_VERSION, Operation, OpStatus, OpType
+
+_orders = Order.__table__
+_lines = OrderLine.__table__
+_payments = Payment.__table__
+_movements = StockMovement.__table__
+_levels = StockLevel.__table__
+_audit = AuditEntry.__table__
+_events = Event.__table__
+_deliveries = WebhookDelivery.__table__
+
+#: Tables in the order their rows are inserted (parents first).
+TABLES = (_orders, _lines, _payments, _movements, _audit, _events, _deliveries)
+CHUNK_IN = 500  # ids per IN (...) list
+log = logging.getLogger("tillsync.server.sync")
+
+
+def _ids(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+_s, _p, _o, _pc, _lv = (Staff.__table__.c, Product.__table__.c, _orders.c, _payments.c,
+                        _levels.c)
+# statements built once (building and cache-keying a statement costs more than running it)
+_STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
+_PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
+                     _p.stock_tracked).where(_p.id.in_(_ids("ids")))
+_EXISTING_Q = union_all(
+    select(literal("o"), _o.id).where(_o.id.in_(_ids("oids"))),
+    select(literal("r"), _o.reference).where(_o.org_id == bindparam("org"),
+                                             _o.reference.in_(_ids("refs"))),
+    select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
+)
+_LEVELS_Q = (select(_lv.product_id, _lv.qty_milli)
+             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
+             .order_by(_lv.product_id).with_for_update())
+_LEVELS_INS_PG = pg_insert(_levels).on_conflict_do_nothing()
+_LEVELS_INS_SQLITE = sqlite_insert(_levels).on_conflict_do_nothing()
+_LEVELS_UPD = (update(_levels)
+               .where(_lv.store_id == bindparam("b_store"), _lv.product_id == bindparam("b_product"))
+               .values(qty_milli=bindparam("b_qty")))
+_INSERTS = {table: insert(table) for table in TABLES}
+
+
+@dataclass
+class StaffRow:
+    id: str
+    org_id: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass
+class ProductRow:
+    org_id: str
+    price: int
+    active: bool
+    deleted: bool
+    stock_tracked: bool
+
+
+@dataclass
+class _Run:
+    """What is known about the current run of order.create ops."""
+
+    staff: dict[str, StaffRow] = field(default_factory=dict)
+    products: dict[str, ProductRow] = field(default_factory=dict)
+    orders: set[str] = field(default_factory=set)
+    payments: set[str] = field(default_factory=set)
+    references: set[str] = field(default_factory=set)
+    levels: dict[str, int] = field(default_factory=dict)
+    changed_levels: set[str] = field(default_factory=set)
+    rows: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    ops: list[Operation] = field(default_factory=list)
+
+
+def _chunks(values: Sequence[str]) -> list[list[str]]:
+    ordered = sorted(set(values))
+    return [ordered[i:i + CHUNK_IN] for i in range(0, len(ordered), CHUNK_IN)]
+
+
+class BulkOrders:
+    """Buffers the effects of order.create ops and writes them per table at ``flush``."""
+
+    def __init__(self, session: Session, terminal: TerminalPrincipal, feed: FeedWriter,
+                 webhook_urls: list[str]) -> None:
+        self.session = session
+        self.terminal = terminal
+        self.feed = feed
+        self.webhook_urls = list(webhook_urls)
+        self.run: _Run | None = None
+        self.cipher = getattr(session.get_bind().dialect, "tillsync_cipher", None)
+
+    # ------------------------------------------------------------------ loading
+
+    def prepare(self, ops: Sequence[Operation]) -> None:
+        """Load what the rules need for these order.create ops (a new run starts)."""
+        self.session.flush()
+        conn = self.session.connection()
+        org_id, store_id = self.terminal.org_id, self.terminal.store_id
+        run = _Run()
+        run.rows = {t: [] for t in TABLES}
+        actor_ids = [op.actor_id for op in ops]
+        entity_ids = [op.entity_id for op in ops]
+        product_ids: list[str] = []
+        payment_ids: list[str] = []
+        references: list[str] = []
+        for op in ops:
+            payload = op.payload
+            lines = payload.get("lines")
+            if isinstance(lines, list):
+                product_ids.extend(li["product_id"] for li in lines
+                                   if isinstance(li, dict) and isinstance(li.get("product_id"), str))
+            pays = payload.get("payments")
+            if isinstance(pays, list):
+                payment_ids.extend(p["id"] for p in pays
+                                   if isinstance(p, dict) and isinstance(p.get("id"), str))
+            if isinstance(payload.get("reference"), str):
+                references.append(payload["reference"])
+        for ids in _chunks(actor_ids):
+            for r in conn.execute(_STAFF_Q, {"ids": ids}):
+                run.staff[r.id] = StaffRow(r.id, r.org_id, r.name, r.role, r.active)
+        for ids in _chunks(product_ids):
+            for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
+                run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
+                                                r.stock_tracked)
+        # which order ids, references (of the org) and payment ids exist: one round trip
+        # for a usual batch
+        found = {"o": run.orders, "r": run.references, "p": run.payments}
+        o_parts, r_parts, p_parts = _chunks(entity_ids), _chunks(references), _chunks(payment_ids)
+        for k in range(max(len(o_parts), len(r_parts), len(p_parts))):
+            params = {"oids": o_parts[k] if k < len(o_parts) else [],
+                      "refs": r_parts[k] if k < len(r_parts) else [],
+                      "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
+            for kind, value in conn.execute(_EXISTING_Q, params):
+                found[kind].add(value)
+        tracked = [pid for pid, prod in run.products.items()
+                   if prod.org_id == org_id and prod.stock_tracked]
+        if tracked:
+            self._lock_levels(conn, store_id, tracked, run)
+        self.run = run
+
+    def _lock_levels(self, conn: Any, store_id: str, product_ids: list[str], run: _Run) -> None:
+        """The store's levels of these products, created at 0 when missing, locked in id order.
+
+        Every push locks the levels it changes in product id order (one statement), so
+        two pushes of one store never wait for each other in a cycle."""
+        ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
+        conn.execute(ins, [{"store_id": store_id, "product_id": pid, "qty_milli": 0}
+                           for pid in sorted(product_ids)])
+        for ids in _chunks(product_ids):
+            for r in conn.execute(_LEVELS_Q, {"store": store_id, "ids": ids}):
+                run.levels[r.product_id] = r.qty_milli
+
+    # ------------------------------------------------------------------ applying
+
+    def order_create(self, op: Operation) -> Outcome | None:
+        """Decide one order.create and buffer its rows; a Rejected buffers nothing.
+
+        None when this op must go through the ORM handler instead (an unexpected error)."""
+        assert self.run is not None, "prepare() first"
+        try:
+            return self._order_create(op, self.run)
+        except Rejected as exc:
+            return Outcome(OpStatus.REJECTED, reason=exc.reason)
+        except Exception:  # a bug here: let the ORM handler decide this op (nothing buffered)
+            log.exception("bulk order.create of op %s failed; applying it one by one",
+                          op.op_id)
+            return None
+
+    def _order_create(self, op: Operation, run: _Run) -> Outcome:
+        term = self.terminal
+        if op.format_version > OPERATION_FORMAT_VERSION:
+            raise Rejected(
+                f"format_version {op.format_version} is newer than this server understands "
+                f"({OPERATION_FORMAT_VERSION}); upgrade the server"
+            )
+        actor = run.staff.get(op.actor_id)
+        if actor is None or actor.org_id != term.org_id:
+            raise Rejected(f"actor {op.actor_id} is not a staff member of this organization")
+        if not actor.active:
+            raise Rejected(f"{actor.name} is no longer an active staff member")
+
+        def can(action: Action) -> bool:
+            return allowed(actor.role, action)
+
+        def require(action: Action) -> None:
+            if not can(action):
+                raise Rejected(f"{actor.name} is a {actor.role}, and a {actor.role} "
+                               f"may not do {action.value}")
+
+        require(Action.SALE_CREATE)
+        p = parse_payload(OrderCreate, op.payload)
+        if p.store_id != term.store_id:
+            raise Rejected("the order's store_id is not this terminal's store")
+        if op.entity_id in run.orders:
+            raise Rejected(f"order {op.entity_id} already exists (sent with another op_id)")
+        flags: list[str] = []
+
+        def flag(name: str) -> None:
+            if name not in flags:
+                flags.append(name)
+
+        products = run.products
+        for li in p.lines:
+            product = products.get(li.product_id) if li.product_id else None
+            if product is None or product.org_id != term.org_id:
+                flag("unknown_product")
+                continue
+            if product.deleted or not product.active:
+                flag("inactive_product")
+            if product.price != li.unit_price and not li.unit_price < 0:
+                flag("price_changed")
+            if (li.discount_percent_ppm or li.discount_amount) and not can(
+                Action.SALE_LINE_DISCOUNT
+            ):
+                flag("discount_not_permitted")
+        if (p.order_discount_percent_ppm or p.order_discount_amount) and not can(
+            Action.SALE_ORDER_DISCOUNT
+        ):
+            flag("discount_not_permitted")
+        server_totals: dict[str, int] | None = None
+        try:
+            t = compute(line_inputs(p.lines),
+                        Discount(p.order_discount_percent_ppm, p.order_discount_amount),
+                        inclusive=p.tax_inclusive)
+            server_totals = {"subtotal": t.subtotal, "discount": t.discount, "tax": t.tax,
+                             "total": t.total}
+            if server_totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
+                                 "total": p.total}:
+                flag("totals_mismatch")
+        except DiscountError:
+            flag("invalid_discount")
+        if p.reference in run.references:
+            flag("duplicate_reference")
+        if p.payments:
+            require(Action.PAYMENT_RECORD)
+
+        # ---- nothing below rejects. Build the op's rows, then buffer them all at once
+        now = utcnow()
+        oid = op.entity_id
+        org_id, store_id, device_id = term.org_id, term.store_id, term.terminal_id
+        added = []
+        seen_pay: set[str] = set()
+        paid = 0
+        for pay in p.payments:
+            if pay.id in run.payments or pay.id in seen_pay:
+                continue
+            seen_pay.add(pay.id)
+            added.append(pay)
+            paid += pay.amount
+        status = status_for_balance(p.total, paid, 0).value
+        levels: dict[str, int] = {}
+        movements: list[dict[str, Any]] = []
+        for li in p.lines:
+            pid = li.product_id
+            product = products.get(pid) if pid else None
+            if pid is None or product is None or product.org_id != org_id \
+                    or not product.stock_tracked:
+                continue
+            qty = levels.get(pid, run.levels.get(pid, 0)) - li.qty_milli
+            levels[pid] = qty
+            if qty < 0:
+                flag("negative_stock")
+            movements.append({
+                "id": new_id(), "org_id": org_id, "store_id": store_id,
+                "product_id": pid, "kind": "sale", "qty_delta_milli": -li.qty_milli,
+                "qty_after_milli": qty, "reason": None, "reference": p.reference,
+                "actor_id": actor.id, "device_id": device_id, "created_at": p.created_at,
+            })
+        customer = jsonable(p.customer.model_dump()) if p.customer else None
+        phone = customer.get("phone") if isinstance(customer, dict) else None
+        installments = jsonable([i.model_dump() for i in p.installments])
+        order_flags = list(flags)
+        order = {
+            "id": oid, "org_id": org_id, "store_id": store_id, "reference": p.reference,
+            "status": status, "currency": p.currency, "tax_inclusive": p.tax_inclusive,
+            "is_offline": p.is_offline, "customer": customer,
+            "customer_phone_index": self.cipher.phone_index(phone) if self.cipher else None,
+            "order_discount_percent_ppm": p.order_discount_percent_ppm,
+            "order_discount_amount": p.order_discount_amount, "subtotal": p.subtotal,
+            "discount": p.discount, "tax": p.tax, "total": p.total, "paid": paid,
+            "refunded": 0, "note": p.note, "flags": order_flags, "installments": installments,
+            "created_at": p.created_at, "created_by": actor.id, "device_id": device_id,
+            "deleted_reason": None, "deleted_by": None, "version": 1, "received_at": now,
+            "updated_at": now,
+        }
+        line_rows = []
+        line_states = []
+        for pos, li in enumerate(p.lines):
+            data = li.model_dump()
+            line_states.append(dict(data))
+            data["order_id"] = oid
+            data["position"] = pos
+            line_rows.append(data)
+        pay_rows = [{
+            "id": pay.id, "org_id": org_id, "store_id": store_id, "order_id": oid,
+            "method": pay.method, "amount": pay.amount, "tendered": pay.tendered,
+            "change": pay.change, "installment_id": pay.installment_id,
+            "actor_id": actor.id, "device_id": device_id, "created_at": pay.created_at,
+            "received_at": now,
+        } for pay in added]
+        feed = [("stock_movement", m["id"], {
+            "id": m["id"], "store_id": store_id, "product_id": m["product_id"],
+            "kind": "sale", "qty_delta_milli": m["qty_delta_milli"],
+            "qty_on_hand_milli": m["qty_after_milli"], "reason": None,
+            "reference": p.reference, "actor_id": actor.id, "device_id": device_id,
+            "created_at": iso(p.created_at),
+        }) for m in movements]
+        audit = {
+            "org_id": org_id, "store_id": store_id, "entity_type": "order", "entity_id": oid,
+            "action": "order.create", "actor_id": actor.id, "device_id": device_id,
+            "op_id": op.op_id, "reason": None, "created_at": now,
+            "changes": jsonable({"created": {"before": None,
+                                             "after": {"reference": p.reference,
+                                                       "total": p.total}},
+                                 "server_totals": server_totals, "flags": list(flags)}),
+        }
+        state = {
+            "id": oid, "org_id": org_id, "store_id": store_id, "reference": p.reference,
+            "status": status, "currency": p.currency, "tax_inclusive": p.tax_inclusive,
+            "is_offline": p.is_offline, "customer": customer,
+            "order_discount_percent_ppm": p.order_discount_percent_ppm,
+            "order_discount_amount": p.order_discount_amount, "subtotal": p.subtotal,
+            "discount": p.discount, "tax": p.tax, "total": p.total, "paid": paid,
+            "refunded": 0, "note": p.note, "flags": order_flags, "installments": installments,
+            "created_at": iso(p.created_at), "created_by": actor.id, "device_id": device_id,
+            "deleted_reason": None, "deleted_by": None, "version": 1,
+            "updated_at": iso(now), "lines": line_states,
+            "payments": [_payment_state(r) for r in
+                         sorted(pay_rows, key=lambda r: (_utc(r["created_at"]), r["id"]))],
+            "refunds": [],
+        }
+        feed.append(("order", oid, state))
+        events = [self._event("offline_order.created", state, now)]
+        events += [self._event("payment.received",
+                               {"order_id": oid, "reference": p.reference,
+                                "payment": jsonable(pay.model_dump())}, now)
+                   for pay in added]
+
+        # ---- buffer (nothing below can fail)
+        rows = run.rows
+        run.orders.add(oid)
+        run.references.add(p.reference)
+        run.payments.update(seen_pay)
+        run.levels.update(levels)
+        run.changed_levels.update(levels)
+        run.ops.append(op)
+        rows[_orders].append(order)
+        rows[_lines].extend(line_rows)
+        rows[_payments].extend(pay_rows)
+        rows[_movements].extend(movements)
+        rows[_audit].append(audit)
+        for event, deliveries in events:
+            rows[_events].append(event)
+            rows[_deliveries].extend(deliveries)
+        for entity_type, entity_id, data in feed:
+            self.feed.append(entity_type, entity_id, 1, data, origin_device_id=device_id,
+                             op_id=op.op_id)
+        return Outcome(OpStatus.APPLIED, 1, flags=list(flags))
+
+    def _event(self, event_type: str, data: dict[str, Any], now: datetime
+               ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """An event row and its webhook delivery rows (as ``outbox.emit`` writes them)."""
+        eid = new_id()
+        org_id = self.terminal.org_id
+        event = {
+            "id": eid, "org_id": org_id, "type": event_type, "created_at": now,
+            "payload": {"type": event_type, "org_id": org_id, "data": data, "id": eid,
+                        "created_at": now.isoformat()},
+        }
+        return event, [{
+            "id": new_id(), "event_id": eid, "url": url, "status": "pending", "attempts": 0,
+            "next_attempt_at": now, "last_error": None, "delivered_at": None,
+        } for url in self.webhook_urls]
+
+    # ------------------------------------------------------------------ writing
+
+    def flush(self) -> None:
+        """Write the run's rows (one executemany per table); the run ends.
+
+        No savepoint: the rows of a run were checked against what the database held when
+        the run was prepared, so an error here is unexpected (a line id used before,
+        say). It is raised as :class:`BulkRefused`; the caller then rolls the whole
+        transaction back and applies the chunk again one op at a time (ORM handlers, a
+        savepoint each), where such an op is rejected on its own."""
+        run, self.run = self.run, None
+        if run is None or not run.ops:
+            return
+        conn = self.session.connection()
+        try:
+            for table in TABLES:
+                if run.rows[table]:
+                    conn.execute(_INSERTS[table], run.rows[table])
+            if run.changed_levels:
+                conn.execute(
+                    _LEVELS_UPD,
+                    [{"b_store": self.terminal.store_id, "b_product": pid,
+                      "b_qty": run.levels[pid]} for pid in sorted(run.changed_levels)],
+                )
+        except OperationalError:
+            raise
+        except DBAPIError as exc:
+            raise BulkRefused(str(exc)) from exc
+        if self.session.identity_map:
+            self.session.expire_all()  # ORM objects loaded earlier may be stale now
+
+
+class BulkRefused(Exception):
+    """The database refused a bulk run's rows: redo the chunk without the bulk path."""
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _payment_state(r: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": r["id"], "order_id": r["order_id"], "method": r["method"], "amount": r["amount"],
+        "tendered": r["tendered"], "change": r["change"],
+        "installment_id": r["installment_id"], "created_at": iso(r["created_at"]),
+        "actor_id": r["actor_id"], "device_id": r["device_id"],
+    }
+
+
+def is_bulk(op: Operation) -> bool:
+    return op.type is OpType.ORDER_CREATE
