@@ -6,7 +6,9 @@ another or into global state.
 
 from __future__ import annotations
 
+import importlib.util
 import logging
+import threading
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -20,18 +22,37 @@ from ui.ops import Ops
 log = logging.getLogger(__name__)
 
 
+class LazyPrintService:
+    """printing.service.PrintService, imported and built on first use.
+
+    Why: escpos parses a large YAML file and reportlab is big (~0.6 s together),
+    which would hold up the sign-in screen. Desktop warms it on a worker thread
+    right after the window shows, so the first receipt does not wait either.
+    """
+
+    def __init__(self, store: LocalStore) -> None:
+        self._store = store
+        self._service: Any | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> Any:
+        with self._lock:
+            if self._service is None:
+                from printing.service import PrintService
+
+                self._service = PrintService(self._store)
+            return self._service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.load(), name)
+
+
 def load_print_service(store: LocalStore) -> Any | None:
-    """The PrintService if printing/ provides one, else None (the app runs without it)."""
-    try:
-        from printing.service import PrintService
-    except ImportError as exc:
-        log.warning("printing.service is not available (%s); receipts will not print", exc)
+    """A (lazily built) PrintService if printing/ is present, else None (the app runs without it)."""
+    if importlib.util.find_spec("printing") is None or importlib.util.find_spec("printing.service") is None:
+        log.warning("printing.service is not available; receipts will not print")
         return None
-    try:
-        return PrintService(store)
-    except Exception:  # a broken printer config must not stop the till
-        log.exception("Could not start the print service")
-        return None
+    return LazyPrintService(store)
 
 
 class AppContext(QObject):

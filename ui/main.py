@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ui.sync_runner import BackgroundSync
 
 log = logging.getLogger(__name__)
+WARM_UP_MS = 300  # after the first paint: printing loads while the person picks their name
 
 
 def application() -> QApplication:
@@ -55,6 +56,18 @@ class Desktop:
         self._apply_scanner(self.ctx.scanner_config)
         self.sync: BackgroundSync | None = None
         self.ops.changed.connect(self._on_changes)
+        QTimer.singleShot(WARM_UP_MS, self._warm_up)
+
+    def _warm_up(self) -> None:
+        """Load printing (escpos, reportlab) off the GUI thread once the window is up."""
+        load = getattr(self.ctx.printing, "load", None)
+        if load is not None:
+            self.ops.run(load, lane="device", failure=self._printing_failed)
+
+    def _printing_failed(self, exc: BaseException) -> bool:
+        log.error("Could not start the print service", exc_info=exc)
+        self.ctx.warn(f"Printing is not available: {exc}")
+        return True
 
     def _on_changes(self, changes: Changes) -> None:
         if changes.staff and self.ctx.actor is None:

@@ -10,6 +10,7 @@ as its text; anything else is logged and shown as an error dialog.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -32,19 +33,20 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError,
 )
-try:  # printing may be absent from a build; its errors are written for people too
-    from printing.connections import PrinterConfigError, PrinterError
-
-    USER_ERRORS += (PrinterConfigError, PrinterError)
-except ImportError:  # pragma: no cover
-    pass
+#: Printing's errors are written for people too; printing loads after start-up
+#: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.
+PRINTING_ERRORS = ("PrinterConfigError", "PrinterError")
 
 Success = Callable[[Any], None]
 Failure = Callable[[BaseException], bool | None]
 
 
 def is_user_error(exc: BaseException) -> bool:
-    return isinstance(exc, USER_ERRORS)
+    if isinstance(exc, USER_ERRORS):
+        return True
+    printing = sys.modules.get("printing.connections")
+    return printing is not None and any(
+        isinstance(exc, getattr(printing, name, ())) for name in PRINTING_ERRORS)
 
 
 class _Relay(QObject):
