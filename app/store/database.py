@@ -15,14 +15,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+if TYPE_CHECKING:  # alembic is imported only when a migration is due
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The newest migration; tests/app/test_migrations.py checks it is Alembic's head.
+HEAD_REVISION = "0002"
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger(__name__)
 
@@ -65,6 +68,8 @@ def _make_engine(path: Path, *, immediate: bool) -> Engine:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     cfg.set_main_option("sqlalchemy.url", str(engine.url))
@@ -72,11 +77,26 @@ def alembic_config(engine: Engine) -> Config:
     return cfg
 
 
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        try:
+            return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        except Exception:  # a new, empty store
+            return None
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply migrations; a store already at head skips loading Alembic (faster start-up)."""
+    if revision == "head" and current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 

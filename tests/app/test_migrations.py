@@ -81,3 +81,17 @@ def test_the_diff_would_see_a_drift(empty_db: Database) -> None:
     diff = schema_diff(db)
     assert any(d[0] == "remove_column" and d[3].name == "stray" for d in diff), diff
     assert "stray" in {c["name"] for c in inspect(db.writer).get_columns("orders")}
+
+
+def test_head_revision_constant_is_alembics_head(tmp_path):
+    """The fast start-up path trusts HEAD_REVISION; it must name the newest migration."""
+    from alembic.script import ScriptDirectory
+
+    from app.store.database import HEAD_REVISION, Database, alembic_config, current_revision
+
+    db = Database(tmp_path / "h.sqlite")
+    try:
+        assert ScriptDirectory.from_config(alembic_config(db.writer)).get_current_head() == HEAD_REVISION
+        assert current_revision(db.writer) == HEAD_REVISION
+    finally:
+        db.close()
