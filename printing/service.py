@@ -24,11 +24,20 @@ from printing.connections import (
     PrinterError,
     connection_for,
 )
-from printing.escpos_output import render_receipt, render_test_page
-from printing.layout import receipt_text
+from printing.escpos_output import render_receipt, render_rows, render_test_page
+from printing.layout import receipt_rows, receipt_text
 from printing.pdf_output import write_invoice_pdf, write_receipt_pdf
 from printing.queue import QUEUE_FILE, PrintJobError, PrintJobView, PrintQueue, QueuedJob
 from printing.receipt import build_receipt
+from printing.schedule import (
+    SCHEDULE_KIND,
+    build_schedule,
+    render_schedule,
+    rows_text,
+    schedule_or_none,
+    with_plan,
+    write_schedule_pdf,
+)
 
 NO_PRINTER = "no printer configured"
 TEST_KIND = "test"
@@ -92,7 +101,12 @@ class PrintService:
                          copy: bool) -> tuple[bytes, str, str]:
         doc = build_receipt(self.store, order_id, copy=copy)
         kick = bool(cfg and cfg.open_drawer and open_drawer and doc.had_cash and not copy)
-        payload = render_receipt(doc, cfg.paper_mm if cfg else 80, open_drawer=kick)
+        plan = schedule_or_none(self.store, order_id)
+        if plan is None:
+            payload = render_receipt(doc, cfg.paper_mm if cfg else 80, open_drawer=kick)
+        else:  # a plan sale's receipt ends with its payment schedule
+            payload = render_rows(with_plan(receipt_rows(doc), plan), cfg.paper_mm if cfg else 80,
+                                  open_drawer=kick)
         return payload, doc.kind, doc.reference
 
     def enqueue_receipt(self, order_id: str, *, printer: str | None = None, open_drawer: bool = False,
@@ -139,6 +153,54 @@ class PrintService:
         from printing.labels import labels_for, write_labels_pdf
 
         return write_labels_pdf(labels_for(self.store, product_ids, copies), Path(path))
+
+    # payment schedules and refund receipts -----------------------------------
+
+    def enqueue_schedule(self, order_id: str, *, printer: str | None = None) -> str:
+        """Queue the order's payment schedule (ESC/POS) on ``printer`` or the default one."""
+        cfg, problem = self._resolve(printer)
+        doc = build_schedule(self.store, order_id)
+        payload = render_schedule(doc, cfg.paper_mm if cfg else 80)
+        name = cfg.name if cfg else (printer or "")
+        return self.queue.add(name, SCHEDULE_KIND, payload, order_id=order_id, reference=doc.reference,
+                              status="failed" if problem else "pending", error=problem)
+
+    def schedule_pdf(self, order_id: str, path: Path) -> Path:
+        """The order's payment schedule as an 80 mm PDF."""
+        return write_schedule_pdf(build_schedule(self.store, order_id), Path(path))
+
+    def enqueue_refund(self, refund_id: str, *, printer: str | None = None) -> str:
+        """Queue the receipt of one refund (its lines, amount and method); drawer stays shut."""
+        from printing.refund_receipt import build_refund_receipt
+
+        cfg, problem = self._resolve(printer)
+        doc = build_refund_receipt(self.store, refund_id)
+        payload = render_receipt(doc, cfg.paper_mm if cfg else 80)
+        name = cfg.name if cfg else (printer or "")
+        order_id = self._order_of_refund(refund_id)
+        return self.queue.add(name, doc.kind, payload, order_id=order_id, reference=doc.reference,
+                              status="failed" if problem else "pending", error=problem)
+
+    def enqueue_latest_refund(self, order_id: str, *, printer: str | None = None) -> str:
+        """Queue the receipt of the order's most recent refund (a reprint from the order detail)."""
+        from printing.refund_receipt import latest_refund_id
+
+        refund_id = latest_refund_id(self.store, order_id)
+        if refund_id is None:
+            raise PrintJobError("This order has no refund to print")
+        return self.enqueue_refund(refund_id, printer=printer)
+
+    def refund_pdf(self, refund_id: str, path: Path) -> Path:
+        from printing.refund_receipt import build_refund_receipt
+
+        return write_receipt_pdf(build_refund_receipt(self.store, refund_id), Path(path))
+
+    def _order_of_refund(self, refund_id: str) -> str | None:
+        from app.store.models_aftersale import Refund
+
+        with self.store.db.read() as s:
+            refund = s.get(Refund, refund_id)
+            return refund.order_id if refund else None
 
     def reprint(self, order_id: str, printer: str | None = None) -> str:
         """Queue a copy of the receipt (marked as a reprint, drawer stays shut)."""
@@ -209,8 +271,10 @@ class PrintService:
 
     def _rerender(self, job: QueuedJob, cfg: PrinterConfig) -> bytes:
         """The job's bytes for another printer (its paper width may differ)."""
-        if job.view.kind == "labels":
-            return job.payload  # labels carry no order; the same bytes suit any ESC/POS printer
+        if job.view.kind in ("labels", "refund"):
+            return job.payload  # labels carry no order, a refund job no refund id: same bytes
+        if job.view.kind == SCHEDULE_KIND and job.view.order_id:
+            return render_schedule(build_schedule(self.store, job.view.order_id), cfg.paper_mm)
         if job.view.order_id is None:
             return self._test_payload(cfg)
         copy = job.view.kind == "reprint"
@@ -228,4 +292,7 @@ class PrintService:
         return write_invoice_pdf(build_receipt(self.store, order_id), Path(path))
 
     def preview_text(self, order_id: str, width: int = 48) -> str:
+        plan = schedule_or_none(self.store, order_id)
+        if plan is not None:
+            return rows_text(with_plan(receipt_rows(build_receipt(self.store, order_id)), plan), width)
         return receipt_text(build_receipt(self.store, order_id), width)
