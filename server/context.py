@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,14 +25,18 @@ class AppContext:
     metrics: Metrics
     limiter: TokenBucketLimiter
     extras: dict[str, object] = field(default_factory=dict)
-    #: Held around each push transaction. On SQLite (one writer at a time) a lock, so
-    #: pushes queue here, in Python, and the next one starts the moment the last one
-    #: commits, instead of polling SQLite's busy handler (which sleeps up to 100 ms a try).
-    write_gate: Any = field(default_factory=contextlib.nullcontext)
+    #: How push transactions are run: on SQLite (one writer at a time) a
+    #: ``server.sync.service.GroupCommit`` (pushes queue in Python and those that queued
+    #: together commit together); None on PostgreSQL (each push its own transaction).
+    write_gate: Any = None
 
     @staticmethod
     def gate_for(url: str) -> Any:
-        return threading.Lock() if url.startswith("sqlite") else contextlib.nullcontext()
+        if not url.startswith("sqlite"):
+            return None
+        from server.sync.service import GroupCommit
+
+        return GroupCommit()
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from app.domain.permissions import Action, allowed
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
+from server.db.engine import READ
 from server.db.models import Staff, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError
@@ -39,19 +40,23 @@ def current_staff(request: Request) -> StaffPrincipal:
         return StaffPrincipal(staff.id, staff.org_id, staff.role, staff.name)
 
 
+_t = Terminal.__table__.c
+_TERMINAL_BY_TOKEN = select(_t.id, _t.org_id, _t.store_id, _t.device_code, _t.revoked).where(
+    _t.token_hash == bindparam("token_hash"))
+
+
 def current_terminal(request: Request) -> TerminalPrincipal:
-    """The enrolled terminal of a bearer terminal token (``tt_...``)."""
+    """The enrolled terminal of a bearer terminal token (``tt_...``), read on every request
+    (a revoked terminal is refused at once); one Core query, no ORM session."""
     ctx = get_ctx(request)
     token = _bearer(request)
     if not token.startswith(TERMINAL_TOKEN_PREFIX):
         raise ApiError(401, "invalid_token", "This endpoint needs a terminal token")
-    with ctx.reader() as session:
-        term = session.scalars(
-            select(Terminal).where(Terminal.token_hash == sha256_hex(token))
-        ).first()
-        if term is None or term.revoked:
-            raise ApiError(401, "invalid_token", "Unknown or revoked terminal")
-        return TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
+    with ctx.engine.connect().execution_options(**READ) as conn:
+        term = conn.execute(_TERMINAL_BY_TOKEN, {"token_hash": sha256_hex(token)}).first()
+    if term is None or term.revoked:
+        raise ApiError(401, "invalid_token", "Unknown or revoked terminal")
+    return TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
 
 
 def require(principal: StaffPrincipal, action: Action) -> None:
@@ -62,6 +67,11 @@ def require(principal: StaffPrincipal, action: Action) -> None:
         )
 
 
+async def _ctx(request: Request) -> AppContext:
+    """The app context, without a trip to the thread pool (a sync dependency takes one)."""
+    return get_ctx(request)
+
+
 StaffDep = Annotated[StaffPrincipal, Depends(current_staff)]
 TerminalDep = Annotated[TerminalPrincipal, Depends(current_terminal)]
-CtxDep = Annotated[AppContext, Depends(get_ctx)]
+CtxDep = Annotated[AppContext, Depends(_ctx)]

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
-from fastapi.concurrency import run_in_threadpool
+import anyio
+from fastapi import APIRouter, Query, Request
 
 from app.domain.permissions import Action
-from server.auth.deps import CtxDep, StaffDep, TerminalDep, require
+from server.auth.deps import CtxDep, StaffDep, TerminalDep, current_terminal, require
 from server.feed import service as feed
 from server.sync import quarantine
 from server.sync import service as sync_service
@@ -18,11 +18,26 @@ from sync.protocol import ErrorEnvelope, PullResponse, PushRequest, PushResponse
 router = APIRouter(prefix="/sync", tags=["sync"])
 
 
-@router.post("/push", response_model=PushResponse)
-async def push(body: PushRequest, terminal: TerminalDep, ctx: CtxDep) -> PushResponse:
+@router.post("/push", response_model=PushResponse,
+             responses={401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"}})
+async def push(body: PushRequest, request: Request, ctx: CtxDep) -> PushResponse:
     """Apply operations in op_seq order; one result per op (ops held back by a gap have none,
-    ``gap_from`` names the first missing op_seq)."""
-    return await run_in_threadpool(sync_service.push, ctx, terminal, body)
+    ``gap_from`` names the first missing op_seq). Needs a terminal token (Bearer tt_...)."""
+
+    def run() -> PushResponse:  # the token check and the push in one trip to a thread
+        return sync_service.push(ctx, current_terminal(request), body)
+
+    return await anyio.to_thread.run_sync(run, limiter=_push_limiter(ctx))
+
+
+def _push_limiter(ctx: CtxDep) -> anyio.CapacityLimiter:
+    """Threads that run pushes at once (more waiting threads only take turns with the GIL).
+    On SQLite the pushes waiting in these threads are committed together (GroupCommit)."""
+    limiter = ctx.extras.get("push_limiter")
+    if limiter is None:
+        limiter = anyio.CapacityLimiter(ctx.settings.push_threads or 16)
+        ctx.extras["push_limiter"] = limiter
+    return limiter  # type: ignore[return-value]
 
 
 @router.get(

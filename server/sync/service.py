@@ -17,8 +17,10 @@ only a transient database failure does (the whole chunk is retried, then 503).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import bindparam, insert, select, update
@@ -315,18 +317,102 @@ def _process_chunk(
     Every op's effects, its stored result and the device counter commit together (all of
     a chunk or none of it), so the dedupe guarantees are per op; runs of order.create go
     through :mod:`server.sync.bulk`, other ops through their handler in a savepoint.
+    On SQLite, chunks of pushes that arrive together share a transaction (GroupCommit).
     """
-    try:
-        with ctx.write_gate, ctx.writer.begin() as session:
-            results, gap, last = _Chunk(ctx, session, terminal, ops).run()
-    except BulkRefused as exc:
-        log.warning("bulk write refused (%s); applying the chunk op by op", exc)
-        with ctx.write_gate, ctx.writer.begin() as session:
-            results, gap, last = _Chunk(ctx, session, terminal, ops, use_bulk=False).run()
+    group = ctx.write_gate
+    if isinstance(group, GroupCommit):
+        results, gap, last = group.run(ctx, terminal, ops)
+    else:
+        results, gap, last = _apply_one(ctx, terminal, ops)
     by_id = {op.op_id: op.type.value for op in ops}
     for result in results:
         ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
     return results, gap, last
+
+
+def _apply_one(
+    ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
+) -> tuple[list[OperationResult], bool, int]:
+    try:
+        with ctx.writer.begin() as session:
+            return _Chunk(ctx, session, terminal, ops).run()
+    except BulkRefused as exc:
+        log.warning("bulk write refused (%s); applying the chunk op by op", exc)
+        with ctx.writer.begin() as session:
+            return _Chunk(ctx, session, terminal, ops, use_bulk=False).run()
+
+
+@dataclass
+class _Queued:
+    terminal: TerminalPrincipal
+    ops: list[Operation]
+    done: bool = False
+    outcome: tuple[list[OperationResult], bool, int] | None = None
+    error: BaseException | None = None
+
+
+class GroupCommit:
+    """SQLite's writes, one transaction at a time, with the chunks that queued meanwhile
+    committed together.
+
+    SQLite has one writer, so pushes wait for each other anyway. The thread that finds
+    the writer free applies every chunk queued at that moment, each exactly as on its
+    own (its terminal locked, deduped, its results stored, its feed entries positioned),
+    in ONE transaction and one commit; chunks arriving meanwhile form the next group.
+    A chunk's guarantees do not change: its effects, results and counter commit
+    together. If the group's transaction fails, each chunk is applied again on its own
+    (so one faulty push never fails another). Waiting happens here, in Python, not in
+    SQLite's busy handler (which sleeps up to 100 ms a try).
+    """
+
+    MAX_GROUP = 64
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition()
+        self.busy = False
+        self.queue: list[_Queued] = []
+
+    def run(self, ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
+            ) -> tuple[list[OperationResult], bool, int]:
+        item = _Queued(terminal, ops)
+        with self.cond:
+            self.queue.append(item)
+            while self.busy and not item.done:
+                self.cond.wait()
+            if not item.done:
+                self.busy = True
+                group = self.queue[:self.MAX_GROUP]
+                del self.queue[:self.MAX_GROUP]
+        if not item.done:
+            try:
+                self._apply(ctx, group)
+            finally:
+                with self.cond:
+                    for queued in group:
+                        queued.done = True
+                    self.busy = False
+                    self.cond.notify_all()
+        if item.error is not None:
+            raise item.error
+        assert item.outcome is not None
+        return item.outcome
+
+    def _apply(self, ctx: AppContext, group: list[_Queued]) -> None:
+        if len(group) > 1:
+            try:
+                with ctx.writer.begin() as session:
+                    outcomes = [_Chunk(ctx, session, q.terminal, q.ops).run() for q in group]
+                for queued, outcome in zip(group, outcomes, strict=True):
+                    queued.outcome = outcome
+                return
+            except Exception as exc:  # noqa: BLE001 - each chunk on its own then
+                log.warning("group of %d pushes failed (%r); applying each on its own",
+                            len(group), exc)
+        for queued in group:
+            try:
+                queued.outcome = _apply_one(ctx, queued.terminal, queued.ops)
+            except BaseException as exc:  # handed to that push's own thread
+                queued.error = exc
 
 
 def result_type(ops: list[Operation], result: OperationResult) -> str:

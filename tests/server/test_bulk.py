@@ -180,3 +180,35 @@ def test_bulk_write_refused_falls_back_to_one_op_at_a_time(tenant: Tenant) -> No
     assert positions == list(range(1, len(positions) + 1))
     got = {c["entity_id"] for c in changes if c["entity_type"] == "order"}
     assert got == {first["entity_id"]} | {op["entity_id"] for op in fine}
+
+
+def test_group_commit_applies_each_push_on_its_own_when_the_group_fails(tenant: Tenant) -> None:
+    """Pushes queued together share one transaction; a faulty one never fails the others."""
+    from server.context import TerminalPrincipal
+    from server.sync.service import GroupCommit, _Queued
+    from sync.protocol import Operation
+
+    cashier = tenant.staff[Role.CASHIER]
+    a, b = tenant.term, tenant.enroll(name="Till B")
+    first = a.order_create(cashier)
+    assert a.push([first])["results"][0]["status"] == "applied"
+    good = [b.order_create(cashier, pay=True) for _ in range(2)]
+    bad = [a.order_create(cashier, lines=[dict(first["payload"]["lines"][0])])]
+
+    def queued(term: Terminal, ops: list[dict[str, Any]]) -> _Queued:
+        principal = TerminalPrincipal(term.device_id, term.org_id, term.store_id,
+                                      term.device_code)
+        return _Queued(principal, [Operation.model_validate(op) for op in ops])
+
+    ctx = tenant.server.ctx
+    group = [queued(b, good), queued(a, bad)]
+    GroupCommit()._apply(ctx, group)
+    assert [r.status.value for r in group[0].outcome[0]] == ["applied", "applied"]
+    assert [r.status.value for r in group[1].outcome[0]] == ["rejected"]
+    fine = [queued(b, [b.order_create(cashier)]), queued(a, [a.order_create(cashier)])]
+    GroupCommit()._apply(ctx, fine)  # both in one transaction
+    assert [q.outcome[0][0].status.value for q in fine] == ["applied", "applied"]
+    assert [q.outcome[2] for q in fine] == [3, 3]
+    changes, _ = b.pull_all()
+    positions = [c["position"] for c in changes]
+    assert positions == list(range(1, len(positions) + 1))
