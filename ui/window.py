@@ -22,6 +22,8 @@ from app.domain.permissions import Action
 from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
+from ui.screens.catalog import CatalogScreen
+from ui.screens.inventory import InventoryScreen
 from ui.screens.register import RegisterScreen
 from ui.screens.sales_today import SalesTodayScreen
 from ui.screens.settings import SettingsScreen
@@ -32,6 +34,8 @@ from ui.widgets.statusbar import SyncStatusBar
 # (key, label, icon, action needed to see it)
 NAV = (
     ("register", "Register", "register", Action.SALE_CREATE),
+    ("inventory", "Inventory", "inventory", Action.STOCK_COUNT),
+    ("catalog", "Catalog", "catalog", Action.CATALOG_EDIT),
     ("sales", "Today's sales", "receipt", Action.ORDER_VIEW),
     ("settings", "Settings", "settings", Action.SETTINGS_EDIT),
 )
@@ -48,7 +52,10 @@ class MainWindow(QMainWindow):
         self.register = RegisterScreen(ctx)
         self.sales = SalesTodayScreen(ctx)
         self.settings = SettingsScreen(ctx)
-        self.screens = {"register": self.register, "sales": self.sales, "settings": self.settings}
+        self.inventory = InventoryScreen(ctx)
+        self.catalog = CatalogScreen(ctx)
+        self.screens = {"register": self.register, "inventory": self.inventory, "catalog": self.catalog,
+                        "sales": self.sales, "settings": self.settings}
         self.notice = NoticeBar()
         self.status = SyncStatusBar(ctx)
         self.setStatusBar(self.status)
@@ -157,6 +164,10 @@ class MainWindow(QMainWindow):
             self.open_order(code)
         elif screen is self.settings:
             self.settings.show_scan(code)
+        elif screen is self.inventory:
+            self.inventory.handle_scan(code)
+        elif screen is self.catalog:
+            self.catalog.handle_scan(code)
 
     def open_order(self, reference: str) -> None:
         if not self.nav_buttons["sales"].isVisible():

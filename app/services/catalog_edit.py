@@ -170,3 +170,22 @@ def price_history(store: LocalStore, product_id: str) -> list[PriceChange]:
                               .order_by(PriceChange.changed_at)))
         s.expunge_all()
         return rows
+
+
+def details(store: LocalStore, product_id: str) -> dict[str, Any]:
+    """Everything the catalog editor shows about a product (see :func:`product_state`)."""
+    with store.db.read() as s:
+        product = s.get(Product, product_id)
+        if product is None:
+            raise CatalogError("That product no longer exists")
+        return {"id": product.id, "version": product.version, **product_state(product)}
+
+
+def common_tax_rates(store: LocalStore, limit: int = 6) -> list[int]:
+    """The tax rates (ppm) the catalog uses, most used first: the quick-add form offers them."""
+    from sqlalchemy import func
+
+    with store.db.read() as s:
+        rows = s.execute(select(Product.tax_rate_ppm).group_by(Product.tax_rate_ppm)
+                         .order_by(func.count().desc()).limit(limit))
+        return [int(r[0]) for r in rows]

@@ -69,4 +69,4 @@ def test_sign_out_and_role_aware_navigation(desktop, qtbot):
     desktop.window.switch_user()
     sign_in(desktop, qtbot, "1004", "4444")  # stock staff: no register
     assert not nav["register"].isVisible() and nav["sales"].isVisible()
-    assert desktop.window.pages.currentWidget() is desktop.window.sales
+    assert desktop.window.pages.currentWidget() is desktop.window.inventory  # stock lands on inventory

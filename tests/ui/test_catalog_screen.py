@@ -1,0 +1,177 @@
+"""The catalog screen: search, edit with validation next to the form, price history, CSV, labels."""
+
+from __future__ import annotations
+
+from pypdf import PdfReader
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from sqlalchemy import func, select
+
+from app.domain.barcode import with_check_digit
+from app.services import catalog, catalog_edit
+from app.store.models import OutboxOperation, Product
+from tests.ui.conftest import settle, sign_in, wedge_burst
+
+
+def open_catalog(desktop, qtbot):
+    sign_in(desktop, qtbot, "1004", "4444")
+    desktop.window.show_screen("catalog")
+    settle(desktop, qtbot)
+    screen = desktop.window.catalog
+    assert desktop.window.current_screen is screen
+    return screen
+
+
+def search(desktop, qtbot, screen, text: str) -> None:
+    screen.search.setFocus()
+    screen.search.setText(text)
+    screen.run_search()
+    settle(desktop, qtbot)
+
+
+def product_count(store) -> int:
+    with store.db.read() as s:
+        return s.scalar(select(func.count()).select_from(Product))
+
+
+def test_edit_shows_errors_next_to_the_form_and_keeps_price_history(desktop, qtbot, store):
+    screen = open_catalog(desktop, qtbot)
+    assert screen.editor_stack.currentWidget() is screen.editor_empty
+    search(desktop, qtbot, screen, "Harbour")
+    assert screen.results.rowCount() > 0
+    screen.results.setCurrentCell(0, 0)
+    settle(desktop, qtbot)
+    pid = screen.details["id"]
+    old = catalog.get(store, pid)
+    assert screen.fields["name"].text() == old.name
+    history = screen.history.count()
+
+    screen.fields["price"].setText("abc")
+    QTest.keyClick(screen.fields["price"], Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert screen.error.text().startswith("Price")
+    screen.fields["price"].setText("2.49")
+    screen.fields["tax"].setText("140")
+    screen.save()
+    assert "between 0% and 100%" in screen.error.text()
+    screen.fields["tax"].setText("23")
+    screen.fields["barcodes"].setText("5400000000011")  # wrong check digit: the service says so
+    screen.save()
+    settle(desktop, qtbot)
+    assert "check digit" in screen.error.text().lower()
+    assert catalog.get(store, pid).price == old.price  # nothing was saved
+
+    screen.revert()
+    settle(desktop, qtbot)
+    screen.fields["price"].setText("2.49")
+    screen.fields["name"].setText("Harbour Special")
+    screen.fields["reorder"].setText("12")
+    QTest.keyClick(screen.fields["name"], Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    assert screen.error.text() == ""
+    now = catalog.get(store, pid)
+    assert (now.name, now.price) == ("Harbour Special", 249)
+    assert screen.history.count() == history + 1 and "2.49" in screen.history.item(0).text()
+    with store.db.read() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == "product.update")).one()
+    assert set(op.payload["fields"]) >= {"name", "price", "reorder_level_milli"}
+    assert op.payload["fields"]["price"] == {"base": old.price, "value": 249}
+    assert "tax_rate_ppm" not in op.payload["fields"]  # only what changed is sent
+
+
+def test_bad_csv_shows_every_line_and_imports_nothing(desktop, qtbot, store, tmp_path):
+    screen = open_catalog(desktop, qtbot)
+    before = product_count(store)
+    bad = tmp_path / "bad.csv"
+    good_code = with_check_digit("590123412345")
+    bad.write_text("sku,name,price,tax_rate,barcodes\n"
+                   f"N1,Fine Item,1.99,23,{good_code}\n"
+                   "N2,Bad Price,abc,23,\n"
+                   f"N3,Same Code,2.00,23,{good_code}\n"
+                   "N4,Bad Digit,1.00,23,5901234123450\n", encoding="utf-8")
+    with qtbot.waitSignal(screen.import_finished, timeout=20_000) as done:
+        screen.import_file(bad)
+    settle(desktop, qtbot)
+    report = done.args[0]
+    assert [e.line for e in report.errors] == [3, 4, 5]
+    dialog = screen.dialog
+    assert dialog.objectName() == "importReport" and dialog.isVisible()
+    lines = [dialog.lines.item(i).text() for i in range(dialog.lines.count())]
+    assert lines[0].startswith("Line 3: price") and lines[1].startswith("Line 4: barcode")
+    assert "check digit" in lines[2].lower()
+    assert product_count(store) == before and not screen.progress.isVisible()
+    dialog.close()
+
+    missing = tmp_path / "missing.csv"
+    missing.write_text("sku,name,price\nX,Y,1\n", encoding="utf-8")
+    with qtbot.waitSignal(screen.import_finished, timeout=20_000) as done:
+        screen.import_file(missing)
+    assert "tax_rate" in done.args[0].errors[0].message and product_count(store) == before
+    settle(desktop, qtbot)
+    screen.dialog.close()
+
+
+def test_good_csv_imports_with_progress_and_exports(desktop, qtbot, store, tmp_path):
+    screen = open_catalog(desktop, qtbot)
+    before = product_count(store)
+    rows = [f"IMP{i:05d},Imported Thing {i},{i % 50 + 1}.25,23,{with_check_digit(f'20{i:010d}'[:12])}"
+            for i in range(1, 1201)]
+    rows = [r.replace(r.rsplit(",", 1)[1], with_check_digit(f"77{i:010d}")) for i, r in enumerate(rows, 1)]
+    good = tmp_path / "good.csv"
+    good.write_text("sku,name,price,tax_rate,barcodes\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    seen: list[int] = []
+    screen.progress.valueChanged.connect(seen.append)
+    with qtbot.waitSignal(screen.import_finished, timeout=60_000) as done:
+        screen.import_file(good)
+    assert screen.progress.isVisible() or seen  # the bar was fed from the worker
+    settle(desktop, qtbot)
+    assert done.args[0].ok and done.args[0].created == 1200
+    assert seen and max(seen) == 1200 and not screen.progress.isVisible()
+    assert product_count(store) == before + 1200
+    assert catalog.line_for_scan(store, with_check_digit("770000000007")).name == "Imported Thing 7"
+    assert "1200 new" in desktop.window.notice.text
+
+    out = tmp_path / "export.csv"
+    screen.export_file(out)
+    settle(desktop, qtbot)
+    text = out.read_text(encoding="utf-8")
+    assert text.startswith("sku,name,price,tax_rate") and text.count("\n") == before + 1201
+
+
+def test_unknown_scan_opens_quick_add_then_the_editor(desktop, qtbot, store):
+    screen = open_catalog(desktop, qtbot)
+    code = with_check_digit("871234567890")
+    wedge_burst(code)
+    settle(desktop, qtbot)
+    dialog = screen.dialog
+    assert dialog is not None and dialog.isVisible() and dialog.objectName() == "quickAddDialog"
+    dialog.name.setText("Sparkling Water 500ml")
+    dialog.price.setText("0.95")
+    dialog.tax.setCurrentText("13.5%")
+    dialog.buttons.accepted.emit()
+    settle(desktop, qtbot, 100)
+    line = catalog.line_for_scan(store, code)
+    assert (line.name, line.unit_price, line.tax_rate_ppm) == ("Sparkling Water 500ml", 95, 135_000)
+    assert screen.details["id"] == line.product_id and screen.fields["barcodes"].text() == code
+    # a known code opens its product
+    wedge_burst("5400000000010")
+    settle(desktop, qtbot)
+    assert screen.details["id"] == catalog.line_for_scan(store, "5400000000010").product_id
+
+
+def test_print_labels_for_selected_products_as_pdf(desktop, qtbot, store, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    screen = open_catalog(desktop, qtbot)
+    search(desktop, qtbot, screen, "Harbour")
+    screen.results.selectAll()
+    ids = screen.selected_ids()
+    assert len(ids) == screen.results.rowCount() > 1
+    target = tmp_path / "labels.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), "PDF (*.pdf)"))
+    QTest.keyClick(screen.search, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    dialog = screen.dialog
+    assert dialog.isVisible() and dialog.to_pdf.isChecked()  # no label printer set up
+    dialog.buttons.accepted.emit()
+    settle(desktop, qtbot, 200)
+    assert target.exists() and len(PdfReader(target).pages) == 1 + (len(ids) - 1) // 24
+    assert catalog_edit.details(store, ids[0])["name"].split()[0] in PdfReader(target).pages[0].extract_text()

@@ -1,0 +1,190 @@
+"""The inventory screen with real widgets, the real wedge-scanner filter and a real store."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import select
+
+from app.domain.barcode import with_check_digit
+from app.services import catalog, inventory, staff
+from app.store.models import AuditEntry, OutboxOperation, StockMovement
+from tests.ui.conftest import barcodes, settle, sign_in, wedge_burst
+
+
+def stock_in(desktop, qtbot):
+    sign_in(desktop, qtbot, "1004", "4444")
+    settle(desktop, qtbot)
+    assert desktop.window.current_screen is desktop.window.inventory
+    assert not desktop.window.nav_buttons["register"].isVisible()
+    return desktop.window.inventory
+
+
+def well_stocked(store, n: int) -> list[str]:
+    """Codes of ``n`` products with more than 5 on hand, so counts of 1-4 always differ."""
+    codes = [code for code, _ in barcodes(store, 60)
+             if catalog.on_hand_milli(store, catalog.line_for_scan(store, code).product_id) > 5000]
+    return codes[:n]
+
+
+def counted(screen) -> dict[str, tuple[int, int]]:
+    return {pid: (i.expected_milli, i.counted_milli) for pid, i in screen.session.items.items()}
+
+
+def test_count_session_scans_review_edit_and_commit(desktop, qtbot, store):
+    screen = stock_in(desktop, qtbot)
+    assert screen.count_stack.currentWidget() is screen.count_empty
+    a, b, c = well_stocked(store, 3)
+    pa, pb, pc = (catalog.line_for_scan(store, x).product_id for x in (a, b, c))
+    before = {p: catalog.on_hand_milli(store, p) for p in (pa, pb, pc)}
+    # three bursts of A, two of B, one of C, typed as a wedge scanner types them
+    for code in (a, b, a, c, b, a):
+        wedge_burst(code)
+    settle(desktop, qtbot)
+    assert counted(screen) == {pa: (before[pa], 3000), pb: (before[pb], 2000), pc: (before[pc], 1000)}
+    assert screen.model.rowCount() == 3 and screen.count_stack.currentWidget() is screen.count_table
+    assert screen.count_picker.field.text() == ""  # the scans never reached the field
+    # the row of the last scan is selected and shows expected / counted / difference
+    row = screen.count_table.selectionModel().selectedRows()[0].row()
+    assert screen.model.order[row] == pa
+    shown = [screen.model.index(row, col).data() for col in range(5)]
+    assert shown[3] == "3" and shown[2] == str(before[pa] // 1000)
+
+    # C's count is made to match the books: F3 edits the selected row's count
+    screen.count_table.selectRow(screen.model.row_of[pc])
+    QTest.keyClick(screen.count_table, Qt.Key.Key_F3)
+    editor = QApplication.focusWidget()
+    editor.selectAll()
+    QTest.keyClicks(editor, str(before[pc] // 1000))
+    QTest.keyClick(editor, Qt.Key.Key_Return)  # the delegate commits on a queued call
+    qtbot.waitUntil(lambda: screen.session.items[pc].counted_milli == before[pc])
+
+    # review shows only what differs
+    QTest.keyClick(screen.count_table, Qt.Key.Key_F5)
+    assert set(screen.model.order) == {pa, pb}
+    assert "2 differ" in screen.count_summary.text()
+
+    # commit with a reason: one count movement per product that differs
+    ref = screen.session.reference
+    QTest.keyClick(screen.count_table, Qt.Key.Key_F12)
+    dialog = screen.dialog
+    qtbot.waitUntil(dialog.isVisible)
+    dialog.reason.setCurrentText("aisle 4 shelf count")
+    dialog.buttons.accepted.emit()
+    settle(desktop, qtbot)
+    assert screen.session.items == {} and screen.count_stack.currentWidget() is screen.count_empty
+    assert "2 stock movements" in desktop.window.notice.text
+    for pid, qty in ((pa, 3000), (pb, 2000), (pc, before[pc])):
+        assert catalog.on_hand_milli(store, pid) == qty
+    with store.db.read() as s:
+        moves = s.scalars(select(StockMovement).where(StockMovement.reference == ref)).all()
+        assert {m.kind for m in moves} == {"count"}
+        assert {(m.product_id, m.qty_delta_milli, m.reason) for m in moves} == {
+            (pa, 3000 - before[pa], "aisle 4 shelf count"), (pb, 2000 - before[pb], "aisle 4 shelf count")}
+        ops = [op for op in s.scalars(select(OutboxOperation).where(OutboxOperation.type == "stock.adjust"))
+               if op.payload["reference"] == ref]
+        assert sorted(op.payload["qty_delta_milli"] for op in ops) == sorted(
+            [3000 - before[pa], 2000 - before[pb]])
+        assert s.scalar(select(AuditEntry).where(AuditEntry.entity_id == pa, AuditEntry.action == "stock.count"))
+
+
+def test_count_against_a_sale_made_meanwhile(desktop, qtbot, store):
+    """Expected is read at the first scan: a sale rung up later is not wiped out by the count."""
+    from app.domain.cart import Cart
+    from app.domain.tender import Method, Tender
+    from app.services import sales
+
+    screen = stock_in(desktop, qtbot)
+    a, = well_stocked(store, 1)
+    pid = catalog.line_for_scan(store, a).product_id
+    expected = catalog.on_hand_milli(store, pid)
+    for _ in range(4):
+        wedge_burst(a)
+    settle(desktop, qtbot)
+    cart = Cart(tax_inclusive=True)
+    cart.add(catalog.line_for_product(store, pid))
+    sales.record_sale(store, staff.sign_in(store, "1003", "3333"), cart, [Tender(Method.CARD, cart.totals().total)])
+    ref = screen.session.reference
+    screen._commit("shelf count")
+    settle(desktop, qtbot)
+    assert catalog.on_hand_milli(store, pid) == 4000 - 1000
+    with store.db.read() as s:
+        move = s.scalars(select(StockMovement).where(StockMovement.reference == ref)).one()
+    assert move.qty_delta_milli == 4000 - expected
+
+
+def test_unknown_barcode_opens_quick_add_then_counts(desktop, qtbot, store):
+    screen = stock_in(desktop, qtbot)
+    code = with_check_digit("761234567890")
+    wedge_burst(code)
+    settle(desktop, qtbot)
+    dialog = screen.dialog
+    qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
+    assert dialog.objectName() == "quickAddDialog" and dialog.sku.text() == code
+    dialog.buttons.accepted.emit()  # empty name: refused next to the form
+    assert dialog.isVisible() and "name" in dialog.error.text()
+    dialog.name.setText("Oat Milk 1l")
+    dialog.price.setText("2.15")
+    dialog.buttons.accepted.emit()
+    settle(desktop, qtbot, 100)
+    line = catalog.line_for_scan(store, code)
+    assert line.name == "Oat Milk 1l" and line.unit_price == 215
+    assert counted(screen) == {line.product_id: (0, 1000)}
+
+
+def test_bad_check_digit_is_explained(desktop, qtbot, store):
+    screen = stock_in(desktop, qtbot)
+    wedge_burst("5400000000011")
+    settle(desktop, qtbot)
+    assert "check digit" in desktop.window.notice.text.lower()
+    assert screen.session.items == {}
+
+
+def test_receive_and_adjust_forms(desktop, qtbot, store):
+    screen = stock_in(desktop, qtbot)
+    (a, _), (b, _) = barcodes(store, 2)
+    pa, pb = (catalog.line_for_scan(store, x).product_id for x in (a, b))
+    before_a, before_b = catalog.on_hand_milli(store, pa), catalog.on_hand_milli(store, pb)
+    QTest.keyClick(screen.count_picker.field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    assert screen.tabs.currentIndex() == 1
+    wedge_burst(a)
+    settle(desktop, qtbot)
+    assert screen.receive_picker.current.id == pa
+    screen.receive_qty.setText("abc")
+    screen.receive()
+    assert "not a quantity" in screen.receive_error.text()
+    screen.receive_qty.setText("12")
+    screen.receive_ref.setText("PO-881")
+    QTest.keyClick(screen.receive_ref, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    assert catalog.on_hand_milli(store, pa) == before_a + 12_000
+    assert "PO-881" in screen.receive_log.item(0).text()
+
+    screen.tabs.setCurrentIndex(2)
+    wedge_burst(b)
+    settle(desktop, qtbot)
+    assert screen.adjust_picker.current.id == pb
+    screen.adjust_qty.setText("-2")
+    screen.adjust_reason.setCurrentIndex(0)  # damage
+    screen.adjust_note.setText("dropped")
+    screen.adjust()
+    settle(desktop, qtbot)
+    assert catalog.on_hand_milli(store, pb) == before_b - 2000
+    with store.db.read() as s:
+        move = s.scalars(select(StockMovement).where(StockMovement.product_id == pb,
+                                                     StockMovement.kind == "adjust")).one()
+    assert move.reason == "damage: dropped"
+
+
+def test_low_stock_tab_and_cashier_cannot_see_inventory(desktop, qtbot, store):
+    screen = stock_in(desktop, qtbot)
+    screen.tabs.setCurrentIndex(3)
+    settle(desktop, qtbot)
+    low = inventory.low_stock(store)
+    assert screen.low_table.rowCount() == len(low) > 0
+    assert screen.low_table.item(0, 0).text() == low[0].name
+    desktop.window.switch_user()
+    sign_in(desktop, qtbot)  # cashier
+    assert not desktop.window.nav_buttons["inventory"].isVisible()
+    assert not desktop.window.nav_buttons["catalog"].isVisible()
