@@ -61,6 +61,7 @@ class AppContext(QObject):
     actor_changed = Signal(object)
     notice = Signal(str, str)  # (level: info|warning|error, text) for the notice bar
     scanner_config_changed = Signal(object)
+    order_requested = Signal(str)  # an order id: the window shows its full detail
 
     def __init__(self, store: LocalStore, ops: Ops, printing: Any | None = None) -> None:
         super().__init__()
@@ -96,6 +97,10 @@ class AppContext(QObject):
         save_scanner(self.store.data_dir, config)
         self.scanner_config = config
         self.scanner_config_changed.emit(config)
+
+    def show_order(self, order_id: str) -> None:
+        """Open the full order detail (any screen may ask; the window shows it)."""
+        self.order_requested.emit(order_id)
 
     def info(self, text: str) -> None:
         self.notice.emit("info", text)

@@ -22,8 +22,12 @@ from app.domain.permissions import Action
 from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
+from ui.screens.approvals import ApprovalsScreen
 from ui.screens.catalog import CatalogScreen
+from ui.screens.conflicts import ConflictsScreen
 from ui.screens.inventory import InventoryScreen
+from ui.screens.order_detail import OrderDetailScreen
+from ui.screens.overdue import OverdueScreen
 from ui.screens.register import RegisterScreen
 from ui.screens.sales_today import SalesTodayScreen
 from ui.screens.settings import SettingsScreen
@@ -37,6 +41,9 @@ NAV = (
     ("inventory", "Inventory", "inventory", Action.STOCK_COUNT),
     ("catalog", "Catalog", "catalog", Action.CATALOG_EDIT),
     ("sales", "Today's sales", "receipt", Action.ORDER_VIEW),
+    ("approvals", "Approvals", "approvals", Action.APPROVAL_DECIDE),
+    ("overdue", "Overdue", "overdue", Action.PAYMENT_RECORD),
+    ("conflicts", "Conflicts", "conflicts", Action.CONFLICT_RESOLVE),
     ("settings", "Settings", "settings", Action.SETTINGS_EDIT),
 )
 
@@ -56,6 +63,7 @@ class MainWindow(QMainWindow):
         self.catalog = CatalogScreen(ctx)
         self.screens = {"register": self.register, "inventory": self.inventory, "catalog": self.catalog,
                         "sales": self.sales, "settings": self.settings}
+        self._add_order_screens(ctx)
         self.notice = NoticeBar()
         self.status = SyncStatusBar(ctx)
         self.setStatusBar(self.status)
@@ -103,6 +111,38 @@ class MainWindow(QMainWindow):
         layout.addWidget(nav)
         layout.addWidget(self.pages, 1)
         return workspace
+
+    def _add_order_screens(self, ctx: AppContext) -> None:
+        """Approvals queue, overdue installments, conflicts; the order detail (no nav entry)."""
+        self.approvals = ApprovalsScreen(ctx)
+        self.overdue = OverdueScreen(ctx)
+        self.conflicts = ConflictsScreen(ctx)
+        self.order_detail = OrderDetailScreen(ctx)
+        self.screens.update(approvals=self.approvals, overdue=self.overdue, conflicts=self.conflicts)
+        self._detail_from: QWidget | None = None
+        ctx.order_requested.connect(self.show_order_detail)
+        self.order_detail.back.connect(self._detail_back)
+        self.approvals.open_order.connect(ctx.show_order)
+        self.overdue.open_order.connect(ctx.show_order)
+        self.approvals.count_changed.connect(self._approvals_badge)
+
+    def show_order_detail(self, order_id: str) -> None:
+        if self.pages.indexOf(self.order_detail) < 0:
+            self.pages.addWidget(self.order_detail)
+        if self.pages.currentWidget() is not self.order_detail:
+            self._detail_from = self.pages.currentWidget()
+        self.pages.setCurrentWidget(self.order_detail)
+        self.order_detail.open_order(order_id)
+
+    def _detail_back(self) -> None:
+        back = self._detail_from or self.sales
+        self.pages.setCurrentWidget(back)
+        key = next((k for k, s in self.screens.items() if s is back), None)
+        if key:
+            self.nav_buttons[key].setChecked(True)
+
+    def _approvals_badge(self, count: int) -> None:
+        self.nav_buttons["approvals"].setText(f"Approvals  ({count})" if count else "Approvals")
 
     def _connect(self) -> None:
         ops = self.ctx.ops

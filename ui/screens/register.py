@@ -383,9 +383,10 @@ class RegisterScreen(QWidget):
 
     def _complete(self, dialog: TenderDialog) -> None:
         cart, tenders, customer, actor = (
-            copy.deepcopy(self.cart), list(dialog.tenders), self.customer_details, self.ctx.actor)
+            copy.deepcopy(self.cart), dialog.tenders_to_record, self.customer_details, self.ctx.actor)
+        plan = dialog.plan  # a payment plan: the tenders are its down payment
         self.tender_dialog = None
-        self.ctx.ops.run(lambda: sales.record_sale(self.ctx.store, actor, cart, tenders, customer),
+        self.ctx.ops.run(lambda: sales.record_sale(self.ctx.store, actor, cart, tenders, customer, plan=plan),
                          changes=SALE_CHANGES, success=self._sold)
 
     def _sold(self, result: sales.SaleResult) -> None:

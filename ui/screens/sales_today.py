@@ -52,6 +52,9 @@ class SalesTodayScreen(QWidget):
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
         QShortcut(QKeySequence("F7"), self, activated=self.reprint,
                   context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        QShortcut(QKeySequence("F8"), self, activated=self.open_detail,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+        self.list.itemActivated.connect(lambda _item: self.open_detail())
         ctx.ops.changed.connect(self._on_changes)
 
     def _build_list(self) -> QVBoxLayout:
@@ -84,10 +87,17 @@ class SalesTodayScreen(QWidget):
         self.reprint_button = action_button("Reprint receipt", "F7", icon_name="printer")
         self.reprint_button.clicked.connect(self.reprint)
         self.reprint_button.setEnabled(False)
+        self.detail_button = action_button("Order detail and actions", "F8")
+        self.detail_button.setObjectName("openOrderDetail")
+        self.detail_button.clicked.connect(self.open_detail)
+        self.detail_button.setEnabled(False)
         for w in (self.title, self.summary):
             box.addWidget(w)
         box.addWidget(self.preview, 1)
-        box.addWidget(self.reprint_button)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.reprint_button)
+        buttons.addWidget(self.detail_button)
+        box.addLayout(buttons)
         return box
 
     def _on_changes(self, changes: Changes) -> None:
@@ -131,6 +141,7 @@ class SalesTodayScreen(QWidget):
         self.selected = self.orders[row] if 0 <= row < len(self.orders) else None
         o = self.selected
         self.reprint_button.setEnabled(o is not None and self.ctx.printing is not None)
+        self.detail_button.setEnabled(o is not None)
         if o is None:
             self.title.setText(messages.NO_ORDER_SELECTED)
             self.summary.clear()
@@ -158,6 +169,10 @@ class SalesTodayScreen(QWidget):
         if self.selected is not None:
             print_receipt(self.ctx, self.selected.id, reprint=True)
             self.ctx.info(f"Reprinting {self.selected.reference}")
+
+    def open_detail(self) -> None:
+        if self.selected is not None:
+            self.ctx.show_order(self.selected.id)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.money import MoneyError, format_plain, parse
+from app.domain.schedule import PaymentPlan
 from app.domain.tender import (
     AppliedTender,
     Method,
@@ -45,6 +46,7 @@ class TenderDialog(QDialog):
         self.tenders: list[Tender] = []
         self.applied: list[AppliedTender] = []
         self.method = Method.CASH
+        self.plan: PaymentPlan | None = None  # set by "Payment plan": the tenders are its down payment
         self.setWindowTitle("Payment")
         self.setObjectName("tenderDialog")
         self.setMinimumSize(820, 660)
@@ -57,9 +59,15 @@ class TenderDialog(QDialog):
 
     def _build_left(self) -> QVBoxLayout:
         left = QVBoxLayout()
-        left.addWidget(heading("Amount due", "label"))
+        self.due_label = heading("Amount due", "label")
+        left.addWidget(self.due_label)
         self.due = heading("", "due")
         left.addWidget(self.due)
+        self.plan_label = heading("", "subtle")
+        self.plan_label.setObjectName("tenderPlan")
+        self.plan_label.setWordWrap(True)
+        self.plan_label.hide()
+        left.addWidget(self.plan_label)
         methods = QHBoxLayout()
         self.method_buttons: dict[Method, QPushButton] = {}
         for method, key in METHOD_KEYS.items():
@@ -105,7 +113,10 @@ class TenderDialog(QDialog):
         self.complete_button.clicked.connect(self.complete)
         cancel = action_button("Cancel", "Esc")
         cancel.clicked.connect(self.reject)
-        for b in (self.add_button, self.complete_button, cancel):
+        self.plan_button = action_button("Payment plan", "F6")
+        self.plan_button.setObjectName("tenderPlanButton")
+        self.plan_button.clicked.connect(self.open_plan)
+        for b in (self.plan_button, self.add_button, self.complete_button, cancel):
             right.addWidget(b)
         return right
 
@@ -113,6 +124,7 @@ class TenderDialog(QDialog):
         for method, key in METHOD_KEYS.items():
             QShortcut(QKeySequence(key), self, activated=lambda m=method: self.choose(m))
         QShortcut(QKeySequence("F12"), self, activated=self.complete)
+        QShortcut(QKeySequence("F6"), self, activated=self.open_plan)
         for i in range(5):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self._quick(i))
 
@@ -124,12 +136,39 @@ class TenderDialog(QDialog):
 
     # -- state ------------------------------------------------------------------
     @property
+    def due_now(self) -> int:
+        """What this dialog collects: the total, or a payment plan's down payment."""
+        return self.plan.down_payment if self.plan is not None else self.total
+
+    @property
     def paid_in_full(self) -> bool:
-        return sum(a.amount for a in self.applied) >= self.total
+        return sum(a.amount for a in self.applied) >= self.due_now
 
     @property
     def balance(self) -> int:
-        return self.total - sum(a.amount for a in self.applied)
+        return self.due_now - sum(a.amount for a in self.applied)
+
+    @property
+    def tenders_to_record(self) -> list[Tender]:
+        """With a plan, each tender as applied (change already handed back): the sale checks
+        that exactly the down payment was taken against the whole total."""
+        if self.plan is None:
+            return list(self.tenders)
+        return [Tender(a.method, a.amount) for a in self.applied]
+
+    def open_plan(self) -> None:
+        from ui.dialogs.payment_plan import PaymentPlanDialog
+
+        dialog = PaymentPlanDialog(self.ctx, self.total, self)
+        self.plan_dialog = dialog
+        dialog.accepted.connect(lambda: self.set_plan(dialog.plan))
+        dialog.open()
+
+    def set_plan(self, plan: PaymentPlan | None) -> None:
+        """Take ``plan``'s down payment now (payments taken so far start again)."""
+        self.plan = plan
+        self.tenders, self.applied = [], []
+        self._refresh()
 
     @property
     def change_due(self) -> int:
@@ -142,7 +181,7 @@ class TenderDialog(QDialog):
     def add(self, method: Method, amount: int) -> bool:
         """Take one tender; False (with the reason shown) if the rules refuse it."""
         try:
-            applied = apply_tenders(self.total, [*self.tenders, Tender(method, amount)])
+            applied = apply_tenders(self.due_now, [*self.tenders, Tender(method, amount)])
         except TenderError as exc:
             self.error.setText(str(exc))
             return False
@@ -179,7 +218,8 @@ class TenderDialog(QDialog):
     # -- view -------------------------------------------------------------------
     def _refresh(self) -> None:
         money = self.ctx.money
-        self.due.setText(money(self.total))
+        self.due.setText(money(self.due_now))
+        self._show_plan()
         for method, button in self.method_buttons.items():
             button.setChecked(method is self.method)
             button.setEnabled(not self.paid_in_full)
@@ -196,6 +236,18 @@ class TenderDialog(QDialog):
         self.complete_button.setEnabled(self.paid_in_full)
         self._fill_quick()
         self.amount.setFocus()
+
+    def _show_plan(self) -> None:
+        plan = self.plan
+        self.due_label.setText("Down payment" if plan else "Amount due")
+        self.plan_label.setVisible(plan is not None)
+        self.plan_button.setText(("Change payment plan" if plan else "Payment plan") + "\nF6")
+        self.complete_button.setText(("Start payment plan" if plan else "Complete sale") + "\nF12")
+        if plan is not None:
+            first = plan.installments[0]
+            self.plan_label.setText(
+                f"Then {len(plan.installments)} installments of about {self.ctx.money(first.amount)}, "
+                f"first due {first.due_date.strftime('%d/%m/%Y')} (order total {self.ctx.money(self.total)})")
 
     def _fill_quick(self) -> None:
         while self.quick.count():

@@ -1,0 +1,98 @@
+"""Edit a pending order: customer name/phone, line quantities, note, and why."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHeaderView,
+    QLineEdit,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.services.customers import CustomerDetails
+from app.services.order_detail import OrderDetail
+from app.services.order_edits import LineChange
+from ui.dialogs.common import FormDialog
+
+
+class EditOrderDialog(FormDialog):
+    """What to pass to ``order_edits.edit_order``: only what the person changed."""
+
+    def __init__(self, detail: OrderDetail, money, parent: QWidget | None = None) -> None:  # noqa: ANN001
+        super().__init__(f"Edit order {detail.reference}", parent, width=680)
+        self.setObjectName("editOrderDialog")
+        self.detail = detail
+        current = detail.customer
+        self.name = QLineEdit(current.name or "" if current else "")
+        self.name.setObjectName("editCustomerName")
+        self.phone = QLineEdit(current.phone or "" if current else "")
+        self.phone.setObjectName("editCustomerPhone")
+        self.note = QLineEdit(detail.note or "")
+        self.note.setObjectName("editNote")
+        self.reason = QLineEdit()
+        self.reason.setObjectName("editReason")
+        self.reason.setPlaceholderText("Why? (shown in the audit trail)")
+        self.form.addRow("Customer name", self.name)
+        self.form.addRow("Phone", self.phone)
+        self.table = QTableWidget(0, 3)
+        self.table.setObjectName("editLines")
+        self.table.setHorizontalHeaderLabels(["Item", "Price", "Quantity (0 removes)"])
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(48)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.spins: dict[str, QDoubleSpinBox] = {}
+        for li in detail.lines:
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(li.name))
+            self.table.setItem(row, 1, QTableWidgetItem(money(li.unit_price)))
+            spin = QDoubleSpinBox()
+            spin.setObjectName(f"editQty_{row}")
+            spin.setDecimals(0 if li.qty_milli % 1000 == 0 else 3)
+            spin.setRange(0, 9999)
+            spin.setValue(li.qty_milli / 1000)
+            self.table.setCellWidget(row, 2, spin)
+            self.spins[li.id] = spin
+        self.table.setMinimumHeight(min(300, 60 + 48 * len(detail.lines)))
+        self.body.insertWidget(2, self.table)
+        self.form.addRow("Note", self.note)
+        self.form.addRow("Reason", self.reason)
+        self.add_error_line()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setObjectName("editSave")
+        buttons.accepted.connect(self._try_accept)
+        buttons.rejected.connect(self.reject)
+        self.body.addWidget(buttons)
+
+    def customer(self) -> CustomerDetails | None:
+        name, phone = self.name.text().strip() or None, self.phone.text().strip() or None
+        c = self.detail.customer
+        if (c.name if c else None) == name and (c.phone if c else None) == phone:
+            return None
+        return CustomerDetails(c.id if c else None, name, phone, c.email if c else None)
+
+    def line_changes(self) -> list[LineChange]:
+        before = {li.id: li.qty_milli for li in self.detail.lines}
+        return [LineChange(line_id, round(spin.value() * 1000)) for line_id, spin in self.spins.items()
+                if round(spin.value() * 1000) != before[line_id]]
+
+    def note_value(self) -> str | None:
+        note = self.note.text().strip()
+        return note if note != (self.detail.note or "") else None
+
+    def reason_value(self) -> str | None:
+        return self.reason.text().strip() or None
+
+    def _try_accept(self) -> None:
+        if not (self.customer() or self.line_changes() or self.note_value() is not None):
+            self.fail("Nothing was changed")
+            return
+        if not self.reason_value():
+            self.fail("Say why the order is edited")
+            return
+        self.accept()

@@ -1,0 +1,163 @@
+"""A cashier's requests: delete a pending order, refund some or all of a paid one.
+
+Each ends in one of two routes: "Approve now with manager PIN" (the screen then
+opens the PIN override) or "Send to approvals queue" (any manager decides later,
+on any terminal of the store, after sync).
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLineEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+    QWidget,
+)
+
+from app.services.approvals import RefundItem
+from app.services.order_detail import OrderDetail
+from ui.dialogs.common import FormDialog
+
+OVERRIDE, QUEUE = "override", "queue"
+METHOD_NAMES = {"cash": "Cash", "card": "Card", "other": "Other"}
+
+
+class _RequestDialog(FormDialog):
+    """Reason field and the two routes; ``route`` says which one was chosen."""
+
+    def __init__(self, title: str, parent: QWidget | None = None, *, width: int = 480) -> None:
+        super().__init__(title, parent, width=width)
+        self.route: str | None = None
+        self.reason = QLineEdit()
+        self.reason.setObjectName("requestReason")
+        self.reason.setPlaceholderText("Why? (kept with the order)")
+
+    def add_routes(self, approve_self: bool = False) -> None:
+        self.add_error_line()
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        label = "Approve now" if approve_self else "Approve now with manager PIN"
+        self.override_button = QPushButton(label)
+        self.override_button.setObjectName("routeOverride")
+        self.override_button.setProperty("kind", "primary")
+        self.queue_button = QPushButton("Send to approvals queue")
+        self.queue_button.setObjectName("routeQueue")
+        buttons.addButton(self.override_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.addButton(self.queue_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.override_button.clicked.connect(lambda: self._choose(OVERRIDE))
+        self.queue_button.clicked.connect(lambda: self._choose(QUEUE))
+        buttons.rejected.connect(self.reject)
+        self.body.addWidget(buttons)
+
+    def _choose(self, route: str) -> None:
+        try:
+            self.validate()
+        except ValueError as exc:
+            self.fail(str(exc))
+            return
+        self.route = route
+        self.accept()
+
+    def validate(self) -> None:
+        if not self.reason.text().strip():
+            raise ValueError("A reason is required")
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason.text().strip()
+
+
+class DeletionRequestDialog(_RequestDialog):
+    def __init__(self, reference: str, parent: QWidget | None = None, *, approve_self: bool = False) -> None:
+        super().__init__(f"Delete order {reference}", parent)
+        self.setObjectName("deletionDialog")
+        self.form.addRow("Reason", self.reason)
+        self.add_routes(approve_self)
+
+
+class RefundRequestDialog(_RequestDialog):
+    """Lines and quantities to refund, to the original tender or cash, restock or not."""
+
+    def __init__(self, detail: OrderDetail, money, parent: QWidget | None = None,  # noqa: ANN001
+                 *, approve_self: bool = False) -> None:
+        super().__init__(f"Refund from order {detail.reference}", parent, width=720)
+        self.setObjectName("refundDialog")
+        self.detail = detail
+        self.table = QTableWidget(0, 4)
+        self.table.setObjectName("refundLines")
+        self.table.setHorizontalHeaderLabels(["Item", "Sold", "Refunded", "Refund now"])
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().setDefaultSectionSize(48)
+        self.spins: dict[str, QDoubleSpinBox] = {}
+        for li in detail.lines:
+            left = li.qty_milli - li.refunded_qty_milli
+            row = self.table.rowCount()
+            self.table.insertRow(row)
+            self.table.setItem(row, 0, QTableWidgetItem(f"{li.name}  ({money(li.total)})"))
+            self.table.setItem(row, 1, QTableWidgetItem(_qty(li.qty_milli)))
+            self.table.setItem(row, 2, QTableWidgetItem(_qty(li.refunded_qty_milli)))
+            spin = QDoubleSpinBox()
+            spin.setObjectName(f"refundQty_{row}")
+            spin.setDecimals(0 if li.qty_milli % 1000 == 0 and left % 1000 == 0 else 3)
+            spin.setRange(0, left / 1000)
+            spin.setEnabled(left > 0)
+            self.table.setCellWidget(row, 3, spin)
+            self.spins[li.id] = spin
+        self.table.setMinimumHeight(min(300, 60 + 48 * len(detail.lines)))
+        self.body.insertWidget(1, self.table)
+        all_button = QPushButton("Refund everything")
+        all_button.setObjectName("refundAll")
+        all_button.clicked.connect(self.select_all)
+        row = QHBoxLayout()
+        row.addWidget(all_button)
+        row.addStretch(1)
+        self.body.insertLayout(2, row)
+        original = detail.payments[0].method if detail.payments else "cash"
+        self.method = QComboBox()
+        self.method.setObjectName("refundMethod")
+        self.method.addItem(f"Original tender ({METHOD_NAMES.get(original, original)})", None)
+        self.method.addItem("Cash", "cash")
+        self.restock = QCheckBox("Put the items back in stock")
+        self.restock.setObjectName("refundRestock")
+        self.restock.setChecked(True)
+        self.form.addRow("Refund to", self.method)
+        self.form.addRow("", self.restock)
+        self.form.addRow("Reason", self.reason)
+        self.add_routes(approve_self)
+
+    def select_all(self) -> None:
+        for spin in self.spins.values():
+            spin.setValue(spin.maximum())
+
+    def set_quantity(self, line_id: str, qty: float) -> None:
+        self.spins[line_id].setValue(qty)
+
+    def items(self) -> list[RefundItem]:
+        return [RefundItem(line_id, round(spin.value() * 1000))
+                for line_id, spin in self.spins.items() if spin.value() > 0]
+
+    @property
+    def method_value(self) -> str | None:
+        return self.method.currentData()
+
+    @property
+    def restock_value(self) -> bool:
+        return self.restock.isChecked()
+
+    def validate(self) -> None:
+        if not self.items():
+            raise ValueError("Choose what to refund")
+        super().validate()
+
+
+def _qty(milli: int) -> str:
+    return f"{milli / 1000:g}"

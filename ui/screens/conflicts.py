@@ -1,0 +1,109 @@
+"""Sync conflicts for managers: both sides of each open conflict and how to settle it.
+
+Read from and resolved through ``sync.conflicts`` (open_conflicts, resolve). A
+resolution is a normal mutation: its ``conflict.resolve`` operation syncs, the
+server applies the chosen values and the result comes back to every terminal.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
+
+from app.services.changes import Changes
+from sync import conflicts
+from ui.context import AppContext
+from ui.dialogs.common import show_flow_error
+from ui.screens.order_detail import fill, small_button, table
+from ui.screens.order_detail_format import when
+from ui.widgets.common import EmptyState, heading
+
+RESOLVED = Changes(conflicts=True, outbox=True, orders=True, catalog=True)
+
+
+def side_text(values: dict[str, Any] | None) -> str:
+    if not values:
+        return "(not known yet)"
+    return "; ".join(f"{k}: {v if isinstance(v, str | int | float) else json.dumps(v, default=str)}"
+                     for k, v in values.items())
+
+
+class ConflictsScreen(QWidget):
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("conflictsScreen")
+        self.items: list[conflicts.ConflictView] = []
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setSpacing(12)
+        layout.addWidget(heading("Sync conflicts", "title"))
+        hint = heading("Two tills changed the same thing differently. Choose which value stays; "
+                       "the choice syncs to every till.", "subtle")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        self.table = table("conflictsTable", ["When", "What", "Conflict", "This till wanted", "Server has"],
+                           stretch=2)
+        self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.table.setWordWrap(True)
+        self.table.itemSelectionChanged.connect(self._enable)
+        self.stack = QStackedWidget()
+        self.stack.addWidget(EmptyState("receipt", "No open conflicts"))
+        self.stack.addWidget(self.table)
+        layout.addWidget(self.stack, 1)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.keep_server = small_button("Keep the server's value", "keepServer", "primary")
+        self.keep_terminal = small_button("Use this till's value", "keepTerminal")
+        self.keep_server.clicked.connect(lambda: self.resolve("server"))
+        self.keep_terminal.clicked.connect(lambda: self.resolve("terminal"))
+        for b in (self.keep_server, self.keep_terminal):
+            b.setMinimumHeight(52)
+            row.addWidget(b)
+        layout.addLayout(row)
+        ctx.ops.changed.connect(self._on_changes)
+        self._enable()
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.conflicts and self.isVisible():
+            self.reload()
+
+    def reload(self) -> None:
+        self.ctx.ops.run(lambda: conflicts.open_conflicts(self.ctx.store), success=self._show)
+
+    def _show(self, items: list[conflicts.ConflictView]) -> None:
+        self.items = items
+        fill(self.table, [(when(c.created_at), f"{c.entity_type} {c.entity_id[-8:]}", c.description,
+                           side_text(c.local_value), side_text(c.server_value)) for c in items])
+        self.table.setMinimumHeight(0)
+        self.table.setMaximumHeight(16_777_215)
+        self.stack.setCurrentIndex(1 if items else 0)
+        if items:
+            self.table.selectRow(0)
+        self._enable()
+
+    @property
+    def current(self) -> conflicts.ConflictView | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.items[rows[0].row()] if rows and rows[0].row() < len(self.items) else None
+
+    def _enable(self) -> None:
+        c = self.current
+        self.keep_server.setEnabled(c is not None)
+        self.keep_terminal.setEnabled(c is not None and c.kind not in conflicts.SERVER_ONLY_KINDS
+                                      and bool(c.local_value))
+
+    def resolve(self, choice: str) -> None:
+        c, actor = self.current, self.ctx.actor
+        if c is None:
+            return
+        self.ctx.ops.run(lambda: conflicts.resolve(self.ctx.store, actor, c.id, choice), changes=RESOLVED,
+                         success=lambda _r: self.ctx.info("Conflict resolved; it syncs to the other tills"),
+                         failure=show_flow_error(self.ctx.error))
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.reload()
