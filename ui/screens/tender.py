@@ -90,6 +90,10 @@ class TenderDialog(QDialog):
         self.error.setWordWrap(True)
         left.addWidget(self.error)
         left.addStretch(1)
+        self.plan_button = action_button("Payment plan", "F6")
+        self.plan_button.setObjectName("tenderPlanButton")
+        self.plan_button.clicked.connect(self.open_plan)
+        left.addWidget(self.plan_button)
         return left
 
     def _build_right(self) -> QVBoxLayout:
@@ -113,10 +117,7 @@ class TenderDialog(QDialog):
         self.complete_button.clicked.connect(self.complete)
         cancel = action_button("Cancel", "Esc")
         cancel.clicked.connect(self.reject)
-        self.plan_button = action_button("Payment plan", "F6")
-        self.plan_button.setObjectName("tenderPlanButton")
-        self.plan_button.clicked.connect(self.open_plan)
-        for b in (self.plan_button, self.add_button, self.complete_button, cancel):
+        for b in (self.add_button, self.complete_button, cancel):
             right.addWidget(b)
         return right
 
