@@ -18,20 +18,28 @@ from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Si
 
 from app.domain.barcode import BarcodeError
 from app.domain.money import MoneyError
+from app.domain.order_status import StatusError
 from app.domain.permissions import PermissionDenied
+from app.domain.schedule import ScheduleError
 from app.domain.tender import TenderError
 from app.domain.totals import DiscountError
+from app.services.approvals import ApprovalError
 from app.services.catalog import UnknownBarcode
+from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
+from app.services.inventory import StockError
+from app.services.order_edits import EditError
 from app.services.sales import SaleError
 from app.services.staff import SignInError
+from sync.conflicts import ConflictError
 
 log = logging.getLogger(__name__)
 
 #: Exceptions whose message is written for the person at the till.
 USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, PermissionDenied,
-    TenderError, DiscountError, MoneyError, LookupError,
+    TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
+    ScheduleError, StockError, CatalogError, StatusError, ConflictError,
 )
 #: Printing's errors are written for people too; printing loads after start-up
 #: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.

@@ -87,7 +87,11 @@ def order_detail(store: LocalStore, order_id: str) -> OrderDetail | None:
         who = lambda staff_id: names.get(staff_id, staff_id)  # noqa: E731
         installments = list(s.scalars(select(Installment).where(Installment.order_id == o.id)
                                       .order_by(Installment.number)))
-        entries = s.scalars(select(AuditEntry).where(AuditEntry.entity_id == o.id).order_by(AuditEntry.at))
+        # The order's own entries and those of its approval requests (asked, decided, why).
+        approval_ids = select(Approval.id).where(Approval.order_id == o.id)
+        entries = s.scalars(select(AuditEntry).where(
+            (AuditEntry.entity_id == o.id) | AuditEntry.entity_id.in_(approval_ids))
+            .order_by(AuditEntry.at, AuditEntry.seq))
         approvals = s.scalars(select(Approval.kind).where(Approval.order_id == o.id, Approval.status == "pending"))
         return OrderDetail(
             o.id, o.reference, o.status, o.created_at, who(o.created_by),

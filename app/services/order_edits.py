@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
+
 from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus, is_editable, status_for_balance
 from app.domain.permissions import Action, require
@@ -18,7 +20,7 @@ from app.domain.totals import Discount, LineInput, compute
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.services.sales import line_payload
 from app.store.local import LocalStore
-from app.store.models import Order, StockMovement
+from app.store.models import Installment, Order, StockMovement
 from app.store.outbox_crypto import seal_payload
 from app.store.unit_of_work import Actor, Mutation, mutation
 
@@ -78,6 +80,9 @@ def edit_order(
             fields["note"] = {"base": order.note, "value": note}
             order.note = note
         if lines:
+            if m.session.scalar(select(Installment.id).where(Installment.order_id == order.id).limit(1)):
+                raise EditError("This order has a payment plan; its lines cannot change. "
+                                "Refund or delete it and ring it up again.")
             fields.update(_edit_lines(order, lines, m))
         if not fields:
             raise EditError("Nothing was changed")

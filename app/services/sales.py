@@ -96,13 +96,6 @@ def _negative_stock_flags(m: Mutation, sold: dict[str, int]) -> list[str]:
     return [f"negative_stock:{sku}" for pid, sku, on_hand in rows if on_hand - sold[pid] < 0]
 
 
-def _check_plan(plan: PaymentPlan, total: int, down_paid: int) -> None:
-    if plan.total != total:
-        raise SaleError("The payment plan was made for a different total; make it again")
-    if down_paid != plan.down_payment:
-        raise SaleError("Take exactly the down payment before the installments")
-
-
 def _installment_rows(order_id: str, plan: PaymentPlan | None) -> list[dict]:
     if plan is None:
         return []
@@ -141,12 +134,16 @@ def record_sale(
     _check_discounts(actor, cart)
     totals = cart.totals()
     total = totals.total
+    if plan is not None and plan.total != total:
+        raise SaleError("The payment plan was made for a different total; make it again")
+    # With a plan, today's tenders settle the down payment (cash over it gives change).
+    due_now = plan.down_payment if plan is not None else total
     try:
-        applied = apply_tenders(total, tenders) if tenders else []
+        applied = apply_tenders(due_now, tenders) if tenders else []
     except TenderError as exc:
         raise SaleError(str(exc)) from exc
-    if plan is not None:
-        _check_plan(plan, total, sum(t.amount for t in applied))
+    if plan is not None and sum(t.amount for t in applied) != plan.down_payment:
+        raise SaleError("Take the whole down payment before the installments")
     with mutation(store.db, store.device_id, actor, "sale.record") as m:
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None

@@ -58,6 +58,12 @@ def test_deletion_request_then_manager_approval_soft_deletes_with_reason(store, 
     op = _last_op(store)
     assert op.type == "order.delete" and op.payload["approved_by"] == manager.staff_id
     assert approvals.pending(store) == []
+    # The order's trail tells the whole story: asked (why), approved, deleted.
+    trail = order_detail.order_detail(store, sale.order_id).audit
+    assert [(e.action, e.by) for e in trail][-3:] == [
+        ("order.delete.request", "Cass Cashier"), ("approval.decide", "Max Manager"),
+        ("approval.decide", "Max Manager")]
+    assert trail[-3].reason == "customer walked out"
 
 
 def test_deletion_needs_reason_and_paid_order_is_refunded_not_deleted(store, people):

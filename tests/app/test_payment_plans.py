@@ -71,3 +71,20 @@ def test_plan_must_match_the_sale(store):
     other = make_plan(total + 1, 1000, 3, date(2026, 1, 1), Interval.WEEKLY)
     with pytest.raises(sales.SaleError, match="different total"):
         sales.record_sale(store, cashier, cart, [Tender(Method.CASH, 1000)], plan=other)
+
+
+def test_cash_over_the_down_payment_gives_change_and_plan_lines_are_not_edited(store):
+    from app.services import order_edits
+
+    cashier, manager = staff.sign_in(store, "1003", "3333"), staff.sign_in(store, "1002", "2222")
+    cart = _cart(store)
+    total = cart.totals().total
+    plan = make_plan(total, 1000, 2, date(2026, 2, 1), Interval.WEEKLY)
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, 2000)], plan=plan)
+    assert (sale.paid, sale.change, sale.status) == (1000, 1000, "pending")
+    detail = order_detail.order_detail(store, sale.order_id)
+    assert [(p.amount, p.tendered, p.change) for p in detail.payments] == [(1000, 2000, 1000)]
+    with pytest.raises(order_edits.EditError, match="payment plan"):
+        order_edits.edit_order(store, manager, sale.order_id,
+                               lines=[order_edits.LineChange(detail.lines[0].id, 1000)])
+    assert order_detail.order_detail(store, sale.order_id).plan.down_payment == 1000
