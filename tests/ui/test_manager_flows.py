@@ -201,6 +201,7 @@ def test_payment_plan_at_tender_then_installments_from_order_detail(desktop, qtb
     settle(desktop, qtbot, 100)
     sale = register.last_sale
     assert sale is not None and sale.status == "pending" and sale.paid == down
+    assert sale.change == 1000  # recorded as tendered, with the change handed back
 
     screen = open_detail(desktop, qtbot, sale.order_id)
     assert screen.schedule_box.isVisible() and screen.schedule.rowCount() == 3  # down payment + 2

@@ -151,11 +151,9 @@ class TenderDialog(QDialog):
 
     @property
     def tenders_to_record(self) -> list[Tender]:
-        """With a plan, each tender as applied (change already handed back): the sale checks
-        that exactly the down payment was taken against the whole total."""
-        if self.plan is None:
-            return list(self.tenders)
-        return [Tender(a.method, a.amount) for a in self.applied]
+        """The tenders as handed over; with a plan they settle its down payment and the
+        sale records what was tendered and the change, as for any sale."""
+        return list(self.tenders)
 
     def open_plan(self) -> None:
         from ui.dialogs.payment_plan import PaymentPlanDialog
