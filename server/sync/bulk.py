@@ -205,12 +205,17 @@ class BulkOrders:
 
         Every push locks the levels it changes in product id order (one statement), so
         two pushes of one store never wait for each other in a cycle."""
-        ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
-        conn.execute(ins, [{"store_id": store_id, "product_id": pid, "qty_milli": 0}
-                           for pid in sorted(product_ids)])
         for ids in _chunks(product_ids):
             for r in conn.execute(_LEVELS_Q, {"store": store_id, "ids": ids}):
                 run.levels[r.product_id] = r.qty_milli
+        missing = sorted(set(product_ids) - run.levels.keys())
+        if missing:  # first sale of a product in this store: a level at 0, then locked
+            ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
+            conn.execute(ins, [{"store_id": store_id, "product_id": pid, "qty_milli": 0}
+                               for pid in missing])
+            for ids in _chunks(missing):
+                for r in conn.execute(_LEVELS_Q, {"store": store_id, "ids": ids}):
+                    run.levels[r.product_id] = r.qty_milli
 
     # ------------------------------------------------------------------ applying
 
@@ -328,9 +333,10 @@ class BulkOrders:
                 "qty_after_milli": qty, "reason": None, "reference": p.reference,
                 "actor_id": actor.id, "device_id": device_id, "created_at": p.created_at,
             })
-        customer = jsonable(p.customer.model_dump()) if p.customer else None
+        customer = p.customer.model_dump() if p.customer else None  # strings only: JSON as is
         phone = customer.get("phone") if isinstance(customer, dict) else None
-        installments = jsonable([i.model_dump() for i in p.installments])
+        installments = (jsonable([i.model_dump() for i in p.installments])
+                        if p.installments else [])
         order_flags = list(flags)
         order = {
             "id": oid, "org_id": org_id, "store_id": store_id, "reference": p.reference,
@@ -371,10 +377,9 @@ class BulkOrders:
             "org_id": org_id, "store_id": store_id, "entity_type": "order", "entity_id": oid,
             "action": "order.create", "actor_id": actor.id, "device_id": device_id,
             "op_id": op.op_id, "reason": None, "created_at": now,
-            "changes": jsonable({"created": {"before": None,
-                                             "after": {"reference": p.reference,
-                                                       "total": p.total}},
-                                 "server_totals": server_totals, "flags": list(flags)}),
+            "changes": {"created": {"before": None,  # plain JSON values: no jsonable()
+                                    "after": {"reference": p.reference, "total": p.total}},
+                        "server_totals": server_totals, "flags": list(flags)},
         }
         state = {
             "id": oid, "org_id": org_id, "store_id": store_id, "reference": p.reference,
