@@ -457,9 +457,10 @@ class InventoryScreen(QWidget):
         counted, differ, units = self.model.summary()
         has_rows = bool(self.session.items)
         self.count_stack.setCurrentWidget(self.count_table if has_rows else self.count_empty)
-        self.count_summary.setText(
-            f"{counted} product{'s' if counted != 1 else ''} counted\n{differ} differ from the books"
-            if has_rows else "No items counted yet")
+        text = (f"{counted} product{'s' if counted != 1 else ''} counted\n{differ} differ from the books"
+                if has_rows else "No items counted yet")
+        if text != self.count_summary.text():  # a new label text re-lays out the screen: only when it changed
+            self.count_summary.setText(text)
         for name in ("edit_count", "review", "new_count", "commit"):
             self.count_buttons[name].setEnabled(has_rows and not self._committing)
 

@@ -57,6 +57,12 @@ class ProductInfo:
 
 
 NAME, SKU, EXPECTED, COUNTED, DIFF = range(5)
+_DISPLAY, _EDIT, _USER = (int(Qt.ItemDataRole.DisplayRole), int(Qt.ItemDataRole.EditRole),
+                          int(Qt.ItemDataRole.UserRole))
+_ALIGN, _FOREGROUND = int(Qt.ItemDataRole.TextAlignmentRole), int(Qt.ItemDataRole.ForegroundRole)
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+_PLAIN = Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled
+_EDITABLE = _PLAIN | Qt.ItemFlag.ItemIsEditable
 HEADERS = ("Product", "SKU", "Expected", "Counted", "Difference")
 
 
@@ -70,6 +76,7 @@ class CountModel(QAbstractTableModel):
         self.order: list[str] = []
         self.row_of: dict[str, int] = {}
         self.only_differences = False
+        self._texts: dict[str, tuple[str, ...]] = {}  # display texts per product, dropped on change
         self._green, self._red = QBrush(QColor("#1E7A4F")), QBrush(QColor("#B42318"))
 
     # -- Qt API -------------------------------------------------------------
@@ -85,31 +92,36 @@ class CountModel(QAbstractTableModel):
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:
-        base = super().flags(index)
-        return base | Qt.ItemFlag.ItemIsEditable if index.column() == COUNTED else base
+        return _EDITABLE if index.column() == COUNTED else _PLAIN
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole):
-        pid = self.order[index.row()]
-        item, info, col = self.session.items[pid], self.info[pid], index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == NAME:
-                return info.name
-            if col == SKU:
-                return info.sku
-            if col == EXPECTED:
-                return qty_text(item.expected_milli, info.by_weight)
-            if col == COUNTED:
-                return qty_text(item.counted_milli, info.by_weight)
-            return qty_text(item.difference, info.by_weight, signed=True) if item.difference else "0"
-        if role == Qt.ItemDataRole.EditRole and col == COUNTED:
-            return qty_text(item.counted_milli, info.by_weight).removesuffix(" kg")
-        if role == Qt.ItemDataRole.TextAlignmentRole and col >= EXPECTED:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and col == DIFF and item.difference:
-            return self._green if item.difference > 0 else self._red
-        if role == Qt.ItemDataRole.UserRole:
-            return pid
+    def data(self, index: QModelIndex, role: int = _DISPLAY):
+        # Called for every role of every visible cell on each paint: plain int roles,
+        # cached texts, no enum arithmetic (this is the scan-to-row hot path).
+        if role == _DISPLAY:
+            pid = self.order[index.row()]
+            texts = self._texts.get(pid)
+            if texts is None:
+                texts = self._texts[pid] = self._row_texts(pid)
+            return texts[index.column()]
+        if role == _ALIGN:
+            return _RIGHT if index.column() >= EXPECTED else None
+        if role == _FOREGROUND:
+            if index.column() != DIFF:
+                return None
+            diff = self.session.items[self.order[index.row()]].difference
+            return None if not diff else (self._green if diff > 0 else self._red)
+        if role == _EDIT and index.column() == COUNTED:
+            pid = self.order[index.row()]
+            return qty_text(self.session.items[pid].counted_milli, self.info[pid].by_weight).removesuffix(" kg")
+        if role == _USER:
+            return self.order[index.row()]
         return None
+
+    def _row_texts(self, pid: str) -> tuple[str, ...]:
+        item, info = self.session.items[pid], self.info[pid]
+        diff = qty_text(item.difference, info.by_weight, signed=True) if item.difference else "0"
+        return (info.name, info.sku, qty_text(item.expected_milli, info.by_weight),
+                qty_text(item.counted_milli, info.by_weight), diff)
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if role != Qt.ItemDataRole.EditRole or index.column() != COUNTED:
@@ -137,6 +149,7 @@ class CountModel(QAbstractTableModel):
         return self._show(pid)
 
     def _show(self, pid: str) -> int:
+        self._texts.pop(pid, None)
         row = self.row_of.get(pid)
         if row is None:
             if self.only_differences and not self.session.items[pid].difference:
@@ -156,6 +169,7 @@ class CountModel(QAbstractTableModel):
 
     def rebuild(self) -> None:
         self.beginResetModel()
+        self._texts.clear()
         self.order = [pid for pid, item in self.session.items.items()
                       if pid in self.info and (not self.only_differences or item.difference)]
         self.row_of = {pid: i for i, pid in enumerate(self.order)}
