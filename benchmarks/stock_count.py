@@ -16,13 +16,6 @@ import time
 
 SCAN_P99_MS = 16.0
 
-# PySide6 6.12.0 on CPython 3.11 drops a reference to None on every call of a void
-# Qt method (QTest.keyClick, setText, repaint...), and to True/False on some
-# bool-returning ones; they are immortal only from 3.12. 10,000 scans make ~200,000
-# such calls and abort the process ("none_dealloc", "bool_dealloc"). These references
-# keep the counts above zero for the whole process (never freed: benchmarks.stock
-# ends with os._exit). See benchmarks/README.md.
-_BALLAST = [None, True, False] * 3_000_000
 
 
 def pct(samples: list[float], p: float) -> float:

@@ -46,7 +46,8 @@ def running_server(settings: Settings) -> Iterator[RunningServer]:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", limit_concurrency=500)
+    # The plain asyncio loop: uvloop must not become the policy of a process that also runs Qt tests.
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", limit_concurrency=500, loop="asyncio")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
