@@ -82,7 +82,7 @@ def _optional_routers(app: FastAPI) -> None:
     import importlib
 
     for name in ("server.conflicts.endpoints", "server.backoffice.endpoints",
-                 "server.backoffice.approvals"):
+                 "server.backoffice.approvals", "server.backoffice.products"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

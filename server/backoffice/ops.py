@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
@@ -40,6 +41,19 @@ def check_store(session: Session, staff: StaffPrincipal, store_id: str) -> Store
     return store
 
 
+def home_store(ctx: AppContext, staff: StaffPrincipal, store_id: str | None) -> str:
+    """The store an org-wide change is recorded against (audit, conflict): ``store_id`` if
+    given (404 unless the org's), else the org's first store (by id)."""
+    with ctx.reader() as session:
+        if store_id is not None:
+            return check_store(session, staff, store_id).id
+        first = session.scalars(select(Store.id).where(Store.org_id == staff.org_id)
+                                .order_by(Store.id).limit(1)).first()
+        if first is None:
+            raise ApiError(409, "no_store", "The organization has no store yet")
+        return first
+
+
 def run(
     ctx: AppContext,
     staff: StaffPrincipal,
@@ -48,15 +62,19 @@ def run(
     entity_id: str,
     payload: dict[str, Any],
     body: Body,
+    *,
+    org_wide: bool = False,
 ) -> tuple[Any, list[str]]:
     """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). A rejection is an
-    HTTP error (403 for a permission, 422 otherwise); nothing is written then."""
+    HTTP error (403 for a permission, 422 otherwise); nothing is written then.
+    ``org_wide`` (products): feed entries go to every store of the org, as for a push."""
     with ctx.writer.begin() as session:
         check_store(session, staff, store_id)
         actor = session.get(Staff, staff.staff_id)
         if actor is None or not actor.active:
             raise ApiError(401, "invalid_token", "The access token was revoked")
-        feed = FeedWriter.for_store(session, store_id)
+        feed = (FeedWriter.for_org(session, staff.org_id) if org_wide
+                else FeedWriter.for_store(session, store_id))
         op = Operation(
             op_id=f"rest-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
             actor_id=actor.id, device_id="", created_at=utcnow(), base_version=0,

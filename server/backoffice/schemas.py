@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from sync.payloads import OrderCreate, RefundLine
+from sync.payloads import OrderCreate, ProductCreate, RefundLine
 
 
 class OrderSummary(BaseModel):
@@ -117,3 +117,36 @@ class DecideOut(BaseModel):
     approval: ApprovalOut
     order: dict[str, Any] | None = None
     flags: list[str] = Field(default_factory=list)
+
+
+class ProductOut(BaseModel):
+    """A product as terminals get it in the feed."""
+
+    id: str
+    org_id: str
+    sku: str
+    name: str
+    category: str | None
+    price: int
+    tax_rate_ppm: int
+    barcodes: list[str]
+    active: bool
+    stock_tracked: bool
+    reorder_level_milli: int
+    sold_by_weight: bool
+    deleted: bool
+    version: int
+    updated_at: str | None
+
+
+class ProductPage(BaseModel):
+    items: list[ProductOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ProductCreateIn(ProductCreate):
+    """A new product of the organization; ``id`` (UUIDv7) is made by the server if omitted."""
+
+    id: str | None = Field(default=None, min_length=1, max_length=36)

@@ -1,10 +1,9 @@
 """Stock counts, catalog edits and CSV imports between two real terminals and the real server.
 
 Stock changes are deltas and commute; catalog edits merge field by field; the same
-field changed differently on two terminals becomes a conflict record. The server
-has no back-office endpoint for editing a product yet, so a *central* edit is made
-here the way such an endpoint would make it: the server's own product row, version
-bump and org-wide feed entry, in one server transaction.
+field changed differently on two terminals becomes a conflict record. A *central*
+edit is head office's ``PATCH /products/{id}`` with a manager's staff token (signed in
+with POST /auth/login), so it goes through the same product.update as a pushed edit.
 """
 
 from __future__ import annotations
@@ -17,13 +16,10 @@ from app.domain.permissions import Role
 from app.domain.tender import Method, Tender
 from app.services import catalog, catalog_csv, catalog_edit, inventory, sales
 from app.store.models import OrderLine
-from server.db.base import utcnow
 from server.db.models import Conflict as ServerConflict
 from server.db.models import OrderLine as ServerOrderLine
 from server.db.models import Product as ServerProduct
 from server.db.models import StockLevel
-from server.feed.serialize import product_state
-from server.feed.writer import FeedWriter
 from sync.status import read_status
 
 CODE = with_check_digit("501234567890")
@@ -53,15 +49,18 @@ def server_product(tenant, pid: str) -> ServerProduct:
 
 
 def central_edit(tenant, pid: str, **fields) -> None:
-    """What a back-office product edit does on the server: row, version, feed, one transaction."""
-    with tenant.server.ctx.writer.begin() as s:
-        p = s.get(ServerProduct, pid, with_for_update=True)
-        for name, value in fields.items():
-            setattr(p, name, value)
-        p.version += 1
-        p.updated_at = utcnow()
-        s.flush()
-        FeedWriter.for_org(s, p.org_id).append("product", p.id, p.version, product_state(p))
+    """Head office changes ``fields`` through the back-office API, based on the server's
+    current values (what its edit screen showed)."""
+    h = tenant.login(Role.MANAGER)
+    with tenant.server.client() as c:
+        current = c.get(f"/products/{pid}", headers=h)
+        assert current.status_code == 200, current.text
+        edits = {name: {"base": current.json()[name], "value": value}
+                 for name, value in fields.items()}
+        r = c.patch(f"/products/{pid}", headers=h,
+                    json={"fields": edits, "reason": "head office"})
+        assert r.status_code == 200, r.text
+        assert r.json()["version"] == current.json()["version"] + 1
 
 
 def sync_all(*tills) -> None:

@@ -1,0 +1,127 @@
+"""/products: head office edits the organization's catalog centrally.
+
+Writes go through the very handlers of a terminal's push (``product.create``,
+``product.update`` in server/sync/catalog.py): the same permission check, field-level
+merge, conflict records, audit entries, and one feed entry per store of the org, so
+every terminal gets the change on its next pull.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Query
+from sqlalchemy import func, or_, select
+
+from app.domain.ids import new_id
+from app.domain.permissions import Action
+from server.auth.deps import CtxDep, StaffDep, require
+from server.backoffice import ops
+from server.backoffice.schemas import ProductCreateIn, ProductOut, ProductPage
+from server.context import AppContext, StaffPrincipal
+from server.db.models import Product
+from server.errors import ApiError, not_found
+from server.feed.serialize import product_state
+from server.sync import catalog
+from sync.payloads import EntityUpdate
+from sync.protocol import OpType
+
+router = APIRouter(prefix="/products", tags=["back office"])
+
+StoreParam = Annotated[str | None, Query(
+    max_length=64, description="the store the change is recorded against (audit entry, "
+    "conflict record); default the organization's first store. The change itself is org-wide.")]
+
+PATCH_EXAMPLES = {
+    "price": {
+        "summary": "change the price",
+        "value": {"fields": {"price": {"base": 299, "value": 349}},
+                  "reason": "new supplier price"},
+    },
+    "several": {
+        "summary": "several fields at once",
+        "value": {"fields": {"name": {"base": "Shelf Biscuits", "value": "Shelf Biscuits 500 g"},
+                             "active": {"base": True, "value": False}}},
+    },
+}
+
+
+def _get(ctx: AppContext, staff: StaffPrincipal, product_id: str) -> ProductOut:
+    with ctx.reader() as session:
+        product = session.get(Product, product_id)
+        if product is None or product.org_id != staff.org_id:
+            raise not_found("Product")
+        return ProductOut.model_validate(product_state(product))
+
+
+@router.get("", response_model=ProductPage)
+def list_products(
+    staff: StaffDep,
+    ctx: CtxDep,
+    query: Annotated[str | None, Query(max_length=200,
+                                       description="part of the name or SKU (any case)")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> ProductPage:
+    """The organization's products (any signed-in staff member), by name."""
+    conds = [Product.org_id == staff.org_id]
+    if query:
+        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        conds.append(or_(Product.name.ilike(pattern, escape="\\"),
+                         Product.sku.ilike(pattern, escape="\\")))
+    with ctx.reader() as session:
+        total = session.scalar(select(func.count()).select_from(Product).where(*conds)) or 0
+        rows = session.scalars(select(Product).where(*conds).order_by(Product.name, Product.id)
+                               .limit(limit).offset(offset)).all()
+        return ProductPage(items=[ProductOut.model_validate(product_state(p)) for p in rows],
+                           total=total, limit=limit, offset=offset)
+
+
+@router.get("/{product_id}", response_model=ProductOut)
+def get_product(product_id: str, staff: StaffDep, ctx: CtxDep) -> ProductOut:
+    return _get(ctx, staff, product_id)
+
+
+@router.post("", response_model=ProductOut, status_code=201,
+             responses={409: {"description": "a product with this id exists"}})
+def create_product(body: ProductCreateIn, staff: StaffDep, ctx: CtxDep,
+                   store_id: StoreParam = None) -> ProductOut:
+    """product.create (catalog.edit), sent to every store of the organization."""
+    require(staff, Action.CATALOG_EDIT)
+    product_id = body.id or new_id()
+    with ctx.reader() as session:
+        if session.get(Product, product_id) is not None:
+            raise ApiError(409, "exists", f"Product {product_id} already exists")
+    home = ops.home_store(ctx, staff, store_id)
+    ops.run(ctx, staff, home, OpType.PRODUCT_CREATE, product_id,
+            body.model_dump(mode="json", exclude={"id"}), catalog.product_create, org_wide=True)
+    return _get(ctx, staff, product_id)
+
+
+@router.patch(
+    "/{product_id}", response_model=ProductOut,
+    responses={409: {"description": "conflict: a field changed since its base; nothing of it "
+                     "was overwritten; `details.conflict_id` names the record kept for "
+                     "`/conflicts` (other fields of the edit were applied)"}},
+)
+def update_product(
+    product_id: str,
+    staff: StaffDep,
+    ctx: CtxDep,
+    body: Annotated[EntityUpdate, Body(openapi_examples=PATCH_EXAMPLES)],
+    store_id: StoreParam = None,
+) -> ProductOut:
+    """Field edits ``{"fields": {"price": {"base": old, "value": new}, ...}, "reason": ...}``
+    (catalog.edit): ``base`` is the value the editor started from. Merged exactly like a
+    terminal's product.update: base equal to the server value -> applied (version + 1, sent
+    to every store); value already there -> no change; otherwise -> 409 conflict.
+    Editable fields: sku, name, category, price, tax_rate_ppm, barcodes, active,
+    stock_tracked, reorder_level_milli, sold_by_weight (others: 422)."""
+    require(staff, Action.CATALOG_EDIT)
+    _get(ctx, staff, product_id)
+    home = ops.home_store(ctx, staff, store_id)
+    outcome, _ = ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+                         body.model_dump(mode="json"), catalog.product_update, org_wide=True)
+    if (err := ops.conflict_error(outcome)) is not None:
+        raise err
+    return _get(ctx, staff, product_id)
