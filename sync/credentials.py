@@ -22,7 +22,6 @@ from pathlib import Path
 import keyring
 import keyring.errors
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.store import keys
 
@@ -59,24 +58,14 @@ def _passphrase(passphrase: str | None) -> str | None:
 
 
 def _write_file(path: Path, secret: str, passphrase: str) -> None:
-    salt, nonce = os.urandom(16), os.urandom(12)
-    sealed = AESGCM(keys._scrypt(passphrase, salt)).encrypt(nonce, secret.encode(), _AAD)
-    doc = {"v": 1, "kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), "data": sealed.hex()}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc))
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    keys.seal_file(path, secret.encode(), passphrase, aad=_AAD, field="data")
 
 
 def _read_file(path: Path, passphrase: str) -> str:
-    doc = json.loads(path.read_text())
     try:
-        plain = AESGCM(keys._scrypt(passphrase, bytes.fromhex(doc["salt"]))).decrypt(
-            bytes.fromhex(doc["nonce"]), bytes.fromhex(doc["data"]), _AAD
-        )
+        return keys.open_file(path, passphrase, aad=_AAD, field="data").decode()
     except InvalidTag as exc:
         raise CredentialUnavailable(f"The key passphrase does not open {path}") from exc
-    return plain.decode()
 
 
 def save(data_dir: Path, cred: TerminalCredential, passphrase: str | None = None) -> str:

@@ -55,22 +55,33 @@ def _scrypt(passphrase: str, salt: bytes) -> bytes:
     return Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(passphrase.encode())
 
 
-def write_key_file(path: Path, key: bytes, passphrase: str) -> None:
+def seal_file(path: Path, secret: bytes, passphrase: str, *, aad: bytes, field: str) -> None:
+    """Write ``secret`` AES-GCM-sealed under a scrypt key from ``passphrase``, mode 0600,
+    atomically. Shared by the data key and the terminal credential (sync/credentials.py)."""
     salt, nonce = os.urandom(16), os.urandom(12)
-    wrapped = AESGCM(_scrypt(passphrase, salt)).encrypt(nonce, key, b"tillsync-data-key")
-    doc = {"v": 1, "kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), "key": wrapped.hex()}
+    sealed = AESGCM(_scrypt(passphrase, salt)).encrypt(nonce, secret, aad)
+    doc = {"v": 1, "kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), field: sealed.hex()}
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc))
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
 
 
-def read_key_file(path: Path, passphrase: str) -> bytes:
+def open_file(path: Path, passphrase: str, *, aad: bytes, field: str) -> bytes:
+    """The secret of a file made by :func:`seal_file`; InvalidTag for a wrong passphrase."""
     doc = json.loads(path.read_text())
+    return AESGCM(_scrypt(passphrase, bytes.fromhex(doc["salt"]))).decrypt(
+        bytes.fromhex(doc["nonce"]), bytes.fromhex(doc[field]), aad
+    )
+
+
+def write_key_file(path: Path, key: bytes, passphrase: str) -> None:
+    seal_file(path, key, passphrase, aad=b"tillsync-data-key", field="key")
+
+
+def read_key_file(path: Path, passphrase: str) -> bytes:
     try:
-        return AESGCM(_scrypt(passphrase, bytes.fromhex(doc["salt"]))).decrypt(
-            bytes.fromhex(doc["nonce"]), bytes.fromhex(doc["key"]), b"tillsync-data-key"
-        )
+        return open_file(path, passphrase, aad=b"tillsync-data-key", field="key")
     except InvalidTag as exc:
         raise KeyUnavailable(f"The key passphrase does not open {path}") from exc
 
