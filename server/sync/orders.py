@@ -41,8 +41,11 @@ def load_order(oc: OpContext, order_id: str) -> Order:
 def publish_order(oc: OpContext, order: Order) -> dict[str, object]:
     oc.session.flush()
     state = order_state(oc.session, order)
-    oc.publish("order", order.id, order.version, state,
-               deleted=order.status == OrderStatus.DELETED.value)
+    # Only the order's own store sees it, even from an org-wide writer (conflict.resolve).
+    oc.feed.append("order", order.id, order.version, state,
+                   deleted=order.status == OrderStatus.DELETED.value,
+                   origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
+                   store_id=order.store_id)
     return state
 
 

@@ -117,3 +117,24 @@ def test_product_fields_merge_and_stock_deltas_commute(tenant: Tenant) -> None:
     assert product["price"] == 350 and product["name"] == "Green tea"
     moves = [c for c in changes if c["entity_type"] == "stock_movement"]
     assert moves[-1]["data"]["qty_on_hand_milli"] == 3000
+
+
+def test_order_resolved_by_a_pushed_resolution_stays_in_its_store(tenant: Tenant) -> None:
+    """conflict.resolve is org-wide (products), but an order's state never reaches another store."""
+    a = tenant.term
+    b = tenant.enroll(name="Till B")
+    other = tenant.enroll(store_id=tenant.add_store("Other store"), name="Elsewhere")
+    manager, owner = tenant.staff[Role.MANAGER], tenant.staff[Role.OWNER]
+    create = a.order_create(tenant.staff[Role.CASHIER])
+    oid = create["entity_id"]
+    a.push([create, _edit(a, oid, manager, note=(None, "deliver Friday"))])
+    res = b.push([_edit(b, oid, owner, note=(None, "deliver Monday"))])["results"][0]
+    assert res["status"] == "conflict"
+    resolve = b.op("conflict.resolve", oid, manager,
+                   {"conflict_id": res["conflict_id"], "choice": "terminal"})
+    assert b.push([resolve])["results"][0]["status"] == "applied"
+    mine, _ = a.pull_all()
+    assert [ch["data"]["note"] for ch in mine
+            if ch["entity_type"] == "order" and ch["entity_id"] == oid][-1] == "deliver Monday"
+    theirs, _ = other.pull_all()
+    assert not [ch for ch in theirs if ch["entity_id"] == oid or ch["entity_type"] in ("order", "conflict")]
