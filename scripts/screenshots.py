@@ -32,8 +32,8 @@ OUT = ROOT / "docs" / "screenshots"
 SIZE = (1280, 800)
 
 
-def settle(desktop: Desktop, app: QApplication) -> None:
-    for _ in range(3):
+def settle(desktop: Desktop, app: QApplication, rounds: int = 3) -> None:
+    for _ in range(rounds):
         desktop.ops.wait_idle()
         app.processEvents()
 

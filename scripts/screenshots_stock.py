@@ -18,29 +18,20 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from app import demo  # noqa: E402
 from app.services import catalog, catalog_edit, staff  # noqa: E402
 from app.store.local import open_store  # noqa: E402
 from app.store.models import Barcode, Product  # noqa: E402
+from scripts.screenshots import OUT, SIZE, save  # noqa: E402
+from scripts.screenshots import settle as shared_settle  # noqa: E402
 from ui.main import Desktop, application  # noqa: E402
-
-OUT = ROOT / "docs" / "screenshots"
-SIZE = (1280, 800)
 
 
 def settle(desktop: Desktop, app: QApplication) -> None:
-    for _ in range(4):
-        desktop.ops.wait_idle()
-        app.processEvents()
-
-
-def save(widget: QWidget, name: str) -> None:
-    path = OUT / f"{name}.png"
-    widget.grab().save(str(path))
-    print(f"wrote {path.relative_to(ROOT)}")
+    shared_settle(desktop, app, rounds=4)  # the stock screens load in two steps
 
 
 def main() -> int:
