@@ -252,7 +252,10 @@ def _apply_refunds(s: Session, order: Order, refunds: list[dict[str, Any]]) -> N
     for r in refunds:
         if not isinstance(r, dict) or not r.get("id") or s.get(Refund, r["id"]) is not None:
             continue
-        refund = Refund(id=r["id"], order_id=order.id, approval_id=None, amount=r["amount"],
+        approval_id = r.get("approval_id")  # kept when that approval is on this till
+        if not isinstance(approval_id, str) or s.get(Approval, approval_id) is None:
+            approval_id = None
+        refund = Refund(id=r["id"], order_id=order.id, approval_id=approval_id, amount=r["amount"],
                         method=r.get("method") or "cash", restock=bool(r.get("restock")),
                         reason=r.get("reason") or "", requested_by=r.get("actor_id") or "",
                         approved_by=r.get("approved_by") or r.get("actor_id") or "",

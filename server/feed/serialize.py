@@ -45,12 +45,33 @@ def payment_state(p: Payment) -> dict[str, Any]:
     }
 
 
-def refund_state(r: Refund) -> dict[str, Any]:
+def refund_state(r: Refund, approval_id: str | None = None) -> dict[str, Any]:
+    """A refund; ``approval_id`` is the approval it carried out (see refund_approvals)."""
     return {
         "id": r.id, "order_id": r.order_id, "amount": r.amount, "method": r.method,
         "restock": r.restock, "reason": r.reason, "lines": r.lines,
-        "approved_by": r.approved_by, "actor_id": r.actor_id, "created_at": iso(r.created_at),
+        "approved_by": r.approved_by, "approval_id": approval_id, "actor_id": r.actor_id,
+        "created_at": iso(r.created_at),
     }
+
+
+def refund_approvals(session: Session, order_id: str) -> dict[str, str]:
+    """{refund id: approval id} of an order's refunds that carried out an approval.
+
+    The refunds table has no approval column: a refund approval records the refund it
+    was carried out as in ``details.refund_id`` (server/sync/orders.py ``link_approval``)."""
+    rows = session.execute(
+        select(Approval.id, Approval.details)
+        .where(Approval.order_id == order_id, Approval.kind == "refund")
+        .order_by(Approval.requested_at, Approval.id)
+    ).all()
+    return {d["refund_id"]: approval_id for approval_id, d in rows
+            if isinstance(d, dict) and isinstance(d.get("refund_id"), str)}
+
+
+def refund_state_of(session: Session, r: Refund) -> dict[str, Any]:
+    """One refund with the approval it carried out."""
+    return refund_state(r, refund_approvals(session, r.order_id).get(r.id))
 
 
 def order_state(session: Session, order: Order) -> dict[str, Any]:
@@ -64,6 +85,7 @@ def order_state(session: Session, order: Order) -> dict[str, Any]:
     refunds = session.scalars(
         select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
     ).all()
+    approved = refund_approvals(session, order.id) if refunds else {}
     return {
         "id": order.id, "org_id": order.org_id, "store_id": order.store_id,
         "reference": order.reference, "status": order.status, "currency": order.currency,
@@ -80,7 +102,7 @@ def order_state(session: Session, order: Order) -> dict[str, Any]:
         "updated_at": iso(order.updated_at),
         "lines": [line_state(li) for li in lines],
         "payments": [payment_state(p) for p in payments],
-        "refunds": [refund_state(r) for r in refunds],
+        "refunds": [refund_state(r, approved.get(r.id)) for r in refunds],
     }
 
 

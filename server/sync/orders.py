@@ -13,8 +13,8 @@ from app.domain.order_status import OrderStatus, status_for_balance
 from app.domain.permissions import Action, allowed
 from app.domain.totals import Discount, DiscountError, LineInput, compute
 from server.db.base import utcnow
-from server.db.models import Order, OrderLine, Payment, Product, Refund, Staff
-from server.feed.serialize import order_state, payment_state, refund_state
+from server.db.models import Approval, Order, OrderLine, Payment, Product, Refund, Staff
+from server.feed.serialize import order_state, payment_state, refund_state_of
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.stock import apply_delta
 from sync.payloads import OrderCreate, OrderLineData, PaymentData, RefundCreate
@@ -187,6 +187,25 @@ def refund_create(oc: OpContext) -> Outcome:
     return refund_in(oc, parse_payload(RefundCreate, oc.op.payload))
 
 
+def link_approval(oc: OpContext, approval_id: str | None, order: Order, refund_id: str) -> None:
+    """Record on the refund approval ``approval_id`` that ``refund_id`` carried it out
+    (``details.refund_id``, the key a back-office request already proposes its refund id
+    under); the feed, the API and events read the refund's ``approval_id`` from there.
+    An approval of another order, kind or organization is left alone (``settle`` flags
+    it), and so is one already carried out by another recorded refund."""
+    if not approval_id:
+        return
+    approval = oc.session.get(Approval, approval_id, with_for_update=True)
+    if (approval is None or approval.org_id != order.org_id or approval.kind != "refund"
+            or approval.order_id != order.id):
+        return
+    details = dict(approval.details or {})
+    named = details.get("refund_id")
+    if named == refund_id or (named and oc.session.get(Refund, named) is not None):
+        return
+    approval.details = details | {"refund_id": refund_id}
+
+
 def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
     from server.sync.approvals import settle
 
@@ -213,6 +232,7 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
         approved_by=p.approved_by, actor_id=oc.actor.id, device_id=oc.terminal.terminal_id,
         created_at=p.created_at,
     ))
+    link_approval(oc, p.approval_id, order, p.refund_id)
     order.refunded += p.amount
     _restatus(order)
     if p.restock:
@@ -226,12 +246,13 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
     order.version += 1
     order.updated_at = utcnow()
     oc.audit("order", order.id, "refund.create",
-             {"refunded": {"before": order.refunded - p.amount, "after": order.refunded}},
+             {"refunded": {"before": order.refunded - p.amount, "after": order.refunded},
+              "refund_id": p.refund_id, "approval_id": p.approval_id},
              reason=p.reason)
     state = publish_order(oc, order)
     oc.emit("offline_order.updated", state)
     refund = oc.session.get(Refund, p.refund_id)
     oc.emit("refund.created", {"order_id": order.id, "reference": order.reference,
-                               "refund": refund_state(refund) if refund else None})
+                               "refund": refund_state_of(oc.session, refund) if refund else None})
     settle(oc, p.approval_id, "refund", order.id)
     return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, inspect, select, text
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.db.models import Event
-from tests.server.support import RunningServer, Tenant, Terminal
+from tests.server.support import RunningServer, Tenant, Terminal, line
 
 
 def _now() -> str:
@@ -190,3 +190,73 @@ def test_staff_codes_store_settings_and_pull_head(tenant: Tenant) -> None:
     assert store["receipt_footer"] == "Danke!" and store["locale"] == "de_DE"
     assert store["version"] == 2 and store["currency"] == "EUR"
     assert _latest(changes, "staff", changes[0]["entity_id"])["code"] == "2001"
+
+
+def _refund_events(server: RunningServer, org_id: str) -> list[dict]:
+    with server.ctx.reader() as s:
+        rows = s.scalars(select(Event).where(Event.org_id == org_id, Event.type == "refund.created")
+                         .order_by(Event.created_at, Event.id)).all()
+        return [e.payload["data"]["refund"] for e in rows]
+
+
+def test_a_refund_names_the_approval_it_carried_out(tenant: Tenant) -> None:
+    """Feed, snapshot, back-office order and refund.created all carry approval_id: pushed
+    refund.create with approval_id, approval decided in the back office, direct refund."""
+    term = tenant.term
+    cashier, manager = tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER]
+    paid = term.order_create(cashier, lines=[line(None, 500), line(None, 700), line(None, 900)],
+                             pay=True)
+    term.push([paid])
+    oid = paid["entity_id"]
+    lines = paid["payload"]["lines"]
+
+    def refund_of(li: dict) -> dict:
+        return {"lines": [{"line_id": li["id"], "qty_milli": 1000, "amount": li["total"]}],
+                "amount": li["total"], "method": "cash", "restock": False}
+
+    # 1. requested at a till, carried out by a manager's refund.create naming the approval
+    details = refund_of(lines[0])
+    req = _request(term, cashier, oid, "refund", details)
+    pushed_id = new_id()
+    refund = term.op("refund.create", pushed_id, manager, details | {
+        "refund_id": pushed_id, "order_id": oid, "reason": "broken", "approved_by": manager,
+        "approval_id": req["entity_id"], "created_at": _now()})
+    res = term.push([req, refund])["results"]
+    assert [r["status"] for r in res] == ["applied", "applied"], res
+
+    with tenant.server.client() as c:
+        # 2. requested in the back office by a cashier, approved there by a manager
+        r = c.post(f"/offline-orders/{oid}/refunds", headers=tenant.login(Role.CASHIER),
+                   json=refund_of(lines[1]) | {"refund_id": new_id(), "reason": "too big"})
+        assert r.status_code == 202, r.text
+        bo_approval = r.json()["approval"]["id"]
+        r = c.post(f"/approvals/{bo_approval}/decide", headers=tenant.login(Role.MANAGER),
+                   json={"approved": True})
+        assert r.status_code == 200, r.text
+        # 3. refunded directly by a manager: no approval
+        direct_id = new_id()
+        r = c.post(f"/offline-orders/{oid}/refunds", headers=tenant.login(Role.MANAGER),
+                   json=refund_of(lines[2]) | {"refund_id": direct_id, "reason": "scratched"})
+        assert r.status_code == 201, r.text
+        order = c.get(f"/offline-orders/{oid}", headers=tenant.login(Role.OWNER)).json()["order"]
+
+    bo_refund = r.json()["order"]["refunds"]
+    expected = {pushed_id: req["entity_id"], direct_id: None}
+    by_id = {x["id"]: x["approval_id"] for x in order["refunds"]}
+    assert len(by_id) == 3 and {k: by_id[k] for k in expected} == expected
+    (decided_id,) = set(by_id) - set(expected)
+    assert by_id[decided_id] == bo_approval
+    assert {x["id"]: x["approval_id"] for x in bo_refund} == by_id
+
+    changes, _ = term.pull_all()
+    feed = _latest(changes, "order", oid)
+    assert {x["id"]: x["approval_id"] for x in feed["refunds"]} == by_id
+    with term.server.client() as c:
+        snap = c.get("/sync/snapshot", headers=term.headers).json()
+    (snapped,) = [ch["data"] for ch in snap["changes"]
+                  if ch["entity_type"] == "order" and ch["entity_id"] == oid]
+    assert {x["id"]: x["approval_id"] for x in snapped["refunds"]} == by_id
+    events = {e["id"]: e["approval_id"] for e in _refund_events(tenant.server, tenant.org_id)}
+    assert events == by_id
+    # the approval's own record names the refund that carried it out
+    assert _latest(changes, "approval", req["entity_id"])["details"]["refund_id"] == pushed_id

@@ -146,6 +146,7 @@ def test_refund_requested_on_a_is_approved_on_b_and_recorded_on_both(till_factor
         with till.store.db.read() as s:
             (refund,) = s.scalars(select(Refund).where(Refund.order_id == sale.order_id)).all()
             assert (refund.amount, refund.reason, len(refund.lines)) == (1000, "broken", 1)
+            assert refund.approval_id == approval_id  # on A: pulled, naming the approval
             assert s.get(Order, sale.order_id).lines[0].refunded_qty_milli == 1000
         assert local_approval(till, approval_id).status == "approved"
     with pytest.raises(approvals.ApprovalError, match="at most 1"):  # A knows one is left
