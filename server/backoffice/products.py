@@ -2,8 +2,9 @@
 
 Writes go through the very handlers of a terminal's push (``product.create``,
 ``product.update`` in server/sync/catalog.py): the same permission check, field-level
-merge, conflict records, audit entries, and one feed entry per store of the org, so
-every terminal gets the change on its next pull.
+merge, conflict records, audit entries, events, and one feed entry per store of the
+org, so every terminal gets the change on its next pull. A deletion (back office only)
+is ``catalog.product_delete_in``, written the same way.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from app.domain.ids import new_id
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
 from server.backoffice import ops
-from server.backoffice.schemas import ProductCreateIn, ProductOut, ProductPage
+from server.backoffice.schemas import ProductCreateIn, ProductDeleteIn, ProductOut, ProductPage
 from server.context import AppContext, StaffPrincipal
 from server.db.models import Product
 from server.errors import ApiError, not_found
@@ -47,6 +48,7 @@ PATCH_EXAMPLES = {
 
 
 def _get(ctx: AppContext, staff: StaffPrincipal, product_id: str) -> ProductOut:
+    """A product of the caller's organization, deleted or not (404 otherwise)."""
     with ctx.reader() as session:
         product = session.get(Product, product_id)
         if product is None or product.org_id != staff.org_id:
@@ -62,9 +64,13 @@ def list_products(
                                        description="part of the name or SKU (any case)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
+    include_deleted: Annotated[bool, Query(description="also list deleted products")] = False,
 ) -> ProductPage:
-    """The organization's products (any signed-in staff member), by name."""
+    """The organization's products (any signed-in staff member), by name; deleted ones
+    only with ``include_deleted``."""
     conds = [Product.org_id == staff.org_id]
+    if not include_deleted:
+        conds.append(Product.deleted.is_(False))
     if query:
         pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         conds.append(or_(Product.name.ilike(pattern, escape="\\"),
@@ -124,4 +130,29 @@ def update_product(
                          body.model_dump(mode="json"), catalog.product_update, org_wide=True)
     if (err := ops.conflict_error(outcome)) is not None:
         raise err
+    return _get(ctx, staff, product_id)
+
+
+@router.delete("/{product_id}", response_model=ProductOut)
+def delete_product(
+    product_id: str,
+    staff: StaffDep,
+    ctx: CtxDep,
+    body: Annotated[ProductDeleteIn | None, Body()] = None,
+    store_id: StoreParam = None,
+) -> ProductOut:
+    """Soft delete (catalog.edit): the product stays, with ``deleted: true``, ``active:
+    false`` and no barcodes (the audit entry keeps them), and goes to every store's feed,
+    so terminals no longer find it by search or scan; orders keep their lines. Publishes
+    product.deleted. Deleting a deleted product again answers the same 200 and changes
+    nothing. Another organization's product: 404."""
+    require(staff, Action.CATALOG_EDIT)
+    current = _get(ctx, staff, product_id)
+    if current.deleted:
+        return current
+    reason = body.reason if body is not None else None
+    home = ops.home_store(ctx, staff, store_id)
+    ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+            {"deleted": True, "reason": reason},
+            lambda oc: catalog.product_delete_in(oc, reason), org_wide=True)
     return _get(ctx, staff, product_id)

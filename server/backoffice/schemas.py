@@ -146,6 +146,10 @@ class ProductPage(BaseModel):
     offset: int
 
 
+class ProductDeleteIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
 class ProductCreateIn(ProductCreate):
     """A new product of the organization; ``id`` (UUIDv7) is made by the server if omitted."""
 

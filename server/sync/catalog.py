@@ -1,4 +1,8 @@
-"""stock.adjust (a delta, never a conflict), product.create and product.update (merged)."""
+"""stock.adjust (a delta, never a conflict), product.create and product.update (merged),
+and the back office's product deletion.
+
+Each product change emits its event (``product.created``, ``product.updated`` with the
+changed fields, ``product.deleted``) in the transaction of the change."""
 
 from __future__ import annotations
 
@@ -42,12 +46,14 @@ def stock_adjust(oc: OpContext) -> Outcome:
     return Outcome(OpStatus.APPLIED, 1, flags=list(oc.flags))
 
 
-def _publish(oc: OpContext, product: Product) -> None:
+def _publish(oc: OpContext, product: Product) -> dict[str, Any]:
     oc.session.flush()
+    state = product_state(product)
     oc.feed.append(
-        "product", product.id, product.version, product_state(product), deleted=product.deleted,
+        "product", product.id, product.version, state, deleted=product.deleted,
         origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
     )
+    return state
 
 
 def product_create(oc: OpContext) -> Outcome:
@@ -60,7 +66,7 @@ def product_create(oc: OpContext) -> Outcome:
     oc.session.add(product)
     oc.audit("product", product.id, "product.create",
              {k: {"before": None, "after": v} for k, v in jsonable(p.model_dump()).items()})
-    _publish(oc, product)
+    oc.emit("product.created", {"product": _publish(oc, product)})
     return Outcome(OpStatus.APPLIED, product.version)
 
 
@@ -87,13 +93,39 @@ def product_update(oc: OpContext) -> Outcome:
             setattr(product, name, jsonable(value))
         product.version += 1
         product.updated_at = utcnow()
-        oc.audit("product", product.id, "product.update",
-                 {n: {"before": current[n], "after": v} for n, v in to_apply.items()},
-                 reason=p.reason)
-        _publish(oc, product)
+        changes = jsonable({n: {"before": current[n], "after": v} for n, v in to_apply.items()})
+        oc.audit("product", product.id, "product.update", changes, reason=p.reason)
+        oc.emit("product.updated", {"product": _publish(oc, product), "changes": changes,
+                                    "reason": p.reason})
     if conflicts:
         conflict = record_conflict(oc, "product", product.id, "field_conflict", conflicts)
         return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
                        reason=f"changed on the server too: {', '.join(sorted(conflicts))}",
                        flags=["partially_applied"] if to_apply else [])
     return Outcome(OpStatus.APPLIED, product.version, flags=[] if to_apply else ["no_change"])
+
+
+def product_delete_in(oc: OpContext, reason: str | None) -> Outcome:
+    """Soft-delete a product of the organization (catalog.edit): ``deleted`` and not
+    ``active``, its barcodes released (the audit entry keeps them), into every store's
+    feed with ``deleted: true``, so terminals stop finding it by search or scan; order
+    lines keep their own name, SKU, barcode and price. Deleting again changes nothing
+    (flag ``already_deleted``)."""
+    oc.require(Action.CATALOG_EDIT)
+    product = oc.session.get(Product, oc.op.entity_id, with_for_update=True)
+    if product is None or product.org_id != oc.terminal.org_id:
+        raise Rejected(f"product {oc.op.entity_id} does not exist on the server")
+    if product.deleted:
+        return Outcome(OpStatus.APPLIED, product.version, flags=["already_deleted"])
+    changes = jsonable({
+        "deleted": {"before": False, "after": True},
+        "active": {"before": product.active, "after": False},
+        "barcodes": {"before": list(product.barcodes or []), "after": []},
+    })
+    product.deleted, product.active, product.barcodes = True, False, []
+    product.version += 1
+    product.updated_at = utcnow()
+    oc.audit("product", product.id, "product.delete", changes, reason=reason)
+    oc.emit("product.deleted", {"product": _publish(oc, product), "changes": changes,
+                                "reason": reason})
+    return Outcome(OpStatus.APPLIED, product.version)

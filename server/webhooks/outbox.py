@@ -19,6 +19,9 @@ EVENT_TYPES = (
     "refund.created",
     "approval.requested",
     "approval.decided",
+    "product.created",
+    "product.updated",
+    "product.deleted",
 )
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
-from server.db.models import AuditEntry
-from tests.server.support import Tenant
+from server.db.models import AuditEntry, Event
+from tests.server.support import Tenant, make_tenant
 
 
 def _product(**over: Any) -> dict[str, Any]:
@@ -93,3 +93,109 @@ def test_stale_base_is_a_conflict_and_nothing_is_overwritten(tenant: Tenant) -> 
         r = c.patch(f"/products/{pid}", headers=h,
                     json={"fields": {"colour": {"base": None, "value": "red"}}})
         assert r.status_code == 422
+
+
+def _events(tenant: Tenant, pid: str) -> list[tuple[str, dict[str, Any]]]:
+    """The org's product events about ``pid``, oldest first (type, data)."""
+    with tenant.server.ctx.reader() as s:
+        rows = s.scalars(select(Event).where(Event.org_id == tenant.org_id)
+                         .order_by(Event.created_at, Event.id)).all()
+        return [(e.type, e.payload["data"]) for e in rows
+                if e.type.startswith("product.") and e.payload["data"]["product"]["id"] == pid]
+
+
+def test_product_events_from_the_api_and_from_a_push(tenant: Tenant) -> None:
+    with tenant.server.client() as c:
+        h = tenant.login(Role.MANAGER)
+        pid = c.post("/products", json=_product(), headers=h).json()["id"]
+        r = c.patch(f"/products/{pid}", headers=h, json={
+            "fields": {"price": {"base": 299, "value": 349}}, "reason": "new supplier price"})
+        assert r.status_code == 200, r.text
+        # the same value again: no change, no event
+        r = c.patch(f"/products/{pid}", headers=h,
+                    json={"fields": {"price": {"base": 299, "value": 349}}})
+        assert r.status_code == 200, r.text
+    events = _events(tenant, pid)
+    assert [t for t, _ in events] == ["product.created", "product.updated"]
+    created, updated = events[0][1], events[1][1]
+    assert (created["product"]["sku"], created["product"]["version"]) == ("BISC-1", 1)
+    assert updated["changes"] == {"price": {"before": 299, "after": 349}}
+    assert updated["reason"] == "new supplier price"
+    assert (updated["product"]["price"], updated["product"]["version"]) == (349, 2)
+
+    # pushed by a terminal: the same events
+    stock = tenant.staff[Role.STOCK]
+    pushed = new_id()
+    body = {k: v for k, v in _product(sku="TEA-1", name="Green tea").items() if k != "id"}
+    create = tenant.term.op("product.create", pushed, stock, body)
+    edit = tenant.term.op("product.update", pushed, stock, {"fields": {
+        "name": {"base": "Green tea", "value": "Green tea 20 bags"},
+        "barcodes": {"base": body["barcodes"], "value": ["5901234123457"]}}})
+    res = tenant.term.push([create, edit])["results"]
+    assert [x["status"] for x in res] == ["applied", "applied"], res
+    events = _events(tenant, pushed)
+    assert [t for t, _ in events] == ["product.created", "product.updated"]
+    assert events[1][1]["changes"] == {
+        "name": {"before": "Green tea", "after": "Green tea 20 bags"},
+        "barcodes": {"before": ["5012345678900"], "after": ["5901234123457"]}}
+    # a push that conflicts on every field changes nothing: no product.updated
+    stale = tenant.term.op("product.update", pushed, stock,
+                           {"fields": {"price": {"base": 1, "value": 2}}})
+    assert tenant.term.push([stale])["results"][0]["status"] == "conflict"
+    assert [t for t, _ in _events(tenant, pushed)] == ["product.created", "product.updated"]
+
+
+def test_delete_is_soft_audited_org_scoped_idempotent_and_in_every_feed(tenant: Tenant) -> None:
+    second = tenant.enroll(tenant.add_store(), name="Till 2")
+    with tenant.server.client() as c:
+        manager = tenant.login(Role.MANAGER)
+        pid = c.post("/products", json=_product(), headers=manager).json()["id"]
+        assert c.delete(f"/products/{pid}", headers=tenant.login(Role.CASHIER)).status_code == 403
+        assert c.delete(f"/products/{pid}").status_code == 401
+        assert c.delete(f"/products/{new_id()}", headers=manager).status_code == 404
+
+        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(Role.STOCK),
+                      json={"reason": "discontinued"})
+        assert r.status_code == 200, r.text
+        gone = r.json()
+        assert (gone["deleted"], gone["active"], gone["barcodes"], gone["version"]) == (
+            True, False, [], 2)
+        again = c.delete(f"/products/{pid}", headers=manager)  # harmless: nothing changes
+        assert again.status_code == 200 and again.json() == gone
+        assert c.get(f"/products/{pid}", headers=manager).json() == gone
+        page = c.get("/products", headers=manager, params={"query": "bisc"}).json()
+        assert page["total"] == 0
+        page = c.get("/products", headers=manager,
+                     params={"query": "bisc", "include_deleted": True}).json()
+        assert [p["id"] for p in page["items"]] == [pid]
+        # an edit of the deleted product is a conflict, nothing is changed
+        r = c.patch(f"/products/{pid}", headers=manager,
+                    json={"fields": {"price": {"base": 299, "value": 1}}})
+        assert r.status_code == 409, r.text
+
+    for term in (tenant.term, second):  # org-wide: every store's feed has the deletion
+        entries = _changes(tenant, pid, term)
+        assert [e["version"] for e in entries] == [1, 2]
+        assert entries[-1]["deleted"] is True and entries[-1]["data"]["deleted"] is True
+        assert entries[-1]["data"]["barcodes"] == []
+    with tenant.server.ctx.reader() as s:
+        audit = s.scalars(select(AuditEntry).where(AuditEntry.entity_id == pid,
+                                                   AuditEntry.action.like("product.%"))
+                          .order_by(AuditEntry.id)).all()
+        assert [a.action for a in audit] == ["product.create", "product.delete"]
+        assert audit[-1].reason == "discontinued"
+        assert audit[-1].actor_id == tenant.staff[Role.STOCK]
+        assert audit[-1].changes["barcodes"] == {"before": ["5012345678900"], "after": []}
+    events = _events(tenant, pid)
+    assert [t for t, _ in events] == ["product.created", "product.deleted"]
+    assert events[-1][1]["reason"] == "discontinued"
+    assert events[-1][1]["product"]["deleted"] is True
+
+
+def test_another_organizations_product_cannot_be_deleted(tenant: Tenant) -> None:
+    with make_tenant(tenant.server) as other, tenant.server.client() as c:
+        pid = c.post("/products", json=_product(), headers=tenant.login(Role.MANAGER)).json()["id"]
+        r = c.delete(f"/products/{pid}", headers=other.login(Role.OWNER))
+        assert r.status_code == 404, r.text
+        assert c.get(f"/products/{pid}", headers=tenant.login(Role.MANAGER)).json()["deleted"] is False
+    assert _events(tenant, pid)[-1][0] == "product.created"

@@ -8,6 +8,7 @@ with POST /auth/login), so it goes through the same product.update as a pushed e
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import func, select
 
 from app.domain.barcode import with_check_digit
@@ -21,6 +22,7 @@ from server.db.models import OrderLine as ServerOrderLine
 from server.db.models import Product as ServerProduct
 from server.db.models import StockLevel
 from sync.status import read_status
+from tests.sync.conftest import BACKENDS
 
 CODE = with_check_digit("501234567890")
 
@@ -169,6 +171,34 @@ def test_sale_keeps_its_price_after_a_central_price_change(till_factory, tenant)
     with tenant.server.ctx.reader() as s:
         assert s.scalars(select(ServerOrderLine.unit_price)
                          .where(ServerOrderLine.order_id == sale.order_id)).one() == 250
+
+
+@BACKENDS
+def test_a_central_deletion_hides_the_product_from_scan_and_search_not_from_old_orders(
+        till_factory, tenant) -> None:
+    a = till_factory("A")
+    pid = add_product(a, price=250)
+    cart = Cart(tax_inclusive=True)
+    cart.add(catalog.line_for_scan(a.store, CODE))
+    sale = sales.record_sale(a.store, a.actor(), cart, [Tender(Method.CASH, 250)])
+    sync_all(a)
+    assert [p.id for p in catalog.search(a.store, "shelf bisc")] == [pid]
+    with tenant.server.client() as c:
+        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(Role.MANAGER),
+                      json={"reason": "discontinued"})
+        assert r.status_code == 200, r.text
+    b = till_factory("B")  # its first sync loads the snapshot; A pulls the feed
+    sync_all(a, b)
+    for till in (a, b):
+        with pytest.raises(catalog.UnknownBarcode):
+            catalog.line_for_scan(till.store, CODE)
+        assert catalog.search(till.store, "shelf bisc") == []
+        assert catalog.get(till.store, pid).active is False  # still known, for old orders
+        with till.store.db.read() as s:
+            line = s.scalars(select(OrderLine).where(OrderLine.order_id == sale.order_id)).one()
+            assert (line.product_id, line.name, line.barcode, line.unit_price) == (
+                pid, "Shelf Biscuits", CODE, 250)
+    assert server_product(tenant, pid).deleted
 
 
 def test_csv_import_on_a_terminal_reaches_the_server_and_the_other_terminal(till_factory, tenant) -> None:
