@@ -26,7 +26,7 @@ class AppContext:
     limiter: TokenBucketLimiter
     extras: dict[str, object] = field(default_factory=dict)
     #: How push transactions are run: on SQLite (one writer at a time) a
-    #: ``server.sync.service.GroupCommit`` (pushes queue in Python and those that queued
+    #: ``server.sync.group_commit.GroupCommit`` (pushes queue in Python and those that queued
     #: together commit together); None on PostgreSQL (each push its own transaction).
     write_gate: Any = None
 
@@ -34,7 +34,7 @@ class AppContext:
     def gate_for(url: str) -> Any:
         if not url.startswith("sqlite"):
             return None
-        from server.sync.service import GroupCommit
+        from server.sync.group_commit import GroupCommit
 
         return GroupCommit()
 

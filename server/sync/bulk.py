@@ -23,12 +23,12 @@ is what ``orders.order_create`` makes; tests/server/test_bulk.py compares the tw
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, union_all, update
+from sqlalchemy import bindparam, insert, literal, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -90,9 +90,9 @@ _EXISTING_Q = union_all(
                                              _o.reference.in_(_ids("refs"))),
     select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
 )
-_LEVELS_Q = (select(_lv.product_id, _lv.qty_milli)
-             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
-             .order_by(_lv.product_id).with_for_update())
+_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli)
+             .where(tuple_(_lv.store_id, _lv.product_id).in_(_ids("pairs")))
+             .order_by(_lv.store_id, _lv.product_id).with_for_update())
 _LEVELS_INS_PG = pg_insert(_levels).on_conflict_do_nothing()
 _LEVELS_INS_SQLITE = sqlite_insert(_levels).on_conflict_do_nothing()
 _LEVELS_UPD = (update(_levels)
@@ -121,111 +121,146 @@ class ProductRow:
 
 @dataclass
 class _Run:
-    """What is known about the current run of order.create ops."""
+    """What is known about the current run of order.create ops (of one or more devices).
+
+    Rows buffered by the run count as existing: ``orders``, ``payments`` and
+    ``references`` hold what the database held when loaded plus what the run added, and
+    ``levels`` the store's quantity after the run's sales so far."""
 
     staff: dict[str, StaffRow] = field(default_factory=dict)
     products: dict[str, ProductRow] = field(default_factory=dict)
     orders: set[str] = field(default_factory=set)
     payments: set[str] = field(default_factory=set)
-    references: set[str] = field(default_factory=set)
-    levels: dict[str, int] = field(default_factory=dict)
-    changed_levels: set[str] = field(default_factory=set)
-    rows: dict[Any, list[dict[str, Any]]] = field(default_factory=dict)
+    references: set[tuple[str, str]] = field(default_factory=set)  # (org_id, reference)
+    levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (store, product)
+    changed_levels: set[tuple[str, str]] = field(default_factory=set)
+    rows: dict[Any, list[dict[str, Any]]] = field(
+        default_factory=lambda: {t: [] for t in TABLES})
     ops: list[Operation] = field(default_factory=list)
+    prepared: set[str] = field(default_factory=set)  # op ids whose needs are loaded
 
 
-def _chunks(values: Sequence[str]) -> list[list[str]]:
+def _chunks(values: Iterable[Any]) -> list[list[Any]]:
     ordered = sorted(set(values))
     return [ordered[i:i + CHUNK_IN] for i in range(0, len(ordered), CHUNK_IN)]
 
 
 class BulkOrders:
-    """Buffers the effects of order.create ops and writes them per table at ``flush``."""
+    """Buffers the effects of order.create ops and writes them per table at ``flush``.
 
-    def __init__(self, session: Session, terminal: TerminalPrincipal, feed: FeedWriter,
-                 webhook_urls: list[str]) -> None:
+    One instance serves a whole transaction, which may hold the pushes of several
+    devices (GroupCommit): each op is decided with its own terminal, and the run's rows
+    of every device are written together."""
+
+    def __init__(self, session: Session, webhook_urls: list[str]) -> None:
         self.session = session
-        self.terminal = terminal
-        self.feed = feed
         self.webhook_urls = list(webhook_urls)
         self.run: _Run | None = None
         self.cipher = getattr(session.get_bind().dialect, "tillsync_cipher", None)
 
+    def prepared(self, op: Operation) -> bool:
+        return self.run is not None and op.op_id in self.run.prepared
+
     # ------------------------------------------------------------------ loading
 
-    def prepare(self, ops: Sequence[Operation]) -> None:
-        """Load what the rules need for these order.create ops (a new run starts)."""
-        self.session.flush()
+    def prepare(self, runs: Sequence[tuple[TerminalPrincipal, Sequence[Operation]]]) -> None:
+        """Load what the rules need for these devices' order.create ops, into the current
+        run (a new one if none): only what the run does not know yet is read."""
+        if self.run is None:
+            self.session.flush()
+            self.run = _Run()
+        run = self.run
         conn = self.session.connection()
-        org_id, store_id = self.terminal.org_id, self.terminal.store_id
-        run = _Run()
-        run.rows = {t: [] for t in TABLES}
-        actor_ids = [op.actor_id for op in ops]
-        entity_ids = [op.entity_id for op in ops]
-        product_ids: list[str] = []
+        actor_ids: set[str] = set()
+        entity_ids: list[str] = []
+        product_ids: set[str] = set()
         payment_ids: list[str] = []
-        references: list[str] = []
-        for op in ops:
-            payload = op.payload
-            lines = payload.get("lines")
-            if isinstance(lines, list):
-                product_ids.extend(li["product_id"] for li in lines
-                                   if isinstance(li, dict) and isinstance(li.get("product_id"), str))
-            pays = payload.get("payments")
-            if isinstance(pays, list):
-                payment_ids.extend(p["id"] for p in pays
-                                   if isinstance(p, dict) and isinstance(p.get("id"), str))
-            if isinstance(payload.get("reference"), str):
-                references.append(payload["reference"])
-        for ids in _chunks(actor_ids):
+        references: dict[str, list[str]] = {}
+        wanted_levels: set[tuple[str, str]] = set()
+        for terminal, ops in runs:
+            refs = references.setdefault(terminal.org_id, [])
+            for op in ops:
+                run.prepared.add(op.op_id)
+                actor_ids.add(op.actor_id)
+                entity_ids.append(op.entity_id)
+                payload = op.payload
+                lines = payload.get("lines")
+                if isinstance(lines, list):
+                    for li in lines:
+                        if isinstance(li, dict) and isinstance(li.get("product_id"), str):
+                            product_ids.add(li["product_id"])
+                            wanted_levels.add((terminal.store_id, li["product_id"]))
+                pays = payload.get("payments")
+                if isinstance(pays, list):
+                    payment_ids.extend(p["id"] for p in pays
+                                       if isinstance(p, dict) and isinstance(p.get("id"), str))
+                if isinstance(payload.get("reference"), str):
+                    refs.append(payload["reference"])
+        for ids in _chunks(actor_ids - run.staff.keys()):
             for r in conn.execute(_STAFF_Q, {"ids": ids}):
                 run.staff[r.id] = StaffRow(r.id, r.org_id, r.name, r.role, r.active)
-        for ids in _chunks(product_ids):
+        for ids in _chunks(product_ids - run.products.keys()):
             for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
                 run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
                                                 r.stock_tracked)
-        # which order ids, references (of the org) and payment ids exist: one round trip
-        # for a usual batch
-        found = {"o": run.orders, "r": run.references, "p": run.payments}
-        o_parts, r_parts, p_parts = _chunks(entity_ids), _chunks(references), _chunks(payment_ids)
-        for k in range(max(len(o_parts), len(r_parts), len(p_parts))):
-            params = {"oids": o_parts[k] if k < len(o_parts) else [],
-                      "refs": r_parts[k] if k < len(r_parts) else [],
-                      "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
-            for kind, value in conn.execute(_EXISTING_Q, params):
-                found[kind].add(value)
-        tracked = [pid for pid, prod in run.products.items()
-                   if prod.org_id == org_id and prod.stock_tracked]
+        self._load_existing(conn, entity_ids, payment_ids, references)
+        org_of = {t.store_id: t.org_id for t, _ in runs}
+        tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
+                   if (prod := run.products.get(pid)) is not None
+                   and prod.org_id == org_of[store] and prod.stock_tracked]
         if tracked:
-            self._lock_levels(conn, store_id, tracked, run)
-        self.run = run
+            self._lock_levels(conn, tracked, run)
 
-    def _lock_levels(self, conn: Any, store_id: str, product_ids: list[str], run: _Run) -> None:
-        """The store's levels of these products, created at 0 when missing, locked in id order.
+    def _load_existing(self, conn: Any, entity_ids: list[str], payment_ids: list[str],
+                       references: dict[str, list[str]]) -> None:
+        """Which order ids, references (per org) and payment ids exist: one round trip
+        for a usual batch."""
+        run = self.run
+        assert run is not None
+        o_parts, p_parts = _chunks(entity_ids), _chunks(payment_ids)
+        for org_id, refs in references.items():
+            r_parts = _chunks(refs)
+            for k in range(max(len(o_parts), len(r_parts), len(p_parts), 1)):
+                params = {"oids": o_parts[k] if k < len(o_parts) else [],
+                          "refs": r_parts[k] if k < len(r_parts) else [],
+                          "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
+                for kind, value in conn.execute(_EXISTING_Q, params):
+                    if kind == "o":
+                        run.orders.add(value)
+                    elif kind == "p":
+                        run.payments.add(value)
+                    else:
+                        run.references.add((org_id, value))
+            o_parts, p_parts = [], []  # the ids need asking once, not per org
 
-        Every push locks the levels it changes in product id order (one statement), so
-        two pushes of one store never wait for each other in a cycle."""
-        for ids in _chunks(product_ids):
-            for r in conn.execute(_LEVELS_Q, {"store": store_id, "ids": ids}):
-                run.levels[r.product_id] = r.qty_milli
-        missing = sorted(set(product_ids) - run.levels.keys())
-        if missing:  # first sale of a product in this store: a level at 0, then locked
+    def _lock_levels(self, conn: Any, pairs: list[tuple[str, str]], run: _Run) -> None:
+        """These (store, product) levels, created at 0 when missing, locked in key order.
+
+        Every push locks the levels it changes in (store, product) order (one statement),
+        so two pushes never wait for each other in a cycle."""
+        for part in _chunks(pairs):
+            for r in conn.execute(_LEVELS_Q, {"pairs": part}):
+                run.levels[(r.store_id, r.product_id)] = r.qty_milli
+        missing = sorted(set(pairs) - run.levels.keys())
+        if missing:  # first sale of a product in a store: a level at 0, then locked
             ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
-            conn.execute(ins, [{"store_id": store_id, "product_id": pid, "qty_milli": 0}
-                               for pid in missing])
-            for ids in _chunks(missing):
-                for r in conn.execute(_LEVELS_Q, {"store": store_id, "ids": ids}):
-                    run.levels[r.product_id] = r.qty_milli
+            conn.execute(ins, [{"store_id": store, "product_id": pid, "qty_milli": 0}
+                               for store, pid in missing])
+            for part in _chunks(missing):
+                for r in conn.execute(_LEVELS_Q, {"pairs": part}):
+                    run.levels[(r.store_id, r.product_id)] = r.qty_milli
 
     # ------------------------------------------------------------------ applying
 
-    def order_create(self, op: Operation) -> Outcome | None:
-        """Decide one order.create and buffer its rows; a Rejected buffers nothing.
+    def order_create(self, op: Operation, terminal: TerminalPrincipal, feed: FeedWriter
+                     ) -> Outcome | None:
+        """Decide one order.create of ``terminal`` and buffer its rows (its feed entries in
+        ``feed``); a Rejected buffers nothing.
 
         None when this op must go through the ORM handler instead (an unexpected error)."""
-        assert self.run is not None, "prepare() first"
+        assert self.run is not None and op.op_id in self.run.prepared, "prepare() first"
         try:
-            return self._order_create(op, self.run)
+            return self._order_create(op, self.run, terminal, feed)
         except Rejected as exc:
             return Outcome(OpStatus.REJECTED, reason=exc.reason)
         except Exception:  # a bug here: let the ORM handler decide this op (nothing buffered)
@@ -233,8 +268,8 @@ class BulkOrders:
                           op.op_id)
             return None
 
-    def _order_create(self, op: Operation, run: _Run) -> Outcome:
-        term = self.terminal
+    def _order_create(self, op: Operation, run: _Run, term: TerminalPrincipal,
+                      feed_writer: FeedWriter) -> Outcome:
         if op.format_version > OPERATION_FORMAT_VERSION:
             raise Rejected(
                 f"format_version {op.format_version} is newer than this server understands "
@@ -296,7 +331,7 @@ class BulkOrders:
                 flag("totals_mismatch")
         except DiscountError:
             flag("invalid_discount")
-        if p.reference in run.references:
+        if (term.org_id, p.reference) in run.references:
             flag("duplicate_reference")
         if p.payments:
             require(Action.PAYMENT_RECORD)
@@ -315,7 +350,7 @@ class BulkOrders:
             added.append(pay)
             paid += pay.amount
         status = status_for_balance(p.total, paid, 0).value
-        levels: dict[str, int] = {}
+        levels: dict[tuple[str, str], int] = {}
         movements: list[dict[str, Any]] = []
         for li in p.lines:
             pid = li.product_id
@@ -323,8 +358,9 @@ class BulkOrders:
             if pid is None or product is None or product.org_id != org_id \
                     or not product.stock_tracked:
                 continue
-            qty = levels.get(pid, run.levels.get(pid, 0)) - li.qty_milli
-            levels[pid] = qty
+            key = (store_id, pid)
+            qty = levels.get(key, run.levels.get(key, 0)) - li.qty_milli
+            levels[key] = qty
             if qty < 0:
                 flag("negative_stock")
             movements.append({
@@ -397,8 +433,8 @@ class BulkOrders:
             "refunds": [],
         }
         feed.append(("order", oid, state))
-        events = [self._event("offline_order.created", state, now)]
-        events += [self._event("payment.received",
+        events = [self._event(org_id, "offline_order.created", state, now)]
+        events += [self._event(org_id, "payment.received",
                                {"order_id": oid, "reference": p.reference,
                                 "payment": jsonable(pay.model_dump())}, now)
                    for pay in added]
@@ -406,7 +442,7 @@ class BulkOrders:
         # ---- buffer (nothing below can fail)
         rows = run.rows
         run.orders.add(oid)
-        run.references.add(p.reference)
+        run.references.add((org_id, p.reference))
         run.payments.update(seen_pay)
         run.levels.update(levels)
         run.changed_levels.update(levels)
@@ -420,15 +456,14 @@ class BulkOrders:
             rows[_events].append(event)
             rows[_deliveries].extend(deliveries)
         for entity_type, entity_id, data in feed:
-            self.feed.append(entity_type, entity_id, 1, data, origin_device_id=device_id,
-                             op_id=op.op_id)
+            feed_writer.append(entity_type, entity_id, 1, data, origin_device_id=device_id,
+                               op_id=op.op_id)
         return Outcome(OpStatus.APPLIED, 1, flags=list(flags))
 
-    def _event(self, event_type: str, data: dict[str, Any], now: datetime
+    def _event(self, org_id: str, event_type: str, data: dict[str, Any], now: datetime
                ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """An event row and its webhook delivery rows (as ``outbox.emit`` writes them)."""
         eid = new_id()
-        org_id = self.terminal.org_id
         event = {
             "id": eid, "org_id": org_id, "type": event_type, "created_at": now,
             "payload": {"type": event_type, "org_id": org_id, "data": data, "id": eid,
@@ -451,7 +486,7 @@ class BulkOrders:
         savepoint each), where such an op is rejected on its own."""
         run, self.run = self.run, None
         if run is None or not run.ops:
-            return
+            return  # (levels a run only locked stay as they were)
         conn = self.session.connection()
         try:
             for table in TABLES:
@@ -460,8 +495,8 @@ class BulkOrders:
             if run.changed_levels:
                 conn.execute(
                     _LEVELS_UPD,
-                    [{"b_store": self.terminal.store_id, "b_product": pid,
-                      "b_qty": run.levels[pid]} for pid in sorted(run.changed_levels)],
+                    [{"b_store": store, "b_product": pid, "b_qty": run.levels[(store, pid)]}
+                     for store, pid in sorted(run.changed_levels)],
                 )
         except OperationalError:
             raise

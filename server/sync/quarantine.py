@@ -7,8 +7,8 @@ from server.db.base import utcnow
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
 from server.errors import ApiError, not_found
 from server.sync import repository as repo
+from server.sync.dispatch import result_of, run_handler
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
-from server.sync.service import _result, run_handler
 from sync.protocol import Operation, OpStatus
 
 
@@ -45,7 +45,7 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
         if term is None:
             raise not_found("Terminal")
         principal = TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
-        result = _result(op, run_handler(ctx, session, op, principal))
+        result = result_of(op, run_handler(ctx, session, op, principal))
         row = session.get(ProcessedOp, q.op_id)
         if row is not None:
             row.result = result.model_dump(mode="json")

@@ -32,7 +32,7 @@ from server.db.models import (
     WebhookDelivery,
 )
 from server.feed.serialize import order_state
-from server.sync import service
+from server.sync import chunk
 from tests.server.support import Tenant, Terminal, line
 
 DROP = {"created_at", "updated_at", "received_at", "processed_at", "next_attempt_at",
@@ -137,7 +137,7 @@ def test_bulk_and_orm_paths_write_the_same(tenant: Tenant,
     for mode in ("bulk", "orm"):
         term = tenant.enroll(name=f"Till {mode}")
         if mode == "orm":
-            monkeypatch.setattr(service, "is_bulk", lambda op: False)
+            monkeypatch.setattr(chunk, "is_bulk", lambda op: False)
         setup, products = _products(term, tenant)
         assert [r["status"] for r in term.push(setup)["results"]] == ["applied"] * 2
         sales = _sales(term, tenant, products)
@@ -185,7 +185,7 @@ def test_bulk_write_refused_falls_back_to_one_op_at_a_time(tenant: Tenant) -> No
 def test_group_commit_applies_each_push_on_its_own_when_the_group_fails(tenant: Tenant) -> None:
     """Pushes queued together share one transaction; a faulty one never fails the others."""
     from server.context import TerminalPrincipal
-    from server.sync.service import GroupCommit, _Queued
+    from server.sync.group_commit import GroupCommit, Queued
     from sync.protocol import Operation
 
     cashier = tenant.staff[Role.CASHIER]
@@ -195,10 +195,10 @@ def test_group_commit_applies_each_push_on_its_own_when_the_group_fails(tenant: 
     good = [b.order_create(cashier, pay=True) for _ in range(2)]
     bad = [a.order_create(cashier, lines=[dict(first["payload"]["lines"][0])])]
 
-    def queued(term: Terminal, ops: list[dict[str, Any]]) -> _Queued:
+    def queued(term: Terminal, ops: list[dict[str, Any]]) -> Queued:
         principal = TerminalPrincipal(term.device_id, term.org_id, term.store_id,
                                       term.device_code)
-        return _Queued(principal, [Operation.model_validate(op) for op in ops])
+        return Queued(principal, [Operation.model_validate(op) for op in ops])
 
     ctx = tenant.server.ctx
     group = [queued(b, good), queued(a, bad)]

@@ -1,0 +1,154 @@
+"""One operation through its handler: the format check, the actor re-check, a savepoint.
+
+Every op type that is not written in bulk (and every op when the bulk path is off)
+goes through :func:`run_handler`; a Rejected is rolled back to the savepoint and
+becomes the op's stored result, so it never holds the device's queue.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from server.context import AppContext, TerminalPrincipal
+from server.db.models import Staff
+from server.feed.writer import FeedWriter
+from server.sync import approvals, catalog, order_edits, orders
+from server.sync.common import OpContext, Outcome, Rejected
+from sync.protocol import (
+    OPERATION_FORMAT_VERSION,
+    Operation,
+    OperationResult,
+    OpStatus,
+    OpType,
+)
+
+log = logging.getLogger("tillsync.server.sync")
+Handler = Callable[[OpContext], Outcome]
+
+HANDLERS: dict[OpType, Handler] = {
+    OpType.ORDER_CREATE: orders.order_create,
+    OpType.PAYMENT_RECORD: orders.payment_record,
+    OpType.REFUND_CREATE: orders.refund_create,
+    OpType.ORDER_UPDATE: order_edits.order_update,
+    OpType.ORDER_DELETE: order_edits.order_delete,
+    OpType.STOCK_ADJUST: catalog.stock_adjust,
+    OpType.PRODUCT_CREATE: catalog.product_create,
+    OpType.PRODUCT_UPDATE: catalog.product_update,
+    OpType.APPROVAL_REQUEST: approvals.approval_request,
+    OpType.APPROVAL_DECIDE: approvals.approval_decide,
+    OpType.CUSTOMER_UPSERT: approvals.customer_upsert,
+}
+ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE, OpType.CONFLICT_RESOLVE}
+
+
+def upgrade(op: Operation) -> Operation:
+    """Bring an operation of an older format_version to the current one."""
+    if op.format_version > OPERATION_FORMAT_VERSION:
+        raise Rejected(
+            f"format_version {op.format_version} is newer than this server understands "
+            f"({OPERATION_FORMAT_VERSION}); upgrade the server"
+        )
+    return op  # version 1 is the first format: nothing to upgrade yet
+
+
+def _has_nul(value: object) -> bool:
+    """Whether a NUL character is anywhere in a JSON value (keys included)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def has_nul(op: Operation) -> bool:
+    return _has_nul([op.op_id, op.entity_id, op.actor_id, op.device_id, op.payload])
+
+
+def scrub(value: object) -> object:
+    """A copy with NUL characters replaced (so a bad op can still be quarantined)."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {scrub(k): scrub(v) for k, v in value.items()}  # type: ignore[misc]
+    if isinstance(value, list):
+        return [scrub(v) for v in value]
+    return value
+
+
+def _handler(op_type: OpType) -> Handler | None:
+    if op_type is OpType.CONFLICT_RESOLVE:
+        from server.conflicts.service import conflict_resolve_op
+
+        return conflict_resolve_op
+    return HANDLERS.get(op_type)
+
+
+def result_of(op: Operation, outcome: Outcome) -> OperationResult:
+    return OperationResult(
+        op_id=op.op_id, op_seq=op.op_seq, status=outcome.status, entity_id=op.entity_id,
+        version=outcome.version, reason=outcome.reason, conflict_id=outcome.conflict_id,
+        flags=outcome.flags,
+    )
+
+
+def stored_result(data: dict[str, object]) -> OperationResult:
+    """The result stored for an op; an applied op answers ``duplicate`` the second time."""
+    result = OperationResult.model_validate(data)
+    if result.status is OpStatus.APPLIED:
+        result.status = OpStatus.DUPLICATE
+    return result
+
+
+def run_handler(
+    ctx: AppContext, session: Session, op: Operation, terminal: TerminalPrincipal,
+    feed: FeedWriter | None = None,
+) -> Outcome:
+    """Re-check the actor and apply one op in a savepoint; a Rejected is rolled back.
+
+    ``feed`` is the push's deferred writer (its entries get positions at the end of the
+    transaction); without one, the store rows are locked now (eager writer)."""
+    mark = feed.mark() if feed is not None else 0
+    savepoint = session.begin_nested()
+    try:
+        op = upgrade(op)
+        handler = _handler(op.type)
+        if handler is None:
+            raise Rejected(f"{op.type.value} is not supported by this server yet")
+        actor = session.get(Staff, op.actor_id)
+        if actor is None or actor.org_id != terminal.org_id:
+            raise Rejected(f"actor {op.actor_id} is not a staff member of this organization")
+        if not actor.active:
+            raise Rejected(f"{actor.name} is no longer an active staff member")
+        if feed is None:
+            writer = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
+                      else FeedWriter.for_store(session, terminal.store_id))
+        else:
+            writer = feed.org_wide() if op.type in ORG_WIDE else feed
+        oc = OpContext(session, op, terminal, actor, writer, ctx.settings.webhook_urls)
+        outcome = handler(oc)
+        savepoint.commit()
+        return outcome
+    except Rejected as exc:
+        savepoint.rollback()
+        if feed is not None:
+            feed.truncate(mark)
+        return Outcome(OpStatus.REJECTED, reason=exc.reason)
+    except OperationalError:
+        raise
+    except Exception as exc:  # a bug must not hold the queue: quarantine it
+        savepoint.rollback()
+        if feed is not None:
+            feed.truncate(mark)
+        log.exception("op %s failed", op.op_id)
+        return Outcome(OpStatus.REJECTED, reason=f"server error while applying: {exc!r}"[:900])
