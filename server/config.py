@@ -39,6 +39,13 @@ class Settings(BaseModel):
     push_threads: int = Field(default=0, description="Threads running pushes (0: 16)")
     pull_default_limit: int = 200
     pull_max_limit: int = 1000
+    snapshot_default_limit: int = Field(
+        default=1000, description="Changes per GET /sync/snapshot page when no limit is given")
+    snapshot_max_limit: int = Field(
+        default=5000, description="The most changes one GET /sync/snapshot page may hold")
+    snapshot_unpaged_whole: bool = Field(
+        default=True, description="A GET /sync/snapshot with neither page_token nor limit (a "
+        "client from before paging) gets the whole state in one answer; False: the first page")
     log_level: str = "INFO"
     server_data_key: str | None = Field(
         default=None, description="base64 of 32 bytes; seals customer personal data "

@@ -16,7 +16,14 @@ from typing import Any
 
 import httpx
 
-from sync.protocol import MAX_BATCH, Operation, PullResponse, PushRequest, PushResponse
+from sync.protocol import (
+    MAX_BATCH,
+    Operation,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SnapshotResponse,
+)
 
 DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
 USER_AGENT = "tillsync-terminal/1"
@@ -183,6 +190,14 @@ class SyncClient:
             params["limit"] = limit
         return PullResponse.model_validate(await self._request("GET", "/sync/pull", params=params))
 
-    async def snapshot(self) -> dict[str, Any]:
-        """GET /sync/snapshot: the store's full server-owned state and the cursor it is at."""
-        return await self._request("GET", "/sync/snapshot")
+    async def snapshot(self, page_token: str | None = None,
+                       limit: int | None = None) -> SnapshotResponse:
+        """GET /sync/snapshot: one page of the store's server-owned state and the cursor it is
+        at (the first page without ``page_token``; then the previous ``next_page_token``)."""
+        params: dict[str, str | int] = {}
+        if page_token:
+            params["page_token"] = page_token
+        if limit:
+            params["limit"] = limit
+        body = await self._request("GET", "/sync/snapshot", params=params)
+        return SnapshotResponse.model_validate(body)

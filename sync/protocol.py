@@ -112,12 +112,27 @@ class SnapshotRequired(BaseModel):
 
 
 class SnapshotResponse(BaseModel):
-    """``GET /sync/snapshot``: the store's full current state as changes, and the cursor
-    to continue pulling from (``?after=cursor``). Every change has ``position == cursor``."""
+    """``GET /sync/snapshot``: one page of the store's full current state as changes, and
+    the cursor to continue pulling from (``?after=cursor``) once the last page is applied.
 
-    cursor: int
+    Every change has ``position == cursor``, and every page of one snapshot has the same
+    cursor. While ``has_more`` is true, ask for the next page with
+    ``?page_token=<next_page_token>``. Answers of servers before paging have neither
+    field: they are the whole state in one page (``has_more`` false)."""
+
+    cursor: int = Field(description="Feed position read when the snapshot started (first "
+                        "page); pull from it (?after=cursor) after the last page")
     changes: list[Change]
     server_time: datetime
+    has_more: bool = Field(default=False, description="True: more pages follow; ask for "
+                           "?page_token=next_page_token")
+    next_page_token: str | None = Field(
+        default=None, description="Opaque; pass back unchanged as ?page_token= for the next "
+        "page. None on the last page")
+    total: int | None = Field(
+        default=None, description="Number of changes in the whole snapshot, counted when it "
+        "started (for a progress bar; it may differ slightly if data changes while paging). "
+        "None when the server cannot tell")
 
 
 class ErrorBody(BaseModel):

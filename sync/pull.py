@@ -11,6 +11,13 @@ known up front (so the UI can show a real progress bar), and it is the only way
 back once our cursor is older than the feed's compaction horizon. The outbox is
 not touched: pending operations stay queued and are pushed (replayed) as usual.
 
+Why the snapshot comes in pages, each in its own transaction: a catalog of 100,000
+products is too much for one answer and one local transaction. The pages of one
+snapshot share its cursor, fixed by the server before the first page's data, so
+anything changed while we page is in the feed after it and the pull that follows
+repairs it. The cursor is written only after the last page: a till that dies halfway
+starts the snapshot again from the first page (re-applying is harmless).
+
 Progress while paging: a server that sends ``head`` (its feed position when the page
 was read) lets us report ``(cursor - start, head - start)``, a real fraction for a
 first sync by feed or a long catch-up; without it the total is unknown (``None``).
@@ -20,9 +27,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 
@@ -30,11 +36,12 @@ from app.store.local import LocalStore
 from app.store.models import Product, Staff
 from sync import conflicts, state
 from sync.apply import ApplyContext, apply_change, apply_deferred, pending_entities
-from sync.client import CursorExpired, SyncClient
+from sync.client import CursorExpired, SyncClient, TransientError
 from sync.protocol import Change
 
 Progress = Callable[[int, int | None], None]
-SNAPSHOT_CHUNK = 500
+SNAPSHOT_PAGE = 500  # changes asked for per snapshot page (the server may send fewer)
+SNAPSHOT_RESTARTS = 2
 
 
 class CursorMoved(RuntimeError):
@@ -89,7 +96,8 @@ def apply_held_back(store: LocalStore) -> int:
         return apply_deferred(s, ctx)
 
 
-def _apply_chunk(store: LocalStore, changes: list[Change]) -> ApplyContext:
+def _apply_snapshot_page(store: LocalStore, changes: list[Change]) -> ApplyContext:
+    """One snapshot page in one local transaction (the cursor is not touched)."""
     with store.db.write() as s:
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
         for change in changes:
@@ -97,52 +105,112 @@ def _apply_chunk(store: LocalStore, changes: list[Change]) -> ApplyContext:
     return ctx
 
 
-def _finish_snapshot(store: LocalStore, changes: list[Change], cursor: int) -> None:
-    """Replace server-owned state: what the snapshot lacks is gone on the server."""
-    seen = {(c.entity_type, c.entity_id) for c in changes}
-    open_conflicts = {c.entity_id for c in changes if c.entity_type == "conflict"}
+@dataclass
+class _SnapshotSeen:
+    """What the pages so far held, for replacing server-owned state after the last one."""
+
+    products: set[str] = field(default_factory=set)
+    staff: set[str] = field(default_factory=set)
+    open_conflicts: set[str] = field(default_factory=set)
+
+    def add(self, changes: list[Change]) -> None:
+        for c in changes:
+            if c.entity_type == "product":
+                self.products.add(c.entity_id)
+            elif c.entity_type == "staff":
+                self.staff.add(c.entity_id)
+            elif c.entity_type == "conflict":
+                self.open_conflicts.add(c.entity_id)
+
+
+def _finish_snapshot(store: LocalStore, seen: _SnapshotSeen, cursor: int) -> None:
+    """Replace server-owned state (what the snapshot lacks is gone on the server), then
+    write the snapshot's cursor: the checkpoint comes after all the pages it covers."""
     with store.db.write() as s:
         pending = pending_entities(s)
         for p in s.scalars(select(Product).where(Product.active)):
-            if ("product", p.id) not in seen and p.id not in pending and p.version > 0:
+            if p.id not in seen.products and p.id not in pending and p.version > 0:
                 p.active = False
         for person in s.scalars(select(Staff).where(Staff.active)):
-            if ("staff", person.id) not in seen and person.version > 0:
+            if person.id not in seen.staff and person.version > 0:
                 person.active = False
-        conflicts.close_missing(s, open_conflicts)
+        conflicts.close_missing(s, seen.open_conflicts)
         state.set_state(s, state.CURSOR, str(cursor))
 
 
-async def resync_from_snapshot(store: LocalStore, client: SyncClient,
-                               progress: Progress | None = None) -> PullReport:
-    """Load GET /sync/snapshot in chunks; the cursor is written last."""
-    snap: dict[str, Any] = await client.snapshot()
-    changes = [Change.model_validate(c) for c in snap.get("changes", [])]
-    report = PullReport(snapshot=True, cursor=int(snap["cursor"]))
-    if snap.get("server_time"):
-        report.server_time = datetime.fromisoformat(str(snap["server_time"]).replace("Z", "+00:00"))
-    total = len(changes)
-    if progress:
-        progress(0, total)
-    for start in range(0, total, SNAPSHOT_CHUNK):
-        chunk = changes[start:start + SNAPSHOT_CHUNK]
-        ctx = await asyncio.to_thread(_apply_chunk, store, chunk)
-        report.add(ctx, len(chunk))
+class SnapshotRestart(TransientError):
+    """The snapshot must be loaded again from its first page (e.g. compacted while paging)."""
+
+
+async def _load_snapshot(store: LocalStore, client: SyncClient, limit: int,
+                         progress: Progress | None, report: PullReport) -> _SnapshotSeen:
+    """Fetch and apply every page; returns what they held. ``report.cursor`` is the
+    snapshot's cursor (fixed by the first page)."""
+    seen = _SnapshotSeen()
+    token: str | None = None
+    cursor: int | None = None
+    total: int | None = None
+    while True:
+        try:
+            page = await client.snapshot(token, limit)
+        except CursorExpired as exc:
+            if token is None:
+                raise
+            raise SnapshotRestart(str(exc)) from exc
+        if cursor is None:
+            cursor = report.cursor = page.cursor
+            total = page.total if page.total is not None else (
+                None if page.has_more else len(page.changes))
+            if progress:
+                progress(0, total)
+        elif page.cursor != cursor:  # not the same snapshot any more
+            raise SnapshotRestart(f"snapshot cursor changed from {cursor} to {page.cursor}")
+        report.server_time = page.server_time
+        ctx = await asyncio.to_thread(_apply_snapshot_page, store, page.changes)
+        seen.add(page.changes)
+        report.add(ctx, len(page.changes))
         report.pages += 1
         if progress:
-            progress(min(start + SNAPSHOT_CHUNK, total), total)
-    await asyncio.to_thread(_finish_snapshot, store, changes, report.cursor)
-    return report
+            done = report.pulled
+            progress(done, max(total, done) if total is not None else None)
+        if not page.has_more or not page.next_page_token:
+            return seen
+        token = page.next_page_token
+
+
+async def resync_from_snapshot(store: LocalStore, client: SyncClient,
+                               progress: Progress | None = None, *,
+                               limit: int = SNAPSHOT_PAGE) -> PullReport:
+    """Load GET /sync/snapshot page by page, each page in its own local transaction.
+
+    The cursor is written only after the last page (with the clean-up of what the
+    snapshot lacks): a till that dies halfway keeps its old cursor (0 on a first sync)
+    and loads the snapshot again from the first page; re-applying a page is harmless.
+    If the server answers 410 in the middle (the feed was compacted past the snapshot's
+    cursor), the snapshot starts again from the first page.
+    """
+    for attempt in range(SNAPSHOT_RESTARTS + 1):
+        report = PullReport(snapshot=True)
+        try:
+            seen = await _load_snapshot(store, client, limit, progress, report)
+        except SnapshotRestart:
+            if attempt == SNAPSHOT_RESTARTS:
+                raise
+            continue
+        await asyncio.to_thread(_finish_snapshot, store, seen, report.cursor)
+        return report
+    raise AssertionError("unreachable")
 
 
 async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | None = None,
                        progress: Progress | None = None,
-                       first_sync_snapshot: bool = True) -> PullReport:
+                       first_sync_snapshot: bool = True,
+                       snapshot_limit: int = SNAPSHOT_PAGE) -> PullReport:
     """Pull until the feed has no more; a first sync or an expired cursor uses a snapshot."""
     cursor, started = await asyncio.to_thread(read_cursor, store)
     report = PullReport(cursor=cursor)
     if first_sync_snapshot and not started:
-        snap = await resync_from_snapshot(store, client, progress)
+        snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
         report = snap
         cursor = snap.cursor
     resyncs = 0
@@ -155,7 +223,7 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
             resyncs += 1
             if resyncs > 2:
                 raise
-            snap = await resync_from_snapshot(store, client, progress)
+            snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
             snap.pulled += report.pulled
             snap.applied += report.applied
             report, cursor = snap, snap.cursor

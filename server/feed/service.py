@@ -1,4 +1,4 @@
-"""Pull (a page of a store's change feed), snapshot (full current state) and compaction."""
+"""Pull (a page of a store's change feed) and compaction; the snapshot is in snapshot.py."""
 
 from __future__ import annotations
 
@@ -10,27 +10,9 @@ from sqlalchemy.orm import Session
 
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import (
-    Approval,
-    Conflict,
-    FeedEntry,
-    Order,
-    Product,
-    Staff,
-    StockLevel,
-    Store,
-)
+from server.db.models import FeedEntry, Store
 from server.errors import ApiError, not_found
-from server.feed.serialize import (
-    approval_state,
-    conflict_state,
-    order_state,
-    product_state,
-    staff_state,
-    stock_level_state,
-    store_state,
-)
-from sync.protocol import Change, PullResponse, SnapshotResponse
+from sync.protocol import Change, PullResponse
 
 
 def _expired(horizon: int, message: str) -> ApiError:
@@ -81,38 +63,6 @@ def consistent_read(ctx: AppContext) -> Iterator[Session]:
             conn = conn.execution_options(sqlite_begin="DEFERRED")
         with Session(bind=conn) as session, session.begin():
             yield session
-
-
-def snapshot(ctx: AppContext, terminal: TerminalPrincipal) -> SnapshotResponse:
-    """Everything a terminal of this store should hold now, plus the cursor to go on from."""
-    with consistent_read(ctx) as session:
-        store = session.get(Store, terminal.store_id)
-        if store is None:
-            raise not_found("Store")
-        cursor = store.feed_position
-        changes: list[Change] = []
-
-        def add(entity_type: str, entity_id: str, version: int, data: dict[str, object],
-                deleted: bool = False) -> None:
-            changes.append(Change(position=cursor, entity_type=entity_type, entity_id=entity_id,
-                                  version=version, deleted=deleted, data=data))
-
-        add("store", store.id, store.version, store_state(store))
-        for s in session.scalars(select(Staff).where(Staff.org_id == terminal.org_id)):
-            add("staff", s.id, s.version, staff_state(s))
-        for p in session.scalars(select(Product).where(Product.org_id == terminal.org_id)):
-            add("product", p.id, p.version, product_state(p), p.deleted)
-        for level in session.scalars(select(StockLevel).where(StockLevel.store_id == store.id)):
-            add("stock_level", level.product_id, 1, stock_level_state(level))
-        for o in session.scalars(select(Order).where(Order.store_id == store.id)):
-            add("order", o.id, o.version, order_state(session, o), o.status == "deleted")
-        for c in session.scalars(select(Conflict).where(Conflict.store_id == store.id,
-                                                        Conflict.status == "open")):
-            add("conflict", c.id, c.version, conflict_state(c))
-        for a in session.scalars(select(Approval).where(Approval.store_id == store.id)
-                                 .order_by(Approval.requested_at)):
-            add("approval", a.id, a.version, approval_state(a))
-    return SnapshotResponse(cursor=cursor, changes=changes, server_time=utcnow())
 
 
 def compact(ctx: AppContext, org_id: str, store_id: str, before: int) -> int:

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, current_terminal, require
 from server.feed import service as feed
+from server.feed import snapshot as snapshot_feed
 from server.sync import quarantine
 from server.sync import service as sync_service
 from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
@@ -55,10 +56,28 @@ def pull(
     return feed.pull(ctx, terminal, after, size)
 
 
-@router.get("/snapshot", response_model=SnapshotResponse)
-def snapshot(terminal: TerminalDep, ctx: CtxDep) -> SnapshotResponse:
-    """Full current state of the terminal's store and org, with the cursor to pull from."""
-    return feed.snapshot(ctx, terminal)
+@router.get(
+    "/snapshot", response_model=SnapshotResponse,
+    responses={400: {"model": ErrorEnvelope, "description": "invalid_page_token"},
+               410: {"model": ErrorEnvelope,
+                     "description": "cursor_expired: the feed was compacted past this "
+                                    "snapshot's cursor while paging; start again"}},
+)
+def snapshot(
+    terminal: TerminalDep,
+    ctx: CtxDep,
+    page_token: Annotated[str | None, Query(max_length=2000)] = None,
+    limit: Annotated[int | None, Query(ge=1)] = None,
+) -> SnapshotResponse:
+    """Full current state of the terminal's store and org, a page at a time, with the cursor
+    to pull from after the last page. Pass ``next_page_token`` back as ``page_token`` while
+    ``has_more``. Without ``page_token`` and ``limit`` (clients from before paging) the whole
+    state comes in one answer, unless the server is set to page those too."""
+    settings = ctx.settings
+    size: int | None = min(limit or settings.snapshot_default_limit, settings.snapshot_max_limit)
+    if page_token is None and limit is None and settings.snapshot_unpaged_whole:
+        size = None
+    return snapshot_feed.snapshot_page(ctx, terminal, page_token, size)
 
 
 @router.get("/quarantine", response_model=list[QuarantineOut])

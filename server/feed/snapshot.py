@@ -1,0 +1,273 @@
+"""``GET /sync/snapshot``: a store's (and its org's) current state, served in pages.
+
+Why pages: a catalog of 100,000 products is one huge response and one huge local
+transaction on the till. A snapshot is now read page by page, each page in its own
+consistent read, in a fixed order: the kinds of ``KINDS`` one after the other, and
+within a kind by id (keyset paging, so a page never repeats or skips a row because
+rows were added or removed before it).
+
+Why the cursor is fixed on the first page: the feed position to pull from after the
+snapshot is read in the first page's transaction, before any of its data. A change
+committed while the terminal pages is then in the feed after that cursor: the
+terminal's pull after the last page brings it again, and applying a change whose
+version is not newer than the one held is harmless (equal versions are re-applied,
+older ones ignored; stock movements are inserted once by id).
+
+Stock levels are the one thing that is not versioned: a level is an absolute number,
+and the movements that changed it after the cursor come again through the feed. So a
+page reports each level *as of the cursor*: today's level minus the deltas of the
+store's ``stock_movement`` feed entries after the cursor, read in the same consistent
+read as the level. Level plus the pulled movements is then exactly today's level.
+
+The page token is opaque to clients (URL-safe base64 of a small JSON object): the
+snapshot's cursor, the store, where the next page starts (kind and last id) and the
+row count taken on the first page (``total``, for a progress bar). Scoping never comes
+from the token: every page is filtered by the terminal's own org and store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from server.context import AppContext, TerminalPrincipal
+from server.db.base import utcnow
+from server.db.models import (
+    Approval,
+    Conflict,
+    FeedEntry,
+    Order,
+    Product,
+    Staff,
+    StockLevel,
+    StockMovement,
+    Store,
+)
+from server.errors import ApiError, not_found
+from server.feed.serialize import (
+    approval_state,
+    conflict_state,
+    order_state,
+    product_state,
+    staff_state,
+    stock_level_state,
+    store_state,
+)
+from server.feed.service import consistent_read
+from sync.protocol import Change, SnapshotResponse
+
+TOKEN_VERSION = 1
+
+
+@dataclass(frozen=True)
+class _Page:
+    """Where a page starts: the snapshot's cursor, and the kind and id to continue after."""
+
+    cursor: int
+    kind: int
+    after: str | None
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Kind:
+    """One entity type of the snapshot: its rows (scoped), their key and their changes."""
+
+    name: str
+    model: type[Any]
+    key: InstrumentedAttribute[str]
+    scope: Callable[[TerminalPrincipal], list[ColumnElement[bool]]]
+    changes: Callable[[Session, Store, int, Sequence[Any]], list[Change]]
+
+    def query(self, terminal: TerminalPrincipal) -> Select[Any]:
+        return select(self.model).where(*self.scope(terminal))
+
+    def count(self, session: Session, terminal: TerminalPrincipal) -> int:
+        stmt = select(func.count()).select_from(self.model).where(*self.scope(terminal))
+        return int(session.scalar(stmt) or 0)
+
+
+def _change(cursor: int, entity_type: str, entity_id: str, version: int,
+            data: dict[str, Any], deleted: bool = False) -> Change:
+    return Change(position=cursor, entity_type=entity_type, entity_id=entity_id,
+                  version=version, deleted=deleted, data=data)
+
+
+def _store_changes(session: Session, store: Store, cursor: int, rows: Sequence[Store]) -> list[Change]:
+    return [_change(cursor, "store", s.id, s.version, store_state(s)) for s in rows]
+
+
+def _staff_changes(session: Session, store: Store, cursor: int, rows: Sequence[Staff]) -> list[Change]:
+    return [_change(cursor, "staff", s.id, s.version, staff_state(s)) for s in rows]
+
+
+def _product_changes(session: Session, store: Store, cursor: int,
+                     rows: Sequence[Product]) -> list[Change]:
+    return [_change(cursor, "product", p.id, p.version, product_state(p), p.deleted) for p in rows]
+
+
+def _moved_since(session: Session, store: Store, cursor: int,
+                 product_ids: list[str]) -> dict[str, int]:
+    """Per product: the sum of the store's stock deltas whose feed position is after ``cursor``."""
+    if cursor >= store.feed_position or not product_ids:
+        return {}
+    stmt = (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli))
+            .join(FeedEntry, and_(FeedEntry.entity_id == StockMovement.id,
+                                  FeedEntry.store_id == store.id,
+                                  FeedEntry.entity_type == "stock_movement",
+                                  FeedEntry.position > cursor))
+            .where(StockMovement.store_id == store.id,
+                   StockMovement.product_id.in_(product_ids))
+            .group_by(StockMovement.product_id))
+    return {pid: int(total or 0) for pid, total in session.execute(stmt)}
+
+
+def _level_changes(session: Session, store: Store, cursor: int,
+                   rows: Sequence[StockLevel]) -> list[Change]:
+    moved = _moved_since(session, store, cursor, [level.product_id for level in rows])
+    out = []
+    for level in rows:
+        data = stock_level_state(level)
+        data["qty_on_hand_milli"] = level.qty_milli - moved.get(level.product_id, 0)
+        out.append(_change(cursor, "stock_level", level.product_id, 1, data))
+    return out
+
+
+def _order_changes(session: Session, store: Store, cursor: int, rows: Sequence[Order]) -> list[Change]:
+    return [_change(cursor, "order", o.id, o.version, order_state(session, o),
+                    o.status == "deleted") for o in rows]
+
+
+def _conflict_changes(session: Session, store: Store, cursor: int,
+                      rows: Sequence[Conflict]) -> list[Change]:
+    return [_change(cursor, "conflict", c.id, c.version, conflict_state(c)) for c in rows]
+
+
+def _approval_changes(session: Session, store: Store, cursor: int,
+                      rows: Sequence[Approval]) -> list[Change]:
+    return [_change(cursor, "approval", a.id, a.version, approval_state(a)) for a in rows]
+
+
+# The order of a snapshot: settings first; products before the stock levels and orders
+# that name them; orders before the approvals that name them.
+KINDS: tuple[Kind, ...] = (
+    Kind("store", Store, Store.id, lambda t: [Store.id == t.store_id], _store_changes),
+    Kind("staff", Staff, Staff.id, lambda t: [Staff.org_id == t.org_id], _staff_changes),
+    Kind("product", Product, Product.id, lambda t: [Product.org_id == t.org_id], _product_changes),
+    Kind("stock_level", StockLevel, StockLevel.product_id,
+         lambda t: [StockLevel.store_id == t.store_id], _level_changes),
+    Kind("order", Order, Order.id, lambda t: [Order.store_id == t.store_id], _order_changes),
+    Kind("conflict", Conflict, Conflict.id,
+         lambda t: [Conflict.store_id == t.store_id, Conflict.status == "open"], _conflict_changes),
+    Kind("approval", Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
+         _approval_changes),
+)
+_KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
+
+
+# ------------------------------------------------------------------ page tokens
+
+
+def _bad_token(why: str) -> ApiError:
+    return ApiError(400, "invalid_page_token",
+                    f"This snapshot page token is not valid ({why}); start again without page_token")
+
+
+def encode_token(store_id: str, page: _Page) -> str:
+    raw = json.dumps({"v": TOKEN_VERSION, "s": store_id, "c": page.cursor,
+                      "k": KINDS[page.kind].name, "a": page.after, "n": page.total},
+                     separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, store_id: str) -> _Page:
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        body = json.loads(raw)
+    except (binascii.Error, ValueError) as exc:
+        raise _bad_token("not readable") from exc
+    if not isinstance(body, dict) or body.get("v") != TOKEN_VERSION:
+        raise _bad_token("unknown format")
+    cursor, kind, after, total = body.get("c"), body.get("k"), body.get("a"), body.get("n")
+    if body.get("s") != store_id:
+        raise _bad_token("made for another store")
+    if not isinstance(cursor, int) or isinstance(cursor, bool) or cursor < 0:
+        raise _bad_token("bad cursor")
+    if kind not in _KIND_INDEX:
+        raise _bad_token("unknown entity type")
+    if after is not None and not isinstance(after, str):
+        raise _bad_token("bad position")
+    if total is not None and (not isinstance(total, int) or isinstance(total, bool)):
+        raise _bad_token("bad total")
+    return _Page(cursor, _KIND_INDEX[kind], after, total)
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _expired(store: Store, message: str) -> ApiError:
+    return ApiError(410, "cursor_expired", message, {"horizon": store.feed_horizon})
+
+
+def snapshot_page(ctx: AppContext, terminal: TerminalPrincipal, page_token: str | None,
+                  limit: int | None) -> SnapshotResponse:
+    """One page of the snapshot (``limit`` changes at most; None: the whole state at once).
+
+    Without ``page_token`` this is the first page: the cursor is the store feed's
+    position, read before the data. With it, the page continues where the token says,
+    at the same cursor; if the feed was compacted past that cursor meanwhile (or the
+    server was restored to before it), the answer is 410 ``cursor_expired``: start the
+    snapshot again.
+    """
+    start = decode_token(page_token, terminal.store_id) if page_token else None
+    with consistent_read(ctx) as session:
+        store = session.get(Store, terminal.store_id)
+        if store is None:
+            raise not_found("Store")
+        if start is None:
+            total = sum(k.count(session, terminal) for k in KINDS) if limit is not None else None
+            start = _Page(store.feed_position, 0, None, total)
+        elif start.cursor < store.feed_horizon:
+            raise _expired(store, "The feed was compacted past this snapshot's cursor while "
+                                  "paging; load GET /sync/snapshot again from the first page")
+        elif start.cursor > store.feed_position:
+            raise _expired(store, "This snapshot's cursor is ahead of the server's feed "
+                                  "(restored server?); load GET /sync/snapshot again")
+        changes, following = _read(session, terminal, store, start, limit)
+    total = start.total if limit is not None else len(changes)
+    return SnapshotResponse(
+        cursor=start.cursor, changes=changes, server_time=utcnow(),
+        has_more=following is not None,
+        next_page_token=encode_token(terminal.store_id, following) if following is not None else None,
+        total=total)
+
+
+def _read(session: Session, terminal: TerminalPrincipal, store: Store, start: _Page,
+          limit: int | None) -> tuple[list[Change], _Page | None]:
+    """The changes from ``start`` on (at most ``limit``), and where the next page starts."""
+    changes: list[Change] = []
+    after = start.after
+    for index in range(start.kind, len(KINDS)):
+        kind = KINDS[index]
+        stmt = kind.query(terminal).order_by(kind.key)
+        if after is not None:
+            stmt = stmt.where(kind.key > after)
+        room = None if limit is None else limit - len(changes)
+        if room is not None:
+            stmt = stmt.limit(room + 1)  # one more than fits: is there a next page?
+        rows = session.scalars(stmt).all()
+        if room is not None and len(rows) > room:
+            taken = rows[:room]
+            changes += kind.changes(session, store, start.cursor, taken)
+            last = getattr(taken[-1], kind.key.key) if taken else after
+            return changes, _Page(start.cursor, index, last, start.total)
+        changes += kind.changes(session, store, start.cursor, rows)
+        after = None
+    return changes, None
