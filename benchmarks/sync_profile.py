@@ -9,6 +9,7 @@ cProfile listing of the first batch (``--sort tottime|cumulative``).
 from __future__ import annotations
 
 import argparse
+import asyncio
 import cProfile
 import pstats
 import random
@@ -73,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
                 t0 = time.perf_counter()
                 if prof is not None and i == 0:
                     prof.enable()
-                resp = service.push(ctx, principal, req)
+                resp = asyncio.run(service.push(ctx, principal, req))
                 if prof is not None and i == 0:
                     prof.disable()
                 batch_times.append(time.perf_counter() - t0)

@@ -25,18 +25,9 @@ class AppContext:
     metrics: Metrics
     limiter: TokenBucketLimiter
     extras: dict[str, object] = field(default_factory=dict)
-    #: How push transactions are run: on SQLite (one writer at a time) a
-    #: ``server.sync.group_commit.GroupCommit`` (pushes queue in Python and those that queued
-    #: together commit together); None on PostgreSQL (each push its own transaction).
+    #: The process's push writer, a ``server.sync.group_commit.GroupCommit``: pushes
+    #: queue there and those that queued together commit together.
     write_gate: Any = None
-
-    @staticmethod
-    def gate_for(url: str) -> Any:
-        if not url.startswith("sqlite"):
-            return None
-        from server.sync.group_commit import GroupCommit
-
-        return GroupCommit()
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from server.middleware import install_middleware
 from server.ratelimit import TokenBucketLimiter
 from server.security import make_hasher
 from server.sync.endpoints import router as sync_router
+from server.sync.group_commit import GroupCommit
 from server.tenancy.endpoints import router as tenancy_router
 from server.webhooks import worker
 from sync.protocol import PROTOCOL_VERSION
@@ -37,7 +38,7 @@ def build_context(settings: Settings) -> AppContext:
         settings=settings, engine=engine, writer=writer, reader=reader,
         hasher=make_hasher(settings), metrics=Metrics(),
         limiter=TokenBucketLimiter(settings.rate_limit_per_second, settings.rate_limit_burst),
-        write_gate=AppContext.gate_for(settings.database_url),
+        write_gate=GroupCommit(),
     )
 
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             stop.set()
             if task is not None:
                 await task
+            await asyncio.to_thread(ctx.write_gate.close)  # queued pushes are written first
             ctx.engine.dispose()
 
     app = FastAPI(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import Depends, Request
 from sqlalchemy import bindparam, select
 
@@ -45,18 +46,48 @@ _TERMINAL_BY_TOKEN = select(_t.id, _t.org_id, _t.store_id, _t.device_code, _t.re
     _t.token_hash == bindparam("token_hash"))
 
 
-def current_terminal(request: Request) -> TerminalPrincipal:
-    """The enrolled terminal of a bearer terminal token (``tt_...``), read on every request
-    (a revoked terminal is refused at once); one Core query, no ORM session."""
-    ctx = get_ctx(request)
+def _terminal_token_hash(request: Request) -> str:
     token = _bearer(request)
     if not token.startswith(TERMINAL_TOKEN_PREFIX):
         raise ApiError(401, "invalid_token", "This endpoint needs a terminal token")
+    return sha256_hex(token)
+
+
+def _terminal_by_hash(ctx: AppContext, token_hash: str) -> TerminalPrincipal:
     with ctx.engine.connect().execution_options(**READ) as conn:
-        term = conn.execute(_TERMINAL_BY_TOKEN, {"token_hash": sha256_hex(token)}).first()
+        term = conn.execute(_TERMINAL_BY_TOKEN, {"token_hash": token_hash}).first()
     if term is None or term.revoked:
         raise ApiError(401, "invalid_token", "Unknown or revoked terminal")
     return TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
+
+
+def current_terminal(request: Request) -> TerminalPrincipal:
+    """The enrolled terminal of a bearer terminal token (``tt_...``), read on every request
+    (a revoked terminal is refused at once); one Core query, no ORM session."""
+    return _terminal_by_hash(get_ctx(request), _terminal_token_hash(request))
+
+
+TOKEN_CACHE_SIZE = 10_000
+
+
+async def pushing_terminal(request: Request) -> TerminalPrincipal:
+    """The terminal of a push's token, from a per-process cache after the first push.
+
+    A terminal token is issued once, at enrollment, and names one terminal for good, so
+    a cached identity is never wrong; what can change is whether the terminal is
+    revoked, and the push's write transaction checks that under the terminal's lock
+    (:class:`server.sync.chunk.Batch`), so a revoked terminal is still refused at once."""
+    ctx = get_ctx(request)
+    token_hash = _terminal_token_hash(request)
+    cache: dict[str, TerminalPrincipal] = ctx.extras.setdefault(  # type: ignore[assignment]
+        "terminal_tokens", {})
+    principal = cache.get(token_hash)
+    if principal is None:
+        principal = await anyio.to_thread.run_sync(_terminal_by_hash, ctx, token_hash)
+        if len(cache) >= TOKEN_CACHE_SIZE:
+            cache.clear()
+        cache[token_hash] = principal
+    return principal
 
 
 def require(principal: StaffPrincipal, action: Action) -> None:

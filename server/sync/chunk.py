@@ -25,6 +25,7 @@ from app.domain.ids import new_id
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
+from server.errors import ApiError
 from server.feed.writer import FeedWriter
 from server.sync import repository as repo
 from server.sync.bulk import BulkOrders, is_bulk
@@ -33,7 +34,7 @@ from server.sync.dispatch import has_nul, result_of, run_handler, scrub, stored_
 from sync.protocol import Operation, OperationResult, OpStatus
 
 _terminals = Terminal.__table__
-_LOCK_TERMINALS = (select(_terminals.c.id, _terminals.c.last_applied_seq)
+_LOCK_TERMINALS = (select(_terminals.c.id, _terminals.c.last_applied_seq, _terminals.c.revoked)
                    .where(_terminals.c.id.in_(bindparam("ids", expanding=True)))
                    .order_by(_terminals.c.id).with_for_update())
 _UPDATE_TERMINAL = (update(_terminals).where(_terminals.c.id == bindparam("tid"))
@@ -61,20 +62,26 @@ class Batch:
         self.quarantined: list[dict[str, Any]] = []
         self.now = utcnow()
 
-    def decide(self, pushes: list[tuple[TerminalPrincipal, list[Operation]]]) -> list[Decided]:
+    def decide(self, pushes: list[tuple[TerminalPrincipal, list[Operation]]]
+               ) -> list[Decided | ApiError]:
         """Apply each device's ops (one chunk per device) and write it all; per chunk
-        (results, gap, last applied op_seq), in the order given."""
+        (results, gap, last applied op_seq), in the order given, or the 401 of a device
+        revoked meanwhile (checked here, under the lock, whatever the token cache says)."""
         devices = [t.terminal_id for t, _ in pushes]
         assert len(set(devices)) == len(devices), "one chunk per device in a transaction"
         conn = self.session.connection()
         rows = conn.execute(_LOCK_TERMINALS, {"ids": sorted(devices)})
-        self.counters = {r.id: r.last_applied_seq for r in rows}
+        self.counters = {r.id: r.last_applied_seq for r in rows if not r.revoked}
         self.known = repo.processed_results(
             self.session, [op.op_id for _, ops in pushes for op in ops])
         if self.use_bulk:
             self.bulk.prepare([(t, [op for op in ops if is_bulk(op)
                                     and op.op_id not in self.known]) for t, ops in pushes])
-        decided = [Chunk(self, terminal, ops).run() for terminal, ops in pushes]
+        decided: list[Decided | ApiError] = [
+            Chunk(self, terminal, ops).run()
+            if terminal.terminal_id in self.counters
+            else ApiError(401, "invalid_token", "Unknown or revoked terminal")
+            for terminal, ops in pushes]
         self.finish()
         return decided
 
@@ -110,8 +117,9 @@ class Batch:
             conn.execute(_INSERT_PROCESSED, self.processed)
         if self.quarantined:
             conn.execute(_INSERT_QUARANTINED, self.quarantined)
-        conn.execute(_UPDATE_TERMINAL, [{"tid": tid, "seq": seq, "now": self.now}
-                                        for tid, seq in sorted(self.counters.items())])
+        if self.counters:
+            conn.execute(_UPDATE_TERMINAL, [{"tid": tid, "seq": seq, "now": self.now}
+                                            for tid, seq in sorted(self.counters.items())])
         self.feed.assign()
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-import anyio
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 
 from app.domain.permissions import Action
-from server.auth.deps import CtxDep, StaffDep, TerminalDep, current_terminal, require
+from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
 from server.sync import quarantine
@@ -21,24 +20,13 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 @router.post("/push", response_model=PushResponse,
              responses={401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"}})
-async def push(body: PushRequest, request: Request, ctx: CtxDep) -> PushResponse:
+async def push(body: PushRequest, request: Request, ctx: CtxDep) -> Response:
     """Apply operations in op_seq order; one result per op (ops held back by a gap have none,
     ``gap_from`` names the first missing op_seq). Needs a terminal token (Bearer tt_...)."""
-
-    def run() -> PushResponse:  # the token check and the push in one trip to a thread
-        return sync_service.push(ctx, current_terminal(request), body)
-
-    return await anyio.to_thread.run_sync(run, limiter=_push_limiter(ctx))
-
-
-def _push_limiter(ctx: CtxDep) -> anyio.CapacityLimiter:
-    """Threads that run pushes at once (more waiting threads only take turns with the GIL).
-    On SQLite the pushes waiting in these threads are committed together (GroupCommit)."""
-    limiter = ctx.extras.get("push_limiter")
-    if limiter is None:
-        limiter = anyio.CapacityLimiter(ctx.settings.push_threads or 16)
-        ctx.extras["push_limiter"] = limiter
-    return limiter  # type: ignore[return-value]
+    terminal = await pushing_terminal(request)
+    result = await sync_service.push(ctx, terminal, body)
+    # serialized here, once: the model was built by the server, re-validating it is waste
+    return Response(result.model_dump_json(), media_type="application/json")
 
 
 @router.get(

@@ -1,24 +1,30 @@
 """Pushes that arrive together, written in one transaction and one commit.
 
-A single database writer (SQLite's only one, or one per server process) makes pushes
-wait for each other anyway. The thread that finds the writer free takes every push
-queued at that moment (one per device: a device's second push waits for the next
-group, as it depends on the first) and applies them as one :class:`Batch`: each device's
-ops exactly as on their own (its counter locked, deduped, its results stored, its feed
-entries positioned), with the rows of all of them written together, one statement per
-table, and one commit. Pushes arriving meanwhile form the next group. If the group's
-transaction fails, each push is applied again on its own, so one faulty push never
-fails another. Waiting happens here, in Python, not in SQLite's busy handler (which
-sleeps up to 100 ms a try).
+Each server process has one writer thread for pushes. Requests hand their chunk to it
+(:meth:`GroupCommit.submit`) and wait on a future, without holding a thread of their
+own. The writer takes every chunk queued at that moment (one per device: a device's
+second chunk waits for the next group, as it depends on the first) and applies them as
+one :class:`Batch`: each device's ops exactly as on their own (its counter locked,
+deduped, its results stored, its feed entries positioned), with the rows of all of
+them written together, one statement per table, and one commit. Chunks arriving
+meanwhile form the next group, so the busier the server, the bigger the groups and
+the cheaper each push. If a group's transaction fails, each chunk is applied again on
+its own, so one faulty push never fails another.
+
+On SQLite, the one writer means pushes never wait in SQLite's busy handler (which
+sleeps up to 100 ms a try). On PostgreSQL, several server processes each have their
+writer; their transactions lock terminals, stock levels and store feeds in key order.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
+from concurrent.futures import Future
+from dataclasses import dataclass, field
 
 from server.context import AppContext, TerminalPrincipal
+from server.errors import ApiError
 from server.sync.bulk import BulkRefused
 from server.sync.chunk import Batch, Decided
 from sync.protocol import Operation
@@ -30,61 +36,84 @@ def apply_alone(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operatio
     """One device's ops in a transaction of their own."""
     try:
         with ctx.writer.begin() as session:
-            return Batch(ctx, session).decide([(terminal, ops)])[0]
+            outcome = Batch(ctx, session).decide([(terminal, ops)])[0]
     except BulkRefused as exc:
         log.warning("bulk write refused (%s); applying the chunk op by op", exc)
         with ctx.writer.begin() as session:
-            return Batch(ctx, session, use_bulk=False).decide([(terminal, ops)])[0]
+            outcome = Batch(ctx, session, use_bulk=False).decide([(terminal, ops)])[0]
+    if isinstance(outcome, ApiError):
+        raise outcome
+    return outcome
 
 
 @dataclass
 class Queued:
     terminal: TerminalPrincipal
     ops: list[Operation]
-    done: bool = False
-    outcome: Decided | None = None
-    error: BaseException | None = None
+    future: Future[Decided] = field(default_factory=Future)
 
 
 class GroupCommit:
-    """The write gate of a server process: pushes queue here and are committed in groups."""
+    """The push writer of a server process: chunks queue here and commit in groups."""
 
-    MAX_GROUP = 64
+    MAX_GROUP = 128
 
     def __init__(self) -> None:
         self.cond = threading.Condition()
-        self.busy = False
         self.queue: list[Queued] = []
+        self.thread: threading.Thread | None = None
+        self.closed = False
+
+    def submit(self, ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
+               ) -> Future[Decided]:
+        """Queue one device's chunk; the future gets (results, gap, last) or the error."""
+        item = Queued(terminal, ops)
+        with self.cond:
+            if self.closed:
+                raise ApiError(503, "unavailable", "The server is shutting down; resend later",
+                               headers={"Retry-After": "5"})
+            self.queue.append(item)
+            if self.thread is None:
+                self.thread = threading.Thread(target=self._write, args=(ctx,), daemon=True,
+                                               name="tillsync-push-writer")
+                self.thread.start()
+            self.cond.notify()
+        return item.future
 
     def run(self, ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
             ) -> Decided:
-        item = Queued(terminal, ops)
-        group: list[Queued] = []
+        """``submit`` and wait (for callers that are threads themselves)."""
+        return self.submit(ctx, terminal, ops).result()
+
+    def close(self, timeout: float = 30) -> None:
+        """Stop the writer once the queued chunks are written."""
         with self.cond:
-            self.queue.append(item)
-            while (self.busy or item not in self._next_group()) and not item.done:
-                self.cond.wait()
-            if not item.done:
-                self.busy = True
+            self.closed = True
+            self.cond.notify()
+            thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def _write(self, ctx: AppContext) -> None:
+        while True:
+            with self.cond:
+                while not self.queue and not self.closed:
+                    self.cond.wait()
+                if not self.queue:
+                    return
                 group = self._next_group()
                 for queued in group:
                     self.queue.remove(queued)
-        if not item.done:
             try:
                 self._apply(ctx, group)
-            finally:
-                with self.cond:
-                    for queued in group:
-                        queued.done = True
-                    self.busy = False
-                    self.cond.notify_all()
-        if item.error is not None:
-            raise item.error
-        assert item.outcome is not None
-        return item.outcome
+            except BaseException as exc:  # the writer lives on; no waiter is left hanging
+                log.exception("push writer failed")
+                for queued in group:
+                    if not queued.future.done():
+                        queued.future.set_exception(exc)
 
     def _next_group(self) -> list[Queued]:
-        """The queue's first pushes, at most one per device, up to MAX_GROUP."""
+        """The queue's first chunks, at most one per device, up to MAX_GROUP."""
         group: list[Queued] = []
         devices: set[str | None] = set()
         for queued in self.queue:
@@ -96,18 +125,23 @@ class GroupCommit:
         return group
 
     def _apply(self, ctx: AppContext, group: list[Queued]) -> None:
+        """Write the group; every chunk's future is settled, whatever happens."""
         if len(group) > 1:
             try:
                 with ctx.writer.begin() as session:
                     outcomes = Batch(ctx, session).decide([(q.terminal, q.ops) for q in group])
-                for queued, outcome in zip(group, outcomes, strict=True):
-                    queued.outcome = outcome
-                return
-            except Exception as exc:  # noqa: BLE001 - each push on its own then
+            except Exception as exc:  # noqa: BLE001 - each chunk on its own then
                 log.warning("group of %d pushes failed (%r); applying each on its own",
                             len(group), exc)
+            else:
+                for queued, outcome in zip(group, outcomes, strict=True):
+                    if isinstance(outcome, ApiError):
+                        queued.future.set_exception(outcome)
+                    else:
+                        queued.future.set_result(outcome)
+                return
         for queued in group:
             try:
-                queued.outcome = apply_alone(ctx, queued.terminal, queued.ops)
-            except BaseException as exc:  # handed to that push's own thread
-                queued.error = exc
+                queued.future.set_result(apply_alone(ctx, queued.terminal, queued.ops))
+            except BaseException as exc:  # handed to that push's own waiter
+                queued.future.set_exception(exc)

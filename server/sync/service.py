@@ -9,66 +9,74 @@ every other op goes through its handler in a savepoint (:mod:`server.sync.dispat
 A rejected operation is stored too (and quarantined), so it never holds the queue;
 only a transient database failure does (the chunk is retried, then 503).
 
-On SQLite the chunks of pushes that arrive together share one transaction
-(:mod:`server.sync.group_commit`).
+Chunks are written by the process's push writer, together with the chunks of other
+devices that arrived meanwhile (:mod:`server.sync.group_commit`); a request only waits.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-import time
-from collections.abc import Callable
-from typing import TypeVar
 
+import anyio
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
+from server.db.engine import READ
 from server.db.models import Terminal
 from server.errors import ApiError
-from server.sync.bulk import is_bulk
 from server.sync.chunk import Decided
 from server.sync.common import Outcome
-from server.sync.dispatch import result_of, run_handler
-from server.sync.group_commit import GroupCommit, Queued, apply_alone
+from server.sync.dispatch import result_of
+from server.sync.group_commit import GroupCommit
 from sync.protocol import Operation, OperationResult, OpStatus, PushRequest, PushResponse
-
-__all__ = ["CHUNK", "GroupCommit", "Queued", "is_bulk", "push", "run_handler"]
 
 log = logging.getLogger("tillsync.server.sync")
 RETRIES = 5
 # ops per transaction: bounds how long one push holds the database (SQLite's single
 # writer) and its stock-level locks; the store's feed lock is held only at the end
 CHUNK = 100
-T = TypeVar("T")
+_t = Terminal.__table__.c
+_COUNTER = select(_t.last_applied_seq, _t.revoked).where(_t.id == bindparam("tid"))
 
 
-def _process_chunk(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
-                   ) -> Decided:
-    """Ops of one device in ONE transaction: (results, gap, last applied op_seq)."""
+def writer_of(ctx: AppContext) -> GroupCommit:
     gate = ctx.write_gate
-    if isinstance(gate, GroupCommit):
-        results, gap, last = gate.run(ctx, terminal, ops)
-    else:
-        results, gap, last = apply_alone(ctx, terminal, ops)
-    by_id = {op.op_id: op.type.value for op in ops}
-    for result in results:
-        ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
-    return results, gap, last
+    assert isinstance(gate, GroupCommit), "the app context has no push writer"
+    return gate
 
 
-def _with_retries(fn: Callable[[], T]) -> T:
+async def _write_chunk(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
+                       ) -> Decided:
+    """One chunk through the push writer, retried on a transient database error."""
     for attempt in range(RETRIES):
         try:
-            return fn()
+            results, gap, last = await asyncio.wrap_future(
+                writer_of(ctx).submit(ctx, terminal, ops))
         except OperationalError as exc:  # deadlock, lock timeout, lost connection
             log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
-            time.sleep(0.05 * (2**attempt))
+            await asyncio.sleep(0.05 * (2**attempt))
+            continue
+        by_id = {op.op_id: op.type.value for op in ops}
+        for result in results:
+            ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
+        return results, gap, last
     raise ApiError(503, "unavailable", "The database is busy; resend the same operations",
                    headers={"Retry-After": "2"})
 
 
-def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -> PushResponse:
+def _counter(ctx: AppContext, terminal: TerminalPrincipal) -> int:
+    """The device's last applied op_seq (a push with no operations of its own)."""
+    with ctx.engine.connect().execution_options(**READ) as conn:
+        row = conn.execute(_COUNTER, {"tid": terminal.terminal_id}).first()
+    if row is None or row.revoked:
+        raise ApiError(401, "invalid_token", "Unknown or revoked terminal")
+    return int(row.last_applied_seq)
+
+
+async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -> PushResponse:
     """Apply a batch in op_seq order; ops after a missing op_seq are held back (gap_from)."""
     results: list[OperationResult] = []
     gap_from: int | None = None
@@ -81,15 +89,12 @@ def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -> Push
         else:
             mine.append(op)
     for i in range(0, len(mine), CHUNK):
-        chunk = mine[i:i + CHUNK]
-        done, gap, last = _with_retries(lambda chunk=chunk: _process_chunk(ctx, terminal, chunk))
+        done, gap, last = await _write_chunk(ctx, terminal, mine[i:i + CHUNK])
         results.extend(done)
         if gap:
             gap_from = last + 1
             break
     if not mine:
-        with ctx.reader() as session:
-            term = session.get(Terminal, terminal.terminal_id)
-            last = term.last_applied_seq if term else last
+        last = await anyio.to_thread.run_sync(_counter, ctx, terminal)
     return PushResponse(results=results, last_applied_seq=last, gap_from=gap_from,
                         server_time=utcnow())

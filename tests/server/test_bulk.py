@@ -203,12 +203,12 @@ def test_group_commit_applies_each_push_on_its_own_when_the_group_fails(tenant: 
     ctx = tenant.server.ctx
     group = [queued(b, good), queued(a, bad)]
     GroupCommit()._apply(ctx, group)
-    assert [r.status.value for r in group[0].outcome[0]] == ["applied", "applied"]
-    assert [r.status.value for r in group[1].outcome[0]] == ["rejected"]
+    assert [r.status.value for r in group[0].future.result()[0]] == ["applied", "applied"]
+    assert [r.status.value for r in group[1].future.result()[0]] == ["rejected"]
     fine = [queued(b, [b.order_create(cashier)]), queued(a, [a.order_create(cashier)])]
     GroupCommit()._apply(ctx, fine)  # both in one transaction
-    assert [q.outcome[0][0].status.value for q in fine] == ["applied", "applied"]
-    assert [q.outcome[2] for q in fine] == [3, 3]
+    assert [q.future.result()[0][0].status.value for q in fine] == ["applied", "applied"]
+    assert [q.future.result()[2] for q in fine] == [3, 3]
     changes, _ = b.pull_all()
     positions = [c["position"] for c in changes]
     assert positions == list(range(1, len(positions) + 1))
