@@ -70,6 +70,11 @@ def current_terminal(request: Request) -> TerminalPrincipal:
 TOKEN_CACHE_SIZE = 10_000
 
 
+def terminal_cache(ctx: AppContext) -> dict[str, TerminalPrincipal]:
+    """Token hash -> terminal, per process (see :func:`pushing_terminal`)."""
+    return ctx.extras.setdefault("terminal_tokens", {})  # type: ignore[return-value]
+
+
 async def pushing_terminal(request: Request) -> TerminalPrincipal:
     """The terminal of a push's token, from a per-process cache after the first push.
 
@@ -79,8 +84,7 @@ async def pushing_terminal(request: Request) -> TerminalPrincipal:
     (:class:`server.sync.chunk.Batch`), so a revoked terminal is still refused at once."""
     ctx = get_ctx(request)
     token_hash = _terminal_token_hash(request)
-    cache: dict[str, TerminalPrincipal] = ctx.extras.setdefault(  # type: ignore[assignment]
-        "terminal_tokens", {})
+    cache = terminal_cache(ctx)
     principal = cache.get(token_hash)
     if principal is None:
         principal = await anyio.to_thread.run_sync(_terminal_by_hash, ctx, token_hash)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -18,11 +20,24 @@ WRITE = {"sqlite_begin": "IMMEDIATE"}
 READ = {"sqlite_begin": "DEFERRED"}
 
 
+def json_dumps(value: Any) -> str:
+    """JSON columns' serializer: orjson (about 5x faster than json, which a push of
+    sales spends a fifth of its time in), and json where orjson refuses (an integer
+    beyond 64 bits, say). Values are read back with json, which keeps big integers."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
+    kwargs.setdefault("json_serializer", json_dumps)
     if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        pool = {} if in_memory else {"pool_size": 20, "max_overflow": 30}
         engine = create_engine(
-            url, connect_args={"timeout": 60, "check_same_thread": False}, **kwargs
+            url, connect_args={"timeout": 60, "check_same_thread": False}, **pool, **kwargs
         )
 
         @event.listens_for(engine, "connect")

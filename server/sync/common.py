@@ -91,7 +91,24 @@ def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
 
 
 def jsonable(value: Any) -> Any:
-    """A JSON-safe copy (datetimes and dates as ISO strings)."""
+    """A JSON-safe copy: what ``json.loads(json.dumps(value, default=str))`` gives (a
+    datetime becomes its str()), without the round trip through text for plain values."""
+    kind = type(value)
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                return _round_trip(value)
+            out[key] = jsonable(item)
+        return out
+    if kind is list or kind is tuple:
+        return [jsonable(item) for item in value]
+    if value is None or kind is str or kind is int or kind is bool or kind is float:
+        return value
+    return _round_trip(value)
+
+
+def _round_trip(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
