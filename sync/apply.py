@@ -151,7 +151,9 @@ def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
     p.updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
     s.flush()
     wanted = [str(b) for b in d.get("barcodes") or []]
-    for bc in list(p.barcodes):
+    # Read from the table, not ``p.barcodes``: that collection, loaded earlier in this
+    # page's transaction, misses codes added or moved since (by row, not by collection).
+    for bc in s.scalars(select(Barcode).where(Barcode.product_id == p.id)).all():
         if bc.code not in wanted:
             s.delete(bc)
     s.flush()

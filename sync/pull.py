@@ -35,7 +35,8 @@ from sqlalchemy import select
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
 from sync import conflicts, state
-from sync.apply import ApplyContext, apply_change, apply_deferred, pending_entities
+from sync.apply import ApplyContext, apply_deferred, pending_entities
+from sync.apply_bulk import apply_changes
 from sync.client import CursorExpired, SyncClient, TransientError
 from sync.protocol import Change
 
@@ -81,10 +82,7 @@ def apply_page(store: LocalStore, changes: list[Change], expected: int, new_curs
         if state.cursor(s) != expected:
             raise CursorMoved(f"cursor is {state.cursor(s)}, expected {expected}")
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
-        for change in changes:
-            if hook is not None:
-                hook(change)
-            apply_change(s, ctx, change)
+        apply_changes(s, ctx, changes, hook)
         state.set_state(s, state.CURSOR, str(new_cursor))
     return ctx
 
@@ -100,8 +98,7 @@ def _apply_snapshot_page(store: LocalStore, changes: list[Change]) -> ApplyConte
     """One snapshot page in one local transaction (the cursor is not touched)."""
     with store.db.write() as s:
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
-        for change in changes:
-            apply_change(s, ctx, change)
+        apply_changes(s, ctx, changes)
     return ctx
 
 
