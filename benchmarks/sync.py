@@ -17,6 +17,7 @@ measure: on a shared machine it explains more of a bad p99 than the code does.
 from __future__ import annotations
 
 import argparse
+import gc
 import shutil
 import tempfile
 import time
@@ -54,6 +55,8 @@ def run(pg: bool, ops: int, pull: int, terminals: int, rounds: int) -> list[Resu
                 results.append(bench_push(base, pusher, ops))
                 till_code = more_codes(url, [codes[0][0]], 1)[0]
                 results.extend(bench_terminal_push(base, till_code, cashier, ops, workdir))
+                gc.collect()  # the terminal's run left garbage: not the tills' pauses to pay
+                gc.freeze()
                 extra = more_codes(url, [sid for sid, _ in codes], 4)
                 many = [enroll(base, code, cashier, f"Till {i}") for i, code in enumerate(extra)]
                 results.extend(bench_concurrent(base, many[:terminals], rounds))

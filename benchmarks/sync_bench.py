@@ -124,6 +124,21 @@ def server_env(url: str) -> dict[str, str]:
     return env
 
 
+SERVER_PIDS: dict[str, int] = {}
+
+
+def server_cpu(base: str) -> float:
+    """CPU seconds (user + system) the server process has used so far; 0 without /proc.
+
+    Unlike wall time, it hardly moves with other work on a shared machine."""
+    try:
+        with open(f"/proc/{SERVER_PIDS[base]}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except (OSError, KeyError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def server_process(url: str) -> Iterator[str]:
     port = _free_port()
@@ -134,6 +149,7 @@ def server_process(url: str) -> Iterator[str]:
         env=server_env(url), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
+    SERVER_PIDS[base] = proc.pid
     try:
         deadline = time.monotonic() + 60
         while True:
@@ -262,6 +278,7 @@ def bench_push(base: str, till: Till, n: int) -> Result:
     errors = 0
     applied = 0
     with httpx.Client(base_url=base, timeout=120, headers=till.headers) as c:
+        cpu0 = server_cpu(base)
         started = time.perf_counter()
         for i in range(0, n, BATCH):
             t0 = time.perf_counter()
@@ -272,11 +289,13 @@ def bench_push(base: str, till: Till, n: int) -> Result:
                 continue
             applied += sum(1 for x in r.json()["results"] if x["status"] == "applied")
         total = time.perf_counter() - started
+        cpu = server_cpu(base) - cpu0
     load = os.getloadavg()[0]
     res = Result(f"push {n:,} ops, 1 terminal", len(times), pct(times, 50), pct(times, 95),
                  pct(times, 99), total, f"{n / total:,.0f} ops/s", "total < 5 s",
                  total < 5 and applied == n and not errors)
     res.notes.append(f"per batch of {BATCH}; applied {applied:,}/{n:,}, HTTP errors {errors}; "
+                     f"server CPU {cpu:.2f} s ({cpu / n * 1000:.2f} ms/op); "
                      f"load avg {load:.1f} on {os.cpu_count()} CPUs")
     return res
 

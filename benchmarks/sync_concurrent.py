@@ -15,7 +15,7 @@ import random
 import time
 from contextlib import suppress
 
-from benchmarks.sync_bench import Result, Till, pct, sale_op
+from benchmarks.sync_bench import Result, Till, pct, sale_op, server_cpu
 
 
 class RawHTTP:
@@ -132,7 +132,9 @@ def bench_concurrent(base: str, tills: list[Till], rounds: int) -> list[Result]:
     base_p95: dict[str, float] = {}
     for kind in ("health", "empty", "push"):
         load = os.getloadavg()[0]
+        cpu0 = server_cpu(base)
         lat, errs, total = asyncio.run(_concurrent(base, tills, rounds, kind))
+        cpu = server_cpu(base) - cpu0
         p95 = pct(lat, 95)
         base_p95[kind] = p95
         name = {"health": "  baseline: GET /health/live", "empty": "  baseline: empty push",
@@ -144,7 +146,9 @@ def bench_concurrent(base: str, tills: list[Till], rounds: int) -> list[Result]:
         what = {"health": "no auth, no database", "empty": "auth + endpoint, no operations",
                 "push": "1 sale per request"}[kind]
         res.notes.append(f"{what}, {rounds} per terminal; errors {len(errs)}"
-                         + (f" (first: {errs[0]})" if errs else "") + f"; load avg {load:.1f}")
+                         + (f" (first: {errs[0]})" if errs else "")
+                         + f"; server CPU {cpu / max(1, len(lat)) * 1000:.2f} ms/request"
+                         + f"; load avg {load:.1f}")
         if kind == "push":
             res.notes.append(
                 f"p95 / empty-push p95 = {p95 / base_p95['empty']:.1f}x; "

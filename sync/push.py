@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 
 from app.store.local import LocalStore
 from app.store.models import Customer, Order, OutboxOperation, Product, StockMovement
 from app.store.models_aftersale import Approval
+from app.store.outbox_crypto import open_payload
 from sync import conflicts
 from sync.client import SyncClient, TransientError
 from sync.protocol import MAX_BATCH, Operation, OpStatus, PushResponse
@@ -81,12 +82,27 @@ def to_operation(row: OutboxOperation) -> Operation:
     )
 
 
-def load_batch(store: LocalStore, limit: int = MAX_BATCH) -> list[Operation]:
-    """The next pending operations, oldest first."""
+_OUTBOX = OutboxOperation.__table__
+_OUTBOX_COLUMNS = (_OUTBOX.c.op_id, _OUTBOX.c.op_seq, _OUTBOX.c.type, _OUTBOX.c.entity_id,
+                   _OUTBOX.c.actor_id, _OUTBOX.c.device_id, _OUTBOX.c.created_at,
+                   _OUTBOX.c.base_version, _OUTBOX.c.format_version, _OUTBOX.c.payload)
+
+
+def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) -> list[Operation]:
+    """The next pending operations (after op_seq ``after_seq``), oldest first.
+
+    Read without the ORM (a batch is up to 500 rows); payloads are opened as the ORM's
+    load event would (app.store.outbox_crypto)."""
     with store.db.read() as s:
-        rows = s.scalars(select(OutboxOperation).where(OutboxOperation.status == "pending")
-                         .order_by(OutboxOperation.op_seq).limit(limit)).all()
-        return [to_operation(r) for r in rows]
+        rows = s.execute(select(*_OUTBOX_COLUMNS)
+                         .where(_OUTBOX.c.status == "pending", _OUTBOX.c.op_seq > after_seq)
+                         .order_by(_OUTBOX.c.op_seq).limit(limit)).all()
+    return [Operation(
+        op_id=r.op_id, op_seq=r.op_seq, type=r.type, entity_id=r.entity_id,
+        actor_id=r.actor_id, device_id=r.device_id, created_at=_aware(r.created_at),
+        base_version=r.base_version, format_version=r.format_version,
+        payload=open_payload(store.cipher, r.payload),
+    ) for r in rows]
 
 
 def _entity_for(op_type: str) -> type | None:
@@ -120,15 +136,73 @@ def _record_version(s: Any, row: OutboxOperation, version: int | None, flags: li
         entity.flags = sorted(set(entity.flags or []) | set(flags))
 
 
+def _is_plain(op: Operation, res: Any) -> bool:
+    """An applied (or duplicate) op with nothing more to record than done, a version and
+    (on an order) the server's flags."""
+    return (res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE)
+            and str(op.type) not in CONFLICTING_OPS)
+
+
+def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> None:
+    """The plain outcomes of a batch with one UPDATE per table, not an ORM object per op."""
+    s.execute(update(_OUTBOX).where(_OUTBOX.c.op_id == bindparam("b_op"))
+              .values(status="done", last_error=None, result=bindparam("b_result"),
+                      updated_at=bindparam("b_now")),
+              [{"b_op": op.op_id, "b_result": res.model_dump(mode="json"), "b_now": now}
+               for op, res in done])
+    versions: dict[Any, list[dict[str, Any]]] = {}
+    synced: list[dict[str, Any]] = []
+    for op, res in done:
+        if str(op.type) == "stock.adjust":
+            movement_id = (op.payload or {}).get("movement_id")
+            if movement_id:
+                synced.append({"b_id": movement_id})
+            continue
+        model = _entity_for(str(op.type))
+        if model is not None and res.version is not None:
+            versions.setdefault(model.__table__, []).append(
+                {"b_id": op.entity_id, "b_version": res.version})
+    if synced:
+        t = StockMovement.__table__
+        s.execute(update(t).where(t.c.id == bindparam("b_id")).values(synced=True), synced)
+    for table, rows in versions.items():  # never backwards: a later pull may be ahead
+        s.execute(update(table).where(table.c.id == bindparam("b_id"),
+                                      func.coalesce(table.c.version, 0) < bindparam("b_version"))
+                  .values(version=bindparam("b_version")), rows)
+    flagged: dict[str, set[str]] = {}
+    for op, res in done:
+        if res.flags and _entity_for(str(op.type)) is Order:
+            flagged.setdefault(op.entity_id, set()).update(res.flags)
+    if flagged:  # the server's flags join the order's own
+        orders = Order.__table__
+        held = {r.id: r.flags for r in s.execute(select(orders.c.id, orders.c.flags)
+                                                 .where(orders.c.id.in_(list(flagged))))}
+        s.execute(update(orders).where(orders.c.id == bindparam("b_id"))
+                  .values(flags=bindparam("b_flags")),
+                  [{"b_id": oid, "b_flags": sorted(set(held[oid] or []) | flags)}
+                   for oid, flags in flagged.items() if oid in held])
+
+
 def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                    report: PushReport) -> None:
     """Write every answered operation's outcome in one transaction."""
     now = datetime.now(UTC)
     by_id = {r.op_id: r for r in resp.results}
+    plain: list[tuple[Operation, Any]] = []
     with store.db.write() as s:
         for op in ops:
             res = by_id.get(op.op_id)
             if res is None:
+                continue
+            if _is_plain(op, res):
+                report.pushed += 1
+                if res.flags:
+                    report.flags[op.op_id] = list(res.flags)
+                if res.status == OpStatus.APPLIED:
+                    report.applied += 1
+                else:
+                    report.duplicates += 1
+                plain.append((op, res))
                 continue
             row = s.get(OutboxOperation, op.op_id)
             if row is None:
@@ -163,6 +237,9 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                     conflicts.reopen(s, str(row.payload.get("conflict_id")), row.last_error)
                 report.rejected.append(Problem(op.op_seq, str(op.type), op.entity_id,
                                                row.last_error))
+        s.flush()
+        if plain:
+            _record_plain(s, plain, now)
         if resp.gap_from is not None:
             s.execute(update(OutboxOperation).where(OutboxOperation.op_seq >= resp.gap_from)
                       .where(OutboxOperation.status != "pending")
@@ -184,31 +261,59 @@ def _has_seq(store: LocalStore, seq: int) -> bool:
 
 async def push_pending(store: LocalStore, client: SyncClient, *,
                        batch_size: int = MAX_BATCH) -> PushReport:
-    """Push until the outbox has no pending operation the server will take now."""
+    """Push until the outbox has no pending operation the server will take now.
+
+    The next batch is read while a batch is on the wire, and sent while the results of
+    the one before are written (in a thread): it starts after the last op_seq sent, so
+    batches never overlap, and results are written in batch order. A batch answered
+    with a gap, or with ops held back, stops the overlap: its results are written before
+    the outbox is read again from its first pending op."""
     report = PushReport()
     batch_size = max(1, min(batch_size, MAX_BATCH))
     last_gap: int | None = None
-    while True:
+    recording: asyncio.Future[None] | None = None
+    following: asyncio.Future[list[Operation]] | None = None
+    try:
         ops = await asyncio.to_thread(load_batch, store, batch_size)
-        if not ops:
-            return report
-        try:
-            resp = await client.push(ops)
-        except TransientError as exc:
-            await asyncio.to_thread(_note_failure, store, ops, str(exc))
-            raise
-        report.server_time = resp.server_time
-        await asyncio.to_thread(record_results, store, ops, resp, report)
-        if resp.gap_from is not None:
-            if resp.gap_from == last_gap or not await asyncio.to_thread(_has_seq, store,
-                                                                       resp.gap_from):
-                raise GapError(
-                    f"The server is missing operation {resp.gap_from} of this terminal and "
-                    "this terminal cannot supply it; ask an admin to check the quarantine."
-                )
-            last_gap = resp.gap_from
-            report.resent_from = resp.gap_from
-            continue
-        answered = {r.op_id for r in resp.results}
-        if not answered.intersection(o.op_id for o in ops):
-            return report  # the server held everything back without saying why: try later
+        while ops:
+            # the batch after this one is read while this one is on the wire
+            following = asyncio.ensure_future(
+                asyncio.to_thread(load_batch, store, batch_size, ops[-1].op_seq))
+            try:
+                resp = await client.push(ops)
+            except TransientError as exc:
+                await asyncio.to_thread(_note_failure, store, ops, str(exc))
+                raise
+            report.server_time = resp.server_time
+            if recording is not None:
+                await recording  # the previous batch's results first: writes stay in order
+            recording = asyncio.ensure_future(
+                asyncio.to_thread(record_results, store, ops, resp, report))
+            answered = {r.op_id for r in resp.results}
+            if resp.gap_from is None and answered.issuperset(o.op_id for o in ops):
+                ops, following = await following, None
+                continue
+            await following  # not wanted: a held-back op comes first
+            following = None
+            await recording
+            recording = None
+            if resp.gap_from is not None:
+                if resp.gap_from == last_gap or not await asyncio.to_thread(
+                        _has_seq, store, resp.gap_from):
+                    raise GapError(
+                        f"The server is missing operation {resp.gap_from} of this terminal "
+                        "and this terminal cannot supply it; ask an admin to check the "
+                        "quarantine."
+                    )
+                last_gap = resp.gap_from
+                report.resent_from = resp.gap_from
+                ops = await asyncio.to_thread(load_batch, store, batch_size)
+                continue
+            if not answered.intersection(o.op_id for o in ops):
+                return report  # the server held everything back without saying why: later
+            ops = await asyncio.to_thread(load_batch, store, batch_size)
+        return report
+    finally:
+        for pending in (following, recording):
+            if pending is not None:
+                await pending

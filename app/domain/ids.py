@@ -8,10 +8,11 @@ Two devices never share a code, so references are unique without a server.
 
 from __future__ import annotations
 
+import random
 import re
+import threading
+import time
 import uuid
-
-import uuid6
 
 # Crockford base 32: no I, L, O, U, so a reference read aloud is unambiguous.
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -21,9 +22,37 @@ MAX_DEVICE_CODES = len(ALPHABET) ** DEVICE_CODE_LENGTH
 REFERENCE_RE = re.compile(r"^GO-([0-9A-HJKMNP-TV-Z]{2})([0-9A-HJKMNP-TV-Z]{4,})$")
 
 
+_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+_COUNTER_MAX = 0xFFF  # the 12 bits of rand_a
+
+
 def new_id() -> str:
-    """A new UUIDv7 as its canonical string."""
-    return str(uuid6.uuid7())
+    """A new UUIDv7 (RFC 9562) as its canonical string, increasing within this process.
+
+    48 bits of Unix milliseconds, then a 12-bit counter (method 3 of the RFC: ids made in
+    the same millisecond keep their order) and 62 random bits. Written here rather than
+    taken from a package because a push makes thousands a second: this costs about a
+    microsecond, where building a ``uuid.UUID`` from a system call's random bits cost
+    ten. The random bits come from ``random`` (seeded from the OS and reseeded in a
+    forked process): they make ids unique, not secret."""
+    global _last_ms, _counter
+    now_ms = time.time_ns() // 1_000_000
+    with _lock:
+        if now_ms > _last_ms:
+            _last_ms = now_ms
+            _counter = random.getrandbits(10)  # headroom: at least 3,072 more this ms
+        else:
+            _counter += 1
+            if _counter > _COUNTER_MAX:  # more than 4,096 in a millisecond: borrow the next
+                _last_ms += 1
+                _counter = random.getrandbits(10)
+        ms, counter = _last_ms, _counter
+    value = ((ms & 0xFFFF_FFFF_FFFF) << 80 | 0x7 << 76 | counter << 64
+             | 0b10 << 62 | random.getrandbits(62))
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def is_uuid(value: str) -> bool:

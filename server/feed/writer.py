@@ -22,17 +22,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
+from server.db.bulk_insert import insert_rows
 from server.db.models import FeedEntry, Store
 
 _stores = Store.__table__
 _TAKE_POSITIONS = (update(_stores).where(_stores.c.id == bindparam("sid"))
                    .values(feed_position=_stores.c.feed_position + bindparam("n"))
                    .returning(_stores.c.feed_position))
-_INSERT_FEED = insert(FeedEntry.__table__)
 
 
 class FeedWriter:
@@ -145,5 +145,5 @@ class FeedWriter:
             for i, entry in enumerate(entries):
                 entry["position"] = first + i
                 entry["created_at"] = now
-        conn.execute(_INSERT_FEED, self.pending)
+        insert_rows(conn, FeedEntry.__table__, self.pending)
         self.pending.clear()

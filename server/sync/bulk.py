@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, literal, select, tuple_, union_all, update
+from sqlalchemy import bindparam, literal, select, tuple_, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -40,6 +40,7 @@ from app.domain.permissions import Action, allowed
 from app.domain.totals import Discount, DiscountError, compute
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
+from server.db.bulk_insert import execute_rows, insert_rows
 from server.db.models import (
     AuditEntry,
     Event,
@@ -98,7 +99,6 @@ _LEVELS_INS_SQLITE = sqlite_insert(_levels).on_conflict_do_nothing()
 _LEVELS_UPD = (update(_levels)
                .where(_lv.store_id == bindparam("b_store"), _lv.product_id == bindparam("b_product"))
                .values(qty_milli=bindparam("b_qty")))
-_INSERTS = {table: insert(table) for table in TABLES}
 
 
 @dataclass
@@ -490,14 +490,12 @@ class BulkOrders:
         conn = self.session.connection()
         try:
             for table in TABLES:
-                if run.rows[table]:
-                    conn.execute(_INSERTS[table], run.rows[table])
-            if run.changed_levels:
-                conn.execute(
-                    _LEVELS_UPD,
-                    [{"b_store": store, "b_product": pid, "b_qty": run.levels[(store, pid)]}
-                     for store, pid in sorted(run.changed_levels)],
-                )
+                insert_rows(conn, table, run.rows[table])
+            execute_rows(
+                conn, _LEVELS_UPD,
+                [{"b_store": store, "b_product": pid, "b_qty": run.levels[(store, pid)]}
+                 for store, pid in sorted(run.changed_levels)],
+            )
         except OperationalError:
             raise
         except DBAPIError as exc:

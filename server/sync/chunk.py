@@ -18,12 +18,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
+from server.db.bulk_insert import execute_rows, insert_rows
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
 from server.errors import ApiError
 from server.feed.writer import FeedWriter
@@ -39,8 +40,6 @@ _LOCK_TERMINALS = (select(_terminals.c.id, _terminals.c.last_applied_seq, _termi
                    .order_by(_terminals.c.id).with_for_update())
 _UPDATE_TERMINAL = (update(_terminals).where(_terminals.c.id == bindparam("tid"))
                     .values(last_applied_seq=bindparam("seq"), last_seen_at=bindparam("now")))
-_INSERT_PROCESSED = insert(ProcessedOp.__table__)
-_INSERT_QUARANTINED = insert(QuarantinedOp.__table__)
 
 Decided = tuple[list[OperationResult], bool, int]  # (results, gap, last applied op_seq)
 
@@ -113,13 +112,10 @@ class Batch:
         store locks are then held only until the commit)."""
         self.bulk.flush()
         conn = self.session.connection()
-        if self.processed:
-            conn.execute(_INSERT_PROCESSED, self.processed)
-        if self.quarantined:
-            conn.execute(_INSERT_QUARANTINED, self.quarantined)
-        if self.counters:
-            conn.execute(_UPDATE_TERMINAL, [{"tid": tid, "seq": seq, "now": self.now}
-                                            for tid, seq in sorted(self.counters.items())])
+        insert_rows(conn, ProcessedOp.__table__, self.processed)
+        insert_rows(conn, QuarantinedOp.__table__, self.quarantined)
+        execute_rows(conn, _UPDATE_TERMINAL, [{"tid": tid, "seq": seq, "now": self.now}
+                                              for tid, seq in sorted(self.counters.items())])
         self.feed.assign()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -105,6 +106,8 @@ def jsonable(value: Any) -> Any:
         return [jsonable(item) for item in value]
     if value is None or kind is str or kind is int or kind is bool or kind is float:
         return value
+    if kind is datetime or kind is date:
+        return str(value)
     return _round_trip(value)
 
 

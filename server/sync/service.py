@@ -37,7 +37,7 @@ log = logging.getLogger("tillsync.server.sync")
 RETRIES = 5
 # ops per transaction: bounds how long one push holds the database (SQLite's single
 # writer) and its stock-level locks; the store's feed lock is held only at the end
-CHUNK = 100
+CHUNK = 250
 _t = Terminal.__table__.c
 _COUNTER = select(_t.last_applied_seq, _t.revoked).where(_t.id == bindparam("tid"))
 
