@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,6 +43,33 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """The usual processing, remembering its last answer: the rows a push writes
+        share a handful of timestamps (its ``now``), each formatted once, not per row."""
+        process = super().bind_processor(dialect)
+        last: tuple[Any, Any] = (None, None)
+
+        def remembering(value: Any) -> Any:
+            nonlocal last
+            seen = last  # one read: another thread may replace it meanwhile
+            if value is not None and value is seen[0]:
+                return seen[1]
+            out = process(value)
+            last = (value, out)
+            return out
+
+        return remembering
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns' serializer: orjson (about 5x faster than json, which a push of
+    sales spends a fifth of its time in), and json where orjson refuses (an integer
+    beyond 64 bits, say). Values are read back with json, which keeps big integers."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:
+        return json.dumps(value)
 
 
 def utcnow() -> datetime:
@@ -158,6 +186,25 @@ class PersonalJSON(TypeDecorator[Any]):
             return value
         return seal_tree(value, _cipher_of(dialect))
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """As the usual processing (seal, then the engine's JSON serializer), but a value
+        with no customer in it is encoded once, not once to look and once to store."""
+        process = super().bind_processor(dialect)
+        if getattr(dialect, "_json_serializer", None) is not json_dumps:
+            return process
+
+        def encode(value: Any) -> Any:
+            if type(value) is dict or type(value) is list:
+                try:
+                    text = orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
+                except TypeError:
+                    return process(value)
+                if _CUSTOMER_OBJECT not in text and _CUSTOMER_ARRAY not in text:
+                    return text.decode()  # what json_dumps(value) stores
+            return process(value)
+
+        return encode
+
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
@@ -173,3 +220,7 @@ class PersonalRecordJSON(PersonalJSON):
         if value is None:
             return None
         return seal_tree(value, _cipher_of(dialect), inside=True)
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        # no shortcut: the whole record is personal, with no ``customer`` key to look for
+        return TypeDecorator.bind_processor(self, dialect)
