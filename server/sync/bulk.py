@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, tuple_, union_all, update
+from sqlalchemy import bindparam, literal, select, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -91,9 +91,11 @@ _EXISTING_Q = union_all(
                                              _o.reference.in_(_ids("refs"))),
     select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
 )
+# one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
+# the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
 _LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli)
-             .where(tuple_(_lv.store_id, _lv.product_id).in_(_ids("pairs")))
-             .order_by(_lv.store_id, _lv.product_id).with_for_update())
+             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
+             .order_by(_lv.product_id).with_for_update())
 _LEVELS_INS_PG = pg_insert(_levels).on_conflict_do_nothing()
 _LEVELS_INS_SQLITE = sqlite_insert(_levels).on_conflict_do_nothing()
 _LEVELS_UPD = (update(_levels)
@@ -236,18 +238,27 @@ class BulkOrders:
     def _lock_levels(self, conn: Any, pairs: list[tuple[str, str]], run: _Run) -> None:
         """These (store, product) levels, created at 0 when missing, locked in key order.
 
-        Every push locks the levels it changes in (store, product) order (one statement),
-        so two pushes never wait for each other in a cycle."""
-        for part in _chunks(pairs):
-            for r in conn.execute(_LEVELS_Q, {"pairs": part}):
-                run.levels[(r.store_id, r.product_id)] = r.qty_milli
+        Every push locks the levels it changes in (store, product) order, so two pushes
+        never wait for each other in a cycle."""
+        by_store: dict[str, list[str]] = {}
+        for store, pid in pairs:
+            by_store.setdefault(store, []).append(pid)
+        self._read_levels(conn, by_store, run)
         missing = sorted(set(pairs) - run.levels.keys())
         if missing:  # first sale of a product in a store: a level at 0, then locked
             ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
             conn.execute(ins, [{"store_id": store, "product_id": pid, "qty_milli": 0}
                                for store, pid in missing])
-            for part in _chunks(missing):
-                for r in conn.execute(_LEVELS_Q, {"pairs": part}):
+            again: dict[str, list[str]] = {}
+            for store, pid in missing:
+                again.setdefault(store, []).append(pid)
+            self._read_levels(conn, again, run)
+
+    @staticmethod
+    def _read_levels(conn: Any, by_store: dict[str, list[str]], run: _Run) -> None:
+        for store in sorted(by_store):
+            for ids in _chunks(by_store[store]):
+                for r in conn.execute(_LEVELS_Q, {"store": store, "ids": ids}):
                     run.levels[(r.store_id, r.product_id)] = r.qty_milli
 
     # ------------------------------------------------------------------ applying
