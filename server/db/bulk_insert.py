@@ -9,7 +9,10 @@ events, feed entries, stored results), so that was a seventh of the push.
 :func:`insert_rows` runs the same compiled INSERT (its SQL, its casts, its
 paramstyle) through ``exec_driver_sql`` after applying the same type processors, taken
 once per statement, and a row's parameters built by a function made for that
-statement (one tuple display, no loop per value). Rows must all have the same keys; a
+statement (one tuple display, no loop per value). On PostgreSQL the rows go through
+COPY ... FROM STDIN on the same connection and transaction instead: one executed
+INSERT per row costs the database server more than the row itself. Rows must all have
+the same keys; a
 table column missing from them that has a default set in Python is left to SQLAlchemy
 (the plain path), so nothing is written differently.
 """
@@ -21,31 +24,40 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, Table, insert
+from sqlalchemy.exc import DBAPIError
 
 
 @dataclass(frozen=True)
 class _Plan:
     sql: str
     params_of: Callable[[dict[str, Any]], Any]  # a row's parameters, as the driver takes them
+    copy_sql: str | None = None  # PostgreSQL: COPY ... FROM STDIN of the same columns
 
 
-def _plan_of(compiled: Any, dialect: Any, keys: tuple[str, ...]) -> _Plan:
+def _plan_of(compiled: Any, dialect: Any, keys: tuple[str, ...], table: Table | None = None
+             ) -> _Plan:
     """The compiled SQL and a function that builds one row's parameters.
 
     The function is generated (``lambda row: (row['id'], p1(row['data']), ...)``): for
     thousands of rows a tuple display is several times quicker than a loop over the
     columns. Processors are passed in by name, keys as string literals (repr)."""
+    sql = str(compiled)
     order = tuple(compiled.positiontup or ()) if compiled.positional else keys
+    copy_sql = None
+    if table is not None and dialect.name == "postgresql":
+        quote = dialect.identifier_preparer.quote
+        copy_sql = (f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
+                    "FROM STDIN")
     processors = {f"p{i}": proc for i, k in enumerate(order)
                   if (proc := compiled.binds[k].type._cached_bind_processor(dialect))}
     values = [f"p{i}(row[{k!r}])" if f"p{i}" in processors else f"row[{k!r}]"
               for i, k in enumerate(order)]
-    if compiled.positional:
+    if compiled.positional or copy_sql is not None:
         source = f"lambda row: ({', '.join(values)}{',' if len(values) == 1 else ''})"
     else:
         source = "lambda row: {" + ", ".join(f"{k!r}: {v}" for k, v in zip(order, values,
                                                                           strict=True)) + "}"
-    return _Plan(str(compiled), eval(source, dict(processors)))  # noqa: S307 - built above
+    return _Plan(sql, eval(source, dict(processors)), copy_sql)  # noqa: S307 - built above
 
 
 _plans: dict[tuple[str, str, tuple[str, ...]], _Plan | None] = {}
@@ -60,7 +72,7 @@ def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None
                             if col.key not in keys)
     if not defaults_left_out and set(keys) <= set(table.c.keys()):
         compiled = insert(table).compile(dialect=conn.dialect, column_keys=list(keys))
-        plan = _plan_of(compiled, conn.dialect, keys)
+        plan = _plan_of(compiled, conn.dialect, keys, table)
     _plans[cache_key] = plan
     return plan
 
@@ -74,6 +86,19 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         conn.execute(insert(table), list(rows))
         return
     params_of = plan.params_of
+    if plan.copy_sql is not None:
+        # PostgreSQL: COPY takes rows as a stream, several times quicker than one
+        # INSERT execution per row; same connection, same transaction
+        driver = conn.connection.driver_connection
+        dbapi_error = conn.dialect.loaded_dbapi.Error
+        try:
+            with driver.cursor() as cursor, cursor.copy(plan.copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(params_of(row))
+        except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
+            raise DBAPIError.instance(plan.copy_sql, None, exc, dbapi_error,
+                                      dialect=conn.dialect) from exc
+        return
     conn.exec_driver_sql(plan.sql, [params_of(row) for row in rows])
 
 
