@@ -1,40 +1,14 @@
-"""Sync benchmarks against a real server under uvicorn on 127.0.0.1 (loopback only).
+"""Sync benchmarks: the server process, tenants, the pull and the server-side push.
 
-``python -m benchmarks.sync [--pg] [--ops N] [--pull N] [--terminals N]``
-
-1. push: one terminal pushes 10,000 queued sales (order.create with a cash payment,
-   3 catalog lines each) end to end in batches of 500 (target < 5 s total);
-2. pull: 100,000 feed changes pulled in pages of 1,000 (time and changes/s);
-3. concurrent: 100 terminals (25 stores x 4) push at once, one sale per request,
-   10 requests each with a 50-150 ms pause between a till's sales
-   (p50/p95/p99 latency and errors; target p95 < 100 ms and no errors), preceded by two
-   same-run baselines with the same tills and pacing: ``GET /health/live`` (HTTP only)
-   and a push of no operations (HTTP + terminal auth), and the ratio of the p95s.
+The command is ``python -m benchmarks.sync`` (benchmarks/sync.py); the terminal's own
+push is in sync_terminal.py, 100 terminals at once in sync_concurrent.py, and what was
+measured, and how to read it, in benchmarks/README.md.
 
 The server runs in its own process (``uvicorn --factory server.main:create_app``, one
-worker: SQLite has one writer, and pushes queue on the server's write lock) on a fresh
-SQLite file (WAL, synchronous=FULL), or with ``--pg`` on a temporary PostgreSQL
-database at 127.0.0.1:5432. Every loop is bounded; nothing leaves the machine. The
-load average is printed with each measure: the machine may be shared.
-
-Measured 2026-11-23 on the shared 2-CPU dev VM (load average 3-4 from other work), same
-benchmark client for before and after (before: 0f4fd1a, one transaction per 50 ops with
-a savepoint and the ORM per op; its push run with 1,000 ops):
-
-    measure                          SQLite before  SQLite after   PostgreSQL before  PostgreSQL after
-    push, 1 terminal (ops/s)                   110          1,121                  49               591
-      10,000 ops end to end                  ~91 s         8.9 s              ~204 s            16.9 s
-    100 terminals, 1 sale/request
-      p50 / p95 / p99 (ms)      1553 / 3148 / 5922  291 / 397 / 425  2522 / 3019 / 3257  866 / 1066 / 1123
-      requests/s                                51            245                  37               101
-    baseline, empty push p95 (ms)              350            132                 540               274
-    baseline, GET /health/live p95 (ms)        134            128                 125                41
-
-Neither target is met on this machine. A single-sale push costs the server ~5.5 ms of
-CPU (an empty push ~1.4 ms, /health/live ~0.5 ms, measured sequentially): 100 tills with
-a 50-150 ms pause ask for ~700-900 requests/s, which one Python process on a shared
-core cannot serve, so requests queue (p95 = waiting). ``python -m benchmarks.sync_profile``
-shows where push time goes (in-process, no HTTP).
+worker) on a fresh SQLite file (WAL, synchronous=FULL), or with ``--pg`` on a temporary
+PostgreSQL database at 127.0.0.1:5432. Every loop is bounded; nothing leaves the
+machine. The load average and the server's CPU time are printed with each measure: the
+machine may be shared, and CPU time moves far less with other work than wall time.
 """
 
 from __future__ import annotations

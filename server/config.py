@@ -36,7 +36,6 @@ class Settings(BaseModel):
     webhook_backoff_max_s: float = 3600.0
     webhook_max_attempts: int = 12
     webhook_timeout_s: float = 10.0
-    push_threads: int = Field(default=0, description="Threads running pushes (0: 16)")
     pull_default_limit: int = 200
     pull_max_limit: int = 1000
     snapshot_default_limit: int = Field(
