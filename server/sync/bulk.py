@@ -1,11 +1,12 @@
 """order.create of a whole batch at once: the same rules as ``orders.order_create``,
 without the ORM.
 
-A push is mostly sales. For a run of consecutive ``order.create`` ops of one device
-this module loads what the rules need in a few queries (the actors, the products the
-lines name, which order ids, payment ids and references already exist, the store's
-stock levels of those products, locked in product order), decides every op in Python,
-and writes all the rows (orders, lines, payments, stock movements and levels, audit
+A push is mostly sales. For a run of consecutive ``order.create`` ops (of one device,
+or of several devices whose pushes commit together) :mod:`server.sync.bulk_run` loads
+what the rules need in a few queries (the actors, the products the lines name, which
+order ids, payment ids and references already exist, the stores' stock levels of
+those products, locked in key order); this module decides every op in Python and
+writes all the rows (orders, lines, payments, stock movements and levels, audit
 entries, events and webhook deliveries) with one executemany per table when the run
 ends. Feed entries go to the push's deferred :class:`FeedWriter`; results and the
 device counter are written by the caller, in the same transaction.
@@ -23,14 +24,11 @@ is what ``orders.order_create`` makes; tests/server/test_bulk.py compares the tw
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, union_all, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import bindparam, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -41,110 +39,31 @@ from app.domain.totals import Discount, DiscountError, compute
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
 from server.db.bulk_insert import execute_rows, insert_rows
-from server.db.models import (
-    AuditEntry,
-    Event,
-    Order,
-    OrderLine,
-    Payment,
-    Product,
-    Staff,
-    StockLevel,
-    StockMovement,
-    WebhookDelivery,
-)
 from server.feed.serialize import iso
 from server.feed.writer import FeedWriter
+from server.sync import bulk_run
+from server.sync.bulk_run import (
+    AUDIT,
+    DELIVERIES,
+    EVENTS,
+    LEVELS,
+    LINES,
+    MOVEMENTS,
+    ORDERS,
+    PAYMENTS,
+    TABLES,
+    Run,
+)
 from server.sync.common import Outcome, Rejected, jsonable, parse_payload
 from server.sync.orders import line_inputs
 from sync.payloads import OrderCreate
 from sync.protocol import OPERATION_FORMAT_VERSION, Operation, OpStatus, OpType
 
-_orders = Order.__table__
-_lines = OrderLine.__table__
-_payments = Payment.__table__
-_movements = StockMovement.__table__
-_levels = StockLevel.__table__
-_audit = AuditEntry.__table__
-_events = Event.__table__
-_deliveries = WebhookDelivery.__table__
-
-#: Tables in the order their rows are inserted (parents first).
-TABLES = (_orders, _lines, _payments, _movements, _audit, _events, _deliveries)
-CHUNK_IN = 500  # ids per IN (...) list
+_lv = LEVELS.c
 log = logging.getLogger("tillsync.server.sync")
-
-
-def _ids(name: str) -> Any:
-    return bindparam(name, expanding=True)
-
-
-_s, _p, _o, _pc, _lv = (Staff.__table__.c, Product.__table__.c, _orders.c, _payments.c,
-                        _levels.c)
-# statements built once (building and cache-keying a statement costs more than running it)
-_STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
-_PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
-                     _p.stock_tracked).where(_p.id.in_(_ids("ids")))
-_EXISTING_Q = union_all(
-    select(literal("o"), _o.id).where(_o.id.in_(_ids("oids"))),
-    select(literal("r"), _o.reference).where(_o.org_id == bindparam("org"),
-                                             _o.reference.in_(_ids("refs"))),
-    select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
-)
-# one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
-# the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
-_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli)
-             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
-             .order_by(_lv.product_id).with_for_update())
-_LEVELS_INS_PG = pg_insert(_levels).on_conflict_do_nothing()
-_LEVELS_INS_SQLITE = sqlite_insert(_levels).on_conflict_do_nothing()
-_LEVELS_UPD = (update(_levels)
+_LEVELS_UPD = (update(LEVELS)
                .where(_lv.store_id == bindparam("b_store"), _lv.product_id == bindparam("b_product"))
                .values(qty_milli=bindparam("b_qty")))
-
-
-@dataclass
-class StaffRow:
-    id: str
-    org_id: str
-    name: str
-    role: str
-    active: bool
-
-
-@dataclass
-class ProductRow:
-    org_id: str
-    price: int
-    active: bool
-    deleted: bool
-    stock_tracked: bool
-
-
-@dataclass
-class _Run:
-    """What is known about the current run of order.create ops (of one or more devices).
-
-    Rows buffered by the run count as existing: ``orders``, ``payments`` and
-    ``references`` hold what the database held when loaded plus what the run added, and
-    ``levels`` the store's quantity after the run's sales so far."""
-
-    staff: dict[str, StaffRow] = field(default_factory=dict)
-    products: dict[str, ProductRow] = field(default_factory=dict)
-    orders: set[str] = field(default_factory=set)
-    payments: set[str] = field(default_factory=set)
-    references: set[tuple[str, str]] = field(default_factory=set)  # (org_id, reference)
-    levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (store, product)
-    changed_levels: set[tuple[str, str]] = field(default_factory=set)
-    rows: dict[Any, list[dict[str, Any]]] = field(
-        default_factory=lambda: {t: [] for t in TABLES})
-    ops: list[Operation] = field(default_factory=list)
-    prepared: set[str] = field(default_factory=set)  # op ids whose needs are loaded
-
-
-def _chunks(values: Iterable[Any]) -> list[list[Any]]:
-    ordered = sorted(set(values))
-    return [ordered[i:i + CHUNK_IN] for i in range(0, len(ordered), CHUNK_IN)]
 
 
 class BulkOrders:
@@ -157,7 +76,7 @@ class BulkOrders:
     def __init__(self, session: Session, webhook_urls: list[str]) -> None:
         self.session = session
         self.webhook_urls = list(webhook_urls)
-        self.run: _Run | None = None
+        self.run: Run | None = None
         self.cipher = getattr(session.get_bind().dialect, "tillsync_cipher", None)
 
     def prepared(self, op: Operation) -> bool:
@@ -168,98 +87,7 @@ class BulkOrders:
     def prepare(self, runs: Sequence[tuple[TerminalPrincipal, Sequence[Operation]]]) -> None:
         """Load what the rules need for these devices' order.create ops, into the current
         run (a new one if none): only what the run does not know yet is read."""
-        if self.run is None:
-            self.session.flush()
-            self.run = _Run()
-        run = self.run
-        conn = self.session.connection()
-        actor_ids: set[str] = set()
-        entity_ids: list[str] = []
-        product_ids: set[str] = set()
-        payment_ids: list[str] = []
-        references: dict[str, list[str]] = {}
-        wanted_levels: set[tuple[str, str]] = set()
-        for terminal, ops in runs:
-            refs = references.setdefault(terminal.org_id, [])
-            for op in ops:
-                run.prepared.add(op.op_id)
-                actor_ids.add(op.actor_id)
-                entity_ids.append(op.entity_id)
-                payload = op.payload
-                lines = payload.get("lines")
-                if isinstance(lines, list):
-                    for li in lines:
-                        if isinstance(li, dict) and isinstance(li.get("product_id"), str):
-                            product_ids.add(li["product_id"])
-                            wanted_levels.add((terminal.store_id, li["product_id"]))
-                pays = payload.get("payments")
-                if isinstance(pays, list):
-                    payment_ids.extend(p["id"] for p in pays
-                                       if isinstance(p, dict) and isinstance(p.get("id"), str))
-                if isinstance(payload.get("reference"), str):
-                    refs.append(payload["reference"])
-        for ids in _chunks(actor_ids - run.staff.keys()):
-            for r in conn.execute(_STAFF_Q, {"ids": ids}):
-                run.staff[r.id] = StaffRow(r.id, r.org_id, r.name, r.role, r.active)
-        for ids in _chunks(product_ids - run.products.keys()):
-            for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
-                run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
-                                                r.stock_tracked)
-        self._load_existing(conn, entity_ids, payment_ids, references)
-        org_of = {t.store_id: t.org_id for t, _ in runs}
-        tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
-                   if (prod := run.products.get(pid)) is not None
-                   and prod.org_id == org_of[store] and prod.stock_tracked]
-        if tracked:
-            self._lock_levels(conn, tracked, run)
-
-    def _load_existing(self, conn: Any, entity_ids: list[str], payment_ids: list[str],
-                       references: dict[str, list[str]]) -> None:
-        """Which order ids, references (per org) and payment ids exist: one round trip
-        for a usual batch."""
-        run = self.run
-        assert run is not None
-        o_parts, p_parts = _chunks(entity_ids), _chunks(payment_ids)
-        for org_id, refs in references.items():
-            r_parts = _chunks(refs)
-            for k in range(max(len(o_parts), len(r_parts), len(p_parts), 1)):
-                params = {"oids": o_parts[k] if k < len(o_parts) else [],
-                          "refs": r_parts[k] if k < len(r_parts) else [],
-                          "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
-                for kind, value in conn.execute(_EXISTING_Q, params):
-                    if kind == "o":
-                        run.orders.add(value)
-                    elif kind == "p":
-                        run.payments.add(value)
-                    else:
-                        run.references.add((org_id, value))
-            o_parts, p_parts = [], []  # the ids need asking once, not per org
-
-    def _lock_levels(self, conn: Any, pairs: list[tuple[str, str]], run: _Run) -> None:
-        """These (store, product) levels, created at 0 when missing, locked in key order.
-
-        Every push locks the levels it changes in (store, product) order, so two pushes
-        never wait for each other in a cycle."""
-        by_store: dict[str, list[str]] = {}
-        for store, pid in pairs:
-            by_store.setdefault(store, []).append(pid)
-        self._read_levels(conn, by_store, run)
-        missing = sorted(set(pairs) - run.levels.keys())
-        if missing:  # first sale of a product in a store: a level at 0, then locked
-            ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
-            conn.execute(ins, [{"store_id": store, "product_id": pid, "qty_milli": 0}
-                               for store, pid in missing])
-            again: dict[str, list[str]] = {}
-            for store, pid in missing:
-                again.setdefault(store, []).append(pid)
-            self._read_levels(conn, again, run)
-
-    @staticmethod
-    def _read_levels(conn: Any, by_store: dict[str, list[str]], run: _Run) -> None:
-        for store in sorted(by_store):
-            for ids in _chunks(by_store[store]):
-                for r in conn.execute(_LEVELS_Q, {"store": store, "ids": ids}):
-                    run.levels[(r.store_id, r.product_id)] = r.qty_milli
+        self.run = bulk_run.load(self.session, self.run, runs)
 
     # ------------------------------------------------------------------ applying
 
@@ -279,7 +107,7 @@ class BulkOrders:
                           op.op_id)
             return None
 
-    def _order_create(self, op: Operation, run: _Run, term: TerminalPrincipal,
+    def _order_create(self, op: Operation, run: Run, term: TerminalPrincipal,
                       feed_writer: FeedWriter) -> Outcome:
         if op.format_version > OPERATION_FORMAT_VERSION:
             raise Rejected(
@@ -458,14 +286,14 @@ class BulkOrders:
         run.levels.update(levels)
         run.changed_levels.update(levels)
         run.ops.append(op)
-        rows[_orders].append(order)
-        rows[_lines].extend(line_rows)
-        rows[_payments].extend(pay_rows)
-        rows[_movements].extend(movements)
-        rows[_audit].append(audit)
+        rows[ORDERS].append(order)
+        rows[LINES].extend(line_rows)
+        rows[PAYMENTS].extend(pay_rows)
+        rows[MOVEMENTS].extend(movements)
+        rows[AUDIT].append(audit)
         for event, deliveries in events:
-            rows[_events].append(event)
-            rows[_deliveries].extend(deliveries)
+            rows[EVENTS].append(event)
+            rows[DELIVERIES].extend(deliveries)
         for entity_type, entity_id, data in feed:
             feed_writer.append(entity_type, entity_id, 1, data, origin_device_id=device_id,
                                op_id=op.op_id)

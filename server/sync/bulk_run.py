@@ -1,0 +1,215 @@
+"""What a run of order.create ops needs to be decided, loaded in a few queries.
+
+For the ops of a push (or of several devices' pushes committed together) this reads
+the actors, the products the lines name, which order ids, payment ids and references
+already exist, and the stores' stock levels of those products, locked in (store,
+product) order: one query per kind for a usual batch, instead of several per op.
+A :class:`Run` also holds what its ops add (rows to write, new ids, levels after each
+sale), so a later op of the same run sees the earlier ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from server.context import TerminalPrincipal
+from server.db.models import (
+    AuditEntry,
+    Event,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Staff,
+    StockLevel,
+    StockMovement,
+    WebhookDelivery,
+)
+from sync.protocol import Operation
+
+ORDERS = Order.__table__
+LINES = OrderLine.__table__
+PAYMENTS = Payment.__table__
+MOVEMENTS = StockMovement.__table__
+LEVELS = StockLevel.__table__
+AUDIT = AuditEntry.__table__
+EVENTS = Event.__table__
+DELIVERIES = WebhookDelivery.__table__
+
+#: Tables in the order their rows are inserted (parents first).
+TABLES = (ORDERS, LINES, PAYMENTS, MOVEMENTS, AUDIT, EVENTS, DELIVERIES)
+CHUNK_IN = 500  # ids per IN (...) list
+
+
+def _ids(name: str) -> Any:
+    return bindparam(name, expanding=True)
+
+
+_s, _p, _o, _pc, _lv = (Staff.__table__.c, Product.__table__.c, ORDERS.c, PAYMENTS.c,
+                        LEVELS.c)
+# statements built once (building and cache-keying a statement costs more than running it)
+_STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
+_PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
+                     _p.stock_tracked).where(_p.id.in_(_ids("ids")))
+_EXISTING_Q = union_all(
+    select(literal("o"), _o.id).where(_o.id.in_(_ids("oids"))),
+    select(literal("r"), _o.reference).where(_o.org_id == bindparam("org"),
+                                             _o.reference.in_(_ids("refs"))),
+    select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
+)
+# one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
+# the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
+_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli)
+             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
+             .order_by(_lv.product_id).with_for_update())
+_LEVELS_INS_PG = pg_insert(LEVELS).on_conflict_do_nothing()
+_LEVELS_INS_SQLITE = sqlite_insert(LEVELS).on_conflict_do_nothing()
+
+
+@dataclass
+class StaffRow:
+    id: str
+    org_id: str
+    name: str
+    role: str
+    active: bool
+
+
+@dataclass
+class ProductRow:
+    org_id: str
+    price: int
+    active: bool
+    deleted: bool
+    stock_tracked: bool
+
+
+@dataclass
+class Run:
+    """What is known about the current run of order.create ops (of one or more devices).
+
+    Rows buffered by the run count as existing: ``orders``, ``payments`` and
+    ``references`` hold what the database held when loaded plus what the run added, and
+    ``levels`` the store's quantity after the run's sales so far."""
+
+    staff: dict[str, StaffRow] = field(default_factory=dict)
+    products: dict[str, ProductRow] = field(default_factory=dict)
+    orders: set[str] = field(default_factory=set)
+    payments: set[str] = field(default_factory=set)
+    references: set[tuple[str, str]] = field(default_factory=set)  # (org_id, reference)
+    levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (store, product)
+    changed_levels: set[tuple[str, str]] = field(default_factory=set)
+    rows: dict[Any, list[dict[str, Any]]] = field(
+        default_factory=lambda: {t: [] for t in TABLES})
+    ops: list[Operation] = field(default_factory=list)
+    prepared: set[str] = field(default_factory=set)  # op ids whose needs are loaded
+
+
+def _chunks(values: Iterable[Any]) -> list[list[Any]]:
+    ordered = sorted(set(values))
+    return [ordered[i:i + CHUNK_IN] for i in range(0, len(ordered), CHUNK_IN)]
+
+
+
+
+def load(session: Session, run: Run | None,
+         runs: Sequence[tuple[TerminalPrincipal, Sequence[Operation]]]) -> Run:
+    """What the rules need for these devices' order.create ops, added to ``run`` (a new
+    one if None): only what the run does not know yet is read."""
+    if run is None:
+        session.flush()
+        run = Run()
+    conn = session.connection()
+    actor_ids: set[str] = set()
+    entity_ids: list[str] = []
+    product_ids: set[str] = set()
+    payment_ids: list[str] = []
+    references: dict[str, list[str]] = {}
+    wanted_levels: set[tuple[str, str]] = set()
+    for terminal, ops in runs:
+        refs = references.setdefault(terminal.org_id, [])
+        for op in ops:
+            run.prepared.add(op.op_id)
+            actor_ids.add(op.actor_id)
+            entity_ids.append(op.entity_id)
+            payload = op.payload
+            lines = payload.get("lines")
+            if isinstance(lines, list):
+                for li in lines:
+                    if isinstance(li, dict) and isinstance(li.get("product_id"), str):
+                        product_ids.add(li["product_id"])
+                        wanted_levels.add((terminal.store_id, li["product_id"]))
+            pays = payload.get("payments")
+            if isinstance(pays, list):
+                payment_ids.extend(p["id"] for p in pays
+                                   if isinstance(p, dict) and isinstance(p.get("id"), str))
+            if isinstance(payload.get("reference"), str):
+                refs.append(payload["reference"])
+    for ids in _chunks(actor_ids - run.staff.keys()):
+        for r in conn.execute(_STAFF_Q, {"ids": ids}):
+            run.staff[r.id] = StaffRow(r.id, r.org_id, r.name, r.role, r.active)
+    for ids in _chunks(product_ids - run.products.keys()):
+        for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
+            run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
+                                            r.stock_tracked)
+    _load_existing(conn, run, entity_ids, payment_ids, references)
+    org_of = {t.store_id: t.org_id for t, _ in runs}
+    tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
+               if (prod := run.products.get(pid)) is not None
+               and prod.org_id == org_of[store] and prod.stock_tracked]
+    if tracked:
+        _lock_levels(conn, tracked, run)
+    return run
+
+def _load_existing(conn: Any, run: Run, entity_ids: list[str], payment_ids: list[str],
+                   references: dict[str, list[str]]) -> None:
+    """Which order ids, references (per org) and payment ids exist: one round trip
+    for a usual batch."""
+    o_parts, p_parts = _chunks(entity_ids), _chunks(payment_ids)
+    for org_id, refs in references.items():
+        r_parts = _chunks(refs)
+        for k in range(max(len(o_parts), len(r_parts), len(p_parts), 1)):
+            params = {"oids": o_parts[k] if k < len(o_parts) else [],
+                      "refs": r_parts[k] if k < len(r_parts) else [],
+                      "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
+            for kind, value in conn.execute(_EXISTING_Q, params):
+                if kind == "o":
+                    run.orders.add(value)
+                elif kind == "p":
+                    run.payments.add(value)
+                else:
+                    run.references.add((org_id, value))
+        o_parts, p_parts = [], []  # the ids need asking once, not per org
+
+def _lock_levels(conn: Any, pairs: list[tuple[str, str]], run: Run) -> None:
+    """These (store, product) levels, created at 0 when missing, locked in key order.
+
+    Every push locks the levels it changes in (store, product) order, so two pushes
+    never wait for each other in a cycle."""
+    by_store: dict[str, list[str]] = {}
+    for store, pid in pairs:
+        by_store.setdefault(store, []).append(pid)
+    _read_levels(conn, by_store, run)
+    missing = sorted(set(pairs) - run.levels.keys())
+    if missing:  # first sale of a product in a store: a level at 0, then locked
+        ins = _LEVELS_INS_PG if conn.dialect.name == "postgresql" else _LEVELS_INS_SQLITE
+        conn.execute(ins, [{"store_id": store, "product_id": pid, "qty_milli": 0}
+                           for store, pid in missing])
+        again: dict[str, list[str]] = {}
+        for store, pid in missing:
+            again.setdefault(store, []).append(pid)
+        _read_levels(conn, again, run)
+
+def _read_levels(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
+    for store in sorted(by_store):
+        for ids in _chunks(by_store[store]):
+            for r in conn.execute(_LEVELS_Q, {"store": store, "ids": ids}):
+                run.levels[(r.store_id, r.product_id)] = r.qty_milli
+
