@@ -138,12 +138,32 @@ class FeedWriter:
             per_store.setdefault(entry["store_id"], []).append(entry)
         conn = self.session.connection()
         now = utcnow()
-        for sid in sorted(per_store):
-            entries = per_store[sid]
-            head = conn.execute(_TAKE_POSITIONS, {"sid": sid, "n": len(entries)}).scalar_one()
-            first = head - len(entries) + 1
+        heads = (_take_positions_pg(conn, per_store)
+                 if conn.dialect.name == "postgresql" and len(per_store) > 1 else
+                 {sid: conn.execute(_TAKE_POSITIONS, {"sid": sid, "n": len(entries)}
+                                    ).scalar_one() for sid, entries in sorted(per_store.items())})
+        for sid, entries in per_store.items():
+            first = heads[sid] - len(entries) + 1
             for i, entry in enumerate(entries):
                 entry["position"] = first + i
                 entry["created_at"] = now
         insert_rows(conn, FeedEntry.__table__, self.pending)
         self.pending.clear()
+
+
+_LOCK_STORES = (select(_stores.c.id).where(_stores.c.id.in_(bindparam("ids", expanding=True)))
+                .order_by(_stores.c.id).with_for_update(key_share=True))
+
+
+def _take_positions_pg(conn: Any, per_store: dict[str, list[Any]]) -> dict[str, int]:
+    """Every store's new head in two round trips, not one per store: the rows locked in
+    id order first (as one store at a time would), then one UPDATE ... FROM (VALUES)."""
+    ids = sorted(per_store)
+    conn.execute(_LOCK_STORES, {"ids": ids}).all()
+    values = ", ".join(["(%s, %s::integer)"] * len(ids))
+    rows = conn.exec_driver_sql(
+        "UPDATE stores SET feed_position = stores.feed_position + v.n FROM (VALUES "
+        + values + ") AS v(id, n) WHERE stores.id = v.id "
+        "RETURNING stores.id, stores.feed_position",
+        tuple(x for sid in ids for x in (sid, len(per_store[sid])))).all()
+    return {row[0]: row[1] for row in rows}
