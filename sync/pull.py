@@ -30,7 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
@@ -125,9 +125,14 @@ def _finish_snapshot(store: LocalStore, seen: _SnapshotSeen, cursor: int) -> Non
     write the snapshot's cursor: the checkpoint comes after all the pages it covers."""
     with store.db.write() as s:
         pending = pending_entities(s)
-        for p in s.scalars(select(Product).where(Product.active)):
-            if p.id not in seen.products and p.id not in pending and p.version > 0:
-                p.active = False
+        # ids and versions only: loading every product through the ORM (with its category
+        # and barcodes) took a third of a 20,000-product first sync
+        gone = [pid for pid, version in s.execute(
+                    select(Product.id, Product.version).where(Product.active))
+                if pid not in seen.products and pid not in pending and version > 0]
+        for start in range(0, len(gone), 500):
+            s.execute(update(Product).where(Product.id.in_(gone[start:start + 500]))
+                      .values(active=False))
         for person in s.scalars(select(Staff).where(Staff.active)):
             if person.id not in seen.staff and person.version > 0:
                 person.active = False

@@ -352,3 +352,31 @@ def test_snapshot_limits_are_enforced(tenant, monkeypatch: pytest.MonkeyPatch) -
         assert r.status_code == 401
     assert "page_token" in str(
         httpx.get(tenant.server.base_url + "/openapi.json").json()["paths"]["/sync/snapshot"])
+
+
+def test_finishing_a_snapshot_retires_only_synced_products_it_lacked(till_factory: Any) -> None:
+    """After the last page, a product the snapshot lacked is gone on the server: retired,
+    unless the till has unpushed work on it or never synced it (version 0)."""
+    from sqlalchemy import update
+
+    from app.services import catalog_edit
+    from app.store.models import OutboxOperation
+    from sync.pull import _finish_snapshot, _SnapshotSeen
+
+    till = till_factory("Retire")
+    clerk = till.actor(Role.STOCK)
+    ids = [catalog_edit.quick_add(till.store, clerk, catalog_edit.NewProduct(
+        f"RET-{i}", f"Retired {i}", 100, 200_000, (), None)) for i in range(4)]
+    gone, edited, local_only, in_snapshot = ids
+    with till.store.db.write() as s:  # as if pushed and pulled back: synced, versions > 0
+        s.execute(update(OutboxOperation).values(status="done"))
+        for pid, version in ((gone, 2), (edited, 1), (local_only, 0), (in_snapshot, 3)):
+            s.get(Product, pid).version = version
+    catalog_edit.update_product(till.store, clerk, edited, {"price": 120})  # unpushed
+    seen = _SnapshotSeen()
+    seen.products.add(in_snapshot)
+    _finish_snapshot(till.store, seen, 7)
+    with till.store.db.read() as s:
+        active = {pid: s.get(Product, pid).active for pid in ids}
+    assert active == {gone: False, edited: True, local_only: True, in_snapshot: True}
+    assert read_cursor(till.store)[0] == 7
