@@ -152,6 +152,7 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
                for op, res in done])
     versions: dict[Any, list[dict[str, Any]]] = {}
     synced: list[dict[str, Any]] = []
+    flagged: dict[str, set[str]] = {}
     for op, res in done:
         if str(op.type) == "stock.adjust":
             movement_id = (op.payload or {}).get("movement_id")
@@ -162,6 +163,8 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
         if model is not None and res.version is not None:
             versions.setdefault(model.__table__, []).append(
                 {"b_id": op.entity_id, "b_version": res.version})
+        if res.flags and model is Order:
+            flagged.setdefault(op.entity_id, set()).update(res.flags)
     if synced:
         t = StockMovement.__table__
         s.execute(update(t).where(t.c.id == bindparam("b_id")).values(synced=True), synced)
@@ -169,10 +172,6 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
         s.execute(update(table).where(table.c.id == bindparam("b_id"),
                                       func.coalesce(table.c.version, 0) < bindparam("b_version"))
                   .values(version=bindparam("b_version")), rows)
-    flagged: dict[str, set[str]] = {}
-    for op, res in done:
-        if res.flags and _entity_for(str(op.type)) is Order:
-            flagged.setdefault(op.entity_id, set()).update(res.flags)
     if flagged:  # the server's flags join the order's own
         orders = Order.__table__
         held = {r.id: r.flags for r in s.execute(select(orders.c.id, orders.c.flags)
@@ -181,6 +180,16 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
                   .values(flags=bindparam("b_flags")),
                   [{"b_id": oid, "b_flags": sorted(set(held[oid] or []) | flags)}
                    for oid, flags in flagged.items() if oid in held])
+
+
+def _count(report: PushReport, op: Operation, res: Any) -> None:
+    report.pushed += 1
+    if res.flags:
+        report.flags[op.op_id] = list(res.flags)
+    if res.status == OpStatus.APPLIED:
+        report.applied += 1
+    elif res.status == OpStatus.DUPLICATE:
+        report.duplicates += 1
 
 
 def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
@@ -195,13 +204,7 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
             if res is None:
                 continue
             if _is_plain(op, res):
-                report.pushed += 1
-                if res.flags:
-                    report.flags[op.op_id] = list(res.flags)
-                if res.status == OpStatus.APPLIED:
-                    report.applied += 1
-                else:
-                    report.duplicates += 1
+                _count(report, op, res)
                 plain.append((op, res))
                 continue
             row = s.get(OutboxOperation, op.op_id)
@@ -209,18 +212,11 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                 continue
             row.result = res.model_dump(mode="json")
             row.updated_at = now
-            report.pushed += 1
-            if res.flags:
-                report.flags[op.op_id] = list(res.flags)
-            if res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE):
+            _count(report, op, res)
+            if res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE):  # a CONFLICTING_OPS op
                 row.status, row.last_error = "done", None
-                if res.status == OpStatus.APPLIED:
-                    report.applied += 1
-                else:
-                    report.duplicates += 1
                 _record_version(s, row, res.version, res.flags)
-                if row.type in CONFLICTING_OPS:  # resent after a gap: an old conflict is moot
-                    conflicts.close_for_op(s, op.op_id)
+                conflicts.close_for_op(s, op.op_id)  # resent after a gap: an old conflict is moot
             elif res.status == OpStatus.CONFLICT:
                 row.status = "conflict"
                 row.last_error = res.reason or "conflict"
