@@ -79,11 +79,12 @@ def sample_codes(data_dir: Path, n: int) -> list[str]:
 # --------------------------------------------------------------------------- (a)
 
 def bench_scan(data_dir: Path, scans: int) -> dict[str, list[float]]:
-    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt
+    from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtTest import QTest
 
     from app.services import catalog, staff
     from app.store.local import open_store
+    from benchmarks.qt_timing import PaintClock, pump_until
     from ui.main import WARM_UP_MS, Desktop, application
 
     codes = sample_codes(data_dir, scans + 20)
@@ -101,27 +102,10 @@ def bench_scan(data_dir: Path, scans: int) -> dict[str, list[float]]:
     desktop.ops.wait_idle()
     viewport = register.table.viewport()
 
-    class PaintWatch(QObject):
-        last = 0.0
-
-        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-            if event.type() == QEvent.Type.Paint:
-                PaintWatch.last = time.perf_counter()
-            return False
-
-    watch = PaintWatch()
-    viewport.installEventFilter(watch)
-    wait = QEventLoop.ProcessEventsFlag.WaitForMoreEvents
-
-    def pump_until(done) -> None:
-        deadline = time.perf_counter() + 5
-        while not done():
-            QCoreApplication.processEvents(wait)
-            if time.perf_counter() > deadline:
-                raise RuntimeError("the scanned row never showed")
+    paints = PaintClock(viewport)
 
     def row_painted(row: int, after: float) -> bool:
-        if register.model.rowCount() <= row or PaintWatch.last <= after:
+        if register.model.rowCount() <= row or paints.last <= after:
             return False
         rect = register.table.visualRect(register.model.index(row, 0))
         return register.table.isVisible() and rect.isValid() and viewport.rect().intersects(rect)
@@ -136,8 +120,9 @@ def bench_scan(data_dir: Path, scans: int) -> dict[str, list[float]]:
         rows = register.model.rowCount()
         t0 = time.perf_counter()
         QTest.keyClick(target, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
-        pump_until(lambda: register.model.rowCount() > rows and row_painted(rows, t0))
-        return PaintWatch.last - t0
+        pump_until(lambda: register.model.rowCount() > rows and row_painted(rows, t0),
+                   "the scanned row")
+        return paints.last - t0
 
     for code in codes[:20]:  # warm up SQLite's page cache and Python's code paths
         one_scan(code)
@@ -148,8 +133,8 @@ def bench_scan(data_dir: Path, scans: int) -> dict[str, list[float]]:
         QCoreApplication.processEvents()
         t0 = time.perf_counter()
         viewport.update()
-        pump_until(lambda t0=t0: PaintWatch.last > t0)
-        repaint_s.append(PaintWatch.last - t0)
+        pump_until(lambda t0=t0: paints.last > t0, "the repaint")
+        repaint_s.append(paints.last - t0)
     lookup_s = []
     for code in codes[20:]:
         t0 = time.perf_counter()

@@ -25,12 +25,13 @@ def pct(samples: list[float], p: float) -> float:
 
 
 def bench_count(store, scans: int, products: int) -> dict[str, list[float]]:
-    from PySide6.QtCore import QCoreApplication, QEvent, QEventLoop, QObject, Qt
+    from PySide6.QtCore import QCoreApplication, Qt
     from PySide6.QtTest import QTest
     from sqlalchemy import select
 
     from app.services import catalog, staff
     from app.store.models import Barcode, Product
+    from benchmarks.qt_timing import PaintClock, pump_until
     from ui.main import Desktop, application
 
     with store.db.read() as s:
@@ -55,28 +56,11 @@ def bench_count(store, scans: int, products: int) -> dict[str, list[float]]:
     table = screen.count_table
     viewport = table.viewport()
 
-    class PaintWatch(QObject):
-        last = 0.0
-
-        def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-            if event.type() == QEvent.Type.Paint:
-                PaintWatch.last = time.perf_counter()
-            return False
-
-    watch = PaintWatch()
-    viewport.installEventFilter(watch)
-    wait = QEventLoop.ProcessEventsFlag.WaitForMoreEvents
-
-    def pump_until(done) -> None:
-        deadline = time.perf_counter() + 5
-        while not done():
-            QCoreApplication.processEvents(wait)
-            if time.perf_counter() > deadline:
-                raise RuntimeError("the counted row never showed")
+    paints = PaintClock(viewport)
 
     def shown(pid: str, before: int, t0: float) -> bool:
         item = screen.session.items.get(pid)
-        if item is None or item.counted_milli <= before or PaintWatch.last <= t0:
+        if item is None or item.counted_milli <= before or paints.last <= t0:
             return False
         row = screen.model.row_of.get(pid)
         rect = table.visualRect(screen.model.index(row, 0))
@@ -93,8 +77,8 @@ def bench_count(store, scans: int, products: int) -> dict[str, list[float]]:
             QTest.keyClick(target, ch, Qt.KeyboardModifier.NoModifier)
         t0 = time.perf_counter()
         QTest.keyClick(target, Qt.Key.Key_Return, Qt.KeyboardModifier.NoModifier)
-        pump_until(lambda: shown(pid, before, t0))
-        (repeat if item else first).append(PaintWatch.last - t0)
+        pump_until(lambda: shown(pid, before, t0), "the counted row")
+        (repeat if item else first).append(paints.last - t0)
 
     for code in plan:
         one_scan(code)
@@ -106,8 +90,8 @@ def bench_count(store, scans: int, products: int) -> dict[str, list[float]]:
         QCoreApplication.processEvents()
         t0 = time.perf_counter()
         viewport.update()
-        pump_until(lambda t0=t0: PaintWatch.last > t0)
-        repaint.append(PaintWatch.last - t0)
+        pump_until(lambda t0=t0: paints.last > t0, "the repaint")
+        repaint.append(paints.last - t0)
     desktop.close()
     return {"all": first + repeat, "first": first, "repeat": repeat, "repaint": repaint}
 
