@@ -25,7 +25,7 @@ from server.errors import ApiError, not_found
 from server.feed.serialize import product_state
 from server.sync import catalog
 from sync.payloads import EntityUpdate
-from sync.protocol import OpType
+from sync.protocol import ErrorEnvelope, OpType
 
 router = APIRouter(prefix="/products", tags=["back office"])
 
@@ -133,7 +133,13 @@ def update_product(
     return _get(ctx, staff, product_id)
 
 
-@router.delete("/{product_id}", response_model=ProductOut)
+@router.delete(
+    "/{product_id}", response_model=ProductOut,
+    responses={403: {"model": ErrorEnvelope, "description": "permission_denied: the caller's "
+                     "role lacks catalog.edit; nothing is changed"},
+               404: {"model": ErrorEnvelope, "description": "not_found: no such product in "
+                     "the caller's organization"}},
+)
 def delete_product(
     product_id: str,
     staff: StaffDep,
@@ -141,11 +147,12 @@ def delete_product(
     body: Annotated[ProductDeleteIn | None, Body()] = None,
     store_id: StoreParam = None,
 ) -> ProductOut:
-    """Soft delete (catalog.edit): the product stays, with ``deleted: true``, ``active:
-    false`` and no barcodes (the audit entry keeps them), and goes to every store's feed,
-    so terminals no longer find it by search or scan; orders keep their lines. Publishes
-    product.deleted. Deleting a deleted product again answers the same 200 and changes
-    nothing. Another organization's product: 404."""
+    """Soft delete (catalog.edit: owner, admin, manager, stock; a cashier gets 403): the
+    product stays, with ``deleted: true``, ``active: false`` and no barcodes (the audit
+    entry keeps them), and goes to every store's feed, so terminals no longer find it by
+    search or scan; orders keep their lines. Publishes product.deleted. Deleting a
+    deleted product again answers the same 200 and changes nothing. Another
+    organization's product: 404."""
     require(staff, Action.CATALOG_EDIT)
     current = _get(ctx, staff, product_id)
     if current.deleted:

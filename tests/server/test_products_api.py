@@ -199,3 +199,29 @@ def test_another_organizations_product_cannot_be_deleted(tenant: Tenant) -> None
         assert r.status_code == 404, r.text
         assert c.get(f"/products/{pid}", headers=tenant.login(Role.MANAGER)).json()["deleted"] is False
     assert _events(tenant, pid)[-1][0] == "product.created"
+
+
+def test_a_refused_delete_answers_in_the_envelope_and_changes_nothing(tenant: Tenant) -> None:
+    with tenant.server.client() as c:
+        pid = c.post("/products", json=_product(), headers=tenant.login(Role.MANAGER)).json()["id"]
+        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(Role.CASHIER),
+                      json={"reason": "never sells"})
+        assert r.status_code == 403, r.text
+        err = r.json()["error"]
+        assert set(err) == {"code", "message", "request_id", "details"}
+        assert err["code"] == "permission_denied" and "catalog.edit" in err["message"]
+        assert err["request_id"] == r.headers["X-Request-ID"]
+        missing = c.delete(f"/products/{new_id()}", headers=tenant.login(Role.ADMIN))
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+
+        spec = c.get("/openapi.json").json()["paths"]["/products/{product_id}"]["delete"]
+        assert {"200", "403", "404"} <= set(spec["responses"])
+        assert spec["responses"]["403"]["content"]["application/json"]["schema"] == {
+            "$ref": "#/components/schemas/ErrorEnvelope"}
+        assert "again answers the same 200" in spec["description"]
+
+    assert [e["version"] for e in _changes(tenant, pid)] == [1]  # no deletion in the feed
+    assert [t for t, _ in _events(tenant, pid)] == ["product.created"]
+    with tenant.server.ctx.reader() as s:
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == pid)))
+    assert actions == ["product.create"]
