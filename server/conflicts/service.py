@@ -14,8 +14,9 @@ from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import Conflict, Order, Product, Staff
 from server.errors import ApiError, not_found
-from server.feed.serialize import conflict_state, product_state
+from server.feed.serialize import conflict_state
 from server.feed.writer import FeedWriter
+from server.sync.catalog import publish_product
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.order_edits import _apply
 from server.sync.orders import publish_order
@@ -80,14 +81,16 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
         product = oc.session.get(Product, conflict.entity_id, with_for_update=True)
         if product is None:
             raise Rejected("the product no longer exists")
-        for name, value in values.items():
-            setattr(product, name, jsonable(value))
         if values:
+            changes = jsonable({n: {"before": getattr(product, n), "after": v}
+                                for n, v in values.items()})
+            for name, value in values.items():
+                setattr(product, name, jsonable(value))
             product.version += 1
             product.updated_at = utcnow()
-            oc.session.flush()
-            oc.feed.append("product", product.id, product.version, product_state(product),
-                           op_id=oc.op.op_id)
+            oc.emit("product.updated", {"product": publish_product(oc, product),
+                                        "changes": changes, "reason": None,
+                                        "conflict_id": conflict.id})
         version = product.version
     conflict.status = "resolved"
     conflict.resolution = jsonable({"choice": body.choice, "values": values})

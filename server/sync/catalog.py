@@ -46,7 +46,9 @@ def stock_adjust(oc: OpContext) -> Outcome:
     return Outcome(OpStatus.APPLIED, 1, flags=list(oc.flags))
 
 
-def _publish(oc: OpContext, product: Product) -> dict[str, Any]:
+def publish_product(oc: OpContext, product: Product) -> dict[str, Any]:
+    """Put the product's new state into the feed (every store of the org for an org-wide
+    writer) and return it, for the event the caller emits in the same transaction."""
     oc.session.flush()
     state = product_state(product)
     oc.feed.append(
@@ -66,7 +68,7 @@ def product_create(oc: OpContext) -> Outcome:
     oc.session.add(product)
     oc.audit("product", product.id, "product.create",
              {k: {"before": None, "after": v} for k, v in jsonable(p.model_dump()).items()})
-    oc.emit("product.created", {"product": _publish(oc, product)})
+    oc.emit("product.created", {"product": publish_product(oc, product)})
     return Outcome(OpStatus.APPLIED, product.version)
 
 
@@ -95,7 +97,7 @@ def product_update(oc: OpContext) -> Outcome:
         product.updated_at = utcnow()
         changes = jsonable({n: {"before": current[n], "after": v} for n, v in to_apply.items()})
         oc.audit("product", product.id, "product.update", changes, reason=p.reason)
-        oc.emit("product.updated", {"product": _publish(oc, product), "changes": changes,
+        oc.emit("product.updated", {"product": publish_product(oc, product), "changes": changes,
                                     "reason": p.reason})
     if conflicts:
         conflict = record_conflict(oc, "product", product.id, "field_conflict", conflicts)
@@ -126,6 +128,6 @@ def product_delete_in(oc: OpContext, reason: str | None) -> Outcome:
     product.version += 1
     product.updated_at = utcnow()
     oc.audit("product", product.id, "product.delete", changes, reason=reason)
-    oc.emit("product.deleted", {"product": _publish(oc, product), "changes": changes,
+    oc.emit("product.deleted", {"product": publish_product(oc, product), "changes": changes,
                                 "reason": reason})
     return Outcome(OpStatus.APPLIED, product.version)

@@ -1,6 +1,6 @@
 """Product events reach a real webhook receiver: product.created, product.updated and
-product.deleted, signed, whether the change came from /products or from a terminal's push;
-a change that was refused or changed nothing sends none."""
+product.deleted, signed, whether the change came from /products, from a terminal's push or
+from resolving a conflict; a change that was refused or changed nothing sends none."""
 
 from __future__ import annotations
 
@@ -139,3 +139,91 @@ def test_refused_or_idle_product_changes_send_no_event(tenant: Tenant,
         types = [e.type for e in s.scalars(select(Event).where(Event.org_id == tenant.org_id))
                  if e.payload["data"].get("product", {}).get("id") in (pid, refused)]
     assert sorted(types) == ["product.created", "product.updated"]
+
+
+def _resolution_update(receiver: Receiver, tenant: Tenant, product_id: str,
+                       conflict_id: str) -> dict[str, Any]:
+    """Wait for the product.updated that resolving ``conflict_id`` sent; its data."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        for d in _about(receiver, tenant, product_id):
+            data = d["body"]["data"]
+            if d["body"]["type"] == "product.updated" and data.get("conflict_id") == conflict_id:
+                _assert_signed(d)
+                return data  # type: ignore[no-any-return]
+        time.sleep(0.1)
+    raise AssertionError(f"no product.updated for the resolution of conflict {conflict_id}")
+
+
+def _price_conflict(tenant: Tenant, c: Any, headers: dict[str, str], pid: str,
+                    base: int, server: int, wanted: int) -> str:
+    """A terminal moves the price from ``base`` to ``server``; then the back office,
+    still starting from ``base``, asks for ``wanted``: a conflict (its id)."""
+    stock = tenant.staff[Role.STOCK]
+    pushed = tenant.term.op("product.update", pid, stock,
+                            {"fields": {"price": {"base": base, "value": server}}})
+    assert tenant.term.push([pushed])["results"][0]["status"] == "applied"
+    r = c.patch(f"/products/{pid}", headers=headers,
+                json={"fields": {"price": {"base": base, "value": wanted}}})
+    assert r.status_code == 409, r.text
+    return str(r.json()["error"]["details"]["conflict_id"])
+
+
+def _updates(tenant: Tenant, pid: str) -> list[dict[str, Any]]:
+    with tenant.server.ctx.reader() as s:
+        rows = s.scalars(select(Event).where(Event.org_id == tenant.org_id,
+                                             Event.type == "product.updated")).all()
+        return [e.payload["data"] for e in rows if e.payload["data"]["product"]["id"] == pid]
+
+
+def test_a_resolved_product_conflict_is_fed_and_sent_as_product_updated(
+    tenant: Tenant, receiver: Receiver
+) -> None:
+    elsewhere = tenant.enroll(tenant.add_store(), name="Till elsewhere")
+    with tenant.server.client() as c:
+        manager = tenant.login(Role.MANAGER)
+        pid = c.post("/products", json=_product(), headers=manager).json()["id"]
+        conflict_id = _price_conflict(tenant, c, manager, pid, 425, 449, 475)
+        before = len(_updates(tenant, pid))
+
+        r = c.post(f"/conflicts/{conflict_id}/resolve", json={"choice": "terminal"},
+                   headers=manager)
+        assert r.status_code == 200, r.text
+        product = c.get(f"/products/{pid}", headers=manager).json()
+    assert (product["price"], product["version"]) == (475, 3)
+
+    for term in (tenant.term, elsewhere):  # products are org-wide: every store's feed
+        changes, _ = term.pull_all()
+        last = [ch for ch in changes if ch["entity_type"] == "product"
+                and ch["entity_id"] == pid][-1]
+        assert (last["version"], last["data"]["price"]) == (3, 475)
+
+    data = _resolution_update(receiver, tenant, pid, conflict_id)
+    assert data["changes"] == {"price": {"before": 449, "after": 475}}
+    assert (data["product"]["price"], data["product"]["version"]) == (475, 3)
+    assert len(_updates(tenant, pid)) == before + 1  # one event, in the resolution's transaction
+
+
+def test_a_pushed_resolution_sends_product_updated_and_keeping_the_server_sends_none(
+    tenant: Tenant, receiver: Receiver
+) -> None:
+    manager = tenant.staff[Role.MANAGER]
+    with tenant.server.client() as c:
+        headers = tenant.login(Role.MANAGER)
+        pid = c.post("/products", json=_product(), headers=headers).json()["id"]
+        custom = _price_conflict(tenant, c, headers, pid, 425, 449, 475)
+        resolve = tenant.term.op("conflict.resolve", pid, manager, {
+            "conflict_id": custom, "choice": "custom", "value": {"price": 459}})
+        res = tenant.term.push([resolve])["results"][0]
+        assert res["status"] == "applied" and res["version"] == 3, res
+
+        data = _resolution_update(receiver, tenant, pid, custom)
+        assert data["changes"] == {"price": {"before": 449, "after": 459}}
+        assert data["product"]["version"] == 3
+
+        kept = _price_conflict(tenant, c, headers, pid, 459, 439, 499)
+        sent = len(_updates(tenant, pid))
+        r = c.post(f"/conflicts/{kept}/resolve", json={"choice": "server"}, headers=headers)
+        assert r.status_code == 200, r.text
+        assert c.get(f"/products/{pid}", headers=headers).json()["price"] == 439
+    assert len(_updates(tenant, pid)) == sent  # nothing changed: no product.updated
