@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from server.auth import service
-from server.auth.deps import CtxDep, StaffDep
+from server.auth.deps import CtxDep, StaffDep, terminal_if_any
 from server.auth.schemas import LoginRequest, RefreshRequest, StaffOut, TokenPair
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.post("/login", response_model=TokenPair)
-def login(body: LoginRequest, ctx: CtxDep) -> TokenPair:
-    """Sign in with a password or a PIN; 5 failures lock the account for 5 minutes."""
-    return service.login(ctx, body)
+def login(body: LoginRequest, ctx: CtxDep, request: Request) -> TokenPair:
+    """Sign in with a password or a PIN; 5 failures lock the account for 5 minutes.
+
+    Each refused attempt and each lockout is audited (`staff.sign_in_failed`,
+    `staff.locked_out`: the staff member, the reason, PIN or password, the client
+    address; never the secret). A till signing someone in may send its own terminal
+    token (`Authorization: Bearer tt_...`): the audit entry then names the terminal and
+    its store. The token is optional and never a reason to refuse the sign-in."""
+    place = service.SignInPlace(terminal_if_any(request),
+                                request.client.host if request.client else None)
+    return service.login(ctx, body, place)
 
 
 @router.post("/refresh", response_model=TokenPair)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from server.db.models import RefreshToken, Staff
+from server.db.models import AuditEntry, RefreshToken, Staff
 
 
 def get_staff(session: Session, staff_id: str, *, for_update: bool = False) -> Staff | None:
@@ -36,3 +37,14 @@ def revoke_all_of_staff(session: Session, staff_id: str, now: datetime) -> None:
         .where(RefreshToken.staff_id == staff_id, RefreshToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
+
+
+def add_audit_entry(
+    session: Session, *, org_id: str, entity_type: str, entity_id: str, action: str,
+    reason: str, changes: dict[str, Any], store_id: str | None, device_id: str | None,
+) -> None:
+    """An audit entry about a sign-in: nobody is signed in yet, so it has no actor."""
+    session.add(AuditEntry(
+        org_id=org_id, store_id=store_id, entity_type=entity_type, entity_id=entity_id,
+        action=action, actor_id=None, device_id=device_id, changes=changes, reason=reason,
+    ))

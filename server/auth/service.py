@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
-from server.context import AppContext
+from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import RefreshToken, Staff
 from server.errors import ApiError
@@ -60,35 +61,111 @@ def _issue(
     )
 
 
-def login(ctx: AppContext, body: LoginRequest) -> TokenPair:
-    """Check a password or PIN; 5 failures lock the account for 5 minutes (HTTP 423)."""
-    settings = ctx.settings
+@dataclass(frozen=True)
+class SignInPlace:
+    """Where a sign-in attempt comes from, for the audit trail of failures.
+
+    ``terminal`` is the enrolled till whose token the request carried, if any; ``client``
+    the network address the request came from."""
+
+    terminal: TerminalPrincipal | None = None
+    client: str | None = None
+
+
+def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None) -> TokenPair:
+    """Check a password or PIN; 5 failures lock the account for 5 minutes (HTTP 423).
+
+    Every refused attempt and every lockout writes an audit entry, committed although the
+    request fails, so a manager can see who was locked out and from where."""
     with ctx.writer.begin() as session:
         staff = repo.get_staff(session, body.staff_id, for_update=True)
-        if staff is None or not staff.active:
-            raise _invalid()
-        now = utcnow()
-        if staff.locked_until and staff.locked_until > now:
-            wait = math.ceil((staff.locked_until - now).total_seconds())
-            raise ApiError(
-                423, "account_locked", "Too many failed attempts; try again later",
-                {"retry_after_s": wait}, {"Retry-After": str(wait)},
-            )
-        ok = (
-            verify_secret(ctx.hasher, staff.password_hash, body.password)
-            if body.password
-            else verify_secret(ctx.hasher, staff.pin_hash, body.pin or "")
-        )
-        if not ok:
-            staff.failed_attempts += 1
-            if staff.failed_attempts >= settings.lockout_threshold:
-                staff.locked_until = now + timedelta(seconds=settings.lockout_seconds)
-                staff.failed_attempts = 0
-        else:
+        refusal = _refusal(ctx, session, staff, body, place or SignInPlace())
+        if refusal is None:
+            assert staff is not None  # an unknown staff id is always refused
             staff.failed_attempts = 0
             staff.locked_until = None
             return _issue(ctx, session, staff)
-    raise _invalid()
+    raise refusal
+
+
+def _refusal(
+    ctx: AppContext, session: Session, staff: Staff | None, body: LoginRequest,
+    place: SignInPlace,
+) -> ApiError | None:
+    """Why this attempt is refused (None: let them in), with its audit entries written."""
+    method = "password" if body.password else "pin"
+    if staff is None:
+        _audit_unknown_staff(session, place, method)
+        return _invalid()
+    if not staff.active:
+        _audit_staff(session, staff, place, method, "staff.sign_in_failed",
+                     "staff member is inactive")
+        return _invalid()
+    now = utcnow()
+    if staff.locked_until and staff.locked_until > now:
+        _audit_staff(session, staff, place, method, "staff.sign_in_failed", "account locked",
+                     {"locked_until": staff.locked_until.isoformat()})
+        wait = math.ceil((staff.locked_until - now).total_seconds())
+        return ApiError(
+            423, "account_locked", "Too many failed attempts; try again later",
+            {"retry_after_s": wait}, {"Retry-After": str(wait)},
+        )
+    secret_hash, secret = ((staff.password_hash, body.password) if body.password
+                           else (staff.pin_hash, body.pin or ""))
+    if verify_secret(ctx.hasher, secret_hash, secret):
+        return None
+    _count_failure(ctx, session, staff, place, method, now)
+    return _invalid()
+
+
+def _count_failure(
+    ctx: AppContext, session: Session, staff: Staff, place: SignInPlace, method: str,
+    now: datetime,
+) -> None:
+    """One more wrong secret; the threshold-th in a row locks the account."""
+    before = staff.failed_attempts
+    staff.failed_attempts += 1
+    _audit_staff(session, staff, place, method, "staff.sign_in_failed",
+                 "wrong PIN" if method == "pin" else "wrong password",
+                 {"failed_attempts": {"before": before, "after": staff.failed_attempts}})
+    if staff.failed_attempts < ctx.settings.lockout_threshold:
+        return
+    locked_until = now + timedelta(seconds=ctx.settings.lockout_seconds)
+    _audit_staff(session, staff, place, method, "staff.locked_out",
+                 f"{staff.failed_attempts} failed sign-ins in a row",
+                 {"locked_until": {"before": None, "after": locked_until.isoformat()},
+                  "failed_attempts": {"before": staff.failed_attempts, "after": 0}})
+    staff.locked_until = locked_until
+    staff.failed_attempts = 0
+
+
+def _audit_staff(
+    session: Session, staff: Staff, place: SignInPlace, method: str, action: str,
+    reason: str, changes: dict[str, object] | None = None,
+) -> None:
+    """A refused sign-in or a lockout of a known staff member: how and from where, never
+    the secret. The till is named only if it belongs to the staff member's organization."""
+    till = place.terminal if place.terminal and place.terminal.org_id == staff.org_id else None
+    repo.add_audit_entry(
+        session, org_id=staff.org_id, entity_type="staff", entity_id=staff.id, action=action,
+        reason=reason, changes={"method": method, "client": place.client} | (changes or {}),
+        store_id=till.store_id if till else None, device_id=till.terminal_id if till else None,
+    )
+
+
+def _audit_unknown_staff(session: Session, place: SignInPlace, method: str) -> None:
+    """A sign-in at a till for a staff id nobody has, filed under the till. The typed id
+    is not kept (it may be a PIN typed into the wrong box); without a till there is no
+    organization to file it under, so nothing is written."""
+    till = place.terminal
+    if till is None or till.terminal_id is None:
+        return
+    repo.add_audit_entry(
+        session, org_id=till.org_id, entity_type="terminal", entity_id=till.terminal_id,
+        action="staff.sign_in_failed", reason="unknown staff id",
+        changes={"method": method, "client": place.client},
+        store_id=till.store_id, device_id=till.terminal_id,
+    )
 
 
 def refresh(ctx: AppContext, raw: str) -> TokenPair:
