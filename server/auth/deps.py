@@ -71,12 +71,8 @@ def terminal_if_any(request: Request) -> TerminalPrincipal | None:
     """The enrolled terminal whose token the request carries, for requests that do not
     need one (a sign-in at a till); None for none, a staff token, an unknown or a revoked
     terminal token."""
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token.startswith(TERMINAL_TOKEN_PREFIX):
-        return None
     try:
-        return _terminal_by_hash(get_ctx(request), sha256_hex(token))
+        return current_terminal(request)
     except ApiError:
         return None
 
