@@ -10,6 +10,7 @@ import base64
 import subprocess
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
@@ -56,11 +57,9 @@ def receiver() -> Iterator[Receiver]:
         yield rec
 
 
-@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'server.db'}"
-        return
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """A new, uniquely named PostgreSQL database, dropped afterwards."""
     if not _ensure_pg():
         pytest.skip("PostgreSQL is not reachable and could not be started")
     name = f"tillsync_test_{uuid.uuid4().hex[:12]}"
@@ -71,6 +70,22 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'server.db'}"
+        return
+    with fresh_pg_database() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """An empty PostgreSQL database of the test's own."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
