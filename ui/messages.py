@@ -23,6 +23,16 @@ def unknown_barcode(code: str) -> str:
     return f"No product has barcode {code}"
 
 
+def not_for_sale(name: str) -> str:
+    """A scan of an inactive product: said plainly, so the cashier does not scan it again."""
+    return f"{name} is not for sale (inactive). Nothing was added to the sale."
+
+
+def inactive_product(name: str) -> str:
+    """How the catalog list shows a product a manager made inactive."""
+    return f"{name} (inactive)"
+
+
 def printer_failed(printer: str, detail: str) -> str:
     return (f"The receipt did not print on “{printer}”: {detail}. "
             "The sale is saved; reprint it from Today's sales.")

@@ -24,7 +24,7 @@ from app.domain.schedule import ScheduleError
 from app.domain.tender import TenderError
 from app.domain.totals import DiscountError
 from app.services.approvals import ApprovalError
-from app.services.catalog import UnknownBarcode
+from app.services.catalog import ProductNotForSale, UnknownBarcode
 from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
 from app.services.inventory import StockError
@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 #: Exceptions whose message is written for the person at the till.
 USER_ERRORS: tuple[type[BaseException], ...] = (
-    SignInError, SaleError, BarcodeError, UnknownBarcode, PermissionDenied,
+    SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
     ScheduleError, StockError, CatalogError, StatusError, ConflictError,
 )

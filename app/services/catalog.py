@@ -25,6 +25,16 @@ class UnknownBarcode(LookupError):
         self.code = code
 
 
+class ProductNotForSale(LookupError):
+    """A scan or pick of a product a manager made inactive: the product is known (so no
+    quick-add: its barcode is taken), but the till must not ring it up."""
+
+    def __init__(self, name: str, code: str | None = None) -> None:
+        super().__init__(f"{name} is not for sale (inactive)")
+        self.name = name
+        self.code = code
+
+
 @dataclass(frozen=True)
 class ProductRow:
     """What the register and search lists need to show about a product."""
@@ -49,9 +59,12 @@ class _ScanRow(NamedTuple):
     price: int
     tax_rate_ppm: int
     sold_by_weight: bool
+    active: bool
 
 
-_SCAN_SQL = ("SELECT p.id, p.sku, p.name, p.price, p.tax_rate_ppm, p.sold_by_weight "
+# ``active`` is read with the rest (not filtered in SQL): an inactive product must be told
+# apart from an unknown code, and the stock and catalog screens still find it.
+_SCAN_SQL = ("SELECT p.id, p.sku, p.name, p.price, p.tax_rate_ppm, p.sold_by_weight, p.active "
              "FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ? LIMIT 1")
 
 
@@ -64,11 +77,19 @@ def _product_by_code(s: Session, code: str) -> _ScanRow | None:
         row = cur.execute(_SCAN_SQL, (code,)).fetchone()
     finally:
         cur.close()
-    return None if row is None else _ScanRow(*row[:5], bool(row[5]))
+    return None if row is None else _ScanRow(*row[:5], bool(row[5]), bool(row[6]))
 
 
-def line_for_scan(store: LocalStore, raw: str) -> CartLine:
-    """The cart line a scan rings up. Raises BarcodeError or UnknownBarcode."""
+def _check_for_sale(name: str, active: bool, code: str, include_inactive: bool) -> None:
+    """Refuse a product that is not for sale, unless the caller manages products."""
+    if not active and not include_inactive:
+        raise ProductNotForSale(name, code)
+
+
+def line_for_scan(store: LocalStore, raw: str, *, include_inactive: bool = False) -> CartLine:
+    """The cart line a scan rings up. Raises BarcodeError, UnknownBarcode or
+    ProductNotForSale (an inactive product; ``include_inactive`` lets the stock and
+    catalog screens, which manage products rather than sell them, still find it)."""
     raw = raw.strip()
     # A 12-digit UPC-A is read as its EAN-13 first, so a UPC random-weight code
     # (number system 2) is understood like the GS1 prefix 02 it becomes.
@@ -78,6 +99,7 @@ def line_for_scan(store: LocalStore, raw: str) -> CartLine:
             product = _product_by_code(s, variable.lookup_code)
             if product is None:
                 raise UnknownBarcode(raw)
+            _check_for_sale(product.name, product.active, raw, include_inactive)
             if variable.grams is not None:
                 return CartLine(product.id, product.sku, product.name, product.price,
                                 product.tax_rate_ppm, qty_milli=variable.grams, barcode=raw, weighed=True)
@@ -90,15 +112,20 @@ def line_for_scan(store: LocalStore, raw: str) -> CartLine:
             product = _product_by_code(s, raw)
         if product is None:
             raise UnknownBarcode(code)
+        _check_for_sale(product.name, product.active, code, include_inactive)
         return CartLine(product.id, product.sku, product.name, product.price,
                         product.tax_rate_ppm, barcode=code, weighed=product.sold_by_weight)
 
 
-def line_for_product(store: LocalStore, product_id: str, qty_milli: int = 1000) -> CartLine:
+def line_for_product(store: LocalStore, product_id: str, qty_milli: int = 1000, *,
+                     include_inactive: bool = False) -> CartLine:
+    """The cart line of a product picked from a list. Raises LookupError, or
+    ProductNotForSale if it was made inactive since the list was shown."""
     with store.db.read() as s:
         p = s.get(Product, product_id)
         if p is None:
             raise LookupError("That product no longer exists")
+        _check_for_sale(p.name, p.active, p.sku, include_inactive)
         return CartLine(p.id, p.sku, p.name, p.price, p.tax_rate_ppm, qty_milli=qty_milli,
                         weighed=p.sold_by_weight)
 
@@ -175,10 +202,13 @@ def _tier(typed: list[str], name: str, sku: str) -> int:
 _FTS_SQL = "SELECT product_id, name, sku FROM products_fts WHERE products_fts MATCH ? LIMIT ?"
 _ROW_SQL = ("SELECT id, sku, name, price, tax_rate_ppm, sold_by_weight, active FROM products "
             "WHERE active AND id IN ({})")
+_ANY_ROW_SQL = _ROW_SQL.replace("WHERE active AND ", "WHERE ")
 
 
-def search(store: LocalStore, query: str, limit: int = 50) -> list[ProductRow]:
-    """Active products whose name or SKU match what was typed, best matches first.
+def search(store: LocalStore, query: str, limit: int = 50, *,
+           include_inactive: bool = False) -> list[ProductRow]:
+    """Active products whose name or SKU match what was typed, best matches first
+    (``include_inactive``: inactive ones too, for the screens that manage products).
 
     Every word typed must match the start of a word of the name or SKU; matches are
     ordered by :func:`search_order_key`. At most :data:`SEARCH_CANDIDATES` (or twice
@@ -192,6 +222,7 @@ def search(store: LocalStore, query: str, limit: int = 50) -> list[ProductRow]:
     q = fts_query(query)
     if q is None or not typed or limit <= 0:
         return []
+    row_sql = _ANY_ROW_SQL if include_inactive else _ROW_SQL
     with store.db.read() as s:
         cur = s.connection().connection.driver_connection.cursor()
         try:
@@ -214,7 +245,7 @@ def search(store: LocalStore, query: str, limit: int = 50) -> list[ProductRow]:
                 while len(result) < limit and start < len(ids):
                     chunk = ids[start:start + limit - len(result)]
                     start += len(chunk)
-                    rows = {r[0]: r for r in cur.execute(_ROW_SQL.format(", ".join("?" * len(chunk))), chunk)}
+                    rows = {r[0]: r for r in cur.execute(row_sql.format(", ".join("?" * len(chunk))), chunk)}
                     result.extend(ProductRow(*rows[i][:5], bool(rows[i][5]), bool(rows[i][6]))
                                   for i in chunk if i in rows)
                 if len(result) >= limit:
@@ -247,5 +278,5 @@ def price_for(unit_price: int, qty_milli: int) -> int:
     return div_round(unit_price * qty_milli, MILLI)
 
 
-__all__ = ["BarcodeError", "UnknownBarcode", "ProductRow", "line_for_scan", "line_for_product",
+__all__ = ["BarcodeError", "UnknownBarcode", "ProductNotForSale", "ProductRow", "line_for_scan", "line_for_product",
            "search", "get", "on_hand_milli", "count_products"]

@@ -37,6 +37,7 @@ from app.domain.permissions import Action
 from app.services import catalog, catalog_csv, catalog_edit
 from app.services.catalog import UnknownBarcode
 from app.services.changes import Changes
+from ui import messages
 from ui.context import AppContext
 from ui.screens.catalog_dialogs import (
     ImportReportDialog,
@@ -212,7 +213,7 @@ class CatalogScreen(QWidget):
         seq = self._seq
         if len(text) < 2:
             return
-        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 100),
+        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 100, include_inactive=True),
                          success=lambda rows: self._show_results(seq, rows))
 
     def _show_results(self, seq: int, rows: list) -> None:
@@ -221,7 +222,8 @@ class CatalogScreen(QWidget):
         self.results.blockSignals(True)
         self.results.setRowCount(len(rows))
         for r, row in enumerate(rows):
-            for c, text in enumerate((row.name, row.sku, self.ctx.money(row.price))):
+            name = row.name if row.active else messages.inactive_product(row.name)
+            for c, text in enumerate((name, row.sku, self.ctx.money(row.price))):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, row.id)
                 if c == 2:
@@ -234,7 +236,7 @@ class CatalogScreen(QWidget):
 
     def handle_scan(self, code: str) -> None:
         """A scanned code opens its product; an unknown one offers the quick-add form."""
-        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code),
+        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
                          success=lambda line: self.open_product(line.product_id),
                          failure=lambda exc: self._scan_failed(exc))
 

@@ -70,7 +70,7 @@ class ScanHit:
 
 
 def resolve_scan(store, code: str) -> ScanHit:
-    line = catalog.line_for_scan(store, code)
+    line = catalog.line_for_scan(store, code, include_inactive=True)
     return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
                    catalog.on_hand_milli(store, line.product_id))
 
@@ -326,7 +326,7 @@ class InventoryScreen(QWidget):
             self.count_scan(code)
 
     def _pick_scan(self, picker: ProductPicker, code: str) -> None:
-        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code),
+        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
                          success=lambda line: picker.set_product(
                              PickedProduct(line.product_id, line.name, line.sku or "")),
                          failure=lambda exc: self._scan_failed(code, exc, lambda _pid: self._pick_scan(picker, code)))
@@ -567,6 +567,6 @@ class InventoryScreen(QWidget):
 
 
 def _hit_for_product(store, product_id: str) -> ScanHit:
-    line = catalog.line_for_product(store, product_id)
+    line = catalog.line_for_product(store, product_id, include_inactive=True)
     return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
                    catalog.on_hand_milli(store, product_id))

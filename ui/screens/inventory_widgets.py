@@ -231,7 +231,7 @@ class ProductPicker(QWidget):
 
     def pick_code(self, code: str) -> None:
         """A scanned or typed code: find the product it belongs to."""
-        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code),
+        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
                          success=lambda line: self.set_product(PickedProduct(line.product_id, line.name, line.sku or "")))
 
     def set_product(self, row) -> None:

@@ -34,7 +34,7 @@ from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
 from app.domain.permissions import Action
 from app.services import catalog, catalog_edit, sales
-from app.services.catalog import UnknownBarcode
+from app.services.catalog import ProductNotForSale, UnknownBarcode
 from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
 from app.services.customers import CustomerDetails
@@ -217,6 +217,9 @@ class RegisterScreen(QWidget):
             if self.ctx.can(Action.PRODUCT_QUICK_ADD):
                 self._offer_quick_add(exc.code)
             return True
+        if isinstance(exc, ProductNotForSale):  # known, so no quick-add: its barcode is taken
+            self.ctx.error(messages.not_for_sale(exc.name))
+            return True
         if isinstance(exc, BarcodeError):
             self.ctx.error(str(exc))
             return True
@@ -276,7 +279,8 @@ class RegisterScreen(QWidget):
         product_id = item.data(Qt.ItemDataRole.UserRole)
         self._clear_search()
         self.scan.setFocus()
-        self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id), success=self._add_line)
+        self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id),
+                         success=self._add_line, failure=self._scan_failed)
 
     def _clear_search(self) -> None:
         """Empty the field and drop results, including searches still running."""
