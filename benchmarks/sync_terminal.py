@@ -26,7 +26,7 @@ from app.services.sales import record_sale
 from app.store.local import LocalStore, open_store
 from app.store.models import OutboxOperation, Product
 from app.store.unit_of_work import Actor
-from benchmarks.sync_bench import Result, pct, server_cpu
+from benchmarks.sync_bench import Result, database_cpu, pct, server_cpu
 from sync.enroll import enroll
 from sync.protocol import Operation, PushResponse
 from sync.pull import pull_changes
@@ -112,11 +112,11 @@ def bench_terminal_push(base: str, code: str, cashier: str, n: int, workdir: str
                 await client.aclose()
             return report.applied
 
-        cpu0 = server_cpu(base)
+        cpu0, db0 = server_cpu(base), database_cpu()
         t0 = time.perf_counter()
         applied = asyncio.run(push())
         total = time.perf_counter() - t0
-        cpu = server_cpu(base) - cpu0
+        cpu, db = server_cpu(base) - cpu0, database_cpu() - db0
         left = _pending(store)
         res = Result(f"push {queued:,} queued ops, terminal", len(batches),
                      pct(batches, 50) if batches else None, pct(batches, 95) if batches else None,
@@ -126,7 +126,7 @@ def bench_terminal_push(base: str, code: str, cashier: str, n: int, workdir: str
         res.notes.append(
             f"outbox -> POST /sync/push -> results written; p50-p99: a batch's HTTP round "
             f"trip; applied {applied:,}, "
-            f"still pending {left}; server CPU {cpu:.2f} s; recording the {n:,} sales took {recorded:.1f} s (not "
+            f"still pending {left}; server CPU {cpu:.2f} s, PostgreSQL CPU {db:.2f} s; recording the {n:,} sales took {recorded:.1f} s (not "
             f"timed); load avg {os.getloadavg()[0]:.1f}")
         return [first, res]
     finally:
