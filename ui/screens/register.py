@@ -1,5 +1,8 @@
 """The register: scan or search items, adjust the cart, take payment, print.
 
+The scan field and its name/SKU search results are their own widget
+(ui/screens/register_search.py); this screen acts on what it reports.
+
 Every action has a key shown on its button. Look-ups and the sale itself run
 through ctx.ops off the GUI thread; the sale is committed before the receipt is
 queued, so a printer problem never loses a sale.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import copy
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,9 +22,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMessageBox,
     QStackedWidget,
     QTableView,
@@ -42,6 +42,7 @@ from ui import messages
 from ui.context import AppContext
 from ui.receipts import print_receipt
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
+from ui.screens.register_search import ItemSearch
 from ui.screens.tender import TenderDialog
 from ui.widgets.cart_table import QTY, CartModel
 from ui.widgets.common import EmptyState, action_button, heading
@@ -70,9 +71,6 @@ class RegisterScreen(QWidget):
         self.customer_details: CustomerDetails | None = None
         self.tender_dialog: TenderDialog | None = None
         self.last_sale: sales.SaleResult | None = None
-        self._search_seq = 0
-        self._search_timer = QTimer(self, singleShot=True, interval=120)
-        self._search_timer.timeout.connect(self._run_search)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(16)
@@ -85,17 +83,11 @@ class RegisterScreen(QWidget):
     # -- layout -----------------------------------------------------------------
     def _build_main(self) -> QVBoxLayout:
         main = QVBoxLayout()
-        self.scan = QLineEdit()
-        self.scan.setObjectName("scanField")
-        self.scan.setPlaceholderText(messages.SCAN_PLACEHOLDER)
-        self.scan.setClearButtonEnabled(True)
-        self.scan.textEdited.connect(lambda _t: self._search_timer.start())
-        self.scan.returnPressed.connect(self._scan_entered)
-        self.scan.installEventFilter(self)
-        self.results = QListWidget()
-        self.results.setObjectName("searchResults")
-        self.results.hide()
-        self.results.itemActivated.connect(self._add_result)
+        self.finder = ItemSearch(self.ctx)
+        self.scan, self.results = self.finder.field, self.finder.results
+        self.finder.code_entered.connect(self.handle_scan)
+        self.finder.product_chosen.connect(self._add_product)
+        self.finder.pay_requested.connect(self.pay)
         self.stack = QStackedWidget()
         self.empty = EmptyState("scan", messages.EMPTY_CART, messages.EMPTY_CART_HINT)
         self.table = QTableView()
@@ -113,8 +105,7 @@ class RegisterScreen(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
-        for w in (self.scan, self.results):
-            main.addWidget(w)
+        main.addWidget(self.finder)
         main.addWidget(self.stack, 1)
         return main
 
@@ -166,15 +157,6 @@ class RegisterScreen(QWidget):
         self.shortcuts["pay"] = QShortcut(QKeySequence("F12"), self, context=context)
         self.shortcuts["pay"].activated.connect(self.pay)
 
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-        """Down arrow from the scan field moves into the search results."""
-        if (watched is self.scan and event.type() == event.Type.KeyPress
-                and event.key() == Qt.Key.Key_Down and self.results.isVisible() and self.results.count()):
-            self.results.setFocus()
-            self.results.setCurrentRow(0)
-            return True
-        return super().eventFilter(watched, event)
-
     # -- role -------------------------------------------------------------------
     def apply_role(self) -> None:
         """Hide what the signed-in role may not do (a courtesy; services enforce)."""
@@ -185,7 +167,7 @@ class RegisterScreen(QWidget):
         self.buttons["line_discount"].setEnabled(line_ok)
         self.shortcuts["line_discount"].setEnabled(line_ok)
 
-    # -- scanning and search ----------------------------------------------------
+    # -- scanning and picking ---------------------------------------------------
     def handle_scan(self, code: str) -> None:
         """A code from a scanner (wedge or serial): an order reference or an item."""
         if self.tender_dialog is not None and self.tender_dialog.isVisible():
@@ -197,19 +179,6 @@ class RegisterScreen(QWidget):
         self.sale_banner.hide()
         self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code),
                          success=self._add_line, failure=self._scan_failed)
-
-    def _scan_entered(self) -> None:
-        text = self.scan.text().strip()
-        if not text:
-            self.pay()
-        elif parse_reference(text) or (text.isdigit() and len(text) >= 6):
-            self._clear_search()
-            self.handle_scan(text)
-        elif self.results.count():
-            self._add_result(self.results.currentItem() or self.results.item(0))
-        else:
-            self._search_timer.stop()
-            self._run_search(add_first=True)
 
     def _scan_failed(self, exc: BaseException) -> bool:
         if isinstance(exc, UnknownBarcode):
@@ -241,7 +210,7 @@ class RegisterScreen(QWidget):
 
     def _quick_added(self, product_id: str, name: str) -> None:
         self.ctx.info(f"Added “{name}” to the catalog")
-        self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id), success=self._add_line)
+        self._add_product(product_id)
 
     def _quick_add_failed(self, exc: BaseException) -> bool:
         if isinstance(exc, CatalogError):
@@ -249,46 +218,10 @@ class RegisterScreen(QWidget):
             return True
         return False
 
-    def _run_search(self, add_first: bool = False) -> None:
-        text = self.scan.text().strip()
-        self._search_seq += 1
-        seq = self._search_seq
-        if len(text) < 2 or text.isdigit():
-            self.results.hide()
-            return
-        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 20),
-                         success=lambda rows: self._show_results(seq, rows, add_first))
-
-    def _show_results(self, seq: int, rows: list, add_first: bool) -> None:
-        if seq != self._search_seq:
-            return  # an older query finished after a newer one started
-        self.results.clear()
-        for row in rows:
-            item = QListWidgetItem(f"{row.name}    ·    {row.sku}    ·    {self.ctx.money(row.price)}")
-            item.setData(Qt.ItemDataRole.UserRole, row.id)
-            self.results.addItem(item)
-        self.results.setVisible(bool(rows))
-        if not rows:
-            self.ctx.info(f"Nothing matches “{self.scan.text().strip()}”")
-        elif add_first:
-            self._add_result(self.results.item(0))
-
-    def _add_result(self, item: QListWidgetItem | None) -> None:
-        if item is None:
-            return
-        product_id = item.data(Qt.ItemDataRole.UserRole)
-        self._clear_search()
-        self.scan.setFocus()
+    def _add_product(self, product_id: str) -> None:
+        """A product picked from the search results (refused if made inactive meanwhile)."""
         self.ctx.ops.run(lambda: catalog.line_for_product(self.ctx.store, product_id),
                          success=self._add_line, failure=self._scan_failed)
-
-    def _clear_search(self) -> None:
-        """Empty the field and drop results, including searches still running."""
-        self._search_seq += 1
-        self._search_timer.stop()
-        self.scan.clear()
-        self.results.clear()
-        self.results.hide()
 
     def _add_line(self, line: CartLine) -> None:
         row = self.model.add(line)
@@ -350,13 +283,13 @@ class RegisterScreen(QWidget):
         self.cart.clear()
         self.customer_details = None
         self.model.refresh()
-        self._clear_search()
+        self.finder.clear()
         self.scan.setFocus()
 
     def cancel(self) -> None:
         """Esc: first clears the search, then offers to cancel the sale."""
-        if self.scan.text() or self.results.isVisible():
-            self._clear_search()
+        if self.finder.in_use:
+            self.finder.clear()
             self.scan.setFocus()
             return
         if self.tender_dialog is not None and self.tender_dialog.isVisible():
