@@ -1,5 +1,9 @@
 """Applying pulled changes (feed entries or snapshot entries) to the local store.
 
+This module holds the rules every change follows and the appliers of the catalog,
+staff, stock and the store's settings; orders and approvals are in
+sync/apply_orders.py, runs of products and stock levels in sync/apply_bulk.py.
+
 All functions take an open write Session: the caller (sync/pull.py) applies a whole
 page and advances the cursor in the same transaction, so a crash leaves either the
 page and its cursor or neither.
@@ -18,12 +22,7 @@ Rules, and why:
   made itself (its own sales, made locally with other ids) are skipped.
 - Entity types we do not know are skipped, so an older terminal survives a newer
   server.
-- Approvals are upserted by id (the approvals queue of every terminal shows the same
-  requests); one whose order has not arrived yet is kept back until it does. A local
-  decision not pushed yet (``approval.decide``, or ``order.delete`` / ``refund.create``
-  naming the ``approval_id``) holds the approval back like any other pending edit.
-- An order's refunds made elsewhere are recorded once by id, with the refunded
-  quantity on each line (so no till refunds more than was sold).
+- Orders, their refunds and approvals: see sync/apply_orders.py.
 - Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
   pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
 - The store's settings (``store``) update the one StoreSettings row, adopting the
@@ -34,51 +33,33 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
-from app.services.customers import CustomerDetails, upsert_in
-from app.store.crypto import PersonalDataCipher
 from app.store.models import (
     Barcode,
     Category,
-    Installment,
-    Order,
-    OrderLine,
     OutboxOperation,
-    Payment,
     PriceChange,
     Product,
     Staff,
     StockMovement,
     StoreSettings,
 )
-from app.store.models_aftersale import Approval, Refund, RefundLine
 from sync import conflicts, state
+from sync.apply_context import ApplyContext, as_datetime, is_stale
+from sync.apply_orders import apply_approval, apply_order
 from sync.protocol import Change
 
 CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
-REFUND_LINE_NS = uuid.UUID("a4f0c7de-2b61-4f1e-9c3a-7d5e8b9f0a12")
 NON_BLOCKING_OPS = ("stock.adjust",)
 # Payload keys naming another entity an operation changes: the order of a payment or
 # refund, the approval an order.delete / refund.create carries out, the conflict resolved.
 HELD_PAYLOAD_KEYS = ("order_id", "approval_id", "conflict_id")
-
-
-class ApplyContext:
-    """What applying needs besides the session: who we are and the data cipher."""
-
-    def __init__(self, device_id: str, cipher: PersonalDataCipher, pending: set[str]) -> None:
-        self.device_id = device_id
-        self.cipher = cipher
-        self.pending = pending
-        self.applied = 0
-        self.skipped_pending = 0
-        self.skipped = 0
 
 
 def pending_entities(s: Session) -> set[str]:
@@ -93,17 +74,6 @@ def pending_entities(s: Session) -> set[str]:
                 if isinstance(payload.get(key), str):
                     held.add(payload[key])
     return held
-
-
-def _dt(value: Any) -> datetime | None:
-    if value is None or isinstance(value, datetime):
-        return value
-    dt = datetime.fromisoformat(str(value))
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
-def _stale(local_version: int | None, change: Change) -> bool:
-    return local_version is not None and local_version > change.version
 
 
 # ---------------------------------------------------------------- catalog
@@ -128,7 +98,7 @@ def _category(s: Session, name: str | None) -> str | None:
 def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
     d = c.data
     p = s.get(Product, c.entity_id)
-    if p is not None and _stale(p.version, c):
+    if p is not None and is_stale(p.version, c):
         return False
     clash = s.scalars(select(Product).where(Product.sku == d["sku"], Product.id != c.entity_id)).first()
     if clash is not None:  # a local-only product holds the SKU: keep it, visibly renamed
@@ -140,7 +110,7 @@ def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
         s.add(p)
     elif p.price != d["price"]:
         s.add(PriceChange(id=new_id(), product_id=p.id, old_price=p.price, new_price=d["price"],
-                          actor_id=None, changed_at=_dt(d.get("updated_at")) or datetime.now(UTC)))
+                          actor_id=None, changed_at=as_datetime(d.get("updated_at")) or datetime.now(UTC)))
     p.sku, p.name, p.price, p.tax_rate_ppm = d["sku"], d["name"], d["price"], d["tax_rate_ppm"]
     p.category_id = _category(s, d.get("category"))
     p.active = bool(d.get("active", True)) and not (c.deleted or d.get("deleted"))
@@ -148,7 +118,7 @@ def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
     p.sold_by_weight = bool(d.get("sold_by_weight", False))
     p.reorder_level_milli = int(d.get("reorder_level_milli") or 0)
     p.version = c.version
-    p.updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
+    p.updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
     s.flush()
     wanted = [str(b) for b in d.get("barcodes") or []]
     # Read from the table, not ``p.barcodes``: that collection, loaded earlier in this
@@ -169,7 +139,7 @@ def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
 def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
     d = c.data
     person = s.get(Staff, c.entity_id)
-    if person is not None and _stale(person.version, c):
+    if person is not None and is_stale(person.version, c):
         return False
     if person is None:
         # The server sends no staff code yet; until it does, people sign in by their id.
@@ -183,95 +153,6 @@ def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
     person.active = bool(d.get("active", True)) and not c.deleted
     person.version = c.version
     return True
-
-
-# ---------------------------------------------------------------- orders
-
-
-def _product_ref(s: Session, product_id: str | None) -> str | None:
-    return product_id if product_id and s.get(Product, product_id) is not None else None
-
-
-def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    d = c.data
-    order = s.get(Order, c.entity_id)
-    if order is not None and _stale(order.version, c):
-        return False
-    customer_id = None
-    cust = d.get("customer")
-    if isinstance(cust, dict) and (cust.get("id") or cust.get("phone") or cust.get("name")):
-        customer_id = upsert_in(s, ctx.cipher, CustomerDetails(
-            cust.get("id"), cust.get("name"), cust.get("phone"), cust.get("email"))).id
-        s.flush()
-    if order is None:
-        ref = d["reference"]
-        if s.scalar(select(Order.id).where(Order.reference == ref)) is not None:
-            ref = f"{ref}-{c.entity_id[-4:]}"  # the server flagged it duplicate_reference too
-        order = Order(id=c.entity_id, reference=ref, created_by=d.get("created_by") or "",
-                      created_at=_dt(d.get("created_at")) or datetime.now(UTC))
-        s.add(order)
-    for name in ("store_id", "status", "currency", "tax_inclusive", "is_offline",
-                 "order_discount_percent_ppm", "order_discount_amount", "subtotal", "discount",
-                 "tax", "total", "paid", "refunded", "note", "deleted_reason"):
-        if name in d:
-            setattr(order, name, d[name])
-    order.device_id = d.get("device_id") or order.device_id or ""
-    order.flags = list(d.get("flags") or [])
-    order.customer_id = customer_id or order.customer_id
-    order.updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
-    order.version = c.version
-    s.flush()
-    for pos, li in enumerate(d.get("lines") or []):
-        line = s.get(OrderLine, li["id"]) or OrderLine(id=li["id"], order_id=order.id)
-        for name in ("name", "sku", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
-                     "discount_percent_ppm", "discount_amount", "gross", "net", "tax", "total"):
-            setattr(line, name, li.get(name))
-        line.position = li.get("position", pos)
-        line.product_id = _product_ref(s, li.get("product_id"))
-        s.add(line)
-    for pay in d.get("payments") or []:
-        if s.get(Payment, pay["id"]) is None:  # append-only
-            s.add(Payment(
-                id=pay["id"], order_id=order.id, method=pay["method"], amount=pay["amount"],
-                tendered=pay.get("tendered", pay["amount"]), change=pay.get("change", 0),
-                installment_id=pay.get("installment_id"),
-                actor_id=pay.get("actor_id") or order.created_by,
-                device_id=pay.get("device_id") or order.device_id,
-                created_at=_dt(pay.get("created_at")) or order.created_at))
-    s.flush()
-    _apply_refunds(s, order, d.get("refunds") or [])
-    for inst in d.get("installments") or []:
-        if s.get(Installment, inst["id"]) is None:
-            s.add(Installment(id=inst["id"], order_id=order.id, number=inst["number"],
-                              due_date=date.fromisoformat(str(inst["due_date"])),
-                              amount=inst["amount"]))
-    return True
-
-
-def _apply_refunds(s: Session, order: Order, refunds: list[dict[str, Any]]) -> None:
-    """Refunds made on another terminal: recorded once by id, with the refunded quantities
-    on the order's lines (so no till refunds more than was sold). Our own are already here."""
-    for r in refunds:
-        if not isinstance(r, dict) or not r.get("id") or s.get(Refund, r["id"]) is not None:
-            continue
-        approval_id = r.get("approval_id")  # kept when that approval is on this till
-        if not isinstance(approval_id, str) or s.get(Approval, approval_id) is None:
-            approval_id = None
-        refund = Refund(id=r["id"], order_id=order.id, approval_id=approval_id, amount=r["amount"],
-                        method=r.get("method") or "cash", restock=bool(r.get("restock")),
-                        reason=r.get("reason") or "", requested_by=r.get("actor_id") or "",
-                        approved_by=r.get("approved_by") or r.get("actor_id") or "",
-                        created_at=_dt(r.get("created_at")) or datetime.now(UTC))
-        for item in r.get("lines") or []:
-            line = s.get(OrderLine, item.get("line_id"))
-            if line is None or line.order_id != order.id:
-                continue
-            line.refunded_qty_milli = (line.refunded_qty_milli or 0) + int(item["qty_milli"])
-            refund.lines.append(RefundLine(
-                id=str(uuid.uuid5(REFUND_LINE_NS, f"{refund.id}/{line.id}")),
-                order_line_id=line.id, qty_milli=int(item["qty_milli"]),
-                amount=int(item.get("amount") or 0)))
-        s.add(refund)
 
 
 # ---------------------------------------------------------------- stock, conflicts, store
@@ -289,7 +170,7 @@ def apply_movement(s: Session, ctx: ApplyContext, c: Change) -> bool:
         id=c.entity_id, product_id=d["product_id"], kind=d.get("kind") or "adjust",
         qty_delta_milli=d["qty_delta_milli"], reason=d.get("reason"),
         reference=d.get("reference"), actor_id=d.get("actor_id"), device_id=d.get("device_id"),
-        created_at=_dt(d.get("created_at")) or datetime.now(UTC), synced=True))
+        created_at=as_datetime(d.get("created_at")) or datetime.now(UTC), synced=True))
     return True
 
 
@@ -374,31 +255,6 @@ def update_store_settings(s: Session, store_id: str, data: dict[str, Any],
 
 def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
     return update_store_settings(s, c.entity_id, c.data, c.version)
-
-
-def apply_approval(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    d = c.data
-    approval = s.get(Approval, c.entity_id)
-    if approval is not None and _stale(approval.version, c):
-        return False
-    if s.get(Order, d.get("order_id")) is None:
-        state.defer(s, c.entity_id, c.model_dump(mode="json"))  # its order comes later
-        return False
-    if approval is None:
-        approval = Approval(id=c.entity_id)
-        s.add(approval)
-    approval.kind, approval.order_id = d["kind"], d["order_id"]
-    approval.status = d.get("status") or "pending"
-    approval.reason = d.get("reason") or ""
-    approval.details = dict(d.get("details") or {})
-    approval.requested_by = d.get("requested_by") or ""
-    approval.requested_at = _dt(d.get("requested_at")) or datetime.now(UTC)
-    approval.decided_by = d.get("decided_by")
-    approval.decided_at = _dt(d.get("decided_at"))
-    approval.decision_note = d.get("decision_note")
-    approval.device_id = d.get("device_id") or c.origin_device_id or approval.device_id or ""
-    approval.version = c.version
-    return True
 
 
 APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {

@@ -43,7 +43,8 @@ from app.store.models import (
     Product,
     StockMovement,
 )
-from sync.apply import ApplyContext, _dt, _stale, apply_change, category_id
+from sync.apply import apply_change, category_id
+from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
 
 Hook = Callable[[Change], None]
@@ -186,7 +187,7 @@ class _ProductBatch:
 
     def add(self, c: Change) -> None:
         d, pid = c.data, c.entity_id
-        updated_at = _dt(d.get("updated_at")) or datetime.now(UTC)
+        updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
         row = {"sku": d["sku"], "name": d["name"], "category_id": self.category(d.get("category")),
                "price": d["price"], "tax_rate_ppm": d["tax_rate_ppm"],
                "active": bool(d.get("active", True)) and not (c.deleted or d.get("deleted")),
@@ -257,7 +258,7 @@ def _apply_products(page: _Page, run: list[Change]) -> None:
             continue
         page.seen(c)
         old = catalog.products.get(c.entity_id)
-        if old is not None and _stale(old.version, c):
+        if old is not None and is_stale(old.version, c):
             page.ctx.skipped += 1
             continue
         batch.add(c)

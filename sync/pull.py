@@ -35,8 +35,9 @@ from sqlalchemy import select, update
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
 from sync import conflicts, state
-from sync.apply import ApplyContext, apply_deferred, pending_entities
+from sync.apply import apply_deferred, pending_entities
 from sync.apply_bulk import apply_changes
+from sync.apply_context import ApplyContext
 from sync.client import CursorExpired, SyncClient, TransientError
 from sync.protocol import Change
 

@@ -1,0 +1,40 @@
+"""What every applier of pulled changes shares: the context of the page being applied,
+and the two rules each one follows (a change older than the local row is ignored; a
+time from the server is read as UTC).
+
+A module of its own so the appliers by entity (sync/apply.py, sync/apply_orders.py)
+and the batch path (sync/apply_bulk.py) use one definition without importing each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from app.store.crypto import PersonalDataCipher
+from sync.protocol import Change
+
+
+class ApplyContext:
+    """What applying needs besides the session: who we are and the data cipher."""
+
+    def __init__(self, device_id: str, cipher: PersonalDataCipher, pending: set[str]) -> None:
+        self.device_id = device_id
+        self.cipher = cipher
+        self.pending = pending
+        self.applied = 0
+        self.skipped_pending = 0
+        self.skipped = 0
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A time from a change (ISO text or a datetime); one without a zone is UTC."""
+    if value is None or isinstance(value, datetime):
+        return value
+    dt = datetime.fromisoformat(str(value))
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def is_stale(local_version: int | None, change: Change) -> bool:
+    """Older than what we hold: replaying a page is harmless (an equal version applies again)."""
+    return local_version is not None and local_version > change.version

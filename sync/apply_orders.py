@@ -1,0 +1,172 @@
+"""Applying pulled orders and what hangs off them: lines, payments, refunds,
+installments, and the approvals a deletion or refund waits on.
+
+Rules, and why (the general ones are in sync/apply.py):
+
+- Payments are append-only: one already here is never touched again.
+- An order's refunds made elsewhere are recorded once by id, with the refunded
+  quantity on each line (so no till refunds more than was sold).
+- Approvals are upserted by id (the approvals queue of every terminal shows the same
+  requests); one whose order has not arrived yet is kept back until it does. A local
+  decision not pushed yet (``approval.decide``, or ``order.delete`` / ``refund.create``
+  naming the ``approval_id``) holds the approval back like any other pending edit.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.services.customers import CustomerDetails, upsert_in
+from app.store.models import Installment, Order, OrderLine, Payment, Product
+from app.store.models_aftersale import Approval, Refund, RefundLine
+from sync import state
+from sync.apply_context import ApplyContext, as_datetime, is_stale
+from sync.protocol import Change
+
+REFUND_LINE_NS = uuid.UUID("a4f0c7de-2b61-4f1e-9c3a-7d5e8b9f0a12")
+ORDER_FIELDS = ("store_id", "status", "currency", "tax_inclusive", "is_offline",
+                "order_discount_percent_ppm", "order_discount_amount", "subtotal", "discount",
+                "tax", "total", "paid", "refunded", "note", "deleted_reason")
+LINE_FIELDS = ("name", "sku", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
+               "discount_percent_ppm", "discount_amount", "gross", "net", "tax", "total")
+
+
+def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    """The order as the server has it now: its fields and lines set, payments, refunds
+    and installments added once by id (what this till already holds is not repeated)."""
+    d = c.data
+    order = s.get(Order, c.entity_id)
+    if order is not None and is_stale(order.version, c):
+        return False
+    customer_id = _customer_id(s, ctx, d.get("customer"))
+    if order is None:
+        order = _new_order(s, c)
+    for name in ORDER_FIELDS:
+        if name in d:
+            setattr(order, name, d[name])
+    order.device_id = d.get("device_id") or order.device_id or ""
+    order.flags = list(d.get("flags") or [])
+    order.customer_id = customer_id or order.customer_id
+    order.updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
+    order.version = c.version
+    s.flush()
+    _apply_lines(s, order, d.get("lines") or [])
+    _apply_payments(s, order, d.get("payments") or [])
+    s.flush()
+    _apply_refunds(s, order, d.get("refunds") or [])
+    _apply_installments(s, order, d.get("installments") or [])
+    return True
+
+
+def _customer_id(s: Session, ctx: ApplyContext, cust: Any) -> str | None:
+    """The order's customer, found or added here (encrypted like one added at the till)."""
+    if not isinstance(cust, dict) or not (cust.get("id") or cust.get("phone") or cust.get("name")):
+        return None
+    customer_id = upsert_in(s, ctx.cipher, CustomerDetails(
+        cust.get("id"), cust.get("name"), cust.get("phone"), cust.get("email"))).id
+    s.flush()
+    return customer_id
+
+
+def _new_order(s: Session, c: Change) -> Order:
+    """An order first seen here; its reference made unique on this till if another has it."""
+    d = c.data
+    ref = d["reference"]
+    if s.scalar(select(Order.id).where(Order.reference == ref)) is not None:
+        ref = f"{ref}-{c.entity_id[-4:]}"  # the server flagged it duplicate_reference too
+    order = Order(id=c.entity_id, reference=ref, created_by=d.get("created_by") or "",
+                  created_at=as_datetime(d.get("created_at")) or datetime.now(UTC))
+    s.add(order)
+    return order
+
+
+def _product_ref(s: Session, product_id: str | None) -> str | None:
+    """The line's product if this till knows it (the foreign key needs it), else none."""
+    return product_id if product_id and s.get(Product, product_id) is not None else None
+
+
+def _apply_lines(s: Session, order: Order, lines: list[dict[str, Any]]) -> None:
+    for pos, li in enumerate(lines):
+        line = s.get(OrderLine, li["id"]) or OrderLine(id=li["id"], order_id=order.id)
+        for name in LINE_FIELDS:
+            setattr(line, name, li.get(name))
+        line.position = li.get("position", pos)
+        line.product_id = _product_ref(s, li.get("product_id"))
+        s.add(line)
+
+
+def _apply_payments(s: Session, order: Order, payments: list[dict[str, Any]]) -> None:
+    for pay in payments:
+        if s.get(Payment, pay["id"]) is None:  # append-only
+            s.add(Payment(
+                id=pay["id"], order_id=order.id, method=pay["method"], amount=pay["amount"],
+                tendered=pay.get("tendered", pay["amount"]), change=pay.get("change", 0),
+                installment_id=pay.get("installment_id"),
+                actor_id=pay.get("actor_id") or order.created_by,
+                device_id=pay.get("device_id") or order.device_id,
+                created_at=as_datetime(pay.get("created_at")) or order.created_at))
+
+
+def _apply_installments(s: Session, order: Order, installments: list[dict[str, Any]]) -> None:
+    for inst in installments:
+        if s.get(Installment, inst["id"]) is None:
+            s.add(Installment(id=inst["id"], order_id=order.id, number=inst["number"],
+                              due_date=date.fromisoformat(str(inst["due_date"])),
+                              amount=inst["amount"]))
+
+
+def _apply_refunds(s: Session, order: Order, refunds: list[dict[str, Any]]) -> None:
+    """Refunds made on another terminal: recorded once by id, with the refunded quantities
+    on the order's lines (so no till refunds more than was sold). Our own are already here."""
+    for r in refunds:
+        if not isinstance(r, dict) or not r.get("id") or s.get(Refund, r["id"]) is not None:
+            continue
+        approval_id = r.get("approval_id")  # kept when that approval is on this till
+        if not isinstance(approval_id, str) or s.get(Approval, approval_id) is None:
+            approval_id = None
+        refund = Refund(id=r["id"], order_id=order.id, approval_id=approval_id, amount=r["amount"],
+                        method=r.get("method") or "cash", restock=bool(r.get("restock")),
+                        reason=r.get("reason") or "", requested_by=r.get("actor_id") or "",
+                        approved_by=r.get("approved_by") or r.get("actor_id") or "",
+                        created_at=as_datetime(r.get("created_at")) or datetime.now(UTC))
+        for item in r.get("lines") or []:
+            line = s.get(OrderLine, item.get("line_id"))
+            if line is None or line.order_id != order.id:
+                continue
+            line.refunded_qty_milli = (line.refunded_qty_milli or 0) + int(item["qty_milli"])
+            refund.lines.append(RefundLine(
+                id=str(uuid.uuid5(REFUND_LINE_NS, f"{refund.id}/{line.id}")),
+                order_line_id=line.id, qty_milli=int(item["qty_milli"]),
+                amount=int(item.get("amount") or 0)))
+        s.add(refund)
+
+
+def apply_approval(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    """A deletion or refund request as the server has it, kept back until its order is here."""
+    d = c.data
+    approval = s.get(Approval, c.entity_id)
+    if approval is not None and is_stale(approval.version, c):
+        return False
+    if s.get(Order, d.get("order_id")) is None:
+        state.defer(s, c.entity_id, c.model_dump(mode="json"))  # its order comes later
+        return False
+    if approval is None:
+        approval = Approval(id=c.entity_id)
+        s.add(approval)
+    approval.kind, approval.order_id = d["kind"], d["order_id"]
+    approval.status = d.get("status") or "pending"
+    approval.reason = d.get("reason") or ""
+    approval.details = dict(d.get("details") or {})
+    approval.requested_by = d.get("requested_by") or ""
+    approval.requested_at = as_datetime(d.get("requested_at")) or datetime.now(UTC)
+    approval.decided_by = d.get("decided_by")
+    approval.decided_at = as_datetime(d.get("decided_at"))
+    approval.decision_note = d.get("decision_note")
+    approval.device_id = d.get("device_id") or c.origin_device_id or approval.device_id or ""
+    approval.version = c.version
+    return True
