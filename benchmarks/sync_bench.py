@@ -101,35 +101,31 @@ def server_env(url: str) -> dict[str, str]:
 SERVER_PIDS: dict[str, int] = {}
 
 
+def _process_cpu(pid: int | str) -> tuple[str, float]:
+    """(name, CPU seconds user + system) of a process from /proc; ("", 0) if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+    except OSError:
+        return "", 0.0
+    name, _, rest = stat.partition("(")[2].rpartition(")")
+    fields = rest.split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def server_cpu(base: str) -> float:
     """CPU seconds (user + system) the server process has used so far; 0 without /proc.
 
     Unlike wall time, it hardly moves with other work on a shared machine."""
-    try:
-        with open(f"/proc/{SERVER_PIDS[base]}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except (OSError, KeyError):
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _process_cpu(SERVER_PIDS[base])[1] if base in SERVER_PIDS else 0.0
 
 
 def database_cpu() -> float:
     """CPU seconds used so far by the PostgreSQL server's live processes (0 without
     /proc or PostgreSQL): with server_cpu, where a push's time goes."""
-    total = 0
-    for pid in os.listdir("/proc") if os.path.isdir("/proc") else []:
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        name, _, rest = stat.partition("(")[2].rpartition(")")
-        if name.startswith(("postgres", "postmaster")):
-            fields = rest.split()
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
+    pids = [p for p in os.listdir("/proc") if p.isdigit()] if os.path.isdir("/proc") else []
+    return sum(cpu for name, cpu in map(_process_cpu, pids)
+               if name.startswith(("postgres", "postmaster")))
 
 
 @contextmanager
