@@ -66,8 +66,14 @@ def sign_in(desktop, qtbot, code: str = "1003", pin: str = "3333") -> None:
     qtbot.waitUntil(lambda: desktop.ctx.actor is not None, timeout=5000)
 
 
-def wedge_burst(text: str, delay_ms: int = 2) -> None:
-    """Type ``text`` + Enter the way a wedge scanner does, into whatever has focus."""
+def wedge_burst(text: str, delay_ms: int = 0) -> None:
+    """Type ``text`` + Enter the way a wedge scanner does, into whatever has focus.
+
+    With no delay the keys go through the event filter back to back without the
+    event loop running in between, as a scanner's burst does; a delay lets other
+    work run between keys, which on a loaded machine can exceed the 30 ms burst
+    window and turn the scan into typing.
+    """
     target = QApplication.focusWidget()
     assert target is not None, "nothing has keyboard focus"
     for ch in text:

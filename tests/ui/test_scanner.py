@@ -59,7 +59,8 @@ def test_unknown_barcode_message_and_quick_add_offer(desktop, qtbot):
     sign_in(desktop, qtbot, "1002", "2222")  # a manager may quick-add
     wedge_burst(unknown)
     settle(desktop, qtbot)
-    qtbot.waitUntil(lambda: getattr(desktop.window.register, "quick_add_dialog", None) is not None)
+    qtbot.waitUntil(lambda: getattr(desktop.window.register, "quick_add_dialog", None) is not None,
+                    timeout=10000)
     assert desktop.window.register.quick_add_dialog.isVisible()
     desktop.window.register.quick_add_dialog.reject()
 
