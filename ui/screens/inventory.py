@@ -50,6 +50,7 @@ from ui.screens.inventory_widgets import (
 )
 from ui.screens.register_dialogs import _FormDialog
 from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.product_search import ProductSearch
 
 STOCK_CHANGES = Changes(stock=True, outbox=True)
 COUNT, RECEIVE, ADJUST, LOW = range(4)
@@ -130,12 +131,10 @@ class InventoryScreen(QWidget):
         page = QWidget()
         outer = QHBoxLayout(page)
         main = QVBoxLayout()
-        self.count_picker = ProductPicker(self.ctx, "Scan items to count, or type a name or SKU…")
-        self.count_picker.chosen.hide()
+        self.count_picker = ProductSearch(self.ctx, "Scan items to count, or type a name or SKU…")
         self.count_picker.field.setObjectName("countScanField")
-        self.count_picker.picked.connect(self._count_picked)
-        self.count_picker.field.returnPressed.disconnect()
-        self.count_picker.field.returnPressed.connect(self._count_entered)
+        self.count_picker.code_entered.connect(self.count_scan)
+        self.count_picker.product_chosen.connect(self._count_picked)
         main.addWidget(self.count_picker)
         self.count_stack = QStackedWidget()
         self.count_empty = EmptyState("scan", "Scan the first item to start counting",
@@ -373,14 +372,6 @@ class InventoryScreen(QWidget):
             self.ctx.error(str(exc))
             return True
         return False
-
-    def _count_entered(self) -> None:
-        text = self.count_picker.field.text().strip()
-        if text.isdigit() and len(text) >= 6:
-            self.count_picker.field.clear()
-            self.count_scan(text)
-        else:
-            self.count_picker._entered()
 
     def _count_picked(self, row) -> None:
         """A product chosen by name: count one of it (by the SKU, which finds it like a code)."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
-from PySide6.QtWidgets import QLabel, QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from app.services import catalog
 from app.services.inventory import CountedItem, CountSession
 from ui.context import AppContext
+from ui.widgets.product_search import ProductSearch
 
 MINUS = "\u2212"
 
@@ -187,8 +188,9 @@ class CountModel(QAbstractTableModel):
             i.counted_milli for i in items)
 
 
-class ProductPicker(QWidget):
-    """Type a name or SKU (results drop down) or scan/type a code; emits ``picked(row)``.
+class ProductPicker(ProductSearch):
+    """The product a receive or adjust form is about: scanned, typed as a code, or chosen
+    by name or SKU from the search results; shown under the field, and ``picked(row)``.
 
     ``row`` is a ProductRow-like object with ``id``, ``name``, ``sku``.
     """
@@ -196,38 +198,14 @@ class ProductPicker(QWidget):
     picked = Signal(object)
 
     def __init__(self, ctx: AppContext, placeholder: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.ctx = ctx
+        super().__init__(ctx, placeholder, parent=parent)
         self.current = None
-        self._seq = 0
-        self._timer = QTimer(self, singleShot=True, interval=150)
-        self._timer.timeout.connect(self._search)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        self.field = QLineEdit()
-        self.field.setObjectName("scanField")
-        self.field.setPlaceholderText(placeholder)
-        self.field.setClearButtonEnabled(True)
-        self.field.textEdited.connect(lambda _t: self._timer.start())
-        self.field.returnPressed.connect(self._entered)
-        self.results = QListWidget()
-        self.results.setObjectName("searchResults")
-        self.results.hide()
-        self.results.itemActivated.connect(self._choose)
         self.chosen = QLabel("")
         self.chosen.setProperty("role", "subtle")
         self.chosen.setWordWrap(True)
-        for w in (self.field, self.results, self.chosen):
-            layout.addWidget(w)
-        self.field.installEventFilter(self)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt API
-        if (watched is self.field and event.type() == event.Type.KeyPress
-                and event.key() == Qt.Key.Key_Down and self.results.count()):
-            self.results.setFocus()
-            self.results.setCurrentRow(0)
-            return True
-        return super().eventFilter(watched, event)
+        self.layout().addWidget(self.chosen)
+        self.code_entered.connect(self.pick_code)
+        self.product_chosen.connect(self.set_product)
 
     def pick_code(self, code: str) -> None:
         """A scanned or typed code: find the product it belongs to."""
@@ -236,61 +214,14 @@ class ProductPicker(QWidget):
 
     def set_product(self, row) -> None:
         self.current = row
-        self._clear()
+        self.clear()
         self.chosen.setText(f"{row.name}  ·  {row.sku}")
         self.picked.emit(row)
 
     def reset(self) -> None:
         self.current = None
-        self._clear()
+        self.clear()
         self.chosen.setText("")
-
-    def _clear(self) -> None:
-        self._seq += 1
-        self._timer.stop()
-        self.field.clear()
-        self.results.clear()
-        self.results.hide()
-
-    def _entered(self) -> None:
-        text = self.field.text().strip()
-        if not text:
-            return
-        if text.isdigit() and len(text) >= 6:
-            self.pick_code(text)
-        elif self.results.count():
-            self._choose(self.results.currentItem() or self.results.item(0))
-        else:
-            self._timer.stop()
-            self._search(choose_first=True)
-
-    def _search(self, choose_first: bool = False) -> None:
-        text = self.field.text().strip()
-        self._seq += 1
-        seq = self._seq
-        if len(text) < 2 or text.isdigit():
-            self.results.hide()
-            return
-        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 20),
-                         success=lambda rows: self._show(seq, rows, choose_first))
-
-    def _show(self, seq: int, rows: list, choose_first: bool) -> None:
-        if seq != self._seq:
-            return
-        self.results.clear()
-        for row in rows:
-            item = QListWidgetItem(f"{row.name}    ·    {row.sku}")
-            item.setData(Qt.ItemDataRole.UserRole, row)
-            self.results.addItem(item)
-        self.results.setVisible(bool(rows))
-        if not rows:
-            self.ctx.info(f"Nothing matches “{self.field.text().strip()}”")
-        elif choose_first:
-            self._choose(self.results.item(0))
-
-    def _choose(self, item: QListWidgetItem | None) -> None:
-        if item is not None:
-            self.set_product(item.data(Qt.ItemDataRole.UserRole))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,9 @@
 """The register: scan or search items, adjust the cart, take payment, print.
 
-The scan field and its name/SKU search results are their own widget
-(ui/screens/register_search.py); this screen acts on what it reports.
+The scan field and its name/SKU search results are the shared product search
+(ui/widgets/product_search.py), set up here for the till: a receipt reference is a
+code too, results show prices, inactive products are not offered, and Enter on an
+empty field means pay. This screen acts on what it reports.
 
 Every action has a key shown on its button. Look-ups and the sale itself run
 through ctx.ops off the GUI thread; the sale is committed before the receipt is
@@ -42,10 +44,10 @@ from ui import messages
 from ui.context import AppContext
 from ui.receipts import print_receipt
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
-from ui.screens.register_search import ItemSearch
 from ui.screens.tender import TenderDialog
 from ui.widgets.cart_table import QTY, CartModel
 from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.product_search import ProductSearch, looks_like_barcode
 
 SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
 # (name, label, key, button kind)
@@ -55,6 +57,11 @@ ACTIONS = (
     ("order_discount", "Order discount", "F6", ""), ("remove", "Remove line", "F8", "danger"),
     ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
 )
+
+
+def looks_like_code(text: str) -> bool:
+    """A receipt reference or a barcode typed by hand (names and SKUs are searched)."""
+    return bool(parse_reference(text)) or looks_like_barcode(text)
 
 
 class RegisterScreen(QWidget):
@@ -83,11 +90,12 @@ class RegisterScreen(QWidget):
     # -- layout -----------------------------------------------------------------
     def _build_main(self) -> QVBoxLayout:
         main = QVBoxLayout()
-        self.finder = ItemSearch(self.ctx)
+        self.finder = ProductSearch(self.ctx, messages.SCAN_PLACEHOLDER, is_code=looks_like_code,
+                                    show_price=True, delay_ms=120)
         self.scan, self.results = self.finder.field, self.finder.results
         self.finder.code_entered.connect(self.handle_scan)
-        self.finder.product_chosen.connect(self._add_product)
-        self.finder.pay_requested.connect(self.pay)
+        self.finder.product_chosen.connect(lambda row: self._add_product(row.id))
+        self.finder.empty_entered.connect(self.pay)
         self.stack = QStackedWidget()
         self.empty = EmptyState("scan", messages.EMPTY_CART, messages.EMPTY_CART_HINT)
         self.table = QTableView()
