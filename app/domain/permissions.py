@@ -36,6 +36,7 @@ class Action(StrEnum):
     STOCK_ADJUST = "stock.adjust"
     CATALOG_EDIT = "catalog.edit"
     CATALOG_IMPORT = "catalog.import"
+    PRODUCT_DELETE = "product.delete"  # remove a product from the catalog (not just edit it)
     PRODUCT_QUICK_ADD = "product.quick_add"
     STAFF_MANAGE = "staff.manage"
     TERMINAL_ENROLL = "terminal.enroll"
@@ -73,6 +74,7 @@ _MANAGER = _CASHIER | _STOCK | {
     Action.SALE_ORDER_DISCOUNT,
     Action.ORDER_EDIT,
     Action.ORDER_DELETE,
+    Action.PRODUCT_DELETE,
     Action.REFUND_APPROVE,
     Action.APPROVAL_DECIDE,
     Action.CONFLICT_RESOLVE,

@@ -3,8 +3,9 @@
 Writes go through the very handlers of a terminal's push (``product.create``,
 ``product.update`` in server/sync/catalog.py): the same permission check, field-level
 merge, conflict records, audit entries, events, and one feed entry per store of the
-org, so every terminal gets the change on its next pull. A deletion (back office only)
-is ``catalog.product_delete_in``, written the same way.
+org, so every terminal gets the change on its next pull. A deletion (back office only;
+permission product.delete, which stock staff lack) is ``catalog.product_delete_in``,
+written the same way.
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def update_product(
 @router.delete(
     "/{product_id}", response_model=ProductOut,
     responses={403: {"model": ErrorEnvelope, "description": "permission_denied: the caller's "
-                     "role lacks catalog.edit; nothing is changed"},
+                     "role lacks product.delete (owner, admin and manager have it; stock "
+                     "staff and cashiers do not); nothing is changed"},
                404: {"model": ErrorEnvelope, "description": "not_found: no such product in "
                      "the caller's organization"}},
 )
@@ -147,13 +149,13 @@ def delete_product(
     body: Annotated[ProductDeleteIn | None, Body()] = None,
     store_id: StoreParam = None,
 ) -> ProductOut:
-    """Soft delete (catalog.edit: owner, admin, manager, stock; a cashier gets 403): the
-    product stays, with ``deleted: true``, ``active: false`` and no barcodes (the audit
-    entry keeps them), and goes to every store's feed, so terminals no longer find it by
-    search or scan; orders keep their lines. Publishes product.deleted. Deleting a
-    deleted product again answers the same 200 and changes nothing. Another
-    organization's product: 404."""
-    require(staff, Action.CATALOG_EDIT)
+    """Soft delete (product.delete: owner, admin, manager; stock staff, who may edit the
+    catalog, and cashiers get 403 permission_denied): the product stays, with
+    ``deleted: true``, ``active: false`` and no barcodes (the audit entry keeps them), and
+    goes to every store's feed, so terminals no longer find it by search or scan; orders
+    keep their lines. Publishes product.deleted. Deleting a deleted product
+    again answers the same 200 and changes nothing. Another organization's product: 404."""
+    require(staff, Action.PRODUCT_DELETE)
     current = _get(ctx, staff, product_id)
     if current.deleted:
         return current

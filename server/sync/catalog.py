@@ -108,12 +108,14 @@ def product_update(oc: OpContext) -> Outcome:
 
 
 def product_delete_in(oc: OpContext, reason: str | None) -> Outcome:
-    """Soft-delete a product of the organization (catalog.edit): ``deleted`` and not
+    """Soft-delete a product of the organization (product.delete: owner, admin, manager;
+    stock staff edit the catalog but may not delete from it): ``deleted`` and not
     ``active``, its barcodes released (the audit entry keeps them), into every store's
     feed with ``deleted: true``, so terminals stop finding it by search or scan; order
     lines keep their own name, SKU, barcode and price. Deleting again changes nothing
-    (flag ``already_deleted``)."""
-    oc.require(Action.CATALOG_EDIT)
+    (flag ``already_deleted``). The permission is checked here, by every caller's path,
+    before anything is read or written."""
+    oc.require(Action.PRODUCT_DELETE)
     product = oc.session.get(Product, oc.op.entity_id, with_for_update=True)
     if product is None or product.org_id != oc.terminal.org_id:
         raise Rejected(f"product {oc.op.entity_id} does not exist on the server")

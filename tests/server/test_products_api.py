@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
+from server.backoffice import ops
+from server.context import StaffPrincipal
 from server.db.models import AuditEntry, Event
+from server.errors import ApiError
+from server.sync import catalog
+from sync.protocol import OpType
 from tests.server.support import Tenant, make_tenant
 
 
@@ -154,7 +160,7 @@ def test_delete_is_soft_audited_org_scoped_idempotent_and_in_every_feed(tenant: 
         assert c.delete(f"/products/{pid}").status_code == 401
         assert c.delete(f"/products/{new_id()}", headers=manager).status_code == 404
 
-        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(Role.STOCK),
+        r = c.request("DELETE", f"/products/{pid}", headers=manager,
                       json={"reason": "discontinued"})
         assert r.status_code == 200, r.text
         gone = r.json()
@@ -184,7 +190,7 @@ def test_delete_is_soft_audited_org_scoped_idempotent_and_in_every_feed(tenant: 
                           .order_by(AuditEntry.id)).all()
         assert [a.action for a in audit] == ["product.create", "product.delete"]
         assert audit[-1].reason == "discontinued"
-        assert audit[-1].actor_id == tenant.staff[Role.STOCK]
+        assert audit[-1].actor_id == tenant.staff[Role.MANAGER]
         assert audit[-1].changes["barcodes"] == {"before": ["5012345678900"], "after": []}
     events = _events(tenant, pid)
     assert [t for t, _ in events] == ["product.created", "product.deleted"]
@@ -201,16 +207,26 @@ def test_another_organizations_product_cannot_be_deleted(tenant: Tenant) -> None
     assert _events(tenant, pid)[-1][0] == "product.created"
 
 
-def test_a_refused_delete_answers_in_the_envelope_and_changes_nothing(tenant: Tenant) -> None:
+@pytest.mark.parametrize("role", [Role.STOCK, Role.CASHIER])
+def test_a_refused_delete_answers_in_the_envelope_and_changes_nothing(tenant: Tenant,
+                                                                      role: Role) -> None:
+    """Stock staff edit the catalog (catalog.edit) but may not delete from it (product.delete)."""
     with tenant.server.client() as c:
         pid = c.post("/products", json=_product(), headers=tenant.login(Role.MANAGER)).json()["id"]
-        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(Role.CASHIER),
+        if role is Role.STOCK:  # the clerk may edit the product...
+            r = c.patch(f"/products/{pid}", headers=tenant.login(role),
+                        json={"fields": {"name": {"base": "Shelf Biscuits", "value": "Biscuits"}}})
+            assert r.status_code == 200, r.text
+        r = c.request("DELETE", f"/products/{pid}", headers=tenant.login(role),  # ...not delete it
                       json={"reason": "never sells"})
         assert r.status_code == 403, r.text
         err = r.json()["error"]
         assert set(err) == {"code", "message", "request_id", "details"}
-        assert err["code"] == "permission_denied" and "catalog.edit" in err["message"]
+        assert err["code"] == "permission_denied"
+        assert err["message"] == f"A {role.value} may not do product.delete"
+        assert err["details"] == {"role": role.value, "action": "product.delete"}
         assert err["request_id"] == r.headers["X-Request-ID"]
+        assert c.get(f"/products/{pid}", headers=tenant.login(role)).json()["deleted"] is False
         missing = c.delete(f"/products/{new_id()}", headers=tenant.login(Role.ADMIN))
         assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
 
@@ -219,9 +235,40 @@ def test_a_refused_delete_answers_in_the_envelope_and_changes_nothing(tenant: Te
         assert spec["responses"]["403"]["content"]["application/json"]["schema"] == {
             "$ref": "#/components/schemas/ErrorEnvelope"}
         assert "again answers the same 200" in spec["description"]
+        assert "product.delete" in spec["description"]
+        assert "product.delete" in spec["responses"]["403"]["description"]
 
-    assert [e["version"] for e in _changes(tenant, pid)] == [1]  # no deletion in the feed
-    assert [t for t, _ in _events(tenant, pid)] == ["product.created"]
+    edits = 1 if role is Role.STOCK else 0
+    assert [e["version"] for e in _changes(tenant, pid)] == [1, 2][:1 + edits]  # no deletion
+    assert [t for t, _ in _events(tenant, pid)] == ["product.created", "product.updated"][:1 + edits]
     with tenant.server.ctx.reader() as s:
-        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == pid)))
-    assert actions == ["product.create"]
+        actions = list(s.scalars(select(AuditEntry.action).where(AuditEntry.entity_id == pid)
+                                 .order_by(AuditEntry.id)))
+    assert actions == ["product.create", "product.update"][:1 + edits]
+
+
+def test_the_deletion_itself_refuses_stock_staff_whoever_calls_it(tenant: Tenant) -> None:
+    """The permission is checked inside catalog.product_delete_in too, not only by the
+    endpoint: any path that reaches the deletion with a stock clerk as actor is refused,
+    with the reason a push result or the quarantine would show, and writes nothing."""
+    with tenant.server.client() as c:
+        pid = c.post("/products", json=_product(), headers=tenant.login(Role.MANAGER)).json()["id"]
+    ctx = tenant.server.ctx
+
+    def delete_as(role: Role) -> None:
+        staff = StaffPrincipal(tenant.staff[role], tenant.org_id, role.value, role.value)
+        ops.run(ctx, staff, tenant.store_id, OpType.PRODUCT_UPDATE, pid,
+                {"deleted": True, "reason": "shelf cleared"},
+                lambda oc: catalog.product_delete_in(oc, "shelf cleared"), org_wide=True)
+
+    with pytest.raises(ApiError) as refused:
+        delete_as(Role.STOCK)
+    assert (refused.value.status, refused.value.code) == (403, "permission_denied")
+    assert refused.value.message.endswith("a stock may not do product.delete")
+    assert [e["version"] for e in _changes(tenant, pid)] == [1]
+    assert [t for t, _ in _events(tenant, pid)] == ["product.created"]
+
+    delete_as(Role.MANAGER)  # the same call by a manager deletes it
+    last = _changes(tenant, pid)[-1]
+    assert (last["version"], last["deleted"]) == (2, True)
+    assert [t for t, _ in _events(tenant, pid)] == ["product.created", "product.deleted"]
