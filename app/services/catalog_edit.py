@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from app.domain.barcode import BarcodeError, normalize
 from app.domain.ids import new_id
 from app.domain.permissions import Action, require
+from app.domain.product_rules import ProductFieldError, check_fields
 from app.store.local import LocalStore
 from app.store.models import Barcode, Category, PriceChange, Product
 from app.store.unit_of_work import Actor, Mutation, mutation
@@ -75,14 +76,12 @@ def product_state(p: Product) -> dict[str, Any]:
 
 
 def validate(new: NewProduct) -> None:
-    if not new.sku.strip():
-        raise CatalogError("SKU is required")
-    if not new.name.strip():
-        raise CatalogError("Name is required")
-    if new.price < 0:
-        raise CatalogError("Price cannot be negative")
-    if not 0 <= new.tax_rate_ppm <= 1_000_000:
-        raise CatalogError("Tax rate must be between 0% and 100%")
+    """The shared product rules (app/domain/product_rules.py, also the server's)."""
+    try:
+        check_fields({"sku": new.sku, "name": new.name, "price": new.price,
+                      "tax_rate_ppm": new.tax_rate_ppm})
+    except ProductFieldError as exc:
+        raise CatalogError(str(exc)) from exc
 
 
 def add_in(m: Mutation, new: NewProduct) -> Product:
