@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
 from app.domain.barcode import with_check_digit
-from app.services import catalog, inventory, staff
+from app.services import catalog, catalog_edit, inventory, staff
 from app.store.models import AuditEntry, OutboxOperation, StockMovement
 from tests.ui.conftest import barcodes, settle, sign_in, wedge_burst
 
@@ -188,3 +189,56 @@ def test_low_stock_tab_and_cashier_cannot_see_inventory(desktop, qtbot, store):
     sign_in(desktop, qtbot)  # cashier
     assert not desktop.window.nav_buttons["inventory"].isVisible()
     assert not desktop.window.nav_buttons["catalog"].isVisible()
+
+
+def search_by_name(desktop, qtbot, picker, name: str) -> list[str]:
+    """Type ``name`` into a stock screen's search as a person would; the result lines shown."""
+    picker.field.setFocus()
+    QTest.keyClicks(picker.field, name, Qt.KeyboardModifier.NoModifier, 40)
+    qtbot.waitUntil(lambda: picker.results.isVisible(), timeout=5000)
+    settle(desktop, qtbot)
+    return [picker.results.item(r).text() for r in range(picker.results.count())]
+
+
+def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(desktop, qtbot, store):
+    """The till no longer sells it, but it is still on the shelf: count, receive, adjust."""
+    (code, name), = barcodes(store, 1)
+    pid = catalog.line_for_scan(store, code).product_id
+    catalog_edit.update_product(store, staff.sign_in(store, "1002", "2222"), pid, {"active": False})
+    before = catalog.on_hand_milli(store, pid)
+    screen = stock_in(desktop, qtbot)
+
+    shown = search_by_name(desktop, qtbot, screen.count_picker, name)
+    assert f"{name} (inactive)" in [text.split("    ·    ")[0] for text in shown]
+    screen.count_picker.results.setCurrentRow([t.split("    ·    ")[0] for t in shown].index(f"{name} (inactive)"))
+    QTest.keyClick(screen.count_picker.field, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    assert counted(screen) == {pid: (before, 1000)}
+
+    screen.tabs.setCurrentIndex(1)
+    search_by_name(desktop, qtbot, screen.receive_picker, name)
+    QTest.keyClick(screen.receive_picker.field, Qt.Key.Key_Down)
+    row = next(r for r in range(screen.receive_picker.results.count())
+               if screen.receive_picker.results.item(r).text().startswith(f"{name} (inactive)"))
+    screen.receive_picker.results.setCurrentRow(row)
+    QTest.keyClick(screen.receive_picker.results, Qt.Key.Key_Return)
+    assert screen.receive_picker.current.id == pid
+    assert screen.receive_picker.chosen.text().startswith(f"{name} (inactive)")
+    screen.receive_qty.setText("6")
+    screen.receive()
+    settle(desktop, qtbot)
+    assert catalog.on_hand_milli(store, pid) == before + 6000
+
+    screen.tabs.setCurrentIndex(2)
+    wedge_burst(code)  # a scan finds it too, and says it is inactive
+    settle(desktop, qtbot)
+    assert screen.adjust_picker.current.id == pid
+    assert "(inactive)" in screen.adjust_picker.chosen.text()
+    screen.adjust_qty.setText("-1")
+    screen.adjust()
+    settle(desktop, qtbot)
+    assert catalog.on_hand_milli(store, pid) == before + 5000
+
+    # the register still refuses it
+    with pytest.raises(catalog.ProductNotForSale):
+        catalog.line_for_product(store, pid)

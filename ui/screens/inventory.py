@@ -42,10 +42,10 @@ from ui.screens.catalog_dialogs import offer_quick_add, print_labels, refocus_af
 from ui.screens.inventory_widgets import (
     COUNTED,
     CountModel,
-    PickedProduct,
     ProductInfo,
     ProductPicker,
     parse_qty,
+    product_for_scan,
     qty_text,
 )
 from ui.screens.register_dialogs import _FormDialog
@@ -131,7 +131,8 @@ class InventoryScreen(QWidget):
         page = QWidget()
         outer = QHBoxLayout(page)
         main = QVBoxLayout()
-        self.count_picker = ProductSearch(self.ctx, "Scan items to count, or type a name or SKU…")
+        self.count_picker = ProductSearch(self.ctx, "Scan items to count, or type a name or SKU…",
+                                          include_inactive=True)
         self.count_picker.field.setObjectName("countScanField")
         self.count_picker.code_entered.connect(self.count_scan)
         self.count_picker.product_chosen.connect(self._count_picked)
@@ -325,9 +326,7 @@ class InventoryScreen(QWidget):
             self.count_scan(code)
 
     def _pick_scan(self, picker: ProductPicker, code: str) -> None:
-        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
-                         success=lambda line: picker.set_product(
-                             PickedProduct(line.product_id, line.name, line.sku or "")),
+        self.ctx.ops.run(lambda: product_for_scan(self.ctx.store, code), success=picker.set_product,
                          failure=lambda exc: self._scan_failed(code, exc, lambda _pid: self._pick_scan(picker, code)))
 
     def count_scan(self, code: str, qty_milli: int | None = None) -> None:

@@ -10,7 +10,9 @@ from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QWidget
 
 from app.services import catalog
+from app.services.catalog import ProductRow
 from app.services.inventory import CountedItem, CountSession
+from ui import messages
 from ui.context import AppContext
 from ui.widgets.product_search import ProductSearch
 
@@ -188,18 +190,27 @@ class CountModel(QAbstractTableModel):
             i.counted_milli for i in items)
 
 
+def product_for_scan(store, code: str) -> ProductRow:
+    """The product a scanned or typed code finds, inactive ones included (stock is still counted,
+    received and adjusted for a product the till no longer sells)."""
+    line = catalog.line_for_scan(store, code, include_inactive=True)
+    row = catalog.get(store, line.product_id)
+    if row is None:  # deleted between the two reads
+        raise catalog.UnknownBarcode(code)
+    return row
+
+
 class ProductPicker(ProductSearch):
     """The product a receive or adjust form is about: scanned, typed as a code, or chosen
-    by name or SKU from the search results; shown under the field, and ``picked(row)``.
-
-    ``row`` is a ProductRow-like object with ``id``, ``name``, ``sku``.
+    by name or SKU from the search results (inactive products too, marked so); shown
+    under the field, and ``picked(row)`` (a ProductRow).
     """
 
     picked = Signal(object)
 
     def __init__(self, ctx: AppContext, placeholder: str, parent: QWidget | None = None) -> None:
-        super().__init__(ctx, placeholder, parent=parent)
-        self.current = None
+        super().__init__(ctx, placeholder, include_inactive=True, parent=parent)
+        self.current: ProductRow | None = None
         self.chosen = QLabel("")
         self.chosen.setProperty("role", "subtle")
         self.chosen.setWordWrap(True)
@@ -209,23 +220,17 @@ class ProductPicker(ProductSearch):
 
     def pick_code(self, code: str) -> None:
         """A scanned or typed code: find the product it belongs to."""
-        self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
-                         success=lambda line: self.set_product(PickedProduct(line.product_id, line.name, line.sku or "")))
+        store = self.ctx.store
+        self.ctx.ops.run(lambda: product_for_scan(store, code), success=self.set_product)
 
-    def set_product(self, row) -> None:
+    def set_product(self, row: ProductRow) -> None:
         self.current = row
         self.clear()
-        self.chosen.setText(f"{row.name}  ·  {row.sku}")
+        name = row.name if row.active else messages.inactive_product(row.name)
+        self.chosen.setText(f"{name}  ·  {row.sku}")
         self.picked.emit(row)
 
     def reset(self) -> None:
         self.current = None
         self.clear()
         self.chosen.setText("")
-
-
-@dataclass(frozen=True)
-class PickedProduct:
-    id: str
-    name: str
-    sku: str
