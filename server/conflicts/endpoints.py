@@ -10,6 +10,7 @@ from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
 from server.conflicts import service
 from server.conflicts.schemas import ConflictOut, ResolveIn
+from sync.protocol import ErrorEnvelope
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 
@@ -27,8 +28,28 @@ def list_conflicts(
     return service.list_conflicts(ctx, staff.org_id, status or None, store_id, limit, offset)
 
 
-@router.post("/{conflict_id}/resolve", response_model=ConflictOut)
+@router.post(
+    "/{conflict_id}/resolve", response_model=ConflictOut,
+    responses={
+        403: {"model": ErrorEnvelope, "description": "permission_denied: the caller's role "
+              "lacks conflict.resolve"},
+        404: {"model": ErrorEnvelope, "description": "not_found: no such conflict in the "
+              "caller's organization"},
+        409: {"model": ErrorEnvelope, "description": "cannot_resolve: the conflict is already "
+              "resolved; `terminal`/`custom` on a kind that allows only `server`; `custom` "
+              "naming other fields; the order cannot be edited any more; the product was "
+              "deleted since the conflict was raised (only `server` closes it, and the "
+              "product stays deleted). Nothing is changed; the conflict stays open"},
+        422: {"model": ErrorEnvelope, "description": "invalid_value: a value the rules of a "
+              "normal edit refuse (a negative price, an empty name, a tax rate outside "
+              "0-100 %, a barcode with a wrong check digit...); the message names the field. "
+              "Nothing is changed; the conflict stays open"},
+    },
+)
 def resolve(conflict_id: str, body: ResolveIn, staff: StaffDep, ctx: CtxDep) -> ConflictOut:
-    """Keep the server's values, apply the terminal's, or apply custom values."""
+    """Keep the server's values (`server`), apply the terminal's (`terminal`) or apply
+    custom values (`custom`, fields of the conflict only). The values are applied as a
+    normal edit, with its rules; the audit entry's `before` is each field's value at the
+    moment of the resolution."""
     require(staff, Action.CONFLICT_RESOLVE)
     return service.resolve(ctx, staff, conflict_id, body)

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
+from app.domain.product_rules import ProductFieldError, check_fields
 from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, ResolveIn
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
@@ -18,7 +19,7 @@ from server.feed.serialize import conflict_state
 from server.feed.writer import FeedWriter
 from server.sync.catalog import publish_product
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
-from server.sync.order_edits import _apply
+from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
 from sync.protocol import Operation, OpStatus, OpType
 
@@ -54,44 +55,76 @@ def _values(conflict: Conflict, body: ResolveIn) -> dict[str, Any]:
     return dict(body.value)
 
 
+class InvalidValue(Rejected):
+    """A resolution value the shared domain rules refuse (422 in the back office)."""
+
+
+DELETED_SINCE = ("the product was deleted after this conflict was raised, so its values can "
+                 "no longer be changed; keep the server's state to close the conflict "
+                 "(the product stays deleted)")
+
+
+def _resolve_order(oc: OpContext, conflict: Conflict,
+                   values: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Apply ``values`` to the order: (its version, the fields' values just before)."""
+    order = oc.session.get(Order, conflict.entity_id, with_for_update=True)
+    if order is None:
+        raise Rejected("the order no longer exists")
+    if not values:
+        return order.version, {}
+    if not is_editable(OrderStatus(order.status)):
+        raise Rejected(f"the order is {order.status} now and cannot be edited")
+    current = current_fields(oc.session, order)
+    before = {n: current.get(n) for n in values}
+    _apply(oc, order, values)  # the rules of a normal order.update (lines, discounts)
+    order.version += 1
+    order.updated_at = utcnow()
+    oc.emit("offline_order.updated", publish_order(oc, order))
+    return order.version, before
+
+
+def _resolve_product(oc: OpContext, conflict: Conflict,
+                     values: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """Apply ``values`` to the product: (its version, the values just before, the values
+    as stored). A product deleted since is never brought back: only ``server`` closes."""
+    product = oc.session.get(Product, conflict.entity_id, with_for_update=True)
+    if product is None:
+        raise Rejected("the product no longer exists")
+    if not values:
+        return product.version, {}, values
+    if product.deleted:
+        raise Rejected(DELETED_SINCE)
+    try:
+        values = check_fields(values)
+    except ProductFieldError as exc:
+        raise InvalidValue(str(exc)) from exc
+    before = {n: getattr(product, n) for n in values}
+    for name, value in values.items():
+        setattr(product, name, jsonable(value))
+    product.version += 1
+    product.updated_at = utcnow()
+    changes = jsonable({n: {"before": before[n], "after": v} for n, v in values.items()})
+    oc.emit("product.updated", {"product": publish_product(oc, product), "changes": changes,
+                                "reason": None, "conflict_id": conflict.id})
+    return product.version, before, values
+
+
 def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
-    """Apply a resolution inside ``oc``'s transaction; the feed gets entity and conflict."""
+    """Apply a resolution inside ``oc``'s transaction; the feed gets entity and conflict.
+    The audit entry's ``before`` is each field's value when the resolution is applied
+    (it may have changed since the conflict was raised)."""
     oc.require(Action.CONFLICT_RESOLVE)
     if conflict.status != "open":
         raise Rejected(f"the conflict is already {conflict.status}")
     values = _values(conflict, body)
     version: int | None = None
+    before: dict[str, Any] = {}
     if values and conflict.kind != "field_conflict":
         raise Rejected(f"a {conflict.kind} conflict can only be resolved by keeping the server")
     if conflict.entity_type == "order":
-        order = oc.session.get(Order, conflict.entity_id, with_for_update=True)
-        if order is None:
-            raise Rejected("the order no longer exists")
-        version = order.version
-        if values:
-            if not is_editable(OrderStatus(order.status)):
-                raise Rejected(f"the order is {order.status} now and cannot be edited")
-            _apply(oc, order, values)
-            order.version += 1
-            order.updated_at = utcnow()
-            version = order.version
-            state = publish_order(oc, order)
-            oc.emit("offline_order.updated", state)
+        version, before = _resolve_order(oc, conflict, values)
     elif conflict.entity_type == "product":
-        product = oc.session.get(Product, conflict.entity_id, with_for_update=True)
-        if product is None:
-            raise Rejected("the product no longer exists")
-        if values:
-            changes = jsonable({n: {"before": getattr(product, n), "after": v}
-                                for n, v in values.items()})
-            for name, value in values.items():
-                setattr(product, name, jsonable(value))
-            product.version += 1
-            product.updated_at = utcnow()
-            oc.emit("product.updated", {"product": publish_product(oc, product),
-                                        "changes": changes, "reason": None,
-                                        "conflict_id": conflict.id})
-        version = product.version
+        version, before, values = _resolve_product(oc, conflict, values)
     conflict.status = "resolved"
     conflict.resolution = jsonable({"choice": body.choice, "values": values})
     conflict.resolved_by = oc.actor.id
@@ -101,8 +134,8 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
     oc.feed.append("conflict", conflict.id, conflict.version, conflict_state(conflict),
                    op_id=oc.op.op_id, store_id=conflict.store_id)
     oc.audit(conflict.entity_type, conflict.entity_id, "conflict.resolve",
-             {n: {"before": conflict.fields[n].get("server"), "after": v}
-              for n, v in values.items()}, reason=body.choice, store_id=conflict.store_id)
+             {n: {"before": before.get(n), "after": v} for n, v in values.items()},
+             reason=body.choice, store_id=conflict.store_id)
     return Outcome(OpStatus.APPLIED, version)
 
 
@@ -132,6 +165,8 @@ def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: Reso
         oc = OpContext(session, op, principal, actor, feed, ctx.settings.webhook_urls)
         try:
             resolve_in(oc, conflict, body)
+        except InvalidValue as exc:
+            raise ApiError(422, "invalid_value", exc.reason) from exc
         except Rejected as exc:
             status = 403 if "may not do" in exc.reason else 409
             raise ApiError(status, "cannot_resolve", exc.reason) from exc
