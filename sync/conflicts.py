@@ -23,7 +23,10 @@ the chosen values as a normal change and that change comes back through the feed
 optimistic local write without its own operation could be undone by an older pulled
 version. While the ``conflict.resolve`` operation is pending, pulled states of that
 conflict are held back (sync/apply.py); if the server rejects it, the record is
-opened again (sync/push.py).
+opened again (sync/push.py) and its description says why. One case only the server can
+tell: a product deleted in the back office since the conflict (the till keeps a deleted
+product as merely inactive), where ``terminal`` and ``custom`` are refused and ``server``
+closes the conflict, the product staying deleted.
 
 Customer details are personal data: in a conflict about ``customer`` both sides are
 kept sealed with the terminal's data cipher, like everywhere else.
@@ -41,9 +44,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.permissions import Action, require
+from app.domain.product_rules import ProductFieldError, check_fields
+from app.services.catalog_edit import product_state
+from app.services.sales import line_payload
 from app.store.crypto import PersonalDataCipher
 from app.store.local import LocalStore
-from app.store.models import SyncState
+from app.store.models import Order, Product, SyncState
 from app.store.models_aftersale import Conflict
 from app.store.unit_of_work import Actor, mutation
 
@@ -233,6 +239,23 @@ def _dt(value: Any) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def current_values(s: Session, entity_type: str, entity_id: str) -> dict[str, Any]:
+    """The fields of a product or order as this terminal holds them now ({} if it holds
+    neither): what a resolution's audit entry records as ``before``, since the record's
+    ``server`` side is only the value when the conflict was raised."""
+    if entity_type == "product":
+        product = s.get(Product, entity_id)
+        return product_state(product) if product is not None else {}
+    if entity_type == "order":
+        order = s.get(Order, entity_id)
+        if order is None:
+            return {}
+        return {"note": order.note, "lines": [line_payload(li) for li in order.lines],
+                "order_discount_percent_ppm": order.order_discount_percent_ppm,
+                "order_discount_amount": order.order_discount_amount}
+    return {}
+
+
 # ---------------------------------------------------------------- for people
 
 
@@ -261,6 +284,9 @@ def _view(row: Conflict, cipher: PersonalDataCipher | None) -> ConflictView:
     text = KIND_TEXT.get(row.reason, row.reason)
     if names:
         text = f"{', '.join(names)}: {text}"
+    refused = (row.resolution or {}).get("rejected") if row.status == "open" else None
+    if refused:  # our resolution came back rejected: say why, so the next choice can differ
+        text = f"{text}. The last resolution was refused: {refused}"
     return ConflictView(row.id, row.entity_type, row.entity_id, row.reason, text, names, local,
                         server, row.status, row.resolution, row.created_at, row.op_id)
 
@@ -286,6 +312,10 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
 
     Recorded as one mutation (audit entry + ``conflict.resolve`` operation); the server
     applies the values and the result comes back through the feed on every terminal.
+    A product's values must pass the rules of a normal catalog edit
+    (app/domain/product_rules.py), else ConflictError and nothing is written. The audit
+    entry's ``before`` is the value this till holds now, not the one recorded when the
+    conflict was raised.
     """
     require(actor.role, Action.CONFLICT_RESOLVE)
     if choice not in CHOICES:
@@ -310,6 +340,12 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
             chosen = dict(view.local_value)
         else:
             chosen = {}
+        if chosen and row.entity_type == "product":  # the rules of a normal catalog edit
+            try:
+                chosen = check_fields(chosen)
+            except ProductFieldError as exc:
+                raise ConflictError(str(exc)) from exc
+        now = current_values(m.session, row.entity_type, row.entity_id)
         row.status = "resolved"
         row.resolution = {"choice": choice,
                           "values": {k: _seal(store.cipher, k, v) for k, v in chosen.items()},
@@ -318,7 +354,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
         changes: dict[str, Any] = {"status": {"before": "open", "after": "resolved"}}
         for name, v in chosen.items():
             if name not in PERSONAL_FIELDS:
-                changes[name] = {"before": view.server_value.get(name), "after": v}
+                changes[name] = {"before": now.get(name, view.server_value.get(name)), "after": v}
         m.audit("conflict", row.id, changes, reason=f"{choice} ({row.entity_type} {row.entity_id})")
         m.emit("conflict.resolve", row.id, {"conflict_id": row.id, "choice": choice,
                                             "value": chosen if choice == "custom" else None})
