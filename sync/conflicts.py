@@ -345,7 +345,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
                 chosen = check_fields(chosen)
             except ProductFieldError as exc:
                 raise ConflictError(str(exc)) from exc
-        now = current_values(m.session, row.entity_type, row.entity_id)
+        now = current_values(m.session, row.entity_type, row.entity_id) if chosen else {}
         row.status = "resolved"
         row.resolution = {"choice": choice,
                           "values": {k: _seal(store.cipher, k, v) for k, v in chosen.items()},
