@@ -242,3 +242,22 @@ def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(deskt
     # the register still refuses it
     with pytest.raises(catalog.ProductNotForSale):
         catalog.line_for_product(store, pid)
+
+
+def test_a_code_typed_into_the_receive_field_is_looked_up_like_a_scan(desktop, qtbot, store):
+    """Typed by hand, a known code picks its product and an unknown one offers quick-add."""
+    screen = stock_in(desktop, qtbot)
+    screen.tabs.setCurrentIndex(1)
+    (code, name), = barcodes(store, 1)
+    field = screen.receive_picker.field
+    QTest.keyClicks(field, code, Qt.KeyboardModifier.NoModifier, 40)  # slower than a scanner
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    assert screen.receive_picker.current.name == name and field.text() == ""
+    unknown = with_check_digit("761234567891")
+    QTest.keyClicks(field, unknown, Qt.KeyboardModifier.NoModifier, 40)
+    QTest.keyClick(field, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: screen.dialog is not None and screen.dialog.isVisible(), timeout=5000)
+    assert screen.dialog.objectName() == "quickAddDialog" and screen.dialog.sku.text() == unknown
+    screen.dialog.reject()  # left open, a modal dialog outlives the window and takes later tests' keys

@@ -203,7 +203,8 @@ def product_for_scan(store, code: str) -> ProductRow:
 class ProductPicker(ProductSearch):
     """The product a receive or adjust form is about: scanned, typed as a code, or chosen
     by name or SKU from the search results (inactive products too, marked so); shown
-    under the field, and ``picked(row)`` (a ProductRow).
+    under the field, and ``picked(row)`` (a ProductRow). A code typed in the field is
+    ``code_entered``: the screen looks it up as it does a scan, then ``set_product``.
     """
 
     picked = Signal(object)
@@ -215,13 +216,7 @@ class ProductPicker(ProductSearch):
         self.chosen.setProperty("role", "subtle")
         self.chosen.setWordWrap(True)
         self.layout().addWidget(self.chosen)
-        self.code_entered.connect(self.pick_code)
         self.product_chosen.connect(self.set_product)
-
-    def pick_code(self, code: str) -> None:
-        """A scanned or typed code: find the product it belongs to."""
-        store = self.ctx.store
-        self.ctx.ops.run(lambda: product_for_scan(store, code), success=self.set_product)
 
     def set_product(self, row: ProductRow) -> None:
         self.current = row
