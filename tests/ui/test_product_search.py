@@ -120,3 +120,20 @@ def test_inactive_products_only_where_asked_and_marked(ctx, qtbot, store):
     stock.results.setCurrentRow(row)
     QTest.keyClick(stock.field, Qt.Key.Key_Return)
     assert [(r.id, r.active) for r in heard["chosen"]] == [(pid, False)]
+
+
+def test_enter_never_takes_a_result_of_text_since_changed(ctx, qtbot):
+    widget, heard = make(ctx, qtbot)
+    search(ctx, widget, "choc")
+    assert widget.results.isVisible()
+    for _ in range(3):
+        QTest.keyClick(widget.field, Qt.Key.Key_Backspace)  # "c": too short to search
+    widget.run_search()  # the pause in typing
+    QTest.keyClick(widget.field, Qt.Key.Key_Return)
+    ctx.ops.wait_idle()
+    assert heard["chosen"] == [] and not widget.results.isVisible()
+    search(ctx, widget, "choc")
+    widget.field.setText("milk")  # typed fast: Enter comes before the pause in typing
+    QTest.keyClick(widget.field, Qt.Key.Key_Return)
+    ctx.ops.wait_idle()
+    assert [row.name for row in heard["chosen"]] == [catalog.search(ctx.store, "milk", 1)[0].name]

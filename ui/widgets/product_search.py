@@ -53,6 +53,7 @@ class ProductSearch(QWidget):
         self.is_code, self.limit = is_code, limit
         self.show_price, self.include_inactive = show_price, include_inactive
         self._seq = 0  # the newest query; answers to older ones are dropped
+        self._answered = ""  # the text the results shown are the answer to
         self._timer = QTimer(self, singleShot=True, interval=delay_ms)
         self._timer.timeout.connect(self.run_search)
         self.field = QLineEdit()
@@ -90,6 +91,10 @@ class ProductSearch(QWidget):
         self._seq += 1
         self._timer.stop()
         self.field.clear()
+        self._drop_results()
+
+    def _drop_results(self) -> None:
+        self._answered = ""
         self.results.clear()
         self.results.hide()
 
@@ -106,7 +111,7 @@ class ProductSearch(QWidget):
         elif self.is_code(text):
             self.clear()
             self.code_entered.emit(text)
-        elif self.results.count():
+        elif self.results.count() and self._answered == text:
             self._choose(self.results.currentItem() or self.results.item(0))
         else:
             self._timer.stop()
@@ -118,23 +123,24 @@ class ProductSearch(QWidget):
         self._seq += 1
         seq = self._seq
         if len(text) < 2 or text.isdigit():
-            self.results.hide()
+            self._drop_results()
             return
         store, limit, include_inactive = self.ctx.store, self.limit, self.include_inactive
         self.ctx.ops.run(lambda: catalog.search(store, text, limit, include_inactive=include_inactive),
-                         success=lambda rows: self._show_results(seq, rows, choose_first))
+                         success=lambda rows: self._show_results(seq, text, rows, choose_first))
 
-    def _show_results(self, seq: int, rows: list[ProductRow], choose_first: bool) -> None:
+    def _show_results(self, seq: int, text: str, rows: list[ProductRow], choose_first: bool) -> None:
         if seq != self._seq:
             return  # an older query finished after a newer one started
         self.results.clear()
+        self._answered = text
         for row in rows:
             item = QListWidgetItem(self.result_text(row))
             item.setData(Qt.ItemDataRole.UserRole, row)
             self.results.addItem(item)
         self.results.setVisible(bool(rows))
         if not rows:
-            self.ctx.info(f"Nothing matches “{self.field.text().strip()}”")
+            self.ctx.info(f"Nothing matches “{text}”")
         elif choose_first:
             self._choose(self.results.item(0))
 
