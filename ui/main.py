@@ -35,7 +35,9 @@ def application() -> QApplication:
     app.setWindowIcon(icon("logo"))
     style = RESOURCES / "style.qss"
     if style.exists():
-        app.setStyleSheet(style.read_text(encoding="utf-8"))
+        sheet = style.read_text(encoding="utf-8")
+        if app.styleSheet() != sheet:  # re-setting it re-polishes every widget
+            app.setStyleSheet(sheet)
     return app  # type: ignore[return-value]
 
 
@@ -106,6 +108,10 @@ class Desktop:
         self.serial.close()
         self.ops.wait_idle()
         self.window.close()
+        # Free the widget tree now rather than with the process: a parentless window
+        # that is only hidden stays in QApplication.allWidgets() for good.
+        self.window.deleteLater()
+        self.wedge.deleteLater()
 
 
 def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,

@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         self.overdue = OverdueScreen(ctx)
         self.conflicts = ConflictsScreen(ctx)
         self.order_detail = OrderDetailScreen(ctx)
+        self.order_detail.setParent(self)  # owned (and freed) by the window until first shown
+        self.order_detail.hide()
         self.screens.update(approvals=self.approvals, overdue=self.overdue, conflicts=self.conflicts)
         self._detail_from: QWidget | None = None
         ctx.order_requested.connect(self.show_order_detail)

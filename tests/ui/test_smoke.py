@@ -11,3 +11,20 @@ def test_sign_in_screen_lists_staff(desktop, qtbot):
     screen = desktop.window.signin
     qtbot.waitUntil(lambda: len(screen._buttons) == 4, timeout=5000)
     assert desktop.window.root.currentWidget() is screen
+
+
+def test_closing_the_desktop_frees_its_widgets(store, qapp, qtbot):
+    """A closed window must not linger: every later window would re-polish its widgets."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    from ui.main import Desktop
+
+    before = len(QApplication.allWidgets())
+    d = Desktop(store, qapp)
+    d.window.show()
+    qtbot.waitExposed(d.window)
+    assert len(QApplication.allWidgets()) > before + 100
+    d.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    assert len(QApplication.allWidgets()) == before

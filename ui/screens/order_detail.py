@@ -176,7 +176,6 @@ class OrderDetailScreen(QWidget):
         self.audit.setWordWrap(True)  # long values (a customer, edited lines) wrap instead of eliding
         self.audit.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Interactive)
         self.audit.setColumnWidth(6, 220)
-        self.plan_note = heading("", "subtle")
         legend = QLabel("overdue")
         legend.setStyleSheet("background: #FDE7E4; color: #B42318; border-radius: 6px; padding: 2px 8px;"
                              " font-size: 13px; font-weight: 600;")
