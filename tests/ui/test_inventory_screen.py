@@ -30,12 +30,12 @@ def well_stocked(store, n: int) -> list[str]:
 
 
 def counted(screen) -> dict[str, tuple[int, int]]:
-    return {pid: (i.expected_milli, i.counted_milli) for pid, i in screen.session.items.items()}
+    return {pid: (i.expected_milli, i.counted_milli) for pid, i in screen.counting.session.items.items()}
 
 
 def test_count_session_scans_review_edit_and_commit(desktop, qtbot, store):
     screen = stock_in(desktop, qtbot)
-    assert screen.count_stack.currentWidget() is screen.count_empty
+    assert screen.counting.stack.currentWidget() is screen.counting.empty
     a, b, c = well_stocked(store, 3)
     pa, pb, pc = (catalog.line_for_scan(store, x).product_id for x in (a, b, c))
     before = {p: catalog.on_hand_milli(store, p) for p in (pa, pb, pc)}
@@ -44,37 +44,37 @@ def test_count_session_scans_review_edit_and_commit(desktop, qtbot, store):
         wedge_burst(code)
     settle(desktop, qtbot)
     assert counted(screen) == {pa: (before[pa], 3000), pb: (before[pb], 2000), pc: (before[pc], 1000)}
-    assert screen.model.rowCount() == 3 and screen.count_stack.currentWidget() is screen.count_table
-    assert screen.count_picker.field.text() == ""  # the scans never reached the field
+    assert screen.counting.model.rowCount() == 3 and screen.counting.stack.currentWidget() is screen.counting.table
+    assert screen.counting.picker.field.text() == ""  # the scans never reached the field
     # the row of the last scan is selected and shows expected / counted / difference
-    row = screen.count_table.selectionModel().selectedRows()[0].row()
-    assert screen.model.order[row] == pa
-    shown = [screen.model.index(row, col).data() for col in range(5)]
+    row = screen.counting.table.selectionModel().selectedRows()[0].row()
+    assert screen.counting.model.order[row] == pa
+    shown = [screen.counting.model.index(row, col).data() for col in range(5)]
     assert shown[3] == "3" and shown[2] == str(before[pa] // 1000)
 
     # C's count is made to match the books: F3 edits the selected row's count
-    screen.count_table.selectRow(screen.model.row_of[pc])
-    QTest.keyClick(screen.count_table, Qt.Key.Key_F3)
+    screen.counting.table.selectRow(screen.counting.model.row_of[pc])
+    QTest.keyClick(screen.counting.table, Qt.Key.Key_F3)
     editor = QApplication.focusWidget()
     editor.selectAll()
     QTest.keyClicks(editor, str(before[pc] // 1000))
     QTest.keyClick(editor, Qt.Key.Key_Return)  # the delegate commits on a queued call
-    qtbot.waitUntil(lambda: screen.session.items[pc].counted_milli == before[pc])
+    qtbot.waitUntil(lambda: screen.counting.session.items[pc].counted_milli == before[pc])
 
     # review shows only what differs
-    QTest.keyClick(screen.count_table, Qt.Key.Key_F5)
-    assert set(screen.model.order) == {pa, pb}
-    assert "2 differ" in screen.count_summary.text()
+    QTest.keyClick(screen.counting.table, Qt.Key.Key_F5)
+    assert set(screen.counting.model.order) == {pa, pb}
+    assert "2 differ" in screen.counting.summary.text()
 
     # commit with a reason: one count movement per product that differs
-    ref = screen.session.reference
-    QTest.keyClick(screen.count_table, Qt.Key.Key_F12)
-    dialog = screen.dialog
+    ref = screen.counting.session.reference
+    QTest.keyClick(screen.counting.table, Qt.Key.Key_F12)
+    dialog = screen.counting.dialog
     qtbot.waitUntil(dialog.isVisible)
     dialog.reason.setCurrentText("aisle 4 shelf count")
     dialog.buttons.accepted.emit()
     settle(desktop, qtbot)
-    assert screen.session.items == {} and screen.count_stack.currentWidget() is screen.count_empty
+    assert screen.counting.session.items == {} and screen.counting.stack.currentWidget() is screen.counting.empty
     assert "2 stock movements" in desktop.window.notice.text
     for pid, qty in ((pa, 3000), (pb, 2000), (pc, before[pc])):
         assert catalog.on_hand_milli(store, pid) == qty
@@ -106,8 +106,8 @@ def test_count_against_a_sale_made_meanwhile(desktop, qtbot, store):
     cart = Cart(tax_inclusive=True)
     cart.add(catalog.line_for_product(store, pid))
     sales.record_sale(store, staff.sign_in(store, "1003", "3333"), cart, [Tender(Method.CARD, cart.totals().total)])
-    ref = screen.session.reference
-    screen._commit("shelf count")
+    ref = screen.counting.session.reference
+    screen.counting._commit("shelf count")
     settle(desktop, qtbot)
     assert catalog.on_hand_milli(store, pid) == 4000 - 1000
     with store.db.read() as s:
@@ -120,7 +120,7 @@ def test_unknown_barcode_opens_quick_add_then_counts(desktop, qtbot, store):
     code = with_check_digit("761234567890")
     wedge_burst(code)
     settle(desktop, qtbot)
-    dialog = screen.dialog
+    dialog = screen.counting.dialog
     qtbot.waitUntil(lambda: dialog is not None and dialog.isVisible())
     assert dialog.objectName() == "quickAddDialog" and dialog.sku.text() == code
     dialog.buttons.accepted.emit()  # empty name: refused next to the form
@@ -139,7 +139,7 @@ def test_bad_check_digit_is_explained(desktop, qtbot, store):
     wedge_burst("5400000000011")
     settle(desktop, qtbot)
     assert "check digit" in desktop.window.notice.text.lower()
-    assert screen.session.items == {}
+    assert screen.counting.session.items == {}
 
 
 def test_receive_and_adjust_forms(desktop, qtbot, store):
@@ -147,29 +147,29 @@ def test_receive_and_adjust_forms(desktop, qtbot, store):
     (a, _), (b, _) = barcodes(store, 2)
     pa, pb = (catalog.line_for_scan(store, x).product_id for x in (a, b))
     before_a, before_b = catalog.on_hand_milli(store, pa), catalog.on_hand_milli(store, pb)
-    QTest.keyClick(screen.count_picker.field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClick(screen.counting.picker.field, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert screen.tabs.currentIndex() == 1
     wedge_burst(a)
     settle(desktop, qtbot)
-    assert screen.receive_picker.current.id == pa
-    screen.receive_qty.setText("abc")
-    screen.receive()
-    assert "not a quantity" in screen.receive_error.text()
-    screen.receive_qty.setText("12")
-    screen.receive_ref.setText("PO-881")
-    QTest.keyClick(screen.receive_ref, Qt.Key.Key_Return)
+    assert screen.receiving.picker.current.id == pa
+    screen.receiving.qty.setText("abc")
+    screen.receiving.submit()
+    assert "not a quantity" in screen.receiving.error.text()
+    screen.receiving.qty.setText("12")
+    screen.receiving.ref.setText("PO-881")
+    QTest.keyClick(screen.receiving.ref, Qt.Key.Key_Return)
     settle(desktop, qtbot)
     assert catalog.on_hand_milli(store, pa) == before_a + 12_000
-    assert "PO-881" in screen.receive_log.item(0).text()
+    assert "PO-881" in screen.receiving.log.item(0).text()
 
     screen.tabs.setCurrentIndex(2)
     wedge_burst(b)
     settle(desktop, qtbot)
-    assert screen.adjust_picker.current.id == pb
-    screen.adjust_qty.setText("-2")
-    screen.adjust_reason.setCurrentIndex(0)  # damage
-    screen.adjust_note.setText("dropped")
-    screen.adjust()
+    assert screen.adjusting.picker.current.id == pb
+    screen.adjusting.qty.setText("-2")
+    screen.adjusting.reason.setCurrentIndex(0)  # damage
+    screen.adjusting.note.setText("dropped")
+    screen.adjusting.submit()
     settle(desktop, qtbot)
     assert catalog.on_hand_milli(store, pb) == before_b - 2000
     with store.db.read() as s:
@@ -183,8 +183,8 @@ def test_low_stock_tab_and_cashier_cannot_see_inventory(desktop, qtbot, store):
     screen.tabs.setCurrentIndex(3)
     settle(desktop, qtbot)
     low = inventory.low_stock(store)
-    assert screen.low_table.rowCount() == len(low) > 0
-    assert screen.low_table.item(0, 0).text() == low[0].name
+    assert screen.low_stock.table.rowCount() == len(low) > 0
+    assert screen.low_stock.table.item(0, 0).text() == low[0].name
     desktop.window.switch_user()
     sign_in(desktop, qtbot)  # cashier
     assert not desktop.window.nav_buttons["inventory"].isVisible()
@@ -208,34 +208,34 @@ def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(deskt
     before = catalog.on_hand_milli(store, pid)
     screen = stock_in(desktop, qtbot)
 
-    shown = search_by_name(desktop, qtbot, screen.count_picker, name)
+    shown = search_by_name(desktop, qtbot, screen.counting.picker, name)
     assert f"{name} (inactive)" in [text.split("    ·    ")[0] for text in shown]
-    screen.count_picker.results.setCurrentRow([t.split("    ·    ")[0] for t in shown].index(f"{name} (inactive)"))
-    QTest.keyClick(screen.count_picker.field, Qt.Key.Key_Return)
+    screen.counting.picker.results.setCurrentRow([t.split("    ·    ")[0] for t in shown].index(f"{name} (inactive)"))
+    QTest.keyClick(screen.counting.picker.field, Qt.Key.Key_Return)
     settle(desktop, qtbot)
     assert counted(screen) == {pid: (before, 1000)}
 
     screen.tabs.setCurrentIndex(1)
-    search_by_name(desktop, qtbot, screen.receive_picker, name)
-    QTest.keyClick(screen.receive_picker.field, Qt.Key.Key_Down)
-    row = next(r for r in range(screen.receive_picker.results.count())
-               if screen.receive_picker.results.item(r).text().startswith(f"{name} (inactive)"))
-    screen.receive_picker.results.setCurrentRow(row)
-    QTest.keyClick(screen.receive_picker.results, Qt.Key.Key_Return)
-    assert screen.receive_picker.current.id == pid
-    assert screen.receive_picker.chosen.text().startswith(f"{name} (inactive)")
-    screen.receive_qty.setText("6")
-    screen.receive()
+    search_by_name(desktop, qtbot, screen.receiving.picker, name)
+    QTest.keyClick(screen.receiving.picker.field, Qt.Key.Key_Down)
+    row = next(r for r in range(screen.receiving.picker.results.count())
+               if screen.receiving.picker.results.item(r).text().startswith(f"{name} (inactive)"))
+    screen.receiving.picker.results.setCurrentRow(row)
+    QTest.keyClick(screen.receiving.picker.results, Qt.Key.Key_Return)
+    assert screen.receiving.picker.current.id == pid
+    assert screen.receiving.picker.chosen.text().startswith(f"{name} (inactive)")
+    screen.receiving.qty.setText("6")
+    screen.receiving.submit()
     settle(desktop, qtbot)
     assert catalog.on_hand_milli(store, pid) == before + 6000
 
     screen.tabs.setCurrentIndex(2)
     wedge_burst(code)  # a scan finds it too, and says it is inactive
     settle(desktop, qtbot)
-    assert screen.adjust_picker.current.id == pid
-    assert "(inactive)" in screen.adjust_picker.chosen.text()
-    screen.adjust_qty.setText("-1")
-    screen.adjust()
+    assert screen.adjusting.picker.current.id == pid
+    assert "(inactive)" in screen.adjusting.picker.chosen.text()
+    screen.adjusting.qty.setText("-1")
+    screen.adjusting.submit()
     settle(desktop, qtbot)
     assert catalog.on_hand_milli(store, pid) == before + 5000
 
@@ -249,15 +249,15 @@ def test_a_code_typed_into_the_receive_field_is_looked_up_like_a_scan(desktop, q
     screen = stock_in(desktop, qtbot)
     screen.tabs.setCurrentIndex(1)
     (code, name), = barcodes(store, 1)
-    field = screen.receive_picker.field
+    field = screen.receiving.picker.field
     QTest.keyClicks(field, code, Qt.KeyboardModifier.NoModifier, 40)  # slower than a scanner
     QTest.keyClick(field, Qt.Key.Key_Return)
     settle(desktop, qtbot)
-    assert screen.receive_picker.current.name == name and field.text() == ""
+    assert screen.receiving.picker.current.name == name and field.text() == ""
     unknown = with_check_digit("761234567891")
     QTest.keyClicks(field, unknown, Qt.KeyboardModifier.NoModifier, 40)
     QTest.keyClick(field, Qt.Key.Key_Return)
     settle(desktop, qtbot)
-    qtbot.waitUntil(lambda: screen.dialog is not None and screen.dialog.isVisible(), timeout=5000)
-    assert screen.dialog.objectName() == "quickAddDialog" and screen.dialog.sku.text() == unknown
-    screen.dialog.reject()  # left open, a modal dialog outlives the window and takes later tests' keys
+    qtbot.waitUntil(lambda: screen.receiving.dialog is not None and screen.receiving.dialog.isVisible(), timeout=5000)
+    assert screen.receiving.dialog.objectName() == "quickAddDialog" and screen.receiving.dialog.sku.text() == unknown
+    screen.receiving.dialog.reject()  # left open, a modal dialog outlives the window and takes later tests' keys

@@ -1,4 +1,5 @@
-"""Pieces of the inventory screen: quantities as text, the count table model, a product picker."""
+"""Pieces of the inventory screen's tabs: quantities as text, the count table model, the
+product picker of the receive and adjust forms, and what a scan that finds nothing says."""
 
 from __future__ import annotations
 
@@ -9,14 +10,20 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import QLabel, QWidget
 
+from app.domain.barcode import BarcodeError
+from app.domain.permissions import Action
 from app.services import catalog
-from app.services.catalog import ProductRow
+from app.services.catalog import ProductRow, UnknownBarcode
+from app.services.changes import Changes
 from app.services.inventory import CountedItem, CountSession
 from ui import messages
 from ui.context import AppContext
+from ui.screens.catalog_dialogs import offer_quick_add
 from ui.widgets.product_search import ProductSearch
 
 MINUS = "\u2212"
+#: What a count, a delivery or an adjustment changes: the screens listening refresh on it.
+STOCK_CHANGES = Changes(stock=True, outbox=True)
 
 
 def qty_text(milli: int, by_weight: bool = False, signed: bool = False) -> str:
@@ -198,6 +205,26 @@ def product_for_scan(store, code: str) -> ProductRow:
     if row is None:  # deleted between the two reads
         raise catalog.UnknownBarcode(code)
     return row
+
+
+def explain_scan_failure(page: QWidget, exc: BaseException, retry) -> bool:
+    """A scan that found no product: offer quick-add (to staff allowed to) or say why.
+
+    ``page`` has ``ctx`` and keeps the quick-add form as ``page.dialog``; ``retry(product_id)``
+    runs once the product is added. True when the failure was explained here.
+    """
+    ctx = page.ctx
+    if isinstance(exc, UnknownBarcode):
+        if ctx.can(Action.PRODUCT_QUICK_ADD):
+            ctx.warn(f"No product has barcode {exc.code}: add it now")
+            page.dialog = offer_quick_add(ctx, page, exc.code, retry)
+        else:
+            ctx.error(f"No product has barcode {exc.code}")
+        return True
+    if isinstance(exc, BarcodeError):
+        ctx.error(str(exc))
+        return True
+    return False
 
 
 class ProductPicker(ProductSearch):

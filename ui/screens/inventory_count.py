@@ -1,0 +1,274 @@
+"""The count tab: scan the shelf, see what the books expect, fix a count, commit it.
+
+The count session is kept in memory: the first scan of a product reads its on-hand
+off the GUI thread (the *expected* quantity at count time); later scans of a code
+already seen are added at once on the GUI thread, so a burst of scans never waits on
+the database. Committing writes one ``count`` movement per product that differs
+(inventory.commit_count).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QStackedWidget,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import catalog, inventory
+from ui.context import AppContext
+from ui.screens.catalog_dialogs import refocus_after
+from ui.screens.inventory_widgets import (
+    COUNTED,
+    STOCK_CHANGES,
+    CountModel,
+    ProductInfo,
+    explain_scan_failure,
+)
+from ui.screens.register_dialogs import _FormDialog
+from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.product_search import ProductSearch
+
+# (name, label, key, button kind) of the buttons beside the count table
+COUNT_ACTIONS = (("edit_count", "Edit count", "F3", ""), ("review", "Review differences", "F5", ""),
+                 ("new_count", "Start over", "F9", "danger"), ("commit", "Commit count", "F12", "primary"))
+WAIT_FOR_SAVE = "Wait a moment: the count is being saved"
+
+
+@dataclass(frozen=True)
+class ScanHit:
+    """What the first scan of a product in a count needs: who it is and what the ledger expects."""
+
+    product_id: str
+    name: str
+    sku: str
+    qty_milli: int
+    by_weight: bool
+    expected_milli: int
+
+
+def resolve_scan(store, code: str) -> ScanHit:
+    line = catalog.line_for_scan(store, code, include_inactive=True)
+    return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
+                   catalog.on_hand_milli(store, line.product_id))
+
+
+def hit_for_product(store, product_id: str) -> ScanHit:
+    line = catalog.line_for_product(store, product_id, include_inactive=True)
+    return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
+                   catalog.on_hand_milli(store, product_id))
+
+
+class CommitDialog(_FormDialog):
+    def __init__(self, summary: str, parent: QWidget | None = None) -> None:
+        super().__init__("Commit this count?", parent)
+        self.setObjectName("commitCountDialog")
+        text = QLabel(summary)
+        text.setWordWrap(True)
+        self.form.addRow(text)
+        self.reason = QComboBox()
+        self.reason.setObjectName("countReason")
+        self.reason.setEditable(True)
+        self.reason.addItems(["stock count", "shelf count", "cycle count", "year-end stocktake"])
+        self.form.addRow("Reason", self.reason)
+
+    def validate(self) -> None:
+        if not self.reason.currentText().strip():
+            raise ValueError("Say why the stock is being counted")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+class CountPage(QWidget):
+    """``row_shown(product_id)`` fires after a counted product's row is on screen (tests, benchmark)."""
+
+    row_shown = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.session = inventory.CountSession(ctx.store)
+        self.model = CountModel(self.session)
+        self._codes: dict[str, tuple[str, int]] = {}  # code -> (product id, qty) seen in this count
+        self._committing = False
+        self.dialog: QWidget | None = None
+        outer = QHBoxLayout(self)
+        outer.addLayout(self._build_table(), 3)
+        outer.addLayout(self._build_side(), 1)
+        self.model.rowsInserted.connect(self._count_changed)
+        self.model.modelReset.connect(self._count_changed)
+        self.model.dataChanged.connect(self._count_changed)
+        self._count_changed()
+
+    def _build_table(self) -> QVBoxLayout:
+        main = QVBoxLayout()
+        self.picker = ProductSearch(self.ctx, "Scan items to count, or type a name or SKU…", include_inactive=True)
+        self.picker.field.setObjectName("countScanField")
+        self.picker.code_entered.connect(self.count_scan)
+        self.picker.product_chosen.connect(self._count_picked)
+        main.addWidget(self.picker)
+        self.stack = QStackedWidget()
+        self.empty = EmptyState("scan", "Scan the first item to start counting",
+                                "Each scan adds one; the table shows what the books expect")
+        self.table = QTableView()
+        self.table.setObjectName("countTable")
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(48)
+        self.table.setAlternatingRowColors(True)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for col, width in ((1, 130), (2, 120), (3, 120), (4, 130)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(col, width)
+        self.stack.addWidget(self.empty)
+        self.stack.addWidget(self.table)
+        main.addWidget(self.stack, 1)
+        return main
+
+    def _build_side(self) -> QVBoxLayout:
+        side = QVBoxLayout()
+        self.summary = heading("", "subtle")
+        self.summary.setWordWrap(True)
+        side.addWidget(self.summary)
+        side.addStretch(1)
+        self.buttons: dict[str, QPushButton] = {}
+        for name, label, key, kind in COUNT_ACTIONS:
+            button = action_button(label, key, kind=kind)
+            button.setObjectName(f"count_{name}")
+            button.setCheckable(name == "review")
+            button.clicked.connect(getattr(self, name))
+            side.addWidget(button)
+            self.buttons[name] = button
+        self.buttons["commit"].setMinimumHeight(84)
+        return side
+
+    # -- scans ------------------------------------------------------------------
+    def focus_scan(self) -> None:
+        self.picker.field.setFocus()
+        self.picker.field.selectAll()
+
+    def count_scan(self, code: str, qty_milli: int | None = None) -> None:
+        """Add one of the product ``code`` finds to the count (the weight, for a weight label)."""
+        if self._committing:
+            self.ctx.warn(WAIT_FOR_SAVE)
+            return
+        known = self._codes.get(code)
+        if known is not None:  # seen in this count: no database trip
+            pid, qty = known
+            self._show_row(self.model.count(pid, self.model.info[pid], 0, qty_milli or qty), pid)
+            return
+        self.ctx.ops.run(lambda: resolve_scan(self.ctx.store, code),
+                         success=lambda hit: self._counted(code, hit, qty_milli),
+                         failure=lambda exc: explain_scan_failure(self, exc, lambda _pid: self.count_scan(code)))
+
+    def forget_codes(self) -> None:
+        """The catalog changed: a barcode may have moved to another product."""
+        self._codes.clear()
+
+    def _counted(self, code: str, hit: ScanHit, qty_milli: int | None) -> None:
+        if self._committing:
+            self.ctx.warn(WAIT_FOR_SAVE)
+            return
+        self._codes[code] = (hit.product_id, hit.qty_milli)
+        info = self.model.info.get(hit.product_id) or ProductInfo(hit.name, hit.sku, hit.by_weight)
+        row = self.model.count(hit.product_id, info, hit.expected_milli, qty_milli or hit.qty_milli)
+        self._show_row(row, hit.product_id)
+
+    def _show_row(self, row: int, pid: str) -> None:
+        if row >= 0:
+            index = self.model.index(row, 0)
+            self.table.scrollTo(index)
+            self.table.selectRow(row)
+        self.row_shown.emit(pid)
+
+    def _count_picked(self, row) -> None:
+        """A product chosen by name: count one of it (keyed by its id, as a code would be)."""
+        self.ctx.ops.run(lambda: hit_for_product(self.ctx.store, row.id),
+                         success=lambda hit: self._counted(f"product:{hit.product_id}", hit, None))
+        self.picker.field.setFocus()
+
+    # -- actions ------------------------------------------------------------------
+    def edit_count(self) -> None:
+        rows = self.table.selectionModel().selectedRows()
+        if rows:
+            self.table.setFocus()
+            self.table.edit(self.model.index(rows[0].row(), COUNTED))
+
+    def review_key(self) -> None:
+        self.buttons["review"].toggle()
+        self.review()
+
+    def review(self) -> None:
+        self.model.set_only_differences(self.buttons["review"].isChecked())
+
+    def new_count(self) -> None:
+        if self._committing:
+            return
+        self.session = inventory.CountSession(self.ctx.store)
+        self._codes.clear()
+        self.model.reset(self.session)
+        self.buttons["review"].setChecked(False)
+        self.model.only_differences = False
+        self.picker.field.setFocus()
+
+    def commit(self) -> None:
+        if self._committing or not self.session.items:
+            return
+        counted, differ, _ = self.model.summary()
+        up = sum(1 for i in self.session.items.values() if i.difference > 0)
+        summary = (f"{plural(counted, 'product')} counted; {differ} differ from the books "
+                   f"({up} more, {differ - up} fewer). One stock movement is written per product that "
+                   "differs; the products that match are left as they are.")
+        dialog = CommitDialog(summary, self)
+        self.dialog = dialog
+        dialog.accepted.connect(lambda: self._commit(dialog.reason.currentText().strip()))
+        refocus_after(dialog, self)
+        dialog.open()
+
+    def _commit(self, reason: str) -> None:
+        self._committing = True
+        self._count_changed()
+        session, actor = self.session, self.ctx.actor
+        self.ctx.ops.run(lambda: inventory.commit_count(self.ctx.store, actor, session, reason),
+                         changes=STOCK_CHANGES, success=self._committed, failure=self._commit_failed)
+
+    def _committed(self, written: int) -> None:
+        self._committing = False
+        self.ctx.info(f"Count saved: {plural(written, 'stock movement')} written")
+        self.new_count()
+
+    def _commit_failed(self, exc: BaseException) -> bool:
+        self._committing = False
+        self._count_changed()
+        if isinstance(exc, ValueError):
+            self.ctx.error(str(exc))
+            return True
+        return False
+
+    def _count_changed(self, *_args) -> None:
+        counted, differ, _units = self.model.summary()
+        has_rows = bool(self.session.items)
+        self.stack.setCurrentWidget(self.table if has_rows else self.empty)
+        text = (f"{plural(counted, 'product')} counted\n{differ} differ from the books"
+                if has_rows else "No items counted yet")
+        if text != self.summary.text():  # a new label text re-lays out the screen: only when it changed
+            self.summary.setText(text)
+        for name in ("edit_count", "review", "new_count", "commit"):
+            self.buttons[name].setEnabled(has_rows and not self._committing)
