@@ -36,41 +36,41 @@ def product_count(store) -> int:
 
 def test_edit_shows_errors_next_to_the_form_and_keeps_price_history(desktop, qtbot, store):
     screen = open_catalog(desktop, qtbot)
-    assert screen.editor_stack.currentWidget() is screen.editor_empty
+    assert screen.editor.currentWidget() is screen.editor.empty
     search(desktop, qtbot, screen, "Harbour")
     assert screen.results.rowCount() > 0
     screen.results.setCurrentCell(0, 0)
     settle(desktop, qtbot)
-    pid = screen.details["id"]
+    pid = screen.editor.details["id"]
     old = catalog.get(store, pid)
-    assert screen.fields["name"].text() == old.name
-    history = screen.history.count()
+    assert screen.editor.fields["name"].text() == old.name
+    history = screen.editor.history.count()
 
-    screen.fields["price"].setText("abc")
-    QTest.keyClick(screen.fields["price"], Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
-    assert screen.error.text().startswith("Price")
-    screen.fields["price"].setText("2.49")
-    screen.fields["tax"].setText("140")
-    screen.save()
-    assert "between 0% and 100%" in screen.error.text()
-    screen.fields["tax"].setText("23")
-    screen.fields["barcodes"].setText("5400000000011")  # wrong check digit: the service says so
-    screen.save()
+    screen.editor.fields["price"].setText("abc")
+    QTest.keyClick(screen.editor.fields["price"], Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier)
+    assert screen.editor.error.text().startswith("Price")
+    screen.editor.fields["price"].setText("2.49")
+    screen.editor.fields["tax"].setText("140")
+    screen.editor.save()
+    assert "between 0% and 100%" in screen.editor.error.text()
+    screen.editor.fields["tax"].setText("23")
+    screen.editor.fields["barcodes"].setText("5400000000011")  # wrong check digit: the service says so
+    screen.editor.save()
     settle(desktop, qtbot)
-    assert "check digit" in screen.error.text().lower()
+    assert "check digit" in screen.editor.error.text().lower()
     assert catalog.get(store, pid).price == old.price  # nothing was saved
 
-    screen.revert()
+    screen.editor.revert()
     settle(desktop, qtbot)
-    screen.fields["price"].setText("2.49")
-    screen.fields["name"].setText("Harbour Special")
-    screen.fields["reorder"].setText("12")
-    QTest.keyClick(screen.fields["name"], Qt.Key.Key_Return)
+    screen.editor.fields["price"].setText("2.49")
+    screen.editor.fields["name"].setText("Harbour Special")
+    screen.editor.fields["reorder"].setText("12")
+    QTest.keyClick(screen.editor.fields["name"], Qt.Key.Key_Return)
     settle(desktop, qtbot)
-    assert screen.error.text() == ""
+    assert screen.editor.error.text() == ""
     now = catalog.get(store, pid)
     assert (now.name, now.price) == ("Harbour Special", 249)
-    assert screen.history.count() == history + 1 and "2.49" in screen.history.item(0).text()
+    assert screen.editor.history.count() == history + 1 and "2.49" in screen.editor.history.item(0).text()
     with store.db.read() as s:
         op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == "product.update")).one()
     assert set(op.payload["fields"]) >= {"name", "price", "reorder_level_milli"}
@@ -151,11 +151,11 @@ def test_unknown_scan_opens_quick_add_then_the_editor(desktop, qtbot, store):
     settle(desktop, qtbot, 100)
     line = catalog.line_for_scan(store, code)
     assert (line.name, line.unit_price, line.tax_rate_ppm) == ("Sparkling Water 500ml", 95, 135_000)
-    assert screen.details["id"] == line.product_id and screen.fields["barcodes"].text() == code
+    assert screen.editor.details["id"] == line.product_id and screen.editor.fields["barcodes"].text() == code
     # a known code opens its product
     wedge_burst("5400000000010")
     settle(desktop, qtbot)
-    assert screen.details["id"] == catalog.line_for_scan(store, "5400000000010").product_id
+    assert screen.editor.details["id"] == catalog.line_for_scan(store, "5400000000010").product_id
 
 
 def test_print_labels_for_selected_products_as_pdf(desktop, qtbot, store, tmp_path, monkeypatch):

@@ -1,9 +1,9 @@
-"""The catalog: find a product, edit its fields, see its price history, import and export CSV.
+"""The catalog: find a product, open it in the editor, print labels, import and export CSV.
 
-Edits go through catalog_edit.update_product with only the fields that changed, so
-they sync field by field. The CSV import validates the whole file off the GUI
-thread with a progress bar; a bad file shows every bad line and imports nothing.
-A scan opens the product, or offers to add it when the code is unknown.
+The editor (fields, active or not, price history) is catalog_editor.py. The CSV
+import validates the whole file off the GUI thread with a progress bar; a bad file
+shows every bad line and imports nothing. A scan opens the product, or offers to add
+it when the code is unknown. The search lists inactive products too, marked so.
 """
 
 from __future__ import annotations
@@ -14,15 +14,10 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QCheckBox,
     QFileDialog,
-    QFormLayout,
-    QFrame,
     QHBoxLayout,
     QHeaderView,
-    QLabel,
     QLineEdit,
-    QListWidget,
     QProgressBar,
     QStackedWidget,
     QTableWidget,
@@ -32,9 +27,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.barcode import BarcodeError
-from app.domain.money import MoneyError, format_plain, parse
 from app.domain.permissions import Action
-from app.services import catalog, catalog_csv, catalog_edit
+from app.services import catalog, catalog_csv
 from app.services.catalog import UnknownBarcode
 from app.services.changes import Changes
 from ui import messages
@@ -42,25 +36,17 @@ from ui.context import AppContext
 from ui.screens.catalog_dialogs import (
     ImportReportDialog,
     offer_quick_add,
-    parse_percent,
-    percent_text,
     print_labels,
     refocus_after,
 )
-from ui.screens.inventory_widgets import parse_qty, qty_text
+from ui.screens.catalog_editor import CATALOG_CHANGES, ProductEditor
 from ui.widgets.common import EmptyState, action_button, heading
-
-CATALOG_CHANGES = Changes(catalog=True, outbox=True)
 
 
 class _Progress(QObject):
     """Carries import_csv's progress callback from the worker thread to the GUI thread."""
 
     moved = Signal(int, int)
-
-
-def split_codes(text: str) -> list[str]:
-    return [c for c in text.replace(",", " ").replace("|", " ").split() if c]
 
 
 class CatalogScreen(QWidget):
@@ -72,7 +58,6 @@ class CatalogScreen(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("catalogScreen")
-        self.details: dict | None = None
         self.dialog: QWidget | None = None
         self._seq = 0
         self._timer = QTimer(self, singleShot=True, interval=150)
@@ -90,7 +75,9 @@ class CatalogScreen(QWidget):
         body = QHBoxLayout()
         body.setSpacing(16)
         body.addLayout(self._build_list(), 1)
-        body.addWidget(self._build_editor(), 1)
+        self.editor = ProductEditor(ctx)
+        self.active = self.editor.active
+        body.addWidget(self.editor, 1)
         layout.addLayout(body, 1)
         self._bind_keys()
         ctx.ops.changed.connect(self._on_changes)
@@ -142,54 +129,9 @@ class CatalogScreen(QWidget):
         box.addWidget(self.list_stack, 1)
         return box
 
-    def _build_editor(self) -> QWidget:
-        self.editor_stack = QStackedWidget()
-        self.editor_empty = EmptyState("box", "No product open", "Search or scan a product to edit it")
-        panel = QFrame()
-        panel.setObjectName("sidePanel")
-        layout = QVBoxLayout(panel)
-        self.editor_title = heading("", "title")
-        self.editor_title.setWordWrap(True)
-        layout.addWidget(self.editor_title)
-        form = QFormLayout()
-        self.fields: dict[str, QLineEdit] = {}
-        for key, label in (("name", "Name"), ("price", "Price"), ("barcodes", "Barcodes"),
-                           ("category", "Category"), ("tax", "Tax %"), ("reorder", "Reorder level")):
-            edit = QLineEdit()
-            edit.setObjectName(f"edit_{key}")
-            edit.returnPressed.connect(self.save)
-            form.addRow(label, edit)
-            self.fields[key] = edit
-        self.fields["barcodes"].setPlaceholderText("codes separated by commas")
-        self.active = QCheckBox("Active (sold at the till)")
-        self.active.setObjectName("edit_active")
-        form.addRow("", self.active)
-        layout.addLayout(form)
-        self.error = QLabel("")
-        self.error.setObjectName("editError")
-        self.error.setProperty("level", "error")
-        self.error.setWordWrap(True)
-        layout.addWidget(self.error)
-        buttons = QHBoxLayout()
-        self.revert_button = action_button("Revert", "Esc")
-        self.revert_button.clicked.connect(self.revert)
-        self.save_button = action_button("Save", "Ctrl+S", kind="primary")
-        self.save_button.setObjectName("saveProduct")
-        self.save_button.clicked.connect(self.save)
-        buttons.addWidget(self.revert_button)
-        buttons.addWidget(self.save_button, 2)
-        layout.addLayout(buttons)
-        layout.addWidget(heading("Price history", "label"))
-        self.history = QListWidget()
-        self.history.setObjectName("priceHistory")
-        layout.addWidget(self.history, 1)
-        self.editor_stack.addWidget(self.editor_empty)
-        self.editor_stack.addWidget(panel)
-        return self.editor_stack
-
     def _bind_keys(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        for key, slot in (("Ctrl+S", self.save), ("Escape", self.revert), ("F2", self.focus_search),
+        for key, slot in (("Ctrl+S", self.editor.save), ("Escape", self.editor.revert), ("F2", self.focus_search),
                           ("Ctrl+N", self.new_product), ("Ctrl+P", self.print_selected_labels),
                           ("Ctrl+I", self.choose_import), ("Ctrl+E", self.choose_export)):
             QShortcut(QKeySequence(key), self, context=context).activated.connect(slot)
@@ -237,13 +179,13 @@ class CatalogScreen(QWidget):
     def handle_scan(self, code: str) -> None:
         """A scanned code opens its product; an unknown one offers the quick-add form."""
         self.ctx.ops.run(lambda: catalog.line_for_scan(self.ctx.store, code, include_inactive=True),
-                         success=lambda line: self.open_product(line.product_id),
+                         success=lambda line: self.editor.open_product(line.product_id),
                          failure=lambda exc: self._scan_failed(exc))
 
     def _scan_failed(self, exc: BaseException) -> bool:
         if isinstance(exc, UnknownBarcode):
             if self.ctx.can(Action.PRODUCT_QUICK_ADD):
-                self.dialog = offer_quick_add(self.ctx, self, exc.code, self.open_product)
+                self.dialog = offer_quick_add(self.ctx, self, exc.code, self.editor.open_product)
             else:
                 self.ctx.error(f"No product has barcode {exc.code}")
             return True
@@ -257,94 +199,17 @@ class CatalogScreen(QWidget):
         from app.domain.ids import new_id
 
         code = f"IN{new_id()[-10:].upper()}"
-        self.dialog = offer_quick_add(self.ctx, self, code, self.open_product)
+        self.dialog = offer_quick_add(self.ctx, self, code, self.editor.open_product)
 
-    # -- the editor --------------------------------------------------------------------
+    @property
+    def details(self) -> dict | None:
+        """The product open in the editor, as loaded."""
+        return self.editor.details
+
     def _open_row(self, row: int) -> None:
         item = self.results.item(row, 0) if row >= 0 else None
         if item is not None:
-            self.open_product(item.data(Qt.ItemDataRole.UserRole))
-
-    def open_product(self, product_id: str) -> None:
-        store = self.ctx.store
-        self.ctx.ops.run(lambda: (catalog_edit.details(store, product_id),
-                                  catalog_edit.price_history(store, product_id)),
-                         success=lambda r: self._show_product(*r))
-
-    def _show_product(self, details: dict, history: list) -> None:
-        self.details = details
-        money = self.ctx.currency
-        self.editor_title.setText(f"{details['name']}   ·   {details['sku']}")
-        values = {"name": details["name"], "price": format_plain(details["price"], money),
-                  "barcodes": ", ".join(details["barcodes"]), "category": details["category"] or "",
-                  "tax": percent_text(details["tax_rate_ppm"]),
-                  "reorder": qty_text(details["reorder_level_milli"], details["sold_by_weight"]).removesuffix(" kg")}
-        for key, value in values.items():
-            self.fields[key].setText(value)
-        self.active.setChecked(details["active"])
-        self.error.setText("")
-        self.history.clear()
-        for change in reversed(history):
-            when = change.changed_at.strftime("%Y-%m-%d %H:%M")
-            was = self.ctx.money(change.old_price) if change.old_price is not None else "new"
-            self.history.addItem(f"{when}    {was}  →  {self.ctx.money(change.new_price)}")
-        self.editor_stack.setCurrentIndex(1)
-
-    def edits(self) -> dict:
-        """The fields changed in the form (raises ValueError naming the field that is wrong)."""
-        d = self.details
-        if d is None:
-            return {}
-        f = {k: w.text().strip() for k, w in self.fields.items()}
-        try:
-            price = parse(f["price"], self.ctx.currency)
-        except MoneyError as exc:
-            raise ValueError(f"Price: {exc}") from None
-        tax = parse_percent(f["tax"])  # its message names the tax
-        try:
-            reorder = parse_qty(f["reorder"] or "0")
-        except ValueError as exc:
-            raise ValueError(f"Reorder level: {exc}") from None
-        wanted = {"name": f["name"], "price": price, "barcodes": sorted(split_codes(f["barcodes"])),
-                  "category": f["category"] or None, "tax_rate_ppm": tax, "reorder_level_milli": reorder,
-                  "active": self.active.isChecked()}
-        if not wanted["name"]:
-            raise ValueError("Name: a product needs a name")
-        if price < 0:
-            raise ValueError("Price: cannot be negative")
-        current = {**d, "barcodes": sorted(d["barcodes"])}
-        return {k: v for k, v in wanted.items() if current[k] != v}
-
-    def save(self) -> None:
-        if self.details is None:
-            return
-        try:
-            changes = self.edits()
-        except ValueError as exc:
-            self.error.setText(str(exc))
-            return
-        if not changes:
-            self.error.setText("Nothing was changed")
-            return
-        pid, actor = self.details["id"], self.ctx.actor
-        self.error.setText("")
-        self.ctx.ops.run(lambda: catalog_edit.update_product(self.ctx.store, actor, pid, changes),
-                         changes=CATALOG_CHANGES, success=lambda _e: self._saved(pid),
-                         failure=self._save_failed)
-
-    def _saved(self, pid: str) -> None:
-        self.ctx.info("Product saved")
-        self.open_product(pid)
-
-    def _save_failed(self, exc: BaseException) -> bool:
-        if isinstance(exc, ValueError):  # CatalogError, BarcodeError: they name the field
-            self.error.setText(str(exc))
-            return True
-        return False
-
-    def revert(self) -> None:
-        if self.details is not None:
-            self.open_product(self.details["id"])
+            self.editor.open_product(item.data(Qt.ItemDataRole.UserRole))
 
     # -- labels -------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
