@@ -84,12 +84,27 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.batch}: {total:.2f} s, {len(ops) / total:,.0f} ops/s, applied "
                   f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op")
             print("per batch (ms):", " ".join(f"{t * 1000:.0f}" for t in batch_times))
+            if args.pg:
+                _print_scans(ctx.engine)
             ctx.engine.dispose()
             if prof is not None:
                 pstats.Stats(prof).sort_stats(args.sort).print_stats(args.top)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def _print_scans(engine: Any) -> None:
+    """Sequential scans of the tables a push reads: a cached generic plan or stale
+    statistics show up here as rows read in the millions."""
+    from sqlalchemy import text
+    with engine.connect() as conn:
+        rows = conn.execute(text(
+            "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
+            " WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 8")).all()
+    print("sequential scans (table, scans, rows read, index scans, live rows):")
+    for r in rows:
+        print(f"  {r.relname:<20} {r.seq_scan:>6} {r.seq_tup_read:>12,} {r.idx_scan or 0:>8} {r.n_live_tup:>8,}")
 
 
 if __name__ == "__main__":

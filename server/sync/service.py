@@ -31,13 +31,22 @@ from server.sync.chunk import Decided
 from server.sync.common import Outcome
 from server.sync.dispatch import result_of
 from server.sync.group_commit import GroupCommit
-from sync.protocol import Operation, OperationResult, OpStatus, PushRequest, PushResponse
+from sync.protocol import (
+    MAX_BATCH,
+    Operation,
+    OperationResult,
+    OpStatus,
+    PushRequest,
+    PushResponse,
+)
 
 log = logging.getLogger("tillsync.server.sync")
 RETRIES = 5
 # ops per transaction: bounds how long one push holds the database (SQLite's single
-# writer) and its stock-level locks; the store's feed lock is held only at the end
-CHUNK = 250
+# writer) and its stock-level locks; the store's feed lock is held only at the end.
+# A whole push of the largest batch: with 250, each push paid a second transaction's
+# look-ups and commit, 15% of PostgreSQL's push time for 10,000 sales (SQLite: even).
+CHUNK = MAX_BATCH
 _t = Terminal.__table__.c
 _COUNTER = select(_t.last_applied_seq, _t.revoked).where(_t.id == bindparam("tid"))
 
