@@ -17,7 +17,12 @@ MAX_TAX_RATE_PPM = 1_000_000  # 100 %
 
 
 class ProductFieldError(ValueError):
-    """A product field value the rules do not allow; the message names the field."""
+    """A product field value the rules do not allow; the message names the field, and
+    ``field`` is the field's name (``price``) once :func:`check_fields` has raised it."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def _whole(value: Any) -> bool:
@@ -65,12 +70,22 @@ def _flag(label: str) -> Callable[[Any], bool]:
 
 
 def _barcodes(value: Any) -> list[str]:
+    """Each code with a right check digit (EAN-13, UPC-A, EAN-8), in its stored form, and
+    none twice (a UPC-A and its EAN-13 are the same code)."""
     if not isinstance(value, list | tuple) or not all(isinstance(c, str) for c in value):
         raise ProductFieldError("Barcodes must be a list of codes")
-    try:
-        return [normalize(code) for code in value]
-    except BarcodeError as exc:
-        raise ProductFieldError(str(exc)) from exc
+    codes: list[str] = []
+    for raw in value:
+        if not raw.strip():
+            raise ProductFieldError("A barcode cannot be empty")
+        try:
+            code = normalize(raw)
+        except BarcodeError as exc:
+            raise ProductFieldError(f"Barcode {exc}") from exc
+        if code in codes:
+            raise ProductFieldError(f"Barcode {code} is listed twice")
+        codes.append(code)
+    return codes
 
 
 CHECKS: dict[str, Callable[[Any], Any]] = {
@@ -89,8 +104,20 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
 
 def check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """``values`` ({field: value}) checked field by field; returns them as stored
-    (barcodes in their stored form, UPC-A as EAN-13). Raises ProductFieldError."""
+    (barcodes in their stored form, UPC-A as EAN-13). Raises ProductFieldError, whose
+    ``field`` names the field at fault.
+
+    Whether a barcode already belongs to another product is not a field rule: it needs
+    the catalog (the terminal's catalog editor and the server each check it)."""
     unknown = set(values) - set(CHECKS)
     if unknown:
-        raise ProductFieldError(f"Not a product field: {', '.join(sorted(unknown))}")
-    return {name: CHECKS[name](value) for name, value in values.items()}
+        names = sorted(unknown)
+        raise ProductFieldError(f"Not a product field: {', '.join(names)}", names[0])
+    checked: dict[str, Any] = {}
+    for name, value in values.items():
+        try:
+            checked[name] = CHECKS[name](value)
+        except ProductFieldError as exc:
+            exc.field = name
+            raise
+    return checked
