@@ -9,7 +9,6 @@ from sqlalchemy import select
 from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
-from app.domain.product_rules import ProductFieldError, check_fields
 from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, ResolveIn
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
@@ -17,7 +16,7 @@ from server.db.models import Conflict, Order, Product, Staff
 from server.errors import ApiError, not_found
 from server.feed.serialize import conflict_state
 from server.feed.writer import FeedWriter
-from server.sync.catalog import publish_product
+from server.sync.catalog import InvalidValue, apply_product_fields
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
@@ -55,10 +54,6 @@ def _values(conflict: Conflict, body: ResolveIn) -> dict[str, Any]:
     return dict(body.value)
 
 
-class InvalidValue(Rejected):
-    """A resolution value the shared domain rules refuse (422 in the back office)."""
-
-
 DELETED_SINCE = ("the product was deleted after this conflict was raised, so its values can "
                  "no longer be changed; keep the server's state to close the conflict "
                  "(the product stays deleted)")
@@ -85,8 +80,10 @@ def _resolve_order(oc: OpContext, conflict: Conflict,
 
 def _resolve_product(oc: OpContext, conflict: Conflict,
                      values: dict[str, Any]) -> tuple[int, dict[str, Any], dict[str, Any]]:
-    """Apply ``values`` to the product: (its version, the values just before, the values
-    as stored). A product deleted since is never brought back: only ``server`` closes."""
+    """Apply ``values`` to the product as a product.update applies its fields (the same
+    rules, barcodes free in the organization, feed and event): (its version, the values
+    just before, the values as stored). A product deleted since is never brought back:
+    only ``server`` closes."""
     product = oc.session.get(Product, conflict.entity_id, with_for_update=True)
     if product is None:
         raise Rejected("the product no longer exists")
@@ -94,19 +91,8 @@ def _resolve_product(oc: OpContext, conflict: Conflict,
         return product.version, {}, values
     if product.deleted:
         raise Rejected(DELETED_SINCE)
-    try:
-        values = check_fields(values)
-    except ProductFieldError as exc:
-        raise InvalidValue(str(exc)) from exc
-    before = {n: getattr(product, n) for n in values}
-    for name, value in values.items():
-        setattr(product, name, jsonable(value))
-    product.version += 1
-    product.updated_at = utcnow()
-    changes = jsonable({n: {"before": before[n], "after": v} for n, v in values.items()})
-    oc.emit("product.updated", {"product": publish_product(oc, product), "changes": changes,
-                                "reason": None, "conflict_id": conflict.id})
-    return product.version, before, values
+    stored, changes = apply_product_fields(oc, product, values, conflict_id=conflict.id)
+    return product.version, {n: c["before"] for n, c in changes.items()}, stored
 
 
 def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
@@ -166,7 +152,7 @@ def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: Reso
         try:
             resolve_in(oc, conflict, body)
         except InvalidValue as exc:
-            raise ApiError(422, "invalid_value", exc.reason) from exc
+            raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
         except Rejected as exc:
             status = 403 if "may not do" in exc.reason else 409
             raise ApiError(status, "cannot_resolve", exc.reason) from exc

@@ -1,14 +1,29 @@
 """stock.adjust (a delta, never a conflict), product.create and product.update (merged),
 and the back office's product deletion.
 
+Product values pass the shared product rules (app/domain/product_rules.py, the rules of
+the terminal's catalog editor) and a barcode may belong to one live product of the
+organization only; a value they refuse rejects the whole op (:class:`InvalidValue`, the
+rule's message naming the field), nothing written. :func:`apply_product_fields` is the
+one place product field changes are checked and applied: a product.update's merged
+fields and a resolved product conflict's values (server/conflicts/service.py).
+
 Each product change emits its event (``product.created``, ``product.updated`` with the
 changed fields, ``product.deleted``) in the transaction of the change."""
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from sqlalchemy import Text, cast, exists, func, literal, select, type_coerce
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
+from sqlalchemy.orm import Session
+
+from app.domain.barcode import BarcodeError, normalize
 from app.domain.permissions import Action
+from app.domain.product_rules import CHECKS, ProductFieldError, check_fields
 from server.db.base import utcnow
 from server.db.models import Product, StockMovement
 from server.feed.serialize import PRODUCT_FIELDS, product_state
@@ -58,16 +73,155 @@ def publish_product(oc: OpContext, product: Product) -> dict[str, Any]:
     return state
 
 
+# ---------------------------------------------------------------- product values
+
+
+class InvalidValue(Rejected):
+    """A product value the shared rules refuse: the op is rejected with the rule's
+    message (the back office answers 422 ``invalid_value``); ``field`` names the field,
+    ``details`` what the back office adds to its error (``field``, and for a barcode of
+    another product that product's ``product_id``)."""
+
+    def __init__(self, reason: str, field: str | None = None,
+                 other_product_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.details: dict[str, Any] = {"field": field}
+        if other_product_id is not None:
+            self.details["product_id"] = other_product_id
+
+
+def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    """``values`` through the shared product rules: as stored (barcodes normalized), or
+    InvalidValue with the rule's message."""
+    try:
+        return check_fields(values)
+    except ProductFieldError as exc:
+        raise InvalidValue(str(exc), exc.field) from exc
+
+
+def _stored_form(code: str) -> str:
+    """A code as the rules store it (a code stored before they were checked may not
+    normalize: it is compared as it is)."""
+    try:
+        return normalize(code)
+    except BarcodeError:
+        return code.strip()
+
+
+def _lock_codes(session: Session, org_id: str, codes: Iterable[str]) -> None:
+    """On PostgreSQL, serialize the writers of these codes in this organization until
+    commit (a transaction-scoped advisory lock per code, in key order), so two products
+    written at once never both take a free code. SQLite has one writer at a time."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted({int.from_bytes(hashlib.blake2b(f"barcode:{org_id}:{code}".encode(),
+                                                  digest_size=8).digest(), "big", signed=True)
+                   for code in codes})
+    for key in keys:
+        session.execute(select(func.pg_advisory_xact_lock(key)))
+
+
+def _owners(session: Session, org_id: str, product_id: str, codes: list[str]
+            ) -> list[tuple[str, str, str, list[Any]]]:
+    """(id, name, sku, barcodes) of the organization's live (not deleted) products other
+    than ``product_id`` holding any of ``codes`` (also in their UPC-A spelling)."""
+    wanted = set(codes) | {c[1:] for c in codes if len(c) == 13 and c.startswith("0")}
+    if session.get_bind().dialect.name == "postgresql":
+        holds = type_coerce(Product.barcodes, JSONB).has_any(
+            cast(array(sorted(wanted)), ARRAY(Text)))
+    else:
+        each = func.json_each(Product.barcodes).table_valued("value")
+        holds = exists(select(literal(1)).select_from(each).where(each.c.value.in_(wanted)))
+    rows = session.execute(
+        select(Product.id, Product.name, Product.sku, Product.barcodes)
+        .where(Product.org_id == org_id, Product.deleted.is_(False), Product.id != product_id,
+               holds)
+        .order_by(Product.id))
+    return [(r.id, r.name, r.sku, list(r.barcodes or [])) for r in rows]
+
+
+def check_barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> None:
+    """InvalidValue naming the other product if one of ``codes`` (stored form) already
+    belongs to another live product of the organization (an inactive product keeps its
+    codes; a deleted one has released them)."""
+    if not codes:
+        return
+    _lock_codes(oc.session, oc.terminal.org_id, codes)
+    owners = _owners(oc.session, oc.terminal.org_id, product_id, codes)
+    for code in codes:
+        for other_id, name, sku, held in owners:
+            if code in {_stored_form(c) for c in held if isinstance(c, str)}:
+                raise InvalidValue(
+                    f"Barcode {code} already belongs to another product: {name} (SKU {sku})",
+                    "barcodes", other_id)
+
+
+def checked_product_values(oc: OpContext, product_id: str, values: Mapping[str, Any],
+                           current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` ({field: new value}) of product ``product_id`` as they will be stored,
+    checked: each with the shared product rules, the product they make (``current``
+    with ``values``) with them too, and new barcodes free in the organization.
+
+    The product's other fields are checked as well (a product left invalid by an edit
+    is refused, as the terminal's editor refuses it), except its barcodes, which are
+    judged when they change: an old code stored before the rules is not re-judged."""
+    stored = check_values(values)
+    rest = {n: v for n, v in (current or {}).items()
+            if n not in stored and n != "barcodes" and n in CHECKS}
+    try:
+        check_fields(rest)
+    except ProductFieldError as exc:
+        raise InvalidValue(f"{exc} (the product's current {exc.field}; correct it in the "
+                           "same edit)", exc.field) from exc
+    if "barcodes" in stored:
+        check_barcodes_free(oc, product_id, stored["barcodes"])
+    return stored
+
+
+def apply_product_fields(oc: OpContext, product: Product, values: Mapping[str, Any],
+                         reason: str | None = None, **event: Any
+                         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Check ``values`` (:func:`checked_product_values`) and apply them to ``product``:
+    version + 1, the new state into the feed of every store, ``product.updated`` (with
+    ``reason`` and the ``event`` extras). Returns (the values as stored, the changes
+    ``{field: {before, after}}``) for the caller's audit entry. InvalidValue: nothing set."""
+    current = {name: getattr(product, name) for name in PRODUCT_FIELDS}
+    stored = checked_product_values(oc, product.id, values, current)
+    for name, value in stored.items():
+        setattr(product, name, jsonable(value))
+    product.version += 1
+    product.updated_at = utcnow()
+    changes = jsonable({n: {"before": current[n], "after": v} for n, v in stored.items()})
+    oc.emit("product.updated", {"product": publish_product(oc, product), "changes": changes,
+                                "reason": reason, **event})
+    return stored, changes
+
+
+def _barcode_set(name: str, value: Any) -> Any:
+    """Merge comparisons: a list of barcodes is a set of codes in their stored form."""
+    if name == "barcodes" and isinstance(value, list) and all(isinstance(c, str) for c in value):
+        return sorted(_stored_form(c) for c in value)
+    return value
+
+
+# ---------------------------------------------------------------- product ops
+
+
 def product_create(oc: OpContext) -> Outcome:
     if not (oc.can(Action.CATALOG_EDIT) or oc.can(Action.PRODUCT_QUICK_ADD)):
         oc.require(Action.CATALOG_EDIT)
+    # the rules see the values as sent (a price "350" is not a number of cents)
+    raw = oc.op.payload if isinstance(oc.op.payload, dict) else {}
+    check_values({n: v for n, v in raw.items() if n in CHECKS})
     p = parse_payload(ProductCreate, oc.op.payload)
     if oc.session.get(Product, oc.op.entity_id) is not None:
         raise Rejected(f"product {oc.op.entity_id} already exists")
-    product = Product(id=oc.op.entity_id, org_id=oc.terminal.org_id, **p.model_dump())
+    values = checked_product_values(oc, oc.op.entity_id, p.model_dump())
+    product = Product(id=oc.op.entity_id, org_id=oc.terminal.org_id, **values)
     oc.session.add(product)
     oc.audit("product", product.id, "product.create",
-             {k: {"before": None, "after": v} for k, v in jsonable(p.model_dump()).items()})
+             {k: {"before": None, "after": v} for k, v in jsonable(values).items()})
     oc.emit("product.created", {"product": publish_product(oc, product)})
     return Outcome(OpStatus.APPLIED, product.version)
 
@@ -79,6 +233,9 @@ def product_update(oc: OpContext) -> Outcome:
     if unknown or not p.fields:
         raise Rejected(f"these product fields cannot be edited: {', '.join(sorted(unknown))}"
                        if unknown else "a product.update must change at least one field")
+    # every value of the edit passes the rules, also one that will clash (so no invalid
+    # value waits in a conflict record) or is already there
+    check_values({n: e.value for n, e in p.fields.items()})
     product = oc.session.get(Product, oc.op.entity_id, with_for_update=True)
     if product is None or product.org_id != oc.terminal.org_id:
         raise Rejected(f"product {oc.op.entity_id} does not exist on the server")
@@ -89,16 +246,10 @@ def product_update(oc: OpContext) -> Outcome:
         conflict = record_conflict(oc, "product", product.id, "edit_of_deleted", both)
         return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
                        reason="the product was deleted on the server")
-    to_apply, conflicts = merge_fields(current, p.fields)
-    if to_apply:
-        for name, value in to_apply.items():
-            setattr(product, name, jsonable(value))
-        product.version += 1
-        product.updated_at = utcnow()
-        changes = jsonable({n: {"before": current[n], "after": v} for n, v in to_apply.items()})
+    to_apply, conflicts = merge_fields(current, p.fields, _barcode_set)
+    if to_apply:  # the merged product is checked as a whole (apply_product_fields)
+        _, changes = apply_product_fields(oc, product, to_apply, reason=p.reason)
         oc.audit("product", product.id, "product.update", changes, reason=p.reason)
-        oc.emit("product.updated", {"product": publish_product(oc, product), "changes": changes,
-                                    "reason": p.reason})
     if conflicts:
         conflict = record_conflict(oc, "product", product.id, "field_conflict", conflicts)
         return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,

@@ -132,7 +132,8 @@ def test_product_events_from_the_api_and_from_a_push(tenant: Tenant) -> None:
     # pushed by a terminal: the same events
     stock = tenant.staff[Role.STOCK]
     pushed = new_id()
-    body = {k: v for k, v in _product(sku="TEA-1", name="Green tea").items() if k != "id"}
+    body = {k: v for k, v in _product(sku="TEA-1", name="Green tea",  # a barcode of its own
+                                      barcodes=["4006381333931"]).items() if k != "id"}
     create = tenant.term.op("product.create", pushed, stock, body)
     edit = tenant.term.op("product.update", pushed, stock, {"fields": {
         "name": {"base": "Green tea", "value": "Green tea 20 bags"},
@@ -143,7 +144,7 @@ def test_product_events_from_the_api_and_from_a_push(tenant: Tenant) -> None:
     assert [t for t, _ in events] == ["product.created", "product.updated"]
     assert events[1][1]["changes"] == {
         "name": {"before": "Green tea", "after": "Green tea 20 bags"},
-        "barcodes": {"before": ["5012345678900"], "after": ["5901234123457"]}}
+        "barcodes": {"before": ["4006381333931"], "after": ["5901234123457"]}}
     # a push that conflicts on every field changes nothing: no product.updated
     stale = tenant.term.op("product.update", pushed, stock,
                            {"fields": {"price": {"base": 1, "value": 2}}})
