@@ -1,19 +1,24 @@
 """/products: head office edits the organization's catalog centrally.
 
 Writes go through the very handlers of a terminal's push (``product.create``,
-``product.update`` in server/sync/catalog.py): the same permission check, field-level
-merge, conflict records, audit entries, events, and one feed entry per store of the
-org, so every terminal gets the change on its next pull. A deletion (back office only;
-permission product.delete, which stock staff lack) is ``catalog.product_delete_in``,
-written the same way.
+``product.update`` in server/sync/catalog.py): the same permission check, product rules
+(a value they refuse is ``422 invalid_value`` with the message a push's rejection
+carries), field-level merge, conflict records, audit entries, events, and one feed
+entry per store of the org, so every terminal gets the change on its next pull. A
+deletion (back office only; permission product.delete, which stock staff lack) is
+``catalog.product_delete_in``, written the same way.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import logging
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Action
@@ -25,10 +30,13 @@ from server.db.models import Product
 from server.errors import ApiError, not_found
 from server.feed.serialize import product_state
 from server.sync import catalog
+from server.sync.common import OpContext, Outcome
 from sync.payloads import EntityUpdate
 from sync.protocol import ErrorEnvelope, OpType
 
 router = APIRouter(prefix="/products", tags=["back office"])
+log = logging.getLogger("tillsync.server.backoffice")
+RETRIES = 3
 
 StoreParam = Annotated[str | None, Query(
     max_length=64, description="the store the change is recorded against (audit entry, "
@@ -46,6 +54,47 @@ PATCH_EXAMPLES = {
                              "active": {"base": True, "value": False}}},
     },
 }
+
+
+INVALID_VALUE = {
+    "model": ErrorEnvelope,
+    "description": "`invalid_value`: a value the product rules refuse (the rules of the "
+    "terminal's catalog editor, app/domain/product_rules.py): an empty SKU or name, a price "
+    "that is negative or not a whole number of cents, a tax rate outside 0-100 %, a barcode "
+    "with a wrong check digit or listed twice, a barcode that already belongs to another "
+    "product of the organization (the message names it, `details.product_id` is its id). "
+    "The message is the one a pushed operation's rejection carries and names the field; "
+    "`details.field` is the field's name. Nothing is changed. A body of the wrong shape "
+    "(a missing field, text for a number) is `validation_error`, its details listing the "
+    "fields.",
+}
+
+
+def _checked(handler: Callable[[OpContext], Outcome]) -> Callable[[OpContext], Outcome]:
+    """``handler`` with a value the product rules refuse answered 422 invalid_value (the
+    transaction is rolled back: nothing is written)."""
+    def run(oc: OpContext) -> Outcome:
+        try:
+            return handler(oc)
+        except catalog.InvalidValue as exc:
+            raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
+    return run
+
+
+def _run(*args: Any, **kw: Any) -> tuple[Any, list[str]]:
+    """``ops.run``, again on a transient database error (nothing of the failed attempt is
+    written). On PostgreSQL a write here takes the store feed locks first and a push last,
+    so a push and this write claiming the same barcode (or product row) at once can
+    deadlock; PostgreSQL cancels one, and this one is simply tried again."""
+    for attempt in range(RETRIES):
+        try:
+            return ops.run(*args, **kw)
+        except OperationalError as exc:
+            if attempt == RETRIES - 1:
+                raise
+            log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
+            time.sleep(0.05 * 2**attempt)
+    raise AssertionError("unreachable")
 
 
 def _get(ctx: AppContext, staff: StaffPrincipal, product_id: str) -> ProductOut:
@@ -90,26 +139,33 @@ def get_product(product_id: str, staff: StaffDep, ctx: CtxDep) -> ProductOut:
 
 
 @router.post("", response_model=ProductOut, status_code=201,
-             responses={409: {"description": "a product with this id exists"}})
+             responses={409: {"model": ErrorEnvelope,
+                              "description": "`exists`: a product with this id exists"},
+                        422: INVALID_VALUE})
 def create_product(body: ProductCreateIn, staff: StaffDep, ctx: CtxDep,
                    store_id: StoreParam = None) -> ProductOut:
-    """product.create (catalog.edit), sent to every store of the organization."""
+    """product.create (catalog.edit), sent to every store of the organization. The values
+    pass the product rules, and each barcode must be free in the organization (422
+    invalid_value otherwise, nothing created)."""
     require(staff, Action.CATALOG_EDIT)
     product_id = body.id or new_id()
     with ctx.reader() as session:
         if session.get(Product, product_id) is not None:
             raise ApiError(409, "exists", f"Product {product_id} already exists")
     home = ops.home_store(ctx, staff, store_id)
-    ops.run(ctx, staff, home, OpType.PRODUCT_CREATE, product_id,
-            body.model_dump(mode="json", exclude={"id"}), catalog.product_create, org_wide=True)
+    _run(ctx, staff, home, OpType.PRODUCT_CREATE, product_id,
+         body.model_dump(mode="json", exclude={"id"}), _checked(catalog.product_create),
+         org_wide=True)
     return _get(ctx, staff, product_id)
 
 
 @router.patch(
     "/{product_id}", response_model=ProductOut,
-    responses={409: {"description": "conflict: a field changed since its base; nothing of it "
+    responses={409: {"model": ErrorEnvelope,
+                     "description": "conflict: a field changed since its base; nothing of it "
                      "was overwritten; `details.conflict_id` names the record kept for "
-                     "`/conflicts` (other fields of the edit were applied)"}},
+                     "`/conflicts` (other fields of the edit were applied)"},
+               422: INVALID_VALUE},
 )
 def update_product(
     product_id: str,
@@ -123,12 +179,16 @@ def update_product(
     terminal's product.update: base equal to the server value -> applied (version + 1, sent
     to every store); value already there -> no change; otherwise -> 409 conflict.
     Editable fields: sku, name, category, price, tax_rate_ppm, barcodes, active,
-    stock_tracked, reorder_level_milli, sold_by_weight (others: 422)."""
+    stock_tracked, reorder_level_milli, sold_by_weight (others: 422 rejected). Every
+    ``value`` passes the product rules, and so does the product the edit leaves (its
+    barcodes are judged when they change); new barcodes must be free in the organization:
+    422 invalid_value otherwise, nothing changed, no conflict recorded."""
     require(staff, Action.CATALOG_EDIT)
     _get(ctx, staff, product_id)
     home = ops.home_store(ctx, staff, store_id)
-    outcome, _ = ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
-                         body.model_dump(mode="json"), catalog.product_update, org_wide=True)
+    outcome, _ = _run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+                      body.model_dump(mode="json"), _checked(catalog.product_update),
+                      org_wide=True)
     if (err := ops.conflict_error(outcome)) is not None:
         raise err
     return _get(ctx, staff, product_id)
@@ -161,7 +221,7 @@ def delete_product(
         return current
     reason = body.reason if body is not None else None
     home = ops.home_store(ctx, staff, store_id)
-    ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
-            {"deleted": True, "reason": reason},
-            lambda oc: catalog.product_delete_in(oc, reason), org_wide=True)
+    _run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+         {"deleted": True, "reason": reason},
+         lambda oc: catalog.product_delete_in(oc, reason), org_wide=True)
     return _get(ctx, staff, product_id)
