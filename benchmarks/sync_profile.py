@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks.sync_bench import Till, database, sale_op, seed, server_env
+from benchmarks.sync_bench import Till, database, database_cpu, sale_op, seed, server_env
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 statements[0] += 1
 
             started = time.perf_counter()
+            cpu0, db_cpu0 = time.process_time(), database_cpu()
             applied = 0
             prof = cProfile.Profile() if args.profile else None
             batch_times = []
@@ -80,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
                 batch_times.append(time.perf_counter() - t0)
                 applied += sum(1 for r in resp.results if r.status.value == "applied")
             total = time.perf_counter() - started
+            cpu, db_cpu = time.process_time() - cpu0, database_cpu() - db_cpu0
             print(f"{'PostgreSQL' if args.pg else 'SQLite'}: {len(ops)} ops in batches of "
                   f"{args.batch}: {total:.2f} s, {len(ops) / total:,.0f} ops/s, applied "
-                  f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op")
+                  f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op; CPU: server {cpu:.2f} s, "
+                  f"PostgreSQL {db_cpu:.2f} s")
             print("per batch (ms):", " ".join(f"{t * 1000:.0f}" for t in batch_times))
             if args.pg:
                 _print_scans(ctx.engine)
@@ -102,9 +105,15 @@ def _print_scans(engine: Any) -> None:
         rows = conn.execute(text(
             "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
             " WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 8")).all()
+        written = conn.execute(text(
+            "SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables"
+            " WHERE n_tup_ins + n_tup_upd > 0 ORDER BY n_tup_ins + n_tup_upd DESC")).all()
     print("sequential scans (table, scans, rows read, index scans, live rows):")
     for r in rows:
         print(f"  {r.relname:<20} {r.seq_scan:>6} {r.seq_tup_read:>12,} {r.idx_scan or 0:>8} {r.n_live_tup:>8,}")
+    print("rows written (table, inserted, updated; seeding included):")
+    for r in written:
+        print(f"  {r.relname:<20} {r.n_tup_ins:>10,} {r.n_tup_upd:>10,}")
 
 
 if __name__ == "__main__":
