@@ -1,14 +1,21 @@
 """What a product's fields may hold: one set of rules for the terminal and the server.
 
 The terminal's catalog editor and quick-add check a product with them before writing;
-the server checks the values of a resolved product conflict with the very same rules,
-so a value a normal edit would refuse cannot come in through a resolution either.
-Each message names the field and is meant for the person who typed the value.
+the server checks pushed product.create/product.update, the back office's edits and the
+values of a resolved product conflict with the very same rules, so a value one side
+refuses cannot come in through the other. Each message names the field and is meant for
+the person who typed the value.
+
+Two rules need the catalog, so each side looks the other product up in its own store
+(the terminal's local one, the server's organization): a barcode belongs to one product
+(:func:`barcode_taken`, codes compared in their stored form, :func:`code_spellings`) and
+an SKU to one product (:func:`sku_taken`; compared exactly, case and spaces count, as
+the terminal's store compares it). Their messages are written here, once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from app.domain.barcode import BarcodeError, normalize
@@ -102,13 +109,47 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+def stored_form(code: str) -> str:
+    """A code as the rules store it; a code stored before they were checked may not
+    normalize: it is compared as it is (stripped)."""
+    try:
+        return normalize(code)
+    except BarcodeError:
+        return code.strip()
+
+
+def code_spellings(codes: Iterable[str]) -> set[str]:
+    """``codes`` (stored form) and the UPC-A spelling of each EAN-13 starting with 0:
+    what to look a code up under in a catalog that may hold either."""
+    codes = list(codes)
+    return set(codes) | {c[1:] for c in codes if len(c) == 13 and c.startswith("0")}
+
+
+def barcode_taken(code: str, other_name: str, other_sku: str) -> ProductFieldError:
+    """The error for a code that already belongs to another product (named, with its SKU,
+    so the clerk can find it)."""
+    return ProductFieldError(
+        f"Barcode {code} already belongs to another product: {other_name} (SKU {other_sku})",
+        "barcodes")
+
+
+def sku_taken(sku: str, other_name: str) -> ProductFieldError:
+    """The error for an SKU another product already has (named)."""
+    return ProductFieldError(f"SKU {sku} already exists on another product: {other_name}", "sku")
+
+
+LABELS = {"sku": "SKU", "tax_rate_ppm": "tax rate", "reorder_level_milli": "reorder level",
+          "stock_tracked": "stock tracking", "sold_by_weight": "sold by weight"}
+
+
 def check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     """``values`` ({field: value}) checked field by field; returns them as stored
     (barcodes in their stored form, UPC-A as EAN-13). Raises ProductFieldError, whose
     ``field`` names the field at fault.
 
-    Whether a barcode already belongs to another product is not a field rule: it needs
-    the catalog (the terminal's catalog editor and the server each check it)."""
+    Whether a barcode or the SKU already belongs to another product is not a field rule:
+    it needs the catalog (the terminal's catalog editor and the server each check it, with
+    the messages of :func:`barcode_taken` and :func:`sku_taken`)."""
     unknown = set(values) - set(CHECKS)
     if unknown:
         names = sorted(unknown)
@@ -121,3 +162,23 @@ def check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
             exc.field = name
             raise
     return checked
+
+
+def check_product(values: Mapping[str, Any], current: Mapping[str, Any] | None = None
+                  ) -> dict[str, Any]:
+    """``values`` ({field: new value}) checked with :func:`check_fields` and returned as
+    stored, and the product they make with ``current`` (its other fields) checked too: an
+    edit that leaves a product invalid is refused, naming the current value at fault.
+    The current barcodes are not re-judged (an old code stored before the rules is judged
+    only when the barcodes change). Fields of ``current`` that are not product fields
+    (``id``, ``version``) are ignored. Raises ProductFieldError."""
+    stored = check_fields(values)
+    rest = {n: v for n, v in (current or {}).items()
+            if n not in stored and n != "barcodes" and n in CHECKS}
+    try:
+        check_fields(rest)
+    except ProductFieldError as exc:
+        label = LABELS.get(exc.field or "", exc.field)
+        raise ProductFieldError(f"{exc} (the product's current {label}; correct it in the "
+                                "same edit)", exc.field) from exc
+    return stored

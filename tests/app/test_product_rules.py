@@ -6,7 +6,15 @@ from typing import Any
 
 import pytest
 
-from app.domain.product_rules import ProductFieldError, check_fields
+from app.domain.product_rules import (
+    ProductFieldError,
+    barcode_taken,
+    check_fields,
+    check_product,
+    code_spellings,
+    sku_taken,
+    stored_form,
+)
 
 
 @pytest.mark.parametrize(("field", "value", "message"), [
@@ -38,3 +46,33 @@ def test_good_values_pass_as_stored() -> None:
             "reorder_level_milli": 2000, "barcodes": ["036000291452"]}
     assert check_fields(good) == good | {"barcodes": ["0036000291452"]}  # UPC-A as EAN-13
     assert check_fields({}) == {}
+
+
+def test_the_product_an_edit_makes_is_checked_too() -> None:
+    current = {"id": "p1", "sku": "TEA-1", "name": "Tea", "price": -100, "tax_rate_ppm": 0,
+               "barcodes": ["4006381333932"]}  # stored before the rules: bad price, bad code
+    with pytest.raises(ProductFieldError) as exc:
+        check_product({"name": "Green tea"}, current)
+    assert (str(exc.value), exc.value.field) == (
+        "Price cannot be negative (the product's current price; correct it in the same edit)",
+        "price")
+    # corrected in the same edit; the old code is not judged until the barcodes change
+    assert check_product({"price": 100}, current) == {"price": 100}
+    with pytest.raises(ProductFieldError, match="wrong check digit"):
+        check_product({"price": 100, "barcodes": ["4006381333932"]}, current)
+
+
+def test_the_messages_for_a_value_of_another_product() -> None:
+    taken = barcode_taken("5901234123457", "Strawberry jam", "JAM-1")
+    assert (str(taken), taken.field) == (
+        "Barcode 5901234123457 already belongs to another product: Strawberry jam (SKU JAM-1)",
+        "barcodes")
+    sku = sku_taken("JAM-1", "Strawberry jam")
+    assert (str(sku), sku.field) == (
+        "SKU JAM-1 already exists on another product: Strawberry jam", "sku")
+
+
+def test_codes_are_looked_up_in_both_spellings() -> None:
+    assert stored_form(" 036000291452 ") == "0036000291452"
+    assert stored_form("4006381333932") == "4006381333932"  # stored before the rules: as is
+    assert code_spellings(["0036000291452", "ABC-1"]) == {"0036000291452", "036000291452", "ABC-1"}
