@@ -1,5 +1,10 @@
 """Catalog edits on the terminal: quick-add, field edits with price history.
 
+Every value passes the shared product rules (app/domain/product_rules.py, the server's
+too) before anything is written; a barcode or an SKU of another local product is refused
+with the server's wording, naming that product. A refusal is a :class:`CatalogError`:
+nothing written, no audit entry, no outbox operation.
+
 An edit syncs as ``product.update`` with the base value of each changed field, so
 an offline edit of the price and a central edit of the name both apply, while two
 different prices for the same product become a conflict for a manager. A sale
@@ -8,16 +13,23 @@ keeps the price it was rung up at: order lines hold their own snapshot.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.barcode import BarcodeError, normalize
 from app.domain.ids import new_id
 from app.domain.permissions import Action, require
-from app.domain.product_rules import ProductFieldError, check_fields
+from app.domain.product_rules import (
+    ProductFieldError,
+    barcode_taken,
+    check_product,
+    code_spellings,
+    sku_taken,
+    stored_form,
+)
 from app.store.local import LocalStore
 from app.store.models import Barcode, Category, PriceChange, Product
 from app.store.unit_of_work import Actor, Mutation, mutation
@@ -27,7 +39,12 @@ EDITABLE = ("name", "price", "tax_rate_ppm", "category", "reorder_level_milli", 
 
 
 class CatalogError(ValueError):
-    """A catalog change that cannot be made; the message names the field."""
+    """A catalog change that cannot be made; the message names the field, and ``field``
+    is the field's name (``barcodes``) when one field is at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -57,15 +74,44 @@ def category_id(s: Session, name: str | None) -> str | None:
     return cat.id
 
 
-def check_barcodes(s: Session, codes: tuple[str, ...] | list[str], product_id: str | None) -> list[str]:
-    result = []
-    for raw in codes:
-        code = normalize(raw)  # raises BarcodeError on a bad check digit
-        owner = s.scalar(select(Barcode.product_id).where(Barcode.code == code))
-        if owner and owner != product_id:
-            raise CatalogError(f"Barcode {code} already belongs to another product")
-        result.append(code)
-    return result
+def _checked(values: Mapping[str, Any], current: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``values`` through the shared product rules (:func:`check_product`), as stored."""
+    try:
+        return check_product(values, current)
+    except ProductFieldError as exc:
+        raise _error(exc) from exc
+
+
+def _error(exc: ProductFieldError) -> CatalogError:
+    return CatalogError(str(exc), exc.field)
+
+
+def check_barcodes_free(s: Session, codes: Iterable[str], product_id: str | None) -> None:
+    """CatalogError naming the other product if one of ``codes`` (checked, in stored form)
+    already belongs to another product in this store (also under its UPC-A spelling)."""
+    codes = list(codes)
+    if not codes:
+        return
+    query = (select(Barcode.code, Product.name, Product.sku).join(Product, Barcode.product_id == Product.id)
+             .where(Barcode.code.in_(code_spellings(codes))).order_by(Product.sku))
+    if product_id is not None:
+        query = query.where(Product.id != product_id)
+    held = [(stored_form(r.code), r.name, r.sku) for r in s.execute(query)]
+    for code in codes:
+        for other_code, name, sku in held:
+            if other_code == code:
+                raise _error(barcode_taken(code, name, sku))
+
+
+def check_sku_free(s: Session, sku: str, product_id: str | None) -> None:
+    """CatalogError naming the other product if another product in this store has ``sku``
+    (compared exactly, as the store's unique SKU column compares it)."""
+    query = select(Product.name).where(Product.sku == sku).order_by(Product.id).limit(1)
+    if product_id is not None:
+        query = query.where(Product.id != product_id)
+    other = s.scalar(query)
+    if other is not None:
+        raise _error(sku_taken(sku, other))
 
 
 def product_state(p: Product) -> dict[str, Any]:
@@ -75,22 +121,27 @@ def product_state(p: Product) -> dict[str, Any]:
             "sold_by_weight": p.sold_by_weight, "stock_tracked": p.stock_tracked}
 
 
-def validate(new: NewProduct) -> None:
-    """The shared product rules (app/domain/product_rules.py, also the server's)."""
-    try:
-        check_fields({"sku": new.sku, "name": new.name, "price": new.price,
-                      "tax_rate_ppm": new.tax_rate_ppm})
-    except ProductFieldError as exc:
-        raise CatalogError(str(exc)) from exc
+def values_of(new: NewProduct) -> dict[str, Any]:
+    """Every field of ``new`` as the product rules name them."""
+    return {"sku": new.sku, "name": new.name, "category": new.category, "price": new.price,
+            "tax_rate_ppm": new.tax_rate_ppm, "barcodes": list(new.barcodes),
+            "reorder_level_milli": new.reorder_level_milli, "active": new.active,
+            "stock_tracked": new.stock_tracked, "sold_by_weight": new.sold_by_weight}
+
+
+def validate(new: NewProduct) -> dict[str, Any]:
+    """Every value of ``new`` through the shared product rules (app/domain/product_rules.py,
+    also the server's); returns them as stored (barcodes normalized). CatalogError."""
+    return _checked(values_of(new))
 
 
 def add_in(m: Mutation, new: NewProduct) -> Product:
     """Create a product inside an open mutation (quick-add and CSV import share it)."""
-    validate(new)
+    values = validate(new)
     s = m.session
-    if s.scalar(select(Product.id).where(Product.sku == new.sku)):
-        raise CatalogError(f"SKU {new.sku} already exists")
-    codes = check_barcodes(s, new.barcodes, None)
+    check_sku_free(s, values["sku"], None)
+    codes = values["barcodes"]
+    check_barcodes_free(s, codes, None)
     product = Product(id=new_id(), sku=new.sku, name=new.name.strip(), category_id=category_id(s, new.category),
                       price=new.price, tax_rate_ppm=new.tax_rate_ppm, active=new.active,
                       stock_tracked=new.stock_tracked, sold_by_weight=new.sold_by_weight,
@@ -124,16 +175,18 @@ def apply_edits(m: Mutation, product: Product, changes: dict[str, Any]) -> dict[
     if unknown:
         raise CatalogError(f"Cannot edit {', '.join(sorted(unknown))}")
     before = product_state(product)
-    for field_name, value in changes.items():
+    # each value, and the product they make, through the shared rules before anything is set
+    values = _checked(changes, before)
+    if "barcodes" in values:
+        check_barcodes_free(m.session, values["barcodes"], product.id)
+    for field_name, value in values.items():
         if field_name == "barcodes":
-            codes = check_barcodes(m.session, value, product.id)
-            product.barcodes = [Barcode(code=c) for c in codes]
+            product.barcodes = [Barcode(code=c) for c in value]
         elif field_name == "category":
             product.category_id = category_id(m.session, value)
             product.category = m.session.get(Category, product.category_id) if product.category_id else None
         else:
             setattr(product, field_name, value)
-    validate(NewProduct(product.sku, product.name, product.price, product.tax_rate_ppm))
     m.session.flush()
     after = product_state(product)
     edits = {k: {"base": before[k], "value": after[k]} for k in changes if before[k] != after[k]}
@@ -151,10 +204,7 @@ def update_product(store: LocalStore, actor: Actor, product_id: str, changes: di
         product = m.session.get(Product, product_id)
         if product is None:
             raise CatalogError("That product no longer exists")
-        try:
-            edits = apply_edits(m, product, changes)
-        except BarcodeError as exc:
-            raise CatalogError(str(exc)) from exc
+        edits = apply_edits(m, product, changes)
         if not edits:
             raise CatalogError("Nothing was changed")
         m.audit("product", product.id, {k: {"before": v["base"], "after": v["value"]} for k, v in edits.items()},
