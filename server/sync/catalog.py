@@ -2,9 +2,9 @@
 and the back office's product deletion.
 
 Product values pass the shared product rules (app/domain/product_rules.py, the rules of
-the terminal's catalog editor) and a barcode may belong to one live product of the
-organization only; a value they refuse rejects the whole op (:class:`InvalidValue`, the
-rule's message naming the field), nothing written. :func:`apply_product_fields` is the
+the terminal's catalog editor), and a barcode and an SKU may each belong to one live
+product of the organization only; a value they refuse rejects the whole op
+(:class:`InvalidValue`, the rule's message naming the field), nothing written. :func:`apply_product_fields` is the
 one place product field changes are checked and applied: a product.update's merged
 fields and a resolved product conflict's values (server/conflicts/service.py).
 
@@ -21,9 +21,17 @@ from sqlalchemy import Text, cast, exists, func, literal, select, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.orm import Session
 
-from app.domain.barcode import BarcodeError, normalize
 from app.domain.permissions import Action
-from app.domain.product_rules import CHECKS, ProductFieldError, check_fields
+from app.domain.product_rules import (
+    CHECKS,
+    ProductFieldError,
+    barcode_taken,
+    check_fields,
+    check_product,
+    code_spellings,
+    sku_taken,
+    stored_form,
+)
 from server.db.base import utcnow
 from server.db.models import Product, StockMovement
 from server.feed.serialize import PRODUCT_FIELDS, product_state
@@ -100,24 +108,20 @@ def check_values(values: Mapping[str, Any]) -> dict[str, Any]:
         raise InvalidValue(str(exc), exc.field) from exc
 
 
-def _stored_form(code: str) -> str:
-    """A code as the rules store it (a code stored before they were checked may not
-    normalize: it is compared as it is)."""
-    try:
-        return normalize(code)
-    except BarcodeError:
-        return code.strip()
+def _invalid(exc: ProductFieldError, other_product_id: str | None = None) -> InvalidValue:
+    return InvalidValue(str(exc), exc.field, other_product_id)
 
 
-def _lock_codes(session: Session, org_id: str, codes: Iterable[str]) -> None:
-    """On PostgreSQL, serialize the writers of these codes in this organization until
-    commit (a transaction-scoped advisory lock per code, in key order), so two products
-    written at once never both take a free code. SQLite has one writer at a time."""
+def _lock(session: Session, kind: str, org_id: str, values: Iterable[str]) -> None:
+    """On PostgreSQL, serialize the writers of these barcodes or SKUs (``kind``) in this
+    organization until commit (a transaction-scoped advisory lock per value, in key order),
+    so two products written at once never both take a free code or SKU. SQLite has one
+    writer at a time."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted({int.from_bytes(hashlib.blake2b(f"barcode:{org_id}:{code}".encode(),
+    keys = sorted({int.from_bytes(hashlib.blake2b(f"{kind}:{org_id}:{value}".encode(),
                                                   digest_size=8).digest(), "big", signed=True)
-                   for code in codes})
+                   for value in values})
     for key in keys:
         session.execute(select(func.pg_advisory_xact_lock(key)))
 
@@ -126,7 +130,7 @@ def _owners(session: Session, org_id: str, product_id: str, codes: list[str]
             ) -> list[tuple[str, str, str, list[Any]]]:
     """(id, name, sku, barcodes) of the organization's live (not deleted) products other
     than ``product_id`` holding any of ``codes`` (also in their UPC-A spelling)."""
-    wanted = set(codes) | {c[1:] for c in codes if len(c) == 13 and c.startswith("0")}
+    wanted = code_spellings(codes)
     if session.get_bind().dialect.name == "postgresql":
         holds = type_coerce(Product.barcodes, JSONB).has_any(
             cast(array(sorted(wanted)), ARRAY(Text)))
@@ -147,33 +151,45 @@ def check_barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> Non
     codes; a deleted one has released them)."""
     if not codes:
         return
-    _lock_codes(oc.session, oc.terminal.org_id, codes)
+    _lock(oc.session, "barcode", oc.terminal.org_id, codes)
     owners = _owners(oc.session, oc.terminal.org_id, product_id, codes)
     for code in codes:
         for other_id, name, sku, held in owners:
-            if code in {_stored_form(c) for c in held if isinstance(c, str)}:
-                raise InvalidValue(
-                    f"Barcode {code} already belongs to another product: {name} (SKU {sku})",
-                    "barcodes", other_id)
+            if code in {stored_form(c) for c in held if isinstance(c, str)}:
+                raise _invalid(barcode_taken(code, name, sku), other_id)
+
+
+def check_sku_free(oc: OpContext, product_id: str, sku: str) -> None:
+    """InvalidValue naming the other product if another live product of the organization
+    already has ``sku``. Compared exactly (case and spaces count), as the terminal's store
+    compares SKUs; an inactive product keeps its SKU, a deleted one has released it."""
+    _lock(oc.session, "sku", oc.terminal.org_id, [sku])
+    other = oc.session.execute(
+        select(Product.id, Product.name)
+        .where(Product.org_id == oc.terminal.org_id, Product.deleted.is_(False),
+               Product.id != product_id, Product.sku == sku)
+        .order_by(Product.id).limit(1)).first()
+    if other is not None:
+        raise _invalid(sku_taken(sku, other.name), other.id)
 
 
 def checked_product_values(oc: OpContext, product_id: str, values: Mapping[str, Any],
                            current: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """``values`` ({field: new value}) of product ``product_id`` as they will be stored,
     checked: each with the shared product rules, the product they make (``current``
-    with ``values``) with them too, and new barcodes free in the organization.
+    with ``values``) with them too (:func:`check_product`), a new SKU and new barcodes
+    free in the organization.
 
     The product's other fields are checked as well (a product left invalid by an edit
     is refused, as the terminal's editor refuses it), except its barcodes, which are
-    judged when they change: an old code stored before the rules is not re-judged."""
-    stored = check_values(values)
-    rest = {n: v for n, v in (current or {}).items()
-            if n not in stored and n != "barcodes" and n in CHECKS}
+    judged when they change: an old code stored before the rules is not re-judged; nor is
+    an SKU another product shared before the rule, until it changes."""
     try:
-        check_fields(rest)
+        stored = check_product(values, current)
     except ProductFieldError as exc:
-        raise InvalidValue(f"{exc} (the product's current {exc.field}; correct it in the "
-                           "same edit)", exc.field) from exc
+        raise _invalid(exc) from exc
+    if "sku" in stored and (current is None or stored["sku"] != current.get("sku")):
+        check_sku_free(oc, product_id, stored["sku"])
     if "barcodes" in stored:
         check_barcodes_free(oc, product_id, stored["barcodes"])
     return stored
@@ -201,7 +217,7 @@ def apply_product_fields(oc: OpContext, product: Product, values: Mapping[str, A
 def _barcode_set(name: str, value: Any) -> Any:
     """Merge comparisons: a list of barcodes is a set of codes in their stored form."""
     if name == "barcodes" and isinstance(value, list) and all(isinstance(c, str) for c in value):
-        return sorted(_stored_form(c) for c in value)
+        return sorted(stored_form(c) for c in value)
     return value
 
 
