@@ -3,6 +3,12 @@
 The back office applies the very same rules as a terminal's push: the same handler,
 the same permission table (with the caller's current role), the same audit entries,
 feed entries and domain events, in one transaction.
+
+Locks are taken in the push's order: the rows the handler works on (order, product,
+stock levels, barcode locks) while it runs, and the store feed rows last, just before
+the commit (a deferred :class:`FeedWriter`, whose ``assign`` gives the entries their
+positions). Taking the feed rows first, as this once did, deadlocked on PostgreSQL with
+a push of the same product or order (the push holds the row and waits for the feed).
 """
 
 from __future__ import annotations
@@ -67,21 +73,22 @@ def run(
 ) -> tuple[Any, list[str]]:
     """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). A rejection is an
     HTTP error (403 for a permission, 422 otherwise); nothing is written then.
-    ``org_wide`` (products): feed entries go to every store of the org, as for a push."""
+    ``org_wide`` (products): feed entries go to every store of the org, as for a push.
+    The feed entries take their positions (under the store locks) as the last write."""
     with ctx.writer.begin() as session:
         check_store(session, staff, store_id)
         actor = session.get(Staff, staff.staff_id)
         if actor is None or not actor.active:
             raise ApiError(401, "invalid_token", "The access token was revoked")
-        feed = (FeedWriter.for_org(session, staff.org_id) if org_wide
-                else FeedWriter.for_store(session, store_id))
+        feed = FeedWriter.deferred(session, staff.org_id, store_id)
         op = Operation(
             op_id=f"rest-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
             actor_id=actor.id, device_id="", created_at=utcnow(), base_version=0,
             payload=payload,
         )
         principal = TerminalPrincipal(None, staff.org_id, store_id, "")
-        oc = OpContext(session, op, principal, actor, feed, ctx.settings.webhook_urls)
+        oc = OpContext(session, op, principal, actor, feed.org_wide() if org_wide else feed,
+                       ctx.settings.webhook_urls)
         savepoint = session.begin_nested()
         try:
             result = body(oc)
@@ -91,7 +98,16 @@ def run(
             if "may not do" in exc.reason:
                 raise ApiError(403, "permission_denied", exc.reason) from exc
             raise ApiError(422, "rejected", exc.reason) from exc
+        finish(session, feed)
         return result, list(oc.flags)
+
+
+def finish(session: Session, feed: FeedWriter) -> None:
+    """The last writes before the commit: everything else flushed (so no row lock is
+    taken after the feed's), then the feed entries positioned under the store locks,
+    held from here until the commit (a push takes them last too)."""
+    session.flush()
+    feed.assign()
 
 
 def conflict_error(outcome: Outcome) -> ApiError | None:

@@ -125,20 +125,17 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
     return Outcome(OpStatus.APPLIED, version)
 
 
-def _feed_for(oc_session: Any, conflict: Conflict) -> FeedWriter:
-    if conflict.entity_type == "product":
-        return FeedWriter.for_org(oc_session, conflict.org_id)
-    return FeedWriter.for_store(oc_session, conflict.store_id)
-
-
 def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: ResolveIn) -> ConflictOut:
     """POST /conflicts/{id}/resolve by a signed-in manager."""
     with ctx.writer.begin() as session:
         conflict = session.get(Conflict, conflict_id)
         if conflict is None or conflict.org_id != staff.org_id:
             raise not_found("Conflict")
-        feed = _feed_for(session, conflict)
         session.refresh(conflict, with_for_update=True)
+        # as a push's conflict.resolve: the conflict, then the order or product row, and
+        # the store feed rows last (``assign``), never the feed first (a deadlock with a
+        # push of the same entity on PostgreSQL)
+        feed = FeedWriter.deferred(session, conflict.org_id, conflict.store_id)
         actor = session.get(Staff, staff.staff_id)
         assert actor is not None
         op = Operation(
@@ -148,7 +145,8 @@ def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: Reso
             payload=body.model_dump(),
         )
         principal = TerminalPrincipal(None, staff.org_id, conflict.store_id, "")
-        oc = OpContext(session, op, principal, actor, feed, ctx.settings.webhook_urls)
+        writer = feed.org_wide() if conflict.entity_type == "product" else feed
+        oc = OpContext(session, op, principal, actor, writer, ctx.settings.webhook_urls)
         try:
             resolve_in(oc, conflict, body)
         except InvalidValue as exc:
@@ -156,6 +154,8 @@ def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: Reso
         except Rejected as exc:
             status = 403 if "may not do" in exc.reason else 409
             raise ApiError(status, "cannot_resolve", exc.reason) from exc
+        session.flush()  # every row lock before the feed's, as a push
+        feed.assign()  # the store feed rows locked until the commit
         return conflict_out(conflict)
 
 
