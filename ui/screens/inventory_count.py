@@ -13,14 +13,12 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +34,7 @@ from ui.screens.inventory_widgets import (
     explain_scan_failure,
 )
 from ui.screens.register_dialogs import _FormDialog
-from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch
 
 # (name, label, key, button kind) of the buttons beside the count table
@@ -122,18 +120,9 @@ class CountPage(QWidget):
         self.stack = QStackedWidget()
         self.empty = EmptyState("scan", "Scan the first item to start counting",
                                 "Each scan adds one; the table shows what the books expect")
-        self.table = QTableView()
-        self.table.setObjectName("countTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(48)
+        self.table = line_table("countTable", self.model, 48)
         self.table.setAlternatingRowColors(True)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col, width in ((1, 130), (2, 120), (3, 120), (4, 130)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)

@@ -17,7 +17,6 @@ import copy
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QDialog,
     QFrame,
     QGridLayout,
@@ -26,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMessageBox,
     QStackedWidget,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -46,7 +44,7 @@ from ui.receipts import print_receipt
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog
 from ui.widgets.cart_table import QTY, CartModel
-from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch, looks_like_barcode
 
 SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
@@ -98,17 +96,8 @@ class RegisterScreen(QWidget):
         self.finder.empty_entered.connect(self.pay)
         self.stack = QStackedWidget()
         self.empty = EmptyState("scan", messages.EMPTY_CART, messages.EMPTY_CART_HINT)
-        self.table = QTableView()
-        self.table.setObjectName("cartTable")
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
-                                   | QAbstractItemView.EditTrigger.EditKeyPressed)
-        self.table.verticalHeader().hide()
-        self.table.verticalHeader().setDefaultSectionSize(52)
+        self.table = line_table("cartTable", self.model, 52)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for col in range(1, 5):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.stack.addWidget(self.empty)

@@ -1,12 +1,23 @@
-"""Little building blocks shared by screens: big buttons, empty states, the notice bar."""
+"""Little building blocks shared by screens: big buttons, empty states, the notice bar,
+the line tables (cart, count) edited in place."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QSize, Qt, QTimer
 from PySide6.QtGui import QIcon, QKeySequence
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -35,6 +46,22 @@ def heading(text: str, role: str = "title") -> QLabel:
     label = QLabel(text)
     label.setProperty("role", role)
     return label
+
+
+def line_table(name: str, model: QAbstractItemModel, row_height: int) -> QTableView:
+    """A table of lines (the cart, a count): one row selected at a time, a cell edited by
+    double-click or F2, tall rows for a touch screen, the first column taking the room."""
+    view = QTableView()
+    view.setObjectName(name)
+    view.setModel(model)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.DoubleClicked
+                         | QAbstractItemView.EditTrigger.EditKeyPressed)
+    view.verticalHeader().hide()
+    view.verticalHeader().setDefaultSectionSize(row_height)
+    view.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+    return view
 
 
 class EmptyState(QWidget):
