@@ -81,16 +81,32 @@ def _checked(handler: Callable[[OpContext], Outcome]) -> Callable[[OpContext], O
     return run
 
 
+# Errors after which the database has certainly rolled the transaction back, so trying
+# again can neither write twice nor answer wrongly: PostgreSQL's deadlock_detected,
+# serialization_failure and lock_not_available, and SQLite's "database is locked". (A lost
+# connection is not among them: the commit may have happened, and a second POST would
+# then be refused as a product that exists.)
+RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
+
+
+def _retryable(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
 def _run(*args: Any, **kw: Any) -> tuple[Any, list[str]]:
-    """``ops.run``, again on a transient database error (nothing of the failed attempt is
-    written). On PostgreSQL a write here takes the store feed locks first and a push last,
-    so a push and this write claiming the same barcode (or product row) at once can
-    deadlock; PostgreSQL cancels one, and this one is simply tried again."""
+    """``ops.run``, again (up to RETRIES times) after a transient database error that
+    rolled the attempt back (nothing of it written). The feed locks are taken last, as
+    by a push, so a push of the same product no longer deadlocks with this write; what
+    is left is rarer: a push editing several products whose barcodes (or SKUs) this
+    write takes too may lock the codes in another order, and a lock timeout or a
+    serialization failure where the database is set up to raise them."""
     for attempt in range(RETRIES):
         try:
             return ops.run(*args, **kw)
         except OperationalError as exc:
-            if attempt == RETRIES - 1:
+            if attempt == RETRIES - 1 or not _retryable(exc):
                 raise
             log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
             time.sleep(0.05 * 2**attempt)

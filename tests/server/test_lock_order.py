@@ -13,6 +13,7 @@ and the feed has every version of the entity, at dense positions.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,9 +24,11 @@ from typing import Any, TypeVar
 
 import psycopg
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
+from server.backoffice.products import _retryable
 from server.db.models import Order, Product
 from tests.server.support import Tenant, Terminal, line
 
@@ -251,3 +254,18 @@ def test_backoffice_resolutions_and_pushed_edits_of_one_product_never_deadlock(
     resolved = {ch["entity_id"] for ch in changes if ch["entity_type"] == "conflict"
                 and ch["data"]["status"] == "resolved"}
     assert resolved == set(conflict_ids)
+
+
+def test_backoffice_product_writes_are_retried_only_after_a_certain_rollback() -> None:
+    """The retry of /products writes: a deadlock, serialization failure, lock timeout or
+    SQLite's busy lock (the attempt rolled back); never a lost connection (the commit may
+    have happened)."""
+    def err(orig: Exception) -> OperationalError:
+        return OperationalError("UPDATE products ...", {}, orig)
+
+    assert _retryable(err(psycopg.errors.DeadlockDetected("deadlock detected")))
+    assert _retryable(err(psycopg.errors.SerializationFailure("could not serialize")))
+    assert _retryable(err(psycopg.errors.LockNotAvailable("lock timeout")))
+    assert _retryable(err(sqlite3.OperationalError("database is locked")))
+    assert not _retryable(err(psycopg.OperationalError("server closed the connection")))
+    assert not _retryable(err(sqlite3.OperationalError("disk I/O error")))
