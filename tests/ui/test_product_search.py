@@ -137,3 +137,15 @@ def test_enter_never_takes_a_result_of_text_since_changed(ctx, qtbot):
     QTest.keyClick(widget.field, Qt.Key.Key_Return)
     ctx.ops.wait_idle()
     assert [row.name for row in heard["chosen"]] == [catalog.search(ctx.store, "milk", 1)[0].name]
+
+
+def test_the_results_list_is_as_tall_as_its_rows_up_to_six(ctx, qtbot):
+    widget, _heard = make(ctx, qtbot)
+    search(ctx, widget, "chocolate bar light")
+    qtbot.waitUntil(lambda: widget.results.count() == 1)
+    one = widget.results.height()
+    assert one < 2 * widget.results.sizeHintForRow(0) + 12  # no empty box under one hit
+    search(ctx, widget, "sku")
+    qtbot.waitUntil(lambda: widget.results.count() > 6)
+    assert widget.results.height() < 7 * widget.results.sizeHintForRow(0)  # then it scrolls
+    assert widget.results.height() > 5 * widget.results.sizeHintForRow(0)

@@ -139,10 +139,17 @@ class ProductSearch(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, row)
             self.results.addItem(item)
         self.results.setVisible(bool(rows))
+        self._fit_results()
         if not rows:
             self.ctx.info(f"Nothing matches “{text}”")
         elif choose_first:
             self._choose(self.results.item(0))
+
+    def _fit_results(self) -> None:
+        """As tall as its rows, up to six (then it scrolls): no big empty box under one hit."""
+        if self.results.count():
+            rows = self.results.sizeHintForRow(0) * min(self.results.count(), 6)
+            self.results.setFixedHeight(rows + 2 * self.results.frameWidth() + 4)
 
     def _choose(self, item: QListWidgetItem | None) -> None:
         if item is None:
