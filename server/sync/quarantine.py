@@ -6,6 +6,7 @@ from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
 from server.errors import ApiError, not_found
+from server.feed.writer import FeedWriter
 from server.sync import repository as repo
 from server.sync.dispatch import result_of, run_handler
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
@@ -45,7 +46,10 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
         if term is None:
             raise not_found("Terminal")
         principal = TerminalPrincipal(term.id, term.org_id, term.store_id, term.device_code)
-        result = result_of(op, run_handler(ctx, session, op, principal))
+        # deferred feed: its store locks are taken last, as a push takes them, so a
+        # resubmit and a push of the same record cannot wait for each other in a cycle
+        feed = FeedWriter.deferred(session, term.org_id, term.store_id)
+        result = result_of(op, run_handler(ctx, session, op, principal, feed))
         row = session.get(ProcessedOp, q.op_id)
         if row is not None:
             row.result = result.model_dump(mode="json")
@@ -55,7 +59,8 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
             q.status, q.resolved_at, q.resolved_by = "resubmitted", utcnow(), staff.staff_id
         else:
             q.reason = result.reason or q.reason
-        session.flush()
+        session.flush()  # every row lock before the feed's
+        feed.assign()
         return ResubmitOut(quarantine=out(q), result=result)
 
 

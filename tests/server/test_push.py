@@ -65,6 +65,10 @@ def test_cashier_delete_is_rejected_and_queue_keeps_flowing(tenant: Tenant) -> N
         assert r.status_code == 200, r.text
         assert r.json()["result"]["status"] == "applied"
         assert r.json()["quarantine"]["status"] == "resubmitted"
+    # the resubmit's change reaches the store's feed (positioned at its commit)
+    changes, _ = term.pull_all()
+    versions = [c for c in changes if c["entity_type"] == "order" and c["entity_id"] == oid]
+    assert versions[-1]["data"]["status"] == "deleted", versions[-1]
     again = term.push([delete])
     assert again["results"][0]["status"] == "duplicate"
 
