@@ -161,8 +161,9 @@ def get_product(product_id: str, staff: StaffDep, ctx: CtxDep) -> ProductOut:
 def create_product(body: ProductCreateIn, staff: StaffDep, ctx: CtxDep,
                    store_id: StoreParam = None) -> ProductOut:
     """product.create (catalog.edit), sent to every store of the organization. The values
-    pass the product rules, and each barcode must be free in the organization (422
-    invalid_value otherwise, nothing created)."""
+    pass the product rules, and the SKU and each barcode must be free in the organization
+    (422 invalid_value otherwise, ``details.product_id`` naming the product that holds
+    it; nothing created)."""
     require(staff, Action.CATALOG_EDIT)
     product_id = body.id or new_id()
     with ctx.reader() as session:
@@ -197,8 +198,8 @@ def update_product(
     Editable fields: sku, name, category, price, tax_rate_ppm, barcodes, active,
     stock_tracked, reorder_level_milli, sold_by_weight (others: 422 rejected). Every
     ``value`` passes the product rules, and so does the product the edit leaves (its
-    barcodes are judged when they change); new barcodes must be free in the organization:
-    422 invalid_value otherwise, nothing changed, no conflict recorded."""
+    barcodes are judged when they change); a new SKU and new barcodes must be free in the
+    organization: 422 invalid_value otherwise, nothing changed, no conflict recorded."""
     require(staff, Action.CATALOG_EDIT)
     _get(ctx, staff, product_id)
     home = ops.home_store(ctx, staff, store_id)
