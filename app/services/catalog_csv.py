@@ -22,10 +22,10 @@ from typing import Any
 
 from sqlalchemy import insert, select
 
-from app.domain.barcode import BarcodeError, normalize
 from app.domain.ids import new_id
 from app.domain.money import MoneyError, to_minor
 from app.domain.permissions import Action, require
+from app.domain.product_rules import check_fields
 from app.services.catalog_edit import apply_edits, category_id
 from app.store.local import LocalStore
 from app.store.models import Barcode, Category, OutboxOperation, PriceChange, Product
@@ -71,41 +71,35 @@ def _yes(text: str, column: str) -> bool:
         return True
     if t in ("0", "no", "n", "false"):
         return False
-    raise ValueError(f"{column} must be yes or no, not “{text}”")
+    label = column.replace("_", " ").capitalize()
+    raise ValueError(f"{label} must be yes or no, not “{text}”")
 
 
 def _parse_row(line: int, rec: dict[str, str], currency: str) -> Row:
+    """A line's text read into product values, then checked with the product rules that
+    the catalog editor and the server use (app/domain/product_rules.py)."""
     sku, name = (rec.get("sku") or "").strip(), (rec.get("name") or "").strip()
-    if not sku:
-        raise ValueError("sku is empty")
-    if not name:
-        raise ValueError("name is empty")
     try:
         price = to_minor(Decimal((rec.get("price") or "").strip()), currency)
     except (InvalidOperation, MoneyError):
-        raise ValueError(f"price “{rec.get('price')}” is not an amount") from None
-    if price < 0:
-        raise ValueError("price is negative")
+        raise ValueError(f"Price “{rec.get('price')}” is not an amount") from None
     try:
         rate = Decimal((rec.get("tax_rate") or "").strip().rstrip("%"))
     except InvalidOperation:
-        raise ValueError(f"tax_rate “{rec.get('tax_rate')}” is not a percentage") from None
-    if not 0 <= rate <= 100:
-        raise ValueError("tax_rate must be between 0 and 100")
-    try:
-        codes = [normalize(c) for c in (rec.get("barcodes") or "").replace(" ", "|").split("|") if c.strip()]
-    except BarcodeError as exc:
-        raise ValueError(str(exc)) from None
+        raise ValueError(f"Tax rate “{rec.get('tax_rate')}” is not a percentage") from None
+    codes = [c for c in (rec.get("barcodes") or "").replace(" ", "|").split("|") if c.strip()]
     reorder = (rec.get("reorder_level") or "0").strip() or "0"
     try:
         reorder_milli = int(Decimal(reorder) * 1000)
     except InvalidOperation:
-        raise ValueError(f"reorder_level “{reorder}” is not a number") from None
-    values = {"name": name, "price": price, "tax_rate_ppm": int(rate * 10_000), "barcodes": sorted(codes),
-              "category": (rec.get("category") or "").strip() or None, "reorder_level_milli": reorder_milli,
-              "active": _yes(rec.get("active") or "", "active"),
-              "sold_by_weight": _yes(rec.get("sold_by_weight") or "no", "sold_by_weight")}
-    return Row(line, sku, values)
+        raise ValueError(f"Reorder level “{reorder}” is not a number") from None
+    values = check_fields({
+        "sku": sku, "name": name, "price": price, "tax_rate_ppm": int(rate * 10_000),
+        "barcodes": codes, "category": (rec.get("category") or "").strip() or None,
+        "reorder_level_milli": reorder_milli, "active": _yes(rec.get("active") or "", "active"),
+        "sold_by_weight": _yes(rec.get("sold_by_weight") or "no", "sold_by_weight")})
+    values["barcodes"] = sorted(values["barcodes"])
+    return Row(line, values.pop("sku"), values)
 
 
 def parse(text: str, currency: str, existing_codes: dict[str, str], existing_skus: dict[str, str]) -> tuple[list[Row], ImportReport]:
@@ -115,10 +109,11 @@ def parse(text: str, currency: str, existing_codes: dict[str, str], existing_sku
     header = [h.strip().lower() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        report.errors.append(LineError(1, f"missing column(s): {', '.join(missing)}"))
+        report.errors.append(LineError(1, f"Missing column(s): {', '.join(missing)}"))
         return [], report
     reader.fieldnames = header
     rows: list[Row] = []
+    sku_of = {pid: sku for sku, pid in existing_skus.items()}
     seen_sku: dict[str, int] = {}
     seen_code: dict[str, tuple[int, str]] = {}
     for rec in reader:
@@ -127,13 +122,14 @@ def parse(text: str, currency: str, existing_codes: dict[str, str], existing_sku
         try:
             row = _parse_row(line, rec, currency)
             if row.sku in seen_sku:
-                raise ValueError(f"sku {row.sku} is also on line {seen_sku[row.sku]}")
+                raise ValueError(f"SKU {row.sku} is also on line {seen_sku[row.sku]}")
             for code in row.values["barcodes"]:
                 if code in seen_code and seen_code[code][1] != row.sku:
-                    raise ValueError(f"barcode {code} is also on line {seen_code[code][0]}")
+                    raise ValueError(f"Barcode {code} is also on line {seen_code[code][0]}")
                 owner = existing_codes.get(code)
                 if owner and owner != existing_skus.get(row.sku):
-                    raise ValueError(f"barcode {code} already belongs to another product")
+                    raise ValueError(f"Barcode {code} already belongs to another product"
+                                     f" (SKU {sku_of.get(owner, '?')})")
         except ValueError as exc:
             report.errors.append(LineError(line, str(exc)))
             continue

@@ -77,7 +77,7 @@ def test_malformed_csv_reports_every_bad_line_and_imports_nothing(store):
     report = catalog_csv.import_csv(store, owner, text)
     assert not report.ok
     assert [(e.line, e.message.split()[0]) for e in report.errors] == [
-        (3, "price"), (4, "barcode"), (5, "5901234123450"), (6, "barcode"), (7, "sku")]
+        (3, "Price"), (4, "Barcode"), (5, "Barcode"), (6, "Barcode"), (7, "SKU")]
     assert "wrong check digit" in str(report.errors[2])
     with store.db.read() as s:
         assert s.scalar(select(func.count()).select_from(Product)) == before
@@ -86,7 +86,7 @@ def test_malformed_csv_reports_every_bad_line_and_imports_nothing(store):
 def test_missing_column_is_named(store):
     owner = staff.sign_in(store, "1001", "1111")
     report = catalog_csv.import_csv(store, owner, "sku,name,price\nX,Y,1.00\n")
-    assert [str(e) for e in report.errors] == ["line 1: missing column(s): tax_rate"]
+    assert [str(e) for e in report.errors] == ["line 1: Missing column(s): tax_rate"]
 
 
 def test_good_csv_creates_and_updates_as_synced_changes(store):
@@ -104,3 +104,35 @@ def test_good_csv_creates_and_updates_as_synced_changes(store):
     assert _ops(store, "product.create")[-1].payload["sku"] == "B1"
     exported = catalog_csv.export_csv(store)
     assert f"B1,Oat Milk,1.99,0,{GOOD}|{OTHER},Dairy,0,yes,no" in exported
+
+
+def test_csv_lines_pass_the_shared_product_rules(store):
+    """The same rules as the catalog editor and the server, with the line named."""
+    owner = staff.sign_in(store, "1001", "1111")
+    existing = catalog.search(store, "Harbour")[0]
+    with store.db.read() as s:
+        taken = s.get(Product, existing.id).barcodes[0].code
+        outbox_before = s.scalar(select(func.count()).select_from(OutboxOperation))
+    twice = with_check_digit("590000000123")
+    text = "\n".join([
+        "sku,name,price,tax_rate,barcodes",
+        f"B1,Twice,1.00,23,{twice}|{twice}",
+        "B2,Negative,-1.00,23,",
+        "B3,Too Taxed,1.00,150,",
+        ",No Sku,1.00,23,",
+        "B5,,1.00,23,",
+        f"B6,Taken,1.00,23,{taken}",
+        "B7,Fine,1.00,23,",
+    ])
+    report = catalog_csv.import_csv(store, owner, text)
+    assert [str(e) for e in report.errors] == [
+        f"line 2: Barcode {twice} is listed twice",
+        "line 3: Price cannot be negative",
+        "line 4: Tax rate must be between 0% and 100%",
+        "line 5: SKU is required",
+        "line 6: Name is required",
+        f"line 7: Barcode {taken} already belongs to another product (SKU {existing.sku})",
+    ]
+    with store.db.read() as s:  # all or nothing: the good line is not imported either
+        assert s.scalar(select(func.count()).select_from(OutboxOperation)) == outbox_before
+        assert s.scalar(select(func.count()).select_from(Product).where(Product.sku == "B7")) == 0

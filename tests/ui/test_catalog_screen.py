@@ -96,7 +96,7 @@ def test_bad_csv_shows_every_line_and_imports_nothing(desktop, qtbot, store, tmp
     dialog = screen.dialog
     assert dialog.objectName() == "importReport" and dialog.isVisible()
     lines = [dialog.lines.item(i).text() for i in range(dialog.lines.count())]
-    assert lines[0].startswith("Line 3: price") and lines[1].startswith("Line 4: barcode")
+    assert lines[0].startswith("Line 3: Price") and lines[1].startswith("Line 4: Barcode")
     assert "check digit" in lines[2].lower()
     assert product_count(store) == before and not screen.progress.isVisible()
     dialog.close()
