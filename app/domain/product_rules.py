@@ -21,6 +21,7 @@ from typing import Any
 from app.domain.barcode import BarcodeError, normalize
 
 MAX_TAX_RATE_PPM = 1_000_000  # 100 %
+LONGEST_CODE = 64  # the terminal's barcodes.code column
 
 
 class ProductFieldError(ValueError):
@@ -36,12 +37,16 @@ def _whole(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _text(label: str, *, required: bool) -> Callable[[Any], Any]:
+def _text(label: str, *, required: bool, longest: int) -> Callable[[Any], Any]:
+    """``longest``: the shorter of the terminal's and the server's column, so a value
+    either side takes fits both."""
     def check(value: Any) -> Any:
         if value is None and not required:
             return None
         if not isinstance(value, str) or (required and not value.strip()):
             raise ProductFieldError(f"{label} is required" if required else f"{label} must be text")
+        if len(value) > longest:
+            raise ProductFieldError(f"{label} is too long ({len(value)} characters; at most {longest})")
         return value
     return check
 
@@ -85,6 +90,8 @@ def _barcodes(value: Any) -> list[str]:
     for raw in value:
         if not raw.strip():
             raise ProductFieldError("A barcode cannot be empty")
+        if len(raw.strip()) > LONGEST_CODE:
+            raise ProductFieldError(f"Barcode {raw.strip()[:20]}… is too long (at most {LONGEST_CODE} characters)")
         try:
             code = normalize(raw)
         except BarcodeError as exc:
@@ -96,9 +103,9 @@ def _barcodes(value: Any) -> list[str]:
 
 
 CHECKS: dict[str, Callable[[Any], Any]] = {
-    "sku": _text("SKU", required=True),
-    "name": _text("Name", required=True),
-    "category": _text("Category", required=False),
+    "sku": _text("SKU", required=True, longest=64),
+    "name": _text("Name", required=True, longest=200),
+    "category": _text("Category", required=False, longest=100),
     "price": _price,
     "tax_rate_ppm": _tax_rate,
     "barcodes": _barcodes,

@@ -78,6 +78,7 @@ BAD_CREATES = [
     ({"price": "350"}, "price", "Price must be a whole number of cents"),
     ({"name": "   "}, "name", "Name is required"),
     ({"sku": ""}, "sku", "SKU is required"),
+    ({"sku": "S" * 65}, "sku", "SKU is too long (65 characters; at most 64)"),
     ({"tax_rate_ppm": 1_000_001}, "tax_rate_ppm", "Tax rate must be between 0% and 100%"),
     ({"tax_rate_ppm": -1}, "tax_rate_ppm", "Tax rate must be between 0% and 100%"),
     ({"barcodes": [BAD_CHECK_DIGIT]}, "barcodes",
