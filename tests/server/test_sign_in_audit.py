@@ -27,11 +27,14 @@ def _sign_in_entries(tenant: Tenant) -> list[AuditEntry]:
 
 
 def _stored_text(tenant: Tenant) -> str:
-    """Everything the organization's audit entries hold: as stored, and as read back."""
+    """Everything the organization's audit entries hold that could carry a secret, as
+    stored and as read back. The row number, ids and time stamp are left out: digits
+    such as a PIN's can turn up in them by chance (``23:00:02.944442`` holds 4444)."""
     with tenant.server.ctx.reader() as s:
-        raw = s.execute(text("SELECT * FROM audit_entries WHERE org_id = :org"),
+        raw = s.execute(text("SELECT entity_type, action, changes, reason"
+                             " FROM audit_entries WHERE org_id = :org"),
                         {"org": tenant.org_id}).all()
-    read = [(e.entity_id, e.reason, e.changes) for e in _sign_in_entries(tenant)]
+    read = [(e.reason, e.changes) for e in _sign_in_entries(tenant)]
     return repr(raw) + repr(read)
 
 
