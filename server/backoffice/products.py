@@ -11,14 +11,11 @@ deletion (back office only; permission product.delete, which stock staff lack) i
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body, Query
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Action
@@ -35,8 +32,6 @@ from sync.payloads import EntityUpdate
 from sync.protocol import ErrorEnvelope, OpType
 
 router = APIRouter(prefix="/products", tags=["back office"])
-log = logging.getLogger("tillsync.server.backoffice")
-RETRIES = 3
 
 StoreParam = Annotated[str | None, Query(
     max_length=64, description="the store the change is recorded against (audit entry, "
@@ -79,38 +74,6 @@ def _checked(handler: Callable[[OpContext], Outcome]) -> Callable[[OpContext], O
         except catalog.InvalidValue as exc:
             raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
     return run
-
-
-# Errors after which the database has certainly rolled the transaction back, so trying
-# again can neither write twice nor answer wrongly: PostgreSQL's deadlock_detected,
-# serialization_failure and lock_not_available, and SQLite's "database is locked". (A lost
-# connection is not among them: the commit may have happened, and a second POST would
-# then be refused as a product that exists.)
-RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
-
-
-def _retryable(exc: OperationalError) -> bool:
-    if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
-        return True
-    return "database is locked" in str(exc.orig)
-
-
-def _run(*args: Any, **kw: Any) -> tuple[Any, list[str]]:
-    """``ops.run``, again (up to RETRIES times) after a transient database error that
-    rolled the attempt back (nothing of it written). The feed locks are taken last, as
-    by a push, so a push of the same product no longer deadlocks with this write; what
-    is left is rarer: a push editing several products whose barcodes (or SKUs) this
-    write takes too may lock the codes in another order, and a lock timeout or a
-    serialization failure where the database is set up to raise them."""
-    for attempt in range(RETRIES):
-        try:
-            return ops.run(*args, **kw)
-        except OperationalError as exc:
-            if attempt == RETRIES - 1 or not _retryable(exc):
-                raise
-            log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
 
 
 def _get(ctx: AppContext, staff: StaffPrincipal, product_id: str) -> ProductOut:
@@ -170,9 +133,9 @@ def create_product(body: ProductCreateIn, staff: StaffDep, ctx: CtxDep,
         if session.get(Product, product_id) is not None:
             raise ApiError(409, "exists", f"Product {product_id} already exists")
     home = ops.home_store(ctx, staff, store_id)
-    _run(ctx, staff, home, OpType.PRODUCT_CREATE, product_id,
-         body.model_dump(mode="json", exclude={"id"}), _checked(catalog.product_create),
-         org_wide=True)
+    ops.run(ctx, staff, home, OpType.PRODUCT_CREATE, product_id,
+            body.model_dump(mode="json", exclude={"id"}), _checked(catalog.product_create),
+            org_wide=True)
     return _get(ctx, staff, product_id)
 
 
@@ -203,9 +166,9 @@ def update_product(
     require(staff, Action.CATALOG_EDIT)
     _get(ctx, staff, product_id)
     home = ops.home_store(ctx, staff, store_id)
-    outcome, _ = _run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
-                      body.model_dump(mode="json"), _checked(catalog.product_update),
-                      org_wide=True)
+    outcome, _ = ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+                         body.model_dump(mode="json"), _checked(catalog.product_update),
+                         org_wide=True)
     if (err := ops.conflict_error(outcome)) is not None:
         raise err
     return _get(ctx, staff, product_id)
@@ -238,7 +201,7 @@ def delete_product(
         return current
     reason = body.reason if body is not None else None
     home = ops.home_store(ctx, staff, store_id)
-    _run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
-         {"deleted": True, "reason": reason},
-         lambda oc: catalog.product_delete_in(oc, reason), org_wide=True)
+    ops.run(ctx, staff, home, OpType.PRODUCT_UPDATE, product_id,
+            {"deleted": True, "reason": reason},
+            lambda oc: catalog.product_delete_in(oc, reason), org_wide=True)
     return _get(ctx, staff, product_id)

@@ -23,12 +23,13 @@ from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
-from server.backoffice.products import _retryable
+from server.backoffice.ops import retryable as _retryable
 from server.db.models import Order, Product
 from tests.server.support import Tenant, Terminal, line
 
@@ -256,8 +257,8 @@ def test_backoffice_resolutions_and_pushed_edits_of_one_product_never_deadlock(
     assert resolved == set(conflict_ids)
 
 
-def test_backoffice_product_writes_are_retried_only_after_a_certain_rollback() -> None:
-    """The retry of /products writes: a deadlock, serialization failure, lock timeout or
+def test_backoffice_writes_are_retried_only_after_a_certain_rollback() -> None:
+    """The retry of back-office writes (ops.run): a deadlock, serialization failure, lock timeout or
     SQLite's busy lock (the attempt rolled back); never a lost connection (the commit may
     have happened)."""
     def err(orig: Exception) -> OperationalError:
@@ -269,3 +270,34 @@ def test_backoffice_product_writes_are_retried_only_after_a_certain_rollback() -
     assert _retryable(err(sqlite3.OperationalError("database is locked")))
     assert not _retryable(err(psycopg.OperationalError("server closed the connection")))
     assert not _retryable(err(sqlite3.OperationalError("disk I/O error")))
+
+
+def test_every_backoffice_write_goes_through_the_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ops.run tries again after a deadlock (orders, approvals and products alike) and
+    gives up on a lost connection at once."""
+    from server.backoffice import ops
+
+    calls: list[int] = []
+    deadlock = OperationalError("UPDATE orders ...", {},
+                                psycopg.errors.DeadlockDetected("deadlock detected"))
+
+    def once(*_a: object, **_k: object) -> tuple[str, list[str]]:
+        calls.append(1)
+        if len(calls) == 1:
+            raise deadlock
+        return "done", []
+
+    monkeypatch.setattr(ops, "_run_once", once)
+    assert ops.run(None, None, "s", None, "e", {}, lambda oc: None) == ("done", [])  # type: ignore[arg-type]
+    assert len(calls) == 2
+    lost = OperationalError("COMMIT", {}, psycopg.OperationalError("server closed the connection"))
+
+    def broken(*_a: object, **_k: object) -> None:
+        calls.append(1)
+        raise lost
+
+    calls.clear()
+    monkeypatch.setattr(ops, "_run_once", broken)
+    with pytest.raises(OperationalError):
+        ops.run(None, None, "s", None, "e", {}, lambda oc: None)  # type: ignore[arg-type]
+    assert len(calls) == 1
