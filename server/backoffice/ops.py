@@ -13,40 +13,23 @@ a push of the same product or order (the push holds the row and waits for the fe
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import Order, Staff, Store
+from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.feed.writer import FeedWriter
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.protocol import Operation, OpStatus, OpType
 
 Body = Callable[[OpContext], Any]
-log = logging.getLogger("tillsync.server.backoffice")
-RETRIES = 3
-
-# Errors after which the database has certainly rolled the transaction back, so trying
-# again can neither write twice nor answer wrongly: PostgreSQL's deadlock_detected,
-# serialization_failure and lock_not_available, and SQLite's "database is locked". (A lost
-# connection is not among them: the commit may have happened, and a second POST would
-# then be refused as a record that exists.)
-RETRYABLE_SQLSTATES = {"40P01", "40001", "55P03"}
-
-
-def retryable(exc: OperationalError) -> bool:
-    if getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
-        return True
-    return "database is locked" in str(exc.orig)
 
 
 def order_store(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> str:
@@ -94,20 +77,12 @@ def run(
     ``org_wide`` (products): feed entries go to every store of the org, as for a push.
     The feed entries take their positions (under the store locks) as the last write.
 
-    Tried again (up to RETRIES times) after an error that rolled the attempt back: with
+    Tried again after an error that rolled the attempt back (server/db/retry.py): with
     the feed locks last, a push of the same record no longer deadlocks with this write,
     but rarer orders remain (a push editing several products whose barcodes or SKUs this
     write takes too may lock the codes in another order)."""
-    for attempt in range(RETRIES):
-        try:
-            return _run_once(ctx, staff, store_id, op_type, entity_id, payload, body,
-                             org_wide=org_wide)
-        except OperationalError as exc:
-            if attempt == RETRIES - 1 or not retryable(exc):
-                raise
-            log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
-            time.sleep(0.05 * 2**attempt)
-    raise AssertionError("unreachable")
+    return with_retries(lambda: _run_once(ctx, staff, store_id, op_type, entity_id, payload,
+                                          body, org_wide=org_wide))
 
 
 def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str, op_type: OpType,

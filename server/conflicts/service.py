@@ -13,6 +13,7 @@ from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, Resolv
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import Conflict, Order, Product, Staff
+from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.feed.serialize import conflict_state
 from server.feed.writer import FeedWriter
@@ -126,7 +127,13 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
 
 
 def resolve(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: ResolveIn) -> ConflictOut:
-    """POST /conflicts/{id}/resolve by a signed-in manager."""
+    """POST /conflicts/{id}/resolve by a signed-in manager (tried again after a deadlock,
+    server/db/retry.py)."""
+    return with_retries(lambda: _resolve_once(ctx, staff, conflict_id, body))
+
+
+def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body: ResolveIn
+                  ) -> ConflictOut:
     with ctx.writer.begin() as session:
         conflict = session.get(Conflict, conflict_id)
         if conflict is None or conflict.org_id != staff.org_id:

@@ -29,8 +29,8 @@ from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
-from server.backoffice.ops import retryable as _retryable
 from server.db.models import Order, Product
+from server.db.retry import retryable as _retryable
 from tests.server.support import Tenant, Terminal, line
 
 TEA = "4006381333931"
@@ -288,6 +288,7 @@ def test_every_backoffice_write_goes_through_the_retry(monkeypatch: pytest.Monke
         return "done", []
 
     monkeypatch.setattr(ops, "_run_once", once)
+    monkeypatch.setattr("server.db.retry.time.sleep", lambda _s: None)
     assert ops.run(None, None, "s", None, "e", {}, lambda oc: None) == ("done", [])  # type: ignore[arg-type]
     assert len(calls) == 2
     lost = OperationalError("COMMIT", {}, psycopg.OperationalError("server closed the connection"))
