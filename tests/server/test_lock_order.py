@@ -105,14 +105,37 @@ def _run_together(*jobs: Callable[[], None]) -> None:
             job.result()
 
 
-def _dense(changes: list[dict[str, Any]]) -> None:
+Answers = list[tuple[str, int, Any]]
+
+
+def _push(c: Any, term: Terminal, ops: list[dict[str, Any]], answers: Answers) -> None:
+    r = c.post("/sync/push", json={"operations": ops}, headers=term.headers)
+    answers.append(("push", r.status_code, r.json() if r.status_code == 200 else r.text))
+
+
+def _back_office_and_pushes_together(tenant: Tenant, back_office: Callable[[int, Answers], None],
+                                     push: Callable[[Terminal, Answers], None],
+                                     terms: list[Terminal]) -> Answers:
+    """Four back-office writers and the terminals' pushers at once, under _no_deadlock;
+    every pusher's every round answered."""
+    with _no_deadlock(tenant) as answers:
+        _run_together(*[partial(back_office, k, answers) for k in range(4)],
+                      *[partial(push, t, answers) for t in terms])
+    assert len([a for a in answers if a[0] == "push"]) == ROUNDS * len(terms)
+    return answers
+
+
+def _feed_holds_every_version(tenant: Tenant, model: type[Row], entity_type: str,
+                              entity_id: str) -> list[dict[str, Any]]:
+    """The store's feed skipped nothing: dense positions, and every version of the entity
+    up to its current one. Returns the changes."""
+    changes, _ = tenant.term.pull_all()
     positions = [ch["position"] for ch in changes]
     assert positions == list(range(1, len(positions) + 1))
-
-
-def _versions(changes: list[dict[str, Any]], entity_type: str, entity_id: str) -> list[int]:
-    return sorted(ch["version"] for ch in changes
-                  if ch["entity_type"] == entity_type and ch["entity_id"] == entity_id)
+    final = _current(tenant, model, entity_id).version
+    assert sorted(ch["version"] for ch in changes if ch["entity_type"] == entity_type
+                  and ch["entity_id"] == entity_id) == list(range(1, final + 1))
+    return changes
 
 
 def test_backoffice_edits_and_pushes_of_one_product_never_deadlock(tenant: Tenant) -> None:
@@ -150,20 +173,12 @@ def test_backoffice_edits_and_pushes_of_one_product_never_deadlock(tenant: Tenan
                                          else [TEA, JAM]}}
                 ops = [term.op("product.update", pid, stock, {"fields": edit}),
                        term.order_create(cashier, lines=[line(pid, 350, 1000)], pay=True)]
-                r = c.post("/sync/push", json={"operations": ops}, headers=term.headers)
-                answers.append(("push", r.status_code, r.json() if r.status_code == 200
-                                else r.text))
+                _push(c, term, ops, answers)
 
-    with _no_deadlock(tenant) as answers:
-        _run_together(*[partial(back_office, k, answers) for k in range(4)],
-                      *[partial(push, t, answers) for t in terms])
-    assert len([a for a in answers if a[0] == "push"]) == ROUNDS * len(terms)
+    _back_office_and_pushes_together(tenant, back_office, push, terms)
 
     # the feed skipped nothing: dense positions, every version of the product, every sale
-    changes, _ = tenant.term.pull_all()
-    _dense(changes)
-    final = _current(tenant, Product, pid).version
-    assert _versions(changes, "product", pid) == list(range(1, final + 1))
+    changes = _feed_holds_every_version(tenant, Product, "product", pid)
     with tenant.server.ctx.reader() as s:
         sales = s.scalar(select(func.count()).select_from(Order)
                          .where(Order.org_id == tenant.org_id))
@@ -194,19 +209,11 @@ def test_backoffice_and_pushed_edits_of_one_order_never_deadlock(tenant: Tenant)
                 ops = [term.op("order.update", oid, manager, {"fields": {"note": {
                            "base": base, "value": f"till {term.device_code}.{i}"}}}),
                        term.order_create(manager)]
-                r = c.post("/sync/push", json={"operations": ops}, headers=term.headers)
-                answers.append(("push", r.status_code, r.json() if r.status_code == 200
-                                else r.text))
+                _push(c, term, ops, answers)
 
-    with _no_deadlock(tenant) as answers:
-        _run_together(*[partial(back_office, k, answers) for k in range(4)],
-                      *[partial(push, t, answers) for t in terms])
-    assert len([a for a in answers if a[0] == "push"]) == ROUNDS * len(terms)
+    _back_office_and_pushes_together(tenant, back_office, push, terms)
 
-    changes, _ = tenant.term.pull_all()
-    _dense(changes)
-    final = _current(tenant, Order, oid).version
-    assert _versions(changes, "order", oid) == list(range(1, final + 1))
+    _feed_holds_every_version(tenant, Order, "order", oid)
 
 
 def test_backoffice_resolutions_and_pushed_edits_of_one_product_never_deadlock(
@@ -239,19 +246,12 @@ def test_backoffice_resolutions_and_pushed_edits_of_one_product_never_deadlock(
                 name = _current(tenant, Product, pid).name
                 ops = [t.op("product.update", pid, manager, {"fields": {"name": {
                     "base": name, "value": f"Jam {t.device_code}.{i}"}}})]
-                r = c.post("/sync/push", json={"operations": ops}, headers=t.headers)
-                answers.append(("push", r.status_code, r.json() if r.status_code == 200
-                                else r.text))
+                _push(c, t, ops, answers)
 
-    with _no_deadlock(tenant) as answers:
-        _run_together(*[partial(back_office, k, answers) for k in range(4)],
-                      *[partial(push, t, answers) for t in terms])
+    answers = _back_office_and_pushes_together(tenant, back_office, push, terms)
     assert [code for kind, code, _ in answers if kind == "resolve"] == [200] * len(conflict_ids)
 
-    changes, _ = term.pull_all()
-    _dense(changes)
-    final = _current(tenant, Product, pid).version
-    assert _versions(changes, "product", pid) == list(range(1, final + 1))
+    changes = _feed_holds_every_version(tenant, Product, "product", pid)
     resolved = {ch["entity_id"] for ch in changes if ch["entity_type"] == "conflict"
                 and ch["data"]["status"] == "resolved"}
     assert resolved == set(conflict_ids)
