@@ -8,6 +8,7 @@ never share an SKU."""
 from __future__ import annotations
 
 import threading
+from functools import partial
 
 import httpx
 from sqlalchemy import select
@@ -16,13 +17,14 @@ from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.db.models import Conflict, Product
 from tests.server.support import Tenant, Terminal, make_tenant
+from tests.server.test_product_rules_backoffice import post_product, run_together
 from tests.server.test_product_rules_server import (
     JAM,
     _create,
     _edit,
-    _quarantined,
     _row,
     product_body,
+    rejected_create_then_the_queue_flows,
     written_about,
 )
 
@@ -32,18 +34,8 @@ TAKEN = "SKU TEA-1 already exists on another product: Green tea"
 def test_a_pushed_create_with_another_products_sku_is_rejected_and_the_queue_flows(
         tenant: Tenant) -> None:
     owner = _create(tenant)  # TEA-1, Green tea
-    term, stock = tenant.term, tenant.staff[Role.STOCK]
-    bad_id, good_id = new_id(), new_id()
-    bad = term.op("product.create", bad_id, stock,
-                  product_body(name="Black tea", barcodes=[JAM]))  # a free code, a taken SKU
-    good = term.op("product.create", good_id, stock, product_body(sku="TEA-2", barcodes=[JAM]))
-    sale = term.order_create(tenant.staff[Role.CASHIER])
-    res = term.push([bad, good, sale])["results"]
-    assert [r["status"] for r in res] == ["rejected", "applied", "applied"], res
-    assert res[0]["reason"] == TAKEN
-    assert _quarantined(tenant, bad["op_id"]) == TAKEN
-    assert _row(tenant, bad_id) is None
-    assert written_about(tenant, bad_id) == ([], [], [])
+    good_id = rejected_create_then_the_queue_flows(  # a free code, a taken SKU
+        tenant, {"name": "Black tea", "barcodes": [JAM]}, TAKEN)
     assert _row(tenant, good_id)["barcodes"] == [JAM]  # the refused create did not hold it
     assert _row(tenant, owner)["version"] == 1
 
@@ -201,21 +193,13 @@ def test_products_written_at_once_never_share_an_sku(tenant: Tenant) -> None:
         with httpx.Client(base_url=tenant.server.base_url, timeout=60) as c:
             body = product_body(id=new_id(), name=f"Back office {i}", barcodes=[f"BO-{i}"])
             start.wait()
-            for _ in range(5):
-                r = c.post("/products", headers=manager, json=body)
-                if r.status_code < 500:
-                    break
-            assert r.status_code in (201, 422), r.text
+            r = post_product(c, manager, body)
             answers.append(("applied", None) if r.status_code == 201
                            else ("rejected", r.json()["error"]["message"]))
 
-    threads = [threading.Thread(target=push, args=(t, i)) for i, t in enumerate(tills)]
-    threads += [threading.Thread(target=post, args=(i,)) for i in range(3)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(120)
-    assert sorted(a[0] for a in answers) == ["applied"] + ["rejected"] * (len(threads) - 1), answers
+    writers = run_together([partial(push, t, i) for i, t in enumerate(tills)]
+                           + [partial(post, i) for i in range(3)])
+    assert sorted(a[0] for a in answers) == ["applied"] + ["rejected"] * (writers - 1), answers
     with tenant.server.ctx.reader() as s:
         holders = list(s.scalars(select(Product).where(Product.org_id == tenant.org_id,
                                                        Product.sku == "TEA-1")))
