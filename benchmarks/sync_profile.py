@@ -104,7 +104,7 @@ def _print_scans(engine: Any) -> None:
     with engine.connect() as conn:
         rows = conn.execute(text(
             "SELECT relname, seq_scan, seq_tup_read, idx_scan, n_live_tup FROM pg_stat_user_tables"
-            " WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 8")).all()
+            " WHERE seq_tup_read > 0 ORDER BY seq_tup_read DESC LIMIT 12")).all()
         written = conn.execute(text(
             "SELECT relname, n_tup_ins, n_tup_upd FROM pg_stat_user_tables"
             " WHERE n_tup_ins + n_tup_upd > 0 ORDER BY n_tup_ins + n_tup_upd DESC")).all()

@@ -19,6 +19,16 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 WRITE = {"sqlite_begin": "IMMEDIATE"}
 READ = {"sqlite_begin": "DEFERRED"}
 
+# psycopg prepares a statement on the server once it has run five times, and PostgreSQL
+# then keeps the plan it made for the table sizes of that moment. On a new database
+# the push's id look-ups were planned while the tables were nearly empty: sequential
+# scans, kept while orders grew into the thousands, so every push read every order,
+# payment and stored result (PostgreSQL's CPU per push doubled within minutes, until
+# ANALYZE). With this threshold psycopg never prepares a single statement (each is
+# planned for the tables as they are); an executemany, whose rows all share one
+# statement, is still prepared once (psycopg always prepares those).
+PREPARE_ONLY_EXECUTEMANY = 2**31 - 1
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
@@ -46,6 +56,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             conn.exec_driver_sql(f"BEGIN {mode}")
 
         return engine
+    kwargs.setdefault("connect_args", {"prepare_threshold": PREPARE_ONLY_EXECUTEMANY})
     return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **kwargs)
 
 

@@ -212,3 +212,40 @@ def test_group_commit_applies_each_push_on_its_own_when_the_group_fails(tenant: 
     changes, _ = b.pull_all()
     positions = [c["position"] for c in changes]
     assert positions == list(range(1, len(positions) + 1))
+
+
+def test_a_group_of_several_stores_moves_each_stores_own_levels(tenant: Tenant) -> None:
+    """Tills of two stores selling the same products in one group commit (on PostgreSQL
+    their levels are read and locked in one statement): each store's level and
+    movements count only its own sales."""
+    from server.context import TerminalPrincipal
+    from server.sync.group_commit import GroupCommit, Queued
+    from sync.protocol import Operation
+
+    cashier = tenant.staff[Role.CASHIER]
+    a = tenant.term
+    b = tenant.enroll(tenant.add_store(), name="Till of store B")
+    create, products = _products(a, tenant)
+    assert [r["status"] for r in a.push(create)["results"]] == ["applied", "applied"]
+    p1, p2 = products
+    a.push([a.order_create(cashier, lines=[line(p1, 199, 1000)])])  # store A's level exists
+
+    def queued(term: Terminal, ops: list[dict[str, Any]]) -> Queued:
+        return Queued(TerminalPrincipal(term.device_id, term.org_id, term.store_id,
+                                        term.device_code),
+                      [Operation.model_validate(op) for op in ops])
+
+    group = [queued(a, [a.order_create(cashier, lines=[line(p1, 199, 2000), line(p2, 300)])]),
+             queued(b, [b.order_create(cashier, lines=[line(p1, 199, 5000)]),
+                        b.order_create(cashier, lines=[line(p2, 300, 3000)])])]
+    GroupCommit()._apply(tenant.server.ctx, group)
+    assert [r.status.value for q in group for r in q.future.result()[0]] == ["applied"] * 3
+    with tenant.server.ctx.reader() as s:
+        levels = {(lv.store_id, lv.product_id): lv.qty_milli
+                  for lv in s.scalars(select(StockLevel).where(
+                      StockLevel.product_id.in_(products)))}
+        after = sorted((m.store_id, m.qty_after_milli) for m in s.scalars(
+            select(StockMovement).where(StockMovement.product_id == p1)))
+    assert levels == {(a.store_id, p1): -3000, (a.store_id, p2): -1000,
+                      (b.store_id, p1): -5000, (b.store_id, p2): -3000}
+    assert after == sorted([(a.store_id, -1000), (a.store_id, -3000), (b.store_id, -5000)])
