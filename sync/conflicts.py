@@ -45,7 +45,12 @@ from sqlalchemy.orm import Session
 
 from app.domain.permissions import Action, require
 from app.domain.product_rules import ProductFieldError, check_fields
-from app.services.catalog_edit import product_state
+from app.services.catalog_edit import (
+    CatalogError,
+    check_barcodes_free,
+    check_sku_free,
+    product_state,
+)
 from app.services.sales import line_payload
 from app.store.crypto import PersonalDataCipher
 from app.store.local import LocalStore
@@ -305,6 +310,23 @@ def get(store: LocalStore, conflict_id: str) -> ConflictView | None:
         return _view(row, store.cipher) if row is not None else None
 
 
+def _checked_product_values(s: Session, product_id: str, values: dict[str, Any]
+                            ) -> dict[str, Any]:
+    """A resolution's product ``values`` as they will be stored, checked as the catalog
+    editor checks an edit: each value with the shared product rules, and a chosen SKU or
+    barcode not already another local product's (the editor's check and wording, naming
+    that product). ConflictError with the message, before anything is written."""
+    try:
+        stored = check_fields(values)
+        if "sku" in stored:
+            check_sku_free(s, stored["sku"], product_id)
+        if "barcodes" in stored:
+            check_barcodes_free(s, stored["barcodes"], product_id)
+    except (ProductFieldError, CatalogError) as exc:
+        raise ConflictError(str(exc)) from exc
+    return stored
+
+
 def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
             value: dict[str, Any] | None = None) -> None:
     """A manager settles a conflict: ``server`` keeps the server's values, ``terminal``
@@ -313,7 +335,9 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
     Recorded as one mutation (audit entry + ``conflict.resolve`` operation); the server
     applies the values and the result comes back through the feed on every terminal.
     A product's values must pass the rules of a normal catalog edit
-    (app/domain/product_rules.py), else ConflictError and nothing is written. The audit
+    (app/domain/product_rules.py), and a chosen SKU or barcode must not be another local
+    product's (checked as the catalog editor checks it), else ConflictError and nothing
+    is written. The audit
     entry's ``before`` is the value this till holds now, not the one recorded when the
     conflict was raised.
     """
@@ -341,10 +365,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
         else:
             chosen = {}
         if chosen and row.entity_type == "product":  # the rules of a normal catalog edit
-            try:
-                chosen = check_fields(chosen)
-            except ProductFieldError as exc:
-                raise ConflictError(str(exc)) from exc
+            chosen = _checked_product_values(m.session, row.entity_id, chosen)
         now = current_values(m.session, row.entity_type, row.entity_id) if chosen else {}
         row.status = "resolved"
         row.resolution = {"choice": choice,
