@@ -255,6 +255,77 @@ def _has_seq(store: LocalStore, seq: int) -> bool:
         return s.scalar(select(OutboxOperation.op_id).where(OutboxOperation.op_seq == seq)) is not None
 
 
+async def _send(store: LocalStore, client: SyncClient, ops: list[Operation]) -> PushResponse:
+    """Push one batch; on a transient error the attempt is noted on its operations (they
+    stay pending, same ids) and the error raised."""
+    try:
+        return await client.push(ops)
+    except TransientError as exc:
+        await asyncio.to_thread(_note_failure, store, ops, str(exc))
+        raise
+
+
+def _all_answered(ops: list[Operation], resp: PushResponse) -> bool:
+    """No gap and every op of the batch answered: the batch read ahead is the next one."""
+    answered = {r.op_id for r in resp.results}
+    return resp.gap_from is None and answered.issuperset(o.op_id for o in ops)
+
+
+def _none_answered(ops: list[Operation], resp: PushResponse) -> bool:
+    answered = {r.op_id for r in resp.results}
+    return not answered.intersection(o.op_id for o in ops)
+
+
+async def _check_gap(store: LocalStore, gap_from: int, last_gap: int | None) -> None:
+    """GapError if the server asks again for the gap it asked for last time, or for an
+    operation this terminal no longer has."""
+    if gap_from == last_gap or not await asyncio.to_thread(_has_seq, store, gap_from):
+        raise GapError(
+            f"The server is missing operation {gap_from} of this terminal "
+            "and this terminal cannot supply it; ask an admin to check the "
+            "quarantine."
+        )
+
+
+class _Overlap:
+    """The work running beside the batch on the wire: the next batch being read
+    (``following``) and the previous batch's results being written (``recording``)."""
+
+    def __init__(self, store: LocalStore, batch_size: int) -> None:
+        self.store, self.batch_size = store, batch_size
+        self.following: asyncio.Future[list[Operation]] | None = None
+        self.recording: asyncio.Future[None] | None = None
+
+    def read_after(self, op_seq: int) -> None:
+        """Start reading the batch after op_seq ``op_seq``."""
+        self.following = asyncio.ensure_future(
+            asyncio.to_thread(load_batch, self.store, self.batch_size, op_seq))
+
+    async def next_batch(self) -> list[Operation]:
+        """The batch read ahead."""
+        assert self.following is not None
+        ops = await self.following
+        self.following = None
+        return ops
+
+    async def record(self, ops: list[Operation], resp: PushResponse, report: PushReport) -> None:
+        """Start writing ``resp``'s results, once the previous batch's are written: writes
+        stay in batch order."""
+        if self.recording is not None:
+            await self.recording
+        self.recording = asyncio.ensure_future(
+            asyncio.to_thread(record_results, self.store, ops, resp, report))
+
+    async def settle(self) -> None:
+        """Wait for both: the batch read ahead (not wanted), then the results written."""
+        if self.following is not None:
+            await self.following
+            self.following = None
+        if self.recording is not None:
+            await self.recording
+            self.recording = None
+
+
 async def push_pending(store: LocalStore, client: SyncClient, *,
                        batch_size: int = MAX_BATCH) -> PushReport:
     """Push until the outbox has no pending operation the server will take now.
@@ -266,50 +337,25 @@ async def push_pending(store: LocalStore, client: SyncClient, *,
     the outbox is read again from its first pending op."""
     report = PushReport()
     batch_size = max(1, min(batch_size, MAX_BATCH))
+    overlap = _Overlap(store, batch_size)
     last_gap: int | None = None
-    recording: asyncio.Future[None] | None = None
-    following: asyncio.Future[list[Operation]] | None = None
     try:
         ops = await asyncio.to_thread(load_batch, store, batch_size)
         while ops:
-            # the batch after this one is read while this one is on the wire
-            following = asyncio.ensure_future(
-                asyncio.to_thread(load_batch, store, batch_size, ops[-1].op_seq))
-            try:
-                resp = await client.push(ops)
-            except TransientError as exc:
-                await asyncio.to_thread(_note_failure, store, ops, str(exc))
-                raise
+            overlap.read_after(ops[-1].op_seq)  # while this batch is on the wire
+            resp = await _send(store, client, ops)
             report.server_time = resp.server_time
-            if recording is not None:
-                await recording  # the previous batch's results first: writes stay in order
-            recording = asyncio.ensure_future(
-                asyncio.to_thread(record_results, store, ops, resp, report))
-            answered = {r.op_id for r in resp.results}
-            if resp.gap_from is None and answered.issuperset(o.op_id for o in ops):
-                ops, following = await following, None
+            await overlap.record(ops, resp, report)
+            if _all_answered(ops, resp):
+                ops = await overlap.next_batch()
                 continue
-            await following  # not wanted: a held-back op comes first
-            following = None
-            await recording
-            recording = None
+            await overlap.settle()  # a held-back op or a gap comes first
             if resp.gap_from is not None:
-                if resp.gap_from == last_gap or not await asyncio.to_thread(
-                        _has_seq, store, resp.gap_from):
-                    raise GapError(
-                        f"The server is missing operation {resp.gap_from} of this terminal "
-                        "and this terminal cannot supply it; ask an admin to check the "
-                        "quarantine."
-                    )
-                last_gap = resp.gap_from
-                report.resent_from = resp.gap_from
-                ops = await asyncio.to_thread(load_batch, store, batch_size)
-                continue
-            if not answered.intersection(o.op_id for o in ops):
+                await _check_gap(store, resp.gap_from, last_gap)
+                last_gap = report.resent_from = resp.gap_from
+            elif _none_answered(ops, resp):
                 return report  # the server held everything back without saying why: later
             ops = await asyncio.to_thread(load_batch, store, batch_size)
         return report
     finally:
-        for pending in (following, recording):
-            if pending is not None:
-                await pending
+        await overlap.settle()
