@@ -6,7 +6,8 @@ feed entries and domain events, in one transaction.
 
 Locks are taken in the push's order: the rows the handler works on (order, product,
 stock levels, barcode locks) while it runs, and the store feed rows last, just before
-the commit (a deferred :class:`FeedWriter`, whose ``assign`` gives the entries their
+the commit (``staff_op_context`` in server/sync/common.py, shared with the conflicts
+service: a deferred :class:`FeedWriter`, whose ``assign`` gives the entries their
 positions). Taking the feed rows first, as this once did, deadlocked on PostgreSQL with
 a push of the same product or order (the push holds the row and waits for the feed).
 """
@@ -19,15 +20,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.ids import new_id
-from server.context import AppContext, StaffPrincipal, TerminalPrincipal
-from server.db.base import utcnow
+from server.context import AppContext, StaffPrincipal
 from server.db.models import Order, Staff, Store
 from server.db.retry import with_retries
 from server.errors import ApiError, not_found
-from server.feed.writer import FeedWriter
-from server.sync.common import OpContext, Outcome, Rejected
-from sync.protocol import Operation, OpStatus, OpType
+from server.sync.common import OpContext, Outcome, Rejected, staff_op_context
+from sync.protocol import OpStatus, OpType
 
 Body = Callable[[OpContext], Any]
 
@@ -93,34 +91,21 @@ def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str, op_type: Op
         actor = session.get(Staff, staff.staff_id)
         if actor is None or not actor.active:
             raise ApiError(401, "invalid_token", "The access token was revoked")
-        feed = FeedWriter.deferred(session, staff.org_id, store_id)
-        op = Operation(
-            op_id=f"rest-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
-            actor_id=actor.id, device_id="", created_at=utcnow(), base_version=0,
-            payload=payload,
-        )
-        principal = TerminalPrincipal(None, staff.org_id, store_id, "")
-        oc = OpContext(session, op, principal, actor, feed.org_wide() if org_wide else feed,
-                       ctx.settings.webhook_urls)
-        savepoint = session.begin_nested()
-        try:
-            result = body(oc)
-            savepoint.commit()
-        except Rejected as exc:
-            savepoint.rollback()
-            if "may not do" in exc.reason:
-                raise ApiError(403, "permission_denied", exc.reason) from exc
-            raise ApiError(422, "rejected", exc.reason) from exc
-        finish(session, feed)
+        with staff_op_context(
+            session, actor, staff.org_id, store_id, ctx.settings.webhook_urls,
+            op_id_prefix="rest", op_type=op_type, entity_id=entity_id, payload=payload,
+            org_wide=org_wide,
+        ) as oc:
+            savepoint = session.begin_nested()
+            try:
+                result = body(oc)
+                savepoint.commit()
+            except Rejected as exc:
+                savepoint.rollback()
+                if "may not do" in exc.reason:
+                    raise ApiError(403, "permission_denied", exc.reason) from exc
+                raise ApiError(422, "rejected", exc.reason) from exc
         return result, list(oc.flags)
-
-
-def finish(session: Session, feed: FeedWriter) -> None:
-    """The last writes before the commit: everything else flushed (so no row lock is
-    taken after the feed's), then the feed entries positioned under the store locks,
-    held from here until the commit (a push takes them last too)."""
-    session.flush()
-    feed.assign()
 
 
 def conflict_error(outcome: Outcome) -> ApiError | None:

@@ -6,22 +6,27 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
 from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, ResolveIn
-from server.context import AppContext, StaffPrincipal, TerminalPrincipal
+from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
 from server.db.models import Conflict, Order, Product, Staff
 from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.feed.serialize import conflict_state
-from server.feed.writer import FeedWriter
 from server.sync.catalog import InvalidValue, apply_product_fields
-from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.common import (
+    OpContext,
+    Outcome,
+    Rejected,
+    jsonable,
+    parse_payload,
+    staff_op_context,
+)
 from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
-from sync.protocol import Operation, OpStatus, OpType
+from sync.protocol import OpStatus, OpType
 
 
 def conflict_out(c: Conflict) -> ConflictOut:
@@ -140,29 +145,23 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
             raise not_found("Conflict")
         session.refresh(conflict, with_for_update=True)
         # as a push's conflict.resolve: the conflict, then the order or product row, and
-        # the store feed rows last (``assign``), never the feed first (a deadlock with a
-        # push of the same entity on PostgreSQL)
-        feed = FeedWriter.deferred(session, conflict.org_id, conflict.store_id)
+        # the store feed rows last (staff_op_context), never the feed first (a deadlock
+        # with a push of the same entity on PostgreSQL)
         actor = session.get(Staff, staff.staff_id)
         assert actor is not None
-        op = Operation(
-            op_id=f"resolve-{new_id()}", op_seq=1, type=OpType.CONFLICT_RESOLVE,
-            entity_id=conflict.entity_id, actor_id=staff.staff_id,
-            device_id=conflict.device_id or "", created_at=utcnow(), base_version=0,
-            payload=body.model_dump(),
-        )
-        principal = TerminalPrincipal(None, staff.org_id, conflict.store_id, "")
-        writer = feed.org_wide() if conflict.entity_type == "product" else feed
-        oc = OpContext(session, op, principal, actor, writer, ctx.settings.webhook_urls)
-        try:
-            resolve_in(oc, conflict, body)
-        except InvalidValue as exc:
-            raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
-        except Rejected as exc:
-            status = 403 if "may not do" in exc.reason else 409
-            raise ApiError(status, "cannot_resolve", exc.reason) from exc
-        session.flush()  # every row lock before the feed's, as a push
-        feed.assign()  # the store feed rows locked until the commit
+        with staff_op_context(
+            session, actor, staff.org_id, conflict.store_id, ctx.settings.webhook_urls,
+            op_id_prefix="resolve", op_type=OpType.CONFLICT_RESOLVE,
+            entity_id=conflict.entity_id, payload=body.model_dump(),
+            device_id=conflict.device_id or "", org_wide=conflict.entity_type == "product",
+        ) as oc:
+            try:
+                resolve_in(oc, conflict, body)
+            except InvalidValue as exc:
+                raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
+            except Rejected as exc:
+                status = 403 if "may not do" in exc.reason else 409
+                raise ApiError(status, "cannot_resolve", exc.reason) from exc
         return conflict_out(conflict)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
@@ -10,12 +12,14 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 
+from app.domain.ids import new_id
 from app.domain.permissions import Action, allowed
 from server.context import TerminalPrincipal
+from server.db.base import utcnow
 from server.db.models import AuditEntry, Staff
 from server.feed.writer import FeedWriter
 from server.webhooks import outbox
-from sync.protocol import Operation, OpStatus
+from sync.protocol import Operation, OpStatus, OpType
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,6 +82,37 @@ class OpContext:
             actor_id=self.actor.id, device_id=self.terminal.terminal_id, op_id=self.op.op_id,
             changes=jsonable(changes or {}), reason=reason,
         ))
+
+
+@contextmanager
+def staff_op_context(
+    session: Session, actor: Staff, org_id: str, store_id: str, webhook_urls: list[str], *,
+    op_id_prefix: str, op_type: OpType, entity_id: str, payload: dict[str, Any],
+    device_id: str = "", org_wide: bool = False,
+) -> Iterator[OpContext]:
+    """The context of an operation applied for a signed-in staff member, not a push:
+    back-office writes (server/backoffice/ops.py) and POST /conflicts/{id}/resolve.
+
+    One place for what both need to take their locks in a push's order: the feed is a
+    deferred writer, and after the block (only if it raised nothing) every other write is
+    flushed, then ``assign`` gives the feed entries their positions under the store
+    locks, held until the commit. Taking the feed rows before the order or product row
+    deadlocks on PostgreSQL with a push of the same entity (tests/server/test_lock_order.py).
+    Call it inside the caller's transaction; each caller keeps its own error answers and
+    retry (server/db/retry.py): the resolve endpoint answers 409 ``cannot_resolve`` and
+    422 ``invalid_value``, not ops.run's, and conflicts does not import the back office.
+    ``org_wide`` (products): entries go to every store."""
+    feed = FeedWriter.deferred(session, org_id, store_id)
+    op = Operation(
+        op_id=f"{op_id_prefix}-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
+        actor_id=actor.id, device_id=device_id, created_at=utcnow(), base_version=0,
+        payload=payload,
+    )
+    principal = TerminalPrincipal(None, org_id, store_id, "")
+    yield OpContext(session, op, principal, actor, feed.org_wide() if org_wide else feed,
+                    webhook_urls)
+    session.flush()  # every row lock before the feed's, as a push
+    feed.assign()  # the store feed rows locked until the commit
 
 
 def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
