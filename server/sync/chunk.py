@@ -28,6 +28,7 @@ from server.db.bulk_insert import execute_rows, insert_rows
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
 from server.errors import ApiError
 from server.feed.writer import FeedWriter
+from server.sync import product_codes
 from server.sync import repository as repo
 from server.sync.bulk import BulkOrders, is_bulk
 from server.sync.common import Outcome
@@ -73,6 +74,9 @@ class Batch:
         self.counters = {r.id: r.last_applied_seq for r in rows if not r.revoked}
         self.known = repo.processed_results(
             self.session, [op.op_id for _, ops in pushes for op in ops])
+        product_codes.lock_product_ops(self.session, [
+            (t, [op for op in ops if op.op_id not in self.known])
+            for t, ops in pushes if t.terminal_id in self.counters])
         if self.use_bulk:
             self.bulk.prepare([(t, [op for op in ops if is_bulk(op)
                                     and op.op_id not in self.known]) for t, ops in pushes])

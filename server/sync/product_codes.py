@@ -11,10 +11,10 @@ file, that was hard to see."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Text, cast, exists, func, literal, select, type_coerce
+from sqlalchemy import Text, cast, exists, func, literal, select, tuple_, type_coerce
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, array
 from sqlalchemy.orm import Session
 
@@ -27,8 +27,11 @@ from app.domain.product_rules import (
     sku_taken,
     stored_form,
 )
+from server.context import TerminalPrincipal
 from server.db.models import Product
-from server.sync.common import OpContext, Rejected
+from server.sync.common import OpContext, Rejected, parse_payload
+from sync.payloads import EntityUpdate, ProductCreate
+from sync.protocol import Operation, OpType
 
 
 class InvalidValue(Rejected):
@@ -59,18 +62,91 @@ def _invalid(exc: ProductFieldError, other_product_id: str | None = None) -> Inv
     return InvalidValue(str(exc), exc.field, other_product_id)
 
 
-def _lock(session: Session, kind: str, org_id: str, values: Iterable[str]) -> None:
-    """On PostgreSQL, serialize the writers of these barcodes or SKUs (``kind``) in this
-    organization until commit (a transaction-scoped advisory lock per value, in key order),
-    so two products written at once never both take a free code or SKU. SQLite has one
-    writer at a time."""
+Claim = tuple[str, str, str]  # (kind: "barcode" or "sku", org_id, value as stored)
+_HELD = "tillsync.product_code_locks"
+
+
+def _held(session: Session) -> set[int]:
+    """The code locks this session's transaction took outside any savepoint (one taken
+    in a savepoint is released if the savepoint is rolled back: not remembered)."""
+    transaction = session.get_transaction()
+    entry = session.info.get(_HELD)
+    if entry is None or entry[0] is not transaction:
+        entry = session.info[_HELD] = (transaction, set())
+    return entry[1]
+
+
+def _take(session: Session, claims: Iterable[Claim]) -> None:
+    """On PostgreSQL, serialize the writers of these barcodes and SKUs until commit (a
+    transaction-scoped advisory lock per (kind, organization, value)), so two products
+    written at once never both take a free code or SKU. SQLite has one writer at a time.
+
+    Every writer takes its codes in one global order, sorted by (kind, organization,
+    value), all at once: a push's product ops before any of them runs
+    (:func:`lock_product_ops`), a single write's codes when it checks them. Taken op by
+    op, two writers could take the same codes in opposite orders and deadlock. A code
+    this transaction already holds is not locked again."""
     if session.get_bind().dialect.name != "postgresql":
         return
-    keys = sorted({int.from_bytes(hashlib.blake2b(f"{kind}:{org_id}:{value}".encode(),
-                                                  digest_size=8).digest(), "big", signed=True)
-                   for value in values})
+    held = _held(session)
+    keys = [key for key in dict.fromkeys(
+        int.from_bytes(hashlib.blake2b(f"{kind}:{org_id}:{value}".encode(),
+                                       digest_size=8).digest(), "big", signed=True)
+        for kind, org_id, value in sorted(set(claims))) if key not in held]
     for key in keys:
         session.execute(select(func.pg_advisory_xact_lock(key)))
+    if not session.in_nested_transaction():
+        held.update(keys)
+
+
+def _lock(session: Session, kind: str, org_id: str, values: Iterable[str]) -> None:
+    """:func:`_take` for values of one kind in one organization."""
+    _take(session, [(kind, org_id, value) for value in values])
+
+
+def _claims(op: Operation, org_id: str) -> list[Claim]:
+    """The SKU and barcodes (as stored) a product.create or product.update may claim:
+    every code of its values, a superset of what its checks lock. Nothing for another op or
+    for codes the rules refuse (the op is then rejected before it locks anything)."""
+    try:
+        if op.type is OpType.PRODUCT_CREATE:
+            p = parse_payload(ProductCreate, op.payload)
+            values: dict[str, Any] = {"sku": p.sku, "barcodes": p.barcodes}
+        elif op.type is OpType.PRODUCT_UPDATE:
+            fields = parse_payload(EntityUpdate, op.payload).fields
+            values = {n: fields[n].value for n in ("sku", "barcodes") if n in fields}
+        else:
+            return []
+        stored = check_fields(values)
+    except (Rejected, ProductFieldError):
+        return []
+    return ([("sku", org_id, stored["sku"])] if "sku" in stored else []) + \
+        [("barcode", org_id, code) for code in stored.get("barcodes") or []]
+
+
+def lock_product_ops(session: Session,
+                     pushes: Sequence[tuple[TerminalPrincipal, Sequence[Operation]]]) -> None:
+    """Before a transaction's pushed ops run (on PostgreSQL): the rows of the products
+    its product.update ops edit, by id, then every code its product ops may claim, in the
+    codes' one order (:func:`_take`); the ops' own checks then find them held.
+
+    The rows come first because a single write takes them first too (a product.update or
+    a back-office PATCH locks the product, then checks its codes; a conflict resolution
+    the conflict, the product, the codes). Before the stock levels (the bulk order
+    writer) and, as ever, before the store feed rows, which are taken last."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    edited: set[tuple[str, str]] = set()
+    claims: list[Claim] = []
+    for terminal, ops in pushes:
+        for op in ops:
+            if op.type is OpType.PRODUCT_UPDATE:
+                edited.add((terminal.org_id, op.entity_id))
+            claims += _claims(op, terminal.org_id)
+    if edited:
+        session.execute(select(Product.id).where(tuple_(Product.org_id, Product.id).in_(edited))
+                        .order_by(Product.id).with_for_update())
+    _take(session, claims)
 
 
 def _owners(session: Session, org_id: str, product_id: str, codes: list[str]
@@ -99,6 +175,11 @@ def check_barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> Non
     if not codes:
         return
     _lock(oc.session, "barcode", oc.terminal.org_id, codes)
+    _barcodes_free(oc, product_id, codes)
+
+
+def _barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> None:
+    """:func:`check_barcodes_free` with the codes locked."""
     owners = _owners(oc.session, oc.terminal.org_id, product_id, codes)
     for code in codes:
         for other_id, name, sku, held in owners:
@@ -111,6 +192,11 @@ def check_sku_free(oc: OpContext, product_id: str, sku: str) -> None:
     already has ``sku``. Compared exactly (case and spaces count), as the terminal's store
     compares SKUs; an inactive product keeps its SKU, a deleted one has released it."""
     _lock(oc.session, "sku", oc.terminal.org_id, [sku])
+    _sku_free(oc, product_id, sku)
+
+
+def _sku_free(oc: OpContext, product_id: str, sku: str) -> None:
+    """:func:`check_sku_free` with the SKU locked."""
     other = oc.session.execute(
         select(Product.id, Product.name)
         .where(Product.org_id == oc.terminal.org_id, Product.deleted.is_(False),
@@ -135,8 +221,13 @@ def checked_product_values(oc: OpContext, product_id: str, values: Mapping[str, 
         stored = check_product(values, current)
     except ProductFieldError as exc:
         raise _invalid(exc) from exc
-    if "sku" in stored and (current is None or stored["sku"] != current.get("sku")):
-        check_sku_free(oc, product_id, stored["sku"])
-    if "barcodes" in stored:
-        check_barcodes_free(oc, product_id, stored["barcodes"])
+    org_id = oc.terminal.org_id
+    new_sku = "sku" in stored and (current is None or stored["sku"] != current.get("sku"))
+    codes = stored.get("barcodes") or []
+    _take(oc.session, ([("sku", org_id, stored["sku"])] if new_sku else [])
+          + [("barcode", org_id, code) for code in codes])  # at once, in the codes' order
+    if new_sku:
+        _sku_free(oc, product_id, stored["sku"])
+    if codes:
+        _barcodes_free(oc, product_id, codes)
     return stored

@@ -8,6 +8,12 @@ has to be retried (both log "transient database error", or a group of pushes "fa
 Against the real server, on SQLite and PostgreSQL: every request answers 200 (or 409 for
 a stale base), the server logged no warning (no retry), PostgreSQL counted no deadlock,
 and the feed has every version of the entity, at dense positions.
+
+A push's order: its terminals' rows, then the rows of the products its product.update ops
+edit, then every SKU and barcode its product ops may claim, all at once in one sorted
+order (server/sync/product_codes.py), then what the ops lock as they run (stock levels,
+orders), and the store feed rows last. A single back-office write or resolution takes
+the product row before its codes, and its codes together in the same sorted order.
 """
 
 from __future__ import annotations
@@ -24,14 +30,15 @@ from typing import Any, TypeVar
 
 import psycopg
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import OperationalError
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.db.models import Order, Product
 from server.db.retry import retryable as _retryable
-from tests.server.support import Tenant, Terminal, line
+from tests.server.support import RunningServer, Tenant, Terminal, line, running_server
+from tests.server.test_product_rules_server import product_body
 
 TEA = "4006381333931"
 JAM = "5901234123457"
@@ -73,9 +80,12 @@ def _current(tenant: Tenant, model: type[Row], entity_id: str) -> Row:
 
 
 @contextmanager
-def _no_deadlock(tenant: Tenant) -> Iterator[list[tuple[str, int, Any]]]:
+def _no_deadlock(tenant: Tenant, statuses: tuple[str, ...] = ("applied", "conflict")
+                 ) -> Iterator[list[tuple[str, int, Any]]]:
     """Collects (kind, HTTP status, body) of the requests of the block; afterwards checks
-    that none failed, the server logged no warning or error and PostgreSQL no deadlock."""
+    that none failed (a back-office create, kind "post", answers 201 or 422; every pushed
+    op one of ``statuses``), the server logged no warning or error and PostgreSQL no
+    deadlock."""
     url = tenant.server.settings.database_url
     recorder = _Recorder()
     server_log = logging.getLogger("tillsync")
@@ -87,12 +97,12 @@ def _no_deadlock(tenant: Tenant) -> Iterator[list[tuple[str, int, Any]]]:
     finally:
         server_log.removeHandler(recorder)
     failed = [(kind, code, body) for kind, code, body in answers
-              if code not in (200, 409) or (kind == "patch" and code == 409
-                                            and '"conflict"' not in body)]
+              if (code not in (201, 422) if kind == "post" else code not in (200, 409))
+              or (kind == "patch" and code == 409 and '"conflict"' not in body)]
     assert not failed, failed[:5]
     results = [res for kind, _, body in answers if kind == "push" for res in body["results"]]
-    assert all(res["status"] in ("applied", "conflict") for res in results), \
-        [res for res in results if res["status"] not in ("applied", "conflict")][:5]
+    assert all(res["status"] in statuses for res in results), \
+        [res for res in results if res["status"] not in statuses][:5]
     assert not recorder.records, recorder.records[:5]  # no retry, no error
     if deadlocks_before is not None:  # statistics reach pg_stat_database within ~1 s
         time.sleep(2.5)
@@ -255,6 +265,115 @@ def test_backoffice_resolutions_and_pushed_edits_of_one_product_never_deadlock(
     resolved = {ch["entity_id"] for ch in changes if ch["entity_type"] == "conflict"
                 and ch["data"]["status"] == "resolved"}
     assert resolved == set(conflict_ids)
+
+
+def _each_code_held_once(tenant: Tenant, codes: list[str]) -> None:
+    """Each code belongs to exactly one product of the organization."""
+    with tenant.server.ctx.reader() as s:
+        held = [c for p in s.scalars(select(Product).where(Product.org_id == tenant.org_id))
+                for c in p.barcodes or []]
+    assert sorted(c for c in held if c in codes) == sorted(codes)
+
+
+def _creates(term: Terminal, actor: str, tag: str, codes: list[str]) -> list[dict[str, Any]]:
+    """One product.create per code, in the order given."""
+    return [term.op("product.create", new_id(), actor, product_body(
+        sku=f"{tag}-{code}", name=f"{tag} {code}", barcodes=[code])) for code in codes]
+
+
+def test_pushes_claiming_codes_in_opposite_orders_never_deadlock(tenant: Tenant) -> None:
+    """Two server processes (each its own push writer, so their pushes are concurrent
+    transactions) take pushes of two product.create each, claiming barcodes X and Y:
+    one till in the order X, Y, the other Y, X. Taken op by op, the codes' locks met in
+    opposite orders and PostgreSQL cancelled one push as a deadlock (retried, logged);
+    a transaction takes every code its product ops claim at once, in one sorted order,
+    so the second push waits for the first and finds both codes taken."""
+    if not tenant.server.settings.database_url.startswith("postgresql"):
+        pytest.skip("advisory locks and deadlocks are PostgreSQL's (SQLite has one writer)")
+    stock = tenant.staff[Role.STOCK]
+    tills = [tenant.term, tenant.enroll(name="Till B")]
+    meet = threading.Barrier(len(tills))
+    codes = [c for i in range(ROUNDS) for c in (f"X-{i}", f"Y-{i}")]
+    with running_server(tenant.server.settings) as other, \
+            _no_deadlock(tenant, ("applied", "rejected")) as answers:
+        def push(k: int, server: RunningServer) -> None:
+            with server.client() as c:
+                for i in range(ROUNDS):
+                    pair = [f"X-{i}", f"Y-{i}"]
+                    ops = _creates(tills[k], stock, f"T{k}", pair if k == 0 else pair[::-1])
+                    meet.wait(30)
+                    _push(c, tills[k], ops, answers)
+
+        _run_together(partial(push, 0, tenant.server), partial(push, 1, other))
+    assert len(answers) == ROUNDS * len(tills)
+    results = [res for _, _, body in answers for res in body["results"]]
+    assert [r["status"] for r in results].count("applied") == len(codes)
+    assert all("already belongs to another product" in (r["reason"] or "")
+               for r in results if r["status"] == "rejected")
+    _each_code_held_once(tenant, codes)
+
+
+def test_a_push_and_back_office_creates_claiming_the_same_codes_never_deadlock(
+        tenant: Tenant) -> None:
+    """A push of two product.create claiming X and Y (in one order, then the other,
+    round by round) while the back office creates a product holding both codes (POST
+    /products, its codes locked together): one of them gets the codes, the other is
+    refused, and neither waits for the other in a cycle."""
+    stock = tenant.staff[Role.STOCK]
+    term = tenant.term
+    manager = tenant.login(Role.MANAGER)
+    meet = threading.Barrier(2)
+    codes = [c for i in range(ROUNDS) for c in (f"X-{i}", f"Y-{i}")]
+    with _no_deadlock(tenant, ("applied", "rejected")) as answers:
+        def push() -> None:
+            with tenant.server.client() as c:
+                for i in range(ROUNDS):
+                    pair = [f"X-{i}", f"Y-{i}"]
+                    ops = _creates(term, stock, "T", pair if i % 2 else pair[::-1])
+                    meet.wait(30)
+                    _push(c, term, ops, answers)
+
+        def post() -> None:
+            with tenant.server.client() as c:
+                for i in range(ROUNDS):
+                    body = product_body(id=new_id(), sku=f"B-{i}", name=f"Both {i}",
+                                        barcodes=[f"X-{i}", f"Y-{i}"])
+                    meet.wait(30)
+                    r = c.post("/products", headers=manager, json=body)
+                    answers.append(("post", r.status_code, r.text))
+
+        _run_together(push, post)
+    assert len(answers) == 2 * ROUNDS
+    _each_code_held_once(tenant, codes)
+
+
+def test_a_push_locks_each_code_of_its_product_ops_once(tenant: Tenant) -> None:
+    """The codes taken before the ops run are not locked again by the ops' own checks:
+    a push of two creates (an SKU and a barcode each) and an edit of a third product's
+    barcodes takes one advisory lock per code."""
+    if not tenant.server.settings.database_url.startswith("postgresql"):
+        pytest.skip("advisory locks are PostgreSQL's")
+    stock, term = tenant.staff[Role.STOCK], tenant.term
+    pid = new_id()
+    assert term.push([term.op("product.create", pid, stock, product_body(
+        sku="C-1", barcodes=["C-1"]))])["results"][0]["status"] == "applied"
+    locks: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_a: Any) -> None:
+        if "pg_advisory_xact_lock" in statement:
+            locks.append(statement)
+
+    engine = tenant.server.ctx.engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ops = _creates(term, stock, "A", ["A-1", "A-2"]) + [term.op(
+            "product.update", pid, stock, {"fields": {"barcodes": {
+                "base": ["C-1"], "value": ["C-1", "C-2"]}}})]
+        results = term.push(ops)["results"]
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [r["status"] for r in results] == ["applied"] * 3
+    assert len(locks) == 2 * 2 + 2  # A-A-1, A-1; A-A-2, A-2; C-1, C-2
 
 
 def test_backoffice_writes_are_retried_only_after_a_certain_rollback() -> None:
