@@ -15,7 +15,7 @@ from server.db.models import Conflict, Order, Product, Staff
 from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.feed.serialize import conflict_state
-from server.sync.catalog import InvalidValue, apply_product_fields
+from server.sync.catalog import apply_product_fields
 from server.sync.common import (
     OpContext,
     Outcome,
@@ -26,6 +26,7 @@ from server.sync.common import (
 )
 from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
+from server.sync.product_codes import InvalidValue
 from sync.protocol import OpStatus, OpType
 
 
