@@ -244,6 +244,42 @@ def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(deskt
         catalog.line_for_product(store, pid)
 
 
+def test_the_count_table_marks_an_inactive_product(desktop, qtbot, store, tmp_path):
+    """Counted by scan or by name, an inactive product's row says so, as the search results do."""
+    (code, name), (other, other_name), (third, third_name) = barcodes(store, 3)
+    manager = staff.sign_in(store, "1002", "2222")
+    pid, third_pid = (catalog.line_for_scan(store, c).product_id for c in (code, third))
+    for p in (pid, third_pid):
+        catalog_edit.update_product(store, manager, p, {"active": False})
+    desktop.window.resize(1280, 800)
+    screen = stock_in(desktop, qtbot)
+    model = screen.counting.model
+    wedge_burst(code)
+    wedge_burst(other)
+    wedge_burst(code)  # a repeat scan: no database trip, still marked
+    settle(desktop, qtbot)
+    shown = search_by_name(desktop, qtbot, screen.counting.picker, third_name)
+    screen.counting.picker.results.setCurrentRow([t.split("    ·    ")[0] for t in shown].index(
+        f"{third_name} (inactive)"))
+    QTest.keyClick(screen.counting.picker.field, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+
+    def name_cell(product_id: str, role=Qt.ItemDataRole.DisplayRole):
+        return model.index(model.row_of[product_id], 0).data(role)
+
+    other_pid = catalog.line_for_scan(store, other).product_id
+    assert [name_cell(p) for p in (pid, other_pid, third_pid)] == [
+        f"{name} (inactive)", other_name, f"{third_name} (inactive)"]
+    assert counted(screen)[pid][1] == 2000 and counted(screen)[third_pid][1] == 1000
+    grey = name_cell(pid, Qt.ItemDataRole.ForegroundRole)
+    assert grey is not None and grey == name_cell(third_pid, Qt.ItemDataRole.ForegroundRole)
+    assert name_cell(other_pid, Qt.ItemDataRole.ForegroundRole) is None
+    assert model.index(model.row_of[pid], 1).data(Qt.ItemDataRole.ForegroundRole) is None  # the name only
+    screen.counting.table.selectRow(model.row_of[other_pid])
+    settle(desktop, qtbot)
+    desktop.window.grab().save(str(tmp_path / "count-inactive.png"))  # what the clerk sees
+
+
 def test_a_code_typed_into_the_receive_field_is_looked_up_like_a_scan(desktop, qtbot, store):
     """Typed by hand, a known code picks its product and an unknown one offers quick-add."""
     screen = stock_in(desktop, qtbot)

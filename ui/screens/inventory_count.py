@@ -9,6 +9,7 @@ the database. Committing writes one ``count`` movement per product that differs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
@@ -23,7 +24,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.cart import CartLine
 from app.services import catalog, inventory
+from app.services.catalog import ProductRow
 from ui.context import AppContext
 from ui.screens.catalog_dialogs import refocus_after
 from ui.screens.inventory_widgets import (
@@ -53,18 +56,30 @@ class ScanHit:
     qty_milli: int
     by_weight: bool
     expected_milli: int
+    active: bool
+
+    @property
+    def info(self) -> ProductInfo:
+        return ProductInfo(self.name, self.sku, self.by_weight, self.active)
+
+
+def _hit(store, lookup: Callable[..., CartLine], key: str) -> ScanHit:
+    # Asked as the till asks, the look-up tells an inactive product by refusing it; only
+    # then is it read again, to be counted all the same (an active one costs no extra read).
+    try:
+        line, active = lookup(store, key), True
+    except catalog.ProductNotForSale:
+        line, active = lookup(store, key, include_inactive=True), False
+    return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
+                   catalog.on_hand_milli(store, line.product_id), active)
 
 
 def resolve_scan(store, code: str) -> ScanHit:
-    line = catalog.line_for_scan(store, code, include_inactive=True)
-    return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
-                   catalog.on_hand_milli(store, line.product_id))
+    return _hit(store, catalog.line_for_scan, code)
 
 
 def hit_for_product(store, product_id: str) -> ScanHit:
-    line = catalog.line_for_product(store, product_id, include_inactive=True)
-    return ScanHit(line.product_id, line.name, line.sku or "", line.qty_milli, line.weighed,
-                   catalog.on_hand_milli(store, product_id))
+    return _hit(store, catalog.line_for_product, product_id)
 
 
 class CommitDialog(_FormDialog):
@@ -176,7 +191,7 @@ class CountPage(QWidget):
             self.ctx.warn(WAIT_FOR_SAVE)
             return
         self._codes[code] = (hit.product_id, hit.qty_milli)
-        info = self.model.info.get(hit.product_id) or ProductInfo(hit.name, hit.sku, hit.by_weight)
+        info = self.model.info.get(hit.product_id) or hit.info
         row = self.model.count(hit.product_id, info, hit.expected_milli, qty_milli or hit.qty_milli)
         self._show_row(row, hit.product_id)
 
@@ -187,7 +202,7 @@ class CountPage(QWidget):
             self.table.selectRow(row)
         self.row_shown.emit(pid)
 
-    def _count_picked(self, row) -> None:
+    def _count_picked(self, row: ProductRow) -> None:
         """A product chosen by name: count one of it (keyed by its id, as a code would be)."""
         self.ctx.ops.run(lambda: hit_for_product(self.ctx.store, row.id),
                          success=lambda hit: self._counted(f"product:{hit.product_id}", hit, None))

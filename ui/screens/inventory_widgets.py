@@ -61,9 +61,13 @@ def parse_qty(text: str, *, allow_negative: bool = False, allow_zero: bool = Tru
 
 @dataclass(frozen=True)
 class ProductInfo:
+    """A counted product as the count table shows it; an inactive one (no longer sold,
+    still on the shelf) is marked "(inactive)" and greyed, as the search results mark it."""
+
     name: str
     sku: str
     by_weight: bool
+    active: bool = True
 
 
 NAME, SKU, EXPECTED, COUNTED, DIFF = range(5)
@@ -88,6 +92,7 @@ class CountModel(QAbstractTableModel):
         self.only_differences = False
         self._texts: dict[str, tuple[str, ...]] = {}  # display texts per product, dropped on change
         self._green, self._red = QBrush(QColor("#1E7A4F")), QBrush(QColor("#B42318"))
+        self._grey = QBrush(QColor("#5A6B75"))  # the stylesheet's subtle text
 
     # -- Qt API -------------------------------------------------------------
     def rowCount(self, parent: QModelIndex = QModelIndex()) -> int:  # noqa: N802, B008 - Qt API
@@ -116,7 +121,10 @@ class CountModel(QAbstractTableModel):
         if role == _ALIGN:
             return _RIGHT if index.column() >= EXPECTED else None
         if role == _FOREGROUND:
-            if index.column() != DIFF:
+            column = index.column()
+            if column == NAME:
+                return None if self.info[self.order[index.row()]].active else self._grey
+            if column != DIFF:
                 return None
             diff = self.session.items[self.order[index.row()]].difference
             return None if not diff else (self._green if diff > 0 else self._red)
@@ -130,7 +138,8 @@ class CountModel(QAbstractTableModel):
     def _row_texts(self, pid: str) -> tuple[str, ...]:
         item, info = self.session.items[pid], self.info[pid]
         diff = qty_text(item.difference, info.by_weight, signed=True) if item.difference else "0"
-        return (info.name, info.sku, qty_text(item.expected_milli, info.by_weight),
+        name = info.name if info.active else messages.inactive_product(info.name)
+        return (name, info.sku, qty_text(item.expected_milli, info.by_weight),
                 qty_text(item.counted_milli, info.by_weight), diff)
 
     def setData(self, index: QModelIndex, value, role: int = Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
