@@ -175,3 +175,50 @@ def test_print_labels_for_selected_products_as_pdf(desktop, qtbot, store, tmp_pa
     settle(desktop, qtbot, 200)
     assert target.exists() and len(PdfReader(target).pages) == 1 + (len(ids) - 1) // 24
     assert catalog_edit.details(store, ids[0])["name"].split()[0] in PdfReader(target).pages[0].extract_text()
+
+
+def test_a_slow_answer_to_a_query_typed_over_never_replaces_the_newer_one(desktop, qtbot, store, monkeypatch):
+    """The search waits for a pause in typing, and a late answer to an older query is dropped."""
+    import time
+
+    screen = open_catalog(desktop, qtbot)
+    real_search = catalog.search
+    events: list[tuple[str, str]] = []
+
+    def search_slowly_for_apples(store_, text, *args, **kwargs):  # on the worker thread
+        if text == "apples":
+            time.sleep(0.8)  # still running while "sourdough" is typed and searched
+        rows = real_search(store_, text, *args, **kwargs)
+        events.append(("answered", text))
+        return rows
+
+    monkeypatch.setattr(catalog, "search", search_slowly_for_apples)
+    ask = screen.live.ask
+
+    def asked(work, answer):  # on the GUI thread, as the screen asks
+        events.append(("asked", screen.search.text()))
+        ask(work, answer)
+
+    monkeypatch.setattr(screen.live, "ask", asked)
+    apples = {r.name for r in real_search(store, "apples", 100, include_inactive=True)}
+    sourdough = [r.name for r in real_search(store, "sourdough", 100, include_inactive=True)]
+    assert apples and sourdough and not apples & set(sourdough)
+    ever_shown: set[str] = set()
+    model = screen.results.model()
+    model.dataChanged.connect(lambda top, bottom, *_: ever_shown.update(
+        model.index(r, 0).data() or "" for r in range(top.row(), bottom.row() + 1)))
+
+    screen.search.setFocus()
+    screen.search.setText("apples")
+    screen.run_search()
+    screen.search.clear()
+    QTest.keyClicks(screen.search, "sourdough", Qt.KeyboardModifier.NoModifier, 5)
+    qtbot.waitUntil(lambda: ("answered", "sourdough") in events, timeout=10_000)
+    settle(desktop, qtbot)
+
+    # one search per pause in typing, none per keystroke; apples was answered after sourdough was asked
+    assert [e for e in events if e[0] == "asked"] == [("asked", "apples"), ("asked", "sourdough")]
+    assert events.index(("asked", "sourdough")) < events.index(("answered", "apples"))
+    shown = [screen.results.item(r, 0).text() for r in range(screen.results.rowCount())]
+    assert [name.removesuffix(" (inactive)") for name in shown] == sourdough
+    assert not ever_shown & apples  # the late answer never reached the list, not even for a moment

@@ -3,14 +3,16 @@
 The editor (fields, active or not, price history) is catalog_editor.py. The CSV
 import validates the whole file off the GUI thread with a progress bar; a bad file
 shows every bad line and imports nothing. A scan opens the product, or offers to add
-it when the code is unknown. The search lists inactive products too, marked so.
+it when the code is unknown. The search lists inactive products too, marked so. It
+searches once typing pauses and never shows the answer to a query typed over, with
+the same logic as the register's scan field (ui/widgets/live_search.py).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,6 +43,7 @@ from ui.screens.catalog_dialogs import (
 )
 from ui.screens.catalog_editor import CATALOG_CHANGES, ProductEditor
 from ui.widgets.common import EmptyState, action_button, heading
+from ui.widgets.live_search import LiveSearch
 
 
 class _Progress(QObject):
@@ -59,9 +62,7 @@ class CatalogScreen(QWidget):
         self.ctx = ctx
         self.setObjectName("catalogScreen")
         self.dialog: QWidget | None = None
-        self._seq = 0
-        self._timer = QTimer(self, singleShot=True, interval=150)
-        self._timer.timeout.connect(self.run_search)
+        self.live = LiveSearch(ctx.ops, self.run_search, parent=self)
         self._progress = _Progress(self)
         self._progress.moved.connect(self._moved)
         layout = QVBoxLayout(self)
@@ -105,7 +106,7 @@ class CatalogScreen(QWidget):
         self.search.setObjectName("scanField")
         self.search.setPlaceholderText("Search by name or SKU, or scan a barcode…")
         self.search.setClearButtonEnabled(True)
-        self.search.textEdited.connect(lambda _t: self._timer.start())
+        self.search.textEdited.connect(self.live.typed)
         self.search.returnPressed.connect(self._entered)
         box.addWidget(self.search)
         self.list_stack = QStackedWidget()
@@ -144,23 +145,22 @@ class CatalogScreen(QWidget):
     def _entered(self) -> None:
         text = self.search.text().strip()
         if text.isdigit() and len(text) >= 6:
+            self.live.drop()  # a code typed by hand: its product opens, its digits are not searched
             self.handle_scan(text)
         else:
-            self._timer.stop()
             self.run_search()
 
     def run_search(self) -> None:
+        """Search for what is typed now (the pause in typing, Enter, or a catalog change does this)."""
         text = self.search.text().strip()
-        self._seq += 1
-        seq = self._seq
         if len(text) < 2:
+            self.live.drop()  # the list keeps what it shows
             return
-        self.ctx.ops.run(lambda: catalog.search(self.ctx.store, text, 100, include_inactive=True),
-                         success=lambda rows: self._show_results(seq, rows))
+        store = self.ctx.store
+        self.live.ask(lambda: catalog.search(store, text, 100, include_inactive=True),
+                      lambda rows: self._show_results(text, rows))
 
-    def _show_results(self, seq: int, rows: list) -> None:
-        if seq != self._seq:
-            return
+    def _show_results(self, text: str, rows: list) -> None:
         self.results.blockSignals(True)
         self.results.setRowCount(len(rows))
         for r, row in enumerate(rows):
@@ -174,7 +174,7 @@ class CatalogScreen(QWidget):
         self.results.blockSignals(False)
         self.list_stack.setCurrentWidget(self.results if rows else self.list_empty)
         if not rows:
-            self.list_empty.title.setText(f"Nothing matches “{self.search.text().strip()}”")
+            self.list_empty.title.setText(f"Nothing matches “{text}”")
 
     def handle_scan(self, code: str) -> None:
         """A scanned code opens its product; an unknown one offers the quick-add form."""

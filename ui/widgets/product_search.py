@@ -3,7 +3,8 @@
 What someone types there is one of three things: a barcode (or another code the
 screen knows), part of a name or SKU, or nothing. Telling them apart, searching as
 they type without waiting on the GUI thread, and dropping the answer to a query that
-was typed over is this widget's job; the screen only hears the outcome. What differs
+was typed over is this widget's job (the timing and the dropping are live_search.py's,
+shared with the catalog screen's list); the screen only hears the outcome. What differs
 between screens (what counts as a code, how many results, whether prices show,
 whether inactive products are found) is a parameter.
 """
@@ -12,13 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtWidgets import QLineEdit, QListWidget, QListWidgetItem, QVBoxLayout, QWidget
 
 from app.services import catalog
 from app.services.catalog import ProductRow
 from ui import messages
 from ui.context import AppContext
+from ui.widgets.live_search import DELAY_MS, LiveSearch
 
 #: Results shown under the field: enough to pick from, few enough to read at a glance.
 RESULTS_SHOWN = 20
@@ -47,20 +49,18 @@ class ProductSearch(QWidget):
 
     def __init__(self, ctx: AppContext, placeholder: str, *, is_code: Callable[[str], bool] = looks_like_barcode,
                  limit: int = RESULTS_SHOWN, show_price: bool = False, include_inactive: bool = False,
-                 delay_ms: int = 150, parent: QWidget | None = None) -> None:
+                 delay_ms: int = DELAY_MS, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.is_code, self.limit = is_code, limit
         self.show_price, self.include_inactive = show_price, include_inactive
-        self._seq = 0  # the newest query; answers to older ones are dropped
         self._answered = ""  # the text the results shown are the answer to
-        self._timer = QTimer(self, singleShot=True, interval=delay_ms)
-        self._timer.timeout.connect(self.run_search)
+        self.live = LiveSearch(ctx.ops, self.run_search, delay_ms=delay_ms, parent=self)
         self.field = QLineEdit()
         self.field.setObjectName("scanField")
         self.field.setPlaceholderText(placeholder)
         self.field.setClearButtonEnabled(True)
-        self.field.textEdited.connect(lambda _t: self._timer.start())
+        self.field.textEdited.connect(self.live.typed)
         self.field.returnPressed.connect(self._entered)
         self.field.installEventFilter(self)
         self.results = QListWidget()
@@ -88,8 +88,7 @@ class ProductSearch(QWidget):
 
     def clear(self) -> None:
         """Empty the field and drop results, including searches still running."""
-        self._seq += 1
-        self._timer.stop()
+        self.live.drop()
         self.field.clear()
         self._drop_results()
 
@@ -114,24 +113,20 @@ class ProductSearch(QWidget):
         elif self.results.count() and self._answered == text:
             self._choose(self.results.currentItem() or self.results.item(0))
         else:
-            self._timer.stop()
             self.run_search(choose_first=True)
 
     def run_search(self, choose_first: bool = False) -> None:
         """Search for what is typed now (the pause in typing does this); ``choose_first``: Enter did."""
         text = self.field.text().strip()
-        self._seq += 1
-        seq = self._seq
         if len(text) < 2 or text.isdigit():
+            self.live.drop()
             self._drop_results()
             return
         store, limit, include_inactive = self.ctx.store, self.limit, self.include_inactive
-        self.ctx.ops.run(lambda: catalog.search(store, text, limit, include_inactive=include_inactive),
-                         success=lambda rows: self._show_results(seq, text, rows, choose_first))
+        self.live.ask(lambda: catalog.search(store, text, limit, include_inactive=include_inactive),
+                      lambda rows: self._show_results(text, rows, choose_first))
 
-    def _show_results(self, seq: int, text: str, rows: list[ProductRow], choose_first: bool) -> None:
-        if seq != self._seq:
-            return  # an older query finished after a newer one started
+    def _show_results(self, text: str, rows: list[ProductRow], choose_first: bool) -> None:
         self.results.clear()
         self._answered = text
         for row in rows:
