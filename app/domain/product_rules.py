@@ -155,8 +155,9 @@ def check_fields(values: Mapping[str, Any]) -> dict[str, Any]:
     ``field`` names the field at fault.
 
     Whether a barcode or the SKU already belongs to another product is not a field rule:
-    it needs the catalog (the terminal's catalog editor and the server each check it, with
-    the messages of :func:`barcode_taken` and :func:`sku_taken`)."""
+    it needs the catalog (the terminal's catalog editor and conflict resolution, and the
+    server, each check it, with the messages of :func:`barcode_taken` and
+    :func:`sku_taken`)."""
     unknown = set(values) - set(CHECKS)
     if unknown:
         names = sorted(unknown)

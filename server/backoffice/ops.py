@@ -76,9 +76,9 @@ def run(
     The feed entries take their positions (under the store locks) as the last write.
 
     Tried again after an error that rolled the attempt back (server/db/retry.py): with
-    the feed locks last, a push of the same record no longer deadlocks with this write,
-    but rarer orders remain (a push editing several products whose barcodes or SKUs this
-    write takes too may lock the codes in another order)."""
+    the feed locks last and product codes locked in one sorted order
+    (server/sync/product_codes.py), a push of the same records no longer deadlocks with
+    this write, but rarer orders remain (a pushed conflict.resolve claiming codes)."""
     return with_retries(lambda: _run_once(ctx, staff, store_id, op_type, entity_id, payload,
                                           body, org_wide=org_wide))
 

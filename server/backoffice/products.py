@@ -26,7 +26,7 @@ from server.context import AppContext, StaffPrincipal
 from server.db.models import Product
 from server.errors import ApiError, not_found
 from server.feed.serialize import product_state
-from server.sync import catalog
+from server.sync import catalog, product_codes
 from server.sync.common import OpContext, Outcome
 from sync.payloads import EntityUpdate
 from sync.protocol import ErrorEnvelope, OpType
@@ -71,7 +71,7 @@ def _checked(handler: Callable[[OpContext], Outcome]) -> Callable[[OpContext], O
     def run(oc: OpContext) -> Outcome:
         try:
             return handler(oc)
-        except catalog.InvalidValue as exc:
+        except product_codes.InvalidValue as exc:
             raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
     return run
 

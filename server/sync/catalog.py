@@ -24,7 +24,6 @@ from server.db.models import Product, StockMovement
 from server.feed.serialize import PRODUCT_FIELDS, product_state
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.merge import merge_fields, record_conflict
-from server.sync.product_codes import InvalidValue as InvalidValue  # the back office's name for it
 from server.sync.product_codes import check_values, checked_product_values
 from server.sync.stock import apply_delta
 from sync.payloads import EntityUpdate, ProductCreate, StockAdjust
