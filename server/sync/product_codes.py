@@ -99,11 +99,6 @@ def _take(session: Session, claims: Iterable[Claim]) -> None:
         held.update(keys)
 
 
-def _lock(session: Session, kind: str, org_id: str, values: Iterable[str]) -> None:
-    """:func:`_take` for values of one kind in one organization."""
-    _take(session, [(kind, org_id, value) for value in values])
-
-
 def _claims(op: Operation, org_id: str) -> list[Claim]:
     """The SKU and barcodes (as stored) a product.create or product.update may claim:
     every code of its values, a superset of what its checks lock. Nothing for another op or
@@ -168,18 +163,10 @@ def _owners(session: Session, org_id: str, product_id: str, codes: list[str]
     return [(r.id, r.name, r.sku, list(r.barcodes or [])) for r in rows]
 
 
-def check_barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> None:
-    """InvalidValue naming the other product if one of ``codes`` (stored form) already
-    belongs to another live product of the organization (an inactive product keeps its
-    codes; a deleted one has released them)."""
-    if not codes:
-        return
-    _lock(oc.session, "barcode", oc.terminal.org_id, codes)
-    _barcodes_free(oc, product_id, codes)
-
-
 def _barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> None:
-    """:func:`check_barcodes_free` with the codes locked."""
+    """InvalidValue naming the other product if one of ``codes`` (stored form, locked)
+    already belongs to another live product of the organization (an inactive product
+    keeps its codes; a deleted one has released them)."""
     owners = _owners(oc.session, oc.terminal.org_id, product_id, codes)
     for code in codes:
         for other_id, name, sku, held in owners:
@@ -187,16 +174,11 @@ def _barcodes_free(oc: OpContext, product_id: str, codes: list[str]) -> None:
                 raise _invalid(barcode_taken(code, name, sku), other_id)
 
 
-def check_sku_free(oc: OpContext, product_id: str, sku: str) -> None:
-    """InvalidValue naming the other product if another live product of the organization
-    already has ``sku``. Compared exactly (case and spaces count), as the terminal's store
-    compares SKUs; an inactive product keeps its SKU, a deleted one has released it."""
-    _lock(oc.session, "sku", oc.terminal.org_id, [sku])
-    _sku_free(oc, product_id, sku)
-
-
 def _sku_free(oc: OpContext, product_id: str, sku: str) -> None:
-    """:func:`check_sku_free` with the SKU locked."""
+    """InvalidValue naming the other product if another live product of the organization
+    already has ``sku`` (locked). Compared exactly (case and spaces count), as the
+    terminal's store compares SKUs; an inactive product keeps its SKU, a deleted one has
+    released it."""
     other = oc.session.execute(
         select(Product.id, Product.name)
         .where(Product.org_id == oc.terminal.org_id, Product.deleted.is_(False),
