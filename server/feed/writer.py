@@ -42,7 +42,8 @@ class FeedWriter:
         self.deferred_mode = False
         self.store_id: str | None = None
         self.org_id: str | None = None
-        self._org_store_ids: list[str] | None = None
+        self._org_store_ids: list[str] | None = None  # cache of the org's stores
+        self._to_org = False  # appends go to every store of the org (an org_wide view)
         self.pending: list[dict[str, Any]] = []
 
     @classmethod
@@ -67,13 +68,19 @@ class FeedWriter:
         return writer
 
     def org_wide(self) -> FeedWriter:
-        """A deferred writer sharing this buffer whose appends go to every store of the org."""
+        """A deferred writer sharing this buffer whose appends go to every store of the org.
+
+        This writer itself stays a one-store writer: which stores an append goes to is
+        the view's ``_to_org``, never whether the org's store list happens to be cached
+        (it once was, and a product op earlier in a push sent the push's orders to every
+        store of the organization)."""
         view = FeedWriter(self.session, [])
         view.deferred_mode = True
         view.org_id = self.org_id
         view.store_id = None
         view.pending = self.pending
         view._org_store_ids = self._org_stores()
+        view._to_org = True
         return view
 
     def _org_stores(self) -> list[str]:
@@ -98,8 +105,8 @@ class FeedWriter:
         if self.deferred_mode:
             if store_id is not None:
                 targets = [store_id]
-            elif self._org_store_ids is not None:
-                targets = self._org_store_ids
+            elif self._to_org:
+                targets = self._org_stores()
             else:
                 targets = [self.store_id]  # type: ignore[list-item]
             for sid in targets:
