@@ -20,16 +20,17 @@ Org-wide entities (products, staff) go to every store of the org.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
 from server.db.bulk_insert import insert_rows
 from server.db.models import FeedEntry, Store
 
-_stores = Store.__table__
+_stores = cast(Table, Store.__table__)
+_feed = cast(Table, FeedEntry.__table__)
 _TAKE_POSITIONS = (update(_stores).where(_stores.c.id == bindparam("sid"))
                    .values(feed_position=_stores.c.feed_position + bindparam("n"))
                    .returning(_stores.c.feed_position))
@@ -154,7 +155,7 @@ class FeedWriter:
             for i, entry in enumerate(entries):
                 entry["position"] = first + i
                 entry["created_at"] = now
-        insert_rows(conn, FeedEntry.__table__, self.pending)
+        insert_rows(conn, _feed, self.pending)
         self.pending.clear()
 
 
