@@ -14,6 +14,7 @@ from server.backoffice.schemas import ApprovalOut, DecideIn, DecideOut
 from server.db.models import Approval, Order
 from server.errors import ApiError, not_found
 from server.feed.serialize import approval_state, order_state
+from server.pagination import Offset
 from server.sync import approvals
 from sync.protocol import OpType
 
@@ -32,7 +33,7 @@ def list_approvals(
     status: Annotated[str | None, Query(max_length=20)] = "pending",
     store_id: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[ApprovalOut]:
     """Requests of the organization, oldest first (approval.decide)."""
     require(staff, Action.APPROVAL_DECIDE)

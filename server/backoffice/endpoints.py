@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
+from app.domain.limits import MAX_PHONE
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
@@ -20,6 +21,7 @@ from server.backoffice.schemas import (
     RefundIn,
     RefundOut,
 )
+from server.pagination import IdPath, Limit, Offset, StoreFilter
 from sync.payloads import EntityUpdate
 
 router = APIRouter(prefix="/offline-orders", tags=["back office"])
@@ -32,12 +34,12 @@ def list_orders(
     date_from: datetime | None = None,
     date_to: datetime | None = None,
     status: OrderStatus | None = None,
-    store_id: Annotated[str | None, Query(max_length=64)] = None,
+    store_id: StoreFilter = None,
     offline: bool | None = None,
-    phone: Annotated[str | None, Query(max_length=40,
+    phone: Annotated[str | None, Query(max_length=MAX_PHONE,
                                        description="exact customer phone (blind index)")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> OrderPage:
     """Orders of the organisation, newest first, filtered by time, status, store, offline."""
     require(staff, Action.ORDER_VIEW)
@@ -49,14 +51,14 @@ def list_orders(
 
 
 @router.get("/{order_id}", response_model=OrderDetail)
-def get_order(order_id: str, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
+def get_order(order_id: IdPath, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
     """One order with lines, payments, refunds and its audit trail."""
     require(staff, Action.ORDER_VIEW)
     return service.get_order(ctx, staff, order_id)
 
 
 @router.delete("/{order_id}", response_model=OrderDetail)
-def delete_order(order_id: str, body: DeleteIn, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
+def delete_order(order_id: IdPath, body: DeleteIn, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
     """Delete a pending order with a reason (owner, admin or manager; 403 otherwise)."""
     require(staff, Action.ORDER_DELETE)
     return service.delete_order(ctx, staff, order_id, body.reason)
@@ -72,7 +74,7 @@ def create_order(body: OrderCreateIn, staff: StaffDep, ctx: CtxDep) -> OrderDeta
 
 @router.patch("/{order_id}", response_model=OrderDetail,
               responses={409: {"description": "conflict: the same field changed since base"}})
-def update_order(order_id: str, body: EntityUpdate, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
+def update_order(order_id: IdPath, body: EntityUpdate, staff: StaffDep, ctx: CtxDep) -> OrderDetail:
     """Field edits ``{"fields": {"note": {"base": old, "value": new}}, "reason": ...}``
     (order.edit), merged like order.update; publishes offline_order.updated."""
     require(staff, Action.ORDER_EDIT)
@@ -80,21 +82,21 @@ def update_order(order_id: str, body: EntityUpdate, staff: StaffDep, ctx: CtxDep
 
 
 @router.post("/{order_id}/payments", status_code=201)
-def record_payment(order_id: str, body: PaymentIn, staff: StaffDep, ctx: CtxDep) -> dict[str, Any]:
+def record_payment(order_id: IdPath, body: PaymentIn, staff: StaffDep, ctx: CtxDep) -> dict[str, Any]:
     """Append a payment (payment.record); publishes payment.received."""
     require(staff, Action.PAYMENT_RECORD)
     return service.record_payment(ctx, staff, order_id, body)
 
 
 @router.get("/{order_id}/payments")
-def list_payments(order_id: str, staff: StaffDep, ctx: CtxDep) -> list[dict[str, Any]]:
+def list_payments(order_id: IdPath, staff: StaffDep, ctx: CtxDep) -> list[dict[str, Any]]:
     require(staff, Action.ORDER_VIEW)
     return service.list_payments(ctx, staff, order_id)
 
 
 @router.post("/{order_id}/refunds", response_model=RefundOut, status_code=201,
              responses={202: {"model": RefundOut, "description": "approval requested"}})
-def refund(order_id: str, body: RefundIn, staff: StaffDep, ctx: CtxDep,
+def refund(order_id: IdPath, body: RefundIn, staff: StaffDep, ctx: CtxDep,
            response: Response) -> RefundOut:
     """refund.approve: refunded now (201, refund.created). refund.request only: a pending
     approval request (202, approval.requested). Anyone else: 403."""

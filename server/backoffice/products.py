@@ -18,6 +18,7 @@ from fastapi import APIRouter, Body, Query
 from sqlalchemy import func, or_, select
 
 from app.domain.ids import new_id
+from app.domain.limits import ID_LENGTH, MAX_NAME
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
 from server.backoffice import ops
@@ -26,6 +27,7 @@ from server.context import AppContext, StaffPrincipal
 from server.db.models import Product
 from server.errors import ApiError, not_found
 from server.feed.serialize import product_state
+from server.pagination import IdPath, Limit, Offset
 from server.sync import catalog, product_codes
 from server.sync.common import OpContext, Outcome
 from sync.payloads import EntityUpdate
@@ -34,7 +36,7 @@ from sync.protocol import ErrorEnvelope, OpType
 router = APIRouter(prefix="/products", tags=["back office"])
 
 StoreParam = Annotated[str | None, Query(
-    max_length=64, description="the store the change is recorded against (audit entry, "
+    max_length=ID_LENGTH, description="the store the change is recorded against (audit entry, "
     "conflict record); default the organization's first store. The change itself is org-wide.")]
 
 PATCH_EXAMPLES = {
@@ -89,10 +91,10 @@ def _get(ctx: AppContext, staff: StaffPrincipal, product_id: str) -> ProductOut:
 def list_products(
     staff: StaffDep,
     ctx: CtxDep,
-    query: Annotated[str | None, Query(max_length=200,
+    query: Annotated[str | None, Query(max_length=MAX_NAME,
                                        description="part of the name or SKU (any case)")] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
     include_deleted: Annotated[bool, Query(description="also list deleted products")] = False,
 ) -> ProductPage:
     """The organization's products (any signed-in staff member), by name; deleted ones
@@ -113,7 +115,7 @@ def list_products(
 
 
 @router.get("/{product_id}", response_model=ProductOut)
-def get_product(product_id: str, staff: StaffDep, ctx: CtxDep) -> ProductOut:
+def get_product(product_id: IdPath, staff: StaffDep, ctx: CtxDep) -> ProductOut:
     return _get(ctx, staff, product_id)
 
 
@@ -148,7 +150,7 @@ def create_product(body: ProductCreateIn, staff: StaffDep, ctx: CtxDep,
                422: INVALID_VALUE},
 )
 def update_product(
-    product_id: str,
+    product_id: IdPath,
     staff: StaffDep,
     ctx: CtxDep,
     body: Annotated[EntityUpdate, Body(openapi_examples=PATCH_EXAMPLES)],
@@ -183,7 +185,7 @@ def update_product(
                      "the caller's organization"}},
 )
 def delete_product(
-    product_id: str,
+    product_id: IdPath,
     staff: StaffDep,
     ctx: CtxDep,
     body: Annotated[ProductDeleteIn | None, Body()] = None,

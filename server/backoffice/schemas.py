@@ -6,8 +6,31 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pydantic.json_schema import JsonDict
 
+from app.domain.limits import (
+    ID_LENGTH,
+    MAX_AMOUNT,
+    MAX_CATEGORY,
+    MAX_CODE,
+    MAX_INT32,
+    MAX_LINES,
+    MAX_METHOD,
+    MAX_NAME,
+    MAX_PPM,
+    MAX_QTY_MILLI,
+    MAX_REASON,
+)
 from sync.payloads import OrderCreate, ProductCreate, RefundLine
+
+DECISION_NOTE = 1000  # the approvals.decision_note column (limits.MAX_NOTE is longer)
+
+
+def _shown(**bounds: int) -> JsonDict:
+    """Bounds shown in the OpenAPI schema but checked by the domain rules, which answer
+    with the till's wording (422 ``invalid_value``) rather than a generic validation
+    error; the schema itself only keeps values to what a column can hold."""
+    return dict(bounds)
 
 
 class OrderSummary(BaseModel):
@@ -53,22 +76,26 @@ class OrderDetail(BaseModel):
 
 
 class DeleteIn(BaseModel):
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: str = Field(min_length=3, max_length=MAX_REASON)
 
 
 class OrderCreateIn(OrderCreate):
     """A new order entered in the back office; ``id`` is made by the caller (UUIDv7)."""
 
-    id: str = Field(min_length=1, max_length=36)
+    id: str = Field(min_length=1, max_length=ID_LENGTH)
 
 
 class PaymentIn(BaseModel):
-    id: str = Field(min_length=1, max_length=36)
-    method: str = Field(min_length=1, max_length=30)
-    amount: int
-    tendered: int | None = None
-    change: int = 0
-    installment_id: str | None = None
+    """A payment in minor units. ``amount`` is positive (the payment rules refuse 0 and
+    less with their own words); every number is at most ``MAX_AMOUNT``."""
+
+    id: str = Field(min_length=1, max_length=ID_LENGTH)
+    method: str = Field(min_length=1, max_length=MAX_METHOD,
+                        description="one of the store's tenders (cash, card, ...)")
+    amount: int = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, json_schema_extra=_shown(minimum=1))
+    tendered: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    change: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    installment_id: str | None = Field(default=None, max_length=ID_LENGTH)
     created_at: datetime | None = None
 
 
@@ -76,12 +103,12 @@ class RefundIn(BaseModel):
     """A refund: carried out at once by someone allowed refund.approve; from someone who
     may only ask (refund.request), it becomes a pending approval request (HTTP 202)."""
 
-    refund_id: str = Field(min_length=1, max_length=36)
-    lines: list[RefundLine] = Field(default_factory=list)
-    amount: int = Field(ge=0)
-    method: str = Field(default="cash", min_length=1, max_length=30)
+    refund_id: str = Field(min_length=1, max_length=ID_LENGTH)
+    lines: list[RefundLine] = Field(default_factory=list, max_length=MAX_LINES)
+    amount: int = Field(ge=0, le=MAX_AMOUNT)
+    method: str = Field(default="cash", min_length=1, max_length=MAX_METHOD)
     restock: bool = True
-    reason: str = Field(min_length=3, max_length=1000)
+    reason: str = Field(min_length=3, max_length=MAX_REASON)
 
 
 class RefundOut(BaseModel):
@@ -110,7 +137,7 @@ class ApprovalOut(BaseModel):
 
 class DecideIn(BaseModel):
     approved: bool
-    note: str | None = Field(default=None, max_length=1000)
+    note: str | None = Field(default=None, max_length=DECISION_NOTE)
 
 
 class DecideOut(BaseModel):
@@ -147,10 +174,26 @@ class ProductPage(BaseModel):
 
 
 class ProductDeleteIn(BaseModel):
-    reason: str | None = Field(default=None, max_length=1000)
+    reason: str | None = Field(default=None, max_length=MAX_REASON)
 
 
 class ProductCreateIn(ProductCreate):
-    """A new product of the organization; ``id`` (UUIDv7) is made by the server if omitted."""
+    """A new product of the organization; ``id`` (UUIDv7) is made by the server if omitted.
 
-    id: str | None = Field(default=None, min_length=1, max_length=36)
+    The product rules (app/domain/product_rules.py) judge each value and answer 422
+    ``invalid_value`` in the till's words; the bounds shown here are theirs. Only what
+    no column could hold (a price past ``MAX_AMOUNT``, text past the column) is refused
+    by the schema itself, 422 ``validation_error``."""
+
+    id: str | None = Field(default=None, min_length=1, max_length=ID_LENGTH)
+    sku: str = Field(max_length=4 * MAX_CODE, json_schema_extra=_shown(minLength=1, maxLength=MAX_CODE))
+    name: str = Field(max_length=4 * MAX_NAME, json_schema_extra=_shown(minLength=1, maxLength=MAX_NAME))
+    category: str | None = Field(default=None, max_length=4 * MAX_CATEGORY,
+                                 json_schema_extra=_shown(maxLength=MAX_CATEGORY))
+    price: int = Field(le=MAX_AMOUNT, ge=-MAX_AMOUNT, json_schema_extra=_shown(minimum=0),
+                       description="minor units (cents)")
+    tax_rate_ppm: int = Field(ge=-MAX_INT32, le=MAX_INT32,
+                              json_schema_extra=_shown(minimum=0, maximum=MAX_PPM),
+                              description="parts per million: 200000 is 20 %")
+    barcodes: list[str] = Field(default_factory=list, max_length=100)
+    reorder_level_milli: int = Field(default=0, ge=0, le=MAX_QTY_MILLI)

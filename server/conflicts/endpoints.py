@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
 from server.conflicts import service
 from server.conflicts.schemas import ConflictOut, ResolveIn
+from server.pagination import IdPath, Limit, Offset, StatusFilter, StoreFilter
 from sync.protocol import ErrorEnvelope
 
 router = APIRouter(prefix="/conflicts", tags=["conflicts"])
@@ -19,10 +18,10 @@ router = APIRouter(prefix="/conflicts", tags=["conflicts"])
 def list_conflicts(
     staff: StaffDep,
     ctx: CtxDep,
-    status: Annotated[str | None, Query(max_length=20)] = "open",
-    store_id: Annotated[str | None, Query(max_length=64)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    status: StatusFilter = "open",
+    store_id: StoreFilter = None,
+    limit: Limit = 100,
+    offset: Offset = 0,
 ) -> list[ConflictOut]:
     require(staff, Action.ORDER_VIEW)
     return service.list_conflicts(ctx, staff.org_id, status or None, store_id, limit, offset)
@@ -46,7 +45,7 @@ def list_conflicts(
               "Nothing is changed; the conflict stays open"},
     },
 )
-def resolve(conflict_id: str, body: ResolveIn, staff: StaffDep, ctx: CtxDep) -> ConflictOut:
+def resolve(conflict_id: IdPath, body: ResolveIn, staff: StaffDep, ctx: CtxDep) -> ConflictOut:
     """Keep the server's values (`server`), apply the terminal's (`terminal`) or apply
     custom values (`custom`, fields of the conflict only). The values are applied as a
     normal edit, with its rules; the audit entry's `before` is each field's value at the

@@ -10,6 +10,7 @@ from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
+from server.pagination import Offset
 from server.sync import quarantine
 from server.sync import service as sync_service
 from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
@@ -74,7 +75,7 @@ def list_quarantine(
     ctx: CtxDep,
     status: Annotated[str | None, Query(max_length=20)] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[QuarantineOut]:
     require(staff, Action.SYNC_ADMIN)
     return quarantine.list_quarantine(ctx, staff, status or None, limit, offset)

@@ -1,0 +1,34 @@
+"""Query and path parameter types shared by every REST list and lookup.
+
+Each bound comes from :mod:`app.domain.limits`, so a page's offset or size the database
+could not take (``offset=2**63`` overflows a 64-bit integer) is answered 422
+``validation_error`` with the error envelope, and the bounds are published in the OpenAPI
+schema (``minimum``/``maximum``/``maxLength``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Path, Query
+
+from app.domain.limits import ID_LENGTH, MAX_OFFSET, MAX_PAGE
+
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET,
+                              description=f"rows to skip (0 to {MAX_OFFSET:,})")]
+"""``?offset=``: rows of the list to skip."""
+
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE,
+                             description=f"rows in the page (1 to {MAX_PAGE})")]
+"""``?limit=``: rows in one page; each endpoint sets its default."""
+
+StoreFilter = Annotated[str | None, Query(max_length=ID_LENGTH,
+                                          description="only this store (its id)")]
+"""``?store_id=``: only rows of this store."""
+
+StatusFilter = Annotated[str | None, Query(max_length=20,
+                                           description="only rows in this status; empty: all")]
+
+IdPath = Annotated[str, Path(min_length=1, max_length=ID_LENGTH,
+                             description="the id (a UUID, 36 characters)")]
+"""An entity id in a path; longer than a UUID is 422, an unknown one 404."""
