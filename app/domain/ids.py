@@ -4,6 +4,8 @@ UUIDv7 ids sort by creation time and never collide between offline devices.
 Order references look like ``GO-7K0042``: two base-32 characters of device code
 given at enrollment, then the device's own counter (at least four characters).
 Two devices never share a code, so references are unique without a server.
+The last code, ``ZZ``, is never given to a terminal: it is the server's own, for orders
+created over REST (:func:`server_reference`), so those never take a till's reference.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 DEVICE_CODE_LENGTH = 2
 COUNTER_MIN_LENGTH = 4
 MAX_DEVICE_CODES = len(ALPHABET) ** DEVICE_CODE_LENGTH
+SERVER_DEVICE_CODE = "ZZ"  # the server's own code: enrollment never hands it out
+TERMINAL_DEVICE_CODES = MAX_DEVICE_CODES - 1  # device indexes 0..1022 go to terminals
 REFERENCE_RE = re.compile(r"^GO-([0-9A-HJKMNP-TV-Z]{2})([0-9A-HJKMNP-TV-Z]{4,})$")
 
 
@@ -94,6 +98,11 @@ def order_reference(code: str, counter: int) -> str:
     if counter < 1:
         raise ValueError("order counter starts at 1")
     return f"GO-{code}{encode32(counter, COUNTER_MIN_LENGTH)}"
+
+
+def server_reference(counter: int) -> str:
+    """The ``counter``-th reference the server makes (an order created over REST)."""
+    return order_reference(SERVER_DEVICE_CODE, counter)
 
 
 def parse_reference(text: str) -> tuple[str, int] | None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.orm import Session
 
-from app.domain.ids import new_id
+from app.domain import order_rules
+from app.domain.ids import SERVER_DEVICE_CODE, new_id, parse_reference, server_reference
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from server import crypto
@@ -24,7 +26,7 @@ from server.backoffice.schemas import (
 )
 from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
-from server.db.models import AuditEntry, Order, Payment
+from server.db.models import AuditEntry, Order, Organization, Payment
 from server.errors import ApiError, not_found
 from server.feed.serialize import approval_state, order_state, payment_state
 from server.sync import approvals, order_edits, orders
@@ -54,8 +56,13 @@ def list_orders(
     limit: int,
     phone: str | None = None,
     offset: int,
+    flag: str | None = None,
 ) -> OrderPage:
+    """``flag``: only orders carrying it, e.g. ``duplicate_reference`` (a pushed sale
+    whose reference another order holds, applied and kept apart for a manager)."""
     conds = [Order.org_id == staff.org_id]
+    if flag:
+        conds.append(cast(Order.flags, Text).contains(f'"{flag}"', autoescape=True))
     if date_from is not None:
         conds.append(Order.created_at >= date_from)
     if date_to is not None:
@@ -106,14 +113,48 @@ def _detail_after(ctx: AppContext, staff: StaffPrincipal, order_id: str,
 
 
 def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) -> OrderDetail:
-    """Record an order as a terminal would (same checks, flags, stock, events)."""
+    """Record an order as a terminal would (same checks, flags, stock, events).
+
+    The order's reference is made here, from the server's own code range (``GO-ZZ…``,
+    which enrollment never gives a terminal), so it never takes a till's reference; the
+    answer carries it. The reference sent must have the GO- shape (422), and one that
+    another order of the organization holds is refused (409 ``duplicate_reference``):
+    the order was most likely recorded already."""
     with ctx.reader() as session:
         if session.get(Order, body.id) is not None:
             raise ApiError(409, "exists", f"Order {body.id} already exists")
     payload = body.model_dump(mode="json", exclude={"id"})
+
+    def create(oc: OpContext) -> Outcome:
+        with orders.rules():
+            order_rules.check_reference(body.reference, from_server=True)
+        held = oc.session.scalars(select(Order.id).where(
+            Order.org_id == staff.org_id, Order.reference == body.reference)).first()
+        if held is not None:
+            raise ApiError(409, "duplicate_reference",
+                           f"Order reference {body.reference} is already used by another order",
+                           {"order_id": held})
+        oc.op.payload["reference"] = next_server_reference(oc.session, staff.org_id)
+        return orders.order_create_in(oc, server_reference=True)
+
     outcome, _ = ops.run(ctx, staff, body.store_id, OpType.ORDER_CREATE, body.id, payload,
-                         orders.order_create)
+                         create)
     return _detail_after(ctx, staff, body.id, outcome)
+
+
+def next_server_reference(session: Session, org_id: str) -> str:
+    """The organization's next server-made reference, under the organization's row lock
+    (back-office creates of one organization take their references one at a time)."""
+    session.scalars(select(Organization.id).where(Organization.id == org_id)
+                    .with_for_update()).first()
+    prefix = f"GO-{SERVER_DEVICE_CODE}"
+    last = session.scalars(
+        select(Order.reference)
+        .where(Order.org_id == org_id, Order.reference.startswith(prefix, autoescape=True))
+        .order_by(func.length(Order.reference).desc(), Order.reference.desc()).limit(1)
+    ).first()
+    parsed = parse_reference(last) if last else None
+    return server_reference(parsed[1] + 1 if parsed else 1)
 
 
 def update_order(ctx: AppContext, staff: StaffPrincipal, order_id: str,
@@ -132,9 +173,12 @@ def delete_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, reason: 
 
     def body(oc: OpContext) -> Outcome:
         order = orders.load_order(oc, order_id)
-        if order.status != OrderStatus.PENDING.value:
-            raise ApiError(409, "not_deletable",
-                           f"The order is {order.status}; only pending orders can be deleted")
+        if order.status == OrderStatus.DELETED.value:
+            return order_edits.delete_in(oc, order_id, reason, None, None)
+        blocker = order_rules.deletion_blocker(order.status, order.paid, order.refunded,
+                                               order.currency)
+        if blocker is not None:  # not pending, or money collected: refund first
+            raise ApiError(409, "not_deletable", blocker)
         return order_edits.delete_in(oc, order_id, reason, None, None)
 
     outcome, _ = ops.run(ctx, staff, store_id, OpType.ORDER_DELETE, order_id,

@@ -12,7 +12,10 @@ ends. Feed entries go to the push's deferred :class:`FeedWriter`; results and th
 device counter are written by the caller, in the same transaction.
 
 Every check that can reject an op runs before anything of that op is buffered, so a
-rejected op needs no savepoint. If the database still refuses a run's rows (say a line
+rejected op needs no savepoint. The money and order rules are the ORM handler's
+(``orders.check_order_create``, the pure rules of app/domain/order_rules.py), and a line
+id another order holds (in the database or earlier in the run) is rejected in words.
+If the database still refuses a run's rows (say a line
 id that already exists), :class:`BulkRefused` is raised; the caller rolls the
 transaction back and applies the chunk again with the ORM handlers, one savepoint per
 op, exactly as before, so only the faulty op is rejected.
@@ -55,7 +58,7 @@ from server.sync.bulk_run import (
     Run,
 )
 from server.sync.common import Outcome, Rejected, jsonable, parse_payload
-from server.sync.orders import line_inputs
+from server.sync.orders import check_order_create, line_ids_taken, line_inputs
 from sync.payloads import OrderCreate
 from sync.protocol import OPERATION_FORMAT_VERSION, Operation, OpStatus, OpType
 
@@ -134,6 +137,9 @@ class BulkOrders:
             raise Rejected("the order's store_id is not this terminal's store")
         if op.entity_id in run.orders:
             raise Rejected(f"order {op.entity_id} already exists (sent with another op_id)")
+        check_order_create(p)  # the rules of orders.order_create, decided there once
+        if taken := [li.id for li in p.lines if li.id in run.lines]:
+            raise line_ids_taken(taken)
         flags: list[str] = []
 
         def flag(name: str) -> None:
@@ -281,6 +287,7 @@ class BulkOrders:
         # ---- buffer (nothing below can fail)
         rows = run.rows
         run.orders.add(oid)
+        run.lines.update(li.id for li in p.lines)
         run.references.add((org_id, p.reference))
         run.payments.update(seen_pay)
         run.levels.update(levels)

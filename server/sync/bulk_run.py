@@ -52,8 +52,8 @@ def _ids(name: str) -> Any:
     return bindparam(name, expanding=True)
 
 
-_s, _p, _o, _pc, _lv = (Staff.__table__.c, Product.__table__.c, ORDERS.c, PAYMENTS.c,
-                        LEVELS.c)
+_s, _p, _o, _pc, _lv, _l = (Staff.__table__.c, Product.__table__.c, ORDERS.c, PAYMENTS.c,
+                            LEVELS.c, LINES.c)
 # statements built once (building and cache-keying a statement costs more than running it)
 _STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
 _PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
@@ -63,6 +63,7 @@ _EXISTING_Q = union_all(
     select(literal("r"), _o.reference).where(_o.org_id == bindparam("org"),
                                              _o.reference.in_(_ids("refs"))),
     select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
+    select(literal("l"), _l.id).where(_l.id.in_(_ids("lids"))),
 )
 # one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
 # the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
@@ -103,6 +104,7 @@ class Run:
     products: dict[str, ProductRow] = field(default_factory=dict)
     orders: set[str] = field(default_factory=set)
     payments: set[str] = field(default_factory=set)
+    lines: set[str] = field(default_factory=set)  # order line ids
     references: set[tuple[str, str]] = field(default_factory=set)  # (org_id, reference)
     levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (store, product)
     changed_levels: set[tuple[str, str]] = field(default_factory=set)
@@ -131,6 +133,7 @@ def load(session: Session, run: Run | None,
     entity_ids: list[str] = []
     product_ids: set[str] = set()
     payment_ids: list[str] = []
+    line_ids: list[str] = []
     references: dict[str, list[str]] = {}
     wanted_levels: set[tuple[str, str]] = set()
     for terminal, ops in runs:
@@ -143,6 +146,8 @@ def load(session: Session, run: Run | None,
             lines = payload.get("lines")
             if isinstance(lines, list):
                 for li in lines:
+                    if isinstance(li, dict) and isinstance(li.get("id"), str):
+                        line_ids.append(li["id"])
                     if isinstance(li, dict) and isinstance(li.get("product_id"), str):
                         product_ids.add(li["product_id"])
                         wanted_levels.add((terminal.store_id, li["product_id"]))
@@ -159,7 +164,7 @@ def load(session: Session, run: Run | None,
         for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
             run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
                                             r.stock_tracked)
-    _load_existing(conn, run, entity_ids, payment_ids, references)
+    _load_existing(conn, run, entity_ids, payment_ids, line_ids, references)
     org_of = {t.store_id: t.org_id for t, _ in runs}
     tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
                if (prod := run.products.get(pid)) is not None
@@ -169,24 +174,24 @@ def load(session: Session, run: Run | None,
     return run
 
 def _load_existing(conn: Any, run: Run, entity_ids: list[str], payment_ids: list[str],
-                   references: dict[str, list[str]]) -> None:
-    """Which order ids, references (per org) and payment ids exist: one round trip
-    for a usual batch."""
-    o_parts, p_parts = _chunks(entity_ids), _chunks(payment_ids)
+                   line_ids: list[str], references: dict[str, list[str]]) -> None:
+    """Which order ids, references (per org), payment ids and order line ids exist: one
+    round trip for a usual batch."""
+    o_parts, p_parts, l_parts = _chunks(entity_ids), _chunks(payment_ids), _chunks(line_ids)
+    found = {"o": run.orders, "p": run.payments, "l": run.lines}
     for org_id, refs in references.items():
         r_parts = _chunks(refs)
-        for k in range(max(len(o_parts), len(r_parts), len(p_parts), 1)):
+        for k in range(max(len(o_parts), len(r_parts), len(p_parts), len(l_parts), 1)):
             params = {"oids": o_parts[k] if k < len(o_parts) else [],
                       "refs": r_parts[k] if k < len(r_parts) else [],
-                      "pids": p_parts[k] if k < len(p_parts) else [], "org": org_id}
+                      "pids": p_parts[k] if k < len(p_parts) else [],
+                      "lids": l_parts[k] if k < len(l_parts) else [], "org": org_id}
             for kind, value in conn.execute(_EXISTING_Q, params):
-                if kind == "o":
-                    run.orders.add(value)
-                elif kind == "p":
-                    run.payments.add(value)
-                else:
+                if kind == "r":
                     run.references.add((org_id, value))
-        o_parts, p_parts = [], []  # the ids need asking once, not per org
+                else:
+                    found[kind].add(value)
+        o_parts, p_parts, l_parts = [], [], []  # the ids need asking once, not per org
 
 def _lock_levels(conn: Any, pairs: list[tuple[str, str]], run: Run) -> None:
     """These (store, product) levels, created at 0 when missing, locked in key order.

@@ -1,4 +1,5 @@
-"""stock.adjust (a delta, never a conflict), product.create and product.update (merged),
+"""stock.adjust (a delta, never a conflict; of a product of the organization only),
+product.create and product.update (merged),
 and the back office's product deletion.
 
 Product values pass the shared product rules (app/domain/product_rules.py, the rules of
@@ -17,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain.limits import MAX_QTY_MILLI, fits
 from app.domain.permissions import Action
 from app.domain.product_rules import CHECKS, stored_form
 from server.db.base import utcnow
@@ -42,11 +44,16 @@ def stock_adjust(oc: OpContext) -> Outcome:
     if action is None:
         raise Rejected(f"unknown stock movement kind {p.kind!r} (count, receive, adjust)")
     oc.require(action)
+    if not fits(p.qty_delta_milli, -MAX_QTY_MILLI, MAX_QTY_MILLI):
+        raise Rejected(f"a stock movement is a whole number of thousandths from "
+                       f"{-MAX_QTY_MILLI:,} to {MAX_QTY_MILLI:,}")
     if oc.session.get(StockMovement, p.movement_id) is not None:
         return Outcome(OpStatus.APPLIED, 1, flags=["movement_already_recorded"])
     product = oc.session.get(Product, p.product_id)
     if product is None or product.org_id != oc.terminal.org_id:
-        oc.flags.append("unknown_product")
+        # a count or delivery is of a product the till knows from this organization's
+        # catalog (a sale of an unknown product is a recorded fact: only flagged)
+        raise Rejected(f"product {p.product_id} is not in this organization's catalog")
     movement = apply_delta(
         oc, p.product_id, p.qty_delta_milli, p.kind, movement_id=p.movement_id,
         reason=p.reason, reference=p.reference, created_at=p.created_at,

@@ -6,7 +6,8 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.domain.order_status import OrderStatus, is_editable, status_for_balance
+from app.domain import order_rules
+from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
 from app.domain.totals import Discount, DiscountError, compute
 from server.db.base import utcnow
@@ -14,8 +15,16 @@ from server.db.models import Order, OrderLine
 from server.feed.serialize import line_state
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.merge import merge_fields, record_conflict
-from server.sync.orders import flag, line_inputs, load_order, publish_order
-from sync.payloads import EntityUpdate, OrderDelete, OrderLineData
+from server.sync.orders import (
+    flag,
+    line_ids_taken,
+    line_inputs,
+    load_order,
+    publish_order,
+    rules,
+    used_line_ids,
+)
+from sync.payloads import EntityUpdate, InstallmentData, OrderDelete, OrderLineData
 from sync.protocol import OpStatus
 
 EDITABLE = (
@@ -55,37 +64,84 @@ def normalize(name: str, value: Any) -> Any:
     return value
 
 
+def _installments(values: dict[str, Any]) -> list[InstallmentData] | None:
+    if "installments" not in values:
+        return None
+    try:
+        return [InstallmentData.model_validate(i) for i in values["installments"] or []]
+    except Exception as exc:
+        raise Rejected("the edited installments are not valid: each needs id, number, "
+                       "due_date and amount") from exc
+
+
+def _check_schedule(order: Order, old_total: int, new: list[InstallmentData] | None) -> None:
+    """An edited order's schedule still adds up to what is owed after the down payment:
+    the down payment is the total less the old schedule (or, without one, what has
+    been collected so far)."""
+    old = [i for i in order.installments or [] if isinstance(i, dict)]
+    if new is None and (not old or order.total == old_total):
+        return
+    if new is None:
+        new = [InstallmentData.model_validate(i) for i in old]
+    down = (old_total - sum(int(i.get("amount", 0)) for i in old) if old
+            else order_rules.collected(order.paid, order.refunded))
+    with rules():
+        order_rules.check_schedule(order.total - down, new, order.currency)
+
+
 def _apply(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
-    """Write the merged fields; lines or discounts changed -> totals recomputed."""
+    """Write the merged fields; lines or discounts changed -> totals recomputed. The
+    lines, discounts and schedule pass the shared order rules (a rule broken rejects)."""
+    old_total = order.total
+    installments = _installments(values)
+    _recompute(oc, order, values)
+    _check_schedule(order, old_total, installments)
     for name in ("note", "customer", "order_discount_percent_ppm", "order_discount_amount",
                  "installments"):
         if name in values:
             setattr(order, name, jsonable(values[name]))
-    lines: list[OrderLineData]
+
+
+def _edited_lines(oc: OpContext, order: Order, values: dict[str, Any]) -> list[OrderLineData]:
     if "lines" in values:
         try:
-            lines = [OrderLineData.model_validate(li) for li in values["lines"] or []]
+            return [OrderLineData.model_validate(li) for li in values["lines"] or []]
         except Exception as exc:
-            raise Rejected(f"invalid lines: {exc}") from exc
-    else:
-        lines = [OrderLineData.model_validate(line_state(li)) for li in oc.session.scalars(
-            select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position))]
+            raise Rejected("the edited lines are not valid: each needs id, name, unit_price, "
+                           "qty_milli, tax_rate_ppm and its amounts as whole numbers") from exc
+    return [OrderLineData.model_validate(line_state(li)) for li in oc.session.scalars(
+        select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position))]
+
+
+def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
     if not {"lines", "order_discount_percent_ppm", "order_discount_amount"} & values.keys():
         return
+    lines = _edited_lines(oc, order, values)
+    disc_ppm = values.get("order_discount_percent_ppm", order.order_discount_percent_ppm)
+    disc_amount = values.get("order_discount_amount", order.order_discount_amount)
+    with rules():
+        order_rules.check_lines(lines)
+        order_rules.check_order_amounts({}, discount_ppm=disc_ppm, discount_amount=disc_amount)
     try:
-        totals = compute(line_inputs(lines),
-                         Discount(order.order_discount_percent_ppm, order.order_discount_amount),
+        totals = compute(line_inputs(lines), Discount(disc_ppm, disc_amount),
                          inclusive=order.tax_inclusive)
     except DiscountError as exc:
         raise Rejected(f"the edited discounts are not valid: {exc}") from exc
+    with rules():
+        order_rules.check_order_amounts({"subtotal": totals.subtotal, "total": totals.total})
     oc.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))
+    if taken := used_line_ids(oc, [li.id for li in lines]):  # by another order
+        raise line_ids_taken(taken)
     for pos, (li, lt) in enumerate(zip(lines, totals.lines, strict=True)):
         data = li.model_dump()
         data.update(gross=lt.gross, net=lt.net, tax=lt.tax, total=lt.total)
         oc.session.add(OrderLine(order_id=order.id, position=pos, **data))
     order.subtotal, order.discount = totals.subtotal, totals.discount
     order.tax, order.total = totals.tax, totals.total
-    order.status = status_for_balance(order.total, order.paid, order.refunded).value
+    if order.total < order_rules.collected(order.paid, order.refunded):
+        flag(oc, "overpaid")
+    order.status = order_rules.next_status(order.status, order.total, order.paid,
+                                           order.refunded).value
 
 
 def order_update(oc: OpContext) -> Outcome:
@@ -159,6 +215,8 @@ def delete_in(oc: OpContext, order_id: str, reason: str, approved_by: str | None
         return Outcome(OpStatus.CONFLICT, order.version, conflict_id=conflict.id,
                        reason=f"the order is {status.value}; correct it with a refund",
                        flags=list(oc.flags))
+    with rules():  # money collected on a pending order is refunded first
+        order_rules.check_deletable(status, order.paid, order.refunded, order.currency)
     order.status = OrderStatus.DELETED.value
     order.deleted_reason = reason
     order.deleted_by = oc.actor.id

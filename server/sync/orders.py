@@ -1,15 +1,25 @@
-"""order.create, payment.record and refund.create: recorded facts are never refused.
+"""order.create, payment.record and refund.create.
 
-A sale made at the till already happened: a changed price, an unknown product,
-stock going negative or totals that differ from the server's computation become
-flags on the result and the order, never a rejection.
+A sale made at the till already happened: what the till could not have known (a
+changed price, an unknown product, stock going negative, totals that differ from the
+server's computation, another till's payment, a reference another order holds) becomes
+a flag on the result and the order, never a rejection. What no correct till sends is
+rejected with the words of the shared rules (app/domain/order_rules.py, also checked by
+the till before it writes): a payment of nothing or in an unknown tender, a refund of
+more than was sold or paid, a schedule that does not add up, a malformed reference, a
+number out of range, a line id another order holds.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from sqlalchemy import select
 
-from app.domain.order_status import OrderStatus, status_for_balance
+from app.domain import order_rules
+from app.domain.order_rules import RuleError, SoldLine
+from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from app.domain.totals import Discount, DiscountError, LineInput, compute
 from server.db.base import utcnow
@@ -19,6 +29,49 @@ from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_pay
 from server.sync.stock import apply_delta
 from sync.payloads import OrderCreate, OrderLineData, PaymentData, RefundCreate
 from sync.protocol import OpStatus
+
+
+@contextmanager
+def rules() -> Iterator[None]:
+    """A broken money or order rule rejects the op with the rule's words."""
+    try:
+        yield
+    except RuleError as exc:
+        raise Rejected(str(exc)) from exc
+
+
+def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> None:
+    """What rejects an order.create, decided once for the ORM handler and the bulk
+    writer (server/sync/bulk.py): shape, ranges, payments, the schedule.
+    ``server_reference``: the reference was made by the server (REST), in its own range."""
+    with rules():
+        order_rules.check_reference(p.reference, from_server=server_reference)
+        order_rules.check_lines(p.lines, derived=[
+            {"gross": li.gross, "net": li.net, "tax": li.tax, "total": li.total}
+            for li in p.lines])
+        order_rules.check_order_amounts(
+            {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax, "total": p.total},
+            discount_ppm=p.order_discount_percent_ppm,
+            discount_amount=p.order_discount_amount)
+        paid = 0
+        for pay in p.payments:
+            order_rules.check_payment(pay.amount, pay.method, tendered=pay.tendered,
+                                      change=pay.change)
+            order_rules.check_sum(paid, pay.amount, "The payments on this order")
+            paid += pay.amount
+        order_rules.check_schedule(p.total - paid, p.installments, p.currency)
+
+
+def used_line_ids(oc: OpContext, line_ids: list[str]) -> list[str]:
+    """Which of these order line ids another order already holds."""
+    if not line_ids:
+        return []
+    return list(oc.session.scalars(select(OrderLine.id).where(OrderLine.id.in_(line_ids))))
+
+
+def line_ids_taken(taken: list[str]) -> Rejected:
+    return Rejected(f"line id {sorted(taken)[0]} is already used by another order; "
+                    "each line of each order needs its own id")
 
 
 def flag(oc: OpContext, name: str) -> None:
@@ -88,17 +141,27 @@ def _add_payment(oc: OpContext, order: Order, p: PaymentData) -> bool:
 
 
 def _restatus(order: Order) -> None:
-    if order.status != OrderStatus.DELETED.value:
-        order.status = status_for_balance(order.total, order.paid, order.refunded).value
+    """The status the balance gives, only ever forward (app/domain/order_rules.py)."""
+    order.status = order_rules.next_status(order.status, order.total, order.paid,
+                                           order.refunded).value
 
 
 def order_create(oc: OpContext) -> Outcome:
+    return order_create_in(oc)
+
+
+def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome:
+    """order.create; ``server_reference`` for the back office's orders (references the
+    server made, in the range no terminal holds)."""
     oc.require(Action.SALE_CREATE)
     p = parse_payload(OrderCreate, oc.op.payload)
     if p.store_id != oc.terminal.store_id:
         raise Rejected("the order's store_id is not this terminal's store")
     if oc.session.get(Order, oc.op.entity_id) is not None:
         raise Rejected(f"order {oc.op.entity_id} already exists (sent with another op_id)")
+    check_order_create(p, server_reference=server_reference)
+    if taken := used_line_ids(oc, [li.id for li in p.lines]):
+        raise line_ids_taken(taken)
     _check_lines(oc, p.lines)
     if (p.order_discount_percent_ppm or p.order_discount_amount) and not oc.can(
         Action.SALE_ORDER_DISCOUNT
@@ -162,11 +225,18 @@ def payment_record(oc: OpContext) -> Outcome:
     """Append-only: a payment already stored is not added again."""
     oc.require(Action.PAYMENT_RECORD)
     p = parse_payload(PaymentData, oc.op.payload)
+    with rules():
+        order_rules.check_payment(p.amount, p.method, tendered=p.tendered, change=p.change)
     order = load_order(oc, p.order_id)
-    if not _add_payment(oc, order, p):
+    existing = oc.session.get(Payment, p.id)
+    if existing is not None:
+        if existing.order_id != order.id:
+            raise Rejected(f"payment id {p.id} is already used by another order")
         return Outcome(OpStatus.APPLIED, order.version, flags=["payment_already_recorded"])
-    if order.status == OrderStatus.DELETED.value:
-        flag(oc, "order_deleted")
+    with rules():
+        order_rules.check_takes_payment(order.status, order.reference)
+        order_rules.check_sum(order.paid, p.amount, "The payments on this order")
+    _add_payment(oc, order, p)
     if order.paid - order.refunded > order.total:
         flag(oc, "overpaid")
     _restatus(order)
@@ -206,6 +276,18 @@ def link_approval(oc: OpContext, approval_id: str | None, order: Order, refund_i
     approval.details = details | {"refund_id": refund_id}
 
 
+def sold_lines(oc: OpContext, order: Order) -> dict[str, SoldLine]:
+    """Each line of the order: what it sold and what of it the recorded refunds took."""
+    refunded: dict[str, int] = {}
+    for lines in oc.session.scalars(select(Refund.lines).where(Refund.order_id == order.id)):
+        for rl in lines or []:
+            if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
+                key = str(rl.get("line_id"))
+                refunded[key] = refunded.get(key, 0) + rl["qty_milli"]
+    return {li.id: SoldLine(li.name, li.qty_milli, refunded.get(li.id, 0))
+            for li in oc.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))}
+
+
 def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
     from server.sync.approvals import settle
 
@@ -224,8 +306,10 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
                        flags=list(dict.fromkeys(["refund_already_recorded", *oc.flags])))
     if order.status == OrderStatus.DELETED.value:
         raise Rejected("a deleted order cannot be refunded")
-    if p.amount > order.paid - order.refunded:
-        flag(oc, "refund_exceeds_paid")
+    with rules():
+        order_rules.check_method(p.method)
+        order_rules.check_refund_lines(p.lines, sold_lines(oc, order))
+        order_rules.check_refund_money(p.amount, order.paid, order.refunded, order.currency)
     oc.session.add(Refund(
         id=p.refund_id, order_id=order.id, amount=p.amount, method=p.method,
         restock=p.restock, reason=p.reason, lines=jsonable([li.model_dump() for li in p.lines]),

@@ -13,7 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.domain.ids import ALPHABET, device_code, new_id
+from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
 from server.db.base import utcnow
 from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
@@ -199,6 +199,10 @@ def enroll(session: Session, code: str, name: str) -> EnrollResponse:
     if org is None or store is None:
         raise ApiError(400, "invalid_enrollment_code", "The store of this code no longer exists")
     index = org.next_device_index
+    if index >= TERMINAL_DEVICE_CODES:  # the last code (ZZ) is the server's own
+        raise ApiError(409, "no_device_code",
+                       f"This organization has enrolled all {TERMINAL_DEVICE_CODES} terminals "
+                       "it can; retire one before enrolling another")
     org.next_device_index = index + 1
     token = TERMINAL_TOKEN_PREFIX + random_token()
     terminal = Terminal(
