@@ -7,13 +7,26 @@ from fastapi import APIRouter, Request, Response
 from server.auth import service
 from server.auth.deps import CtxDep, StaffDep, terminal_if_any
 from server.auth.schemas import LoginRequest, RefreshRequest, StaffOut, TokenPair
+from sync.protocol import ErrorEnvelope
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/login", response_model=TokenPair)
+@router.post("/login", response_model=TokenPair, responses={
+    401: {"model": ErrorEnvelope, "description": "`invalid_credentials`: unknown staff id "
+          "or code, inactive staff member, wrong PIN or password"},
+    422: {"model": ErrorEnvelope, "description": "`validation_error`: neither or both of "
+          "staff_id and code, no secret; `org_required`: a code with no org_id and no "
+          "terminal token"},
+    423: {"model": ErrorEnvelope, "description": "`account_locked`: too many failed attempts; "
+          "`details.retry_after_s` and the Retry-After header say how long"},
+})
 def login(body: LoginRequest, ctx: CtxDep, request: Request) -> TokenPair:
     """Sign in with a password or a PIN; 5 failures lock the account for 5 minutes.
+
+    Who: ``staff_id``, or the staff ``code`` people type with ``org_id`` (at a till the
+    till's terminal token names the organization instead; neither: 422 `org_required`).
+    An unknown id or code and a wrong secret answer the same 401 `invalid_credentials`.
 
     Each refused attempt and each lockout is audited (`staff.sign_in_failed`,
     `staff.locked_out`: the staff member, the reason, PIN or password, the client

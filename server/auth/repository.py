@@ -18,6 +18,13 @@ def get_staff(session: Session, staff_id: str, *, for_update: bool = False) -> S
     return session.scalars(stmt).first()
 
 
+def get_staff_by_code(session: Session, org_id: str, code: str) -> Staff | None:
+    """The staff member of ``org_id`` with this staff code (unique per organization),
+    locked for the update of their failure count."""
+    stmt = select(Staff).where(Staff.org_id == org_id, Staff.code == code).with_for_update()
+    return session.scalars(stmt).first()
+
+
 def get_refresh(session: Session, token_id: str) -> RefreshToken | None:
     stmt = select(RefreshToken).where(RefreshToken.id == token_id).with_for_update()
     return session.scalars(stmt).first()

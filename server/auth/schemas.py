@@ -4,14 +4,35 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field, model_validator
 
+from app.domain.limits import ID_LENGTH
+
+STAFF_CODE_LENGTH = 20  # the staff.code column
+
 
 class LoginRequest(BaseModel):
-    staff_id: str = Field(min_length=1, max_length=64)
+    """Who signs in (``staff_id``, or ``code`` with its organization) and their secret
+    (``pin`` or ``password``).
+
+    A staff code (``1001``) is unique within an organization only, so a sign-in by code
+    names the organization: ``org_id``, or, at a till, the till's terminal token in
+    ``Authorization: Bearer tt_...`` (the till's organization). Without either the
+    answer is 422 ``org_required``. ``org_id`` wins over the till's organization."""
+
+    staff_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="the staff member's id (a UUID)")
+    code: str | None = Field(default=None, min_length=1, max_length=STAFF_CODE_LENGTH,
+                             description="the staff code typed at the till (e.g. 1001); "
+                             "instead of staff_id")
+    org_id: str | None = Field(default=None, min_length=1, max_length=ID_LENGTH,
+                               description="the organization of ``code``; not needed with "
+                               "a terminal token")
     password: str | None = Field(default=None, max_length=200)
     pin: str | None = Field(default=None, max_length=32)
 
     @model_validator(mode="after")
-    def _one_secret(self) -> LoginRequest:
+    def _who_and_secret(self) -> LoginRequest:
+        if (self.staff_id is None) == (self.code is None):
+            raise ValueError("give either staff_id or code (with org_id), not both")
         if not self.password and not self.pin:
             raise ValueError("give a password or a PIN")
         return self

@@ -25,7 +25,25 @@ from server.security import (
 
 
 def _invalid() -> ApiError:
-    return ApiError(401, "invalid_credentials", "Wrong staff id, password or PIN")
+    return ApiError(401, "invalid_credentials", "Wrong staff id or code, password or PIN")
+
+
+def _org_required() -> ApiError:
+    return ApiError(422, "org_required", "A staff code is unique within its organization: "
+                    "send org_id with the code, or sign in at an enrolled till (its "
+                    "terminal token in Authorization)")
+
+
+def _find_staff(session: Session, body: LoginRequest, place: SignInPlace) -> Staff | None:
+    """The staff member the sign-in names: by id, or by code in the organization given
+    (``org_id``, else the till's)."""
+    if body.staff_id is not None:
+        return repo.get_staff(session, body.staff_id, for_update=True)
+    assert body.code is not None  # LoginRequest holds one of the two
+    org_id = body.org_id or (place.terminal.org_id if place.terminal else None)
+    if org_id is None:
+        raise _org_required()
+    return repo.get_staff_by_code(session, org_id, body.code)
 
 
 def staff_out(staff: Staff) -> StaffOut:
@@ -77,9 +95,10 @@ def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None)
 
     Every refused attempt and every lockout writes an audit entry, committed although the
     request fails, so a manager can see who was locked out and from where."""
+    place = place or SignInPlace()
     with ctx.writer.begin() as session:
-        staff = repo.get_staff(session, body.staff_id, for_update=True)
-        refusal = _refusal(ctx, session, staff, body, place or SignInPlace())
+        staff = _find_staff(session, body, place)
+        refusal = _refusal(ctx, session, staff, body, place)
         if refusal is None:
             assert staff is not None  # an unknown staff id is always refused
             staff.failed_attempts = 0
