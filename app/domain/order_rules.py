@@ -161,6 +161,8 @@ def check_refund_lines(lines: Iterable[RefundLineLike], sold: Mapping[str, SoldL
         line = sold.get(rl.line_id)
         if line is None:
             raise RuleError("That line is not on this order")
+        if isinstance(rl.qty_milli, int) and rl.qty_milli <= 0:
+            raise RuleError(f"{line.name}: a quantity refunded must be more than zero")
         check_range(rl.qty_milli, 1, MAX_QTY_MILLI, f"{line.name}: the quantity refunded")
         check_amount(rl.amount, f"{line.name}: the amount refunded")
         left = line.qty_milli - line.refunded_qty_milli - taken.get(rl.line_id, 0)

@@ -13,7 +13,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.domain import order_rules
 from app.domain.ids import new_id
+from app.domain.order_rules import RuleError, SoldLine
 from app.domain.order_status import OrderStatus, StatusError, check_transition
 from app.domain.permissions import Action, require
 from app.domain.totals import div_round
@@ -51,32 +53,58 @@ def request_deletion(store: LocalStore, actor: Actor, order_id: str, reason: str
     reason = _need_reason(reason)
     with mutation(store.db, store.device_id, actor, "order.delete.request") as m:
         order = _order(m, order_id)
-        try:
-            check_transition(OrderStatus(order.status), OrderStatus.DELETED)
-        except StatusError as exc:
-            raise ApprovalError(f"{exc}; a paid order is corrected by a refund") from exc
+        _check_deletable(order)
         return _new_request(m, "delete", order, reason, {})
 
 
+def _check_deletable(order: Order) -> None:
+    """Pending, and no money collected on it (refund that first): the shared rule."""
+    try:
+        check_transition(OrderStatus(order.status), OrderStatus.DELETED)
+    except StatusError as exc:
+        raise ApprovalError(f"{exc}; a paid order is corrected by a refund") from exc
+    try:
+        order_rules.check_deletable(order.status, order.paid, order.refunded, order.currency)
+    except RuleError as exc:
+        raise ApprovalError(str(exc)) from exc
+
+
 def refund_details(order: Order, items: list[RefundItem], method: str | None, restock: bool) -> dict:
-    """Validate refund lines against what was sold and not yet refunded; price them."""
+    """Validate refund lines against what was sold and not yet refunded (the shared
+    rules); price them. The amount is at most what was collected."""
     lines = {li.id: li for li in order.lines}
-    priced, total = [], 0
+    sold = {li.id: SoldLine(li.name, li.qty_milli, li.refunded_qty_milli) for li in order.lines}
+    if not items:
+        raise ApprovalError("Choose what to refund")
+    priced = []
     for item in items:
         line = lines.get(item.line_id)
-        if line is None:
-            raise ApprovalError("That line is not on this order")
-        left = line.qty_milli - line.refunded_qty_milli
-        if not 0 < item.qty_milli <= left:
-            raise ApprovalError(f"{line.name}: at most {left / 1000:g} can be refunded")
-        amount = div_round(line.total * item.qty_milli, line.qty_milli)
-        priced.append({"line_id": line.id, "qty_milli": item.qty_milli, "amount": amount})
-        total += amount
-    if not priced:
-        raise ApprovalError("Choose what to refund")
+        amount = div_round(line.total * item.qty_milli, line.qty_milli) if line else 0
+        priced.append({"line_id": item.line_id, "qty_milli": item.qty_milli, "amount": amount})
     original = order.payments[0].method if order.payments else "cash"
-    return {"lines": priced, "amount": min(total, order.paid - order.refunded),
-            "method": method or original, "restock": restock}
+    amount = min(sum(p["amount"] for p in priced), order_rules.collected(order.paid, order.refunded))
+    details = {"lines": priced, "amount": amount, "method": method or original, "restock": restock}
+    _check_refund(order, details, sold)
+    return details
+
+
+def _check_refund(order: Order, details: dict, sold: dict[str, SoldLine] | None = None) -> None:
+    lines = [RefundItemIn(i["line_id"], i["qty_milli"], i["amount"]) for i in details["lines"]]
+    if sold is None:
+        sold = {li.id: SoldLine(li.name, li.qty_milli, li.refunded_qty_milli) for li in order.lines}
+    try:
+        order_rules.check_method(details["method"])
+        order_rules.check_refund_lines(lines, sold)
+        order_rules.check_refund_money(details["amount"], order.paid, order.refunded, order.currency)
+    except RuleError as exc:
+        raise ApprovalError(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class RefundItemIn:
+    line_id: str
+    qty_milli: int
+    amount: int
 
 
 def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[RefundItem], reason: str,
@@ -85,8 +113,12 @@ def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[R
     reason = _need_reason(reason)
     with mutation(store.db, store.device_id, actor, "refund.request") as m:
         order = _order(m, order_id)
-        if order.status != OrderStatus.COMPLETED.value:
-            raise ApprovalError(f"Order {order.reference} is {order.status}; only a paid order is refunded")
+        refundable = order.status == OrderStatus.COMPLETED.value or (
+            order.status == OrderStatus.PENDING.value
+            and order_rules.collected(order.paid, order.refunded) > 0)
+        if not refundable:
+            raise ApprovalError(f"Order {order.reference} is {order.status}; "
+                                "only money collected on an order is refunded")
         return _new_request(m, "refund", order, reason, refund_details(order, items, method, restock))
 
 
@@ -104,7 +136,7 @@ def _new_request(m: Mutation, kind: str, order: Order, reason: str, details: dic
 
 def _apply_deletion(m: Mutation, approval: Approval, requested_by: str) -> None:
     order = _order(m, approval.order_id)
-    check_transition(OrderStatus(order.status), OrderStatus.DELETED)
+    _check_deletable(order)  # a payment may have been taken since the request
     before = order.status
     order.status, order.deleted_reason, order.updated_at = OrderStatus.DELETED.value, approval.reason, m.at
     m.audit("order", order.id, {"status": {"before": before, "after": order.status}}, reason=approval.reason)
@@ -116,6 +148,7 @@ def _apply_deletion(m: Mutation, approval: Approval, requested_by: str) -> None:
 def _apply_refund(m: Mutation, approval: Approval) -> None:
     order = _order(m, approval.order_id)
     d = approval.details
+    _check_refund(order, d)  # still within what was sold and collected when approved
     refund = Refund(id=new_id(), order_id=order.id, approval_id=approval.id, amount=d["amount"],
                     method=d["method"], restock=d["restock"], reason=approval.reason,
                     requested_by=approval.requested_by, approved_by=m.actor.staff_id, created_at=m.at)
@@ -136,8 +169,7 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
                           created_at=m.at))
     before = {"refunded": order.refunded, "status": order.status}
     order.refunded += d["amount"]
-    if order.refunded >= order.total:
-        order.status = OrderStatus.REFUNDED.value
+    order.status = order_rules.next_status(order.status, order.total, order.paid, order.refunded).value
     order.updated_at = m.at
     m.audit("order", order.id, {"refunded": {"before": before["refunded"], "after": order.refunded},
                                 "status": {"before": before["status"], "after": order.status}},

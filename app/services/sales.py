@@ -13,8 +13,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from app.domain import order_rules
 from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
+from app.domain.order_rules import RuleError
 from app.domain.order_status import OrderStatus, check_transition, status_for_balance
 from app.domain.permissions import Action, require
 from app.domain.schedule import PaymentPlan
@@ -110,6 +112,37 @@ def _check_discounts(actor: Actor, cart: Cart) -> None:
         require(actor.role, Action.SALE_ORDER_DISCOUNT)
 
 
+def _check_sale(cart: Cart, totals, applied: list[AppliedTender], plan: PaymentPlan | None) -> None:  # noqa: ANN001
+    """The shared money and order rules the server checks again (app/domain/order_rules.py)."""
+    rows = _line_rows("", cart, totals)
+    try:
+        order_rules.check_lines([_LineView(r) for r in rows], derived=[
+            {k: r[k] for k in ("gross", "net", "tax", "total")} for r in rows])
+        order_rules.check_order_amounts({"subtotal": totals.subtotal, "discount": totals.discount,
+                                         "tax": totals.tax, "total": totals.total})
+        paid = 0
+        for t in applied:
+            order_rules.check_payment(t.amount, t.method.value, tendered=t.tendered, change=t.change)
+            order_rules.check_sum(paid, t.amount, "The payments on this order")
+            paid += t.amount
+        if plan is not None:
+            order_rules.check_schedule(totals.total - paid, plan.installments)
+    except RuleError as exc:
+        raise SaleError(str(exc)) from exc
+
+
+class _LineView:
+    """A line row (dict) seen as the rules' LineLike."""
+
+    def __init__(self, row: dict) -> None:
+        self.id: str = row["id"]
+        self.unit_price: int = row["unit_price"]
+        self.qty_milli: int = row["qty_milli"]
+        self.tax_rate_ppm: int = row["tax_rate_ppm"]
+        self.discount_percent_ppm: int = row["discount_percent_ppm"]
+        self.discount_amount: int = row["discount_amount"]
+
+
 def record_sale(
     store: LocalStore,
     actor: Actor,
@@ -144,6 +177,7 @@ def record_sale(
         raise SaleError(str(exc)) from exc
     if plan is not None and sum(t.amount for t in applied) != plan.down_payment:
         raise SaleError("Take the whole down payment before the installments")
+    _check_sale(cart, totals, applied, plan)
     with mutation(store.db, store.device_id, actor, "sale.record") as m:
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
@@ -229,11 +263,18 @@ def record_payment(
         order = m.session.get(Order, order_id)
         if order is None:
             raise SaleError("Order not found")
+        try:
+            order_rules.check_takes_payment(order.status, order.reference)
+        except RuleError as exc:
+            raise SaleError(str(exc)) from exc
         if order.status != OrderStatus.PENDING.value:
             raise SaleError(f"Order {order.reference} is {order.status}; nothing is due")
         try:
             (applied,) = apply_tenders(order.balance, [tender])
-        except TenderError as exc:
+            order_rules.check_payment(applied.amount, applied.method.value,
+                                      tendered=applied.tendered, change=applied.change)
+            order_rules.check_sum(order.paid, applied.amount, "The payments on this order")
+        except (TenderError, RuleError) as exc:
             raise SaleError(str(exc)) from exc
         payment = _payment_row(m, order, applied, installment_id)
         order.payments.append(payment)
