@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -75,9 +76,29 @@ class _RequestDialog(FormDialog):
 
 
 class DeletionRequestDialog(_RequestDialog):
-    def __init__(self, reference: str, parent: QWidget | None = None, *, approve_self: bool = False) -> None:
+    """Reason and routes; or, when the order cannot be deleted (``blocked``: the shared
+    rule's words, e.g. "€16.23 was collected on this order: refund it before deleting"),
+    that message and a Close button only: no route to delete is offered."""
+
+    def __init__(self, reference: str, parent: QWidget | None = None, *, approve_self: bool = False,
+                 blocked: str | None = None, can_refund: bool = False) -> None:
         super().__init__(f"Delete order {reference}", parent)
         self.setObjectName("deletionDialog")
+        if blocked is not None:
+            self.blocked = QLabel(blocked)
+            self.blocked.setObjectName("deletionBlocked")
+            self.blocked.setProperty("level", "error")
+            self.blocked.setWordWrap(True)
+            self.body.addWidget(self.blocked)
+            buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+            buttons.rejected.connect(self.reject)
+            if can_refund:  # the way forward: refund what was collected, then delete
+                self.refund_button = QPushButton("Refund first")
+                self.refund_button.setObjectName("refundFirst")
+                self.refund_button.setProperty("kind", "primary")
+                buttons.addButton(self.refund_button, QDialogButtonBox.ButtonRole.ActionRole)
+            self.body.addWidget(buttons)
+            return
         self.form.addRow("Reason", self.reason)
         self.add_routes(approve_self)
 

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.domain.order_rules import deletion_blocker
 from app.domain.permissions import Action
 from app.services import approvals, order_edits, payment_plans, sales
 from app.services.changes import Changes
@@ -111,7 +112,14 @@ class OrderActions(QObject):
     # -- deletion ---------------------------------------------------------------
     def request_deletion(self, detail: OrderDetail) -> None:
         approve_self = self.ctx.can(Action.ORDER_DELETE)
-        dialog = DeletionRequestDialog(detail.reference, self.host, approve_self=approve_self)
+        # the shared rule (app/domain/order_rules.py): money collected is refunded first
+        blocked = deletion_blocker(detail.status, detail.paid, detail.refunded, self.ctx.currency)
+        can_refund = (blocked is not None and self.ctx.can(Action.REFUND_REQUEST)
+                      and any(li.qty_milli > li.refunded_qty_milli for li in detail.lines))
+        dialog = DeletionRequestDialog(detail.reference, self.host, approve_self=approve_self,
+                                       blocked=blocked, can_refund=can_refund)
+        if can_refund:
+            dialog.refund_button.clicked.connect(lambda: (dialog.reject(), self.request_refund(detail)))
         self._open(dialog, lambda: self._deletion_chosen(detail, dialog, approve_self))
 
     def _deletion_chosen(self, detail: OrderDetail, dialog: DeletionRequestDialog, approve_self: bool) -> None:
