@@ -4,7 +4,8 @@ The terminal's catalog editor and quick-add check a product with them before wri
 the server checks pushed product.create/product.update, the back office's edits and the
 values of a resolved product conflict with the very same rules, so a value one side
 refuses cannot come in through the other. Each message names the field and is meant for
-the person who typed the value.
+the person who typed the value. No text field holds a control character or a lone
+surrogate (app/domain/text_rules.py): a product name is printed on receipts and labels.
 
 Two rules need the catalog, so each side looks the other product up in its own store
 (the terminal's local one, the server's organization): a barcode belongs to one product
@@ -19,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from app.domain.barcode import BarcodeError, normalize
+from app.domain.limits import MAX_AMOUNT, MAX_QTY_MILLI
+from app.domain.text_rules import TextError, check_clean, check_text
 
 MAX_TAX_RATE_PPM = 1_000_000  # 100 %
 LONGEST_CODE = 64  # the terminal's barcodes.code column
@@ -43,11 +46,12 @@ def _text(label: str, *, required: bool, longest: int) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value is None and not required:
             return None
-        if not isinstance(value, str) or (required and not value.strip()):
-            raise ProductFieldError(f"{label} is required" if required else f"{label} must be text")
-        if len(value) > longest:
-            raise ProductFieldError(f"{label} is too long ({len(value)} characters; at most {longest})")
-        return value
+        try:
+            if required and (not isinstance(value, str) or not check_clean(label, value).strip()):
+                raise ProductFieldError(f"{label} is required")
+            return check_text(label, value, longest)
+        except TextError as exc:
+            raise ProductFieldError(str(exc)) from None
     return check
 
 
@@ -56,6 +60,8 @@ def _price(value: Any) -> int:
         raise ProductFieldError("Price must be a whole number of cents")
     if value < 0:
         raise ProductFieldError("Price cannot be negative")
+    if value > MAX_AMOUNT:
+        raise ProductFieldError(f"Price is too large (at most {MAX_AMOUNT:,} minor units)")
     return int(value)
 
 
@@ -65,10 +71,12 @@ def _tax_rate(value: Any) -> int:
     return int(value)
 
 
-def _whole_number(label: str) -> Callable[[Any], int]:
+def _thousandths(label: str, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         if not _whole(value):
             raise ProductFieldError(f"{label} must be a whole number")
+        if not -high <= value <= high:
+            raise ProductFieldError(f"{label} is out of range (at most {high // 1000:,} units)")
         return int(value)
     return check
 
@@ -88,6 +96,10 @@ def _barcodes(value: Any) -> list[str]:
         raise ProductFieldError("Barcodes must be a list of codes")
     codes: list[str] = []
     for raw in value:
+        try:
+            check_clean("Barcode", raw)
+        except TextError as exc:  # before strip(): it takes U+001C-U+001F and U+0085 as spaces
+            raise ProductFieldError(str(exc)) from None
         if not raw.strip():
             raise ProductFieldError("A barcode cannot be empty")
         if len(raw.strip()) > LONGEST_CODE:
@@ -112,7 +124,7 @@ CHECKS: dict[str, Callable[[Any], Any]] = {
     "active": _flag("Active"),
     "stock_tracked": _flag("Stock tracked"),
     "sold_by_weight": _flag("Sold by weight"),
-    "reorder_level_milli": _whole_number("Reorder level"),
+    "reorder_level_milli": _thousandths("Reorder level", MAX_QTY_MILLI),
 }
 
 

@@ -232,9 +232,8 @@ class CatalogScreen(QWidget):
         """Import ``path`` off the GUI thread; progress shows in the bar; all or nothing."""
         actor, store, emit = self.ctx.actor, self.ctx.store, self._progress.moved.emit
 
-        def run() -> catalog_csv.ImportReport:
-            text = Path(path).read_text(encoding="utf-8-sig")
-            return catalog_csv.import_csv(store, actor, text, source=Path(path).name, progress=emit)
+        def run() -> catalog_csv.ImportReport:  # bytes that are not UTF-8 are named by line
+            return catalog_csv.import_file(store, actor, Path(path), progress=emit)
 
         self.progress.setRange(0, 0)  # busy until the rows are validated
         self.progress.show()

@@ -150,7 +150,7 @@ class ImportReportDialog(QDialog):
         self.lines = QListWidget()
         self.lines.setObjectName("importErrors")
         for error in report.errors:
-            self.lines.addItem(f"Line {error.line}: {error.message}")
+            self.lines.addItem(f"Line {error.line}: {error.message}" if error.line else error.message)
         layout.addWidget(self.lines, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
