@@ -1,6 +1,7 @@
 """ESC/POS bytes of a receipt for 58 mm and 80 mm thermal printers.
 
-Rendering is separate from sending: python-escpos' ``Dummy`` printer collects
+Every text goes through :func:`printing.escape.printable` on its way to bytes, so no
+stored text can become a printer command. Rendering is separate from sending: python-escpos' ``Dummy`` printer collects
 the bytes, the print queue stores them, and a connection delivers them later.
 So a job prints exactly what the order was when it was recorded, and a printer
 that is off does not hold the sale up.
@@ -10,9 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+from dataclasses import replace
 
 from escpos.printer import Dummy
 
+from printing.escape import barcode_data, printable
 from printing.layout import (
     BARCODE,
     BIG,
@@ -37,10 +40,17 @@ def _barcode(printer: Dummy, reference: str, paper_mm: int) -> None:
     printer.set(align="left")
 
 
+def escaped(row: Row) -> Row:
+    """``row`` with each of its texts through :func:`printing.escape.printable`."""
+    return replace(row, left=printable(row.left), right=printable(row.right),
+                   cells=tuple(printable(c) for c in row.cells))
+
+
 def _row(printer: Dummy, row: Row, width: int, paper_mm: int) -> None:
     if row.style == BARCODE:
-        _barcode(printer, row.left, paper_mm)
+        _barcode(printer, barcode_data(row.left), paper_mm)
         return
+    row = escaped(row)
     if row.style == BIG:
         printer.set(bold=True, double_width=True, double_height=True)
     elif row.style == BOLD:

@@ -30,6 +30,7 @@ from app.domain.barcode import is_valid_gtin
 from app.domain.money import format_money
 from app.store.local import LocalStore
 from app.store.models import Product
+from printing.escape import barcode_data, printable
 from printing.layout import chars_per_line, wrap
 from printing.pdf_output import FONT, FONT_BOLD, register_fonts
 
@@ -179,16 +180,16 @@ def render_labels_escpos(labels: Sequence[Label], paper_mm: int = 80) -> bytes:
     width = chars_per_line(paper_mm)
     printer = Dummy(profile="default")
     printer.hw("INIT")
-    for label in labels:
+    for label in labels:  # every stored text passes printable(): none becomes a command
         printer.set(align="center", bold=True)
-        printer.text("".join(line + "\n" for line in wrap(label.name, width)[:2]))
+        printer.text("".join(line + "\n" for line in wrap(printable(label.name), width)[:2]))
         printer.set(align="center", bold=True, double_width=True, double_height=True)
-        printer.text(label.price + "\n")
+        printer.text(printable(label.price) + "\n")
         printer.set(align="center", bold=False, normal_textsize=True)
         with contextlib.redirect_stdout(io.StringIO()):  # python-escpos prints its renderer choice
             if label.symbology == CODE128:
-                printer.barcode("{B" + label.code, "CODE128", height=64, width=2, pos="BELOW",
-                                function_type="B")
+                printer.barcode("{B" + barcode_data(label.code), "CODE128", height=64, width=2,
+                                pos="BELOW", function_type="B")
             else:
                 printer.barcode(label.code, label.symbology, height=64, width=2 if paper_mm == 58 else 3,
                                 pos="BELOW", function_type="A")
