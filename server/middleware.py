@@ -15,12 +15,49 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from server.context import AppContext
 from server.errors import envelope, request_id_var
 from server.security import sha256_hex
+from sync.protocol import MAX_BODY_BYTES
 
 access_log = logging.getLogger("tillsync.server.access")
 EXEMPT = ("/health", "/metrics")
 
 
 NUL_MARKERS = (b"\\u0000", b"\x00")
+
+
+class BodyTooLarge(Exception):
+    """A request body past :data:`MAX_BODY_BYTES` (announced or streamed)."""
+
+
+def too_large() -> Response:
+    """413 ``too_large`` in the error envelope, with the limit in ``details``."""
+    mib = MAX_BODY_BYTES // (1024 * 1024)
+    return envelope(413, "too_large",
+                    f"The request body is larger than {mib} MiB; send it in smaller parts "
+                    f"(fewer operations per push)", {"max_bytes": MAX_BODY_BYTES})
+
+
+def _declared_length(scope: Scope) -> int:
+    """The Content-Length header (0 when absent or not a number)."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+def limited(receive: Receive, limit: int = MAX_BODY_BYTES) -> Receive:
+    """``receive`` raising :class:`BodyTooLarge` once the body passes ``limit`` bytes."""
+    seen = 0
+
+    async def counting() -> Message:
+        nonlocal seen
+        message = await receive()
+        if message["type"] == "http.request":
+            seen += len(message.get("body", b""))
+            if seen > limit:
+                raise BodyTooLarge
+        return message
+
+    return counting
 
 
 #: A route's shortcut: answers a request without FastAPI (True) or declines (False),
@@ -36,6 +73,10 @@ class RequestMiddleware:
 
     NUL characters (PostgreSQL text cannot hold them) are refused outside /sync/push,
     which rejects such operations one by one instead of refusing the whole batch.
+
+    A body over :data:`MAX_BODY_BYTES` answers 413 ``too_large``: at once when its
+    Content-Length says so, else as soon as that many bytes arrived (before the app or
+    the push shortcut sees any of it).
 
     ``shortcuts`` maps (method, path) to a :data:`Shortcut` tried before the app: the
     hottest route (POST /sync/push) answers its plain requests there, with the request
@@ -77,9 +118,12 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        receive = limited(receive)
         try:
             response: Response | None = None
-            if ctx.settings.rate_limit_enabled and not path.startswith(EXEMPT):
+            if _declared_length(scope) > MAX_BODY_BYTES:
+                response = too_large()
+            if response is None and ctx.settings.rate_limit_enabled and not path.startswith(EXEMPT):
                 key = "auth:" + sha256_hex(auth)[:32] if auth else "ip:" + (
                     scope["client"][0] if scope.get("client") else "unknown")
                 wait = ctx.limiter.take(key)
@@ -107,6 +151,10 @@ class RequestMiddleware:
                 await response(scope, receive, send_with_id)
             else:
                 await self.app(scope, receive, send_with_id)
+        except BodyTooLarge:
+            if state["started"]:
+                raise
+            await too_large()(scope, _no_body, send_with_id)
         except Exception:
             access_log.exception("unhandled error request_id=%s", rid)
             if state["started"]:
@@ -124,6 +172,10 @@ class RequestMiddleware:
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info("%s %s %s %.1fms request_id=%s",
                                 method, path, status, elapsed * 1000, rid)
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 async def _buffered(receive: Receive) -> tuple[bytes, Receive]:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from sync.protocol import (
     MAX_BATCH,
+    MAX_BODY_BYTES,
     Operation,
     PullResponse,
     PushRequest,
@@ -184,10 +185,35 @@ class SyncClient:
         return await self._request("GET", "/terminals/me")
 
     async def push(self, operations: list[Operation]) -> PushResponse:
+        """POST /sync/push. A batch whose body is too large (past MAX_BODY_BYTES, or a 413
+        from a server with a lower limit) goes in two halves, one after the other, and
+        the answers are put together as the server's answer to the whole would be."""
         if len(operations) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} operations per push")
         # encoded and decoded by pydantic-core: a batch of 500 sales costs a few ms, not tens
-        body = PushRequest(operations=operations).model_dump_json().encode()
+        body = PushRequest(operations=[*operations]).model_dump_json().encode()
+        if len(body) > MAX_BODY_BYTES and len(operations) > 1:
+            return await self._push_halves(operations)
+        try:
+            return await self._push_body(body)
+        except PermanentError as exc:
+            if exc.status != 413 or len(operations) < 2:
+                raise
+        return await self._push_halves(operations)
+
+    async def _push_halves(self, operations: list[Operation]) -> PushResponse:
+        half = len(operations) // 2
+        first = await self.push(operations[:half])
+        answered = {r.op_id for r in first.results}
+        if first.gap_from is not None or not answered.issuperset(
+                op.op_id for op in operations[:half]):
+            return first  # held back: the second half would be too
+        second = await self.push(operations[half:])
+        return PushResponse(results=first.results + second.results,
+                            last_applied_seq=second.last_applied_seq,
+                            gap_from=second.gap_from, server_time=second.server_time)
+
+    async def _push_body(self, body: bytes) -> PushResponse:
         resp = await self._send("POST", "/sync/push", content=body,
                                 headers={"Content-Type": "application/json"})
         try:

@@ -9,71 +9,109 @@ of another field (merge).
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
+from app.domain.limits import (
+    MAX_AMOUNT,
+    MAX_CATEGORY,
+    MAX_CODE,
+    MAX_CURRENCY,
+    MAX_EMAIL,
+    MAX_INSTALLMENTS,
+    MAX_LINES,
+    MAX_METHOD,
+    MAX_MOVEMENT_REFERENCE,
+    MAX_NAME,
+    MAX_NOTE,
+    MAX_PHONE,
+    MAX_PPM,
+    MAX_QTY_MILLI,
+    MAX_REASON,
+    MAX_REFERENCE,
+)
+from sync.protocol import Uuid
+
+# The ranges of sync/protocol.py's ``Operation``, for payloads (app/domain/limits.py).
+# Money's sign is the domain rules' to judge (with the till's wording); the range keeps
+# every amount inside its column.
+Money = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Price = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
+Qty = Annotated[int, Field(ge=1, le=MAX_QTY_MILLI, description="thousandths, more than 0")]
+QtyDelta = Annotated[int, Field(ge=-MAX_QTY_MILLI, le=MAX_QTY_MILLI)]
+Ppm = Annotated[int, Field(ge=0, le=MAX_PPM, description="parts per million, 0 to 100 %")]
+Code = Annotated[str, Field(max_length=MAX_CODE)]
+Name = Annotated[str, Field(max_length=MAX_NAME)]
+Reason = Annotated[str, Field(max_length=MAX_REASON)]
+Note = Annotated[str, Field(max_length=MAX_NOTE)]
+Method = Annotated[str, Field(max_length=MAX_METHOD)]
+#: field names of an edit (order.update, product.update)
+FieldName = Annotated[str, Field(max_length=MAX_CODE)]
+MAX_FIELDS = 50
+
 
 class CustomerData(BaseModel):
-    id: str
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    id: Uuid
+    name: Name | None = None
+    phone: str | None = Field(default=None, max_length=MAX_PHONE)
+    email: str | None = Field(default=None, max_length=MAX_EMAIL)
 
 
 class OrderLineData(BaseModel):
-    id: str
-    product_id: str | None = Field(description="None for an item unknown to the catalog")
-    sku: str | None = None
-    name: str
-    barcode: str | None = None
-    unit_price: int
-    qty_milli: int
-    tax_rate_ppm: int
-    discount_percent_ppm: int = 0
-    discount_amount: int = 0
-    gross: int
-    net: int
-    tax: int
-    total: int
+    id: Uuid
+    product_id: Uuid | None = Field(description="None for an item unknown to the catalog")
+    sku: Code | None = None
+    name: Name
+    barcode: Code | None = None
+    unit_price: Money
+    qty_milli: Qty
+    tax_rate_ppm: Ppm
+    discount_percent_ppm: Ppm = 0
+    discount_amount: Money = 0
+    gross: Money
+    net: Money
+    tax: Money
+    total: Money
 
 
 class PaymentData(BaseModel):
-    id: str
-    order_id: str
-    method: str
-    amount: int
-    tendered: int
-    change: int = 0
-    installment_id: str | None = None
+    id: Uuid
+    order_id: Uuid
+    method: Method
+    amount: Money
+    tendered: Money
+    change: Money = 0
+    installment_id: Uuid | None = None
     created_at: datetime
 
 
 class InstallmentData(BaseModel):
-    id: str
-    number: int
+    id: Uuid
+    number: int = Field(ge=1, le=MAX_INSTALLMENTS)
     due_date: date
-    amount: int
+    amount: Money
 
 
 class OrderCreate(BaseModel):
-    reference: str
-    store_id: str
-    currency: str
+    reference: str = Field(max_length=MAX_REFERENCE)
+    store_id: Uuid
+    currency: str = Field(max_length=MAX_CURRENCY)
     tax_inclusive: bool
     is_offline: bool = True
     customer: CustomerData | None = None
-    lines: list[OrderLineData]
-    order_discount_percent_ppm: int = 0
-    order_discount_amount: int = 0
-    subtotal: int
-    discount: int
-    tax: int
-    total: int
-    payments: list[PaymentData] = Field(default_factory=list)
-    installments: list[InstallmentData] = Field(default_factory=list)
+    lines: list[OrderLineData] = Field(max_length=MAX_LINES)
+    order_discount_percent_ppm: Ppm = 0
+    order_discount_amount: Money = 0
+    subtotal: Money
+    discount: Money
+    tax: Money
+    total: Money
+    payments: list[PaymentData] = Field(default_factory=list, max_length=MAX_LINES)
+    installments: list[InstallmentData] = Field(default_factory=list,
+                                                max_length=MAX_INSTALLMENTS)
     created_at: datetime
-    note: str | None = None
+    note: Note | None = None
 
 
 class FieldEdit(BaseModel):
@@ -84,65 +122,65 @@ class FieldEdit(BaseModel):
 class EntityUpdate(BaseModel):
     """order.update, product.update: per-field base and new value."""
 
-    fields: dict[str, FieldEdit]
-    reason: str | None = None
+    fields: dict[FieldName, FieldEdit] = Field(max_length=MAX_FIELDS)
+    reason: Reason | None = None
 
 
 class OrderDelete(BaseModel):
-    reason: str
-    approved_by: str | None = None
-    approval_id: str | None = None
+    reason: Reason
+    approved_by: Uuid | None = None
+    approval_id: Uuid | None = None
 
 
 class RefundLine(BaseModel):
-    line_id: str
-    qty_milli: int
-    amount: int
+    line_id: Uuid
+    qty_milli: Qty
+    amount: Money
 
 
 class RefundCreate(BaseModel):
-    refund_id: str
-    order_id: str
-    lines: list[RefundLine]
-    amount: int
-    method: str
+    refund_id: Uuid
+    order_id: Uuid
+    lines: list[RefundLine] = Field(max_length=MAX_LINES)
+    amount: Money
+    method: Method
     restock: bool
-    reason: str
-    approved_by: str | None = None
+    reason: Reason
+    approved_by: Uuid | None = None
     created_at: datetime
-    approval_id: str | None = None
+    approval_id: Uuid | None = None
 
 
 class StockAdjust(BaseModel):
-    movement_id: str
-    product_id: str
-    kind: str  # receive, adjust, count
-    qty_delta_milli: int
-    reason: str | None = None
-    reference: str | None = None
+    movement_id: Uuid
+    product_id: Uuid
+    kind: str = Field(max_length=20, description="receive, adjust, count")
+    qty_delta_milli: QtyDelta = Field(description="may be negative (an adjustment, a count)")
+    reason: Reason | None = None
+    reference: str | None = Field(default=None, max_length=MAX_MOVEMENT_REFERENCE)
     created_at: datetime
 
 
 class ProductCreate(BaseModel):
-    sku: str
-    name: str
-    category: str | None = None
-    price: int
-    tax_rate_ppm: int
-    barcodes: list[str] = Field(default_factory=list)
+    sku: Code
+    name: Name
+    category: str | None = Field(default=None, max_length=MAX_CATEGORY)
+    price: Price
+    tax_rate_ppm: Ppm
+    barcodes: list[Code] = Field(default_factory=list, max_length=MAX_FIELDS)
     active: bool = True
     stock_tracked: bool = True
-    reorder_level_milli: int = 0
+    reorder_level_milli: QtyDelta = 0
     sold_by_weight: bool = False
 
 
 class ApprovalRequest(BaseModel):
     """approval.request (entity_id = approval_id): a cashier asks to delete or refund."""
 
-    approval_id: str
-    kind: str = Field(description="delete or refund")
-    order_id: str
-    reason: str
+    approval_id: Uuid
+    kind: str = Field(max_length=20, description="delete or refund")
+    order_id: Uuid
+    reason: Reason
     details: dict[str, Any] = Field(default_factory=dict,
                                     description="refund: lines, amount, method, restock")
     requested_at: datetime
@@ -153,15 +191,15 @@ class ApprovalDecide(BaseModel):
     here; an approval is carried out by ``order.delete`` / ``refund.create`` with
     ``approval_id``, which marks it approved on the server."""
 
-    approval_id: str
+    approval_id: Uuid
     approved: bool
-    note: str | None = None
+    note: Note | None = None
     decided_at: datetime
 
 
 class CustomerUpsert(BaseModel):
     """customer.upsert (entity_id = customer id); stored sealed on the server."""
 
-    name: str | None = None
-    phone: str | None = None
-    email: str | None = None
+    name: Name | None = None
+    phone: str | None = Field(default=None, max_length=MAX_PHONE)
+    email: str | None = Field(default=None, max_length=MAX_EMAIL)

@@ -9,13 +9,30 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.json_schema import SkipJsonSchema
+
+from app.domain.limits import ID_LENGTH, MAX_COUNT
 
 PROTOCOL_VERSION = 1
 OPERATION_FORMAT_VERSION = 1
 MAX_BATCH = 500
+#: The largest request body the server reads (413 ``too_large`` beyond it). A push of
+#: MAX_BATCH large sales is about 2.5 MiB (see docs/sync-protocol.md, section 5).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: The longest ``op_id`` the server can file a result under (an op_id that is not a UUID
+#: but no longer than this is answered ``rejected``; a longer one makes the push 422).
+MAX_OP_ID = 64
+
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: An id: a UUID in its canonical 36-character form (the terminal makes UUIDv7s). Kept a
+#: ``str`` on the wire; checked by pydantic-core (length, then the pattern).
+Uuid = Annotated[str, Field(max_length=ID_LENGTH, pattern=UUID_PATTERN,
+                            json_schema_extra={"format": "uuid"})]
+#: A sequence number, a version, a position: fits a 32-bit column.
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 
 class OpType(StrEnum):
@@ -41,23 +58,65 @@ class OpStatus(StrEnum):
 
 
 class Operation(BaseModel):
-    """One intent recorded by a terminal: what a person did, not a row dump."""
+    """One intent recorded by a terminal: what a person did, not a row dump.
 
-    op_id: str = Field(description="UUID made on the terminal; the deduplication key")
-    op_seq: int = Field(ge=1, description="Dense per-device sequence number, from 1")
+    Every id is a UUID and every number has its range; the payload's shape per ``type``
+    is in ``sync/payloads.py``. The server answers an operation that breaks these (or
+    its payload's) `rejected`, naming the field, and applies the rest of the push."""
+
+    op_id: Uuid = Field(description="UUID made on the terminal; the deduplication key")
+    op_seq: int = Field(ge=1, le=MAX_COUNT, description="Dense per-device sequence number, from 1")
     type: OpType
-    entity_id: str
-    actor_id: str
-    device_id: str
+    entity_id: Uuid
+    actor_id: Uuid
+    device_id: Uuid = Field(description="The pushing terminal's device_id (from enrollment)")
     created_at: datetime = Field(description="Terminal wall clock; for receipts only")
-    base_version: int = Field(ge=0, description="Server version the edit was made against; 0 for new")
-    format_version: int = OPERATION_FORMAT_VERSION
+    base_version: Count = Field(description="Server version the edit was made against; 0 for new")
+    format_version: int = Field(default=OPERATION_FORMAT_VERSION, ge=1, le=MAX_COUNT)
     payload: dict[str, Any]
 
 
+class RawOperation(BaseModel):
+    """An operation that is not a valid :class:`Operation`, read just enough to answer it:
+    its ``op_seq`` places it in the device's sequence and its ``op_id`` files the answer.
+    The server rejects (and quarantines) it, naming what is wrong; the push goes on."""
+
+    model_config = ConfigDict(extra="allow")
+
+    op_id: str = Field(max_length=MAX_OP_ID)
+    op_seq: int = Field(ge=1, le=MAX_COUNT)
+
+    def problems(self) -> str:
+        """What makes this not an :class:`Operation`, in words."""
+        try:
+            Operation.model_validate(self.model_dump())
+        except ValidationError as exc:
+            return describe_errors(exc)
+        return "the operation is not valid"  # (it validates now: never seen)
+
+
+def describe_errors(exc: ValidationError, prefix: str = "") -> str:
+    """A validation error in words: ``field: what is wrong`` per problem (the value's
+    range or length included), never the values themselves."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"]) or "operation"
+        message = err["msg"]
+        ctx = err.get("ctx") or {}
+        if err["type"] == "string_pattern_mismatch" and ctx.get("pattern") == UUID_PATTERN:
+            message = "should be a UUID (36 characters, like 0193a4d0-7c1e-7b9a-9d0e-5f1f2a3b4c5d)"
+        parts.append(f"{prefix}{where}: {message}")
+    return "; ".join(parts[:10]) + ("; ..." if len(parts) > 10 else "")
+
+
 class PushRequest(BaseModel):
-    protocol: int = PROTOCOL_VERSION
-    operations: list[Operation] = Field(max_length=MAX_BATCH)
+    """``POST /sync/push``: at most 500 operations. An item that is not a valid Operation
+    but has an ``op_id`` string (at most 64 characters) and an ``op_seq`` is answered
+    ``rejected`` on its own, naming what is wrong; without those two the push is 422."""
+
+    protocol: int = Field(default=PROTOCOL_VERSION, ge=1, le=MAX_COUNT)
+    operations: list[Annotated[Operation | SkipJsonSchema[RawOperation],
+                               Field(union_mode="left_to_right")]] = Field(max_length=MAX_BATCH)
 
 
 class OperationResult(BaseModel):

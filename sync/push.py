@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
 
 from app.store.local import LocalStore
@@ -74,8 +75,18 @@ def _aware(dt: datetime) -> datetime:
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
+def _operation(**values: Any) -> Operation:
+    """The outbox row as an Operation; one the wire model refuses (an id that is not a
+    UUID, say) is sent as it is, for the server to answer ``rejected`` with the reason
+    rather than hold the whole outbox here."""
+    try:
+        return Operation(**values)
+    except ValidationError:
+        return Operation.model_construct(**values)
+
+
 def to_operation(row: OutboxOperation) -> Operation:
-    return Operation(
+    return _operation(
         op_id=row.op_id, op_seq=row.op_seq, type=row.type, entity_id=row.entity_id,
         actor_id=row.actor_id, device_id=row.device_id, created_at=_aware(row.created_at),
         base_version=row.base_version, format_version=row.format_version, payload=row.payload,
@@ -97,7 +108,7 @@ def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) ->
         rows = s.execute(select(*_OUTBOX_COLUMNS)
                          .where(_OUTBOX.c.status == "pending", _OUTBOX.c.op_seq > after_seq)
                          .order_by(_OUTBOX.c.op_seq).limit(limit)).all()
-    return [Operation(
+    return [_operation(
         op_id=r.op_id, op_seq=r.op_seq, type=r.type, entity_id=r.entity_id,
         actor_id=r.actor_id, device_id=r.device_id, created_at=_aware(r.created_at),
         base_version=r.base_version, format_version=r.format_version,

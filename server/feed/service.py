@@ -49,8 +49,10 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
         for r in rows
     ]
     cursor = rows[-1].position if rows else after
+    # the rows are read after the store: on PostgreSQL (read committed) a push committing
+    # in between shows in them, beyond the head read. The feed holds its cursor at least.
     return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow(),
-                        head=head)
+                        head=max(head, cursor))
 
 
 @contextmanager

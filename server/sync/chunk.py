@@ -32,7 +32,13 @@ from server.sync import product_codes
 from server.sync import repository as repo
 from server.sync.bulk import BulkOrders, is_bulk
 from server.sync.common import Outcome
-from server.sync.dispatch import has_nul, result_of, run_handler, scrub, stored_result
+from server.sync.dispatch import result_of, run_handler, stored_result
+from server.sync.intake import (
+    ENTITY_COLUMN,
+    RefusedOperation,
+    as_json,
+    type_name,
+)
 from sync.protocol import Operation, OperationResult, OpStatus
 
 _terminals = Terminal.__table__
@@ -98,18 +104,24 @@ class Batch:
         """Keep an op's result (and quarantine entry) to write at the end."""
         self.processed.append({
             "op_id": op.op_id, "device_id": terminal.terminal_id, "op_seq": op.op_seq,
-            "org_id": terminal.org_id, "type": op.type.value, "entity_id": op.entity_id,
+            "org_id": terminal.org_id, "type": type_name(op),
+            "entity_id": op.entity_id[:ENTITY_COLUMN],
             "status": result.status.value, "result": result.model_dump(mode="json"),
             "processed_at": self.now,
         })
         if result.status is OpStatus.REJECTED:
-            self.quarantined.append({
-                "id": new_id(), "org_id": terminal.org_id, "store_id": terminal.store_id,
-                "device_id": terminal.terminal_id, "op_id": op.op_id,
-                "op_type": op.type.value, "operation": op.model_dump(mode="json"),
-                "reason": result.reason or "rejected", "status": "open", "result": None,
-                "created_at": self.now, "resolved_at": None, "resolved_by": None,
-            })
+            self.quarantine(terminal, op, result.reason)
+
+    def quarantine(self, terminal: TerminalPrincipal, op: Operation, reason: str | None
+                   ) -> None:
+        """Keep a quarantine entry for a rejected op, to write at the end."""
+        self.quarantined.append({
+            "id": new_id(), "org_id": terminal.org_id, "store_id": terminal.store_id,
+            "device_id": terminal.terminal_id, "op_id": op.op_id,
+            "op_type": type_name(op), "operation": as_json(op),
+            "reason": reason or "rejected", "status": "open", "result": None,
+            "created_at": self.now, "resolved_at": None, "resolved_by": None,
+        })
 
     def finish(self) -> None:
         """Write what the chunks left: bulk rows, results, counters; the feed last (its
@@ -140,6 +152,7 @@ class Chunk:
         self.feed = batch.feed_for(terminal)
         self.done: dict[str, OperationResult] = {}  # op_id -> result, of ops applied here
         self.seq_owner: dict[int, str] = {}
+        self.refused: set[str] = set()  # op_ids quarantined here without a stored result
 
     def run(self) -> Decided:
         batch, terminal = self.batch, self.terminal
@@ -149,25 +162,23 @@ class Chunk:
         gap = False
         for i, op in enumerate(self.ops):
             stored = batch.known.get(op.op_id)
-            if stored is not None:
-                device_id, result_json = stored
-                answers.append(_Answer("now", op, stored_result(result_json)
-                                       if device_id == terminal.terminal_id else
-                                       result_of(op, Outcome(
-                                           OpStatus.REJECTED,
-                                           reason="op_id already used by another device"))))
+            if stored is not None and stored[0] == terminal.terminal_id:
+                answers.append(_Answer("now", op, stored_result(stored[1])))
                 continue
             if op.op_id in self.done:
                 answers.append(_Answer("dup", op))
                 continue
-            if op.op_seq <= last:
-                answers.append(_Answer("now", op, result_of(op, Outcome(
-                    OpStatus.REJECTED,
-                    reason=f"op_seq {op.op_seq} was already used by op {self._owner(op)}"))))
-                continue
             if op.op_seq > last + 1:
                 gap = True
                 break
+            if stored is not None or op.op_seq <= last:
+                # rejected without a stored result (its op_id or its op_seq is another
+                # op's); quarantined once, and an unused op_seq is consumed all the same
+                reason = ("op_id already used by another device" if stored is not None else
+                          f"op_seq {op.op_seq} was already used by op {self._owner(op)}")
+                answers.append(_Answer("now", op, self._refuse(op, reason)))
+                last = max(last, op.op_seq)
+                continue
             op, outcome = self._apply(i, op)
             result = result_of(op, outcome)
             self.done[op.op_id] = result
@@ -186,6 +197,16 @@ class Chunk:
             return self.done[a.op.op_id]
         return stored_result(self.done[a.op.op_id].model_dump(mode="json"))
 
+    def _refuse(self, op: Operation, reason: str) -> OperationResult:
+        """The rejection of an op that cannot have a stored result of its own."""
+        batch = self.batch
+        device = self.terminal.terminal_id or ""
+        if op.op_id not in self.refused and not repo.is_quarantined(batch.session, device,
+                                                                   op.op_id):
+            self.refused.add(op.op_id)
+            batch.quarantine(self.terminal, op, reason)
+        return result_of(op, Outcome(OpStatus.REJECTED, reason=reason))
+
     def _owner(self, op: Operation) -> str:
         owner = self.seq_owner.get(op.op_seq)
         if owner is None:
@@ -195,10 +216,13 @@ class Chunk:
         return owner
 
     def _apply(self, i: int, op: Operation) -> tuple[Operation, Outcome]:
-        """(op, outcome): the op as applied (scrubbed of NULs) and what became of it."""
-        if has_nul(op):
-            op = Operation.model_validate(scrub(op.model_dump(mode="json")))
-            return op, Outcome(OpStatus.REJECTED, reason="the operation contains a NUL character")
+        """(op, outcome): the op as applied and what became of it."""
+        if isinstance(op, RefusedOperation):  # invalid, or held a NUL (intake.taken_in)
+            return op, Outcome(OpStatus.REJECTED, reason=op.reason)
+        if op.device_id != self.terminal.terminal_id:
+            return op, Outcome(OpStatus.REJECTED, reason=(
+                f"device_id {op.device_id} is not this terminal's device_id "
+                f"({self.terminal.terminal_id}); a terminal pushes its own operations only"))
         batch = self.batch
         if batch.use_bulk and is_bulk(op):
             if not batch.bulk.prepared(op):  # a handler ran since, or not loaded yet

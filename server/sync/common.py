@@ -103,7 +103,8 @@ def staff_op_context(
     422 ``invalid_value``, not ops.run's, and conflicts does not import the back office.
     ``org_wide`` (products): entries go to every store."""
     feed = FeedWriter.deferred(session, org_id, store_id)
-    op = Operation(
+    # built, not validated: its op_id ("bo-<uuid>") and device_id ("") are no terminal's
+    op = Operation.model_construct(
         op_id=f"{op_id_prefix}-{new_id()}", op_seq=1, type=op_type, entity_id=entity_id,
         actor_id=actor.id, device_id=device_id, created_at=utcnow(), base_version=0,
         payload=payload,

@@ -154,9 +154,15 @@ def run_handler(
         return Outcome(OpStatus.REJECTED, reason=exc.reason)
     except OperationalError:
         raise
-    except Exception as exc:  # a bug must not hold the queue: quarantine it
+    except Exception:  # a bug must not hold the queue: quarantine it, in words
         savepoint.rollback()
         if feed is not None:
             feed.truncate(mark)
-        log.exception("op %s failed", op.op_id)
-        return Outcome(OpStatus.REJECTED, reason=f"server error while applying: {exc!r}"[:900])
+        log.exception("op %s (%s) failed", op.op_id, op.type)
+        return Outcome(OpStatus.REJECTED, reason=internal_error_reason(op.op_id))
+
+
+def internal_error_reason(op_id: str) -> str:
+    """The reason of an op the server failed to apply (the error itself is logged)."""
+    return (f"the server could not apply this operation (an internal error, logged with "
+            f"op_id {op_id}); an admin can resubmit it from the quarantine")

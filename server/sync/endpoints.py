@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.domain.limits import MAX_COUNT
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
 from server.feed import service as feed
@@ -20,10 +21,22 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 @router.post("/push", response_model=PushResponse,
-             responses={401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"}})
+             responses={401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"},
+                        413: {"model": ErrorEnvelope,
+                              "description": "too_large: the body is over MAX_BODY_BYTES (8 MiB); "
+                                             "send fewer operations per push"},
+                        422: {"model": ErrorEnvelope,
+                              "description": "validation_error: not a push body, or an item "
+                                             "without an op_id string (at most 64 characters) "
+                                             "and an op_seq"}})
 async def push(body: PushRequest, request: Request, ctx: CtxDep) -> Response:
     """Apply operations in op_seq order; one result per op (ops held back by a gap have none,
-    ``gap_from`` names the first missing op_seq). Needs a terminal token (Bearer tt_...)."""
+    ``gap_from`` names the first missing op_seq). Needs a terminal token (Bearer tt_...).
+
+    Each operation is checked on its own against the Operation schema and its payload's
+    (ids are UUIDs, numbers and texts within their ranges): one that breaks them is
+    answered ``rejected`` naming the field and range, quarantined, and counted in
+    ``last_applied_seq``; the others apply."""
     terminal = await pushing_terminal(request)
     result = await sync_service.push(ctx, terminal, body)
     # serialized here, once: the model was built by the server, re-validating it is waste
@@ -37,8 +50,8 @@ async def push(body: PushRequest, request: Request, ctx: CtxDep) -> Response:
 def pull(
     terminal: TerminalDep,
     ctx: CtxDep,
-    after: Annotated[int, Query(ge=0)] = 0,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    after: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None,
 ) -> PullResponse:
     """The store's changes after ``after`` in commit order; pass ``cursor`` back as ``after``."""
     size = min(limit or ctx.settings.pull_default_limit, ctx.settings.pull_max_limit)
@@ -56,7 +69,7 @@ def snapshot(
     terminal: TerminalDep,
     ctx: CtxDep,
     page_token: Annotated[str | None, Query(max_length=2000)] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None,
 ) -> SnapshotResponse:
     """Full current state of the terminal's store and org, a page at a time, with the cursor
     to pull from after the last page. Pass ``next_page_token`` back as ``page_token`` while
@@ -81,7 +94,9 @@ def list_quarantine(
     return quarantine.list_quarantine(ctx, staff, status or None, limit, offset)
 
 
-@router.post("/quarantine/{qid}/resubmit", response_model=ResubmitOut)
+@router.post("/quarantine/{qid}/resubmit", response_model=ResubmitOut,
+             responses={422: {"model": ErrorEnvelope,
+                              "description": "invalid_value: the operation is still not valid"}})
 def resubmit(qid: str, body: ResubmitIn, staff: StaffDep, ctx: CtxDep) -> ResubmitOut:
     require(staff, Action.SYNC_ADMIN)
     return quarantine.resubmit(ctx, staff, qid, body)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
+
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import ProcessedOp, QuarantinedOp, Terminal
@@ -10,7 +12,7 @@ from server.feed.writer import FeedWriter
 from server.sync import repository as repo
 from server.sync.dispatch import result_of, run_handler
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
-from sync.protocol import Operation, OpStatus
+from sync.protocol import Operation, OpStatus, describe_errors
 
 
 def out(q: QuarantinedOp) -> QuarantineOut:
@@ -41,7 +43,12 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
             data["payload"] = body.payload
         if body.actor_id is not None:
             data["actor_id"] = body.actor_id
-        op = Operation.model_validate(data)
+        try:
+            op = Operation.model_validate(data)
+        except ValidationError as exc:
+            raise ApiError(422, "invalid_value",
+                           f"The operation is still not valid: {describe_errors(exc)}; "
+                           "dismiss it if it cannot be fixed") from exc
         term = session.get(Terminal, q.device_id)
         if term is None:
             raise not_found("Terminal")

@@ -40,6 +40,14 @@ def processed_at_seq(session: Session, device_id: str, op_seq: int) -> Processed
     ).first()
 
 
+def is_quarantined(session: Session, device_id: str, op_id: str) -> bool:
+    """Whether this device's op ``op_id`` is in the quarantine already (any status)."""
+    return session.execute(
+        select(QuarantinedOp.id).where(QuarantinedOp.op_id == op_id,
+                                       QuarantinedOp.device_id == device_id).limit(1)
+    ).first() is not None
+
+
 def quarantine_of(
     session: Session, org_id: str, status: str | None, limit: int, offset: int
 ) -> list[QuarantinedOp]:

@@ -28,14 +28,12 @@ from server.db.engine import READ
 from server.db.models import Terminal
 from server.errors import ApiError
 from server.sync.chunk import Decided
-from server.sync.common import Outcome
-from server.sync.dispatch import result_of
 from server.sync.group_commit import GroupCommit
+from server.sync.intake import taken_in, type_name
 from sync.protocol import (
     MAX_BATCH,
     Operation,
     OperationResult,
-    OpStatus,
     PushRequest,
     PushResponse,
 )
@@ -68,7 +66,7 @@ async def _write_chunk(ctx: AppContext, terminal: TerminalPrincipal, ops: list[O
             log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
             await asyncio.sleep(0.05 * (2**attempt))
             continue
-        by_id = {op.op_id: op.type.value for op in ops}
+        by_id = {op.op_id: type_name(op) for op in ops}
         for result in results:
             ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
         return results, gap, last
@@ -86,24 +84,22 @@ def _counter(ctx: AppContext, terminal: TerminalPrincipal) -> int:
 
 
 async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -> PushResponse:
-    """Apply a batch in op_seq order; ops after a missing op_seq are held back (gap_from)."""
+    """Apply a batch in op_seq order; ops after a missing op_seq are held back (gap_from).
+
+    Every op placed gets a result, in op_seq order: an op that is not a valid Operation,
+    or that carries another device's device_id, is rejected in its place (stored,
+    quarantined, the counter advanced) like any other rejection."""
     results: list[OperationResult] = []
     gap_from: int | None = None
     last = 0
-    mine: list[Operation] = []
-    for op in sorted(req.operations, key=lambda o: o.op_seq):
-        if op.device_id != terminal.terminal_id:
-            results.append(result_of(op, Outcome(
-                OpStatus.REJECTED, reason="device_id is not the device of this terminal token")))
-        else:
-            mine.append(op)
-    for i in range(0, len(mine), CHUNK):
-        done, gap, last = await _write_chunk(ctx, terminal, mine[i:i + CHUNK])
+    ops = taken_in(req.operations)
+    for i in range(0, len(ops), CHUNK):
+        done, gap, last = await _write_chunk(ctx, terminal, ops[i:i + CHUNK])
         results.extend(done)
         if gap:
             gap_from = last + 1
             break
-    if not mine:
+    if not ops:
         last = await anyio.to_thread.run_sync(_counter, ctx, terminal)
     return PushResponse(results=results, last_applied_seq=last, gap_from=gap_from,
                         server_time=utcnow())
