@@ -23,27 +23,70 @@ import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
+
 from server.context import AppContext, TerminalPrincipal
 from server.errors import ApiError
 from server.sync.bulk import BulkRefused
 from server.sync.chunk import Batch, Decided
-from sync.protocol import Operation
+from server.sync.intake import failed, type_name
+from sync.protocol import Operation, OperationResult
 
 log = logging.getLogger("tillsync.server.sync")
 
 
-def apply_alone(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]) -> Decided:
-    """One device's ops in a transaction of their own."""
-    try:
-        with ctx.writer.begin() as session:
-            outcome = Batch(ctx, session).decide([(terminal, ops)])[0]
-    except BulkRefused as exc:
-        log.warning("bulk write refused (%s); applying the chunk op by op", exc)
-        with ctx.writer.begin() as session:
-            outcome = Batch(ctx, session, use_bulk=False).decide([(terminal, ops)])[0]
+def _decide(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation],
+            use_bulk: bool = True) -> Decided:
+    with ctx.writer.begin() as session:
+        outcome = Batch(ctx, session, use_bulk=use_bulk).decide([(terminal, ops)])[0]
     if isinstance(outcome, ApiError):
         raise outcome
     return outcome
+
+
+def apply_alone(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]) -> Decided:
+    """One device's ops in a transaction of their own.
+
+    If the database refuses the bulk rows, the chunk is applied again without the bulk
+    path; if it still fails for a reason that is not transient, op by op, so the op at
+    fault is rejected (and quarantined) alone instead of the push failing forever."""
+    try:
+        return _decide(ctx, terminal, ops)
+    except BulkRefused as exc:
+        log.warning("bulk write refused (%s); applying the chunk op by op", exc)
+    except (OperationalError, ApiError):
+        raise
+    except Exception:  # noqa: BLE001 - not transient: once more without the bulk path
+        log.exception("a chunk of device %s failed; applying it without the bulk path",
+                      terminal.terminal_id)
+    try:
+        return _decide(ctx, terminal, ops, use_bulk=False)
+    except (OperationalError, ApiError):
+        raise  # transient (retried by the caller), or a revoked terminal
+    except Exception:  # noqa: BLE001 - an op the server cannot write: find it
+        log.exception("a chunk of %d ops of device %s failed; applying them one by one",
+                      len(ops), terminal.terminal_id)
+    return _one_by_one(ctx, terminal, ops)
+
+
+def _one_by_one(ctx: AppContext, terminal: TerminalPrincipal, ops: list[Operation]
+                ) -> Decided:
+    """Each op in a transaction of its own; one that fails is filed as rejected with the
+    internal-error reason (its error is logged), and the ops after it go on."""
+    results: list[OperationResult] = []
+    gap, last = False, 0
+    for op in ops:
+        try:
+            done, gap, last = _decide(ctx, terminal, [op], use_bulk=False)
+        except (OperationalError, ApiError):
+            raise
+        except Exception:  # noqa: BLE001
+            log.exception("op %s (%s) could not be written", op.op_id, type_name(op))
+            done, gap, last = _decide(ctx, terminal, [failed(op)], use_bulk=False)
+        results.extend(done)
+        if gap:
+            break
+    return results, gap, last
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from server.db.base import utcnow
-from server.sync.dispatch import has_nul, scrub
+from server.sync.dispatch import has_nul, internal_error_reason, scrub
 from sync.protocol import Operation, OpType, RawOperation
 
 #: the columns a refused op's values are filed in (processed_ops, quarantine)
@@ -60,6 +60,17 @@ def without_nul(op: Operation) -> RefusedOperation:
         created_at=op.created_at, base_version=op.base_version,
         format_version=op.format_version, payload={},
         reason="the operation contains a NUL character", raw=data)
+
+
+def failed(op: Operation) -> RefusedOperation:
+    """The refusal of an op the server failed to write (a bug; the error is logged)."""
+    data = op.model_dump(mode="json")
+    return RefusedOperation.model_construct(
+        op_id=op.op_id, op_seq=op.op_seq, type=type_name(op),
+        entity_id=op.entity_id[:ENTITY_COLUMN], actor_id="", device_id="",
+        created_at=op.created_at, base_version=op.base_version,
+        format_version=op.format_version, payload={}, reason=internal_error_reason(op.op_id),
+        raw=data)
 
 
 def taken_in(items: list[Operation | RawOperation]) -> list[Operation]:

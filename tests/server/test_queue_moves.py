@@ -8,6 +8,8 @@ import json
 import threading
 from typing import Any
 
+import pytest
+
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from tests.server.support import Tenant, Terminal
@@ -138,3 +140,31 @@ def test_head_is_never_below_the_pages_cursor(tenant: Tenant) -> None:
         stop.set()
         thread.join(30)
     assert not bad
+
+
+def test_an_op_the_server_cannot_write_is_rejected_alone(tenant: Tenant,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error outside any op's savepoint (here: writing the op's stored result, as an
+    integer past 64 bits once did on SQLite) used to fail the whole push with 500 on every
+    try. The chunk is now applied op by op and only that op is rejected, in words."""
+    from server.db.models import ProcessedOp
+    from server.sync import chunk
+
+    term, cashier = tenant.enroll(name="Poison"), tenant.staff[Role.CASHIER]
+    ops = [term.order_create(cashier, pay=True) for _ in range(3)]
+    poison = ops[1]["entity_id"]
+    real = chunk.insert_rows
+
+    def insert_rows(conn: Any, table: Any, rows: Any) -> None:
+        if table is ProcessedOp.__table__ and any(
+                r["entity_id"] == poison and r["status"] != "rejected" for r in rows):
+            raise OverflowError("Python int too large to convert to SQLite INTEGER")
+        real(conn, table, rows)
+
+    monkeypatch.setattr(chunk, "insert_rows", insert_rows)
+    resp = _push(term, ops, "shortcut")
+    assert [r["status"] for r in resp["results"]] == ["applied", "rejected", "applied"]
+    assert resp["last_applied_seq"] == 3
+    reason = resp["results"][1]["reason"]
+    assert "could not apply this operation" in reason and "OverflowError" not in reason
+    assert [q["op_id"] for q in _quarantined(tenant, term)] == [ops[1]["op_id"]]
