@@ -157,3 +157,26 @@ def test_the_published_schema_carries_the_ranges(tenant: Tenant) -> None:
     assert push["maxItems"] == 500
     # how the server reads a bad item is not part of the push's schema
     assert "RawOperation" not in PushRequest.model_json_schema()["$defs"]
+
+
+def test_a_refused_op_resubmitted_unfixed_is_422_and_fixed_applies(tenant: Tenant) -> None:
+    term, cashier = tenant.enroll(name="Resubmit"), tenant.staff[Role.CASHIER]
+    long_id = term.order_create(cashier)
+    _long_entity(long_id)
+    big = term.order_create(cashier, pay=True)
+    good_payload = json.loads(json.dumps(big["payload"]))
+    _total(big)
+    resp = term.push([long_id, big])
+    assert [r["status"] for r in resp["results"]] == ["rejected", "rejected"]
+    filed = {q["op_id"]: q for q in _quarantine(tenant)}
+    admin = tenant.login(Role.ADMIN)
+    with tenant.server.client() as c:
+        r = c.post(f"/sync/quarantine/{filed[long_id['op_id']]['id']}/resubmit", json={},
+                   headers=admin)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_value"
+        assert "entity_id" in r.json()["error"]["message"]
+        r = c.post(f"/sync/quarantine/{filed[big['op_id']]['id']}/resubmit",
+                   json={"payload": good_payload}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["result"]["status"] == "applied"
