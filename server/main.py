@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from server import crypto
+from server import crypto, openapi
 from server.auth.endpoints import router as auth_router
 from server.config import Settings
 from server.context import AppContext
@@ -98,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health_router, auth_router, tenancy_router, sync_router):
         app.include_router(router)
     _optional_routers(app)
+    openapi.install(app)
     return app
 
 
