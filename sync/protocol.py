@@ -95,12 +95,12 @@ class RawOperation(BaseModel):
         return "the operation is not valid"  # (it validates now: never seen)
 
 
-def describe_errors(exc: ValidationError, prefix: str = "") -> str:
+def describe_errors(exc: ValidationError, prefix: str = "", whole: str = "operation") -> str:
     """A validation error in words: ``field: what is wrong`` per problem (the value's
     range or length included), never the values themselves."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"]) or "operation"
+        where = ".".join(str(p) for p in err["loc"]) or whole
         message = err["msg"]
         ctx = err.get("ctx") or {}
         if err["type"] == "string_pattern_mismatch" and ctx.get("pattern") == UUID_PATTERN:

@@ -19,7 +19,7 @@ from server.db.base import utcnow
 from server.db.models import AuditEntry, Staff
 from server.feed.writer import FeedWriter
 from server.webhooks import outbox
-from sync.protocol import Operation, OpStatus, OpType
+from sync.protocol import Operation, OpStatus, OpType, describe_errors
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -120,10 +120,8 @@ def parse_payload(model: type[M], payload: dict[str, Any]) -> M:
     """Validate an operation payload; a bad one is rejected with the field names at fault."""
     try:
         return model.model_validate(payload)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'payload'}: {e['msg']}" for e in exc.errors()
-        )
+    except ValidationError as exc:  # (an id: "should be a UUID", not the pattern)
+        problems = describe_errors(exc, whole="payload")
         raise Rejected(f"invalid {model.__name__} payload: {problems}") from exc
 
 
