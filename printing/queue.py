@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.domain.ids import new_id
+from app.store.database import private_dir, private_sqlite
 from printing.connections import PrinterConfig
 
 QUEUE_FILE = "print_queue.sqlite"
@@ -103,7 +104,8 @@ class PrintQueue:
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.path.parent)  # jobs hold receipts: private like the store (0700/0600)
+        private_sqlite(self.path)
         with self._read() as db:  # executescript manages its own transaction
             db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
         self.fail_interrupted()

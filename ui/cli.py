@@ -6,10 +6,20 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
+from app.store.database import StoreUnusable, tighten_tree
 from app.store.keys import KeyUnavailable
+
+if TYPE_CHECKING:
+    from app.store.local import LocalStore
+
+PRIVATE_UMASK = 0o077
+#: What stops the till with words instead of a traceback: no safe key, a damaged or
+#: missing store or key file (each message says what to do).
+REFUSALS = (KeyUnavailable, StoreUnusable)
 
 
 def default_data_dir() -> Path:
@@ -39,21 +49,44 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _open(args: argparse.Namespace):
+def _passphrase(args: argparse.Namespace) -> str | None:
+    return args.key_passphrase_file.read_text().strip() if args.key_passphrase_file else None
+
+
+def _open(args: argparse.Namespace) -> LocalStore:
     from app.store.local import open_store
 
-    passphrase = args.key_passphrase_file.read_text().strip() if args.key_passphrase_file else None
-    return open_store(args.data_dir or default_data_dir(), passphrase=passphrase)
+    data_dir = Path(args.data_dir or default_data_dir())
+    if data_dir.exists():
+        tighten_tree(data_dir)  # files an older version or a copy left readable by others
+    return open_store(data_dir, passphrase=_passphrase(args))
+
+
+def _refused(exc: BaseException, command: str, smoke: bool) -> int:
+    """The person-readable reason the till cannot start, on stderr and (for the desktop)
+    in a window, instead of a traceback."""
+    print(f"tillsync: {exc}", file=sys.stderr)
+    if command == "run":
+        from ui.main import show_start_error
+
+        show_start_error(str(exc), wait=not smoke)
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "run"
+    umask = os.umask(PRIVATE_UMASK)  # whatever this process creates is the till user's only
     try:
-        store = _open(args)
-    except KeyUnavailable as exc:
-        print(f"tillsync: {exc}", file=sys.stderr)
-        return 2
+        return _main(args, command)
+    except REFUSALS as exc:
+        return _refused(exc, command, getattr(args, "smoke", False))
+    finally:
+        os.umask(umask)
+
+
+def _main(args: argparse.Namespace, command: str) -> int:
+    store = _open(args)
     try:
         if command == "demo":
             from app import demo
@@ -67,9 +100,8 @@ def main(argv: list[str] | None = None) -> int:
             return commands.run(command, store, args)
         from ui.main import run_app
 
-        passphrase = args.key_passphrase_file.read_text().strip() if args.key_passphrase_file else None
         return run_app(store, demo=getattr(args, "demo", False), smoke=getattr(args, "smoke", False),
-                       passphrase=passphrase)
+                       passphrase=_passphrase(args))
     finally:
         store.close()
 

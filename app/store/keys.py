@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
 from app.store.crypto import KEY_BYTES
+from app.store.database import PRIVATE_FILE, tighten
 
 SERVICE = "tillsync"
 KEY_FILE = "data-key.enc"
@@ -35,6 +36,10 @@ PASSPHRASE_ENV = "TILLSYNC_KEY_PASSPHRASE"
 
 class KeyUnavailable(RuntimeError):
     """No safe place for the data key; the message tells the admin what to do."""
+
+
+class DamagedKeyFile(KeyUnavailable):
+    """A sealed key or credential file that cannot be read as one (cut short, overwritten)."""
 
 
 @dataclass(frozen=True)
@@ -62,17 +67,28 @@ def seal_file(path: Path, secret: bytes, passphrase: str, *, aad: bytes, field: 
     sealed = AESGCM(_scrypt(passphrase, salt)).encrypt(nonce, secret, aad)
     doc = {"v": 1, "kdf": "scrypt", "salt": salt.hex(), "nonce": nonce.hex(), field: sealed.hex()}
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(doc))
-    os.chmod(tmp, 0o600)
+    tmp.unlink(missing_ok=True)  # made 0600 from its first byte, whatever the umask
+    with os.fdopen(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, PRIVATE_FILE), "w") as fh:
+        fh.write(json.dumps(doc))
+        fh.flush()
+        os.fsync(fh.fileno())
     os.replace(tmp, path)
 
 
 def open_file(path: Path, passphrase: str, *, aad: bytes, field: str) -> bytes:
-    """The secret of a file made by :func:`seal_file`; InvalidTag for a wrong passphrase."""
-    doc = json.loads(path.read_text())
-    return AESGCM(_scrypt(passphrase, bytes.fromhex(doc["salt"]))).decrypt(
-        bytes.fromhex(doc["nonce"]), bytes.fromhex(doc[field]), aad
-    )
+    """The secret of a file made by :func:`seal_file`; InvalidTag for a wrong passphrase,
+    DamagedKeyFile for a file that is not one :func:`seal_file` wrote (cut short, emptied,
+    overwritten)."""
+    tighten(path)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        salt, nonce, sealed = (bytes.fromhex(doc[k]) for k in ("salt", "nonce", field))
+        return AESGCM(_scrypt(passphrase, salt)).decrypt(nonce, sealed, aad)
+    except (ValueError, KeyError, TypeError) as exc:  # bad JSON or UTF-8, missing or bad fields
+        raise DamagedKeyFile(
+            f"{path} is damaged ({type(exc).__name__}): it is not a key file Tillsync wrote. "
+            "Restore it from the backup; Tillsync will not make a new key over existing data. "
+            'See "When the database is damaged" in docs/terminal-setup.md.') from exc
 
 
 def write_key_file(path: Path, key: bytes, passphrase: str) -> None:
@@ -83,7 +99,8 @@ def read_key_file(path: Path, passphrase: str) -> bytes:
     try:
         return open_file(path, passphrase, aad=b"tillsync-data-key", field="key")
     except InvalidTag as exc:
-        raise KeyUnavailable(f"The key passphrase does not open {path}") from exc
+        raise KeyUnavailable(f"The key passphrase does not open {path} (a wrong passphrase, "
+                             "or the file was damaged: then restore it from the backup)") from exc
 
 
 def key_check(key: bytes) -> str:

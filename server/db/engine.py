@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import json_dumps
@@ -30,11 +32,37 @@ READ = {"sqlite_begin": "DEFERRED"}
 PREPARE_ONLY_EXECUTEMANY = 2**31 - 1
 
 
+PRIVATE_FILE = 0o600
+SQLITE_SIDE_FILES = ("", "-wal", "-shm", "-journal")
+
+
+def private_sqlite_file(url: str) -> Path | None:
+    """The SQLite database file of ``url`` made private to the server's user (0600)
+    before SQLite opens it, whatever the umask (SQLite gives its -wal and -shm files the
+    database file's mode); an existing file or companion with a looser mode is
+    tightened. None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    path = Path(database)
+    if os.name != "posix":
+        return path
+    if not path.exists() and path.parent.is_dir():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, PRIVATE_FILE))
+    for suffix in SQLITE_SIDE_FILES:
+        side = path.with_name(path.name + suffix)
+        if side.exists() and stat.S_IMODE(side.stat().st_mode) != PRIVATE_FILE:
+            os.chmod(side, PRIVATE_FILE)
+    return path
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN modes."""
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and explicit BEGIN modes, and
+    its file is private (:func:`private_sqlite_file`)."""
     kwargs.setdefault("json_serializer", json_dumps)
     if url.startswith("sqlite"):
         in_memory = url in ("sqlite://", "sqlite:///:memory:")
+        private_sqlite_file(url)
         pool = {} if in_memory else {"pool_size": 20, "max_overflow": 30}
         engine = create_engine(
             url, connect_args={"timeout": 60, "check_same_thread": False}, **pool, **kwargs
