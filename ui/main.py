@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.services.changes import Changes
 from app.store.local import LocalStore
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ui.sync_runner import BackgroundSync
 
 log = logging.getLogger(__name__)
+_start_errors: list[QMessageBox] = []
 WARM_UP_MS = 300  # after the first paint: printing loads while the person picks their name
 
 
@@ -112,6 +113,28 @@ class Desktop:
         # that is only hidden stays in QApplication.allWidgets() for good.
         self.window.deleteLater()
         self.wedge.deleteLater()
+
+
+def start_error_box(message: str) -> QMessageBox:
+    """The window that says why the till cannot start (a damaged or missing database, a
+    damaged key file: the message says what happened and what to do)."""
+    application()
+    box = QMessageBox(QMessageBox.Icon.Critical, "Tillsync cannot start", message,
+                      QMessageBox.StandardButton.Close)
+    box.setObjectName("startError")
+    box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return box
+
+
+def show_start_error(message: str, *, wait: bool = True) -> QMessageBox:
+    """Show :func:`start_error_box`; ``wait`` until it is closed (not in a smoke run)."""
+    box = start_error_box(message)
+    if wait:
+        box.exec()
+    else:
+        _start_errors.append(box)  # kept alive while shown (a smoke run returns at once)
+        box.show()
+    return box
 
 
 def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,
