@@ -282,7 +282,8 @@ def import_csv(store: LocalStore, actor: Actor, text: str | bytes, *, source: st
         return report
     total = len(rows)
     with mutation(store.db, store.device_id, actor, "catalog.import", bulk=True) as m:
-        cats: dict[str, str | None] = dict(m.session.execute(select(Category.name, Category.id)).tuples().all())
+        cats: dict[str, str | None] = {name: cid for name, cid in
+                                       m.session.execute(select(Category.name, Category.id))}
         creates = [r for r in rows if r.sku not in skus]
         _update(m, [r for r in rows if r.sku in skus], skus, report, source, progress, total)
         _bulk_create(m, creates, cats, progress, total - len(creates), total)
