@@ -23,7 +23,7 @@ import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 # the WAL with synchronous=FULL either way.
 WAL_AUTOCHECKPOINT_PAGES = 10_000
 IDLE_CHECKPOINT_AFTER_S = 2.0
+FULL_CHECK_EVERY_S = 6 * 3600  # PRAGMA integrity_check at an idle moment, this often
 
 PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -169,11 +170,15 @@ def downgrade(engine: Engine, revision: str) -> None:
 class IdleCheckpointer:
     """Copies the WAL into the database when no write happened for a while."""
 
-    def __init__(self, engine: Engine, idle_s: float = IDLE_CHECKPOINT_AFTER_S) -> None:
+    def __init__(self, engine: Engine, idle_s: float = IDLE_CHECKPOINT_AFTER_S, *,
+                 full_check: Callable[[], None] | None = None,
+                 full_check_every_s: float = FULL_CHECK_EVERY_S) -> None:
         self._engine = engine
         self._idle_s = idle_s
         self._last_write = time.monotonic()
         self._dirty = False
+        self._full_check, self._full_every = full_check, full_check_every_s
+        self._last_full = time.monotonic()  # the quick check ran at start
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="wal-checkpoint", daemon=True)
         self._thread.start()
@@ -192,11 +197,18 @@ class IdleCheckpointer:
 
     def _run(self) -> None:
         while not self._stop.wait(self._idle_s / 2):
-            if self._dirty and time.monotonic() - self._last_write >= self._idle_s:
+            idle = time.monotonic() - self._last_write >= self._idle_s
+            if self._dirty and idle:
                 try:
                     self.checkpoint()
                 except Exception:  # a busy database: try again at the next idle moment
                     log.debug("idle checkpoint skipped", exc_info=True)
+            if idle and self._full_check and time.monotonic() - self._last_full >= self._full_every:
+                self._last_full = time.monotonic()
+                try:
+                    self._full_check()
+                except Exception:  # noqa: BLE001 - a busy file: the next idle moment
+                    log.warning("idle integrity check skipped", exc_info=True)
 
     def stop(self) -> None:
         self._stop.set()
@@ -214,17 +226,19 @@ def _damaged(path: Path, detail: object) -> str:
             "it, so nothing more is lost; do not delete it. " + RECOVERY)
 
 
-def check_integrity(path: Path) -> bool:
-    """SQLite's ``quick_check`` of the file at ``path`` over a read-only connection (the
-    check itself never writes to a damaged file); StoreDamaged when it finds anything.
-    Returns whether the file holds a store (its migrations table)."""
+def check_integrity(path: Path, *, full: bool = False) -> bool:
+    """SQLite's ``quick_check`` (``integrity_check`` when ``full``: indexes against their
+    tables too) of the file at ``path`` over a read-only connection (the check itself
+    never writes to a damaged file); StoreDamaged when it finds anything. Returns
+    whether the file holds a store (its migrations table)."""
     if not path.exists() or path.stat().st_size == 0:
         return False
     try:
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
                                timeout=BUSY_TIMEOUT_MS / 1000)
         try:
-            rows = [str(r[0]) for r in conn.execute("PRAGMA quick_check").fetchall()]
+            pragma = "integrity_check" if full else "quick_check"
+            rows = [str(r[0]) for r in conn.execute(f"PRAGMA {pragma}").fetchall()]
             store = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND "
                                  "name = 'alembic_version'").fetchone() is not None
         finally:
@@ -304,7 +318,16 @@ class Database:
             raise
         self._write_sessions = sessionmaker(self.writer, expire_on_commit=False)
         self._read_sessions = sessionmaker(self.reader, expire_on_commit=False)
-        self.checkpointer = IdleCheckpointer(self.writer)
+        self.checkpointer = IdleCheckpointer(self.writer, full_check=self.full_check)
+
+    def full_check(self) -> None:
+        """The full integrity check (run when the till is idle): damage found means no
+        more writes (:class:`StoreDamaged`), as damage found at start does."""
+        try:
+            check_integrity(self.path, full=True)
+        except StoreDamaged as exc:
+            log.error("%s", exc)
+            self.damage = str(exc)
 
     def remember(self, *, enrolled_only: bool = True) -> None:
         """Write :data:`STORE_MARKER` (device id, server) so that a store file that later

@@ -151,6 +151,33 @@ def test_damage_seen_while_running_refuses_every_later_write(data: Path) -> None
         store.close()
 
 
+def test_the_idle_full_check_finds_damage_and_stops_writes(data: Path) -> None:
+    import time
+
+    from app.store.database import IdleCheckpointer
+
+    store = open_store(data, passphrase=TEST_PASSPHRASE)
+    try:
+        store.db.checkpointer.stop()
+        store.db.checkpointer = IdleCheckpointer(store.db.writer, idle_s=0.05,
+                                                 full_check=store.db.full_check,
+                                                 full_check_every_s=0.1)
+        with store.db.write() as s:  # writes are fine until the check runs
+            s.execute(text("UPDATE products SET price = price + 1"))
+        db = data / DB_FILE
+        with db.open("r+b") as fh:
+            fh.seek(PAGE * (db.stat().st_size // PAGE // 2))
+            fh.write(os.urandom(PAGE))
+        deadline = time.monotonic() + 10
+        while store.db.damage is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert store.db.damage is not None and "is damaged" in store.db.damage
+        with pytest.raises(StoreDamaged, match=RECOVERY), store.db.write():
+            pass
+    finally:
+        store.close()
+
+
 def test_the_cli_says_what_happened_instead_of_a_traceback(data: Path, capsys,
                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     from ui.cli import main
