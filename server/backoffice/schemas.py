@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonDict
@@ -23,6 +23,10 @@ from app.domain.limits import (
 )
 from sync.payloads import OrderCreate, ProductCreate, RefundLine
 
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+#: An id the caller makes: a UUID in its canonical 36-character form, as the wire's ids.
+NewId = Annotated[str, Field(min_length=ID_LENGTH, max_length=ID_LENGTH, pattern=UUID_PATTERN,
+                             json_schema_extra={"format": "uuid"})]
 DECISION_NOTE = 1000  # the approvals.decision_note column (limits.MAX_NOTE is longer)
 
 
@@ -82,20 +86,20 @@ class DeleteIn(BaseModel):
 class OrderCreateIn(OrderCreate):
     """A new order entered in the back office; ``id`` is made by the caller (UUIDv7)."""
 
-    id: str = Field(min_length=1, max_length=ID_LENGTH)
+    id: NewId
 
 
 class PaymentIn(BaseModel):
     """A payment in minor units. ``amount`` is positive (the payment rules refuse 0 and
     less with their own words); every number is at most ``MAX_AMOUNT``."""
 
-    id: str = Field(min_length=1, max_length=ID_LENGTH)
+    id: NewId
     method: str = Field(min_length=1, max_length=MAX_METHOD,
                         description="one of the store's tenders (cash, card, ...)")
     amount: int = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, json_schema_extra=_shown(minimum=1))
     tendered: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     change: int = Field(default=0, ge=0, le=MAX_AMOUNT)
-    installment_id: str | None = Field(default=None, max_length=ID_LENGTH)
+    installment_id: NewId | None = None
     created_at: datetime | None = None
 
 
@@ -103,7 +107,7 @@ class RefundIn(BaseModel):
     """A refund: carried out at once by someone allowed refund.approve; from someone who
     may only ask (refund.request), it becomes a pending approval request (HTTP 202)."""
 
-    refund_id: str = Field(min_length=1, max_length=ID_LENGTH)
+    refund_id: NewId
     lines: list[RefundLine] = Field(default_factory=list, max_length=MAX_LINES)
     amount: int = Field(ge=0, le=MAX_AMOUNT)
     method: str = Field(default="cash", min_length=1, max_length=MAX_METHOD)
@@ -185,7 +189,7 @@ class ProductCreateIn(ProductCreate):
     no column could hold (a price past ``MAX_AMOUNT``, text past the column) is refused
     by the schema itself, 422 ``validation_error``."""
 
-    id: str | None = Field(default=None, min_length=1, max_length=ID_LENGTH)
+    id: NewId | None = None
     sku: str = Field(max_length=4 * MAX_CODE, json_schema_extra=_shown(minLength=1, maxLength=MAX_CODE))
     name: str = Field(max_length=4 * MAX_NAME, json_schema_extra=_shown(minLength=1, maxLength=MAX_NAME))
     category: str | None = Field(default=None, max_length=4 * MAX_CATEGORY,
