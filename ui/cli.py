@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
-from app.store.database import StoreUnusable, tighten_tree
+from app.store.database import STORE_MARKER, StoreUnusable, tighten_tree
 from app.store.keys import KeyUnavailable
 
 if TYPE_CHECKING:
@@ -54,10 +54,10 @@ def _passphrase(args: argparse.Namespace) -> str | None:
 
 
 def _open(args: argparse.Namespace) -> LocalStore:
-    from app.store.local import open_store
+    from app.store.local import DB_FILE, open_store
 
     data_dir = Path(args.data_dir or default_data_dir())
-    if data_dir.exists():
+    if (data_dir / DB_FILE).exists() or (data_dir / STORE_MARKER).exists():
         tighten_tree(data_dir)  # files an older version or a copy left readable by others
     return open_store(data_dir, passphrase=_passphrase(args))
 

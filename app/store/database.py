@@ -97,20 +97,22 @@ def private_file(path: Path) -> Path:
 
 
 def tighten_tree(data_dir: Path) -> None:
-    """``data_dir`` 0700 and every file in it 0600, folders 0700 (looser modes from an
-    older version or a careless copy are taken back at start). Links are left alone."""
+    """``data_dir`` and everything in it closed to other users (group and other bits
+    taken off: files 0600, folders 0700), as left by an older version or a careless copy.
+    Links are left alone. For the till's own data directory only."""
     tighten(data_dir, PRIVATE_DIR)
     for entry in data_dir.rglob("*"):
         if not entry.is_symlink():
-            tighten(entry, PRIVATE_DIR if entry.is_dir() else PRIVATE_FILE)
+            tighten(entry, PRIVATE_DIR)
 
 
 def tighten(path: Path, mode: int = PRIVATE_FILE) -> None:
-    """``path`` set to ``mode`` if it exists with another (POSIX only)."""
+    """``path``'s permission bits outside ``mode`` taken off (never added; POSIX only)."""
     if os.name != "posix" or not path.exists():
         return  # Windows keeps a user's data private through the profile's ACLs
-    if stat.S_IMODE(path.stat().st_mode) != mode:
-        os.chmod(path, mode)
+    current = stat.S_IMODE(path.stat().st_mode)
+    if current & ~mode:
+        os.chmod(path, current & mode)
 
 
 def _make_engine(path: Path, *, immediate: bool) -> Engine:
