@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from app.domain.limits import ID_LENGTH
 from app.domain.permissions import Role
 
 
@@ -64,7 +65,7 @@ class StaffPatch(BaseModel):
 
 
 class EnrollmentCodeIn(BaseModel):
-    store_id: str
+    store_id: str = Field(min_length=1, max_length=ID_LENGTH)
 
 
 class EnrollmentCodeOut(BaseModel):
