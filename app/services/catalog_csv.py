@@ -173,9 +173,14 @@ def _not_utf8(line: bytes, at: int) -> str:
 
 
 def _records(reader: csv.DictReader, report: ImportReport) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, record) of each row; a row the csv reader cannot read is reported on its line."""
-    while len(report.errors) < MAX_REPORTED:
+    """(line, record) of each row; a row the csv reader cannot read is reported on its line.
+    Reading stops after :data:`MAX_REPORTED` problems, and the report says so."""
+    while True:
         start = reader.line_num + 1
+        if len(report.errors) >= MAX_REPORTED:
+            report.errors.append(LineError(start, f"Stopped here after {MAX_REPORTED} problems: "
+                                                  "fix these lines and import the file again"))
+            return
         try:
             rec = next(reader)
         except StopIteration:

@@ -153,6 +153,15 @@ def test_a_lone_surrogate_is_named_with_its_line(store: LocalStore) -> None:
     assert [e.line for e in report.errors] == [2]
 
 
+def test_a_file_of_nothing_but_bad_lines_stops_with_words(store: LocalStore) -> None:
+    bad = "".join(f"B{i},Bad\x1b,1.00,23,,\n" for i in range(catalog_csv.MAX_REPORTED + 50))
+    report = _import(store, f"{HEADER}\n{bad}")
+    assert len(report.errors) == catalog_csv.MAX_REPORTED + 1
+    assert str(report.errors[-1]) == (f"line {catalog_csv.MAX_REPORTED + 2}: Stopped here after "
+                                      f"{catalog_csv.MAX_REPORTED} problems: fix these lines and "
+                                      "import the file again")
+
+
 @pytest.mark.parametrize(("cells", "message"), [
     ("N1,Inf,1.00,inf", "Tax rate “inf” is not a percentage"),
     ("N2,Huge,1e100000000,23", "Price “1e100000000” is not an amount"),
