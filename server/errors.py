@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
@@ -58,7 +59,7 @@ def envelope(
     return JSONResponse(body, status_code=status, headers=hdrs)
 
 
-def _jsonable_errors(errors: list[Any]) -> list[dict[str, Any]]:
+def _jsonable_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
         out.append({
