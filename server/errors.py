@@ -10,10 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from server.db.retry import retryable
 
 log = logging.getLogger("tillsync.server")
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+BUSY_RETRY_AFTER_S = 1
 
 _STATUS_CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -88,6 +92,19 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(
             422, "validation_error", "The request is not valid", _jsonable_errors(exc.errors())
         )
+
+    @app.exception_handler(OperationalError)
+    async def _database(_request: Request, exc: OperationalError) -> JSONResponse:
+        """A write the database rolled back (a deadlock, a lock timeout, SQLite busy) that
+        stayed so through its retries: nothing was written, so the client may resend the
+        same request. Any other database error (a lost connection, where the commit may
+        have happened) stays a 500."""
+        if not retryable(exc):
+            return await _unexpected(_request, exc)
+        log.warning("database busy request_id=%s: %s", request_id_var.get(), exc.orig)
+        return envelope(503, "unavailable", "The database is busy; resend the same request",
+                        {"retry_after_s": BUSY_RETRY_AFTER_S},
+                        {"Retry-After": str(BUSY_RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:

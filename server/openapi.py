@@ -126,7 +126,10 @@ STATUS_TEXT: dict[int, str] = {
          "header `Retry-After`)",
     429: "`rate_limited`: too many requests from this token or address; wait "
          "`Retry-After` seconds (`details.retry_after_s`)",
-    503: "`not_ready`: the database is not reachable",
+    503: "`unavailable`: the database stayed busy through the server's retries (a deadlock, "
+         "a lock timeout) and nothing was written, or the server is shutting down: resend "
+         "the same request after `Retry-After` seconds; `not_ready` (`/health/ready`): the "
+         "database is not reachable",
 }
 
 #: Routes whose answers the rate limiter never touches (server/middleware.py EXEMPT).
@@ -209,6 +212,8 @@ def _statuses(route: APIRoute, method: str, path: str, auth: str | None) -> set[
         out.add(413)
     if not path.startswith(RATE_EXEMPT):
         out.add(429)
+    if method != "GET":
+        out.add(503)  # a write the database kept rolling back
     if auth in (STAFF, TERMINAL):
         out.add(401)
     if auth == STAFF:

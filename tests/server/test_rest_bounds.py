@@ -123,3 +123,36 @@ def test_bounds_are_published_in_openapi(tenant: Tenant) -> None:
     product = spec["components"]["schemas"]["ProductCreateIn"]["properties"]
     assert product["price"]["maximum"] == MAX_AMOUNT
     assert product["name"]["maxLength"] <= 300
+
+
+def test_a_write_the_database_kept_rolling_back_is_503_with_retry_after() -> None:
+    """A deadlock or lock timeout that outlived the retries: nothing was written, so the
+    answer says to resend (503 unavailable, Retry-After), not 500; a lost connection,
+    where the commit may have happened, stays 500."""
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy.exc import OperationalError
+
+    from server.errors import install_error_handlers
+
+    class Deadlock(Exception):
+        sqlstate = "40P01"
+
+    app = FastAPI()
+    install_error_handlers(app)
+
+    @app.post("/deadlock")
+    def deadlock() -> None:
+        raise OperationalError("UPDATE ...", {}, Deadlock("deadlock detected"))
+
+    @app.post("/lost")
+    def lost() -> None:
+        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.post("/deadlock")
+        assert r.status_code == 503, r.text
+        assert r.json()["error"]["code"] == "unavailable"
+        assert r.headers["Retry-After"] == "1"
+        r = c.post("/lost")
+        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
