@@ -9,6 +9,9 @@ by this process, a JSON body that is a valid :class:`PushRequest`. It then runs 
 same :func:`server.sync.service.push` as the route. Anything else (no or an unknown
 token, a body that does not validate) returns False and goes through the FastAPI route
 in ``server.sync.endpoints``, which gives the usual answers and error envelopes.
+(An operation out of range does not make the body invalid: :class:`PushRequest` reads it
+as a ``RawOperation``, and the service answers it ``rejected`` on its own, as the route
+does. The body limit is the middleware's, before this runs.)
 """
 
 from __future__ import annotations
