@@ -58,7 +58,9 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
         feed = FeedWriter.deferred(session, term.org_id, term.store_id)
         result = result_of(op, run_handler(ctx, session, op, principal, feed))
         row = session.get(ProcessedOp, q.op_id)
-        if row is not None:
+        # (a rejection without a stored result of its own, an op_id another device
+        # used, say, never changes that other op's stored result)
+        if row is not None and row.device_id == q.device_id:
             row.result = result.model_dump(mode="json")
             row.status = result.status.value
         q.result = result.model_dump(mode="json")

@@ -86,7 +86,15 @@ def test_an_op_id_of_another_device_consumes_its_op_seq(tenant: Tenant) -> None:
     assert [(r["op_seq"], r["status"]) for r in resp["results"]] == [
         (1, "rejected"), (2, "applied")]
     assert resp["last_applied_seq"] == 2 and resp["gap_from"] is None
-    assert [q["op_id"] for q in _quarantined(tenant, term)] == [original["op_id"]]
+    filed = _quarantined(tenant, term)
+    assert [q["op_id"] for q in filed] == [original["op_id"]]
+    # an admin's resubmission never touches the other device's stored result
+    with tenant.server.client() as c:
+        r = c.post(f"/sync/quarantine/{filed[0]['id']}/resubmit", json={},
+                   headers=tenant.login(Role.ADMIN))
+        assert r.status_code == 200, r.text
+    replay = other.push([original])["results"][0]
+    assert replay["status"] == "duplicate" and replay["entity_id"] == original["entity_id"]
 
 
 def test_no_reason_is_an_exceptions_text(tenant: Tenant) -> None:
