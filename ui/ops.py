@@ -31,6 +31,8 @@ from app.services.inventory import StockError
 from app.services.order_edits import EditError
 from app.services.sales import SaleError
 from app.services.staff import SignInError
+from app.store.database import StoreUnusable
+from app.store.keys import KeyUnavailable
 from sync.conflicts import ConflictError
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,8 @@ log = logging.getLogger(__name__)
 USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
-    ScheduleError, StockError, CatalogError, StatusError, ConflictError,
+    ScheduleError, StockError, CatalogError, StatusError, ConflictError, StoreUnusable,
+    KeyUnavailable,
 )
 #: Printing's errors are written for people too; printing loads after start-up
 #: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.

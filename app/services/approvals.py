@@ -76,13 +76,13 @@ def refund_details(order: Order, items: list[RefundItem], method: str | None, re
     sold = {li.id: SoldLine(li.name, li.qty_milli, li.refunded_qty_milli) for li in order.lines}
     if not items:
         raise ApprovalError("Choose what to refund")
-    priced = []
+    priced: list[dict[str, int | str]] = []
     for item in items:
         line = lines.get(item.line_id)
         amount = div_round(line.total * item.qty_milli, line.qty_milli) if line else 0
         priced.append({"line_id": item.line_id, "qty_milli": item.qty_milli, "amount": amount})
     original = order.payments[0].method if order.payments else "cash"
-    amount = min(sum(p["amount"] for p in priced), order_rules.collected(order.paid, order.refunded))
+    amount = min(sum(int(p["amount"]) for p in priced), order_rules.collected(order.paid, order.refunded))
     details = {"lines": priced, "amount": amount, "method": method or original, "restock": restock}
     _check_refund(order, details, sold)
     return details

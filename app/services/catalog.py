@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.barcode import BarcodeError, normalize, parse_variable
 from app.domain.cart import CartLine
+from app.domain.text_rules import describe, first_control
 from app.domain.totals import MILLI, div_round
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
@@ -90,6 +91,9 @@ def line_for_scan(store: LocalStore, raw: str, *, include_inactive: bool = False
     """The cart line a scan rings up. Raises BarcodeError, UnknownBarcode or
     ProductNotForSale (an inactive product; ``include_inactive`` lets the stock and
     catalog screens, which manage products rather than sell them, still find it)."""
+    bad = first_control(raw)
+    if bad is not None:  # a lone surrogate or a control byte from a misconfigured scanner
+        raise BarcodeError(f"The scan holds {describe(bad)}; check the scanner's settings")
     raw = raw.strip()
     # A 12-digit UPC-A is read as its EAN-13 first, so a UPC random-weight code
     # (number system 2) is understood like the GS1 prefix 02 it becomes.

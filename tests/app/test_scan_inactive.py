@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from app.domain.barcode import make_variable, with_check_digit
+from app.domain.barcode import BarcodeError, make_variable, with_check_digit
 from app.domain.permissions import Role
 from app.services import catalog, catalog_edit
 from app.services.catalog import ProductNotForSale, UnknownBarcode
@@ -90,3 +90,11 @@ def test_picking_a_product_made_inactive_since_the_list_was_shown(
     with pytest.raises(ProductNotForSale, match="Winter Tea is not for sale"):
         catalog.line_for_product(store, pid)
     assert catalog.line_for_product(store, pid, include_inactive=True).product_id == pid
+
+
+@pytest.mark.parametrize("raw", ["\ud800", "5900000000017\x1b", "\x00"])
+def test_a_scan_holding_a_control_character_or_lone_surrogate_is_refused_in_words(
+        store: LocalStore, raw: str) -> None:
+    """A lone surrogate once reached SQLite and crashed the register (UnicodeEncodeError)."""
+    with pytest.raises(BarcodeError, match="check the scanner's settings"):
+        catalog.line_for_scan(store, raw)
