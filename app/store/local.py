@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from app.domain.ids import new_id
-from app.store import keys
+from app.store import keys, upgrades
 from app.store.crypto import PersonalDataCipher
 from app.store.database import Database
 from app.store.models import Device, StoreSettings, SyncState
@@ -88,4 +88,9 @@ def open_store(
         raise
     cipher = PersonalDataCipher(loaded.key)
     db.set_cipher(cipher)
+    try:
+        upgrades.after_key_loaded(db, cipher)  # data upgrades a migration left for the key
+    except BaseException:
+        db.close()
+        raise
     return LocalStore(data_dir, db, device_id, cipher, loaded.source)
