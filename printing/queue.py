@@ -5,25 +5,44 @@ so a printer that is off, jammed or unplugged never loses a receipt: the job is
 kept, failed with the reason, and can be retried or reprinted. The file is apart
 from the store database so printing never takes the sales write lock. WAL and
 ``synchronous=FULL`` as for the store: a job that was queued survives a power cut.
+
+A receipt's bytes name the customer, so they are not kept in clear: given the store's
+cipher (``PrintService`` always gives it), every job's bytes are sealed with AES-GCM
+under the terminal's customer-data key, bound to the job's id, and opened only to be
+sent. A queue file from before (schema 1) is sealed when it is opened. Printed jobs
+are deleted once older than :meth:`PrintQueue.keep_printed` (a setting kept in the
+file, :data:`DEFAULT_KEEP_PRINTED` unless changed), when the queue opens and then at
+most hourly; failed, pending and printing jobs are kept until someone acts. Deletes
+and rewrites run with ``secure_delete`` on so the old bytes do not linger in free pages.
 """
 
 from __future__ import annotations
 
+import base64
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+
 from app.domain.ids import new_id
+from app.store.crypto import PersonalDataCipher
 from app.store.database import private_dir, private_sqlite
 from printing.connections import PrinterConfig
 
 QUEUE_FILE = "print_queue.sqlite"
 STATUSES = ("pending", "printing", "done", "failed")
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: jobs.sealed, settings
 STALE_PRINTING = timedelta(minutes=2)  # longer than any send: the sender died mid-job
+DEFAULT_KEEP_PRINTED = timedelta(days=7)  # printed jobs kept this long (a reprint is made anew)
+KEEP_PRINTED_SETTING = "keep_printed_days"
+PRUNE_EVERY_S = 3600.0
+_AAD = "print-job/"  # + job id: a sealed payload opens only as its own job's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS printers (
@@ -45,6 +64,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     order_id TEXT,
     reference TEXT,
     payload BLOB NOT NULL,
+    sealed INTEGER NOT NULL DEFAULT 0,
     status TEXT NOT NULL CHECK (status IN ('pending', 'printing', 'done', 'failed')),
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,
@@ -53,11 +73,16 @@ CREATE TABLE IF NOT EXISTS jobs (
 );
 CREATE INDEX IF NOT EXISTS ix_jobs_printer_status_seq ON jobs (printer, status, seq);
 CREATE INDEX IF NOT EXISTS ix_jobs_order_id ON jobs (order_id);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
 """
 
 
 class PrintJobError(LookupError):
-    """A job that cannot be handled as asked (unknown id, already printed)."""
+    """A job that cannot be handled as asked (unknown id, already printed, sealed under
+    another key)."""
 
 
 @dataclass(frozen=True)
@@ -100,15 +125,29 @@ def _config(r: sqlite3.Row) -> PrinterConfig:
 
 
 class PrintQueue:
-    """Jobs and printer set-ups in one SQLite file; safe to use from several threads."""
+    """Jobs and printer set-ups in one SQLite file; safe to use from several threads.
 
-    def __init__(self, path: Path) -> None:
+    ``cipher`` is the store's customer-data cipher: job bytes are sealed with it. Without
+    one (a tool or test with no store) they are written as given.
+    """
+
+    def __init__(self, path: Path, *, cipher: PersonalDataCipher | None = None) -> None:
         self.path = Path(path)
+        self._cipher = cipher
+        self._prune_lock = threading.Lock()
+        self._pruned_at = 0.0
         private_dir(self.path.parent)  # jobs hold receipts: private like the store (0700/0600)
         private_sqlite(self.path)
-        with self._read() as db:  # executescript manages its own transaction
-            db.executescript(f"BEGIN IMMEDIATE; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+        with self._tx() as db:
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    db.execute(statement)
+            if "sealed" not in {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}:
+                db.execute("ALTER TABLE jobs ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         self.fail_interrupted()
+        if self.seal_clear() + self.prune():
+            self._checkpoint()  # the old pages, clear text and all, leave the file
 
     def _connect(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, timeout=10, isolation_level=None, check_same_thread=False)
@@ -116,6 +155,7 @@ class PrintQueue:
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA busy_timeout=10000")
+        db.execute("PRAGMA secure_delete=ON")  # deleted and rewritten jobs leave no bytes behind
         return db
 
     @contextmanager
@@ -140,6 +180,82 @@ class PrintQueue:
             yield db
         finally:
             db.close()
+
+    def _checkpoint(self) -> None:
+        with self._read() as db:
+            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    # sealing ----------------------------------------------------------------
+
+    def _seal(self, job_id: str, payload: bytes) -> tuple[bytes, int]:
+        """The at-rest form of a job's bytes and whether it is sealed."""
+        if self._cipher is None or not payload:
+            return payload, 0
+        blob = self._cipher.encrypt(base64.b64encode(payload).decode("ascii"), field=_AAD + job_id)
+        assert blob is not None  # a non-empty text always gives a ciphertext
+        return blob, 1
+
+    def _open(self, r: sqlite3.Row) -> bytes:
+        stored = bytes(r["payload"])
+        if not r["sealed"]:
+            return stored
+        if self._cipher is None:
+            raise PrintJobError(f"Print job {r['id']} is sealed; open the queue with the store's key")
+        try:
+            text = self._cipher.decrypt(stored, field=_AAD + r["id"])
+        except InvalidTag as exc:
+            raise PrintJobError(
+                f"Print job {r['id']} cannot be opened with this till's key (it was queued "
+                "under another key, or damaged); print the receipt again from the order") from exc
+        return base64.b64decode(text or "")
+
+    def seal_clear(self) -> int:
+        """Seal every job still kept in clear (a queue file from before sealing); how many."""
+        if self._cipher is None:
+            return 0
+        with self._tx() as db:
+            rows = db.execute("SELECT id, payload FROM jobs WHERE sealed = 0").fetchall()
+            for r in rows:
+                payload, sealed = self._seal(r["id"], bytes(r["payload"]))
+                db.execute("UPDATE jobs SET payload = ?, sealed = ? WHERE id = ?",
+                           (payload, sealed, r["id"]))
+        return len(rows)
+
+    # keeping printed jobs ---------------------------------------------------
+
+    def keep_printed(self) -> timedelta:
+        """How long a printed job is kept before :meth:`prune` deletes it."""
+        with self._read() as db:
+            r = db.execute("SELECT value FROM settings WHERE key = ?",
+                           (KEEP_PRINTED_SETTING,)).fetchone()
+        return timedelta(days=float(r["value"])) if r else DEFAULT_KEEP_PRINTED
+
+    def set_keep_printed(self, keep: timedelta) -> None:
+        """Keep printed jobs for ``keep`` (zero: delete them at the next prune)."""
+        if keep < timedelta(0):
+            raise ValueError("How long to keep printed jobs cannot be negative")
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+                       (KEEP_PRINTED_SETTING, repr(keep / timedelta(days=1))))
+
+    def prune(self) -> int:
+        """Delete printed (done) jobs last touched longer ago than :meth:`keep_printed`;
+        failed, pending and printing jobs stay until someone acts. Returns how many."""
+        cutoff = (_now() - self.keep_printed()).isoformat()
+        with self._tx() as db:
+            cur = db.execute("DELETE FROM jobs WHERE status = 'done' AND updated_at < ?", (cutoff,))
+        self._pruned_at = time.monotonic()
+        return cur.rowcount
+
+    def _maybe_prune(self) -> None:
+        """:meth:`prune`, at most every :data:`PRUNE_EVERY_S` in a long-running till."""
+        if time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        if self._prune_lock.acquire(blocking=False):
+            try:
+                self.prune()
+            finally:
+                self._prune_lock.release()
 
     # printers ---------------------------------------------------------------
 
@@ -180,11 +296,13 @@ class PrintQueue:
     def add(self, printer: str, kind: str, payload: bytes, *, order_id: str | None = None,
             reference: str | None = None, status: str = "pending", error: str | None = None) -> str:
         job_id, now = new_id(), _now().isoformat()
+        stored, sealed = self._seal(job_id, payload)
         with self._tx() as db:
             db.execute(
-                "INSERT INTO jobs (id, printer, kind, order_id, reference, payload, status, attempts,"
-                " last_error, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
-                (job_id, printer, kind, order_id, reference, payload, status, error, now, now))
+                "INSERT INTO jobs (id, printer, kind, order_id, reference, payload, sealed, status,"
+                " attempts, last_error, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?)",
+                (job_id, printer, kind, order_id, reference, stored, sealed, status, error, now, now))
         return job_id
 
     def get(self, job_id: str) -> QueuedJob:
@@ -192,7 +310,7 @@ class PrintQueue:
             r = db.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if r is None:
             raise PrintJobError(f"No print job {job_id}")
-        return QueuedJob(_view(r), bytes(r["payload"]))
+        return QueuedJob(_view(r), self._open(r))
 
     def printers_with_pending(self) -> list[str]:
         with self._read() as db:
@@ -216,11 +334,13 @@ class PrintQueue:
         with self._tx() as db:
             db.execute("UPDATE jobs SET status = ?, last_error = ?, updated_at = ? WHERE id = ?",
                        ("failed" if error else "done", error, _now().isoformat(), job_id))
+        self._maybe_prune()
 
     def requeue(self, job_id: str, *, printer: str | None = None, payload: bytes | None = None,
                 error: str | None = None) -> None:
         """Put a job back in its printer's line (or fail it again with ``error``)."""
-        sets, args = ["status = ?", "updated_at = ?"], ["failed" if error else "pending", _now().isoformat()]
+        sets = ["status = ?", "updated_at = ?"]
+        args: list[object] = ["failed" if error else "pending", _now().isoformat()]
         if error:
             sets.append("last_error = ?")
             args.append(error)
@@ -228,8 +348,9 @@ class PrintQueue:
             sets.append("printer = ?")
             args.append(printer)
         if payload is not None:
-            sets.append("payload = ?")
-            args.append(payload)
+            stored, sealed = self._seal(job_id, payload)
+            sets += ["payload = ?", "sealed = ?"]
+            args += [stored, sealed]
         with self._tx() as db:
             db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from app.store.local import LocalStore
@@ -73,7 +74,7 @@ def printer_label(cfg: PrinterConfig) -> str:
 class PrintService:
     def __init__(self, store: LocalStore) -> None:
         self.store = store
-        self.queue = PrintQueue(Path(store.data_dir) / QUEUE_FILE)
+        self.queue = PrintQueue(Path(store.data_dir) / QUEUE_FILE, cipher=store.cipher)
 
     # printers ---------------------------------------------------------------
 
@@ -252,6 +253,14 @@ class PrintService:
 
     def jobs(self, status: str | None = None, limit: int = 100) -> list[PrintJobView]:
         return self.queue.jobs(status, limit)
+
+    def keep_printed_days(self) -> float:
+        """How many days a printed job stays in the queue (7 unless the admin changed it)."""
+        return self.queue.keep_printed() / timedelta(days=1)
+
+    def set_keep_printed_days(self, days: float) -> None:
+        """Keep printed jobs ``days`` days; failed ones are kept until someone acts."""
+        self.queue.set_keep_printed(timedelta(days=days))
 
     def retry(self, job_id: str) -> None:
         """Put a failed job back in line; if its printer is gone, send it to the default one."""
