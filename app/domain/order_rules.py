@@ -27,6 +27,7 @@ from app.domain.limits import (
     MAX_INSTALLMENTS,
     MAX_LINES,
     MAX_METHOD,
+    MAX_NOTE,
     MAX_PPM,
     MAX_QTY_MILLI,
     MAX_REFERENCE,
@@ -52,6 +53,16 @@ def money_text(amount: int, currency: str = "EUR") -> str:
 
 
 # ------------------------------------------------------------------ ranges
+
+
+def check_note(note: object) -> None:
+    """An order's note is text of at most MAX_NOTE characters (line breaks allowed)."""
+    if note is None:
+        return
+    if not isinstance(note, str):
+        raise RuleError("The note must be text")
+    if len(note) > MAX_NOTE:
+        raise RuleError(f"The note is too long ({len(note):,} characters; at most {MAX_NOTE:,})")
 
 
 def check_range(value: object, low: int, high: int, what: str) -> None:

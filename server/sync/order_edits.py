@@ -93,6 +93,9 @@ def _apply(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
     """Write the merged fields; lines or discounts changed -> totals recomputed. The
     lines, discounts and schedule pass the shared order rules (a rule broken rejects)."""
     old_total = order.total
+    if "note" in values:
+        with rules():
+            order_rules.check_note(values["note"])
     installments = _installments(values)
     _recompute(oc, order, values)
     _check_schedule(order, old_total, installments)

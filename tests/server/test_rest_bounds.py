@@ -92,11 +92,6 @@ def test_enrollment_code_for_a_store_id_longer_than_an_id_is_422(tenant: Tenant)
         _is_validation_envelope(r)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "order.update's handler (server/sync/order_edits.py, not the REST route) writes a note "
-    "longer than the orders.note column: 500 on PostgreSQL (StringDataRightTruncation), "
-    "stored whole on SQLite. The length rule belongs with the order rules in app/domain "
-    "(MAX_NOTE), checked by the handler for pushes and REST alike."))
 def test_an_order_note_past_its_column_is_422(tenant: Tenant) -> None:
     order_id = _pushed_order(tenant)
     with tenant.server.client() as c:
