@@ -26,9 +26,19 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+# The pinned, hashed dependencies (scripts/lock writes requirements*.lock from
+# pyproject.toml; docs/dependencies.md), then the project itself without resolving
+# anything. Nothing to do when the lock files and pyproject.toml are as last installed.
+stamp=.venv/.installed-$(cat requirements-dev.lock requirements.lock pyproject.toml | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  echo "setup: installing requirements-dev.lock into .venv"
+  .venv/bin/python -m pip install -q --require-hashes -r requirements-dev.lock
+  .venv/bin/python -m pip install -q --no-deps --no-build-isolation -e .
+  if ! .venv/bin/python scripts/lock_check.py; then  # someone added a dependency, no lock yet
+    echo "setup: WARNING: installing the unlocked remainder from PyPI without hashes;" \
+      "run scripts/lock and commit requirements*.lock (scripts/audit fails until then)" >&2
+    .venv/bin/python -m pip install -q -e '.[dev]'
+  fi
+  rm -f .venv/.installed-*
   touch "$stamp"
 fi
