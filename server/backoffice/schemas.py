@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import JsonDict
 
 from app.domain.limits import (
-    ID_LENGTH,
     MAX_AMOUNT,
     MAX_CATEGORY,
     MAX_CODE,
@@ -22,11 +21,10 @@ from app.domain.limits import (
     MAX_REASON,
 )
 from sync.payloads import OrderCreate, ProductCreate, RefundLine
+from sync.protocol import Uuid
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 #: An id the caller makes: a UUID in its canonical 36-character form, as the wire's ids.
-NewId = Annotated[str, Field(min_length=ID_LENGTH, max_length=ID_LENGTH, pattern=UUID_PATTERN,
-                             json_schema_extra={"format": "uuid"})]
+NewId = Uuid
 DECISION_NOTE = 1000  # the approvals.decision_note column (limits.MAX_NOTE is longer)
 
 

@@ -124,8 +124,10 @@ def test_a_write_the_database_kept_rolling_back_is_503_with_retry_after() -> Non
     """A deadlock or lock timeout that outlived the retries: nothing was written, so the
     answer says to resend (503 unavailable, Retry-After), not 500; a lost connection,
     where the commit may have happened, stays 500."""
-    from fastapi import FastAPI
-    from fastapi.testclient import TestClient
+    import asyncio
+    import json
+
+    from fastapi import FastAPI, Request
     from sqlalchemy.exc import OperationalError
 
     from server.errors import install_error_handlers
@@ -135,19 +137,13 @@ def test_a_write_the_database_kept_rolling_back_is_503_with_retry_after() -> Non
 
     app = FastAPI()
     install_error_handlers(app)
+    handler = app.exception_handlers[OperationalError]
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": []})
 
-    @app.post("/deadlock")
-    def deadlock() -> None:
-        raise OperationalError("UPDATE ...", {}, Deadlock("deadlock detected"))
-
-    @app.post("/lost")
-    def lost() -> None:
-        raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-
-    with TestClient(app, raise_server_exceptions=False) as c:
-        r = c.post("/deadlock")
-        assert r.status_code == 503, r.text
-        assert r.json()["error"]["code"] == "unavailable"
-        assert r.headers["Retry-After"] == "1"
-        r = c.post("/lost")
-        assert r.status_code == 500 and r.json()["error"]["code"] == "internal_error"
+    busy = asyncio.run(handler(request, OperationalError("UPDATE", {}, Deadlock("deadlock"))))
+    assert busy.status_code == 503
+    assert json.loads(bytes(busy.body))["error"]["code"] == "unavailable"
+    assert busy.headers["Retry-After"] == "1"
+    lost = asyncio.run(handler(request, OperationalError("COMMIT", {}, Exception("closed"))))
+    assert lost.status_code == 500
+    assert json.loads(bytes(lost.body))["error"]["code"] == "internal_error"
