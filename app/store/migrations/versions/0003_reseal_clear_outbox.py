@@ -22,8 +22,7 @@ So the work is split, and neither half can be lost:
   personal fields still in clear, then removes the mark, in one transaction. A crash
   in between leaves the mark, and the next start does it again (sealing is idempotent).
 
-A store created at this revision gets the mark too and clears it at its first start
-(an empty outbox: nothing to seal).
+A store with an empty outbox (a new one) gets no mark: it has nothing to seal.
 """
 
 from alembic import op
@@ -37,7 +36,9 @@ MARK = "local.outbox_reseal"  # app.store.upgrades.RESEAL_MARK
 
 
 def upgrade() -> None:
-    op.execute(f"INSERT OR REPLACE INTO sync_state (key, value) VALUES ('{MARK}', '0003')")
+    # Only a store with outbox rows can hold clear ones; a new store gets no mark.
+    op.execute(f"INSERT OR REPLACE INTO sync_state (key, value) SELECT '{MARK}', '0003' "
+               "WHERE EXISTS (SELECT 1 FROM outbox)")
 
 
 def downgrade() -> None:
