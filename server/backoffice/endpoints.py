@@ -38,6 +38,11 @@ def list_orders(
     offline: bool | None = None,
     phone: Annotated[str | None, Query(max_length=MAX_PHONE,
                                        description="exact customer phone (blind index)")] = None,
+    flag: Annotated[str | None, Query(
+        max_length=64, pattern="^[a-z_:]+$",
+        description="only orders carrying this flag, e.g. duplicate_reference: pushed sales "
+        "whose reference another order already holds, applied and kept apart for a manager",
+    )] = None,
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrderPage:
@@ -46,7 +51,7 @@ def list_orders(
     return service.list_orders(
         ctx, staff, date_from=date_from, date_to=date_to,
         status=status.value if status else None, store_id=store_id, offline=offline, phone=phone,
-        limit=limit, offset=offset,
+        flag=flag, limit=limit, offset=offset,
     )
 
 

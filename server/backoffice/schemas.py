@@ -19,6 +19,7 @@ from app.domain.limits import (
     MAX_PPM,
     MAX_QTY_MILLI,
     MAX_REASON,
+    MAX_REFERENCE,
 )
 from sync.payloads import OrderCreate, ProductCreate, RefundLine
 from sync.protocol import Uuid
@@ -85,6 +86,12 @@ class OrderCreateIn(OrderCreate):
     """A new order entered in the back office; ``id`` is made by the caller (UUIDv7)."""
 
     id: NewId
+    reference: str | None = Field(  # type: ignore[assignment]
+        default=None, max_length=MAX_REFERENCE,
+        description="Optional. The server makes the order's reference from its own code "
+        "range (GO-ZZ...) and answers it; one sent here must have the GO- shape (422) and "
+        "must not be another order's (409 duplicate_reference: the order was most likely "
+        "entered already)")
 
 
 class PaymentIn(BaseModel):

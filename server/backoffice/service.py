@@ -117,29 +117,35 @@ def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) ->
 
     The order's reference is made here, from the server's own code range (``GO-ZZ…``,
     which enrollment never gives a terminal), so it never takes a till's reference; the
-    answer carries it. The reference sent must have the GO- shape (422), and one that
-    another order of the organization holds is refused (409 ``duplicate_reference``):
-    the order was most likely recorded already."""
+    answer carries it. A reference is optional; one sent must have the GO- shape (422),
+    and one that another order of the organization holds is refused (409
+    ``duplicate_reference``): the order was most likely recorded already."""
     with ctx.reader() as session:
         if session.get(Order, body.id) is not None:
             raise ApiError(409, "exists", f"Order {body.id} already exists")
     payload = body.model_dump(mode="json", exclude={"id"})
 
     def create(oc: OpContext) -> Outcome:
-        with orders.rules():
-            order_rules.check_reference(body.reference, from_server=True)
-        held = oc.session.scalars(select(Order.id).where(
-            Order.org_id == staff.org_id, Order.reference == body.reference)).first()
-        if held is not None:
-            raise ApiError(409, "duplicate_reference",
-                           f"Order reference {body.reference} is already used by another order",
-                           {"order_id": held})
+        if body.reference is not None:
+            _check_sent_reference(oc, staff, body.reference)
         oc.op.payload["reference"] = next_server_reference(oc.session, staff.org_id)
         return orders.order_create_in(oc, server_reference=True)
 
     outcome, _ = ops.run(ctx, staff, body.store_id, OpType.ORDER_CREATE, body.id, payload,
                          create)
     return _detail_after(ctx, staff, body.id, outcome)
+
+
+def _check_sent_reference(oc: OpContext, staff: StaffPrincipal, reference: str) -> None:
+    """A reference the caller sent: the GO- shape (422), and not another order's (409)."""
+    with orders.rules():
+        order_rules.check_reference(reference, from_server=True)
+    held = oc.session.scalars(select(Order.id).where(
+        Order.org_id == staff.org_id, Order.reference == reference)).first()
+    if held is not None:
+        raise ApiError(409, "duplicate_reference",
+                       f"Order reference {reference} is already used by another order",
+                       {"order_id": held})
 
 
 def next_server_reference(session: Session, org_id: str) -> str:
