@@ -382,7 +382,9 @@ def build(app: FastAPI) -> dict[str, Any]:
                     content["schema"] = {"$ref": ref}
                 if answer.get("description") in (None, "", "Validation Error"):
                     answer["description"] = STATUS_TEXT.get(status, "error")
-    for name in ("HTTPValidationError", "ValidationError"):
+    # RawOperation is how the server reads an op it must refuse; it is no part of the
+    # published contract (PushRequest lists Operation items).
+    for name in ("HTTPValidationError", "ValidationError", "RawOperation"):
         schemas.pop(name, None)
     return spec
 

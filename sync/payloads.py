@@ -18,6 +18,7 @@ from app.domain.limits import (
     MAX_CATEGORY,
     MAX_CODE,
     MAX_CURRENCY,
+    MAX_DECISION_NOTE,
     MAX_EMAIL,
     MAX_INSTALLMENTS,
     MAX_LINES,
@@ -193,7 +194,7 @@ class ApprovalDecide(BaseModel):
 
     approval_id: Uuid
     approved: bool
-    note: Note | None = None
+    note: Annotated[str, Field(max_length=MAX_DECISION_NOTE)] | None = None
     decided_at: datetime
 
 

@@ -39,7 +39,8 @@ MAX_CATEGORY = 100
 MAX_PHONE = 40
 MAX_EMAIL = 254
 MAX_REASON = 500  # why an order was deleted or refunded, a stock movement's reason
-MAX_NOTE = 2000  # an order's note, an approval's decision note
+MAX_NOTE = 2000  # an order's note
+MAX_DECISION_NOTE = 1000  # a manager's note on deciding an approval
 MAX_MOVEMENT_REFERENCE = 100  # a stock movement's delivery note number
 
 

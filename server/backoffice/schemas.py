@@ -12,6 +12,7 @@ from app.domain.limits import (
     MAX_AMOUNT,
     MAX_CATEGORY,
     MAX_CODE,
+    MAX_DECISION_NOTE,
     MAX_INT32,
     MAX_LINES,
     MAX_METHOD,
@@ -26,7 +27,6 @@ from sync.protocol import Uuid
 
 #: An id the caller makes: a UUID in its canonical 36-character form, as the wire's ids.
 NewId = Uuid
-DECISION_NOTE = 1000  # the approvals.decision_note column (limits.MAX_NOTE is longer)
 
 
 def _shown(**bounds: int) -> JsonDict:
@@ -146,7 +146,7 @@ class ApprovalOut(BaseModel):
 
 class DecideIn(BaseModel):
     approved: bool
-    note: str | None = Field(default=None, max_length=DECISION_NOTE)
+    note: str | None = Field(default=None, max_length=MAX_DECISION_NOTE)
 
 
 class DecideOut(BaseModel):
