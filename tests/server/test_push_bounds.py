@@ -180,3 +180,16 @@ def test_a_refused_op_resubmitted_unfixed_is_422_and_fixed_applies(tenant: Tenan
                    json={"payload": good_payload}, headers=admin)
         assert r.status_code == 200, r.text
         assert r.json()["result"]["status"] == "applied"
+
+
+def test_a_decision_note_past_its_column_is_rejected_in_words(tenant: Tenant) -> None:
+    """The wire took 2,000 characters where approvals.decision_note holds 1,000: stored
+    whole on SQLite, an internal error on PostgreSQL."""
+    term, manager = tenant.enroll(name="Long note"), tenant.staff[Role.MANAGER]
+    approval_id = new_id()
+    op = term.op("approval.decide", approval_id, manager, {
+        "approval_id": approval_id, "approved": False, "note": "N" * 1500,
+        "decided_at": "2026-12-03T10:00:00+00:00"})
+    result = term.push([op])["results"][0]
+    assert result["status"] == "rejected"
+    assert "note" in result["reason"] and "1000" in result["reason"], result["reason"]
