@@ -250,8 +250,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a set-up problem the admin must fix (a missing or wrong data
+    key) is one line on stderr and exit 2, not a traceback."""
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except crypto.DataKeyError as exc:
+        print(f"tillsync-server: {exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

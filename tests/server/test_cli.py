@@ -75,3 +75,14 @@ def test_demo_refuses_another_data_key(tmp_path, monkeypatch) -> None:  # type: 
     assert Settings.from_env().server_data_key
     with pytest.raises(DataKeyError):
         main(["create-org", "--db", db, "Other"])
+
+
+def test_a_missing_data_key_is_one_line_and_exit_2(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    """It was a traceback; the admin needs the variable's name and how to make one."""
+    monkeypatch.delenv("TILLSYNC_SERVER_DATA_KEY", raising=False)
+    assert main(["create-org", "--db", "postgresql+psycopg://nobody@127.0.0.1:1/none",
+                 "Acme"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("tillsync-server: TILLSYNC_SERVER_DATA_KEY is required")
+    assert "Traceback" not in err
