@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import ValidationError
+
 from app.domain.ids import new_id
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action
@@ -22,7 +24,7 @@ from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_pay
 from server.sync.merge import record_conflict
 from server.sync.orders import load_order
 from sync.payloads import ApprovalDecide, ApprovalRequest, CustomerUpsert, RefundCreate
-from sync.protocol import OpStatus
+from sync.protocol import OpStatus, describe_errors
 
 KIND_ACTION = {"delete": Action.ORDER_DELETE_REQUEST, "refund": Action.REFUND_REQUEST}
 
@@ -159,8 +161,9 @@ def carry_out(oc: OpContext, approval: Approval, note: str | None,
                 restock=bool(d.get("restock", True)), reason=approval.reason,
                 approved_by=oc.actor.id, created_at=decided_at or utcnow(),
                 approval_id=approval.id)
-        except ValueError as exc:
-            raise Rejected(f"the refund request's details are not valid: {exc}") from exc
+        except ValidationError as exc:
+            raise Rejected("the refund request's details are not valid: "
+                           + describe_errors(exc, whole="details")) from exc
         outcome = refund_in(oc, refund)
     if approval.status == "pending":
         _decided(oc, approval, "approved", note, decided_at)

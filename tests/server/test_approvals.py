@@ -260,3 +260,22 @@ def test_a_refund_names_the_approval_it_carried_out(tenant: Tenant) -> None:
     assert events == by_id
     # the approval's own record names the refund that carried it out
     assert _latest(changes, "approval", req["entity_id"])["details"]["refund_id"] == pushed_id
+
+
+def test_approving_a_refund_whose_details_are_malformed_says_what_in_words(
+        tenant: Tenant) -> None:
+    """The request's details are only read when it is carried out; their problems were
+    reported as pydantic's raw text."""
+    term = tenant.term
+    cashier = tenant.staff[Role.CASHIER]
+    create = term.order_create(cashier, pay=True)
+    req = _request(term, cashier, create["entity_id"], kind="refund",
+                   details={"lines": [{"line_id": "nope", "qty_milli": "lots"}], "amount": 1})
+    assert [r["status"] for r in term.push([create, req])["results"]] == ["applied", "applied"]
+    with tenant.server.client() as c:
+        r = c.post(f"/approvals/{req['entity_id']}/decide", json={"approved": True},
+                   headers=tenant.login(Role.MANAGER))
+    assert r.status_code == 422, r.text
+    message = r.json()["error"]["message"]
+    assert message.startswith("the refund request's details are not valid: lines.0."), message
+    assert "validation error" not in message and "https://" not in message, message
