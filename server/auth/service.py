@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain.ids import new_id
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
+from server.auth.sessions import end_sessions
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import RefreshToken, Staff
@@ -230,5 +231,4 @@ def revoke_all(ctx: AppContext, staff_id: str) -> None:
         staff = repo.get_staff(session, staff_id, for_update=True)
         if staff is None:
             return
-        repo.revoke_all_of_staff(session, staff_id, utcnow())
-        staff.token_epoch += 1
+        end_sessions(session, staff)

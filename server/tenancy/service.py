@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
+from server.auth.sessions import end_sessions
 from server.db.base import utcnow
 from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
@@ -160,7 +161,9 @@ def update_staff(
         staff.password_hash = hasher.hash(patch.password)
     staff.version += 1
     staff.updated_at = utcnow()
-    if patch.role is not None or patch.active is False:
+    if patch.pin is not None or patch.password is not None or patch.active is False:
+        end_sessions(session, staff)  # a new secret or a departure ends every sign-in
+    elif patch.role is not None:
         staff.token_epoch += 1  # current access tokens carry the old role: end them
     session.flush()
     _publish_staff(session, staff)
