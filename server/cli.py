@@ -102,10 +102,12 @@ def cmd_enrollment_code(args: argparse.Namespace) -> int:
             print(f"no store {args.store}", file=sys.stderr)
             return 2
         code, row = tenancy.create_enrollment_code(
-            s, store.org_id, store.id, args.ttl or settings.enrollment_code_ttl_s
+            s, store.org_id, store.id, args.ttl or settings.enrollment_code_ttl_s,
+            max_role=args.max_role,
         )
         print(code)
-        print(f"(store {store.name}, valid until {row.expires_at.isoformat()})", file=sys.stderr)
+        print(f"(store {store.name}, valid until {row.expires_at.isoformat()}, "
+              f"till takes up to {row.max_role})", file=sys.stderr)
     return 0
 
 
@@ -198,7 +200,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(f"staff        {staff.id} {name:<13} {role.value:<8} code {code} PIN {pin} "
                   f"password demo-{pin}-{code}")
         n = seed_demo_catalog(s, org.id, store.id, args.products)
-        code, _ = tenancy.create_enrollment_code(s, org.id, store.id, 7 * 24 * 3600)
+        code, _ = tenancy.create_enrollment_code(s, org.id, store.id, 7 * 24 * 3600,
+                                                 max_role=Role.OWNER)  # the demo's owner works
     print(f"products     {n} (with opening stock) in {time.monotonic() - started:.1f} s")
     if args.code_file:
         path = Path(args.code_file)
@@ -241,6 +244,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("enrollment-code", cmd_enrollment_code, "print a one-time terminal enrollment code")
     p.add_argument("--store", required=True)
     p.add_argument("--ttl", type=int, help="seconds the code stays valid")
+    p.add_argument("--max-role", default=Role.MANAGER.value, choices=[r.value for r in Role],
+                   help="the most senior role that may work on the till (default manager; "
+                   "owner for the back-office PC); pushed ops above it are refused")
     p = add("demo", cmd_demo, "seed the demo organization matching the terminal's demo")
     p.add_argument("--products", type=int, default=2000,
                    help="catalog size (default 2000, as the terminal's demo)")

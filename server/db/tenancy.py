@@ -52,6 +52,9 @@ class Terminal(Base):
     device_code: Mapped[str] = mapped_column(String(8))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     last_applied_seq: Mapped[int] = mapped_column(default=0)
+    # the most senior role that may work on this till (docs/security.md): pushed ops of
+    # an actor or approver above it are refused
+    max_role: Mapped[str] = mapped_column(String(20), default="manager")
     revoked: Mapped[bool] = mapped_column(default=False)
     enrolled_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -65,6 +68,7 @@ class EnrollmentCode(Base):
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
     code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    max_role: Mapped[str] = mapped_column(String(20), default="manager")  # the till's ceiling
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     terminal_id: Mapped[str | None] = mapped_column(String(36), default=None)

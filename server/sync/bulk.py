@@ -58,6 +58,7 @@ from server.sync.bulk_run import (
     Run,
 )
 from server.sync.common import Outcome, Rejected, jsonable, parse_payload
+from server.sync.dispatch import check_ceiling
 from server.sync.orders import check_order_create, line_ids_taken, line_inputs
 from sync.payloads import OrderCreate
 from sync.protocol import OPERATION_FORMAT_VERSION, Operation, OpStatus, OpType
@@ -122,6 +123,7 @@ class BulkOrders:
             raise Rejected(f"actor {op.actor_id} is not a staff member of this organization")
         if not actor.active:
             raise Rejected(f"{actor.name} is no longer an active staff member")
+        check_ceiling(self.session, term, actor.name, actor.role)
 
         def can(action: Action) -> bool:
             return allowed(actor.role, action)

@@ -11,11 +11,13 @@ import logging
 from collections.abc import Callable
 
 import orjson
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
-from server.db.models import Staff
+from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
 from server.sync import approvals, catalog, order_edits, orders
 from server.sync.common import OpContext, Outcome, Rejected
@@ -138,6 +140,8 @@ def run_handler(
             raise Rejected(f"actor {op.actor_id} is not a staff member of this organization")
         if not actor.active:
             raise Rejected(f"{actor.name} is no longer an active staff member")
+        check_ceiling(session, terminal, actor.name, actor.role)
+        check_approver(session, terminal, op.payload)
         if feed is None:
             writer = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
                       else FeedWriter.for_store(session, terminal.store_id))
@@ -160,6 +164,41 @@ def run_handler(
             feed.truncate(mark)
         log.exception("op %s (%s) failed", op.op_id, op.type)
         return Outcome(OpStatus.REJECTED, reason=internal_error_reason(op.op_id))
+
+
+_CEILINGS = "tillsync_terminal_ceilings"
+
+
+def terminal_ceiling(session: Session, terminal: TerminalPrincipal) -> str | None:
+    """The role ceiling of the pushing terminal (None for a REST change made by staff
+    with their own credentials); read once per transaction."""
+    if terminal.terminal_id is None:
+        return None
+    known: dict[str, str | None] = session.info.setdefault(_CEILINGS, {})
+    if terminal.terminal_id not in known:
+        known[terminal.terminal_id] = session.scalar(
+            select(Terminal.max_role).where(Terminal.id == terminal.terminal_id))
+    return known[terminal.terminal_id]
+
+
+def check_ceiling(session: Session, terminal: TerminalPrincipal, name: str, role: str) -> None:
+    """Reject an op whose actor (or approver) holds a role above the terminal's ceiling:
+    a till's token is not every staff member of its organization (docs/security.md)."""
+    ceiling = terminal_ceiling(session, terminal)
+    if ceiling is not None and not within_ceiling(role, ceiling):
+        raise Rejected(ceiling_refusal(name, role, ceiling))
+
+
+def check_approver(session: Session, terminal: TerminalPrincipal,
+                   payload: dict[str, object]) -> None:
+    """The staff member a payload names as ``approved_by`` is held to the ceiling too (an
+    unknown or foreign id is left to the handler, which checks what it needs)."""
+    approver_id = payload.get("approved_by")
+    if not isinstance(approver_id, str) or terminal.terminal_id is None:
+        return
+    approver = session.get(Staff, approver_id)
+    if approver is not None and approver.org_id == terminal.org_id:
+        check_ceiling(session, terminal, approver.name, approver.role)
 
 
 def internal_error_reason(op_id: str) -> str:

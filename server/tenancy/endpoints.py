@@ -31,7 +31,7 @@ router = APIRouter(tags=["tenancy"])
 def _terminal_out(t: Terminal) -> TerminalOut:
     return TerminalOut(
         id=t.id, org_id=t.org_id, store_id=t.store_id, name=t.name, device_code=t.device_code,
-        last_applied_seq=t.last_applied_seq, revoked=t.revoked, enrolled_at=t.enrolled_at,
+        last_applied_seq=t.last_applied_seq, max_role=Role(t.max_role), revoked=t.revoked, enrolled_at=t.enrolled_at,
         last_seen_at=t.last_seen_at,
     )
 
@@ -94,14 +94,18 @@ def update_staff(staff_id: str, body: StaffPatch, staff: StaffDep, ctx: CtxDep) 
 
 @router.post("/terminals/enrollment-codes", response_model=EnrollmentCodeOut, status_code=201)
 def create_enrollment_code(body: EnrollmentCodeIn, staff: StaffDep, ctx: CtxDep) -> EnrollmentCodeOut:
-    """A one-time code an admin types into a new terminal (valid 24 hours by default)."""
+    """A one-time code an admin types into a new terminal (valid 24 hours by default).
+
+    ``max_role`` is the terminal's role ceiling (default manager); nobody hands out a
+    ceiling above their own role (403)."""
     require(staff, Action.TERMINAL_ENROLL)
     with ctx.writer.begin() as session:
         code, row = service.create_enrollment_code(
             session, staff.org_id, body.store_id, ctx.settings.enrollment_code_ttl_s,
-            created_by=staff.staff_id,
+            created_by=staff.staff_id, max_role=body.max_role, by_role=staff.role,
         )
-        return EnrollmentCodeOut(code=code, store_id=row.store_id, expires_at=row.expires_at)
+        return EnrollmentCodeOut(code=code, store_id=row.store_id, expires_at=row.expires_at,
+                                 max_role=Role(row.max_role))
 
 
 @router.post("/terminals/enroll", response_model=EnrollResponse, status_code=201)

@@ -64,14 +64,21 @@ class StaffPatch(BaseModel):
     password: str | None = Field(default=None, min_length=8, max_length=200)
 
 
+CEILING_HELP = ("the terminal's role ceiling: the most senior role that may work on it; "
+                "the server refuses pushed operations of an actor or approver above it "
+                "(a shop-floor till: manager, the back-office PC: owner)")
+
+
 class EnrollmentCodeIn(BaseModel):
     store_id: str = Field(min_length=1, max_length=ID_LENGTH)
+    max_role: Role = Field(default=Role.MANAGER, description=CEILING_HELP)
 
 
 class EnrollmentCodeOut(BaseModel):
     code: str
     store_id: str
     expires_at: datetime
+    max_role: Role = Field(default=Role.MANAGER, description=CEILING_HELP)
 
 
 class EnrollRequest(BaseModel):
@@ -88,6 +95,7 @@ class EnrollResponse(BaseModel):
     org_id: str
     terminal_token: str
     store: StoreOut
+    max_role: Role = Field(default=Role.MANAGER, description=CEILING_HELP)
 
 
 class TerminalOut(BaseModel):
@@ -97,6 +105,7 @@ class TerminalOut(BaseModel):
     name: str
     device_code: str
     last_applied_seq: int
+    max_role: Role = Field(default=Role.MANAGER, description=CEILING_HELP)
     revoked: bool
     enrolled_at: datetime
     last_seen_at: datetime | None = None

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
+from app.domain.role_ceiling import DEFAULT_CEILING, within_ceiling
 from server.auth.sessions import end_sessions
 from server.db.base import utcnow
 from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
@@ -175,16 +176,27 @@ def normalize_code(code: str) -> str:
 
 
 def create_enrollment_code(
-    session: Session, org_id: str, store_id: str, ttl_s: int, created_by: str | None = None
+    session: Session, org_id: str, store_id: str, ttl_s: int, created_by: str | None = None,
+    *, max_role: Role | str = DEFAULT_CEILING, by_role: Role | str | None = None,
 ) -> tuple[str, EnrollmentCode]:
-    """A one-time code (``XXXXX-XXXXX``) that enrolls one terminal into ``store_id``."""
+    """A one-time code (``XXXXX-XXXXX``) that enrolls one terminal into ``store_id``.
+
+    ``max_role`` is the terminal's role ceiling: the most senior role that may work on
+    it (default manager; the back-office PC: owner). ``by_role``, the role of the staff
+    member asking (None from the CLI), may not hand out a ceiling above itself."""
     store = session.get(Store, store_id)
     if store is None or store.org_id != org_id:
         raise not_found("Store")
+    ceiling = Role(max_role)
+    if by_role is not None and not within_ceiling(ceiling, by_role):
+        raise ApiError(403, "permission_denied",
+                       f"A {Role(by_role).value} may not enroll a till that takes up to "
+                       f"{ceiling.value}")
     raw = "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
     row = EnrollmentCode(
         id=new_id(), org_id=org_id, store_id=store_id, code_hash=sha256_hex(raw),
         created_by=created_by, expires_at=utcnow() + timedelta(seconds=ttl_s),
+        max_role=ceiling.value,
     )
     session.add(row)
     session.flush()
@@ -210,7 +222,7 @@ def enroll(session: Session, code: str, name: str) -> EnrollResponse:
     token = TERMINAL_TOKEN_PREFIX + random_token()
     terminal = Terminal(
         id=new_id(), org_id=org.id, store_id=store.id, name=name,
-        device_code=device_code(index), token_hash=sha256_hex(token),
+        device_code=device_code(index), token_hash=sha256_hex(token), max_role=row.max_role,
     )
     session.add(terminal)
     row.used_at = now
@@ -218,5 +230,5 @@ def enroll(session: Session, code: str, name: str) -> EnrollResponse:
     session.flush()
     return EnrollResponse(
         device_id=terminal.id, device_code=terminal.device_code, store_id=store.id,
-        org_id=org.id, terminal_token=token, store=store_out(store),
+        org_id=org.id, terminal_token=token, store=store_out(store), max_role=Role(row.max_role),
     )

@@ -202,9 +202,12 @@ class Tenant:
         with self.server.ctx.writer.begin() as s:
             return tenancy.create_store(s, self.org_id, name).id
 
-    def enroll(self, store_id: str | None = None, name: str = "Till") -> Terminal:
+    def enroll(self, store_id: str | None = None, name: str = "Till",
+               max_role: Role = Role.OWNER) -> Terminal:
+        """A new till of the store; its role ceiling is owner unless a test says otherwise."""
         with self.server.ctx.writer.begin() as s:
-            code, _ = tenancy.create_enrollment_code(s, self.org_id, store_id or self.store_id, 600)
+            code, _ = tenancy.create_enrollment_code(s, self.org_id, store_id or self.store_id, 600,
+                                                     max_role=max_role)
         with self.server.client() as c:
             r = c.post("/terminals/enroll", json={"code": code, "name": name})
             assert r.status_code == 201, r.text

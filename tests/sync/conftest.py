@@ -124,7 +124,8 @@ def tenant(server: RunningServer) -> Iterator[Tenant]:
 
 def enrollment_code(tenant: Tenant, store_id: str | None = None) -> str:
     with tenant.server.ctx.writer.begin() as s:
-        code, _ = tenancy.create_enrollment_code(s, tenant.org_id, store_id or tenant.store_id, 600)
+        code, _ = tenancy.create_enrollment_code(s, tenant.org_id, store_id or tenant.store_id, 600,
+                                                 max_role=Role.OWNER)
     return code
 
 
