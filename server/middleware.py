@@ -6,6 +6,7 @@ import logging
 import math
 import time
 import uuid
+from urllib.parse import quote, unquote_plus
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -19,6 +20,51 @@ from sync.protocol import MAX_BODY_BYTES
 
 access_log = logging.getLogger("tillsync.server.access")
 EXEMPT = ("/health", "/metrics")
+
+#: Query parameters whose values the access logs keep: paging, filters and ids that say
+#: nothing about a person. Every other value (``phone``, ``email``, ``name``, a search
+#: ``query``, codes, tokens, page tokens, and any parameter added later) is logged as
+#: ``[redacted]``: a new parameter is private until it is put on this list.
+SAFE_QUERY_PARAMS = frozenset({
+    "after", "limit", "offset", "status", "store_id", "flag", "include_deleted",
+})
+REDACTED = "[redacted]"
+
+
+def redacted_query(query_string: bytes | str) -> str:
+    """The query string with every value outside :data:`SAFE_QUERY_PARAMS` replaced by
+    ``[redacted]`` (names kept, so the log still shows what was asked); "" for none."""
+    raw = query_string.decode("latin-1") if isinstance(query_string, bytes) else query_string
+    if not raw:
+        return ""
+    parts = []
+    for pair in raw.split("&"):
+        name, sep, _value = pair.partition("=")
+        name = unquote_plus(name)[:40]
+        keep = sep and name in SAFE_QUERY_PARAMS
+        parts.append(pair[:200] if keep else f"{quote(name, safe='')}={REDACTED}")
+    return "&".join(parts)
+
+
+class RedactQueryFilter(logging.Filter):
+    """Redacts query values in uvicorn's own access log lines (``uvicorn.access``, whose
+    record args are client, method, full path with query, HTTP version, status)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            path, sep, query = args[2].partition("?")
+            if sep:
+                record.args = (*args[:2], f"{path}?{redacted_query(query)}", *args[3:])
+        return True
+
+
+def install_log_redaction() -> None:
+    """Put :class:`RedactQueryFilter` on uvicorn's access logger (once per process; a
+    logger filter survives uvicorn's later ``dictConfig``, which only adds handlers)."""
+    uvicorn_access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactQueryFilter) for f in uvicorn_access.filters):
+        uvicorn_access.addFilter(RedactQueryFilter())
 
 
 NUL_MARKERS = (b"\\u0000", b"\x00")
@@ -170,8 +216,11 @@ class RequestMiddleware:
             ctx.metrics.requests.labels(method, route_path, status).inc()
             ctx.metrics.latency.labels(method, route_path).observe(elapsed)
             if access_log.isEnabledFor(logging.INFO):
-                access_log.info("%s %s %s %.1fms request_id=%s",
-                                method, path, status, elapsed * 1000, rid)
+                # the route template (/staff/{staff_id}), never the raw path or query
+                query = redacted_query(scope.get("query_string", b""))
+                access_log.info("%s %s%s %s %.1fms request_id=%s",
+                                method, route_path, "?" + query if query else "", status,
+                                elapsed * 1000, rid)
 
 
 async def _no_body() -> Message:
@@ -203,4 +252,5 @@ async def _buffered(receive: Receive) -> tuple[bytes, Receive]:
 
 def install_middleware(app: FastAPI, ctx: AppContext,
                        shortcuts: dict[tuple[str, str], Shortcut] | None = None) -> None:
+    install_log_redaction()
     app.add_middleware(RequestMiddleware, ctx=ctx, shortcuts=shortcuts)
