@@ -6,9 +6,9 @@ import logging
 import math
 import time
 import uuid
-from urllib.parse import quote, unquote_plus
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote, unquote_plus
 
 from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
