@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.domain import demo_catalog
 from app.domain.permissions import Role
 from server import crypto
-from server.config import Settings
+from server.config import InsecureSettingsError, Settings
 from server.db.base import utcnow
 from server.db.engine import make_engine, run_migrations, session_factories
 from server.db.models import (
@@ -38,6 +39,10 @@ DEMO_STORE = {
 }
 
 
+class SetupError(Exception):
+    """A command-line mistake the admin must fix: one line on stderr, exit 2."""
+
+
 def demo_staff_ids(seed: int = DEMO_SEED) -> dict[str, str]:
     """The demo staff ids by staff code, exactly as the terminal's demo makes them."""
     return demo_catalog.staff_ids(seed)
@@ -55,15 +60,39 @@ def _session(settings: Settings):  # type: ignore[no-untyped-def]
     return writer
 
 
+def uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
+    """uvicorn's keyword arguments for ``serve``: no ``server: uvicorn`` header, TLS when
+    given a certificate, proxy headers trusted only from ``--forwarded-allow-ips``."""
+    options: dict[str, Any] = {
+        "host": args.host, "port": args.port, "log_level": "info", "server_header": False,
+        "proxy_headers": args.proxy_headers,
+    }
+    if args.forwarded_allow_ips:
+        options["forwarded_allow_ips"] = args.forwarded_allow_ips
+    if args.ssl_keyfile and not args.ssl_certfile:
+        raise SetupError("--ssl-keyfile needs --ssl-certfile")
+    for flag, path in (("--ssl-certfile", args.ssl_certfile), ("--ssl-keyfile", args.ssl_keyfile)):
+        if path and not Path(path).is_file():
+            raise SetupError(f"{flag} {path}: no such file")
+    if args.ssl_certfile:
+        options["ssl_certfile"] = args.ssl_certfile
+        if args.ssl_keyfile:
+            options["ssl_keyfile"] = args.ssl_keyfile
+    return options
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from server.main import create_app
 
-    settings = _settings(args)
+    settings = Settings.from_env(database_url=args.db, bind_host=args.host)
+    settings.enforce_secure_defaults()
+    options = uvicorn_options(args)
     if args.workers > 1:
-        print("use `uvicorn --factory server.main:create_app --workers N` for several workers")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="info")
+        print("use `uvicorn --factory server.main:create_app --workers N` for several workers "
+              "(with TILLSYNC_BIND_HOST set to its --host)")
+    uvicorn.run(create_app(settings), **options)
     return 0
 
 
@@ -227,6 +256,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (chain)")
+    p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
+    p.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction, default=True,
+                   help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (default on)")
+    p.add_argument("--forwarded-allow-ips", default=None,
+                   help="proxy addresses whose X-Forwarded-* headers are trusted (default "
+                   "uvicorn's: $FORWARDED_ALLOW_IPS or 127.0.0.1)")
     p = add("create-org", cmd_create_org, "create an organization")
     p.add_argument("name")
     p = add("create-store", cmd_create_store, "create a store of an organization")
@@ -257,11 +293,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a set-up problem the admin must fix (a missing or wrong data
-    key) is one line on stderr and exit 2, not a traceback."""
+    key, a default secret in production mode, a missing certificate file) is one line on
+    stderr and exit 2, not a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except crypto.DataKeyError as exc:
+    except (crypto.DataKeyError, InsecureSettingsError, SetupError) as exc:
         print(f"tillsync-server: {exc}", file=sys.stderr)
         return 2
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import logging
 import os
 from typing import Any
 
@@ -10,13 +12,41 @@ from pydantic import BaseModel, Field
 
 ENV_PREFIX = "TILLSYNC_"
 
+#: The JWT secret a fresh checkout would use: public, so only for a dev server on loopback.
+DEV_JWT_SECRET = "dev-insecure-change-me"
+#: The shortest JWT signing secret accepted in production mode (bytes, as HMAC-SHA256 wants).
+MIN_SECRET_BYTES = 32
+MAKE_SECRET = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+
+log = logging.getLogger("tillsync.server")
+
+
+class InsecureSettingsError(ValueError):
+    """Production mode with a default, short or missing secret; the message names the
+    variable and says how to make one."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (an address or a name, as given to ``--host``) is this machine only.
+
+    ``0.0.0.0`` and ``::`` (every interface) and any other address or name are not."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
 
 class Settings(BaseModel):
     """Everything the server needs to run; tests build one per server instance."""
 
     database_url: str = "sqlite:///./tillsync-server.db"
     run_migrations: bool = Field(default=True, description="Apply Alembic migrations at start")
-    jwt_secret: str = "dev-insecure-change-me"
+    jwt_secret: str = Field(
+        default=DEV_JWT_SECRET, description="signs access and refresh tokens "
+        "(TILLSYNC_JWT_SECRET); production mode needs at least 32 bytes of your own")
     jwt_algorithm: str = "HS256"
     access_token_ttl_s: int = 900
     refresh_token_ttl_s: int = 30 * 24 * 3600
@@ -29,7 +59,9 @@ class Settings(BaseModel):
     rate_limit_per_second: float = 50.0
     rate_limit_burst: int = 200
     webhook_urls: list[str] = Field(default_factory=list)
-    webhook_secret: str = ""
+    webhook_secret: str = Field(
+        default="", description="HMAC key of X-Tillsync-Signature (TILLSYNC_WEBHOOK_SECRET); "
+        "deliveries are never sent without one")
     webhook_worker_enabled: bool = True
     webhook_poll_interval_s: float = 1.0
     webhook_backoff_base_s: float = 2.0
@@ -46,6 +78,23 @@ class Settings(BaseModel):
         default=True, description="A GET /sync/snapshot with neither page_token nor limit (a "
         "client from before paging) gets the whole state in one answer; False: the first page")
     log_level: str = "INFO"
+    bind_host: str = Field(
+        default="127.0.0.1", description="the address the server listens on "
+        "(TILLSYNC_BIND_HOST; `tillsync-server serve --host` sets it): any non-loopback "
+        "address means production mode")
+    production: bool = Field(
+        default=False, description="force production mode (TILLSYNC_PRODUCTION=1), e.g. "
+        "SQLite behind a reverse proxy on the same machine")
+    public_docs: bool | None = Field(
+        default=None, description="serve /docs, /redoc and /openapi.json (TILLSYNC_PUBLIC_DOCS)"
+        ": unset = only to direct loopback requests of a dev server; true = always; "
+        "false = never")
+    public_metrics: bool | None = Field(
+        default=None, description="serve /metrics without a token (TILLSYNC_PUBLIC_METRICS): "
+        "unset = only to direct loopback requests of a dev server; true = always; false = never")
+    metrics_token: str | None = Field(
+        default=None, description="bearer token /metrics asks for (TILLSYNC_METRICS_TOKEN); "
+        "when set, /metrics answers whoever sends it, in every mode")
     server_data_key: str | None = Field(
         default=None, description="base64 of 32 bytes; seals customer personal data "
         "(TILLSYNC_SERVER_DATA_KEY). SQLite default: generated next to the database file.")
@@ -71,3 +120,40 @@ class Settings(BaseModel):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def production_mode(self) -> bool:
+        """PostgreSQL, a non-loopback bind, or TILLSYNC_PRODUCTION: real secrets required."""
+        return self.production or not self.is_sqlite or not is_loopback(self.bind_host)
+
+    def insecure_reasons(self) -> list[str]:
+        """What is missing or default, one sentence each naming the variable to set."""
+        reasons = []
+        secret = self.jwt_secret.strip()
+        make = f"make one with: {MAKE_SECRET}"
+        if not secret or secret == DEV_JWT_SECRET:
+            reasons.append(f"TILLSYNC_JWT_SECRET is not set (tokens would be signed with the "
+                           f"public default, so anyone could forge an owner's token); {make}")
+        elif len(secret.encode()) < MIN_SECRET_BYTES:
+            reasons.append(f"TILLSYNC_JWT_SECRET is shorter than {MIN_SECRET_BYTES} bytes; {make}")
+        if self.webhook_urls and not self.webhook_secret.strip():
+            reasons.append(f"TILLSYNC_WEBHOOK_URLS is set but TILLSYNC_WEBHOOK_SECRET is not "
+                           f"(deliveries would carry no real signature); {make} and give "
+                           "the same value to the receiver")
+        return reasons
+
+    def enforce_secure_defaults(self) -> None:
+        """Production mode: raise :class:`InsecureSettingsError` on a default, short or
+        missing secret. A dev server (loopback and SQLite) starts, with a loud warning."""
+        reasons = self.insecure_reasons()
+        if not reasons:
+            return
+        if self.production_mode:
+            why = ("PostgreSQL" if not self.is_sqlite else
+                   f"bound to {self.bind_host}" if not is_loopback(self.bind_host) else
+                   "TILLSYNC_PRODUCTION is set")
+            raise InsecureSettingsError(
+                f"refusing to start in production mode ({why}): " + "; ".join(reasons)
+                + ". See docs/server-deploy.md, 'Production checklist'.")
+        for reason in reasons:
+            log.warning("INSECURE DEV SERVER (loopback and SQLite only): %s", reason)

@@ -21,6 +21,7 @@ from server.metrics import Metrics
 from server.middleware import install_middleware
 from server.ratelimit import TokenBucketLimiter
 from server.security import make_hasher
+from server.security_headers import SecurityHeadersMiddleware
 from server.sync import fast_push
 from server.sync.endpoints import router as sync_router
 from server.sync.group_commit import GroupCommit
@@ -61,8 +62,13 @@ def tune_gc() -> None:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The server app; migrations run at start-up unless ``settings.run_migrations`` is off."""
+    """The server app; migrations run at start-up unless ``settings.run_migrations`` is off.
+
+    In production mode (PostgreSQL, a non-loopback ``bind_host`` or ``production``) a
+    default, short or missing secret raises :class:`server.config.InsecureSettingsError`
+    before anything is opened; a dev server (loopback and SQLite) logs a warning."""
     settings = settings or Settings.from_env()
+    settings.enforce_secure_defaults()
     if settings.run_migrations:
         run_migrations(settings.database_url)
     ctx = build_context(settings)
@@ -73,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         stop = asyncio.Event()
         task = None
         if settings.webhook_worker_enabled and settings.webhook_urls:
+            # with no secret (a dev server) the worker logs why and sends nothing
             task = asyncio.create_task(worker.run_forever(ctx, stop))
         try:
             yield
@@ -95,6 +102,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.ctx = ctx
     install_error_handlers(app)
     install_middleware(app, ctx, shortcuts={("POST", "/sync/push"): fast_push.handle})
+    # added last, so outermost: the push shortcut's answers get the headers too
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     for router in (health_router, auth_router, tenancy_router, sync_router):
         app.include_router(router)
     _optional_routers(app)

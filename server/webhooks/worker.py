@@ -3,6 +3,11 @@
 Each request carries ``X-Tillsync-Event`` (type), ``X-Tillsync-Delivery`` (delivery id,
 stable across retries: receivers deduplicate on it) and ``X-Tillsync-Signature:
 sha256=<hex HMAC-SHA256 of the raw body with the webhook secret>``.
+
+Nothing is sent without a secret: an empty key would make the signature worthless
+(production mode refuses to start that way, server/config.py; a dev server logs why and
+keeps its deliveries pending). A body names customers by id only: the personal values
+(name, phone, email) stay sealed on the server, never travel to a receiver.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import contextlib
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 import httpx
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +30,34 @@ from server.security import sign_body
 
 log = logging.getLogger("tillsync.server.webhooks")
 BATCH = 50
+#: The only field of a ``customer`` object a delivery carries.
+CUSTOMER_PUBLIC = ("id",)
+NO_SECRET = ("webhook deliveries are not sent: TILLSYNC_WEBHOOK_SECRET is empty (make one "
+             "with: python -c 'import secrets; print(secrets.token_urlsafe(48))')")
+
+
+def without_personal(value: Any) -> Any:
+    """``value`` with every ``customer`` object reduced to its id (the same walk as the
+    sealing of personal data, server/db/base.py)."""
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if key == "customer" and isinstance(item, dict):
+                out[key] = {k: item[k] for k in CUSTOMER_PUBLIC if k in item}
+            elif key == "customer" and isinstance(item, list):
+                out[key] = [{k: c[k] for k in CUSTOMER_PUBLIC if k in c}
+                            if isinstance(c, dict) else None for c in item]
+            else:
+                out[key] = without_personal(item)
+        return out
+    if isinstance(value, list):
+        return [without_personal(item) for item in value]
+    return value
+
+
+def delivery_body(payload: dict[str, Any]) -> bytes:
+    """The exact bytes POSTed (and signed) for an event."""
+    return json.dumps(without_personal(payload), sort_keys=True).encode()
 
 
 def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
@@ -44,7 +78,7 @@ def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
             d.next_attempt_at = now + lease
             event = session.get(Event, d.event_id)
             if event is not None:
-                body = json.dumps(event.payload, sort_keys=True).encode()
+                body = delivery_body(event.payload)
                 out.append((d.id, d.url, event.type, body))
     return out
 
@@ -69,7 +103,12 @@ def _mark(ctx: AppContext, delivery_id: str, error: str | None) -> None:
 
 
 async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None) -> int:
-    """Try every due delivery once; returns how many were delivered."""
+    """Try every due delivery once; returns how many were delivered (none, and nothing
+    claimed, without a webhook secret)."""
+    secret = ctx.settings.webhook_secret
+    if not secret.strip():
+        log.error(NO_SECRET)
+        return 0
     due = await run_in_threadpool(_claim, ctx)
     if not due:
         return 0
@@ -82,7 +121,7 @@ async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None)
                 "Content-Type": "application/json",
                 "X-Tillsync-Event": event_type,
                 "X-Tillsync-Delivery": delivery_id,
-                "X-Tillsync-Signature": sign_body(ctx.settings.webhook_secret, body),
+                "X-Tillsync-Signature": sign_body(secret, body),
             }
             error: str | None = None
             try:
@@ -102,6 +141,9 @@ async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None)
 
 async def run_forever(ctx: AppContext, stop: asyncio.Event) -> None:
     """The lifespan task: poll the outbox until ``stop`` is set."""
+    if not ctx.settings.webhook_secret.strip():
+        log.error(NO_SECRET)
+        return
     async with httpx.AsyncClient(timeout=ctx.settings.webhook_timeout_s) as client:
         while not stop.is_set():
             try:

@@ -102,6 +102,9 @@ def settings(db_url: str, receiver: Receiver) -> Settings:
         webhook_poll_interval_s=0.1,
         webhook_backoff_base_s=0.2,
         server_data_key=TEST_DATA_KEY,
+        # PostgreSQL is production mode; the shared server's tests read the docs and metrics
+        public_docs=True,
+        public_metrics=True,
     )
 
 
