@@ -64,8 +64,12 @@ def run(command: str, store: LocalStore, args: argparse.Namespace,
     err = err or sys.stderr
     try:
         if command == "enroll":
-            result = asyncio.run(enroll(store, args.server, args.code, getattr(args, "name", None),
-                                        passphrase=_passphrase(args)))
+            result = asyncio.run(enroll(
+                store, args.server, args.code, getattr(args, "name", None),
+                passphrase=_passphrase(args),
+                allow_insecure_http=getattr(args, "allow_insecure_http", False)))
+            if result.warning:
+                print(f"tillsync: warning: {result.warning}", file=err)
             print(f"Enrolled as device {result.device_code} of store {result.store_name!r} "
                   f"(device id {result.device_id}); credential kept in the "
                   f"{'OS keyring' if result.credential_source == 'keyring' else 'encrypted key file'}",

@@ -24,13 +24,21 @@ first; otherwise customer data would become unreadable on the next start.
 The answer's ``store`` object (name, address, tax_id, currency, locale, tax_inclusive,
 receipt_footer, version) fills the StoreSettings row, which takes the server's store
 id (it is made if the local store has none); later edits arrive as ``store`` changes.
+
+Why ``http://`` is refused for a server that is not this machine: the one-time code goes
+out, and the terminal token (every later push) comes back, in clear, for anyone on the
+shop's network to read and replay. Plain HTTP is accepted for a loopback server (the
+demo, a test) and, when the admin says so with ``allow_insecure_http``
+(``--allow-insecure-http``), for a trusted network; the refusal comes before any request.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import keyring
 import keyring.errors
@@ -57,6 +65,43 @@ class EnrollResult:
     org_id: str
     store_name: str
     credential_source: str
+    warning: str | None = None
+
+
+INSECURE_FLAG = "--allow-insecure-http"
+
+
+def _loopback_host(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_server_url(server_url: str, allow_insecure_http: bool = False) -> str | None:
+    """Raise EnrollError for a URL a till must not send its code and token to; returns
+    a warning for plain HTTP the admin allowed. No request is made."""
+    try:
+        parts = urlsplit(server_url.strip())
+        host = parts.hostname or ""
+    except ValueError as exc:
+        raise EnrollError(f"{server_url!r} is not a server URL: {exc}") from exc
+    if parts.scheme not in ("https", "http") or not host:
+        raise EnrollError(f"{server_url!r} is not a server URL; give one like "
+                          "https://sync.example.com")
+    if parts.scheme == "https" or _loopback_host(host):
+        return None
+    if not allow_insecure_http:
+        raise EnrollError(
+            f"Refusing to enroll over plain http:// with {host}, which is not this machine: "
+            "the enrollment code and the terminal token would cross the network unencrypted. "
+            f"Use https:// (see docs/server-deploy.md), or pass {INSECURE_FLAG} if this "
+            "network is trusted."
+        )
+    return (f"Enrolled over plain http:// with {host} ({INSECURE_FLAG}): the terminal token "
+            "crosses the network unencrypted on every sync; move the server to https://.")
 
 
 def check_can_enroll(store: LocalStore, passphrase: str | None = None) -> None:
@@ -129,8 +174,10 @@ async def enroll(
     *,
     passphrase: str | None = None,
     client: SyncClient | None = None,
+    allow_insecure_http: bool = False,
 ) -> EnrollResult:
     """Spend ``code`` at ``server_url`` and make this terminal the device it names."""
+    warning = check_server_url(server_url, allow_insecure_http)
     check_can_enroll(store, passphrase)
     server_url = server_url.rstrip("/")
     name = name or store.device().name or "Till"
@@ -150,4 +197,5 @@ async def enroll(
         device_id=answer["device_id"], device_code=answer["device_code"],
         store_id=answer["store_id"], org_id=answer["org_id"],
         store_name=(answer.get("store") or {}).get("name", ""), credential_source=source,
+        warning=warning,
     )

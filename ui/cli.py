@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     enroll.add_argument("--server", required=True)
     enroll.add_argument("--code", required=True)
     enroll.add_argument("--name", default=None)
+    enroll.add_argument("--allow-insecure-http", action="store_true",
+                        help="allow a plain http:// server that is not this machine (the "
+                             "token then crosses the network unencrypted)")
     sub.add_parser("sync", help="push waiting operations and pull changes once")
     sub.add_parser("status", help="show sync status")
     return p
