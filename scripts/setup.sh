@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 DEB_PACKAGES=(libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3
   libglib2.0-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 libxcb-xinerama0
-  libxcb-randr0 libxcb-render-util0 libxcb-image0 xvfb poppler-utils zbar-tools)
+  libxcb-randr0 libxcb-render-util0 libxcb-image0 xvfb poppler-utils zbar-tools
+  nginx)  # nginx: tests/server/test_tls_and_proxy.py runs deploy/nginx/tillsync.conf
 
 missing=()
 for pkg in "${DEB_PACKAGES[@]}"; do
