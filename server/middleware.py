@@ -10,12 +10,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
+import anyio
 from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server.context import AppContext
+from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import envelope, request_id_var
-from server.security import sha256_hex
+from server.ratelimit import Limiter, RequestLimits
+from server.security import decode_access_token, sha256_hex
 from sync.protocol import MAX_BODY_BYTES
 
 access_log = logging.getLogger("tillsync.server.access")
@@ -133,6 +136,22 @@ class RequestMiddleware:
         self.app = app
         self.ctx = ctx
         self.shortcuts = shortcuts or {}
+        self.limits = request_limits(ctx)
+
+    async def _rate_limited(self, scope: Scope, auth: str) -> Response | None:
+        """429 when the client's address, then the identity its credential names, has
+        no token left (server/ratelimit.py); None to go on."""
+        client = scope.get("client")
+        wait = await _take(self.limits.address, client[0] if client else "unknown")
+        if wait == 0.0:
+            identity = identity_key(self.ctx, auth)
+            if identity is not None:
+                wait = await _take(self.limits.identity, identity)
+        if wait == 0.0:
+            return None
+        retry = str(max(1, math.ceil(wait)))
+        return envelope(429, "rate_limited", "Too many requests; slow down",
+                        {"retry_after_s": float(retry)}, {"Retry-After": retry})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -170,15 +189,7 @@ class RequestMiddleware:
             if _declared_length(scope) > MAX_BODY_BYTES:
                 response = too_large()
             if response is None and ctx.settings.rate_limit_enabled and not path.startswith(EXEMPT):
-                key = "auth:" + sha256_hex(auth)[:32] if auth else "ip:" + (
-                    scope["client"][0] if scope.get("client") else "unknown")
-                wait = ctx.limiter.take(key)
-                if wait > 0:
-                    retry = str(max(1, math.ceil(wait)))
-                    response = envelope(
-                        429, "rate_limited", "Too many requests; slow down",
-                        {"retry_after_s": float(retry)}, {"Retry-After": retry},
-                    )
+                response = await self._rate_limited(scope, auth)
             if response is None and ("%00" in scope.get("query_string", b"").decode("latin-1")
                                      or "\x00" in path):
                 response = envelope(422, "validation_error", "The request contains a NUL character")
@@ -221,6 +232,40 @@ class RequestMiddleware:
                 access_log.info("%s %s%s %s %.1fms request_id=%s",
                                 method, route_path, "?" + query if query else "", status,
                                 elapsed * 1000, rid)
+
+
+def request_limits(ctx: AppContext) -> RequestLimits:
+    """The app's two rate-limit stages, made once per app (shared on PostgreSQL)."""
+    limits = ctx.extras.get("request_limits")
+    if not isinstance(limits, RequestLimits):
+        settings = ctx.settings
+        limits = RequestLimits.build(ctx.engine, settings.rate_limit_per_second,
+                                     settings.rate_limit_burst, postgres=not settings.is_sqlite,
+                                     local_identity=ctx.limiter)
+        ctx.extras["request_limits"] = limits
+    return limits
+
+
+def identity_key(ctx: AppContext, auth: str) -> str | None:
+    """Whom a request's credential names, for the identity stage of the rate limit: the
+    staff member of a validly signed access token, or a terminal token (by its hash;
+    the address stage has already bounded how many made-up ones get this far). None for
+    no credential or anything else, which the address stage alone limits."""
+    scheme, _, token = auth.partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    if token.startswith(TERMINAL_TOKEN_PREFIX):
+        return "tt:" + sha256_hex(token)[:32]
+    claims = decode_access_token(ctx.settings, token)
+    return f"staff:{claims['sub']}" if claims and claims.get("sub") else None
+
+
+async def _take(limiter: Limiter, key: str) -> float:
+    wait = limiter.take(key)
+    if wait is None:
+        wait = await anyio.to_thread.run_sync(limiter.take_shared, key)
+    return wait
 
 
 async def _no_body() -> Message:

@@ -13,6 +13,7 @@ from server.db.commerce import (
     StockLevel,
     StockMovement,
 )
+from server.db.guards import RateLimitBucket, SignInLock
 from server.db.syncing import (
     Conflict,
     Event,
@@ -35,5 +36,5 @@ __all__ = [
     "Approval", "AuditEntry", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
     "Refund", "RefreshToken", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
-    "WebhookDelivery",
+    "WebhookDelivery", "RateLimitBucket", "SignInLock",
 ]
