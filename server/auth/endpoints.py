@@ -18,11 +18,18 @@ router = APIRouter(prefix="/auth", tags=["auth"])
     422: {"model": ErrorEnvelope, "description": "`validation_error`: neither or both of "
           "staff_id and code, no secret; `org_required`: a code with no org_id and no "
           "terminal token"},
-    423: {"model": ErrorEnvelope, "description": "`account_locked`: too many failed attempts; "
-          "`details.retry_after_s` and the Retry-After header say how long"},
+    423: {"model": ErrorEnvelope, "description": "`account_locked`: too many failed attempts "
+          "from this place (or, at a place the person never signed in from, from all "
+          "places); `details.retry_after_s` and the Retry-After header say how long"},
 })
 def login(body: LoginRequest, ctx: CtxDep, request: Request) -> TokenPair:
-    """Sign in with a password or a PIN; 5 failures lock the account for 5 minutes.
+    """Sign in with a password or a PIN; 5 failures in a row from one place lock that
+    place for 5 minutes.
+
+    A place is the enrolled till whose terminal token the request carries, else the
+    client address: wrong PINs typed elsewhere never lock the person out at their own
+    till. Twenty failures in a row from all places hold the account off (5 minutes,
+    doubling up to an hour) at places where the person has never signed in.
 
     Who: ``staff_id``, or the staff ``code`` people type with ``org_id`` (at a till the
     till's terminal token names the organization instead; neither: 422 `org_required`).

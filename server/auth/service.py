@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from server.auth import lockout
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
 from server.auth.sessions import end_sessions
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import RefreshToken, Staff
+from server.db.models import RefreshToken, SignInLock, Staff
 from server.errors import ApiError
 from server.security import (
     constant_eq,
@@ -92,7 +93,10 @@ class SignInPlace:
 
 
 def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None) -> TokenPair:
-    """Check a password or PIN; 5 failures lock the account for 5 minutes (HTTP 423).
+    """Check a password or PIN; 5 failures in a row from one place (an enrolled till, else
+    an address) lock that place for 5 minutes (HTTP 423), and many failures from all
+    places hold the account off at places the person is not known at
+    (server/auth/lockout.py).
 
     Every refused attempt and every lockout writes an audit entry, committed although the
     request fails, so a manager can see who was locked out and from where."""
@@ -102,10 +106,25 @@ def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None)
         refusal = _refusal(ctx, session, staff, body, place)
         if refusal is None:
             assert staff is not None  # an unknown staff id is always refused
-            staff.failed_attempts = 0
-            staff.locked_until = None
+            client = _client(staff, place)
+            lockout.signed_in(lockout.pair(session, staff, client), staff, utcnow(),
+                              ctx.settings.lockout_threshold)
             return _issue(ctx, session, staff)
     raise refusal
+
+
+def _client(staff: Staff, place: SignInPlace) -> str:
+    till = place.terminal
+    return lockout.client_key(staff, till.terminal_id if till else None,
+                              till.org_id if till else None, place.client)
+
+
+def _locked(wait_s: float) -> ApiError:
+    wait = max(1, math.ceil(wait_s))
+    return ApiError(
+        423, "account_locked", "Too many failed attempts; try again later",
+        {"retry_after_s": wait}, {"Retry-After": str(wait)},
+    )
 
 
 def _refusal(
@@ -122,41 +141,63 @@ def _refusal(
                      "staff member is inactive")
         return _invalid()
     now = utcnow()
-    if staff.locked_until and staff.locked_until > now:
+    client = _client(staff, place)
+    row = lockout.pair(session, staff, client)
+    if row.locked_until and row.locked_until > now:
         _audit_staff(session, staff, place, method, "staff.sign_in_failed", "account locked",
-                     {"locked_until": staff.locked_until.isoformat()})
-        wait = math.ceil((staff.locked_until - now).total_seconds())
-        return ApiError(
-            423, "account_locked", "Too many failed attempts; try again later",
-            {"retry_after_s": wait}, {"Retry-After": str(wait)},
-        )
+                     {"locked_until": row.locked_until.isoformat()})
+        return _locked((row.locked_until - now).total_seconds())
+    if (staff.locked_until and staff.locked_until > now
+            and not lockout.known_place(row, client)):
+        _audit_staff(session, staff, place, method, "staff.sign_in_failed",
+                     "account held off at unknown places",
+                     {"locked_until": staff.locked_until.isoformat(), "scope": "account"})
+        return _locked((staff.locked_until - now).total_seconds())
     secret_hash, secret = ((staff.password_hash, body.password) if body.password
                            else (staff.pin_hash, body.pin or ""))
     if verify_secret(ctx.hasher, secret_hash, secret):
         return None
-    _count_failure(ctx, session, staff, place, method, now)
+    _count_failure(ctx, session, staff, row, place, method, now)
     return _invalid()
 
 
 def _count_failure(
-    ctx: AppContext, session: Session, staff: Staff, place: SignInPlace, method: str,
-    now: datetime,
+    ctx: AppContext, session: Session, staff: Staff, row: SignInLock, place: SignInPlace,
+    method: str, now: datetime,
 ) -> None:
-    """One more wrong secret; the threshold-th in a row locks the account."""
-    before = staff.failed_attempts
+    """One more wrong secret at this place and on the account: the threshold-th in a row
+    at one place locks that place; many from everywhere hold the account off at unknown
+    places (server/auth/lockout.py)."""
+    threshold = ctx.settings.lockout_threshold
+    before = row.failures
+    row.failures += 1
+    row.updated_at = now
     staff.failed_attempts += 1
     _audit_staff(session, staff, place, method, "staff.sign_in_failed",
                  "wrong PIN" if method == "pin" else "wrong password",
-                 {"failed_attempts": {"before": before, "after": staff.failed_attempts}})
-    if staff.failed_attempts < ctx.settings.lockout_threshold:
-        return
-    locked_until = now + timedelta(seconds=ctx.settings.lockout_seconds)
-    _audit_staff(session, staff, place, method, "staff.locked_out",
-                 f"{staff.failed_attempts} failed sign-ins in a row",
-                 {"locked_until": {"before": None, "after": locked_until.isoformat()},
-                  "failed_attempts": {"before": staff.failed_attempts, "after": 0}})
-    staff.locked_until = locked_until
-    staff.failed_attempts = 0
+                 {"failed_attempts": {"before": before, "after": row.failures},
+                  "account_failed_attempts": staff.failed_attempts})
+    if row.failures >= threshold:
+        locked_until = lockout.until(now, ctx.settings.lockout_seconds)
+        _audit_staff(session, staff, place, method, "staff.locked_out",
+                     f"{row.failures} failed sign-ins in a row",
+                     {"locked_until": {"before": None, "after": locked_until.isoformat()},
+                      "failed_attempts": {"before": row.failures, "after": 0},
+                      "scope": "client"})
+        row.locked_until = locked_until
+        row.failures = 0
+    backoff = lockout.global_backoff_s(staff.failed_attempts, threshold,
+                                       ctx.settings.lockout_seconds)
+    if backoff is not None:
+        held = lockout.until(now, backoff)
+        _audit_staff(session, staff, place, method, "staff.locked_out",
+                     f"{staff.failed_attempts} failed sign-ins in a row from all places; "
+                     f"held off for {backoff} s where the person has not signed in before",
+                     {"locked_until": {"before": staff.locked_until.isoformat()
+                                       if staff.locked_until else None,
+                                       "after": held.isoformat()},
+                      "scope": "account"})
+        staff.locked_until = held
 
 
 def _audit_staff(

@@ -34,4 +34,7 @@ class SignInLock(Base):
     client: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    #: the last good sign-in of this person here: a place they are known at, which the
+    #: account's global back-off does not hold off
+    signed_in_at: Mapped[datetime | None] = mapped_column(default=None)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -42,6 +42,7 @@ def upgrade() -> None:
         sa.Column("client", sa.String(100), primary_key=True),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", UTCDateTime(timezone=True), nullable=True),
+        sa.Column("signed_in_at", UTCDateTime(timezone=True), nullable=True),
         sa.Column("updated_at", UTCDateTime(timezone=True), nullable=False),
     )
 
