@@ -60,6 +60,19 @@ class Terminal(Base):
     last_seen_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
+class TerminalStaff(Base):
+    """A staff member seen working on a terminal: an ordinary op they pushed from it, or
+    an online sign-in that carried its token. A privileged op whose approver was never
+    seen on the till is flagged ``unverified_approval`` (docs/security.md)."""
+
+    __tablename__ = "terminal_staff"
+
+    terminal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    via: Mapped[str] = mapped_column(String(20))  # "op" or "sign_in"
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class EnrollmentCode(Base):
     __tablename__ = "enrollment_codes"
 

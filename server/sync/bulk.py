@@ -44,7 +44,7 @@ from server.db.base import utcnow
 from server.db.bulk_insert import execute_rows, insert_rows
 from server.feed.serialize import iso
 from server.feed.writer import FeedWriter
-from server.sync import bulk_run
+from server.sync import bulk_run, sightings
 from server.sync.bulk_run import (
     AUDIT,
     DELIVERIES,
@@ -184,6 +184,8 @@ class BulkOrders:
             require(Action.PAYMENT_RECORD)
 
         # ---- nothing below rejects. Build the op's rows, then buffer them all at once
+        if term.terminal_id is not None:  # the actor is seen working on this till
+            sightings.note_seen(self.session, term.terminal_id, actor.id)
         now = utcnow()
         oid = op.entity_id
         org_id, store_id, device_id = term.org_id, term.store_id, term.terminal_id

@@ -19,7 +19,7 @@ from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
-from server.sync import approvals, catalog, order_edits, orders
+from server.sync import approvals, catalog, order_edits, orders, sightings
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
@@ -149,6 +149,8 @@ def run_handler(
             writer = feed.org_wide() if op.type in ORG_WIDE else feed
         oc = OpContext(session, op, terminal, actor, writer, ctx.settings.webhook_urls)
         outcome = handler(oc)
+        if outcome.status is OpStatus.APPLIED:
+            sightings.after_apply(oc, outcome)
         savepoint.commit()
         return outcome
     except Rejected as exc:
