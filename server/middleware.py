@@ -10,10 +10,10 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import quote, unquote_plus
 
-import anyio
 from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.auth.deps import terminal_cache
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import envelope, request_id_var
@@ -139,14 +139,14 @@ class RequestMiddleware:
         self.limits = request_limits(ctx)
 
     async def _rate_limited(self, scope: Scope, auth: str) -> Response | None:
-        """429 when the client's address, then the identity its credential names, has
-        no token left (server/ratelimit.py); None to go on."""
-        client = scope.get("client")
-        wait = await _take(self.limits.address, client[0] if client else "unknown")
-        if wait == 0.0:
-            identity = identity_key(self.ctx, auth)
-            if identity is not None:
-                wait = await _take(self.limits.identity, identity)
+        """429 when the bucket of the request's trusted identity, else of its client
+        address, has no token left (server/ratelimit.py); None to go on."""
+        identity = identity_key(self.ctx, auth)
+        if identity is not None:
+            wait = await _take(self.limits.identity, identity)
+        else:
+            client = scope.get("client")
+            wait = await _take(self.limits.address, client[0] if client else "unknown")
         if wait == 0.0:
             return None
         retry = str(max(1, math.ceil(wait)))
@@ -247,25 +247,25 @@ def request_limits(ctx: AppContext) -> RequestLimits:
 
 
 def identity_key(ctx: AppContext, auth: str) -> str | None:
-    """Whom a request's credential names, for the identity stage of the rate limit: the
-    staff member of a validly signed access token, or a terminal token (by its hash;
-    the address stage has already bounded how many made-up ones get this far). None for
-    no credential or anything else, which the address stage alone limits."""
+    """The identity a request's credential proves, if this process can trust it without
+    the database: the staff member of a validly signed access token, or a terminal
+    whose token this process has verified before (server.auth.deps.terminal_cache).
+    None for no credential, a made-up one, or one not verified yet: such a request is
+    limited by its client address, so a random header per request buys nothing."""
     scheme, _, token = auth.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
         return None
     if token.startswith(TERMINAL_TOKEN_PREFIX):
-        return "tt:" + sha256_hex(token)[:32]
+        principal = terminal_cache(ctx).get(sha256_hex(token))
+        return f"terminal:{principal.terminal_id}" if principal is not None else None
     claims = decode_access_token(ctx.settings, token)
     return f"staff:{claims['sub']}" if claims and claims.get("sub") else None
 
 
 async def _take(limiter: Limiter, key: str) -> float:
     wait = limiter.take(key)
-    if wait is None:
-        wait = await anyio.to_thread.run_sync(limiter.take_shared, key)
-    return wait
+    return await limiter.take_shared(key) if wait is None else wait
 
 
 async def _no_body() -> Message:

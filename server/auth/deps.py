@@ -63,8 +63,21 @@ def _terminal_by_hash(ctx: AppContext, token_hash: str) -> TerminalPrincipal:
 
 def current_terminal(request: Request) -> TerminalPrincipal:
     """The enrolled terminal of a bearer terminal token (``tt_...``), read on every request
-    (a revoked terminal is refused at once); one Core query, no ORM session."""
-    return _terminal_by_hash(get_ctx(request), _terminal_token_hash(request))
+    (a revoked terminal is refused at once); one Core query, no ORM session. The answer
+    is remembered in :func:`terminal_cache` (a verified identity for the rate limiter)."""
+    ctx = get_ctx(request)
+    token_hash = _terminal_token_hash(request)
+    principal = _terminal_by_hash(ctx, token_hash)
+    _remember(ctx, token_hash, principal)
+    return principal
+
+
+def _remember(ctx: AppContext, token_hash: str, principal: TerminalPrincipal) -> None:
+    cache = terminal_cache(ctx)
+    if token_hash not in cache:
+        if len(cache) >= TOKEN_CACHE_SIZE:
+            cache.clear()
+        cache[token_hash] = principal
 
 
 def terminal_if_any(request: Request) -> TerminalPrincipal | None:
@@ -98,9 +111,7 @@ async def pushing_terminal(request: Request) -> TerminalPrincipal:
     principal = cache.get(token_hash)
     if principal is None:
         principal = await anyio.to_thread.run_sync(_terminal_by_hash, ctx, token_hash)
-        if len(cache) >= TOKEN_CACHE_SIZE:
-            cache.clear()
-        cache[token_hash] = principal
+        _remember(ctx, token_hash, principal)
     return principal
 
 
