@@ -90,6 +90,8 @@ def server_env(url: str) -> dict[str, str]:
     env.update({
         "TILLSYNC_DATABASE_URL": url,
         "TILLSYNC_SERVER_DATA_KEY": base64.b64encode(b"benchmark-data-key-32-bytes-long").decode(),
+        # PostgreSQL is production mode: the server refuses the public default JWT secret
+        "TILLSYNC_JWT_SECRET": "benchmark-jwt-secret-" + "b" * 32,
         "TILLSYNC_RATE_LIMIT_ENABLED": "false",
         "TILLSYNC_ARGON2_TIME_COST": "1",
         "TILLSYNC_ARGON2_MEMORY_KIB": "8192",
