@@ -24,6 +24,7 @@ from server.security import (
     sha256_hex,
     verify_secret,
 )
+from server.sync import sightings
 
 
 def _invalid() -> ApiError:
@@ -109,6 +110,7 @@ def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None)
             client = _client(staff, place)
             lockout.signed_in(lockout.pair(session, staff, client), staff, utcnow(),
                               ctx.settings.lockout_threshold)
+            sightings.record_sign_in(session, place.terminal, staff.id, staff.org_id)
             return _issue(ctx, session, staff)
     raise refusal
 

@@ -18,7 +18,7 @@ from app.domain.permissions import Role
 from server.context import TerminalPrincipal
 from server.db.models import AuditEntry
 from server.sync import sightings
-from tests.server.support import Tenant, Terminal
+from tests.server.support import PINS, Tenant, Terminal
 
 FLAG = "unverified_approval"
 
@@ -109,3 +109,17 @@ def test_ordinary_ops_are_never_flagged(tenant: Tenant) -> None:
     assert [r["status"] for r in results] == ["applied", "applied", "rejected"]
     assert all(FLAG not in r["flags"] for r in results)
     assert _unverified(tenant) == []
+
+
+def test_signing_in_at_the_till_over_the_api_counts_as_seen(tenant: Tenant) -> None:
+    """/auth/login with the till's token records the sighting (it was never called)."""
+    till = tenant.enroll(name="Counter", max_role=Role.MANAGER)
+    manager = tenant.staff[Role.MANAGER]
+    sale = till.order_create(tenant.staff[Role.CASHIER])
+    assert till.push([sale, _delete(till, sale, manager)])["results"][1]["flags"] == [FLAG]
+    with tenant.server.client() as c:
+        r = c.post("/auth/login", json={"staff_id": manager, "pin": PINS[Role.MANAGER]},
+                   headers=till.headers)
+        assert r.status_code == 200, r.text
+    sale = till.order_create(tenant.staff[Role.CASHIER])
+    assert till.push([sale, _delete(till, sale, manager)])["results"][1]["flags"] == []
