@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import os
 from typing import Any
 
 from pydantic import BaseModel, Field
+
+from app.domain.hosts import is_loopback
 
 ENV_PREFIX = "TILLSYNC_"
 
@@ -24,19 +25,6 @@ log = logging.getLogger("tillsync.server")
 class InsecureSettingsError(ValueError):
     """Production mode with a default, short or missing secret; the message names the
     variable and says how to make one."""
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` (an address or a name, as given to ``--host``) is this machine only.
-
-    ``0.0.0.0`` and ``::`` (every interface) and any other address or name are not."""
-    host = host.strip().strip("[]")
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Settings(BaseModel):

@@ -34,7 +34,6 @@ demo, a test) and, when the admin says so with ``allow_insecure_http``
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,6 +43,7 @@ import keyring
 import keyring.errors
 from sqlalchemy import func, select, update
 
+from app.domain.hosts import is_loopback
 from app.store import keys
 from app.store.local import LocalStore
 from app.store.models import Device, Order, OutboxOperation, StockMovement
@@ -71,15 +71,6 @@ class EnrollResult:
 INSECURE_FLAG = "--allow-insecure-http"
 
 
-def _loopback_host(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def check_server_url(server_url: str, allow_insecure_http: bool = False) -> str | None:
     """Raise EnrollError for a URL a till must not send its code and token to; returns
     a warning for plain HTTP the admin allowed. No request is made."""
@@ -91,7 +82,7 @@ def check_server_url(server_url: str, allow_insecure_http: bool = False) -> str 
     if parts.scheme not in ("https", "http") or not host:
         raise EnrollError(f"{server_url!r} is not a server URL; give one like "
                           "https://sync.example.com")
-    if parts.scheme == "https" or _loopback_host(host):
+    if parts.scheme == "https" or is_loopback(host):
         return None
     if not allow_insecure_http:
         raise EnrollError(
