@@ -81,6 +81,17 @@ def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         yield url
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def own_db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of the test's own, on SQLite and on PostgreSQL (for a test that
+    starts its own servers with settings of its own)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'server.db'}"
+        return
+    with fresh_pg_database() as url:
+        yield url
+
+
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """An empty PostgreSQL database of the test's own."""

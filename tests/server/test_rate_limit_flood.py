@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from contextlib import ExitStack
-from pathlib import Path
 
 import httpx
 import pytest
@@ -22,15 +20,6 @@ from tests.server.conftest import TEST_DATA_KEY, fresh_pg_database
 from tests.server.support import PINS, RunningServer, make_tenant, running_server
 
 RATE, BURST = 1.0, 60
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def flood_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'flood.db'}"
-        return
-    with fresh_pg_database() as url:
-        yield url
 
 
 def _settings(url: str) -> Settings:
@@ -55,8 +44,8 @@ def _most_allowed(elapsed: float, processes: int = 1) -> float:
     return BURST + RATE * (elapsed + LEASE_TTL_S) + processes
 
 
-def test_random_bearer_headers_from_one_address_are_limited(flood_db: str) -> None:
-    with running_server(_settings(flood_db)) as srv, _client(srv) as c:
+def test_random_bearer_headers_from_one_address_are_limited(own_db_url: str) -> None:
+    with running_server(_settings(own_db_url)) as srv, _client(srv) as c:
         start = time.monotonic()
         codes = [c.get("/auth/me", headers=_random_bearer()).status_code for _ in range(300)]
         codes += [c.post("/auth/login", headers=_random_bearer(),
@@ -74,8 +63,8 @@ def test_random_bearer_headers_from_one_address_are_limited(flood_db: str) -> No
             assert other.get("/auth/me").status_code == 401
 
 
-def test_one_token_from_many_addresses_is_limited_by_identity(flood_db: str) -> None:
-    with running_server(_settings(flood_db)) as srv, make_tenant(srv) as tenant:
+def test_one_token_from_many_addresses_is_limited_by_identity(own_db_url: str) -> None:
+    with running_server(_settings(own_db_url)) as srv, make_tenant(srv) as tenant:
         with _client(srv) as c:
             r = c.post("/auth/login", json={"staff_id": tenant.staff[Role.CASHIER],
                                             "pin": PINS[Role.CASHIER]})

@@ -39,7 +39,7 @@ from app.domain.permissions import Role
 from server.config import Settings
 from server.main import build_context
 from sync.protocol import MAX_BODY_BYTES
-from tests.server.conftest import TEST_DATA_KEY, fresh_pg_database
+from tests.server.conftest import TEST_DATA_KEY
 from tests.server.support import RunningServer, Tenant, make_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -141,15 +141,6 @@ def serve(db_url: str, port: int, *args: str, ready_url: str,
             proc.wait(10)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/server.db"
-        return
-    with fresh_pg_database() as url:
-        yield url
-
-
 def push_one(server: TlsServer) -> dict[str, Any]:
     """A tenant made in the database, a till enrolled over the wire, one order pushed."""
     ctx = build_context(server.settings)
@@ -176,12 +167,12 @@ def assert_security_headers(r: httpx.Response) -> None:
 # --- serve --ssl-certfile -------------------------------------------------------------------
 
 
-def test_serve_over_https_with_a_self_signed_certificate(database: str, tmp_path: Path) -> None:
+def test_serve_over_https_with_a_self_signed_certificate(own_db_url: str, tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path)
     port = free_port()
     base = f"https://127.0.0.1:{port}"
     ctx = trust(cert)
-    with serve(database, port, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
+    with serve(own_db_url, port, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
                ready_url=f"{base}/health/live", verify=ctx):
         r = httpx.get(f"{base}/health", verify=ctx)
         assert r.status_code == 200 and r.json()["database"] is True
@@ -191,7 +182,7 @@ def test_serve_over_https_with_a_self_signed_certificate(database: str, tmp_path
             httpx.get(f"{base}/health", timeout=5)
         with pytest.raises(httpx.HTTPError):  # plain HTTP on the TLS port
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=5)
-        result = push_one(TlsServer(base, None, settings_for(database), verify=ctx))  # type: ignore[arg-type]
+        result = push_one(TlsServer(base, None, settings_for(own_db_url), verify=ctx))  # type: ignore[arg-type]
         assert result["answer"]["results"][0]["status"] == "applied"
 
 
@@ -281,14 +272,14 @@ def test_the_shipped_body_limit_is_the_servers() -> None:
     assert size and int(size.group(1)) * 1024 * 1024 == MAX_BODY_BYTES
 
 
-def test_nginx_example_in_front_of_the_real_server(database: str, tmp_path: Path) -> None:
+def test_nginx_example_in_front_of_the_real_server(own_db_url: str, tmp_path: Path) -> None:
     binary = nginx_binary()
     cert, key = self_signed(tmp_path)
     upstream, http_port, tls_port = free_port(), free_port(), free_port()
     config = nginx_config(tmp_path, upstream, http_port, tls_port, cert, key)
     base = f"https://127.0.0.1:{tls_port}"
     ctx = trust(cert)
-    with serve(database, upstream, "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
+    with serve(own_db_url, upstream, "--proxy-headers", "--forwarded-allow-ips", "127.0.0.1",
                ready_url=f"http://127.0.0.1:{upstream}/health/live"), nginx(binary, config):
         deadline = time.monotonic() + 30
         while True:
@@ -302,7 +293,7 @@ def test_nginx_example_in_front_of_the_real_server(database: str, tmp_path: Path
         assert r.status_code == 200 and r.json() == {"status": "ok", "database": True}
         # uvicorn trusted nginx's X-Forwarded-Proto: the answer knows it went out over TLS
         assert_security_headers(r)
-        result = push_one(TlsServer(base, None, settings_for(database), verify=ctx))  # type: ignore[arg-type]
+        result = push_one(TlsServer(base, None, settings_for(own_db_url), verify=ctx))  # type: ignore[arg-type]
         assert result["answer"]["results"][0]["status"] == "applied"
         tenant: Tenant = result["tenant"]
         # the body limit is the server's: one byte more is refused at the proxy
