@@ -30,39 +30,16 @@ from pydantic import BaseModel, Field
 from pydantic.json_schema import models_json_schema
 
 from app.domain import limits
+from app.domain.feed_states import STATE_MODELS
+from app.domain.operations import CATALOGUE, OpSpec
 from app.domain.permissions import PERMISSIONS, Action, Role
 from server.auth.deps import current_staff, current_terminal, pushing_terminal, terminal_if_any
-from server.conflicts.schemas import ConflictResolvePayload
-from sync import payloads
-from sync.protocol import ErrorBody, ErrorEnvelope, Operation, OpType
+from sync.protocol import Change, ErrorBody, ErrorEnvelope, Operation, OpType
 
 REF = "#/components/schemas/{model}"
 
-#: The payload of each operation type, as the server reads it.
-OP_PAYLOADS: dict[OpType, type[BaseModel]] = {
-    OpType.ORDER_CREATE: payloads.OrderCreate,
-    OpType.ORDER_UPDATE: payloads.EntityUpdate,
-    OpType.ORDER_DELETE: payloads.OrderDelete,
-    OpType.PAYMENT_RECORD: payloads.PaymentData,
-    OpType.REFUND_CREATE: payloads.RefundCreate,
-    OpType.APPROVAL_REQUEST: payloads.ApprovalRequest,
-    OpType.APPROVAL_DECIDE: payloads.ApprovalDecide,
-    OpType.STOCK_ADJUST: payloads.StockAdjust,
-    OpType.PRODUCT_CREATE: payloads.ProductCreate,
-    OpType.PRODUCT_UPDATE: payloads.EntityUpdate,
-    OpType.CUSTOMER_UPSERT: payloads.CustomerUpsert,
-    OpType.CONFLICT_RESOLVE: ConflictResolvePayload,
-}
-
-#: What ``entity_id`` names, per operation type.
-OP_ENTITY: dict[OpType, str] = {
-    OpType.ORDER_CREATE: "the new order's id", OpType.ORDER_UPDATE: "the order's id",
-    OpType.ORDER_DELETE: "the order's id", OpType.PAYMENT_RECORD: "the payment's id",
-    OpType.REFUND_CREATE: "the refund's id", OpType.APPROVAL_REQUEST: "the approval's id",
-    OpType.APPROVAL_DECIDE: "the approval's id", OpType.STOCK_ADJUST: "the movement's id",
-    OpType.PRODUCT_CREATE: "the new product's id", OpType.PRODUCT_UPDATE: "the product's id",
-    OpType.CUSTOMER_UPSERT: "the customer's id", OpType.CONFLICT_RESOLVE: "the conflict's id",
-}
+#: The payload of each operation type, as the server reads it (the catalogue's).
+OP_PAYLOADS: dict[OpType, type[BaseModel]] = {t: spec.payload for t, spec in CATALOGUE.items()}
 
 
 class ValidationProblem(BaseModel):
@@ -247,7 +224,7 @@ def _operation_by_type(schemas: dict[str, Any]) -> None:
         name = "Operation_" + op_type.value.replace(".", "_")
         schemas[name] = {
             "title": f"{op_type.value} operation",
-            "description": f"`entity_id` is {OP_ENTITY[op_type]}.",
+            "description": f"`entity_id` is {CATALOGUE[op_type].entity_id_is}.",
             "allOf": [{"$ref": REF.format(model="Operation")}, {
                 "type": "object",
                 "properties": {"type": {"const": op_type.value, "type": "string"},
@@ -271,6 +248,45 @@ def _operation_by_type(schemas: dict[str, Any]) -> None:
                                   "(see `x-op-payloads` and `OperationByType`).")
 
 
+def _op_row(spec: OpSpec) -> str:
+    actions = spec.permission.actions_for(None)
+    permission = " or ".join(f"`{a.value}`" for a in actions)
+    if spec.permission.by_field:
+        permission = "by `{}`: {}".format(spec.permission.by_field, ", ".join(
+            f"{k} `{a.value}`" for k, a in spec.permission.by_value.items()))
+    privileged = ("yes" if spec.privileged else
+                  "when it changes " + ", ".join(sorted(spec.privileged_fields))
+                  if spec.privileged_fields else "no")
+    return (f"| `{spec.type.value}` | {spec.entity_id_is} | `{spec.payload.__name__}` | "
+            f"{permission} | {spec.conflicts.value} | {spec.scope.value} | {privileged} |")
+
+
+def _change_by_type(schemas: dict[str, Any]) -> None:
+    """``ChangeByType``: per feed entity type, the Change with its state's schema."""
+    variants, mapping = [], {}
+    for entity, model in STATE_MODELS.items():
+        name = "Change_" + entity.value
+        schemas[name] = {
+            "title": f"{entity.value} change",
+            "allOf": [{"$ref": REF.format(model="Change")}, {
+                "type": "object",
+                "properties": {"entity_type": {"const": entity.value, "type": "string"},
+                               "data": {"$ref": REF.format(model=model.__name__)}},
+            }],
+        }
+        variants.append({"$ref": REF.format(model=name)})
+        mapping[entity.value] = REF.format(model=name)
+    schemas["ChangeByType"] = {
+        "title": "ChangeByType",
+        "description": "A Change as a client reads it: the shape of `data` follows "
+        "`entity_type`. On the wire every change is a `Change`.",
+        "oneOf": variants, "discriminator": {"propertyName": "entity_type", "mapping": mapping},
+    }
+    change = schemas.setdefault("Change", {})
+    change["x-entity-states"] = {e.value: REF.format(model=m.__name__)
+                                 for e, m in STATE_MODELS.items()}
+
+
 def permission_table() -> str:
     """Role x action as a Markdown table (✓: allowed), from app/domain/permissions.py."""
     roles = list(Role)
@@ -282,8 +298,8 @@ def permission_table() -> str:
 
 
 def description() -> str:
-    ops = "\n".join(f"| `{t.value}` | {OP_ENTITY[t]} | `{m.__name__}` |"
-                    for t, m in OP_PAYLOADS.items())
+    ops = "\n".join(_op_row(spec) for spec in CATALOGUE.values())
+    states = "\n".join(f"| `{e.value}` | `{m.__name__}` |" for e, m in STATE_MODELS.items())
     statuses = "\n".join(f"| {s} | {text} |" for s, text in sorted(STATUS_TEXT.items()))
     return f"""Central server of Tillsync: tenancy, auth, sync push/pull, back office.
 A step-by-step guide is docs/client-guide.md; the sync protocol is docs/sync-protocol.md.
@@ -323,11 +339,26 @@ Every error has one body, `ErrorEnvelope`:
 
 ## Sync operations
 
-A push carries `Operation`s; the `payload` of each depends on `type`:
+A push carries `Operation`s; the `payload` of each depends on `type`. The catalogue of
+operation types (app/domain/operations.py) declares, per type: the payload, what
+`entity_id` names, the permission the actor needs, how it can conflict (`never`: a new
+fact; `fields`: per-field `{{base, value}}` edits; `state`: a decision on the whole
+entity), whose feed it is written to (`store` or every store of the `org`), and whether
+it is privileged (the approver's proof, `approval_proof`, is checked).
 
-| type | entity_id | payload schema |
-|---|---|---|
+| type | entity_id | payload schema | permission | conflicts | feed | privileged |
+|---|---|---|---|---|---|---|
 {ops}
+
+## Change feed states
+
+Each `Change` of `GET /sync/pull` and `GET /sync/snapshot` carries the whole state of one
+entity as `data`; its schema depends on `entity_type` (`Change.x-entity-states`,
+`ChangeByType`). Clients ignore keys they do not know.
+
+| entity_type | data schema |
+|---|---|
+{states}
 
 ## Order references
 
@@ -352,10 +383,11 @@ def build(app: FastAPI) -> dict[str, Any]:
                        routes=app.routes, tags=app.openapi_tags)
     components = spec.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
-    for name, schema in _models(ErrorEnvelope, ValidationErrorEnvelope, Operation,
-                                *OP_PAYLOADS.values()).items():
+    for name, schema in _models(ErrorEnvelope, ValidationErrorEnvelope, Operation, Change,
+                                *OP_PAYLOADS.values(), *STATE_MODELS.values()).items():
         schemas.setdefault(name, schema)
     _operation_by_type(schemas)
+    _change_by_type(schemas)
     components["securitySchemes"] = SECURITY_SCHEMES
     envelope = REF.format(model="ErrorEnvelope")
     invalid = REF.format(model="ValidationErrorEnvelope")

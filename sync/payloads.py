@@ -1,206 +1,43 @@
-"""Payload shapes of each operation type (the ``payload`` of an Operation).
-
-Amounts are integer minor units; quantities are thousandths (qty_milli); rates are
-parts per million. Field edits carry ``{"field": {"base": old, "value": new}}`` so
-the server can tell a concurrent change of the same field (conflict) from a change
-of another field (merge).
-"""
+"""The payload models of sync operations, for the wire: declared once in the core
+(app/domain/payloads.py, named per type by app/domain/operations.py) and re-exported
+here so the terminal's sync and the server read the same classes."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Annotated, Any
-
-from pydantic import BaseModel, Field
-
-from app.domain.limits import (
-    MAX_AMOUNT,
-    MAX_CATEGORY,
-    MAX_CODE,
-    MAX_CURRENCY,
-    MAX_DECISION_NOTE,
-    MAX_EMAIL,
-    MAX_INSTALLMENTS,
-    MAX_LINES,
-    MAX_METHOD,
-    MAX_MOVEMENT_REFERENCE,
-    MAX_NAME,
-    MAX_NOTE,
-    MAX_PHONE,
-    MAX_PPM,
-    MAX_QTY_MILLI,
-    MAX_REASON,
-    MAX_REFERENCE,
+from app.domain.payloads import (
+    ApprovalDecide,
+    ApprovalRequest,
+    Code,
+    ConflictResolve,
+    CustomerData,
+    CustomerUpsert,
+    EntityUpdate,
+    FieldEdit,
+    FieldName,
+    InstallmentData,
+    Method,
+    Money,
+    Name,
+    Note,
+    OrderCreate,
+    OrderDelete,
+    OrderLineData,
+    PaymentData,
+    Ppm,
+    Price,
+    ProductCreate,
+    Qty,
+    QtyDelta,
+    Reason,
+    RefundCreate,
+    RefundLine,
+    StockAdjust,
 )
-from sync.protocol import Uuid
 
-# The ranges of sync/protocol.py's ``Operation``, for payloads (app/domain/limits.py).
-# Money's sign is the domain rules' to judge (with the till's wording); the range keeps
-# every amount inside its column.
-Money = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
-Price = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
-Qty = Annotated[int, Field(ge=1, le=MAX_QTY_MILLI, description="thousandths, more than 0")]
-QtyDelta = Annotated[int, Field(ge=-MAX_QTY_MILLI, le=MAX_QTY_MILLI)]
-Ppm = Annotated[int, Field(ge=0, le=MAX_PPM, description="parts per million, 0 to 100 %")]
-Code = Annotated[str, Field(max_length=MAX_CODE)]
-Name = Annotated[str, Field(max_length=MAX_NAME)]
-Reason = Annotated[str, Field(max_length=MAX_REASON)]
-Note = Annotated[str, Field(max_length=MAX_NOTE)]
-Method = Annotated[str, Field(max_length=MAX_METHOD)]
-#: field names of an edit (order.update, product.update)
-FieldName = Annotated[str, Field(max_length=MAX_CODE)]
-MAX_FIELDS = 50
-
-
-class CustomerData(BaseModel):
-    id: Uuid
-    name: Name | None = None
-    phone: str | None = Field(default=None, max_length=MAX_PHONE)
-    email: str | None = Field(default=None, max_length=MAX_EMAIL)
-
-
-class OrderLineData(BaseModel):
-    id: Uuid
-    product_id: Uuid | None = Field(description="None for an item unknown to the catalog")
-    sku: Code | None = None
-    name: Name
-    barcode: Code | None = None
-    unit_price: Money
-    qty_milli: Qty
-    tax_rate_ppm: Ppm
-    discount_percent_ppm: Ppm = 0
-    discount_amount: Money = 0
-    gross: Money
-    net: Money
-    tax: Money
-    total: Money
-
-
-class PaymentData(BaseModel):
-    id: Uuid
-    order_id: Uuid
-    method: Method
-    amount: Money
-    tendered: Money
-    change: Money = 0
-    installment_id: Uuid | None = None
-    created_at: datetime
-
-
-class InstallmentData(BaseModel):
-    id: Uuid
-    number: int = Field(ge=1, le=MAX_INSTALLMENTS)
-    due_date: date
-    amount: Money
-
-
-class OrderCreate(BaseModel):
-    reference: str = Field(max_length=MAX_REFERENCE)
-    store_id: Uuid
-    currency: str = Field(max_length=MAX_CURRENCY)
-    tax_inclusive: bool
-    is_offline: bool = True
-    customer: CustomerData | None = None
-    lines: list[OrderLineData] = Field(max_length=MAX_LINES)
-    order_discount_percent_ppm: Ppm = 0
-    order_discount_amount: Money = 0
-    subtotal: Money
-    discount: Money
-    tax: Money
-    total: Money
-    payments: list[PaymentData] = Field(default_factory=list, max_length=MAX_LINES)
-    installments: list[InstallmentData] = Field(default_factory=list,
-                                                max_length=MAX_INSTALLMENTS)
-    created_at: datetime
-    note: Note | None = None
-
-
-class FieldEdit(BaseModel):
-    base: Any = None
-    value: Any = None
-
-
-class EntityUpdate(BaseModel):
-    """order.update, product.update: per-field base and new value."""
-
-    fields: dict[FieldName, FieldEdit] = Field(max_length=MAX_FIELDS)
-    reason: Reason | None = None
-
-
-class OrderDelete(BaseModel):
-    reason: Reason
-    approved_by: Uuid | None = None
-    approval_id: Uuid | None = None
-
-
-class RefundLine(BaseModel):
-    line_id: Uuid
-    qty_milli: Qty
-    amount: Money
-
-
-class RefundCreate(BaseModel):
-    refund_id: Uuid
-    order_id: Uuid
-    lines: list[RefundLine] = Field(max_length=MAX_LINES)
-    amount: Money
-    method: Method
-    restock: bool
-    reason: Reason
-    approved_by: Uuid | None = None
-    created_at: datetime
-    approval_id: Uuid | None = None
-
-
-class StockAdjust(BaseModel):
-    movement_id: Uuid
-    product_id: Uuid
-    kind: str = Field(max_length=20, description="receive, adjust, count")
-    qty_delta_milli: QtyDelta = Field(description="may be negative (an adjustment, a count)")
-    reason: Reason | None = None
-    reference: str | None = Field(default=None, max_length=MAX_MOVEMENT_REFERENCE)
-    created_at: datetime
-
-
-class ProductCreate(BaseModel):
-    sku: Code
-    name: Name
-    category: str | None = Field(default=None, max_length=MAX_CATEGORY)
-    price: Price
-    tax_rate_ppm: Ppm
-    barcodes: list[Code] = Field(default_factory=list, max_length=MAX_FIELDS)
-    active: bool = True
-    stock_tracked: bool = True
-    reorder_level_milli: QtyDelta = 0
-    sold_by_weight: bool = False
-
-
-class ApprovalRequest(BaseModel):
-    """approval.request (entity_id = approval_id): a cashier asks to delete or refund."""
-
-    approval_id: Uuid
-    kind: str = Field(max_length=20, description="delete or refund")
-    order_id: Uuid
-    reason: Reason
-    details: dict[str, Any] = Field(default_factory=dict,
-                                    description="refund: lines, amount, method, restock")
-    requested_at: datetime
-
-
-class ApprovalDecide(BaseModel):
-    """approval.decide (entity_id = approval_id). The terminal sends ``approved: false``
-    here; an approval is carried out by ``order.delete`` / ``refund.create`` with
-    ``approval_id``, which marks it approved on the server."""
-
-    approval_id: Uuid
-    approved: bool
-    note: Annotated[str, Field(max_length=MAX_DECISION_NOTE)] | None = None
-    decided_at: datetime
-
-
-class CustomerUpsert(BaseModel):
-    """customer.upsert (entity_id = customer id); stored sealed on the server."""
-
-    name: Name | None = None
-    phone: str | None = Field(default=None, max_length=MAX_PHONE)
-    email: str | None = Field(default=None, max_length=MAX_EMAIL)
+__all__ = [
+    "ApprovalDecide", "ApprovalRequest", "Code", "ConflictResolve", "CustomerData",
+    "CustomerUpsert", "EntityUpdate", "FieldEdit", "FieldName", "InstallmentData", "Method",
+    "Money", "Name", "Note", "OrderCreate", "OrderDelete", "OrderLineData", "PaymentData",
+    "Ppm", "Price", "ProductCreate", "Qty", "QtyDelta", "Reason", "RefundCreate", "RefundLine",
+    "StockAdjust",
+]

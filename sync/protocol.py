@@ -14,7 +14,9 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.json_schema import SkipJsonSchema
 
-from app.domain.limits import ID_LENGTH, MAX_COUNT
+from app.domain.limits import MAX_COUNT
+from app.domain.operations import OpType
+from app.domain.payloads import UUID_PATTERN, Count, Uuid
 
 PROTOCOL_VERSION = 1
 OPERATION_FORMAT_VERSION = 1
@@ -26,28 +28,6 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 #: but no longer than this is answered ``rejected``; a longer one makes the push 422).
 MAX_OP_ID = 64
 
-UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-#: An id: a UUID in its canonical 36-character form (the terminal makes UUIDv7s). Kept a
-#: ``str`` on the wire; checked by pydantic-core (length, then the pattern).
-Uuid = Annotated[str, Field(max_length=ID_LENGTH, pattern=UUID_PATTERN,
-                            json_schema_extra={"format": "uuid"})]
-#: A sequence number, a version, a position: fits a 32-bit column.
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-
-
-class OpType(StrEnum):
-    ORDER_CREATE = "order.create"
-    ORDER_UPDATE = "order.update"
-    ORDER_DELETE = "order.delete"
-    PAYMENT_RECORD = "payment.record"
-    REFUND_CREATE = "refund.create"
-    APPROVAL_REQUEST = "approval.request"
-    APPROVAL_DECIDE = "approval.decide"
-    STOCK_ADJUST = "stock.adjust"
-    PRODUCT_CREATE = "product.create"
-    PRODUCT_UPDATE = "product.update"
-    CUSTOMER_UPSERT = "customer.upsert"
-    CONFLICT_RESOLVE = "conflict.resolve"
 
 
 class OpStatus(StrEnum):

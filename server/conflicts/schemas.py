@@ -34,9 +34,3 @@ class ResolveIn(BaseModel):
 
     choice: Literal["server", "terminal", "custom"]
     value: dict[str, Any] | None = None
-
-
-class ConflictResolvePayload(ResolveIn):
-    """Payload of a ``conflict.resolve`` operation pushed by a terminal."""
-
-    conflict_id: str

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
-from server.conflicts.schemas import ConflictOut, ConflictResolvePayload, ResolveIn
+from server.conflicts.schemas import ConflictOut, ResolveIn
 from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
 from server.db.models import Conflict, Order, Product, Staff
@@ -27,6 +27,7 @@ from server.sync.common import (
 from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
 from server.sync.product_codes import InvalidValue
+from sync.payloads import ConflictResolve
 from sync.protocol import OpStatus, OpType
 
 
@@ -48,7 +49,7 @@ def list_conflicts(
         return [conflict_out(c) for c in session.scalars(stmt)]
 
 
-def _values(conflict: Conflict, body: ResolveIn) -> dict[str, Any]:
+def _values(conflict: Conflict, body: ResolveIn | ConflictResolve) -> dict[str, Any]:
     if body.choice == "server":
         return {}
     if body.choice == "terminal":
@@ -102,7 +103,7 @@ def _resolve_product(oc: OpContext, conflict: Conflict,
     return product.version, {n: c["before"] for n, c in changes.items()}, stored
 
 
-def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn) -> Outcome:
+def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn | ConflictResolve) -> Outcome:
     """Apply a resolution inside ``oc``'s transaction; the feed gets entity and conflict.
     The audit entry's ``before`` is each field's value when the resolution is applied
     (it may have changed since the conflict was raised)."""
@@ -168,7 +169,7 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
 
 def conflict_resolve_op(oc: OpContext) -> Outcome:
     """The ``conflict.resolve`` operation: a manager resolved a conflict at a terminal."""
-    p = parse_payload(ConflictResolvePayload, oc.op.payload)
+    p = parse_payload(ConflictResolve, oc.op.payload)
     conflict = oc.session.get(Conflict, p.conflict_id, with_for_update=True)
     if conflict is None or conflict.org_id != oc.terminal.org_id:
         raise Rejected(f"conflict {p.conflict_id} does not exist")
