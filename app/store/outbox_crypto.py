@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import attributes, object_session
 
+from app.domain.operations import Personal, spec_of
 from app.store.models import OutboxOperation
 
 PII_FIELDS = ("name", "phone", "email")
@@ -78,12 +79,13 @@ def _open_tree(cipher: Any, node: Any) -> Any:
 def seal_payload(cipher: Any, payload: dict[str, Any] | None, op_type: str = "") -> dict[str, Any] | None:
     """The at-rest form of a payload: every customer's personal fields sealed.
 
-    Anything under a ``customer`` key (at any depth) and, for ``customer.*``
-    operations, the payload's own name/phone/email.
+    Anything under a ``customer`` key (at any depth) and, for operations the catalogue
+    says are about a customer (``Personal.OWN``), the payload's own name/phone/email.
     """
     if not isinstance(payload, dict):
         return payload
-    return _seal_tree(cipher, payload, str(op_type).startswith("customer."))
+    spec = spec_of(op_type)
+    return _seal_tree(cipher, payload, spec is not None and spec.personal is Personal.OWN)
 
 
 def open_payload(cipher: Any, payload: dict[str, Any] | None) -> dict[str, Any] | None:
