@@ -82,6 +82,8 @@ def run(command: str, store: LocalStore, args: argparse.Namespace,
             status = read_status(store, online=True)
             if status.clock_warning:
                 print(f"Warning: {status.clock_warning}", file=out)
+            if status.disk_warning:
+                print(f"Warning: {status.disk_warning}", file=out)
             return 0 if not report.push.rejected and not report.push.conflicts else 1
         if command == "status":
             print(read_status(store).describe(), file=out)

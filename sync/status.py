@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from app.store.disk import space_warning
 from app.store.local import LocalStore
 from app.store.models import OutboxOperation, SyncState
 from app.store.models_aftersale import Conflict
@@ -25,6 +26,7 @@ class SyncStatus:
     clock_skew_s: float | None = None
     message: str | None = None  # last error in words, when offline
     syncing: bool = False
+    disk_warning: str | None = None  # the data directory's disk is nearly full
 
     @property
     def clock_warning(self) -> str | None:
@@ -56,6 +58,8 @@ class SyncStatus:
             parts.append(self.message)
         if self.clock_warning:
             parts.append(self.clock_warning)
+        if self.disk_warning:
+            parts.append(self.disk_warning)
         return "; ".join(parts)
 
 
@@ -90,4 +94,5 @@ def read_status(
         clock_skew_s=float(skew) if skew else None,
         message=message,
         syncing=syncing,
+        disk_warning=space_warning(store.data_dir),  # one statvfs: cheap on every refresh
     )

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from platformdirs import user_data_dir
 
 from app.store.database import STORE_MARKER, StoreUnusable, tighten_tree
+from app.store.disk import DiskFull, disk_full
 from app.store.keys import KeyUnavailable
 
 if TYPE_CHECKING:
@@ -18,8 +19,8 @@ if TYPE_CHECKING:
 
 PRIVATE_UMASK = 0o077
 #: What stops the till with words instead of a traceback: no safe key, a damaged or
-#: missing store or key file (each message says what to do).
-REFUSALS = (KeyUnavailable, StoreUnusable)
+#: missing store or key file, a full disk (each message says what to do).
+REFUSALS = (KeyUnavailable, StoreUnusable, DiskFull)
 
 
 def default_data_dir() -> Path:
@@ -84,6 +85,11 @@ def main(argv: list[str] | None = None) -> int:
         return _main(args, command)
     except REFUSALS as exc:
         return _refused(exc, command, getattr(args, "smoke", False))
+    except Exception as exc:
+        full = disk_full(exc, args.data_dir or default_data_dir())  # ENOSPC anywhere: in words
+        if full is None:
+            raise
+        return _refused(full, command, getattr(args, "smoke", False))
     finally:
         os.umask(umask)
 

@@ -67,6 +67,7 @@ class AppContext(QObject):
         super().__init__()
         self.store = store
         self.ops = ops
+        ops.data_dir = store.data_dir  # a "disk I/O error" there with no room left is a full disk
         self.printing = printing
         self.actor: Actor | None = None
         self.settings = store.settings()

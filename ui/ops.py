@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
@@ -32,6 +33,7 @@ from app.services.order_edits import EditError
 from app.services.sales import SaleError
 from app.services.staff import SignInError
 from app.store.database import StoreUnusable
+from app.store.disk import DiskFull, disk_full
 from app.store.keys import KeyUnavailable
 from sync.conflicts import ConflictError
 
@@ -42,7 +44,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
     ScheduleError, StockError, CatalogError, StatusError, ConflictError, StoreUnusable,
-    KeyUnavailable,
+    KeyUnavailable, DiskFull,
 )
 #: Printing's errors are written for people too; printing loads after start-up
 #: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.
@@ -121,6 +123,7 @@ class Ops(QObject):
         for pool in self._lanes.values():
             pool.setMaxThreadCount(1)  # one queue per resource, jobs run in order
         self._running: set[_Relay] = set()
+        self.data_dir: Path | None = None  # the store's folder: where a full disk is looked for
 
     def run(self, fn: Callable[[], Any], *, success: Success | None = None,
             failure: Failure | None = None, changes: Changes | None = None,
@@ -139,8 +142,14 @@ class Ops(QObject):
         self.changed.emit(changes)
 
     def report(self, exc: BaseException) -> None:
-        """Default error routing: user-facing text, or log and a crash notice."""
-        if is_user_error(exc):
+        """Default error routing: user-facing text, or log and a crash notice. A full disk
+        (SQLite's "database or disk is full", ENOSPC from the print queue or any file)
+        is said in words wherever it was raised, never "Something went wrong"."""
+        full = disk_full(exc, self.data_dir)
+        if full is not None:
+            log.warning("disk full: %s", exc)
+            self.user_error.emit(str(full))
+        elif is_user_error(exc):
             self.user_error.emit(str(exc))
         else:
             log.error("Background operation failed", exc_info=exc)

@@ -11,8 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from app.store.disk import disk_full
 from ui import messages
 from ui.context import AppContext
+
+RECEIPT_KEPT = "The sale is saved: reprint its receipt from Today's sales once there is space"
 
 
 def print_receipt(ctx: AppContext, order_id: str, *, open_drawer: bool = False, reprint: bool = False,
@@ -29,7 +32,8 @@ def print_receipt(ctx: AppContext, order_id: str, *, open_drawer: bool = False, 
         return service.enqueue_receipt(order_id, open_drawer=open_drawer)
 
     def failed(exc: BaseException) -> bool:
-        ctx.warn(f"The receipt was not queued: {exc}")
+        full = disk_full(exc, ctx.store.data_dir, kept=RECEIPT_KEPT)
+        ctx.warn(str(full) if full else f"The receipt was not queued: {exc}")
         return True
 
     ctx.ops.run(enqueue, success=lambda _job: process_queue(ctx, done), failure=failed)

@@ -11,7 +11,8 @@ the umask; looser modes found at start are tightened). At start the file is chec
 (``PRAGMA quick_check``): a damaged store is refused with :class:`StoreDamaged`, and a
 store whose file is gone or empty where a store used to be (:data:`STORE_MARKER`) with
 :class:`StoreMissing`, never silently replaced by a new empty one. Their messages are
-written for the person at the till and point to docs/terminal-setup.md.
+written for the person at the till and point to docs/terminal-setup.md. A write that
+fails because the disk is full is :class:`app.store.disk.DiskFull`, in words.
 """
 
 from __future__ import annotations
@@ -32,12 +33,14 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
+from app.store.disk import disk_full
+
 if TYPE_CHECKING:  # alembic is imported only when a migration is due
     from alembic.config import Config
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration; tests/app/test_migrations.py checks it is Alembic's head.
-HEAD_REVISION = "0003"
+HEAD_REVISION = "0004"
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger(__name__)
 
@@ -360,6 +363,9 @@ class Database:
         if _is_damage(exc):
             self.damage = _damaged(self.path, getattr(exc, "orig", exc))
             raise StoreDamaged(self.damage) from exc
+        full = disk_full(exc, self.path.parent)
+        if full is not None:  # said in words; the transaction was rolled back, nothing half-written
+            raise full from exc
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -370,7 +376,7 @@ class Database:
         try:
             with self._write_sessions() as session, session.begin():
                 yield session
-        except DBAPIError as exc:
+        except (DBAPIError, sqlite3.Error) as exc:  # the ORM's, or a raw cursor's (rows.py)
             self._refuse_damaged(exc)
             raise
         finally:

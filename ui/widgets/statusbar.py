@@ -1,4 +1,5 @@
-"""The status bar: online/offline, operations waiting, last sync, conflicts, who is signed in.
+"""The status bar: online/offline, operations waiting, last sync, conflicts, a disk nearly
+full, who is signed in.
 
 With background sync running (ui/sync_runner.py) it shows the sync service's own
 status: online/offline as the last attempt found it, a clock-skew warning, and a
@@ -57,6 +58,9 @@ class SyncStatusBar(QStatusBar):
         self.clock = QLabel()
         self.clock.setObjectName("syncClock")
         self.clock.hide()
+        self.disk = QLabel()  # the disk nearly full: a warning, never a block
+        self.disk.setObjectName("diskWarning")
+        self.disk.hide()
         self.mode = QLabel()
         self.mode.setObjectName("syncMode")
         self.mode.hide()
@@ -67,7 +71,8 @@ class SyncStatusBar(QStatusBar):
         self.progress.hide()
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
-        for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.mode):
+        for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
+                  self.mode):
             w.setProperty("role", "statusItem")
             self.addWidget(w)
         self.addWidget(self.progress)
@@ -149,3 +154,9 @@ class SyncStatusBar(QStatusBar):
         self.clock.setText(f"⚠ {warning}" if warning else "")
         self.clock.setVisible(bool(warning))
         _restyle(self.clock, "alert" if warning else "")
+        disk = status.disk_warning
+        # The bar shows the head ("... nearly full: 312 MB free (2 %)"); the tooltip all of it.
+        self.disk.setText(f"⚠ {disk.split(' at ')[0]}" if disk else "")
+        self.disk.setToolTip(disk or "")
+        self.disk.setVisible(bool(disk))
+        _restyle(self.disk, "alert" if disk else "")
