@@ -10,23 +10,33 @@ Each step is idempotent, so a crash between the two halves only means it runs ag
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from typing import Any
 
 from app.store.crypto import PersonalDataCipher
 from app.store.database import Database
-from app.store.outbox_crypto import seal_payload
+from app.store.outbox_crypto import _AAD as PII_AAD
+from app.store.outbox_crypto import PII_FIELDS, SEALED, seal_payload
 
 RESEAL_MARK = "local.outbox_reseal"  # written by migration 0003
+# Written once the audit log was searched for customers in clear (no migration: a store
+# without it, new or old, is searched once at its next start).
+AUDIT_SEALED_MARK = "local.audit_sealed"
+AUDIT_TRIGGER = "audit_log_no_update"  # the append-only guard, lifted for the reseal only
 log = logging.getLogger(__name__)
 
 
 def after_key_loaded(db: Database, cipher: PersonalDataCipher) -> None:
-    """Every upgrade step a migration left a mark for, in order."""
+    """Every upgrade step a migration left a mark for (or whose mark of done is missing),
+    in order."""
     sealed = seal_clear_outbox(db, cipher)
     if sealed:
         log.info("sealed the customer data of %d outbox operations written in clear", sealed)
+    sealed = seal_clear_audit(db, cipher)
+    if sealed:
+        log.info("sealed the customer data of %d audit entries written in clear", sealed)
 
 
 def seal_clear_outbox(db: Database, cipher: PersonalDataCipher) -> int:
@@ -70,3 +80,75 @@ def _seal_rows(cur: Any, cipher: PersonalDataCipher) -> int:
             cur.execute("UPDATE outbox SET payload = ? WHERE op_id = ?", (json.dumps(sealed), op_id))
             changed += 1
     return changed
+
+
+def seal_clear_audit(db: Database, cipher: PersonalDataCipher) -> int:
+    """Seal customers' personal fields still in clear in audit entries (order edits of
+    the customer written before the audit log sealed them), once per store: while
+    :data:`AUDIT_SEALED_MARK` is missing. Returns how many entries changed.
+
+    The audit log is append-only (a trigger refuses updates) and hash-chained. The
+    trigger is lifted and put back inside the one transaction. Each entry keeps its
+    hash: the fields are sealed *exactly* (empty ones too), so the entry opened with
+    the key is the one that was hashed, and :func:`app.store.audit.verify_chain` checks
+    it that way. Same care for the old bytes as :func:`seal_clear_outbox`.
+    """
+    raw = db.writer.raw_connection()
+    try:
+        cur = raw.cursor()
+        if cur.execute("SELECT 1 FROM sync_state WHERE key = ?",
+                       (AUDIT_SEALED_MARK,)).fetchone() is not None:
+            return 0
+        cur.execute("PRAGMA secure_delete=ON")
+        cur.execute("BEGIN IMMEDIATE")
+        try:
+            changed = _seal_audit_rows(cur, cipher)
+            cur.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, '1')",
+                        (AUDIT_SEALED_MARK,))
+        except BaseException:
+            cur.execute("ROLLBACK")
+            raise
+        cur.execute("COMMIT")
+        if changed:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        cur.execute("PRAGMA secure_delete=OFF")
+        return changed
+    finally:
+        raw.close()
+
+
+def _seal_audit_rows(cur: Any, cipher: PersonalDataCipher) -> int:
+    updates = []
+    # Only entries that name a customer can hold one (LIKE: no JSON parse of the rest).
+    for entry_id, text in cur.execute(
+            "SELECT id, changes FROM audit_log WHERE changes LIKE '%\"customer\"%'").fetchall():
+        changes = json.loads(text) if isinstance(text, str | bytes) else text
+        sealed = _seal_exact(cipher, changes, False)
+        if sealed != changes:
+            updates.append((json.dumps(sealed), entry_id))
+    if not updates:
+        return 0
+    trigger = cur.execute("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                          (AUDIT_TRIGGER,)).fetchone()
+    cur.execute(f"DROP TRIGGER IF EXISTS {AUDIT_TRIGGER}")
+    cur.executemany("UPDATE audit_log SET changes = ? WHERE id = ?", updates)
+    if trigger is not None:
+        cur.execute(trigger[0])
+    return len(updates)
+
+
+def _seal_exact(cipher: PersonalDataCipher, node: Any, in_customer: bool) -> Any:
+    """``seal_payload``'s sealing, keeping the empty (None) personal fields inside the
+    seal too, so that opening gives back an equal dict (and the same hash)."""
+    if isinstance(node, list):
+        return [_seal_exact(cipher, item, in_customer) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if in_customer and any(node.get(k) is not None for k in PII_FIELDS):
+        pii = {k: node[k] for k in PII_FIELDS if k in node}
+        out = {k: v for k, v in node.items() if k not in PII_FIELDS}
+        blob = cipher.encrypt(json.dumps(pii, sort_keys=True), field=PII_AAD)
+        assert blob is not None  # the JSON text is never empty
+        out[SEALED] = base64.b64encode(blob).decode()
+        return out
+    return {k: _seal_exact(cipher, v, in_customer or k == "customer") for k, v in node.items()}
