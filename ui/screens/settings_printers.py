@@ -1,14 +1,27 @@
-"""Printer settings: list, add/edit, remove, print a test page (through PrintService)."""
+"""Printer settings: list, add/edit, remove, print a test page (through PrintService), and
+how long printed receipts stay in the print queue (they name customers)."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QListWidget, QStackedWidget, QVBoxLayout, QWidget
+from datetime import timedelta
+
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui import messages
 from ui.context import AppContext
 from ui.receipts import process_queue
 from ui.screens.printer_dialog import PrinterDialog
 from ui.widgets.common import EmptyState, action_button
+
+MAX_KEEP_DAYS = 365
 
 
 def describe(p) -> str:
@@ -44,10 +57,53 @@ class PrintersPage(QWidget):
         for b in (self.add_button, self.edit_button, self.remove_button, self.test_button):
             row.addWidget(b)
         layout.addLayout(row)
+        layout.addLayout(self._keep_row())
         if ctx.printing is None:
             self.empty.title.setText(messages.PRINTING_UNAVAILABLE)
-            for b in (self.add_button, self.edit_button, self.remove_button, self.test_button):
+            for b in (self.add_button, self.edit_button, self.remove_button, self.test_button,
+                      self.keep_days):
                 b.setEnabled(False)
+
+    def _keep_row(self) -> QHBoxLayout:
+        """How many days a printed job is kept (Enter or leaving the field saves it)."""
+        row = QHBoxLayout()
+        label = QLabel("Keep printed receipts in the print queue for")
+        self.keep_days = QSpinBox()
+        self.keep_days.setObjectName("keepPrintedDays")
+        self.keep_days.setRange(0, MAX_KEEP_DAYS)
+        self.keep_days.setSuffix(" days")
+        self.keep_days.setMaximumWidth(280)
+        self.keep_days.setSpecialValueText("0 days (delete once printed)")
+        self.keep_days.setToolTip("Printed receipts name customers; a reprint is made anew "
+                                  "from the sale, so they need not be kept long.")
+        label.setBuddy(self.keep_days)
+        self.keep_days.editingFinished.connect(self.save_keep)
+        self._kept_days: int | None = None
+        row.addWidget(label)
+        row.addWidget(self.keep_days)
+        row.addStretch(1)
+        return row
+
+    def _show_keep(self, keep: timedelta) -> None:
+        self._kept_days = round(keep / timedelta(days=1))
+        self.keep_days.setValue(self._kept_days)
+
+    def save_keep(self) -> None:
+        """Save the number of days and prune at once, so a shorter time applies now."""
+        days, service = self.keep_days.value(), self.ctx.printing
+        if service is None or days == self._kept_days:
+            return
+        self._kept_days = days
+
+        def save() -> int:
+            service.queue.set_keep_printed(timedelta(days=days))
+            return int(service.queue.prune())
+
+        def saved(deleted: int) -> None:
+            older = f"; {deleted} older printed job(s) deleted" if deleted else ""
+            self.ctx.info(f"Printed receipts are kept {days} day(s){older}")
+
+        self.ctx.ops.run(save, success=saved)
 
     def _selected(self):
         row = self.list.currentRow()
@@ -57,6 +113,7 @@ class PrintersPage(QWidget):
         service = self.ctx.printing
         if service is not None:
             self.ctx.ops.run(service.printers, success=self._show)
+            self.ctx.ops.run(lambda: service.queue.keep_printed(), success=self._show_keep)
 
     def _show(self, printers: list) -> None:
         self.printers = printers
