@@ -1,8 +1,10 @@
 """Applying pulled changes (feed entries or snapshot entries) to the local store.
 
-This module holds the rules every change follows and the appliers of the catalog,
-staff, stock and the store's settings; orders and approvals are in
-sync/apply_orders.py, runs of products and stock levels in sync/apply_bulk.py.
+:func:`apply_changes` is the one way in, for a feed page, a snapshot page and the
+changes held back earlier alike: runs of products and stock levels are written in a
+few statements (sync/apply_bulk.py), every other change by its applier here (staff,
+stock movements, conflicts, the store's settings) or in sync/apply_orders.py (orders,
+approvals), in page order.
 
 All functions take an open write Session: the caller (sync/pull.py) applies a whole
 page and advances the cursor in the same transaction, so a crash leaves either the
@@ -22,6 +24,7 @@ Rules, and why:
   made itself (its own sales, made locally with other ids) are skipped.
 - Entity types we do not know are skipped, so an older terminal survives a newer
   server.
+- Products (one at a time or in runs) and snapshot stock levels: see sync/apply_bulk.py.
 - Orders, their refunds and approvals: see sync/apply_orders.py.
 - Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
   pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
@@ -31,7 +34,7 @@ Rules, and why:
 
 from __future__ import annotations
 
-import uuid
+import itertools
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -39,23 +42,13 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.domain.ids import new_id
-from app.store.models import (
-    Barcode,
-    Category,
-    OutboxOperation,
-    PriceChange,
-    Product,
-    Staff,
-    StockMovement,
-    StoreSettings,
-)
+from app.store.models import OutboxOperation, Product, Staff, StockMovement, StoreSettings
 from sync import conflicts, state
+from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.apply_orders import apply_approval, apply_order
 from sync.protocol import Change
 
-CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
 NON_BLOCKING_OPS = ("stock.adjust",)
 # Payload keys naming another entity an operation changes: the order of a payment or
 # refund, the approval an order.delete / refund.create carries out, the conflict resolved.
@@ -76,64 +69,7 @@ def pending_entities(s: Session) -> set[str]:
     return held
 
 
-# ---------------------------------------------------------------- catalog
-
-
-def category_id(name: str) -> str:
-    """The same category name gets the same id on every terminal."""
-    return str(uuid.uuid5(CATEGORY_NS, name))
-
-
-def _category(s: Session, name: str | None) -> str | None:
-    if not name:
-        return None
-    cat = s.scalars(select(Category).where(Category.name == name)).first()
-    if cat is None:
-        cat = Category(id=category_id(name), name=name, version=1)
-        s.add(cat)
-        s.flush()
-    return cat.id
-
-
-def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    d = c.data
-    p = s.get(Product, c.entity_id)
-    if p is not None and is_stale(p.version, c):
-        return False
-    clash = s.scalars(select(Product).where(Product.sku == d["sku"], Product.id != c.entity_id)).first()
-    if clash is not None:  # a local-only product holds the SKU: keep it, visibly renamed
-        clash.sku = f"{clash.sku}#{clash.id[:8]}"
-        s.flush()
-    if p is None:
-        p = Product(id=c.entity_id, sku=d["sku"], name=d["name"], price=d["price"],
-                    tax_rate_ppm=d["tax_rate_ppm"])
-        s.add(p)
-    elif p.price != d["price"]:
-        s.add(PriceChange(id=new_id(), product_id=p.id, old_price=p.price, new_price=d["price"],
-                          actor_id=None, changed_at=as_datetime(d.get("updated_at")) or datetime.now(UTC)))
-    p.sku, p.name, p.price, p.tax_rate_ppm = d["sku"], d["name"], d["price"], d["tax_rate_ppm"]
-    p.category_id = _category(s, d.get("category"))
-    p.active = bool(d.get("active", True)) and not (c.deleted or d.get("deleted"))
-    p.stock_tracked = bool(d.get("stock_tracked", True))
-    p.sold_by_weight = bool(d.get("sold_by_weight", False))
-    p.reorder_level_milli = int(d.get("reorder_level_milli") or 0)
-    p.version = c.version
-    p.updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
-    s.flush()
-    wanted = [str(b) for b in d.get("barcodes") or []]
-    # Read from the table, not ``p.barcodes``: that collection, loaded earlier in this
-    # page's transaction, misses codes added or moved since (by row, not by collection).
-    for bc in s.scalars(select(Barcode).where(Barcode.product_id == p.id)).all():
-        if bc.code not in wanted:
-            s.delete(bc)
-    s.flush()
-    for code in wanted:
-        bc = s.get(Barcode, code)
-        if bc is None:
-            s.add(Barcode(code=code, product_id=p.id))
-        elif bc.product_id != p.id:
-            bc.product_id = p.id
-    return True
+# ---------------------------------------------------------------- staff
 
 
 def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
@@ -175,40 +111,9 @@ def apply_movement(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 def local_on_hand(s: Session, product_id: str) -> int:
+    """One product's on-hand in the local ledger (what a snapshot level is set against)."""
     return int(s.scalar(select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0))
                         .where(StockMovement.product_id == product_id)) or 0)
-
-
-def unpushed_delta(s: Session, product_id: str) -> int:
-    """Stock deltas of this till the server has not seen yet (pending sales and adjustments)."""
-    pending = s.scalars(select(OutboxOperation).where(OutboxOperation.status == "pending",
-                                                      OutboxOperation.type.in_(
-                                                          ["order.create", "stock.adjust"])))
-    order_ids, movement_ids = [], []
-    for op in pending:
-        if op.type == "order.create":
-            order_ids.append(op.entity_id)
-        elif (op.payload or {}).get("product_id") == product_id:
-            movement_ids.append(op.payload.get("movement_id"))
-    q = select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0)).where(
-        StockMovement.product_id == product_id,
-        StockMovement.order_id.in_(order_ids) | StockMovement.id.in_(movement_ids))
-    return int(s.scalar(q) or 0)
-
-
-def apply_stock_level(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    """Snapshot only: make local on-hand = server level + our unpushed deltas, by one entry."""
-    d = c.data
-    product_id = d.get("product_id") or c.entity_id
-    if s.get(Product, product_id) is None:
-        return False
-    target = int(d.get("qty_on_hand_milli") or 0) + unpushed_delta(s, product_id)
-    delta = target - local_on_hand(s, product_id)
-    if delta:
-        s.add(StockMovement(id=new_id(), product_id=product_id, kind="adjust",
-                            qty_delta_milli=delta, reason="snapshot: server stock level",
-                            created_at=datetime.now(UTC), synced=True))
-    return True
 
 
 def apply_conflict(s: Session, ctx: ApplyContext, c: Change) -> bool:
@@ -258,20 +163,38 @@ def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
-    "product": apply_product,
+    "product": apply_product,  # a product change a run cannot take (sync/apply_bulk.py)
     "staff": apply_staff,
     "order": apply_order,
     "stock_movement": apply_movement,
-    "stock_level": apply_stock_level,
     "conflict": apply_conflict,
     "store": apply_store,
     "store_settings": apply_store,
     "approval": apply_approval,
 }
+# Entity types applied a run at a time (each run of consecutive changes of the type).
+RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
+    "product": apply_products,
+    "stock_level": apply_levels,
+}
 HOLDABLE = {"product", "order", "staff", "store", "store_settings", "approval", "conflict"}
 
 
-def apply_change(s: Session, ctx: ApplyContext, c: Change) -> None:
+def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
+                  hook: Hook | None = None) -> None:
+    """Apply changes in their order (``hook`` is called with each one first): a run of
+    products or stock levels in a few statements, any other change by its applier."""
+    page = Page(s, ctx, hook, _apply_one)
+    for entity_type, group in itertools.groupby(changes, key=lambda c: c.entity_type):
+        run = RUNS.get(entity_type)
+        if run is not None:
+            run(page, list(group))
+        else:
+            for change in group:
+                page.one(change)
+
+
+def _apply_one(s: Session, ctx: ApplyContext, c: Change) -> None:
     """Apply one change, or defer it when the entity has unpushed local operations."""
     applier = APPLIERS.get(c.entity_type)
     if applier is None:
@@ -289,14 +212,12 @@ def apply_change(s: Session, ctx: ApplyContext, c: Change) -> None:
 
 
 def apply_deferred(s: Session, ctx: ApplyContext) -> int:
-    """Changes held back for entities whose local operations have all been answered."""
-    done = 0
-    for raw in state.deferred(s):
-        change = Change.model_validate(raw)
-        if change.entity_id in ctx.pending:
-            continue
+    """Changes held back for entities whose local operations have all been answered,
+    applied like a page (an approval whose order is still missing is held again)."""
+    ready = [c for c in map(Change.model_validate, state.deferred(s))
+             if c.entity_id not in ctx.pending]
+    for change in ready:
         state.del_state(s, state.DEFERRED_PREFIX + change.entity_id)
-        before = ctx.applied
-        apply_change(s, ctx, change)
-        done += ctx.applied - before
-    return done
+    before = ctx.applied
+    apply_changes(s, ctx, ready)
+    return ctx.applied - before

@@ -1,20 +1,22 @@
-"""Applying a page of pulled changes: runs of products and stock levels in a few statements.
+"""Pulled products and stock levels: runs of them in a few statements, and the product
+change a run cannot take, one at a time. :func:`sync.apply.apply_changes` hands each
+run of consecutive ``product`` (or ``stock_level``) changes of a page here.
 
-Why: a first sync brings the whole catalog. Applied one change at a time through the
-ORM (sync/apply.py: a get with the barcodes, a category look-up and a flush per
-product, a ledger query per stock level) it cost about 1 ms a change, minutes for a
-large catalog. Here each run of consecutive ``product`` (or ``stock_level``) changes
-of a page is looked up in a few queries and written with executemany; every other
-change goes through :func:`sync.apply.apply_change` in its place in the page order.
+Why runs: a first sync brings the whole catalog. Applied one change at a time through
+the ORM (a get with the barcodes, a category look-up and a flush per product, a ledger
+query per stock level) it cost about 1 ms a change, minutes for a large catalog. Here a
+run is looked up in a few queries and written with executemany.
 
-The result is the same as applying the changes one by one, rule for rule (versions,
-held entities, deleted products, categories made on demand, price history, stock =
-server level + our unpushed deltas). The products' search index (``products_fts``)
+The rules (versions, held entities, deleted products, categories made on demand, price
+history, stock = server level + our unpushed deltas) are the same for a run and for a
+product applied alone (:func:`apply_product`); a product's fields are read from its
+change in one place (:func:`product_fields`). The products' search index (``products_fts``)
 follows the rows by its triggers, as it does for the ORM; no audit entry or outbox
 operation is written for a pulled change, as before.
 
 A product change whose effect reaches beyond its own rows is *tangled* and goes
-through the per-change path, after the batch before it is written: its entity has
+through the page's per-change path (:func:`apply_product`, or deferred), after the
+batch before it is written: its entity has
 unpushed operations (it is deferred), it appears twice in the run, its SKU is held
 by another product or wanted by another change of the run, or one of its barcodes
 is. Such a change cannot make a simple one of the same run wrong: the simple ones
@@ -26,6 +28,7 @@ per-change path never reads a stale ORM object.
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -43,11 +46,12 @@ from app.store.models import (
     Product,
     StockMovement,
 )
-from sync.apply import apply_change, category_id
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
 
 Hook = Callable[[Change], None]
+One = Callable[[Session, ApplyContext, Change], None]
+CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
 CHUNK = 500  # ids per IN (...) list
 PRODUCTS = Product.__table__
 BARCODES = Barcode.__table__
@@ -60,26 +64,12 @@ PRODUCT_FIELDS = ("sku", "name", "category_id", "price", "tax_rate_ppm", "active
 REQUIRED = ("sku", "name", "price", "tax_rate_ppm")
 
 
-def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
-                  hook: Hook | None = None) -> None:
-    """Apply a page's changes in page order (``hook`` is called with each one first)."""
-    page = _Page(s, ctx, hook)
-    for entity_type, group in itertools.groupby(changes, key=lambda c: c.entity_type):
-        run = list(group)
-        if entity_type == "product":
-            _apply_products(page, run)
-        elif entity_type == "stock_level":
-            _apply_levels(page, run)
-        else:
-            for change in run:
-                page.one(change)
+class Page:
+    """The session, the counters, the per-change path (``one``: sync/apply.py, which
+    defers a held entity) and what is looked up once per page."""
 
-
-class _Page:
-    """The session, the counters and what is looked up once per page."""
-
-    def __init__(self, s: Session, ctx: ApplyContext, hook: Hook | None) -> None:
-        self.s, self.ctx, self.hook = s, ctx, hook
+    def __init__(self, s: Session, ctx: ApplyContext, hook: Hook | None, one: One) -> None:
+        self.s, self.ctx, self.hook, self._one = s, ctx, hook, one
         self._unpushed: dict[str, int] | None = None
 
     def seen(self, change: Change) -> None:
@@ -89,7 +79,7 @@ class _Page:
     def one(self, change: Change) -> None:
         """The per-change path (sync/apply.py)."""
         self.seen(change)
-        apply_change(self.s, self.ctx, change)
+        self._one(self.s, self.ctx, change)
 
     def write(self, statements: Iterable[tuple[Any, list[dict[str, Any]]]]) -> None:
         """Run executemany statements after the ORM's pending rows; then forget every ORM
@@ -122,6 +112,71 @@ def _rows(s: Session, columns: list[Any], key: Any, values: Iterable[str]) -> li
 
 
 # ---------------------------------------------------------------- products
+
+
+def category_id(name: str) -> str:
+    """The same category name gets the same id on every terminal."""
+    return str(uuid.uuid5(CATEGORY_NS, name))
+
+
+def product_fields(c: Change, category: str | None) -> dict[str, Any]:
+    """A pulled product's columns as stored here (``category``: its category's id)."""
+    d = c.data
+    return {"sku": d["sku"], "name": d["name"], "category_id": category,
+            "price": d["price"], "tax_rate_ppm": d["tax_rate_ppm"],
+            "active": bool(d.get("active", True)) and not (c.deleted or d.get("deleted")),
+            "stock_tracked": bool(d.get("stock_tracked", True)),
+            "sold_by_weight": bool(d.get("sold_by_weight", False)),
+            "reorder_level_milli": int(d.get("reorder_level_milli") or 0),
+            "version": c.version,
+            "updated_at": as_datetime(d.get("updated_at")) or datetime.now(UTC)}
+
+
+def _category(s: Session, name: str | None) -> str | None:
+    if not name:
+        return None
+    cat = s.scalars(select(Category).where(Category.name == name)).first()
+    if cat is None:
+        cat = Category(id=category_id(name), name=name, version=1)
+        s.add(cat)
+        s.flush()
+    return cat.id
+
+
+def apply_product(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    """One product change through the ORM: what a run cannot take (a tangled change)."""
+    d = c.data
+    p = s.get(Product, c.entity_id)
+    if p is not None and is_stale(p.version, c):
+        return False
+    clash = s.scalars(select(Product).where(Product.sku == d["sku"], Product.id != c.entity_id)).first()
+    if clash is not None:  # a local-only product holds the SKU: keep it, visibly renamed
+        clash.sku = f"{clash.sku}#{clash.id[:8]}"
+        s.flush()
+    row = product_fields(c, _category(s, d.get("category")))
+    if p is None:
+        p = Product(id=c.entity_id, **row)
+        s.add(p)
+    elif p.price != row["price"]:
+        s.add(PriceChange(id=new_id(), product_id=p.id, old_price=p.price, new_price=row["price"],
+                          actor_id=None, changed_at=row["updated_at"]))
+    for name, value in row.items():
+        setattr(p, name, value)
+    s.flush()
+    wanted = _wanted_codes(c)
+    # Read from the table, not ``p.barcodes``: that collection, loaded earlier in this
+    # page's transaction, misses codes added or moved since (by row, not by collection).
+    for bc in s.scalars(select(Barcode).where(Barcode.product_id == p.id)).all():
+        if bc.code not in wanted:
+            s.delete(bc)
+    s.flush()
+    for code in wanted:
+        bc = s.get(Barcode, code)
+        if bc is None:
+            s.add(Barcode(code=code, product_id=p.id))
+        elif bc.product_id != p.id:
+            bc.product_id = p.id
+    return True
 
 
 def _wanted_codes(c: Change) -> list[str]:
@@ -186,15 +241,9 @@ class _ProductBatch:
         return cid
 
     def add(self, c: Change) -> None:
-        d, pid = c.data, c.entity_id
-        updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
-        row = {"sku": d["sku"], "name": d["name"], "category_id": self.category(d.get("category")),
-               "price": d["price"], "tax_rate_ppm": d["tax_rate_ppm"],
-               "active": bool(d.get("active", True)) and not (c.deleted or d.get("deleted")),
-               "stock_tracked": bool(d.get("stock_tracked", True)),
-               "sold_by_weight": bool(d.get("sold_by_weight", False)),
-               "reorder_level_milli": int(d.get("reorder_level_milli") or 0),
-               "version": c.version, "updated_at": updated_at}
+        pid = c.entity_id
+        row = product_fields(c, self.category(c.data.get("category")))
+        updated_at = row["updated_at"]
         old = self.catalog.products.get(pid)
         if old is None:
             self.inserts.append({"id": pid, **row})
@@ -215,7 +264,7 @@ class _ProductBatch:
         self.code_inserts.extend({"code": code, "product_id": pid} for code in wanted
                                  if self.catalog.code_holder.get(code) is None)
 
-    def write(self, page: _Page) -> None:
+    def write(self, page: Page) -> None:
         """Write the batch (categories first: a tangled change may have made one meanwhile)."""
         if self.new_categories:
             made = {name for (name,) in _rows(page.s, [CATEGORIES.c.name], CATEGORIES.c.name,
@@ -247,7 +296,8 @@ def _same(old: Any, new: Any) -> bool:
     return bool(old == new) and type(old) is type(new)
 
 
-def _apply_products(page: _Page, run: list[Change]) -> None:
+def apply_products(page: Page, run: list[Change]) -> None:
+    """A run of product changes: the simple ones in a batch, a tangled one alone."""
     page.s.flush()
     catalog = _Catalog(page.s, run)
     batch = _ProductBatch(catalog)
@@ -270,8 +320,8 @@ def _apply_products(page: _Page, run: list[Change]) -> None:
 
 
 def unpushed_deltas(s: Session) -> dict[str, int]:
-    """Per product, the stock deltas of this till the server has not seen yet: what
-    :func:`sync.apply.unpushed_delta` gives for each product, for all of them at once."""
+    """Per product, the stock deltas of this till the server has not seen yet (its
+    pending sales and adjustments), for all products at once."""
     pending = s.scalars(select(OutboxOperation).where(
         OutboxOperation.status == "pending",
         OutboxOperation.type.in_(["order.create", "stock.adjust"])))
@@ -296,9 +346,9 @@ def unpushed_deltas(s: Session) -> dict[str, int]:
     return out
 
 
-def _apply_levels(page: _Page, run: list[Change]) -> None:
+def apply_levels(page: Page, run: list[Change]) -> None:
     """Snapshot stock levels: local on-hand = server level + our unpushed deltas, by one
-    ledger entry per product whose on-hand differs (as sync/apply.py apply_stock_level)."""
+    ledger entry per product whose on-hand differs (none for an unknown product)."""
     s = page.s
     s.flush()
     pids = [c.data.get("product_id") or c.entity_id for c in run]

@@ -35,8 +35,7 @@ from sqlalchemy import select, update
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
 from sync import conflicts, state
-from sync.apply import apply_deferred, pending_entities
-from sync.apply_bulk import apply_changes
+from sync.apply import apply_changes, apply_deferred, pending_entities
 from sync.apply_context import ApplyContext
 from sync.client import CursorExpired, SyncClient, TransientError
 from sync.protocol import Change
@@ -76,15 +75,19 @@ def read_cursor(store: LocalStore) -> tuple[int, bool]:
     return int(raw or 0), started or int(raw or 0) > 0
 
 
-def apply_page(store: LocalStore, changes: list[Change], expected: int, new_cursor: int,
-               *, hook: Callable[[Change], None] | None = None) -> ApplyContext:
-    """Apply ``changes`` and move the cursor from ``expected`` to ``new_cursor``, atomically."""
+def apply_page(store: LocalStore, changes: list[Change], expected: int | None = None,
+               new_cursor: int | None = None, *,
+               hook: Callable[[Change], None] | None = None) -> ApplyContext:
+    """Apply a feed or snapshot page in one local transaction: a feed page moves the
+    cursor from ``expected`` to ``new_cursor`` with it; a snapshot page (no cursors
+    given) leaves it, the snapshot's cursor is written after its last page."""
     with store.db.write() as s:
-        if state.cursor(s) != expected:
+        if expected is not None and state.cursor(s) != expected:
             raise CursorMoved(f"cursor is {state.cursor(s)}, expected {expected}")
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
         apply_changes(s, ctx, changes, hook)
-        state.set_state(s, state.CURSOR, str(new_cursor))
+        if new_cursor is not None:
+            state.set_state(s, state.CURSOR, str(new_cursor))
     return ctx
 
 
@@ -93,14 +96,6 @@ def apply_held_back(store: LocalStore) -> int:
     with store.db.write() as s:
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
         return apply_deferred(s, ctx)
-
-
-def _apply_snapshot_page(store: LocalStore, changes: list[Change]) -> ApplyContext:
-    """One snapshot page in one local transaction (the cursor is not touched)."""
-    with store.db.write() as s:
-        ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
-        apply_changes(s, ctx, changes)
-    return ctx
 
 
 @dataclass
@@ -169,7 +164,7 @@ async def _load_snapshot(store: LocalStore, client: SyncClient, limit: int,
         elif page.cursor != cursor:  # not the same snapshot any more
             raise SnapshotRestart(f"snapshot cursor changed from {cursor} to {page.cursor}")
         report.server_time = page.server_time
-        ctx = await asyncio.to_thread(_apply_snapshot_page, store, page.changes)
+        ctx = await asyncio.to_thread(apply_page, store, page.changes)
         seen.add(page.changes)
         report.add(ctx, len(page.changes))
         report.pages += 1

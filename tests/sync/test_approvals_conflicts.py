@@ -289,7 +289,7 @@ def test_store_settings_from_enrollment_and_the_feed(till_factory, tenant) -> No
 
 
 def test_store_change_creates_the_settings_row_when_missing(till_factory, tenant) -> None:
-    from sync.apply import ApplyContext, apply_change
+    from sync.apply import ApplyContext, apply_changes
     from sync.protocol import Change
 
     till = till_factory("A")
@@ -300,7 +300,7 @@ def test_store_change_creates_the_settings_row_when_missing(till_factory, tenant
                     data={"id": tenant.store_id, "name": "New", "currency": "EUR",
                           "tax_inclusive": True, "address": "", "receipt_footer": "Bye"})
     with till.store.db.write() as s:
-        apply_change(s, ApplyContext(till.store.device_id, till.store.cipher, set()), change)
+        apply_changes(s, ApplyContext(till.store.device_id, till.store.cipher, set()), [change])
     settings = till.store.settings()
     assert (settings.id, settings.name, settings.receipt_footer, settings.version) == (
         tenant.store_id, "New", "Bye", 7)
