@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -27,22 +28,62 @@ def iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+# ------------------------------------------------------------------ orders
+# An order's feed state is known here only: the ORM handlers serialize rows they load,
+# the bulk push writer (server/sync/order_decision.py) the plain values it is about to
+# write, and both go through order_state_of, line_state_of and payment_state_of.
+
+ORDER_STATE_FIELDS = (
+    "id", "org_id", "store_id", "reference", "status", "currency", "tax_inclusive",
+    "is_offline", "customer", "order_discount_percent_ppm", "order_discount_amount",
+    "subtotal", "discount", "tax", "total", "paid", "refunded", "note", "flags",
+    "installments", "created_at", "created_by", "device_id", "deleted_reason", "deleted_by",
+    "version", "updated_at",
+)
+LINE_STATE_FIELDS = (
+    "id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
+    "discount_percent_ppm", "discount_amount", "gross", "net", "tax", "total",
+)
+PAYMENT_STATE_FIELDS = (
+    "id", "order_id", "method", "amount", "tendered", "change", "installment_id",
+    "created_at", "actor_id", "device_id",
+)
+
+
+def order_state_of(order: Mapping[str, Any], lines: list[dict[str, Any]],
+                   payments: list[dict[str, Any]], refunds: list[dict[str, Any]]
+                   ) -> dict[str, Any]:
+    """An order's state from its values (a row, or an ORM object's attributes) and the
+    states of its lines, payments (by created_at, id) and refunds (by created_at)."""
+    state = {name: order[name] for name in ORDER_STATE_FIELDS}
+    state["created_at"] = iso(state["created_at"])
+    state["updated_at"] = iso(state["updated_at"])
+    state["lines"] = lines
+    state["payments"] = payments
+    state["refunds"] = refunds
+    return state
+
+
+def line_state_of(line: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: line[name] for name in LINE_STATE_FIELDS}
+
+
+def payment_state_of(payment: Mapping[str, Any]) -> dict[str, Any]:
+    state = {name: payment[name] for name in PAYMENT_STATE_FIELDS}
+    state["created_at"] = iso(state["created_at"])
+    return state
+
+
+def _attrs(row: object, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
 def line_state(line: OrderLine) -> dict[str, Any]:
-    return {
-        "id": line.id, "product_id": line.product_id, "sku": line.sku, "name": line.name,
-        "barcode": line.barcode, "unit_price": line.unit_price, "qty_milli": line.qty_milli,
-        "tax_rate_ppm": line.tax_rate_ppm, "discount_percent_ppm": line.discount_percent_ppm,
-        "discount_amount": line.discount_amount, "gross": line.gross, "net": line.net,
-        "tax": line.tax, "total": line.total,
-    }
+    return line_state_of(_attrs(line, LINE_STATE_FIELDS))
 
 
 def payment_state(p: Payment) -> dict[str, Any]:
-    return {
-        "id": p.id, "order_id": p.order_id, "method": p.method, "amount": p.amount,
-        "tendered": p.tendered, "change": p.change, "installment_id": p.installment_id,
-        "created_at": iso(p.created_at), "actor_id": p.actor_id, "device_id": p.device_id,
-    }
+    return payment_state_of(_attrs(p, PAYMENT_STATE_FIELDS))
 
 
 def refund_state(r: Refund, approval_id: str | None = None) -> dict[str, Any]:
@@ -86,24 +127,10 @@ def order_state(session: Session, order: Order) -> dict[str, Any]:
         select(Refund).where(Refund.order_id == order.id).order_by(Refund.created_at)
     ).all()
     approved = refund_approvals(session, order.id) if refunds else {}
-    return {
-        "id": order.id, "org_id": order.org_id, "store_id": order.store_id,
-        "reference": order.reference, "status": order.status, "currency": order.currency,
-        "tax_inclusive": order.tax_inclusive, "is_offline": order.is_offline,
-        "customer": order.customer,
-        "order_discount_percent_ppm": order.order_discount_percent_ppm,
-        "order_discount_amount": order.order_discount_amount,
-        "subtotal": order.subtotal, "discount": order.discount, "tax": order.tax,
-        "total": order.total, "paid": order.paid, "refunded": order.refunded,
-        "note": order.note, "flags": order.flags, "installments": order.installments,
-        "created_at": iso(order.created_at), "created_by": order.created_by,
-        "device_id": order.device_id, "deleted_reason": order.deleted_reason,
-        "deleted_by": order.deleted_by, "version": order.version,
-        "updated_at": iso(order.updated_at),
-        "lines": [line_state(li) for li in lines],
-        "payments": [payment_state(p) for p in payments],
-        "refunds": [refund_state(r, approved.get(r.id)) for r in refunds],
-    }
+    return order_state_of(_attrs(order, ORDER_STATE_FIELDS),
+                          [line_state(li) for li in lines],
+                          [payment_state(p) for p in payments],
+                          [refund_state(r, approved.get(r.id)) for r in refunds])
 
 
 PRODUCT_FIELDS = (
@@ -128,13 +155,25 @@ def staff_state(s: Staff) -> dict[str, Any]:
     }
 
 
-def movement_state(m: StockMovement) -> dict[str, Any]:
+MOVEMENT_ROW_FIELDS = ("id", "store_id", "product_id", "kind", "qty_delta_milli",
+                       "qty_after_milli", "reason", "reference", "actor_id", "device_id",
+                       "created_at")
+
+
+def movement_state_of(m: Mapping[str, Any]) -> dict[str, Any]:
+    """A stock movement's state from its row's values (``qty_after_milli`` is sent as
+    ``qty_on_hand_milli``)."""
     return {
-        "id": m.id, "store_id": m.store_id, "product_id": m.product_id, "kind": m.kind,
-        "qty_delta_milli": m.qty_delta_milli, "qty_on_hand_milli": m.qty_after_milli,
-        "reason": m.reason, "reference": m.reference, "actor_id": m.actor_id,
-        "device_id": m.device_id, "created_at": iso(m.created_at),
+        "id": m["id"], "store_id": m["store_id"], "product_id": m["product_id"],
+        "kind": m["kind"], "qty_delta_milli": m["qty_delta_milli"],
+        "qty_on_hand_milli": m["qty_after_milli"], "reason": m["reason"],
+        "reference": m["reference"], "actor_id": m["actor_id"], "device_id": m["device_id"],
+        "created_at": iso(m["created_at"]),
     }
+
+
+def movement_state(m: StockMovement) -> dict[str, Any]:
+    return movement_state_of(_attrs(m, MOVEMENT_ROW_FIELDS))
 
 
 def stock_level_state(level: StockLevel) -> dict[str, Any]:

@@ -15,10 +15,9 @@ from server.db.models import Order, OrderLine
 from server.feed.serialize import line_state
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
 from server.sync.merge import merge_fields, record_conflict
+from server.sync.order_decision import line_ids_taken, line_inputs
 from server.sync.orders import (
     flag,
-    line_ids_taken,
-    line_inputs,
     load_order,
     publish_order,
     rules,

@@ -12,54 +12,31 @@ number out of range, a line id another order holds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 from sqlalchemy import select
 
 from app.domain import order_rules
-from app.domain.order_rules import RuleError, SoldLine
+from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
-from app.domain.totals import Discount, DiscountError, LineInput, compute
 from server.db.base import utcnow
-from server.db.models import Approval, Order, OrderLine, Payment, Product, Refund, Staff
+from server.db.models import (
+    Approval,
+    Order,
+    OrderLine,
+    Payment,
+    Product,
+    Refund,
+    Staff,
+    StockLevel,
+    StockMovement,
+)
 from server.feed.serialize import order_state, payment_state, refund_state_of
+from server.sync import bulk_run
 from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.order_decision import Envelope, Refused, decide, rules
 from server.sync.stock import apply_delta
-from sync.payloads import OrderCreate, OrderLineData, PaymentData, RefundCreate
+from sync.payloads import PaymentData, RefundCreate
 from sync.protocol import OpStatus
-
-
-@contextmanager
-def rules() -> Iterator[None]:
-    """A broken money or order rule rejects the op with the rule's words."""
-    try:
-        yield
-    except RuleError as exc:
-        raise Rejected(str(exc)) from exc
-
-
-def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> None:
-    """What rejects an order.create, decided once for the ORM handler and the bulk
-    writer (server/sync/bulk.py): shape, ranges, payments, the schedule.
-    ``server_reference``: the reference was made by the server (REST), in its own range."""
-    with rules():
-        order_rules.check_reference(p.reference, from_server=server_reference)
-        order_rules.check_lines(p.lines, derived=[
-            {"gross": li.gross, "net": li.net, "tax": li.tax, "total": li.total}
-            for li in p.lines])
-        order_rules.check_order_amounts(
-            {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax, "total": p.total},
-            discount_ppm=p.order_discount_percent_ppm,
-            discount_amount=p.order_discount_amount)
-        paid = 0
-        for pay in p.payments:
-            order_rules.check_payment(pay.amount, pay.method, tendered=pay.tendered,
-                                      change=pay.change)
-            order_rules.check_sum(paid, pay.amount, "The payments on this order")
-            paid += pay.amount
-        order_rules.check_schedule(p.total - paid, p.installments, p.currency)
 
 
 def used_line_ids(oc: OpContext, line_ids: list[str]) -> list[str]:
@@ -67,11 +44,6 @@ def used_line_ids(oc: OpContext, line_ids: list[str]) -> list[str]:
     if not line_ids:
         return []
     return list(oc.session.scalars(select(OrderLine.id).where(OrderLine.id.in_(line_ids))))
-
-
-def line_ids_taken(taken: list[str]) -> Rejected:
-    return Rejected(f"line id {sorted(taken)[0]} is already used by another order; "
-                    "each line of each order needs its own id")
 
 
 def flag(oc: OpContext, name: str) -> None:
@@ -102,30 +74,6 @@ def publish_order(oc: OpContext, order: Order) -> dict[str, object]:
     return state
 
 
-def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
-    return [
-        LineInput(li.unit_price, li.qty_milli, li.tax_rate_ppm,
-                  Discount(li.discount_percent_ppm, li.discount_amount))
-        for li in lines
-    ]
-
-
-def _check_lines(oc: OpContext, lines: list[OrderLineData]) -> None:
-    for li in lines:
-        product = oc.session.get(Product, li.product_id) if li.product_id else None
-        if product is None or product.org_id != oc.terminal.org_id:
-            flag(oc, "unknown_product")
-            continue
-        if product.deleted or not product.active:
-            flag(oc, "inactive_product")
-        if product.price != li.unit_price and not li.unit_price < 0:
-            flag(oc, "price_changed")
-        if (li.discount_percent_ppm or li.discount_amount) and not oc.can(
-            Action.SALE_LINE_DISCOUNT
-        ):
-            flag(oc, "discount_not_permitted")
-
-
 def _add_payment(oc: OpContext, order: Order, p: PaymentData) -> bool:
     """Append a payment unless it is already there; True when added."""
     if oc.session.get(Payment, p.id) is not None:
@@ -151,74 +99,33 @@ def order_create(oc: OpContext) -> Outcome:
 
 
 def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome:
-    """order.create; ``server_reference`` for the back office's orders (references the
-    server made, in the range no terminal holds)."""
-    oc.require(Action.SALE_CREATE)
-    p = parse_payload(OrderCreate, oc.op.payload)
-    if p.store_id != oc.terminal.store_id:
-        raise Rejected("the order's store_id is not this terminal's store")
-    if oc.session.get(Order, oc.op.entity_id) is not None:
-        raise Rejected(f"order {oc.op.entity_id} already exists (sent with another op_id)")
-    check_order_create(p, server_reference=server_reference)
-    if taken := used_line_ids(oc, [li.id for li in p.lines]):
-        raise line_ids_taken(taken)
-    _check_lines(oc, p.lines)
-    if (p.order_discount_percent_ppm or p.order_discount_amount) and not oc.can(
-        Action.SALE_ORDER_DISCOUNT
-    ):
-        flag(oc, "discount_not_permitted")
-    server_totals: dict[str, int] | None = None
-    try:
-        t = compute(line_inputs(p.lines),
-                    Discount(p.order_discount_percent_ppm, p.order_discount_amount),
-                    inclusive=p.tax_inclusive)
-        server_totals = {"subtotal": t.subtotal, "discount": t.discount, "tax": t.tax,
-                         "total": t.total}
-        if server_totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
-                             "total": p.total}:
-            flag(oc, "totals_mismatch")
-    except DiscountError:
-        flag(oc, "invalid_discount")
-    dup_ref = oc.session.scalars(
-        select(Order.id).where(Order.org_id == oc.terminal.org_id, Order.reference == p.reference)
-    ).first()
-    if dup_ref:
-        flag(oc, "duplicate_reference")
-    order = Order(
-        id=oc.op.entity_id, org_id=oc.terminal.org_id, store_id=p.store_id,
-        reference=p.reference, status=OrderStatus.PENDING.value, currency=p.currency,
-        tax_inclusive=p.tax_inclusive, is_offline=p.is_offline,
-        customer=jsonable(p.customer.model_dump()) if p.customer else None,
-        order_discount_percent_ppm=p.order_discount_percent_ppm,
-        order_discount_amount=p.order_discount_amount, subtotal=p.subtotal,
-        discount=p.discount, tax=p.tax, total=p.total, paid=0, note=p.note,
-        installments=jsonable([i.model_dump() for i in p.installments]),
-        created_at=p.created_at, created_by=oc.actor.id, device_id=oc.terminal.terminal_id,
-    )
-    oc.session.add(order)
-    oc.session.flush()
-    for pos, li in enumerate(p.lines):
-        oc.session.add(OrderLine(order_id=order.id, position=pos, **li.model_dump()))
-    if p.payments:
-        oc.require(Action.PAYMENT_RECORD)
-    added = [pay for pay in p.payments if _add_payment(oc, order, pay)]
-    _restatus(order)
-    for li in p.lines:
-        product = oc.session.get(Product, li.product_id) if li.product_id else None
-        if product is not None and product.org_id == order.org_id and product.stock_tracked:
-            apply_delta(oc, product.id, -li.qty_milli, "sale", reference=order.reference,
-                        created_at=p.created_at)
-    order.flags = list(oc.flags)
-    oc.audit("order", order.id, "order.create",
-             {"created": {"before": None, "after": {"reference": order.reference,
-                                                     "total": order.total}},
-              "server_totals": server_totals, "flags": list(oc.flags)})
-    state = publish_order(oc, order)
-    oc.emit("offline_order.created", state)
-    for pay in added:
-        oc.emit("payment.received", {"order_id": order.id, "reference": order.reference,
-                                     "payment": jsonable(pay.model_dump())})
-    return Outcome(OpStatus.APPLIED, order.version, flags=list(oc.flags))
+    """order.create, decided by order_decision.decide on what bulk_run.load reads (as
+    the bulk writer does), written through the ORM; ``server_reference`` for the back
+    office's orders (references the server made, in the range no terminal holds)."""
+    known = bulk_run.load(oc.session, None, [(oc.terminal, [oc.op])])
+    actor, term = oc.actor, oc.terminal
+    decision = decide(oc.op.payload, Envelope(
+        oc.op.op_id, oc.op.entity_id, term.org_id, term.store_id, term.terminal_id,
+        actor.id, actor.name, actor.role, utcnow(), server_reference), known)
+    if isinstance(decision, Refused):
+        raise Rejected(decision.reason)
+    session = oc.session
+    session.add(Order(**decision.order))
+    session.flush()
+    session.add_all([OrderLine(**row) for row in decision.lines])
+    session.add_all([Payment(**row) for row in decision.payments])
+    for key, qty in decision.levels.items():  # each locked (and made at 0) by load
+        level = session.get(StockLevel, key)
+        assert level is not None, key
+        level.qty_milli = qty
+    session.add_all([StockMovement(**row) for row in decision.movements])
+    oc.flags[:] = decision.flags
+    oc.audit("order", oc.op.entity_id, "order.create", decision.audit)
+    for entity_type, entity_id, data in decision.feed:
+        oc.publish(entity_type, entity_id, 1, data)
+    for event_type, data in decision.events:
+        oc.emit(event_type, data)
+    return Outcome(OpStatus.APPLIED, 1, flags=list(decision.flags))
 
 
 def payment_record(oc: OpContext) -> Outcome:

@@ -1,0 +1,358 @@
+"""order.create decided in one pure step, for both ways the server writes it.
+
+The ORM handler (``orders.order_create``: one op in a savepoint, the back office's
+orders too) and the bulk push writer (``server.sync.bulk``: a run of ops written one
+statement per table) each read what the decision needs from the database, in one
+:class:`Known` (``bulk_run.load`` for both), then call :func:`decide`. It reads nothing
+and writes nothing: it answers :class:`Refused` with the reason in words, or
+:class:`Applied` with the rows to write, the flags, the audit entry, the feed entries
+(the order's state built by server/feed/serialize.py) and the webhook events. Each
+caller then writes those its own way.
+
+A sale made at the till already happened: what the till could not have known (a
+changed price, an unknown or inactive product, stock going negative, totals that
+differ from the server's computation, a reference another order holds, a discount the
+actor may not give) is a flag, never a refusal. What no correct till sends is refused
+with the words of the shared rules (app/domain/order_rules.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from app.domain import order_rules
+from app.domain.ids import new_id
+from app.domain.order_rules import RuleError
+from app.domain.order_status import OrderStatus
+from app.domain.permissions import Action, allowed
+from app.domain.totals import Discount, DiscountError, LineInput, compute
+from server.feed.serialize import (
+    line_state_of,
+    movement_state_of,
+    order_state_of,
+    payment_state_of,
+)
+from server.sync.common import Rejected, jsonable, parse_payload
+from sync.payloads import OrderCreate, OrderLineData, PaymentData
+
+# ------------------------------------------------------------------ inputs
+
+
+class ProductFacts(Protocol):
+    """What a line's product tells the decision (bulk_run.ProductRow)."""
+
+    @property
+    def org_id(self) -> str: ...
+    @property
+    def price(self) -> int: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def deleted(self) -> bool: ...
+    @property
+    def stock_tracked(self) -> bool: ...
+
+
+class Known(Protocol):
+    """What was read from the database for the decision (bulk_run.Run): the products
+    the lines name; which order ids, order line ids, payment ids and (org, reference)
+    pairs exist; each (store, product) stock level. A run counts what it decided
+    before as existing, so a later op of the same run sees the earlier ones."""
+
+    @property
+    def products(self) -> Mapping[str, ProductFacts]: ...
+    @property
+    def orders(self) -> Collection[str]: ...
+    @property
+    def lines(self) -> Collection[str]: ...
+    @property
+    def payments(self) -> Collection[str]: ...
+    @property
+    def references(self) -> Collection[tuple[str, str]]: ...
+    @property
+    def levels(self) -> Mapping[tuple[str, str], int]: ...
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """The op's facts: who sends it from where, and when the server received it.
+
+    ``device_id`` is None for the back office's orders, whose references the server
+    made (``server_reference``: in the range no terminal holds)."""
+
+    op_id: str
+    order_id: str  # the op's entity_id
+    org_id: str
+    store_id: str
+    device_id: str | None
+    actor_id: str
+    actor_name: str
+    actor_role: str
+    now: datetime
+    server_reference: bool = False
+
+    def can(self, action: Action) -> bool:
+        return allowed(self.actor_role, action)
+
+    def require(self, action: Action) -> None:
+        if not self.can(action):
+            role = self.actor_role
+            raise Rejected(f"{self.actor_name} is a {role}, and a {role} may not do "
+                           f"{action.value}")
+
+
+# ------------------------------------------------------------------ outputs
+
+
+@dataclass(frozen=True)
+class Refused:
+    """The op is rejected (and quarantined) with ``reason``, for a person."""
+
+    reason: str
+
+
+@dataclass
+class Applied:
+    """What an applied order.create writes; rows are plain column values.
+
+    ``order`` lacks ``customer_phone_index`` (the writer's cipher adds it); ``levels``
+    is each changed (store, product) level's quantity after this sale; ``feed`` the
+    entries (entity type, id, state) in the order they are appended, all version 1."""
+
+    order: dict[str, Any]
+    lines: list[dict[str, Any]]
+    payments: list[dict[str, Any]]
+    movements: list[dict[str, Any]]
+    levels: dict[tuple[str, str], int]
+    flags: list[str]
+    audit: dict[str, Any]
+    state: dict[str, Any]
+    feed: list[tuple[str, str, dict[str, Any]]]
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+Decision = Applied | Refused
+
+
+# ------------------------------------------------------------------ shared checks
+
+
+@contextmanager
+def rules() -> Iterator[None]:
+    """A broken money or order rule rejects the op with the rule's words."""
+    try:
+        yield
+    except RuleError as exc:
+        raise Rejected(str(exc)) from exc
+
+
+def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> None:
+    """What rejects an order.create by its payload alone: shape, ranges, payments, the
+    schedule. ``server_reference``: the reference was made by the server (REST)."""
+    with rules():
+        order_rules.check_reference(p.reference, from_server=server_reference)
+        order_rules.check_lines(p.lines, derived=[
+            {"gross": li.gross, "net": li.net, "tax": li.tax, "total": li.total}
+            for li in p.lines])
+        order_rules.check_order_amounts(
+            {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax, "total": p.total},
+            discount_ppm=p.order_discount_percent_ppm,
+            discount_amount=p.order_discount_amount)
+        paid = 0
+        for pay in p.payments:
+            order_rules.check_payment(pay.amount, pay.method, tendered=pay.tendered,
+                                      change=pay.change)
+            order_rules.check_sum(paid, pay.amount, "The payments on this order")
+            paid += pay.amount
+        order_rules.check_schedule(p.total - paid, p.installments, p.currency)
+
+
+def line_ids_taken(taken: list[str]) -> Rejected:
+    return Rejected(f"line id {sorted(taken)[0]} is already used by another order; "
+                    "each line of each order needs its own id")
+
+
+def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
+    return [
+        LineInput(li.unit_price, li.qty_milli, li.tax_rate_ppm,
+                  Discount(li.discount_percent_ppm, li.discount_amount))
+        for li in lines
+    ]
+
+
+# ------------------------------------------------------------------ the decision
+
+
+def decide(payload: dict[str, Any], env: Envelope, known: Known) -> Decision:
+    """Decide one order.create. The payload is parsed here, after the actor's right to
+    sell is checked (a stock person's malformed sale is refused for the right)."""
+    try:
+        env.require(Action.SALE_CREATE)
+        p = parse_payload(OrderCreate, payload)
+        _check(p, env, known)
+        flags = _flags(p, env, known.products)
+        server_totals = _server_totals(p, flags)
+        if (env.org_id, p.reference) in known.references:
+            flags.append("duplicate_reference")
+        if p.payments:
+            env.require(Action.PAYMENT_RECORD)
+    except Rejected as exc:
+        return Refused(exc.reason)
+    return _applied(p, env, known, flags, server_totals)
+
+
+def _check(p: OrderCreate, env: Envelope, known: Known) -> None:
+    if p.store_id != env.store_id:
+        raise Rejected("the order's store_id is not this terminal's store")
+    if env.order_id in known.orders:
+        raise Rejected(f"order {env.order_id} already exists (sent with another op_id)")
+    check_order_create(p, server_reference=env.server_reference)
+    if taken := [li.id for li in p.lines if li.id in known.lines]:
+        raise line_ids_taken(taken)
+
+
+def _flags(p: OrderCreate, env: Envelope, products: Mapping[str, ProductFacts]) -> list[str]:
+    """What the till could not have known about its lines and discounts."""
+    flags: list[str] = []
+
+    def flag(name: str) -> None:
+        if name not in flags:
+            flags.append(name)
+
+    for li in p.lines:
+        product = products.get(li.product_id) if li.product_id else None
+        if product is None or product.org_id != env.org_id:
+            flag("unknown_product")
+            continue
+        if product.deleted or not product.active:
+            flag("inactive_product")
+        if product.price != li.unit_price and not li.unit_price < 0:
+            flag("price_changed")
+        if (li.discount_percent_ppm or li.discount_amount) and not env.can(
+                Action.SALE_LINE_DISCOUNT):
+            flag("discount_not_permitted")
+    if (p.order_discount_percent_ppm or p.order_discount_amount) and not env.can(
+            Action.SALE_ORDER_DISCOUNT):
+        flag("discount_not_permitted")
+    return flags
+
+
+def _server_totals(p: OrderCreate, flags: list[str]) -> dict[str, int] | None:
+    """The totals the server computes (None for a discount it cannot apply), flagging
+    ``totals_mismatch`` or ``invalid_discount``."""
+    try:
+        t = compute(line_inputs(p.lines),
+                    Discount(p.order_discount_percent_ppm, p.order_discount_amount),
+                    inclusive=p.tax_inclusive)
+    except DiscountError:
+        flags.append("invalid_discount")
+        return None
+    totals = {"subtotal": t.subtotal, "discount": t.discount, "tax": t.tax, "total": t.total}
+    if totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
+                  "total": p.total}:
+        flags.append("totals_mismatch")
+    return totals
+
+
+def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
+             server_totals: dict[str, int] | None) -> Applied:
+    """Nothing below refuses: the rows, feed entries and events of the sale."""
+    added = _new_payments(p.payments, known.payments)
+    paid = sum(pay.amount for pay in added)
+    movements, levels = _stock(p, env, known)
+    if any(qty < 0 for qty in levels.values()):
+        flags.append("negative_stock")
+    order = _order_row(p, env, paid, list(flags))
+    lines = [li.model_dump() | {"order_id": env.order_id, "position": pos}
+             for pos, li in enumerate(p.lines)]
+    payments = [_payment_row(pay, env) for pay in added]
+    state = order_state_of(
+        order, [line_state_of(li) for li in lines],
+        [payment_state_of(r) for r in sorted(payments, key=_by_time)], [])
+    feed = [("stock_movement", m["id"], movement_state_of(m)) for m in movements]
+    feed.append(("order", env.order_id, state))
+    events = [("offline_order.created", state)]
+    events += [("payment.received", {"order_id": env.order_id, "reference": p.reference,
+                                     "payment": jsonable(pay.model_dump())})
+               for pay in added]
+    audit = {"created": {"before": None, "after": {"reference": p.reference,
+                                                   "total": p.total}},
+             "server_totals": server_totals, "flags": list(flags)}
+    return Applied(order, lines, payments, movements, levels, list(flags), audit, state,
+                   feed, events)
+
+
+def _new_payments(payments: list[PaymentData], recorded: Collection[str]
+                  ) -> list[PaymentData]:
+    """The payments not recorded before (by id), each once: append-only, as
+    payment.record."""
+    seen: set[str] = set()
+    added = []
+    for pay in payments:
+        if pay.id in recorded or pay.id in seen:
+            continue
+        seen.add(pay.id)
+        added.append(pay)
+    return added
+
+
+def _stock(p: OrderCreate, env: Envelope, known: Known
+           ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int]]:
+    """A sale movement per line of a stock-tracked product of the org, in line order,
+    and each level after them; a level not read counts as 0 (created at 0)."""
+    levels: dict[tuple[str, str], int] = {}
+    movements: list[dict[str, Any]] = []
+    for li in p.lines:
+        pid = li.product_id
+        product = known.products.get(pid) if pid else None
+        if pid is None or product is None or product.org_id != env.org_id \
+                or not product.stock_tracked:
+            continue
+        key = (env.store_id, pid)
+        qty = levels.get(key, known.levels.get(key, 0)) - li.qty_milli
+        levels[key] = qty
+        movements.append({
+            "id": new_id(), "org_id": env.org_id, "store_id": env.store_id,
+            "product_id": pid, "kind": "sale", "qty_delta_milli": -li.qty_milli,
+            "qty_after_milli": qty, "reason": None, "reference": p.reference,
+            "actor_id": env.actor_id, "device_id": env.device_id, "created_at": p.created_at,
+        })
+    return movements, levels
+
+
+def _order_row(p: OrderCreate, env: Envelope, paid: int, flags: list[str]) -> dict[str, Any]:
+    status = order_rules.next_status(OrderStatus.PENDING, p.total, paid, 0).value
+    return {
+        "id": env.order_id, "org_id": env.org_id, "store_id": env.store_id,
+        "reference": p.reference, "status": status, "currency": p.currency,
+        "tax_inclusive": p.tax_inclusive, "is_offline": p.is_offline,
+        "customer": p.customer.model_dump() if p.customer else None,  # strings only
+        "order_discount_percent_ppm": p.order_discount_percent_ppm,
+        "order_discount_amount": p.order_discount_amount, "subtotal": p.subtotal,
+        "discount": p.discount, "tax": p.tax, "total": p.total, "paid": paid,
+        "refunded": 0, "note": p.note, "flags": flags,
+        "installments": jsonable([i.model_dump() for i in p.installments]),
+        "created_at": p.created_at, "created_by": env.actor_id, "device_id": env.device_id,
+        "deleted_reason": None, "deleted_by": None, "version": 1,
+        "received_at": env.now, "updated_at": env.now,
+    }
+
+
+def _payment_row(pay: PaymentData, env: Envelope) -> dict[str, Any]:
+    return {
+        "id": pay.id, "org_id": env.org_id, "store_id": env.store_id,
+        "order_id": env.order_id, "method": pay.method, "amount": pay.amount,
+        "tendered": pay.tendered, "change": pay.change, "installment_id": pay.installment_id,
+        "actor_id": env.actor_id, "device_id": env.device_id, "created_at": pay.created_at,
+        "received_at": env.now,
+    }
+
+
+def _by_time(row: dict[str, Any]) -> tuple[datetime, str]:
+    created: datetime = row["created_at"]
+    utc = created.replace(tzinfo=UTC) if created.tzinfo is None else created.astimezone(UTC)
+    return utc, row["id"]
