@@ -73,7 +73,7 @@ def seed_staff(store: LocalStore, seed: int = 7) -> None:
     with store.db.write() as s:
         for name, code, role, pin in DEMO_STAFF:
             if s.scalar(select(Staff.id).where(Staff.code == code)) is None:
-                s.add(Staff(id=ids[code], name=name, code=code, role=role.value, pin_hash=hash_pin(pin), version=1))
+                s.add(Staff(id=ids[code], name=name, code=code, role=role.value, pin_hash=hash_pin(pin, role), version=1))
 
 
 def seed(store: LocalStore, count: int = 2000) -> int:

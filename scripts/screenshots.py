@@ -70,7 +70,7 @@ def main() -> int:
         window.signin.choose("1003")
         window.signin.pin.setText("33")
         save(window, "sign-in")
-        window.on_signed_in(staff.sign_in(store, "1001", "1111"))
+        window.on_signed_in(staff.sign_in(store, "1001", "111111"))
         fill_cart(desktop)
         settle(desktop, app)
         save(window, "register")

@@ -28,9 +28,11 @@ from server.db.models import (
     StockMovement,
     Store,
 )
+from server.errors import ApiError
 from server.feed.serialize import iso
 from server.security import make_hasher
 from server.tenancy import service as tenancy
+from server.tenancy import terminals
 
 DEMO_SEED = 7
 DEMO_STORE = {
@@ -118,6 +120,21 @@ def cmd_create_staff(args: argparse.Namespace) -> int:
             pin=args.pin, password=args.password, code=args.code,
         )
         print(f"staff {staff.id} {staff.name} role {staff.role} code {staff.code}")
+    return 0
+
+
+def cmd_terminal_ceiling(args: argparse.Namespace) -> int:
+    """Change an enrolled terminal's role ceiling (an admin at the server: no role limit)."""
+    with _session(_settings(args)).begin() as s:
+        from server.db.models import Terminal
+
+        term = s.get(Terminal, args.terminal)
+        if term is None:
+            raise SetupError(f"no terminal {args.terminal}")
+        before = term.max_role
+        terminals.set_ceiling(s, term.org_id, term.id, Role(args.max_role), by_role=None,
+                              reason=args.reason)
+        print(f"terminal {term.id} {term.name} takes up to {term.max_role} (was {before})")
     return 0
 
 
@@ -283,6 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-role", default=Role.MANAGER.value, choices=[r.value for r in Role],
                    help="the most senior role that may work on the till (default manager; "
                    "owner for the back-office PC); pushed ops above it are refused")
+    p = add("terminal-ceiling", cmd_terminal_ceiling,
+            "change an enrolled terminal's role ceiling (no re-enrolling)")
+    p.add_argument("--terminal", required=True, help="the terminal's id (GET /terminals)")
+    p.add_argument("--max-role", required=True, choices=[r.value for r in Role],
+                   help="the most senior role that may work on the till from now on")
+    p.add_argument("--reason", help="why, for the audit trail")
     p = add("demo", cmd_demo, "seed the demo organization matching the terminal's demo")
     p.add_argument("--products", type=int, default=2000,
                    help="catalog size (default 2000, as the terminal's demo)")
@@ -293,13 +316,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; a set-up problem the admin must fix (a missing or wrong data
-    key, a default secret in production mode, a missing certificate file) is one line on
-    stderr and exit 2, not a traceback."""
+    key, a default secret in production mode, a missing certificate file, a PIN too
+    short for the role) is one line on stderr and exit 2, not a traceback."""
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (crypto.DataKeyError, InsecureSettingsError, SetupError) as exc:
         print(f"tillsync-server: {exc}", file=sys.stderr)
+        return 2
+    except ApiError as exc:  # a rule the service enforces, e.g. a PIN too short
+        print(f"tillsync-server: {exc.message}", file=sys.stderr)
         return 2
 
 

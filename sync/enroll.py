@@ -44,6 +44,7 @@ import keyring.errors
 from sqlalchemy import func, select, update
 
 from app.domain.hosts import is_loopback
+from app.services import till_ceiling
 from app.store import keys
 from app.store.local import LocalStore
 from app.store.models import Device, Order, OutboxOperation, StockMovement
@@ -154,6 +155,8 @@ def adopt_identity(store: LocalStore, answer: dict, server_url: str, name: str) 
         device.enrolled_at = datetime.now(UTC)
         update_store_settings(s, answer["store_id"], store_info, store_info.get("version"))
         set_state(s, CURSOR, "0")
+        if answer.get("max_role"):  # servers before role ceilings send none: see pull
+            till_ceiling.store_ceiling(s, answer["max_role"])
     store.device_id = new_id
 
 

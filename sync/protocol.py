@@ -140,6 +140,11 @@ class PullResponse(BaseModel):
         description="Latest position of the store's feed when this page was read "
         "(for first-sync progress: cursor / head); None from older servers",
     )
+    max_role: str | None = Field(
+        default=None,
+        description="The pulling terminal's role ceiling now (an admin may change it: "
+        "PATCH /terminals/{id}); the till refuses sign-ins above it. None from older servers",
+    )
 
 
 class SnapshotRequired(BaseModel):

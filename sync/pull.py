@@ -32,6 +32,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
 from sync import conflicts, state
@@ -89,6 +90,16 @@ def apply_page(store: LocalStore, changes: list[Change], expected: int | None = 
         if new_cursor is not None:
             state.set_state(s, state.CURSOR, str(new_cursor))
     return ctx
+
+
+def remember_ceiling(store: LocalStore, role: str) -> bool:
+    """Keep the till's role ceiling from a pull answer (app/services/till_ceiling.py);
+    True when it went up, so the PIN hashes of staff now within it must be fetched."""
+    with store.db.read() as s:
+        if state.get_state(s, till_ceiling.CEILING_KEY) == role:
+            return False
+    with store.db.write() as s:
+        return till_ceiling.store_ceiling(s, role)
 
 
 def apply_held_back(store: LocalStore) -> int:
@@ -214,6 +225,7 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
     resyncs = 0
     start = cursor
     head: int | None = None
+    ceiling_seen = False
     while True:
         try:
             page = await client.pull(cursor, limit)
@@ -228,6 +240,16 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
             start, head = cursor, None
             continue
         report.server_time = page.server_time
+        if page.max_role and not ceiling_seen:
+            ceiling_seen = True
+            if await asyncio.to_thread(remember_ceiling, store, page.max_role):
+                # raised: the PIN hashes of staff now within it come with a snapshot
+                snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
+                snap.pulled += report.pulled
+                snap.applied += report.applied
+                report, cursor = snap, snap.cursor
+                start, head = cursor, None
+                continue
         ctx = await asyncio.to_thread(apply_page, store, page.changes, cursor, page.cursor)
         report.add(ctx, len(page.changes))
         report.pages += 1

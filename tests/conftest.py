@@ -23,8 +23,8 @@ TEST_PASSPHRASE = "test-passphrase"
 
 # (id, name, code, role, pin); ids fixed so tests can name them.
 TEST_STAFF = [
-    ("00000000-0000-7000-8000-000000000001", "Olivia Owner", "1001", Role.OWNER, "1111"),
-    ("00000000-0000-7000-8000-000000000002", "Max Manager", "1002", Role.MANAGER, "2222"),
+    ("00000000-0000-7000-8000-000000000001", "Olivia Owner", "1001", Role.OWNER, "111111"),
+    ("00000000-0000-7000-8000-000000000002", "Max Manager", "1002", Role.MANAGER, "222222"),
     ("00000000-0000-7000-8000-000000000003", "Cass Cashier", "1003", Role.CASHIER, "3333"),
     ("00000000-0000-7000-8000-000000000004", "Sam Stock", "1004", Role.STOCK, "4444"),
 ]

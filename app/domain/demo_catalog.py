@@ -43,8 +43,8 @@ SIZES = ["Small", "Large", "Family Pack", "Organic", "Light", "Classic", "Value"
 
 DEMO_STAFF = [
     # (name, code, role, pin)
-    ("Olivia Owner", "1001", Role.OWNER, "1111"),
-    ("Max Manager", "1002", Role.MANAGER, "2222"),
+    ("Olivia Owner", "1001", Role.OWNER, "111111"),
+    ("Max Manager", "1002", Role.MANAGER, "222222"),
     ("Cass Cashier", "1003", Role.CASHIER, "3333"),
     ("Sam Stock", "1004", Role.STOCK, "4444"),
 ]

@@ -19,6 +19,7 @@ from app.domain.order_rules import RuleError, SoldLine
 from app.domain.order_status import OrderStatus, StatusError, check_transition
 from app.domain.permissions import Action, require
 from app.domain.totals import div_round
+from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Order, OrderLine, Payment, StockMovement
 from app.store.models_aftersale import Approval, Refund, RefundLine
@@ -184,6 +185,9 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
     """A manager's decision from the approvals queue (or right after an override)."""
     require(approver.role, Action.APPROVAL_DECIDE)
     with mutation(store.db, store.device_id, approver, "approval.decide") as m:
+        above = till_ceiling.refusal(approver.name, approver.role, till_ceiling.read_ceiling(m.session))
+        if above is not None:  # the server would quarantine the decision: say so here
+            raise ApprovalError(above)
         approval = m.session.get(Approval, approval_id)
         if approval is None:
             raise ApprovalError("Approval request not found")

@@ -14,6 +14,8 @@ from sqlalchemy import select
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
+from app.domain.pin_rules import check_pin
+from app.services import till_ceiling
 from app.store.base import utcnow
 from app.store.local import LocalStore
 from app.store.models import Staff
@@ -29,9 +31,10 @@ class SignInError(Exception):
     """A sign-in that failed; the message is shown to the person as is."""
 
 
-def hash_pin(pin: str) -> str:
-    if not pin.isdigit() or not 4 <= len(pin) <= 8:
-        raise ValueError("A PIN is 4 to 8 digits")
+def hash_pin(pin: str, role: Role | str | None = None) -> str:
+    """The argon2 hash of a PIN that keeps app/domain/pin_rules.py (for ``role``, when
+    given: an approver's PIN is at least 6 digits); PinRuleError, a ValueError, if not."""
+    check_pin(role if role is not None else Role.CASHIER, pin)
     return _hasher.hash(pin)
 
 
@@ -56,6 +59,9 @@ def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
             minutes = max(1, int((locked_until - now).total_seconds() // 60) + 1)
             minutes = min(minutes, int(LOCKOUT.total_seconds() // 60))
             raise SignInError(f"Too many wrong PINs. Try again in {minutes} min or ask a manager.")
+        above = till_ceiling.refusal(person.name, person.role, till_ceiling.read_ceiling(s))
+        if above is not None:  # before the PIN: this till holds no hash of theirs
+            raise SignInError(above)
         try:
             _hasher.verify(person.pin_hash, pin)
         except (VerificationError, InvalidHashError):
@@ -96,6 +102,6 @@ def list_staff(store: LocalStore) -> list[Staff]:
 def add_staff_row(store: LocalStore, name: str, code: str, role: Role, pin: str, staff_id: str | None = None) -> str:
     """Seed a staff row (demo/set-up; staff normally arrive from the server by sync)."""
     with store.db.write() as s:
-        person = Staff(id=staff_id or new_id(), name=name, code=code, role=role.value, pin_hash=hash_pin(pin))
+        person = Staff(id=staff_id or new_id(), name=name, code=code, role=role.value, pin_hash=hash_pin(pin, role))
         s.add(person)
         return person.id

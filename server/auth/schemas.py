@@ -53,6 +53,12 @@ class TokenPair(BaseModel):
     token_type: str = "bearer"
     expires_in: int
     staff: StaffOut
+    pin_change_required: bool = Field(
+        default=False, description="true when the PIN just used is shorter than the "
+        "person's role now needs (a manager's, admin's or owner's: at least 6 digits, set "
+        "before the rule): ask for a new PIN; the sign-in itself is granted")
+    pin_change_reason: str | None = Field(default=None,
+                                          description="why the PIN must change, in words")
 
 
 class RefreshRequest(BaseModel):

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.pin_rules import PinRuleError, check_pin
 from server.auth import lockout
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
@@ -111,8 +112,22 @@ def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None)
             lockout.signed_in(lockout.pair(session, staff, client), staff, utcnow(),
                               ctx.settings.lockout_threshold)
             sightings.record_sign_in(session, place.terminal, staff.id, staff.org_id)
-            return _issue(ctx, session, staff)
+            return _pin_change(_issue(ctx, session, staff), staff, body)
     raise refusal
+
+
+def _pin_change(pair: TokenPair, staff: Staff, body: LoginRequest) -> TokenPair:
+    """Flag a PIN sign-in whose PIN the role no longer allows (an approver's 4-digit PIN
+    set before the 6-digit rule): the person is let in, not locked out of the shop, and
+    asked for a new PIN (docs/security.md, PIN length)."""
+    if body.password or not body.pin:
+        return pair
+    try:
+        check_pin(staff.role, body.pin)
+    except PinRuleError as exc:
+        return pair.model_copy(update={"pin_change_required": True,
+                                       "pin_change_reason": f"{exc}; choose a new PIN"})
+    return pair
 
 
 def _client(staff: Staff, place: SignInPlace) -> str:

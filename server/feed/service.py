@@ -12,6 +12,7 @@ from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import FeedEntry, Store
 from server.errors import ApiError, not_found
+from server.feed.ceiling import ceiling_of, for_ceiling
 from sync.protocol import Change, PullResponse
 
 
@@ -20,7 +21,8 @@ def _expired(horizon: int, message: str) -> ApiError:
 
 
 def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -> PullResponse:
-    """Changes of the terminal's store after ``after``, in position order."""
+    """Changes of the terminal's store after ``after``, in position order, as a till of
+    its role ceiling may see them; the answer says the ceiling (``max_role``)."""
     with ctx.reader() as session:
         store = session.get(Store, terminal.store_id)
         if store is None:
@@ -34,6 +36,7 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
                            "This cursor is ahead of the server's feed (restored server?); "
                            "load GET /sync/snapshot")
         head = store.feed_position
+        ceiling = ceiling_of(session, terminal)
         rows = session.scalars(
             select(FeedEntry)
             .where(FeedEntry.store_id == terminal.store_id, FeedEntry.position > after)
@@ -42,17 +45,17 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
         ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    changes = [
+    changes = for_ceiling([
         Change(position=r.position, entity_type=r.entity_type, entity_id=r.entity_id,
                version=r.version, deleted=r.deleted, data=r.data,
                origin_device_id=r.origin_device_id, op_id=r.op_id)
         for r in rows
-    ]
+    ], ceiling)  # no PIN hash of staff above the terminal's ceiling (server/feed/ceiling.py)
     cursor = rows[-1].position if rows else after
     # the rows are read after the store: on PostgreSQL (read committed) a push committing
     # in between shows in them, beyond the head read. The feed holds its cursor at least.
     return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow(),
-                        head=max(head, cursor))
+                        head=max(head, cursor), max_role=ceiling)
 
 
 @contextmanager

@@ -51,6 +51,7 @@ from server.db.models import (
     Store,
 )
 from server.errors import ApiError, not_found
+from server.feed.ceiling import ceiling_of, for_ceiling
 from server.feed.serialize import (
     approval_state,
     conflict_state,
@@ -241,6 +242,7 @@ def snapshot_page(ctx: AppContext, terminal: TerminalPrincipal, page_token: str 
             raise _expired(store, "This snapshot's cursor is ahead of the server's feed "
                                   "(restored server?); load GET /sync/snapshot again")
         changes, following = _read(session, terminal, store, start, limit)
+        changes = for_ceiling(changes, ceiling_of(session, terminal))  # no hash above it
     total = start.total if limit is not None else len(changes)
     return SnapshotResponse(
         cursor=start.cursor, changes=changes, server_time=utcnow(),

@@ -11,7 +11,7 @@ from server.auth.service import staff_out
 from server.db.models import Store, Terminal
 from server.errors import ApiError, not_found
 from server.tenancy import repository as repo
-from server.tenancy import service
+from server.tenancy import service, terminals
 from server.tenancy.schemas import (
     EnrollmentCodeIn,
     EnrollmentCodeOut,
@@ -23,6 +23,7 @@ from server.tenancy.schemas import (
     StoreOut,
     StorePatch,
     TerminalOut,
+    TerminalPatch,
 )
 
 router = APIRouter(tags=["tenancy"])
@@ -131,6 +132,21 @@ def revoke_terminal(terminal_id: str, staff: StaffDep, ctx: CtxDep) -> TerminalO
             raise not_found("Terminal")
         term.revoked = True
         return _terminal_out(term)
+
+
+@router.patch("/terminals/{terminal_id}", response_model=TerminalOut)
+def update_terminal(terminal_id: str, body: TerminalPatch, staff: StaffDep,
+                    ctx: CtxDep) -> TerminalOut:
+    """Change a terminal's role ceiling without enrolling it again (owner or admin; never
+    above the caller's own role, nor on a till that takes someone above it: 403). The
+    push path holds it from the next push; the till hears it in its next pull answer
+    (``max_role``) and the feed stops sending it the PIN hashes of staff above it. An
+    audit entry (``terminal.ceiling``) names who changed it, from what to what."""
+    require(staff, Action.TERMINAL_ENROLL)
+    with ctx.writer.begin() as session:
+        return _terminal_out(terminals.set_ceiling(
+            session, staff.org_id, terminal_id, body.max_role, by_role=staff.role,
+            by_staff_id=staff.staff_id, reason=body.reason))
 
 
 @router.get("/terminals/me", response_model=TerminalOut)

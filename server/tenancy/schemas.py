@@ -81,6 +81,15 @@ class EnrollmentCodeOut(BaseModel):
     max_role: Role = Field(default=Role.MANAGER, description=CEILING_HELP)
 
 
+class TerminalPatch(BaseModel):
+    """A change to an enrolled terminal: its role ceiling (the till learns it on its next
+    pull, as the pull answer's ``max_role``)."""
+
+    max_role: Role = Field(description=CEILING_HELP)
+    reason: str | None = Field(default=None, max_length=500,
+                               description="why, for the audit trail")
+
+
 class EnrollRequest(BaseModel):
     code: str = Field(min_length=4, max_length=40)
     name: str = Field(min_length=1, max_length=200)

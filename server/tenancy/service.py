@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
+from app.domain.pin_rules import PinRuleError, check_pin, min_pin_length
 from app.domain.role_ceiling import DEFAULT_CEILING, within_ceiling
 from server.auth.sessions import end_sessions
 from server.db.base import utcnow
@@ -107,6 +108,8 @@ def create_staff(
     ``code`` is the short staff number typed at the till (unique in the org); when
     none is given the next free number from 1001 is used.
     """
+    if pin:
+        check_pin_for(role, pin)
     if code is None:
         code = next_staff_code(session, org_id)
     else:
@@ -120,6 +123,29 @@ def create_staff(
     session.flush()
     _publish_staff(session, staff)
     return staff
+
+
+def check_pin_for(role: Role | str, pin: str) -> None:
+    """422 in words for a PIN the role may not have (app/domain/pin_rules.py: a manager's,
+    admin's or owner's at least 6 digits, anyone's 4 to 12)."""
+    try:
+        check_pin(role, pin)
+    except PinRuleError as exc:
+        raise ApiError(422, "pin_rule", str(exc)) from exc
+
+
+def check_role_change_pin(staff: Staff, role: Role, pin: str | None) -> None:
+    """A role raise that makes someone's PIN an approver's needs a new PIN of an approver's
+    length with it: the server keeps only the hash, so it cannot tell whether the PIN
+    set for a cashier is long enough for a manager (docs/security.md, PIN length)."""
+    if pin is not None or not staff.pin_hash:
+        return
+    if min_pin_length(role) > min_pin_length(staff.role):
+        raise ApiError(
+            422, "pin_rule",
+            f"{staff.name}'s PIN was set for a {staff.role}; a {role.value}'s PIN is at least "
+            f"{min_pin_length(role)} digits (it approves deletions and refunds): send a new "
+            "PIN with the role change")
 
 
 def next_staff_code(session: Session, org_id: str) -> str:
@@ -147,6 +173,10 @@ def update_staff(
         staff.role in privileged or (patch.role is not None and patch.role.value in privileged)
     ):
         raise ApiError(403, "permission_denied", "Only an owner may change owners and admins")
+    new_role = patch.role or Role(staff.role)
+    if patch.pin is not None:
+        check_pin_for(new_role, patch.pin)
+    check_role_change_pin(staff, new_role, patch.pin)
     if patch.name is not None:
         staff.name = patch.name
     if patch.code is not None and patch.code != staff.code:

@@ -60,7 +60,7 @@ OTHER = with_check_digit("590123412346")
 
 
 def test_malformed_csv_reports_every_bad_line_and_imports_nothing(store):
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     existing = catalog.search(store, "Harbour")[0]
     with store.db.read() as s:
         taken = s.get(Product, existing.id).barcodes[0].code
@@ -84,13 +84,13 @@ def test_malformed_csv_reports_every_bad_line_and_imports_nothing(store):
 
 
 def test_missing_column_is_named(store):
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     report = catalog_csv.import_csv(store, owner, "sku,name,price\nX,Y,1.00\n")
     assert [str(e) for e in report.errors] == ["line 1: Missing column(s): tax_rate"]
 
 
 def test_good_csv_creates_and_updates_as_synced_changes(store):
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     existing = catalog.search(store, "Harbour")[0]
     seen = []
     text = (f"sku,name,price,tax_rate,barcodes,category\n"
@@ -108,7 +108,7 @@ def test_good_csv_creates_and_updates_as_synced_changes(store):
 
 def test_csv_lines_pass_the_shared_product_rules(store):
     """The same rules as the catalog editor and the server, with the line named."""
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     existing = catalog.search(store, "Harbour")[0]
     with store.db.read() as s:
         taken = s.get(Product, existing.id).barcodes[0].code

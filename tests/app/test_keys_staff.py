@@ -146,7 +146,7 @@ def test_lockout_after_five_failures_survives_restart(tmp_path: Path, no_keyring
         with pytest.raises(staff.SignInError, match="Try again in 5 min"):
             staff.sign_in(store, "1003", "3333")
         # other staff are unaffected
-        assert staff.sign_in(store, "1002", "2222").role is Role.MANAGER
+        assert staff.sign_in(store, "1002", "222222").role is Role.MANAGER
         with store.db.read() as s:
             locked_until = s.scalar(select(Staff.locked_until).where(Staff.code == "1003"))
         locked_until = locked_until.replace(tzinfo=utcnow().tzinfo)
@@ -162,7 +162,7 @@ def test_lockout_after_five_failures_survives_restart(tmp_path: Path, no_keyring
 
 def test_manager_override(store, pin_hashes) -> None:
     add_test_staff(store, pin_hashes)
-    assert staff.verify_override(store, "1002", "2222", "order.delete").role is Role.MANAGER
+    assert staff.verify_override(store, "1002", "222222", "order.delete").role is Role.MANAGER
     with pytest.raises(staff.SignInError, match="cannot approve"):
         staff.verify_override(store, "1003", "3333", "order.delete")
 

@@ -83,7 +83,7 @@ def test_order_without_plan_has_no_schedule(store, cash_sale):
 def test_refund_receipt_shows_refund_lines_amount_and_method(store, tcp_printer):
     from printing.connections import PrinterConfig
 
-    cashier, manager = staff.sign_in(store, "1003", "3333"), staff.sign_in(store, "1002", "2222")
+    cashier, manager = staff.sign_in(store, "1003", "3333"), staff.sign_in(store, "1002", "222222")
     cart = Cart(tax_inclusive=True)
     for code in CODES:
         cart.add(catalog.line_for_scan(store, code))

@@ -24,7 +24,7 @@ from server.context import AppContext
 from server.main import create_app
 from server.tenancy import service as tenancy
 
-PINS = {Role.OWNER: "1111", Role.ADMIN: "5555", Role.MANAGER: "2222", Role.CASHIER: "3333",
+PINS = {Role.OWNER: "111111", Role.ADMIN: "555555", Role.MANAGER: "222222", Role.CASHIER: "3333",
         Role.STOCK: "4444"}
 PASSWORD = "correct horse battery"
 

@@ -19,7 +19,7 @@ def test_cli_bootstrap_and_demo(tmp_path, capsys: pytest.CaptureFixture[str]) ->
     assert main(["create-store", "--db", db, "--org", org_id, "Acme One"]) == 0
     store_id = capsys.readouterr().out.split()[1]
     assert main(["create-staff", "--db", db, "--org", org_id, "--role", "manager",
-                 "--pin", "2468", "Mia"]) == 0
+                 "--pin", "246813", "Mia"]) == 0
     assert "role manager code 1001" in capsys.readouterr().out
     assert main(["create-staff", "--db", db, "--org", org_id, "--role", "cashier",
                  "--pin", "2469", "--code", "77", "Ola"]) == 0

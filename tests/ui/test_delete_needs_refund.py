@@ -26,7 +26,7 @@ def _pending_sale(store, deposit: int) -> str:
 
 def test_delete_dialog_names_the_money_collected_and_offers_no_delete(desktop, qtbot, store):
     order_id = _pending_sale(store, 1623)
-    sign_in(desktop, qtbot, "1001", "1111")  # the owner: may delete and refund
+    sign_in(desktop, qtbot, "1001", "111111")  # the owner: may delete and refund
     screen = open_detail(desktop, qtbot, order_id)
     click(screen, "detail_delete")
     dialog = screen.actions.dialog
@@ -45,11 +45,11 @@ def test_delete_dialog_names_the_money_collected_and_offers_no_delete(desktop, q
 def test_after_the_refund_the_delete_is_offered(desktop, qtbot, store):
     order_id = _pending_sale(store, 1623)
     cashier = staff.sign_in(store, "1003", "3333")
-    manager = staff.sign_in(store, "1002", "2222")
+    manager = staff.sign_in(store, "1002", "222222")
     with store.db.read() as s:
         items = [approvals.RefundItem(li.id, li.qty_milli) for li in s.get(Order, order_id).lines]
     approvals.refund_with_override(store, cashier, manager, order_id, items, "gave it back")
-    sign_in(desktop, qtbot, "1001", "1111")
+    sign_in(desktop, qtbot, "1001", "111111")
     screen = open_detail(desktop, qtbot, order_id)
     click(screen, "detail_delete")
     dialog = screen.actions.dialog

@@ -58,7 +58,7 @@ async def sell(desktop: Desktop, code: str) -> str:
 
 def server_references(url: str, staff_id: str) -> set[str]:
     with httpx.Client(base_url=url, timeout=10) as http:
-        token = http.post("/auth/login", json={"staff_id": staff_id, "password": "demo-2222-1002"})
+        token = http.post("/auth/login", json={"staff_id": staff_id, "password": "demo-222222-1002"})
         token.raise_for_status()
         page = http.get("/offline-orders", params={"limit": 500},
                         headers={"Authorization": f"Bearer {token.json()['access_token']}"})

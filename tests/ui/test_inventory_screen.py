@@ -204,7 +204,7 @@ def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(deskt
     """The till no longer sells it, but it is still on the shelf: count, receive, adjust."""
     (code, name), = barcodes(store, 1)
     pid = catalog.line_for_scan(store, code).product_id
-    catalog_edit.update_product(store, staff.sign_in(store, "1002", "2222"), pid, {"active": False})
+    catalog_edit.update_product(store, staff.sign_in(store, "1002", "222222"), pid, {"active": False})
     before = catalog.on_hand_milli(store, pid)
     screen = stock_in(desktop, qtbot)
 
@@ -247,7 +247,7 @@ def test_an_inactive_product_is_found_by_name_marked_and_its_stock_handled(deskt
 def test_the_count_table_marks_an_inactive_product(desktop, qtbot, store, tmp_path):
     """Counted by scan or by name, an inactive product's row says so, as the search results do."""
     (code, name), (other, other_name), (third, third_name) = barcodes(store, 3)
-    manager = staff.sign_in(store, "1002", "2222")
+    manager = staff.sign_in(store, "1002", "222222")
     pid, third_pid = (catalog.line_for_scan(store, c).product_id for c in (code, third))
     for p in (pid, third_pid):
         catalog_edit.update_product(store, manager, p, {"active": False})

@@ -101,7 +101,7 @@ def test_deletion_with_manager_pin_override(desktop, qtbot, store):
     assert order_row(store, sale.order_id).status == "pending"
 
     override.code.setText("1002")
-    override.pin.setText("2222")
+    override.pin.setText("222222")
     click(override, "overrideApprove")
     settle(desktop, qtbot, 100)
     assert not override.isVisible()
@@ -138,7 +138,7 @@ def test_refund_sent_to_queue_then_approved_by_manager(desktop, qtbot, store):
     assert "refund awaiting approval" in screen.summary.text()
 
     desktop.window.switch_user()
-    sign_in(desktop, qtbot, "1002", "2222")
+    sign_in(desktop, qtbot, "1002", "222222")
     settle(desktop, qtbot)
     nav = desktop.window.nav_buttons["approvals"]
     assert nav.isVisible() and nav.text() == "Approvals  (1)"
@@ -164,7 +164,7 @@ def test_rejection_from_queue_changes_nothing(desktop, qtbot, store):
     sale = make_sale(store, paid=False, deposit=0)
     cashier = staff.sign_in(store, "1003", "3333")
     approvals.request_deletion(store, cashier, sale.order_id, "test order")
-    sign_in(desktop, qtbot, "1001", "1111")
+    sign_in(desktop, qtbot, "1001", "111111")
     desktop.window.show_screen("approvals")
     settle(desktop, qtbot)
     queue = desktop.window.approvals
@@ -235,7 +235,7 @@ def test_payment_plan_at_tender_then_installments_from_order_detail(desktop, qtb
 
 def test_manager_edits_pending_order_and_sees_the_trail(desktop, qtbot, store):
     sale = make_sale(store, paid=False, customer="Aoife Byrne")
-    sign_in(desktop, qtbot, "1002", "2222")
+    sign_in(desktop, qtbot, "1002", "222222")
     screen = open_detail(desktop, qtbot, sale.order_id)
     click(screen, "detail_edit")
     dialog = screen.actions.dialog
@@ -278,7 +278,7 @@ def test_conflicts_screen_lists_and_resolves(desktop, qtbot, store):
             "entity_type": "order", "entity_id": "0000-order", "kind": "field_conflict",
             "fields": {"note": {"base": "a", "server": "from till B", "terminal": "from till A"}},
             "created_at": datetime.now(UTC).isoformat()})
-    sign_in(desktop, qtbot, "1002", "2222")
+    sign_in(desktop, qtbot, "1002", "222222")
     desktop.window.show_screen("conflicts")
     settle(desktop, qtbot)
     screen = desktop.window.conflicts
@@ -293,7 +293,7 @@ def test_conflicts_screen_lists_and_resolves(desktop, qtbot, store):
 
 def _screenshot_data(store) -> str:
     """A plan order with a customer, a paid installment, an edit and an overdue one; queue requests."""
-    manager, cashier = staff.sign_in(store, "1002", "2222"), staff.sign_in(store, "1003", "3333")
+    manager, cashier = staff.sign_in(store, "1002", "222222"), staff.sign_in(store, "1003", "3333")
     sale = make_sale(store, paid=False, customer="Aoife Byrne", plan_down_pct=30)
     order_edits.edit_order(store, manager, sale.order_id, note="Collects on Fridays",
                            customer=CustomerDetails(None, "Aoife Byrne", "+353 86 111 2222"),
@@ -325,7 +325,7 @@ def test_screenshots(desktop, qtbot, store, tmp_path):
     order_id = _screenshot_data(store)
     window = desktop.window
     window.resize(1280, 900)
-    sign_in(desktop, qtbot, "1002", "2222")
+    sign_in(desktop, qtbot, "1002", "222222")
     screen = window.order_detail
     screen.today = lambda: date.today() + timedelta(days=25)  # installment 2 is late by then
     desktop.ctx.show_order(order_id)

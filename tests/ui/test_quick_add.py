@@ -30,7 +30,7 @@ def test_unknown_barcode_quick_add_creates_the_product_and_adds_it_to_the_cart(d
     assert is_valid_gtin(NEW_CODE)
     with store.db.read() as s:
         assert s.scalar(select(Barcode.code).where(Barcode.code == NEW_CODE)) is None
-    sign_in(desktop, qtbot, "1002", "2222")  # a manager may quick-add
+    sign_in(desktop, qtbot, "1002", "222222")  # a manager may quick-add
     dialog = _open_dialog(desktop, qtbot)
     assert dialog.sku.text() == NEW_CODE and dialog.tax.text() == "23"
     qtbot.keyClicks(dialog.name, "Design Patterns", delay=HUMAN_MS)  # typed by a person, not a scanner
@@ -60,7 +60,7 @@ def test_unknown_barcode_quick_add_creates_the_product_and_adds_it_to_the_cart(d
 
 
 def test_quick_add_form_says_what_is_wrong_and_stays_open(desktop, qtbot, store):
-    sign_in(desktop, qtbot, "1002", "2222")
+    sign_in(desktop, qtbot, "1002", "222222")
     dialog = _open_dialog(desktop, qtbot)
     _ok(dialog)
     assert dialog.isVisible() and dialog.error.text() == "Give the product a name"

@@ -56,7 +56,7 @@ def test_unknown_barcode_message_and_quick_add_offer(desktop, qtbot):
     qtbot.waitUntil(lambda: f"No product has barcode {unknown}" in desktop.window.notice.text)
     assert getattr(desktop.window.register, "quick_add_dialog", None) is None
     desktop.window.switch_user()
-    sign_in(desktop, qtbot, "1002", "2222")  # a manager may quick-add
+    sign_in(desktop, qtbot, "1002", "222222")  # a manager may quick-add
     wedge_burst(unknown)
     settle(desktop, qtbot)
     qtbot.waitUntil(lambda: getattr(desktop.window.register, "quick_add_dialog", None) is not None,

@@ -31,7 +31,7 @@ def test_keyboard_pin_with_backspace(desktop, qtbot):
     screen = desktop.window.signin
     qtbot.waitUntil(lambda: bool(screen._buttons), timeout=5000)
     screen.choose("1002")
-    QTest.keyClicks(screen.pin, "229", Qt.KeyboardModifier.NoModifier, 60)
+    QTest.keyClicks(screen.pin, "22229", Qt.KeyboardModifier.NoModifier, 60)
     qtbot.wait(80)
     QTest.keyClick(screen.pin, Qt.Key.Key_Backspace)
     QTest.keyClicks(screen.pin, "22", Qt.KeyboardModifier.NoModifier, 60)
@@ -64,7 +64,7 @@ def test_sign_out_and_role_aware_navigation(desktop, qtbot):
     assert not nav["settings"].isVisible()
     desktop.window.status.signout_button.click()
     assert desktop.window.root.currentWidget() is desktop.window.signin
-    sign_in(desktop, qtbot, "1001", "1111")
+    sign_in(desktop, qtbot, "1001", "111111")
     assert nav["settings"].isVisible()
     desktop.window.switch_user()
     sign_in(desktop, qtbot, "1004", "4444")  # stock staff: no register

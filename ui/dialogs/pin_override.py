@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
 
+from app.domain.pin_rules import MAX_PIN
 from app.services.staff import SignInError, verify_override
 from app.store.unit_of_work import Actor
 from ui.context import AppContext
@@ -35,6 +36,7 @@ class PinOverrideDialog(FormDialog):
         self.pin.setObjectName("overridePin")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setPlaceholderText("PIN")
+        self.pin.setMaxLength(MAX_PIN)  # an approver's PIN is 6 to 12 digits
         self.pin.returnPressed.connect(self.submit)
         self.code.returnPressed.connect(self.pin.setFocus)
         self.form.addRow("Manager code", self.code)

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.pin_rules import MAX_PIN
 from app.services import staff
 from app.services.staff import SignInError
 from app.store.unit_of_work import Actor
@@ -70,7 +71,7 @@ class SignInScreen(QWidget):
         self.pin.setObjectName("pinField")
         self.pin.setEchoMode(QLineEdit.EchoMode.Password)
         self.pin.setPlaceholderText("PIN")
-        self.pin.setMaxLength(8)
+        self.pin.setMaxLength(MAX_PIN)  # an owner's PIN may be up to 12 digits
         self.pin.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.pin.returnPressed.connect(self.submit)
         self.message = QLabel("")
