@@ -193,7 +193,8 @@ def update_staff(
     staff.version += 1
     staff.updated_at = utcnow()
     if patch.pin is not None or patch.password is not None or patch.active is False:
-        end_sessions(session, staff)  # a new secret or a departure ends every sign-in
+        end_sessions(session, staff,  # a new secret or a departure ends every sign-in
+                     new_secret=patch.pin is not None or patch.password is not None)
     elif patch.role is not None:
         staff.token_epoch += 1  # current access tokens carry the old role: end them
     session.flush()
