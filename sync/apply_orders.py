@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from app.services.customers import CustomerDetails, upsert_in
 from app.store.models import Installment, Order, OrderLine, Payment, Product
 from app.store.models_aftersale import Approval, Refund, RefundLine
+from app.store.rows import payment_row
 from sync import state
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
@@ -103,13 +104,13 @@ def _apply_lines(s: Session, order: Order, lines: list[dict[str, Any]]) -> None:
 def _apply_payments(s: Session, order: Order, payments: list[dict[str, Any]]) -> None:
     for pay in payments:
         if s.get(Payment, pay["id"]) is None:  # append-only
-            s.add(Payment(
-                id=pay["id"], order_id=order.id, method=pay["method"], amount=pay["amount"],
-                tendered=pay.get("tendered", pay["amount"]), change=pay.get("change", 0),
+            s.add(Payment(**payment_row(
+                order.id, pay["method"], pay["amount"], payment_id=pay["id"],
+                tendered=pay.get("tendered"), change=pay.get("change", 0),
                 installment_id=pay.get("installment_id"),
                 actor_id=pay.get("actor_id") or order.created_by,
                 device_id=pay.get("device_id") or order.device_id,
-                created_at=as_datetime(pay.get("created_at")) or order.created_at))
+                created_at=as_datetime(pay.get("created_at")) or order.created_at)))
 
 
 def _apply_installments(s: Session, order: Order, installments: list[dict[str, Any]]) -> None:

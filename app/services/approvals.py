@@ -23,6 +23,7 @@ from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Order, OrderLine, Payment, StockMovement
 from app.store.models_aftersale import Approval, Refund, RefundLine
+from app.store.rows import payment_row
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -165,9 +166,8 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
                                         reference=order.reference, order_id=order.id, actor_id=m.actor.staff_id,
                                         device_id=m.device.id, created_at=m.at, synced=True))
     m.session.add(refund)
-    m.session.add(Payment(id=new_id(), order_id=order.id, method=d["method"], amount=-d["amount"],
-                          tendered=-d["amount"], change=0, actor_id=m.actor.staff_id, device_id=m.device.id,
-                          created_at=m.at))
+    m.session.add(Payment(**payment_row(order.id, d["method"], -d["amount"], actor_id=m.actor.staff_id,
+                                        device_id=m.device.id, created_at=m.at)))
     before = {"refunded": order.refunded, "status": order.status}
     order.refunded += d["amount"]
     order.status = order_rules.next_status(order.status, order.total, order.paid, order.refunded).value

@@ -24,6 +24,7 @@ from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
 from app.services.customers import CustomerDetails, decrypt, upsert_in
 from app.store.local import LocalStore
 from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
+from app.store.rows import payment_row
 from app.store.unit_of_work import Actor, Mutation, mutation
 
 
@@ -42,12 +43,12 @@ class SaleResult:
     cash_tendered: bool
 
 
-def _payment_row(m: Mutation, order: Order, t: AppliedTender, installment_id: str | None = None) -> Payment:
-    return Payment(
-        id=new_id(), order_id=order.id, method=t.method.value, amount=t.amount, tendered=t.tendered,
-        change=t.change, installment_id=installment_id, actor_id=m.actor.staff_id,
-        device_id=m.device.id, created_at=m.at,
-    )
+def _tender_row(m: Mutation, order_id: str, t: AppliedTender,
+                installment_id: str | None = None) -> dict:
+    """The payments row of a tender taken in this mutation (by its actor, on this till)."""
+    return payment_row(order_id, t.method.value, t.amount, tendered=t.tendered, change=t.change,
+                       installment_id=installment_id, actor_id=m.actor.staff_id,
+                       device_id=m.device.id, created_at=m.at)
 
 
 def payment_payload(p: Payment) -> dict:
@@ -196,12 +197,7 @@ def record_sale(
             if li["product_id"] is not None:
                 sold[li["product_id"]] = sold.get(li["product_id"], 0) + li["qty_milli"]
         flags = _negative_stock_flags(m, sold)
-        payments = [
-            {"id": new_id(), "order_id": order_id, "method": t.method.value, "amount": t.amount,
-             "tendered": t.tendered, "change": t.change, "installment_id": None,
-             "actor_id": actor.staff_id, "device_id": device.id, "created_at": at}
-            for t in applied
-        ]
+        payments = [_tender_row(m, order_id, t) for t in applied]
         movements = [
             {"id": new_id(), "product_id": li["product_id"], "kind": "sale",
              "qty_delta_milli": -li["qty_milli"], "reason": None, "reference": reference,
@@ -276,7 +272,7 @@ def record_payment(
             order_rules.check_sum(order.paid, applied.amount, "The payments on this order")
         except (TenderError, RuleError) as exc:
             raise SaleError(str(exc)) from exc
-        payment = _payment_row(m, order, applied, installment_id)
+        payment = Payment(**_tender_row(m, order.id, applied, installment_id))
         order.payments.append(payment)
         before_paid, before_status = order.paid, order.status
         order.paid += applied.amount

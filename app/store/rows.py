@@ -16,11 +16,14 @@ not fire, so callers seal what the events would seal (see ``outbox_crypto``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+
+from app.domain.ids import new_id
 
 _MISSING = object()
 
@@ -103,6 +106,20 @@ def insert_rows(session: Session, model: Any, rows: Iterable[Mapping[str, Any]])
         write_rows(cur, conn.dialect, model, rows)
     finally:
         cur.close()
+
+
+def payment_row(order_id: str, method: str, amount: int, *, actor_id: str, device_id: str,
+                created_at: datetime, tendered: int | None = None, change: int = 0,
+                installment_id: str | None = None, payment_id: str | None = None) -> dict[str, Any]:
+    """A ``payments`` row, the one place its columns are filled: a sale's tenders and a
+    later payment (app/services/sales.py), a refund's negative payment
+    (app/services/approvals.py), a payment pulled from the server (sync/apply_orders.py).
+    Written with :func:`insert_rows` or as ``Payment(**row)``. ``tendered`` is the amount
+    unless more cash was handed over; a payment made here gets a new id."""
+    return {"id": payment_id or new_id(), "order_id": order_id, "method": method,
+            "amount": amount, "tendered": amount if tendered is None else tendered,
+            "change": change, "installment_id": installment_id, "actor_id": actor_id,
+            "device_id": device_id, "created_at": created_at}
 
 
 def driver_cursor(session: Session) -> Any:
