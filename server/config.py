@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -83,6 +83,12 @@ class Settings(BaseModel):
     metrics_token: str | None = Field(
         default=None, description="bearer token /metrics asks for (TILLSYNC_METRICS_TOKEN); "
         "when set, /metrics answers whoever sends it, in every mode")
+    approval_proof_policy: Literal["require", "flag"] = Field(
+        default="require", description="a privileged op (deletion, refund, approval "
+        "decision, conflict resolution, price change) whose approver the server holds an "
+        "approval key for, pushed with a missing or wrong proof (TILLSYNC_APPROVAL_PROOF_"
+        "POLICY): require = rejected in words; flag = applied and flagged "
+        "unverified_approval, for a rollout while tills are upgraded (docs/security.md)")
     server_data_key: str | None = Field(
         default=None, description="base64 of 32 bytes; seals customer personal data "
         "(TILLSYNC_SERVER_DATA_KEY). SQLite default: generated next to the database file.")

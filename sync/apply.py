@@ -86,6 +86,7 @@ def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
     if d.get("code"):
         person.code = d["code"]
     person.pin_hash = d.get("pin_hash") or ""  # argon2: offline PIN sign-in checks it locally
+    person.approval_salt = d.get("approval_salt") or None  # the approver proof's key salt
     person.active = bool(d.get("active", True)) and not c.deleted
     person.version = c.version
     return True

@@ -37,6 +37,17 @@ class OpStatus(StrEnum):
     REJECTED = "rejected"
 
 
+class ApprovalProof(BaseModel):
+    """The approver's proof on a privileged operation (docs/security.md): who approves
+    and ``mac = HMAC-SHA256(argon2id(PIN, approval_salt), canonical bytes of the op)``
+    (app/domain/approval_proof.py; docs/client-guide.md says how to make one)."""
+
+    kind: str = Field(max_length=20, description="'offline': made on the till from the "
+                      "typed PIN (the only kind built; 'online', server-issued, is designed)")
+    by: Uuid = Field(description="The approver's staff id: approved_by, else the actor")
+    mac: str = Field(pattern=r"^[0-9a-f]{64}$", description="HMAC-SHA256, 64 hex digits")
+
+
 class Operation(BaseModel):
     """One intent recorded by a terminal: what a person did, not a row dump.
 
@@ -54,6 +65,10 @@ class Operation(BaseModel):
     base_version: Count = Field(description="Server version the edit was made against; 0 for new")
     format_version: int = Field(default=OPERATION_FORMAT_VERSION, ge=1, le=MAX_COUNT)
     payload: dict[str, Any]
+    approval_proof: ApprovalProof | None = Field(
+        default=None, description="The approver's proof on a privileged op (order.delete, "
+        "refund.create, approval.decide, conflict.resolve, a product.update of the price); "
+        "a missing or wrong one from an approver the server holds a key for is rejected")
 
 
 class RawOperation(BaseModel):

@@ -90,13 +90,15 @@ def to_operation(row: OutboxOperation) -> Operation:
         op_id=row.op_id, op_seq=row.op_seq, type=row.type, entity_id=row.entity_id,
         actor_id=row.actor_id, device_id=row.device_id, created_at=_aware(row.created_at),
         base_version=row.base_version, format_version=row.format_version, payload=row.payload,
+        approval_proof=row.approval_proof,
     )
 
 
 _OUTBOX = OutboxOperation.__table__
 _OUTBOX_COLUMNS = (_OUTBOX.c.op_id, _OUTBOX.c.op_seq, _OUTBOX.c.type, _OUTBOX.c.entity_id,
                    _OUTBOX.c.actor_id, _OUTBOX.c.device_id, _OUTBOX.c.created_at,
-                   _OUTBOX.c.base_version, _OUTBOX.c.format_version, _OUTBOX.c.payload)
+                   _OUTBOX.c.base_version, _OUTBOX.c.format_version, _OUTBOX.c.payload,
+                   _OUTBOX.c.approval_proof)
 
 
 def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) -> list[Operation]:
@@ -112,7 +114,7 @@ def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) ->
         op_id=r.op_id, op_seq=r.op_seq, type=r.type, entity_id=r.entity_id,
         actor_id=r.actor_id, device_id=r.device_id, created_at=_aware(r.created_at),
         base_version=r.base_version, format_version=r.format_version,
-        payload=open_payload(store.cipher, r.payload),
+        payload=open_payload(store.cipher, r.payload), approval_proof=r.approval_proof,
     ) for r in rows]
 
 

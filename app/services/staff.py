@@ -12,6 +12,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from app.domain import approval_proof
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from app.domain.pin_rules import check_pin
@@ -36,6 +37,17 @@ def hash_pin(pin: str, role: Role | str | None = None) -> str:
     given: an approver's PIN is at least 6 digits); PinRuleError, a ValueError, if not."""
     check_pin(role if role is not None else Role.CASHIER, pin)
     return _hasher.hash(pin)
+
+
+def _approval_key(pin: str, salt: str | None) -> bytes | None:
+    """The approval key of the typed PIN (app/domain/approval_proof.py), kept on the Actor
+    in memory only; None before the server has sent this person's salt."""
+    if not salt:
+        return None
+    try:
+        return approval_proof.derive_key(pin, salt)
+    except approval_proof.ApprovalSaltError:
+        return None
 
 
 def _aware(dt):  # SQLite hands back naive datetimes; they are stored in UTC
@@ -75,7 +87,8 @@ def sign_in(store: LocalStore, staff_code: str, pin: str) -> Actor:
         else:
             person.failed_pins = 0
             person.locked_until = None
-            actor = Actor(person.id, person.name, Role(person.role))
+            actor = Actor(person.id, person.name, Role(person.role),
+                          approval_key=_approval_key(pin, person.approval_salt))
     # Leaving the block committed the count; only now report the failure.
     if failure is not None:
         raise SignInError(failure)

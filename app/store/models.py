@@ -146,6 +146,8 @@ class Staff(Base):
     code: Mapped[str] = mapped_column(String(20), unique=True)
     role: Mapped[str] = mapped_column(String(16))
     pin_hash: Mapped[str] = mapped_column(String(200))
+    #: the salt of the person's approval key (app/domain/approval_proof.py), from the feed
+    approval_salt: Mapped[str | None] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_pins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -280,6 +282,8 @@ class OutboxOperation(Base):
     base_version: Mapped[int] = mapped_column(Integer, default=0)
     format_version: Mapped[int] = mapped_column(Integer, default=1)
     payload: Mapped[dict] = mapped_column(JSON)
+    #: the approver's proof of a privileged op (made from the typed PIN; never the key)
+    approval_proof: Mapped[dict | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(12), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -21,13 +21,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from app.domain import approval_proof
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from app.store import audit
 from app.store.base import utcnow
 from app.store.database import Database
 from app.store.models import AuditEntry, OutboxOperation
-from app.store.outbox_crypto import seal_payload
+from app.store.outbox_crypto import open_payload, seal_payload
 from app.store.rows import write_rows
 
 OPERATION_FORMAT_VERSION = 1
@@ -40,6 +41,9 @@ class Actor:
     staff_id: str
     name: str
     role: Role
+    #: argon2id(PIN, approval_salt), derived when the person typed their PIN (sign-in or
+    #: override); in memory only, never stored: it proves the privileged ops they approve.
+    approval_key: bytes | None = field(default=None, repr=False, compare=False)
 
 
 class IncompleteMutation(RuntimeError):
@@ -160,11 +164,29 @@ class Mutation:
         # Inserted at once with Core, so the ORM's sealing events do not run: seal the
         # customer's personal data here (refused without the store's cipher, as there).
         sealed = seal_payload(self.session.info.get("cipher"), payload, row["type"])
+        row["approval_proof"] = self._proof(row, payload, sealed)
         self.insert(OutboxOperation, (row | {"payload": sealed},))
         op = EmittedOperation(row["op_id"], row["op_seq"], row["type"], entity_id, base_version, payload)
         self.operations.append(op)
         self.op_count += 1
         return op
+
+    def _proof(self, row: dict[str, Any], payload: dict[str, Any],
+               sealed: dict[str, Any] | None) -> dict[str, str] | None:
+        """The approver's proof of a privileged op, made with the key the approver's typed
+        PIN gave (the actor's, who is the approver in every flow of the till); None for
+        an ordinary op or when no key is at hand (the server then decides: docs/security.md)."""
+        approver = approval_proof.approver_of(row["type"], payload, row["actor_id"])
+        key = self.actor.approval_key
+        if approver is None or approver != self.actor.staff_id or key is None:
+            return None
+        # what the push will send: the sealed payload opened again (sealing drops a
+        # customer's empty personal fields)
+        sent = open_payload(self.session.info.get("cipher"), sealed) or payload
+        message = approval_proof.canonical_bytes(
+            op_type=row["type"], entity_id=row["entity_id"], device_id=row["device_id"],
+            op_id=row["op_id"], actor_id=row["actor_id"], payload=sent)
+        return approval_proof.make_proof(key, approver, message)
 
     def bulk_emitted(self, count: int) -> None:
         """Count operations a bulk mutation inserted directly (fast path for imports)."""

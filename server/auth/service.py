@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from app.domain.pin_rules import PinRuleError, check_pin
-from server.auth import lockout
+from server.auth import approval_keys, lockout
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
 from server.auth.sessions import end_sessions
@@ -18,6 +18,8 @@ from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import RefreshToken, SignInLock, Staff
 from server.errors import ApiError
+from server.feed.serialize import staff_state
+from server.feed.writer import FeedWriter
 from server.security import (
     constant_eq,
     encode_access_token,
@@ -112,6 +114,8 @@ def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None)
             lockout.signed_in(lockout.pair(session, staff, client), staff, utcnow(),
                               ctx.settings.lockout_threshold)
             sightings.record_sign_in(session, place.terminal, staff.id, staff.org_id)
+            if body.pin and not staff.approval_key:
+                _first_approval_key(ctx, session, staff, body.pin)
             return _pin_change(_issue(ctx, session, staff), staff, body)
     raise refusal
 
@@ -128,6 +132,17 @@ def _pin_change(pair: TokenPair, staff: Staff, body: LoginRequest) -> TokenPair:
         return pair.model_copy(update={"pin_change_required": True,
                                        "pin_change_reason": f"{exc}; choose a new PIN"})
     return pair
+
+
+def _first_approval_key(ctx: AppContext, session: Session, staff: Staff, pin: str) -> None:
+    """A staff member from before approval keys signs in by PIN: make their key now and
+    send the new salt to the tills, so their approvals carry a proof from then on."""
+    approval_keys.set_key(session, ctx.hasher, staff, pin)
+    staff.version += 1
+    staff.updated_at = utcnow()
+    session.flush()
+    FeedWriter.for_org(session, staff.org_id).append("staff", staff.id, staff.version,
+                                                     staff_state(staff))
 
 
 def _client(staff: Staff, place: SignInPlace) -> str:

@@ -100,6 +100,10 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(20))
     password_hash: Mapped[str | None] = mapped_column(String(200), default=None)
     pin_hash: Mapped[str | None] = mapped_column(String(200), default=None)
+    #: The approver proof (docs/security.md): the salt tills derive the key with (sent in
+    #: the staff feed) and the key argon2id(PIN, salt), sealed with the server's data key.
+    approval_salt: Mapped[str | None] = mapped_column(String(120), default=None)
+    approval_key: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(default=True)
     failed_attempts: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(default=None)

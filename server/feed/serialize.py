@@ -152,6 +152,7 @@ def staff_state(s: Staff) -> dict[str, Any]:
         "id": s.id, "org_id": s.org_id, "name": s.name, "code": s.code, "role": s.role,
         "active": s.active,
         "pin_hash": s.pin_hash, "version": s.version, "updated_at": iso(s.updated_at),
+        "approval_salt": s.approval_salt,  # the approver proof's key salt (never the key)
     }
 
 

@@ -19,7 +19,7 @@ from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
-from server.sync import approvals, catalog, order_edits, orders, sightings
+from server.sync import approvals, catalog, order_edits, orders, proofs, sightings
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
@@ -122,9 +122,12 @@ def stored_result(data: dict[str, object]) -> OperationResult:
 
 def run_handler(
     ctx: AppContext, session: Session, op: Operation, terminal: TerminalPrincipal,
-    feed: FeedWriter | None = None,
+    feed: FeedWriter | None = None, *, vouched: bool = False,
 ) -> Outcome:
     """Re-check the actor and apply one op in a savepoint; a Rejected is rolled back.
+
+    ``vouched``: an admin resubmits the op from the quarantine with their own sign-in,
+    so no approver proof is asked (server/sync/proofs.py; the quarantine keeps who).
 
     ``feed`` is the push's deferred writer (its entries get positions at the end of the
     transaction); without one, the store rows are locked now (eager writer)."""
@@ -142,6 +145,8 @@ def run_handler(
             raise Rejected(f"{actor.name} is no longer an active staff member")
         check_ceiling(session, terminal, actor.name, actor.role)
         check_approver(session, terminal, op.payload)
+        proof = (proofs.Proof.NOT_NEEDED if vouched else
+                 proofs.check(session, terminal, op, ctx.settings.approval_proof_policy))
         if feed is None:
             writer = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
                       else FeedWriter.for_store(session, terminal.store_id))
@@ -150,7 +155,7 @@ def run_handler(
         oc = OpContext(session, op, terminal, actor, writer, ctx.settings.webhook_urls)
         outcome = handler(oc)
         if outcome.status is OpStatus.APPLIED:
-            sightings.after_apply(oc, outcome)
+            sightings.after_apply(oc, outcome, proof)
         savepoint.commit()
         return outcome
     except Rejected as exc:

@@ -56,7 +56,7 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
         # deferred feed: its store locks are taken last, as a push takes them, so a
         # resubmit and a push of the same record cannot wait for each other in a cycle
         feed = FeedWriter.deferred(session, term.org_id, term.store_id)
-        result = result_of(op, run_handler(ctx, session, op, principal, feed))
+        result = result_of(op, run_handler(ctx, session, op, principal, feed, vouched=True))
         row = session.get(ProcessedOp, q.op_id)
         # (a rejection without a stored result of its own, an op_id another device
         # used, say, never changes that other op's stored result)

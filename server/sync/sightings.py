@@ -15,36 +15,27 @@ design in docs/security.md.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from app.domain import approval_proof
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
 from server.db.tenancy import TerminalStaff
 from server.sync.common import OpContext, Outcome
-from sync.protocol import Operation, OpType
+from server.sync.proofs import Proof
+from sync.protocol import Operation
 
 FLAG = "unverified_approval"
 _KEY = "tillsync_terminal_staff_seen"
-_ALWAYS_PRIVILEGED = {OpType.ORDER_DELETE, OpType.REFUND_CREATE, OpType.APPROVAL_DECIDE,
-                      OpType.CONFLICT_RESOLVE}
 
 
 def approver_of(op: Operation) -> str | None:
-    """The staff id whose approval a privileged op carries; None for an ordinary op."""
-    payload: dict[str, Any] = op.payload
-    if op.type is OpType.PRODUCT_UPDATE:
-        fields = payload.get("fields")
-        if not (isinstance(fields, dict) and "price" in fields):
-            return None
-    elif op.type not in _ALWAYS_PRIVILEGED:
-        return None
-    named = payload.get("approved_by")
-    return named if isinstance(named, str) and named else op.actor_id
+    """The staff id whose approval a privileged op carries; None for an ordinary op
+    (one rule with the till's: app/domain/approval_proof.py)."""
+    return approval_proof.approver_of(op.type.value, op.payload, op.actor_id)
 
 
 def _known(session: Session) -> dict[tuple[str, str], bool]:
@@ -92,9 +83,18 @@ def record_sign_in(session: Session, terminal: TerminalPrincipal | None, staff_i
     note_seen(session, terminal.terminal_id, staff_id, via="sign_in")
 
 
-def after_apply(oc: OpContext, outcome: Outcome) -> None:
+_WHY = {
+    Proof.NO_KEY: "a privileged operation whose approver has no approval key on the server "
+                  "yet (their PIN not seen since the upgrade): it could not be checked",
+    Proof.BAD: "a privileged operation with a missing or wrong approver proof, applied "
+               "under the flag policy",
+}
+
+
+def after_apply(oc: OpContext, outcome: Outcome, proof: Proof = Proof.NOT_NEEDED) -> None:
     """After an op of a till applied: an ordinary op marks its actor seen; a privileged
-    one whose approver was never seen on this till is flagged and audited."""
+    one is flagged and audited when its proof could not be checked or did not hold
+    (``proof``, server/sync/proofs.py), or when its approver was never seen on this till."""
     terminal_id = oc.terminal.terminal_id
     if terminal_id is None:  # a back-office change, made with the person's own sign-in
         return
@@ -102,11 +102,13 @@ def after_apply(oc: OpContext, outcome: Outcome) -> None:
     if approver is None:
         note_seen(oc.session, terminal_id, oc.actor.id)
         return
-    if seen(oc.session, terminal_id, approver):
-        return
+    why = _WHY.get(proof)
+    if why is None:
+        if seen(oc.session, terminal_id, approver):
+            return
+        why = "a privileged operation approved by someone never seen working on this till"
     if FLAG not in outcome.flags:
         outcome.flags.append(FLAG)
     oc.audit("staff", approver, "approval.unverified",
              {"op_id": oc.op.op_id, "type": oc.op.type.value, "entity_id": oc.op.entity_id,
-              "device_id": terminal_id},
-             reason="a privileged operation approved by someone never seen working on this till")
+              "device_id": terminal_id}, reason=why)

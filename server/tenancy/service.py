@@ -17,6 +17,7 @@ from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
 from app.domain.pin_rules import PinRuleError, check_pin, min_pin_length
 from app.domain.role_ceiling import DEFAULT_CEILING, within_ceiling
+from server.auth import approval_keys
 from server.auth.sessions import end_sessions
 from server.db.base import utcnow
 from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
@@ -119,6 +120,8 @@ def create_staff(
         pin_hash=hasher.hash(pin) if pin else None,
         password_hash=hasher.hash(password) if password else None,
     )
+    if pin:
+        approval_keys.set_key(session, hasher, staff, pin)
     session.add(staff)
     session.flush()
     _publish_staff(session, staff)
@@ -188,6 +191,7 @@ def update_staff(
         staff.active = patch.active
     if patch.pin is not None:
         staff.pin_hash = hasher.hash(patch.pin)
+        approval_keys.set_key(session, hasher, staff, patch.pin)
     if patch.password is not None:
         staff.password_hash = hasher.hash(patch.password)
     staff.version += 1

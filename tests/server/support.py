@@ -15,12 +15,15 @@ from typing import Any
 
 import httpx
 import uvicorn
+from sqlalchemy import select
 
+from app.domain import approval_proof
 from app.domain.ids import new_id, order_reference
 from app.domain.permissions import Role
 from app.domain.totals import Discount, LineInput, compute
 from server.config import Settings
 from server.context import AppContext
+from server.db.models import Staff as StaffRow
 from server.main import create_app
 from server.tenancy import service as tenancy
 
@@ -116,6 +119,9 @@ class Terminal:
     token: str
     seq: int = 0
     orders: int = 0
+    #: staff id -> approval key (argon2id of their PIN and salt), shared with the Tenant:
+    #: push() proves the privileged ops of these approvers as a real till would.
+    keys: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def headers(self) -> dict[str, str]:
@@ -131,7 +137,21 @@ class Terminal:
             "payload": payload,
         }
 
+    def prove(self, op: dict[str, Any]) -> dict[str, Any]:
+        """``op`` with its approver's proof when it is privileged and the approver's key
+        is known; an op that has an ``approval_proof`` key (even None) is left as it is."""
+        approver = approval_proof.approver_of(op["type"], op["payload"], op["actor_id"])
+        if "approval_proof" in op or approver not in self.keys:
+            return op
+        message = approval_proof.canonical_bytes(
+            op_type=op["type"], entity_id=op["entity_id"], device_id=op["device_id"],
+            op_id=op["op_id"], actor_id=op["actor_id"], payload=op["payload"])
+        return op | {"approval_proof": approval_proof.make_proof(
+            self.keys[approver], approver, message)}
+
     def push(self, ops: list[dict[str, Any]], client: httpx.Client | None = None) -> dict[str, Any]:
+        ops = [self.prove(op) if isinstance(op, dict) and isinstance(op.get("payload"), dict)
+               and isinstance(op.get("type"), str) else op for op in ops]
         with contextlib.ExitStack() as stack:
             c = client or stack.enter_context(self.server.client())
             r = c.post("/sync/push", json={"operations": ops}, headers=self.headers)
@@ -187,6 +207,16 @@ class Tenant:
     store_id: str
     staff: dict[Role, str]
     terminals: list[Terminal] = field(default_factory=list)
+    keys: dict[str, bytes] = field(default_factory=dict)  # approval keys, by staff id
+
+    def learn_key(self, staff_id: str, pin: str) -> bytes:
+        """The approval key of ``staff_id`` for ``pin``, with the salt the server holds
+        (as a till derives it from the staff feed), kept for this tenant's tills."""
+        with self.server.ctx.reader() as s:
+            salt = s.scalar(select(StaffRow.approval_salt).where(StaffRow.id == staff_id))
+        assert salt, "the server holds no approval salt for this staff member"
+        self.keys[staff_id] = approval_proof.derive_key(pin, salt)
+        return self.keys[staff_id]
 
     @property
     def term(self) -> Terminal:
@@ -213,7 +243,7 @@ class Tenant:
             assert r.status_code == 201, r.text
             d = r.json()
         term = Terminal(self.server, d["device_id"], d["device_code"], d["store_id"],
-                        d["org_id"], d["terminal_token"])
+                        d["org_id"], d["terminal_token"], keys=self.keys)
         self.terminals.append(term)
         return term
 
@@ -231,5 +261,7 @@ def make_tenant(server: RunningServer) -> Iterator[Tenant]:
         }
         org_id, store_id = org.id, store.id
     t = Tenant(server, org_id, store_id, staff)
+    for role, staff_id in staff.items():
+        t.learn_key(staff_id, PINS[role])
     t.enroll()
     yield t

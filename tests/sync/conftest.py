@@ -135,7 +135,10 @@ class Till:
     tenant: Tenant
 
     def actor(self, role: Role = Role.CASHIER) -> Actor:
-        return Actor(self.tenant.staff[role], f"{role.value} person", role)
+        """The person of ``role``, as signed in: with the approval key their PIN gives."""
+        staff_id = self.tenant.staff[role]
+        return Actor(staff_id, f"{role.value} person", role,
+                     approval_key=self.tenant.keys.get(staff_id))
 
     def sync(self, **kw: Any) -> SyncReport:
         return asyncio.run(self.service(**kw).run_once())
