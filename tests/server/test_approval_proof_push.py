@@ -176,3 +176,13 @@ def test_a_new_pin_makes_old_proofs_unfit(tenant: Tenant) -> None:
     again = _delete(till, sale, manager)
     again["approval_proof"] = _proof_for(tenant, again, "864209", manager)
     assert till.push([again])["results"][0]["status"] == "applied"
+
+
+def test_the_envelope_field_is_in_the_openapi_document(tenant: Tenant) -> None:
+    with tenant.server.client() as c:
+        r = c.get("/openapi.json")
+        assert r.status_code == 200, r.text
+        schemas = r.json()["components"]["schemas"]
+    field = schemas["Operation"]["properties"]["approval_proof"]
+    assert "approver's proof" in field["description"]
+    assert set(schemas["ApprovalProof"]["properties"]) == {"kind", "by", "mac"}
