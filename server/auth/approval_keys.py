@@ -44,12 +44,6 @@ def set_key(session: Session, hasher: PasswordHasher, staff: Staff, pin: str) ->
     staff.approval_key = cipher.seal(_field(staff.id), base64.b64encode(key).decode())
 
 
-def clear_key(staff: Staff) -> None:
-    """No key (the PIN was removed): approvals fall back to the unverified flag."""
-    staff.approval_salt = None
-    staff.approval_key = None
-
-
 def key_of(session: Session, staff: Staff) -> bytes | None:
     """The staff member's approval key, or None when the server has none yet."""
     if not staff.approval_key:
