@@ -6,9 +6,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.feed_states import OrderLineState, OrderState, PaymentState
 from server.db.models import (
     Approval,
     Conflict,
@@ -29,25 +31,29 @@ def iso(value: datetime | None) -> str | None:
 
 
 # ------------------------------------------------------------------ orders
-# An order's feed state is known here only: the ORM handlers serialize rows they load,
-# the bulk push writer (server/sync/order_decision.py) the plain values it is about to
-# write, and both go through order_state_of, line_state_of and payment_state_of.
+# An order's feed state is declared once, by its model (app/domain/feed_states.py:
+# OrderState, OrderLineState, PaymentState), and built here only: the ORM handlers from
+# rows they load, the order.create decision (server/sync/order_decision.py) from the
+# values it is about to write, both through order_state_of, line_state_of and
+# payment_state_of. A datetime field is sent as its ISO text.
 
-ORDER_STATE_FIELDS = (
-    "id", "org_id", "store_id", "reference", "status", "currency", "tax_inclusive",
-    "is_offline", "customer", "order_discount_percent_ppm", "order_discount_amount",
-    "subtotal", "discount", "tax", "total", "paid", "refunded", "note", "flags",
-    "installments", "created_at", "created_by", "device_id", "deleted_reason", "deleted_by",
-    "version", "updated_at",
-)
-LINE_STATE_FIELDS = (
-    "id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli", "tax_rate_ppm",
-    "discount_percent_ppm", "discount_amount", "gross", "net", "tax", "total",
-)
-PAYMENT_STATE_FIELDS = (
-    "id", "order_id", "method", "amount", "tendered", "change", "installment_id",
-    "created_at", "actor_id", "device_id",
-)
+_NESTED = ("lines", "payments", "refunds")
+
+
+def _names(model: type[BaseModel], without: tuple[str, ...] = ()) -> tuple[str, ...]:
+    return tuple(name for name in model.model_fields if name not in without)
+
+
+def _times(model: type[BaseModel]) -> tuple[str, ...]:
+    return tuple(name for name, f in model.model_fields.items()
+                 if f.annotation in (datetime, datetime | None))
+
+
+ORDER_STATE_FIELDS = _names(OrderState, _NESTED)
+ORDER_STATE_TIMES = _times(OrderState)
+LINE_STATE_FIELDS = _names(OrderLineState)
+PAYMENT_STATE_FIELDS = _names(PaymentState)
+PAYMENT_STATE_TIMES = _times(PaymentState)
 
 
 def order_state_of(order: Mapping[str, Any], lines: list[dict[str, Any]],
@@ -56,8 +62,8 @@ def order_state_of(order: Mapping[str, Any], lines: list[dict[str, Any]],
     """An order's state from its values (a row, or an ORM object's attributes) and the
     states of its lines, payments (by created_at, id) and refunds (by created_at)."""
     state = {name: order[name] for name in ORDER_STATE_FIELDS}
-    state["created_at"] = iso(state["created_at"])
-    state["updated_at"] = iso(state["updated_at"])
+    for name in ORDER_STATE_TIMES:
+        state[name] = iso(state[name])
     state["lines"] = lines
     state["payments"] = payments
     state["refunds"] = refunds
@@ -70,7 +76,8 @@ def line_state_of(line: Mapping[str, Any]) -> dict[str, Any]:
 
 def payment_state_of(payment: Mapping[str, Any]) -> dict[str, Any]:
     state = {name: payment[name] for name in PAYMENT_STATE_FIELDS}
-    state["created_at"] = iso(state["created_at"])
+    for name in PAYMENT_STATE_TIMES:
+        state[name] = iso(state[name])
     return state
 
 
