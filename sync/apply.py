@@ -1,10 +1,10 @@
 """Applying pulled changes (feed entries or snapshot entries) to the local store.
 
 :func:`apply_changes` is the one way in, for a feed page, a snapshot page and the
-changes held back earlier alike: runs of products and stock levels are written in a
-few statements (sync/apply_bulk.py), every other change by its applier here (staff,
-stock movements, conflicts, the store's settings) or in sync/apply_orders.py (orders,
-approvals), in page order.
+changes held back earlier alike: runs of products and stock levels (sync/apply_bulk.py)
+and of orders (sync/apply_orders.py) are written in a few statements, every other
+change by its applier here (staff, stock movements, conflicts, the store's settings)
+or in sync/apply_orders.py (approvals, an order a run cannot take), in page order.
 
 All functions take an open write Session: the caller (sync/pull.py) applies a whole
 page and advances the cursor in the same transaction, so a crash leaves either the
@@ -46,7 +46,7 @@ from app.store.models import OutboxOperation, Product, Staff, StockMovement, Sto
 from sync import conflicts, state
 from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
 from sync.apply_context import ApplyContext, as_datetime, is_stale
-from sync.apply_orders import apply_approval, apply_order
+from sync.apply_orders import apply_approval, apply_order, apply_orders
 from sync.protocol import Change
 
 NON_BLOCKING_OPS = ("stock.adjust",)
@@ -166,7 +166,7 @@ def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
 APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
     "product": apply_product,  # a product change a run cannot take (sync/apply_bulk.py)
     "staff": apply_staff,
-    "order": apply_order,
+    "order": apply_order,  # an order a run cannot take (sync/apply_orders.py)
     "stock_movement": apply_movement,
     "conflict": apply_conflict,
     "store": apply_store,
@@ -177,6 +177,7 @@ APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
 RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
     "product": apply_products,
     "stock_level": apply_levels,
+    "order": apply_orders,
 }
 HOLDABLE = {"product", "order", "staff", "store", "store_settings", "approval", "conflict"}
 
@@ -184,7 +185,7 @@ HOLDABLE = {"product", "order", "staff", "store", "store_settings", "approval", 
 def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
                   hook: Hook | None = None) -> None:
     """Apply changes in their order (``hook`` is called with each one first): a run of
-    products or stock levels in a few statements, any other change by its applier."""
+    products, stock levels or orders in a few statements, any other change by its applier."""
     page = Page(s, ctx, hook, _apply_one)
     for entity_type, group in itertools.groupby(changes, key=lambda c: c.entity_type):
         run = RUNS.get(entity_type)

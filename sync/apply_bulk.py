@@ -104,7 +104,8 @@ def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
         yield chunk
 
 
-def _rows(s: Session, columns: list[Any], key: Any, values: Iterable[str]) -> list[Any]:
+def read_rows(s: Session, columns: list[Any], key: Any, values: Iterable[str]) -> list[Any]:
+    """``columns`` of the rows whose ``key`` is one of ``values`` (in chunks of CHUNK)."""
     out: list[Any] = []
     for chunk in _chunks(values):
         out.extend(s.execute(select(*columns).where(key.in_(chunk))).all())
@@ -188,19 +189,19 @@ class _Catalog:
 
     def __init__(self, s: Session, run: list[Change]) -> None:
         ids = [c.entity_id for c in run]
-        self.products = {r.id: r for r in _rows(s, [PRODUCTS.c.id, *(
+        self.products = {r.id: r for r in read_rows(s, [PRODUCTS.c.id, *(
             PRODUCTS.c[f] for f in PRODUCT_FIELDS)], PRODUCTS.c.id, ids)}
         self.codes_of: dict[str, list[str]] = {}
-        for code, pid in _rows(s, [BARCODES.c.code, BARCODES.c.product_id],
+        for code, pid in read_rows(s, [BARCODES.c.code, BARCODES.c.product_id],
                                BARCODES.c.product_id, ids):
             self.codes_of.setdefault(pid, []).append(code)
         skus = [c.data["sku"] for c in run if isinstance(c.data.get("sku"), str)]
-        self.sku_holder = dict(_rows(s, [PRODUCTS.c.sku, PRODUCTS.c.id], PRODUCTS.c.sku, skus))
+        self.sku_holder = dict(read_rows(s, [PRODUCTS.c.sku, PRODUCTS.c.id], PRODUCTS.c.sku, skus))
         wanted = [code for c in run for code in _wanted_codes(c)]
-        self.code_holder = dict(_rows(s, [BARCODES.c.code, BARCODES.c.product_id],
+        self.code_holder = dict(read_rows(s, [BARCODES.c.code, BARCODES.c.product_id],
                                       BARCODES.c.code, wanted))
         names = [c.data["category"] for c in run if c.data.get("category")]
-        self.categories = {name: cid for cid, name in _rows(
+        self.categories = {name: cid for cid, name in read_rows(
             s, [CATEGORIES.c.id, CATEGORIES.c.name], CATEGORIES.c.name, names)}
         self.ids = Counter(ids)
         self.skus = Counter(c.data.get("sku") for c in run)
@@ -267,7 +268,7 @@ class _ProductBatch:
     def write(self, page: Page) -> None:
         """Write the batch (categories first: a tangled change may have made one meanwhile)."""
         if self.new_categories:
-            made = {name for (name,) in _rows(page.s, [CATEGORIES.c.name], CATEGORIES.c.name,
+            made = {name for (name,) in read_rows(page.s, [CATEGORIES.c.name], CATEGORIES.c.name,
                                               self.new_categories)}
             page.write([(insert(CATEGORIES), [
                 {"id": cid, "name": name, "version": 1}
@@ -337,8 +338,8 @@ def unpushed_deltas(s: Session) -> dict[str, int]:
                MOVEMENTS.c.qty_delta_milli]
     named = {m for ids in movements_of.values() for m in ids if isinstance(m, str)}
     found = {r.id: r for r in itertools.chain(
-        _rows(s, columns, MOVEMENTS.c.order_id, order_ids),
-        _rows(s, columns, MOVEMENTS.c.id, named))}
+        read_rows(s, columns, MOVEMENTS.c.order_id, order_ids),
+        read_rows(s, columns, MOVEMENTS.c.id, named))}
     out: dict[str, int] = {}
     for r in found.values():
         if r.order_id in order_ids or r.id in movements_of.get(r.product_id, ()):
@@ -352,7 +353,7 @@ def apply_levels(page: Page, run: list[Change]) -> None:
     s = page.s
     s.flush()
     pids = [c.data.get("product_id") or c.entity_id for c in run]
-    known = {pid for (pid,) in _rows(s, [PRODUCTS.c.id], PRODUCTS.c.id, pids)}
+    known = {pid for (pid,) in read_rows(s, [PRODUCTS.c.id], PRODUCTS.c.id, pids)}
     on_hand: dict[str, int] = {}
     for chunk in _chunks(pids):
         on_hand.update((pid, int(total or 0)) for pid, total in s.execute(

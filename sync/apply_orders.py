@@ -1,6 +1,13 @@
 """Applying pulled orders and what hangs off them: lines, payments, refunds,
 installments, and the approvals a deletion or refund waits on.
 
+A run of order changes (:func:`apply_orders`; a first sync brings the store's whole
+order history) writes the orders new to this till in a few statements; an order the
+till holds already, or one with a customer or refunds, or one that shares a reference
+or an id with another, goes alone through :func:`apply_order` (the ORM) after the
+batch before it is written. The rows are built the same way on both paths
+(``_order_fields``, ``_line_fields``, ``_payment``, ``_installment``).
+
 Rules, and why (the general ones are in sync/apply.py):
 
 - Payments are append-only: one already here is never touched again.
@@ -15,6 +22,7 @@ Rules, and why (the general ones are in sync/apply.py):
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,8 +32,9 @@ from sqlalchemy.orm import Session
 from app.services.customers import CustomerDetails, upsert_in
 from app.store.models import Installment, Order, OrderLine, Payment, Product
 from app.store.models_aftersale import Approval, Refund, RefundLine
-from app.store.rows import payment_row
+from app.store.rows import insert_rows, payment_row
 from sync import state
+from sync.apply_bulk import Page, read_rows
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
 
@@ -47,14 +56,10 @@ def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
     customer_id = _customer_id(s, ctx, d.get("customer"))
     if order is None:
         order = _new_order(s, c)
-    for name in ORDER_FIELDS:
-        if name in d:
-            setattr(order, name, d[name])
+    for name, value in _order_fields(c).items():
+        setattr(order, name, value)
     order.device_id = d.get("device_id") or order.device_id or ""
-    order.flags = list(d.get("flags") or [])
     order.customer_id = customer_id or order.customer_id
-    order.updated_at = as_datetime(d.get("updated_at")) or datetime.now(UTC)
-    order.version = c.version
     s.flush()
     _apply_lines(s, order, d.get("lines") or [])
     _apply_payments(s, order, d.get("payments") or [])
@@ -64,9 +69,44 @@ def apply_order(s: Session, ctx: ApplyContext, c: Change) -> bool:
     return True
 
 
+def _order_fields(c: Change) -> dict[str, Any]:
+    """The order columns a pulled change sets: those it names, its flags, time and version."""
+    d = c.data
+    return {name: d[name] for name in ORDER_FIELDS if name in d} | {
+        "flags": list(d.get("flags") or []),
+        "updated_at": as_datetime(d.get("updated_at")) or datetime.now(UTC),
+        "version": c.version}
+
+
+def _line_fields(li: dict[str, Any], pos: int, product_id: str | None) -> dict[str, Any]:
+    """A pulled line's columns (``product_id``: the product if this till knows it)."""
+    return {name: li.get(name) for name in LINE_FIELDS} | {
+        "position": li.get("position", pos), "product_id": product_id}
+
+
+def _payment(pay: dict[str, Any], order_id: str, created_by: str, device_id: str,
+             created_at: datetime) -> dict[str, Any]:
+    """A pulled payment's row; who, where and when default to the order's."""
+    return payment_row(order_id, pay["method"], pay["amount"], payment_id=pay["id"],
+                       tendered=pay.get("tendered"), change=pay.get("change", 0),
+                       installment_id=pay.get("installment_id"),
+                       actor_id=pay.get("actor_id") or created_by,
+                       device_id=pay.get("device_id") or device_id,
+                       created_at=as_datetime(pay.get("created_at")) or created_at)
+
+
+def _installment(inst: dict[str, Any], order_id: str) -> dict[str, Any]:
+    return {"id": inst["id"], "order_id": order_id, "number": inst["number"],
+            "due_date": date.fromisoformat(str(inst["due_date"])), "amount": inst["amount"]}
+
+
+def _has_customer(cust: Any) -> bool:
+    return isinstance(cust, dict) and bool(cust.get("id") or cust.get("phone") or cust.get("name"))
+
+
 def _customer_id(s: Session, ctx: ApplyContext, cust: Any) -> str | None:
     """The order's customer, found or added here (encrypted like one added at the till)."""
-    if not isinstance(cust, dict) or not (cust.get("id") or cust.get("phone") or cust.get("name")):
+    if not _has_customer(cust):
         return None
     customer_id = upsert_in(s, ctx.cipher, CustomerDetails(
         cust.get("id"), cust.get("name"), cust.get("phone"), cust.get("email"))).id
@@ -94,31 +134,22 @@ def _product_ref(s: Session, product_id: str | None) -> str | None:
 def _apply_lines(s: Session, order: Order, lines: list[dict[str, Any]]) -> None:
     for pos, li in enumerate(lines):
         line = s.get(OrderLine, li["id"]) or OrderLine(id=li["id"], order_id=order.id)
-        for name in LINE_FIELDS:
-            setattr(line, name, li.get(name))
-        line.position = li.get("position", pos)
-        line.product_id = _product_ref(s, li.get("product_id"))
+        for name, value in _line_fields(li, pos, _product_ref(s, li.get("product_id"))).items():
+            setattr(line, name, value)
         s.add(line)
 
 
 def _apply_payments(s: Session, order: Order, payments: list[dict[str, Any]]) -> None:
     for pay in payments:
         if s.get(Payment, pay["id"]) is None:  # append-only
-            s.add(Payment(**payment_row(
-                order.id, pay["method"], pay["amount"], payment_id=pay["id"],
-                tendered=pay.get("tendered"), change=pay.get("change", 0),
-                installment_id=pay.get("installment_id"),
-                actor_id=pay.get("actor_id") or order.created_by,
-                device_id=pay.get("device_id") or order.device_id,
-                created_at=as_datetime(pay.get("created_at")) or order.created_at)))
+            s.add(Payment(**_payment(pay, order.id, order.created_by, order.device_id,
+                                     order.created_at)))
 
 
 def _apply_installments(s: Session, order: Order, installments: list[dict[str, Any]]) -> None:
     for inst in installments:
         if s.get(Installment, inst["id"]) is None:
-            s.add(Installment(id=inst["id"], order_id=order.id, number=inst["number"],
-                              due_date=date.fromisoformat(str(inst["due_date"])),
-                              amount=inst["amount"]))
+            s.add(Installment(**_installment(inst, order.id)))
 
 
 def _apply_refunds(s: Session, order: Order, refunds: list[dict[str, Any]]) -> None:
@@ -171,3 +202,92 @@ def apply_approval(s: Session, ctx: ApplyContext, c: Change) -> bool:
     approval.device_id = d.get("device_id") or c.origin_device_id or approval.device_id or ""
     approval.version = c.version
     return True
+
+
+# ---------------------------------------------------------------- runs of orders
+
+
+KIDS = ("lines", "payments", "installments")  # rows of an order, each with its own id
+
+
+def _ids(c: Change, key: str) -> list[str]:
+    return [str(x["id"]) for x in c.data.get(key) or [] if isinstance(x, dict) and "id" in x]
+
+
+class _Held:
+    """What a run of order changes finds already here, read in a few queries."""
+
+    def __init__(self, s: Session, run: list[Change]) -> None:
+        def present(model: Any, values: list[str], column: str = "id") -> set[str]:
+            table = model.__table__
+            return {v for (v,) in read_rows(s, [table.c[column]], table.c[column], values)}
+
+        kids = {key: [i for c in run for i in _ids(c, key)] for key in KIDS}
+        self.orders = present(Order, [c.entity_id for c in run])
+        self.references = present(Order, [str(c.data.get("reference")) for c in run], "reference")
+        self.children = (present(OrderLine, kids["lines"]) | present(Payment, kids["payments"])
+                         | present(Installment, kids["installments"]))
+        self.products = present(Product, [str(li.get("product_id")) for c in run
+                                          for li in c.data.get("lines") or []])
+        self.counts = Counter([c.entity_id for c in run]
+                              + [str(c.data.get("reference")) for c in run]
+                              + [i for ids in kids.values() for i in ids])
+
+    def alone(self, c: Change, held: set[str]) -> bool:
+        """Whether the change goes through :func:`apply_order` (see the module doc)."""
+        d, ref = c.data, str(c.data.get("reference"))
+        kids = [i for key in KIDS for i in _ids(c, key)]
+        return (c.entity_id in held or c.entity_id in self.orders or "reference" not in d
+                or ref in self.references or _has_customer(d.get("customer"))
+                or bool(d.get("refunds")) or any(i in self.children for i in kids)
+                or any(self.counts[i] > 1 for i in [c.entity_id, ref, *kids]))
+
+
+class _OrderBatch:
+    """Rows of the new orders met so far, written with one INSERT per table."""
+
+    def __init__(self, held: _Held) -> None:
+        self.held = held
+        self.rows: dict[Any, list[dict[str, Any]]] = {
+            Order: [], OrderLine: [], Payment: [], Installment: []}
+
+    def add(self, c: Change) -> None:
+        d, oid = c.data, c.entity_id
+        created_by, device_id = d.get("created_by") or "", d.get("device_id") or ""
+        created_at = as_datetime(d.get("created_at")) or datetime.now(UTC)
+        self.rows[Order].append({"id": oid, "reference": d["reference"], "created_by": created_by,
+                                 "created_at": created_at, "device_id": device_id,
+                                 "customer_id": None, **_order_fields(c)})
+        for pos, li in enumerate(d.get("lines") or []):
+            product = li.get("product_id")
+            self.rows[OrderLine].append({"id": li["id"], "order_id": oid, **_line_fields(
+                li, pos, product if product and product in self.held.products else None)})
+        self.rows[Payment].extend(_payment(pay, oid, created_by, device_id, created_at)
+                                  for pay in d.get("payments") or [])
+        self.rows[Installment].extend(_installment(i, oid) for i in d.get("installments") or [])
+
+    def write(self, page: Page) -> None:
+        if not self.rows[Order]:
+            return
+        page.s.flush()
+        for model, rows in self.rows.items():
+            if rows:
+                insert_rows(page.s, model, rows)
+            rows.clear()
+        page.s.expunge_all()  # the per-change path must not read a stale object
+
+
+def apply_orders(page: Page, run: list[Change]) -> None:
+    """A run of order changes: the new ones in a batch, any other alone (module doc)."""
+    page.s.flush()
+    held = _Held(page.s, run)
+    batch = _OrderBatch(held)
+    for c in run:
+        if held.alone(c, page.ctx.pending):
+            batch.write(page)
+            page.one(c)
+            continue
+        page.seen(c)
+        batch.add(c)
+        page.ctx.applied += 1
+    batch.write(page)

@@ -7,8 +7,8 @@ operations on the pulled entities. Every table is compared row by row; ids and t
 made by each till itself are masked (they differ from till to till by design).
 
 Why: the page is the unit the terminal applies (sync/pull.py), in runs where it can
-(sync/apply_bulk.py); a change alone in its page takes the per-change path. Equal
-stores across page sizes pin the paths to one behaviour."""
+(products, stock levels, orders); the feed is also applied change by change through
+the per-change appliers (the ORM), which the runs must equal."""
 
 from __future__ import annotations
 
@@ -30,6 +30,8 @@ from app.services.sales import record_payment, record_sale
 from app.store.base import Base
 from app.store.models import Customer, OrderLine, OutboxOperation, Product
 from sync import state
+from sync.apply import ApplyContext, _apply_one, pending_entities
+from sync.protocol import Change
 from sync.pull import apply_held_back, pull_changes, resync_from_snapshot
 from tests.server.support import line
 from tests.sync.conftest import Till
@@ -195,6 +197,23 @@ def feed(till: Till, limit: int) -> None:
     asyncio.run(go())
 
 
+def feed_one_by_one(till: Till) -> None:
+    """The feed with every change applied alone by its ORM applier (sync/apply.py
+    ``_apply_one``), never in a run: what the runs of products and orders must equal."""
+    async def go() -> list[Change]:
+        async with till.client() as c:
+            page = await c.pull(0, 1000)
+            assert not page.has_more
+            return page.changes
+
+    changes = asyncio.run(go())
+    with till.store.db.write() as s:
+        ctx = ApplyContext(till.store.device_id, till.store.cipher, pending_entities(s))
+        for change in changes:
+            _apply_one(s, ctx, change)
+        state.set_state(s, state.CURSOR, str(max(c.position for c in changes)))
+
+
 def snapshot(till: Till, limit: int) -> list[tuple[int, int | None]]:
     seen: list[tuple[int, int | None]] = []
 
@@ -227,14 +246,16 @@ def test_pulled_pages_of_any_size_give_the_same_store(till_factory) -> None:
     ids = seed_store(a)
     feeds = {n: till_factory(f"feed-{n}") for n in (1, 7, 1000)}
     snaps = {n: till_factory(f"snap-{n}") for n in (3, 1000)}
+    alone = till_factory("one-by-one")
     known = server_ids([a])
     for n, till in feeds.items():
         feed(till, n)
+    feed_one_by_one(alone)
     progress = {n: snapshot(till, n) for n, till in snaps.items()}
     assert progress[1000] == [(0, progress[1000][-1][0]), progress[1000][-1]]
     assert len(progress[3]) > 5 and progress[3][-1][0] == progress[1000][-1][0]
     states = {f"feed {n}": tables(t, known) for n, t in feeds.items()}
-    assert_same(states)
+    assert_same(states | {"one by one": tables(alone, known)})
     snapped = {f"snapshot {n}": tables(t, known) for n, t in snaps.items()}
     assert_same(snapped)
     assert len(snapped["snapshot 3"]["conflicts"]) == 1
