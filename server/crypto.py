@@ -43,6 +43,7 @@ class DataCipher:
         self._aead = AESGCM(hmac.new(key, b"tillsync/aead/v1", hashlib.sha256).digest())
         self._index_key = hmac.new(key, b"tillsync/blind-index/v1", hashlib.sha256).digest()
         self.fingerprint = hmac.new(key, b"tillsync/fingerprint/v1", hashlib.sha256).hexdigest()[:32]
+        self._online_approval = hmac.new(key, b"tillsync/approval-online/v1", hashlib.sha256).digest()
 
     def seal(self, field: str, value: str) -> str:
         nonce = os.urandom(12)
@@ -52,6 +53,12 @@ class DataCipher:
     def open(self, field: str, token: str) -> str:
         blob = base64.urlsafe_b64decode(token[len(SEALED_PREFIX):])
         return self._aead.decrypt(blob[:12], blob[12:], field.encode()).decode()
+
+    def online_approval_secret(self, staff_id: str, epoch: int) -> bytes:
+        """The secret a staff member's server-issued approval proofs are made with: never
+        stored nor sent; a new ``epoch`` (a new PIN, a deactivation) ends the old ones."""
+        return hmac.new(self._online_approval, f"{staff_id}/{epoch}".encode(),
+                        hashlib.sha256).digest()
 
     def phone_index(self, phone: str | None) -> str | None:
         """A keyed hash of the phone number's digits (a leading + kept) for exact look-up."""

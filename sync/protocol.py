@@ -43,9 +43,21 @@ class ApprovalProof(BaseModel):
     (app/domain/approval_proof.py; docs/client-guide.md says how to make one)."""
 
     kind: str = Field(max_length=20, description="'offline': made on the till from the "
-                      "typed PIN (the only kind built; 'online', server-issued, is designed)")
+                      "typed PIN; 'online': issued by POST /sync/approval-proofs")
     by: Uuid = Field(description="The approver's staff id: approved_by, else the actor")
     mac: str = Field(pattern=r"^[0-9a-f]{64}$", description="HMAC-SHA256, 64 hex digits")
+
+
+class ApprovalProofRequest(BaseModel):
+    """``POST /sync/approval-proofs``: the operation a signed-in approver agrees to, as it
+    will be pushed (its ``device_id`` names the till that will push it)."""
+
+    type: str = Field(max_length=40)
+    op_id: Uuid
+    entity_id: Uuid
+    actor_id: Uuid
+    device_id: Uuid
+    payload: dict[str, Any]
 
 
 class Operation(BaseModel):

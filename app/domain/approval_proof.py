@@ -31,7 +31,10 @@ from argon2.low_level import Type, hash_secret_raw
 from app.domain.operations import spec_of
 
 DOMAIN = b"tillsync-approval-v1\n"
+#: the domain of a server-issued proof (``kind: online``): never confused with a till's
+ONLINE_DOMAIN = b"tillsync-approval-online-v1\n"
 KIND_OFFLINE = "offline"
+KIND_ONLINE = "online"
 KEY_BYTES = 32
 SALT_BYTES = 16
 _SALT_FORMAT = re.compile(r"^argon2id\$m=(\d{1,7}),t=(\d{1,2}),p=(\d{1,2})\$([A-Za-z0-9_-]{16,64})$")
@@ -101,13 +104,14 @@ def approver_of(op_type: str, payload: dict[str, Any], actor_id: str) -> str | N
 
 
 def canonical_bytes(*, op_type: str, entity_id: str, device_id: str, op_id: str,
-                    actor_id: str, payload: dict[str, Any]) -> bytes:
+                    actor_id: str, payload: dict[str, Any], kind: str = KIND_OFFLINE) -> bytes:
     """The bytes a proof covers: the op's identity and its payload, sorted-key compact
     JSON (ASCII: anything else as ``\\uXXXX``, as Python's ``json.dumps`` writes it),
-    prefixed with the proof's domain."""
+    prefixed with the domain of the proof's ``kind``."""
     body = {"type": op_type, "entity_id": entity_id, "device_id": device_id,
             "op_id": op_id, "actor_id": actor_id, "payload": payload}
-    return DOMAIN + json.dumps(body, sort_keys=True, separators=(",", ":"),
+    domain = ONLINE_DOMAIN if kind == KIND_ONLINE else DOMAIN
+    return domain + json.dumps(body, sort_keys=True, separators=(",", ":"),
                                ensure_ascii=True, allow_nan=False).encode()
 
 
@@ -116,9 +120,10 @@ def mac(key: bytes, message: bytes) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def make_proof(key: bytes, approver_id: str, message: bytes) -> dict[str, str]:
+def make_proof(key: bytes, approver_id: str, message: bytes,
+               kind: str = KIND_OFFLINE) -> dict[str, str]:
     """The ``approval_proof`` of an op: who approves, how, and the MAC."""
-    return {"kind": KIND_OFFLINE, "by": approver_id, "mac": mac(key, message)}
+    return {"kind": kind, "by": approver_id, "mac": mac(key, message)}
 
 
 def check_mac(key: bytes, message: bytes, given: str) -> bool:

@@ -9,13 +9,23 @@ from fastapi import APIRouter, Query, Request, Response
 from app.domain.limits import MAX_COUNT
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
+from server.db.models import Staff as StaffRow
+from server.errors import ApiError
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
 from server.pagination import Offset
-from server.sync import quarantine
+from server.sync import proofs, quarantine
 from server.sync import service as sync_service
 from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
-from sync.protocol import ErrorEnvelope, PullResponse, PushRequest, PushResponse, SnapshotResponse
+from sync.protocol import (
+    ApprovalProof,
+    ApprovalProofRequest,
+    ErrorEnvelope,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+    SnapshotResponse,
+)
 
 router = APIRouter(prefix="/sync", tags=["sync"])
 
@@ -92,6 +102,23 @@ def list_quarantine(
 ) -> list[QuarantineOut]:
     require(staff, Action.SYNC_ADMIN)
     return quarantine.list_quarantine(ctx, staff, status or None, limit, offset)
+
+
+@router.post("/approval-proofs", response_model=ApprovalProof,
+             responses={403: {"model": ErrorEnvelope, "description": "not this op's approver, "
+                              "not allowed to approve it, or above the till's ceiling"},
+                        404: {"model": ErrorEnvelope, "description": "no such enrolled till"},
+                        422: {"model": ErrorEnvelope, "description": "not a privileged op"}})
+def approval_proof(body: ApprovalProofRequest, staff: StaffDep, ctx: CtxDep) -> ApprovalProof:
+    """A server-issued approver's proof (``kind: online``) for one privileged operation,
+    to send as its ``approval_proof``. Needs the approver's own staff token (a sign-in
+    with their PIN, lockout and all); the proof fits that op of that till only, and a
+    new PIN ends the proofs issued before it (docs/security.md)."""
+    with ctx.writer.begin() as session:
+        person = session.get(StaffRow, staff.staff_id)
+        if person is None or not person.active:
+            raise ApiError(401, "invalid_token", "This staff member is no longer active")
+        return ApprovalProof.model_validate(proofs.issue_online(session, person, body))
 
 
 @router.post("/quarantine/{qid}/resubmit", response_model=ResubmitOut,

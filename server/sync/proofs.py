@@ -20,11 +20,16 @@ from enum import Enum
 from sqlalchemy.orm import Session
 
 from app.domain import approval_proof as ap
+from app.domain.operations import spec_of
+from app.domain.permissions import allowed
+from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.auth.approval_keys import key_of
 from server.context import TerminalPrincipal
-from server.db.models import Staff
+from server.crypto import cipher_of
+from server.db.models import Staff, Terminal
+from server.errors import ApiError
 from server.sync.common import Rejected
-from sync.protocol import Operation
+from sync.protocol import ApprovalProofRequest, Operation
 
 
 class Proof(Enum):
@@ -36,13 +41,28 @@ class Proof(Enum):
     BAD = "bad"  # missing or wrong, let through under the flag policy: flagged
 
 
-def _bytes_of(op: Operation) -> bytes | None:
+def _bytes_of(op: Operation | ApprovalProofRequest, kind: str = ap.KIND_OFFLINE) -> bytes | None:
+    op_type = op.type.value if isinstance(op, Operation) else op.type
     try:
-        return ap.canonical_bytes(op_type=op.type.value, entity_id=op.entity_id,
+        return ap.canonical_bytes(op_type=op_type, entity_id=op.entity_id,
                                   device_id=op.device_id, op_id=op.op_id,
-                                  actor_id=op.actor_id, payload=op.payload)
+                                  actor_id=op.actor_id, payload=op.payload, kind=kind)
     except (TypeError, ValueError):  # NaN or the like: no proof can fit it
         return None
+
+
+def _online_secret(session: Session, staff: Staff) -> bytes:
+    cipher = cipher_of(session)
+    if cipher is None:  # (every server engine has one: crypto.setup)
+        raise RuntimeError("the server's data key is not set up")
+    return cipher.online_approval_secret(staff.id, staff.token_epoch)
+
+
+def _online_fits(session: Session, op: Operation, approver: Staff) -> bool:
+    proof = op.approval_proof
+    message = _bytes_of(op, ap.KIND_ONLINE)
+    return (proof is not None and proof.by == approver.id and message is not None
+            and ap.check_mac(_online_secret(session, approver), message, proof.mac))
 
 
 def problem(op: Operation, approver: Staff, key: bytes) -> str | None:
@@ -73,6 +93,9 @@ def check(session: Session, terminal: TerminalPrincipal, op: Operation, policy: 
         if policy == "flag":
             return Proof.BAD
         raise Rejected(f"the approver {approver_id} is not a staff member of this organization")
+    if op.approval_proof is not None and op.approval_proof.kind == ap.KIND_ONLINE \
+            and _online_fits(session, op, approver):
+        return Proof.VALID
     key = key_of(session, approver)
     if key is None:
         return Proof.NO_KEY
@@ -82,3 +105,30 @@ def check(session: Session, terminal: TerminalPrincipal, op: Operation, policy: 
     if policy == "flag":
         return Proof.BAD
     raise Rejected(why)
+
+
+def issue_online(session: Session, staff: Staff, req: ApprovalProofRequest) -> dict[str, str]:
+    """A server-issued proof of ``req`` for ``staff``, signed in with their own PIN or
+    password: they must be its approver, allowed to approve it, and within the ceiling
+    of the till that will push it. ApiError in words otherwise."""
+    terminal = session.get(Terminal, req.device_id)
+    if terminal is None or terminal.org_id != staff.org_id or terminal.revoked:
+        raise ApiError(404, "not_found", "No enrolled till of this organization has that device_id")
+    if not within_ceiling(staff.role, terminal.max_role):
+        raise ApiError(403, "permission_denied", ceiling_refusal(staff.name, staff.role,
+                                                                 terminal.max_role))
+    spec = spec_of(req.type)
+    if spec is None or not spec.is_privileged(req.payload):
+        raise ApiError(422, "not_privileged", f"{req.type} needs no approver's proof")
+    approver = ap.approver_of(req.type, req.payload, req.actor_id)
+    if approver != staff.id:
+        raise ApiError(403, "permission_denied",
+                       "This operation is approved by someone else; they must ask for its proof")
+    needs = spec.approver_needs or spec.permission.actions_for(req.payload)[0]
+    if not allowed(staff.role, needs):
+        raise ApiError(403, "permission_denied",
+                       f"{staff.name} ({staff.role}) may not approve {req.type}")
+    message = _bytes_of(req, ap.KIND_ONLINE)
+    if message is None:
+        raise ApiError(422, "invalid_value", "The payload holds a number JSON cannot carry")
+    return ap.make_proof(_online_secret(session, staff), staff.id, message, ap.KIND_ONLINE)
