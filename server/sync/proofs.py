@@ -11,6 +11,10 @@ server holds that key (server/auth/approval_keys.py) once it has seen the PIN:
   ``flag`` (a rollout while tills are upgraded);
 * no key yet for the approver (their PIN not seen since the upgrade): applied and
   flagged ``unverified_approval``, as before proofs existed.
+
+A server-issued proof (``kind: online``, :func:`issue_online`, ``POST
+/sync/approval-proofs``) is checked first, with a secret derived from the data key and
+the approver's ``token_epoch``; it needs no approval key.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ names one, else the actor) was never seen on that till before is applied as usua
 flagged ``unverified_approval``, with an audit entry ``approval.unverified``.
 
 Privileged ops do not count as being seen, or one forged approval would clear the next.
-This is a pattern flag, not proof: the approver proof bound to the operation is the
-design in docs/security.md.
+This is a pattern flag, not proof: the proof is server/sync/proofs.py, and an op whose
+proof could not be checked (no key yet) or, under the ``flag`` policy, did not hold is
+flagged here too.
 """
 
 from __future__ import annotations
