@@ -27,7 +27,7 @@ from typing import Any, Protocol
 from app.domain import order_rules
 from app.domain.ids import new_id
 from app.domain.order_rules import RuleError
-from app.domain.order_status import OrderStatus
+from app.domain.order_status import status_for_balance
 from app.domain.permissions import Action, allowed
 from app.domain.totals import Discount, DiscountError, LineInput, compute
 from server.feed.serialize import (
@@ -263,8 +263,8 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     """Nothing below refuses: the rows, feed entries and events of the sale."""
     added = _new_payments(p.payments, known.payments)
     paid = sum(pay.amount for pay in added)
-    movements, levels = _stock(p, env, known)
-    if any(qty < 0 for qty in levels.values()):
+    movements, levels, negative = _stock(p, env, known)
+    if negative:
         flags.append("negative_stock")
     order = _order_row(p, env, paid, list(flags))
     lines = [li.model_dump() | {"order_id": env.order_id, "position": pos}
@@ -301,11 +301,13 @@ def _new_payments(payments: list[PaymentData], recorded: Collection[str]
 
 
 def _stock(p: OrderCreate, env: Envelope, known: Known
-           ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int]]:
+           ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], bool]:
     """A sale movement per line of a stock-tracked product of the org, in line order,
-    and each level after them; a level not read counts as 0 (created at 0)."""
+    each level after them (a level not read counts as 0: it is created at 0), and
+    whether a level went below zero."""
     levels: dict[tuple[str, str], int] = {}
     movements: list[dict[str, Any]] = []
+    negative = False
     for li in p.lines:
         pid = li.product_id
         product = known.products.get(pid) if pid else None
@@ -315,17 +317,20 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
         key = (env.store_id, pid)
         qty = levels.get(key, known.levels.get(key, 0)) - li.qty_milli
         levels[key] = qty
+        negative = negative or qty < 0
         movements.append({
             "id": new_id(), "org_id": env.org_id, "store_id": env.store_id,
             "product_id": pid, "kind": "sale", "qty_delta_milli": -li.qty_milli,
             "qty_after_milli": qty, "reason": None, "reference": p.reference,
             "actor_id": env.actor_id, "device_id": env.device_id, "created_at": p.created_at,
         })
-    return movements, levels
+    return movements, levels, negative
 
 
 def _order_row(p: OrderCreate, env: Envelope, paid: int, flags: list[str]) -> dict[str, Any]:
-    status = order_rules.next_status(OrderStatus.PENDING, p.total, paid, 0).value
+    # what order_rules.next_status gives from pending (every balance status is forward
+    # of it), without walking the status machine for each sale
+    status = status_for_balance(p.total, paid, 0).value
     return {
         "id": env.order_id, "org_id": env.org_id, "store_id": env.store_id,
         "reference": p.reference, "status": status, "currency": p.currency,
