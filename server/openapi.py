@@ -87,7 +87,8 @@ STATUS_TEXT: dict[int, str] = {
          "the wrong kind: a staff token where a terminal token is needed or the reverse), "
          "`invalid_credentials`, `invalid_refresh_token`, `refresh_token_reused`",
     403: "`permission_denied`: the signed-in role may not do this (`details.role`, "
-         "`details.action`; see the permission table); `forbidden`",
+         "`details.action`; see the permission table); `forbidden`; `above_ceiling` "
+         "(`POST /auth/login` with a till's token, for a role above that till's ceiling)",
     404: "`not_found`: no such entity in the caller's organization (another "
          "organization's ids are not found either)",
     409: "`conflict` (a field changed since its base; `details.conflict_id`), `exists` (the "

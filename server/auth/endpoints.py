@@ -15,6 +15,9 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 @router.post("/login", response_model=TokenPair, responses={
     401: {"model": ErrorEnvelope, "description": "`invalid_credentials`: unknown staff id "
           "or code, inactive staff member, wrong PIN or password"},
+    403: {"model": ErrorEnvelope, "description": "`above_ceiling`: the request carries a "
+          "till's terminal token and the person's role is above that till's role ceiling "
+          "(checked before the secret; not counted as a failure)"},
     422: {"model": ErrorEnvelope, "description": "`validation_error`: neither or both of "
           "staff_id and code, no secret; `org_required`: a code with no org_id and no "
           "terminal token"},

@@ -6,17 +6,19 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from app.domain.pin_rules import PinRuleError, check_pin
+from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.auth import approval_keys, lockout
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
 from server.auth.sessions import end_sessions
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import RefreshToken, SignInLock, Staff
+from server.db.models import RefreshToken, SignInLock, Staff, Terminal
 from server.errors import ApiError
 from server.feed.serialize import staff_state
 from server.feed.writer import FeedWriter
@@ -159,6 +161,21 @@ def _locked(wait_s: float) -> ApiError:
     )
 
 
+def _above_ceiling(session: Session, staff: Staff, place: SignInPlace) -> str | None:
+    """Why this person may not sign in at the till whose token the request carries (its
+    role ceiling), in words; None when they may, or when no till of theirs is named.
+
+    Checked before the secret, like the till's own screen does: a refusal here is no
+    wrong guess, and a stolen till cannot use the server to test an owner's PIN."""
+    till = place.terminal
+    if till is None or till.terminal_id is None or till.org_id != staff.org_id:
+        return None
+    ceiling = session.scalar(select(Terminal.max_role).where(Terminal.id == till.terminal_id))
+    if ceiling is None or within_ceiling(staff.role, ceiling):
+        return None
+    return ceiling_refusal(staff.name, staff.role, ceiling)
+
+
 def _refusal(
     ctx: AppContext, session: Session, staff: Staff | None, body: LoginRequest,
     place: SignInPlace,
@@ -172,6 +189,10 @@ def _refusal(
         _audit_staff(session, staff, place, method, "staff.sign_in_failed",
                      "staff member is inactive")
         return _invalid()
+    above = _above_ceiling(session, staff, place)
+    if above is not None:
+        _audit_staff(session, staff, place, method, "staff.sign_in_failed", above)
+        return ApiError(403, "above_ceiling", above)
     now = utcnow()
     client = _client(staff, place)
     row = lockout.pair(session, staff, client)
