@@ -51,18 +51,16 @@ def _day(t: Tenant) -> None:
     order_id, sale = _sale_with_plan(t, cashier, pid)
     paid, unpaid = t.term.order_create(cashier, pay=True), t.term.order_create(cashier)
     ops = [make, sale, paid, unpaid,
-           t.term.op(OpType.STOCK_ADJUST, new_id(), stock, {
+           t.term.op(OpType.STOCK_ADJUST, pid, stock, {
                "movement_id": new_id(), "product_id": pid, "kind": "receive",
                "qty_delta_milli": 12_000, "reason": "delivery", "created_at": _now()}),
-           t.term.op(OpType.PAYMENT_RECORD, new_id(), cashier, {
+           t.term.op(OpType.PAYMENT_RECORD, order_id, cashier, {
                "id": new_id(), "order_id": order_id, "method": "card", "amount": 100,
                "tendered": 100, "created_at": _now()}),
            t.term.op(OpType.APPROVAL_REQUEST, new_id(), cashier, {
                "approval_id": new_id(), "kind": "delete", "order_id": paid["entity_id"],
                "reason": "customer changed their mind", "requested_at": _now()})]
     ops[-1]["entity_id"] = ops[-1]["payload"]["approval_id"]
-    ops[-2]["entity_id"] = ops[-2]["payload"]["id"]
-    ops[-3]["entity_id"] = ops[-3]["payload"]["movement_id"]
     results = t.term.push(ops)["results"]
     assert [r["status"] for r in results] == ["applied"] * len(ops), results
     other = t.enroll(name="Second till")
