@@ -142,6 +142,8 @@ class OrderDelete(BaseModel):
     reason: Reason
     approved_by: Uuid | None = None
     approval_id: Uuid | None = None
+    requested_by: Uuid | None = Field(default=None,
+                                      description="who asked for the deletion (for the record)")
 
 
 class RefundLine(BaseModel):

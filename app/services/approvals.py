@@ -15,8 +15,11 @@ from sqlalchemy import select
 
 from app.domain import order_rules
 from app.domain.ids import new_id
+from app.domain.operations import OpType
 from app.domain.order_rules import RuleError, SoldLine
 from app.domain.order_status import OrderStatus, StatusError, check_transition
+from app.domain.payloads import ApprovalDecide, ApprovalRequest, OrderDelete, RefundCreate
+from app.domain.payloads import RefundLine as RefundLineData
 from app.domain.permissions import Action, require
 from app.domain.totals import div_round
 from app.services import till_ceiling
@@ -53,7 +56,7 @@ def _need_reason(reason: str) -> str:
 def request_deletion(store: LocalStore, actor: Actor, order_id: str, reason: str) -> str:
     require(actor.role, Action.ORDER_DELETE_REQUEST)
     reason = _need_reason(reason)
-    with mutation(store.db, store.device_id, actor, "order.delete.request") as m:
+    with mutation(store.db, store.device_id, actor, Action.ORDER_DELETE_REQUEST) as m:
         order = _order(m, order_id)
         _check_deletable(order)
         return _new_request(m, "delete", order, reason, {})
@@ -113,7 +116,7 @@ def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[R
                    *, method: str | None = None, restock: bool = True) -> str:
     require(actor.role, Action.REFUND_REQUEST)
     reason = _need_reason(reason)
-    with mutation(store.db, store.device_id, actor, "refund.request") as m:
+    with mutation(store.db, store.device_id, actor, Action.REFUND_REQUEST) as m:
         order = _order(m, order_id)
         refundable = order.status == OrderStatus.COMPLETED.value or (
             order.status == OrderStatus.PENDING.value
@@ -130,9 +133,9 @@ def _new_request(m: Mutation, kind: str, order: Order, reason: str, details: dic
     m.session.add(approval)
     m.audit("approval", approval.id, {"kind": {"before": None, "after": kind},
                                       "order": {"before": None, "after": order.reference}}, reason=reason)
-    m.emit("approval.request", approval.id, {"approval_id": approval.id, "kind": kind, "order_id": order.id,
-                                             "reason": reason, "details": details,
-                                             "requested_at": m.at.isoformat()})
+    m.emit(OpType.APPROVAL_REQUEST, approval.id, ApprovalRequest(
+        approval_id=approval.id, kind=kind, order_id=order.id, reason=reason, details=details,
+        requested_at=m.at))
     return approval.id
 
 
@@ -142,9 +145,9 @@ def _apply_deletion(m: Mutation, approval: Approval, requested_by: str) -> None:
     before = order.status
     order.status, order.deleted_reason, order.updated_at = OrderStatus.DELETED.value, approval.reason, m.at
     m.audit("order", order.id, {"status": {"before": before, "after": order.status}}, reason=approval.reason)
-    m.emit("order.delete", order.id, {"reason": approval.reason, "approved_by": m.actor.staff_id,
-                                      "approval_id": approval.id, "requested_by": requested_by},
-           base_version=order.version)
+    m.emit(OpType.ORDER_DELETE, order.id, OrderDelete(
+        reason=approval.reason, approved_by=m.actor.staff_id, approval_id=approval.id,
+        requested_by=requested_by), base_version=order.version)
 
 
 def _apply_refund(m: Mutation, approval: Approval) -> None:
@@ -175,16 +178,16 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
     m.audit("order", order.id, {"refunded": {"before": before["refunded"], "after": order.refunded},
                                 "status": {"before": before["status"], "after": order.status}},
             reason=approval.reason)
-    m.emit("refund.create", refund.id, {
-        "refund_id": refund.id, "order_id": order.id, "lines": d["lines"], "amount": d["amount"],
-        "method": d["method"], "restock": d["restock"], "reason": approval.reason,
-        "approved_by": m.actor.staff_id, "approval_id": approval.id, "created_at": m.at.isoformat()})
+    m.emit(OpType.REFUND_CREATE, refund.id, RefundCreate(
+        refund_id=refund.id, order_id=order.id, lines=[RefundLineData(**i) for i in d["lines"]],
+        amount=d["amount"], method=d["method"], restock=d["restock"], reason=approval.reason,
+        approved_by=m.actor.staff_id, approval_id=approval.id, created_at=m.at))
 
 
 def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None = None) -> None:
     """A manager's decision from the approvals queue (or right after an override)."""
     require(approver.role, Action.APPROVAL_DECIDE)
-    with mutation(store.db, store.device_id, approver, "approval.decide") as m:
+    with mutation(store.db, store.device_id, approver, OpType.APPROVAL_DECIDE) as m:
         above = till_ceiling.refusal(approver.name, approver.role, till_ceiling.read_ceiling(m.session))
         if above is not None:  # the server would quarantine the decision: say so here
             raise ApprovalError(above)
@@ -195,8 +198,8 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
             raise ApprovalError(f"This request was already {approval.status}")
         _record_decision(m, approval, approve, note)
         if not approve:
-            m.emit("approval.decide", approval.id, {"approval_id": approval.id, "approved": False,
-                                                    "note": note, "decided_at": m.at.isoformat()})
+            m.emit(OpType.APPROVAL_DECIDE, approval.id, ApprovalDecide(
+                approval_id=approval.id, approved=False, note=note, decided_at=m.at))
         elif approval.kind == "delete":
             require(approver.role, Action.ORDER_DELETE)
             _apply_deletion(m, approval, approval.requested_by)

@@ -36,13 +36,15 @@ from sqlalchemy import Table, insert, select
 from app.domain.ids import new_id
 from app.domain.limits import MAX_PPM, MAX_QTY_MILLI
 from app.domain.money import MoneyError, format_plain, to_minor
+from app.domain.operations import OpType
+from app.domain.payloads import ProductCreate
 from app.domain.permissions import Action, require
 from app.domain.product_rules import check_fields
 from app.domain.text_rules import describe, is_control
-from app.services.catalog_edit import apply_edits, category_id
+from app.services.catalog_edit import apply_edits, category_id, field_edits
 from app.store.local import LocalStore
 from app.store.models import Barcode, Category, OutboxOperation, PriceChange, Product
-from app.store.unit_of_work import Actor, Mutation, mutation
+from app.store.unit_of_work import OPERATION_FORMAT_VERSION, Actor, Mutation, mutation, wire_payload
 
 REQUIRED = ("sku", "name", "price", "tax_rate")
 OPTIONAL = ("barcodes", "category", "reorder_level", "active", "sold_by_weight")
@@ -286,7 +288,7 @@ def import_csv(store: LocalStore, actor: Actor, text: str | bytes, *, source: st
     if not report.ok:
         return report
     total = len(rows)
-    with mutation(store.db, store.device_id, actor, "catalog.import", bulk=True) as m:
+    with mutation(store.db, store.device_id, actor, Action.CATALOG_IMPORT, bulk=True) as m:
         cats: dict[str, str | None] = {name: cid for name, cid in
                                        m.session.execute(select(Category.name, Category.id))}
         creates = [r for r in rows if r.sku not in skus]
@@ -298,7 +300,7 @@ def import_csv(store: LocalStore, actor: Actor, text: str | bytes, *, source: st
                                     "updated": {"before": None, "after": report.updated},
                                     "sha256": {"before": None, "after": digest}}, reason=f"import {source}")
         if not m.op_count:  # a file that changed nothing still leaves a trace in the outbox
-            m.emit("product.update", source, {"fields": {}, "reason": f"import {source}: no changes"})
+            m.emit(OpType.PRODUCT_UPDATE, source, field_edits({}, f"import {source}: no changes"))
     return report
 
 
@@ -310,7 +312,7 @@ def _update(m: Mutation, rows: list[Row], skus: dict[str, str], report: ImportRe
         edits = apply_edits(m, product, row.values)
         if edits:
             report.updated += 1
-            m.emit("product.update", product.id, {"fields": edits, "reason": f"import {source}"},
+            m.emit(OpType.PRODUCT_UPDATE, product.id, field_edits(edits, f"import {source}"),
                    base_version=product.version)
         else:
             report.unchanged += 1
@@ -342,10 +344,11 @@ def _bulk_create(m: Mutation, rows: list[Row], cats: dict[str, str | None], prog
         prices.append({"id": new_id(), "product_id": pid, "old_price": None, "new_price": v["price"],
                        "actor_id": m.actor.staff_id, "changed_at": m.at})
         m.device.op_seq += 1
-        ops.append({"op_id": new_id(), "op_seq": m.device.op_seq, "type": "product.create", "entity_id": pid,
-                    "actor_id": m.actor.staff_id, "device_id": m.device.id, "created_at": m.at,
-                    "base_version": 0, "format_version": 1, "status": "pending", "attempts": 0,
-                    "updated_at": m.at, "payload": {"sku": row.sku, **v}})
+        ops.append({"op_id": new_id(), "op_seq": m.device.op_seq, "type": OpType.PRODUCT_CREATE.value,
+                    "entity_id": pid, "actor_id": m.actor.staff_id, "device_id": m.device.id,
+                    "created_at": m.at, "base_version": 0, "format_version": OPERATION_FORMAT_VERSION,
+                    "status": "pending", "attempts": 0, "updated_at": m.at,
+                    "payload": wire_payload(OpType.PRODUCT_CREATE, ProductCreate(sku=row.sku, **v))})
         _tick(progress, start + i + 1, total)
     conn = m.session.connection()  # Core inserts: the ORM's per-row bookkeeping is not needed here
     for model, batch in ((Product, products), (Barcode, barcodes), (PriceChange, prices), (OutboxOperation, ops)):

@@ -21,6 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.operations import OpType
+from app.domain.payloads import EntityUpdate, FieldEdit, ProductCreate
 from app.domain.permissions import Action, require
 from app.domain.product_rules import (
     ProductFieldError,
@@ -153,20 +155,25 @@ def add_in(m: Mutation, new: NewProduct) -> Product:
                       actor_id=m.actor.staff_id, changed_at=m.at))
     s.flush()
     m.audit("product", product.id, {k: {"before": None, "after": v} for k, v in product_state(product).items()},
-            action="product.create")
-    m.emit("product.create", product.id, {
-        "sku": new.sku, "name": product.name, "category": new.category, "price": new.price,
-        "tax_rate_ppm": new.tax_rate_ppm, "barcodes": codes, "active": new.active,
-        "stock_tracked": new.stock_tracked, "reorder_level_milli": new.reorder_level_milli,
-        "sold_by_weight": new.sold_by_weight})
+            action=OpType.PRODUCT_CREATE)
+    m.emit(OpType.PRODUCT_CREATE, product.id, ProductCreate(
+        sku=new.sku, name=product.name, category=new.category, price=new.price,
+        tax_rate_ppm=new.tax_rate_ppm, barcodes=codes, active=new.active,
+        stock_tracked=new.stock_tracked, reorder_level_milli=new.reorder_level_milli,
+        sold_by_weight=new.sold_by_weight))
     return product
 
 
 def quick_add(store: LocalStore, actor: Actor, new: NewProduct) -> str:
     """Add a product on the spot (an unknown barcode was scanned)."""
     require(actor.role, Action.PRODUCT_QUICK_ADD)
-    with mutation(store.db, store.device_id, actor, "product.create") as m:
+    with mutation(store.db, store.device_id, actor, OpType.PRODUCT_CREATE) as m:
         return add_in(m, new).id
+
+
+def field_edits(edits: dict[str, dict[str, Any]], reason: str | None) -> EntityUpdate:
+    """A product.update payload from :func:`apply_edits`' {field: {base, value}}."""
+    return EntityUpdate(fields={k: FieldEdit(**v) for k, v in edits.items()}, reason=reason)
 
 
 def apply_edits(m: Mutation, product: Product, changes: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -200,7 +207,7 @@ def apply_edits(m: Mutation, product: Product, changes: dict[str, Any]) -> dict[
 def update_product(store: LocalStore, actor: Actor, product_id: str, changes: dict[str, Any],
                    reason: str | None = None) -> dict[str, dict[str, Any]]:
     require(actor.role, Action.CATALOG_EDIT)
-    with mutation(store.db, store.device_id, actor, "product.update") as m:
+    with mutation(store.db, store.device_id, actor, OpType.PRODUCT_UPDATE) as m:
         product = m.session.get(Product, product_id)
         if product is None:
             raise CatalogError("That product no longer exists")
@@ -209,7 +216,8 @@ def update_product(store: LocalStore, actor: Actor, product_id: str, changes: di
             raise CatalogError("Nothing was changed")
         m.audit("product", product.id, {k: {"before": v["base"], "after": v["value"]} for k, v in edits.items()},
                 reason=reason)
-        m.emit("product.update", product.id, {"fields": edits, "reason": reason}, base_version=product.version)
+        m.emit(OpType.PRODUCT_UPDATE, product.id, field_edits(edits, reason),
+               base_version=product.version)
         return edits
 
 

@@ -15,6 +15,8 @@ from enum import StrEnum
 from sqlalchemy import func, select
 
 from app.domain.ids import new_id
+from app.domain.operations import OpType
+from app.domain.payloads import StockAdjust
 from app.domain.permissions import Action, require
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
@@ -38,7 +40,7 @@ def _on_hand(session, product_id: str) -> int:
                               .where(StockMovement.product_id == product_id)) or 0)
 
 
-def _record(store: LocalStore, actor: Actor, action: str, kind: str, product_id: str,
+def _record(store: LocalStore, actor: Actor, action: OpType | Action, kind: str, product_id: str,
             delta_milli: int, reason: str | None, reference: str | None) -> str:
     with mutation(store.db, store.device_id, actor, action) as m:
         product = m.session.get(Product, product_id)
@@ -51,11 +53,9 @@ def _record(store: LocalStore, actor: Actor, action: str, kind: str, product_id:
         m.session.add(movement)
         m.audit("product", product_id, {"on_hand_milli": {"before": before, "after": before + delta_milli}},
                 reason=reason)
-        m.emit("stock.adjust", product_id, {
-            "movement_id": movement.id, "product_id": product_id, "kind": kind,
-            "qty_delta_milli": delta_milli, "reason": reason, "reference": reference,
-            "created_at": m.at.isoformat(),
-        })
+        m.emit(OpType.STOCK_ADJUST, product_id, StockAdjust(
+            movement_id=movement.id, product_id=product_id, kind=kind, qty_delta_milli=delta_milli,
+            reason=reason, reference=reference, created_at=m.at))
         return movement.id
 
 
@@ -63,7 +63,7 @@ def receive(store: LocalStore, actor: Actor, product_id: str, qty_milli: int, su
     require(actor.role, Action.STOCK_RECEIVE)
     if qty_milli <= 0:
         raise StockError("Received quantity must be more than zero")
-    return _record(store, actor, "stock.receive", "receive", product_id, qty_milli, None, supplier_ref)
+    return _record(store, actor, Action.STOCK_RECEIVE, "receive", product_id, qty_milli, None, supplier_ref)
 
 
 def adjust(store: LocalStore, actor: Actor, product_id: str, delta_milli: int, reason: AdjustReason | str,
@@ -73,7 +73,7 @@ def adjust(store: LocalStore, actor: Actor, product_id: str, delta_milli: int, r
         raise StockError("An adjustment changes the quantity")
     reason = AdjustReason(reason)
     text = reason.value if not note else f"{reason.value}: {note}"
-    return _record(store, actor, "stock.adjust", "adjust", product_id, delta_milli, text, None)
+    return _record(store, actor, OpType.STOCK_ADJUST, "adjust", product_id, delta_milli, text, None)
 
 
 @dataclass
@@ -118,7 +118,7 @@ def commit_count(store: LocalStore, actor: Actor, session: CountSession, reason:
     require(actor.role, Action.STOCK_COUNT)
     written = 0
     for item in session.differences():
-        _record(store, actor, "stock.count", "count", item.product_id, item.difference, reason, session.reference)
+        _record(store, actor, Action.STOCK_COUNT, "count", item.product_id, item.difference, reason, session.reference)
         written += 1
     session.items.clear()
     return written

@@ -14,7 +14,9 @@ from typing import Any
 from sqlalchemy import select
 
 from app.domain.ids import new_id
+from app.domain.operations import OpType
 from app.domain.order_status import OrderStatus, is_editable, status_for_balance
+from app.domain.payloads import EntityUpdate, FieldEdit
 from app.domain.permissions import Action, require
 from app.domain.totals import Discount, LineInput, compute
 from app.services.customers import CustomerDetails, decrypt, upsert_in
@@ -61,7 +63,7 @@ def edit_order(
 ) -> dict[str, dict[str, Any]]:
     """Apply the given changes; returns the field-level before/after that was recorded."""
     require(actor.role, Action.ORDER_EDIT)
-    with mutation(store.db, store.device_id, actor, "order.edit") as m:
+    with mutation(store.db, store.device_id, actor, Action.ORDER_EDIT) as m:
         order = m.session.get(Order, order_id)
         if order is None:
             raise EditError("Order not found")
@@ -91,7 +93,9 @@ def edit_order(
         audit_changes = {k: {"before": v["base"], "after": v["value"]} for k, v in fields.items()}
         # The audit log keeps a customer's details sealed, as the customers table does.
         m.audit("order", order.id, seal_payload(store.cipher, audit_changes), reason=reason)
-        m.emit("order.update", order.id, {"fields": fields, "reason": reason}, base_version=order.version)
+        m.emit(OpType.ORDER_UPDATE, order.id, EntityUpdate(
+            fields={k: FieldEdit(**v) for k, v in fields.items()}, reason=reason),
+            base_version=order.version)
         return audit_changes
 
 

@@ -16,8 +16,16 @@ from sqlalchemy import select
 from app.domain import order_rules
 from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
+from app.domain.operations import OpType
 from app.domain.order_rules import RuleError
 from app.domain.order_status import OrderStatus, check_transition, status_for_balance
+from app.domain.payloads import (
+    CustomerData,
+    InstallmentData,
+    OrderCreate,
+    OrderLineData,
+    PaymentData,
+)
 from app.domain.permissions import Action, require
 from app.domain.schedule import PaymentPlan
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
@@ -26,6 +34,9 @@ from app.store.local import LocalStore
 from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
 from app.store.rows import payment_row
 from app.store.unit_of_work import Actor, Mutation, mutation
+
+#: The audit action of a sale (its operation is ``OpType.ORDER_CREATE``).
+SALE_RECORDED = "sale.record"
 
 
 class SaleError(ValueError):
@@ -51,10 +62,10 @@ def _tender_row(m: Mutation, order_id: str, t: AppliedTender,
                        device_id=m.device.id, created_at=m.at)
 
 
-def payment_payload(p: Payment) -> dict:
-    return {"id": p.id, "order_id": p.order_id, "method": p.method, "amount": p.amount,
-            "tendered": p.tendered, "change": p.change, "installment_id": p.installment_id,
-            "created_at": p.created_at.isoformat()}
+def payment_payload(p: Payment) -> PaymentData:
+    return PaymentData(id=p.id, order_id=p.order_id, method=p.method, amount=p.amount,
+                       tendered=p.tendered, change=p.change, installment_id=p.installment_id,
+                       created_at=p.created_at)
 
 
 def line_payload(li: OrderLine) -> dict:
@@ -79,7 +90,8 @@ def _line_rows(order_id: str, cart: Cart, totals) -> list[dict]:
 _LINE_PAYLOAD_KEYS = ("id", "product_id", "sku", "name", "barcode", "unit_price", "qty_milli",
                       "tax_rate_ppm", "discount_percent_ppm", "discount_amount", "gross", "net",
                       "tax", "total")
-_PAYMENT_PAYLOAD_KEYS = ("id", "order_id", "method", "amount", "tendered", "change", "installment_id")
+_PAYMENT_PAYLOAD_KEYS = ("id", "order_id", "method", "amount", "tendered", "change", "installment_id",
+                         "created_at")
 
 
 def _negative_stock_flags(m: Mutation, sold: dict[str, int]) -> list[str]:
@@ -179,7 +191,7 @@ def record_sale(
     if plan is not None and sum(t.amount for t in applied) != plan.down_payment:
         raise SaleError("Take the whole down payment before the installments")
     _check_sale(cart, totals, applied, plan)
-    with mutation(store.db, store.device_id, actor, "sale.record") as m:
+    with mutation(store.db, store.device_id, actor, SALE_RECORDED) as m:
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
         if cust is not None:
@@ -230,21 +242,20 @@ def record_sale(
         } | ({"installments": {"before": None, "after": [
             {"due": i["due_date"].isoformat(), "amount": i["amount"]} for i in installments]}}
             if installments else {}), reason=note)
-        customer_data = customer.as_dict() | {"id": cust.id} if customer and cust else None
-        created = at.isoformat()
-        m.emit("order.create", order_id, {
-            "reference": reference, "store_id": device.store_id, "currency": currency,
-            "tax_inclusive": cart.tax_inclusive, "is_offline": True, "customer": customer_data,
-            "lines": [{k: li[k] for k in _LINE_PAYLOAD_KEYS} for li in lines],
-            "order_discount_percent_ppm": cart.order_discount.percent_ppm,
-            "order_discount_amount": cart.order_discount.amount, "subtotal": totals.subtotal,
-            "discount": totals.discount, "tax": totals.tax, "total": total,
-            "payments": [{k: p[k] for k in _PAYMENT_PAYLOAD_KEYS} | {"created_at": created}
-                         for p in payments],
-            "installments": [{"id": i["id"], "number": i["number"], "due_date": i["due_date"].isoformat(),
-                              "amount": i["amount"]} for i in installments],
-            "created_at": created, "note": note,
-        })
+        m.emit(OpType.ORDER_CREATE, order_id, OrderCreate(
+            reference=reference, store_id=device.store_id, currency=currency,
+            tax_inclusive=cart.tax_inclusive, is_offline=True,
+            customer=CustomerData(id=cust.id, name=customer.name, phone=customer.phone,
+                                  email=customer.email) if customer and cust else None,
+            lines=[OrderLineData(**{k: li[k] for k in _LINE_PAYLOAD_KEYS}) for li in lines],
+            order_discount_percent_ppm=cart.order_discount.percent_ppm,
+            order_discount_amount=cart.order_discount.amount, subtotal=totals.subtotal,
+            discount=totals.discount, tax=totals.tax, total=total,
+            payments=[PaymentData(**{k: p[k] for k in _PAYMENT_PAYLOAD_KEYS}) for p in payments],
+            installments=[InstallmentData(id=i["id"], number=i["number"], due_date=i["due_date"],
+                                          amount=i["amount"]) for i in installments],
+            created_at=at, note=note,
+        ))
         change = sum(t.change for t in applied)
         return SaleResult(order_id, reference, total, paid, change, OrderStatus(status),
                           any(t.method.value == "cash" for t in applied))
@@ -255,7 +266,7 @@ def record_payment(
 ) -> SaleResult:
     """Take a further payment on a pending order (an installment, or paying off a balance)."""
     require(actor.role, Action.PAYMENT_RECORD)
-    with mutation(store.db, store.device_id, actor, "payment.record") as m:
+    with mutation(store.db, store.device_id, actor, OpType.PAYMENT_RECORD) as m:
         order = m.session.get(Order, order_id)
         if order is None:
             raise SaleError("Order not found")
@@ -286,7 +297,7 @@ def record_payment(
             "status": {"before": before_status, "after": order.status},
             "payment": {"before": None, "after": {"method": payment.method, "amount": payment.amount}},
         })
-        m.emit("payment.record", order.id, payment_payload(payment), base_version=order.version)
+        m.emit(OpType.PAYMENT_RECORD, order.id, payment_payload(payment), base_version=order.version)
         return SaleResult(order.id, order.reference, order.total, order.paid, applied.change,
                           OrderStatus(order.status), applied.method.value == "cash")
 

@@ -16,13 +16,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from app.domain import approval_proof
 from app.domain.ids import new_id
+from app.domain.operations import CATALOGUE, OpType
 from app.domain.permissions import Role
 from app.store import audit
 from app.store.base import utcnow
@@ -48,6 +50,35 @@ class Actor:
 
 class IncompleteMutation(RuntimeError):
     """A mutation tried to commit without its audit entry or outbox operation."""
+
+
+class WrongPayload(TypeError):
+    """A service emitted an operation with a payload that is not its type's model: a
+    programming error, never a message for staff."""
+
+
+def wire_payload(op_type: OpType, payload: BaseModel) -> dict[str, Any]:
+    """The wire form of an operation's payload, made here and nowhere else: the catalogue's
+    model for ``op_type`` (app/domain/operations.py), every field of it (the server reads
+    the same model, so a default sent is the default it would assume), dates and times
+    as ``isoformat()`` text (``+00:00``, as the till always sent; the server parses both)."""
+    spec = CATALOGUE.get(op_type) if isinstance(op_type, OpType) else None
+    if spec is None:
+        raise WrongPayload(f"{op_type!r} is not an operation type of the catalogue (use OpType)")
+    if not isinstance(payload, spec.payload):
+        raise WrongPayload(f"{op_type.value} takes a {spec.payload.__name__} payload, "
+                           f"not {type(payload).__name__}")
+    return _json_ready(payload.model_dump())
+
+
+def _json_ready(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json_ready(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_ready(v) for v in value]
+    if isinstance(value, date):  # a datetime is a date too
+        return value.isoformat()
+    return value
 
 
 _DEVICE_COUNTERS = ("order_counter", "op_seq", "audit_seq", "audit_head")
@@ -150,23 +181,27 @@ class Mutation:
         self.audited += 1
 
     def emit(
-        self, op_type: str, entity_id: str, payload: dict[str, Any], base_version: int = 0
+        self, op_type: OpType, entity_id: str, payload: BaseModel, base_version: int = 0
     ) -> EmittedOperation:
+        """Write the mutation's outbox operation: ``payload`` is the catalogue's model for
+        ``op_type`` (:class:`WrongPayload` otherwise), turned into its wire form by
+        :func:`wire_payload`, sealed, and proved when privileged (over the wire form)."""
         if self.op_count and not self.bulk:
             raise IncompleteMutation("a mutation writes exactly one outbox operation")
+        wire = wire_payload(op_type, payload)
         self.device.op_seq += 1
         row = {
-            "op_id": new_id(), "op_seq": self.device.op_seq, "type": str(op_type),
+            "op_id": new_id(), "op_seq": self.device.op_seq, "type": op_type.value,
             "entity_id": entity_id, "actor_id": self.actor.staff_id, "device_id": self.device.id,
             "created_at": self.at, "base_version": base_version,
             "format_version": OPERATION_FORMAT_VERSION, "status": "pending", "attempts": 0,
         }
         # Inserted at once with Core, so the ORM's sealing events do not run: seal the
         # customer's personal data here (refused without the store's cipher, as there).
-        sealed = seal_payload(self.session.info.get("cipher"), payload, row["type"])
-        row["approval_proof"] = self._proof(row, payload, sealed)
+        sealed = seal_payload(self.session.info.get("cipher"), wire, row["type"])
+        row["approval_proof"] = self._proof(row, wire, sealed)
         self.insert(OutboxOperation, (row | {"payload": sealed},))
-        op = EmittedOperation(row["op_id"], row["op_seq"], row["type"], entity_id, base_version, payload)
+        op = EmittedOperation(row["op_id"], row["op_seq"], row["type"], entity_id, base_version, wire)
         self.operations.append(op)
         self.op_count += 1
         return op
@@ -207,7 +242,7 @@ def mutation(
             device = _load_device(cur, device_id)
             if device is None:
                 raise RuntimeError("this terminal has no device row; run set-up first")
-            m = Mutation(session=session, device=device, actor=actor, action=action, at=utcnow(),
+            m = Mutation(session=session, device=device, actor=actor, action=str(action), at=utcnow(),
                          bulk=bulk, cursor=cur, dialect=conn.dialect)
             yield m
             if not m.audited:

@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 
 from app.domain.cart import Cart
+from app.domain.operations import OpType
+from app.domain.payloads import EntityUpdate, FieldEdit
 from app.domain.permissions import Role
 from app.domain.tender import Method, Tender
 from app.services import catalog, sales
@@ -38,11 +40,11 @@ def _old_style_edit(store: LocalStore, actor: Actor, order_id: str, customer_id:
     """order_edits.edit_order as it was before the audit log sealed customers."""
     before = {"id": customer_id, "name": NAME, "phone": PHONE, "email": EMAIL}
     after = {"id": customer_id, "name": NEW_NAME, "phone": PHONE, "email": None}
-    fields = {"customer": {"base": before, "value": after}}
+    fields = {"customer": FieldEdit(base=before, value=after)}
     with mutation(store.db, store.device_id, actor, "order.edit") as m:
         m.audit("order", order_id, {"customer": {"before": before, "after": after}},
                 reason="name misspelt")
-        m.emit("order.update", order_id, {"fields": fields, "reason": "name misspelt"},
+        m.emit(OpType.ORDER_UPDATE, order_id, EntityUpdate(fields=fields, reason="name misspelt"),
                base_version=0)
 
 

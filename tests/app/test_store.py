@@ -9,12 +9,16 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DatabaseError
 
 from app.domain.cart import Cart
+from app.domain.ids import new_id
+from app.domain.operations import OpType
+from app.domain.payloads import StockAdjust
 from app.domain.permissions import PermissionDenied, Role
 from app.domain.tender import Method, Tender
 from app.domain.totals import Discount
 from app.services import catalog, customers, sales
 from app.services.customers import CustomerDetails
 from app.store.audit import verify_chain
+from app.store.base import utcnow
 from app.store.local import DB_FILE, LocalStore, open_store
 from app.store.models import (
     AuditEntry,
@@ -157,6 +161,11 @@ def _raw_insert_movement(m, store: LocalStore) -> None:
     m.session.flush()
 
 
+def _adjust() -> StockAdjust:
+    return StockAdjust(movement_id=new_id(), product_id=new_id(), kind="adjust",
+                       qty_delta_milli=1, created_at=utcnow())
+
+
 @pytest.mark.parametrize("missing", ["audit", "outbox", "both"])
 def test_mutation_without_audit_or_outbox_rolls_back(catalog_store: LocalStore, actors, missing) -> None:
     store = catalog_store
@@ -170,7 +179,7 @@ def test_mutation_without_audit_or_outbox_rolls_back(catalog_store: LocalStore, 
         if missing != "audit" and missing != "both":
             m.audit("stock", "m-1", {"qty": {"before": 0, "after": 1}})
         if missing != "outbox" and missing != "both":
-            m.emit("stock.adjust", "m-1", {"qty_delta_milli": 1})
+            m.emit(OpType.STOCK_ADJUST, "m-1", _adjust())
     assert counts(store) == before
     with store.db.read() as s:
         assert s.get(StockMovement, "m-1") is None
@@ -184,8 +193,8 @@ def test_mutation_refuses_a_second_outbox_op(catalog_store: LocalStore, actors) 
             mutation(store.db, store.device_id, actors[Role.STOCK], "stock.adjust") as m:
         _raw_insert_movement(m, store)
         m.audit("stock", "m-1", {})
-        m.emit("stock.adjust", "m-1", {})
-        m.emit("stock.adjust", "m-1", {})
+        m.emit(OpType.STOCK_ADJUST, "m-1", _adjust())
+        m.emit(OpType.STOCK_ADJUST, "m-1", _adjust())
     assert counts(store)["outbox"] == 0
 
 
@@ -194,7 +203,7 @@ def test_complete_mutation_commits(catalog_store: LocalStore, actors) -> None:
     with mutation(store.db, store.device_id, actors[Role.STOCK], "stock.adjust") as m:
         _raw_insert_movement(m, store)
         m.audit("stock", "m-1", {"qty": {"before": 0, "after": 1}}, reason="found one")
-        m.emit("stock.adjust", "m-1", {"qty_delta_milli": 1})
+        m.emit(OpType.STOCK_ADJUST, "m-1", _adjust())
     c = counts(store)
     assert c["outbox"] == 1 and c["audit_log"] == 1
 

@@ -9,6 +9,8 @@ from urllib.parse import urlparse
 import pytest
 from sqlalchemy import func, select
 
+from app.domain.operations import OpType
+from app.domain.payloads import OrderDelete
 from app.domain.permissions import Role
 from app.services.catalog_edit import NewProduct, quick_add, update_product
 from app.store.models import Order, OutboxOperation, Product, Staff, SyncState
@@ -70,7 +72,7 @@ def test_cashier_delete_is_rejected_and_later_ops_still_apply(till_factory, tena
     with mutation(till.store.db, till.store.device_id, cashier, "order.delete") as m:
         m.audit("order", sale.order_id, {"status": {"before": "pending", "after": "deleted"}},
                 reason="rang up twice")
-        m.emit("order.delete", sale.order_id, {"reason": "rang up twice"}, base_version=0)
+        m.emit(OpType.ORDER_DELETE, sale.order_id, OrderDelete(reason="rang up twice"), base_version=0)
     later = till.sell(120)
     report = till.sync()
     assert report.push.applied == 2

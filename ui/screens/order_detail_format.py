@@ -5,11 +5,16 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from app.domain.operations import OpType
+from app.domain.permissions import Action
+from app.services.sales import SALE_RECORDED
+
 MONEY_FIELDS = {"total", "paid", "refunded", "subtotal", "tax", "discount", "amount", "balance"}
-ACTION_NAMES = {
-    "sale.record": "Sale", "payment.record": "Payment", "order.edit": "Edit",
-    "approval.decide": "Approval", "order.delete.request": "Deletion asked",
-    "refund.request": "Refund asked", "conflict.resolve": "Conflict resolved",
+#: audit actions (an operation type, a permission action, or a sale) in words
+ACTION_NAMES: dict[str, str] = {
+    SALE_RECORDED: "Sale", OpType.PAYMENT_RECORD: "Payment", Action.ORDER_EDIT: "Edit",
+    OpType.APPROVAL_DECIDE: "Approval", Action.ORDER_DELETE_REQUEST: "Deletion asked",
+    Action.REFUND_REQUEST: "Refund asked", OpType.CONFLICT_RESOLVE: "Conflict resolved",
 }
 
 
