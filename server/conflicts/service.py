@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.domain.operations import Entity, OpType
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
 from server.conflicts.schemas import ConflictOut, ResolveIn
@@ -21,14 +22,13 @@ from server.sync.common import (
     Outcome,
     Rejected,
     jsonable,
-    parse_payload,
     staff_op_context,
 )
 from server.sync.order_edits import _apply, current_fields
 from server.sync.orders import publish_order
 from server.sync.product_codes import InvalidValue
 from sync.payloads import ConflictResolve
-from sync.protocol import OpStatus, OpType
+from sync.protocol import OpStatus
 
 
 def conflict_out(c: Conflict) -> ConflictOut:
@@ -115,9 +115,9 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn | ConflictReso
     before: dict[str, Any] = {}
     if values and conflict.kind != "field_conflict":
         raise Rejected(f"a {conflict.kind} conflict can only be resolved by keeping the server")
-    if conflict.entity_type == "order":
+    if conflict.entity_type == Entity.ORDER:
         version, before = _resolve_order(oc, conflict, values)
-    elif conflict.entity_type == "product":
+    elif conflict.entity_type == Entity.PRODUCT:
         version, before, values = _resolve_product(oc, conflict, values)
     conflict.status = "resolved"
     conflict.resolution = jsonable({"choice": body.choice, "values": values})
@@ -125,9 +125,9 @@ def resolve_in(oc: OpContext, conflict: Conflict, body: ResolveIn | ConflictReso
     conflict.resolved_at = utcnow()
     conflict.version += 1
     oc.session.flush()
-    oc.feed.append("conflict", conflict.id, conflict.version, conflict_state(conflict),
+    oc.feed.append(Entity.CONFLICT, conflict.id, conflict.version, conflict_state(conflict),
                    op_id=oc.op.op_id, store_id=conflict.store_id)
-    oc.audit(conflict.entity_type, conflict.entity_id, "conflict.resolve",
+    oc.audit(conflict.entity_type, conflict.entity_id, OpType.CONFLICT_RESOLVE,
              {n: {"before": before.get(n), "after": v} for n, v in values.items()},
              reason=body.choice, store_id=conflict.store_id)
     return Outcome(OpStatus.APPLIED, version)
@@ -155,7 +155,7 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
             session, actor, staff.org_id, conflict.store_id, ctx.settings.webhook_urls,
             op_id_prefix="resolve", op_type=OpType.CONFLICT_RESOLVE,
             entity_id=conflict.entity_id, payload=body.model_dump(),
-            device_id=conflict.device_id or "", org_wide=conflict.entity_type == "product",
+            device_id=conflict.device_id or "", org_wide=conflict.entity_type == Entity.PRODUCT,
         ) as oc:
             try:
                 resolve_in(oc, conflict, body)
@@ -169,10 +169,10 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
 
 def conflict_resolve_op(oc: OpContext) -> Outcome:
     """The ``conflict.resolve`` operation: a manager resolved a conflict at a terminal."""
-    p = parse_payload(ConflictResolve, oc.op.payload)
+    p = oc.payload_as(ConflictResolve)
     conflict = oc.session.get(Conflict, p.conflict_id, with_for_update=True)
     if conflict is None or conflict.org_id != oc.terminal.org_id:
         raise Rejected(f"conflict {p.conflict_id} does not exist")
-    if conflict.store_id != oc.terminal.store_id and conflict.entity_type != "product":
+    if conflict.store_id != oc.terminal.store_id and conflict.entity_type != Entity.PRODUCT:
         raise Rejected("the conflict belongs to another store")
     return resolve_in(oc, conflict, p)

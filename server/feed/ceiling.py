@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.operations import Entity
 from app.domain.permissions import Role
 from app.domain.role_ceiling import within_ceiling
 from server.context import TerminalPrincipal
@@ -42,7 +43,7 @@ def for_ceiling(changes: list[Change], ceiling: str | None) -> list[Change]:
     out: list[Change] = []
     for change in changes:
         data = change.data
-        if change.entity_type == "staff" and data and data.get("pin_hash") and _above(data, ceiling):
+        if change.entity_type == Entity.STAFF and data and data.get("pin_hash") and _above(data, ceiling):
             change = change.model_copy(update={"data": {**data, "pin_hash": ""}})
         out.append(change)
     return out

@@ -37,6 +37,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from app.domain.operations import Entity
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import (
@@ -102,16 +103,16 @@ def _change(cursor: int, entity_type: str, entity_id: str, version: int,
 
 
 def _store_changes(session: Session, store: Store, cursor: int, rows: Sequence[Store]) -> list[Change]:
-    return [_change(cursor, "store", s.id, s.version, store_state(s)) for s in rows]
+    return [_change(cursor, Entity.STORE, s.id, s.version, store_state(s)) for s in rows]
 
 
 def _staff_changes(session: Session, store: Store, cursor: int, rows: Sequence[Staff]) -> list[Change]:
-    return [_change(cursor, "staff", s.id, s.version, staff_state(s)) for s in rows]
+    return [_change(cursor, Entity.STAFF, s.id, s.version, staff_state(s)) for s in rows]
 
 
 def _product_changes(session: Session, store: Store, cursor: int,
                      rows: Sequence[Product]) -> list[Change]:
-    return [_change(cursor, "product", p.id, p.version, product_state(p), p.deleted) for p in rows]
+    return [_change(cursor, Entity.PRODUCT, p.id, p.version, product_state(p), p.deleted) for p in rows]
 
 
 def _moved_since(session: Session, store: Store, cursor: int,
@@ -122,7 +123,7 @@ def _moved_since(session: Session, store: Store, cursor: int,
     stmt = (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli))
             .join(FeedEntry, and_(FeedEntry.entity_id == StockMovement.id,
                                   FeedEntry.store_id == store.id,
-                                  FeedEntry.entity_type == "stock_movement",
+                                  FeedEntry.entity_type == Entity.STOCK_MOVEMENT,
                                   FeedEntry.position > cursor))
             .where(StockMovement.store_id == store.id,
                    StockMovement.product_id.in_(product_ids))
@@ -137,37 +138,37 @@ def _level_changes(session: Session, store: Store, cursor: int,
     for level in rows:
         data = stock_level_state(level)
         data["qty_on_hand_milli"] = level.qty_milli - moved.get(level.product_id, 0)
-        out.append(_change(cursor, "stock_level", level.product_id, 1, data))
+        out.append(_change(cursor, Entity.STOCK_LEVEL, level.product_id, 1, data))
     return out
 
 
 def _order_changes(session: Session, store: Store, cursor: int, rows: Sequence[Order]) -> list[Change]:
-    return [_change(cursor, "order", o.id, o.version, order_state(session, o),
+    return [_change(cursor, Entity.ORDER, o.id, o.version, order_state(session, o),
                     o.status == "deleted") for o in rows]
 
 
 def _conflict_changes(session: Session, store: Store, cursor: int,
                       rows: Sequence[Conflict]) -> list[Change]:
-    return [_change(cursor, "conflict", c.id, c.version, conflict_state(c)) for c in rows]
+    return [_change(cursor, Entity.CONFLICT, c.id, c.version, conflict_state(c)) for c in rows]
 
 
 def _approval_changes(session: Session, store: Store, cursor: int,
                       rows: Sequence[Approval]) -> list[Change]:
-    return [_change(cursor, "approval", a.id, a.version, approval_state(a)) for a in rows]
+    return [_change(cursor, Entity.APPROVAL, a.id, a.version, approval_state(a)) for a in rows]
 
 
 # The order of a snapshot: settings first; products before the stock levels and orders
 # that name them; orders before the approvals that name them.
 KINDS: tuple[Kind, ...] = (
-    Kind("store", Store, Store.id, lambda t: [Store.id == t.store_id], _store_changes),
-    Kind("staff", Staff, Staff.id, lambda t: [Staff.org_id == t.org_id], _staff_changes),
-    Kind("product", Product, Product.id, lambda t: [Product.org_id == t.org_id], _product_changes),
-    Kind("stock_level", StockLevel, StockLevel.product_id,
+    Kind(Entity.STORE, Store, Store.id, lambda t: [Store.id == t.store_id], _store_changes),
+    Kind(Entity.STAFF, Staff, Staff.id, lambda t: [Staff.org_id == t.org_id], _staff_changes),
+    Kind(Entity.PRODUCT, Product, Product.id, lambda t: [Product.org_id == t.org_id], _product_changes),
+    Kind(Entity.STOCK_LEVEL, StockLevel, StockLevel.product_id,
          lambda t: [StockLevel.store_id == t.store_id], _level_changes),
-    Kind("order", Order, Order.id, lambda t: [Order.store_id == t.store_id], _order_changes),
-    Kind("conflict", Conflict, Conflict.id,
+    Kind(Entity.ORDER, Order, Order.id, lambda t: [Order.store_id == t.store_id], _order_changes),
+    Kind(Entity.CONFLICT, Conflict, Conflict.id,
          lambda t: [Conflict.store_id == t.store_id, Conflict.status == "open"], _conflict_changes),
-    Kind("approval", Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
+    Kind(Entity.APPROVAL, Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
          _approval_changes),
 )
 _KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}

@@ -15,24 +15,26 @@ from datetime import datetime
 from pydantic import ValidationError
 
 from app.domain.ids import new_id
+from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action
 from server.db.base import utcnow
 from server.db.models import Approval, Customer
 from server.feed.serialize import approval_state
-from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import record_conflict
 from server.sync.orders import load_order
 from sync.payloads import ApprovalDecide, ApprovalRequest, CustomerUpsert, RefundCreate
 from sync.protocol import OpStatus, describe_errors
 
-KIND_ACTION = {"delete": Action.ORDER_DELETE_REQUEST, "refund": Action.REFUND_REQUEST}
+#: an approval's kind -> the action asking for it needs (the catalogue's permission)
+KIND_ACTION = CATALOGUE[OpType.APPROVAL_REQUEST].permission.by_value
 
 
 def publish_approval(oc: OpContext, approval: Approval) -> dict[str, object]:
     oc.session.flush()
     state = approval_state(approval)
-    oc.feed.append("approval", approval.id, approval.version, state,
+    oc.feed.append(Entity.APPROVAL, approval.id, approval.version, state,
                    origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
                    store_id=approval.store_id)
     return state
@@ -64,7 +66,7 @@ def request_in(oc: OpContext, p: ApprovalRequest) -> tuple[Approval, bool]:
         device_id=oc.terminal.terminal_id,
     )
     oc.session.add(approval)
-    oc.audit("approval", approval.id, "approval.request",
+    oc.audit(Entity.APPROVAL, approval.id, OpType.APPROVAL_REQUEST,
              {"kind": {"before": None, "after": p.kind},
               "order": {"before": None, "after": order.reference}},
              reason=approval.reason, store_id=approval.store_id)
@@ -74,7 +76,7 @@ def request_in(oc: OpContext, p: ApprovalRequest) -> tuple[Approval, bool]:
 
 
 def approval_request(oc: OpContext) -> Outcome:
-    p = parse_payload(ApprovalRequest, oc.op.payload)
+    p = oc.payload_as(ApprovalRequest)
     if p.approval_id != oc.op.entity_id:
         raise Rejected("entity_id must be the approval_id")
     approval, created = request_in(oc, p)
@@ -90,7 +92,7 @@ def _decided(oc: OpContext, approval: Approval, status: str, note: str | None,
     approval.decided_at = decided_at or utcnow()
     approval.decision_note = note
     approval.version += 1
-    oc.audit("approval", approval.id, "approval.decide",
+    oc.audit(Entity.APPROVAL, approval.id, OpType.APPROVAL_DECIDE,
              {"status": {"before": before, "after": status}}, reason=note,
              store_id=approval.store_id)
     state = publish_approval(oc, approval)
@@ -111,7 +113,7 @@ def _already(oc: OpContext, approval: Approval, wanted: str) -> Outcome:
     if approval.status == wanted:
         return Outcome(OpStatus.APPLIED, approval.version, flags=["already_decided"])
     conflict = record_conflict(
-        oc, "approval", approval.id, "approval_already_decided",
+        oc, Entity.APPROVAL, approval.id, "approval_already_decided",
         {"status": {"base": "pending", "server": approval.status, "terminal": wanted},
          "decided_by": {"base": None, "server": approval.decided_by, "terminal": oc.actor.id}},
         store_id=approval.store_id)
@@ -130,7 +132,7 @@ def reject_in(oc: OpContext, approval: Approval, note: str | None,
 
 def approval_decide(oc: OpContext) -> Outcome:
     """A manager's decision. ``approved: true`` here also carries the change out."""
-    p = parse_payload(ApprovalDecide, oc.op.payload)
+    p = oc.payload_as(ApprovalDecide)
     if p.approval_id != oc.op.entity_id:
         raise Rejected("entity_id must be the approval_id")
     oc.require(Action.APPROVAL_DECIDE)
@@ -187,7 +189,7 @@ def settle(oc: OpContext, approval_id: str | None, kind: str, order_id: str,
         return
     if approval.status == "rejected":
         oc.flags.append("approval_was_rejected")
-        oc.audit("approval", approval.id, "approval.overridden",
+        oc.audit(Entity.APPROVAL, approval.id, "approval.overridden",
                  {"status": {"before": "rejected", "after": "rejected"}},
                  reason=f"{kind} carried out by {oc.actor.id} after a rejection",
                  store_id=approval.store_id)
@@ -198,13 +200,13 @@ def settle(oc: OpContext, approval_id: str | None, kind: str, order_id: str,
 def customer_upsert(oc: OpContext) -> Outcome:
     """Create or update a customer (sealed at rest); fields not given are kept."""
     oc.require(Action.SALE_CREATE)
-    p = parse_payload(CustomerUpsert, oc.op.payload)
+    p = oc.payload_as(CustomerUpsert)
     customer = oc.session.get(Customer, oc.op.entity_id, with_for_update=True)
     given = {k: v for k, v in p.model_dump().items() if v is not None}
     if customer is None:
         customer = Customer(id=oc.op.entity_id, org_id=oc.terminal.org_id, data=given)
         oc.session.add(customer)
-        oc.audit("customer", customer.id, "customer.create",
+        oc.audit(Entity.CUSTOMER, customer.id, "customer.create",
                  {k: {"before": None, "after": "(sealed)"} for k in given})
         return Outcome(OpStatus.APPLIED, 1)
     if customer.org_id != oc.terminal.org_id:
@@ -215,6 +217,6 @@ def customer_upsert(oc: OpContext) -> Outcome:
     customer.data = merged
     customer.version += 1
     customer.updated_at = utcnow()
-    oc.audit("customer", customer.id, "customer.update",
+    oc.audit(Entity.CUSTOMER, customer.id, "customer.update",
              {k: {"before": "(sealed)", "after": "(sealed)"} for k in given})
     return Outcome(OpStatus.APPLIED, customer.version)

@@ -31,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.operations import Entity, OpType
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
 from server.db.bulk_insert import execute_rows, insert_rows
@@ -51,7 +52,7 @@ from server.sync.bulk_run import (
 from server.sync.common import Outcome, Rejected
 from server.sync.dispatch import check_ceiling, upgrade
 from server.sync.order_decision import Applied, Envelope, Refused, decide
-from sync.protocol import Operation, OpStatus, OpType
+from sync.protocol import Operation, OpStatus
 
 _lv = LEVELS.c
 log = logging.getLogger("tillsync.server.sync")
@@ -141,8 +142,8 @@ class BulkOrders:
         rows[PAYMENTS].extend(d.payments)
         rows[MOVEMENTS].extend(d.movements)
         rows[AUDIT].append({
-            "org_id": org_id, "store_id": order["store_id"], "entity_type": "order",
-            "entity_id": order["id"], "action": "order.create",
+            "org_id": org_id, "store_id": order["store_id"], "entity_type": Entity.ORDER,
+            "entity_id": order["id"], "action": OpType.ORDER_CREATE,
             "actor_id": order["created_by"], "device_id": device_id, "op_id": op.op_id,
             "reason": None, "created_at": now, "changes": d.audit,  # plain JSON values
         })

@@ -19,27 +19,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.domain.limits import MAX_QTY_MILLI, fits
+from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.permissions import Action
 from app.domain.product_rules import CHECKS, stored_form
 from server.db.base import utcnow
 from server.db.models import Product, StockMovement
 from server.feed.serialize import PRODUCT_FIELDS, product_state
-from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import merge_fields, record_conflict
 from server.sync.product_codes import check_values, checked_product_values
 from server.sync.stock import apply_delta
 from sync.payloads import EntityUpdate, ProductCreate, StockAdjust
 from sync.protocol import OpStatus
 
-KIND_ACTION = {
-    "count": Action.STOCK_COUNT,
-    "receive": Action.STOCK_RECEIVE,
-    "adjust": Action.STOCK_ADJUST,
-}
+#: a stock movement's kind -> the action it needs (the catalogue's permission)
+KIND_ACTION = CATALOGUE[OpType.STOCK_ADJUST].permission.by_value
 
 
 def stock_adjust(oc: OpContext) -> Outcome:
-    p = parse_payload(StockAdjust, oc.op.payload)
+    p = oc.payload_as(StockAdjust)
     action = KIND_ACTION.get(p.kind)
     if action is None:
         raise Rejected(f"unknown stock movement kind {p.kind!r} (count, receive, adjust)")
@@ -58,7 +56,7 @@ def stock_adjust(oc: OpContext) -> Outcome:
         oc, p.product_id, p.qty_delta_milli, p.kind, movement_id=p.movement_id,
         reason=p.reason, reference=p.reference, created_at=p.created_at,
     )
-    oc.audit("stock", p.product_id, "stock.adjust",
+    oc.audit("stock", p.product_id, OpType.STOCK_ADJUST,
              {"qty_milli": {"before": movement.qty_after_milli - p.qty_delta_milli,
                             "after": movement.qty_after_milli}}, reason=p.reason)
     return Outcome(OpStatus.APPLIED, 1, flags=list(oc.flags))
@@ -70,7 +68,7 @@ def publish_product(oc: OpContext, product: Product) -> dict[str, Any]:
     oc.session.flush()
     state = product_state(product)
     oc.feed.append(
-        "product", product.id, product.version, state, deleted=product.deleted,
+        Entity.PRODUCT, product.id, product.version, state, deleted=product.deleted,
         origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
     )
     return state
@@ -108,19 +106,22 @@ def _barcode_set(name: str, value: Any) -> Any:
 # ---------------------------------------------------------------- product ops
 
 
+def check_raw_values(payload: dict[str, Any]) -> None:
+    """The product rules on a new product's values as sent (a price "350" is not a
+    number of cents), before the payload is parsed; InvalidValue in the rule's words."""
+    check_values({n: v for n, v in payload.items() if n in CHECKS})
+
+
 def product_create(oc: OpContext) -> Outcome:
-    if not (oc.can(Action.CATALOG_EDIT) or oc.can(Action.PRODUCT_QUICK_ADD)):
-        oc.require(Action.CATALOG_EDIT)
-    # the rules see the values as sent (a price "350" is not a number of cents)
-    raw = oc.op.payload if isinstance(oc.op.payload, dict) else {}
-    check_values({n: v for n, v in raw.items() if n in CHECKS})
-    p = parse_payload(ProductCreate, oc.op.payload)
+    oc.require_any(CATALOGUE[OpType.PRODUCT_CREATE].permission.actions_for(oc.op.payload))
+    check_raw_values(oc.op.payload if isinstance(oc.op.payload, dict) else {})
+    p = oc.payload_as(ProductCreate)
     if oc.session.get(Product, oc.op.entity_id) is not None:
         raise Rejected(f"product {oc.op.entity_id} already exists")
     values = checked_product_values(oc, oc.op.entity_id, p.model_dump())
     product = Product(id=oc.op.entity_id, org_id=oc.terminal.org_id, **values)
     oc.session.add(product)
-    oc.audit("product", product.id, "product.create",
+    oc.audit(Entity.PRODUCT, product.id, OpType.PRODUCT_CREATE,
              {k: {"before": None, "after": v} for k, v in jsonable(values).items()})
     oc.emit("product.created", {"product": publish_product(oc, product)})
     return Outcome(OpStatus.APPLIED, product.version)
@@ -128,7 +129,7 @@ def product_create(oc: OpContext) -> Outcome:
 
 def product_update(oc: OpContext) -> Outcome:
     oc.require(Action.CATALOG_EDIT)
-    p = parse_payload(EntityUpdate, oc.op.payload)
+    p = oc.payload_as(EntityUpdate)
     unknown = set(p.fields) - set(PRODUCT_FIELDS)
     if unknown or not p.fields:
         raise Rejected(f"these product fields cannot be edited: {', '.join(sorted(unknown))}"
@@ -143,15 +144,15 @@ def product_update(oc: OpContext) -> Outcome:
     if product.deleted:
         both = {n: {"base": e.base, "server": current[n], "terminal": e.value}
                 for n, e in p.fields.items()}
-        conflict = record_conflict(oc, "product", product.id, "edit_of_deleted", both)
+        conflict = record_conflict(oc, Entity.PRODUCT, product.id, "edit_of_deleted", both)
         return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
                        reason="the product was deleted on the server")
     to_apply, conflicts = merge_fields(current, p.fields, _barcode_set)
     if to_apply:  # the merged product is checked as a whole (apply_product_fields)
         _, changes = apply_product_fields(oc, product, to_apply, reason=p.reason)
-        oc.audit("product", product.id, "product.update", changes, reason=p.reason)
+        oc.audit(Entity.PRODUCT, product.id, OpType.PRODUCT_UPDATE, changes, reason=p.reason)
     if conflicts:
-        conflict = record_conflict(oc, "product", product.id, "field_conflict", conflicts)
+        conflict = record_conflict(oc, Entity.PRODUCT, product.id, "field_conflict", conflicts)
         return Outcome(OpStatus.CONFLICT, product.version, conflict_id=conflict.id,
                        reason=f"changed on the server too: {', '.join(sorted(conflicts))}",
                        flags=["partially_applied"] if to_apply else [])
@@ -180,7 +181,7 @@ def product_delete_in(oc: OpContext, reason: str | None) -> Outcome:
     product.deleted, product.active, product.barcodes = True, False, []
     product.version += 1
     product.updated_at = utcnow()
-    oc.audit("product", product.id, "product.delete", changes, reason=reason)
+    oc.audit(Entity.PRODUCT, product.id, "product.delete", changes, reason=reason)
     oc.emit("product.deleted", {"product": publish_product(oc, product), "changes": changes,
                                 "reason": reason})
     return Outcome(OpStatus.APPLIED, product.version)

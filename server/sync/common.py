@@ -52,9 +52,30 @@ class OpContext:
     feed: FeedWriter
     webhook_urls: list[str]
     flags: list[str] = field(default_factory=list)
+    #: the payload parsed with its catalogue model, once, by the dispatch (None for an op
+    #: applied for a signed-in staff member: the handler parses it, :meth:`payload_as`)
+    parsed: BaseModel | None = None
 
     def can(self, action: Action) -> bool:
         return allowed(self.actor.role, action)
+
+    def payload_as(self, model: type[M]) -> M:
+        """The op's payload as ``model``: the one the dispatch parsed, else parsed now
+        (a Rejected naming the fields at fault)."""
+        parsed = self.parsed
+        if isinstance(parsed, model):
+            return parsed
+        parsed = parse_payload(model, self.op.payload)
+        self.parsed = parsed
+        return parsed
+
+    def require_any(self, actions: tuple[Action, ...]) -> None:
+        """The actor may do one of ``actions`` (the catalogue's permission of the op);
+        refused in the words of :meth:`require` for the first."""
+        for action in actions:
+            if self.can(action):
+                return
+        self.require(actions[0])
 
     def require(self, action: Action) -> None:
         if not self.can(action):

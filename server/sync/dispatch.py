@@ -3,24 +3,34 @@
 Every op type that is not written in bulk (and every op when the bulk path is off)
 goes through :func:`run_handler`; a Rejected is rolled back to the savepoint and
 becomes the op's stored result, so it never holds the device's queue.
+
+The catalogue (app/domain/operations.py) says, per type, what is checked here once
+before the handler: the actor's permission (``spec.permission``), then the payload,
+parsed with the spec's model (the handler reads it with ``oc.payload_as``), and whose
+feed the result goes to (``spec.scope``). Handlers keep their finer checks (discounts,
+the approver's right, a stock movement's kind) and their own base check, for the back
+office, which calls them without this dispatch (the same words either way).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 import orjson
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from app.domain.operations import CATALOGUE, OpSpec, Scope
 from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
 from server.sync import approvals, catalog, order_edits, orders, proofs, sightings
-from server.sync.common import OpContext, Outcome, Rejected
+from server.sync.common import OpContext, Outcome, Rejected, parse_payload
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
     Operation,
@@ -45,7 +55,13 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.APPROVAL_DECIDE: approvals.approval_decide,
     OpType.CUSTOMER_UPSERT: approvals.customer_upsert,
 }
-ORG_WIDE = {OpType.PRODUCT_CREATE, OpType.PRODUCT_UPDATE, OpType.CONFLICT_RESOLVE}
+ORG_WIDE = frozenset(t for t, spec in CATALOGUE.items() if spec.scope is Scope.ORG)
+#: checks of the payload as sent, before it is parsed: the product rules see a price
+#: "350" as sent, not as the number the model would make of it (catalog.product_create
+#: runs them too, for the back office)
+BEFORE_PARSE: dict[OpType, Callable[[dict[str, Any]], None]] = {
+    OpType.PRODUCT_CREATE: catalog.check_raw_values,
+}
 
 
 def upgrade(op: Operation) -> Operation:
@@ -136,7 +152,8 @@ def run_handler(
     try:
         op = upgrade(op)
         handler = _handler(op.type)
-        if handler is None:
+        spec = CATALOGUE.get(op.type)
+        if handler is None or spec is None:
             raise Rejected(f"{op.type.value} is not supported by this server yet")
         actor = session.get(Staff, op.actor_id)
         if actor is None or actor.org_id != terminal.org_id:
@@ -147,12 +164,14 @@ def run_handler(
         check_approver(session, terminal, op.payload)
         proof = (proofs.Proof.NOT_NEEDED if vouched else
                  proofs.check(session, terminal, op, ctx.settings.approval_proof_policy))
+        org_wide = spec.scope is Scope.ORG
         if feed is None:
-            writer = (FeedWriter.for_org(session, terminal.org_id) if op.type in ORG_WIDE
+            writer = (FeedWriter.for_org(session, terminal.org_id) if org_wide
                       else FeedWriter.for_store(session, terminal.store_id))
         else:
-            writer = feed.org_wide() if op.type in ORG_WIDE else feed
+            writer = feed.org_wide() if org_wide else feed
         oc = OpContext(session, op, terminal, actor, writer, ctx.settings.webhook_urls)
+        oc.parsed = checked_payload(oc, spec)
         outcome = handler(oc)
         if outcome.status is OpStatus.APPLIED:
             sightings.after_apply(oc, outcome, proof)
@@ -171,6 +190,18 @@ def run_handler(
             feed.truncate(mark)
         log.exception("op %s (%s) failed", op.op_id, op.type)
         return Outcome(OpStatus.REJECTED, reason=internal_error_reason(op.op_id))
+
+
+def checked_payload(oc: OpContext, spec: OpSpec) -> BaseModel:
+    """The actor's permission for this op (the catalogue's, by its payload), then its
+    payload parsed with the spec's model: a person without the right is refused for it
+    before anything is said of their payload."""
+    payload = oc.op.payload
+    oc.require_any(spec.permission.actions_for(payload))
+    before = BEFORE_PARSE.get(spec.type)
+    if before is not None:
+        before(payload if isinstance(payload, dict) else {})
+    return parse_payload(spec.payload, payload)
 
 
 _CEILINGS = "tillsync_terminal_ceilings"

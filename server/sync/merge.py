@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.domain.ids import new_id
+from app.domain.operations import Entity
 from server.db.models import Conflict
 from server.feed.serialize import conflict_state
 from server.sync.common import OpContext, jsonable, same
@@ -61,7 +62,7 @@ def record_conflict(
     oc.session.flush()
     state = conflict_state(conflict)
     oc.feed.append(
-        "conflict", conflict.id, conflict.version, state,
+        Entity.CONFLICT, conflict.id, conflict.version, state,
         origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id, store_id=conflict.store_id,
     )
     oc.emit("conflict.created", state)

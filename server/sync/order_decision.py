@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from app.domain import order_rules
 from app.domain.ids import new_id
+from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.order_rules import RuleError
 from app.domain.order_status import status_for_balance
 from app.domain.permissions import Action, allowed
@@ -104,6 +105,13 @@ class Envelope:
             raise Rejected(f"{self.actor_name} is a {role}, and a {role} may not do "
                            f"{action.value}")
 
+    def require_any(self, actions: tuple[Action, ...]) -> None:
+        """One of ``actions`` (a catalogue permission), else refused for the first."""
+        for action in actions:
+            if self.can(action):
+                return
+        self.require(actions[0])
+
 
 # ------------------------------------------------------------------ outputs
 
@@ -131,7 +139,7 @@ class Applied:
     flags: list[str]
     audit: dict[str, Any]
     state: dict[str, Any]
-    feed: list[tuple[str, str, dict[str, Any]]]
+    feed: list[tuple[Entity, str, dict[str, Any]]]
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -187,19 +195,28 @@ def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
 # ------------------------------------------------------------------ the decision
 
 
-def decide(payload: dict[str, Any], env: Envelope, known: Known) -> Decision:
+_SPEC = CATALOGUE[OpType.ORDER_CREATE]
+#: a sale that carries payments records them: the actor needs payment.record's right too
+_PAYMENTS = CATALOGUE[OpType.PAYMENT_RECORD]
+
+
+def decide(payload: dict[str, Any], env: Envelope, known: Known, *,
+           parsed: OrderCreate | None = None) -> Decision:
     """Decide one order.create. The payload is parsed here, after the actor's right to
-    sell is checked (a stock person's malformed sale is refused for the right)."""
+    sell is checked (a stock person's malformed sale is refused for the right); the
+    push's dispatch did both already when it passes ``parsed``."""
     try:
-        env.require(Action.SALE_CREATE)
-        p = parse_payload(OrderCreate, payload)
+        if parsed is None:
+            env.require_any(_SPEC.permission.actions_for(payload))
+            parsed = parse_payload(OrderCreate, payload)
+        p = parsed
         _check(p, env, known)
         flags = _flags(p, env, known.products)
         server_totals = _server_totals(p, flags)
         if (env.org_id, p.reference) in known.references:
             flags.append("duplicate_reference")
         if p.payments:
-            env.require(Action.PAYMENT_RECORD)
+            env.require_any(_PAYMENTS.permission.actions_for(None))
     except Rejected as exc:
         return Refused(exc.reason)
     return _applied(p, env, known, flags, server_totals)
@@ -273,8 +290,8 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     state = order_state_of(
         order, [line_state_of(li) for li in lines],
         [payment_state_of(r) for r in sorted(payments, key=_by_time)], [])
-    feed = [("stock_movement", m["id"], movement_state_of(m)) for m in movements]
-    feed.append(("order", env.order_id, state))
+    feed = [(Entity.STOCK_MOVEMENT, m["id"], movement_state_of(m)) for m in movements]
+    feed.append((Entity.ORDER, env.order_id, state))
     events = [("offline_order.created", state)]
     events += [("payment.received", {"order_id": env.order_id, "reference": p.reference,
                                      "payment": jsonable(pay.model_dump())})

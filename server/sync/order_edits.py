@@ -7,13 +7,14 @@ from typing import Any
 from sqlalchemy import delete, select
 
 from app.domain import order_rules
+from app.domain.operations import Entity, OpType
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
 from app.domain.totals import Discount, DiscountError, compute
 from server.db.base import utcnow
 from server.db.models import Order, OrderLine
 from server.feed.serialize import line_state
-from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import merge_fields, record_conflict
 from server.sync.order_decision import line_ids_taken, line_inputs
 from server.sync.orders import (
@@ -148,7 +149,7 @@ def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
 
 def order_update(oc: OpContext) -> Outcome:
     oc.require(Action.ORDER_EDIT)
-    p = parse_payload(EntityUpdate, oc.op.payload)
+    p = oc.payload_as(EntityUpdate)
     unknown = set(p.fields) - set(EDITABLE)
     if unknown:
         raise Rejected(f"these order fields cannot be edited: {', '.join(sorted(unknown))}")
@@ -161,7 +162,7 @@ def order_update(oc: OpContext) -> Outcome:
         kind = "edit_of_deleted" if status is OrderStatus.DELETED else "edit_of_completed"
         both = {n: {"base": e.base, "server": current[n], "terminal": e.value}
                 for n, e in p.fields.items()}
-        conflict = record_conflict(oc, "order", order.id, kind, both, store_id=order.store_id)
+        conflict = record_conflict(oc, Entity.ORDER, order.id, kind, both, store_id=order.store_id)
         return Outcome(OpStatus.CONFLICT, order.version,
                        reason=f"the order is {status.value} on the server", conflict_id=conflict.id)
     to_apply, conflicts = merge_fields(current, p.fields, normalize)
@@ -170,13 +171,13 @@ def order_update(oc: OpContext) -> Outcome:
         _apply(oc, order, to_apply)
         order.version += 1
         order.updated_at = utcnow()
-        oc.audit("order", order.id, "order.update",
+        oc.audit(Entity.ORDER, order.id, OpType.ORDER_UPDATE,
                  {n: {"before": before[n], "after": to_apply[n]} for n in to_apply},
                  reason=p.reason, store_id=order.store_id)
         state = publish_order(oc, order)
         oc.emit("offline_order.updated", state)
     if conflicts:
-        conflict = record_conflict(oc, "order", order.id, "field_conflict", conflicts,
+        conflict = record_conflict(oc, Entity.ORDER, order.id, "field_conflict", conflicts,
                                    store_id=order.store_id)
         names = ", ".join(sorted(conflicts))
         if to_apply:
@@ -190,7 +191,7 @@ def order_update(oc: OpContext) -> Outcome:
 
 def order_delete(oc: OpContext) -> Outcome:
     """Delete a pending order (soft): the actor must be allowed to do order.delete."""
-    p = parse_payload(OrderDelete, oc.op.payload)
+    p = oc.payload_as(OrderDelete)
     return delete_in(oc, oc.op.entity_id, p.reason, p.approved_by, p.approval_id)
 
 
@@ -211,7 +212,7 @@ def delete_in(oc: OpContext, order_id: str, reason: str, approved_by: str | None
         both = {"status": {"base": OrderStatus.PENDING.value, "server": status.value,
                            "terminal": OrderStatus.DELETED.value},
                 "reason": {"base": None, "server": None, "terminal": reason}}
-        conflict = record_conflict(oc, "order", order.id, "delete_of_completed", both,
+        conflict = record_conflict(oc, Entity.ORDER, order.id, "delete_of_completed", both,
                                    store_id=order.store_id)
         settle(oc, approval_id, "delete", order.id)
         return Outcome(OpStatus.CONFLICT, order.version, conflict_id=conflict.id,
@@ -224,7 +225,7 @@ def delete_in(oc: OpContext, order_id: str, reason: str, approved_by: str | None
     order.deleted_by = oc.actor.id
     order.version += 1
     order.updated_at = utcnow()
-    oc.audit("order", order.id, "order.delete",
+    oc.audit(Entity.ORDER, order.id, OpType.ORDER_DELETE,
              {"status": {"before": status.value, "after": order.status},
               "approved_by": approved_by, "approval_id": approval_id},
              reason=reason, store_id=order.store_id)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.domain import order_rules
+from app.domain.operations import Entity, OpType
 from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
@@ -32,10 +33,10 @@ from server.db.models import (
 )
 from server.feed.serialize import order_state, payment_state, refund_state_of
 from server.sync import bulk_run
-from server.sync.common import OpContext, Outcome, Rejected, jsonable, parse_payload
+from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.order_decision import Envelope, Refused, decide, rules
 from server.sync.stock import apply_delta
-from sync.payloads import PaymentData, RefundCreate
+from sync.payloads import OrderCreate, PaymentData, RefundCreate
 from sync.protocol import OpStatus
 
 
@@ -67,7 +68,7 @@ def publish_order(oc: OpContext, order: Order) -> dict[str, object]:
     oc.session.flush()
     state = order_state(oc.session, order)
     # Only the order's own store sees it, even from an org-wide writer (conflict.resolve).
-    oc.feed.append("order", order.id, order.version, state,
+    oc.feed.append(Entity.ORDER, order.id, order.version, state,
                    deleted=order.status == OrderStatus.DELETED.value,
                    origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
                    store_id=order.store_id)
@@ -104,9 +105,12 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
     office's orders (references the server made, in the range no terminal holds)."""
     known = bulk_run.load(oc.session, None, [(oc.terminal, [oc.op])])
     actor, term = oc.actor, oc.terminal
-    decision = decide(oc.op.payload, Envelope(
-        oc.op.op_id, oc.op.entity_id, term.org_id, term.store_id, term.terminal_id,
-        actor.id, actor.name, actor.role, utcnow(), server_reference), known)
+    env = Envelope(oc.op.op_id, oc.op.entity_id, term.org_id, term.store_id,
+                   term.terminal_id, actor.id, actor.name, actor.role, utcnow(),
+                   server_reference)
+    # the dispatch parsed it already (after the right to sell); the back office's not
+    parsed = oc.parsed if isinstance(oc.parsed, OrderCreate) else None
+    decision = decide(oc.op.payload, env, known, parsed=parsed)
     if isinstance(decision, Refused):
         raise Rejected(decision.reason)
     session = oc.session
@@ -120,7 +124,7 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
         level.qty_milli = qty
     session.add_all([StockMovement(**row) for row in decision.movements])
     oc.flags[:] = decision.flags
-    oc.audit("order", oc.op.entity_id, "order.create", decision.audit)
+    oc.audit(Entity.ORDER, oc.op.entity_id, OpType.ORDER_CREATE, decision.audit)
     for entity_type, entity_id, data in decision.feed:
         oc.publish(entity_type, entity_id, 1, data)
     for event_type, data in decision.events:
@@ -131,7 +135,7 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
 def payment_record(oc: OpContext) -> Outcome:
     """Append-only: a payment already stored is not added again."""
     oc.require(Action.PAYMENT_RECORD)
-    p = parse_payload(PaymentData, oc.op.payload)
+    p = oc.payload_as(PaymentData)
     with rules():
         order_rules.check_payment(p.amount, p.method, tendered=p.tendered, change=p.change)
     order = load_order(oc, p.order_id)
@@ -149,7 +153,7 @@ def payment_record(oc: OpContext) -> Outcome:
     _restatus(order)
     order.version += 1
     order.updated_at = utcnow()
-    oc.audit("payment", p.id, "payment.record",
+    oc.audit(Entity.PAYMENT, p.id, OpType.PAYMENT_RECORD,
              {"amount": {"before": None, "after": p.amount}, "order_id": order.id})
     publish_order(oc, order)
     oc.session.flush()
@@ -161,7 +165,7 @@ def payment_record(oc: OpContext) -> Outcome:
 
 def refund_create(oc: OpContext) -> Outcome:
     """A refund of a paid order, approved by someone allowed to approve refunds."""
-    return refund_in(oc, parse_payload(RefundCreate, oc.op.payload))
+    return refund_in(oc, oc.payload_as(RefundCreate))
 
 
 def link_approval(oc: OpContext, approval_id: str | None, order: Order, refund_id: str) -> None:
@@ -236,7 +240,7 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
                 apply_delta(oc, product.id, rl.qty_milli, "refund", reference=order.reference)
     order.version += 1
     order.updated_at = utcnow()
-    oc.audit("order", order.id, "refund.create",
+    oc.audit(Entity.ORDER, order.id, OpType.REFUND_CREATE,
              {"refunded": {"before": order.refunded - p.amount, "after": order.refunded},
               "refund_id": p.refund_id, "approval_id": p.approval_id},
              reason=p.reason)

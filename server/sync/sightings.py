@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.domain import approval_proof
+from app.domain.operations import Entity
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
 from server.db.tenancy import TerminalStaff
@@ -110,6 +111,6 @@ def after_apply(oc: OpContext, outcome: Outcome, proof: Proof = Proof.NOT_NEEDED
         why = "a privileged operation approved by someone never seen working on this till"
     if FLAG not in outcome.flags:
         outcome.flags.append(FLAG)
-    oc.audit("staff", approver, "approval.unverified",
+    oc.audit(Entity.STAFF, approver, "approval.unverified",
              {"op_id": oc.op.op_id, "type": oc.op.type.value, "entity_id": oc.op.entity_id,
               "device_id": terminal_id}, reason=why)

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from app.domain.ids import new_id
+from app.domain.operations import Entity
 from server.db.base import utcnow
 from server.db.models import StockLevel, StockMovement
 from server.feed.serialize import movement_state
@@ -45,5 +46,5 @@ def apply_delta(
     )
     movement.created_at = created_at or utcnow()
     oc.session.add(movement)
-    oc.publish("stock_movement", movement.id, 1, movement_state(movement))
+    oc.publish(Entity.STOCK_MOVEMENT, movement.id, 1, movement_state(movement))
     return movement
