@@ -46,6 +46,14 @@ def check_clean(label: str, value: str) -> str:
     return value
 
 
+def too_long(label: str, value: str | None, longest: int) -> str | None:
+    """Words for a ``value`` longer than ``longest`` characters (None if it fits): a
+    payload model bounds the field, and a person hears it before the model refuses it."""
+    if value is not None and len(value) > longest:
+        return f"{label} is too long ({len(value):,} characters; at most {longest:,})"
+    return None
+
+
 def check_text(label: str, value: Any, longest: int) -> str:
     """``value`` if it is text of at most ``longest`` characters with no control
     character; otherwise TextError, whose message names ``label``."""

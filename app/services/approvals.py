@@ -15,12 +15,14 @@ from sqlalchemy import select
 
 from app.domain import order_rules
 from app.domain.ids import new_id
+from app.domain.limits import MAX_DECISION_NOTE, MAX_REASON
 from app.domain.operations import OpType
 from app.domain.order_rules import RuleError, SoldLine
 from app.domain.order_status import OrderStatus, StatusError, check_transition
 from app.domain.payloads import ApprovalDecide, ApprovalRequest, OrderDelete, RefundCreate
 from app.domain.payloads import RefundLine as RefundLineData
 from app.domain.permissions import Action, require
+from app.domain.text_rules import too_long
 from app.domain.totals import div_round
 from app.services import till_ceiling
 from app.store.local import LocalStore
@@ -50,6 +52,9 @@ def _order(m: Mutation, order_id: str) -> Order:
 def _need_reason(reason: str) -> str:
     if not reason or not reason.strip():
         raise ApprovalError("A reason is required")
+    problem = too_long("The reason", reason.strip(), MAX_REASON)
+    if problem:
+        raise ApprovalError(problem)
     return reason.strip()
 
 
@@ -187,6 +192,9 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
 def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None = None) -> None:
     """A manager's decision from the approvals queue (or right after an override)."""
     require(approver.role, Action.APPROVAL_DECIDE)
+    problem = too_long("The note", note, MAX_DECISION_NOTE)
+    if problem:
+        raise ApprovalError(problem)
     with mutation(store.db, store.device_id, approver, OpType.APPROVAL_DECIDE) as m:
         above = till_ceiling.refusal(approver.name, approver.role, till_ceiling.read_ceiling(m.session))
         if above is not None:  # the server would quarantine the decision: say so here

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.limits import MAX_REASON
 from app.domain.operations import OpType
 from app.domain.payloads import EntityUpdate, FieldEdit, ProductCreate
 from app.domain.permissions import Action, require
@@ -32,6 +33,7 @@ from app.domain.product_rules import (
     sku_taken,
     stored_form,
 )
+from app.domain.text_rules import too_long
 from app.store.local import LocalStore
 from app.store.models import Barcode, Category, PriceChange, Product
 from app.store.unit_of_work import Actor, Mutation, mutation
@@ -207,6 +209,9 @@ def apply_edits(m: Mutation, product: Product, changes: dict[str, Any]) -> dict[
 def update_product(store: LocalStore, actor: Actor, product_id: str, changes: dict[str, Any],
                    reason: str | None = None) -> dict[str, dict[str, Any]]:
     require(actor.role, Action.CATALOG_EDIT)
+    problem = too_long("The reason", reason, MAX_REASON)
+    if problem:
+        raise CatalogError(problem)
     with mutation(store.db, store.device_id, actor, OpType.PRODUCT_UPDATE) as m:
         product = m.session.get(Product, product_id)
         if product is None:

@@ -8,6 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.limits import MAX_EMAIL, MAX_NAME, MAX_PHONE
+from app.domain.text_rules import too_long
 from app.store.crypto import PersonalDataCipher
 from app.store.local import LocalStore
 from app.store.models import Customer
@@ -22,6 +24,13 @@ class CustomerDetails:
 
     def as_dict(self) -> dict[str, str | None]:
         return {"id": self.id, "name": self.name, "phone": self.phone, "email": self.email}
+
+
+def details_problem(details: CustomerDetails) -> str | None:
+    """Why these details cannot be recorded (a field longer than it may be), or None."""
+    return (too_long("The customer's name", details.name, MAX_NAME)
+            or too_long("The customer's phone", details.phone, MAX_PHONE)
+            or too_long("The customer's email", details.email, MAX_EMAIL))
 
 
 def decrypt(cipher: PersonalDataCipher, c: Customer) -> CustomerDetails:

@@ -15,9 +15,11 @@ from enum import StrEnum
 from sqlalchemy import func, select
 
 from app.domain.ids import new_id
+from app.domain.limits import MAX_MOVEMENT_REFERENCE, MAX_REASON
 from app.domain.operations import OpType
 from app.domain.payloads import StockAdjust
 from app.domain.permissions import Action, require
+from app.domain.text_rules import too_long
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
 from app.store.unit_of_work import Actor, mutation
@@ -42,6 +44,10 @@ def _on_hand(session, product_id: str) -> int:
 
 def _record(store: LocalStore, actor: Actor, action: OpType | Action, kind: str, product_id: str,
             delta_milli: int, reason: str | None, reference: str | None) -> str:
+    problem = (too_long("The reason", reason, MAX_REASON)
+               or too_long("The delivery reference", reference, MAX_MOVEMENT_REFERENCE))
+    if problem:
+        raise StockError(problem)
     with mutation(store.db, store.device_id, actor, action) as m:
         product = m.session.get(Product, product_id)
         if product is None:

@@ -14,12 +14,15 @@ from typing import Any
 from sqlalchemy import select
 
 from app.domain.ids import new_id
+from app.domain.limits import MAX_REASON
 from app.domain.operations import OpType
+from app.domain.order_rules import RuleError, check_note
 from app.domain.order_status import OrderStatus, is_editable, status_for_balance
 from app.domain.payloads import EntityUpdate, FieldEdit
 from app.domain.permissions import Action, require
+from app.domain.text_rules import too_long
 from app.domain.totals import Discount, LineInput, compute
-from app.services.customers import CustomerDetails, decrypt, upsert_in
+from app.services.customers import CustomerDetails, decrypt, details_problem, upsert_in
 from app.services.sales import line_payload
 from app.store.local import LocalStore
 from app.store.models import Installment, Order, StockMovement
@@ -63,6 +66,7 @@ def edit_order(
 ) -> dict[str, dict[str, Any]]:
     """Apply the given changes; returns the field-level before/after that was recorded."""
     require(actor.role, Action.ORDER_EDIT)
+    _check_texts(note, reason, customer)
     with mutation(store.db, store.device_id, actor, Action.ORDER_EDIT) as m:
         order = m.session.get(Order, order_id)
         if order is None:
@@ -97,6 +101,18 @@ def edit_order(
             fields={k: FieldEdit(**v) for k, v in fields.items()}, reason=reason),
             base_version=order.version)
         return audit_changes
+
+
+def _check_texts(note: str | None, reason: str | None, customer: CustomerDetails | None) -> None:
+    """Each text fits its field in the payload (the model's bounds), said in words."""
+    try:
+        check_note(note)
+    except RuleError as exc:
+        raise EditError(str(exc)) from exc
+    problem = (too_long("The reason", reason, MAX_REASON)
+               or (details_problem(customer) if customer is not None else None))
+    if problem:
+        raise EditError(problem)
 
 
 def _edit_lines(order: Order, changes: list[LineChange], m: Mutation) -> dict[str, dict[str, Any]]:

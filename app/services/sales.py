@@ -29,7 +29,7 @@ from app.domain.payloads import (
 from app.domain.permissions import Action, require
 from app.domain.schedule import PaymentPlan
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
-from app.services.customers import CustomerDetails, decrypt, upsert_in
+from app.services.customers import CustomerDetails, decrypt, details_problem, upsert_in
 from app.store.local import LocalStore
 from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
 from app.store.rows import payment_row
@@ -144,6 +144,17 @@ def _check_sale(cart: Cart, totals, applied: list[AppliedTender], plan: PaymentP
         raise SaleError(str(exc)) from exc
 
 
+def _check_texts(note: str | None, customer: CustomerDetails | None) -> None:
+    """The note and the customer's details fit their fields (the payload's bounds)."""
+    try:
+        order_rules.check_note(note)
+    except RuleError as exc:
+        raise SaleError(str(exc)) from exc
+    problem = details_problem(customer) if customer is not None else None
+    if problem:
+        raise SaleError(problem)
+
+
 class _LineView:
     """A line row (dict) seen as the rules' LineLike."""
 
@@ -191,6 +202,7 @@ def record_sale(
     if plan is not None and sum(t.amount for t in applied) != plan.down_payment:
         raise SaleError("Take the whole down payment before the installments")
     _check_sale(cart, totals, applied, plan)
+    _check_texts(note, customer)
     with mutation(store.db, store.device_id, actor, SALE_RECORDED) as m:
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
