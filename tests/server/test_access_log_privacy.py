@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -23,6 +24,19 @@ class _Lines(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.lines.append(record.getMessage())
+
+
+def _settle(lines: list[str], last: str, timeout_s: float = 5.0) -> None:
+    """Wait until both loggers wrote their line of the last request (``last`` in it):
+    Tillsync's line is written once the response has gone out, so the client may read
+    its answer a moment before it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        mine = [line for line in lines if last in line]
+        if any("request_id=" in line for line in mine) and any(
+                "request_id=" not in line for line in mine):
+            return
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -53,6 +67,7 @@ def test_personal_query_values_never_reach_the_access_logs(
                                          "code": "ABCDE-12345", "token": "tt_secret"},
               headers=manager)
         c.get(f"/staff/{tenant.staff[Role.CASHIER]}?phone={PHONE}", headers=manager)
+    _settle(access_lines, "/staff/")
     ours = [line for line in access_lines if "request_id=" in line]
     theirs = [line for line in access_lines if "request_id=" not in line]
     assert len(ours) >= 3 and len(theirs) >= 3, access_lines  # both loggers were heard
