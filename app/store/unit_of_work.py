@@ -71,13 +71,25 @@ def wire_payload(op_type: OpType, payload: BaseModel) -> dict[str, Any]:
     return _json_ready(payload.model_dump())
 
 
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def _json_ready(value: Any) -> Any:
+    """``value`` with every date and datetime as isoformat text (on a sale's path: the
+    plain leaves are passed over without a call each)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {k: v if type(v) in _PLAIN else _json_ready(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [v if type(v) in _PLAIN else _json_ready(v) for v in value]
+    if isinstance(value, date):  # a datetime is a date too
+        return value.isoformat()
     if isinstance(value, dict):
         return {k: _json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_json_ready(v) for v in value]
-    if isinstance(value, date):  # a datetime is a date too
-        return value.isoformat()
     return value
 
 
