@@ -218,31 +218,42 @@ def _error_response(status: int, ref: str) -> dict[str, Any]:
             "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-def _operation_by_type(schemas: dict[str, Any]) -> None:
-    """``OperationByType``: per op type, the Operation with its payload's schema."""
-    variants, mapping = [], {}
-    for op_type, model in OP_PAYLOADS.items():
-        name = "Operation_" + op_type.value.replace(".", "_")
+def _discriminated(schemas: dict[str, Any], base: str, key: str, inner: str,
+                   variants: dict[str, tuple[type[BaseModel], str]], description: str) -> None:
+    """``<base>ByType``: a ``oneOf`` of ``base`` per value of its ``key`` field, each with
+    the schema of its ``inner`` field (an op's payload, a change's data), and the map of
+    value to schema as ``x-<inner>-schemas`` on ``base``."""
+    refs, mapping = [], {}
+    for value, (model, words) in variants.items():
+        name = f"{base}_" + value.replace(".", "_")
         schemas[name] = {
-            "title": f"{op_type.value} operation",
-            "description": f"`entity_id` is {CATALOGUE[op_type].entity_id_is}.",
-            "allOf": [{"$ref": REF.format(model="Operation")}, {
+            "title": f"{value} {base.lower()}", "description": words,
+            "allOf": [{"$ref": REF.format(model=base)}, {
                 "type": "object",
-                "properties": {"type": {"const": op_type.value, "type": "string"},
-                               "payload": {"$ref": REF.format(model=model.__name__)}},
+                "properties": {key: {"const": value, "type": "string"},
+                               inner: {"$ref": REF.format(model=model.__name__)}},
             }],
         }
-        variants.append({"$ref": REF.format(model=name)})
-        mapping[op_type.value] = REF.format(model=name)
-    schemas["OperationByType"] = {
-        "title": "OperationByType",
-        "description": "An Operation as the server reads it: the payload's shape follows "
-        "`type`. On the wire every operation is an `Operation` (PushRequest.operations).",
-        "oneOf": variants, "discriminator": {"propertyName": "type", "mapping": mapping},
+        refs.append({"$ref": REF.format(model=name)})
+        mapping[value] = REF.format(model=name)
+    schemas[f"{base}ByType"] = {
+        "title": f"{base}ByType", "description": description,
+        "oneOf": refs, "discriminator": {"propertyName": key, "mapping": mapping},
     }
-    operation = schemas.setdefault("Operation", {})
-    operation["x-op-payloads"] = {t.value: REF.format(model=m.__name__)
-                                  for t, m in OP_PAYLOADS.items()}
+    schemas.setdefault(base, {})[f"x-{inner}-schemas"] = {
+        value: REF.format(model=model.__name__) for value, (model, _) in variants.items()}
+
+
+def _operation_by_type(schemas: dict[str, Any]) -> None:
+    """``OperationByType``: per op type, the Operation with its payload's schema
+    (``Operation.x-op-payloads`` maps type to payload, as it always has)."""
+    _discriminated(schemas, "Operation", "type", "payload", {
+        t.value: (spec.payload, f"`entity_id` is {spec.entity_id_is}.")
+        for t, spec in CATALOGUE.items()},
+        "An Operation as the server reads it: the payload's shape follows `type`. On the "
+        "wire every operation is an `Operation` (PushRequest.operations).")
+    operation = schemas["Operation"]
+    operation["x-op-payloads"] = operation.pop("x-payload-schemas")
     payload = operation.get("properties", {}).get("payload")
     if isinstance(payload, dict):
         payload["description"] = ("The intent's data; its schema depends on `type` "
@@ -263,29 +274,14 @@ def _op_row(spec: OpSpec) -> str:
 
 
 def _change_by_type(schemas: dict[str, Any]) -> None:
-    """``ChangeByType``: per feed entity type, the Change with its state's schema."""
-    variants, mapping = [], {}
-    for entity, model in STATE_MODELS.items():
-        name = "Change_" + entity.value
-        schemas[name] = {
-            "title": f"{entity.value} change",
-            "allOf": [{"$ref": REF.format(model="Change")}, {
-                "type": "object",
-                "properties": {"entity_type": {"const": entity.value, "type": "string"},
-                               "data": {"$ref": REF.format(model=model.__name__)}},
-            }],
-        }
-        variants.append({"$ref": REF.format(model=name)})
-        mapping[entity.value] = REF.format(model=name)
-    schemas["ChangeByType"] = {
-        "title": "ChangeByType",
-        "description": "A Change as a client reads it: the shape of `data` follows "
-        "`entity_type`. On the wire every change is a `Change`.",
-        "oneOf": variants, "discriminator": {"propertyName": "entity_type", "mapping": mapping},
-    }
-    change = schemas.setdefault("Change", {})
-    change["x-entity-states"] = {e.value: REF.format(model=m.__name__)
-                                 for e, m in STATE_MODELS.items()}
+    """``ChangeByType``: per feed entity type, the Change with its state's schema
+    (``Change.x-entity-states`` maps entity type to state)."""
+    _discriminated(schemas, "Change", "entity_type", "data", {
+        e.value: (m, (m.__doc__ or "").split("\n")[0]) for e, m in STATE_MODELS.items()},
+        "A Change as a client reads it: the shape of `data` follows `entity_type`. On the "
+        "wire every change is a `Change`.")
+    change = schemas["Change"]
+    change["x-entity-states"] = change.pop("x-data-schemas")
 
 
 def permission_table() -> str:
