@@ -29,7 +29,8 @@ Rules, and why:
 - Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
   pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
 - The store's settings (``store``) update the one StoreSettings row, adopting the
-  server's store id if the row still has another one.
+  server's store id if the row still has another one. (The till also took the name
+  ``store_settings`` until issue 13; no server ever sent it.)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.domain.operations import CATALOGUE, Entity
 from app.store.models import OutboxOperation, Product, Staff, StockMovement, StoreSettings
 from sync import conflicts, state
 from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
@@ -49,7 +51,11 @@ from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.apply_orders import apply_approval, apply_order, apply_orders
 from sync.protocol import Change
 
-NON_BLOCKING_OPS = ("stock.adjust",)
+#: Ops that never hold the entity they name: their result is a stock movement, a delta
+#: in a separate ledger, so a pending one does not hold its product back.
+NON_BLOCKING_OPS = tuple(sorted(t.value for t, spec in CATALOGUE.items()
+                                if spec.versions is not None
+                                and spec.versions.entity is Entity.STOCK_MOVEMENT))
 # Payload keys naming another entity an operation changes: the order of a payment or
 # refund, the approval an order.delete / refund.create carries out, the conflict resolved.
 HELD_PAYLOAD_KEYS = ("order_id", "approval_id", "conflict_id")
@@ -163,23 +169,25 @@ def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
     return update_store_settings(s, c.entity_id, c.data, c.version)
 
 
+# Keyed by feed entity type (a Change's entity_type is the plain text of an Entity).
 APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
-    "product": apply_product,  # a product change a run cannot take (sync/apply_bulk.py)
-    "staff": apply_staff,
-    "order": apply_order,  # an order a run cannot take (sync/apply_orders.py)
-    "stock_movement": apply_movement,
-    "conflict": apply_conflict,
-    "store": apply_store,
-    "store_settings": apply_store,
-    "approval": apply_approval,
+    Entity.PRODUCT: apply_product,  # a product change a run cannot take (sync/apply_bulk.py)
+    Entity.STAFF: apply_staff,
+    Entity.ORDER: apply_order,  # an order a run cannot take (sync/apply_orders.py)
+    Entity.STOCK_MOVEMENT: apply_movement,
+    Entity.CONFLICT: apply_conflict,
+    Entity.STORE: apply_store,
+    Entity.APPROVAL: apply_approval,
 }
 # Entity types applied a run at a time (each run of consecutive changes of the type).
 RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
-    "product": apply_products,
-    "stock_level": apply_levels,
-    "order": apply_orders,
+    Entity.PRODUCT: apply_products,
+    Entity.STOCK_LEVEL: apply_levels,
+    Entity.ORDER: apply_orders,
 }
-HOLDABLE = {"product", "order", "staff", "store", "store_settings", "approval", "conflict"}
+# Entity types a pending local op holds back (not the stock ledger's: deltas add up).
+HOLDABLE: frozenset[str] = frozenset({Entity.PRODUCT, Entity.ORDER, Entity.STAFF, Entity.STORE,
+                                      Entity.APPROVAL, Entity.CONFLICT})
 
 
 def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],

@@ -38,6 +38,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from app.domain.operations import OpType
 from app.store.models import (
     Barcode,
     Category,
@@ -325,11 +326,11 @@ def unpushed_deltas(s: Session) -> dict[str, int]:
     pending sales and adjustments), for all products at once."""
     pending = s.scalars(select(OutboxOperation).where(
         OutboxOperation.status == "pending",
-        OutboxOperation.type.in_(["order.create", "stock.adjust"])))
+        OutboxOperation.type.in_([OpType.ORDER_CREATE.value, OpType.STOCK_ADJUST.value])))
     order_ids: set[str] = set()
     movements_of: dict[str, set[Any]] = {}
     for op in pending:
-        if op.type == "order.create":
+        if op.type == OpType.ORDER_CREATE:
             order_ids.add(op.entity_id)
         else:
             payload = op.payload or {}

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,6 +44,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.domain.operations import Conflicts, Entity, OpType, spec_of
+from app.domain.payloads import ConflictResolve
 from app.domain.permissions import Action, require
 from app.domain.product_rules import ProductFieldError, check_fields
 from app.services.catalog_edit import (
@@ -101,22 +104,40 @@ def _field_names(names: list[str]) -> str | None:
 
 
 def entity_of(op_type: str, entity_id: str, payload: dict[str, Any] | None) -> tuple[str, str]:
-    """(entity_type, entity_id) an operation is about, as the server names its conflicts."""
-    p = payload or {}
-    if op_type.startswith("refund.") or op_type.startswith("payment."):
-        return "order", str(p.get("order_id") or entity_id)
-    return op_type.split(".", 1)[0], entity_id
+    """(entity_type, entity_id) an operation is about, as the server names its conflicts:
+    the entity whose version the op changes (a refund's or payment's order); for a type
+    this code does not know (an old record), the word before its dot."""
+    spec = spec_of(op_type)
+    if spec is None:
+        return op_type.split(".", 1)[0], entity_id
+    entity, eid = spec.versioned_entity(entity_id, payload)
+    return entity.value, eid
+
+
+def _deleted(p: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "deleted", "reason": p.get("reason")}
+
+
+def _decided(p: dict[str, Any]) -> dict[str, Any]:
+    return {"status": "approved" if p.get("approved") else "rejected"}
+
+
+#: What a decision on a whole entity wanted (a refund has no side to show: only the
+#: server's state can be kept).
+STATE_SIDES: dict[OpType, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    OpType.ORDER_DELETE: _deleted, OpType.APPROVAL_DECIDE: _decided}
 
 
 def terminal_side(op_type: str, payload: dict[str, Any] | None) -> dict[str, Any]:
-    """What the operation wanted, per field (our side of a conflict)."""
+    """What the operation wanted, per field (our side of a conflict): the values of a
+    per-field edit, or the state a decision wanted."""
     p = payload or {}
-    if isinstance(p.get("fields"), dict):
+    spec = spec_of(op_type)
+    kind = spec.conflicts if spec is not None else Conflicts.FIELDS
+    if kind is Conflicts.FIELDS and isinstance(p.get("fields"), dict):
         return {name: (edit or {}).get("value") for name, edit in p["fields"].items()}
-    if op_type == "order.delete":
-        return {"status": "deleted", "reason": p.get("reason")}
-    if op_type == "approval.decide":
-        return {"status": "approved" if p.get("approved") else "rejected"}
+    if kind is Conflicts.STATE and spec is not None and spec.type in STATE_SIDES:
+        return STATE_SIDES[spec.type](p)
     return {}
 
 
@@ -248,10 +269,10 @@ def current_values(s: Session, entity_type: str, entity_id: str) -> dict[str, An
     """The fields of a product or order as this terminal holds them now ({} if it holds
     neither): what a resolution's audit entry records as ``before``, since the record's
     ``server`` side is only the value when the conflict was raised."""
-    if entity_type == "product":
+    if entity_type == Entity.PRODUCT:
         product = s.get(Product, entity_id)
         return product_state(product) if product is not None else {}
-    if entity_type == "order":
+    if entity_type == Entity.ORDER:
         order = s.get(Order, entity_id)
         if order is None:
             return {}
@@ -344,7 +365,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
     require(actor.role, Action.CONFLICT_RESOLVE)
     if choice not in CHOICES:
         raise ConflictError(f"Choose one of: {', '.join(CHOICES)}")
-    with mutation(store.db, store.device_id, actor, "conflict.resolve") as m:
+    with mutation(store.db, store.device_id, actor, OpType.CONFLICT_RESOLVE) as m:
         row = m.session.get(Conflict, conflict_id)
         if row is None:
             raise ConflictError("Conflict not found")
@@ -364,7 +385,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
             chosen = dict(view.local_value)
         else:
             chosen = {}
-        if chosen and row.entity_type == "product":  # the rules of a normal catalog edit
+        if chosen and row.entity_type == Entity.PRODUCT:  # the rules of a normal catalog edit
             chosen = _checked_product_values(m.session, row.entity_id, chosen)
         now = current_values(m.session, row.entity_type, row.entity_id) if chosen else {}
         row.status = "resolved"
@@ -376,6 +397,7 @@ def resolve(store: LocalStore, actor: Actor, conflict_id: str, choice: str,
         for name, v in chosen.items():
             if name not in PERSONAL_FIELDS:
                 changes[name] = {"before": now.get(name, view.server_value.get(name)), "after": v}
-        m.audit("conflict", row.id, changes, reason=f"{choice} ({row.entity_type} {row.entity_id})")
-        m.emit("conflict.resolve", row.id, {"conflict_id": row.id, "choice": choice,
-                                            "value": chosen if choice == "custom" else None})
+        m.audit(Entity.CONFLICT, row.id, changes, reason=f"{choice} ({row.entity_type} {row.entity_id})")
+        m.emit(OpType.CONFLICT_RESOLVE, row.id, ConflictResolve.model_validate(
+            {"conflict_id": row.id, "choice": choice,
+             "value": chosen if choice == "custom" else None}))

@@ -32,6 +32,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from app.domain.operations import Entity
 from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
@@ -119,11 +120,11 @@ class _SnapshotSeen:
 
     def add(self, changes: list[Change]) -> None:
         for c in changes:
-            if c.entity_type == "product":
+            if c.entity_type == Entity.PRODUCT:
                 self.products.add(c.entity_id)
-            elif c.entity_type == "staff":
+            elif c.entity_type == Entity.STAFF:
                 self.staff.add(c.entity_id)
-            elif c.entity_type == "conflict":
+            elif c.entity_type == Entity.CONFLICT:
                 self.open_conflicts.add(c.entity_id)
 
 

@@ -34,6 +34,7 @@ from typing import Any
 from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
 
+from app.domain.operations import CATALOGUE, Conflicts, Entity, OpSpec, OpType
 from app.store.local import LocalStore
 from app.store.models import Customer, Order, OutboxOperation, Product, StockMovement
 from app.store.models_aftersale import Approval
@@ -42,8 +43,14 @@ from sync import conflicts
 from sync.client import SyncClient, TransientError
 from sync.protocol import MAX_BATCH, Operation, OpStatus, PushResponse
 
-CONFLICTING_OPS = {"order.update", "order.delete", "product.update", "approval.decide",
-                   "refund.create"}
+#: The types that can meet a change made elsewhere: their answers need more than "done".
+CONFLICTING_OPS = frozenset(t for t, spec in CATALOGUE.items()
+                            if spec.conflicts is not Conflicts.NEVER)
+#: The local model of each entity whose version an answer carries (a stock movement is
+#: marked synced instead: it has no version).
+LOCAL_MODELS: dict[Entity, type] = {Entity.ORDER: Order, Entity.PRODUCT: Product,
+                                    Entity.CUSTOMER: Customer, Entity.APPROVAL: Approval}
+_SPECS: dict[str, OpSpec] = {t.value: spec for t, spec in CATALOGUE.items()}
 
 
 class GapError(RuntimeError):
@@ -118,28 +125,25 @@ def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) ->
     ) for r in rows]
 
 
-def _entity_for(op_type: str) -> type | None:
-    if op_type.startswith(("order.", "payment.", "refund.")):
-        return Order
-    if op_type.startswith("product."):
-        return Product
-    if op_type.startswith("customer."):
-        return Customer
-    if op_type.startswith("approval."):
-        return Approval
-    return None
+def _target(op_type: str, entity_id: str, payload: Any) -> tuple[Entity, str] | None:
+    """(entity, id) the answer to an op is recorded on, from the catalogue: the entity
+    whose version the answer carries (a refund's order; a stock movement, marked synced);
+    None for a type this code does not know."""
+    spec = _SPECS.get(op_type)
+    return spec.versioned_entity(entity_id, payload) if spec is not None else None
 
 
 def _record_version(s: Any, row: OutboxOperation, version: int | None, flags: list[str]) -> None:
-    if row.type == "stock.adjust":
-        movement = s.get(StockMovement, (row.payload or {}).get("movement_id"))
+    target = _target(row.type, row.entity_id, row.payload)
+    if target is None:
+        return
+    kind, entity_id = target
+    if kind is Entity.STOCK_MOVEMENT:
+        movement = s.get(StockMovement, entity_id)
         if movement is not None:
             movement.synced = True
         return
-    model = _entity_for(row.type)
-    entity_id = row.entity_id
-    if row.type.startswith("refund.") and isinstance(row.payload, dict):
-        entity_id = row.payload.get("order_id") or entity_id
+    model = LOCAL_MODELS.get(kind)
     entity = s.get(model, entity_id) if model is not None else None
     if entity is None:
         return
@@ -153,7 +157,7 @@ def _is_plain(op: Operation, res: Any) -> bool:
     """An applied (or duplicate) op with nothing more to record than done, a version and
     (on an order) the server's flags."""
     return (res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE)
-            and str(op.type) not in CONFLICTING_OPS)
+            and op.type not in CONFLICTING_OPS)
 
 
 def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> None:
@@ -167,17 +171,20 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
     synced: list[dict[str, Any]] = []
     flagged: dict[str, set[str]] = {}
     for op, res in done:
-        if str(op.type) == "stock.adjust":
-            movement_id = (op.payload or {}).get("movement_id")
-            if movement_id:
-                synced.append({"b_id": movement_id})
+        target = _target(op.type, op.entity_id, op.payload)
+        if target is None:
             continue
-        model = _entity_for(str(op.type))
+        kind, entity_id = target
+        if kind is Entity.STOCK_MOVEMENT:
+            if entity_id:
+                synced.append({"b_id": entity_id})
+            continue
+        model = LOCAL_MODELS.get(kind)
         if model is not None and res.version is not None:
             versions.setdefault(model.__table__, []).append(
-                {"b_id": op.entity_id, "b_version": res.version})
+                {"b_id": entity_id, "b_version": res.version})
         if res.flags and model is Order:
-            flagged.setdefault(op.entity_id, set()).update(res.flags)
+            flagged.setdefault(entity_id, set()).update(res.flags)
     if synced:
         t = StockMovement.__table__
         s.execute(update(t).where(t.c.id == bindparam("b_id")).values(synced=True), synced)
@@ -242,7 +249,7 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
             else:
                 row.status = "rejected"
                 row.last_error = res.reason or "rejected by the server"
-                if row.type == "conflict.resolve" and isinstance(row.payload, dict):
+                if row.type == OpType.CONFLICT_RESOLVE and isinstance(row.payload, dict):
                     conflicts.reopen(s, str(row.payload.get("conflict_id")), row.last_error)
                 report.rejected.append(Problem(op.op_seq, str(op.type), op.entity_id,
                                                row.last_error))
