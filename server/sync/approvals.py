@@ -132,10 +132,9 @@ def reject_in(oc: OpContext, approval: Approval, note: str | None,
 
 def approval_decide(oc: OpContext) -> Outcome:
     """A manager's decision. ``approved: true`` here also carries the change out."""
-    p = oc.payload_as(ApprovalDecide)
+    p = oc.payload_as(ApprovalDecide)  # (the dispatch checked approval.decide)
     if p.approval_id != oc.op.entity_id:
         raise Rejected("entity_id must be the approval_id")
-    oc.require(Action.APPROVAL_DECIDE)
     approval = _load(oc, p.approval_id)
     if not p.approved:
         return reject_in(oc, approval, p.note, p.decided_at)
@@ -198,8 +197,8 @@ def settle(oc: OpContext, approval_id: str | None, kind: str, order_id: str,
 
 
 def customer_upsert(oc: OpContext) -> Outcome:
-    """Create or update a customer (sealed at rest); fields not given are kept."""
-    oc.require(Action.SALE_CREATE)
+    """Create or update a customer (sealed at rest); fields not given are kept. Only a
+    push applies it: the dispatch checked the right (the catalogue's, sale.create)."""
     p = oc.payload_as(CustomerUpsert)
     customer = oc.session.get(Customer, oc.op.entity_id, with_for_update=True)
     given = {k: v for k, v in p.model_dump().items() if v is not None}

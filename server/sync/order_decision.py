@@ -195,9 +195,10 @@ def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
 # ------------------------------------------------------------------ the decision
 
 
-_SPEC = CATALOGUE[OpType.ORDER_CREATE]
+_SELL = CATALOGUE[OpType.ORDER_CREATE].permission
 #: a sale that carries payments records them: the actor needs payment.record's right too
-_PAYMENTS = CATALOGUE[OpType.PAYMENT_RECORD]
+#: (whatever the payload: payment.record's permission has no ``by_field``)
+_PAY = CATALOGUE[OpType.PAYMENT_RECORD].permission.actions_for(None)
 
 
 def decide(payload: dict[str, Any], env: Envelope, known: Known, *,
@@ -207,7 +208,7 @@ def decide(payload: dict[str, Any], env: Envelope, known: Known, *,
     push's dispatch did both already when it passes ``parsed``."""
     try:
         if parsed is None:
-            env.require_any(_SPEC.permission.actions_for(payload))
+            env.require_any(_SELL.actions_for(payload))
             parsed = parse_payload(OrderCreate, payload)
         p = parsed
         _check(p, env, known)
@@ -216,7 +217,7 @@ def decide(payload: dict[str, Any], env: Envelope, known: Known, *,
         if (env.org_id, p.reference) in known.references:
             flags.append("duplicate_reference")
         if p.payments:
-            env.require_any(_PAYMENTS.permission.actions_for(None))
+            env.require_any(_PAY)
     except Rejected as exc:
         return Refused(exc.reason)
     return _applied(p, env, known, flags, server_totals)

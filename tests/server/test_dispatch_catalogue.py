@@ -20,6 +20,7 @@ from tests.server.support import Tenant
     (Role.CASHIER, OpType.APPROVAL_DECIDE, "approval.decide"),
     (Role.STOCK, OpType.REFUND_CREATE, "refund.request"),
     (Role.CASHIER, OpType.CONFLICT_RESOLVE, "conflict.resolve"),
+    (Role.STOCK, OpType.CUSTOMER_UPSERT, "sale.create"),  # (checked by the dispatch only)
 ])
 def test_a_person_without_the_right_is_refused_for_it_before_their_payload(
         tenant: Tenant, role: Role, op_type: OpType, action: str) -> None:
