@@ -139,7 +139,7 @@ class Applied:
     flags: list[str]
     audit: dict[str, Any]
     state: dict[str, Any]
-    feed: list[tuple[Entity, str, dict[str, Any]]]
+    feed: list[tuple[str, str, dict[str, Any]]]
     events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -195,6 +195,9 @@ def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
 # ------------------------------------------------------------------ the decision
 
 
+#: the feed's entity types as plain str: the bulk writer's driver binds an enum member
+#: more slowly (server/sync/bulk.py)
+_ORDER, _MOVEMENT = Entity.ORDER.value, Entity.STOCK_MOVEMENT.value
 _SELL = CATALOGUE[OpType.ORDER_CREATE].permission
 #: a sale that carries payments records them: the actor needs payment.record's right too
 #: (whatever the payload: payment.record's permission has no ``by_field``)
@@ -291,8 +294,8 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     state = order_state_of(
         order, [line_state_of(li) for li in lines],
         [payment_state_of(r) for r in sorted(payments, key=_by_time)], [])
-    feed = [(Entity.STOCK_MOVEMENT, m["id"], movement_state_of(m)) for m in movements]
-    feed.append((Entity.ORDER, env.order_id, state))
+    feed = [(_MOVEMENT, m["id"], movement_state_of(m)) for m in movements]
+    feed.append((_ORDER, env.order_id, state))
     events = [("offline_order.created", state)]
     events += [("payment.received", {"order_id": env.order_id, "reference": p.reference,
                                      "payment": jsonable(pay.model_dump())})
