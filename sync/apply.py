@@ -49,6 +49,7 @@ from sync import conflicts, state
 from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.apply_orders import apply_approval, apply_order, apply_orders
+from sync.apply_shifts import apply_shift
 from sync.protocol import Change
 
 #: Ops that never hold the entity they name: their result is a stock movement, a delta
@@ -178,6 +179,7 @@ APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
     Entity.CONFLICT: apply_conflict,
     Entity.STORE: apply_store,
     Entity.APPROVAL: apply_approval,
+    Entity.SHIFT: apply_shift,
 }
 # Entity types applied a run at a time (each run of consecutive changes of the type).
 RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
@@ -187,7 +189,7 @@ RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
 }
 # Entity types a pending local op holds back (not the stock ledger's: deltas add up).
 HOLDABLE: frozenset[str] = frozenset({Entity.PRODUCT, Entity.ORDER, Entity.STAFF, Entity.STORE,
-                                      Entity.APPROVAL, Entity.CONFLICT})
+                                      Entity.APPROVAL, Entity.CONFLICT, Entity.SHIFT})
 
 
 def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],

@@ -36,7 +36,7 @@ from sqlalchemy import bindparam, func, select, update
 
 from app.domain.operations import CATALOGUE, Conflicts, Entity, OpSpec, OpType
 from app.store.local import LocalStore
-from app.store.models import Customer, Order, OutboxOperation, Product, StockMovement
+from app.store.models import Customer, Order, OutboxOperation, Product, Shift, StockMovement
 from app.store.models_aftersale import Approval
 from app.store.outbox_crypto import open_payload
 from sync import conflicts
@@ -49,7 +49,8 @@ CONFLICTING_OPS = frozenset(t for t, spec in CATALOGUE.items()
 #: The local model of each entity whose version an answer carries (a stock movement is
 #: marked synced instead: it has no version).
 LOCAL_MODELS: dict[Entity, type] = {Entity.ORDER: Order, Entity.PRODUCT: Product,
-                                    Entity.CUSTOMER: Customer, Entity.APPROVAL: Approval}
+                                    Entity.CUSTOMER: Customer, Entity.APPROVAL: Approval,
+                                    Entity.SHIFT: Shift}
 _SPECS: dict[str, OpSpec] = {t.value: spec for t, spec in CATALOGUE.items()}
 
 

@@ -228,6 +228,27 @@ class ApprovalState(State):
 
 
 #: The state model of each ``entity_type`` the feed carries.
+class ShiftState(State):
+    """entity_type ``shift``: a till's shift, open or closed (amounts in minor units)."""
+
+    id: str
+    store_id: str
+    terminal_id: str
+    status: str = Field(description="open or closed")
+    opened_by: str
+    opened_at: datetime | None
+    opening_float: int
+    float_counted: dict[str, int] | None = Field(
+        description="the float by note and coin: {denomination_minor: count}")
+    closed_by: str | None
+    closed_at: datetime | None
+    counted_cash: int | None
+    expected_cash: int | None
+    over_short: int | None
+    close_reason: str | None
+    version: int
+
+
 STATE_MODELS: dict[Entity, type[State]] = {
     Entity.ORDER: OrderState,
     Entity.PRODUCT: ProductState,
@@ -237,6 +258,7 @@ STATE_MODELS: dict[Entity, type[State]] = {
     Entity.CONFLICT: ConflictState,
     Entity.STORE: StoreState,
     Entity.APPROVAL: ApprovalState,
+    Entity.SHIFT: ShiftState,
 }
 
 

@@ -27,6 +27,8 @@ MAX_OFFSET = 10_000_000  # a page's offset in a REST list
 MAX_PAGE = 1000  # rows in one page of a REST list
 MAX_INSTALLMENTS = 120  # a payment plan's installments
 MAX_LINES = 1000  # lines on one order
+MAX_DENOMINATIONS = 40  # notes and coins in one count of a drawer
+MAX_PIECES = 1_000_000  # notes or coins of one denomination in one count
 
 # Texts (characters)
 ID_LENGTH = 36  # a UUID in its canonical form

@@ -44,6 +44,8 @@ class OpType(StrEnum):
     PRODUCT_UPDATE = "product.update"
     CUSTOMER_UPSERT = "customer.upsert"
     CONFLICT_RESOLVE = "conflict.resolve"
+    SHIFT_OPEN = "shift.open"
+    SHIFT_CLOSE = "shift.close"
 
 
 class Entity(StrEnum):
@@ -60,6 +62,7 @@ class Entity(StrEnum):
     CONFLICT = "conflict"
     STAFF = "staff"
     STORE = "store"
+    SHIFT = "shift"
 
 
 class Conflicts(StrEnum):
@@ -197,6 +200,11 @@ CATALOGUE: dict[OpType, OpSpec] = {spec.type: spec for spec in (
     OpSpec(OpType.CONFLICT_RESOLVE, p.ConflictResolve, Entity.CONFLICT, "the conflict's id",
            Permission(Action.CONFLICT_RESOLVE), scope=Scope.ORG, privileged=True,
            refers_to=(Reference("conflict_id", Entity.CONFLICT),)),
+    # a shift belongs to its till: no other till changes it, so it never conflicts
+    OpSpec(OpType.SHIFT_OPEN, p.ShiftOpen, Entity.SHIFT, "the new shift's id",
+           Permission(Action.SHIFT_OPEN)),
+    OpSpec(OpType.SHIFT_CLOSE, p.ShiftClose, Entity.SHIFT, "the shift's id",
+           Permission(Action.SHIFT_CLOSE)),
 )}
 
 

@@ -23,6 +23,7 @@ from app.domain.limits import (
     MAX_COUNT,
     MAX_CURRENCY,
     MAX_DECISION_NOTE,
+    MAX_DENOMINATIONS,
     MAX_EMAIL,
     MAX_INSTALLMENTS,
     MAX_LINES,
@@ -31,6 +32,7 @@ from app.domain.limits import (
     MAX_NAME,
     MAX_NOTE,
     MAX_PHONE,
+    MAX_PIECES,
     MAX_PPM,
     MAX_QTY_MILLI,
     MAX_REASON,
@@ -227,3 +229,31 @@ class ConflictResolve(BaseModel):
     conflict_id: str
     choice: Literal["server", "terminal", "custom"]
     value: dict[str, Any] | None = None
+
+
+#: a note or coin's value in minor units (a key of a count by denomination)
+Denomination = Annotated[int, Field(ge=1, le=MAX_AMOUNT)]
+#: how many notes or coins of one denomination were counted
+Pieces = Annotated[int, Field(ge=0, le=MAX_PIECES)]
+
+
+class ShiftOpen(BaseModel):
+    """A till's shift opened with the float put in its drawer (entity_id: the shift id)."""
+
+    shift_id: Uuid
+    opened_at: datetime
+    opening_float: Price
+    float_counted: dict[Denomination, Pieces] | None = Field(
+        default=None, max_length=MAX_DENOMINATIONS,
+        description="the float counted by note and coin: {denomination_minor: count}")
+
+
+class ShiftClose(BaseModel):
+    """A till's shift closed after counting its drawer (entity_id: the shift id)."""
+
+    shift_id: Uuid
+    closed_at: datetime
+    counted_cash: Price
+    expected_cash: Money = Field(description="the cash the till expected in its drawer")
+    over_short: Money = Field(description="counted_cash - expected_cash")
+    reason: Reason | None = None

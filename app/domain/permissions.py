@@ -42,6 +42,8 @@ class Action(StrEnum):
     TERMINAL_ENROLL = "terminal.enroll"
     SETTINGS_EDIT = "settings.edit"
     SYNC_ADMIN = "sync.admin"  # quarantine, resubmit, sync health
+    SHIFT_OPEN = "shift.open"  # open the till's shift with its float
+    SHIFT_CLOSE = "shift.close"  # count the drawer and close the shift
 
 
 class PermissionDenied(PermissionError):
@@ -60,6 +62,8 @@ _CASHIER = {
     Action.ORDER_VIEW,
     Action.ORDER_DELETE_REQUEST,
     Action.REFUND_REQUEST,
+    Action.SHIFT_OPEN,
+    Action.SHIFT_CLOSE,
 }
 _STOCK = {
     Action.ORDER_VIEW,

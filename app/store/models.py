@@ -302,3 +302,4 @@ class SyncState(Base):
 # Tables of the order's life after the sale live in their own module; importing them
 # here registers them with the metadata whenever the store is used.
 from app.store.models_aftersale import Approval, Conflict, Refund, RefundLine  # noqa: E402,F401
+from app.store.models_shifts import Shift  # noqa: E402,F401

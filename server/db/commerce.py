@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String
+from sqlalchemy import ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, JSONType, PersonalJSON, PersonalRecordJSON, utcnow
@@ -191,6 +191,35 @@ class Approval(Base):
     decided_by: Mapped[str | None] = mapped_column(String(36), default=None)
     decided_at: Mapped[datetime | None] = mapped_column(default=None)
     decision_note: Mapped[str | None] = mapped_column(String(1000), default=None)
+    version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Shift(Base):
+    """A till's trading shift: opened with a float, closed with the drawer counted.
+
+    One open shift per terminal (the partial unique index); amounts in minor units."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (Index("ix_shifts_one_open", "terminal_id", unique=True,
+                            sqlite_where=text("status = 'open'"),
+                            postgresql_where=text("status = 'open'")),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
+    terminal_id: Mapped[str] = mapped_column(String(36))
+    status: Mapped[str] = mapped_column(String(10), default="open")  # open, closed
+    opened_by: Mapped[str] = mapped_column(String(36))
+    opened_at: Mapped[datetime]
+    opening_float: Mapped[int]
+    float_counted: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    closed_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+    counted_cash: Mapped[int | None] = mapped_column(default=None)
+    expected_cash: Mapped[int | None] = mapped_column(default=None)
+    over_short: Mapped[int | None] = mapped_column(default=None)
+    close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

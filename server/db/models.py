@@ -10,6 +10,7 @@ from server.db.commerce import (
     Payment,
     Product,
     Refund,
+    Shift,
     StockLevel,
     StockMovement,
 )
@@ -35,6 +36,6 @@ from server.db.tenancy import (
 __all__ = [
     "Approval", "AuditEntry", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
-    "Refund", "RefreshToken", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
+    "Refund", "RefreshToken", "Shift", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
     "WebhookDelivery", "RateLimitBucket", "SignInLock",
 ]

@@ -19,6 +19,7 @@ from server.db.models import (
     Payment,
     Product,
     Refund,
+    Shift,
     Staff,
     StockLevel,
     StockMovement,
@@ -219,4 +220,16 @@ def approval_state(a: Approval) -> dict[str, Any]:
         "requested_by": a.requested_by, "requested_at": iso(a.requested_at),
         "device_id": a.device_id, "decided_by": a.decided_by, "decided_at": iso(a.decided_at),
         "decision_note": a.decision_note, "version": a.version,
+    }
+
+
+def shift_state(sh: Shift) -> dict[str, Any]:
+    """A till's shift as the feed carries it (app/domain/feed_states.py ShiftState)."""
+    return {
+        "id": sh.id, "store_id": sh.store_id, "terminal_id": sh.terminal_id,
+        "status": sh.status, "opened_by": sh.opened_by, "opened_at": iso(sh.opened_at),
+        "opening_float": sh.opening_float, "float_counted": sh.float_counted,
+        "closed_by": sh.closed_by, "closed_at": iso(sh.closed_at),
+        "counted_cash": sh.counted_cash, "expected_cash": sh.expected_cash,
+        "over_short": sh.over_short, "close_reason": sh.close_reason, "version": sh.version,
     }

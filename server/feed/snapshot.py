@@ -46,6 +46,7 @@ from server.db.models import (
     FeedEntry,
     Order,
     Product,
+    Shift,
     Staff,
     StockLevel,
     StockMovement,
@@ -58,6 +59,7 @@ from server.feed.serialize import (
     conflict_state,
     order_state,
     product_state,
+    shift_state,
     staff_state,
     stock_level_state,
     store_state,
@@ -157,6 +159,11 @@ def _approval_changes(session: Session, store: Store, cursor: int,
     return [_change(cursor, Entity.APPROVAL, a.id, a.version, approval_state(a)) for a in rows]
 
 
+def _shift_changes(session: Session, store: Store, cursor: int,
+                   rows: Sequence[Shift]) -> list[Change]:
+    return [_change(cursor, Entity.SHIFT, sh.id, sh.version, shift_state(sh)) for sh in rows]
+
+
 # The order of a snapshot: settings first; products before the stock levels and orders
 # that name them; orders before the approvals that name them.
 KINDS: tuple[Kind, ...] = (
@@ -170,6 +177,7 @@ KINDS: tuple[Kind, ...] = (
          lambda t: [Conflict.store_id == t.store_id, Conflict.status == "open"], _conflict_changes),
     Kind(Entity.APPROVAL, Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
          _approval_changes),
+    Kind(Entity.SHIFT, Shift, Shift.id, lambda t: [Shift.store_id == t.store_id], _shift_changes),
 )
 _KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
 

@@ -29,7 +29,7 @@ from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
-from server.sync import approvals, catalog, order_edits, orders, proofs, sightings
+from server.sync import approvals, catalog, order_edits, orders, proofs, shifts, sightings
 from server.sync.common import OpContext, Outcome, Rejected, parse_payload
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
@@ -54,6 +54,8 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.APPROVAL_REQUEST: approvals.approval_request,
     OpType.APPROVAL_DECIDE: approvals.approval_decide,
     OpType.CUSTOMER_UPSERT: approvals.customer_upsert,
+    OpType.SHIFT_OPEN: shifts.shift_open,
+    OpType.SHIFT_CLOSE: shifts.shift_close,
 }
 ORG_WIDE = frozenset(t for t, spec in CATALOGUE.items() if spec.scope is Scope.ORG)
 #: checks of the payload as sent, before it is parsed: the product rules see a price

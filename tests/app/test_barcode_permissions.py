@@ -124,6 +124,8 @@ EXPECTED: dict[str, set[str]] = {
     "terminal.enroll": {OW, A},
     "settings.edit": {OW, A},
     "sync.admin": {OW, A},
+    "shift.open": {OW, A, M, C},  # the person at the till opens and closes its shift
+    "shift.close": {OW, A, M, C},
 }
 
 

@@ -2,7 +2,7 @@
 
 A varied day goes through the real server (till pushes and back-office calls: sales with
 a customer, a plan and payments, a refund, a deletion, a rejected request, stock, catalog
-edits, a conflict, store settings), then the pull and the snapshot are read and each
+edits, a conflict, store settings, a shift opened and closed), then the pull and the snapshot are read and each
 change is checked against the model of its ``entity_type``: it validates, and it has no
 key the model does not declare (a client written from /openapi.json would miss it).
 """
@@ -60,7 +60,14 @@ def _day(t: Tenant) -> None:
            t.term.op(OpType.APPROVAL_REQUEST, new_id(), cashier, {
                "approval_id": new_id(), "kind": "delete", "order_id": paid["entity_id"],
                "reason": "customer changed their mind", "requested_at": _now()})]
-    ops[-1]["entity_id"] = ops[-1]["payload"]["approval_id"]
+    ops[-1]["entity_id"] = approval_id = ops[-1]["payload"]["approval_id"]
+    shift_id = new_id()
+    ops.append(t.term.op(OpType.SHIFT_OPEN, shift_id, cashier, {
+        "shift_id": shift_id, "opened_at": _now(), "opening_float": 5000,
+        "float_counted": {"1000": 5}}))
+    ops.append(t.term.op(OpType.SHIFT_CLOSE, shift_id, cashier, {
+        "shift_id": shift_id, "closed_at": _now(), "counted_cash": 5000,
+        "expected_cash": 5100, "over_short": -100, "reason": "short"}))
     results = t.term.push(ops)["results"]
     assert [r["status"] for r in results] == ["applied"] * len(ops), results
     other = t.enroll(name="Second till")
@@ -69,7 +76,7 @@ def _day(t: Tenant) -> None:
         res = till.push([till.op(OpType.ORDER_UPDATE, order_id, t.staff[Role.MANAGER], {
             "fields": {"note": {"base": None, "value": note}}}, base_version=1)])
         assert res["results"][0]["status"] in ("applied", "conflict"), res
-    _back_office(t, pid, unpaid["entity_id"], paid["entity_id"], ops[-1]["entity_id"])
+    _back_office(t, pid, unpaid["entity_id"], paid["entity_id"], approval_id)
 
 
 def _back_office(t: Tenant, product_id: str, order_id: str, paid_id: str,

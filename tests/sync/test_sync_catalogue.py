@@ -33,10 +33,11 @@ def test_an_answer_is_recorded_on_the_entity_whose_version_it_carries() -> None:
         "stock.adjust": (Entity.STOCK_MOVEMENT, MOVEMENT),
         "product.create": (Entity.PRODUCT, OTHER), "product.update": (Entity.PRODUCT, OTHER),
         "customer.upsert": (Entity.CUSTOMER, OTHER),
-        "conflict.resolve": (Entity.CONFLICT, OTHER)}
+        "conflict.resolve": (Entity.CONFLICT, OTHER),
+        "shift.open": (Entity.SHIFT, OTHER), "shift.close": (Entity.SHIFT, OTHER)}
     assert push._target("gizmo.make", OTHER, {}) is None  # a type this till does not know
     assert set(push.LOCAL_MODELS) == {Entity.ORDER, Entity.PRODUCT, Entity.CUSTOMER,
-                                      Entity.APPROVAL}
+                                      Entity.APPROVAL, Entity.SHIFT}
 
 
 def test_a_conflict_names_the_entity_the_server_names() -> None:
@@ -65,9 +66,10 @@ def test_the_terminal_side_by_the_kind_of_conflict() -> None:
 def test_the_apply_keys_by_feed_entity_type() -> None:
     assert apply.NON_BLOCKING_OPS == ("stock.adjust",)
     assert set(apply.APPLIERS) == {"product", "staff", "order", "stock_movement", "conflict",
-                                   "store", "approval"}
+                                   "store", "approval", "shift"}
     assert set(apply.RUNS) == {"product", "stock_level", "order"}
-    assert set(apply.HOLDABLE) == {"product", "order", "staff", "store", "approval", "conflict"}
+    assert set(apply.HOLDABLE) == {"product", "order", "staff", "store", "approval", "conflict",
+                                   "shift"}
     assert apply.APPLIERS.get("order") is apply.APPLIERS[Entity.ORDER]  # plain text finds it
     assert set(apply.APPLIERS) | set(apply.RUNS) <= {e.value for e in Entity}
     assert {s.entity for s in CATALOGUE.values()} - set(apply.APPLIERS) - set(apply.RUNS) <= {

@@ -1,0 +1,148 @@
+"""A till's trading shift: open it with a float, close it with the drawer counted.
+
+Each is one mutation (the shift row, its audit entry and its ``shift.open`` or
+``shift.close`` operation in one SQLite transaction), so a shift survives a restart or
+a power cut exactly as far as it was recorded. The rules are app/domain/shift_rules.py:
+one open shift per till, closing needs it. The cash expected in the drawer is the
+opening float plus this till's cash payments since the shift opened (a cash refund is a
+negative payment); paid-in/out and cash drops come with issue 14's cash movements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.domain import shift_rules
+from app.domain.ids import new_id
+from app.domain.limits import MAX_REASON
+from app.domain.operations import Entity, OpType
+from app.domain.payloads import ShiftClose, ShiftOpen
+from app.domain.permissions import Action, require
+from app.domain.tender import Method
+from app.domain.text_rules import too_long
+from app.store.local import LocalStore
+from app.store.models import Payment, Shift
+from app.store.unit_of_work import Actor, mutation
+
+
+class ShiftError(ValueError):
+    """A shift cannot be opened or closed as asked; the message is for the person at the till."""
+
+
+@dataclass(frozen=True)
+class ShiftView:
+    """A shift as the till shows it (amounts in minor units)."""
+
+    id: str
+    status: str
+    opened_by: str
+    opened_at: datetime
+    opening_float: int
+    float_counted: dict[int, int] | None
+    closed_at: datetime | None = None
+    counted_cash: int | None = None
+    expected_cash: int | None = None
+    over_short: int | None = None
+    close_reason: str | None = None
+
+
+def _aware(at: datetime | None) -> datetime | None:
+    """SQLite keeps times without their zone; the till's are UTC."""
+    return at if at is None or at.tzinfo else at.replace(tzinfo=UTC)
+
+
+def _view(shift: Shift) -> ShiftView:
+    counted = ({int(d): int(n) for d, n in shift.float_counted.items()}
+               if shift.float_counted is not None else None)
+    return ShiftView(shift.id, shift.status, shift.opened_by, _aware(shift.opened_at) or shift.opened_at,
+                     shift.opening_float, counted, _aware(shift.closed_at), shift.counted_cash,
+                     shift.expected_cash, shift.over_short, shift.close_reason)
+
+
+def _open_of(session: Session, device_id: str) -> Shift | None:
+    return session.scalar(select(Shift).where(Shift.device_id == device_id,
+                                              Shift.status == "open"))
+
+
+def _expected(session: Session, shift: Shift) -> int:
+    """The opening float plus this till's cash taken (less cash refunded) since it opened."""
+    taken = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
+        Payment.device_id == shift.device_id, Payment.method == Method.CASH.value,
+        Payment.created_at >= shift.opened_at))
+    return shift.opening_float + int(taken or 0)
+
+
+def current_shift(store: LocalStore) -> ShiftView | None:
+    """This till's open shift, or None."""
+    with store.db.read() as s:
+        shift = _open_of(s, store.device_id)
+        return _view(shift) if shift is not None else None
+
+
+def expected_cash(store: LocalStore) -> int | None:
+    """The cash this till's drawer should hold now (None without an open shift)."""
+    with store.db.read() as s:
+        shift = _open_of(s, store.device_id)
+        return _expected(s, shift) if shift is not None else None
+
+
+def open_shift(store: LocalStore, actor: Actor, opening_float: int | None = None,
+               float_counted: Mapping[int, int] | None = None) -> ShiftView:
+    """Open this till's shift with a float: a total, or counted by note and coin."""
+    require(actor.role, Action.SHIFT_OPEN)
+    counted = dict(float_counted) if float_counted is not None else None
+    if counted is not None:
+        total, problem = shift_rules.by_denomination(counted)
+        if problem:
+            raise ShiftError(problem)
+        if opening_float is not None and opening_float != total:
+            raise ShiftError("The opening float is not the sum of the notes and coins counted")
+        opening_float = total
+    amount = 0 if opening_float is None else opening_float
+    with mutation(store.db, store.device_id, actor, OpType.SHIFT_OPEN) as m:
+        problem = shift_rules.open_refusal(_open_of(m.session, m.device.id) is not None, amount)
+        if problem:
+            raise ShiftError(problem)
+        shift = Shift(id=new_id(), device_id=m.device.id, status="open",
+                      opened_by=actor.staff_id, opened_at=m.at, opening_float=amount,
+                      float_counted=None if counted is None else
+                      {str(d): n for d, n in counted.items()}, version=0)
+        m.session.add(shift)
+        m.session.flush()
+        m.audit(Entity.SHIFT, shift.id, {"status": {"before": None, "after": "open"},
+                                         "opening_float": {"before": None, "after": amount}})
+        m.emit(OpType.SHIFT_OPEN, shift.id, ShiftOpen(
+            shift_id=shift.id, opened_at=m.at, opening_float=amount, float_counted=counted))
+        return _view(shift)
+
+
+def close_shift(store: LocalStore, actor: Actor, counted_cash: int,
+                reason: str | None = None) -> ShiftView:
+    """Close this till's open shift with the cash counted in its drawer."""
+    require(actor.role, Action.SHIFT_CLOSE)
+    reason = reason.strip() if reason and reason.strip() else None
+    problem = too_long("The reason", reason, MAX_REASON)
+    if problem:
+        raise ShiftError(problem)
+    with mutation(store.db, store.device_id, actor, OpType.SHIFT_CLOSE) as m:
+        shift = _open_of(m.session, m.device.id)
+        problem = shift_rules.close_refusal(shift is not None, counted_cash)
+        if problem or shift is None:
+            raise ShiftError(problem or "There is no open shift on this till to close")
+        expected = _expected(m.session, shift)
+        shift.status, shift.closed_by, shift.closed_at = "closed", actor.staff_id, m.at
+        shift.counted_cash, shift.expected_cash = counted_cash, expected
+        shift.over_short, shift.close_reason = counted_cash - expected, reason
+        m.session.flush()
+        m.audit(Entity.SHIFT, shift.id, {"status": {"before": "open", "after": "closed"},
+                                         "over_short": {"before": None, "after": shift.over_short}},
+                reason=reason)
+        m.emit(OpType.SHIFT_CLOSE, shift.id, ShiftClose(
+            shift_id=shift.id, closed_at=m.at, counted_cash=counted_cash,
+            expected_cash=expected, over_short=shift.over_short, reason=reason))
+        return _view(shift)
