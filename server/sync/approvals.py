@@ -34,9 +34,8 @@ KIND_ACTION = CATALOGUE[OpType.APPROVAL_REQUEST].permission.by_value
 def publish_approval(oc: OpContext, approval: Approval) -> dict[str, object]:
     oc.session.flush()
     state = approval_state(approval)
-    oc.feed.append(Entity.APPROVAL, approval.id, approval.version, state,
-                   origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
-                   store_id=approval.store_id)
+    oc.publish(Entity.APPROVAL, approval.id, approval.version, state,
+               store_id=approval.store_id)
     return state
 
 

@@ -67,10 +67,7 @@ def publish_product(oc: OpContext, product: Product) -> dict[str, Any]:
     writer) and return it, for the event the caller emits in the same transaction."""
     oc.session.flush()
     state = product_state(product)
-    oc.feed.append(
-        Entity.PRODUCT, product.id, product.version, state, deleted=product.deleted,
-        origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
-    )
+    oc.publish(Entity.PRODUCT, product.id, product.version, state, deleted=product.deleted)
     return state
 
 

@@ -88,10 +88,12 @@ class OpContext:
         outbox.emit(self.session, self.webhook_urls, self.terminal.org_id, event_type, data)
 
     def publish(self, entity_type: str, entity_id: str, version: int, data: dict[str, Any],
-                *, deleted: bool = False) -> None:
+                *, deleted: bool = False, store_id: str | None = None) -> None:
+        """Put an entity's state in the feed, marked as this op's (``store_id``: only that
+        store's feed, even from an org-wide writer)."""
         self.feed.append(
             entity_type, entity_id, version, data, deleted=deleted,
-            origin_device_id=self.terminal.terminal_id, op_id=self.op.op_id,
+            origin_device_id=self.terminal.terminal_id, op_id=self.op.op_id, store_id=store_id,
         )
 
     def audit(self, entity_type: str, entity_id: str, action: str,

@@ -61,10 +61,8 @@ def record_conflict(
     oc.session.add(conflict)
     oc.session.flush()
     state = conflict_state(conflict)
-    oc.feed.append(
-        Entity.CONFLICT, conflict.id, conflict.version, state,
-        origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id, store_id=conflict.store_id,
-    )
+    oc.publish(Entity.CONFLICT, conflict.id, conflict.version, state,
+               store_id=conflict.store_id)
     oc.emit("conflict.created", state)
     oc.audit(entity_type, entity_id, "conflict.created", {"fields": fields}, reason=kind,
              store_id=conflict.store_id)

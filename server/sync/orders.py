@@ -68,10 +68,8 @@ def publish_order(oc: OpContext, order: Order) -> dict[str, object]:
     oc.session.flush()
     state = order_state(oc.session, order)
     # Only the order's own store sees it, even from an org-wide writer (conflict.resolve).
-    oc.feed.append(Entity.ORDER, order.id, order.version, state,
-                   deleted=order.status == OrderStatus.DELETED.value,
-                   origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
-                   store_id=order.store_id)
+    oc.publish(Entity.ORDER, order.id, order.version, state,
+               deleted=order.status == OrderStatus.DELETED.value, store_id=order.store_id)
     return state
 
 

@@ -20,9 +20,7 @@ from sync.protocol import OpStatus
 def _publish(oc: OpContext, shift: Shift) -> dict[str, object]:
     oc.session.flush()
     state = shift_state(shift)
-    oc.feed.append(Entity.SHIFT, shift.id, shift.version, state,
-                   origin_device_id=oc.terminal.terminal_id, op_id=oc.op.op_id,
-                   store_id=shift.store_id)
+    oc.publish(Entity.SHIFT, shift.id, shift.version, state, store_id=shift.store_id)
     return state
 
 
