@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
@@ -18,7 +17,7 @@ from server.auth.schemas import LoginRequest, StaffOut, TokenPair
 from server.auth.sessions import end_sessions
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import RefreshToken, SignInLock, Staff, Terminal
+from server.db.models import RefreshToken, SignInLock, Staff
 from server.errors import ApiError
 from server.feed.serialize import staff_state
 from server.feed.writer import FeedWriter
@@ -30,6 +29,7 @@ from server.security import (
     verify_secret,
 )
 from server.sync import sightings
+from server.sync.dispatch import terminal_ceiling
 
 
 def _invalid() -> ApiError:
@@ -168,9 +168,9 @@ def _above_ceiling(session: Session, staff: Staff, place: SignInPlace) -> str | 
     Checked before the secret, like the till's own screen does: a refusal here is no
     wrong guess, and a stolen till cannot use the server to test an owner's PIN."""
     till = place.terminal
-    if till is None or till.terminal_id is None or till.org_id != staff.org_id:
+    if till is None or till.org_id != staff.org_id:
         return None
-    ceiling = session.scalar(select(Terminal.max_role).where(Terminal.id == till.terminal_id))
+    ceiling = terminal_ceiling(session, till)
     if ceiling is None or within_ceiling(staff.role, ceiling):
         return None
     return ceiling_refusal(staff.name, staff.role, ceiling)
