@@ -212,6 +212,15 @@ async def resync_from_snapshot(store: LocalStore, client: SyncClient,
     raise AssertionError("unreachable")
 
 
+async def _resync(store: LocalStore, client: SyncClient, progress: Progress | None,
+                  limit: int, so_far: PullReport) -> PullReport:
+    """Load a snapshot in the middle of a pull; its report carries on the pull's counts."""
+    snap = await resync_from_snapshot(store, client, progress, limit=limit)
+    snap.pulled += so_far.pulled
+    snap.applied += so_far.applied
+    return snap
+
+
 async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | None = None,
                        progress: Progress | None = None,
                        first_sync_snapshot: bool = True,
@@ -234,22 +243,18 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
             resyncs += 1
             if resyncs > 2:
                 raise
-            snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
-            snap.pulled += report.pulled
-            snap.applied += report.applied
-            report, cursor = snap, snap.cursor
-            start, head = cursor, None
+            report = await _resync(store, client, progress, snapshot_limit, report)
+            cursor = start = report.cursor
+            head = None
             continue
         report.server_time = page.server_time
         if page.max_role and not ceiling_seen:
             ceiling_seen = True
             if await asyncio.to_thread(remember_ceiling, store, page.max_role):
                 # raised: the PIN hashes of staff now within it come with a snapshot
-                snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
-                snap.pulled += report.pulled
-                snap.applied += report.applied
-                report, cursor = snap, snap.cursor
-                start, head = cursor, None
+                report = await _resync(store, client, progress, snapshot_limit, report)
+                cursor = start = report.cursor
+                head = None
                 continue
         ctx = await asyncio.to_thread(apply_page, store, page.changes, cursor, page.cursor)
         report.add(ctx, len(page.changes))
