@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from app.store.crypto import PersonalDataCipher
@@ -50,21 +51,39 @@ def seal_clear_outbox(db: Database, cipher: PersonalDataCipher) -> int:
     write-ahead log is then copied into the file and truncated, so no page that still
     holds the old text is kept.
     """
+    def due(cur: Any) -> bool:
+        return cur.execute("SELECT 1 FROM sync_state WHERE key = ?",
+                           (RESEAL_MARK,)).fetchone() is not None
+
+    def rewrite(cur: Any) -> int:
+        changed = _seal_rows(cur, cipher)
+        cur.execute("DELETE FROM sync_state WHERE key = ?", (RESEAL_MARK,))
+        return changed
+
+    return _rewrite_scrubbed(db, due, rewrite, checkpoint_always=True)
+
+
+def _rewrite_scrubbed(db: Database, due: Callable[[Any], bool], rewrite: Callable[[Any], int],
+                      *, checkpoint_always: bool = False) -> int:
+    """Run ``rewrite`` (which records its own mark) in one immediate transaction when
+    ``due``, with ``secure_delete`` on so the space old clear text took is zeroed, then
+    copy the write-ahead log into the file and truncate it (always, or when rows
+    changed), so no page that still holds the old text is kept. Returns rows changed."""
     raw = db.writer.raw_connection()  # autocommit (BEGIN is ours): pragmas outside a transaction
     try:
         cur = raw.cursor()
-        if cur.execute("SELECT 1 FROM sync_state WHERE key = ?", (RESEAL_MARK,)).fetchone() is None:
+        if not due(cur):
             return 0
         cur.execute("PRAGMA secure_delete=ON")
         cur.execute("BEGIN IMMEDIATE")
         try:
-            changed = _seal_rows(cur, cipher)
-            cur.execute("DELETE FROM sync_state WHERE key = ?", (RESEAL_MARK,))
+            changed = rewrite(cur)
         except BaseException:
             cur.execute("ROLLBACK")
             raise
         cur.execute("COMMIT")
-        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        if changed or checkpoint_always:
+            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         cur.execute("PRAGMA secure_delete=OFF")
         return changed
     finally:
@@ -93,28 +112,17 @@ def seal_clear_audit(db: Database, cipher: PersonalDataCipher) -> int:
     the key is the one that was hashed, and :func:`app.store.audit.verify_chain` checks
     it that way. Same care for the old bytes as :func:`seal_clear_outbox`.
     """
-    raw = db.writer.raw_connection()
-    try:
-        cur = raw.cursor()
-        if cur.execute("SELECT 1 FROM sync_state WHERE key = ?",
-                       (AUDIT_SEALED_MARK,)).fetchone() is not None:
-            return 0
-        cur.execute("PRAGMA secure_delete=ON")
-        cur.execute("BEGIN IMMEDIATE")
-        try:
-            changed = _seal_audit_rows(cur, cipher)
-            cur.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, '1')",
-                        (AUDIT_SEALED_MARK,))
-        except BaseException:
-            cur.execute("ROLLBACK")
-            raise
-        cur.execute("COMMIT")
-        if changed:
-            cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        cur.execute("PRAGMA secure_delete=OFF")
+    def due(cur: Any) -> bool:
+        return cur.execute("SELECT 1 FROM sync_state WHERE key = ?",
+                           (AUDIT_SEALED_MARK,)).fetchone() is None
+
+    def rewrite(cur: Any) -> int:
+        changed = _seal_audit_rows(cur, cipher)
+        cur.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, '1')",
+                    (AUDIT_SEALED_MARK,))
         return changed
-    finally:
-        raw.close()
+
+    return _rewrite_scrubbed(db, due, rewrite)
 
 
 def _seal_audit_rows(cur: Any, cipher: PersonalDataCipher) -> int:
