@@ -215,12 +215,3 @@ def spec_of(op_type: OpType | str) -> OpSpec | None:
         return CATALOGUE[OpType(op_type)]
     except ValueError:
         return None
-
-
-def of_kind(*, conflicts: Conflicts | None = None, scope: Scope | None = None,
-            entity: Entity | None = None) -> frozenset[OpType]:
-    """The operation types with these properties (``of_kind(conflicts=Conflicts.FIELDS)``)."""
-    return frozenset(t for t, s in CATALOGUE.items()
-                     if (conflicts is None or s.conflicts is conflicts)
-                     and (scope is None or s.scope is scope)
-                     and (entity is None or s.entity is entity))
