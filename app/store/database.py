@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # alembic is imported only when a migration is due
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration; tests/app/test_migrations.py checks it is Alembic's head.
-HEAD_REVISION = "0005"
+HEAD_REVISION = "0012"
 BUSY_TIMEOUT_MS = 10_000
 log = logging.getLogger(__name__)
 
