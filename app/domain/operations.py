@@ -46,6 +46,7 @@ class OpType(StrEnum):
     CONFLICT_RESOLVE = "conflict.resolve"
     SHIFT_OPEN = "shift.open"
     SHIFT_CLOSE = "shift.close"
+    CASH_MOVE = "cash.move"
 
 
 class Entity(StrEnum):
@@ -63,6 +64,7 @@ class Entity(StrEnum):
     STAFF = "staff"
     STORE = "store"
     SHIFT = "shift"
+    CASH_MOVEMENT = "cash_movement"
 
 
 class Conflicts(StrEnum):
@@ -138,10 +140,16 @@ class OpSpec:
     #: what the approver (``approved_by`` when named, else the actor) must be allowed,
     #: beyond the actor's own permission (a cashier's refund needs a manager's approval)
     approver_needs: Action | None = None
+    #: a payload field that, when set, makes the op privileged (a shift closed with an
+    #: over/short beyond the store's threshold names its ``approved_by``)
+    privileged_if: str | None = None
 
     def is_privileged(self, payload: dict[str, Any] | None) -> bool:
         """Whether this op, with this payload, needs the approver's proof."""
         if self.privileged:
+            return True
+        if self.privileged_if is not None and isinstance(payload, dict) \
+                and payload.get(self.privileged_if):
             return True
         fields = payload.get("fields") if isinstance(payload, dict) else None
         return isinstance(fields, dict) and bool(self.privileged_fields & fields.keys())
@@ -159,12 +167,16 @@ _ORDER = Reference("order_id", Entity.ORDER)
 _STOCK_KIND = {"receive": Action.STOCK_RECEIVE, "adjust": Action.STOCK_ADJUST,
                "count": Action.STOCK_COUNT}
 _APPROVAL_KIND = {"delete": Action.ORDER_DELETE_REQUEST, "refund": Action.REFUND_REQUEST}
+_CASH_KIND = {"pay_in": Action.CASH_MOVE, "pay_out": Action.CASH_MOVE, "drop": Action.CASH_MOVE,
+              "no_sale": Action.DRAWER_NO_SALE}
 
 CATALOGUE: dict[OpType, OpSpec] = {spec.type: spec for spec in (
     OpSpec(OpType.ORDER_CREATE, p.OrderCreate, Entity.ORDER, "the new order's id",
            Permission(Action.SALE_CREATE), personal=Personal.CUSTOMER,
+           privileged_if="approved_by",  # beyond the actor's till limits
            refers_to=(Reference("store_id", Entity.STORE),
-                      Reference("lines.product_id", Entity.PRODUCT))),
+                      Reference("lines.product_id", Entity.PRODUCT),
+                      Reference("approved_by", Entity.STAFF))),
     OpSpec(OpType.ORDER_UPDATE, p.EntityUpdate, Entity.ORDER, "the order's id",
            Permission(Action.ORDER_EDIT), conflicts=Conflicts.FIELDS,
            personal=Personal.CUSTOMER),
@@ -204,7 +216,13 @@ CATALOGUE: dict[OpType, OpSpec] = {spec.type: spec for spec in (
     OpSpec(OpType.SHIFT_OPEN, p.ShiftOpen, Entity.SHIFT, "the new shift's id",
            Permission(Action.SHIFT_OPEN)),
     OpSpec(OpType.SHIFT_CLOSE, p.ShiftClose, Entity.SHIFT, "the shift's id",
-           Permission(Action.SHIFT_CLOSE)),
+           Permission(Action.SHIFT_CLOSE), privileged_if="approved_by",
+           approver_needs=Action.SHIFT_VARIANCE_APPROVE,
+           refers_to=(Reference("approved_by", Entity.STAFF),)),
+    OpSpec(OpType.CASH_MOVE, p.CashMove, Entity.CASH_MOVEMENT, "the movement's id",
+           Permission(Action.CASH_MOVE, by_field="kind", by_value=_CASH_KIND),
+           refers_to=(Reference("shift_id", Entity.SHIFT),),
+           versions=Reference("shift_id", Entity.SHIFT)),
 )}
 
 

@@ -107,6 +107,13 @@ class InstallmentData(BaseModel):
     amount: Money
 
 
+class PriceOverride(BaseModel):
+    """A line sold at another price than the catalogue's (a till limit: app/domain/till_limits.py)."""
+
+    line_id: Uuid
+    list_price: Price = Field(description="the catalogue's price the line's unit_price replaced")
+
+
 class OrderCreate(BaseModel):
     reference: str = Field(max_length=MAX_REFERENCE)
     store_id: Uuid
@@ -126,6 +133,11 @@ class OrderCreate(BaseModel):
                                                 max_length=MAX_INSTALLMENTS)
     created_at: datetime
     note: Note | None = None
+    # till limits (issue 14); absent from a till older than them
+    price_overrides: list[PriceOverride] = Field(default_factory=list, max_length=MAX_LINES)
+    approved_by: Uuid | None = Field(
+        default=None, description="the manager who approved discounts or price overrides "
+        "beyond the actor's till limits (the op is then privileged: it carries their proof)")
 
 
 class FieldEdit(BaseModel):
@@ -165,6 +177,8 @@ class RefundCreate(BaseModel):
     approved_by: Uuid | None = None
     created_at: datetime
     approval_id: Uuid | None = None
+    without_receipt: bool = Field(default=False, description="refunded without the sale's "
+                                  "receipt (a till limit by role: app/domain/till_limits.py)")
 
 
 class StockAdjust(BaseModel):
@@ -175,6 +189,14 @@ class StockAdjust(BaseModel):
     reason: Reason | None = None
     reference: str | None = Field(default=None, max_length=MAX_MOVEMENT_REFERENCE)
     created_at: datetime
+    # An exact count (kind "count" with counted_milli): the absolute quantity counted at
+    # created_at (the moment it was counted). The server writes the movement that makes
+    # its ledger up to that moment equal the count (qty_delta_milli is what the till
+    # expected to move). Without counted_milli a count is a plain delta (older tills).
+    counted_milli: int | None = Field(default=None, ge=0, le=MAX_QTY_MILLI,
+                                      description="an exact count: the quantity counted")
+    count_id: Uuid | None = Field(default=None,
+                                  description="the count session this line belongs to")
 
 
 class ProductCreate(BaseModel):
@@ -257,3 +279,31 @@ class ShiftClose(BaseModel):
     expected_cash: Money = Field(description="the cash the till expected in its drawer")
     over_short: Money = Field(description="counted_cash - expected_cash")
     reason: Reason | None = None
+    # the Z report (issue 14); absent from a till older than it
+    z_number: Annotated[int, Field(ge=1, le=MAX_COUNT)] | None = Field(
+        default=None, description="the till's Z number: 1, 2, 3... gap-free, never reused")
+    counted_by_denomination: dict[Denomination, Pieces] | None = Field(
+        default=None, max_length=MAX_DENOMINATIONS,
+        description="the drawer counted by note and coin: {denomination_minor: count}")
+    card_batch_total: Price | None = Field(
+        default=None, description="the card terminal's batch total, typed in at the close")
+    closed_by: Uuid | None = Field(
+        default=None, description="who counted and closed (the actor when not named)")
+    approved_by: Uuid | None = Field(
+        default=None, description="the manager who approved an over/short beyond the "
+        "store's threshold (the op is then privileged: it carries their proof)")
+    report: dict[str, Any] | None = Field(
+        default=None, description="the Z report's figures at the close (ZReport.as_dict)")
+
+
+class CashMove(BaseModel):
+    """Cash into or out of a shift's drawer without a sale (entity_id: the movement id):
+    ``pay_in``, ``pay_out``, ``drop`` (to the safe) with an amount, or ``no_sale`` (the
+    drawer opened without a sale, amount 0)."""
+
+    movement_id: Uuid
+    shift_id: Uuid
+    kind: Literal["pay_in", "pay_out", "drop", "no_sale"]
+    amount: Price
+    reason: Reason | None = None
+    created_at: datetime

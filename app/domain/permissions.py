@@ -44,6 +44,9 @@ class Action(StrEnum):
     SYNC_ADMIN = "sync.admin"  # quarantine, resubmit, sync health
     SHIFT_OPEN = "shift.open"  # open the till's shift with its float
     SHIFT_CLOSE = "shift.close"  # count the drawer and close the shift
+    CASH_MOVE = "cash.move"  # pay cash in or out of the drawer, drop cash to the safe
+    DRAWER_NO_SALE = "drawer.no_sale"  # open the drawer without a sale
+    SHIFT_VARIANCE_APPROVE = "shift.variance.approve"  # approve an over/short beyond the threshold
 
 
 class PermissionDenied(PermissionError):
@@ -64,6 +67,8 @@ _CASHIER = {
     Action.REFUND_REQUEST,
     Action.SHIFT_OPEN,
     Action.SHIFT_CLOSE,
+    Action.CASH_MOVE,
+    Action.DRAWER_NO_SALE,
 }
 _STOCK = {
     Action.ORDER_VIEW,
@@ -83,6 +88,7 @@ _MANAGER = _CASHIER | _STOCK | {
     Action.APPROVAL_DECIDE,
     Action.CONFLICT_RESOLVE,
     Action.REPORT_VIEW,
+    Action.SHIFT_VARIANCE_APPROVE,
 }
 _ADMIN = _MANAGER | {
     Action.STAFF_MANAGE,

@@ -46,3 +46,59 @@ def close_refusal(has_open_shift: bool, counted_cash: int) -> str | None:
     if not fits(counted_cash, 0, MAX_AMOUNT):
         return f"The counted cash must be between {format_money(0)} and {format_money(MAX_AMOUNT)}"
     return None
+
+
+#: The over/short a till may close with, either way, without a manager's approval
+#: (minor units), when the store has not set its own threshold.
+DEFAULT_VARIANCE_THRESHOLD = 500
+
+_MOVEMENT_WORDS = {"pay_in": "paid in", "pay_out": "paid out", "drop": "dropped to the safe"}
+
+
+def movement_refusal(has_open_shift: bool, kind: str, amount: int, reason: str | None,
+                     expected_cash: int) -> str | None:
+    """Why a cash movement cannot be recorded now, or None. Paid in and paid out need a
+    reason; an amount is more than zero (a no-sale has none); cash paid out or dropped
+    cannot be more than the drawer should hold."""
+    if not has_open_shift:
+        return "Open a shift first: cash moves in and out of a shift's drawer"
+    if kind == "no_sale":
+        return None if amount == 0 else "A no-sale moves no cash"
+    if kind not in _MOVEMENT_WORDS:
+        return f"Unknown cash movement: {kind}"
+    if not fits(amount, 1, MAX_AMOUNT):
+        return f"The amount {_MOVEMENT_WORDS[kind]} must be more than {format_money(0)}"
+    if kind in ("pay_in", "pay_out") and not (reason and reason.strip()):
+        return f"Say why cash is {_MOVEMENT_WORDS[kind]}"
+    if kind in ("pay_out", "drop") and amount > expected_cash:
+        return (f"The drawer should hold only {format_money(expected_cash)}; "
+                f"{format_money(amount)} cannot be {_MOVEMENT_WORDS[kind]}")
+    return None
+
+
+def needs_approval(over_short: int, threshold: int) -> bool:
+    """Whether an over/short is beyond the store's threshold (either way)."""
+    return abs(over_short) > max(0, threshold)
+
+
+def variance_refusal(over_short: int, threshold: int, reason: str | None,
+                     has_approver: bool) -> str | None:
+    """Why the close cannot go ahead with this over/short, or None: beyond the
+    threshold it needs a reason and a manager's approval."""
+    if not needs_approval(over_short, threshold):
+        return None
+    words = "over" if over_short > 0 else "short"
+    if not (reason and reason.strip()):
+        return (f"The drawer is {format_money(abs(over_short))} {words}, more than "
+                f"{format_money(threshold)}: say why")
+    if not has_approver:
+        return (f"The drawer is {format_money(abs(over_short))} {words}, more than "
+                f"{format_money(threshold)}: a manager must approve the close")
+    return None
+
+
+def card_refusal(card_batch_total: int | None) -> str | None:
+    """Why a card batch total typed in cannot be taken, or None."""
+    if card_batch_total is not None and not fits(card_batch_total, 0, MAX_AMOUNT):
+        return f"The card batch total must be between {format_money(0)} and {format_money(MAX_AMOUNT)}"
+    return None

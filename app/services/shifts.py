@@ -3,9 +3,11 @@
 Each is one mutation (the shift row, its audit entry and its ``shift.open`` or
 ``shift.close`` operation in one SQLite transaction), so a shift survives a restart or
 a power cut exactly as far as it was recorded. The rules are app/domain/shift_rules.py:
-one open shift per till, closing needs it. The cash expected in the drawer is the
-opening float plus this till's cash payments since the shift opened (a cash refund is a
-negative payment); paid-in/out and cash drops come with issue 14's cash movements.
+one open shift per till, closing needs it. The cash expected in the drawer is the X
+report's (app/services/shift_reports.py): the opening float plus this till's cash
+payments since the shift opened (a cash refund is a negative payment), plus paid in,
+less paid out and drops (app/services/cash_movements.py). The close with its Z report
+is shift_reports.close_shift; :func:`close_shift` here is its short form.
 """
 
 from __future__ import annotations
@@ -14,19 +16,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.domain import shift_rules
 from app.domain.ids import new_id
-from app.domain.limits import MAX_REASON
 from app.domain.operations import Entity, OpType
-from app.domain.payloads import ShiftClose, ShiftOpen
+from app.domain.payloads import ShiftOpen
 from app.domain.permissions import Action, require
-from app.domain.tender import Method
-from app.domain.text_rules import too_long
+from app.services import shift_reports
+from app.store.base import utcnow
 from app.store.local import LocalStore
-from app.store.models import Payment, Shift
+from app.store.models import Shift
 from app.store.unit_of_work import Actor, mutation
 
 
@@ -70,11 +71,8 @@ def _open_of(session: Session, device_id: str) -> Shift | None:
 
 
 def _expected(session: Session, shift: Shift) -> int:
-    """The opening float plus this till's cash taken (less cash refunded) since it opened."""
-    taken = session.scalar(select(func.coalesce(func.sum(Payment.amount), 0)).where(
-        Payment.device_id == shift.device_id, Payment.method == Method.CASH.value,
-        Payment.created_at >= shift.opened_at))
-    return shift.opening_float + int(taken or 0)
+    """The cash the drawer should hold now (the X report's expected cash)."""
+    return shift_reports.figures(session, shift, utcnow()).expected_cash
 
 
 def current_shift(store: LocalStore) -> ShiftView | None:
@@ -123,26 +121,14 @@ def open_shift(store: LocalStore, actor: Actor, opening_float: int | None = None
 
 def close_shift(store: LocalStore, actor: Actor, counted_cash: int,
                 reason: str | None = None) -> ShiftView:
-    """Close this till's open shift with the cash counted in its drawer."""
-    require(actor.role, Action.SHIFT_CLOSE)
-    reason = reason.strip() if reason and reason.strip() else None
-    problem = too_long("The reason", reason, MAX_REASON)
-    if problem:
-        raise ShiftError(problem)
-    with mutation(store.db, store.device_id, actor, OpType.SHIFT_CLOSE) as m:
-        shift = _open_of(m.session, m.device.id)
-        problem = shift_rules.close_refusal(shift is not None, counted_cash)
-        if problem or shift is None:
-            raise ShiftError(problem or "There is no open shift on this till to close")
-        expected = _expected(m.session, shift)
-        shift.status, shift.closed_by, shift.closed_at = "closed", actor.staff_id, m.at
-        shift.counted_cash, shift.expected_cash = counted_cash, expected
-        shift.over_short, shift.close_reason = counted_cash - expected, reason
-        m.session.flush()
-        m.audit(Entity.SHIFT, shift.id, {"status": {"before": "open", "after": "closed"},
-                                         "over_short": {"before": None, "after": shift.over_short}},
-                reason=reason)
-        m.emit(OpType.SHIFT_CLOSE, shift.id, ShiftClose(
-            shift_id=shift.id, closed_at=m.at, counted_cash=counted_cash,
-            expected_cash=expected, over_short=shift.over_short, reason=reason))
+    """Close this till's open shift with the cash counted in its drawer (the short form
+    of shift_reports.close_shift, which makes the Z report)."""
+    try:
+        z = shift_reports.close_shift(store, actor, counted_cash=counted_cash,
+                                      over_short_reason=reason)
+    except shift_reports.CloseError as exc:
+        raise ShiftError(str(exc)) from exc
+    with store.db.read() as s:
+        shift = s.get(Shift, z.figures.shift_id)
+        assert shift is not None
         return _view(shift)

@@ -22,7 +22,8 @@ def test_conflicting_ops_are_the_types_that_can_conflict() -> None:
 def test_an_answer_is_recorded_on_the_entity_whose_version_it_carries() -> None:
     payloads = {OpType.REFUND_CREATE: {"order_id": ORDER},
                 OpType.PAYMENT_RECORD: {"order_id": ORDER},
-                OpType.STOCK_ADJUST: {"movement_id": MOVEMENT, "product_id": OTHER}}
+                OpType.STOCK_ADJUST: {"movement_id": MOVEMENT, "product_id": OTHER},
+                OpType.CASH_MOVE: {"shift_id": OTHER}}
     targets = {t.value: push._target(t.value, ORDER if t is OpType.PAYMENT_RECORD else OTHER,
                                      payloads.get(t, {})) for t in OpType}
     assert targets == {
@@ -34,7 +35,8 @@ def test_an_answer_is_recorded_on_the_entity_whose_version_it_carries() -> None:
         "product.create": (Entity.PRODUCT, OTHER), "product.update": (Entity.PRODUCT, OTHER),
         "customer.upsert": (Entity.CUSTOMER, OTHER),
         "conflict.resolve": (Entity.CONFLICT, OTHER),
-        "shift.open": (Entity.SHIFT, OTHER), "shift.close": (Entity.SHIFT, OTHER)}
+        "shift.open": (Entity.SHIFT, OTHER), "shift.close": (Entity.SHIFT, OTHER),
+        "cash.move": (Entity.SHIFT, OTHER)}
     assert push._target("gizmo.make", OTHER, {}) is None  # a type this till does not know
     assert set(push.LOCAL_MODELS) == {Entity.ORDER, Entity.PRODUCT, Entity.CUSTOMER,
                                       Entity.APPROVAL, Entity.SHIFT}
@@ -73,4 +75,5 @@ def test_the_apply_keys_by_feed_entity_type() -> None:
     assert apply.APPLIERS.get("order") is apply.APPLIERS[Entity.ORDER]  # plain text finds it
     assert set(apply.APPLIERS) | set(apply.RUNS) <= {e.value for e in Entity}
     assert {s.entity for s in CATALOGUE.values()} - set(apply.APPLIERS) - set(apply.RUNS) <= {
-        Entity.REFUND, Entity.CUSTOMER}  # sent inside their order's state
+        Entity.REFUND, Entity.CUSTOMER,  # sent inside their order's state
+        Entity.CASH_MOVEMENT}  # counted in its shift's state
