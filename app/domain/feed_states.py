@@ -205,6 +205,7 @@ class StoreState(State):
     tax_inclusive: bool
     receipt_footer: str | None
     version: int
+    till_limits: dict[str, Any] | None = None  # app/domain/till_limits.py; None: defaults
 
 
 class ApprovalState(State):

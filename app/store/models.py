@@ -56,6 +56,8 @@ class StoreSettings(Base):
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=True)
     receipt_footer: Mapped[str] = mapped_column(Text, default="Thank you!")
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # the till limits by role (app/domain/till_limits.py), from the server; None: defaults
+    till_limits: Mapped[dict | None] = mapped_column(JSON, default=None)
 
 
 class Category(Base):

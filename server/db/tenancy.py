@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.db.base import Base, utcnow
+from server.db.base import Base, JSONType, utcnow
 
 
 class Organization(Base):
@@ -33,6 +34,8 @@ class Store(Base):
     tax_id: Mapped[str] = mapped_column(String(50), default="")
     locale: Mapped[str] = mapped_column(String(20), default="en_IE")
     receipt_footer: Mapped[str] = mapped_column(String(1000), default="Thank you!")
+    # the till limits by role (app/domain/till_limits.py); None: the defaults
+    till_limits: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     version: Mapped[int] = mapped_column(default=1)
     feed_position: Mapped[int] = mapped_column(default=0)
     feed_horizon: Mapped[int] = mapped_column(default=0)

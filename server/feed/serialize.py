@@ -209,6 +209,7 @@ def store_state(store: Store) -> dict[str, Any]:
     """The store's settings as terminals keep them (receipt header, currency, tax mode)."""
     data: dict[str, Any] = {"id": store.id, "org_id": store.org_id}
     data.update({name: getattr(store, name) for name in STORE_SETTINGS})
+    data["till_limits"] = store.till_limits
     data["version"] = store.version
     return data
 

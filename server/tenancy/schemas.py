@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -31,6 +32,7 @@ class StoreOut(BaseModel):
     locale: str = "en_IE"
     receipt_footer: str = ""
     version: int = 1
+    till_limits: dict[str, Any] | None = None
 
 
 class StorePatch(BaseModel):
@@ -43,6 +45,10 @@ class StorePatch(BaseModel):
     locale: str | None = Field(default=None, min_length=2, max_length=20)
     tax_inclusive: bool | None = None
     receipt_footer: str | None = Field(default=None, max_length=1000)
+    till_limits: dict[str, Any] | None = Field(
+        default=None, description="till limits by role (docs/staff-guide.md): "
+        "line_discount_ppm and order_discount_ppm {role: ppm}, price_override, "
+        "refund_without_receipt and no_sale [roles], auto_open_shift, over_short_threshold")
 
 
 class StaffIn(BaseModel):

@@ -13,6 +13,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import till_limits
 from app.domain.ids import ALPHABET, TERMINAL_DEVICE_CODES, device_code, new_id
 from app.domain.permissions import Role
 from app.domain.pin_rules import PinRuleError, check_pin, min_pin_length
@@ -72,6 +73,8 @@ def update_store(session: Session, org_id: str, store_id: str, patch: StorePatch
             continue
         if name == "currency":
             value = value.upper()
+        if name == "till_limits":  # kept whole and valid: app/domain/till_limits.py
+            value = till_limits.to_dict(till_limits.from_dict(value))
         if getattr(store, name) != value:
             setattr(store, name, value)
             changed = True

@@ -51,6 +51,9 @@ GOLDEN = Path(__file__).with_name("wire_payloads.golden.json")
 #: besides those listed here, each a field of the type's payload model.
 NEW_DEFAULTS: dict[tuple[str, str], Any] = {
     ("product.create", "stock_tracked"): True,  # a CSV import's create (quick-add sent it)
+    ("order.create", "price_overrides"): [],  # till limits (issue 14)
+    ("order.create", "approved_by"): None,
+    ("refund.create", "without_receipt"): False,
 }
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(?P<tz>Z|[+-]\d\d:\d\d)?$")

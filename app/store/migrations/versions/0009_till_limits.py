@@ -1,11 +1,15 @@
 """till limits by role (issue 14)
 
-Reserved slot: filled in by the work on that issue; until then it changes nothing.
+The store's till limits (app/domain/till_limits.py) as the server sends them with the
+store's settings: a JSON column on ``store_settings``, None meaning the defaults.
 
 Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-03 22:10:00
 """
+
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0009'
 down_revision = '0008'
@@ -14,8 +18,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('store_settings') as batch_op:
+        batch_op.add_column(sa.Column('till_limits', sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('store_settings') as batch_op:
+        batch_op.drop_column('till_limits')
