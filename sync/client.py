@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from sync.protocol import (
     MAX_BATCH,
     MAX_BODY_BYTES,
+    DevicePosition,
     Operation,
     PullResponse,
     PushRequest,
@@ -228,6 +229,13 @@ class SyncClient:
         if limit:
             params["limit"] = limit
         return PullResponse.model_validate(await self._request("GET", "/sync/pull", params=params))
+
+    async def position(self, after: int | None = None, limit: int = 500) -> DevicePosition:
+        """GET /sync/position: this terminal's last applied op_seq and reference on the
+        server (with ``after``: the op_ids it applied from op_seq ``after + 1`` on)."""
+        params: dict[str, int] = {} if after is None else {"after": after, "limit": limit}
+        body = await self._request("GET", "/sync/position", params=params)
+        return DevicePosition.model_validate(body)
 
     async def snapshot(self, page_token: str | None = None,
                        limit: int | None = None) -> SnapshotResponse:

@@ -172,6 +172,34 @@ class PullResponse(BaseModel):
         description="The pulling terminal's role ceiling now (an admin may change it: "
         "PATCH /terminals/{id}); the till refuses sign-ins above it. None from older servers",
     )
+    device_seq: int | None = Field(
+        default=None,
+        description="The pulling terminal's last op_seq the server applied (its "
+        "last_applied_seq): a till whose acknowledged ops go further knows the server was "
+        "restored and resends them; one behind it was restored itself "
+        "(GET /sync/position). None from older servers",
+    )
+
+
+class SeqOp(BaseModel):
+    """One op_seq of a device and the op the server applied under it."""
+
+    op_seq: int
+    op_id: str
+
+
+class DevicePosition(BaseModel):
+    """``GET /sync/position``: where the server stands for the asking terminal, so a till
+    restored from a backup, or facing a restored server, can line itself up
+    (docs/backup-restore.md)."""
+
+    last_applied_seq: int = Field(description="The device's highest op_seq applied so far")
+    last_reference: str | None = Field(
+        default=None, description="The highest order reference (GO-<device code><counter>) "
+        "the server holds from this device; None before its first sale")
+    ops: list[SeqOp] = Field(
+        default_factory=list, description="With ?after=N: the op_ids the server applied under "
+        "op_seq N+1, N+2, ... (at most ?limit), to tell the till's own ops from others")
 
 
 class SnapshotRequired(BaseModel):

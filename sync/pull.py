@@ -61,6 +61,7 @@ class PullReport:
     snapshot: bool = False
     cursor: int = 0
     server_time: datetime | None = None
+    device_seq: int | None = None  # this till's last op_seq the server applied (last page)
 
     def add(self, ctx: ApplyContext, pulled: int) -> None:
         self.pulled += pulled
@@ -75,6 +76,12 @@ def read_cursor(store: LocalStore) -> tuple[int, bool]:
         raw = state.get_state(s, state.CURSOR)
         started = state.get_state(s, state.LAST_SYNC) is not None
     return int(raw or 0), started or int(raw or 0) > 0
+
+
+def resync_due(store: LocalStore) -> bool:
+    """Whether a restore (of the till or the server) asked for a snapshot (sync/recovery.py)."""
+    with store.db.read() as s:
+        return state.get_state(s, state.RESYNC) is not None
 
 
 def apply_page(store: LocalStore, changes: list[Change], expected: int | None = None,
@@ -146,6 +153,7 @@ def _finish_snapshot(store: LocalStore, seen: _SnapshotSeen, cursor: int) -> Non
                 person.active = False
         conflicts.close_missing(s, seen.open_conflicts)
         state.set_state(s, state.CURSOR, str(cursor))
+        state.del_state(s, state.RESYNC)
 
 
 class SnapshotRestart(TransientError):
@@ -228,7 +236,7 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
     """Pull until the feed has no more; a first sync or an expired cursor uses a snapshot."""
     cursor, started = await asyncio.to_thread(read_cursor, store)
     report = PullReport(cursor=cursor)
-    if first_sync_snapshot and not started:
+    if first_sync_snapshot and (not started or await asyncio.to_thread(resync_due, store)):
         snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
         report = snap
         cursor = snap.cursor
@@ -248,6 +256,7 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
             head = None
             continue
         report.server_time = page.server_time
+        report.device_seq = page.device_seq
         if page.max_role and not ceiling_seen:
             ceiling_seen = True
             if await asyncio.to_thread(remember_ceiling, store, page.max_role):

@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.store.local import LocalStore
-from sync import conflicts, credentials, state
+from sync import conflicts, credentials, recovery, state
 from sync.client import AuthError, PermanentError, SyncClient, SyncError, TransientError
 from sync.pull import Progress, PullReport, apply_held_back, pull_changes
 from sync.push import PushReport, push_pending
+from sync.recovery import RecoveryReport
 from sync.status import SyncStatus, read_status
 
 log = logging.getLogger("tillsync.sync")
@@ -38,6 +39,7 @@ class SyncReport:
     push: PushReport = field(default_factory=PushReport)
     pull: PullReport = field(default_factory=PullReport)
     held_back_applied: int = 0
+    recovery: RecoveryReport | None = None  # set when a restore of either side was lined up
     clock_skew_s: float | None = None
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
@@ -98,6 +100,7 @@ class SyncService:
         self._stopped = False
         self._syncing = False
         self._migrated = False
+        self._positioned = False  # asked the server where it stands since this process began
 
     # ------------------------------------------------------------ status
 
@@ -131,6 +134,23 @@ class SyncService:
                 report.clock_skew_s = (st - now).total_seconds()
                 state.set_state(s, state.CLOCK_SKEW, f"{report.clock_skew_s:.3f}")
 
+    async def _line_up(self, client: SyncClient, report: SyncReport,
+                       server_seq: int | None) -> bool:
+        """Line up with the server after a restore of either side (sync/recovery.py): at
+        this process's first round (a till is restored while stopped), and whenever a pull
+        answer's ``device_seq`` disagrees with the outbox. True when something moved."""
+        if self._positioned:
+            local = await asyncio.to_thread(recovery.local_position, self.store)
+            if not recovery.out_of_line(local, server_seq):
+                return False
+        self._positioned = True
+        found = await recovery.check(self.store, client)
+        if found is None or not (found.till_restored or found.server_restored):
+            return False
+        log.warning("restore lined up: %s", found)
+        report.recovery = found
+        return True
+
     def _migrate_legacy(self) -> None:
         with self.store.db.write() as s:
             conflicts.migrate_legacy(s)
@@ -147,10 +167,15 @@ class SyncService:
             try:
                 client = self.client_factory()
                 async with client:
+                    await self._line_up(client, report, None)
                     report.push = await push_pending(self.store, client)
                     report.held_back_applied = await asyncio.to_thread(apply_held_back, self.store)
                     report.pull = await pull_changes(self.store, client, limit=self.pull_limit,
                                                      progress=self.progress)
+                    if await self._line_up(client, report, report.pull.device_seq):
+                        report.push = await push_pending(self.store, client)
+                        report.pull = await pull_changes(self.store, client, limit=self.pull_limit,
+                                                         progress=self.progress)
                 await asyncio.to_thread(self._record_success, report)
                 report.finished_at = datetime.now(UTC)
                 self.online, self.message, self.failures = True, None, 0

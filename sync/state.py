@@ -10,6 +10,8 @@ Keys used:
 - ``deferred:<entity_id>``: the newest pulled change we did not apply because the
   entity had unpushed local operations; re-considered once the outbox is clear of
   that entity (e.g. our edit was rejected, so the server state must be taken).
+- ``resync``: the next pull loads a snapshot first (set when the till or the server was
+  restored from a backup, sync/recovery.py; removed with the snapshot's cursor).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ CURSOR = "pull_cursor"
 LAST_SYNC = "last_sync"
 CLOCK_SKEW = "clock_skew_s"
 DEFERRED_PREFIX = "deferred:"
+RESYNC = "resync"
 
 
 def get_state(s: Session, key: str, default: str | None = None) -> str | None:

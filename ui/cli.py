@@ -50,6 +50,19 @@ def _parser() -> argparse.ArgumentParser:
                              "token then crosses the network unencrypted)")
     sub.add_parser("sync", help="push waiting operations and pull changes once")
     sub.add_parser("status", help="show sync status")
+    backup = sub.add_parser("backup", help="take a sealed backup of the store now "
+                            "(docs/backup-restore.md)")
+    backup.add_argument("--to", type=Path, default=None,
+                        help="directory for the backup (default: $TILLSYNC_BACKUP_DIR or "
+                             "<data dir>/backups)")
+    restore = sub.add_parser("restore", help="put a backup back in place of the store "
+                             "(the till closed); refuses to go backwards without --force")
+    restore.add_argument("backup", type=Path, help="the .tsbk file")
+    restore.add_argument("--force", action="store_true",
+                         help="restore even though the current store holds newer sales")
+    audit = sub.add_parser("audit", help="check this till's journal (docs/journal.md)")
+    audit.add_subparsers(dest="audit_command", required=True).add_parser(
+        "verify", help="verify the audit chain; exit 1 naming the first bad entry")
     return p
 
 
@@ -94,15 +107,61 @@ def main(argv: list[str] | None = None) -> int:
         os.umask(umask)
 
 
+def _restore(args: argparse.Namespace) -> int:
+    """``tillsync restore``: with the store closed; says what is newer and stops unless
+    --force (app/services/restore.py)."""
+    from app.services.restore import RestoreRefused, restore
+    from app.store.backup import BackupError
+
+    data_dir = Path(args.data_dir or default_data_dir())
+    try:
+        done = restore(data_dir, args.backup, passphrase=_passphrase(args), force=args.force)
+    except (RestoreRefused, BackupError) as exc:
+        print(f"tillsync: {exc}", file=sys.stderr)
+        return 1
+    h = done.header
+    print(f"Restored the backup of {h.taken_at}: {h.orders} orders, op_seq {h.op_seq}.")
+    if done.kept_as is not None:
+        print(f"The store it replaced is kept as {done.kept_as}.")
+    print("At its next sync the till takes back from the server what it holds beyond the "
+          "backup, and continues after its numbers.")
+    return 0
+
+
+def _backup(store: LocalStore, args: argparse.Namespace) -> int:
+    from app.services.backup import BackupPolicy, backup_now
+
+    policy = BackupPolicy.from_env()
+    if args.to is not None:
+        policy.directory = args.to
+    done = backup_now(store, policy)
+    print(f"Backup written: {done.path}")
+    for copy in done.copies:
+        print(f"Copy written: {copy}")
+    for gone in done.removed:
+        print(f"Out of rotation, deleted: {gone}")
+    return 0
+
+
 def _main(args: argparse.Namespace, command: str) -> int:
+    if command == "restore":
+        return _restore(args)
     store = _open(args)
     try:
+        if command == "backup":
+            return _backup(store, args)
         if command == "demo":
             from app import demo
 
             n = demo.seed(store, args.products)
             print(f"Seeded {n} products" if n else "The store already has a catalog; nothing seeded")
             return 0
+        if command == "audit":
+            from app.services.journal import check_journal
+
+            report = check_journal(store)
+            print(report.summary())
+            return 0 if report.ok else 1
         if command in ("enroll", "sync", "status"):
             from sync import commands
 

@@ -52,6 +52,15 @@ class PersonalDataCipher:
             return None
         return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode()).decode()
 
+    def seal_bytes(self, data: bytes, *, field: str) -> bytes:
+        """Bytes sealed with the data key (a backup of the store, app/store/backup.py)."""
+        nonce = os.urandom(NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, data, field.encode())
+
+    def open_bytes(self, blob: bytes, *, field: str) -> bytes:
+        """The bytes :meth:`seal_bytes` sealed; InvalidTag with another key or field."""
+        return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode())
+
     def phone_index(self, phone: str | None) -> str | None:
         if not phone:
             return None

@@ -13,6 +13,7 @@ from server.db.base import utcnow
 from server.db.models import FeedEntry, Store
 from server.errors import ApiError, not_found
 from server.feed.ceiling import ceiling_of, for_ceiling
+from server.sync import position
 from sync.protocol import Change, PullResponse
 
 
@@ -37,6 +38,7 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
                            "load GET /sync/snapshot")
         head = store.feed_position
         ceiling = ceiling_of(session, terminal)
+        device_seq = position.device_seq(session, terminal)
         rows = session.scalars(
             select(FeedEntry)
             .where(FeedEntry.store_id == terminal.store_id, FeedEntry.position > after)
@@ -55,7 +57,7 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
     # the rows are read after the store: on PostgreSQL (read committed) a push committing
     # in between shows in them, beyond the head read. The feed holds its cursor at least.
     return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow(),
-                        head=max(head, cursor), max_role=ceiling)
+                        head=max(head, cursor), max_role=ceiling, device_seq=device_seq)
 
 
 @contextmanager

@@ -14,12 +14,14 @@ from server.errors import ApiError
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
 from server.pagination import Offset
+from server.sync import position as device_position
 from server.sync import proofs, quarantine
 from server.sync import service as sync_service
 from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
 from sync.protocol import (
     ApprovalProof,
     ApprovalProofRequest,
+    DevicePosition,
     ErrorEnvelope,
     PullResponse,
     PushRequest,
@@ -66,6 +68,21 @@ def pull(
     """The store's changes after ``after`` in commit order; pass ``cursor`` back as ``after``."""
     size = min(limit or ctx.settings.pull_default_limit, ctx.settings.pull_max_limit)
     return feed.pull(ctx, terminal, after, size)
+
+
+@router.get("/position", response_model=DevicePosition)
+def position(
+    terminal: TerminalDep,
+    ctx: CtxDep,
+    after: Annotated[int | None, Query(ge=0, le=MAX_COUNT)] = None,
+    limit: Annotated[int, Query(ge=1, le=device_position.MAX_OPS)] = 500,
+) -> DevicePosition:
+    """Where the server stands for this terminal: its last applied ``op_seq`` and the
+    highest order reference it holds from it; with ``after``, the op_ids applied under
+    the op_seqs after it. A till restored from a backup continues after these; a till
+    whose acknowledged ops go further than ``last_applied_seq`` resends them (the server
+    was restored). See docs/backup-restore.md."""
+    return device_position.position(ctx, terminal, after, limit)
 
 
 @router.get(
