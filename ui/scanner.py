@@ -6,6 +6,17 @@ next key comes sooner, it is part of a burst; a burst of ``min_length`` or more
 ended by Enter (or by a pause, when the scanner sends no Enter) is a scan and is
 swallowed whatever widget has focus. Anything else is replayed to the widget it
 was meant for, so human typing still arrives, a few milliseconds late.
+
+A scan never splits:
+- The code is read from the text each key produced, so the keyboard layout and
+  Shift/AltGr do not matter; a modifier key pressed on its own (the Shift a
+  scanner presses before each capital) neither ends a burst nor is held.
+- Gaps are measured with the events' own timestamps where the platform gives
+  them (the time the key arrived, not the time a busy app got to it).
+- A busy moment may stretch a gap: a burst already going at scanner speed
+  survives two slow gaps (up to ``_STRETCH`` times the window) and one more per four fast ones.
+- When the pause timer fires, keys already queued behind a busy moment are
+  delivered first, so a timer that fired late does not cut a burst in two.
 """
 
 from __future__ import annotations
@@ -22,6 +33,14 @@ from ui.config import ScannerConfig
 
 log = logging.getLogger(__name__)
 _ENTER = (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+_MODIFIER_KEYS = frozenset({Qt.Key.Key_Shift, Qt.Key.Key_Control, Qt.Key.Key_Alt, Qt.Key.Key_AltGr,
+                            Qt.Key.Key_Meta, Qt.Key.Key_CapsLock, Qt.Key.Key_NumLock,
+                            Qt.Key.Key_Mode_switch, Qt.Key.Key_Super_L, Qt.Key.Key_Super_R})
+# Modifiers a layout needs to type a character (AltGr arrives as Ctrl+Alt on Windows).
+_TYPING_MODS = (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
+                | Qt.KeyboardModifier.GroupSwitchModifier)
+_ALTGR = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+_STRETCH = 8  # a slow gap in a scanner-speed burst may be this many windows long
 
 
 @dataclass
@@ -30,12 +49,16 @@ class _Held:
     key: int
     modifiers: Qt.KeyboardModifier
     text: str
+    scan_code: int
 
 
 def _printable(event: QKeyEvent) -> bool:
-    mods = event.modifiers() & ~(Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier)
+    """One printable character, typed with no modifier beyond those a layout needs for it."""
+    mods = event.modifiers() & ~_TYPING_MODS
     text = event.text()
-    return mods == Qt.KeyboardModifier.NoModifier and len(text) == 1 and text.isprintable()
+    if not (len(text) == 1 and text.isprintable()):
+        return False
+    return mods == Qt.KeyboardModifier.NoModifier or mods == _ALTGR
 
 
 class WedgeScanner(QObject):
@@ -47,7 +70,10 @@ class WedgeScanner(QObject):
         super().__init__(parent)
         self.config = config
         self._held: list[_Held] = []
-        self._last = 0.0
+        self._last = 0.0  # monotonic seconds of the last held key
+        self._last_stamp = 0  # its event timestamp in ms (0: the platform gave none)
+        self._fast = 0  # gaps in this burst within the window
+        self._slow = 0  # gaps in this burst stretched by a busy moment
         self._replaying = False
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -77,16 +103,35 @@ class WedgeScanner(QObject):
         return self._on_key(watched, event)
 
     def _within_burst(self) -> bool:
-        return (time.monotonic() - self._last) * 1000 <= self.config.max_interval_ms
+        window = self.config.max_interval_ms * (_STRETCH if self._fast >= 2 else 1)
+        return (time.monotonic() - self._last) * 1000 <= window
+
+    def _gap_ms(self, event: QKeyEvent) -> float:
+        """Time since the last held key: by the events' timestamps when both have one."""
+        stamp = event.timestamp()
+        if stamp and self._last_stamp and stamp >= self._last_stamp:
+            return float(stamp - self._last_stamp)
+        return (time.monotonic() - self._last) * 1000
+
+    def _joins_burst(self, gap_ms: float) -> bool:
+        """Does a key ``gap_ms`` after the last one continue the held burst?"""
+        window = self.config.max_interval_ms
+        if gap_ms <= window:
+            self._fast += 1
+            return True
+        if gap_ms <= window * _STRETCH and self._slow < 2 + self._fast // 4:
+            self._slow += 1  # a busy moment, not a person: a person is never this fast before
+            return True
+        return False
 
     def _on_key(self, receiver: QWidget, event: QKeyEvent) -> bool:
-        if event.isAutoRepeat():
-            return False
-        fast = bool(self._held) and self._within_burst()
-        if self._held and not fast:
+        if event.isAutoRepeat() or event.key() in _MODIFIER_KEYS:
+            return False  # Shift before a capital is part of typing that character, not a pause
+        joined = bool(self._held) and self._joins_burst(self._gap_ms(event))
+        if self._held and not joined:
             self._flush_as_typing()
         if event.key() in _ENTER:
-            if fast and self._burst_is_scan():
+            if joined and self._burst_is_scan():
                 self._emit_scan()
                 return True
             if self._held:  # a short burst then Enter: it was typing, keep the order
@@ -95,9 +140,12 @@ class WedgeScanner(QObject):
         if not _printable(event):
             self._flush_as_typing()
             return False
-        self._held.append(_Held(receiver, event.key(), event.modifiers(), event.text()))
+        self._held.append(_Held(receiver, event.key(), event.modifiers(), event.text(), event.nativeScanCode()))
         self._last = time.monotonic()
-        self._timer.start(self.config.max_interval_ms + 1)
+        self._last_stamp = event.timestamp()
+        window = self.config.max_interval_ms
+        # Once a burst runs at scanner speed, wait out a busy moment before calling it typing.
+        self._timer.start(window * _STRETCH + 1 if self._fast >= 2 else window + 1)
         return True
 
     def _burst_is_scan(self) -> bool:
@@ -114,27 +162,35 @@ class WedgeScanner(QObject):
 
     def _on_pause(self) -> None:
         """No key for a while: a burst without Enter is a scan only if the scanner sends none."""
+        held = len(self._held)
+        QApplication.processEvents()  # keys queued behind a busy moment come first
+        if not self._held or len(self._held) != held:
+            return  # the burst went on (its timer restarted) or ended while they arrived
         if not self.config.enter_terminates and len(self._held) > 1 and self._burst_is_scan():
             self._emit_scan()
         else:
             self._flush_as_typing()
 
+    def _reset(self) -> None:
+        self._held = []
+        self._fast = self._slow = 0
+        self._timer.stop()
+
     def _emit_scan(self) -> None:
         code = self._code()
-        self._held.clear()
-        self._timer.stop()
+        self._reset()
         log.debug("wedge scan %r", code)
         self.scanned.emit(code)
 
     def _flush_as_typing(self) -> None:
         """Give held keys back to the widgets they were typed into, in order."""
-        held, self._held = self._held, []
-        self._timer.stop()
+        held = self._held
+        self._reset()
         self._replaying = True
         try:
             for h in held:
                 for etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
-                    ev = QKeyEvent(etype, h.key, h.modifiers, h.text)
+                    ev = QKeyEvent(etype, h.key, h.modifiers, h.scan_code, 0, 0, h.text)
                     QApplication.sendEvent(h.receiver, ev)
         finally:
             self._replaying = False
