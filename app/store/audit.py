@@ -11,12 +11,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain.chain import GENESIS, Head, Link, first_break
 from app.domain.ids import new_id
 from app.store.models import AuditEntry, Device
 from app.store.outbox_crypto import SEALED, open_payload
 from app.store.rows import insert_rows
 
-GENESIS = "0" * 64
+__all__ = ["GENESIS", "ChainProblem", "append", "chain_head", "diff", "entry_row", "verify_chain"]
 
 
 def _canonical(value: Any) -> str:
@@ -109,7 +110,10 @@ def entry_row(
 @dataclass(frozen=True)
 class ChainProblem:
     seq: int
-    problem: str
+    problem: str  # "<edited|removed|inserted|reordered>: <what the reader saw>"
+
+    def __str__(self) -> str:
+        return f"entry {self.seq}: {self.problem}"
 
 
 def _matches_opened(entry: AuditEntry, cipher: Any) -> bool:
@@ -124,35 +128,33 @@ def _matches_opened(entry: AuditEntry, cipher: Any) -> bool:
     return entry_hash(entry.prev_hash, _hashed_fields(entry) | {"changes": opened}) == entry.hash
 
 
-def verify_chain(session: Session, device_id: str) -> list[ChainProblem]:
-    """Every place where the device's audit chain was broken, edited or cut short."""
-    problems: list[ChainProblem] = []
+def _link(entry: AuditEntry, cipher: Any) -> Link:
+    intact = entry_hash(entry.prev_hash, _hashed_fields(entry)) == entry.hash \
+        or _matches_opened(entry, cipher)
+    return Link(entry.seq, entry.prev_hash, entry.hash, intact)
+
+
+def verify_chain(session: Session, device_id: str | None = None) -> list[ChainProblem]:
+    """The first place where this till's audit chain does not hold (empty: it holds).
+
+    The chain is the store file's, not one device id's: it starts at the first entry
+    the file ever wrote (seq 1, after GENESIS) and runs on through enrollment (which
+    gives the till a new device id, docs/journal.md), upgrades and restores; each
+    entry's device_id says which identity wrote it. ``device_id`` is kept for callers
+    from before; the chain read is the same whatever it is."""
     cipher = session.info.get("cipher")  # the store's sessions carry it (Database.set_cipher)
-    prev = GENESIS
-    expected_seq = 1
-    entries = session.scalars(
-        select(AuditEntry).where(AuditEntry.device_id == device_id).order_by(AuditEntry.seq)
-    )
-    last: AuditEntry | None = None
-    for entry in entries:
-        if entry.seq != expected_seq:
-            problems.append(ChainProblem(entry.seq, f"missing entries before seq {entry.seq}"))
-        if entry.prev_hash != prev:
-            problems.append(ChainProblem(entry.seq, "does not follow the previous entry"))
-        if entry_hash(entry.prev_hash, _hashed_fields(entry)) != entry.hash \
-                and not _matches_opened(entry, cipher):
-            problems.append(ChainProblem(entry.seq, "content was altered"))
-        prev = entry.hash
-        expected_seq = entry.seq + 1
-        last = entry
-    device = session.get(Device, device_id)
-    if device is not None:
-        last_seq = last.seq if last is not None else 0
-        last_hash = last.hash if last is not None else GENESIS
-        if device.audit_head != last_hash or device.audit_seq != last_seq:
-            # Also catches deleting every entry: the device row still names the head.
-            problems.append(ChainProblem(last_seq, "entries were removed from the end"))
-    return problems
+    entries = session.scalars(select(AuditEntry).order_by(AuditEntry.seq, AuditEntry.id))
+    links = [_link(entry, cipher) for entry in entries]
+    device = session.scalars(select(Device).limit(1)).first()
+    head = Head(device.audit_seq, device.audit_head) if device is not None else None
+    found = first_break(links, head)
+    return [] if found is None else [ChainProblem(found.position, f"{found.kind}: {found.detail}")]
+
+
+def chain_head(session: Session) -> tuple[int, str]:
+    """(seq, hash) of the till's last audit entry, as its device row records it."""
+    device = session.scalars(select(Device).limit(1)).first()
+    return (device.audit_seq, device.audit_head) if device is not None else (0, GENESIS)
 
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -108,7 +108,8 @@ def test_clear_audit_entries_are_sealed_on_upgrade(tmp_path: Path, no_keyring, p
     store = open_store(data_dir, passphrase=TEST_PASSPHRASE)
     try:
         with store.db.read() as s:
-            assert [p.problem for p in verify_chain(s, store.device_id)] == ["content was altered"]
+            assert [p.problem for p in verify_chain(s, store.device_id)] == [
+                "edited: its content does not match its hash"]
     finally:
         store.close()
 

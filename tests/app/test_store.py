@@ -237,10 +237,10 @@ def _tamper(store: LocalStore, sql: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "problem"),
     [
-        ("UPDATE audit_log SET changes = json_set(changes, '$.total.after', 1) WHERE seq = 2", "altered"),
-        ("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 1", "altered"),
-        ("UPDATE audit_log SET at = '2020-01-01 00:00:00.000000' WHERE seq = 3", "altered"),
-        ("DELETE FROM audit_log WHERE seq = 2", "missing"),
+        ("UPDATE audit_log SET changes = json_set(changes, '$.total.after', 1) WHERE seq = 2", "edited"),
+        ("UPDATE audit_log SET actor_id = 'someone-else' WHERE seq = 1", "edited"),
+        ("UPDATE audit_log SET at = '2020-01-01 00:00:00.000000' WHERE seq = 3", "edited"),
+        ("DELETE FROM audit_log WHERE seq = 2", "removed"),
         ("DELETE FROM audit_log WHERE seq = 3", "removed"),
         ("DELETE FROM audit_log", "removed"),
     ],
