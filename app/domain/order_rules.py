@@ -317,3 +317,22 @@ def check_schedule(owed: int, installments: Sequence[InstallmentLike],
     if total != owed:
         raise RuleError(f"The installments add up to {money_text(total, currency)}, "
                         f"but {money_text(owed, currency)} is owed after the down payment")
+
+
+class CustomerLike(Protocol):
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def phone(self) -> str | None: ...
+
+
+PLAN_NEEDS_CUSTOMER = ("A payment plan needs a customer: their name and phone number, "
+                       "so someone can reach them about what is still owed")
+
+
+def check_plan_customer(installments: Sequence[object], customer: CustomerLike | None) -> None:
+    """An order with installments names who owes them: a customer with a name and a phone."""
+    if not installments:
+        return
+    if customer is None or not (customer.name or "").strip() or not (customer.phone or "").strip():
+        raise RuleError(PLAN_NEEDS_CUSTOMER)

@@ -10,8 +10,11 @@ from app.domain.cart import Cart
 from app.domain.schedule import Interval, down_payment_amount, make_plan
 from app.domain.tender import Method, Tender
 from app.services import catalog, order_detail, payment_plans, sales, staff
+from app.services.customers import CustomerDetails
 from app.store.local import open_store
 from app.store.models import OutboxOperation
+
+WHO = CustomerDetails(None, "Aoife Byrne", "+353 87 765 4321")  # a plan needs a customer
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def test_plan_with_30_percent_down_and_two_installments(store):
     total = cart.totals().total
     down = down_payment_amount(total, percent_ppm=300_000)
     plan = make_plan(total, down, 2, date(2026, 1, 15), Interval.MONTHLY)
-    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, down)], plan=plan)
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, down)], WHO, plan=plan)
     assert sale.status == "pending" and sale.paid == down
     with store.db.read() as s:
         op = s.scalars(select(OutboxOperation).where(OutboxOperation.entity_id == sale.order_id)).one()
@@ -80,7 +83,7 @@ def test_cash_over_the_down_payment_gives_change_and_plan_lines_are_not_edited(s
     cart = _cart(store)
     total = cart.totals().total
     plan = make_plan(total, 1000, 2, date(2026, 2, 1), Interval.WEEKLY)
-    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, 2000)], plan=plan)
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, 2000)], WHO, plan=plan)
     assert (sale.paid, sale.change, sale.status) == (1000, 1000, "pending")
     detail = order_detail.order_detail(store, sale.order_id)
     assert [(p.amount, p.tendered, p.change) for p in detail.payments] == [(1000, 2000, 1000)]

@@ -11,6 +11,7 @@ from app.domain.cart import Cart
 from app.domain.schedule import Interval, down_payment_amount, make_plan
 from app.domain.tender import Method, Tender
 from app.services import approvals, catalog, sales, staff
+from app.services.customers import CustomerDetails
 from printing.escpos_output import render_receipt
 from printing.receipt import ReceiptError
 from printing.refund_receipt import build_refund_receipt, latest_refund_id
@@ -26,7 +27,8 @@ def _plan_sale(store, start: date = date(2026, 1, 31)) -> tuple[sales.SaleResult
         cart.add(catalog.line_for_scan(store, code))
     total = cart.totals().total
     plan = make_plan(total, down_payment_amount(total, percent_ppm=300_000), 3, start, Interval.MONTHLY)
-    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, plan.down_payment)], plan=plan)
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, plan.down_payment)],
+                             CustomerDetails(None, "Ann Plan", "+353 1 234 5678"), plan=plan)
     return sale, plan
 
 

@@ -77,7 +77,7 @@ def plan_sale(till: Till) -> str:
     down = down_payment_amount(total, percent_ppm=300_000)
     plan = make_plan(total, down, 2, date(2026, 1, 31), Interval.MONTHLY)
     return record_sale(till.store, till.actor(), cart, [Tender(Method.CARD, down)],
-                       plan=plan).order_id
+                       CustomerDetails(None, "Ann Plan", "+353 1 234 5678"), plan=plan).order_id
 
 
 def lines_of(till: Till, order_id: str) -> list[str]:

@@ -42,6 +42,7 @@ def make_sale(store, *, paid: bool, customer: str | None = None, plan_down_pct: 
     total = cart.totals().total
     details = CustomerDetails(None, customer, "+353 87 765 4321") if customer else None
     if plan_down_pct is not None:
+        details = details or CustomerDetails(None, "Plan Customer", "+353 87 765 4321")  # a plan needs one
         down = down_payment_amount(total, percent_ppm=plan_down_pct * 10_000)
         plan = make_plan(total, down, 3, date.today() - timedelta(days=40), Interval.MONTHLY)
         return sales.record_sale(store, cashier, cart, [Tender(Method.CARD, down)], details, plan=plan)

@@ -24,8 +24,10 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.money import MoneyError, parse
+from app.domain.order_rules import RuleError, check_plan_customer
 from app.domain.schedule import Interval, PaymentPlan, ScheduleError, down_payment_amount, make_plan
 from app.domain.totals import percent_to_ppm
+from app.services.customers import CustomerDetails
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog
 from ui.widgets.common import heading
@@ -53,15 +55,29 @@ def parse_dates(text: str) -> list[date]:
 
 
 class PaymentPlanDialog(FormDialog):
-    """Accepted with ``plan`` set (a PaymentPlan for ``total``)."""
+    """Accepted with ``plan`` set (a PaymentPlan for ``total``) and ``customer()`` who owes it.
+
+    A plan needs a customer (app.domain.order_rules.check_plan_customer, checked again by
+    the sales service and the server): the sale's customer is filled in, else typed here.
+    """
 
     def __init__(self, ctx: AppContext, total: int, parent: QWidget | None = None,
-                 today: date | None = None) -> None:
+                 today: date | None = None, customer: CustomerDetails | None = None) -> None:
         super().__init__("Payment plan", parent, width=560)
         self.setObjectName("paymentPlanDialog")
         self.ctx, self.total, self.today = ctx, total, today or date.today()
         self.plan: PaymentPlan | None = None
+        self.known_customer = customer
         self.body.insertWidget(1, heading(f"Order total {ctx.money(total)}", "subtle"))
+        self.customer_name = QLineEdit(customer.name or "" if customer else "")
+        self.customer_name.setObjectName("planCustomerName")
+        self.customer_phone = QLineEdit(customer.phone or "" if customer else "")
+        self.customer_phone.setObjectName("planCustomerPhone")
+        self.customer_phone.setPlaceholderText("+353 …")
+        self.form.addRow("Customer name", self.customer_name)
+        self.form.addRow("Phone", self.customer_phone)
+        for field in (self.customer_name, self.customer_phone):
+            field.returnPressed.connect(self._try_accept)
         down = QHBoxLayout()
         self.down_kind = QComboBox()
         self.down_kind.setObjectName("planDownKind")
@@ -69,6 +85,7 @@ class PaymentPlanDialog(FormDialog):
         self.down_kind.addItem("Amount", AMOUNT)
         self.down_value = QLineEdit("30")
         self.down_value.setObjectName("planDownValue")
+        self.down_value.returnPressed.connect(self._try_accept)
         down.addWidget(self.down_value, 1)
         down.addWidget(self.down_kind)
         self.count = QSpinBox()
@@ -107,7 +124,8 @@ class PaymentPlanDialog(FormDialog):
         buttons.accepted.connect(self._try_accept)
         buttons.rejected.connect(self.reject)
         self.body.addWidget(buttons)
-        for signal in (self.down_value.textChanged, self.custom.textChanged):
+        for signal in (self.down_value.textChanged, self.custom.textChanged,
+                       self.customer_name.textChanged, self.customer_phone.textChanged):
             signal.connect(self.recompute)
         self.down_kind.currentIndexChanged.connect(self.recompute)
         self.interval.currentIndexChanged.connect(self.recompute)
@@ -165,6 +183,25 @@ class PaymentPlanDialog(FormDialog):
                                         money(inst.amount))):
                 self.preview.setItem(row, col, QTableWidgetItem(text))
 
+    def customer(self) -> CustomerDetails:
+        """Who owes the plan: the sale's customer with what was typed here."""
+        known = self.known_customer
+        name, phone = self.customer_name.text().strip() or None, self.customer_phone.text().strip() or None
+        return CustomerDetails(known.id if known else None, name, phone, known.email if known else None)
+
     def _try_accept(self) -> None:
-        if self.plan is not None:
-            self.accept()
+        if self.plan is None:
+            return
+        try:
+            check_plan_customer(self.plan.installments, self.customer())
+        except RuleError as exc:
+            self.fail(str(exc))
+            (self.customer_phone if self.customer_name.text().strip() else self.customer_name).setFocus()
+            return
+        self.accept()
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """The first thing to type: the customer's name if there is none yet, else the down payment."""
+        super().showEvent(event)
+        self.activateWindow()
+        (self.down_value if self.customer_name.text().strip() else self.customer_name).setFocus()

@@ -42,7 +42,7 @@ from ui import messages
 from ui.context import AppContext
 from ui.receipts import print_receipt
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
-from ui.screens.tender import TenderDialog
+from ui.screens.tender import TenderDialog, sale_done_text
 from ui.widgets.cart_table import QTY, CartModel
 from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch, looks_like_barcode
@@ -304,7 +304,7 @@ class RegisterScreen(QWidget):
     def pay(self) -> None:
         if self.cart.is_empty or (self.tender_dialog and self.tender_dialog.isVisible()):
             return
-        dialog = TenderDialog(self.ctx, self.cart.totals().total, self)
+        dialog = TenderDialog(self.ctx, self.cart.totals().total, self, customer=self.customer_details)
         self.tender_dialog = dialog
         dialog.accepted.connect(lambda: self._complete(dialog))
         dialog.finished.connect(self._refocus)
@@ -317,7 +317,7 @@ class RegisterScreen(QWidget):
 
     def _complete(self, dialog: TenderDialog) -> None:
         cart, tenders, customer, actor = (
-            copy.deepcopy(self.cart), dialog.tenders_to_record, self.customer_details, self.ctx.actor)
+            copy.deepcopy(self.cart), dialog.tenders_to_record, dialog.customer, self.ctx.actor)
         plan = dialog.plan  # a payment plan: the tenders are its down payment
         self.tender_dialog = None
         self.ctx.ops.run(lambda: sales.record_sale(self.ctx.store, actor, cart, tenders, customer, plan=plan),
@@ -325,10 +325,8 @@ class RegisterScreen(QWidget):
 
     def _sold(self, result: sales.SaleResult) -> None:
         self.last_sale = result
-        text = messages.sale_done(result.reference)
-        if result.change:
-            text += f"\nChange due {self.ctx.money(result.change)}"
-        self.sale_banner.setText(text)
+        self.sale_banner.setText(sale_done_text(result.reference, result.total, result.paid, result.change,
+                                                self.ctx.money))
         self.sale_banner.show()
         self.new_sale()
         print_receipt(self.ctx, result.order_id, open_drawer=result.cash_tendered)

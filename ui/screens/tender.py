@@ -7,6 +7,8 @@ dialog never offers a sale the service would refuse.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -31,18 +33,34 @@ from app.domain.tender import (
     apply_tenders,
     quick_cash_amounts,
 )
+from app.domain.words import count_of
+from app.services.customers import CustomerDetails
 from ui.context import AppContext
 from ui.widgets.common import action_button, heading
 
 METHOD_KEYS = {Method.CASH: "F1", Method.CARD: "F2", Method.OTHER: "F3"}
 
 
-class TenderDialog(QDialog):
-    """Accepted when paid in full; ``tenders`` then holds what to record."""
+def sale_done_text(reference: str, total: int, paid: int, change: int, money: Callable[[int], str]) -> str:
+    """The register's banner after a sale: complete, or a plan started with what is still owed."""
+    if paid < total:
+        text = f"Payment plan started on {reference}: {money(total - paid)} still owed"
+    else:
+        text = f"Sale {reference} complete"
+    return text + (f"\nChange due {money(change)}" if change else "")
 
-    def __init__(self, ctx: AppContext, total: int, parent: QWidget | None = None) -> None:
+
+class TenderDialog(QDialog):
+    """Accepted when paid in full; ``tenders`` then holds what to record.
+
+    With a payment plan, ``customer`` is who owes it (the sale's customer, completed in
+    the plan dialog); the register records the sale with that customer.
+    """
+
+    def __init__(self, ctx: AppContext, total: int, parent: QWidget | None = None,
+                 customer: CustomerDetails | None = None) -> None:
         super().__init__(parent)
-        self.ctx, self.total = ctx, total
+        self.ctx, self.total, self.customer = ctx, total, customer
         self.tenders: list[Tender] = []
         self.applied: list[AppliedTender] = []
         self.method = Method.CASH
@@ -65,7 +83,6 @@ class TenderDialog(QDialog):
         left.addWidget(self.due)
         self.plan_label = heading("", "subtle")
         self.plan_label.setObjectName("tenderPlan")
-        self.plan_label.setWordWrap(True)
         self.plan_label.hide()
         left.addWidget(self.plan_label)
         methods = QHBoxLayout()
@@ -107,7 +124,12 @@ class TenderDialog(QDialog):
         self.taken.setMinimumHeight(130)
         right.addWidget(self.taken, 1)
         self.remaining = heading("", "remaining")
+        self.remaining.setObjectName("tenderRemaining")
         right.addWidget(self.remaining)
+        self.owed = heading("", "subtle")  # with a plan: what is still owed after today
+        self.owed.setObjectName("tenderOwed")
+        self.owed.hide()
+        right.addWidget(self.owed)
         right.addWidget(heading("Change due", "label"))
         self.change = heading("", "change")
         right.addWidget(self.change)
@@ -158,14 +180,17 @@ class TenderDialog(QDialog):
     def open_plan(self) -> None:
         from ui.dialogs.payment_plan import PaymentPlanDialog
 
-        dialog = PaymentPlanDialog(self.ctx, self.total, self)
+        dialog = PaymentPlanDialog(self.ctx, self.total, self, customer=self.customer)
         self.plan_dialog = dialog
-        dialog.accepted.connect(lambda: self.set_plan(dialog.plan))
+        dialog.accepted.connect(lambda: self.set_plan(dialog.plan, dialog.customer()))
+        dialog.finished.connect(lambda _r: self.amount.setFocus())
         dialog.open()
 
-    def set_plan(self, plan: PaymentPlan | None) -> None:
+    def set_plan(self, plan: PaymentPlan | None, customer: CustomerDetails | None = None) -> None:
         """Take ``plan``'s down payment now (payments taken so far start again)."""
         self.plan = plan
+        if customer is not None:
+            self.customer = customer
         self.tenders, self.applied = [], []
         self._refresh()
 
@@ -226,7 +251,9 @@ class TenderDialog(QDialog):
         for a in self.applied:
             extra = f"\n  tendered {money(a.tendered)}" if a.change else ""
             self.taken.addItem(f"{a.method.value.title()}   {money(a.amount)}{extra}")
-        self.remaining.setText("Paid in full" if self.paid_in_full else f"Still to pay: {money(self.balance)}")
+        self.remaining.setText(self._remaining_text())
+        self.owed.setText(f"{money(self.plan.financed)} still owed on the plan" if self.plan else "")
+        self.owed.setVisible(self.plan is not None)
         self.change.setText(money(self.change_due))
         self.amount.setReadOnly(self.paid_in_full)
         self.amount.setText("" if self.paid_in_full else format_plain(self.balance, self.ctx.currency))
@@ -235,6 +262,15 @@ class TenderDialog(QDialog):
         self.complete_button.setEnabled(self.paid_in_full)
         self._fill_quick()
         self.amount.setFocus()
+
+    def _remaining_text(self) -> str:
+        """What is still owed, in words: a plan's down payment is not the whole sale."""
+        money = self.ctx.money
+        if not self.paid_in_full:
+            return f"Still to pay now: {money(self.balance)}"
+        if self.plan is not None:
+            return "Down payment taken"
+        return "Paid in full"
 
     def _show_plan(self) -> None:
         plan = self.plan
@@ -245,8 +281,8 @@ class TenderDialog(QDialog):
         if plan is not None:
             first = plan.installments[0]
             self.plan_label.setText(
-                f"Then {len(plan.installments)} installments of about {self.ctx.money(first.amount)}, "
-                f"first due {first.due_date.strftime('%d/%m/%Y')} (order total {self.ctx.money(self.total)})")
+                f"Then {count_of(len(plan.installments), 'installment')} of about {self.ctx.money(first.amount)}"
+                f"\nfirst due {first.due_date.strftime('%d/%m/%Y')} · order total {self.ctx.money(self.total)}")
 
     def _fill_quick(self) -> None:
         while self.quick.count():
