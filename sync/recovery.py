@@ -27,12 +27,13 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.orm import Session, attributes
 
 from app.domain.ids import order_reference, parse_reference
 from app.domain.operations import OpType
 from app.store import audit
+from app.store.backup import RESTORED
 from app.store.local import LocalStore
 from app.store.models import Device, Order, OutboxOperation, StockMovement
 from sync import state
@@ -87,7 +88,19 @@ async def check(store: LocalStore, client: SyncClient) -> RecoveryReport | None:
     return await line_up(store, client, pos)
 
 
+def restored_here(store: LocalStore) -> bool:
+    """Whether ``tillsync restore`` put a backup in place since the last line-up."""
+    with store.db.read() as s:
+        return state.get_state(s, RESTORED) is not None
+
+
+def _done_restoring(store: LocalStore) -> None:
+    with store.db.write() as s:
+        state.del_state(s, RESTORED)
+
+
 async def line_up(store: LocalStore, client: SyncClient, pos: DevicePosition) -> RecoveryReport:
+    await asyncio.to_thread(_done_restoring, store)
     local = await asyncio.to_thread(local_position, store)
     report = RecoveryReport(server_seq=pos.last_applied_seq)
     if pos.last_applied_seq > local.op_seq:
@@ -98,10 +111,18 @@ async def line_up(store: LocalStore, client: SyncClient, pos: DevicePosition) ->
     return report
 
 
+def _waiting() -> ColumnElement[bool]:
+    """Ops the server has not applied: pending ones, and ones it refused because their
+    op_seq was another op's (a till restored without ``tillsync restore`` pushed them)."""
+    return or_(OutboxOperation.status == "pending",
+               and_(OutboxOperation.status == "rejected",
+                    OutboxOperation.last_error.like("op_seq % was already used%")))
+
+
 def _first_waiting(store: LocalStore, upto: int) -> int | None:
     with store.db.read() as s:
         return s.scalar(select(func.min(OutboxOperation.op_seq)).where(
-            OutboxOperation.status == "pending", OutboxOperation.op_seq <= upto))
+            _waiting(), OutboxOperation.op_seq <= upto))
 
 
 async def _server_ops(store: LocalStore, client: SyncClient, server_seq: int) -> dict[int, str]:
@@ -130,12 +151,11 @@ def continue_after_server(store: LocalStore, pos: DevicePosition, held: dict[int
         device = s.get(Device, store.device_id)
         assert device is not None
         moved = [row for row in s.scalars(
-            select(OutboxOperation).where(OutboxOperation.status == "pending",
-                                          OutboxOperation.op_seq <= server_seq)
+            select(OutboxOperation).where(_waiting(), OutboxOperation.op_seq <= server_seq)
             .order_by(OutboxOperation.op_seq)) if held.get(row.op_seq) != row.op_id]
         for i, row in enumerate(moved, start=1):  # above every local op_seq: never a clash
             row.op_seq = server_seq + i
-            row.last_error = None
+            row.status, row.last_error = "pending", None
         report.renumbered = len(moved)
         device.op_seq = max(device.op_seq, server_seq + len(moved))
         _new_references(s, device, moved, pos.last_reference, report, now)

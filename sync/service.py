@@ -100,7 +100,6 @@ class SyncService:
         self._stopped = False
         self._syncing = False
         self._migrated = False
-        self._positioned = False  # asked the server where it stands since this process began
 
     # ------------------------------------------------------------ status
 
@@ -136,14 +135,16 @@ class SyncService:
 
     async def _line_up(self, client: SyncClient, report: SyncReport,
                        server_seq: int | None) -> bool:
-        """Line up with the server after a restore of either side (sync/recovery.py): at
-        this process's first round (a till is restored while stopped), and whenever a pull
+        """Line up with the server after a restore of either side (sync/recovery.py):
+        before pushing when ``tillsync restore`` left its mark, and whenever a pull
         answer's ``device_seq`` disagrees with the outbox. True when something moved."""
-        if self._positioned:
+        if server_seq is None:
+            if not await asyncio.to_thread(recovery.restored_here, self.store):
+                return False
+        else:
             local = await asyncio.to_thread(recovery.local_position, self.store)
             if not recovery.out_of_line(local, server_seq):
                 return False
-        self._positioned = True
         found = await recovery.check(self.store, client)
         if found is None or not (found.till_restored or found.server_restored):
             return False

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.store import keys
-from app.store.backup import BackupError, BackupHeader, open_backup, read_header
+from app.store.backup import RESTORED, BackupError, BackupHeader, open_backup, read_header
 from app.store.crypto import PersonalDataCipher
 from app.store.database import SIDE_FILES, private_file
 from app.store.local import DB_FILE
@@ -99,6 +99,20 @@ def _set_aside(db: Path, now: datetime) -> Path | None:
     return kept
 
 
+def _mark_restored(path: Path, header: BackupHeader) -> None:
+    """Leave the mark that makes the till line up with the server before it pushes."""
+    conn = sqlite3.connect(path)
+    try:
+        with conn:
+            conn.execute("INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
+                         (RESTORED, header.taken_at))
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    for side in SIDE_FILES:
+        path.with_name(path.name + side).unlink(missing_ok=True)
+
+
 def restore(data_dir: Path, backup: Path, *, passphrase: str | None = None,
             force: bool = False) -> Restored:
     """Put ``backup`` in place of the store in ``data_dir`` (the till closed).
@@ -121,5 +135,6 @@ def restore(data_dir: Path, backup: Path, *, passphrase: str | None = None,
         f.write(data)
         f.flush()
         os.fsync(f.fileno())
+    _mark_restored(tmp, header)
     os.replace(tmp, db)
     return Restored(header, newer, kept)

@@ -34,6 +34,9 @@ MAGIC = b"TILLSYNC-BACKUP 1\n"
 SUFFIX = ".tsbk"
 _FIELD = "tillsync/backup"
 KEY_CHECK = "local.data_key_check"  # app/store/local.py's sync_state row
+#: sync_state row a restore leaves in the restored store: the till asks the server where
+#: it stands before its next push (sync/recovery.py)
+RESTORED = "restored_from_backup"
 
 
 class BackupError(RuntimeError):

@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from app.services.backup import BackupPolicy, backup_now
 from app.services.restore import RestoreRefused, restore
+from app.store.backup import RESTORED
 from app.store.local import open_store
-from app.store.models import Order, OutboxOperation
+from app.store.models import Order, OutboxOperation, SyncState
 from server.config import Settings
 from server.db.models import Order as ServerOrder
 from server.db.models import QuarantinedOp
@@ -112,6 +113,35 @@ def test_till_restored_from_its_backup_loses_and_repeats_nothing(
     assert {i for i, _ in till_orders(other)} >= everyone | {later.order_id}
 
 
+@BACKENDS
+def test_till_copied_back_by_hand_lines_up_after_its_first_refused_push(
+        till_factory, tenant: Tenant, tmp_path: Path) -> None:
+    """A store file put back without ``tillsync restore`` (no mark): the first push of its
+    new sales is refused (their op_seqs are used); the pull answer's device_seq shows the
+    till is behind, and the same round moves them after the server's and applies them."""
+    till = till_factory("A")
+    first = [till.sell(100 + i).order_id for i in range(3)]
+    till.sync()
+    backup = backup_now(till.store, BackupPolicy(directory=tmp_path / "backups")).path
+    second = [till.sell(200 + i).order_id for i in range(4)]
+    till.sync()
+    data_dir = till.store.data_dir
+    till.store.close()
+    restore(data_dir, backup, force=True)
+    till.store = open_store(data_dir)
+    with till.store.db.write() as s:  # as if the file had been copied back by hand
+        s.execute(delete(SyncState).where(SyncState.key == RESTORED))
+    offline = [till.sell(300 + i).order_id for i in range(2)]
+    report = till.sync()
+    assert report.recovery is not None and report.recovery.renumbered == 2
+    assert outbox_states(till) == Counter({"done": 5})
+    on_server = server_orders(tenant.server, tenant.store_id)
+    assert_no_repeats(on_server)
+    assert {i for i, _ in on_server} == set(first + second + offline)
+    assert_no_repeats(till_orders(till))
+    assert {i for i, _ in till_orders(till)} == set(first + second + offline)
+
+
 # ---------------------------------------------------------------- the server restored
 
 
@@ -152,8 +182,12 @@ class SqliteServerFile:
         self.saved = tmp / "server-backup.db"
 
     def back_up(self) -> None:  # online, while the server runs
-        with sqlite3.connect(self.path) as src, sqlite3.connect(self.saved) as dst:
+        src, dst = sqlite3.connect(self.path), sqlite3.connect(self.saved)
+        try:
             src.backup(dst)
+        finally:
+            src.close()
+            dst.close()
 
     def put_back(self) -> None:
         for side in ("-wal", "-shm"):
@@ -216,6 +250,7 @@ def test_server_restored_from_backup_gets_back_every_order(backend: str, tmp_pat
             a.sync(), b.sync()
             a.sync()  # A has B's late sales too
             assert len(server_orders(first, tenant.store_id)) == 18
+        first.ctx.engine.dispose()  # the server process is gone: no connection left open
         db.put_back()
         with server_on(settings, port) as restored:
             assert len(server_orders(restored, tenant.store_id)) == 8  # 10 synced sales lost
