@@ -1,7 +1,13 @@
-"""Edit a pending order: customer name/phone, line quantities, note, and why."""
+"""Edit a pending order: customer name/phone, line quantities, note, and why.
+
+The dialog stays open while the edit is saved: ``submitted`` asks the caller to save,
+and the caller either closes it (``saved``) or shows why not (``fail``), so a refused
+edit (a quantity the rules do not allow) keeps everything that was typed.
+"""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialogButtonBox,
@@ -22,6 +28,8 @@ from ui.dialogs.common import FormDialog
 class EditOrderDialog(FormDialog):
     """What to pass to ``order_edits.edit_order``: only what the person changed."""
 
+    submitted = Signal()
+
     def __init__(self, detail: OrderDetail, money, parent: QWidget | None = None) -> None:  # noqa: ANN001
         super().__init__(f"Edit order {detail.reference}", parent, width=680)
         self.setObjectName("editOrderDialog")
@@ -36,6 +44,7 @@ class EditOrderDialog(FormDialog):
         self.reason = QLineEdit()
         self.reason.setObjectName("editReason")
         self.reason.setPlaceholderText("Why? (shown in the audit trail)")
+        self.reason.returnPressed.connect(self._try_accept)
         self.form.addRow("Customer name", self.name)
         self.form.addRow("Phone", self.phone)
         self.table = QTableWidget(0, 3)
@@ -45,6 +54,7 @@ class EditOrderDialog(FormDialog):
         self.table.verticalHeader().setDefaultSectionSize(48)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.spins: dict[str, QDoubleSpinBox] = {}
         for li in detail.lines:
             row = self.table.rowCount()
@@ -94,5 +104,17 @@ class EditOrderDialog(FormDialog):
             return
         if not self.reason_value():
             self.fail("Say why the order is edited")
+            self.reason.setFocus()
             return
+        self.fail("")
+        self.setEnabled(False)  # one save at a time; enabled again if it is refused
+        self.submitted.emit()
+
+    def saved(self) -> None:
+        self.setEnabled(True)
         self.accept()
+
+    def refused(self, text: str) -> None:
+        """The save was refused: say why, keep every field as typed."""
+        self.setEnabled(True)
+        self.fail(text)

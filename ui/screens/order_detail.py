@@ -176,7 +176,7 @@ class OrderDetailScreen(QWidget):
         self.audit.setWordWrap(True)  # long values (a customer, edited lines) wrap instead of eliding
         self.audit.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Interactive)
         self.audit.setColumnWidth(6, 220)
-        legend = QLabel("overdue")
+        self.overdue_legend = legend = QLabel("overdue")  # shown only when an installment is late
         legend.setStyleSheet("background: #FDE7E4; color: #B42318; border-radius: 6px; padding: 2px 8px;"
                              " font-size: 13px; font-weight: 600;")
         self.schedule_box = section("Payment schedule", self.schedule, legend)
@@ -269,6 +269,8 @@ class OrderDetailScreen(QWidget):
         rows += [(str(i.number), day(i.due_date), m(i.amount), m(i.paid), m(i.outstanding) if i.outstanding else "paid")
                  for i in plan.installments]
         fill(self.schedule, rows, right=(2, 3, 4))
+        self.overdue_legend.setVisible(any(i.outstanding > 0 and i.due_date < today and d.status == "pending"
+                                           for i in plan.installments))
         for r, inst in enumerate(plan.installments, start=1):
             late = inst.outstanding > 0 and inst.due_date < today and d.status == "pending"
             for c in range(5):
@@ -304,7 +306,7 @@ class OrderDetailScreen(QWidget):
         b["refund"].setVisible(d.status == "completed" and can(Action.REFUND_REQUEST)
                                and any(li.qty_milli > li.refunded_qty_milli for li in d.lines))
         printing = self.ctx.printing is not None
-        b["schedule"].setVisible(d.plan is not None and printing)
+        b["schedule"].setVisible(d.plan is not None and printing and d.status != "deleted")
         b["refund_receipt"].setVisible(d.refunded > 0 and printing)
         b["reprint"].setVisible(printing and d.status != "deleted")
 

@@ -72,14 +72,26 @@ class OrderActions(QObject):
         dialog = EditOrderDialog(detail, self.ctx.money, self.host)
         actor, store = self.ctx.actor, self.ctx.store
 
-        def save() -> None:
+        def save() -> None:  # the dialog stays open until saved; a refusal keeps what was typed
             customer, lines, note, reason = (dialog.customer(), dialog.line_changes(), dialog.note_value(),
                                              dialog.reason_value())
-            self._run(lambda: order_edits.edit_order(store, actor, detail.id, customer=customer, lines=lines,
-                                                     note=note, reason=reason),
-                      detail.id, f"Order {detail.reference} changed")
+            refused = show_flow_error(dialog.refused)
 
-        self._open(dialog, save)
+            def failure(exc: BaseException) -> bool:
+                dialog.setEnabled(True)  # whatever went wrong, what was typed is still there
+                return refused(exc)
+
+            self.ctx.ops.run(lambda: order_edits.edit_order(store, actor, detail.id, customer=customer,
+                                                            lines=lines, note=note, reason=reason),
+                             changes=AFTER_SALE, success=lambda _r: (dialog.saved(), self._edited(detail)),
+                             failure=failure)
+
+        dialog.submitted.connect(save)
+        self._open(dialog, lambda: None)
+
+    def _edited(self, detail: OrderDetail) -> None:
+        self.ctx.info(f"Order {detail.reference} changed")
+        self.done.emit(detail.id)
 
     # -- payments ---------------------------------------------------------------
     def pay(self, detail: OrderDetail) -> None:
