@@ -188,6 +188,8 @@ def test_payment_plan_at_tender_then_installments_from_order_detail(desktop, qtb
     tender = register.tender_dialog
     click(tender, "tenderPlanButton")
     plan_dialog = tender.plan_dialog
+    plan_dialog.customer_name.setText("Aoife Byrne")  # a plan needs a customer
+    plan_dialog.customer_phone.setText("+353 87 765 4321")
     plan_dialog.set_down("30", PERCENT)
     plan_dialog.count.setValue(2)
     plan_dialog.set_interval(Interval.MONTHLY)
