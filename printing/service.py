@@ -262,6 +262,13 @@ class PrintService:
         """Keep printed jobs ``days`` days; failed ones are kept until someone acts."""
         self.queue.set_keep_printed(timedelta(days=days))
 
+    def cancel(self, job_id: str) -> PrintJobView:
+        """Drop a waiting or failed job (the print queue screen's Cancel)."""
+        return self.queue.cancel(job_id)
+
+    def job(self, job_id: str) -> PrintJobView:
+        return self.queue.get(job_id).view
+
     def retry(self, job_id: str) -> None:
         """Put a failed job back in line; if its printer is gone, send it to the default one."""
         job = self.queue.get(job_id)
@@ -280,7 +287,7 @@ class PrintService:
 
     def _rerender(self, job: QueuedJob, cfg: PrinterConfig) -> bytes:
         """The job's bytes for another printer (its paper width may differ)."""
-        if job.view.kind in ("labels", "refund"):
+        if job.view.kind in ("labels", "refund", "x_report", "z_report"):
             return job.payload  # labels carry no order, a refund job no refund id: same bytes
         if job.view.kind == SCHEDULE_KIND and job.view.order_id:
             return render_schedule(build_schedule(self.store, job.view.order_id), cfg.paper_mm)

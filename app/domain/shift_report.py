@@ -273,3 +273,33 @@ def z_from_dict(data: Mapping[str, Any]) -> ZReport:
         card_difference=data.get("card_difference"),
         pending_operations=int(data.get("pending_operations") or 0),
         oldest_pending_at=_when(data.get("oldest_pending_at")))
+
+
+#: figures of a report that add up across shifts (the rest are derived or per shift)
+ADDITIVE = ("opening_float", "sales_count", "sales_total", "gross_sales", "discounts", "refunds",
+            "refunds_count", "net_sales", "deleted_count", "deleted_total",
+            "installments_collected", "installments_count", "plans_started",
+            "plans_outstanding", "offline_count", "cash_taken", "cash_refunded", "paid_in",
+            "paid_out", "drops", "no_sales", "expected_cash")
+_BY_KEY = ("tax_by_rate", "takings_by_tender", "refunds_by_tender")
+
+
+def day_totals(figures: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The sum of several shifts' figures (each a ShiftReport.as_dict): the store's day
+    across its tills. Counts and amounts add; per-rate and per-tender sums add by key;
+    the average sale and the offline share are worked out again from the sums."""
+    out: dict[str, Any] = dict.fromkeys(ADDITIVE, 0)
+    for key in _BY_KEY:
+        out[key] = {}
+    for fig in figures:
+        for key in ADDITIVE:
+            out[key] += int(fig.get(key) or 0)
+        for key in _BY_KEY:
+            for k, v in (fig.get(key) or {}).items():
+                out[key][str(k)] = out[key].get(str(k), 0) + int(v)
+    sales = out["sales_count"]
+    out["average_sale"] = div_round(out["sales_total"], sales) if sales else 0
+    out["offline_share_ppm"] = div_round(out["offline_count"] * PPM, sales) if sales else 0
+    for key in _BY_KEY:
+        out[key] = dict(sorted(out[key].items()))
+    return out
