@@ -25,6 +25,8 @@ class CartLine:
     discount: Discount = NO_DISCOUNT
     weighed: bool = False
     id: str = field(default_factory=new_id)
+    #: the catalogue's price when the price was overridden (a till limit)
+    list_price: int | None = None
 
     def as_input(self) -> LineInput:
         return LineInput(self.unit_price, self.qty_milli, self.tax_rate_ppm, self.discount)
@@ -73,6 +75,15 @@ class Cart:
         except ValueError:
             self.order_discount = previous
             raise
+
+    def set_price(self, index: int, unit_price: int) -> None:
+        """Sell the line at another price; the catalogue's is kept as ``list_price``."""
+        if unit_price < 0:
+            raise ValueError("A price cannot be negative")
+        previous = self.lines[index]
+        listed = previous.unit_price if previous.list_price is None else previous.list_price
+        self.lines[index] = replace(previous, unit_price=unit_price,
+                                    list_price=None if unit_price == listed else listed)
 
     def remove(self, index: int) -> None:
         del self.lines[index]

@@ -24,6 +24,7 @@ from app.domain.permissions import Role
 from app.domain.totals import PPM, Discount, LineInput, compute
 
 _SENIOR = (Role.OWNER, Role.ADMIN, Role.MANAGER)
+DEFAULT_AUTO_OPEN = True
 
 
 def _ppm_by_role(cashier: int) -> dict[Role, int]:
@@ -40,8 +41,9 @@ class TillLimits:
     price_override: frozenset[Role] = frozenset(_SENIOR)
     refund_without_receipt: frozenset[Role] = frozenset(_SENIOR)
     no_sale: frozenset[Role] = frozenset((*_SENIOR, Role.CASHIER))
-    #: selling with no open shift opens one with a zero float instead of refusing
-    auto_open_shift: bool = False
+    #: selling with no open shift opens one with a zero float instead of refusing (on by
+    #: default, so a shop that does not count floats sells as before; off: refuse and offer)
+    auto_open_shift: bool = DEFAULT_AUTO_OPEN
     #: a count over or short by more than this (minor units) needs a reason and a manager
     over_short_threshold: int = 500
 
@@ -91,7 +93,8 @@ def from_dict(raw: Mapping[str, Any] | None) -> TillLimits:
         refund_without_receipt=_roles(data.get("refund_without_receipt"),
                                       DEFAULT.refund_without_receipt),
         no_sale=_roles(data.get("no_sale"), DEFAULT.no_sale),
-        auto_open_shift=data.get("auto_open_shift") is True,
+        auto_open_shift=data["auto_open_shift"] if isinstance(data.get("auto_open_shift"), bool)
+        else DEFAULT_AUTO_OPEN,
         over_short_threshold=threshold if isinstance(threshold, int)
         and not isinstance(threshold, bool) and threshold >= 0 else DEFAULT.over_short_threshold,
     )

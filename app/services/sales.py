@@ -25,10 +25,12 @@ from app.domain.payloads import (
     OrderCreate,
     OrderLineData,
     PaymentData,
+    PriceOverride,
 )
 from app.domain.permissions import Action, require
 from app.domain.schedule import PaymentPlan
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
+from app.services import till_limits
 from app.services.customers import CustomerDetails, decrypt, details_problem, upsert_in
 from app.store.local import LocalStore
 from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
@@ -175,8 +177,13 @@ def record_sale(
     customer: CustomerDetails | None = None,
     note: str | None = None,
     plan: PaymentPlan | None = None,
+    approver: Actor | None = None,
 ) -> SaleResult:
     """Record the cart as an order with its payments. Partial payment leaves it pending.
+
+    A discount or price past the actor's till limits needs ``approver``, a manager who
+    typed their PIN (an Actor with ``approval_key``): the sale then names them as
+    ``approved_by`` and carries their proof (app/services/till_limits.py).
 
     With a payment plan, the tenders are its down payment and the installments are
     recorded with the order; the order stays pending until the plan is paid off.
@@ -189,6 +196,11 @@ def record_sale(
     if cart.is_empty:
         raise SaleError("The cart is empty")
     _check_discounts(actor, cart)
+    try:
+        needs_approver = till_limits.check_sale(store, actor, approver, cart)
+    except till_limits.TillLimitError as exc:
+        raise SaleError(str(exc)) from exc
+    approved_by = approver.staff_id if needs_approver and approver is not None else None
     totals = cart.totals()
     total = totals.total
     if plan is not None and plan.total != total:
@@ -203,7 +215,13 @@ def record_sale(
         raise SaleError("Take the whole down payment before the installments")
     _check_sale(cart, totals, applied, plan)
     _check_texts(note, customer)
+    if plan is not None:
+        try:
+            order_rules.check_plan_customer(plan.installments, customer)
+        except RuleError as exc:
+            raise SaleError(str(exc)) from exc
     with mutation(store.db, store.device_id, actor, SALE_RECORDED) as m:
+        m.approver = approver if approved_by else None
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
         if cust is not None:
@@ -266,7 +284,10 @@ def record_sale(
             payments=[PaymentData(**{k: p[k] for k in _PAYMENT_PAYLOAD_KEYS}) for p in payments],
             installments=[InstallmentData(id=i["id"], number=i["number"], due_date=i["due_date"],
                                           amount=i["amount"]) for i in installments],
-            created_at=at, note=note,
+            created_at=at, note=note, approved_by=approved_by,
+            price_overrides=[PriceOverride(line_id=cl.id, list_price=cl.list_price)
+                             for cl in cart.lines
+                             if cl.list_price is not None and cl.list_price != cl.unit_price],
         ))
         change = sum(t.change for t in applied)
         return SaleResult(order_id, reference, total, paid, change, OrderStatus(status),

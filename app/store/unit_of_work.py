@@ -165,6 +165,9 @@ class Mutation:
     op_count: int = 0
     cursor: Any = None  # DB-API cursor on the session's connection, in its transaction
     dialect: Any = None
+    #: a manager who typed their PIN for an op the actor makes (``approved_by``: a sale
+    #: past the actor's till limits); their key proves it
+    approver: Actor | None = None
 
     def insert(self, model: Any, rows: Any) -> None:
         """INSERT rows (dicts by column name) now, in this mutation's transaction
@@ -224,8 +227,10 @@ class Mutation:
         PIN gave (the actor's, who is the approver in every flow of the till); None for
         an ordinary op or when no key is at hand (the server then decides: docs/security.md)."""
         approver = approval_proof.approver_of(row["type"], payload, row["actor_id"])
-        key = self.actor.approval_key
-        if approver is None or approver != self.actor.staff_id or key is None:
+        signer = self.approver if self.approver is not None \
+            and approver == self.approver.staff_id else self.actor
+        key = signer.approval_key
+        if approver is None or approver != signer.staff_id or key is None:
             return None
         # what the push will send: the sealed payload opened again (sealing drops a
         # customer's empty personal fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.domain.tender import Method
 from tests.ui.conftest import barcodes, settle, sign_in, wedge_burst
@@ -72,7 +72,10 @@ def test_keyboard_shortcuts_drive_the_register(desktop, qtbot, monkeypatch):
     QTest.keyClick(register.tender_dialog.amount, Qt.Key.Key_Escape)
     assert not register.tender_dialog.isVisible()
     qtbot.waitUntil(desktop.window.isActiveWindow, timeout=3000)
-    QTest.keyClick(register.scan, Qt.Key.Key_F9)  # new sale
+    QTest.keyClick(register.scan, Qt.Key.Key_F9)  # new sale: a cart with items asks first
+    assert not register.cart.is_empty
+    qtbot.waitUntil(lambda: register.confirm_box.isVisible(), timeout=3000)
+    register.confirm_box.button(QMessageBox.StandardButton.Yes).click()
     assert register.cart.is_empty
 
 

@@ -32,14 +32,17 @@ from PySide6.QtWidgets import (
 from app.domain.barcode import BarcodeError
 from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
+from app.domain.money import format_plain
 from app.domain.permissions import Action
-from app.services import catalog, catalog_edit, sales
+from app.services import catalog, catalog_edit, sales, till_limits
 from app.services.catalog import ProductNotForSale, UnknownBarcode
 from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
 from app.services.customers import CustomerDetails
 from ui import messages
 from ui.context import AppContext
+from ui.dialogs.shift_gate import shift_ready
+from ui.dialogs.till_limit import LimitGuard, PriceDialog
 from ui.receipts import print_receipt
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog, sale_done_text
@@ -54,6 +57,7 @@ ACTIONS = (
     ("customer", "Customer", "F4", ""), ("line_discount", "Line discount", "F5", ""),
     ("order_discount", "Order discount", "F6", ""), ("remove", "Remove line", "F8", "danger"),
     ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
+    ("price", "Price", "F7", ""),
 )
 
 
@@ -66,6 +70,7 @@ class RegisterScreen(QWidget):
     """Emits ``open_order(reference)`` when a receipt's reference is scanned."""
 
     open_order = Signal(str)
+    shift_needed = Signal()  # no open shift: the window shows the shift screen to open one
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -76,6 +81,7 @@ class RegisterScreen(QWidget):
         self.customer_details: CustomerDetails | None = None
         self.tender_dialog: TenderDialog | None = None
         self.last_sale: sales.SaleResult | None = None
+        self.guard = LimitGuard(ctx, self)  # till limits: a manager's PIN past them
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(16)
@@ -133,7 +139,7 @@ class RegisterScreen(QWidget):
         self.buttons = {}
         for i, (name, label, key, kind) in enumerate(ACTIONS):
             button = action_button(label, key, kind=kind)
-            button.clicked.connect(getattr(self, name))
+            button.clicked.connect(self._handler(name))
             grid.addWidget(button, i // 2, i % 2)
             self.buttons[name] = button
         layout.addLayout(grid)
@@ -149,10 +155,14 @@ class RegisterScreen(QWidget):
         self.shortcuts: dict[str, QShortcut] = {}
         for name, _label, key, _kind in ACTIONS:
             sc = QShortcut(QKeySequence(key), self, context=context)
-            sc.activated.connect(getattr(self, name))
+            sc.activated.connect(self._handler(name))
             self.shortcuts[name] = sc
         self.shortcuts["pay"] = QShortcut(QKeySequence("F12"), self, context=context)
         self.shortcuts["pay"].activated.connect(self.pay)
+
+    def _handler(self, name: str):  # noqa: ANN202
+        """F9 asks before it wipes a cart with items (new_sale itself clears at once)."""
+        return self.confirm_new_sale if name == "new_sale" else getattr(self, name)
 
     # -- role -------------------------------------------------------------------
     def apply_role(self) -> None:
@@ -163,6 +173,7 @@ class RegisterScreen(QWidget):
         self.shortcuts["order_discount"].setEnabled(order_ok)
         self.buttons["line_discount"].setEnabled(line_ok)
         self.shortcuts["line_discount"].setEnabled(line_ok)
+        self.guard.reload()
 
     # -- scanning and picking ---------------------------------------------------
     def handle_scan(self, code: str) -> None:
@@ -262,21 +273,49 @@ class RegisterScreen(QWidget):
         if dialog.exec() == QDialog.DialogCode.Accepted:
             self._apply(lambda: self.cart.set_order_discount(dialog.discount))
 
+    def price(self) -> None:
+        """F7: sell the line at another price (past the person's limits: a manager's PIN)."""
+        row = self._row()
+        if row is None:
+            return
+        line = self.cart.lines[row]
+        dialog = PriceDialog(line.name, format_plain(line.unit_price, self.ctx.currency),
+                             self.ctx.currency, self)
+        if dialog.exec() == QDialog.DialogCode.Accepted:
+            self._apply(lambda: self.cart.set_price(row, dialog.price))
+
     def _apply(self, change) -> None:
-        before = copy.deepcopy(self.cart.lines)
+        before, order_before = copy.deepcopy(self.cart.lines), self.cart.order_discount
         try:
             change()
         except ValueError as exc:
             self.cart.lines[:] = before
             self.ctx.error(str(exc))
+            self.model.refresh()
+            return
         self.model.refresh()
+
+        def undo() -> None:
+            self.cart.lines[:], self.cart.order_discount = before, order_before
+
+        self.guard.check(self.cart, undo, self.model.refresh)
 
     def remove(self) -> None:
         row = self._row()
         if row is not None:
             self.model.remove(row)
 
+    def confirm_new_sale(self) -> None:
+        """F9: a cart with items is only wiped after a yes (as Esc asks)."""
+        if self.cart.is_empty:
+            self.new_sale()
+            return
+        if self.finder.in_use:
+            self.finder.clear()
+        self.cancel()
+
     def new_sale(self) -> None:
+        self.guard.reset()
         self.cart.clear()
         self.customer_details = None
         self.model.refresh()
@@ -304,6 +343,8 @@ class RegisterScreen(QWidget):
     def pay(self) -> None:
         if self.cart.is_empty or (self.tender_dialog and self.tender_dialog.isVisible()):
             return
+        if not shift_ready(self.ctx, self, self.shift_needed.emit):
+            return
         dialog = TenderDialog(self.ctx, self.cart.totals().total, self, customer=self.customer_details)
         self.tender_dialog = dialog
         dialog.accepted.connect(lambda: self._complete(dialog))
@@ -320,8 +361,14 @@ class RegisterScreen(QWidget):
             copy.deepcopy(self.cart), dialog.tenders_to_record, dialog.customer, self.ctx.actor)
         plan = dialog.plan  # a payment plan: the tenders are its down payment
         self.tender_dialog = None
-        self.ctx.ops.run(lambda: sales.record_sale(self.ctx.store, actor, cart, tenders, customer, plan=plan),
-                         changes=SALE_CHANGES, success=self._sold)
+        approver, store = self.guard.approver, self.ctx.store
+
+        def sell() -> sales.SaleResult:
+            till_limits.open_shift_if_needed(store, actor)  # the store's auto_open_shift
+            return sales.record_sale(store, actor, cart, tenders, customer, plan=plan,
+                                     approver=approver)
+
+        self.ctx.ops.run(sell, changes=SALE_CHANGES, success=self._sold)
 
     def _sold(self, result: sales.SaleResult) -> None:
         self.last_sale = result
