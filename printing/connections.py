@@ -1,11 +1,13 @@
-"""How bytes reach a receipt printer: network, USB, serial or a device file.
+"""How bytes reach a receipt printer: network, USB, serial, a device file, or the screen.
 
 Each connection sends an already rendered ESC/POS payload and either returns or
 raises :class:`PrinterError` with a short reason a cashier can act on
 ("connection refused", "no answer within 5 s"). Connections open when a job is
 sent and may block for up to ``timeout_s``: callers run them off the GUI thread.
 python-escpos is used for the USB and serial drivers and hidden behind this small
-interface; the network sender is our own socket code with hard timeouts.
+interface; the network sender is our own socket code with hard timeouts. The
+``screen`` printer (printing/screen_printer.py) needs no hardware: it shows the slip
+and keeps it as a PDF in a folder.
 """
 
 from __future__ import annotations
@@ -20,7 +22,10 @@ from dataclasses import dataclass
 from escpos.printer import Serial as EscposSerial
 from escpos.printer import Usb as EscposUsb
 
-CONNECTION_KINDS = ("network", "usb", "serial", "file")
+CONNECTION_KINDS = ("network", "usb", "serial", "file", "screen")
+# What each kind needs besides its address (the settings form shows only these).
+USES_PORT = ("network",)
+USES_BAUD = ("serial",)
 DEFAULT_PORT = 9100
 
 
@@ -38,8 +43,9 @@ class PrinterConfig:
 
     ``address`` depends on ``connection``: a host name or IP for ``network`` (port
     in ``port``), ``vendor:product`` in hex for ``usb`` (``04b8:0202``), a serial
-    device for ``serial`` (``/dev/ttyUSB0``, ``COM3``; speed in ``baudrate``) and
-    a device or file path for ``file`` (``/dev/usb/lp0``).
+    device for ``serial`` (``/dev/ttyUSB0``, ``COM3``; speed in ``baudrate``),
+    a device or file path for ``file`` (``/dev/usb/lp0``) and the folder its PDFs
+    are kept in for ``screen``.
     """
 
     name: str
@@ -240,9 +246,13 @@ def connection_for(cfg: PrinterConfig) -> PrinterConnection:
         return UsbConnection(*usb_ids(cfg.address))
     if cfg.connection == "serial":
         return SerialConnection(cfg.address, cfg.baudrate)
+    if cfg.connection == "screen":
+        from printing.screen_printer import ScreenConnection
+
+        return ScreenConnection(cfg.address)
     return FileConnection(cfg.address)
 
 
-__all__ = ["CONNECTION_KINDS", "DEFAULT_PORT", "PrinterError", "PrinterConfigError", "PrinterConfig",
+__all__ = ["CONNECTION_KINDS", "USES_PORT", "USES_BAUD", "DEFAULT_PORT", "PrinterError", "PrinterConfigError", "PrinterConfig",
            "PrinterConnection", "NetworkConnection", "FileConnection", "SerialConnection",
            "UsbConnection", "connection_for", "usb_ids", "run_with_deadline"]

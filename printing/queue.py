@@ -354,6 +354,15 @@ class PrintQueue:
         with self._tx() as db:
             db.execute(f"UPDATE jobs SET {', '.join(sets)} WHERE id = ?", (*args, job_id))
 
+    def cancel(self, job_id: str) -> PrintJobView:
+        """Drop a job that is waiting or failed (a person decided it is not wanted); returns it."""
+        job = self.get(job_id).view
+        if job.status not in ("pending", "failed"):
+            raise PrintJobError("Only a waiting or failed job can be cancelled")
+        with self._tx() as db:
+            db.execute("DELETE FROM jobs WHERE id = ? AND status IN ('pending', 'failed')", (job_id,))
+        return job
+
     def jobs(self, status: str | None = None, limit: int = 100) -> list[PrintJobView]:
         """Newest first, optionally only one status."""
         if status is not None and status not in STATUSES:

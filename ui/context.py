@@ -62,6 +62,7 @@ class AppContext(QObject):
     notice = Signal(str, str)  # (level: info|warning|error, text) for the notice bar
     scanner_config_changed = Signal(object)
     order_requested = Signal(str)  # an order id: the window shows its full detail
+    print_jobs_changed = Signal()  # a job was queued, printed, failed, retried or cancelled
 
     def __init__(self, store: LocalStore, ops: Ops, printing: Any | None = None) -> None:
         super().__init__()

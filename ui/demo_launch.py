@@ -5,7 +5,8 @@ the demo organization and its catalog), enroll this terminal with the server's
 one-time code if it is not enrolled yet, run the first sync (the catalog and the
 staff arrive by snapshot, with a progress bar), then keep syncing in the
 background. If the server cannot start, the demo runs standalone on a locally
-seeded store and says so.
+seeded store and says so. A demo machine has no receipt printer: the demo gets a
+screen printer (the slip shows in a window and is kept as a PDF) unless one is set up.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from app.services.changes import Changes
 
@@ -26,6 +28,32 @@ log = logging.getLogger(__name__)
 
 ALL = Changes(orders=True, catalog=True, stock=True, staff=True, outbox=True, conflicts=True,
               approvals=True)
+
+
+DEMO_PRINTER = "Screen (demo)"
+SLIPS_DIR = "slips"
+
+
+def ensure_demo_printer(service: Any, data_dir: Path) -> None:
+    """Give a till with no printer the screen printer, as its default (once)."""
+    from printing.connections import PrinterConfig
+
+    if service.printers():
+        return
+    service.save_printer(PrinterConfig(name=DEMO_PRINTER, connection="screen",
+                                       address=str(Path(data_dir) / SLIPS_DIR), default=True))
+    log.info("No receipt printer set up: the demo prints on screen (PDFs in %s)", Path(data_dir) / SLIPS_DIR)
+
+
+async def _demo_printer(desktop: Desktop) -> None:
+    service = desktop.ctx.printing
+    if service is None:
+        return
+    try:
+        await asyncio.to_thread(ensure_demo_printer, service, desktop.ctx.store.data_dir)
+    except Exception:  # noqa: BLE001 - the demo runs on; receipts then say they did not print
+        log.exception("Could not set up the demo's screen printer")
+    desktop.window.status.refresh_printer()
 
 
 @dataclass
@@ -59,6 +87,7 @@ async def start_demo(desktop: Desktop, *, products: int = 2000, passphrase: str 
 
     bar = desktop.window.status
     store = desktop.ctx.store
+    await _demo_printer(desktop)
     server = EmbeddedServer(store.data_dir, products)
     bar.show_progress(0, 0, "Starting the demo server…")
     try:

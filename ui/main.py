@@ -65,7 +65,12 @@ class Desktop:
         """Load printing (escpos, reportlab) off the GUI thread once the window is up."""
         load = getattr(self.ctx.printing, "load", None)
         if load is not None:
-            self.ops.run(load, lane="device", failure=self._printing_failed)
+            self.ops.run(load, lane="device", success=lambda _service: self._printing_ready(),
+                         failure=self._printing_failed)
+
+    def _printing_ready(self) -> None:
+        self.window.listen_for_slips()
+        self.window.status.refresh_printer()
 
     def _printing_failed(self, exc: BaseException) -> bool:
         log.error("Could not start the print service", exc_info=exc)

@@ -38,6 +38,26 @@ def printer_failed(printer: str, detail: str) -> str:
             "The sale is saved; reprint it from Today's sales.")
 
 
+def print_job_name(kind: str, reference: str | None) -> str:
+    """'The receipt for GO-000001', 'The payment schedule for GO-000002', 'The test page'."""
+    names = {"receipt": "The receipt", "reprint": "The reprinted receipt", "refund": "The refund receipt",
+             "schedule": "The payment schedule", "labels": "The shelf labels", "test": "The test page"}
+    name = names.get(kind, f"The {kind}")
+    return f"{name} for {reference}" if reference and kind not in ("labels", "test") else name
+
+
+def print_failed(what: str, printer: str, detail: str) -> str:
+    """A job that did not print: what it was, which printer, why, and where it waits."""
+    what = what or "A print job"
+    saved = " The sale is saved." if what.startswith(("The receipt", "The reprinted", "The refund",
+                                                        "The payment")) else ""
+    if detail == "no printer configured" or not printer:
+        return (f"{what} did not print: no printer is set up (add one in Settings › Printers).{saved} "
+                "The job waits in the print queue.")
+    where = detail if detail.startswith(printer) else f"“{printer}”: {detail}"
+    return f"{what} did not print on {where}.{saved} It waits in the print queue: retry it there."
+
+
 def sale_done(reference: str) -> str:
     return f"Sale {reference} complete"
 

@@ -22,17 +22,21 @@ from app.domain.permissions import Action
 from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
+from ui.dialogs.unsynced import confirm_unsynced
 from ui.screens.approvals import ApprovalsScreen
 from ui.screens.catalog import CatalogScreen
 from ui.screens.conflicts import ConflictsScreen
 from ui.screens.inventory import InventoryScreen
 from ui.screens.order_detail import OrderDetailScreen
 from ui.screens.overdue import OverdueScreen
+from ui.screens.print_queue import PrintQueueScreen
 from ui.screens.register import RegisterScreen
 from ui.screens.sales_today import SalesTodayScreen
 from ui.screens.settings import SettingsScreen
+from ui.screens.shift import ShiftScreen
 from ui.screens.signin import SignInScreen
 from ui.widgets.common import NoticeBar, heading, icon
+from ui.widgets.slip_window import SlipRelay, SlipWindow
 from ui.widgets.statusbar import SyncStatusBar
 
 # (key, label, icon, action needed to see it)
@@ -41,6 +45,8 @@ NAV = (
     ("inventory", "Inventory", "inventory", Action.STOCK_COUNT),
     ("catalog", "Catalog", "catalog", Action.CATALOG_EDIT),
     ("sales", "Today's sales", "receipt", Action.ORDER_VIEW),
+    ("shift", "Shift", "shift", Action.SHIFT_OPEN),
+    ("print_queue", "Print queue", "receipt", Action.ORDER_VIEW),
     ("approvals", "Approvals", "approvals", Action.APPROVAL_DECIDE),
     ("overdue", "Overdue", "overdue", Action.PAYMENT_RECORD),
     ("conflicts", "Conflicts", "conflicts", Action.CONFLICT_RESOLVE),
@@ -61,9 +67,12 @@ class MainWindow(QMainWindow):
         self.settings = SettingsScreen(ctx)
         self.inventory = InventoryScreen(ctx)
         self.catalog = CatalogScreen(ctx)
+        self.print_queue = PrintQueueScreen(ctx)
         self.screens = {"register": self.register, "inventory": self.inventory, "catalog": self.catalog,
-                        "sales": self.sales, "settings": self.settings}
+                        "sales": self.sales, "print_queue": self.print_queue, "settings": self.settings}
         self._add_order_screens(ctx)
+        self.shift = ShiftScreen(ctx)  # the trading day: float, cash in and out, X, close
+        self.screens["shift"] = self.shift
         self.notice = NoticeBar()
         self.status = SyncStatusBar(ctx)
         self.setStatusBar(self.status)
@@ -152,9 +161,41 @@ class MainWindow(QMainWindow):
         ops.crashed.connect(self._crashed)
         self.ctx.notice.connect(self.notice.show_message)
         self.signin.signed_in.connect(self.on_signed_in)
-        self.status.sign_out.connect(self.sign_out)
-        self.status.switch_user.connect(self.switch_user)
+        # unsynced data is never forgotten: say what waits, then go on if the person says so
+        self.status.sign_out.connect(lambda: confirm_unsynced(self.ctx.store, self, "Sign out",
+                                                              self.sign_out))
+        self.status.switch_user.connect(lambda: confirm_unsynced(self.ctx.store, self, "Switch user",
+                                                                 self.switch_user))
+        self.register.shift_needed.connect(self.open_shift)
+        self.status.open_print_queue.connect(lambda: self.show_screen("print_queue"))
         self.register.open_order.connect(self.open_order)
+        self.slip: SlipWindow | None = None
+        self.slip_relay = SlipRelay(self)
+        self.slip_relay.printed.connect(self.show_slip)
+
+    def listen_for_slips(self) -> None:
+        """Show the screen printer's slips (called once printing has loaded, off the start path)."""
+        from printing.screen_printer import add_listener
+
+        add_listener(self.slip_relay)
+
+    def show_slip(self, pdf: str, text: str) -> None:
+        """A slip from the screen printer, beside the till; the keyboard stays where it was."""
+        if self.slip is None:
+            self.slip = SlipWindow(self)
+        had_focus = QApplication.focusWidget()
+        self.slip.show_slip(pdf, text)
+        if had_focus is not None and had_focus.window() is self:  # some platforms activate it anyway
+            self.activateWindow()
+            had_focus.setFocus()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        import sys
+
+        screen_printer = sys.modules.get("printing.screen_printer")  # loaded only if printing was
+        if screen_printer is not None:
+            screen_printer.remove_listener(self.slip_relay)
+        super().closeEvent(event)
 
     def _crashed(self, detail: str) -> None:
         box = QMessageBox(QMessageBox.Icon.Critical, "Error", messages.UNEXPECTED, parent=self)
@@ -169,7 +210,7 @@ class MainWindow(QMainWindow):
             button.setVisible(key in visible)
         self.register.apply_role()
         self.root.setCurrentIndex(1)
-        self.notice.hide()
+        self.notice.clear()
         if visible:
             self.show_screen(visible[0])
 
@@ -181,8 +222,15 @@ class MainWindow(QMainWindow):
     def switch_user(self) -> None:
         """Back to sign-in; the register keeps its cart for whoever signs in next."""
         self.ctx.set_actor(None)
+        self.notice.clear()  # the next person never sees the last one's notices ("Change due")
+        self.register.sale_banner.hide()
         self.root.setCurrentIndex(0)
         self.signin.reset()
+
+    def open_shift(self) -> None:
+        """The register has no open shift: show the shift screen with its float count."""
+        self.show_screen("shift")
+        self.shift.open_shift()
 
     def show_screen(self, key: str) -> None:
         if not self.nav_buttons[key].isVisible():

@@ -1,23 +1,23 @@
-"""Little building blocks shared by screens: big buttons, empty states, the notice bar,
-the line tables (cart, count) edited in place."""
+"""Little building blocks shared by screens: big buttons, empty states, the notice bar
+(ui/widgets/notice_bar.py), the line tables (cart, count) edited in place."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractItemModel, QSize, Qt, QTimer
+from PySide6.QtCore import QAbstractItemModel, QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QHBoxLayout,
     QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
+
+from ui.widgets.notice_bar import NoticeBar  # screens import it from here too
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
@@ -84,35 +84,4 @@ class EmptyState(QWidget):
         layout.addStretch(1)
 
 
-class NoticeBar(QWidget):
-    """A non-blocking message strip (info, warning, error) that fades after a while."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("noticeBar")
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 8, 8, 8)
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        close = QToolButton()
-        close.setText("✕")
-        close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        close.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.hide)
-        self.hide()
-
-    def show_message(self, level: str, text: str) -> None:
-        self.setProperty("level", level)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.label.setText(text)
-        self.show()
-        self._timer.start(6_000 if level == "info" else 15_000)
-
-    @property
-    def text(self) -> str:
-        return self.label.text() if self.isVisible() else ""
+__all__ = ["NoticeBar", "EmptyState", "action_button", "heading", "icon", "line_table", "RESOURCES"]

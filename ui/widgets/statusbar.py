@@ -6,6 +6,9 @@ status: online/offline as the last attempt found it, a clock-skew warning, and a
 progress bar while a snapshot or first sync loads. Without it (not enrolled) it
 reads sync.status.read_status, a cheap local read. Reads run through ctx.ops after
 every change that touches the outbox or conflicts, and on a timer.
+
+The printer button names the default printer and how many jobs failed; it opens
+the print queue.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
 from app.services.changes import Changes
@@ -40,6 +43,7 @@ class SyncStatusBar(QStatusBar):
 
     sign_out = Signal()
     switch_user = Signal()
+    open_print_queue = Signal()
 
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
@@ -69,6 +73,12 @@ class SyncStatusBar(QStatusBar):
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
         self.progress.hide()
+        self.printer = QPushButton("Printer: …")
+        self.printer.setObjectName("printerStatus")
+        self.printer.setProperty("kind", "flat")
+        self.printer.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.printer.setToolTip("Open the print queue")
+        self.printer.clicked.connect(self.open_print_queue)
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
         for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
@@ -82,6 +92,7 @@ class SyncStatusBar(QStatusBar):
             b.setProperty("kind", "flat")
         self.switch_button.clicked.connect(self.switch_user)
         self.signout_button.clicked.connect(self.sign_out)
+        self.addPermanentWidget(self.printer)
         self.addPermanentWidget(self.person)
         self.addPermanentWidget(self.switch_button)
         self.addPermanentWidget(self.signout_button)
@@ -90,6 +101,7 @@ class SyncStatusBar(QStatusBar):
         self._timer.start()
         ctx.ops.changed.connect(self._on_changes)
         ctx.actor_changed.connect(self._on_actor)
+        ctx.print_jobs_changed.connect(self.refresh_printer)
         self._on_actor(None)
 
     # -- sources ------------------------------------------------------------------
@@ -119,6 +131,28 @@ class SyncStatusBar(QStatusBar):
     def refresh(self) -> None:
         read = self.source or (lambda: read_status(self.ctx.store))
         self.ctx.ops.run(read, success=self.show_status)
+        self.refresh_printer()
+
+    def refresh_printer(self) -> None:
+        service = self.ctx.printing
+        if service is None:
+            self.show_printer(None, 0)
+            return
+
+        def read() -> tuple[str | None, int]:
+            default = next((p for p in service.printers() if p.default), None)
+            return (default.name if default else None), len(service.jobs("failed", limit=1000))
+
+        self.ctx.ops.run(read, lane="device", success=lambda r: self.show_printer(*r))
+
+    def show_printer(self, name: str | None, failed: int) -> None:
+        text = f"🖨 {name}" if name else "🖨 No printer"
+        if failed:
+            text += f" · {failed} failed"
+        self.printer.setText(text)
+        self.printer.setProperty("state", "alert" if failed or not name else "")
+        self.printer.style().unpolish(self.printer)
+        self.printer.style().polish(self.printer)
 
     # -- showing ------------------------------------------------------------------
     def show_progress(self, done: int, total: int, text: str | None = None) -> None:

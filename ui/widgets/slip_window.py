@@ -1,0 +1,61 @@
+"""The screen printer's slip: what the paper would show, in a window beside the till.
+
+It never takes the keyboard (the cashier goes on scanning) and never grows past the
+screen: the slip scrolls. The PDF it was kept as is named under the slip.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QFontDatabase
+from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+
+class SlipRelay(QObject):
+    """Carries a printed slip from the printing thread to the GUI thread."""
+
+    printed = Signal(str, str)  # (pdf path, text)
+
+    def __call__(self, path: Path, text: str) -> None:
+        self.printed.emit(str(path), text)
+
+
+class SlipWindow(QDialog):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Tool | Qt.WindowType.WindowDoesNotAcceptFocus)
+        self.setObjectName("slipWindow")
+        self.setWindowTitle("Receipt printer (on screen)")
+        self.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        layout = QVBoxLayout(self)
+        self.text = QPlainTextEdit()
+        self.text.setObjectName("slipText")
+        self.text.setReadOnly(True)
+        self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setPointSize(10)
+        self.text.setFont(font)
+        self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.where = QLabel()
+        self.where.setObjectName("slipPdf")
+        self.where.setWordWrap(True)
+        self.where.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        close = QPushButton("Close")
+        close.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        close.clicked.connect(self.hide)
+        layout.addWidget(self.text, 1)
+        layout.addWidget(self.where)
+        layout.addWidget(close)
+        width = self.text.fontMetrics().horizontalAdvance("M" * 50) + 40
+        self.resize(width, 560)
+
+    def show_slip(self, pdf: str, text: str) -> None:
+        self.text.setPlainText(text)
+        self.where.setText(f"Kept as {pdf}")
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is not None:
+            self.resize(min(self.width(), screen.width() // 3), min(560, screen.height() - 80))
+            self.move(screen.right() - self.width() - 16, screen.top() + 40)
+        self.show()
