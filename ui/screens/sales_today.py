@@ -1,11 +1,14 @@
 """Today's sales: search by reference, customer or amount; order detail; reprint.
 
-The detail is the receipt as the printing service lays it out (its preview
-text), so what the screen shows is what the customer got.
+Each sale shows its tenders and what was refunded; the top line is the day so far
+(app.services.day_sales: sales made, taken and refunded by tender, net). The detail
+is the receipt as the printing service lays it out (its preview text), so what the
+screen shows is what the customer got.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer
@@ -21,7 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services import sales
+from app.domain.words import count_of
+from app.services import day_sales
 from app.services.changes import Changes
 from ui import messages
 from ui.context import AppContext
@@ -33,13 +37,37 @@ def start_of_today() -> datetime:
     return datetime.now().astimezone().replace(hour=0, minute=0, second=0, microsecond=0)
 
 
+def sale_facts(o: day_sales.SaleRow, money: Callable[[int], str]) -> list[str]:
+    """What a list row says after the time: status, tenders, refund, customer."""
+    facts = [o.status]
+    if o.methods:
+        facts.append(" + ".join(m.title() for m in o.methods))
+    if o.refunded:
+        facts.append(f"refunded {money(o.refunded)}")
+    if o.customer_name:
+        facts.append(o.customer_name)
+    return facts
+
+
+def by_tender(amounts: dict[str, int], money: Callable[[int], str]) -> str:
+    return ", ".join(f"{m.title()} {money(a)}" for m, a in sorted(amounts.items()))
+
+
+def day_total_text(t: day_sales.DayTotals, money: Callable[[int], str]) -> str:
+    """ "3 sales, €50.00 sold · Net €45.72" over "Taken: Card €20.00, Cash €30.00 · Refunded €4.28 (Card €4.28)"."""
+    first = f"{count_of(t.sales, 'sale')}, {money(t.sold)} sold  ·  Net {money(t.net)}"
+    money_moved = ([f"Taken: {by_tender(t.taken, money)}"] if t.taken else []) + (
+        [f"Refunded {money(sum(t.refunded.values()))} ({by_tender(t.refunded, money)})"] if t.refunded else [])
+    return first + ("\n" + "  ·  ".join(money_moved) if money_moved else "")
+
+
 class SalesTodayScreen(QWidget):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.setObjectName("salesTodayScreen")
-        self.orders: list[sales.OrderSummary] = []
-        self.selected: sales.OrderSummary | None = None
+        self.orders: list[day_sales.SaleRow] = []
+        self.selected: day_sales.SaleRow | None = None
         self._pending_reference: str | None = None
         self._timer = QTimer(self, singleShot=True, interval=150)
         self._timer.timeout.connect(self.reload)
@@ -60,6 +88,10 @@ class SalesTodayScreen(QWidget):
     def _build_list(self) -> QVBoxLayout:
         box = QVBoxLayout()
         box.addWidget(heading("Today's sales", "title"))
+        self.day_total = heading("", "subtle")
+        self.day_total.setObjectName("salesDayTotal")
+        self.day_total.setWordWrap(True)  # never widens the window
+        box.addWidget(self.day_total)
         self.query = QLineEdit()
         self.query.setObjectName("salesQuery")
         self.query.setPlaceholderText("Reference, customer or amount (F2)")
@@ -70,7 +102,8 @@ class SalesTodayScreen(QWidget):
         self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.list.currentRowChanged.connect(self._select)
         self.list_stack = QStackedWidget()
-        self.list_stack.addWidget(EmptyState("receipt", messages.NO_ORDERS))
+        self.empty = EmptyState("receipt", messages.NO_ORDERS)
+        self.list_stack.addWidget(self.empty)
         self.list_stack.addWidget(self.list)
         box.addWidget(self.query)
         box.addWidget(self.list_stack, 1)
@@ -80,6 +113,7 @@ class SalesTodayScreen(QWidget):
         box = QVBoxLayout()
         self.title = heading(messages.NO_ORDER_SELECTED, "title")
         self.summary = heading("", "subtle")
+        self.summary.setWordWrap(True)  # never widens the window
         self.preview = QPlainTextEdit()
         self.preview.setObjectName("receiptPreview")
         self.preview.setReadOnly(True)
@@ -105,18 +139,22 @@ class SalesTodayScreen(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        query = self.query.text()
-        self.ctx.ops.run(lambda: sales.todays_orders(self.ctx.store, start_of_today(), query),
-                         success=self._show)
+        query, store, since = self.query.text(), self.ctx.store, start_of_today()
+        self.ctx.ops.run(lambda: (day_sales.todays_sales(store, since, query), day_sales.day_totals(store, since)),
+                         success=lambda result: self._show(*result, query=query.strip()))
 
-    def _show(self, orders: list[sales.OrderSummary]) -> None:
+    def _show(self, orders: list[day_sales.SaleRow], totals: day_sales.DayTotals | None = None,
+              query: str = "") -> None:
         self.orders = orders
+        if totals is not None:
+            self.day_total.setText(day_total_text(totals, self.ctx.money))
         self.list.clear()
         for o in orders:
             when = o.created_at.astimezone().strftime("%H:%M") if o.created_at.tzinfo else o.created_at.strftime("%H:%M")
-            who = f"  ·  {o.customer_name}" if o.customer_name else ""
-            item = QListWidgetItem(f"{o.reference}    {self.ctx.money(o.total)}\n{when}  ·  {o.status}{who}")
-            self.list.addItem(item)
+            self.list.addItem(QListWidgetItem(f"{o.reference}    {self.ctx.money(o.total)}\n{when}  ·  "
+                                              + "  ·  ".join(sale_facts(o, self.ctx.money))))
+        self.empty.title.setText(f"No sale today matches “{query}”" if query else messages.NO_ORDERS)
+        self.empty.hint.setText("Try part of the reference, a customer's name or an amount" if query else "")
         self.list_stack.setCurrentIndex(1 if orders else 0)
         if self._pending_reference:
             self._select_reference(self._pending_reference)
@@ -148,9 +186,12 @@ class SalesTodayScreen(QWidget):
             self.preview.clear()
             return
         self.title.setText(o.reference)
-        self.summary.setText(f"{o.status.title()}  ·  total {self.ctx.money(o.total)}  ·  paid "
-                             f"{self.ctx.money(o.paid)}  ·  {o.lines} lines"
-                             + (f"  ·  {o.customer_name}" if o.customer_name else ""))
+        money = self.ctx.money
+        self.summary.setText("  ·  ".join([o.status.title(), f"total {money(o.total)}", f"paid {money(o.paid)}"]
+                                          + ([f"refunded {money(o.refunded)}"] if o.refunded else [])
+                                          + [" + ".join(m.title() for m in o.methods) or "not paid",
+                                             count_of(o.lines, "line")]
+                                          + ([o.customer_name] if o.customer_name else [])))
         self._load_preview(o.id)
 
     def _load_preview(self, order_id: str) -> None:
