@@ -18,6 +18,7 @@ from ui.context import AppContext, load_print_service
 from ui.ops import Ops
 from ui.scanner import SerialScanner, WedgeScanner
 from ui.widgets.common import RESOURCES, icon
+from ui.widgets.dialog_focus import DialogFocus
 from ui.window import MainWindow
 
 if TYPE_CHECKING:
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _start_errors: list[QMessageBox] = []
 WARM_UP_MS = 300  # after the first paint: printing loads while the person picks their name
+BACKUP_CHECK_MS = 60_000  # how often the idle backup asks whether one is due
 
 
 def application() -> QApplication:
@@ -51,6 +53,8 @@ class Desktop:
         self.window = MainWindow(self.ctx)
         self.wedge = WedgeScanner(self.ctx.scanner_config)
         self.wedge.install(app)
+        self.dialog_focus = DialogFocus()
+        self.dialog_focus.install(app)
         self.wedge.scanned.connect(self.window.route_scan)
         self.serial = SerialScanner()
         self.serial.scanned.connect(self.window.route_scan)
@@ -60,6 +64,26 @@ class Desktop:
         self.sync: BackgroundSync | None = None
         self.ops.changed.connect(self._on_changes)
         QTimer.singleShot(WARM_UP_MS, self._warm_up)
+        self._start_idle_backups(store)
+
+    def _start_idle_backups(self, store: LocalStore) -> None:
+        """A sealed backup when one is due and the till is idle (app/services/backup.py)."""
+        from app.services.backup import IdleBackup
+
+        self.backups = IdleBackup(store)
+        self.ops.changed.connect(lambda _changes: self.backups.touched())
+        self._backup_timer = QTimer(self.window)
+        self._backup_timer.timeout.connect(self._backup_if_due)
+        self._backup_timer.start(BACKUP_CHECK_MS)
+
+    def _backup_if_due(self) -> None:
+        if self.backups.due():
+            self.ops.run(self.backups.tick, failure=self._backup_failed)
+
+    def _backup_failed(self, exc: BaseException) -> bool:
+        log.warning("automatic backup failed", exc_info=exc)
+        self.ctx.warn(f"The automatic backup failed: {exc}")
+        return True
 
     def _warm_up(self) -> None:
         """Load printing (escpos, reportlab) off the GUI thread once the window is up."""
@@ -111,6 +135,7 @@ class Desktop:
         if self.sync is not None:
             self.sync.stop_now()
         QApplication.instance().removeEventFilter(self.wedge)
+        QApplication.instance().removeEventFilter(self.dialog_focus)
         self.serial.close()
         self.ops.wait_idle()
         self.window.close()

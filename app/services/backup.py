@@ -85,6 +85,7 @@ class IdleBackup:
         self.store = store
         self.policy = policy or BackupPolicy.from_env()
         self.last_activity = time.monotonic()
+        self.last: datetime | None = None  # the newest backup's time, once looked up
 
     def touched(self) -> None:
         """Someone used the till: no backup for ``idle_after_s`` now."""
@@ -94,9 +95,14 @@ class IdleBackup:
         now = now or datetime.now(UTC)
         if time.monotonic() - self.last_activity < self.policy.idle_after_s:
             return False
-        last = last_backup(self.store, self.policy)
-        return last is None or now - last >= self.policy.every
+        if self.last is None:
+            self.last = last_backup(self.store, self.policy)
+        return self.last is None or now - self.last >= self.policy.every
 
     def tick(self) -> BackupDone | None:
         """A backup if one is due now, else None."""
-        return backup_now(self.store, self.policy) if self.due() else None
+        if not self.due():
+            return None
+        done = backup_now(self.store, self.policy)
+        self.last = files.read_header(done.path).taken
+        return done

@@ -127,8 +127,12 @@ def _split(path: Path) -> tuple[bytes, bytes]:
 
 
 def read_header(path: Path) -> BackupHeader:
-    """The backup's header (no key needed)."""
-    header_bytes, _ = _split(path)
+    """The backup's header (no key needed; the sealed part is not read)."""
+    with open(path, "rb") as f:
+        start = f.read(len(MAGIC) + 4)
+        if not start.startswith(MAGIC):
+            raise BackupError(f"{path} is not a Tillsync backup")
+        header_bytes = f.read(int.from_bytes(start[len(MAGIC):], "big"))
     try:
         return BackupHeader(**json.loads(header_bytes))
     except (ValueError, TypeError) as exc:
