@@ -135,11 +135,17 @@ def _over(part: int, whole: int, limit_ppm: int) -> bool:
 
 def _percent(ppm: int) -> str:
     whole, rest = divmod(ppm, 10_000)
-    return f"{whole} %" if not rest else f"{ppm / 10_000:g} %"
+    return f"{whole} %" if not rest else f"{ppm / 10_000:.1f} %"
 
 
-def _share(part: int, whole: int) -> str:
-    return _percent(round(part * PPM / abs(whole))) if whole else "100 %"
+def _beyond(discount: Discount, off: int, base: int, limit_ppm: int) -> str | None:
+    """The discount's share when it is past ``limit_ppm`` (None when within): a rate is
+    judged as given (its rounding to cents never tips it over), an amount by its share."""
+    if discount.percent_ppm:
+        return _percent(discount.percent_ppm) if discount.percent_ppm > limit_ppm else None
+    if not _over(off, base, limit_ppm):
+        return None
+    return _percent(round(off * PPM / abs(base))) if base else "100 %"
 
 
 def sale_breaches(limits: TillLimits, role: Role | str, lines: Sequence[SaleLine],
@@ -150,18 +156,20 @@ def sale_breaches(limits: TillLimits, role: Role | str, lines: Sequence[SaleLine
                       for li in lines], order_discount, inclusive=inclusive)
     found: list[str] = []
     for li, t in zip(lines, totals.lines, strict=True):
-        if _over(t.line_discount, t.gross, limits.line_limit(r)):
-            found.append(f"a {_share(t.line_discount, t.gross)} discount on {li.name} is over "
-                         f"a {r.value}'s {_percent(limits.line_limit(r))} line limit")
+        share = _beyond(li.discount, t.line_discount, t.gross, limits.line_limit(r))
+        if share is not None:
+            found.append(f"a {share} discount on {li.name} is over a {r.value}'s "
+                         f"{_percent(limits.line_limit(r))} line limit")
         if li.list_price is not None and li.list_price != li.unit_price \
                 and not limits.may_override_price(r):
             found.append(f"the price of {li.name} was changed, which a {r.value} may not do "
                          f"alone")
     base = sum(t.gross - t.line_discount for t in totals.lines)
     order_off = sum(t.order_discount for t in totals.lines)
-    if _over(order_off, base, limits.order_limit(r)):
-        found.append(f"a {_share(order_off, base)} discount on the whole sale is over a "
-                     f"{r.value}'s {_percent(limits.order_limit(r))} order limit")
+    share = _beyond(order_discount, order_off, base, limits.order_limit(r))
+    if share is not None:
+        found.append(f"a {share} discount on the whole sale is over a {r.value}'s "
+                     f"{_percent(limits.order_limit(r))} order limit")
     return found
 
 

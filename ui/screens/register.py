@@ -298,7 +298,7 @@ class RegisterScreen(QWidget):
         def undo() -> None:
             self.cart.lines[:], self.cart.order_discount = before, order_before
 
-        self.guard.check(self.cart, undo, self.model.refresh)
+        self.guard.check(self.cart, undo, lambda: (self.model.refresh(), self._refocus()))
 
     def remove(self) -> None:
         row = self._row()

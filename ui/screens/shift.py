@@ -78,8 +78,9 @@ class ShiftScreen(QWidget):
         self.status = heading("", "totalLine")
         self.status.setObjectName("shiftStatus")
         self.status.setWordWrap(True)
-        self.expected = heading("", "totalBig")
+        self.expected = heading("", "totalLine")
         self.expected.setObjectName("shiftExpected")
+        self.expected.setWordWrap(True)
         self.moves = QListWidget()
         self.moves.setObjectName("shiftMoves")
         box.addWidget(self.status)
@@ -104,6 +105,7 @@ class ShiftScreen(QWidget):
         self.report = QPlainTextEdit()
         self.report.setObjectName("shiftReport")
         self.report.setReadOnly(True)
+        self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # the printer's columns
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.report.setFont(mono)

@@ -1,0 +1,272 @@
+"""The trading day on real widgets over a real store, driven by keys (issue 14): open a
+shift with a float counted by note, pay in and out, no sale, the X report, the close
+over/short beyond the threshold (a reason, then a manager's PIN), the Z in the list; a
+cashier's discount past their limit with and without a manager's PIN; no sale without
+a shift when the store does not open shifts by themselves.
+
+Set TILLSYNC_WRITE_SCREENSHOTS=1 to write docs/screenshots/shift-*.png (1366x768 and
+1024x768); test_shift_screenshots always renders them, to a temporary folder otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QApplication, QLabel, QMessageBox, QWidget
+from sqlalchemy import select, update
+
+from app.domain.cart import Cart
+from app.domain.tender import Method, Tender
+from app.services import catalog, sales, shift_reports, shifts, staff
+from app.store.models import OutboxOperation, Shift, StoreSettings
+from app.store.models_shifts import CashMovement
+from app.store.outbox_crypto import open_payload
+from tests.ui.conftest import barcodes, settle, sign_in, wedge_burst
+from tests.ui.keys import press, type_text
+from ui.dialogs.cash_count import CashCountDialog, CashMoveDialog
+from ui.screens.register_dialogs import DiscountDialog
+
+ROOT = Path(__file__).resolve().parents[2]
+F = Qt.Key
+
+
+def _wait_dialog(qtbot, get: Callable[[], QWidget | None], cls: type) -> QWidget:  # noqa: ANN001
+    qtbot.waitUntil(lambda: isinstance(get(), cls) and get().isVisible(), timeout=5000)
+    dialog = get()
+    assert dialog is not None
+    return dialog
+
+
+def _key(desktop, qtbot, key: Qt.Key) -> None:  # noqa: ANN001
+    """A function key on the shift screen, as a person presses it."""
+    screen = desktop.window.shift
+    desktop.window.activateWindow()
+    screen.moves.setFocus()
+    qtbot.waitUntil(screen.moves.hasFocus, timeout=3000)
+    press(screen.moves, key)
+
+
+def _cash_sale(store, price_units: int = 1) -> int:  # noqa: ANN001
+    cashier = staff.sign_in(store, "1003", "3333")
+    cart = Cart(tax_inclusive=True)
+    cart.add(catalog.line_for_scan(store, barcodes(store, 1)[0][0]))
+    total = cart.totals().total
+    sales.record_sale(store, cashier, cart, [Tender(Method.CASH, total)])
+    return total
+
+
+def test_shift_day_by_keys_open_cash_moves_x_and_close_over_short(desktop, qtbot, store):
+    sign_in(desktop, qtbot)
+    desktop.window.show_screen("shift")
+    screen = desktop.window.shift
+    settle(desktop, qtbot)
+    assert "No shift is open" in screen.status.text()
+
+    _key(desktop, qtbot, F.Key_F2)  # open: the float counted note by note
+    dialog = _wait_dialog(qtbot, lambda: screen.dialog, CashCountDialog)
+    type_text(dialog.pieces[5000], "2")
+    type_text(dialog.pieces[1000], "5")
+    assert "150.00" in dialog.summary.text()
+    press(dialog.pieces[1000], F.Key_Return)
+    settle(desktop, qtbot, 100)
+    opened = shifts.current_shift(store)
+    assert opened is not None and opened.opening_float == 15_000
+    assert opened.float_counted == {5000: 2, 1000: 5}
+    qtbot.waitUntil(lambda: "float €150.00" in screen.status.text(), timeout=3000)
+
+    sold = _cash_sale(store)
+    _key(desktop, qtbot, F.Key_F3)  # pay in
+    move = _wait_dialog(qtbot, lambda: screen.dialog, CashMoveDialog)
+    type_text(move.amount_field, "20.00")
+    press(move.amount_field, F.Key_Return)
+    assert "Say why" in move.error.text() and move.isVisible()  # a reason is needed
+    type_text(move.reason_field, "Change from the Bank")
+    press(move.reason_field, F.Key_Return)
+    settle(desktop, qtbot)
+    _key(desktop, qtbot, F.Key_F4)  # pay out
+    move = _wait_dialog(qtbot, lambda: screen.dialog if screen.dialog is not move else None,
+                        CashMoveDialog)
+    type_text(move.amount_field, "5.50")
+    type_text(move.reason_field, "Window Cleaner")
+    press(move.reason_field, F.Key_Return)
+    settle(desktop, qtbot)
+    _key(desktop, qtbot, F.Key_F6)  # no sale: recorded and audited, the drawer kicked
+    settle(desktop, qtbot, 100)
+    with store.db.read() as s:
+        kinds = [(m.kind, m.amount, m.reason) for m in s.scalars(
+            select(CashMovement).order_by(CashMovement.created_at))]
+    assert kinds == [("pay_in", 2000, "Change from the Bank"), ("pay_out", 550, "Window Cleaner"),
+                     ("no_sale", 0, None)]
+    expected = 15_000 + sold + 2000 - 550
+    qtbot.waitUntil(lambda: screen.moves.count() == 3, timeout=3000)
+
+    _key(desktop, qtbot, F.Key_F7)  # X report: changes nothing
+    qtbot.waitUntil(lambda: "X REPORT" in screen.report.toPlainText(), timeout=5000)
+    text = screen.report.toPlainText()
+    assert "Paid in" in text and "20.00" in text and "No-sale openings" in text
+    assert f"{expected / 100:.2f}" in text
+
+    _key(desktop, qtbot, F.Key_F8)  # close: €10 short, beyond the €5 threshold
+    count = _wait_dialog(qtbot, lambda: screen.dialog if isinstance(screen.dialog, CashCountDialog)
+                         and screen.dialog.expected is not None else None, CashCountDialog)
+    assert "operations wait to sync" in count.findChild(QWidget, "countWaiting").text()
+    type_text(count.total, f"{(expected - 1000) / 100:.2f}")
+    assert "Short €10.00" in count.summary.text() and "a manager approves" in count.summary.text()
+    press(count.total, F.Key_Return)
+    assert count.isVisible() and "reason is needed" in count.error.text()
+    type_text(count.reason, "Coin Jar miscount")
+    press(count.reason, F.Key_Return)
+    override = _wait_dialog(qtbot, lambda: screen.override, QWidget)
+    type_text(override.code, "1003")  # a cashier's own PIN is no approval
+    type_text(override.pin, "3333")
+    press(override.pin, F.Key_Return)
+    settle(desktop, qtbot)
+    assert override.isVisible() and "cannot approve this" in override.error.text()
+    override.code.clear()
+    type_text(override.code, "1002")
+    type_text(override.pin, "222222")
+    press(override.pin, F.Key_Return)
+    qtbot.waitUntil(lambda: "Z REPORT 1" in screen.report.toPlainText(), timeout=8000)
+    assert "Coin Jar miscount" in screen.report.toPlainText()
+    settle(desktop, qtbot)
+    with store.db.read() as s:
+        shift = s.scalars(select(Shift)).one()
+        assert (shift.status, shift.z_number, shift.over_short) == ("closed", 1, -1000)
+        manager = staff.list_staff(store)
+        assert shift.approved_by == next(p.id for p in manager if p.code == "1002")
+    qtbot.waitUntil(lambda: screen.z_list.count() == 1, timeout=3000)
+    assert screen.z_list.item(0).text().startswith("Z 1")
+    assert shifts.current_shift(store) is None and not screen.buttons["pay_in"].isEnabled()
+
+
+def _when_modal(cls: type, act: Callable[[QWidget], None]) -> None:
+    """Act on the modal dialog of ``cls`` once it is up (the register's exec())."""
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, cls) and dialog.isVisible():
+            act(dialog)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+
+
+def _discount(desktop, qtbot, text: str) -> None:  # noqa: ANN001
+    register = desktop.window.register
+
+    def typed(dialog: QWidget) -> None:
+        type_text(dialog.value, text)
+        press(dialog.value, F.Key_Return)
+
+    _when_modal(DiscountDialog, typed)
+    desktop.window.activateWindow()
+    qtbot.waitUntil(desktop.window.isActiveWindow, timeout=3000)
+    register.scan.setFocus()
+    press(register.scan, F.Key_F5)
+
+
+def test_a_cashiers_discount_past_the_limit_needs_a_manager_pin(desktop, qtbot, store):
+    sign_in(desktop, qtbot)
+    register = desktop.window.register
+    wedge_burst(barcodes(store, 1)[0][0])
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
+
+    _discount(desktop, qtbot, "60%")  # past a cashier's 10 %: the PIN; cancelled
+    override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
+    assert any("60 % discount on" in label.text() for label in override.findChildren(QLabel)), \
+        [label.text() for label in override.findChildren(QLabel)]
+    press(override.code, F.Key_Escape)
+    qtbot.waitUntil(lambda: register.guard.override is None, timeout=3000)
+    assert register.cart.lines[0].discount.percent_ppm == 0  # undone
+    assert register.guard.approver is None
+
+    _discount(desktop, qtbot, "10%")  # within the limit: nothing asked
+    settle(desktop, qtbot)
+    assert register.guard.override is None and register.cart.lines[0].discount.percent_ppm == 100_000
+
+    _discount(desktop, qtbot, "60%")
+    override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
+    type_text(override.code, "1002")
+    type_text(override.pin, "222222")
+    press(override.pin, F.Key_Return)
+    qtbot.waitUntil(lambda: register.guard.approver is not None, timeout=5000)
+    assert register.cart.lines[0].discount.percent_ppm == 600_000
+
+    register.scan.setFocus()
+    press(register.scan, F.Key_F12)
+    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible(),
+                    timeout=3000)
+    tender = register.tender_dialog
+    qtbot.waitUntil(tender.isActiveWindow, timeout=3000)
+    press(tender.amount, F.Key_Return)  # the balance, in cash
+    press(tender.amount, F.Key_Return)  # paid in full: complete
+    settle(desktop, qtbot, 150)
+    with store.db.read() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == "order.create")).one()
+        payload = open_payload(s.info.get("cipher"), op.payload) or op.payload
+    manager_id = next(p.id for p in staff.list_staff(store) if p.code == "1002")
+    assert payload["approved_by"] == manager_id and op.actor_id != manager_id
+    # (no proof here: demo staff have no approval salt until a server sends one; the
+    # proof itself is tests/app/test_till_limits.py's and the server's tests')
+    assert payload["lines"][0]["discount_percent_ppm"] == 600_000
+    opened = shifts.current_shift(store)  # the store opens shifts by themselves by default
+    assert opened is not None and opened.opening_float == 0
+    assert register.guard.approver is None  # never carried to the next customer
+
+
+def test_no_sale_without_a_shift_when_the_store_does_not_open_one(desktop, qtbot, store):
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"auto_open_shift": False}))
+    sign_in(desktop, qtbot)
+    register = desktop.window.register
+    wedge_burst(barcodes(store, 1)[0][0])
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
+    register.scan.setFocus()
+    press(register.scan, F.Key_F12)
+    qtbot.waitUntil(lambda: getattr(register, "no_shift_box", None) is not None
+                    and register.no_shift_box.isVisible(), timeout=3000)
+    assert register.tender_dialog is None
+    register.no_shift_box.button(QMessageBox.StandardButton.Yes).click()
+    screen = desktop.window.shift
+    assert desktop.window.pages.currentWidget() is screen
+    _wait_dialog(qtbot, lambda: screen.dialog, CashCountDialog)
+    assert shift_reports.waiting_operations(store).count == 0
+
+
+def test_shift_screenshots(desktop, qtbot, store, tmp_path):
+    """The shift screen with an open shift, its X report, and the close's count dialog."""
+    out = ROOT / "docs" / "screenshots" if os.environ.get("TILLSYNC_WRITE_SCREENSHOTS") else tmp_path
+    manager = staff.sign_in(store, "1002", "222222")
+    shifts.open_shift(store, manager, 15_000, {5000: 2, 1000: 5})
+    _cash_sale(store)
+    from app.services import cash_movements
+
+    cash_movements.pay_in(store, manager, 2000, "Change from the bank")
+    cash_movements.pay_out(store, manager, 550, "Window cleaner")
+    sign_in(desktop, qtbot, "1002", "222222")
+    window = desktop.window
+    for width, height in ((1366, 768), (1024, 768)):
+        window.resize(width, height)
+        window.show_screen("shift")
+        settle(desktop, qtbot)
+        _key(desktop, qtbot, F.Key_F7)
+        qtbot.waitUntil(lambda: "X REPORT" in window.shift.report.toPlainText(), timeout=5000)
+        qtbot.wait(100)
+        window.grab().save(str(out / f"shift-{width}x{height}.png"))
+        _key(desktop, qtbot, F.Key_F8)
+        count = _wait_dialog(qtbot, lambda: window.shift.dialog if isinstance(
+            window.shift.dialog, CashCountDialog) and window.shift.dialog.expected is not None
+            else None, CashCountDialog)
+        type_text(count.pieces[5000], "3")
+        type_text(count.pieces[200], "4")
+        qtbot.wait(50)
+        count.grab().save(str(out / f"shift-close-{width}x{height}.png"))
+        count.reject()
+        qtbot.waitUntil(lambda c=count: not c.isVisible(), timeout=3000)
+    assert (out / "shift-1366x768.png").exists() and (out / "shift-close-1024x768.png").exists()
