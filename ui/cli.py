@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     restore.add_argument("backup", type=Path, help="the .tsbk file")
     restore.add_argument("--force", action="store_true",
                          help="restore even though the current store holds newer sales")
+    export = sub.add_parser("export-outbox", help="write the waiting operations to a sealed "
+                            "file for the server (sync by file, docs/backup-restore.md)")
+    export.add_argument("file", type=Path)
     audit = sub.add_parser("audit", help="check this till's journal (docs/journal.md)")
     audit.add_subparsers(dest="audit_command", required=True).add_parser(
         "verify", help="verify the audit chain; exit 1 naming the first bad entry")
@@ -143,6 +146,22 @@ def _backup(store: LocalStore, args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_outbox(store: LocalStore, args: argparse.Namespace) -> int:
+    from sync import credentials
+    from sync.outbox_file import export_outbox
+
+    cred = credentials.load(store.data_dir, store.device_id, _passphrase(args))
+    if cred is None:
+        print("tillsync: this till is not enrolled; there is no server to make the file for",
+              file=sys.stderr)
+        return 2
+    header = export_outbox(store, cred.token, args.file)
+    span = f" (op_seq {header.first_seq}..{header.last_seq})" if header.count else ""
+    print(f"Wrote {header.count} waiting operation(s){span} to {args.file}. They stay "
+          "waiting here: a later sync is answered 'duplicate' for those the server imported.")
+    return 0
+
+
 def _main(args: argparse.Namespace, command: str) -> int:
     if command == "restore":
         return _restore(args)
@@ -150,6 +169,8 @@ def _main(args: argparse.Namespace, command: str) -> int:
     try:
         if command == "backup":
             return _backup(store, args)
+        if command == "export-outbox":
+            return _export_outbox(store, args)
         if command == "demo":
             from app import demo
 

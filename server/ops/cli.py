@@ -1,4 +1,4 @@
-"""The server CLI's running-it commands: ``backup`` (more join as they are built)."""
+"""The server CLI's running-it commands: ``backup``, ``import-outbox``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,32 @@ def add_parser(add: Any) -> None:
     p = add("backup", cmd_backup, "copy the SQLite database while the server runs "
             "(PostgreSQL: pg_dump, see docs/server-deploy.md)")
     p.add_argument("dest", type=Path, help="the file to write, or a directory for a dated file")
+    p = add("import-outbox", cmd_import_outbox, "apply a till's outbox file (tillsync "
+            "export-outbox) with a push's rules: each operation once")
+    p.add_argument("file", type=Path)
+
+
+def cmd_import_outbox(args: argparse.Namespace) -> int:
+    from server.cli import SetupError, _settings
+    from server.errors import ApiError
+    from server.main import build_context
+    from server.ops.import_outbox import ImportOutboxOut, import_outbox
+
+    settings = _settings(args)
+    ctx = build_context(settings)
+    try:
+        done = ImportOutboxOut.of(import_outbox(ctx, args.file.read_bytes()))
+    except ApiError as exc:
+        raise SetupError(exc.message) from exc
+    finally:
+        ctx.engine.dispose()
+    print(f"{done.operations} operation(s) of till {done.terminal} ({done.device_id}): "
+          f"{done.applied} applied, {done.duplicate} applied before, {done.conflict} "
+          f"conflict(s), {done.rejected} rejected")
+    if done.held_back_from is not None:
+        print(f"the server misses operation {done.held_back_from} of this till: the ones "
+              "from it on wait for the till's next push or file")
+    return 0
 
 
 def cmd_backup(args: argparse.Namespace) -> int:

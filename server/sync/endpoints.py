@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response
 
 from app.domain.limits import MAX_COUNT
@@ -13,6 +14,8 @@ from server.db.models import Staff as StaffRow
 from server.errors import ApiError
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
+from server.ops import import_outbox as outbox_import
+from server.ops.import_outbox import ImportOutboxOut
 from server.pagination import Offset
 from server.sync import position as device_position
 from server.sync import proofs, quarantine
@@ -150,6 +153,22 @@ def resubmit(qid: str, body: ResubmitIn, staff: StaffDep, ctx: CtxDep) -> Resubm
 def dismiss(qid: str, staff: StaffDep, ctx: CtxDep) -> QuarantineOut:
     require(staff, Action.SYNC_ADMIN)
     return quarantine.dismiss(ctx, staff, qid)
+
+
+@router.post("/import-outbox", response_model=ImportOutboxOut,
+             responses={404: {"model": ErrorEnvelope, "description": "no terminal of this "
+                              "organization made the file"},
+                        422: {"model": ErrorEnvelope, "description": "invalid_file: not an "
+                              "outbox file, altered, or not its terminal's"}})
+async def import_outbox(request: Request, staff: StaffDep, ctx: CtxDep) -> ImportOutboxOut:
+    """Import a till's outbox file (``tillsync export-outbox``; the body is the file's
+    bytes) with a push's rules: each operation applied once, whether it was pushed or
+    imported before. Needs ``sync.admin``. Files over 8 MiB: ``tillsync-server
+    import-outbox FILE``."""
+    require(staff, Action.SYNC_ADMIN)
+    raw = await request.body()
+    done = await anyio.to_thread.run_sync(outbox_import.import_outbox, ctx, raw, staff.org_id)
+    return ImportOutboxOut.of(done)
 
 
 @router.post("/compact", response_model=CompactOut)
