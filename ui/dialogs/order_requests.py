@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.money import div_round
+from app.domain.order_rules import collected
 from app.services.approvals import RefundItem
 from app.services.order_detail import OrderDetail
 from ui.dialogs.common import FormDialog
@@ -48,10 +50,14 @@ class _RequestDialog(FormDialog):
         self.override_button = QPushButton(label)
         self.override_button.setObjectName("routeOverride")
         self.override_button.setProperty("kind", "primary")
+        # Enter in the reason takes the primary route once (not also the dialog's default button)
+        self.reason.returnPressed.connect(self.override_button.click)
         self.queue_button = QPushButton("Send to approvals queue")
         self.queue_button.setObjectName("routeQueue")
         buttons.addButton(self.override_button, QDialogButtonBox.ButtonRole.ActionRole)
         buttons.addButton(self.queue_button, QDialogButtonBox.ButtonRole.ActionRole)
+        for b in (self.override_button, self.queue_button, buttons.button(QDialogButtonBox.StandardButton.Cancel)):
+            b.setAutoDefault(False)
         self.override_button.clicked.connect(lambda: self._choose(OVERRIDE))
         self.queue_button.clicked.connect(lambda: self._choose(QUEUE))
         buttons.rejected.connect(self.reject)
@@ -110,13 +116,14 @@ class RefundRequestDialog(_RequestDialog):
                  *, approve_self: bool = False) -> None:
         super().__init__(f"Refund from order {detail.reference}", parent, width=720)
         self.setObjectName("refundDialog")
-        self.detail = detail
+        self.detail, self.money = detail, money
         self.table = QTableWidget(0, 4)
         self.table.setObjectName("refundLines")
         self.table.setHorizontalHeaderLabels(["Item", "Sold", "Refunded", "Refund now"])
         self.table.verticalHeader().hide()
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.verticalHeader().setDefaultSectionSize(48)
         self.spins: dict[str, QDoubleSpinBox] = {}
         for li in detail.lines:
@@ -147,6 +154,14 @@ class RefundRequestDialog(_RequestDialog):
         self.method.setObjectName("refundMethod")
         self.method.addItem(f"Original tender ({METHOD_NAMES.get(original, original)})", None)
         self.method.addItem("Cash", "cash")
+        self.method.currentIndexChanged.connect(self._show_amount)
+        self.amount = QLabel("")
+        self.amount.setObjectName("refundAmount")
+        self.amount.setProperty("role", "remaining")
+        self.body.insertWidget(3, self.amount)
+        for spin in self.spins.values():
+            spin.valueChanged.connect(self._show_amount)
+        self._show_amount()
         self.restock = QCheckBox("Put the items back in stock")
         self.restock.setObjectName("refundRestock")
         self.restock.setChecked(True)
@@ -154,6 +169,21 @@ class RefundRequestDialog(_RequestDialog):
         self.form.addRow("", self.restock)
         self.form.addRow("Reason", self.reason)
         self.add_routes(approve_self)
+
+    def refund_amount(self) -> int:
+        """What the refund comes to, priced as approvals.refund_details prices it: each line's
+        share of its total, at most what was collected on the order."""
+        totals = {li.id: (li.total, li.qty_milli) for li in self.detail.lines}
+        priced = sum(div_round(totals[item.line_id][0] * item.qty_milli, totals[item.line_id][1])
+                     for item in self.items() if totals[item.line_id][1])
+        return min(priced, collected(self.detail.paid, self.detail.refunded))
+
+    def _show_amount(self) -> None:
+        original = self.detail.payments[0].method if self.detail.payments else "cash"
+        method = self.method_value or original
+        amount = self.refund_amount()
+        self.amount.setText(f"Refund {self.money(amount)}"
+                            + (f" to {METHOD_NAMES.get(method, method.title())}" if amount else ""))
 
     def select_all(self) -> None:
         for spin in self.spins.values():

@@ -3,16 +3,24 @@
 Read from and resolved through ``sync.conflicts`` (open_conflicts, resolve). A
 resolution is a normal mutation: its ``conflict.resolve`` operation syncs, the
 server applies the chosen values and the result comes back to every terminal.
+
+Each row names what it is about (a product's name and SKU, an order's reference:
+app.services.conflict_names) and which till made the edit that conflicted: the
+server's record says what "the terminal" wanted, and that terminal is often another
+till, so the column never claims it was this one. Money fields read as money.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
+from app.domain.words import count_of
+from app.services import conflict_names
 from app.services.changes import Changes
 from sync import conflicts
 from ui.context import AppContext
@@ -24,11 +32,33 @@ from ui.widgets.common import EmptyState, heading
 RESOLVED = Changes(conflicts=True, outbox=True, orders=True, catalog=True)
 
 
-def side_text(values: dict[str, Any] | None) -> str:
+#: fields whose values are money in minor units
+MONEY_FIELDS = frozenset({"price", "total", "unit_price", "amount", "list_price", "paid", "refunded",
+                          "discount", "subtotal", "tax"})
+
+
+def value_text(field: str, value: Any, money: Callable[[int], str] | None = None) -> str:
+    """One field's value as a person reads it: money as money, a customer by name, lines counted."""
+    if value is None:
+        return "(none)"
+    if money is not None and field in MONEY_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return money(value)
+    if field == "customer" and isinstance(value, dict):
+        return ", ".join(str(v) for k, v in value.items() if k in ("name", "phone") and v) or "(no details)"
+    if isinstance(value, list):
+        return count_of(len(value), "line" if field == "lines" else "item")
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def side_text(values: dict[str, Any] | None, money: Callable[[int], str] | None = None) -> str:
     if not values:
         return "(not known yet)"
-    return "; ".join(f"{k}: {v if isinstance(v, str | int | float) else json.dumps(v, default=str)}"
-                     for k, v in values.items())
+    return "; ".join(f"{k}: {value_text(k, v, money)}" for k, v in values.items())
+
+
+def edit_text(values: dict[str, Any] | None, ours: bool, money: Callable[[int], str] | None = None) -> str:
+    """The conflicting edit's side, saying which till made it."""
+    return f"{'This till' if ours else 'Another till'}: {side_text(values, money)}"
 
 
 class ConflictsScreen(QWidget):
@@ -45,7 +75,10 @@ class ConflictsScreen(QWidget):
                        "the choice syncs to every till.", "subtle")
         hint.setWordWrap(True)
         layout.addWidget(hint)
-        self.table = table("conflictsTable", ["When", "What", "Conflict", "This till wanted", "Server has"],
+        self.count = heading("", "subtle")
+        self.count.setObjectName("conflictsCount")
+        layout.addWidget(self.count)
+        self.table = table("conflictsTable", ["When", "What", "Conflict", "The edit wanted", "Server has"],
                            stretch=2)
         self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.table.setWordWrap(True)
@@ -57,7 +90,7 @@ class ConflictsScreen(QWidget):
         row = QHBoxLayout()
         row.addStretch(1)
         self.keep_server = small_button("Keep the server's value", "keepServer", "primary")
-        self.keep_terminal = small_button("Use this till's value", "keepTerminal")
+        self.keep_terminal = small_button("Use the edit's value", "keepTerminal")
         self.keep_server.clicked.connect(lambda: self.resolve("server"))
         self.keep_terminal.clicked.connect(lambda: self.resolve("terminal"))
         for b in (self.keep_server, self.keep_terminal):
@@ -72,12 +105,24 @@ class ConflictsScreen(QWidget):
             self.reload()
 
     def reload(self) -> None:
-        self.ctx.ops.run(lambda: conflicts.open_conflicts(self.ctx.store), success=self._show)
+        store = self.ctx.store
 
-    def _show(self, items: list[conflicts.ConflictView]) -> None:
+        def read() -> tuple[list[conflicts.ConflictView], list[conflict_names.ConflictSubject]]:
+            items = conflicts.open_conflicts(store)
+            return items, conflict_names.describe(store, [(c.entity_type, c.entity_id, c.op_id) for c in items])
+
+        self.ctx.ops.run(read, success=lambda result: self._show(*result))
+
+    def _show(self, items: list[conflicts.ConflictView],
+              subjects: list[conflict_names.ConflictSubject] | None = None) -> None:
         self.items = items
-        fill(self.table, [(when(c.created_at), f"{c.entity_type} {c.entity_id[-8:]}", c.description,
-                           side_text(c.local_value), side_text(c.server_value)) for c in items])
+        subjects = subjects or [conflict_names.ConflictSubject(f"{c.entity_type} {c.entity_id[-8:]}", False)
+                                for c in items]
+        money = self.ctx.money
+        fill(self.table, [(when(c.created_at), subject.what, c.description,
+                           edit_text(c.local_value, subject.ours, money), side_text(c.server_value, money))
+                          for c, subject in zip(items, subjects, strict=True)])
+        self.count.setText(count_of(len(items), "open conflict") if items else "")
         self.table.setMinimumHeight(0)
         self.table.setMaximumHeight(16_777_215)
         self.stack.setCurrentIndex(1 if items else 0)

@@ -167,7 +167,8 @@ class OrderActions(QObject):
                 store, actor, detail.id, items, reason, **kw), True, SELF_APPROVED),
                 detail.id, f"Refund on {ref} done", printed)
         else:
-            self._with_override(Action.REFUND_APPROVE, f"Refund on order {ref}: “{reason}”",
+            self._with_override(Action.REFUND_APPROVE,
+                                f"Refund {self.ctx.money(dialog.refund_amount())} on order {ref}: “{reason}”",
                                 lambda approver: approvals.refund_with_override(store, actor, approver, detail.id,
                                                                                 items, reason, **kw),
                                 detail.id, f"Refund on {ref} done", printed)
