@@ -20,6 +20,7 @@ from printing.layout import (
     BARCODE,
     BIG,
     BOLD,
+    QR,
     Row,
     chars_per_line,
     format_row,
@@ -40,6 +41,13 @@ def _barcode(printer: Dummy, reference: str, paper_mm: int) -> None:
     printer.set(align="left")
 
 
+def _qr(printer: Dummy, text: str, paper_mm: int) -> None:
+    """The journal code as a QR symbol, with the printer's own QR command (GS ( k)."""
+    printer.set(align="center")
+    printer.qr(text, size=4 if paper_mm == 58 else 5, native=True)
+    printer.set(align="left")
+
+
 def escaped(row: Row) -> Row:
     """``row`` with each of its texts through :func:`printing.escape.printable`."""
     return replace(row, left=printable(row.left), right=printable(row.right),
@@ -49,6 +57,9 @@ def escaped(row: Row) -> Row:
 def _row(printer: Dummy, row: Row, width: int, paper_mm: int) -> None:
     if row.style == BARCODE:
         _barcode(printer, barcode_data(row.left), paper_mm)
+        return
+    if row.style == QR:
+        _qr(printer, barcode_data(row.left), paper_mm)
         return
     row = escaped(row)
     if row.style == BIG:

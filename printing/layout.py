@@ -20,6 +20,7 @@ PAPER_WIDTHS = {58: WIDTH_58MM, 80: WIDTH_80MM}
 
 NORMAL, BOLD, BIG, RULE, BLANK, BARCODE, TABLE = (
     "normal", "bold", "big", "rule", "blank", "barcode", "table")
+QR = "qr"  # the journal code's QR symbol (docs/journal.md); its text on a text-only output
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def format_row(row: Row, width: int) -> list[str]:
     w = width // 2 if row.style == BIG else width
     if row.center:
         return center(row.left, w)
-    if row.style == BARCODE:
+    if row.style in (BARCODE, QR):
         return center(row.left, w)
     return columns(row.left, row.right, w, row.indent)
 
@@ -160,6 +161,8 @@ def receipt_rows(doc: ReceiptDocument) -> list[Row]:
         rows += line_rows(line)
     rows += _total_rows(doc) + _tax_rows(doc)
     rows += [Row(style=RULE), Row(doc.reference, style=BARCODE)]
+    if doc.journal_qr:
+        rows.append(Row(doc.journal_qr, style=QR))
     if doc.footer:
         rows.append(Row(style=BLANK))
         rows += [Row(x, center=True) for x in doc.footer.splitlines() if x.strip()]

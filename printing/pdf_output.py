@@ -12,7 +12,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.code128 import Code128
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -21,7 +24,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-from printing.layout import BARCODE, BIG, BLANK, BOLD, RULE, TABLE, Row, receipt_rows
+from printing.layout import BARCODE, BIG, BLANK, BOLD, QR, RULE, TABLE, Row, receipt_rows
 from printing.receipt import ReceiptDocument
 
 FONT, FONT_BOLD = "TillsyncSans", "TillsyncSans-Bold"
@@ -29,6 +32,7 @@ RECEIPT_WIDTH = 80 * mm
 MARGIN = 4 * mm
 SIZE, BIG_SIZE, LEADING = 8.0, 12.0, 10.5
 BAR_WIDTH, BAR_HEIGHT = 0.9, 30.0  # points; 0.9 pt modules stay readable at 200 dpi
+QR_SIDE = 30 * mm  # the journal code's QR symbol: about 1 mm modules, for a phone
 
 
 def register_fonts() -> None:
@@ -75,6 +79,8 @@ class _ReceiptPainter:
             self._table(row.cells)
         elif row.style == BARCODE:
             self._barcode(row.left)
+        elif row.style == QR:
+            self._qr(row.left)
         else:
             self._columns(row)
 
@@ -112,6 +118,11 @@ class _ReceiptPainter:
         for i, cell in enumerate(cells[1:], start=1):
             self._text(self.x0 + first_w + col * i, cell, FONT, SIZE - 0.5, "right")
 
+    def _qr(self, text: str) -> None:
+        self._advance(4 + QR_SIDE)
+        if self.c is not None:
+            renderPDF.draw(_qr_code(text), self.c, (self.x0 + self.x1 - QR_SIDE) / 2, self.y)
+
     def _barcode(self, reference: str) -> None:
         bc = reference_barcode(reference)
         self._advance(6 + bc.height)
@@ -119,6 +130,16 @@ class _ReceiptPainter:
             bc.drawOn(self.c, (self.x0 + self.x1 - bc.width) / 2, self.y)
         self._advance(LEADING)
         self._text((self.x0 + self.x1) / 2, reference, FONT, SIZE, "center")
+
+
+def _qr_code(text: str) -> Drawing:
+    """The journal code's QR symbol, QR_SIDE points square (quiet zone included)."""
+    widget = QrCodeWidget(text, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(QR_SIDE, QR_SIDE, transform=[QR_SIDE / (x1 - x0), 0, 0,
+                                                   QR_SIDE / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    return drawing
 
 
 def _paint(canvas: Canvas | None, rows: list[Row], top: float) -> float:

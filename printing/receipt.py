@@ -17,6 +17,7 @@ from app.domain.barcode import parse_variable
 from app.domain.money import format_money
 from app.domain.totals import Discount, DiscountError
 from app.services.customers import decrypt
+from app.services.journal import receipt_qr_of
 from app.store.local import LocalStore
 from app.store.models import Order, OrderLine, Product, Staff, StoreSettings
 
@@ -84,6 +85,9 @@ class ReceiptDocument:
     footer: str
     kind: str = "receipt"
     had_cash: bool = False
+    #: the QR text TS1:<reference>:<code> checkable against the journal (docs/journal.md);
+    #: None for an order this till did not record
+    journal_qr: str | None = None
 
     @property
     def date_text(self) -> str:
@@ -216,4 +220,5 @@ def build_receipt(store: LocalStore, order_id: str, *, copy: bool = False) -> Re
             balance_due=fmt(order.balance) if order.status == "pending" and order.balance > 0 else None,
             customer_name=customer, footer=settings.receipt_footer or "", kind=kind,
             had_cash=any(p.method == "cash" for p in order.payments),
+            journal_qr=receipt_qr_of(s, order.id),
         )

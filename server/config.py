@@ -52,6 +52,8 @@ class Settings(BaseModel):
         "deliveries are never sent without one")
     webhook_worker_enabled: bool = True
     webhook_poll_interval_s: float = 1.0
+    #: how often the journal of every organization is checked (docs/journal.md); 0: never
+    journal_check_interval_s: float = 3600.0
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
     webhook_max_attempts: int = 12

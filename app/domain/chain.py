@@ -30,8 +30,8 @@ class Link:
     hash: str
     intact: bool
     missing: bool = False  # the chain names it but its row is gone (server journal)
-    #: its content hashed after another hash (to find content moved to another place)
-    rehash: Callable[[str], str] | None = None
+    #: its content hashed at another entry's place (to find content moved there)
+    rehash: Callable[[Link], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,10 @@ class Break:
     position: int
     kind: str  # EDITED, REMOVED, INSERTED or REORDERED
     detail: str
+    label: str | None = None  # how to name it when it has no place ("audit row 17")
 
     def __str__(self) -> str:
-        return f"entry {self.position}: {self.kind}: {self.detail}"
+        return f"{self.label or f'entry {self.position}'}: {self.kind}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -110,7 +111,7 @@ def _moved_to(links: Sequence[Link], i: int) -> int | None:
     if rehash is None:
         return None
     for j, other in enumerate(links):
-        if j != i and rehash(other.prev_hash) == other.hash:
+        if j != i and rehash(other) == other.hash:
             return other.position
     return None
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from app.domain.receipt_code import receipt_code, receipt_qr_text
 from app.services.sales import SALE_RECORDED
@@ -50,20 +51,25 @@ def check_journal(store: LocalStore) -> JournalReport:
 
 
 def order_receipt_qr(store: LocalStore, order_id: str) -> str | None:
-    """The text of the order's receipt QR code, from the till's journal entry of the sale
-    (its reference and total as recorded then, whatever edits came after), or None when
-    this till holds no such entry (an order pulled from another till)."""
+    """The text of the order's receipt QR code (see :func:`receipt_qr_of`)."""
     with store.db.read() as s:
-        entry = s.scalars(select(AuditEntry).where(
-            AuditEntry.entity_id == order_id, AuditEntry.action == SALE_RECORDED,
-            AuditEntry.entity_type == "order").limit(1)).first()
-        if entry is None:
-            return None
-        reference = _after(entry.changes, "reference")
-        total = _after(entry.changes, "total")
-        if not isinstance(reference, str) or not isinstance(total, int):
-            return None
-        return receipt_qr_text(reference, receipt_code(order_id, reference, total))
+        return receipt_qr_of(s, order_id)
+
+
+def receipt_qr_of(session: Session, order_id: str) -> str | None:
+    """The receipt QR text of an order, from the till's journal entry of the sale (its
+    reference and total as recorded then, whatever edits came after), or None when this
+    till holds no such entry (an order pulled from another till)."""
+    entry = session.scalars(select(AuditEntry).where(
+        AuditEntry.entity_id == order_id, AuditEntry.action == SALE_RECORDED,
+        AuditEntry.entity_type == "order").limit(1)).first()
+    if entry is None:
+        return None
+    reference = _after(entry.changes, "reference")
+    total = _after(entry.changes, "total")
+    if not isinstance(reference, str) or not isinstance(total, int):
+        return None
+    return receipt_qr_text(reference, receipt_code(order_id, reference, total))
 
 
 def _after(changes: Any, field: str) -> Any:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import json_dumps
+from server.journal.chain import watch
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -92,6 +93,7 @@ def session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmak
     """(writer, reader) session factories sharing one pool."""
     writer = sessionmaker(engine.execution_options(**WRITE), expire_on_commit=False)
     reader = sessionmaker(engine.execution_options(**READ), expire_on_commit=False)
+    watch(writer)  # each commit chains its audit entries (docs/journal.md)
     return writer, reader
 
 

@@ -1,0 +1,153 @@
+"""Chaining the audit entries of each organization, in the order they commit.
+
+Every audit entry, whoever writes it (a push's handlers, the bulk sale writer, the back
+office, sign-in, the command line), lands in ``journal_pending`` through the insert
+trigger of migration 0009. Just before a writer session commits (:func:`watch` hooks
+``before_commit``), :func:`seal` takes each organization's chain-head row with a row
+lock (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's single writer holds the file),
+reads that organization's pending entries again under the lock, links them after the
+head in id order, and moves the head. The lock is the last one the transaction takes
+and it is held until the commit, so two server processes never give out the same
+place, and the chain's order is the order the entries committed.
+
+An entry's hash is SHA-256 over the previous hash and the canonical JSON of its place
+and its columns but the id, ``changes`` as the text stored (sealed customer fields
+stay sealed: the check needs no key). The link names the row by id; leaving the id out
+of the hash is what lets the check say that content was moved to another place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Table, Text, cast, delete, event, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.domain.chain import GENESIS
+from server.db.base import utcnow
+from server.db.commerce import AuditEntry
+from server.db.journal import JournalHead, JournalLink, JournalPending
+
+
+def cast_table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+AUDIT = cast_table(AuditEntry)
+LINKS = cast_table(JournalLink)
+HEADS = cast_table(JournalHead)
+PENDING = cast_table(JournalPending)
+_BEGUN = "journal_begun"
+
+CHUNK = 1000
+
+#: An audit entry's columns as the chain hashes them (``changes`` as stored text).
+CONTENT = select(
+    AUDIT.c.id, AUDIT.c.org_id, AUDIT.c.store_id, AUDIT.c.entity_type, AUDIT.c.entity_id,
+    AUDIT.c.action, AUDIT.c.actor_id, AUDIT.c.device_id, AUDIT.c.op_id,
+    cast(AUDIT.c.changes, Text).label("changes_text"), AUDIT.c.reason, AUDIT.c.created_at,
+)
+
+
+def _iso(at: datetime | None) -> str | None:
+    if at is None:
+        return None
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+
+
+def link_hash(prev_hash: str, seq: int, row: Any) -> str:
+    """The hash of audit entry ``row`` (a CONTENT row) at place ``seq`` after ``prev_hash``."""
+    fields = {
+        "seq": seq, "org_id": row.org_id, "store_id": row.store_id,
+        "entity_type": row.entity_type, "entity_id": row.entity_id, "action": row.action,
+        "actor_id": row.actor_id, "device_id": row.device_id, "op_id": row.op_id,
+        "changes": row.changes_text, "reason": row.reason, "created_at": _iso(row.created_at),
+    }
+    text = json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256((prev_hash + text).encode()).hexdigest()
+
+
+def chunks(ids: list[int]) -> Iterator[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i:i + CHUNK]
+
+
+def contents(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
+    """The CONTENT rows of audit entries ``ids``, by id."""
+    out: dict[int, Any] = {}
+    for part in chunks(list(ids)):
+        out.update((r.id, r) for r in conn.execute(CONTENT.where(AUDIT.c.id.in_(part))))
+    return out
+
+
+def lock_head(conn: Connection, org_id: str) -> tuple[int, str]:
+    """The organization's chain head, locked until the commit (made at GENESIS if new)."""
+    ins = pg_insert(HEADS) if conn.dialect.name == "postgresql" else sqlite_insert(HEADS)
+    conn.execute(ins.values(org_id=org_id, seq=0, hash=GENESIS, updated_at=utcnow())
+                 .on_conflict_do_nothing())
+    row = conn.execute(select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.org_id == org_id)
+                       .with_for_update()).one()
+    return int(row.seq), str(row.hash)
+
+
+def _append(conn: Connection, org_id: str) -> int:
+    seq, prev = lock_head(conn, org_id)
+    ids = list(conn.scalars(select(PENDING.c.audit_id).where(PENDING.c.org_id == org_id)
+                            .order_by(PENDING.c.audit_id)))
+    if not ids:
+        return 0
+    rows = contents(conn, ids)
+    links = []
+    for audit_id in ids:
+        row = rows.get(audit_id)
+        if row is None:  # cannot happen while the trigger stands; never chain a ghost
+            continue
+        seq += 1
+        digest = link_hash(prev, seq, row)
+        links.append({"org_id": org_id, "seq": seq, "audit_id": audit_id,
+                      "prev_hash": prev, "hash": digest})
+        prev = digest
+    if links:
+        conn.execute(insert(LINKS), links)
+    for part in chunks(ids):
+        conn.execute(delete(PENDING).where(PENDING.c.audit_id.in_(part)))
+    conn.execute(update(HEADS).where(HEADS.c.org_id == org_id)
+                 .values(seq=seq, hash=prev, updated_at=utcnow()))
+    return len(links)
+
+
+def seal_connection(conn: Connection) -> int:
+    """Chain every pending audit entry this connection can see; organizations in id
+    order, so two transactions never wait on each other's heads in a circle."""
+    orgs = sorted(set(conn.scalars(select(PENDING.c.org_id).distinct())))
+    return sum(_append(conn, org_id) for org_id in orgs)
+
+
+def seal(session: Session) -> None:
+    """``before_commit``: chain what this transaction wrote (nothing to do: one look)."""
+    if not session.info.pop(_BEGUN, False):
+        return
+    seal_connection(session.connection())
+
+
+def _begun(session: Session, _transaction: Any, _connection: Any) -> None:
+    session.info[_BEGUN] = True
+
+
+def _ended(session: Session, *_: Any) -> None:
+    session.info.pop(_BEGUN, None)
+
+
+def watch(factory: sessionmaker[Session]) -> None:
+    """Make every session of ``factory`` chain its audit entries as it commits."""
+    event.listen(factory, "after_begin", _begun)
+    event.listen(factory, "before_commit", seal)
+    event.listen(factory, "after_rollback", _ended)
