@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+from app.domain.words import count_of
 from app.store.local import LocalStore
 from printing.connections import (
     PrinterConfig,
@@ -146,7 +147,7 @@ class PrintService:
             raise PrintJobError("Choose at least one product to print labels for")
         payload = render_labels_escpos(labels, cfg.paper_mm if cfg else 80)
         name = cfg.name if cfg else (printer or "")
-        return self.queue.add(name, LABELS_KIND, payload, reference=f"{len(labels)} label(s)",
+        return self.queue.add(name, LABELS_KIND, payload, reference=count_of(len(labels), "label"),
                               status="failed" if problem else "pending", error=problem)
 
     def labels_pdf(self, product_ids: list[str], path: Path, copies: int = 1) -> Path:

@@ -12,6 +12,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from app.domain.words import count_of
 from app.store.local import LocalStore
 from sync import credentials
 from sync.client import SyncError, TransientError
@@ -28,8 +29,9 @@ def _passphrase(args: argparse.Namespace) -> str | None:
 def summary(report: SyncReport) -> list[str]:
     """The result of one sync round in words."""
     p, q = report.push, report.pull
-    lines = [f"Pushed {p.pushed} operation(s): {p.applied} applied, {p.duplicates} duplicate(s), "
-             f"{len(p.conflicts)} conflict(s), {len(p.rejected)} rejected"]
+    lines = [f"Pushed {count_of(p.pushed, 'operation')}: {p.applied} applied, "
+             f"{count_of(p.duplicates, 'duplicate')}, {count_of(len(p.conflicts), 'conflict')}, "
+             f"{len(p.rejected)} rejected"]
     for prob in p.rejected:
         lines.append(f"  rejected #{prob.op_seq} {prob.op_type} {prob.entity_id}: {prob.reason}")
     for prob in p.conflicts:
@@ -37,10 +39,10 @@ def summary(report: SyncReport) -> list[str]:
     if p.resent_from is not None:
         lines.append(f"  the server was missing operation {p.resent_from}; resent from there")
     how = " (from a snapshot)" if q.snapshot else ""
-    lines.append(f"Pulled {q.pulled} change(s){how}: {q.applied} applied, "
+    lines.append(f"Pulled {count_of(q.pulled, 'change')}{how}: {q.applied} applied, "
                  f"{q.held_back} held back behind local edits, cursor {q.cursor}")
     if report.held_back_applied:
-        lines.append(f"Applied {report.held_back_applied} change(s) held back earlier")
+        lines.append(f"Applied {count_of(report.held_back_applied, 'change')} held back earlier")
     return lines
 
 

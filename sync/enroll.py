@@ -44,6 +44,7 @@ import keyring.errors
 from sqlalchemy import func, select, update
 
 from app.domain.hosts import is_loopback
+from app.domain.words import count_of
 from app.services import till_ceiling
 from app.store import keys
 from app.store.local import LocalStore
@@ -108,7 +109,7 @@ def check_can_enroll(store: LocalStore, passphrase: str | None = None) -> None:
         orders = s.scalar(select(func.count()).select_from(Order)) or 0
     if orders:
         raise EnrollError(
-            f"This terminal already has {orders} order(s) numbered with the placeholder device "
+            f"This terminal already has {count_of(orders, 'order')} numbered with the placeholder device "
             f"code {device.code}. Enrolling changes the device code, so those references could "
             "clash with another terminal's. Enroll a terminal before its first sale (use a fresh "
             "data directory), or sync the orders from the terminal they belong to."

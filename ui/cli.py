@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from platformdirs import user_data_dir
 
+from app.domain.words import count_of
 from app.store.database import STORE_MARKER, StoreUnusable, tighten_tree
 from app.store.disk import DiskFull, disk_full
 from app.store.keys import KeyUnavailable
@@ -157,7 +158,7 @@ def _export_outbox(store: LocalStore, args: argparse.Namespace) -> int:
         return 2
     header = export_outbox(store, cred.token, args.file)
     span = f" (op_seq {header.first_seq}..{header.last_seq})" if header.count else ""
-    print(f"Wrote {header.count} waiting operation(s){span} to {args.file}. They stay "
+    print(f"Wrote {count_of(header.count, 'waiting operation')}{span} to {args.file}. They stay "
           "waiting here: a later sync is answered 'duplicate' for those the server imported.")
     return 0
 

@@ -209,7 +209,7 @@ def _header(reader: csv.DictReader) -> list[str] | LineError:
         return LineError(1, _csv_error(exc))
     missing = [c for c in REQUIRED if c not in header]
     if missing:
-        return LineError(1, f"Missing column(s): {', '.join(missing)}")
+        return LineError(1, f"Missing {'column' if len(missing) == 1 else 'columns'}: {', '.join(missing)}")
     return header
 
 

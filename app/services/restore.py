@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from app.domain.words import count_of
 from app.store import keys
 from app.store.backup import RESTORED, BackupError, BackupHeader, open_backup, read_header
 from app.store.crypto import PersonalDataCipher
@@ -41,8 +42,8 @@ class Newer:
         return bool(self.orders or self.operations)
 
     def words(self) -> str:
-        return (f"The current store holds {self.orders} order(s) and {self.operations} "
-                f"operation(s) newer than this backup ({self.unsynced} not yet synced to the "
+        return (f"The current store holds {count_of(self.orders, 'order')} and "
+                f"{count_of(self.operations, 'operation')} newer than this backup ({self.unsynced} not yet synced to the "
                 "server: those would be lost). Restore with --force to go back anyway; the "
                 "current file is kept beside it.")
 

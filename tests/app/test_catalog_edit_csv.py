@@ -86,7 +86,7 @@ def test_malformed_csv_reports_every_bad_line_and_imports_nothing(store):
 def test_missing_column_is_named(store):
     owner = staff.sign_in(store, "1001", "111111")
     report = catalog_csv.import_csv(store, owner, "sku,name,price\nX,Y,1.00\n")
-    assert [str(e) for e in report.errors] == ["line 1: Missing column(s): tax_rate"]
+    assert [str(e) for e in report.errors] == ["line 1: Missing column: tax_rate"]
 
 
 def test_good_csv_creates_and_updates_as_synced_changes(store):

@@ -59,7 +59,7 @@ def test_status_bar_shows_online_waiting_last_sync_conflicts_and_clock_skew(desk
     assert bar.online.text() == "● Online"
     assert bar.waiting.text() == "2 waiting to sync"
     assert bar.last_sync.text().startswith("Last sync: 23 Nov")
-    assert bar.conflicts.text() == "1 conflicts" and bar.conflicts.property("state") == "alert"
+    assert bar.conflicts.text() == "1 conflict" and bar.conflicts.property("state") == "alert"
     assert bar.clock.isVisibleTo(bar) and "15 min behind the server" in bar.clock.text()
     bar.show_status(_status(online=False, waiting=5, message="Offline: connection refused"))
     assert bar.online.text() == "● Offline" and bar.waiting.text() == "5 waiting to sync"

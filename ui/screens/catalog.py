@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.barcode import BarcodeError
 from app.domain.permissions import Action
+from app.domain.words import count_of
 from app.services import catalog, catalog_csv
 from app.services.catalog import UnknownBarcode
 from app.services.changes import Changes
@@ -252,7 +253,7 @@ class CatalogScreen(QWidget):
                           f"{report.unchanged} unchanged")
             self.run_search()
         else:
-            self.ctx.error(f"{Path(path).name} was not imported: {len(report.errors)} line(s) to fix")
+            self.ctx.error(f"{Path(path).name} was not imported: {count_of(len(report.errors), 'line')} to fix")
             self.dialog = ImportReportDialog(str(path), report, self)
             refocus_after(self.dialog, self)
             self.dialog.open()

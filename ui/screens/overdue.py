@@ -7,6 +7,7 @@ from datetime import date
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QStackedWidget, QVBoxLayout, QWidget
 
+from app.domain.words import count_of
 from app.services import payment_plans
 from app.services.changes import Changes
 from ui.context import AppContext
@@ -66,7 +67,7 @@ class OverdueScreen(QWidget):
         self.table.setMaximumHeight(16_777_215)
         self.stack.setCurrentIndex(1 if rows else 0)
         total = sum(r.outstanding for r in rows)
-        self.summary.setText(f"{len(rows)} installments, {m(total)} outstanding" if rows else "")
+        self.summary.setText(f"{count_of(len(rows), 'installment')}, {m(total)} outstanding" if rows else "")
         if rows:
             self.table.selectRow(0)
         self.open_button.setEnabled(bool(rows))

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.words import count_of
 from ui import messages
 from ui.context import AppContext
 from ui.receipts import process_queue
@@ -100,8 +101,8 @@ class PrintersPage(QWidget):
             return int(service.queue.prune())
 
         def saved(deleted: int) -> None:
-            older = f"; {deleted} older printed job(s) deleted" if deleted else ""
-            self.ctx.info(f"Printed receipts are kept {days} day(s){older}")
+            older = f"; {count_of(deleted, 'older printed job')} deleted" if deleted else ""
+            self.ctx.info(f"Printed receipts are kept {count_of(days, 'day')}{older}")
 
         self.ctx.ops.run(save, success=saved)
 

@@ -19,6 +19,7 @@ from datetime import datetime
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
 
+from app.domain.words import count_of
 from app.services.changes import Changes
 from sync.status import SyncStatus, read_status
 from ui.context import AppContext
@@ -182,7 +183,7 @@ class SyncStatusBar(QStatusBar):
         self.waiting.setText(f"{status.waiting} waiting to sync"
                              + (f", {status.rejected} rejected" if status.rejected else ""))
         self.last_sync.setText(f"Last sync: {_ago(status.last_sync)}")
-        self.conflicts.setText(f"{status.conflicts} conflicts")
+        self.conflicts.setText(count_of(status.conflicts, "conflict"))
         _restyle(self.conflicts, "alert" if status.conflicts else "")
         warning = status.clock_warning
         self.clock.setText(f"⚠ {warning}" if warning else "")
