@@ -1,0 +1,220 @@
+"""Every order of the store, across days and tills: filters, a model that fetches pages
+on demand as the list scrolls (off the GUI thread), and the order detail on Enter."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDate,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services import orders_browse
+from app.services.changes import Changes
+from app.services.orders_browse import Cursor, OrderFilter, OrderRow
+from ui.context import AppContext
+from ui.widgets.common import heading
+
+COLUMNS = ("Reference", "When", "Status", "Type", "Staff", "Total", "Paid")
+Index = QModelIndex | QPersistentModelIndex
+
+
+class OrdersModel(QAbstractTableModel):
+    """Rows arrive a page at a time; ``fetchMore`` asks for the next page off the GUI thread."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.rows: list[OrderRow] = []
+        self.filter = OrderFilter()
+        self.cursor: Cursor = None
+        self.more = True
+        self.loading = False
+        self.generation = 0  # a page asked for under an older filter is dropped
+
+    def reset(self, f: OrderFilter) -> None:
+        self.beginResetModel()
+        self.rows, self.filter, self.cursor, self.more = [], f, None, True
+        self.generation += 1
+        self.loading = False
+        self.endResetModel()
+        self.fetchMore(QModelIndex())
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802,B008 - Qt API
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802,B008 - Qt API
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802 - Qt API
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole and orientation == Qt.Orientation.Horizontal:
+            return COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role not in (Qt.ItemDataRole.DisplayRole,
+                                               Qt.ItemDataRole.TextAlignmentRole):
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            return (Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    if index.column() >= 5 else None)
+        r = self.rows[index.row()]
+        when = r.created_at.astimezone().strftime("%d %b %Y %H:%M")
+        cells = (r.reference, when, r.status, r.order_type, r.staff,
+                 self.ctx.money(r.total), self.ctx.money(r.paid))
+        return cells[index.column()]
+
+    def canFetchMore(self, parent: Index = QModelIndex()) -> bool:  # noqa: N802,B008 - Qt API
+        return not parent.isValid() and self.more
+
+    def fetchMore(self, parent: Index = QModelIndex()) -> None:  # noqa: N802,B008 - Qt API
+        if parent.isValid() or self.loading or not self.more:
+            return
+        self.loading = True
+        f, after, generation = self.filter, self.cursor, self.generation
+        self.ctx.ops.run(lambda: orders_browse.page(self.ctx.store, f, after),
+                         success=lambda result: self._append(generation, result))
+
+    def _append(self, generation: int, result: tuple[list[OrderRow], Cursor]) -> None:
+        if generation != self.generation:
+            return
+        rows, cursor = result
+        self.loading = False
+        self.more = cursor is not None
+        self.cursor = cursor
+        if rows:
+            self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
+            self.rows.extend(rows)
+            self.endInsertRows()
+
+
+class OrdersBrowserScreen(QWidget):
+    open_order = Signal(str)
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.setObjectName("ordersBrowserScreen")
+        self.model = OrdersModel(ctx, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 16, 16, 16)
+        layout.addWidget(heading("Orders", "title"))
+        layout.addLayout(self._build_filters())
+        self.view = QTableView()
+        self.view.setObjectName("ordersTable")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QTableView.SelectionMode.SingleSelection)
+        self.view.verticalHeader().hide()
+        self.view.verticalHeader().setDefaultSectionSize(30)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.view.activated.connect(self._open)
+        layout.addWidget(self.view, 1)
+        self.count = QLabel("")
+        self.count.setObjectName("ordersCount")
+        layout.addWidget(self.count)
+        self.model.rowsInserted.connect(self._counted)
+        self.model.modelReset.connect(self._counted)
+        ctx.ops.changed.connect(self._on_changes)
+
+    def _build_filters(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        self.reference = QLineEdit()
+        self.reference.setObjectName("filterReference")
+        self.reference.setPlaceholderText("Reference (GO-…)")
+        self.phone = QLineEdit()
+        self.phone.setObjectName("filterPhone")
+        self.phone.setPlaceholderText("Customer phone")
+        self.status = QComboBox()
+        self.status.setObjectName("filterStatus")
+        for label, value in (("Any status", ""), ("Pending", "pending"), ("Completed", "completed"),
+                             ("Refunded", "refunded"), ("Deleted", "deleted")):
+            self.status.addItem(label, value)
+        self.kind = QComboBox()
+        self.kind.setObjectName("filterType")
+        for label, value in (("Offline and online", ""), ("Offline (tills)", "offline"),
+                             ("Online (back office)", "online")):
+            self.kind.addItem(label, value)
+        self.staff = QComboBox()
+        self.staff.setObjectName("filterStaff")
+        self.terminal = QComboBox()
+        self.terminal.setObjectName("filterTerminal")
+        self.use_dates = QCheckBox("From")
+        self.use_dates.setObjectName("filterDates")
+        today = QDate.currentDate()
+        self.date_from, self.date_to = QDateEdit(today.addDays(-30)), QDateEdit(today)
+        for w in (self.date_from, self.date_to):
+            w.setCalendarPopup(True)
+            w.dateChanged.connect(lambda _d: self.apply())
+        for w in (self.reference, self.phone):
+            w.returnPressed.connect(self.apply)
+        for combo in (self.status, self.kind, self.staff, self.terminal):
+            combo.currentIndexChanged.connect(lambda _i: self.apply())
+        self.use_dates.toggled.connect(lambda _on: self.apply())
+        for w in (self.reference, self.phone, self.status, self.kind, self.staff, self.terminal,
+                  self.use_dates, self.date_from, QLabel("to"), self.date_to):
+            row.addWidget(w)
+        return row
+
+    def current_filter(self) -> OrderFilter:
+        dated = self.use_dates.isChecked()
+        return OrderFilter(
+            status=self.status.currentData() or None,
+            date_from=self.date_from.date().toPython() if dated else None,
+            date_to=self.date_to.date().toPython() if dated else None,
+            terminal_id=self.terminal.currentData() or None,
+            staff_id=self.staff.currentData() or None,
+            order_type=self.kind.currentData() or None,
+            reference=self.reference.text(), phone=self.phone.text())
+
+    def apply(self) -> None:
+        self.model.reset(self.current_filter())
+
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().showEvent(event)
+        self.ctx.ops.run(lambda: (orders_browse.staff_choices(self.ctx.store),
+                                  orders_browse.terminal_choices(self.ctx.store)),
+                         success=self._choices)
+        self.apply()
+
+    def _choices(self, choices: tuple[list[tuple[str, str]], list[str]]) -> None:
+        people, tills = choices
+        for combo, items in ((self.staff, [("Anyone", "")] + [(n, i) for i, n in people]),
+                             (self.terminal, [("Any till", "")] + [(t[:8], t) for t in tills])):
+            combo.blockSignals(True)
+            keep = combo.currentData()
+            combo.clear()
+            for label, value in items:
+                combo.addItem(label, value)
+            combo.setCurrentIndex(max(0, combo.findData(keep)))
+            combo.blockSignals(False)
+
+    def _on_changes(self, changes: Changes) -> None:
+        if changes.orders and self.isVisible():
+            self.apply()
+
+    def _counted(self, *_args: object) -> None:
+        more = " (scroll for more)" if self.model.more else ""
+        self.count.setText(f"{len(self.model.rows)} orders shown{more}")
+
+    def _open(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_order.emit(self.model.rows[index.row()].id)
