@@ -5,7 +5,7 @@ Scans from the wedge or serial scanner are routed to whichever screen is active.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -50,6 +50,9 @@ NAV = (
     ("approvals", "Approvals", "approvals", Action.APPROVAL_DECIDE),
     ("overdue", "Overdue", "overdue", Action.PAYMENT_RECORD),
     ("conflicts", "Conflicts", "conflicts", Action.CONFLICT_RESOLVE),
+    ("dashboard", "Dashboard", "dashboard", Action.REPORT_VIEW),
+    ("orders", "Orders", "orders", Action.ORDER_VIEW),
+    ("rejected_ops", "Refused ops", "conflicts", Action.REPORT_VIEW),
     ("settings", "Settings", "settings", Action.SETTINGS_EDIT),
 )
 
@@ -71,6 +74,7 @@ class MainWindow(QMainWindow):
         self.screens = {"register": self.register, "inventory": self.inventory, "catalog": self.catalog,
                         "sales": self.sales, "print_queue": self.print_queue, "settings": self.settings}
         self._add_order_screens(ctx)
+        self._add_manager_screens(ctx)
         self.shift = ShiftScreen(ctx)  # the trading day: float, cash in and out, X, close
         self.screens["shift"] = self.shift
         self.notice = NoticeBar()
@@ -137,6 +141,24 @@ class MainWindow(QMainWindow):
         self.overdue.open_order.connect(ctx.show_order)
         self.approvals.count_changed.connect(self._approvals_badge)
 
+    def _add_manager_screens(self, ctx: AppContext) -> None:
+        """Dashboard (with "needs attention"), every order, refused operations (issue 15)."""
+        from ui.screens.dashboard import DashboardScreen
+        from ui.screens.orders_browser import OrdersBrowserScreen
+        from ui.screens.rejected_ops import RejectedOpsScreen
+
+        self.dashboard = DashboardScreen(ctx)
+        self.orders_browser = OrdersBrowserScreen(ctx)
+        self.rejected_ops = RejectedOpsScreen(ctx)
+        self.screens.update(dashboard=self.dashboard, orders=self.orders_browser,
+                            rejected_ops=self.rejected_ops)
+        self.dashboard.open_screen.connect(self.show_screen)
+        self.dashboard.attention.count_changed.connect(self._attention_badge)
+        self.orders_browser.open_order.connect(ctx.show_order)
+
+    def _attention_badge(self, count: int) -> None:
+        self.nav_buttons["dashboard"].setText(f"Dashboard  ({count})" if count else "Dashboard")
+
     def show_order_detail(self, order_id: str) -> None:
         if self.pages.indexOf(self.order_detail) < 0:
             self.pages.addWidget(self.order_detail)
@@ -169,9 +191,17 @@ class MainWindow(QMainWindow):
         self.register.shift_needed.connect(self.open_shift)
         self.status.open_print_queue.connect(lambda: self.show_screen("print_queue"))
         self.register.open_order.connect(self.open_order)
+        self.register.model.refused.connect(self.ctx.error)
+        # After an inline edit (F3 quantity) the keys go back to the scan field.
+        self.register.table.itemDelegate().closeEditor.connect(
+            lambda *_: QTimer.singleShot(0, self._scan_field_focus))
         self.slip: SlipWindow | None = None
         self.slip_relay = SlipRelay(self)
         self.slip_relay.printed.connect(self.show_slip)
+
+    def _scan_field_focus(self) -> None:
+        if self.current_screen is self.register and QApplication.activeModalWidget() is None:
+            self.register.scan.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def listen_for_slips(self) -> None:
         """Show the screen printer's slips (called once printing has loaded, off the start path)."""

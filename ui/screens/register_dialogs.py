@@ -98,6 +98,8 @@ class DiscountDialog(_FormDialog):
         self.discount = Discount()
 
     def validate(self) -> None:
+        if not self.value.text().strip():  # Enter on an empty field never passes as "no discount"
+            raise ValueError("Type a discount, like 10% or 2.50 (0 takes it off), or press Esc")
         self.discount = parse_discount(self.value.text(), self.currency)
 
 

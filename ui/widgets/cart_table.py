@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 
 from app.domain.cart import Cart, CartLine
 from app.domain.totals import PPM
@@ -35,7 +35,11 @@ def parse_qty(text: str) -> int:
 
 
 class CartModel(QAbstractTableModel):
-    """Rows are cart lines; only the quantity column is editable."""
+    """Rows are cart lines; only the quantity column is editable.
+
+    ``refused(text)`` says why a typed quantity was not taken (never silently dropped)."""
+
+    refused = Signal(str)
 
     def __init__(self, cart: Cart, money) -> None:
         super().__init__()
@@ -88,9 +92,10 @@ class CartModel(QAbstractTableModel):
             return False
         try:
             qty = parse_qty(str(value))
-        except ValueError:
+            self.set_quantity(index.row(), qty)
+        except ValueError as exc:
+            self.refused.emit(f"{exc}. The quantity stays {format_qty(self.cart.lines[index.row()])}.")
             return False
-        self.set_quantity(index.row(), qty)
         return True
 
     def refresh(self) -> None:

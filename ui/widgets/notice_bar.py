@@ -2,17 +2,20 @@
 
 - A confirmation ("Sale GO-000001 complete") is green with a tick and fades after
   ``FADE_MS["info"]``; a warning is amber with a triangle and fades later; an error
-  is red with a cross and stays until someone dismisses it (✕ or Esc on the bar).
-- A new notice replaces the one shown; ``clear`` drops it (switching user does, so
-  the next person never sees the last one's "Change due").
-- The strip is one fixed height (long text is elided, the whole text in its tooltip):
-  showing a notice never grows the window.
+  is red with a cross and stays until someone dismisses it (its ✕).
+- Up to ``MAX_ROWS`` notices show at once, newest on top, so a print error does not
+  hide the "Change due" it followed; the same text again is not shown twice; when
+  full, the oldest confirmation (else the oldest notice) makes room.
+- ``clear`` drops them all (switching user does, so the next person never sees the
+  last one's "Change due").
+- Each row is one fixed height (long text is elided, the whole text in its tooltip):
+  a notice never makes the window grow.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 FADE_MS = {"info": 6_000, "warning": 20_000}  # errors: never by themselves
 LOOK = {  # (mark, background, border, text colour)
@@ -20,73 +23,117 @@ LOOK = {  # (mark, background, border, text colour)
     "warning": ("⚠", "#FFF4DB", "#F1D18A", "#6B4A00"),
     "error": ("✖", "#FDE2DE", "#E88C7D", "#8A1C0E"),
 }
-HEIGHT = 52
+ROW_HEIGHT = 46
+MAX_ROWS = 3
+
+
+class NoticeRow(QWidget):
+    """One notice: its mark, its text (elided to the row), a dismiss button."""
+
+    def __init__(self, bar: NoticeBar, level: str, text: str) -> None:
+        super().__init__(bar)
+        self.bar, self.level, self.full_text = bar, level, text
+        mark, background, border, colour = LOOK[level]
+        self.setObjectName("noticeRow")
+        self.setProperty("level", level)
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setFixedHeight(ROW_HEIGHT)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setStyleSheet(f"QWidget#noticeRow {{ background: {background}; border-bottom: 2px solid {border}; }}"
+                           f"QLabel {{ color: {colour}; font-size: 17px; font-weight: 600; }}"
+                           "QLabel#noticeMark { font-size: 22px; }")
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 2, 8, 2)
+        self.mark = QLabel(mark)
+        self.mark.setObjectName("noticeMark")
+        self.label = QLabel()
+        self.label.setObjectName("noticeText")
+        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.label.setToolTip(text)
+        self.close_button = QToolButton()
+        self.close_button.setObjectName("noticeDismiss")
+        self.close_button.setText("✕")
+        self.close_button.setToolTip("Dismiss")
+        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.close_button.clicked.connect(lambda: bar.dismiss(self))
+        layout.addWidget(self.mark)
+        layout.addWidget(self.label, 1)
+        layout.addWidget(self.close_button)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(lambda: bar.dismiss(self))
+        if level in FADE_MS:
+            self.timer.start(FADE_MS[level])
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        metrics = self.label.fontMetrics()
+        self.label.setText(metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight,
+                                              max(self.label.width(), 100)))
 
 
 class NoticeBar(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("noticeBar")
-        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
-        self.setFixedHeight(HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-        self.level = ""
-        self._text = ""
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 4, 8, 4)
-        self.mark = QLabel()
-        self.mark.setObjectName("noticeMark")
-        self.label = QLabel()
-        self.label.setObjectName("noticeText")
-        self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        self.close_button = QToolButton()
-        self.close_button.setObjectName("noticeDismiss")
-        self.close_button.setText("✕")
-        self.close_button.setToolTip("Dismiss")
-        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        self.close_button.clicked.connect(self.clear)
-        layout.addWidget(self.mark)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.close_button)
-        self._timer = QTimer(self)
-        self._timer.setSingleShot(True)
-        self._timer.timeout.connect(self.clear)
+        self.rows: list[NoticeRow] = []
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._layout.setSpacing(0)
         self.hide()
 
     def show_message(self, level: str, text: str) -> None:
         level = level if level in LOOK else "info"
-        mark, background, border, colour = LOOK[level]
-        self.level, self._text = level, text
-        self.setProperty("level", level)
-        self.setStyleSheet(f"QWidget#noticeBar {{ background: {background}; border-bottom: 2px solid {border}; }}"
-                           f"QLabel {{ color: {colour}; font-size: 17px; font-weight: 600; }}"
-                           f"QLabel#noticeMark {{ font-size: 22px; }}")
-        self.mark.setText(mark)
-        self.label.setToolTip(text)
+        for row in [r for r in self.rows if r.full_text == text]:
+            self._drop(row)
+        if len(self.rows) >= MAX_ROWS:
+            infos = [r for r in self.rows if r.level != "error"]
+            self._drop((infos or self.rows)[-1])  # the oldest confirmation/warning, else the oldest
+        row = NoticeRow(self, level, text)
+        self.rows.insert(0, row)
+        self._layout.insertWidget(0, row)
+        self.setFixedHeight(ROW_HEIGHT * len(self.rows))
         self.show()
-        self._elide()
-        if level in FADE_MS:
-            self._timer.start(FADE_MS[level])
-        else:
-            self._timer.stop()
+
+    def dismiss(self, row: NoticeRow) -> None:
+        self._drop(row)
+        self._fit()
 
     def clear(self) -> None:
-        self._timer.stop()
-        self.level, self._text = "", ""
-        self.label.clear()
-        self.hide()
+        for row in list(self.rows):
+            self._drop(row)
+        self._fit()
 
-    def _elide(self) -> None:
-        width = max(self.label.width(), 200)
-        self.label.setText(self.label.fontMetrics().elidedText(self._text, Qt.TextElideMode.ElideRight,
-                                                               width * 2 - 40) if self._text else "")
-        self.label.setWordWrap(True)
+    def _drop(self, row: NoticeRow) -> None:
+        if row in self.rows:
+            self.rows.remove(row)
+            row.timer.stop()
+            row.hide()
+            self._layout.removeWidget(row)
+            row.deleteLater()
 
-    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
-        super().resizeEvent(event)
-        self._elide()
+    def _fit(self) -> None:
+        if self.rows:
+            self.setFixedHeight(ROW_HEIGHT * len(self.rows))
+        else:
+            self.hide()
+
+    @property
+    def level(self) -> str:
+        """The newest notice's level ("" when none shows)."""
+        return self.rows[0].level if self.rows and self.isVisible() else ""
+
+    @property
+    def mark(self) -> QLabel:
+        return self.rows[0].mark
+
+    @property
+    def close_button(self) -> QToolButton:
+        """The newest notice's dismiss button."""
+        return self.rows[0].close_button
 
     @property
     def text(self) -> str:
-        """The whole message shown now ("" when none is)."""
-        return self._text if self.isVisible() else ""
+        """Every notice shown now, newest first, one a line ("" when none)."""
+        return "\n".join(r.full_text for r in self.rows) if self.isVisible() else ""
