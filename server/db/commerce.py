@@ -203,7 +203,9 @@ class Shift(Base):
     __tablename__ = "shifts"
     __table_args__ = (Index("ix_shifts_one_open", "terminal_id", unique=True,
                             sqlite_where=text("status = 'open'"),
-                            postgresql_where=text("status = 'open'")),)
+                            postgresql_where=text("status = 'open'")),
+                      # a Z number is used once per till (issue 14)
+                      Index("ux_shifts_terminal_z", "terminal_id", "z_number", unique=True))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(ForeignKey("organizations.id"), index=True)
@@ -222,6 +224,12 @@ class Shift(Base):
     close_reason: Mapped[str | None] = mapped_column(String(500), default=None)
     version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the Z report (issue 14; server/sync/shifts.py)
+    z_number: Mapped[int | None] = mapped_column(default=None)
+    counted_by_denomination: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    card_batch_total: Mapped[int | None] = mapped_column(default=None)
+    approved_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
 
 
 class Customer(Base):

@@ -32,9 +32,10 @@ from server.db.tenancy import (
     Store,
     Terminal,
 )
+from server.db.trading_day import CashMovement
 
 __all__ = [
-    "Approval", "AuditEntry", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
+    "Approval", "AuditEntry", "CashMovement", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
     "Refund", "RefreshToken", "Shift", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
     "WebhookDelivery", "RateLimitBucket", "SignInLock",

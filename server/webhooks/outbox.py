@@ -22,6 +22,7 @@ EVENT_TYPES = (
     "product.created",
     "product.updated",
     "product.deleted",
+    "shift.closed",
 )
 
 
