@@ -116,7 +116,8 @@ def _optional_routers(app: FastAPI) -> None:
     import importlib
 
     for name in ("server.conflicts.endpoints", "server.backoffice.endpoints",
-                 "server.backoffice.approvals", "server.backoffice.products"):
+                 "server.backoffice.approvals", "server.backoffice.products",
+                 "server.shifts.endpoints"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:
