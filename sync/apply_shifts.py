@@ -38,5 +38,10 @@ def apply_shift(s: Session, ctx: ApplyContext, c: Change) -> bool:  # noqa: ARG0
     shift.expected_cash = d.get("expected_cash")
     shift.over_short = d.get("over_short")
     shift.close_reason = d.get("close_reason")
+    shift.z_number = d.get("z_number")
+    shift.counted_by_denomination = d.get("counted_by_denomination")
+    shift.card_batch_total = d.get("card_batch_total")
+    shift.approved_by = d.get("approved_by")
+    shift.report = d.get("report")
     shift.version = c.version
     return True

@@ -248,6 +248,13 @@ class ShiftState(State):
     over_short: int | None
     close_reason: str | None
     version: int
+    z_number: int | None = Field(default=None, description="the till's Z number, once closed")
+    counted_by_denomination: dict[str, int] | None = None
+    card_batch_total: int | None = None
+    approved_by: str | None = Field(default=None, description="who approved the over/short")
+    report: dict[str, Any] | None = Field(
+        default=None, description="the Z report at the close (app/domain/shift_report.py "
+        "ZReport.as_dict)")
 
 
 STATE_MODELS: dict[Entity, type[State]] = {

@@ -221,8 +221,8 @@ CATALOGUE: dict[OpType, OpSpec] = {spec.type: spec for spec in (
            refers_to=(Reference("approved_by", Entity.STAFF),)),
     OpSpec(OpType.CASH_MOVE, p.CashMove, Entity.CASH_MOVEMENT, "the movement's id",
            Permission(Action.CASH_MOVE, by_field="kind", by_value=_CASH_KIND),
-           refers_to=(Reference("shift_id", Entity.SHIFT),),
-           versions=Reference("shift_id", Entity.SHIFT)),
+           refers_to=(Reference("shift_id", Entity.SHIFT), Reference("approved_by", Entity.STAFF)),
+           versions=Reference("shift_id", Entity.SHIFT), privileged_if="approved_by"),
 )}
 
 

@@ -307,3 +307,6 @@ class CashMove(BaseModel):
     amount: Price
     reason: Reason | None = None
     created_at: datetime
+    approved_by: Uuid | None = Field(
+        default=None, description="a no-sale beyond the actor's till limits: the manager who "
+        "allowed it (the op is then privileged: it carries their proof)")

@@ -48,10 +48,6 @@ def close_refusal(has_open_shift: bool, counted_cash: int) -> str | None:
     return None
 
 
-#: The over/short a till may close with, either way, without a manager's approval
-#: (minor units), when the store has not set its own threshold.
-DEFAULT_VARIANCE_THRESHOLD = 500
-
 _MOVEMENT_WORDS = {"pay_in": "paid in", "pay_out": "paid out", "drop": "dropped to the safe"}
 
 

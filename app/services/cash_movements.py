@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 
 from app.domain import shift_rules
+from app.domain import till_limits as limit_rules
 from app.domain.ids import new_id
 from app.domain.limits import MAX_REASON
 from app.domain.operations import Entity, OpType
@@ -24,7 +25,7 @@ from app.domain.payloads import CashMove
 from app.domain.permissions import Action, require
 from app.domain.shift_report import MovementKind
 from app.domain.text_rules import too_long
-from app.services import shift_reports
+from app.services import shift_reports, till_limits
 from app.store.local import LocalStore
 from app.store.models_shifts import CashMovement, Shift
 from app.store.unit_of_work import Actor, mutation
@@ -52,16 +53,35 @@ def _view(mv: CashMovement) -> CashMovementView:
     return CashMovementView(mv.id, mv.shift_id, mv.kind, mv.amount, mv.reason, mv.actor_id, at)
 
 
+def _signer(store: LocalStore, actor: Actor, kind: str, approver: Actor | None) -> Actor:
+    """Who the movement's op is by: the actor, or for a no-sale beyond the actor's till
+    limits the approver (who must be allowed it; their proof goes with the op)."""
+    if kind != MovementKind.NO_SALE:
+        require(actor.role, Action.CASH_MOVE)
+        return actor
+    require(actor.role, Action.DRAWER_NO_SALE)
+    limits = till_limits.limits(store)
+    if limits.may_open_drawer(actor.role):
+        return actor
+    if approver is None:
+        raise CashMovementError("Opening the drawer without a sale needs a manager's PIN "
+                                f"({limit_rules.no_sale_breach(limits, actor.role)})")
+    require(approver.role, Action.DRAWER_NO_SALE)
+    problem = limit_rules.no_sale_breach(limits, approver.role)
+    if problem:
+        raise CashMovementError(f"{approver.name} may not allow it: {problem}")
+    return approver
+
+
 def _record(store: LocalStore, actor: Actor, kind: str, amount: int,
-            reason: str | None) -> CashMovementView:
+            reason: str | None, approver: Actor | None = None) -> CashMovementView:
     """One movement on the open shift: row + audit + ``cash.move`` op, or nothing."""
-    action = Action.DRAWER_NO_SALE if kind == MovementKind.NO_SALE else Action.CASH_MOVE
-    require(actor.role, action)
+    signer = _signer(store, actor, kind, approver)
     reason = reason.strip() if reason and reason.strip() else None
     problem = too_long("The reason", reason, MAX_REASON)
     if problem:
         raise CashMovementError(problem)
-    with mutation(store.db, store.device_id, actor, OpType.CASH_MOVE) as m:
+    with mutation(store.db, store.device_id, signer, OpType.CASH_MOVE) as m:
         shift = m.session.scalar(select(Shift).where(Shift.device_id == m.device.id,
                                                      Shift.status == "open"))
         expected = shift_reports.figures(m.session, shift, m.at).expected_cash if shift else 0
@@ -78,7 +98,8 @@ def _record(store: LocalStore, actor: Actor, kind: str, amount: int,
                 reason=reason)
         m.emit(OpType.CASH_MOVE, mv.id, CashMove(
             movement_id=mv.id, shift_id=shift.id, kind=kind,  # type: ignore[arg-type]
-            amount=amount, reason=reason, created_at=m.at))
+            amount=amount, reason=reason, created_at=m.at,
+            approved_by=signer.staff_id if signer is not actor else None))
         return _view(mv)
 
 
@@ -98,10 +119,13 @@ def cash_drop(store: LocalStore, actor: Actor, amount: int,
     return _record(store, actor, MovementKind.DROP, amount, reason)
 
 
-def no_sale(store: LocalStore, actor: Actor, reason: str | None = None) -> CashMovementView:
+def no_sale(store: LocalStore, actor: Actor, reason: str | None = None,
+            approver: Actor | None = None) -> CashMovementView:
     """The drawer opened without a sale: recorded and audited (the screen kicks the
-    drawer after this returns). The person needs ``drawer.no_sale``."""
-    return _record(store, actor, MovementKind.NO_SALE, 0, reason)
+    drawer after this returns). Beyond the actor's till limits (the store's ``no_sale``
+    roles, app/services/till_limits.py ``may_open_drawer``) it needs ``approver``, a
+    manager who typed their PIN, who then signs the op; CashMovementError otherwise."""
+    return _record(store, actor, MovementKind.NO_SALE, 0, reason, approver)
 
 
 def movements(store: LocalStore, shift_id: str | None = None) -> list[CashMovementView]:

@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import shift_report, shift_rules
+from app.domain import shift_report, shift_rules, till_limits
 from app.domain.limits import MAX_REASON
 from app.domain.operations import Entity, OpType
 from app.domain.payloads import ShiftClose
@@ -32,7 +32,14 @@ from app.domain.shift_report import ShiftReport, ZReport
 from app.domain.text_rules import too_long
 from app.store.base import utcnow
 from app.store.local import LocalStore
-from app.store.models import Installment, Order, OrderLine, OutboxOperation, Payment
+from app.store.models import (
+    Installment,
+    Order,
+    OrderLine,
+    OutboxOperation,
+    Payment,
+    StoreSettings,
+)
 from app.store.models_shifts import CashMovement, Shift
 from app.store.unit_of_work import Actor, mutation
 
@@ -111,8 +118,11 @@ def x_report(store: LocalStore, shift_id: str | None = None) -> ShiftReport:
 
 
 def variance_threshold(store: LocalStore) -> int:
-    """The over/short (either way) a close may have without a manager's approval."""
-    return shift_rules.DEFAULT_VARIANCE_THRESHOLD
+    """The over/short (either way) a close may have without a manager's approval: the
+    store's till limits' ``over_short_threshold`` (app/domain/till_limits.py)."""
+    with store.db.read() as s:
+        raw = s.scalar(select(StoreSettings.till_limits).limit(1))
+    return till_limits.from_dict(raw if isinstance(raw, dict) else None).over_short_threshold
 
 
 def _waiting(s: Session) -> WaitingOperations:

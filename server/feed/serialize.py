@@ -233,4 +233,7 @@ def shift_state(sh: Shift) -> dict[str, Any]:
         "closed_by": sh.closed_by, "closed_at": iso(sh.closed_at),
         "counted_cash": sh.counted_cash, "expected_cash": sh.expected_cash,
         "over_short": sh.over_short, "close_reason": sh.close_reason, "version": sh.version,
+        "z_number": sh.z_number, "counted_by_denomination": sh.counted_by_denomination,
+        "card_batch_total": sh.card_batch_total, "approved_by": sh.approved_by,
+        "report": sh.report,
     }

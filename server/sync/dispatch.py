@@ -29,7 +29,16 @@ from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
-from server.sync import approvals, catalog, order_edits, orders, proofs, shifts, sightings
+from server.sync import (
+    approvals,
+    cash_movements,
+    catalog,
+    order_edits,
+    orders,
+    proofs,
+    shifts,
+    sightings,
+)
 from server.sync.common import OpContext, Outcome, Rejected, parse_payload
 from sync.protocol import (
     OPERATION_FORMAT_VERSION,
@@ -56,6 +65,7 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.CUSTOMER_UPSERT: approvals.customer_upsert,
     OpType.SHIFT_OPEN: shifts.shift_open,
     OpType.SHIFT_CLOSE: shifts.shift_close,
+    OpType.CASH_MOVE: cash_movements.cash_move,
 }
 ORG_WIDE = frozenset(t for t, spec in CATALOGUE.items() if spec.scope is Scope.ORG)
 #: checks of the payload as sent, before it is parsed: the product rules see a price

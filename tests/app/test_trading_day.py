@@ -121,3 +121,43 @@ def test_over_short_beyond_threshold_needs_reason_and_manager(store, actors) -> 
     with store.db.read() as s:
         op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == OpType.SHIFT_CLOSE)).one()
     assert op.actor_id == manager.staff_id and op.payload["approved_by"] == manager.staff_id
+
+
+def test_no_sale_beyond_the_till_limits_needs_a_manager(store, actors) -> None:
+    from app.store.models import StoreSettings
+
+    cashier, manager = actors[Role.CASHIER], actors[Role.MANAGER]
+    with store.db.write() as s:
+        s.scalars(select(StoreSettings)).one().till_limits = {"no_sale": ["owner", "manager"]}
+    shifts.open_shift(store, cashier, 0)
+    with pytest.raises(cash_movements.CashMovementError, match="needs a manager's PIN"):
+        cash_movements.no_sale(store, cashier)
+    with pytest.raises(cash_movements.CashMovementError, match="may not allow it"):
+        cash_movements.no_sale(store, cashier, approver=actors[Role.CASHIER])
+    opened = cash_movements.no_sale(store, cashier, "customer wanted change", approver=manager)
+    with store.db.read() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == OpType.CASH_MOVE)).one()
+    assert (op.actor_id, op.payload["approved_by"], opened.kind) == (
+        manager.staff_id, manager.staff_id, "no_sale")
+
+
+def test_threshold_is_the_stores_till_limit(store, actors) -> None:
+    from app.store.models import StoreSettings
+
+    cashier = actors[Role.CASHIER]
+    with store.db.write() as s:
+        s.scalars(select(StoreSettings)).one().till_limits = {"over_short_threshold": 50}
+    assert shift_reports.variance_threshold(store) == 50
+    shifts.open_shift(store, cashier, 1000)
+    with pytest.raises(shift_reports.CloseError, match="say why"):
+        shift_reports.close_shift(store, cashier, counted_cash=1060)
+    assert shift_reports.close_shift(store, cashier, counted_cash=1050).over_short == 50
+
+
+def test_denominations_of_the_store_currency() -> None:
+    from app.domain.denominations import denominations, total
+
+    assert denominations("EUR")[:3] == (50000, 20000, 10000) and denominations("EUR")[-1] == 1
+    assert 25 in denominations("usd") and denominations("JPY")[0] == 10000
+    assert denominations("XTS")[-1] == 1  # not in the table: a 1-2-5 series
+    assert total({5000: 2, 200: 3}) == 10600

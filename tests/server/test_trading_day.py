@@ -1,0 +1,158 @@
+"""The trading day on the server, both databases: cash.move and the close with its Z
+through the push (server/sync/cash_movements.py, shifts.py), the refusals in words (a
+closed shift is read-only, a Z number used twice, an over/short beyond the threshold
+without an approver or their proof), and the managers' /shifts endpoints."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from typing import Any
+
+from app.domain import shift_report
+from app.domain.ids import new_id
+from app.domain.operations import OpType
+from app.domain.permissions import Role
+from tests.server.support import Tenant, Terminal
+from tests.server.test_shifts import open_op
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def move_op(term: Terminal, actor: str, shift_id: str, kind: str, amount: int,
+            reason: str | None = "float") -> dict[str, Any]:
+    mid = new_id()
+    return term.op(OpType.CASH_MOVE, mid, actor, {
+        "movement_id": mid, "shift_id": shift_id, "kind": kind, "amount": amount,
+        "reason": reason, "created_at": _now()})
+
+
+def z_close(term: Terminal, actor: str, shift_id: str, z: int, counted: int, expected: int,
+            approved_by: str | None = None, reason: str | None = None,
+            report: dict[str, Any] | None = None) -> dict[str, Any]:
+    return term.op(OpType.SHIFT_CLOSE, shift_id, approved_by or actor, {
+        "shift_id": shift_id, "closed_at": _now(), "counted_cash": counted,
+        "expected_cash": expected, "over_short": counted - expected, "reason": reason,
+        "z_number": z, "closed_by": actor, "approved_by": approved_by,
+        "report": report or _report(z, counted, expected)})
+
+
+def _report(z: int, counted: int, expected: int) -> dict[str, Any]:
+    """A Z report as a till sends it (the figures of an empty shift)."""
+    figures = shift_report.ShiftReport(
+        shift_id=new_id(), device_id=new_id(), opened_at=datetime.now(UTC), opened_by=new_id(),
+        opening_float=expected, as_of=datetime.now(UTC), expected_cash=expected)
+    return shift_report.ZReport(
+        z_number=z, figures=figures, closed_at=datetime.now(UTC), closed_by=new_id(),
+        counted_cash=counted, counted_by_denomination=None, over_short=counted - expected,
+        over_short_reason=None, approved_by=None, card_batch_total=None, card_difference=None,
+        pending_operations=0, oldest_pending_at=None).as_dict()
+
+
+def _statuses(term: Terminal, *ops: dict[str, Any]) -> list[dict[str, Any]]:
+    return term.push(list(ops))["results"]
+
+
+def test_cash_moves_and_a_closed_shift_is_read_only(tenant: Tenant) -> None:
+    cashier, term = tenant.staff[Role.CASHIER], tenant.term
+    opened = open_op(term, cashier, opening_float=1000)
+    sid = opened["entity_id"]
+    res = _statuses(term, opened, move_op(term, cashier, sid, "pay_in", 500),
+                    move_op(term, cashier, sid, "pay_out", 200, reason=" "),
+                    move_op(term, cashier, sid, "no_sale", 0, reason=None),
+                    move_op(term, tenant.staff[Role.STOCK], sid, "drop", 100),
+                    z_close(term, cashier, sid, 1, 1500, 1500),
+                    move_op(term, cashier, sid, "drop", 100))
+    assert [r["status"] for r in res] == ["applied", "applied", "rejected", "applied",
+                                          "rejected", "applied", "rejected"], res
+    assert [r["version"] for r in res if r["status"] == "applied"] == [1, 2, 3, 4]
+    assert "Say why" in res[2]["reason"]
+    assert "may not do cash.move" in res[4]["reason"]
+    assert "read-only" in res[6]["reason"]
+    with tenant.server.client() as c:
+        out = c.get(f"/shifts/{sid}/report", headers=tenant.login(Role.MANAGER)).json()
+        pdf = c.get(f"/shifts/{sid}/report.pdf", headers=tenant.login(Role.MANAGER))
+    assert [m["kind"] for m in out["cash_movements"]] == ["pay_in", "no_sale"]
+    assert (out["z_number"], out["status"], out["report"]["z_number"]) == (1, "closed", 1)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf.content,
+                          capture_output=True, check=True).stdout.decode()
+    assert "Z REPORT 1" in text and "Counted" in text and "€15.00" in text
+
+
+def test_z_number_never_reused_and_variance_needs_an_approver(tenant: Tenant) -> None:
+    cashier, manager, term = tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER], tenant.term
+    first = open_op(term, cashier)
+    close_first = z_close(term, cashier, first["entity_id"], 1, 0, 0)
+    second = open_op(term, cashier)
+    res = _statuses(term, first, close_first, second,
+                    z_close(term, cashier, second["entity_id"], 1, 0, 0),
+                    z_close(term, cashier, second["entity_id"], 2, 0, 2000, reason="lost"),
+                    z_close(term, cashier, second["entity_id"], 2, 0, 2000, reason="lost",
+                            approved_by=manager) | {"approval_proof": None})  # no PIN typed
+    assert [r["status"] for r in res] == ["applied"] * 3 + ["rejected"] * 3, res
+    assert "Z number 1 of this till was already used" in res[3]["reason"]
+    assert "a manager must approve" in res[4]["reason"]
+    assert "approval has no proof" in res[5]["reason"]
+    res = _statuses(term, z_close(term, cashier, second["entity_id"], 2, 0, 2000,
+                                  reason="lost", approved_by=manager))
+    assert res[0]["status"] == "applied", res
+    with tenant.server.client() as c:
+        listed = c.get("/shifts", params={"store_id": tenant.store_id},
+                       headers=tenant.login(Role.MANAGER)).json()
+    assert sorted((s["z_number"], s["closed_by"], s["approved_by"]) for s in listed) == [
+        (1, cashier, None), (2, cashier, manager)]
+
+
+def test_shifts_endpoints_need_report_view_and_stay_in_the_org(tenant: Tenant) -> None:
+    cashier, term = tenant.staff[Role.CASHIER], tenant.term
+    opened = open_op(term, cashier)
+    _statuses(term, opened)
+    with tenant.server.client() as c:
+        denied = c.get("/shifts", headers=tenant.login(Role.CASHIER))
+        assert denied.status_code == 403, denied.text
+        mgr = tenant.login(Role.MANAGER)
+        assert c.get(f"/shifts/{new_id()}/report", headers=mgr).status_code == 404
+        assert c.get(f"/shifts/{opened['entity_id']}/report.pdf", headers=mgr).status_code == 409
+        assert c.get("/shifts/day", params={"store_id": new_id(), "date": "2026-01-01"},
+                     headers=mgr).status_code == 404
+        today = datetime.now(UTC).date().isoformat()
+        mine = c.get("/shifts", params={"date_from": today, "date_to": today,
+                                        "terminal_id": term.device_id}, headers=mgr).json()
+        assert [s["id"] for s in mine] == [opened["entity_id"]]
+
+
+def test_a_no_sale_beyond_the_stores_till_limits_is_refused(tenant: Tenant) -> None:
+    from server.db.models import Store
+
+    cashier, term = tenant.staff[Role.CASHIER], tenant.term
+    with tenant.server.ctx.writer.begin() as s:
+        s.get(Store, tenant.store_id).till_limits = {"no_sale": ["owner", "manager"]}
+    opened = open_op(term, cashier)
+    sid = opened["entity_id"]
+    res = _statuses(term, opened, move_op(term, cashier, sid, "no_sale", 0, reason=None),
+                    move_op(term, tenant.staff[Role.MANAGER], sid, "no_sale", 0, reason=None))
+    assert [r["status"] for r in res] == ["applied", "rejected", "applied"], res
+    assert "beyond a cashier's till limits" in res[1]["reason"]
+
+
+def test_a_close_sends_the_shift_closed_webhook(tenant: Tenant, receiver) -> None:  # noqa: ANN001
+    import json
+    import time
+
+    cashier, term = tenant.staff[Role.CASHIER], tenant.term
+    opened = open_op(term, cashier)
+    sid = opened["entity_id"]
+    _statuses(term, opened, z_close(term, cashier, sid, 1, 5000, 5000))
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        bodies = [json.loads(r["body"]) for r in receiver.events_of(tenant.org_id)]
+        closed = [b for b in bodies if b["type"] == "shift.closed" and b["data"]["id"] == sid]
+        if closed:
+            break
+        time.sleep(0.1)
+    assert closed, "no shift.closed event arrived"
+    data = closed[0]["data"]
+    assert (data["z_number"], data["terminal_id"], data["over_short"]) == (1, term.device_id, 0)
