@@ -65,8 +65,8 @@ class ShiftScreen(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.setSpacing(16)
-        layout.addLayout(self._build_left(), 2)
-        layout.addLayout(self._build_right(), 3)
+        layout.addLayout(self._build_left(), 1)
+        layout.addLayout(self._build_right(), 1)
         for name, _label, key, _kind in ACTIONS:
             QShortcut(QKeySequence(key), self, activated=getattr(self, name),
                       context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
