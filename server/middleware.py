@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote_plus
 from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server.auth import jwt_keys
 from server.auth.deps import terminal_cache
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
@@ -259,7 +260,7 @@ def identity_key(ctx: AppContext, auth: str) -> str | None:
     if token.startswith(TERMINAL_TOKEN_PREFIX):
         principal = terminal_cache(ctx).get(sha256_hex(token))
         return f"terminal:{principal.terminal_id}" if principal is not None else None
-    claims = decode_access_token(ctx.settings, token)
+    claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
     return f"staff:{claims['sub']}" if claims and claims.get("sub") else None
 
 

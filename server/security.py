@@ -6,7 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from argon2 import PasswordHasher
@@ -43,8 +43,17 @@ def constant_eq(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
 
 
+class SigningKeys(Protocol):
+    """The signing keys with ids (server/auth/jwt_keys.py ``KeyRing``)."""
+
+    def signer(self) -> Any: ...
+
+    def secret_for(self, kid: str | None) -> str | None: ...
+
+
 def encode_access_token(
-    settings: Settings, *, staff_id: str, org_id: str, role: str, epoch: int
+    settings: Settings, *, staff_id: str, org_id: str, role: str, epoch: int,
+    keys: SigningKeys | None = None,
 ) -> tuple[str, int]:
     """A short-lived HS256 JWT for a staff member; returns (token, ttl seconds)."""
     now = datetime.now(UTC)
@@ -58,13 +67,24 @@ def encode_access_token(
         "exp": int((now + timedelta(seconds=settings.access_token_ttl_s)).timestamp()),
         "jti": secrets.token_hex(8),
     }
-    token = jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    if keys is None:
+        token = jwt.encode(claims, settings.jwt_secret, algorithm=settings.jwt_algorithm)
+    else:  # the key that signs now, named by its kid (server/auth/jwt_keys.py)
+        key = keys.signer()
+        token = jwt.encode(claims, key.secret, algorithm=settings.jwt_algorithm,
+                           headers={"kid": key.kid})
     return token, settings.access_token_ttl_s
 
 
-def decode_access_token(settings: Settings, token: str) -> dict[str, Any] | None:
+def decode_access_token(settings: Settings, token: str,
+                        keys: SigningKeys | None = None) -> dict[str, Any] | None:
     try:
-        claims = jwt.decode(token, settings.jwt_secret, algorithms=[settings.jwt_algorithm])
+        secret: str | None = settings.jwt_secret
+        if keys is not None:
+            secret = keys.secret_for(jwt.get_unverified_header(token).get("kid"))
+        if secret is None:
+            return None  # a key that no longer verifies, or none of ours
+        claims = jwt.decode(token, secret, algorithms=[settings.jwt_algorithm])
     except jwt.PyJWTError:
         return None
     return claims if claims.get("typ") == "access" else None

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy import bindparam, select
 
 from app.domain.permissions import Action, allowed
+from server.auth import jwt_keys
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
 from server.db.engine import READ
 from server.db.models import Staff, Terminal
@@ -31,7 +32,7 @@ def _bearer(request: Request) -> str:
 def current_staff(request: Request) -> StaffPrincipal:
     """The staff member of a bearer access token, with their current role."""
     ctx = get_ctx(request)
-    claims = decode_access_token(ctx.settings, _bearer(request))
+    claims = decode_access_token(ctx.settings, _bearer(request), jwt_keys.ring(ctx))
     if claims is None:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired")
     with ctx.reader() as session:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from app.domain.ids import new_id
 from app.domain.pin_rules import PinRuleError, check_pin
 from app.domain.role_ceiling import ceiling_refusal, within_ceiling
-from server.auth import approval_keys, lockout
+from server.auth import approval_keys, jwt_keys, lockout
 from server.auth import repository as repo
 from server.auth.schemas import LoginRequest, StaffOut, TokenPair
 from server.auth.sessions import end_sessions
@@ -77,7 +77,7 @@ def _issue(
     session.add(token)
     access, ttl = encode_access_token(
         ctx.settings, staff_id=staff.id, org_id=staff.org_id, role=staff.role,
-        epoch=staff.token_epoch,
+        epoch=staff.token_epoch, keys=jwt_keys.ring(ctx),
     )
     return TokenPair(
         access_token=access,

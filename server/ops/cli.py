@@ -1,4 +1,4 @@
-"""The server CLI's running-it commands: ``backup``, ``import-outbox``."""
+"""The server CLI's running-it commands: ``backup``, ``import-outbox``, ``rotate-jwt-key``."""
 
 from __future__ import annotations
 
@@ -12,9 +12,29 @@ def add_parser(add: Any) -> None:
     p = add("backup", cmd_backup, "copy the SQLite database while the server runs "
             "(PostgreSQL: pg_dump, see docs/server-deploy.md)")
     p.add_argument("dest", type=Path, help="the file to write, or a directory for a dated file")
+    add("rotate-jwt-key", cmd_rotate_jwt_key, "a new key signs staff tokens; the old one "
+        "verifies until its last token expires (nobody is signed out)")
     p = add("import-outbox", cmd_import_outbox, "apply a till's outbox file (tillsync "
             "export-outbox) with a push's rules: each operation once")
     p.add_argument("file", type=Path)
+
+
+def cmd_rotate_jwt_key(args: argparse.Namespace) -> int:
+    from server.auth import jwt_keys
+    from server.cli import _session, _settings
+
+    settings = _settings(args)
+    with _session(settings).begin() as session:
+        old = [k for k in jwt_keys.read_keys(session, settings) if k.verify_until is None]
+        new = jwt_keys.rotate(session, settings)
+        keys = jwt_keys.read_keys(session, settings)
+    print(f"new signing key {new.kid}; running servers sign with it within "
+          f"{int(jwt_keys.RELOAD_S)} s")
+    for key in keys:
+        if key.kid in {k.kid for k in old} and key.verify_until is not None:
+            print(f"key {key.kid} verifies the tokens it signed until "
+                  f"{key.verify_until.isoformat()}")
+    return 0
 
 
 def cmd_import_outbox(args: argparse.Namespace) -> int:

@@ -81,7 +81,7 @@ def test_till_restored_from_its_backup_loses_and_repeats_nothing(
 
     with pytest.raises(RestoreRefused) as refused:
         restore(data_dir, backup)
-    assert "6 order(s)" in str(refused.value) and "0 not yet synced" in str(refused.value)
+    assert "6 orders" in str(refused.value) and "0 not yet synced" in str(refused.value)
     done = restore(data_dir, backup, force=True)
     assert done.kept_as is not None and done.kept_as.exists()  # the newer file is kept aside
     till.store = open_store(data_dir)
