@@ -78,7 +78,7 @@ def test_restore_says_what_is_newer_and_keeps_the_file_it_replaces(
     later = {sell(store, cashier) for _ in range(3)}
     data_dir = store.data_dir
     store.close()
-    with pytest.raises(RestoreRefused, match=r"3 order\(s\) and 3 operation\(s\).*3 not yet synced"):
+    with pytest.raises(RestoreRefused, match=r"3 orders and 3 operations.*3 not yet synced"):
         restore(data_dir, path, passphrase=TEST_PASSPHRASE)
     reopened = open_store(data_dir, passphrase=TEST_PASSPHRASE)  # untouched by the refusal
     assert orders(reopened) == first | later
