@@ -21,7 +21,9 @@ Rules, and why:
   ignored, so replaying a page is harmless; an equal version is applied again
   (it may carry a merge of another terminal's edit to a field we did not touch).
 - Stock movements are deltas: they are inserted once by id; the ones this terminal
-  made itself (its own sales, made locally with other ids) are skipped.
+  made itself (its own sales, made locally with other ids) are skipped, except the
+  server's compensations (``count_fix``); this terminal's own exact count takes the
+  quantity the server moved (app/domain/stock_rules.py).
 - Entity types we do not know are skipped, so an older terminal survives a newer
   server.
 - Products (one at a time or in runs) and snapshot stock levels: see sync/apply_bulk.py.
@@ -43,6 +45,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app.domain import stock_rules
 from app.domain.operations import CATALOGUE, Entity
 from app.store.models import OutboxOperation, Product, Staff, StockMovement, StoreSettings
 from sync import conflicts, state
@@ -104,10 +107,17 @@ def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 def apply_movement(s: Session, ctx: ApplyContext, c: Change) -> bool:
     d = c.data
-    if s.get(StockMovement, c.entity_id) is not None:
-        return False
-    if ctx.device_id in (d.get("device_id"), c.origin_device_id):
-        return False  # our own sale or adjustment: already in the local ledger
+    held = s.get(StockMovement, c.entity_id)
+    action = stock_rules.pulled_movement(
+        held.kind if held else None, held.qty_delta_milli if held else None,
+        d.get("kind") or "adjust", d["qty_delta_milli"],
+        mine=ctx.device_id in (d.get("device_id"), c.origin_device_id))
+    if action == "update" and held is not None:
+        # our own exact count, as the server set it against its ledger at the count
+        held.qty_delta_milli, held.synced = d["qty_delta_milli"], True
+        return True
+    if action == "skip":
+        return False  # held already, or our own sale or adjustment (in the local ledger)
     if s.get(Product, d["product_id"]) is None:
         return False
     s.add(StockMovement(

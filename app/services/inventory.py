@@ -2,14 +2,14 @@
 
 Every stock change is a delta in the movement ledger and syncs as a
 ``stock.adjust`` operation, so changes made on several terminals simply add up.
-A count commits the difference between what was counted and what the ledger
-expected *when the item was counted*: sales rung up after that moment are not
-wiped out by the count.
+A count is exact: it records the quantity counted and when, in one transaction
+(app/services/stock_count.py); the server sets it against its ledger up to that
+moment, so sales rung up after it (on any till) are not wiped out by the count.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from sqlalchemy import func, select
@@ -20,6 +20,16 @@ from app.domain.operations import OpType
 from app.domain.payloads import StockAdjust
 from app.domain.permissions import Action, require
 from app.domain.text_rules import too_long
+
+# count sessions live in app/services/stock_count.py; their names are kept here
+from app.services.stock_count import (  # noqa: F401
+    CountedItem,
+    CountError,
+    CountSession,
+    StockError,
+    commit_count,
+    on_hand,
+)
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
 from app.store.unit_of_work import Actor, mutation
@@ -33,13 +43,7 @@ class AdjustReason(StrEnum):
     SAMPLE = "sample"
 
 
-class StockError(ValueError):
-    """Stock work that cannot be done as asked; the message is for the stock person."""
-
-
-def _on_hand(session, product_id: str) -> int:
-    return int(session.scalar(select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0))
-                              .where(StockMovement.product_id == product_id)) or 0)
+_on_hand = on_hand
 
 
 def _record(store: LocalStore, actor: Actor, action: OpType | Action, kind: str, product_id: str,
@@ -80,54 +84,6 @@ def adjust(store: LocalStore, actor: Actor, product_id: str, delta_milli: int, r
     reason = AdjustReason(reason)
     text = reason.value if not note else f"{reason.value}: {note}"
     return _record(store, actor, OpType.STOCK_ADJUST, "adjust", product_id, delta_milli, text, None)
-
-
-@dataclass
-class CountedItem:
-    product_id: str
-    expected_milli: int  # ledger on-hand when first counted
-    counted_milli: int = 0
-
-    @property
-    def difference(self) -> int:
-        return self.counted_milli - self.expected_milli
-
-
-@dataclass
-class CountSession:
-    """Scans accumulate per product; nothing is written until commit."""
-
-    store: LocalStore
-    reference: str = field(default_factory=lambda: f"COUNT-{new_id()[-8:]}")
-    items: dict[str, CountedItem] = field(default_factory=dict)
-
-    def scan(self, product_id: str, qty_milli: int = 1000) -> CountedItem:
-        item = self.items.get(product_id)
-        if item is None:
-            with self.store.db.read() as s:
-                item = CountedItem(product_id, _on_hand(s, product_id))
-            self.items[product_id] = item
-        item.counted_milli += qty_milli
-        return item
-
-    def set_count(self, product_id: str, qty_milli: int) -> CountedItem:
-        item = self.scan(product_id, 0)
-        item.counted_milli = qty_milli
-        return item
-
-    def differences(self) -> list[CountedItem]:
-        return [i for i in self.items.values() if i.difference]
-
-
-def commit_count(store: LocalStore, actor: Actor, session: CountSession, reason: str = "stock count") -> int:
-    """Write one ``count`` movement per product whose count differs; returns how many."""
-    require(actor.role, Action.STOCK_COUNT)
-    written = 0
-    for item in session.differences():
-        _record(store, actor, Action.STOCK_COUNT, "count", item.product_id, item.difference, reason, session.reference)
-        written += 1
-    session.items.clear()
-    return written
 
 
 @dataclass(frozen=True)

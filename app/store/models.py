@@ -55,6 +55,8 @@ class StoreSettings(Base):
     locale: Mapped[str] = mapped_column(String(20), default="en_IE")
     tax_inclusive: Mapped[bool] = mapped_column(Boolean, default=True)
     receipt_footer: Mapped[str] = mapped_column(Text, default="Thank you!")
+    # a count moving stock by more than this share is listed for a recount (ppm; issue 18)
+    recount_share_ppm: Mapped[int] = mapped_column(Integer, default=250_000, server_default="250000")
     version: Mapped[int] = mapped_column(Integer, default=0)
     # the till limits by role (app/domain/till_limits.py), from the server; None: defaults
     till_limits: Mapped[dict | None] = mapped_column(JSON, default=None)
@@ -125,7 +127,9 @@ class StockMovement(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     synced: Mapped[bool] = mapped_column(Boolean, default=False)
 
-    __table_args__ = (Index("ix_stock_movements_product_id_qty", "product_id", "qty_delta_milli"),)
+    __table_args__ = (Index("ix_stock_movements_product_id_qty", "product_id", "qty_delta_milli"),
+                      # the reconciliation list's counts and compensations (issue 18)
+                      Index("ix_stock_movements_kind_product", "kind", "product_id"))
 
 
 class Customer(Base):
@@ -305,3 +309,4 @@ class SyncState(Base):
 # here registers them with the metadata whenever the store is used.
 from app.store.models_aftersale import Approval, Conflict, Refund, RefundLine  # noqa: E402,F401
 from app.store.models_shifts import Shift  # noqa: E402,F401
+from app.store.models_stock_counts import StockCount, StockReview  # noqa: E402,F401

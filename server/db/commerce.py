@@ -37,10 +37,16 @@ class StockLevel(Base):
     store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), primary_key=True)
     product_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     qty_milli: Mapped[int] = mapped_column(default=0)
+    # the store's latest exact count of the product (app/domain/stock_rules.py): a
+    # movement dated at or before it that arrives later is compensated at this moment
+    counted_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class StockMovement(Base):
     __tablename__ = "stock_movements"
+    # a product's ledger up to a moment (what an exact count is set against)
+    __table_args__ = (Index("ix_stock_movements_store_product_created",
+                            "store_id", "product_id", "created_at"),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36))  # the store's org (no key check per row)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import bindparam, literal, select, union_all
@@ -67,7 +68,7 @@ _EXISTING_Q = union_all(
 )
 # one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
 # the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
-_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli)
+_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli, _lv.counted_at)
              .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
              .order_by(_lv.product_id).with_for_update())
 _LEVELS_INS_PG = pg_insert(LEVELS).on_conflict_do_nothing()
@@ -107,6 +108,8 @@ class Run:
     lines: set[str] = field(default_factory=set)  # order line ids
     references: set[tuple[str, str]] = field(default_factory=set)  # (org_id, reference)
     levels: dict[tuple[str, str], int] = field(default_factory=dict)  # (store, product)
+    #: (store, product) -> the latest exact count's moment, for the counted levels only
+    counted: dict[tuple[str, str], datetime] = field(default_factory=dict)
     changed_levels: set[tuple[str, str]] = field(default_factory=set)
     rows: dict[Any, list[dict[str, Any]]] = field(
         default_factory=lambda: {t: [] for t in TABLES})
@@ -220,6 +223,8 @@ def _read_levels(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
         for ids in _chunks(by_store[store]):
             for r in conn.execute(_LEVELS_Q, {"store": store, "ids": ids}):
                 run.levels[(r.store_id, r.product_id)] = r.qty_milli
+                if r.counted_at is not None:
+                    run.counted[(r.store_id, r.product_id)] = r.counted_at
 
 
 def _read_levels_pg(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
@@ -232,12 +237,15 @@ def _read_levels_pg(conn: Any, by_store: dict[str, list[str]], run: Run) -> None
     pairs = sorted({(store, pid) for store, pids in by_store.items() for pid in pids})
     for part in (pairs[i:i + CHUNK_IN] for i in range(0, len(pairs), CHUNK_IN)):
         sql = _LEVELS_PAIRS_SQL.format(values=", ".join(["(%s, %s)"] * len(part)))
-        for store, pid, qty in conn.exec_driver_sql(sql, tuple(x for p in part for x in p)):
+        for store, pid, qty, counted_at in conn.exec_driver_sql(
+                sql, tuple(x for p in part for x in p)):
             run.levels[(store, pid)] = qty
+            if counted_at is not None:  # timestamptz: read back aware
+                run.counted[(store, pid)] = counted_at
 
 
 _LEVELS_PAIRS_SQL = (
-    "SELECT l.store_id, l.product_id, l.qty_milli FROM stock_levels AS l "
+    "SELECT l.store_id, l.product_id, l.qty_milli, l.counted_at FROM stock_levels AS l "
     "JOIN (VALUES {values}) AS v(store_id, product_id) "
     "ON l.store_id = v.store_id AND l.product_id = v.product_id "
     "ORDER BY l.store_id, l.product_id FOR UPDATE OF l")

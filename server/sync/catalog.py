@@ -28,7 +28,7 @@ from server.feed.serialize import PRODUCT_FIELDS, product_state
 from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import merge_fields, record_conflict
 from server.sync.product_codes import check_values, checked_product_values
-from server.sync.stock import apply_delta
+from server.sync.stock import apply_count, apply_delta
 from sync.payloads import EntityUpdate, ProductCreate, StockAdjust
 from sync.protocol import OpStatus
 
@@ -52,6 +52,17 @@ def stock_adjust(oc: OpContext) -> Outcome:
         # a count or delivery is of a product the till knows from this organization's
         # catalog (a sale of an unknown product is a recorded fact: only flagged)
         raise Rejected(f"product {p.product_id} is not in this organization's catalog")
+    if p.kind == "count" and p.counted_milli is not None:  # an exact count
+        movement, ledger = apply_count(
+            oc, p.product_id, p.counted_milli, p.created_at, movement_id=p.movement_id,
+            reason=p.reason, reference=p.reference)
+        oc.audit("stock", p.product_id, OpType.STOCK_ADJUST,
+                 {"qty_milli": {"before": movement.qty_after_milli - movement.qty_delta_milli,
+                                "after": movement.qty_after_milli},
+                  "count": {"counted": p.counted_milli, "ledger_at_count": ledger,
+                            "till_expected_move": p.qty_delta_milli, "count_id": p.count_id}},
+                 reason=p.reason)
+        return Outcome(OpStatus.APPLIED, 1, flags=list(oc.flags))
     movement = apply_delta(
         oc, p.product_id, p.qty_delta_milli, p.kind, movement_id=p.movement_id,
         reason=p.reason, reference=p.reference, created_at=p.created_at,

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from app.domain import order_rules
+from app.domain import order_rules, stock_rules
 from app.domain.ids import new_id
 from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.order_rules import RuleError
@@ -76,6 +76,8 @@ class Known(Protocol):
     def references(self) -> Collection[tuple[str, str]]: ...
     @property
     def levels(self) -> Mapping[tuple[str, str], int]: ...
+    @property
+    def counted(self) -> Mapping[tuple[str, str], datetime]: ...
 
 
 @dataclass(frozen=True)
@@ -339,12 +341,23 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
         qty = levels.get(key, known.levels.get(key, 0)) - li.qty_milli
         levels[key] = qty
         negative = negative or qty < 0
-        movements.append({
+        sale = {
             "id": new_id(), "org_id": env.org_id, "store_id": env.store_id,
             "product_id": pid, "kind": "sale", "qty_delta_milli": -li.qty_milli,
             "qty_after_milli": qty, "reason": None, "reference": p.reference,
             "actor_id": env.actor_id, "device_id": env.device_id, "created_at": p.created_at,
-        })
+        }
+        movements.append(sale)
+        counted_at = known.counted.get(key)
+        if stock_rules.needs_compensation(p.created_at, counted_at):
+            # sold before a count that is already in: the count stands (stock_rules)
+            assert counted_at is not None
+            levels[key] = qty = qty + li.qty_milli
+            movements.append(sale | {
+                "id": new_id(), "kind": stock_rules.COUNT_FIX, "qty_delta_milli": li.qty_milli,
+                "qty_after_milli": qty, "reference": sale["id"], "device_id": None,
+                "reason": stock_rules.late_reason("sale", p.created_at, counted_at),
+                "created_at": counted_at})
     return movements, levels, negative
 
 

@@ -54,6 +54,8 @@ NEW_DEFAULTS: dict[tuple[str, str], Any] = {
     ("order.create", "price_overrides"): [],  # till limits (issue 14)
     ("order.create", "approved_by"): None,
     ("refund.create", "without_receipt"): False,
+    ("stock.adjust", "counted_milli"): None,  # exact counts (issue 18): a count sends both
+    ("stock.adjust", "count_id"): None,
 }
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 DATETIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(?P<tz>Z|[+-]\d\d:\d\d)?$")

@@ -36,6 +36,7 @@ class Read:
     payments: set[str] = field(default_factory=set)
     references: set[tuple[str, str]] = field(default_factory=set)
     levels: dict[tuple[str, str], int] = field(default_factory=dict)
+    counted: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 def _env(role: str = "cashier", order_id: str | None = None) -> Envelope:

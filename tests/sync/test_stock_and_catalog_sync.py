@@ -78,20 +78,22 @@ def count(till, pid: str, qty_milli: int) -> inventory.CountSession:
     return session
 
 
-def test_two_terminals_count_different_shelves_offline(till_factory, tenant) -> None:
+def test_two_terminals_count_the_same_product_offline_the_later_count_stands(till_factory,
+                                                                           tenant) -> None:
     a, b = till_factory("A"), till_factory("B")
     pid = add_product(a, stock_milli=10_000)
     sync_all(a, b)
     assert catalog.on_hand_milli(b.store, pid) == 10_000 == server_level(tenant, pid)
 
-    # Offline: A counts 7 on its shelf (-3 against 10), B counts 12 on its shelf (+2 against 10).
+    # Offline: A counts 7, then B counts 12. A count is exact (issue 18): the stock at its
+    # moment, not a delta; the later count is what the store holds.
     sa, sb = count(a, pid, 7000), count(b, pid, 12_000)
     assert inventory.commit_count(a.store, a.actor(Role.STOCK), sa, "front shelf") == 1
     assert inventory.commit_count(b.store, b.actor(Role.STOCK), sb, "back shelf") == 1
     assert catalog.on_hand_milli(a.store, pid) == 7000 and catalog.on_hand_milli(b.store, pid) == 12_000
 
-    sync_all(a, b)
-    expected = 10_000 - 3000 + 2000  # both deltas against the starting stock: nothing lost
+    sync_all(b, a)  # B's later count reaches the server first; A's earlier one is superseded
+    expected = 12_000
     assert server_level(tenant, pid) == expected
     assert catalog.on_hand_milli(a.store, pid) == expected == catalog.on_hand_milli(b.store, pid)
     assert read_status(a.store).waiting == 0 and read_status(b.store).waiting == 0

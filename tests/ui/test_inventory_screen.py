@@ -66,7 +66,7 @@ def test_count_session_scans_review_edit_and_commit(desktop, qtbot, store):
     assert set(screen.counting.model.order) == {pa, pb}
     assert "2 differ" in screen.counting.summary.text()
 
-    # commit with a reason: one count movement per product that differs
+    # commit with a reason: the whole count at once, every counted product (exact counts)
     ref = screen.counting.session.reference
     QTest.keyClick(screen.counting.table, Qt.Key.Key_F12)
     dialog = screen.counting.dialog
@@ -75,18 +75,21 @@ def test_count_session_scans_review_edit_and_commit(desktop, qtbot, store):
     dialog.buttons.accepted.emit()
     settle(desktop, qtbot)
     assert screen.counting.session.items == {} and screen.counting.stack.currentWidget() is screen.counting.empty
-    assert "2 stock movements" in desktop.window.notice.text
+    assert "2 products changed" in desktop.window.notice.text
     for pid, qty in ((pa, 3000), (pb, 2000), (pc, before[pc])):
         assert catalog.on_hand_milli(store, pid) == qty
     with store.db.read() as s:
         moves = s.scalars(select(StockMovement).where(StockMovement.reference == ref)).all()
         assert {m.kind for m in moves} == {"count"}
         assert {(m.product_id, m.qty_delta_milli, m.reason) for m in moves} == {
-            (pa, 3000 - before[pa], "aisle 4 shelf count"), (pb, 2000 - before[pb], "aisle 4 shelf count")}
+            (pa, 3000 - before[pa], "aisle 4 shelf count"), (pb, 2000 - before[pb], "aisle 4 shelf count"),
+            (pc, 0, "aisle 4 shelf count")}
         ops = [op for op in s.scalars(select(OutboxOperation).where(OutboxOperation.type == "stock.adjust"))
                if op.payload["reference"] == ref]
         assert sorted(op.payload["qty_delta_milli"] for op in ops) == sorted(
-            [3000 - before[pa], 2000 - before[pb]])
+            [3000 - before[pa], 2000 - before[pb], 0])
+        assert {op.payload["product_id"]: op.payload["counted_milli"] for op in ops} == {
+            pa: 3000, pb: 2000, pc: before[pc]}
         assert s.scalar(select(AuditEntry).where(AuditEntry.entity_id == pa, AuditEntry.action == "stock.count"))
 
 

@@ -1,6 +1,8 @@
-"""Stock work: count sessions, receiving, adjustments with a reason, the low-stock list.
+"""Stock work: count sessions, receiving, adjustments with a reason, the low-stock list,
+and the reconciliation list (what to recount or accept).
 
-One tab each (inventory_count.py, inventory_forms.py, inventory_low.py); this screen
+One tab each (inventory_count.py, inventory_forms.py, inventory_low.py,
+inventory_reconcile.py); this screen
 holds the tabs, their keys, and routes a scan to whichever tab is open.
 """
 
@@ -15,9 +17,10 @@ from ui.context import AppContext
 from ui.screens.inventory_count import CountPage
 from ui.screens.inventory_forms import AdjustPage, ReceivePage
 from ui.screens.inventory_low import LowStockPage
+from ui.screens.inventory_reconcile import ReconcilePage
 from ui.widgets.common import heading
 
-COUNT, RECEIVE, ADJUST, LOW = range(4)
+COUNT, RECEIVE, ADJUST, LOW, RECONCILE = range(5)
 
 
 class InventoryScreen(QWidget):
@@ -33,6 +36,8 @@ class InventoryScreen(QWidget):
         self.receiving = ReceivePage(ctx)
         self.adjusting = AdjustPage(ctx)
         self.low_stock = LowStockPage(ctx)
+        self.reconcile = ReconcilePage(ctx)
+        self.reconcile.recount_asked.connect(self.recount)
         # what the stock-count benchmark drives and watches
         self.count_picker, self.count_table, self.model = (self.counting.picker, self.counting.table,
                                                            self.counting.model)
@@ -43,7 +48,8 @@ class InventoryScreen(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setObjectName("inventoryTabs")
         for page, label in ((self.counting, "Count  (Ctrl+1)"), (self.receiving, "Receive  (Ctrl+2)"),
-                            (self.adjusting, "Adjust  (Ctrl+3)"), (self.low_stock, "Low stock  (Ctrl+4)")):
+                            (self.adjusting, "Adjust  (Ctrl+3)"), (self.low_stock, "Low stock  (Ctrl+4)"),
+                            (self.reconcile, "Reconcile  (Ctrl+5)")):
             self.tabs.addTab(page, label)
         self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
@@ -57,17 +63,18 @@ class InventoryScreen(QWidget):
 
     def _bind_keys(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
-        count, low = self.counting, self.low_stock
+        count, low, rec = self.counting, self.low_stock, self.reconcile
         keys = {"edit_count": ("F3", count.edit_count), "review_key": ("F5", count.review_key),
                 "new_count": ("F9", count.new_count), "commit": ("F12", count.commit),
                 "submit": ("Ctrl+Return", self.submit), "print_low_labels": ("Ctrl+P", low.print_labels),
-                "refresh_low": ("Ctrl+R", low.refresh), "focus_scan": ("F2", self.focus_scan)}
+                "refresh_low": ("Ctrl+R", self.refresh_list), "focus_scan": ("F2", self.focus_scan),
+                "recount": ("F6", rec.recount), "accept": ("F7", rec.accept)}
         self.shortcuts: dict[str, QShortcut] = {}
         for name, (key, slot) in keys.items():
             sc = QShortcut(QKeySequence(key), self, context=context)
             sc.activated.connect(slot)
             self.shortcuts[name] = sc
-        for i in range(4):
+        for i in range(5):
             sc = QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, context=context)
             sc.activated.connect(lambda i=i: self.tabs.setCurrentIndex(i))
 
@@ -84,8 +91,17 @@ class InventoryScreen(QWidget):
 
     def focus_scan(self) -> None:
         page = self.tabs.currentWidget()
-        if page is not self.low_stock:
+        if page not in (self.low_stock, self.reconcile):
             page.focus_scan()
+
+    def refresh_list(self) -> None:
+        """Ctrl+R: the list on screen, read again."""
+        (self.reconcile if self.tabs.currentIndex() == RECONCILE else self.low_stock).refresh()
+
+    def recount(self, product_id: str) -> None:
+        """From the reconciliation list: count this product again, on the count tab."""
+        self.tabs.setCurrentIndex(COUNT)
+        self.counting.recount(product_id)
 
     def submit(self) -> None:
         if self.tabs.currentIndex() in (RECEIVE, ADJUST):
@@ -94,6 +110,8 @@ class InventoryScreen(QWidget):
     def _tab_changed(self, index: int) -> None:
         if index == LOW:
             self.low_stock.refresh()
+        elif index == RECONCILE:
+            self.reconcile.refresh()
         self.focus_scan()
 
     def _on_changes(self, changes: Changes) -> None:
@@ -101,9 +119,13 @@ class InventoryScreen(QWidget):
             self.counting.forget_codes()
         if (changes.stock or changes.catalog) and self.isVisible() and self.tabs.currentIndex() == LOW:
             self.low_stock.refresh()
+        if changes.stock and self.isVisible() and self.tabs.currentIndex() == RECONCILE:
+            self.reconcile.refresh()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         if self.tabs.currentIndex() == LOW:
             self.low_stock.refresh()
+        elif self.tabs.currentIndex() == RECONCILE:
+            self.reconcile.refresh()
         self.focus_scan()

@@ -208,6 +208,19 @@ class CountPage(QWidget):
                          success=lambda hit: self._counted(f"product:{hit.product_id}", hit, None))
         self.picker.field.setFocus()
 
+    def recount(self, product_id: str) -> None:
+        """Put a product on the count at 0 (from the reconciliation list), ready to count."""
+        if self._committing:
+            self.ctx.warn(WAIT_FOR_SAVE)
+            return
+        self.ctx.ops.run(lambda: hit_for_product(self.ctx.store, product_id),
+                         success=self._recount_shown)
+
+    def _recount_shown(self, hit: ScanHit) -> None:
+        info = self.model.info.get(hit.product_id) or hit.info
+        self._show_row(self.model.count(hit.product_id, info, hit.expected_milli, 0), hit.product_id)
+        self.picker.field.setFocus()
+
     # -- actions ------------------------------------------------------------------
     def edit_count(self) -> None:
         rows = self.table.selectionModel().selectedRows()
@@ -238,8 +251,8 @@ class CountPage(QWidget):
         counted, differ, _ = self.model.summary()
         up = sum(1 for i in self.session.items.values() if i.difference > 0)
         summary = (f"{plural(counted, 'product')} counted; {differ} differ from the books "
-                   f"({up} more, {differ - up} fewer). One stock movement is written per product that "
-                   "differs; the products that match are left as they are.")
+                   f"({up} more, {differ - up} fewer). The whole count is saved at once, with the "
+                   "time each product was counted; sales made after that are not undone by it.")
         dialog = CommitDialog(summary, self)
         self.dialog = dialog
         dialog.accepted.connect(lambda: self._commit(dialog.reason.currentText().strip()))
@@ -255,7 +268,7 @@ class CountPage(QWidget):
 
     def _committed(self, written: int) -> None:
         self._committing = False
-        self.ctx.info(f"Count saved: {plural(written, 'stock movement')} written")
+        self.ctx.info(f"Count saved: {plural(written, 'product')} changed")
         self.new_count()
 
     def _commit_failed(self, exc: BaseException) -> bool:

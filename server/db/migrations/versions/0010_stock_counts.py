@@ -1,6 +1,8 @@
 """exact stock counts: absolute counts and compensations (issue 18)
 
-Reserved slot: filled in by the work on that issue; until then it changes nothing.
+``stock_levels.counted_at``: the store's latest exact count of a product, so a movement
+dated before it that arrives later is compensated; an index on stock_movements
+(store_id, product_id, created_at) for a product's ledger up to a count's moment.
 
 Revision ID: 0010
 Revises: 0009
@@ -11,15 +13,27 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from alembic import op
+
+import server.db.base
+
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+TS = server.db.base.UTCDateTime(timezone=True)
+
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table("stock_levels") as batch_op:
+        batch_op.add_column(sa.Column("counted_at", TS, nullable=True))
+    op.create_index("ix_stock_movements_store_product_created", "stock_movements",
+                    ["store_id", "product_id", "created_at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_stock_movements_store_product_created", table_name="stock_movements")
+    with op.batch_alter_table("stock_levels") as batch_op:
+        batch_op.drop_column("counted_at")

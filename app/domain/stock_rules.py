@@ -1,0 +1,71 @@
+"""Exact stock counts: the rules the till and the server share.
+
+A count says "at ``counted_at`` there were ``counted_milli`` of this product on the
+shelves". The server makes its ledger agree: the count's movement is whatever makes
+the sum of the movements dated up to ``counted_at`` equal the count, and a movement
+dated at or before the store's latest count that arrives after it (a sale rung up
+offline, then pushed) gets a compensating movement dated at that count, so the count
+still holds. Stock after a count is therefore always the counted quantity plus the
+movements dated after it; a till's on-hand stays the plain sum of its movements (it
+gets the server's movements from the feed). docs/sync-protocol.md, "Stock counts".
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+#: a movement the server writes so that a count still holds (never made at a till)
+COUNT_FIX = "count_fix"
+COUNT = "count"
+
+#: a count moving stock by more than this share of what the books said is listed for a
+#: recount (parts per million: 250 000 = 25 %); each store can set its own
+DEFAULT_RECOUNT_SHARE_PPM = 250_000
+
+
+def count_movement(counted_milli: int, ledger_at_count_milli: int) -> int:
+    """The movement that makes the ledger up to the count equal the count."""
+    return counted_milli - ledger_at_count_milli
+
+
+def supersedes(counted_at: datetime, last_counted_at: datetime | None) -> bool:
+    """Whether a count at ``counted_at`` is the store's latest count of the product
+    (a count dated at or before the latest one changes nothing: it is superseded)."""
+    return last_counted_at is None or _aware(counted_at) > _aware(last_counted_at)
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def needs_compensation(dated: datetime, last_counted_at: datetime | None) -> bool:
+    """Whether a movement dated ``dated`` arrives too late: a count made after it
+    already fixed the stock, so the server writes the opposite movement at that count."""
+    return last_counted_at is not None and _aware(dated) <= _aware(last_counted_at)
+
+
+def late_reason(kind: str, dated: datetime, counted_at: datetime) -> str:
+    """Words for a compensation: which movement came late, against which count (UTC)."""
+    return (f"a {kind} dated {_aware(dated):%Y-%m-%d %H:%M:%S} arrived after the stock "
+            f"count of {_aware(counted_at):%Y-%m-%d %H:%M:%S} UTC")
+
+
+def moved_too_much(moved_milli: int, before_milli: int, share_ppm: int) -> bool:
+    """A count that moved stock by more than ``share_ppm`` of what the books said
+    before it. An opening count (the books said zero) is no surprise: not listed."""
+    if moved_milli == 0 or before_milli == 0:
+        return False
+    return abs(moved_milli) * 1_000_000 > share_ppm * abs(before_milli)
+
+
+def pulled_movement(held_kind: str | None, held_delta: int | None, kind: str, delta: int,
+                    mine: bool) -> str:
+    """What a till does with a stock movement from the feed: ``insert`` it, ``update``
+    the one it holds (its own count, which the server set against its own ledger), or
+    ``skip`` it (held already, or ``mine``: this till's own sale or adjustment, made
+    locally with its own ids). A compensation is the server's: always taken."""
+    if held_kind is not None:
+        return "update" if held_kind == COUNT and held_delta != delta else "skip"
+    if kind != COUNT_FIX and mine:
+        return "skip"
+    return "insert"

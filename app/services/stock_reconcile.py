@@ -1,0 +1,165 @@
+"""The reconciliation list: what the stock clerk should recount or accept.
+
+Three kinds of item, read from the till's ledger (a plain sum of the server's movements
+once synced):
+
+- ``negative``: a tracked, active product whose on-hand is below zero;
+- ``count``: a count that moved stock by more than the store's recount share of what the
+  books said just before it (app/domain/stock_rules.moved_too_much);
+- ``compensation``: a movement the server wrote after the fact, because a sale or other
+  movement dated before a count arrived after it (kind ``count_fix``).
+
+Accepting an item records who accepted it and why, with an entry in the till's audit
+chain, in one transaction; an accepted item leaves the list (a negative quantity comes
+back when the quantity changes again). Recounting is a new count session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import aliased
+
+from app.domain import stock_rules
+from app.domain.limits import MAX_REASON
+from app.domain.permissions import Action, require
+from app.domain.text_rules import too_long
+from app.services.stock_count import StockError
+from app.store import audit
+from app.store.base import utcnow
+from app.store.local import LocalStore
+from app.store.models import Device, Product, StockMovement, StockReview, StoreSettings
+from app.store.unit_of_work import Actor
+
+NEGATIVE, COUNT, COMPENSATION = "negative", "count", "compensation"
+#: counts and compensations older than this are not listed
+LOOK_BACK = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str  # stable: what an acceptance is recorded against
+    kind: str  # negative, count, compensation
+    product_id: str
+    sku: str
+    name: str
+    on_hand_milli: int
+    moved_milli: int  # what the count or compensation moved (0 for negative stock)
+    at: datetime | None
+    detail: str  # in words, for the clerk
+
+
+def recount_share_ppm(store: LocalStore) -> int:
+    with store.db.read() as s:
+        share = s.scalar(select(StoreSettings.recount_share_ppm))
+    return stock_rules.DEFAULT_RECOUNT_SHARE_PPM if share is None else int(share)
+
+
+def _on_hand_subquery():
+    return (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli).label("qty"))
+            .group_by(StockMovement.product_id).subquery())
+
+
+def items(store: LocalStore, limit: int = 500) -> list[Item]:
+    """The list, newest first within each kind: negative stock, large counts, compensations."""
+    share = recount_share_ppm(store)
+    since = utcnow() - LOOK_BACK
+    with store.db.read() as s:
+        accepted = set(s.scalars(select(StockReview.key)))
+        found = _negatives(s, limit) + _counts(s, share, since, limit) + _fixes(s, since, limit)
+    return [i for i in found if i.key not in accepted][:limit]
+
+
+def _negatives(s, limit: int) -> list[Item]:
+    on_hand = _on_hand_subquery()
+    rows = s.execute(select(Product.id, Product.sku, Product.name, on_hand.c.qty)
+                     .join(on_hand, on_hand.c.product_id == Product.id)
+                     .where(Product.active, Product.stock_tracked, on_hand.c.qty < 0)
+                     .order_by(on_hand.c.qty).limit(limit))
+    return [Item(f"{NEGATIVE}:{pid}:{qty}", NEGATIVE, pid, sku, name, qty, 0, None,
+                 "Below zero: recount, or accept until it changes")
+            for pid, sku, name, qty in rows]
+
+
+def _counts(s, share: int, since: datetime, limit: int) -> list[Item]:
+    """Counts whose move is large against the ledger just before them (the movements
+    dated up to the count, other than the count itself)."""
+    earlier = aliased(StockMovement)
+    before = (select(func.coalesce(func.sum(earlier.qty_delta_milli), 0))
+              .where(earlier.product_id == StockMovement.product_id,
+                     earlier.created_at <= StockMovement.created_at,
+                     earlier.id != StockMovement.id)
+              .correlate(StockMovement).scalar_subquery())
+    on_hand = _on_hand_subquery()
+    rows = s.execute(select(StockMovement.id, StockMovement.product_id, Product.sku, Product.name,
+                            StockMovement.qty_delta_milli, before, StockMovement.created_at,
+                            func.coalesce(on_hand.c.qty, 0))
+                     .join(Product, Product.id == StockMovement.product_id)
+                     .outerjoin(on_hand, on_hand.c.product_id == Product.id)
+                     .where(StockMovement.kind == stock_rules.COUNT,
+                            StockMovement.qty_delta_milli != 0,
+                            StockMovement.created_at >= since)
+                     .order_by(StockMovement.created_at.desc()).limit(limit * 4))
+    out = []
+    for mid, pid, sku, name, moved, was, at, qty in rows:
+        if stock_rules.moved_too_much(moved, was, share):
+            out.append(Item(f"{COUNT}:{mid}", COUNT, pid, sku, name, qty, moved, at,
+                            f"Counted {_qty(was + moved)} where the books said {_qty(was)}"))
+    return out[:limit]
+
+
+def _fixes(s, since: datetime, limit: int) -> list[Item]:
+    on_hand = _on_hand_subquery()
+    rows = s.execute(select(StockMovement.id, StockMovement.product_id, Product.sku, Product.name,
+                            StockMovement.qty_delta_milli, StockMovement.created_at,
+                            StockMovement.reason, func.coalesce(on_hand.c.qty, 0))
+                     .join(Product, Product.id == StockMovement.product_id)
+                     .outerjoin(on_hand, on_hand.c.product_id == Product.id)
+                     .where(and_(StockMovement.kind == stock_rules.COUNT_FIX,
+                                 StockMovement.created_at >= since))
+                     .order_by(StockMovement.created_at.desc()).limit(limit))
+    return [Item(f"{COMPENSATION}:{mid}", COMPENSATION, pid, sku, name, qty, moved, at,
+                 (reason or "Written by the server after the count").capitalize())
+            for mid, pid, sku, name, moved, at, reason, qty in rows]
+
+
+def _qty(milli: int) -> str:
+    return f"{milli / 1000:,.3f}".rstrip("0").rstrip(".")
+
+
+def accept(store: LocalStore, actor: Actor, item: Item, note: str | None = None) -> None:
+    """The clerk accepts an item as it stands: recorded with an audit entry, one transaction."""
+    require(actor.role, Action.STOCK_COUNT)
+    problem = too_long("The note", note, MAX_REASON)
+    if problem:
+        raise StockError(problem)
+    now = utcnow()
+    with store.db.write() as s:
+        if s.get(StockReview, item.key) is not None:
+            return  # accepted already (a second click)
+        s.add(StockReview(key=item.key, product_id=item.product_id, kind=item.kind,
+                          note=note or None, actor_id=actor.staff_id, accepted_at=now))
+        device = s.get(Device, store.device_id)
+        audit.append(s, device, at=now, actor_id=actor.staff_id, action="stock.review.accept",
+                     entity_type="product", entity_id=item.product_id,
+                     changes={"accepted": {"before": None, "after": item.key},
+                              "on_hand_milli": item.on_hand_milli, "moved_milli": item.moved_milli},
+                     reason=note or item.detail[:MAX_REASON])
+
+
+def set_recount_share(store: LocalStore, actor: Actor, share_ppm: int) -> None:
+    """The store's recount share (a manager's setting), audited."""
+    require(actor.role, Action.CATALOG_EDIT)
+    if not 0 < share_ppm <= 1_000_000:
+        raise StockError("The recount share is more than 0 % and at most 100 %")
+    with store.db.write() as s:
+        settings = s.scalars(select(StoreSettings)).one()
+        before = settings.recount_share_ppm
+        settings.recount_share_ppm = share_ppm
+        device = s.get(Device, store.device_id)
+        audit.append(s, device, at=utcnow(), actor_id=actor.staff_id,
+                     action="store.recount_share", entity_type="store", entity_id=settings.id,
+                     changes={"recount_share_ppm": {"before": before, "after": share_ppm}},
+                     reason=None)

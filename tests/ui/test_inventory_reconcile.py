@@ -1,0 +1,93 @@
+"""The reconciliation list on the inventory screen (issue 18): negative stock, a count
+that moved stock a lot and a compensation the server wrote after the count, each to
+recount or accept; accepting is audited and takes the item off the list."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.services import catalog, inventory, staff, stock_count
+from app.store.base import utcnow
+from app.store.models import AuditEntry, Product, StockMovement, StockReview
+from tests.ui.conftest import settle
+from tests.ui.test_inventory_screen import stock_in
+
+SHOTS = Path(os.environ.get("TILLSYNC_SHOTS", "/tmp/tillsync-shots"))
+
+
+def _three_products(store) -> list[str]:
+    with store.db.read() as s:
+        return list(s.scalars(select(Product.id).where(Product.active, Product.stock_tracked,
+                                                       ~Product.sold_by_weight)
+                              .order_by(Product.sku).limit(3)))
+
+
+def _set_up(store) -> tuple[str, str, str]:
+    clerk = staff.sign_in(store, "1004", "4444")
+    below, counted, late = _three_products(store)
+    inventory.adjust(store, clerk, below, -(catalog.on_hand_milli(store, below) + 2000),
+                     "theft", "shelf cleared")
+    session = stock_count.CountSession(store)
+    session.set_count(counted, catalog.on_hand_milli(store, counted) * 2 + 5000)  # far off
+    stock_count.commit_count(store, clerk, session, "aisle 2")
+    with store.db.write() as s:  # the server's compensation, as a pull brings it
+        s.add(StockMovement(id=new_id(), product_id=late, kind="count_fix", qty_delta_milli=1000,
+                            reason="a sale dated 2026-05-01 09:05:00 arrived after the stock "
+                                   "count of 2026-05-01 09:10:00 UTC",
+                            device_id=None, created_at=utcnow(), synced=True))
+    return below, counted, late
+
+
+def test_reconcile_lists_recounts_and_accepts(desktop, qtbot, store) -> None:
+    below, counted, late = _set_up(store)
+    screen = stock_in(desktop, qtbot)
+    QTest.keyClick(screen, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    settle(desktop, qtbot, 100)
+    page = screen.reconcile
+    assert screen.tabs.currentWidget() is page
+    listed = {(i.kind, i.product_id) for i in page.rows}
+    assert listed == {("negative", below), ("count", counted), ("compensation", late)}
+    assert page.table.rowCount() == 3 and page.share.value() == 25
+    texts = [page.table.item(r, 0).text() for r in range(3)]
+    assert texts == ["Below zero", "Large count", "Late movement"]
+    assert "arrived after the stock count" in page.table.item(2, 5).text()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    desktop.window.resize(1280, 800)
+    settle(desktop, qtbot, 100)
+    desktop.window.grab().save(str(SHOTS / "inventory_reconcile.png"))
+
+    # accept the compensation with a note: audited, and it leaves the list
+    page.table.selectRow(2)
+    page.note.setText("sale was real, count stands")
+    QTest.keyClick(page.table, Qt.Key.Key_F7)
+    settle(desktop, qtbot, 100)
+    assert {i.product_id for i in page.rows} == {below, counted}
+    with store.db.read() as s:
+        review = s.scalars(select(StockReview).where(StockReview.product_id == late)).one()
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.entity_id == late,
+                                                   AuditEntry.action == "stock.review.accept")).one()
+    assert review.kind == "compensation" and entry.reason == "sale was real, count stands"
+
+    # recount the negative product: the count tab opens with it on the count at 0
+    page.table.selectRow([i.product_id for i in page.rows].index(below))
+    QTest.keyClick(page.table, Qt.Key.Key_F6)
+    settle(desktop, qtbot, 100)
+    assert screen.tabs.currentWidget() is screen.counting
+    item = screen.counting.session.items[below]
+    assert item.counted_milli == 0 and item.expected_milli == -2000
+
+    # the share is the store's setting, saved and audited; this count moved more than 100 %
+    QTest.keyClick(screen, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    settle(desktop, qtbot, 100)
+    page.share.setValue(100)
+    page.share.editingFinished.emit()
+    settle(desktop, qtbot, 150)
+    assert ("count", counted) in {(i.kind, i.product_id) for i in page.rows}  # moved > 100 %
+    with store.db.read() as s:
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "store.recount_share"))
