@@ -354,3 +354,31 @@ def test_sign_out_says_what_waits_to_sync_and_lets_the_person_go_on(desktop, qtb
     window.unsynced_box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: desktop.ctx.actor is None, timeout=3000)
     assert window.root.currentIndex() == 0
+
+
+def test_a_cashiers_price_override_needs_a_manager_pin(desktop, qtbot, store):
+    sign_in(desktop, qtbot)
+    register = desktop.window.register
+    wedge_burst(barcodes(store, 1)[0][0])
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
+    listed = register.cart.lines[0].unit_price
+    from ui.dialogs.till_limit import PriceDialog
+
+    def typed(dialog: QWidget) -> None:
+        dialog.value.clear()
+        type_text(dialog.value, "0.50")
+        press(dialog.value, F.Key_Return)
+
+    _when_modal(PriceDialog, typed)
+    desktop.window.activateWindow()
+    register.scan.setFocus()
+    press(register.scan, F.Key_F7)
+    override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
+    assert any("price of" in label.text() for label in override.findChildren(QLabel))
+    type_text(override.code, "1002")
+    type_text(override.pin, "222222")
+    press(override.pin, F.Key_Return)
+    qtbot.waitUntil(lambda: register.guard.approver is not None, timeout=5000)
+    line = register.cart.lines[0]
+    assert (line.unit_price, line.list_price) == (50, listed)
