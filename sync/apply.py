@@ -139,7 +139,7 @@ def apply_conflict(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 STORE_FIELDS = ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
-                "receipt_footer")
+                "receipt_footer", "till_limits")
 
 
 def store_settings_row(s: Session, store_id: str, name: str = "") -> StoreSettings:
