@@ -99,9 +99,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_create_org(args: argparse.Namespace) -> int:
-    with _session(_settings(args)).begin() as s:
-        org = tenancy.create_org(s, args.name)
-        print(f"organization {org.id} {org.name}")
+    """The organization with its defaults (server/ops/org_setup.py): a store, the owner
+    when --owner-password/--owner-pin is given, and an enrollment code (text and QR)."""
+    from server.ops import org_setup
+
+    settings = _settings(args)
+    defaults = org_setup.ShopDefaults(
+        store_name=args.store, currency=args.currency, locale=args.locale,
+        tax_inclusive=not args.tax_exclusive, address=args.address,
+        receipt_footer=args.receipt_footer, owner_name=args.owner,
+        owner_password=args.owner_password, owner_pin=args.owner_pin)
+    with _session(settings).begin() as s:
+        shop = org_setup.create_shop(s, make_hasher(settings), args.name, defaults)
+        print(f"organization {shop.org.id} {shop.org.name}")
+        print(f"store        {shop.store.id} {shop.store.name} ({shop.store.currency}, "
+              f"{'tax inclusive' if shop.store.tax_inclusive else 'tax exclusive'})")
+        if shop.owner is not None:
+            print(f"owner        {shop.owner.id} {shop.owner.name} code {shop.owner.code}")
+        else:
+            print("owner        none yet: tillsync-server create-staff --role owner ...")
+    link = org_setup.enrollment_link(args.server_url, shop.code)
+    print(f"enrollment code (one-time, 7 days, an owner's till): {shop.code}")
+    print(f"first till: {link}")
+    if args.qr:
+        print(org_setup.qr_text(link))
     return 0
 
 
@@ -280,8 +301,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--forwarded-allow-ips", default=None,
                    help="proxy addresses whose X-Forwarded-* headers are trusted (default "
                    "uvicorn's: $FORWARDED_ALLOW_IPS or 127.0.0.1)")
-    p = add("create-org", cmd_create_org, "create an organization")
+    p = add("create-org", cmd_create_org, "create an organization with a store, its owner "
+            "and a first enrollment code (all editable afterwards)")
     p.add_argument("name")
+    p.add_argument("--store", help="the first store's name (default: the organization's)")
+    p.add_argument("--currency", default="EUR")
+    p.add_argument("--locale", default="en_IE")
+    p.add_argument("--tax-exclusive", action="store_true")
+    p.add_argument("--address", default="")
+    p.add_argument("--receipt-footer", default="Thank you for shopping with us!")
+    p.add_argument("--owner", default="Owner", help="the owner's name")
+    p.add_argument("--owner-password", help="the owner's password (back office sign-in)")
+    p.add_argument("--owner-pin", help="the owner's PIN (till sign-in)")
+    p.add_argument("--server-url", default="https://tillsync.example",
+                   help="this server's address as tills reach it (in the enrollment link)")
+    p.add_argument("--qr", action="store_true", help="draw the enrollment link as a QR code")
     p = add("create-store", cmd_create_store, "create a store of an organization")
     p.add_argument("--org", required=True)
     p.add_argument("--currency", default="EUR")
@@ -311,6 +345,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="catalog size (default 2000, as the terminal's demo)")
     p.add_argument("--code-file", help="write the one-time enrollment code to this file "
                    "instead of printing it")
+    from server.analytics.cli import add_parser as add_analytics
+    add_analytics(add)
+    from server.journal.cli import add_parser as add_journal
+    add_journal(add)
+    from server.ops.cli import add_parser as add_ops
+    add_ops(add)
     return parser
 
 

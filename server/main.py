@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI
 
 from server import crypto, openapi
+from server.analytics import totals as analytics_totals
 from server.auth.endpoints import router as auth_router
 from server.config import Settings
 from server.context import AppContext
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.run_migrations:
         run_migrations(settings.database_url)
     ctx = build_context(settings)
+    ctx.metrics.business.source = analytics_totals.reader(ctx)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -117,7 +119,8 @@ def _optional_routers(app: FastAPI) -> None:
 
     for name in ("server.conflicts.endpoints", "server.backoffice.endpoints",
                  "server.backoffice.approvals", "server.backoffice.products",
-                 "server.shifts.endpoints"):
+                 "server.analytics.endpoints", "server.shifts.endpoints",
+                 "server.journal.endpoints"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

@@ -2,7 +2,66 @@
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+#: (store id, order type, orders, gross revenue in minor units) per store and order type
+BusinessRows = Callable[[], list[tuple[str, str, int, int]]]
+
+
+class BusinessCollector(Collector):
+    """Orders and revenue by store and order type, read from the analytics totals at
+    each scrape (so every worker process answers the same, and a restart loses none)."""
+
+    def __init__(self) -> None:
+        self.source: BusinessRows | None = None
+
+    def collect(self) -> Iterator[Any]:
+        orders = GaugeMetricFamily("tillsync_orders", "Orders kept (not deleted), all time",
+                                   labels=["store", "order_type"])
+        revenue = GaugeMetricFamily("tillsync_revenue_minor_units",
+                                    "Gross revenue of kept orders, all time (minor units)",
+                                    labels=["store", "order_type"])
+        for store, kind, count, gross in (self.source() if self.source else []):
+            orders.add_metric([store, kind], count)
+            revenue.add_metric([store, kind], gross)
+        yield orders
+        yield revenue
+
+
+#: (organization id, journal holds, entries checked, checked at in seconds since the epoch)
+JournalRows = Callable[[], list[tuple[str, bool, int, float]]]
+
+
+class JournalCollector(Collector):
+    """The latest check of each organization's journal (server/journal/status.py), read
+    from the database at each scrape, so every worker process answers the same."""
+
+    def __init__(self) -> None:
+        self.source: JournalRows | None = None
+
+    def collect(self) -> Iterator[Any]:
+        holds = GaugeMetricFamily("tillsync_journal_ok",
+                                  "1 if the organization's journal held at its latest check, "
+                                  "0 if an entry was edited, removed, inserted or reordered",
+                                  labels=["org"])
+        entries = GaugeMetricFamily("tillsync_journal_entries",
+                                    "Entries in the organization's journal at its latest check",
+                                    labels=["org"])
+        checked = GaugeMetricFamily("tillsync_journal_checked_timestamp_seconds",
+                                    "When the organization's journal was last checked",
+                                    labels=["org"])
+        for org, ok, count, at in (self.source() if self.source else []):
+            holds.add_metric([org], 1 if ok else 0)
+            entries.add_metric([org], count)
+            checked.add_metric([org], at)
+        yield holds
+        yield entries
+        yield checked
 
 
 class Metrics:
@@ -24,3 +83,12 @@ class Metrics:
             "tillsync_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"],
             registry=self.registry,
         )
+        self.sync_lag = Gauge(
+            "tillsync_terminal_sync_lag_seconds",
+            "Age of the oldest operation a terminal had not synced, as of its last push",
+            ["store", "terminal"], registry=self.registry,
+        )
+        self.business = BusinessCollector()
+        self.registry.register(self.business)
+        self.journal = JournalCollector()
+        self.registry.register(self.journal)

@@ -10,7 +10,7 @@ message so the status bar can say what went wrong in words.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from sync.protocol import (
     MAX_BATCH,
     MAX_BODY_BYTES,
     DevicePosition,
+    JournalHead,
     Operation,
     PullResponse,
     PushRequest,
@@ -185,31 +186,34 @@ class SyncClient:
     async def me(self) -> dict[str, Any]:
         return await self._request("GET", "/terminals/me")
 
-    async def push(self, operations: list[Operation]) -> PushResponse:
+    async def push(self, operations: list[Operation],
+                   journal_head: JournalHead | None = None) -> PushResponse:
         """POST /sync/push. A batch whose body is too large (past MAX_BODY_BYTES, or a 413
         from a server with a lower limit) goes in two halves, one after the other, and
         the answers are put together as the server's answer to the whole would be."""
         if len(operations) > MAX_BATCH:
             raise ValueError(f"at most {MAX_BATCH} operations per push")
         # encoded and decoded by pydantic-core: a batch of 500 sales costs a few ms, not tens
-        body = PushRequest(operations=[*operations]).model_dump_json().encode()
+        body = PushRequest(operations=[*operations], oldest_pending_age_s=sync_lag(operations),
+                           journal_head=journal_head).model_dump_json().encode()
         if len(body) > MAX_BODY_BYTES and len(operations) > 1:
-            return await self._push_halves(operations)
+            return await self._push_halves(operations, journal_head)
         try:
             return await self._push_body(body)
         except PermanentError as exc:
             if exc.status != 413 or len(operations) < 2:
                 raise
-        return await self._push_halves(operations)
+        return await self._push_halves(operations, journal_head)
 
-    async def _push_halves(self, operations: list[Operation]) -> PushResponse:
+    async def _push_halves(self, operations: list[Operation],
+                           journal_head: JournalHead | None = None) -> PushResponse:
         half = len(operations) // 2
-        first = await self.push(operations[:half])
+        first = await self.push(operations[:half], journal_head)
         answered = {r.op_id for r in first.results}
         if first.gap_from is not None or not answered.issuperset(
                 op.op_id for op in operations[:half]):
             return first  # held back: the second half would be too
-        second = await self.push(operations[half:])
+        second = await self.push(operations[half:], journal_head)
         return PushResponse(results=first.results + second.results,
                             last_applied_seq=second.last_applied_seq,
                             gap_from=second.gap_from, server_time=second.server_time)
@@ -248,3 +252,14 @@ class SyncClient:
             params["limit"] = limit
         body = await self._request("GET", "/sync/snapshot", params=params)
         return SnapshotResponse.model_validate(body)
+
+
+def sync_lag(operations: list[Operation]) -> float | None:
+    """Seconds since the oldest of these operations was recorded: pending operations go
+    out oldest first, so it is the age of the oldest one not yet synced (the server shows
+    it per terminal on /metrics)."""
+    if not operations:
+        return None
+    oldest = min(op.created_at if op.created_at.tzinfo else op.created_at.replace(tzinfo=UTC)
+                 for op in operations)
+    return min(max((datetime.now(UTC) - oldest).total_seconds(), 0.0), 1e9)

@@ -116,6 +116,14 @@ def describe_errors(exc: ValidationError, prefix: str = "", whole: str = "operat
     return "; ".join(parts[:10]) + ("; ..." if len(parts) > 10 else "")
 
 
+class JournalHead(BaseModel):
+    """The till's audit chain head when it pushed: its last entry's seq and hash
+    (docs/journal.md). The server records it in its own journal."""
+
+    seq: int = Field(ge=0, le=2**62)
+    hash: str = Field(pattern="^[0-9a-f]{64}$")
+
+
 class PushRequest(BaseModel):
     """``POST /sync/push``: at most 500 operations. An item that is not a valid Operation
     but has an ``op_id`` string (at most 64 characters) and an ``op_seq`` is answered
@@ -124,6 +132,13 @@ class PushRequest(BaseModel):
     protocol: int = Field(default=PROTOCOL_VERSION, ge=1, le=MAX_COUNT)
     operations: list[Annotated[Operation | SkipJsonSchema[RawOperation],
                                Field(union_mode="left_to_right")]] = Field(max_length=MAX_BATCH)
+    oldest_pending_age_s: float | None = Field(
+        default=None, ge=0, le=1e9,
+        description="Seconds since the oldest operation the terminal has not synced yet was "
+        "recorded (its sync lag, shown on /metrics); older terminals send none")
+    journal_head: JournalHead | None = Field(
+        default=None, description="The till's audit chain head, recorded in the server's "
+        "journal (docs/journal.md); older terminals send none")
 
 
 class OperationResult(BaseModel):

@@ -1,5 +1,15 @@
 """All tables, imported in one place for Alembic and for the services."""
 
+from server.db.analytics import (
+    AnalyticsDeletions,
+    AnalyticsOrder,
+    AnalyticsProducts,
+    AnalyticsRefunds,
+    AnalyticsSales,
+    AnalyticsTenders,
+    AnalyticsTotals,
+    StoreTimeZone,
+)
 from server.db.base import Base
 from server.db.commerce import (
     Approval,
@@ -15,6 +25,13 @@ from server.db.commerce import (
     StockMovement,
 )
 from server.db.guards import RateLimitBucket, SignInLock
+from server.db.journal import (
+    JournalCheck,
+    JournalHead,
+    JournalLink,
+    JournalPending,
+    TerminalJournalHead,
+)
 from server.db.syncing import (
     Conflict,
     Event,
@@ -39,4 +56,7 @@ __all__ = [
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
     "Refund", "RefreshToken", "Shift", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
     "WebhookDelivery", "RateLimitBucket", "SignInLock",
+    "JournalCheck", "JournalHead", "JournalLink", "JournalPending", "TerminalJournalHead",
+    "AnalyticsDeletions", "AnalyticsOrder", "AnalyticsProducts", "AnalyticsRefunds",
+    "AnalyticsSales", "AnalyticsTenders", "AnalyticsTotals", "StoreTimeZone",
 ]

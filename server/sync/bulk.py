@@ -32,11 +32,12 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from app.domain.operations import Entity, OpType
+from server.analytics.consumer import consume_rows
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
 from server.db.bulk_insert import execute_rows, insert_rows
 from server.feed.writer import FeedWriter
-from server.sync import bulk_run, sightings
+from server.sync import bulk_run, sightings, till_limits
 from server.sync.bulk_run import (
     AUDIT,
     DELIVERIES,
@@ -52,6 +53,7 @@ from server.sync.bulk_run import (
 from server.sync.common import Outcome, Rejected
 from server.sync.dispatch import check_ceiling, upgrade
 from server.sync.order_decision import Applied, Envelope, Refused, decide
+from sync.payloads import OrderCreate
 from sync.protocol import Operation, OpStatus
 
 _lv = LEVELS.c
@@ -117,6 +119,9 @@ class BulkOrders:
             actor.name, actor.role, utcnow()), run)
         if isinstance(decision, Refused):
             return Outcome(OpStatus.REJECTED, reason=decision.reason)
+        if term.terminal_id is not None and till_limits.may_breach(op.payload):
+            till_limits.check_sale(self.session, term.store_id, actor,
+                                   OrderCreate.model_validate(op.payload))
         if term.terminal_id is not None:  # the actor is seen working on this till
             sightings.note_seen(self.session, term.terminal_id, actor.id)
         self._buffer(op, run, decision, feed)
@@ -189,6 +194,7 @@ class BulkOrders:
         try:
             for table in TABLES:
                 insert_rows(conn, table, run.rows[table])
+            consume_rows(conn, run.rows[EVENTS])  # the analytics rollups (issue 15)
             execute_rows(
                 conn, _LEVELS_UPD,
                 [{"b_store": store, "b_product": pid, "b_qty": run.levels[(store, pid)]}
@@ -207,4 +213,6 @@ class BulkRefused(Exception):
 
 
 def is_bulk(op: Operation) -> bool:
-    return op.type is OpType.ORDER_CREATE
+    """A sale that names an approver goes one by one: its approver's proof is checked
+    (server/sync/dispatch.py run_handler), which the bulk writer does not do."""
+    return op.type is OpType.ORDER_CREATE and not op.payload.get("approved_by")

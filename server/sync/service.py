@@ -22,11 +22,13 @@ import anyio
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 
+from server.analytics import totals as analytics_totals
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.engine import READ
 from server.db.models import Terminal
 from server.errors import ApiError
+from server.journal import heads as journal_heads
 from server.sync.chunk import Decided
 from server.sync.group_commit import GroupCommit
 from server.sync.intake import taken_in, type_name
@@ -92,6 +94,7 @@ async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -
     results: list[OperationResult] = []
     gap_from: int | None = None
     last = 0
+    analytics_totals.note_lag(ctx, terminal, req.oldest_pending_age_s)
     ops = taken_in(req.operations)
     for i in range(0, len(ops), CHUNK):
         done, gap, last = await _write_chunk(ctx, terminal, ops[i:i + CHUNK])
@@ -101,5 +104,7 @@ async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -
             break
     if not ops:
         last = await anyio.to_thread.run_sync(_counter, ctx, terminal)
+    if req.journal_head is not None:  # after the ops: the head names their entries too
+        await anyio.to_thread.run_sync(journal_heads.record_head, ctx, terminal, req.journal_head)
     return PushResponse(results=results, last_applied_seq=last, gap_from=gap_from,
                         server_time=utcnow())

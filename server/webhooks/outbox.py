@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from server.analytics import consumer as analytics
 from server.db.base import utcnow
 from server.db.models import Event, WebhookDelivery
 
@@ -39,6 +40,7 @@ def emit(
     event.payload["created_at"] = now.isoformat()
     session.add(event)
     session.flush()
+    analytics.consume(session, org_id, event_type, data)  # the rollups (issue 15)
     for url in urls:
         session.add(WebhookDelivery(id=new_id(), event_id=event.id, url=url, next_attempt_at=now))
     return event

@@ -1,0 +1,197 @@
+"""``python -m benchmarks.analytics [--orders N] [--stores N] [--runs N] [--sqlite]``.
+
+A year of orders (default 1,000,000 in 20 stores) on a fresh PostgreSQL database, seeded
+with COPY (orders, lines, payments); the rollups filled by ``tillsync-server analytics
+rebuild`` (server/analytics/rebuild.py, the consumer the pushes use), timed. Then one
+store's month dashboard (GET /analytics/summary's service: totals, by type, staff,
+terminal, day, tenders, top products, refunds, deletions, plans) measured against the
+same figures computed from the orders tables in the same run (the baseline).
+
+Target: the rollups' p95 under 100 ms. Exit status 1 if missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from sqlalchemy import text
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from benchmarks.sync_bench import database
+from server.analytics import rebuild
+from server.analytics.service import Ask, summary_in
+from server.context import StaffPrincipal
+from server.db.engine import make_engine, run_migrations, session_factories
+from server.tenancy import service as tenancy
+
+YEAR_START = datetime(2025, 12, 1, tzinfo=UTC)
+MONTH = (date(2026, 6, 1), date(2026, 6, 30))
+TENDERS = ("cash", "card", "card", "voucher")
+
+
+def _copy(conn: object, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """COPY rows into a table through psycopg's raw connection."""
+    raw = conn.connection.driver_connection  # type: ignore[attr-defined]
+    with raw.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as cp:
+        for row in rows:
+            cp.write_row(row)
+
+
+def seed(url: str, n_orders: int, n_stores: int) -> tuple[str, list[str], str]:
+    engine = make_engine(url)
+    writer, _ = session_factories(engine)
+    rng = random.Random(15)
+    staff = [new_id() for _ in range(6)]
+    products = [(new_id(), f"Product {i}") for i in range(500)]
+    with writer.begin() as s:
+        org = tenancy.create_org(s, "Bench").id
+        stores = [tenancy.create_store(s, org, f"Store {i}").id for i in range(n_stores)]
+    tills = {st: [new_id() for _ in range(3)] for st in stores}
+    per_chunk = 50_000
+    for start in range(0, n_orders, per_chunk):
+        orders, lines, pays = [], [], []
+        for k in range(start, min(n_orders, start + per_chunk)):
+            oid, st = new_id(), stores[k % n_stores]
+            at = YEAR_START + timedelta(seconds=rng.randrange(365 * 86400))
+            online = rng.random() < 0.1
+            device = None if online else rng.choice(tills[st])
+            total = tax = 0
+            for pos in range(rng.randint(1, 3)):
+                pid, name = rng.choice(products)
+                qty, price = rng.choice((1000, 2000, 3000)), rng.randrange(100, 5000)
+                line_total = price * qty // 1000
+                line_tax = line_total * 2 // 12
+                total, tax = total + line_total, tax + line_tax
+                lines.append((new_id(), oid, pos, pid, name, price, qty, 200_000, 0, 0,
+                              line_total, line_total - line_tax, line_tax, line_total))
+            deleted = rng.random() < 0.01
+            orders.append((oid, org, st, f"GO-B{k:09d}", "deleted" if deleted else "completed",
+                           "EUR", True, not online, total, 0, tax, total,
+                           0 if deleted else total, 0, "[]", "[]", at, rng.choice(staff), device,
+                           "mistake" if deleted else None, 1, at, at, 0, 0))
+            if not deleted:
+                pays.append((new_id(), org, st, oid, rng.choice(TENDERS), total, total, 0,
+                             rng.choice(staff), device, at, at))
+        with engine.begin() as conn:
+            _copy(conn, "orders", (
+                "id", "org_id", "store_id", "reference", "status", "currency", "tax_inclusive",
+                "is_offline", "subtotal", "discount", "tax", "total", "paid", "refunded", "flags",
+                "installments", "created_at", "created_by", "device_id", "deleted_reason",
+                "version", "received_at", "updated_at", "order_discount_percent_ppm",
+                "order_discount_amount"), orders)
+            _copy(conn, "order_lines", (
+                "id", "order_id", "position", "product_id", "name", "unit_price", "qty_milli",
+                "tax_rate_ppm", "discount_percent_ppm", "discount_amount", "gross", "net", "tax",
+                "total"), lines)
+            _copy(conn, "payments", (
+                "id", "org_id", "store_id", "order_id", "method", "amount", "tendered", "change",
+                "actor_id", "device_id", "created_at", "received_at"), pays)
+        print(f"  seeded {min(n_orders, start + per_chunk):,} orders", flush=True)
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    return org, stores, staff[0]
+
+
+BASELINE = {
+    "by_type_staff_terminal": """
+        SELECT (device_id IS NOT NULL) AS offline, created_by, coalesce(device_id, ''),
+               count(*), sum(total), sum(tax)
+        FROM orders WHERE store_id = :s AND created_at >= :a AND created_at < :b
+          AND status <> 'deleted' GROUP BY 1, 2, 3""",
+    "by_day": """
+        SELECT date_trunc('day', created_at AT TIME ZONE :z), (device_id IS NOT NULL),
+               count(*), sum(total), sum(tax)
+        FROM orders WHERE store_id = :s AND created_at >= :a AND created_at < :b
+          AND status <> 'deleted' GROUP BY 1, 2""",
+    "tenders": """
+        SELECT p.method, count(*), sum(p.amount) FROM payments p JOIN orders o ON o.id = p.order_id
+        WHERE o.store_id = :s AND p.created_at >= :a AND p.created_at < :b GROUP BY 1""",
+    "top_products": """
+        SELECT coalesce(l.product_id, '~' || l.name), max(l.name), sum(l.qty_milli), sum(l.total)
+        FROM order_lines l JOIN orders o ON o.id = l.order_id
+        WHERE o.store_id = :s AND o.created_at >= :a AND o.created_at < :b
+          AND o.status <> 'deleted' GROUP BY 1 ORDER BY 4 DESC LIMIT 10""",
+    "refunds": """
+        SELECT r.reason, count(*), sum(r.amount) FROM refunds r JOIN orders o ON o.id = r.order_id
+        WHERE o.store_id = :s AND r.created_at >= :a AND r.created_at < :b GROUP BY 1""",
+    "deletions": """
+        SELECT deleted_reason, count(*), sum(total) FROM orders
+        WHERE store_id = :s AND created_at >= :a AND created_at < :b AND status = 'deleted'
+        GROUP BY 1""",
+}
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def measure(url: str, org: str, store: str, owner: str, runs: int) -> tuple[list[float], list[float]]:
+    engine = make_engine(url)
+    _, reader = session_factories(engine)
+    principal = StaffPrincipal(owner, org, Role.OWNER.value, "Owner")
+    ask = Ask(MONTH[0], MONTH[1], store_id=store)
+    a = datetime(2026, 6, 1, tzinfo=UTC)
+    b = datetime(2026, 7, 1, tzinfo=UTC)
+    rollups, baseline = [], []
+    for i in range(runs + 3):
+        with reader() as s:
+            t0 = time.perf_counter()
+            answer = summary_in(s, principal, ask)
+            t1 = time.perf_counter()
+            for sql in BASELINE.values():
+                s.execute(text(sql), {"s": store, "a": a, "b": b, "z": "UTC"}).all()
+            t2 = time.perf_counter()
+        if i >= 3:  # warm-up runs not counted
+            rollups.append((t1 - t0) * 1000)
+            baseline.append((t2 - t1) * 1000)
+    print(f"  the month: {answer.totals.orders:,} orders, {answer.totals.gross / 100:,.2f} gross")
+    engine.dispose()
+    return rollups, baseline
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.analytics")
+    parser.add_argument("--orders", type=int, default=1_000_000)
+    parser.add_argument("--stores", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=30)
+    args = parser.parse_args(argv)
+    import tempfile
+
+    with database(True, tempfile.mkdtemp()) as url:
+        run_migrations(url)
+        t0 = time.perf_counter()
+        org, stores, owner = seed(url, args.orders, args.stores)
+        print(f"seeded {args.orders:,} orders in {args.stores} stores over a year "
+              f"in {time.perf_counter() - t0:.0f} s (PostgreSQL, COPY)")
+        t0 = time.perf_counter()
+        engine = make_engine(url)
+        writer, _ = session_factories(engine)
+        with writer.begin() as s:
+            counted = rebuild.rebuild(s, org)
+        with engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        engine.dispose()
+        print(f"rollups rebuilt from {counted:,} orders in {time.perf_counter() - t0:.0f} s")
+        rollups, baseline = measure(url, org, stores[0], owner, args.runs)
+    print(f"one store's month dashboard, {args.runs} runs:")
+    for name, values in (("rollups", rollups), ("orders tables (baseline)", baseline)):
+        print(f"  {name:26s} p50 {statistics.median(values):7.1f} ms  p95 {_p(values, .95):7.1f} ms"
+              f"  p99 {_p(values, .99):7.1f} ms")
+    ratio = statistics.median(baseline) / max(statistics.median(rollups), 1e-9)
+    print(f"  baseline / rollups (p50): {ratio:.1f}x")
+    ok = _p(rollups, .95) < 100
+    print("target p95 < 100 ms:", "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+

@@ -1,0 +1,110 @@
+"""Reads of the analytics rollups (never of the orders table) and the stores' scope."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Table, func, select
+from sqlalchemy.orm import Session
+
+from server.analytics.consumer import DELETIONS, ORDERS, PRODUCTS, REFUNDS, SALES, TENDERS
+from server.db.analytics import StoreTimeZone
+from server.db.tenancy import Store, Terminal, TerminalStaff
+
+
+@dataclass(frozen=True)
+class Window:
+    """One store's rows to read: its UTC range and the filters asked for."""
+
+    store_id: str
+    start: datetime
+    end: datetime
+    terminal_id: str | None = None
+    staff_id: str | None = None
+    order_type: str | None = None
+
+
+def _where(table: Table, w: Window) -> list[Any]:
+    c = table.c
+    conds = [c.store_id == w.store_id, c.slot >= w.start, c.slot < w.end]
+    if w.terminal_id is not None:
+        conds.append(c.terminal_id == w.terminal_id)
+    if w.staff_id is not None:
+        conds.append(c.staff_id == w.staff_id)
+    if w.order_type is not None:
+        conds.append(c.order_type == w.order_type)
+    return conds
+
+
+def sales_by(session: Session, w: Window, *dims: str) -> list[Any]:
+    """Kept orders summed by ``dims`` (columns of analytics_sales)."""
+    c = SALES.c
+    cols = [c[d] for d in dims]
+    return list(session.execute(
+        select(*cols, func.sum(c.orders), func.sum(c.gross), func.sum(c.tax),
+               func.sum(c.plans_started), func.sum(c.plan_amount))
+        .where(*_where(SALES, w)).group_by(*cols)).all())
+
+
+def tenders_by(session: Session, w: Window, *dims: str) -> list[Any]:
+    c = TENDERS.c
+    cols = [c[d] for d in dims]
+    return list(session.execute(
+        select(*cols, func.sum(c.payments), func.sum(c.amount))
+        .where(*_where(TENDERS, w)).group_by(*cols)).all())
+
+
+def top_products(session: Session, w: Window, limit: int) -> list[Any]:
+    """(key, name, qty, revenue) of the most sold products, by revenue then quantity."""
+    c = PRODUCTS.c
+    revenue, qty = func.sum(c.revenue), func.sum(c.qty_milli)
+    return list(session.execute(
+        select(c.product_key, func.max(c.name), qty, revenue)
+        .where(*_where(PRODUCTS, w)).group_by(c.product_key)
+        .having(qty != 0).order_by(revenue.desc(), qty.desc(), c.product_key)
+        .limit(limit)).all())
+
+
+def reasons(session: Session, table: Table, w: Window) -> list[Any]:
+    """(reason, count, amount) of refunds or deletions."""
+    c = table.c
+    count = c.refunds if table is REFUNDS else c.orders
+    return list(session.execute(
+        select(c.reason, func.sum(count), func.sum(c.amount))
+        .where(*_where(table, w)).group_by(c.reason).order_by(c.reason)).all())
+
+
+def open_plans(session: Session, store_id: str, w: Window) -> list[Any]:
+    """The store's orders with a plan not paid off (a short list, not the orders)."""
+    c = ORDERS.c
+    conds = [c.store_id == store_id, c.plan_open.is_(True)]
+    if w.terminal_id is not None:
+        conds.append(c.terminal_id == w.terminal_id)
+    if w.order_type is not None:
+        conds.append(c.order_type == w.order_type)
+    return list(session.execute(
+        select(c.total, c.paid, c.refunded, c.installments).where(*conds)).all())
+
+
+def stores(session: Session, org_id: str) -> list[Store]:
+    return list(session.scalars(select(Store).where(Store.org_id == org_id)
+                                .order_by(Store.name, Store.id)))
+
+
+def stores_worked_at(session: Session, staff_id: str) -> set[str]:
+    """Stores whose tills this person was seen working on (ops pushed, sign-ins)."""
+    return set(session.scalars(
+        select(Terminal.store_id).join(TerminalStaff, TerminalStaff.terminal_id == Terminal.id)
+        .where(TerminalStaff.staff_id == staff_id)))
+
+
+def zones(session: Session, store_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(select(StoreTimeZone.store_id, StoreTimeZone.time_zone)
+                           .where(StoreTimeZone.store_id.in_(store_ids))).all()
+    return {store: zone for store, zone in rows}
+
+
+__all__ = ["DELETIONS", "REFUNDS", "Window", "open_plans", "reasons", "sales_by",
+           "stores", "stores_worked_at", "tenders_by", "top_products", "zones"]

@@ -1,0 +1,251 @@
+"""Dashboard figures from the rollups: store scope, the stores' days, grouping.
+
+Rollup rows are UTC quarter-hours; a date range is turned into each store's own UTC
+range (local midnight to local midnight, so a DST day is 23 or 25 hours) and each row
+is grouped by the local hour, day, week or month it falls in."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from app.domain.permissions import Action, allowed
+from app.domain.schedule import ScheduledInstallment, allocate_paid, overdue
+from server.analytics import repository as repo
+from server.analytics.schemas import (
+    Breakdown,
+    Figures,
+    Grouping,
+    OfflineOrders,
+    Outflows,
+    PlanFigures,
+    ProductFigures,
+    ReasonFigures,
+    SeriesPoint,
+    Summary,
+    TenderFigures,
+)
+from server.context import AppContext, StaffPrincipal
+from server.errors import ApiError, not_found
+
+DEFAULT_ZONE = "UTC"
+
+
+@dataclass(frozen=True)
+class Ask:
+    """What a dashboard asks for."""
+
+    date_from: date
+    date_to: date
+    group: Grouping = Grouping.DAY
+    store_id: str | None = None
+    terminal_id: str | None = None
+    staff_id: str | None = None
+    order_type: str | None = None
+    top: int = 10
+    today: date | None = None  # for overdue plans; the store's today when None
+
+
+def scope(session: Session, staff: StaffPrincipal, store_id: str | None) -> list[str]:
+    """The stores this person may read: an owner or admin every store of the
+    organization, anyone else the stores whose tills they were seen working on."""
+    org_stores = {s.id for s in repo.stores(session, staff.org_id)}
+    if store_id is not None and store_id not in org_stores:
+        raise not_found("Store")
+    if allowed(staff.role, Action.SETTINGS_EDIT):
+        mine = org_stores
+    else:
+        mine = repo.stores_worked_at(session, staff.staff_id) & org_stores
+    if store_id is not None:
+        if store_id not in mine:
+            raise ApiError(403, "store_scope", "You may only read the figures of the stores "
+                           "whose tills you work on", {"store_id": store_id})
+        return [store_id]
+    return sorted(mine)
+
+
+def zone_of(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo(DEFAULT_ZONE)
+
+
+def window(store_id: str, zone: ZoneInfo, ask: Ask) -> repo.Window:
+    """The store's UTC range of local midnight ``date_from`` to after ``date_to``."""
+    start = datetime.combine(ask.date_from, time(), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(ask.date_to + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    return repo.Window(store_id, start, end, ask.terminal_id, ask.staff_id, ask.order_type)
+
+
+def period(slot: datetime, zone: ZoneInfo, group: Grouping) -> str:
+    local = slot.astimezone(zone)
+    if group is Grouping.HOUR:
+        return local.replace(minute=0).isoformat(timespec="minutes")
+    if group is Grouping.WEEK:
+        return (local.date() - timedelta(days=local.weekday())).isoformat()
+    if group is Grouping.MONTH:
+        return f"{local.year:04d}-{local.month:02d}"
+    return local.date().isoformat()
+
+
+@dataclass
+class _Sum:
+    orders: int = 0
+    gross: int = 0
+    tax: int = 0
+    first: datetime | None = None
+
+    def add(self, row: Any) -> None:
+        self.orders += int(row[0] or 0)
+        self.gross += int(row[1] or 0)
+        self.tax += int(row[2] or 0)
+
+    def figures(self) -> dict[str, int]:
+        return {"orders": self.orders, "gross": self.gross, "tax": self.tax,
+                "net": self.gross - self.tax,
+                "average_sale": self.gross // self.orders if self.orders else 0}
+
+
+@dataclass
+class _Reading:
+    """Sums over the stores asked for."""
+
+    total: _Sum = field(default_factory=_Sum)
+    by: dict[str, dict[str, _Sum]] = field(default_factory=lambda: defaultdict(
+        lambda: defaultdict(_Sum)))
+    series: dict[tuple[str, str], _Sum] = field(default_factory=lambda: defaultdict(_Sum))
+
+    def breakdown(self, dim: str) -> list[Breakdown]:
+        return [Breakdown(key=key, **s.figures()) for key, s in sorted(self.by[dim].items())
+                if s.orders]
+
+    def points(self) -> list[SeriesPoint]:
+        starts: dict[str, datetime] = {}
+        for (label, _kind), s in self.series.items():
+            assert s.first is not None
+            starts[label] = min(starts.get(label, s.first), s.first)
+        ordered = sorted(self.series.items(), key=lambda kv: (starts[kv[0][0]], kv[0]))
+        return [SeriesPoint(period=p, order_type=t, **s.figures()) for (p, t), s in ordered
+                if s.orders]
+
+
+def _read_sales(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping,
+                out: _Reading) -> None:
+    for dim in ("order_type", "staff_id", "terminal_id"):
+        for row in repo.sales_by(session, w, dim):
+            out.by[dim][row[0]].add(row[1:])
+            if dim == "order_type":
+                out.total.add(row[1:])
+    for slot, kind, *sums in repo.sales_by(session, w, "slot", "order_type"):
+        s = out.series[(period(slot, zone, group), kind)]
+        s.add(sums)
+        s.first = slot if s.first is None else min(s.first, slot)
+
+
+def _outflows(rows: list[Any]) -> Outflows:
+    merged: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for reason, count, amount in rows:
+        merged[reason][0] += int(count or 0)
+        merged[reason][1] += int(amount or 0)
+    items = [ReasonFigures(reason=r, count=c, amount=a) for r, (c, a) in sorted(merged.items())
+             if c]
+    return Outflows(count=sum(i.count for i in items), amount=sum(i.amount for i in items),
+                    by_reason=items)
+
+
+def plan_balance(total: int, paid: int, refunded: int, installments: list[dict[str, Any]],
+                 today: date) -> tuple[int, int]:
+    """(outstanding, overdue) of one plan order: payments fill instalments oldest first
+    (app/domain/schedule.py); what the down payment covered is paid first."""
+    held = paid - refunded
+    outstanding = max(0, total - held)
+    plan = [ScheduledInstallment(i + 1, date.fromisoformat(str(x["due_date"])[:10]),
+                                 int(x["amount"])) for i, x in enumerate(installments)]
+    down = total - sum(p.amount for p in plan)
+    late = overdue(allocate_paid(plan, held - down), today)
+    return outstanding, min(outstanding, sum(s.outstanding for s in late))
+
+
+def _plans(session: Session, windows: list[tuple[repo.Window, ZoneInfo]], ask: Ask,
+           reading: _Reading) -> PlanFigures:
+    out = PlanFigures(started=sum(s.orders for s in reading.by["plans"].values()),
+                      started_amount=sum(s.gross for s in reading.by["plans"].values()))
+    for w, zone in windows:
+        today = ask.today or datetime.now(zone).date()
+        for total, paid, refunded, installments in repo.open_plans(session, w.store_id, w):
+            owed, late = plan_balance(total, paid, refunded, installments, today)
+            out.outstanding += owed
+            if late:
+                out.overdue_count += 1
+                out.overdue_amount += late
+        out.collected += sum(int(a or 0) for on_plan, _n, a in
+                             repo.tenders_by(session, w, "on_plan") if on_plan)
+    return out
+
+
+def _stores(session: Session, staff: StaffPrincipal, ask: Ask
+            ) -> tuple[list[str], dict[str, str], list[tuple[repo.Window, ZoneInfo]]]:
+    store_ids = scope(session, staff, ask.store_id)
+    names = repo.zones(session, store_ids)
+    zones = {s: names.get(s, DEFAULT_ZONE) for s in store_ids}
+    return store_ids, zones, [(window(s, zone_of(zones[s]), ask), zone_of(zones[s]))
+                              for s in store_ids]
+
+
+def summary(ctx: AppContext, staff: StaffPrincipal, ask: Ask) -> Summary:
+    with ctx.reader() as session:
+        return summary_in(session, staff, ask)
+
+
+def summary_in(session: Session, staff: StaffPrincipal, ask: Ask) -> Summary:
+    store_ids, zones, windows = _stores(session, staff, ask)
+    reading = _Reading()
+    tenders: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    products: dict[str, list[Any]] = {}
+    refunds: list[Any] = []
+    deletions: list[Any] = []
+    for w, zone in windows:
+        _read_sales(session, w, zone, ask.group, reading)
+        for _kind, plans, amount in (r[:1] + r[4:6] for r in repo.sales_by(session, w, "store_id")):
+            reading.by["plans"][w.store_id].orders += int(plans or 0)
+            reading.by["plans"][w.store_id].gross += int(amount or 0)
+        for tender, count, amount in repo.tenders_by(session, w, "tender"):
+            tenders[tender][0] += int(count or 0)
+            tenders[tender][1] += int(amount or 0)
+        for key, name, qty, revenue in repo.top_products(session, w, ask.top if len(windows) == 1 else 100_000):
+            p = products.setdefault(key, [name, 0, 0])
+            p[1] += int(qty or 0)
+            p[2] += int(revenue or 0)
+        refunds += repo.reasons(session, repo.REFUNDS, w)
+        deletions += repo.reasons(session, repo.DELETIONS, w)
+    plans = _plans(session, windows, ask, reading)
+    top = sorted(products.items(), key=lambda kv: (-kv[1][2], -kv[1][1], kv[0]))[:ask.top]
+    return Summary(
+        store_ids=store_ids, time_zones=zones, date_from=ask.date_from, date_to=ask.date_to,
+        group=ask.group, totals=Figures(**reading.total.figures()),
+        by_order_type=reading.breakdown("order_type"), by_staff=reading.breakdown("staff_id"),
+        by_terminal=reading.breakdown("terminal_id"),
+        by_tender=[TenderFigures(tender=t, payments=c, amount=a)
+                   for t, (c, a) in sorted(tenders.items()) if c],
+        series=reading.points(),
+        top_products=[ProductFigures(product_key=k, name=n, qty_milli=q, revenue=r)
+                      for k, (n, q, r) in top],
+        refunds=_outflows(refunds), deletions=_outflows(deletions), plans=plans,
+    )
+
+
+def offline_orders(ctx: AppContext, staff: StaffPrincipal, ask: Ask) -> OfflineOrders:
+    with ctx.reader() as session:
+        store_ids, _zones, windows = _stores(session, staff, ask)
+        reading = _Reading()
+        for w, zone in windows:
+            _read_sales(session, w, zone, ask.group, reading)
+        return OfflineOrders(store_ids=store_ids, date_from=ask.date_from, date_to=ask.date_to,
+                             group=ask.group, by_order_type=reading.breakdown("order_type"),
+                             series=reading.points())
