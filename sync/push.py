@@ -35,13 +35,14 @@ from pydantic import ValidationError
 from sqlalchemy import bindparam, func, select, update
 
 from app.domain.operations import CATALOGUE, Conflicts, Entity, OpSpec, OpType
+from app.store.audit import chain_head
 from app.store.local import LocalStore
 from app.store.models import Customer, Order, OutboxOperation, Product, Shift, StockMovement
 from app.store.models_aftersale import Approval
 from app.store.outbox_crypto import open_payload
 from sync import conflicts
 from sync.client import SyncClient, TransientError
-from sync.protocol import MAX_BATCH, Operation, OpStatus, PushResponse
+from sync.protocol import MAX_BATCH, JournalHead, Operation, OpStatus, PushResponse
 
 #: The types that can meet a change made elsewhere: their answers need more than "done".
 CONFLICTING_OPS = frozenset(t for t, spec in CATALOGUE.items()
@@ -276,11 +277,18 @@ def _has_seq(store: LocalStore, seq: int) -> bool:
         return s.scalar(select(OutboxOperation.op_id).where(OutboxOperation.op_seq == seq)) is not None
 
 
+def _journal_head(store: LocalStore) -> JournalHead:
+    """The till's audit chain head, sent with each push for the server's journal."""
+    with store.db.read() as s:
+        seq, head = chain_head(s)
+    return JournalHead(seq=seq, hash=head)
+
+
 async def _send(store: LocalStore, client: SyncClient, ops: list[Operation]) -> PushResponse:
     """Push one batch; on a transient error the attempt is noted on its operations (they
     stay pending, same ids) and the error raised."""
     try:
-        return await client.push(ops)
+        return await client.push(ops, journal_head=await asyncio.to_thread(_journal_head, store))
     except TransientError as exc:
         await asyncio.to_thread(_note_failure, store, ops, str(exc))
         raise

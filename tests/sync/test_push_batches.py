@@ -30,7 +30,7 @@ class ScriptedServer:
         self.fail_on_batch = fail_on_batch
         self.restored = False
 
-    async def push(self, ops: list[Operation]) -> PushResponse:
+    async def push(self, ops: list[Operation], journal_head: object = None) -> PushResponse:
         await asyncio.sleep(0.01)  # on the wire: the terminal reads and writes meanwhile
         batch = len(self.batches) + 1
         self.batches.append([op.op_seq for op in ops])
