@@ -44,6 +44,7 @@ from ui.context import AppContext
 from ui.dialogs.shift_gate import shift_ready
 from ui.dialogs.till_limit import LimitGuard, PriceDialog
 from ui.receipts import print_receipt
+from ui.screens import parked
 from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog, sale_done_text
 from ui.widgets.cart_table import QTY, CartModel
@@ -58,6 +59,7 @@ ACTIONS = (
     ("order_discount", "Order discount", "F6", ""), ("remove", "Remove line", "F8", "danger"),
     ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
     ("price", "Price", "F7", ""),
+    ("park", "Park sale", "F10", ""),  # parks the sale, or lists the parked ones (ui/screens/parked.py)
 )
 
 
@@ -90,6 +92,7 @@ class RegisterScreen(QWidget):
         self._bind_keys()
         self.model.modelReset.connect(self._cart_changed)
         self._cart_changed()
+        parked.attach(self)
 
     # -- layout -----------------------------------------------------------------
     def _build_main(self) -> QVBoxLayout:
@@ -338,6 +341,9 @@ class RegisterScreen(QWidget):
         box.accepted.connect(self.new_sale)
         self.confirm_box = box
         box.open()  # non-blocking, like every dialog of the register
+
+    def park(self) -> None:
+        parked.park_or_recall(self)
 
     # -- payment ----------------------------------------------------------------
     def pay(self) -> None:
