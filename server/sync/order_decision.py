@@ -179,6 +179,7 @@ def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> Non
             order_rules.check_sum(paid, pay.amount, "The payments on this order")
             paid += pay.amount
         order_rules.check_schedule(p.total - paid, p.installments, p.currency)
+        order_rules.check_plan_customer(p.installments, p.customer)
 
 
 def line_ids_taken(taken: list[str]) -> Rejected:
