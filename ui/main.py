@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.services.changes import Changes
 from app.store.local import LocalStore
@@ -62,6 +62,7 @@ class Desktop:
         self.ctx.scanner_config_changed.connect(self._apply_scanner)
         self._apply_scanner(self.ctx.scanner_config)
         self.sync: BackgroundSync | None = None
+        self.first_run: QWidget | None = None  # ui/screens/first_run.py on a fresh install
         self.ops.changed.connect(self._on_changes)
         QTimer.singleShot(WARM_UP_MS, self._warm_up)
         self._start_idle_backups(store)
@@ -178,7 +179,8 @@ def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = application()
     desktop = Desktop(store, app)
-    desktop.window.show()
+    desktop.window.fit_to_screen()
+    desktop.window.showMaximized()  # a till's screen is the till's: all of it, never more
     if smoke:
         app.processEvents()
         desktop.ops.wait_idle()
@@ -205,6 +207,8 @@ def _run_loop(app: QApplication, desktop: Desktop, *, demo: bool, passphrase: st
             session = await start_demo(desktop, passphrase=passphrase)
         elif desktop.ctx.store.device().server_url:
             _start_enrolled(desktop, passphrase)
+        elif _fresh(desktop.ctx.store):
+            desktop.first_run = _first_run(desktop, passphrase, loop)
         shot = os.environ.get("TILLSYNC_SCREENSHOT")
         if shot:
             QTimer.singleShot(1500, lambda: _screenshot(desktop, Path(shot)))
@@ -217,6 +221,42 @@ def _run_loop(app: QApplication, desktop: Desktop, *, demo: bool, passphrase: st
         session.stop()
     desktop.close()
     return 0
+
+
+def _fresh(store: LocalStore) -> bool:
+    """A new install: not enrolled and nobody to sign in (a standalone demo has staff)."""
+    from sqlalchemy import func, select
+
+    from app.store.models import Staff
+
+    with store.db.read() as s:
+        return not s.scalar(select(func.count()).select_from(Staff))
+
+
+def _first_run(desktop: Desktop, passphrase: str | None, loop: asyncio.AbstractEventLoop):
+    """The first-run screen over the window (ui/screens/first_run.py): connect, or demo."""
+    from ui.screens.first_run import FirstRunScreen
+
+    screen = FirstRunScreen(desktop.ctx.store, desktop.ops, passphrase=passphrase)
+    screen.setWindowTitle("Tillsync — first start")
+
+    def connected(_report: object) -> None:
+        screen.close()
+        desktop.refresh_settings()
+        desktop.window.signin.load_staff()
+        _start_enrolled(desktop, passphrase)
+
+    def demo() -> None:
+        from ui.demo_launch import start_demo
+
+        screen.close()
+        loop.create_task(start_demo(desktop, passphrase=passphrase))
+
+    screen.finished.connect(connected)
+    screen.demo_requested.connect(demo)
+    screen.resize(640, 560)
+    screen.show()
+    return screen
 
 
 def _start_enrolled(desktop: Desktop, passphrase: str | None) -> None:

@@ -1,0 +1,83 @@
+"""The first-run screen against a real server (issue 16, item 1): an organization made
+with create-org's defaults (a store, its owner, an enrollment code), a fresh till that
+reads the scanned enrollment link, enrolls, and loads the shop with a progress bar."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from sqlalchemy import func, select
+
+from app.store.local import open_store
+from app.store.models import Product, Staff, StoreSettings
+from server.cli import seed_demo_catalog
+from server.ops.org_setup import ShopDefaults, create_shop, enrollment_link
+from tests.server.support import running_server
+from tests.sync.conftest import _settings
+from ui.ops import Ops
+from ui.screens.first_run import FirstRunScreen, read_link
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def test_a_scanned_link_fills_address_and_code() -> None:
+    assert read_link("tillsync://enroll?server=https%3A%2F%2Fs.example%3A8443&code=AB12C-DE34F") \
+        == ("https://s.example:8443", "AB12C-DE34F")
+    assert read_link("https://s.example") is None
+
+
+@pytest.mark.usefixtures("qapp")
+def test_first_run_enrolls_and_loads_the_shop(qtbot, tmp_path: Path) -> None:
+    with running_server(_settings(f"sqlite:///{tmp_path / 'server.db'}")) as srv:
+        with srv.ctx.writer.begin() as s:
+            shop = create_shop(s, srv.ctx.hasher, "Corner Shop", ShopDefaults(
+                owner_name="Orla Owner", owner_pin="135790", owner_password="correct horse 1"))
+            seed_demo_catalog(s, shop.org.id, shop.store.id, 600)
+            code = shop.code
+        store = open_store(tmp_path / "till", passphrase="x")
+        ops = Ops()
+        screen = FirstRunScreen(store, ops, passphrase="x")
+        screen.resize(640, 560)
+        screen.show()
+        qtbot.waitExposed(screen)
+        screen.code.setText(enrollment_link(srv.base_url, code))  # as a scanner types it
+        assert (screen.address.text(), screen.code.text()) == (srv.base_url, code)
+        seen: list[tuple[int, object]] = []
+        screen._progress.connect(lambda done, total: seen.append((done, total)))
+        screen._progress.connect(lambda *_: seen and seen[-1][0] > 300 and not SHOTS.joinpath(
+            "first_run_progress.png").exists() and screen.grab().save(
+            str(SHOTS / "first_run_progress.png")))
+        with qtbot.waitSignal(screen.finished, timeout=120_000) as blocker:
+            qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)
+        report = blocker.args[0]
+        screen.grab().save(str(SHOTS / "first_run_done.png"))
+        with store.db.read() as s:
+            assert s.scalar(select(func.count()).select_from(Product)) == 600
+            owner = s.scalars(select(Staff).where(Staff.role == "owner")).one()
+            assert owner.name == "Orla Owner" and owner.pin_hash
+            settings = s.scalars(select(StoreSettings)).one()
+            assert settings.name == "Corner Shop"
+            assert settings.receipt_footer == "Thank you for shopping with us!"
+        totals = [t for _, t in seen if t]
+        assert totals and seen[-1][0] == totals[-1]  # the bar reached its end
+        assert report.pull.snapshot and "This till is ready" in screen.status.text()
+        assert store.device().server_url == srv.base_url
+        ops.wait_idle()
+        store.close()
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_wrong_code_is_said_in_words(qtbot, tmp_path: Path) -> None:
+    with running_server(_settings(f"sqlite:///{tmp_path / 'server.db'}")) as srv:
+        store = open_store(tmp_path / "till", passphrase="x")
+        ops = Ops()
+        screen = FirstRunScreen(store, ops, passphrase="x")
+        screen.address.setText(srv.base_url)
+        screen.code.setText("AAAAA-BBBBB")
+        qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: "Could not connect" in screen.status.text(), timeout=20_000)
+        assert screen.connect_button.isEnabled() and not store.device().server_url
+        ops.wait_idle()
+        store.close()
