@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QTabWidget, QVBoxLayout, QWidget
 
 from ui.context import AppContext
+from ui.screens.journal import JournalPage
 from ui.screens.settings_printers import PrintersPage
 from ui.screens.settings_scanners import ScannersPage
 from ui.widgets.common import heading
@@ -23,6 +24,8 @@ class SettingsScreen(QWidget):
         self.scanners = ScannersPage(ctx)
         self.tabs.addTab(self.printers, "Printers")
         self.tabs.addTab(self.scanners, "Scanners")
+        self.journal = JournalPage(ctx)  # owner and admin: Settings is theirs
+        self.tabs.addTab(self.journal, "Journal")
         layout.addWidget(self.tabs, 1)
 
     def show_scan(self, code: str) -> None:
