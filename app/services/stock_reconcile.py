@@ -150,8 +150,8 @@ def accept(store: LocalStore, actor: Actor, item: Item, note: str | None = None)
 
 
 def set_recount_share(store: LocalStore, actor: Actor, share_ppm: int) -> None:
-    """The store's recount share (a manager's setting), audited."""
-    require(actor.role, Action.CATALOG_EDIT)
+    """The store's recount share (a store setting: admins and owners), audited."""
+    require(actor.role, Action.SETTINGS_EDIT)
     if not 0 < share_ppm <= 1_000_000:
         raise StockError("The recount share is more than 0 % and at most 100 %")
     with store.db.write() as s:

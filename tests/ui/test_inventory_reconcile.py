@@ -7,12 +7,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from sqlalchemy import select
 
 from app.domain.ids import new_id
-from app.services import catalog, inventory, staff, stock_count
+from app.domain.permissions import PermissionDenied
+from app.services import catalog, inventory, staff, stock_count, stock_reconcile
 from app.store.base import utcnow
 from app.store.models import AuditEntry, Product, StockMovement, StockReview
 from tests.ui.conftest import settle
@@ -82,12 +84,17 @@ def test_reconcile_lists_recounts_and_accepts(desktop, qtbot, store) -> None:
     item = screen.counting.session.items[below]
     assert item.counted_milli == 0 and item.expected_milli == -2000
 
-    # the share is the store's setting, saved and audited; this count moved more than 100 %
+    # the share is a store setting: not the stock clerk's to change (refused in words by
+    # the service too); the owner's change is saved and audited
     QTest.keyClick(screen, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     settle(desktop, qtbot, 100)
-    page.share.setValue(100)
-    page.share.editingFinished.emit()
+    assert not page.share.isEnabled()
+    with pytest.raises(PermissionDenied):
+        stock_reconcile.set_recount_share(store, staff.sign_in(store, "1004", "4444"), 500_000)
+    stock_reconcile.set_recount_share(store, staff.sign_in(store, "1001", "111111"), 1_000_000)
+    page.refresh()
     settle(desktop, qtbot, 150)
+    assert page.share.value() == 100
     assert ("count", counted) in {(i.kind, i.product_id) for i in page.rows}  # moved > 100 %
     with store.db.read() as s:
         assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "store.recount_share"))

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.permissions import Action, allowed
 from app.services import stock_reconcile
 from app.services.changes import Changes
 from ui.context import AppContext
@@ -59,6 +60,7 @@ class ReconcilePage(QWidget):
         self.share.setObjectName("recountShare")
         self.share.setRange(1, 100)
         self.share.setSuffix(" %")
+        self.share.setToolTip("A store setting: an admin or the owner can change it")
         self.share.setMinimumHeight(44)
         self.share.editingFinished.connect(self._share_edited)
         top.addWidget(self.share)
@@ -115,6 +117,8 @@ class ReconcilePage(QWidget):
         self.share.blockSignals(True)
         self.share.setValue(max(1, round(share / 10_000)))
         self.share.blockSignals(False)
+        # a store setting: offered to those who may change it (the service checks again)
+        self.share.setEnabled(allowed(self.ctx.actor.role, Action.SETTINGS_EDIT))
         self.table.setRowCount(len(rows))
         for r, item in enumerate(rows):
             moved = qty_text(item.moved_milli, signed=True) if item.moved_milli else ""
