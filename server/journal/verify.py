@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from app.domain.chain import INSERTED, Break, Head, Link, first_break
+from app.domain.chain import GENESIS, INSERTED, Break, Head, Link, first_break
 from server.journal.chain import AUDIT, HEADS, LINKS, PENDING, contents, link_hash
 
 
@@ -24,6 +24,7 @@ class Verdict:
     org_id: str
     entries: int
     head_seq: int
+    head_hash: str
     waiting: int  # written by a transaction that has not chained them yet
     found: Break | None
 
@@ -38,7 +39,7 @@ class Verdict:
     def summary(self) -> str:
         if self.found is None:
             return (f"organization {self.org_id}: the journal holds ({self.entries} entries, "
-                    f"head {self.head_seq})")
+                    f"head {self.head_seq} {self.head_hash})")
         return f"organization {self.org_id}: the journal does not hold: {self.found}"
 
 
@@ -79,7 +80,8 @@ def verify_org(conn: Connection, org_id: str) -> Verdict:
                           label=f"audit row {stray}")
     waiting = conn.scalar(select(func.count()).select_from(PENDING)
                           .where(PENDING.c.org_id == org_id)) or 0
-    return Verdict(org_id, len(rows), head.position if head else 0, int(waiting), found)
+    return Verdict(org_id, len(rows), head.position if head else 0,
+                   head.hash if head else GENESIS, int(waiting), found)
 
 
 def organizations(conn: Connection) -> list[str]:
