@@ -20,6 +20,7 @@ from app.domain import stock_rules
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.db.models import StockLevel, StockMovement
+from server.sync import bulk_run
 from tests.server.support import Tenant, Terminal, line
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -188,6 +189,34 @@ def test_a_count_pushed_twice_counts_once(tenant) -> None:
     answer = a.term.push(ops)  # a lost answer: the very same ops again
     assert {r["status"] for r in answer["results"]} == {"duplicate"}
     assert server_level(tenant, pid) == 4000
+
+
+def test_an_older_tills_count_is_still_a_delta(tenant) -> None:
+    (a,) = tills(tenant, 1)
+    (pid,) = add_products(a, 1)
+    a.receive(pid, 10_000, at(0))
+    a.pending.append(a.term.op("stock.adjust", pid, tenant.staff[Role.STOCK], {
+        "movement_id": new_id(), "product_id": pid, "kind": "count",
+        "qty_delta_milli": -3000, "reason": "shelf", "created_at": at(5).isoformat()}))
+    a.push()
+    assert server_level(tenant, pid) == 7000
+    with tenant.server.ctx.reader() as s:
+        assert s.get(StockLevel, (tenant.store_id, pid)).counted_at is None
+
+
+def test_levels_of_several_stores_carry_their_latest_count(tenant) -> None:
+    """The bulk writer reads each level's count moment with it (on PostgreSQL, several
+    stores' levels in one statement)."""
+    other, pid = tenant.add_store(), new_id()
+    with tenant.server.ctx.writer.begin() as s:
+        s.add_all([StockLevel(store_id=tenant.store_id, product_id=pid, qty_milli=5,
+                              counted_at=at(3)),
+                   StockLevel(store_id=other, product_id=pid, qty_milli=7)])
+    with tenant.server.ctx.writer.begin() as s:
+        run = bulk_run.Run()
+        bulk_run._read_levels(s.connection(), {tenant.store_id: [pid], other: [pid]}, run)
+    assert run.levels == {(tenant.store_id, pid): 5, (other, pid): 7}
+    assert run.counted == {(tenant.store_id, pid): at(3)}
 
 
 # ---------------------------------------------------------------- many tills, any order
