@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.domain import order_rules
+from app.domain import order_rules, till_limits
 from app.domain.ids import new_id
 from app.domain.limits import MAX_DECISION_NOTE, MAX_REASON
 from app.domain.operations import OpType
@@ -26,7 +26,7 @@ from app.domain.text_rules import too_long
 from app.domain.totals import div_round
 from app.services import till_ceiling
 from app.store.local import LocalStore
-from app.store.models import Order, OrderLine, Payment, StockMovement
+from app.store.models import Order, OrderLine, Payment, StockMovement, StoreSettings
 from app.store.models_aftersale import Approval, Refund, RefundLine
 from app.store.rows import payment_row
 from app.store.unit_of_work import Actor, Mutation, mutation
@@ -118,7 +118,10 @@ class RefundItemIn:
 
 
 def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[RefundItem], reason: str,
-                   *, method: str | None = None, restock: bool = True) -> str:
+                   *, method: str | None = None, restock: bool = True,
+                   without_receipt: bool = False) -> str:
+    """Ask for a refund; ``without_receipt``: the customer has no receipt (a till limit by
+    role: who approves it must be allowed one, app/domain/till_limits.py)."""
     require(actor.role, Action.REFUND_REQUEST)
     reason = _need_reason(reason)
     with mutation(store.db, store.device_id, actor, Action.REFUND_REQUEST) as m:
@@ -129,7 +132,10 @@ def request_refund(store: LocalStore, actor: Actor, order_id: str, items: list[R
         if not refundable:
             raise ApprovalError(f"Order {order.reference} is {order.status}; "
                                 "only money collected on an order is refunded")
-        return _new_request(m, "refund", order, reason, refund_details(order, items, method, restock))
+        details = refund_details(order, items, method, restock)
+        if without_receipt:
+            details["without_receipt"] = True
+        return _new_request(m, "refund", order, reason, details)
 
 
 def _new_request(m: Mutation, kind: str, order: Order, reason: str, details: dict) -> str:
@@ -159,6 +165,12 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
     order = _order(m, approval.order_id)
     d = approval.details
     _check_refund(order, d)  # still within what was sold and collected when approved
+    without_receipt = bool(d.get("without_receipt"))
+    if without_receipt:  # the store's till limits: who may allow a refund with no receipt
+        limits = till_limits.from_dict(m.session.scalar(select(StoreSettings.till_limits).limit(1)))
+        why = till_limits.refund_breach(limits, m.actor.role, True)
+        if why is not None:
+            raise ApprovalError(f"{m.actor.name}: {why}; a manager whose limits allow it approves it")
     refund = Refund(id=new_id(), order_id=order.id, approval_id=approval.id, amount=d["amount"],
                     method=d["method"], restock=d["restock"], reason=approval.reason,
                     requested_by=approval.requested_by, approved_by=m.actor.staff_id, created_at=m.at)
@@ -186,7 +198,8 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
     m.emit(OpType.REFUND_CREATE, refund.id, RefundCreate(
         refund_id=refund.id, order_id=order.id, lines=[RefundLineData(**i) for i in d["lines"]],
         amount=d["amount"], method=d["method"], restock=d["restock"], reason=approval.reason,
-        approved_by=m.actor.staff_id, approval_id=approval.id, created_at=m.at))
+        approved_by=m.actor.staff_id, approval_id=approval.id, created_at=m.at,
+        without_receipt=without_receipt))
 
 
 def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None = None) -> None:
@@ -230,8 +243,9 @@ def delete_with_override(store: LocalStore, cashier: Actor, approver: Actor, ord
 
 def refund_with_override(store: LocalStore, cashier: Actor, approver: Actor, order_id: str,
                          items: list[RefundItem], reason: str, *, method: str | None = None,
-                         restock: bool = True) -> str:
-    approval_id = request_refund(store, cashier, order_id, items, reason, method=method, restock=restock)
+                         restock: bool = True, without_receipt: bool = False) -> str:
+    approval_id = request_refund(store, cashier, order_id, items, reason, method=method, restock=restock,
+                                 without_receipt=without_receipt)
     decide(store, approver, approval_id, True, note="PIN override at the till")
     return approval_id
 

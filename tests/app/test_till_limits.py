@@ -106,3 +106,30 @@ def test_the_stores_limits_replace_the_defaults(store, actors) -> None:  # noqa:
                                                             "auto_open_shift": False}))
     assert till_limits.sale_breaches(store, actors[Role.CASHIER], _cart(600_000)) == []
     assert not till_limits.auto_open_shift(store)
+
+
+def _paid_sale(store, actor):  # noqa: ANN001, ANN202
+    cart = _cart()
+    return record_sale(store, actor, cart, _pay(cart)), cart.lines[0].id
+
+
+def test_a_refund_without_a_receipt_follows_the_stores_limits(store, actors) -> None:  # noqa: ANN001
+    from app.services import approvals
+
+    cashier, manager, owner = actors[Role.CASHIER], actors[Role.MANAGER], actors[Role.OWNER]
+    sale, line_id = _paid_sale(store, cashier)
+    approvals.refund_with_override(store, cashier, manager, sale.order_id,
+                                   [approvals.RefundItem(line_id, 500)], "no receipt, regular",
+                                   without_receipt=True)  # a manager may by default
+    with store.db.read() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == OpType.REFUND_CREATE)).one()
+        assert op.payload["without_receipt"] is True
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"refund_without_receipt": ["owner"]}))
+    with pytest.raises(approvals.ApprovalError, match="refund without a receipt is beyond a "
+                                                      "manager's till limits"):
+        approvals.refund_with_override(store, cashier, manager, sale.order_id,
+                                       [approvals.RefundItem(line_id, 500)], "no receipt",
+                                       without_receipt=True)
+    approvals.refund_with_override(store, cashier, owner, sale.order_id,
+                                   [approvals.RefundItem(line_id, 500)], "no receipt", without_receipt=True)

@@ -167,6 +167,9 @@ class RefundRequestDialog(_RequestDialog):
         self.restock.setChecked(True)
         self.form.addRow("Refund to", self.method)
         self.form.addRow("", self.restock)
+        self.no_receipt = QCheckBox("The customer has no receipt")  # a till limit by role
+        self.no_receipt.setObjectName("refundNoReceipt")
+        self.form.addRow("", self.no_receipt)
         self.form.addRow("Reason", self.reason)
         self.add_routes(approve_self)
 

@@ -157,7 +157,8 @@ class OrderActions(QObject):
     def _refund_chosen(self, detail: OrderDetail, dialog: RefundRequestDialog, approve_self: bool) -> None:
         store, actor, ref = self.ctx.store, self.ctx.actor, detail.reference
         items, reason = dialog.items(), dialog.reason_text
-        kw = {"method": dialog.method_value, "restock": dialog.restock_value}
+        kw = {"method": dialog.method_value, "restock": dialog.restock_value,
+              "without_receipt": dialog.no_receipt.isChecked()}
         printed = lambda _r: self.print_refund(detail.id)  # noqa: E731
         if dialog.route == QUEUE:
             self._run(lambda: approvals.request_refund(store, actor, detail.id, items, reason, **kw), detail.id,
