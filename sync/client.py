@@ -186,6 +186,11 @@ class SyncClient:
     async def me(self) -> dict[str, Any]:
         return await self._request("GET", "/terminals/me")
 
+    async def journal_head(self) -> dict[str, Any]:
+        """GET /journal/terminal-head: the last chain head of this till the server's
+        journal holds (``recorded``, ``seq``, ``hash``; docs/journal.md)."""
+        return await self._request("GET", "/journal/terminal-head")
+
     async def push(self, operations: list[Operation],
                    journal_head: JournalHead | None = None) -> PushResponse:
         """POST /sync/push. A batch whose body is too large (past MAX_BODY_BYTES, or a 413

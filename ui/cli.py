@@ -83,6 +83,30 @@ def _open(args: argparse.Namespace) -> LocalStore:
     return open_store(data_dir, passphrase=_passphrase(args))
 
 
+def _audit_verify(store: LocalStore, args: argparse.Namespace) -> int:
+    """The till's journal from its first entry, then (enrolled and online) against the
+    head the server's journal holds of it; 1 if either does not hold (docs/journal.md)."""
+    import asyncio
+
+    from app.services.journal import check_journal
+    from sync.client import SyncError
+    from sync.credentials import CredentialUnavailable
+    from sync.journal import compare_with_server_journal
+    from sync.service import NotEnrolled
+
+    report = check_journal(store)
+    print(report.summary())
+    try:
+        against = asyncio.run(compare_with_server_journal(store, _passphrase(args)))
+    except NotEnrolled:
+        return 0 if report.ok else 1
+    except (SyncError, CredentialUnavailable) as exc:
+        print(f"The server could not be asked ({exc}); this is the till's own check only")
+        return 0 if report.ok else 1
+    print(against.summary())
+    return 0 if report.ok and against.problem is None else 1
+
+
 def _refused(exc: BaseException, command: str, smoke: bool) -> int:
     """The person-readable reason the till cannot start, on stderr and (for the desktop)
     in a window, instead of a traceback."""
@@ -179,11 +203,7 @@ def _main(args: argparse.Namespace, command: str) -> int:
             print(f"Seeded {n} products" if n else "The store already has a catalog; nothing seeded")
             return 0
         if command == "audit":
-            from app.services.journal import check_journal
-
-            report = check_journal(store)
-            print(report.summary())
-            return 0 if report.ok else 1
+            return _audit_verify(store, args)
         if command in ("enroll", "sync", "status"):
             from sync import commands
 

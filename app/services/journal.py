@@ -50,6 +50,24 @@ def check_journal(store: LocalStore) -> JournalReport:
     return JournalReport(entries, seq, head, str(problems[0]) if problems else None)
 
 
+def compare_with_server(store: LocalStore, seq: int, digest: str) -> str | None:
+    """None if this till's entry ``seq`` has the hash the server's journal holds for it,
+    else what is wrong in words (the till's journal went back, or was rewritten)."""
+    with store.db.read() as s:
+        last, _ = chain_head(s)
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.seq == seq)
+                          .order_by(AuditEntry.id).limit(1)).first()
+    if seq == 0:
+        return None
+    if entry is None:
+        return (f"entry {seq}: removed: the server's journal holds this till's entry {seq}, "
+                f"but the till's journal ends at {last} (restored from an older backup?)")
+    if entry.hash != digest:
+        return (f"entry {seq}: edited: the server's journal holds another hash for it "
+                "(the till's journal was rewritten after it synced)")
+    return None
+
+
 def order_receipt_qr(store: LocalStore, order_id: str) -> str | None:
     """The text of the order's receipt QR code (see :func:`receipt_qr_of`)."""
     with store.db.read() as s:

@@ -16,10 +16,10 @@ from pydantic import BaseModel
 
 from app.domain.permissions import Action
 from app.domain.receipt_code import ReceiptCodeError
-from server.auth.deps import CtxDep, StaffDep, require
+from server.auth.deps import CtxDep, StaffDep, TerminalDep, require
 from server.context import AppContext
 from server.errors import ApiError
-from server.journal import receipts, status
+from server.journal import heads, receipts, status
 
 log = logging.getLogger("tillsync.server.journal")
 
@@ -109,3 +109,19 @@ def receipt(staff: StaffDep, ctx: CtxDep,
     return ReceiptCheckOut(matches=found.matches, reference=found.reference,
                            message=found.message, order_id=found.order_id,
                            journal_entry=found.journal_entry)
+
+
+class TerminalHeadOut(BaseModel):
+    recorded: bool
+    seq: int | None = None
+    hash: str | None = None
+
+
+@router.get("/terminal-head", response_model=TerminalHeadOut)
+def terminal_head(terminal: TerminalDep, ctx: CtxDep) -> TerminalHeadOut:
+    """The last chain head this till sent that the server's journal holds (terminal
+    token): ``tillsync audit verify`` compares it with the till's own entry at that seq."""
+    found = heads.latest_head(ctx, terminal.terminal_id) if terminal.terminal_id else None
+    if found is None:
+        return TerminalHeadOut(recorded=False)
+    return TerminalHeadOut(recorded=True, seq=found[0], hash=found[1])

@@ -5,12 +5,17 @@ code checks against the server's journal (one changed byte does not)."""
 from __future__ import annotations
 
 import asyncio
+import json
+import sqlite3
+from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from app.domain.permissions import Role
 from app.services.journal import check_journal
 from app.store import audit
-from app.store.audit import chain_head
+from app.store.audit import chain_head, entry_hash
 from app.store.base import utcnow
 from app.store.local import open_store
 from app.store.models import Device
@@ -21,6 +26,7 @@ from sync.enroll import enroll
 from tests.printing.test_receipt_journal_qr import decoded_qr, needs_tools
 from tests.server.support import Tenant
 from tests.sync.conftest import BACKENDS, Till, enrollment_code
+from ui.cli import main as tillsync
 
 
 def _demo_then_enrolled(path: Path, tenant: Tenant) -> Till:
@@ -79,3 +85,43 @@ def test_a_printed_receipt_checks_against_the_servers_journal(tmp_path: Path,
         assert r.status_code == 403
         r = c.get("/journal/receipt", params={"code": "not a receipt"}, headers=manager)
         assert r.status_code == 422
+
+
+@BACKENDS
+def test_verify_compares_the_till_with_the_servers_journal(
+        tmp_path: Path, tenant: Tenant, capsys: pytest.CaptureFixture[str]) -> None:
+    """A journal rewritten whole on the till (an edit with every hash recomputed) holds on
+    its own; the head the server's journal holds of it is what shows the edit."""
+    till = _demo_then_enrolled(tmp_path / "till", tenant)
+    till.sync()
+    verify = ["--data-dir", str(till.store.data_dir), "audit", "verify"]
+    assert tillsync(verify) == 0
+    with till.store.db.read() as s:
+        seq, _ = chain_head(s)
+    assert f"vouches for this till's journal up to entry {seq}" in capsys.readouterr().out
+    _rewrite_last_entry(till.store.db.path)
+    till.store.close()
+    assert tillsync(verify) == 1
+    out = capsys.readouterr().out
+    assert "The journal holds" in out  # the forgery holds on its own...
+    assert f"entry {seq}: edited" in out  # ...not against the server's journal
+
+
+def _rewrite_last_entry(path: Path) -> None:
+    """What an attacker who knows the hash rule does: edit the last entry, hash it again,
+    and move the device's head to match."""
+    conn = sqlite3.connect(path)
+    conn.row_factory = sqlite3.Row
+    conn.execute("DROP TRIGGER audit_log_no_update")
+    row = dict(conn.execute("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone())
+    row["reason"] = "nothing to see"
+    fields = {k: row[k] for k in ("id", "device_id", "seq", "actor_id", "action",
+                                  "entity_type", "entity_id", "reason")}
+    fields["changes"] = json.loads(row["changes"])
+    fields["at"] = datetime.fromisoformat(row["at"]).replace(tzinfo=None).isoformat()
+    digest = entry_hash(row["prev_hash"], fields)
+    conn.execute("UPDATE audit_log SET reason = ?, hash = ? WHERE id = ?",
+                 (row["reason"], digest, row["id"]))
+    conn.execute("UPDATE device SET audit_head = ?", (digest,))
+    conn.commit()
+    conn.close()
