@@ -29,6 +29,7 @@ from app.services.stock_count import (  # noqa: F401
     StockError,
     commit_count,
     on_hand,
+    on_hand_by_product,
 )
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
@@ -97,8 +98,7 @@ class LowStock:
 
 def low_stock(store: LocalStore, limit: int = 500) -> list[LowStock]:
     """Stock-tracked active products at or below their reorder level, emptiest first."""
-    on_hand = (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli).label("qty"))
-               .group_by(StockMovement.product_id).subquery())
+    on_hand = on_hand_by_product()
     qty = func.coalesce(on_hand.c.qty, 0)
     stmt = (select(Product.id, Product.sku, Product.name, qty, Product.reorder_level_milli)
             .outerjoin(on_hand, on_hand.c.product_id == Product.id)

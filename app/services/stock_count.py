@@ -46,6 +46,12 @@ def on_hand(session, product_id: str) -> int:
                               .where(StockMovement.product_id == product_id)) or 0)
 
 
+def on_hand_by_product():
+    """A subquery of (product_id, qty): each product's on-hand, for lists to join."""
+    return (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli).label("qty"))
+            .group_by(StockMovement.product_id).subquery())
+
+
 @dataclass
 class CountedItem:
     product_id: str

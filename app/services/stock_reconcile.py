@@ -26,7 +26,7 @@ from app.domain import stock_rules
 from app.domain.limits import MAX_REASON
 from app.domain.permissions import Action, require
 from app.domain.text_rules import too_long
-from app.services.stock_count import StockError
+from app.services.stock_count import StockError, on_hand_by_product
 from app.store import audit
 from app.store.base import utcnow
 from app.store.local import LocalStore
@@ -57,11 +57,6 @@ def recount_share_ppm(store: LocalStore) -> int:
     return stock_rules.DEFAULT_RECOUNT_SHARE_PPM if share is None else int(share)
 
 
-def _on_hand_subquery():
-    return (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli).label("qty"))
-            .group_by(StockMovement.product_id).subquery())
-
-
 def items(store: LocalStore, limit: int = 500) -> list[Item]:
     """The list, newest first within each kind: negative stock, large counts, compensations."""
     share = recount_share_ppm(store)
@@ -73,7 +68,7 @@ def items(store: LocalStore, limit: int = 500) -> list[Item]:
 
 
 def _negatives(s, limit: int) -> list[Item]:
-    on_hand = _on_hand_subquery()
+    on_hand = on_hand_by_product()
     rows = s.execute(select(Product.id, Product.sku, Product.name, on_hand.c.qty)
                      .join(on_hand, on_hand.c.product_id == Product.id)
                      .where(Product.active, Product.stock_tracked, on_hand.c.qty < 0)
@@ -92,7 +87,7 @@ def _counts(s, share: int, since: datetime, limit: int) -> list[Item]:
                      earlier.created_at <= StockMovement.created_at,
                      earlier.id != StockMovement.id)
               .correlate(StockMovement).scalar_subquery())
-    on_hand = _on_hand_subquery()
+    on_hand = on_hand_by_product()
     rows = s.execute(select(StockMovement.id, StockMovement.product_id, Product.sku, Product.name,
                             StockMovement.qty_delta_milli, before, StockMovement.created_at,
                             func.coalesce(on_hand.c.qty, 0))
@@ -111,7 +106,7 @@ def _counts(s, share: int, since: datetime, limit: int) -> list[Item]:
 
 
 def _fixes(s, since: datetime, limit: int) -> list[Item]:
-    on_hand = _on_hand_subquery()
+    on_hand = on_hand_by_product()
     rows = s.execute(select(StockMovement.id, StockMovement.product_id, Product.sku, Product.name,
                             StockMovement.qty_delta_milli, StockMovement.created_at,
                             StockMovement.reason, func.coalesce(on_hand.c.qty, 0))
