@@ -382,3 +382,29 @@ def test_a_cashiers_price_override_needs_a_manager_pin(desktop, qtbot, store):
     qtbot.waitUntil(lambda: register.guard.approver is not None, timeout=5000)
     line = register.cart.lines[0]
     assert (line.unit_price, line.list_price) == (50, listed)
+
+
+def test_no_sale_past_the_cashiers_limits_takes_a_manager_pin(desktop, qtbot, store):
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"no_sale": ["owner", "admin", "manager"]}))
+    cashier = staff.sign_in(store, "1003", "3333")
+    shifts.open_shift(store, cashier, 5000)
+    sign_in(desktop, qtbot)
+    desktop.window.show_screen("shift")
+    screen = desktop.window.shift
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: screen.current is not None, timeout=3000)
+    _key(desktop, qtbot, F.Key_F6)
+    override = _wait_dialog(qtbot, lambda: screen.override, QWidget)
+    assert any("beyond your till limits" in label.text() for label in override.findChildren(QLabel))
+    with store.db.read() as s:
+        assert s.scalars(select(CashMovement)).all() == []  # nothing before the PIN
+    type_text(override.code, "1002")
+    type_text(override.pin, "222222")
+    press(override.pin, F.Key_Return)
+    settle(desktop, qtbot, 100)
+    qtbot.waitUntil(lambda: screen.moves.count() == 1, timeout=3000)
+    with store.db.read() as s:
+        [move] = s.scalars(select(CashMovement)).all()
+    manager_id = next(p.id for p in staff.list_staff(store) if p.code == "1002")
+    assert (move.kind, move.actor_id) == ("no_sale", manager_id)
