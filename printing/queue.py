@@ -22,7 +22,7 @@ import base64
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -109,6 +109,35 @@ class QueuedJob:
     payload: bytes
 
 
+def _to_2(db: sqlite3.Connection) -> None:
+    """Version 2: job bytes may be sealed (``jobs.sealed``); the settings table."""
+    if "sealed" not in {r[1] for r in db.execute("PRAGMA table_info(jobs)")}:
+        db.execute("ALTER TABLE jobs ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+
+
+#: One step per version, applied in order to a file of an older version (its
+#: ``user_version``); each is tested on a file saved by the release before it
+#: (tests/printing/test_queue_upgrades.py, tests/fixtures/releases/).
+UPGRADES: tuple[tuple[int, Callable[[sqlite3.Connection], None]], ...] = ((2, _to_2),)
+
+
+def upgrade(db: sqlite3.Connection) -> int:
+    """Bring the queue file to SCHEMA_VERSION in the caller's transaction; the version
+    it had. A file from a newer version is refused rather than written in an old shape."""
+    found = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if found > SCHEMA_VERSION:
+        raise PrintJobError(f"The print queue file was written by a newer Tillsync (version "
+                            f"{found}, this one knows {SCHEMA_VERSION}); update Tillsync")
+    for statement in SCHEMA.split(";"):  # tables new to a version are made here (IF NOT EXISTS)
+        if statement.strip():
+            db.execute(statement)
+    for version, step in UPGRADES:
+        if found < version:
+            step(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return found
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -139,12 +168,7 @@ class PrintQueue:
         private_dir(self.path.parent)  # jobs hold receipts: private like the store (0700/0600)
         private_sqlite(self.path)
         with self._tx() as db:
-            for statement in SCHEMA.split(";"):
-                if statement.strip():
-                    db.execute(statement)
-            if "sealed" not in {r["name"] for r in db.execute("PRAGMA table_info(jobs)")}:
-                db.execute("ALTER TABLE jobs ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
-            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            upgrade(db)
         self.fail_interrupted()
         if self.seal_clear() + self.prune():
             self._checkpoint()  # the old pages, clear text and all, leave the file
