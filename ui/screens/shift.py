@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -54,6 +54,10 @@ ACTIONS = (
 
 
 class ShiftScreen(QWidget):
+    """Emits ``opened`` once a shift is open (the window goes back to a waiting sale)."""
+
+    opened = Signal()
+
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
@@ -203,7 +207,8 @@ class ShiftScreen(QWidget):
         store = self.ctx.store
         self._open_dialog(dialog, lambda: self._run(lambda: shifts.open_shift(
             store, actor, dialog.counted, dialog.by_denomination),
-            lambda _v: self.ctx.info(f"Shift open with a float of {self.ctx.money(dialog.counted)}")))
+            lambda _v: (self.ctx.info(f"Shift open with a float of {self.ctx.money(dialog.counted)}"),
+                        self.opened.emit())))
 
     def _move(self, kind: str) -> None:
         actor = self._actor()
