@@ -18,7 +18,10 @@ written once:
 - ``installments_collected``: payments towards a plan's installment;
 - plans started: sales with installments; ``plans_outstanding`` what they still owe;
 - ``average_sale`` = sales_total / number of sales, rounded half away from zero;
-- ``offline_share_ppm``: the share of sales recorded while the till was offline;
+- ``offline_share_ppm``: the share of sales recorded while the till was offline: whose
+  sale reached the server more than :data:`OFFLINE_AFTER` after it was recorded, or
+  still waited that long at the report's time (:func:`recorded_offline`; every till
+  sale is recorded locally first, so the wait is what tells);
 - ``expected_cash`` = float + cash taken - cash refunded + paid in - paid out - drops.
 """
 
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from app.domain.money import div_round
@@ -34,6 +37,18 @@ from app.domain.money import div_round
 PPM = 1_000_000
 CASH = "cash"
 CARD = "card"
+
+
+#: a sale that waited longer than this to reach the server was recorded offline
+OFFLINE_AFTER = timedelta(seconds=60)
+
+
+def recorded_offline(recorded_at: datetime, answered_at: datetime | None,
+                     as_of: datetime) -> bool:
+    """Whether a sale recorded at ``recorded_at`` counts as recorded offline: the server
+    answered its operation (``answered_at``) more than :data:`OFFLINE_AFTER` later, or it
+    still had no answer that long after, at ``as_of``."""
+    return (answered_at or as_of) - recorded_at > OFFLINE_AFTER
 
 
 class MovementKind:

@@ -69,10 +69,11 @@ def shift_rows(s: Session, shift: Shift, until: datetime) -> dict[str, list]:
     """The rows of ``shift`` up to ``until``, as app/domain/shift_report.py's plain rows."""
     start, end = _naive(shift.opened_at), _naive(until)
     orders = s.execute(select(Order.id, Order.status, Order.total, Order.discount, Order.paid,
-                              Order.refunded, Order.is_offline).where(
+                              Order.refunded).where(
         Order.device_id == shift.device_id, Order.created_at >= start,
         Order.created_at <= end)).all()
     ids = [o.id for o in orders]
+    offline = _offline(s, ids, end)
     plans = dict(s.execute(select(Installment.order_id, func.count()).where(
         Installment.order_id.in_(ids)).group_by(Installment.order_id)).all()) if ids else {}
     lines = s.execute(select(OrderLine.order_id, OrderLine.tax_rate_ppm, OrderLine.tax).where(
@@ -85,12 +86,25 @@ def shift_rows(s: Session, shift: Shift, until: datetime) -> dict[str, list]:
         CashMovement.shift_id == shift.id)).all()
     return {
         "orders": [shift_report.OrderRow(o.id, o.status, o.total, o.discount, o.paid, o.refunded,
-                                         bool(o.is_offline), int(plans.get(o.id, 0)))
+                                         o.id in offline, int(plans.get(o.id, 0)))
                    for o in orders],
         "lines": [shift_report.LineRow(*li) for li in lines],
         "payments": [shift_report.PaymentRow(*p) for p in payments],
         "movements": [shift_report.MovementRow(*mv) for mv in movements],
     }
+
+
+def _offline(s: Session, order_ids: list[str], as_of: datetime) -> set[str]:
+    """The orders whose sale waited to reach the server as if offline (shift_report's
+    ``recorded_offline``: its ``order.create`` answered late, or unanswered too long)."""
+    if not order_ids:
+        return set()
+    rows = s.execute(select(OutboxOperation.entity_id, OutboxOperation.status,
+                            OutboxOperation.created_at, OutboxOperation.updated_at).where(
+        OutboxOperation.type == OpType.ORDER_CREATE.value,
+        OutboxOperation.entity_id.in_(order_ids))).all()
+    return {r.entity_id for r in rows if shift_report.recorded_offline(
+        _naive(r.created_at), None if r.status == "pending" else _naive(r.updated_at), as_of)}
 
 
 def figures(s: Session, shift: Shift, as_of: datetime) -> ShiftReport:

@@ -142,7 +142,11 @@ def _naive(till: Any, shift_id: str, until: str) -> dict[str, Any]:
             "plans_outstanding": one(
                 f"SELECT sum(CASE WHEN o.total > o.paid THEN o.total - o.paid ELSE 0 END) {sold} "
                 "AND EXISTS (SELECT 1 FROM installments i WHERE i.order_id = o.id)"),
-            "offline_count": one(f"SELECT sum(o.is_offline) {sold}"),
+            "offline_count": one(
+                f"SELECT count(*) {sold} AND EXISTS (SELECT 1 FROM outbox ob WHERE "
+                "ob.entity_id = o.id AND ob.type = 'order.create' AND (julianday(CASE "
+                "WHEN ob.status = 'pending' THEN :until ELSE ob.updated_at END) "
+                "- julianday(ob.created_at)) * 86400 > 60)"),
             "tax_by_rate": dict(s.execute(text(
                 f"SELECT l.tax_rate_ppm, sum(l.tax) FROM order_lines l WHERE l.order_id IN "
                 f"(SELECT o.id {sold}) GROUP BY l.tax_rate_ppm"), p).all()),
@@ -173,6 +177,9 @@ def _shift_and_check(till: Any, actions: list[tuple], state: dict[str, list]) ->
     shift = shifts.open_shift(till.store, till.actor(), 2000)
     for action in actions:
         _act(till, action, state)
+    with till.store.db.write() as s:  # some sales waited two minutes: as if offline
+        s.execute(text("UPDATE outbox SET created_at = datetime(created_at, '-120 seconds') "
+                       "WHERE type = 'order.create' AND status = 'pending' AND op_seq % 2 = 0"))
     x = shift_reports.x_report(till.store)
     z = shift_reports.close_shift(till.store, till.actor(Role.CASHIER),
                                   counted_cash=x.expected_cash + 100)
@@ -184,6 +191,7 @@ def _shift_and_check(till: Any, actions: list[tuple], state: dict[str, list]) ->
     assert {k: v for k, v in _as_figures(x).items() if k != "plans_outstanding"} == {
         k: v for k, v in naive.items() if k != "plans_outstanding"}
     assert z.over_short == 100 and z.counted_cash == naive["expected_cash"] + 100
+    state.setdefault("offline", []).append(z.figures.offline_count)
     return z.z_number
 
 
@@ -205,6 +213,8 @@ def test_x_and_z_are_recomputable_and_the_day_is_the_sum_of_the_zs(till_factory,
     one_shift()
     done = {kind for st_ in state.values() for kind in st_.get("done", [])}
     assert {"sale", "unpaid_then_delete", "plan", "installment paid", "refund made", "move"} <= done
+    offline = [n for st_ in state.values() for n in st_.get("offline", [])]
+    assert any(offline) and not all(offline)
     for till in tills:
         numbers = z_numbers[till.store.device_id]
         assert numbers == list(range(1, len(numbers) + 1))  # gap-free, none reused
