@@ -179,7 +179,8 @@ def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = application()
     desktop = Desktop(store, app)
-    desktop.window.show()
+    desktop.window.fit_to_screen()
+    desktop.window.showMaximized()  # a till's screen is the till's: all of it, never more
     if smoke:
         app.processEvents()
         desktop.ops.wait_idle()

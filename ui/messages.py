@@ -11,6 +11,8 @@ SIGN_IN_TITLE = "Who is working?"
 SIGN_IN_HINT = "Tap your name, or type your staff code, then your PIN"
 PICK_STAFF_FIRST = "Choose your name or type your staff code first"
 ENTER_PIN = "Enter your PIN"
+STAFF_LOADING = ("Getting the staff list ready… On the demo's first start this takes about a minute "
+                 "and a half (the server starts, then the catalog and staff arrive).")
 PRINTING_UNAVAILABLE = "Printing is not available on this terminal yet"
 QUICK_ADD_UNAVAILABLE = ("Adding products at the till is not available yet. "
                          "Ask stock staff to add it to the catalog.")

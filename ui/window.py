@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QMessageBox,
     QPushButton,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -36,6 +35,7 @@ from ui.screens.settings import SettingsScreen
 from ui.screens.shift import ShiftScreen
 from ui.screens.signin import SignInScreen
 from ui.widgets.common import NoticeBar, heading, icon
+from ui.widgets.page_stack import CurrentPageStack, scrolling
 from ui.widgets.slip_window import SlipRelay, SlipWindow
 from ui.widgets.statusbar import SyncStatusBar
 
@@ -63,7 +63,7 @@ class MainWindow(QMainWindow):
         self.ctx = ctx
         self.setWindowTitle(f"Tillsync — {ctx.settings.name}")
         self.setWindowIcon(icon("logo"))
-        self.resize(1280, 800)
+        self.resize(1280, 800)  # fit_to_screen() trims this to the screen once shown
         self.signin = SignInScreen(ctx)
         self.register = RegisterScreen(ctx)
         self.sales = SalesTodayScreen(ctx)
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
         self.notice = NoticeBar()
         self.status = SyncStatusBar(ctx)
         self.setStatusBar(self.status)
-        self.root = QStackedWidget()
+        self.root = CurrentPageStack()
         self.root.addWidget(self.signin)
         self.root.addWidget(self._build_workspace())
         central = QWidget()
@@ -100,8 +100,11 @@ class MainWindow(QMainWindow):
         layout.setSpacing(0)
         nav = QWidget()
         nav.setObjectName("navBar")
+        # Compact enough for twelve entries beside a 1024x768 register (it scrolls if more come).
+        nav.setStyleSheet('QPushButton[kind="nav"] { padding: 9px 8px; font-size: 15px; }')
         nav_layout = QVBoxLayout(nav)
-        nav_layout.setContentsMargins(10, 16, 10, 16)
+        nav_layout.setContentsMargins(8, 10, 8, 10)
+        nav_layout.setSpacing(2)
         nav_layout.addWidget(heading("Tillsync", "brand"))
         self.nav_group = QButtonGroup(self)
         self.nav_buttons: dict[str, QPushButton] = {}
@@ -110,7 +113,7 @@ class MainWindow(QMainWindow):
             button.setObjectName(f"nav_{key}")
             button.setProperty("kind", "nav")
             button.setIcon(icon(f"nav-{icon_name}"))
-            button.setIconSize(QSize(26, 26))
+            button.setIconSize(QSize(22, 22))
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, k=key: self.show_screen(k))
@@ -118,12 +121,25 @@ class MainWindow(QMainWindow):
             nav_layout.addWidget(button)
             self.nav_buttons[key] = button
         nav_layout.addStretch(1)
-        self.pages = QStackedWidget()
+        self.pages = CurrentPageStack()
         for screen in self.screens.values():
             self.pages.addWidget(screen)
-        layout.addWidget(nav)
-        layout.addWidget(self.pages, 1)
+        nav_area = scrolling(nav, horizontal=False)
+        nav_area.setObjectName("navScroll")
+        nav_area.setFixedWidth(self._nav_width())  # a badge ("Approvals (3)") never moves the pages
+        layout.addWidget(nav_area)
+        layout.addWidget(scrolling(self.pages), 1)
         return workspace
+
+    def _nav_width(self) -> int:
+        """Wide enough for the longest entry with a badge ("Approvals  (3)") and a scroll bar."""
+        widest = 0
+        for button in self.nav_buttons.values():
+            text = button.text()
+            button.setText(f"{text}  (9)")
+            widest = max(widest, button.sizeHint().width())
+            button.setText(text)
+        return widest + 16 + 12
 
     def _add_order_screens(self, ctx: AppContext) -> None:
         """Approvals queue, overdue installments, conflicts; the order detail (no nav entry)."""
@@ -258,8 +274,11 @@ class MainWindow(QMainWindow):
         self.signin.reset()
 
     def open_shift(self) -> None:
-        """The register has no open shift: show the shift screen with its float count."""
+        """The register has no open shift: show the shift screen with its float count; once
+        the shift is open, back to the register and its waiting sale."""
         self.show_screen("shift")
+        self.shift.opened.connect(lambda: self.show_screen("register"),
+                                  Qt.ConnectionType.SingleShotConnection)
         self.shift.open_shift()
 
     def show_screen(self, key: str) -> None:
@@ -271,6 +290,14 @@ class MainWindow(QMainWindow):
     @property
     def current_screen(self) -> QWidget:
         return self.pages.currentWidget() if self.root.currentIndex() == 1 else self.signin
+
+    def fit_to_screen(self) -> None:
+        """1280x800 where there is room, never larger than the screen's free area."""
+        screen = self.screen().availableGeometry() if self.screen() else None
+        if screen is None:
+            return
+        frame = self.frameGeometry().size() - self.geometry().size()
+        self.resize(min(1280, screen.width() - frame.width()), min(800, screen.height() - frame.height()))
 
     # -- scans ------------------------------------------------------------------
     def route_scan(self, code: str) -> None:

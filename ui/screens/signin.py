@@ -25,6 +25,7 @@ from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
 from ui.widgets.common import heading
+from ui.widgets.page_stack import scrolling
 from ui.widgets.pinpad import PinPad
 
 
@@ -39,8 +40,8 @@ class SignInScreen(QWidget):
         self.setObjectName("signInScreen")
         self._buttons: dict[str, QPushButton] = {}
         outer = QHBoxLayout(self)
-        outer.setContentsMargins(48, 40, 48, 40)
-        outer.setSpacing(48)
+        outer.setContentsMargins(24, 16, 24, 16)  # fits a 1024x768 till with room to spare
+        outer.setSpacing(32)
         outer.addWidget(self._build_people(), 3)
         outer.addWidget(self._build_pin(), 2)
 
@@ -49,19 +50,25 @@ class SignInScreen(QWidget):
         layout = QVBoxLayout(box)
         layout.addWidget(heading(messages.SIGN_IN_TITLE, "hero"))
         layout.addWidget(heading(messages.SIGN_IN_HINT, "subtle"))
-        layout.addSpacing(24)
-        self.people = QGridLayout()
-        self.people.setSpacing(14)
-        layout.addLayout(self.people)
-        layout.addStretch(1)
+        layout.addSpacing(16)
+        self.waiting = heading(messages.STAFF_LOADING, "subtle")
+        self.waiting.setObjectName("staffLoading")
+        self.waiting.setWordWrap(True)
+        layout.addWidget(self.waiting)
+        people = QWidget()
+        self.people = QGridLayout(people)
+        self.people.setContentsMargins(0, 0, 0, 0)
+        self.people.setSpacing(12)
+        self.people.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(scrolling(people, horizontal=False), 1)  # many staff scroll, never push
         return box
 
     def _build_pin(self) -> QWidget:
         card = QFrame()
         card.setObjectName("pinCard")
         layout = QVBoxLayout(card)
-        layout.setContentsMargins(28, 24, 28, 24)
-        layout.setSpacing(12)
+        layout.setContentsMargins(20, 16, 20, 16)
+        layout.setSpacing(8)
         self.code = QLineEdit()
         self.code.setObjectName("staffCode")
         self.code.setPlaceholderText("Staff code")
@@ -77,7 +84,7 @@ class SignInScreen(QWidget):
         self.message = QLabel("")
         self.message.setObjectName("signInMessage")
         self.message.setWordWrap(True)
-        self.message.setMinimumHeight(48)
+        self.message.setMinimumHeight(40)
         self.pad = PinPad(self.pin)
         self.pad.submitted.connect(self.submit)
         for w in (heading("Staff code", "label"), self.code, heading("PIN", "label"), self.pin,
@@ -96,13 +103,14 @@ class SignInScreen(QWidget):
             if item.widget():
                 item.widget().deleteLater()
         self._buttons.clear()
+        self.waiting.setVisible(not people)  # the demo's first start: staff arrive with the first sync
         for i, person in enumerate(people):
             button = QPushButton(f"{person.name}\n{person.role.title()}")
             button.setObjectName(f"staff_{person.code}")
             button.setProperty("kind", "person")
             button.setCheckable(True)
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setMinimumSize(200, 96)
+            button.setMinimumSize(180, 84)
             button.clicked.connect(lambda _=False, code=person.code: self.choose(code))
             self.people.addWidget(button, i // 2, i % 2)
             self._buttons[person.code] = button

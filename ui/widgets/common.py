@@ -31,7 +31,7 @@ def action_button(text: str, key: str | None = None, *, kind: str = "", icon_nam
     label = f"{text}\n{key}" if key else text
     button = QPushButton(label)
     button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # keep focus in the scan field
-    button.setMinimumHeight(64)
+    button.setMinimumHeight(54)  # five rows of register keys fit a 768-pixel screen
     if kind:
         button.setProperty("kind", kind)
     if icon_name:

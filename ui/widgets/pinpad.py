@@ -15,14 +15,14 @@ class PinPad(QWidget):
         super().__init__(parent)
         self.target = target
         grid = QGridLayout(self)
-        grid.setSpacing(10)
+        grid.setSpacing(8)
         keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "⌫", "0", "✓"]
         for i, key in enumerate(keys):
             button = QPushButton(key)
             button.setObjectName(f"pin_{ {'⌫': 'back', '✓': 'ok'}.get(key, key) }".replace(" ", ""))
             button.setProperty("kind", "pinkey" if key.isdigit() else ("primary" if key == "✓" else "pinkey"))
             button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.setMinimumSize(88, 72)
+            button.setMinimumSize(84, 60)
             button.clicked.connect(lambda _=False, k=key: self._press(k))
             grid.addWidget(button, i // 3, i % 3)
 

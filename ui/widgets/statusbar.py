@@ -18,19 +18,23 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton, QStatusBar
+from shiboken6 import isValid
 
 from app.domain.words import count_of
 from app.services.changes import Changes
 from sync.status import SyncStatus, read_status
 from ui.context import AppContext
+from ui.widgets.common import icon
 
 REFRESH_MS = 15_000
 
 
 def _ago(when: datetime | None) -> str:
+    """Today's syncs by time only: the bar must fit a 1024-pixel till."""
     if when is None:
         return "never"
-    return when.astimezone().strftime("%d %b %H:%M:%S")
+    local = when.astimezone()
+    return local.strftime("%H:%M:%S" if local.date() == datetime.now().astimezone().date() else "%d %b %H:%M")
 
 
 def _restyle(label: QLabel, state: str) -> None:
@@ -51,6 +55,9 @@ class SyncStatusBar(QStatusBar):
         self.ctx = ctx
         self.setObjectName("syncStatusBar")
         self.setSizeGripEnabled(False)
+        # Tighter than the app's 14 px: everything fits on a 1024-pixel screen.
+        self.setStyleSheet("QLabel { padding: 0 4px; font-size: 13px; } "
+                           "QPushButton { padding: 2px 6px; font-size: 13px; min-width: 0; }")
         self.source: Callable[[], SyncStatus] | None = None
         self.last_status: SyncStatus | None = None
         self.online = QLabel()
@@ -79,9 +86,11 @@ class SyncStatusBar(QStatusBar):
         self.printer.setProperty("kind", "flat")
         self.printer.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.printer.setToolTip("Open the print queue")
+        self.printer.setIcon(icon("printer"))
         self.printer.clicked.connect(self.open_print_queue)
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
+        self.person.setMaximumWidth(190)  # a long name is cut, never pushes the buttons off
         for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
                   self.mode):
             w.setProperty("role", "statusItem")
@@ -125,7 +134,8 @@ class SyncStatusBar(QStatusBar):
             self.refresh()
 
     def _on_actor(self, actor) -> None:
-        self.person.setText(f"Signed in: {actor.name} ({actor.role.value})" if actor else "Not signed in")
+        self.person.setText(f"{actor.name} ({actor.role.value})" if actor else "Not signed in")
+        self.person.setToolTip(f"Signed in: {actor.name}" if actor else "")
         self.switch_button.setVisible(actor is not None)
         self.signout_button.setVisible(actor is not None)
 
@@ -147,7 +157,9 @@ class SyncStatusBar(QStatusBar):
         self.ctx.ops.run(read, lane="device", success=lambda r: self.show_printer(*r))
 
     def show_printer(self, name: str | None, failed: int) -> None:
-        text = f"🖨 {name}" if name else "🖨 No printer"
+        if not isValid(self.printer):  # the answer came after the window closed
+            return
+        text = name or "No printer"
         if failed:
             text += f" · {failed} failed"
         self.printer.setText(text)

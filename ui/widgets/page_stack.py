@@ -1,0 +1,41 @@
+"""Pages that fit the screen: a stack sized by the page it shows, in a scroll area.
+
+A QStackedWidget asks for the largest of all its pages, so one wide screen (or a
+long order detail) made the whole window wider than a 1024x768 till. This stack
+asks only for its current page, and sits in a scroll area: the window's size never
+depends on what a page holds, and a page larger than the room scrolls instead of
+being cut or pushing the status bar off the screen.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QFrame, QScrollArea, QStackedWidget, QWidget
+
+
+class CurrentPageStack(QStackedWidget):
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.currentChanged.connect(lambda _i: self.updateGeometry())
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        page = self.currentWidget()
+        return page.sizeHint() if page is not None else super().sizeHint()
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt API
+        page = self.currentWidget()
+        return page.minimumSizeHint() if page is not None else QSize(0, 0)
+
+
+def scrolling(widget: QWidget, *, horizontal: bool = True) -> QScrollArea:
+    """``widget`` in a frameless scroll area that resizes it to fit when it can."""
+    area = QScrollArea()
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidgetResizable(True)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded if horizontal
+                                      else Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(widget)
+    area.setMinimumSize(0, 0)
+    area.viewport().setAutoFillBackground(False)  # the screen's own background shows through
+    widget.setAutoFillBackground(False)
+    return area
