@@ -57,6 +57,12 @@ class Settings(BaseModel):
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
     webhook_max_attempts: int = 12
+    #: retention (server/ops/retention.py, ``tillsync-server housekeeping``); 0: keep forever.
+    #: The audit trail and processed_ops are always kept.
+    retain_feed_days: int = Field(default=90, ge=0, description="feed entries older than "
+                                  "this are compacted (a till further behind loads a snapshot)")
+    retain_webhook_deliveries_days: int = Field(default=30, ge=0, description="delivered or "
+                                                "given-up webhook deliveries kept this long")
     webhook_timeout_s: float = 10.0
     pull_default_limit: int = 200
     pull_max_limit: int = 1000

@@ -1,4 +1,5 @@
-"""The server CLI's running-it commands: ``backup``, ``import-outbox``, ``rotate-jwt-key``."""
+"""The server CLI's running-it commands: ``backup``, ``import-outbox``, ``rotate-jwt-key``,
+``housekeeping``."""
 
 from __future__ import annotations
 
@@ -12,11 +13,31 @@ def add_parser(add: Any) -> None:
     p = add("backup", cmd_backup, "copy the SQLite database while the server runs "
             "(PostgreSQL: pg_dump, see docs/server-deploy.md)")
     p.add_argument("dest", type=Path, help="the file to write, or a directory for a dated file")
+    add("housekeeping", cmd_housekeeping, "apply the retention settings once: compact old "
+        "feed entries, delete old webhook deliveries (run daily from cron)")
     add("rotate-jwt-key", cmd_rotate_jwt_key, "a new key signs staff tokens; the old one "
         "verifies until its last token expires (nobody is signed out)")
     p = add("import-outbox", cmd_import_outbox, "apply a till's outbox file (tillsync "
             "export-outbox) with a push's rules: each operation once")
     p.add_argument("file", type=Path)
+
+
+def cmd_housekeeping(args: argparse.Namespace) -> int:
+    from server.cli import _settings
+    from server.main import build_context
+    from server.ops.retention import housekeeping
+
+    ctx = build_context(_settings(args))
+    try:
+        done = housekeeping(ctx)
+    finally:
+        ctx.engine.dispose()
+    s = ctx.settings
+    print(f"feed: {len(done.compacted)} store(s) compacted (entries older than "
+          f"{s.retain_feed_days} days)")
+    print(f"webhook deliveries: {done.deliveries_deleted} deleted (older than "
+          f"{s.retain_webhook_deliveries_days} days); the audit trail is kept")
+    return 0
 
 
 def cmd_rotate_jwt_key(args: argparse.Namespace) -> int:
