@@ -69,7 +69,9 @@ def report_rows(doc: ShiftReportDocument) -> list[Row]:
         if r.kind == lines.TITLE:
             rows.append(Row(r.label, style=BIG, center=True))
         elif r.kind == lines.HEADING:
-            rows += [Row(style=RULE), Row(r.label.upper(), style=BOLD)]
+            if rows[-1].style != RULE:
+                rows.append(Row(style=RULE))
+            rows.append(Row(r.label.upper(), style=BOLD))
         elif r.kind == lines.RULE:
             rows.append(Row(style=RULE))
         else:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from app.domain.shift_report import ShiftReport, ZReport
 
 TITLE, HEADING, LINE, RULE = "title", "heading", "line", "rule"
 
 Money = Callable[[int], str]
+When = Callable[[datetime | None], str]
 
 
 @dataclass(frozen=True)
@@ -25,8 +26,16 @@ class ReportRow:
     kind: str = LINE
 
 
-def _when(at: datetime | None) -> str:
-    return at.strftime("%Y-%m-%d %H:%M") if at is not None else "-"
+def utc_text(at: datetime | None) -> str:
+    """A time as the server prints it: UTC, said so."""
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if at is not None else "-"
+
+
+def local_text(at: datetime | None) -> str:
+    """A time as the till prints it: its own wall clock (the times are kept in UTC)."""
+    if at is None:
+        return "-"
+    return (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
 def _percent(ppm: int) -> str:
@@ -73,23 +82,24 @@ def _drawer(r: ShiftReport, money: Money) -> list[ReportRow]:
             ReportRow("Expected in drawer", money(r.expected_cash))]
 
 
-def x_rows(r: ShiftReport, money: Money, till: str = "") -> list[ReportRow]:
+def x_rows(r: ShiftReport, money: Money, till: str = "", when: When = local_text) -> list[ReportRow]:
     """The rows of an X report (read during the shift; it closes nothing)."""
     head = [ReportRow("X REPORT", kind=TITLE), ReportRow("Till", till or r.device_id[:8]),
-            ReportRow("Opened", _when(r.opened_at)), ReportRow("As of", _when(r.as_of)),
+            ReportRow("Opened", when(r.opened_at)), ReportRow("As of", when(r.as_of)),
             ReportRow(kind=RULE)]
     return head + _sales(r, money) + _takings(r, money) + _drawer(r, money)
 
 
-def z_rows(z: ZReport, money: Money, till: str = "", reprint: bool = False) -> list[ReportRow]:
+def z_rows(z: ZReport, money: Money, till: str = "", reprint: bool = False,
+           when: When = local_text) -> list[ReportRow]:
     """The rows of a Z report: the shift's figures at its close, the count, the
     over/short, the card check and what was still waiting to sync."""
     r = z.figures
     head = [ReportRow(f"Z REPORT {z.z_number}", kind=TITLE)]
     if reprint:
         head.append(ReportRow("REPRINT", kind=TITLE))
-    head += [ReportRow("Till", till or r.device_id[:8]), ReportRow("Opened", _when(r.opened_at)),
-             ReportRow("Closed", _when(z.closed_at)), ReportRow(kind=RULE)]
+    head += [ReportRow("Till", till or r.device_id[:8]), ReportRow("Opened", when(r.opened_at)),
+             ReportRow("Closed", when(z.closed_at)), ReportRow(kind=RULE)]
     count = [ReportRow("Count", kind=HEADING)]
     for denomination, pieces in sorted((z.counted_by_denomination or {}).items(), reverse=True):
         count.append(ReportRow(f"{pieces} x {money(denomination)}", money(denomination * pieces)))
@@ -105,7 +115,7 @@ def z_rows(z: ZReport, money: Money, till: str = "", reprint: bool = False) -> l
                   ReportRow("Card difference", money(z.card_difference or 0))]
     sync = [ReportRow("Sync", kind=HEADING),
             ReportRow("Waiting to sync", str(z.pending_operations)),
-            ReportRow("Oldest waiting since", _when(z.oldest_pending_at))]
+            ReportRow("Oldest waiting since", when(z.oldest_pending_at))]
     return head + _sales(r, money) + _takings(r, money) + _drawer(r, money) + count + sync
 
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from app.domain import shift_report
 from app.domain.money import format_money
 from app.domain.permissions import Action
-from app.domain.shift_report_lines import text_lines, z_rows
+from app.domain.shift_report_lines import text_lines, utc_text, z_rows
 from server.auth.deps import CtxDep, StaffDep, require
 from server.db.models import Store
 from server.errors import ApiError
@@ -71,7 +71,8 @@ def shift_report_pdf(shift_id: IdPath, staff: StaffDep, ctx: CtxDep) -> Response
         store = session.get(Store, out.store_id)
         currency, locale = (store.currency, store.locale) if store else ("EUR", "en_IE")
     z = shift_report.z_from_dict(out.report)
-    rows = z_rows(z, lambda m: format_money(m, currency, locale), till=out.terminal_id[:8])
+    rows = z_rows(z, lambda m: format_money(m, currency, locale), till=out.terminal_id[:8],
+                  when=utc_text)
     body = pdf.text_pdf(text_lines(rows, pdf.WIDTH), title=f"Z report {z.z_number}")
     return Response(body, media_type="application/pdf", headers={
         "Content-Disposition": f'inline; filename="z-{z.z_number}.pdf"'})
