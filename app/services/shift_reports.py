@@ -1,6 +1,7 @@
 """X and Z reports of a till's shift, and the close that makes the Z.
 
-- :func:`x_report` reads the open (or any) shift's figures now and changes nothing.
+- :func:`x_report` reads the open (or any) shift's figures now and changes nothing;
+  :func:`check_count` says expected, counted and over/short of a count before closing.
 - :func:`close_shift` counts the drawer (a total, or note by note and coin by coin),
   compares it with the cash expected, checks the card batch total if typed in, and
   closes the shift with the next Z number of this till, in ONE transaction with the
@@ -170,6 +171,32 @@ def _clean(reason: str | None) -> str | None:
     if problem:
         raise CloseError(problem)
     return reason
+
+
+@dataclass(frozen=True)
+class CountCheck:
+    """What the close screen shows while the drawer is counted (nothing is written)."""
+
+    expected_cash: int
+    counted_cash: int
+    over_short: int  # counted - expected
+    threshold: int
+    needs_approval: bool  # beyond the threshold: a reason and a manager's PIN
+    card_takings: int  # to compare with the card terminal's batch total
+
+
+def check_count(store: LocalStore, counted_cash: int | None = None,
+                counted_by_denomination: Mapping[int, int] | None = None) -> CountCheck:
+    """Expected, counted and over/short of this till's open shift for a count (a total or
+    by note and coin), before closing; CloseError when the count does not add up or no
+    shift is open."""
+    counted = _counted(counted_cash, counted_by_denomination)
+    x = x_report(store)
+    threshold = variance_threshold(store)
+    over_short = counted - x.expected_cash
+    return CountCheck(x.expected_cash, counted, over_short, threshold,
+                      shift_rules.needs_approval(over_short, threshold),
+                      x.takings_by_tender.get(shift_report.CARD, 0))
 
 
 def _next_z(s: Session, device_id: str) -> int:

@@ -161,3 +161,16 @@ def test_denominations_of_the_store_currency() -> None:
     assert 25 in denominations("usd") and denominations("JPY")[0] == 10000
     assert denominations("XTS")[-1] == 1  # not in the table: a 1-2-5 series
     assert total({5000: 2, 200: 3}) == 10600
+
+
+def test_check_count_before_closing_writes_nothing(store, actors) -> None:
+    cashier = actors[Role.CASHIER]
+    shifts.open_shift(store, cashier, 1000)
+    _sale(store, cashier, 500, Method.CARD)
+    check = shift_reports.check_count(store, counted_by_denomination={200: 3})
+    assert (check.expected_cash, check.counted_cash, check.over_short) == (1000, 600, -400)
+    assert (check.needs_approval, check.card_takings, check.threshold) == (False, 500, 500)
+    assert shift_reports.check_count(store, counted_cash=0).needs_approval
+    with pytest.raises(shift_reports.CloseError, match="not the sum"):
+        shift_reports.check_count(store, counted_cash=5, counted_by_denomination={200: 3})
+    assert shifts.current_shift(store) is not None
