@@ -55,3 +55,29 @@ def test_the_enrollment_qr_code_reads_back(tmp_path: Path) -> None:
     except FileNotFoundError:
         pytest.skip("zbarimg is not installed")
     assert read_link(read) == ("http://10.0.0.5:8000", "AB12C-DE34F")
+
+
+def test_an_admin_gets_an_enrollment_link_and_qr_code_over_rest(tenant, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    from app.domain.permissions import Role
+
+    with tenant.server.client() as c:
+        r = c.post("/terminals/enrollment-links", headers=tenant.login(Role.ADMIN),
+                   json={"store_id": tenant.store_id, "server_url": "https://tills.example"})
+        assert r.status_code == 201, r.text
+        body = r.json()
+        assert read_link(body["link"]) == ("https://tills.example", body["code"])
+        png = tmp_path / "qr.png"
+        png.write_bytes(base64.b64decode(body["qr_png_base64"]))
+        try:
+            read = subprocess.run(["zbarimg", "-q", "--raw", str(png)], capture_output=True,
+                                  text=True, check=True).stdout.strip()
+            assert read == body["link"]
+        except FileNotFoundError:
+            pass
+        enrolled = c.post("/terminals/enroll", json={"code": body["code"], "name": "QR till"})
+        assert enrolled.status_code == 201, enrolled.text
+        refused = c.post("/terminals/enrollment-links", headers=tenant.login(Role.CASHIER),
+                         json={"store_id": tenant.store_id})
+        assert refused.status_code == 403
