@@ -6,10 +6,18 @@ uses the common layout ``PP IIIII C VVVV K``: prefix, item code, price check dig
 (ignored), 4-digit value, check digit. Prefixes 20-24 and 02 embed a price in minor
 units; 25-29 embed a weight in grams. The product is looked up by
 ``PP IIIII`` (see :func:`variable_lookup_code`).
+
+What a product may carry as a barcode is narrower than what a scan may be
+(:func:`product_code`, docs/barcodes.md): a GTIN-8/12/13/14 with its check digit,
+a weighed item's 7-digit lookup code (``PP IIIII``, prefix 02 or 20-29), or an
+internal code (1-4 capital letters, an optional hyphen, then capitals and digits,
+with at least one digit: ``IN7F3A09C2B1``, ``TILL-12``). Anything else (``1, 5x``)
+is refused with words, at the till and on the server.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -65,6 +73,28 @@ def normalize(code: str) -> str:
     if not is_valid_gtin(code):
         raise BarcodeError(f"{code} has a wrong check digit (a misread scan?)")
     return "0" + code if kind is Kind.UPCA else code
+
+
+WEIGHED_LOOKUP = re.compile(r"(?:02|2[0-9])[0-9]{5}")
+INTERNAL_CODE = re.compile(r"(?=.*[0-9])[A-Z]{1,4}-?[A-Z0-9]{1,20}")
+SHAPES = ("a GTIN (8, 12, 13 or 14 digits ending in its check digit), a weighed item's code "
+          "(7 digits starting 02 or 20-29) or an internal code (1-4 capital letters, an optional "
+          "hyphen, then capital letters and digits, like IN7F3A09 or TILL-12)")
+
+
+def product_code(raw: str) -> str:
+    """``raw`` as a product barcode in its stored form, or BarcodeError saying what a barcode is."""
+    code = raw.strip()
+    if not code:
+        raise BarcodeError("Empty barcode")
+    if code.isdigit():
+        if len(code) in (8, 12, 13, 14):
+            return normalize(code)
+        if WEIGHED_LOOKUP.fullmatch(code):
+            return code
+    elif INTERNAL_CODE.fullmatch(code):
+        return code
+    raise BarcodeError(f"“{code}” is not a barcode: use {SHAPES}")
 
 
 @dataclass(frozen=True)

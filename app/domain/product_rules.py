@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from app.domain.barcode import BarcodeError, normalize
+from app.domain.barcode import BarcodeError, normalize, product_code
 from app.domain.limits import MAX_AMOUNT, MAX_QTY_MILLI
 from app.domain.text_rules import TextError, check_clean, check_text
 
@@ -105,7 +105,7 @@ def _barcodes(value: Any) -> list[str]:
         if len(raw.strip()) > LONGEST_CODE:
             raise ProductFieldError(f"Barcode {raw.strip()[:20]}… is too long (at most {LONGEST_CODE} characters)")
         try:
-            code = normalize(raw)
+            code = product_code(raw)  # a GTIN, a weighed item's code or an internal code
         except BarcodeError as exc:
             raise ProductFieldError(f"Barcode {exc}") from exc
         if code in codes:
