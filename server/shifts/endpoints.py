@@ -11,10 +11,9 @@ from fastapi import APIRouter, Query, Response
 from app.domain import shift_report
 from app.domain.money import format_money
 from app.domain.permissions import Action
-from app.domain.shift_report_lines import text_lines, utc_text, z_rows
+from app.domain.shift_report_lines import text_lines, utc_text, x_rows, z_rows
 from server.auth.deps import CtxDep, StaffDep, require
 from server.db.models import Store
-from server.errors import ApiError
 from server.pagination import IdPath, Limit, Offset, StatusFilter, StoreFilter
 from server.shifts import pdf, service
 from server.shifts.schemas import ShiftOut, ShiftReportOut, StoreDayOut
@@ -53,26 +52,35 @@ def store_day(staff: StaffDep, ctx: CtxDep, store_id: Annotated[str, Query(max_l
 
 @router.get("/{shift_id}/report", response_model=ShiftReportOut, responses=_ERRORS)
 def shift_report_json(shift_id: IdPath, staff: StaffDep, ctx: CtxDep) -> ShiftReportOut:
-    """A shift with its Z report as its till made it at the close (None while open)."""
+    """A shift with its Z report as its till made it at the close, or while it is open
+    its X figures as far as the server can tell (``live``)."""
     require(staff, Action.REPORT_VIEW)
     return service.shift_report_of(ctx, staff.org_id, shift_id)
 
 
 @router.get("/{shift_id}/report.pdf", response_class=Response, responses=_ERRORS | {
-    200: {"content": {"application/pdf": {}}, "description": "the Z report as a PDF"},
-    409: {"model": ErrorEnvelope, "description": "not_closed: the shift has no Z report yet"}})
+    200: {"content": {"application/pdf": {}}, "description": "the Z report as a PDF (an "
+          "open shift: its X report as far as the server can tell)"}})
 def shift_report_pdf(shift_id: IdPath, staff: StaffDep, ctx: CtxDep) -> Response:
-    """The shift's Z report as a PDF (the same rows the till prints)."""
+    """The shift's Z report as a PDF (the same rows the till prints); while the shift is
+    open, its X report from what its till has synced so far."""
     require(staff, Action.REPORT_VIEW)
     out = service.shift_report_of(ctx, staff.org_id, shift_id)
-    if not out.report:
-        raise ApiError(409, "not_closed", "This shift is still open: it has no Z report yet")
     with ctx.reader() as session:
         store = session.get(Store, out.store_id)
         currency, locale = (store.currency, store.locale) if store else ("EUR", "en_IE")
-    z = shift_report.z_from_dict(out.report)
-    rows = z_rows(z, lambda m: format_money(m, currency, locale), till=out.terminal_id[:8],
-                  when=utc_text)
-    body = pdf.text_pdf(text_lines(rows, pdf.WIDTH), title=f"Z report {z.z_number}")
+
+    def money(minor: int) -> str:
+        return format_money(minor, currency, locale)
+
+    if out.report:
+        z = shift_report.z_from_dict(out.report)
+        rows = z_rows(z, money, till=out.terminal_id[:8], when=utc_text)
+        title, name = f"Z report {z.z_number}", f"z-{z.z_number}.pdf"
+    else:
+        live = shift_report.report_from_dict(out.live or {})
+        rows = x_rows(live, money, till=out.terminal_id[:8], when=utc_text)
+        title, name = "X report (as synced)", f"x-{out.id[:8]}.pdf"
+    body = pdf.text_pdf(text_lines(rows, pdf.WIDTH), title=title)
     return Response(body, media_type="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="z-{z.z_number}.pdf"'})
+        "Content-Disposition": f'inline; filename="{name}"'})

@@ -30,10 +30,13 @@ class ShiftOut(BaseModel):
 
 class ShiftReportOut(ShiftOut):
     """A shift with its Z report as the till made it at the close (``report``: the Z's
-    figures and count, app/domain/shift_report.py ``ZReport.as_dict``), and its cash
-    movements as the server holds them."""
+    figures and count, app/domain/shift_report.py ``ZReport.as_dict``), or while it is
+    open its ``live`` X figures, and its cash movements as the server holds them."""
 
     report: dict[str, Any] | None
+    live: dict[str, Any] | None = Field(
+        default=None, description="an open shift's X figures as far as the server can tell "
+        "from what its till has synced (server/shifts/live.py); None once closed")
     cash_movements: list[dict[str, Any]]
 
 

@@ -19,6 +19,7 @@ from server.context import AppContext
 from server.db.models import Shift, Store
 from server.db.trading_day import CashMovement
 from server.errors import not_found
+from server.shifts.live import live_report
 from server.shifts.schemas import ShiftOut, ShiftReportOut, StoreDayOut, TerminalDay
 
 
@@ -72,8 +73,9 @@ def shift_report_of(ctx: AppContext, org_id: str, shift_id: str) -> ShiftReportO
             raise not_found("Shift")
         moves = session.scalars(select(CashMovement).where(CashMovement.shift_id == sh.id)
                                 .order_by(CashMovement.created_at, CashMovement.id))
+        live = live_report(session, sh).as_dict() if sh.status == "open" else None
         return ShiftReportOut.model_validate(
-            shift_out(sh).model_dump() | {"report": sh.report,
+            shift_out(sh).model_dump() | {"report": sh.report, "live": live,
                                           "cash_movements": [_movement(m) for m in moves]})
 
 

@@ -235,3 +235,25 @@ def test_x_and_z_are_recomputable_and_the_day_is_the_sum_of_the_zs(till_factory,
     assert day["over_short"] == sum(z.over_short for z in zs) == 100 * len(zs)
     assert sorted((t["terminal_id"], t["z_number"]) for t in day["terminals"]) == sorted(
         (z.figures.device_id, z.z_number) for z in zs)
+
+
+@BACKENDS
+def test_an_open_shifts_live_report_on_the_server_is_the_tills_x(till_factory, tenant) -> None:
+    """While the shift is open, the server's X (from what the till synced) says what the
+    till's X says."""
+    till = till_factory("A")
+    state: dict[str, list] = {"plans": []}
+    shift = shifts.open_shift(till.store, till.actor(), 2000)
+    for action in [("sale", 1200, 2, 50_000, 30_000, "cash", 230_000),
+                   ("sale", 800, 1, 0, 0, "card", 0), ("plan", 5000, 3), ("installment",),
+                   ("refund",), ("unpaid_then_delete", 300), ("move", "pay_in", 500),
+                   ("move", "drop", 700), ("move", "no_sale", 1)]:
+        _act(till, action, state)
+    x = shift_reports.x_report(till.store).as_dict()
+    assert till.sync().push.rejected == []
+    with tenant.server.client() as c:
+        out = c.get(f"/shifts/{shift.id}/report", headers=tenant.login(Role.MANAGER)).json()
+    live = out["live"]
+    differ = {k for k in x if x[k] != live[k]} - {"as_of", "opened_at"}
+    assert not differ, {k: (x[k], live[k]) for k in differ}
+    assert live["refunds"] > 0 and live["installments_collected"] > 0 and live["drops"] == 700
