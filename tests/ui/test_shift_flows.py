@@ -236,8 +236,12 @@ def test_no_sale_without_a_shift_when_the_store_does_not_open_one(desktop, qtbot
     register.no_shift_box.button(QMessageBox.StandardButton.Yes).click()
     screen = desktop.window.shift
     assert desktop.window.pages.currentWidget() is screen
-    _wait_dialog(qtbot, lambda: screen.dialog, CashCountDialog)
+    opening = _wait_dialog(qtbot, lambda: screen.dialog, CashCountDialog)
     assert shift_reports.waiting_operations(store).count == 0
+    type_text(opening.total, "100.00")
+    press(opening.total, F.Key_Return)
+    qtbot.waitUntil(lambda: desktop.window.pages.currentWidget() is register, timeout=5000)
+    assert shifts.current_shift(store).opening_float == 10_000 and len(register.cart.lines) == 1
 
 
 def _grab(widget: QWidget, out: Path, name: str) -> None:
