@@ -20,9 +20,10 @@ from PySide6.QtWidgets import (
 from ui.widgets.common import heading
 
 KINDS = (("network", "Network (host:port)"), ("serial", "Serial port"),
-         ("file", "Device file"), ("usb", "USB (vendor:product)"))
+         ("file", "Device file"), ("usb", "USB (vendor:product)"),
+         ("screen", "On screen (a PDF of each slip; no hardware)"))
 HINTS = {"network": "192.168.1.50:9100", "serial": "/dev/ttyUSB0 or COM3",
-         "file": "/dev/usb/lp0", "usb": "04b8:0202"}
+         "file": "/dev/usb/lp0", "usb": "04b8:0202", "screen": "a folder for the PDFs, e.g. ~/slips"}
 
 
 class PrinterDialog(QDialog):
@@ -35,7 +36,7 @@ class PrinterDialog(QDialog):
         self.config: Any | None = None
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Edit printer" if current else "Add a printer", "dialogTitle"))
-        form = QFormLayout()
+        form = self.form = QFormLayout()
         self.name = QLineEdit()
         self.kind = QComboBox()
         for value, label in KINDS:
@@ -85,8 +86,8 @@ class PrinterDialog(QDialog):
     def _kind_changed(self) -> None:
         kind = self.kind.currentData()
         self.address.setPlaceholderText(HINTS[kind])
-        self.port.setEnabled(kind == "network")
-        self.baud.setEnabled(kind == "serial")
+        self.form.setRowVisible(self.port, kind == "network")  # only what this connection needs
+        self.form.setRowVisible(self.baud, kind == "serial")
 
     def build(self) -> Any:
         from printing.connections import PrinterConfig

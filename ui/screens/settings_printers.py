@@ -43,6 +43,7 @@ class PrintersPage(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("printerList")
         self.list.itemActivated.connect(lambda _i: self.edit())
+        self.list.currentRowChanged.connect(lambda _r: self._buttons_for_selection())
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.list)
         layout.addWidget(self.stack, 1)
@@ -59,6 +60,7 @@ class PrintersPage(QWidget):
             row.addWidget(b)
         layout.addLayout(row)
         layout.addLayout(self._keep_row())
+        self._buttons_for_selection()
         if ctx.printing is None:
             self.empty.title.setText(messages.PRINTING_UNAVAILABLE)
             for b in (self.add_button, self.edit_button, self.remove_button, self.test_button,
@@ -106,6 +108,12 @@ class PrintersPage(QWidget):
 
         self.ctx.ops.run(save, success=saved)
 
+    def _buttons_for_selection(self) -> None:
+        """Edit, Remove and Test need a printer to act on."""
+        chosen = self.ctx.printing is not None and self._selected() is not None
+        for b in (self.edit_button, self.remove_button, self.test_button):
+            b.setEnabled(chosen)
+
     def _selected(self):
         row = self.list.currentRow()
         return self.printers[row] if 0 <= row < len(self.printers) else None
@@ -124,6 +132,7 @@ class PrintersPage(QWidget):
         self.stack.setCurrentIndex(1 if printers else 0)
         if printers:
             self.list.setCurrentRow(0)
+        self._buttons_for_selection()
 
     def add(self) -> None:
         self._open_dialog(None)
