@@ -45,7 +45,8 @@ from ui.dialogs.shift_gate import shift_ready
 from ui.dialogs.till_limit import LimitGuard, PriceDialog
 from ui.receipts import print_receipt
 from ui.screens import parked
-from ui.screens.register_dialogs import CustomerDialog, DiscountDialog, QuickAddDialog
+from ui.screens.customers import CustomerFinder
+from ui.screens.register_dialogs import DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog, sale_done_text
 from ui.widgets.cart_table import QTY, CartModel
 from ui.widgets.common import EmptyState, action_button, heading, line_table
@@ -256,10 +257,16 @@ class RegisterScreen(QWidget):
             self.table.edit(self.model.index(row, QTY))
 
     def customer(self) -> None:
-        dialog = CustomerDialog(self.customer_details, self)
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.customer_details = dialog.details()
-            self._cart_changed()
+        """F4: find a customer by phone or name, or type a new one (ui/screens/customers.py)."""
+        dialog = CustomerFinder(self.ctx, self.customer_details, self)
+        self.customer_dialog = dialog
+        dialog.chosen.connect(self._customer_chosen)
+        dialog.finished.connect(self._refocus)
+        dialog.open()
+
+    def _customer_chosen(self, details: CustomerDetails | None) -> None:
+        self.customer_details = details
+        self._cart_changed()
 
     def line_discount(self) -> None:
         row = self._row()
