@@ -308,6 +308,9 @@ class ShiftScreen(QWidget):
 
     def print_report(self) -> None:
         """F10: print the report on screen (a past Z prints marked as a reprint)."""
+        self._print()
+
+    def _print(self, done: str = "") -> None:
         service, doc = self.ctx.printing, self.shown
         if doc is None:
             self.ctx.warn("Show an X report or pick a Z report first")
@@ -320,7 +323,7 @@ class ShiftScreen(QWidget):
 
         self.ctx.ops.run(lambda: enqueue_shift_report(service, doc),
                          success=lambda _job: process_queue(self.ctx))
-        self.ctx.info(f"{doc.title} sent to the printer")
+        self.ctx.info(f"{done}{doc.title} queued for the printer")
 
     # -- close ------------------------------------------------------------------
     def close_shift(self) -> None:
@@ -364,7 +367,6 @@ class ShiftScreen(QWidget):
 
             self.shown = doc
             self.report.setPlainText(report_text(doc))
-            self.ctx.info(f"Shift closed: {doc.title}")
-            self.print_report()
+            self._print("Shift closed: ")
 
         self._run(close, closed)
