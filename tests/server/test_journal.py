@@ -15,10 +15,12 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.domain.permissions import Role
+from server.context import TerminalPrincipal
 from server.db.models import AuditEntry
-from server.journal import status
+from server.journal import heads, status
 from server.journal.chain import LINKS
 from server.journal.cli import main as server_cli
+from sync.protocol import JournalHead
 from tests.server.conftest import TEST_DATA_KEY
 from tests.server.support import Tenant
 
@@ -165,3 +167,21 @@ def test_concurrent_writers_chain_in_commit_order(tenant: Tenant) -> None:
     verdict = _verdict(tenant)
     assert verdict.ok, verdict.problem
     assert verdict.entries >= 6 * 15 * 3
+
+
+def test_a_till_head_that_goes_back_is_journaled_as_such(tenant: Tenant) -> None:
+    """A till restored from an older backup sends a lower head: recorded, marked."""
+    ctx = tenant.server.ctx
+    term = tenant.term
+    principal = TerminalPrincipal(term.device_id, tenant.org_id, term.store_id, term.device_code)
+    assert heads.record_head(ctx, principal, JournalHead(seq=7, hash="a" * 64))
+    assert not heads.record_head(ctx, principal, JournalHead(seq=7, hash="a" * 64))  # unmoved
+    assert heads.record_head(ctx, principal, JournalHead(seq=5, hash="b" * 64))
+    assert heads.latest_head(ctx, term.device_id) == (5, "b" * 64)
+    with ctx.reader() as s:
+        entries = [e.changes for e in s.scalars(
+            select(AuditEntry).where(AuditEntry.entity_id == term.device_id,
+                                     AuditEntry.action == heads.ACTION).order_by(AuditEntry.id))]
+    assert entries[0] == {"seq": 7, "hash": "a" * 64, "previous": None}
+    assert entries[1]["went_back"] is True and entries[1]["previous"] == {"seq": 7, "hash": "a" * 64}
+    assert _verdict(tenant).ok
