@@ -66,19 +66,17 @@ def _rows(s: Session, now: datetime, wait_limit: timedelta) -> dict[str, int]:
 
 
 WORDS = {
-    "approvals": ("approval waiting for a decision", "approvals waiting for a decision",
-                  "approvals"),
+    "approvals": ("approval to decide", "approvals to decide", "approvals"),
     "conflicts": ("sync conflict to resolve", "sync conflicts to resolve", "conflicts"),
     "rejected": ("operation the server refused", "operations the server refused",
                  "rejected_ops"),
     "overdue": ("overdue installment", "overdue installments", "overdue"),
-    "low_stock": ("product at or below its reorder level",
-                  "products at or below their reorder level", "inventory"),
+    "low_stock": ("product low in stock", "products low in stock", "inventory"),
     "print_failed": ("print job that failed", "print jobs that failed", "print_queue"),
-    "waiting": ("operation waiting to sync for over {h} hours",
-                "operations waiting to sync for over {h} hours", "rejected_ops"),
-    "z_over_short": ("shift closed over or short this week",
-                     "shifts closed over or short this week", "shift"),
+    "waiting": ("operation unsynced over {h} h", "operations unsynced over {h} h",
+                "rejected_ops"),
+    "z_over_short": ("shift over or short this week", "shifts over or short this week",
+                     "shift"),
 }
 
 

@@ -4,7 +4,7 @@ that opens the screen where it is fixed (app/services/attention.py decides the i
 from __future__ import annotations
 
 from PySide6.QtCore import QTimer, Signal
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
 from app.domain.permissions import Action
 from app.services import attention
@@ -39,6 +39,7 @@ class AttentionPanel(QWidget):
         self.box.setContentsMargins(0, 0, 0, 0)
         self.box.addWidget(heading("Needs attention", "title"))
         self.empty = QLabel("Nothing needs you right now.")
+        self.empty.setWordWrap(True)
         self.empty.setObjectName("attentionEmpty")
         self.box.addWidget(self.empty)
         self.buttons: dict[str, QPushButton] = {}
@@ -66,6 +67,8 @@ class AttentionPanel(QWidget):
         self.buttons.clear()
         for n, item in enumerate(items.items):
             button = QPushButton(item.text)
+            button.setToolTip(item.text)
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             button.setObjectName(f"attention_{item.key}")
             button.setProperty("kind", "attention")
             button.clicked.connect(lambda _=False, key=item.screen: self.open_screen.emit(key))

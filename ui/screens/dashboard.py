@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -60,6 +61,9 @@ def _card(title: str, name: str) -> tuple[QWidget, QLabel, QLabel]:
     layout = QVBoxLayout(box)
     layout.addWidget(heading(title, "subtle"))
     value, detail = heading("—", "title"), heading("", "subtle")
+    detail.setWordWrap(True)
+    for label in (value, detail):  # a long figure wraps; it never widens the page
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
     value.setObjectName(f"{name}Value")
     detail.setObjectName(f"{name}Detail")
     layout.addWidget(value)
@@ -82,7 +86,12 @@ class DashboardScreen(QWidget):
         layout.addLayout(self._build_controls())
         self.freshness = heading("", "subtle")
         self.freshness.setObjectName("dashboardFreshness")
-        layout.addWidget(self.freshness)
+        self.freshness.setWordWrap(True)
+        second = QHBoxLayout()
+        second.addWidget(self.freshness, 1)
+        second.addWidget(self.csv_button)
+        second.addWidget(self.pdf_button)
+        layout.addLayout(second)
         layout.addLayout(self._build_cards())
         body = QHBoxLayout()
         charts = QGridLayout()
@@ -101,8 +110,9 @@ class DashboardScreen(QWidget):
         for col in (1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         charts.addWidget(self.products, 1, 1)
-        body.addLayout(charts, 3)
+        body.addLayout(charts, 1)
         self.attention = AttentionPanel(ctx)
+        self.attention.setFixedWidth(300)
         self.attention.open_screen.connect(self.open_screen)
         body.addWidget(self.attention, 1)
         layout.addLayout(body, 1)
@@ -115,7 +125,7 @@ class DashboardScreen(QWidget):
         row.addStretch(1)
         self.store_picker = QComboBox()
         self.store_picker.setObjectName("storePicker")
-        self.store_picker.setMinimumWidth(220)
+        self.store_picker.setMinimumWidth(200)
         self.store_picker.setToolTip("This till holds its own store's figures; every store's "
                                      "figures are on the server (/analytics/summary)")
         row.addWidget(self.store_picker)
@@ -137,8 +147,6 @@ class DashboardScreen(QWidget):
         self.pdf_button.setObjectName("exportPdf")
         self.csv_button.clicked.connect(lambda: self._ask_path("CSV", "csv", self.export_csv))
         self.pdf_button.clicked.connect(lambda: self._ask_path("PDF", "pdf", self.export_pdf))
-        row.addWidget(self.csv_button)
-        row.addWidget(self.pdf_button)
         return row
 
     def _build_cards(self) -> QHBoxLayout:
@@ -160,6 +168,7 @@ class DashboardScreen(QWidget):
         view.setObjectName(name)
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
         view.setMinimumHeight(220)
+        view.setMinimumWidth(180)
         return view
 
     # -- loading ----------------------------------------------------------------

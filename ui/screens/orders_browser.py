@@ -139,6 +139,8 @@ class OrdersBrowserScreen(QWidget):
         # fixed row heights: nothing is measured per row as pages arrive
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
+        self.view.setColumnWidth(1, 200)
         self.view.activated.connect(self._open)
         layout.addWidget(self.view, 1)
         self.count = QLabel("")
@@ -148,8 +150,8 @@ class OrdersBrowserScreen(QWidget):
         self.model.modelReset.connect(self._counted)
         ctx.ops.changed.connect(self._on_changes)
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_filters(self) -> QVBoxLayout:
+        row = QVBoxLayout()
         self.reference = QLineEdit()
         self.reference.setObjectName("filterReference")
         self.reference.setPlaceholderText("Reference (GO-…)")
@@ -176,15 +178,22 @@ class OrdersBrowserScreen(QWidget):
         self.date_from, self.date_to = QDateEdit(today.addDays(-30)), QDateEdit(today)
         for w in (self.date_from, self.date_to):
             w.setCalendarPopup(True)
+            w.setDisplayFormat("dd MMM yyyy")
             w.dateChanged.connect(lambda _d: self.apply())
         for w in (self.reference, self.phone):
             w.returnPressed.connect(self.apply)
         for combo in (self.status, self.kind, self.staff, self.terminal):
             combo.currentIndexChanged.connect(lambda _i: self.apply())
         self.use_dates.toggled.connect(lambda _on: self.apply())
-        for w in (self.reference, self.phone, self.status, self.kind, self.staff, self.terminal,
-                  self.use_dates, self.date_from, QLabel("to"), self.date_to):
-            row.addWidget(w)
+        first, second = QHBoxLayout(), QHBoxLayout()
+        for w in (self.reference, self.phone, self.status, self.kind):
+            first.addWidget(w, 1)
+        for w in (self.staff, self.terminal, self.use_dates, self.date_from, QLabel("to"),
+                  self.date_to):
+            second.addWidget(w)
+        second.addStretch(1)
+        row.addLayout(first)
+        row.addLayout(second)
         return row
 
     def current_filter(self) -> OrderFilter:
@@ -226,7 +235,8 @@ class OrdersBrowserScreen(QWidget):
 
     def _counted(self, *_args: object) -> None:
         more = " (scroll for more)" if self.model.more else ""
-        self.count.setText(f"{len(self.model.rows)} orders shown{more}")
+        n = len(self.model.rows)
+        self.count.setText(f"{n} order{'' if n == 1 else 's'} shown{more}")
 
     def _open(self, index: QModelIndex) -> None:
         if index.isValid():

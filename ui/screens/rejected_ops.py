@@ -25,9 +25,9 @@ from ui.context import AppContext
 from ui.widgets.common import heading
 
 WHAT_NOW = ("The server keeps each refused operation in its quarantine. Someone allowed to "
-            "administer sync can resubmit it as a manager (fixed if need be) or dismiss it "
-            "with a reason from the back office: POST /sync/quarantine/{id}/resubmit or "
-            "/dismiss. Nothing here is sent again by itself, and later sales keep syncing.")
+            "administer sync can resubmit it (fixed if need be, or as a manager) or dismiss "
+            "it from the back office: POST /sync/quarantine/{id}/resubmit or /dismiss. "
+            "Nothing here is sent again by itself, and later sales keep syncing.")
 
 
 class RejectedOpsScreen(QWidget):
@@ -46,6 +46,7 @@ class RejectedOpsScreen(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setColumnWidth(0, 300)
         self.table.setWordWrap(True)
         layout.addWidget(self.table, 1)
