@@ -57,6 +57,9 @@ class Settings(BaseModel):
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
     webhook_max_attempts: int = 12
+    #: keys of earlier data-key rotations (base64), which only open what the audit trail
+    #: sealed with them (server/ops/data_key.py); TILLSYNC_SERVER_RETIRED_DATA_KEYS
+    server_retired_data_keys: list[str] = Field(default_factory=list)
     #: retention (server/ops/retention.py, ``tillsync-server housekeeping``); 0: keep forever.
     #: The audit trail and processed_ops are always kept.
     retain_feed_days: int = Field(default=90, ge=0, description="feed entries older than "

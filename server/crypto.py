@@ -17,6 +17,7 @@ import os
 import re
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import make_url
@@ -29,6 +30,8 @@ from server.db.base import SEALED_PREFIX
 log = logging.getLogger("tillsync.server")
 KEY_FILE_NAME = "tillsync-server-data.key"
 FINGERPRINT_KEY = "data_key_fingerprint"
+#: server_meta row of an unfinished key rotation (server/ops/data_key.py)
+ROTATION_KEY = "data_key_rotation"
 
 
 class DataKeyError(RuntimeError):
@@ -36,7 +39,10 @@ class DataKeyError(RuntimeError):
 
 
 class DataCipher:
-    def __init__(self, key: bytes) -> None:
+    def __init__(self, key: bytes, retired: list[bytes] | None = None) -> None:
+        """``retired``: keys of earlier rotations, which only open (the audit trail is
+        append-only: its entries keep the seal of their time; server/ops/data_key.py)."""
+        self._retired = [DataCipher(k) for k in retired or []]
         if len(key) != 32:
             raise DataKeyError("the server data key must be 32 bytes (base64 in "
                                "TILLSYNC_SERVER_DATA_KEY)")
@@ -52,7 +58,15 @@ class DataCipher:
 
     def open(self, field: str, token: str) -> str:
         blob = base64.urlsafe_b64decode(token[len(SEALED_PREFIX):])
-        return self._aead.decrypt(blob[:12], blob[12:], field.encode()).decode()
+        try:
+            return self._aead.decrypt(blob[:12], blob[12:], field.encode()).decode()
+        except InvalidTag:
+            for old in self._retired:
+                try:
+                    return old.open(field, token)
+                except InvalidTag:
+                    continue
+            raise
 
     def online_approval_secret(self, staff_id: str, epoch: int) -> bytes:
         """The secret a staff member's server-issued approval proofs are made with: never
@@ -136,6 +150,11 @@ def check_fingerprint(engine: Engine, cipher: DataCipher) -> None:
         with Session(engine) as session, session.begin():
             row = session.scalars(
                 select(ServerMeta).where(ServerMeta.key == FINGERPRINT_KEY)).first()
+            if session.get(ServerMeta, ROTATION_KEY) is not None:
+                raise DataKeyError(
+                    "a data-key rotation is unfinished: some data is sealed with the new "
+                    "key, some with the old; run tillsync-server rotate-data-key again with "
+                    "the same keys before starting the server")
             if row is None:
                 session.add(ServerMeta(key=FINGERPRINT_KEY, value=cipher.fingerprint))
                 return
@@ -150,8 +169,19 @@ def check_fingerprint(engine: Engine, cipher: DataCipher) -> None:
         )
 
 
+def retired_keys(settings: Settings) -> list[bytes]:
+    """Keys of earlier rotations: TILLSYNC_SERVER_RETIRED_DATA_KEYS, and for the SQLite
+    default the ``.retired`` file beside the key file (one base64 key a line)."""
+    keys = [_decode(k) for k in settings.server_retired_data_keys]
+    path = key_file_for(settings.database_url)
+    retired = path.with_name(path.name + ".retired") if path is not None else None
+    if retired is not None and retired.exists():
+        keys += [_decode(line) for line in retired.read_text().split() if line.strip()]
+    return keys
+
+
 def setup(engine: Engine, settings: Settings) -> DataCipher:
-    cipher = DataCipher(load_key(settings))
+    cipher = DataCipher(load_key(settings), retired_keys(settings))
     attach(engine, cipher)
     return cipher
 

@@ -1,5 +1,5 @@
 """The server CLI's running-it commands: ``backup``, ``import-outbox``, ``rotate-jwt-key``,
-``housekeeping``."""
+``rotate-data-key``, ``housekeeping``."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ def add_parser(add: Any) -> None:
     p.add_argument("dest", type=Path, help="the file to write, or a directory for a dated file")
     add("housekeeping", cmd_housekeeping, "apply the retention settings once: compact old "
         "feed entries, delete old webhook deliveries (run daily from cron)")
+    p = add("rotate-data-key", cmd_rotate_data_key, "re-seal customer data with a new data "
+            "key (server stopped; resumable: run again after a crash)")
+    p.add_argument("--new-key-file", type=Path, required=True,
+                   help="file with the new key: 32 random bytes, base64")
     add("rotate-jwt-key", cmd_rotate_jwt_key, "a new key signs staff tokens; the old one "
         "verifies until its last token expires (nobody is signed out)")
     p = add("import-outbox", cmd_import_outbox, "apply a till's outbox file (tillsync "
@@ -37,6 +41,45 @@ def cmd_housekeeping(args: argparse.Namespace) -> int:
           f"{s.retain_feed_days} days)")
     print(f"webhook deliveries: {done.deliveries_deleted} deleted (older than "
           f"{s.retain_webhook_deliveries_days} days); the audit trail is kept")
+    return 0
+
+
+def cmd_rotate_data_key(args: argparse.Namespace) -> int:
+    from server import crypto
+    from server.cli import SetupError, _settings
+    from server.db.engine import make_engine, run_migrations
+    from server.ops.data_key import RotationRefused, rotate_data_key, write_key_file
+
+    settings = _settings(args)
+    raw_new = args.new_key_file.read_text().strip()
+    try:
+        old, new = crypto.load_key(settings), crypto._decode(raw_new)
+    except crypto.DataKeyError as exc:
+        raise SetupError(str(exc)) from exc
+    run_migrations(settings.database_url)
+    engine = make_engine(settings.database_url)
+    try:
+        done = rotate_data_key(engine, old, new)
+    except RotationRefused as exc:
+        raise SetupError(str(exc)) from exc
+    finally:
+        engine.dispose()
+    for table, n in sorted(done.rows.items()):
+        print(f"{table}: {n} row(s) re-sealed")
+    key_file = crypto.key_file_for(settings.database_url)
+    if not settings.server_data_key and key_file is not None:
+        retired = key_file.with_name(key_file.name + ".retired")
+        before = retired.read_text() if retired.exists() else ""
+        old_b64 = key_file.read_text().strip()
+        if old_b64 != raw_new and old_b64 not in before.split():
+            write_key_file(retired, (before + "\n" + old_b64).strip())
+        write_key_file(key_file, raw_new)
+        print(f"the new key is in {key_file}, the old one in {retired} (it opens the audit "
+              "entries sealed before); start the server")
+    else:
+        print("set TILLSYNC_SERVER_DATA_KEY to the new key and add the old one to "
+              "TILLSYNC_SERVER_RETIRED_DATA_KEYS (it opens the audit entries sealed before), "
+              "then start the server")
     return 0
 
 
