@@ -107,6 +107,10 @@ class TenderDialog(QDialog):
         self.error.setWordWrap(True)
         left.addWidget(self.error)
         left.addStretch(1)
+        self.remove_button = action_button("Remove payment", "Ctrl+Del")  # the selected one, else the last
+        self.remove_button.setObjectName("tenderRemovePayment")
+        self.remove_button.clicked.connect(self.remove_selected)
+        left.addWidget(self.remove_button)
         self.plan_button = action_button("Payment plan", "F6")
         self.plan_button.setObjectName("tenderPlanButton")
         self.plan_button.clicked.connect(self.open_plan)
@@ -148,6 +152,7 @@ class TenderDialog(QDialog):
             QShortcut(QKeySequence(key), self, activated=lambda m=method: self.choose(m))
         QShortcut(QKeySequence("F12"), self, activated=self.complete)
         QShortcut(QKeySequence("F6"), self, activated=self.open_plan)
+        QShortcut(QKeySequence("Ctrl+Del"), self, activated=self.remove_selected)
         for i in range(5):
             QShortcut(QKeySequence(f"Ctrl+{i + 1}"), self, activated=lambda i=i: self._quick(i))
 
@@ -215,6 +220,17 @@ class TenderDialog(QDialog):
         self._refresh()
         return True
 
+    def remove_selected(self) -> None:
+        """Take back one payment line before the sale completes: the selected one, else the last."""
+        if not self.tenders:
+            return
+        row = self.taken.currentRow()
+        row = row if 0 <= row < len(self.tenders) else len(self.tenders) - 1
+        kept = self.tenders[:row] + self.tenders[row + 1:]
+        self.tenders, self.applied = kept, apply_tenders(self.due_now, kept) if kept else []
+        self.error.clear()
+        self._refresh()
+
     def add_typed(self) -> None:
         try:
             amount = parse(self.amount.text(), self.ctx.currency, self.ctx.locale)
@@ -259,6 +275,7 @@ class TenderDialog(QDialog):
         self.amount.setText("" if self.paid_in_full else format_plain(self.balance, self.ctx.currency))
         self.amount.selectAll()
         self.add_button.setEnabled(not self.paid_in_full)
+        self.remove_button.setEnabled(bool(self.tenders))
         self.complete_button.setEnabled(self.paid_in_full)
         self._fill_quick()
         self.amount.setFocus()
