@@ -80,7 +80,7 @@ class ReconcilePage(QWidget):
         table.verticalHeader().setDefaultSectionSize(46)
         table.setAlternatingRowColors(True)
         header = table.horizontalHeader()
-        for col, width in ((0, 130), (1, 300), (2, 120), (3, 100), (4, 100)):
+        for col, width in ((0, 130), (1, 220), (2, 135), (3, 90), (4, 90)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)
         header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
