@@ -94,11 +94,13 @@ def contents(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
 
 def lock_head(conn: Connection, org_id: str) -> tuple[int, str]:
     """The organization's chain head, locked until the commit (made at GENESIS if new)."""
-    ins = pg_insert(HEADS) if conn.dialect.name == "postgresql" else sqlite_insert(HEADS)
-    conn.execute(ins.values(org_id=org_id, seq=0, hash=GENESIS, updated_at=utcnow())
-                 .on_conflict_do_nothing())
-    row = conn.execute(select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.org_id == org_id)
-                       .with_for_update()).one()
+    locked = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.org_id == org_id).with_for_update()
+    row = conn.execute(locked).first()
+    if row is None:  # the organization's first entry: two writers may get here at once
+        ins = pg_insert(HEADS) if conn.dialect.name == "postgresql" else sqlite_insert(HEADS)
+        conn.execute(ins.values(org_id=org_id, seq=0, hash=GENESIS, updated_at=utcnow())
+                     .on_conflict_do_nothing())
+        row = conn.execute(locked).one()
     return int(row.seq), str(row.hash)
 
 
