@@ -37,10 +37,20 @@ class BackupPolicy:
 
     @classmethod
     def from_env(cls) -> BackupPolicy:
-        return cls(directory=_env_path(ENV_DIR), copy_to=_env_path(ENV_COPY_DIR))
+        """TILLSYNC_BACKUP_DIR, _COPY_DIR (another disk), _DAILY and _WEEKLY (how many of
+        each are kept), _EVERY_HOURS (how often one is taken while idle)."""
+        return cls(directory=_env_path(ENV_DIR), copy_to=_env_path(ENV_COPY_DIR),
+                   every=timedelta(hours=_env_int("TILLSYNC_BACKUP_EVERY_HOURS", 24)),
+                   daily=_env_int("TILLSYNC_BACKUP_DAILY", 7),
+                   weekly=_env_int("TILLSYNC_BACKUP_WEEKLY", 4))
 
     def dir_for(self, store: LocalStore) -> Path:
         return self.directory or store.data_dir / BACKUP_DIR
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isdigit() else default
 
 
 def _env_path(name: str) -> Path | None:
