@@ -14,7 +14,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from app.domain import stock_rules
 from app.domain.ids import new_id
@@ -217,6 +217,20 @@ def test_levels_of_several_stores_carry_their_latest_count(tenant) -> None:
         bulk_run._read_levels(s.connection(), {tenant.store_id: [pid], other: [pid]}, run)
     assert run.levels == {(tenant.store_id, pid): 5, (other, pid): 7}
     assert run.counted == {(tenant.store_id, pid): at(3)}
+
+
+def test_the_ledger_up_to_a_count_is_read_through_its_index(tenant) -> None:
+    """What a count is set against (server/sync/stock.ledger_at) is an index range."""
+    sql = ("SELECT sum(qty_delta_milli) FROM stock_movements WHERE store_id = :s "
+           "AND product_id = :p AND created_at <= :t")
+    args = {"s": tenant.store_id, "p": new_id(), "t": at(0)}
+    with tenant.server.ctx.reader() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.execute(text("SET LOCAL enable_seqscan = off"))  # a tiny table: scans are cheaper
+            plan = " ".join(r[0] for r in s.execute(text("EXPLAIN " + sql), args))
+        else:
+            plan = " ".join(str(r[-1]) for r in s.execute(text("EXPLAIN QUERY PLAN " + sql), args))
+    assert "ix_stock_movements_store_product_created" in plan, plan
 
 
 # ---------------------------------------------------------------- many tills, any order
