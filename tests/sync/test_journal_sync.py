@@ -125,3 +125,30 @@ def _rewrite_last_entry(path: Path) -> None:
     conn.execute("UPDATE device SET audit_head = ?", (digest,))
     conn.commit()
     conn.close()
+
+
+def test_the_journal_page_shows_what_the_server_vouches_for(tmp_path: Path, tenant: Tenant,
+                                                            qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Settings > Journal on an enrolled till: the till's own check, then the server's."""
+    from ui.context import AppContext
+    from ui.ops import Ops
+    from ui.screens.journal import JournalPage
+
+    till = _demo_then_enrolled(tmp_path / "till", tenant)
+    try:
+        till.sync()
+        with till.store.db.read() as s:
+            seq, _ = chain_head(s)
+        ops = Ops()
+        page = JournalPage(AppContext(till.store, ops))
+        qtbot.addWidget(page)
+        page.show()
+        qtbot.waitUntil(lambda: page.server_line.isVisible(), timeout=15_000)
+        ops.wait_idle()
+        assert "The journal holds" in page.verdict.text()
+        assert f"vouches for this till's journal up to entry {seq}" in page.server_line.text()
+        page.grab().save(str(tmp_path / "journal-page-enrolled.png"))
+        Path("/tmp/journal_shots").mkdir(exist_ok=True)
+        page.grab().save("/tmp/journal_shots/journal-page-enrolled.png")
+    finally:
+        till.store.close()

@@ -22,6 +22,7 @@ def test_owner_sees_the_journal_check(desktop, qtbot, store) -> None:  # type: i
     page = settings.journal
     assert page.report is not None and page.report.ok
     assert "The journal holds" in page.verdict.text()
+    assert not page.server_line.isVisible()  # not enrolled: nothing to ask the server
     conn = sqlite3.connect(store.db.path)
     conn.execute("DROP TRIGGER audit_log_no_update")
     conn.execute("UPDATE audit_log SET reason = 'nothing to see' WHERE seq = 1")

@@ -1,16 +1,21 @@
 """The journal page (Settings > Journal, for the owner and admins): whether this till's
 audit chain still holds, checked from its first entry, in words; and what to do if not.
 
-The check is the one ``tillsync audit verify`` runs (app/services/journal.py); it runs
-off the GUI thread each time the page is shown and on "Check now".
+The check is the one ``tillsync audit verify`` runs (app/services/journal.py), and on an
+enrolled till the comparison with the head the server's journal holds of it
+(sync/journal.py); both run off the GUI thread each time the page is shown and on
+"Check now".
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.services.journal import JournalReport, check_journal
+from sync.journal import ServerComparison, compare_with_server_journal
 from ui.context import AppContext
 from ui.widgets.common import heading
 
@@ -38,6 +43,11 @@ class JournalPage(QWidget):
         self.verdict.setWordWrap(True)
         self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.verdict)
+        self.server_line = QLabel("")
+        self.server_line.setObjectName("journalServer")
+        self.server_line.setWordWrap(True)
+        self.server_line.hide()
+        layout.addWidget(self.server_line)
         self.advice = QLabel(BROKEN)
         self.advice.setObjectName("journalAdvice")
         self.advice.setWordWrap(True)
@@ -65,6 +75,28 @@ class JournalPage(QWidget):
         self.ctx.ops.run(lambda: check_journal(self.ctx.store), success=self.show_report,
                          failure=self._failed)
 
+    def _ask_server(self) -> None:
+        """Enrolled: what the server's journal holds of this till, off the GUI thread."""
+        if not self.ctx.store.device().server_url:
+            self.server_line.hide()
+            return
+        self.ctx.ops.run(lambda: asyncio.run(compare_with_server_journal(self.ctx.store)),
+                         success=self.show_server, failure=self._server_failed, lane="device")
+
+    def show_server(self, against: ServerComparison) -> None:
+        self.server_line.setText(against.summary())
+        self.server_line.setStyleSheet("" if against.problem is None
+                                       else "color: #b3261e; font-weight: 600;")
+        self.server_line.show()
+        self.advice.setVisible(self.advice.isVisible() or against.problem is not None)
+
+    def _server_failed(self, exc: BaseException) -> bool:
+        self.server_line.setText(f"The server could not be asked now ({exc}); the check "
+                                 "above is this till's own.")
+        self.server_line.setStyleSheet("")
+        self.server_line.show()
+        return True  # shown here; not an error of the till
+
     def _failed(self, _exc: BaseException) -> bool:
         self.check_button.setEnabled(True)
         return False  # the usual error routing shows it
@@ -76,3 +108,4 @@ class JournalPage(QWidget):
         self.verdict.setProperty("state", "ok" if report.ok else "error")
         self.verdict.setStyleSheet("" if report.ok else "color: #b3261e; font-weight: 600;")
         self.advice.setVisible(not report.ok)
+        self._ask_server()
