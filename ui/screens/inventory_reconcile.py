@@ -55,13 +55,16 @@ class ReconcilePage(QWidget):
     def _build_top(self) -> QHBoxLayout:
         top = QHBoxLayout()
         top.addWidget(heading("To recount or accept", "title"), 1)
-        top.addWidget(QLabel("List counts that moved more than"))
+        top.addWidget(QLabel("Large count: over"))
         self.share = QSpinBox()
         self.share.setObjectName("recountShare")
         self.share.setRange(1, 100)
         self.share.setSuffix(" %")
-        self.share.setToolTip("A store setting: an admin or the owner can change it")
+        self.share.setToolTip("Counts that moved stock by more than this share of what the "
+                              "books said are listed. A store setting: an admin or the owner "
+                              "can change it")
         self.share.setMinimumHeight(44)
+        self.share.setMaximumWidth(120)
         self.share.editingFinished.connect(self._share_edited)
         top.addWidget(self.share)
         refresh = action_button("Refresh", "Ctrl+R")
@@ -80,10 +83,11 @@ class ReconcilePage(QWidget):
         table.verticalHeader().setDefaultSectionSize(46)
         table.setAlternatingRowColors(True)
         header = table.horizontalHeader()
-        for col, width in ((0, 130), (1, 220), (2, 135), (3, 90), (4, 90)):
+        for col, width in ((0, 120), (2, 130), (3, 85), (4, 80)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
             header.resizeSection(col, width)
-        header.setSectionResizeMode(5, QHeaderView.ResizeMode.Stretch)
+        for col in (1, 5):  # the product and the reason share what is left
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Stretch)
         table.itemSelectionChanged.connect(self._selection_changed)
         return table
 
