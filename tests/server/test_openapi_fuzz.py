@@ -111,10 +111,11 @@ def _order(operation: Any) -> tuple[int, str]:
 def _seed(tenant: Tenant) -> dict[str, str]:
     """Real ids for the path parameters, so requests reach past the 404 of an unknown id:
     a pending order, a product, an approval request, an open conflict, a quarantined
-    operation, a cashier, a spare terminal (revoking it leaves the fuzzing one working)."""
+    operation, a cashier, a spare terminal (revoking it leaves the fuzzing one working), an
+    open shift."""
     term, cashier, stock = tenant.term, tenant.staff[Role.CASHIER], tenant.staff[Role.STOCK]
     order = term.order_create(cashier)
-    pid, aid = new_id(), new_id()
+    pid, aid, sid = new_id(), new_id(), new_id()
     edit = {"fields": {"price": {"base": 299, "value": 349}}}
     results = term.push([
         order,
@@ -126,6 +127,8 @@ def _seed(tenant: Tenant) -> dict[str, str]:
             "approval_id": aid, "kind": "delete", "order_id": order["entity_id"],
             "reason": "wrong item", "requested_at": datetime.now(UTC).isoformat()}),
         term.op("order.delete", order["entity_id"], cashier, {"reason": "not allowed"}),
+        term.op("shift.open", sid, cashier, {"shift_id": sid, "opening_float": 1000,
+                                             "opened_at": datetime.now(UTC).isoformat()}),
     ])["results"]
     conflict = next(r["conflict_id"] for r in results if r["status"] == "conflict")
     with tenant.server.client() as c:
@@ -134,7 +137,7 @@ def _seed(tenant: Tenant) -> dict[str, str]:
     tenant.terminals.remove(spare)
     return {"order_id": order["entity_id"], "product_id": pid, "approval_id": aid,
             "conflict_id": conflict, "qid": quarantined[0]["id"], "store_id": tenant.store_id,
-            "staff_id": cashier, "terminal_id": spare.device_id}
+            "staff_id": cashier, "terminal_id": spare.device_id, "shift_id": sid}
 
 
 def test_every_operation_answers_only_documented_statuses_never_5xx(tenant: Tenant) -> None:
