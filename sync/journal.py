@@ -1,5 +1,6 @@
 """The till's journal against what the server's journal holds of it (docs/journal.md):
-the last chain head the till pushed, compared with the till's own entry at that seq."""
+every chain head the till pushed since its last restore, each compared with the till's
+own entry at that seq (a prefix rewritten before a later push differs at an older head)."""
 
 from __future__ import annotations
 
@@ -34,5 +35,10 @@ async def compare_with_server_journal(store: LocalStore, passphrase: str | None 
         await client.aclose()
     if not answer.get("recorded"):
         return ServerComparison(None, None)
-    seq, digest = int(answer["seq"]), str(answer["hash"])
-    return ServerComparison(seq, compare_with_server(store, seq, digest))
+    held = [(int(h["seq"]), str(h["hash"])) for h in answer.get("heads") or []]
+    held = held or [(int(answer["seq"]), str(answer["hash"]))]  # a server before the list
+    for seq, digest in held:  # each head since the last restore: the first that differs
+        problem = compare_with_server(store, seq, digest)
+        if problem is not None:
+            return ServerComparison(seq, problem)
+    return ServerComparison(int(answer["seq"]), None)

@@ -111,17 +111,27 @@ def receipt(staff: StaffDep, ctx: CtxDep,
                            journal_entry=found.journal_entry)
 
 
+class HeadOut(BaseModel):
+    seq: int
+    hash: str
+
+
 class TerminalHeadOut(BaseModel):
     recorded: bool
     seq: int | None = None
     hash: str | None = None
+    #: every head held since the last that went back (a restore), oldest first
+    heads: list[HeadOut] = []
 
 
 @router.get("/terminal-head", response_model=TerminalHeadOut)
 def terminal_head(terminal: TerminalDep, ctx: CtxDep) -> TerminalHeadOut:
-    """The last chain head this till sent that the server's journal holds (terminal
-    token): ``tillsync audit verify`` compares it with the till's own entry at that seq."""
+    """The chain heads of this till the server's journal holds (terminal token): the
+    latest, and every one since the last that went back; ``tillsync audit verify``
+    compares each with the till's own entry at that seq."""
     found = heads.latest_head(ctx, terminal.terminal_id) if terminal.terminal_id else None
-    if found is None:
+    if found is None or terminal.terminal_id is None:
         return TerminalHeadOut(recorded=False)
-    return TerminalHeadOut(recorded=True, seq=found[0], hash=found[1])
+    held = heads.heads_since_went_back(ctx, terminal.terminal_id)
+    return TerminalHeadOut(recorded=True, seq=found[0], hash=found[1],
+                           heads=[HeadOut(seq=seq, hash=digest) for seq, digest in held])

@@ -68,3 +68,24 @@ def latest_head(ctx: AppContext, terminal_id: str) -> tuple[int, str] | None:
         row = s.execute(select(TerminalJournalHead.seq, TerminalJournalHead.hash)
                         .where(TerminalJournalHead.terminal_id == terminal_id)).first()
     return None if row is None else (int(row.seq), str(row.hash))
+
+
+#: at most this many heads are answered (the newest), enough for weeks of pushes
+MAX_HEADS = 5000
+
+
+def heads_since_went_back(ctx: AppContext, terminal_id: str) -> list[tuple[int, str]]:
+    """(seq, hash) of every head of the till the server's journal holds since the last one
+    that went back (a restore starts a new line of heads), oldest first."""
+    with ctx.reader() as s:
+        rows = s.scalars(select(AuditEntry.changes).where(
+            AuditEntry.entity_type == "terminal", AuditEntry.entity_id == terminal_id,
+            AuditEntry.action == ACTION).order_by(AuditEntry.id.desc()).limit(MAX_HEADS)).all()
+    out: list[tuple[int, str]] = []
+    for changes in rows:
+        if not isinstance(changes, dict):
+            continue
+        out.append((int(changes.get("seq", 0)), str(changes.get("hash", ""))))
+        if changes.get("went_back"):
+            break
+    return out[::-1]

@@ -108,23 +108,58 @@ def test_verify_compares_the_till_with_the_servers_journal(
 
 
 def _rewrite_last_entry(path: Path) -> None:
-    """What an attacker who knows the hash rule does: edit the last entry, hash it again,
-    and move the device's head to match."""
+    _rewrite_from(path, None)
+
+
+def _rewrite_from(path: Path, first_seq: int | None) -> None:
+    """What an attacker who knows the hash rule does: edit an entry (the last one if
+    ``first_seq`` is None), hash it and every entry after it again, and move the
+    device's head to match."""
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row
     conn.execute("DROP TRIGGER audit_log_no_update")
-    row = dict(conn.execute("SELECT * FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone())
-    row["reason"] = "nothing to see"
-    fields = {k: row[k] for k in ("id", "device_id", "seq", "actor_id", "action",
-                                  "entity_type", "entity_id", "reason")}
-    fields["changes"] = json.loads(row["changes"])
-    fields["at"] = datetime.fromisoformat(row["at"]).replace(tzinfo=None).isoformat()
-    digest = entry_hash(row["prev_hash"], fields)
-    conn.execute("UPDATE audit_log SET reason = ?, hash = ? WHERE id = ?",
-                 (row["reason"], digest, row["id"]))
-    conn.execute("UPDATE device SET audit_head = ?", (digest,))
+    rows = [dict(r) for r in conn.execute("SELECT * FROM audit_log ORDER BY seq")]
+    start = len(rows) - 1 if first_seq is None else first_seq - 1
+    rows[start]["reason"] = "nothing to see"
+    prev = rows[start]["prev_hash"]
+    for row in rows[start:]:
+        fields = {k: row[k] for k in ("id", "device_id", "seq", "actor_id", "action",
+                                      "entity_type", "entity_id", "reason")}
+        fields["changes"] = json.loads(row["changes"])
+        fields["at"] = datetime.fromisoformat(row["at"]).replace(tzinfo=None).isoformat()
+        digest = entry_hash(prev, fields)
+        conn.execute("UPDATE audit_log SET reason = ?, prev_hash = ?, hash = ? WHERE id = ?",
+                     (row["reason"], prev, digest, row["id"]))
+        prev = digest
+    conn.execute("UPDATE device SET audit_head = ?", (prev,))
     conn.commit()
     conn.close()
+
+
+@BACKENDS
+def test_a_rewrite_pushed_over_is_still_found_at_an_older_head(
+        tmp_path: Path, tenant: Tenant, capsys: pytest.CaptureFixture[str]) -> None:
+    """The attacker rewrites an older entry and every one after it, then sells and syncs
+    again, so the server's latest head is the forgery's: the head held before it is not."""
+    till = _demo_then_enrolled(tmp_path / "till", tenant)
+    till.sync()
+    with till.store.db.read() as s:
+        first_seq, _ = chain_head(s)
+    till.sell(price=300)
+    till.sync()
+    till.store.close()
+    _rewrite_from(till.store.db.path, first_seq)
+    store = open_store(till.store.data_dir)
+    try:
+        Till(store, tenant).sell(price=310)
+        Till(store, tenant).sync()
+        verify = ["--data-dir", str(store.data_dir), "audit", "verify"]
+        assert tillsync(verify) == 1
+        out = capsys.readouterr().out
+        assert "The journal holds" in out
+        assert f"entry {first_seq}: edited" in out
+    finally:
+        store.close()
 
 
 def test_the_journal_page_shows_what_the_server_vouches_for(tmp_path: Path, tenant: Tenant,
