@@ -3,7 +3,10 @@
     QT_QPA_PLATFORM=offscreen python scripts/screenshots.py
 
 Uses a throwaway demo store: sign-in, the register with a cart, the tender
-dialog mid-payment, and today's sales with a receipt preview.
+dialog mid-payment, and today's sales with a receipt preview; then every screen the
+owner can open, at 1024x768 and 1366x768 (``screen-<screen>-<size>.png``, the sizes a
+till's screen has: a window manager's title bar takes 32 pixels of the height), and
+the screen printer's slip window.
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ from ui.main import Desktop, application  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZE = (1280, 800)
+TILL_SIZES = ((1024, 768), (1366, 768))
+TITLE_BAR = 32
 
 
 def settle(desktop: Desktop, app: QApplication, rounds: int = 3) -> None:
@@ -91,9 +96,39 @@ def main() -> int:
         window.show_screen("settings")
         settle(desktop, app)
         save(window, "settings")
+        every_screen(desktop, app)
+        slip(desktop, app)
         desktop.close()
         store.close()
     return 0
+
+
+def every_screen(desktop: Desktop, app: QApplication) -> None:
+    """Each screen the signed-in person can open, at each till size."""
+    window = desktop.window
+    for width, height in TILL_SIZES:
+        window.resize(width, height - TITLE_BAR)
+        for key, button in window.nav_buttons.items():
+            if button.isVisible():
+                window.show_screen(key)
+                settle(desktop, app)
+                save(window, f"screen-{key}-{width}x{height}")
+
+
+def slip(desktop: Desktop, app: QApplication) -> None:
+    """The screen printer's window with the last sale's receipt."""
+    from printing.escpos_output import render_receipt
+    from printing.receipt import build_receipt
+    from printing.screen_printer import slip_text
+
+    sale = desktop.window.register.last_sale
+    if sale is None:
+        return
+    text = slip_text(render_receipt(build_receipt(desktop.ctx.store, sale.order_id)))
+    desktop.window.show_slip("slips/slip-example.pdf", text)
+    settle(desktop, app)
+    if desktop.window.slip is not None:
+        save(desktop.window.slip, "screen-printer-slip")
 
 
 if __name__ == "__main__":

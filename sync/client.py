@@ -29,7 +29,11 @@ from sync.protocol import (
     SnapshotResponse,
 )
 
-DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=5.0)
+# 3 s to connect (a server that is down refuses at once; one that is unreachable should
+# not hold a round), 20 s for any one read (a busy server's big answer still arrives).
+# A round that hangs longer than a few seconds is shown as offline by the desktop's
+# watchdog (ui/sync_runner.py), not by cutting slow answers short.
+DEFAULT_TIMEOUT = httpx.Timeout(20.0, connect=3.0)
 USER_AGENT = "tillsync-terminal/1"
 
 

@@ -13,6 +13,9 @@ from app.store.models import OutboxOperation, SyncState
 from app.store.models_aftersale import Conflict
 
 CLOCK_SKEW_WARN_S = 300.0
+#: Without a live sync loop to ask (``tillsync status``, a till not syncing yet), a sync
+#: this recent means the server was reachable: "Online", not "Offline" right after it.
+RECENT_SYNC_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -71,9 +74,12 @@ def _parse(ts: str | None) -> datetime | None:
 
 
 def read_status(
-    store: LocalStore, *, online: bool = False, message: str | None = None, syncing: bool = False
+    store: LocalStore, *, online: bool | None = None, message: str | None = None, syncing: bool = False
 ) -> SyncStatus:
-    """The sync state as stored locally (cheap: safe to call after every mutation)."""
+    """The sync state as stored locally (cheap: safe to call after every mutation).
+
+    ``online`` None (no sync loop to ask): online when the last sync was within
+    :data:`RECENT_SYNC_S`."""
     with store.db.read() as s:
         counts = dict(
             s.execute(select(OutboxOperation.status, func.count()).group_by(OutboxOperation.status)).all()
@@ -84,13 +90,16 @@ def read_status(
                                   .where(Conflict.status == "open")) or 0
         device = store.device()
     skew = state.get("clock_skew_s")
+    last_sync = _parse(state.get("last_sync"))
+    if online is None:
+        online = last_sync is not None and (datetime.now(UTC) - last_sync).total_seconds() < RECENT_SYNC_S
     return SyncStatus(
         online=online,
         enrolled=device.server_url is not None,
         waiting=int(counts.get("pending", 0)),
         rejected=int(counts.get("rejected", 0)),
         conflicts=int(open_conflicts),
-        last_sync=_parse(state.get("last_sync")),
+        last_sync=last_sync,
         clock_skew_s=float(skew) if skew else None,
         message=message,
         syncing=syncing,

@@ -56,6 +56,15 @@ async def _demo_printer(desktop: Desktop) -> None:
     desktop.window.status.refresh_printer()
 
 
+_started: list[EmbeddedServer] = []  # every server this process started, stopped at exit
+
+
+def stop_started() -> None:
+    """Stop every embedded server started here, even one still starting when the app quit."""
+    while _started:
+        _started.pop().stop()
+
+
 @dataclass
 class DemoSession:
     server: EmbeddedServer | None
@@ -81,7 +90,7 @@ def client_factory(desktop: Desktop, url: str, passphrase: str | None) -> Client
 
 async def start_demo(desktop: Desktop, *, products: int = 2000, passphrase: str | None = None,
                      interval_s: float = 15.0, backoff_base_s: float = 2.0,
-                     backoff_max_s: float = 60.0) -> DemoSession:
+                     backoff_max_s: float = 4.0) -> DemoSession:
     """Bring the demo up; returns the session to stop at exit. Never raises for a failed server."""
     from ui.embedded_server import EmbeddedServer
 
@@ -89,7 +98,8 @@ async def start_demo(desktop: Desktop, *, products: int = 2000, passphrase: str 
     store = desktop.ctx.store
     await _demo_printer(desktop)
     server = EmbeddedServer(store.data_dir, products)
-    bar.show_progress(0, 0, "Starting the demo server…")
+    _started.append(server)
+    bar.show_progress(0, 0, "Starting the demo server… (the first start takes about a minute and a half)")
     try:
         url = await asyncio.to_thread(server.start)
     except Exception as exc:  # noqa: BLE001 - any failure means: run standalone

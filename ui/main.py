@@ -38,7 +38,8 @@ def application() -> QApplication:
     app.setWindowIcon(icon("logo"))
     style = RESOURCES / "style.qss"
     if style.exists():
-        sheet = style.read_text(encoding="utf-8")
+        # url(resources/...) in the sheet: made absolute, so it works from any directory
+        sheet = style.read_text(encoding="utf-8").replace("url(resources/", f"url({RESOURCES.as_posix()}/")
         if app.styleSheet() != sheet:  # re-setting it re-polishes every widget
             app.setStyleSheet(sheet)
     return app  # type: ignore[return-value]
@@ -177,6 +178,7 @@ def run_app(store: LocalStore, *, demo: bool = False, smoke: bool = False,
     of the app. TILLSYNC_SCREENSHOT=path saves the window after start-up and quits.
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request; sync logs what changed
     app = application()
     desktop = Desktop(store, app)
     desktop.window.fit_to_screen()
@@ -213,14 +215,32 @@ def _run_loop(app: QApplication, desktop: Desktop, *, demo: bool, passphrase: st
         if shot:
             QTimer.singleShot(1500, lambda: _screenshot(desktop, Path(shot)))
 
-    with loop:
-        loop.create_task(start())
-        loop.run_until_complete(closed.wait())
-        loop.run_until_complete(desktop.stop_sync())
-    if session is not None:
-        session.stop()
-    desktop.close()
+    _quit_on_signals(app)
+    try:
+        with loop:
+            loop.create_task(start())
+            loop.run_until_complete(closed.wait())
+            loop.run_until_complete(desktop.stop_sync())
+    finally:
+        if session is not None:
+            session.stop()
+        if demo:
+            from ui.demo_launch import stop_started
+
+            stop_started()  # also a server still starting when the app was closed
+        desktop.close()
     return 0
+
+
+def _quit_on_signals(app: QApplication) -> None:
+    """Ctrl+C and SIGTERM close the app the normal way, so the demo stops what it started."""
+    import signal
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: app.quit())
+    tick = QTimer(app)  # Python handles a signal only when it runs: give it the chance
+    tick.timeout.connect(lambda: None)
+    tick.start(300)
 
 
 def _fresh(store: LocalStore) -> bool:

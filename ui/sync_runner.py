@@ -6,6 +6,14 @@ service's callbacks into Qt signals for the status bar, pokes the service after
 every local change that wrote to the outbox, and broadcasts a Changes after a
 round that pulled something, so screens refresh the way they do after a local
 operation.
+
+A round that has had no answer for ``HUNG_AFTER_S`` is shown as offline at once (a
+hung server used to show "Syncing…" for a minute and a half); the round goes on and
+its end says what really happened. While the server is away the service retries
+every few seconds (``OFFLINE_RETRY_S``),
+so the till is online again within about five seconds of the server's return. The
+log says what changed, once per change ("server unreachable: ...", "server reachable
+again"), not a line per request (ui/main.py quiets httpx's own request log).
 """
 
 from __future__ import annotations
@@ -13,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.services.changes import Changes
 from app.store.local import LocalStore
@@ -29,6 +38,10 @@ log = logging.getLogger(__name__)
 
 #: What a pull may have touched: every screen that shows server data refreshes.
 PULLED = Changes(orders=True, catalog=True, stock=True, staff=True, conflicts=True, approvals=True)
+#: The longest wait between tries while the server cannot be reached.
+OFFLINE_RETRY_S = 4.0
+#: A round with no answer for this long: the status bar says offline.
+HUNG_AFTER_S = 8.0
 
 
 def pulled_something(report: SyncReport) -> bool:
@@ -51,7 +64,7 @@ class BackgroundSync(QObject):
 
     def __init__(self, store: LocalStore, ops: Ops, client_factory: ClientFactory, *,
                  interval_s: float = 15.0, backoff_base_s: float = 2.0,
-                 backoff_max_s: float = 60.0, parent: QObject | None = None) -> None:
+                 backoff_max_s: float = OFFLINE_RETRY_S, parent: QObject | None = None) -> None:
         super().__init__(parent)
         from sync.service import SyncService  # httpx and the sync engine load only when used
 
@@ -61,6 +74,11 @@ class BackgroundSync(QObject):
             backoff_max_s=backoff_max_s, progress=self._on_progress)
         self.service.add_listener(self._on_status)
         self._seen: SyncReport | None = None
+        self._was_online: bool | None = None  # what the log last said
+        self._round: SyncStatus | None = None  # the status a round in flight started with
+        self._hung = QTimer(self)
+        self._hung.setSingleShot(True)
+        self._hung.timeout.connect(self._round_hung)
         self._task: asyncio.Task[None] | None = None
         ops.changed.connect(self._on_local_change)
 
@@ -124,10 +142,36 @@ class BackgroundSync(QObject):
     def _on_status(self, status: SyncStatus) -> None:
         self.status_changed.emit(status)
         if status.syncing:
+            self._round = status
+            self._hung.start(int(HUNG_AFTER_S * 1000))
             return
+        self._hung.stop()
+        self._round = None
+        self._log_change(status)
         self.progress_done.emit()
         report = self.service.last_report
         if report is not None and report is not self._seen:
             self._seen = report
             if pulled_something(report):
                 self.ops.broadcast(PULLED)
+
+    def _round_hung(self) -> None:
+        """No answer for a while: offline, say so now (the round may still finish)."""
+        if self._round is None:
+            return
+        status = replace(self._round, online=False,
+                         message=f"Offline: the server has not answered for {HUNG_AFTER_S:g} s; still trying")
+        self.status_changed.emit(status)
+        self._log_change(status)
+
+    def _log_change(self, status: SyncStatus) -> None:
+        """One line when the server comes or goes, none while nothing changes."""
+        if status.online == self._was_online:
+            return
+        if status.online:
+            log.info("Sync: the server is reachable%s; %d operation(s) waiting",
+                     " again" if self._was_online is False else "", status.waiting)
+        else:
+            log.warning("Sync: the server cannot be reached (%s); retrying every few seconds, "
+                        "%d operation(s) waiting", status.message or "no answer", status.waiting)
+        self._was_online = status.online

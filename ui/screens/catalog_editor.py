@@ -6,6 +6,7 @@ they sync field by field. A wrong field is named next to the form; nothing is sa
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QFormLayout,
@@ -49,6 +50,7 @@ class ProductEditor(QStackedWidget):
         layout = QVBoxLayout(panel)
         self.title = heading("", "title")
         self.title.setWordWrap(True)
+        self.title.setObjectName("editorTitle")
         layout.addWidget(self.title)
         layout.addLayout(self._build_form())
         self.error = QLabel("")
@@ -56,6 +58,7 @@ class ProductEditor(QStackedWidget):
         self.error.setProperty("level", "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
+        self._steady(self.title, self.error)
         buttons = QHBoxLayout()
         self.revert_button = action_button("Revert", "Esc")
         self.revert_button.clicked.connect(self.revert)
@@ -71,6 +74,15 @@ class ProductEditor(QStackedWidget):
         layout.addWidget(self.history, 1)
         self.addWidget(self.empty)
         self.addWidget(panel)
+
+    @staticmethod
+    def _steady(*labels: QLabel) -> None:
+        """Room for two lines whatever they hold: a long name that wraps, or an error that
+        appears, never moves the fields under the pointer."""
+        for label in labels:
+            label.ensurePolished()
+            label.setFixedHeight(label.fontMetrics().lineSpacing() * 2 + 8)
+            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
     def _build_form(self) -> QFormLayout:
         form = QFormLayout()

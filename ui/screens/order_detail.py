@@ -180,8 +180,10 @@ class OrderDetailScreen(QWidget):
         legend.setStyleSheet("background: #FDE7E4; color: #B42318; border-radius: 6px; padding: 2px 8px;"
                              " font-size: 13px; font-weight: 600;")
         self.schedule_box = section("Payment schedule", self.schedule, legend)
-        self.grid.addWidget(section("Lines", self.lines), 0, 0)
-        self.grid.addWidget(self.schedule_box, 0, 1)
+        self.lines_box = section("Lines", self.lines)
+        # Each box as tall as its table: a short order's Lines box leaves no gap beside the schedule.
+        self.grid.addWidget(self.lines_box, 0, 0, Qt.AlignmentFlag.AlignTop)
+        self.grid.addWidget(self.schedule_box, 0, 1, Qt.AlignmentFlag.AlignTop)
         self.grid.addWidget(section("Payments", self.payments), 1, 0, 1, 2)
         self.grid.addWidget(section("Audit trail", self.audit), 2, 0, 1, 2)
         self.grid.setColumnStretch(0, 11)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
 
@@ -35,6 +35,9 @@ class SlipWindow(QDialog):
         self.text.setReadOnly(True)
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        font.setFamilies(["DejaVu Sans Mono", "Liberation Mono", "Consolas", "Menlo", font.family()])
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setFixedPitch(True)
         font.setPointSize(10)
         self.text.setFont(font)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -56,6 +59,6 @@ class SlipWindow(QDialog):
         self.where.setText(f"Kept as {pdf}")
         screen = self.screen().availableGeometry() if self.screen() else None
         if screen is not None:
-            self.resize(min(self.width(), screen.width() // 3), min(560, screen.height() - 80))
+            self.resize(min(self.width(), screen.width() - 32), min(560, screen.height() - 80))
             self.move(screen.right() - self.width() - 16, screen.top() + 40)
         self.show()

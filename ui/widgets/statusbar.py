@@ -100,6 +100,7 @@ class SyncStatusBar(QStatusBar):
         self.signout_button = QPushButton("Sign out")
         for b in (self.switch_button, self.signout_button):
             b.setProperty("kind", "flat")
+            b.setMinimumWidth(b.sizeHint().width())  # squeezed last, never cut
         self.switch_button.clicked.connect(self.switch_user)
         self.signout_button.clicked.connect(self.sign_out)
         self.addPermanentWidget(self.printer)
@@ -159,9 +160,8 @@ class SyncStatusBar(QStatusBar):
     def show_printer(self, name: str | None, failed: int) -> None:
         if not isValid(self.printer):  # the answer came after the window closed
             return
-        text = name or "No printer"
-        if failed:
-            text += f" · {failed} failed"
+        text = f"{failed} failed" if failed else (name or "No printer")  # short: the bar fits 1024 px
+        self.printer.setToolTip(f"{name or 'No printer set up'}: {failed} failed job(s). Open the print queue")
         self.printer.setText(text)
         self.printer.setProperty("state", "alert" if failed or not name else "")
         self.printer.style().unpolish(self.printer)
@@ -181,8 +181,10 @@ class SyncStatusBar(QStatusBar):
 
     def show_status(self, status: SyncStatus) -> None:
         self.last_status = status
-        if status.syncing:
-            text, state = "● Syncing…", "online" if status.online else "offline"
+        if status.syncing and status.online:
+            text, state = "● Syncing…", "online"
+        elif status.syncing and status.enrolled:  # offline, trying again: say offline, not "Syncing…"
+            text, state = "● Offline · reconnecting…", "offline"
         elif status.online:
             text, state = "● Online", "online"
         elif status.enrolled:
@@ -195,6 +197,7 @@ class SyncStatusBar(QStatusBar):
         self.waiting.setText(f"{status.waiting} waiting to sync"
                              + (f", {status.rejected} rejected" if status.rejected else ""))
         self.last_sync.setText(f"Last sync: {_ago(status.last_sync)}")
+        self.last_sync.setToolTip(self.last_sync.text())
         self.conflicts.setText(count_of(status.conflicts, "conflict"))
         _restyle(self.conflicts, "alert" if status.conflicts else "")
         warning = status.clock_warning
