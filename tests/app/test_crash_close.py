@@ -26,7 +26,7 @@ from tests.app.test_crash import ROOT, LineReader
 from tests.conftest import TEST_PASSPHRASE
 
 KILLS = 30
-TIME_BUDGET_S = 120
+TIME_BUDGET_S = 300  # generous: the machine is shared; the kills, not the speed, are the point
 
 
 def check_shifts(path: Path, device_id: str) -> list[int]:
