@@ -310,4 +310,4 @@ class SyncState(Base):
 from app.store.models_aftersale import Approval, Conflict, Refund, RefundLine  # noqa: E402,F401
 from app.store.models_shifts import Shift  # noqa: E402,F401
 from app.store.models_stock_counts import StockCount, StockReview  # noqa: E402,F401
-from app.store.models_till_ui import ParkedSale  # noqa: E402,F401
+from app.store.models_till_ui import ParkedSale, QuickKey  # noqa: E402,F401

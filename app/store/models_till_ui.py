@@ -1,5 +1,6 @@
 """What the till keeps for the people at the counter (issue 21): sales parked to serve
-someone else first, recalled later, surviving a restart.
+someone else first, recalled later, surviving a restart; and the quick keys, buttons for
+items with no barcode (a product, or a category opening its products).
 
 A parked sale is the cart on disk, not a business event: nothing is sold, paid or moved
 in stock until it is recalled and paid, when the sale is recorded the usual way (order,
@@ -29,3 +30,16 @@ class ParkedSale(Base):
     line_count: Mapped[int] = mapped_column(Integer)
     cart: Mapped[dict] = mapped_column(JSON)  # app.services.parked_sales.cart_to_dict
     customer_enc: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class QuickKey(Base):
+    """One button of the register's quick keys, at ``position`` (0 is top left)."""
+
+    __tablename__ = "quick_keys"
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # product, category
+    product_id: Mapped[str | None] = mapped_column(String(36))
+    category_id: Mapped[str | None] = mapped_column(String(36))
+    label: Mapped[str | None] = mapped_column(String(40))  # None: the product's or category's name
+    updated_by: Mapped[str] = mapped_column(String(36))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

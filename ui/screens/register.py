@@ -51,6 +51,7 @@ from ui.screens.tender import TenderDialog, sale_done_text
 from ui.widgets.cart_table import QTY, CartModel
 from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch, looks_like_barcode
+from ui.widgets.quick_keys import QuickKeys
 
 SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
 # (name, label, key, button kind)
@@ -114,6 +115,9 @@ class RegisterScreen(QWidget):
         self.stack.addWidget(self.table)
         main.addWidget(self.finder)
         main.addWidget(self.stack, 1)
+        self.quick_keys = QuickKeys(self.ctx)  # items with no barcode (ui/widgets/quick_keys.py)
+        self.quick_keys.product_chosen.connect(self._add_product)
+        main.addWidget(self.quick_keys)
         return main
 
     def _build_side(self) -> QWidget:
@@ -177,6 +181,7 @@ class RegisterScreen(QWidget):
         self.shortcuts["order_discount"].setEnabled(order_ok)
         self.buttons["line_discount"].setEnabled(line_ok)
         self.shortcuts["line_discount"].setEnabled(line_ok)
+        self.quick_keys.apply_role()
         self.guard.reload()
 
     # -- scanning and picking ---------------------------------------------------
