@@ -99,7 +99,7 @@ class DiscountDialog(_FormDialog):
 
     def validate(self) -> None:
         if not self.value.text().strip():  # Enter on an empty field never passes as "no discount"
-            raise ValueError("Type a discount, like 10% or 2.50 (0 takes it off), or press Esc")
+            raise ValueError("Type a discount (10% or 2.50), or press Esc")
         self.discount = parse_discount(self.value.text(), self.currency)
 
 

@@ -90,7 +90,7 @@ class SyncStatusBar(QStatusBar):
         self.printer.clicked.connect(self.open_print_queue)
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
-        self.person.setMaximumWidth(190)  # a long name is cut, never pushes the buttons off
+        self.person.setMaximumWidth(150)  # a long name is cut, never pushes the buttons off
         for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
                   self.mode):
             w.setProperty("role", "statusItem")
