@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.domain.cart import CartLine
 from app.domain.ids import new_id
 from app.domain.limits import MAX_REASON
 from app.domain.operations import OpType
@@ -25,7 +26,7 @@ from app.domain.totals import Discount, LineInput, compute
 from app.services.customers import CustomerDetails, decrypt, details_problem, upsert_in
 from app.services.sales import line_payload
 from app.store.local import LocalStore
-from app.store.models import Installment, Order, StockMovement
+from app.store.models import Installment, Order, OrderLine, StockMovement
 from app.store.outbox_crypto import seal_payload
 from app.store.unit_of_work import Actor, Mutation, mutation
 
@@ -63,8 +64,10 @@ def edit_order(
     lines: list[LineChange] | None = None,
     note: str | None = None,
     reason: str | None = None,
+    added: list[CartLine] | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Apply the given changes; returns the field-level before/after that was recorded."""
+    """Apply the given changes; returns the field-level before/after that was recorded.
+    ``added``: new lines (from the catalog, priced now), sold from stock like a sale's."""
     require(actor.role, Action.ORDER_EDIT)
     _check_texts(note, reason, customer)
     with mutation(store.db, store.device_id, actor, Action.ORDER_EDIT) as m:
@@ -85,11 +88,11 @@ def edit_order(
         if note is not None and note != order.note:
             fields["note"] = {"base": order.note, "value": note}
             order.note = note
-        if lines:
+        if lines or added:
             if m.session.scalar(select(Installment.id).where(Installment.order_id == order.id).limit(1)):
                 raise EditError("This order has a payment plan; its lines cannot change. "
                                 "Refund or delete it and ring it up again.")
-            fields.update(_edit_lines(order, lines, m))
+            fields.update(_edit_lines(order, lines or [], m, added or []))
         if not fields:
             raise EditError("Nothing was changed")
         order.status = status_for_balance(order.total, order.paid).value
@@ -115,7 +118,27 @@ def _check_texts(note: str | None, reason: str | None, customer: CustomerDetails
         raise EditError(problem)
 
 
-def _edit_lines(order: Order, changes: list[LineChange], m: Mutation) -> dict[str, dict[str, Any]]:
+def _add_lines(order: Order, added: list[CartLine], m: Mutation) -> None:
+    """New lines at the end of the order; their stock goes out as a sale's does."""
+    position = max((li.position for li in order.lines), default=-1)
+    for cl in added:
+        if cl.qty_milli <= 0:
+            raise EditError("A quantity must be more than zero")
+        position += 1
+        order.lines.append(OrderLine(
+            id=cl.id, position=position, product_id=cl.product_id, sku=cl.sku, name=cl.name,
+            barcode=cl.barcode, unit_price=cl.unit_price, qty_milli=cl.qty_milli,
+            tax_rate_ppm=cl.tax_rate_ppm, discount_percent_ppm=cl.discount.percent_ppm,
+            discount_amount=cl.discount.amount, gross=0, net=0, tax=0, total=0, refunded_qty_milli=0))
+        if cl.product_id:
+            m.session.add(StockMovement(
+                id=new_id(), product_id=cl.product_id, kind="sale", qty_delta_milli=-cl.qty_milli,
+                reason="order edited", reference=order.reference, order_id=order.id,
+                actor_id=m.actor.staff_id, device_id=m.device.id, created_at=m.at, synced=True))
+
+
+def _edit_lines(order: Order, changes: list[LineChange], m: Mutation,
+                added: list[CartLine] | None = None) -> dict[str, dict[str, Any]]:
     base_lines = [line_payload(li) for li in order.lines]
     base_total = order.total
     by_id = {li.id: li for li in order.lines}
@@ -135,6 +158,7 @@ def _edit_lines(order: Order, changes: list[LineChange], m: Mutation) -> dict[st
             order.lines.remove(line)
         else:
             line.qty_milli = change.qty_milli
+    _add_lines(order, added or [], m)
     if not order.lines:
         raise EditError("An order keeps at least one line; ask for a deletion instead")
     _recompute(order)
