@@ -88,17 +88,36 @@ def _payment_op(store, order_id: str) -> str:
                          .order_by(OutboxOperation.op_seq.desc())).first()
 
 
+def _waiting_and_conflict(store) -> None:
+    """An operation waiting to sync for five hours and an open conflict, as sync leaves them."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.domain.ids import new_id
+    from app.store.models import Conflict
+
+    with store.db.write() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.status == "pending")
+                       .order_by(OutboxOperation.op_seq)).first()
+        op.created_at = datetime.now(UTC) - timedelta(hours=5)
+        s.add(Conflict(id=new_id(), entity_type="order", entity_id=op.entity_id, field="note",
+                       local_value="a", server_value="b", reason="edited on two tills",
+                       status="open"))
+
+
 def test_each_attention_item_opens_its_screen(desktop, qtbot, store):
     pending = make_sale(store, paid=False, deposit=0)
     make_sale(store, paid=False, plan_down_pct=20)
     cashier = staff.sign_in(store, "1003", "3333")
     approvals.request_deletion(store, cashier, pending.order_id, "Customer changed their mind")
     _reject(store, _payment_op(store, pending.order_id), "the order is already paid")
+    _waiting_and_conflict(store)
+    desktop.ctx.printing.enqueue_receipt(pending.order_id, printer="No such printer")
     screen = _manager_on(desktop, qtbot, "dashboard")
     qtbot.waitUntil(lambda: "rejected" in screen.attention.buttons, timeout=5000)
     window = desktop.window
     assert window.nav_buttons["dashboard"].text() == f"Dashboard  ({len(screen.attention.current.items)})"
-    expected = {"approvals": "approvals", "rejected": "rejected_ops", "overdue": "overdue"}
+    expected = {"approvals": "approvals", "rejected": "rejected_ops", "overdue": "overdue",
+                "conflicts": "conflicts", "waiting": "rejected_ops", "print_failed": "print_queue"}
     if "low_stock" in screen.attention.buttons:
         expected["low_stock"] = "inventory"
     for key, target in expected.items():

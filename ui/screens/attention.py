@@ -55,9 +55,9 @@ class AttentionPanel(QWidget):
             self._timer.start()
 
     def reload(self) -> None:
-        failed = failed_print_jobs(self.ctx)
-        self.ctx.ops.run(lambda: attention.needs_attention(self.ctx.store, failed_prints=failed),
-                         success=self.show_items)
+        # off the GUI thread: counting the print queue may load printing the first time
+        self.ctx.ops.run(lambda: attention.needs_attention(
+            self.ctx.store, failed_prints=failed_print_jobs(self.ctx)), success=self.show_items)
 
     def show_items(self, items: Attention) -> None:
         self.current = items
