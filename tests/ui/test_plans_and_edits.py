@@ -144,3 +144,27 @@ def test_a_deleted_order_offers_no_schedule(desktop, qtbot, store):
     screen = open_detail(desktop, qtbot, sale.order_id)
     assert screen.detail.status == "deleted"
     assert not screen.buttons["schedule"].isVisible()
+
+
+def test_a_manager_adds_an_item_to_a_pending_order(desktop, qtbot, store):
+    sale = make_sale(store, paid=False, customer="Aoife Byrne")
+    with store.db.read() as s:
+        taken = {li.product_id for li in s.get(Order, sale.order_id).lines}
+    extra = next(p for p in catalog.search(store, "Harbour", 50) if p.id not in taken and p.active)
+    sign_in(desktop, qtbot, "1002", "222222")
+    screen = open_detail(desktop, qtbot, sale.order_id)
+    before = len(screen.detail.lines)
+    screen.findChild(QPushButton, "detail_edit").click()
+    dialog = screen.actions.dialog
+    dialog.add_item.setFocus()
+    type_text(dialog.add_item, extra.name)
+    press(dialog.add_item, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.table.rowCount() == before + 1, timeout=3000)
+    assert dialog.table.item(before, 0).text() == extra.name
+    dialog.reason.setFocus()
+    type_text(dialog.reason, "Took one more")
+    dialog.grab().save(str(SHOTS / "edit-add-item.png"))
+    press(dialog.reason, Qt.Key.Key_Return)
+    settle(desktop, qtbot, 150)
+    assert not dialog.isVisible()
+    assert [li.name for li in screen.detail.lines][-1] == extra.name

@@ -7,6 +7,8 @@ edit (a quantity the rules do not allow) keeps everything that was typed.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -19,9 +21,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.cart import CartLine
+from app.services import catalog
 from app.services.customers import CustomerDetails
 from app.services.order_detail import OrderDetail
 from app.services.order_edits import LineChange
+from ui.context import AppContext
 from ui.dialogs.common import FormDialog
 
 
@@ -30,10 +35,12 @@ class EditOrderDialog(FormDialog):
 
     submitted = Signal()
 
-    def __init__(self, detail: OrderDetail, money, parent: QWidget | None = None) -> None:  # noqa: ANN001
+    def __init__(self, detail: OrderDetail, money, parent: QWidget | None = None,  # noqa: ANN001
+                 ctx: AppContext | None = None) -> None:
         super().__init__(f"Edit order {detail.reference}", parent, width=680)
         self.setObjectName("editOrderDialog")
-        self.detail = detail
+        self.detail, self.money, self.ctx = detail, money, ctx
+        self.added: list[tuple[CartLine, QDoubleSpinBox]] = []  # new lines and their quantities
         current = detail.customer
         self.name = QLineEdit(current.name or "" if current else "")
         self.name.setObjectName("editCustomerName")
@@ -68,8 +75,14 @@ class EditOrderDialog(FormDialog):
             spin.setValue(li.qty_milli / 1000)
             self.table.setCellWidget(row, 2, spin)
             self.spins[li.id] = spin
-        self.table.setMinimumHeight(min(300, 60 + 48 * len(detail.lines)))
+        self.table.setMinimumHeight(min(300, 60 + 48 * (len(detail.lines) + 1)))
         self.body.insertWidget(2, self.table)
+        self.add_item = QLineEdit()
+        self.add_item.setObjectName("editAddItem")
+        self.add_item.setPlaceholderText("Add an item: name or SKU, then Enter")
+        self.add_item.returnPressed.connect(self._find_item)
+        self.add_item.setVisible(ctx is not None and detail.plan is None)  # a plan's lines do not change
+        self.body.insertWidget(3, self.add_item)
         self.form.addRow("Note", self.note)
         self.form.addRow("Reason", self.reason)
         self.add_error_line()
@@ -86,6 +99,40 @@ class EditOrderDialog(FormDialog):
             return None
         return CustomerDetails(c.id if c else None, name, phone, c.email if c else None)
 
+    def _find_item(self) -> None:
+        """Enter in "Add an item": the first product found, priced now, added with quantity 1."""
+        ctx, text = self.ctx, self.add_item.text().strip()
+        if ctx is None or not text:
+            return
+
+        def first_line() -> CartLine | None:
+            found = [p for p in catalog.search(ctx.store, text, 5) if p.active]
+            return catalog.line_for_product(ctx.store, found[0].id) if found else None
+
+        ctx.ops.run(first_line, success=self._add_line)
+
+    def _add_line(self, line: CartLine | None) -> None:
+        if line is None:
+            self.fail(f"No product matches “{self.add_item.text().strip()}”")
+            return
+        self.fail("")
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        self.table.setItem(row, 0, QTableWidgetItem(line.name))
+        self.table.setItem(row, 1, QTableWidgetItem(self.money(line.unit_price)))
+        spin = QDoubleSpinBox()
+        spin.setObjectName(f"editQty_{row}")
+        spin.setDecimals(0)
+        spin.setRange(0, 9999)
+        spin.setValue(1)
+        self.table.setCellWidget(row, 2, spin)
+        self.added.append((line, spin))
+        self.add_item.clear()
+
+    def added_lines(self) -> list[CartLine]:
+        """The new lines with the quantities typed (0 leaves one out)."""
+        return [replace(line, qty_milli=round(spin.value() * 1000)) for line, spin in self.added if spin.value() > 0]
+
     def line_changes(self) -> list[LineChange]:
         before = {li.id: li.qty_milli for li in self.detail.lines}
         return [LineChange(line_id, round(spin.value() * 1000)) for line_id, spin in self.spins.items()
@@ -99,7 +146,7 @@ class EditOrderDialog(FormDialog):
         return self.reason.text().strip() or None
 
     def _try_accept(self) -> None:
-        if not (self.customer() or self.line_changes() or self.note_value() is not None):
+        if not (self.customer() or self.line_changes() or self.added_lines() or self.note_value() is not None):
             self.fail("Nothing was changed")
             return
         if not self.reason_value():

@@ -69,12 +69,13 @@ class OrderActions(QObject):
 
     # -- edit -------------------------------------------------------------------
     def edit(self, detail: OrderDetail) -> None:
-        dialog = EditOrderDialog(detail, self.ctx.money, self.host)
+        dialog = EditOrderDialog(detail, self.ctx.money, self.host, ctx=self.ctx)
         actor, store = self.ctx.actor, self.ctx.store
 
         def save() -> None:  # the dialog stays open until saved; a refusal keeps what was typed
             customer, lines, note, reason = (dialog.customer(), dialog.line_changes(), dialog.note_value(),
                                              dialog.reason_value())
+            added = dialog.added_lines()
             refused = show_flow_error(dialog.refused)
 
             def failure(exc: BaseException) -> bool:
@@ -82,7 +83,8 @@ class OrderActions(QObject):
                 return refused(exc)
 
             self.ctx.ops.run(lambda: order_edits.edit_order(store, actor, detail.id, customer=customer,
-                                                            lines=lines, note=note, reason=reason),
+                                                            lines=lines, note=note, reason=reason,
+                                                            added=added),
                              changes=AFTER_SALE, success=lambda _r: (dialog.saved(), self._edited(detail)),
                              failure=failure)
 
