@@ -10,8 +10,10 @@ message so the status bar can say what went wrong in words.
 
 from __future__ import annotations
 
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -135,6 +137,18 @@ def error_from_response(resp: httpx.Response) -> SyncError:
     return PermanentError(message, **kw)
 
 
+#: The server certificate an admin checked on the first-run screen (a self-signed one),
+#: in the till's data directory: it is then the one certificate the till trusts.
+PINNED_CERT = "server-cert.pem"
+
+
+def server_trust(data_dir: Path) -> ssl.SSLContext | bool:
+    """What the till trusts for https: the pinned certificate if one was saved, else the
+    machine's certificate authorities."""
+    pinned = Path(data_dir) / PINNED_CERT
+    return ssl.create_default_context(cafile=str(pinned)) if pinned.exists() else True
+
+
 class SyncClient:
     """One server, one terminal token. Use as ``async with SyncClient(...) as c``."""
 
@@ -145,13 +159,15 @@ class SyncClient:
         *,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         transport: httpx.AsyncBaseTransport | None = None,
+        verify: ssl.SSLContext | bool = True,
     ) -> None:
         headers = {"User-Agent": USER_AGENT, "Accept": "application/json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport
+            base_url=self.base_url, headers=headers, timeout=timeout, transport=transport,
+            verify=verify,
         )
 
     async def __aenter__(self) -> SyncClient:

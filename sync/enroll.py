@@ -51,7 +51,7 @@ from app.store.local import LocalStore
 from app.store.models import Device, Order, OutboxOperation, StockMovement
 from sync import credentials
 from sync.apply import update_store_settings
-from sync.client import SyncClient
+from sync.client import SyncClient, server_trust
 from sync.state import CURSOR, set_state
 
 
@@ -177,7 +177,7 @@ async def enroll(
     server_url = server_url.rstrip("/")
     name = name or store.device().name or "Till"
     own = client is None
-    client = client or SyncClient(server_url)
+    client = client or SyncClient(server_url, verify=server_trust(store.data_dir))
     try:
         answer = await client.enroll(code, name)
     finally:

@@ -19,7 +19,14 @@ from datetime import UTC, datetime
 
 from app.store.local import LocalStore
 from sync import conflicts, credentials, recovery, state
-from sync.client import AuthError, PermanentError, SyncClient, SyncError, TransientError
+from sync.client import (
+    AuthError,
+    PermanentError,
+    SyncClient,
+    SyncError,
+    TransientError,
+    server_trust,
+)
 from sync.pull import Progress, PullReport, apply_held_back, pull_changes
 from sync.push import PushReport, push_pending
 from sync.recovery import RecoveryReport
@@ -53,11 +60,12 @@ def client_factory_for(store: LocalStore, passphrase: str | None = None,
     if not device.server_url or cred is None:
         raise NotEnrolled("This terminal is not enrolled; run: tillsync enroll --server URL --code CODE")
     url = device.server_url
+    verify = server_trust(store.data_dir)  # a certificate pinned at the first start, if any
 
     def make() -> SyncClient:
         if timeout is not None:
-            return SyncClient(url, cred.token, timeout=timeout)
-        return SyncClient(url, cred.token)
+            return SyncClient(url, cred.token, timeout=timeout, verify=verify)
+        return SyncClient(url, cred.token, verify=verify)
 
     return make
 

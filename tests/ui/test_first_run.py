@@ -81,3 +81,50 @@ def test_a_wrong_code_is_said_in_words(qtbot, tmp_path: Path) -> None:
         assert screen.connect_button.isEnabled() and not store.device().server_url
         ops.wait_idle()
         store.close()
+
+
+@pytest.mark.usefixtures("qapp")
+def test_a_self_signed_server_is_shown_checked_then_trusted(
+        qtbot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    import hashlib
+    import ssl
+
+    from server.cli import main as server_cli
+    from sync.client import PINNED_CERT
+    from tests.server.conftest import TEST_DATA_KEY
+    from tests.server.test_tls_and_proxy import free_port, self_signed, serve, trust
+
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    monkeypatch.setenv("TILLSYNC_SERVER_DATA_KEY", TEST_DATA_KEY)
+    assert server_cli(["create-org", "--db", url, "TLS Shop", "--owner-pin", "135790"]) == 0
+    code = capsys.readouterr().out.split("an owner's till): ")[1].split()[0]
+    cert, key = self_signed(tmp_path)
+    der = ssl.PEM_cert_to_DER_cert(cert.read_text())
+    digest = hashlib.sha256(der).hexdigest().upper()
+    port = free_port()
+    base = f"https://127.0.0.1:{port}"
+    with serve(url, port, "--ssl-certfile", str(cert), "--ssl-keyfile", str(key),
+               ready_url=base + "/health/live", verify=trust(cert)):
+        store = open_store(tmp_path / "till", passphrase="x")
+        ops = Ops()
+        screen = FirstRunScreen(store, ops, passphrase="x")
+        screen.resize(640, 560)
+        screen.show()
+        screen.address.setText(base)
+        screen.code.setText(code)
+        qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: screen.trust.isVisible(), timeout=20_000)
+        shown = screen.cert_label.text().replace(":", "").replace("\n", "")
+        assert "self-signed" in screen.cert_label.text() and digest in shown
+        screen.grab().save(str(SHOTS / "first_run_self_signed.png"))
+        qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)  # not ticked
+        assert "compare its fingerprint" in screen.status.text()
+        assert not store.device().server_url
+        screen.trust.setChecked(True)
+        with qtbot.waitSignal(screen.finished, timeout=120_000):
+            qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)
+        assert (store.data_dir / PINNED_CERT).read_text().strip() == cert.read_text().strip()
+        assert store.device().server_url == base
+        ops.wait_idle()
+        store.close()

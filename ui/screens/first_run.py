@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import ssl
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -36,6 +38,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.words import count_of
 from app.store.local import LocalStore
+from sync.client import PINNED_CERT
 from sync.enroll import check_server_url, enroll
 from sync.service import SyncReport, SyncService, client_factory_for
 from ui.ops import Ops
@@ -61,6 +64,7 @@ class Certificate:
     fingerprint: str  # SHA-256 of the DER, colon-separated hex
     self_signed: bool  # not trusted by this machine's certificate authorities
     problem: str | None = None
+    pem: str = ""
 
 
 def fetch_certificate(url: str, timeout: float = 5.0) -> Certificate | None:
@@ -79,9 +83,18 @@ def fetch_certificate(url: str, timeout: float = 5.0) -> Certificate | None:
 
         with socket.create_connection((host, port), timeout=timeout) as sock, \
                 ssl.create_default_context().wrap_socket(sock, server_hostname=host):
-            return Certificate(fingerprint, self_signed=False)
+            return Certificate(fingerprint, self_signed=False, pem=pem)
     except ssl.SSLCertVerificationError as exc:
-        return Certificate(fingerprint, self_signed=True, problem=exc.verify_message)
+        return Certificate(fingerprint, self_signed=True, problem=exc.verify_message, pem=pem)
+
+
+def pin_certificate(data_dir: Path, pem: str) -> None:
+    """Trust this (self-signed) certificate, and only it, for this till's server from now
+    on (sync/client.py ``server_trust``)."""
+    path = Path(data_dir) / PINNED_CERT
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(pem)
 
 
 class FirstRunScreen(QWidget):
@@ -167,6 +180,8 @@ class FirstRunScreen(QWidget):
             self._say("The server's certificate is self-signed: compare its fingerprint "
                       "with the one the server shows, then tick the box.")
             return
+        if self.certificate is not None and self.certificate.self_signed:
+            pin_certificate(self.store.data_dir, self.certificate.pem)
         self._busy(True, "Connecting…")
         self.ops.run(lambda: self._enroll_and_sync(url, code, self.name.text().strip()),
                      success=self._done, failure=self._failed)
