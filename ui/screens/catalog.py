@@ -67,7 +67,7 @@ class CatalogScreen(QWidget):
         self._progress = _Progress(self)
         self._progress.moved.connect(self._moved)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(16, 16, 16, 16)
+        layout.setContentsMargins(16, 12, 16, 12)  # fits a 1024x768 till with the editor open
         layout.addLayout(self._build_top())
         self.progress = QProgressBar()
         self.progress.setObjectName("importProgress")

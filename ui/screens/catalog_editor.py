@@ -58,7 +58,8 @@ class ProductEditor(QStackedWidget):
         self.error.setProperty("level", "error")
         self.error.setWordWrap(True)
         layout.addWidget(self.error)
-        self._steady(self.title, self.error)
+        self._steady(self.title, 1)
+        self._steady(self.error, 2)
         buttons = QHBoxLayout()
         self.revert_button = action_button("Revert", "Esc")
         self.revert_button.clicked.connect(self.revert)
@@ -76,13 +77,18 @@ class ProductEditor(QStackedWidget):
         self.addWidget(panel)
 
     @staticmethod
-    def _steady(*labels: QLabel) -> None:
-        """Room for two lines whatever they hold: a long name that wraps, or an error that
-        appears, never moves the fields under the pointer."""
-        for label in labels:
-            label.ensurePolished()
-            label.setFixedHeight(label.fontMetrics().lineSpacing() * 2 + 8)
-            label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+    def _steady(label: QLabel, lines: int) -> None:
+        """A fixed room of ``lines`` lines whatever the label holds: a long name (one line,
+        cut, whole in its tooltip) or an error that appears never moves the fields."""
+        label.ensurePolished()
+        label.setFixedHeight(label.fontMetrics().lineSpacing() * lines + 6)
+        label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        label.setWordWrap(lines > 1)
+
+    def _set_title(self, text: str) -> None:
+        self.title.setToolTip(text)
+        width = max(self.title.width(), 200)
+        self.title.setText(self.title.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width))
 
     def _build_form(self) -> QFormLayout:
         form = QFormLayout()
@@ -108,7 +114,7 @@ class ProductEditor(QStackedWidget):
     def _show_product(self, details: dict, history: list) -> None:
         self.details = details
         money = self.ctx.currency
-        self.title.setText(f"{details['name']}   ·   {details['sku']}")
+        self._set_title(f"{details['name']}   ·   {details['sku']}")
         values = {"name": details["name"], "price": format_plain(details["price"], money),
                   "barcodes": ", ".join(details["barcodes"]), "category": details["category"] or "",
                   "tax": percent_text(details["tax_rate_ppm"]),
