@@ -23,6 +23,8 @@ from ui.config import SCANNER_VERSION, ScannerConfig, load_scanner, save_scanner
 RELEASES = Path(__file__).resolve().parents[1] / "fixtures" / "releases"
 SAVED = sorted(p for p in RELEASES.iterdir() if (p / "manifest.json").exists())
 SKIP = ("products_fts",)  # the search index's own tables: rebuilt, not rows of the shop
+#: work queues a server at start may empty (the journal's pending links): not kept data
+TRANSIENT = frozenset({"journal_pending"})
 
 
 def counts(path: Path) -> dict[str, int]:
@@ -38,7 +40,8 @@ def counts(path: Path) -> dict[str, int]:
 def kept(saved: dict[str, int], now: dict[str, int]) -> dict[str, tuple[int, int | None]]:
     """The tables whose saved rows are not all there any more."""
     return {t: (n, now.get(t)) for t, n in saved.items()
-            if not t.startswith(SKIP) and t != "alembic_version" and now.get(t, -1) < n}
+            if not t.startswith(SKIP) and t != "alembic_version" and t not in TRANSIENT
+            and now.get(t, -1) < n}
 
 
 def test_there_is_a_saved_release() -> None:
