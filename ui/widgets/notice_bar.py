@@ -94,6 +94,7 @@ class NoticeBar(QWidget):
         self.rows.insert(0, row)
         self._layout.insertWidget(0, row)
         self.setFixedHeight(ROW_HEIGHT * len(self.rows))
+        self.setProperty("level", level)  # the newest notice's, as the bar's Qt property too
         self.show()
 
     def dismiss(self, row: NoticeRow) -> None:
@@ -114,6 +115,7 @@ class NoticeBar(QWidget):
             row.deleteLater()
 
     def _fit(self) -> None:
+        self.setProperty("level", self.rows[0].level if self.rows else "")
         if self.rows:
             self.setFixedHeight(ROW_HEIGHT * len(self.rows))
         else:
