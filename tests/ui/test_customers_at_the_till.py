@@ -41,12 +41,12 @@ def test_find_by_local_phone_see_plan_attach_and_sell(desktop, qtbot, store):
     sign_in(desktop, qtbot, "1003", "3333")
     register = desktop.window.register
     register.model.add(catalog.line_for_scan(store, barcodes(store, 3)[2][0]))
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=10_000)
     press(register.scan, Qt.Key.Key_F4)
     qtbot.waitUntil(lambda: getattr(register, "customer_dialog", None) is not None
                     and register.customer_dialog.isVisible())
     dialog = register.customer_dialog
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.search)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.search, timeout=10_000)
     type_text(dialog.search, "0612 345 678")
     qtbot.waitUntil(lambda: dialog.results.count() == 1, timeout=3000)
     money = desktop.ctx.money
@@ -58,13 +58,13 @@ def test_find_by_local_phone_see_plan_attach_and_sell(desktop, qtbot, store):
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(SHOTS / "customer-finder.png"))
     press(dialog.search, Qt.Key.Key_Return)  # attach the one found
-    qtbot.waitUntil(lambda: not dialog.isVisible())
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     assert "Anneke de Vries" in register.customer_label.text()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)  # the keys are back
     press(register.scan, Qt.Key.Key_F12)
-    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible())
+    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible(), timeout=10_000)
     tender = register.tender_dialog
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount, timeout=10_000)
     press(tender.amount, Qt.Key.Key_Return)
     press(tender.amount, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: register.last_sale is not None, timeout=10_000)
@@ -77,12 +77,12 @@ def test_find_by_local_phone_see_plan_attach_and_sell(desktop, qtbot, store):
 def test_a_new_customer_is_typed_and_a_search_that_finds_nothing_says_so(desktop, qtbot, store):
     sign_in(desktop, qtbot, "1003", "3333")
     register = desktop.window.register
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=10_000)
     press(register.scan, Qt.Key.Key_F4)
     qtbot.waitUntil(lambda: getattr(register, "customer_dialog", None) is not None
                     and register.customer_dialog.isVisible())
     dialog = register.customer_dialog
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.search)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.search, timeout=10_000)
     type_text(dialog.search, "Siobhan")
     qtbot.waitUntil(lambda: "No customer" in dialog.hint.text(), timeout=3000)
     dialog.new_name.setFocus()
@@ -90,6 +90,6 @@ def test_a_new_customer_is_typed_and_a_search_that_finds_nothing_says_so(desktop
     dialog.new_phone.setFocus()
     type_text(dialog.new_phone, "087 111 2222")
     press(dialog.new_phone, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not dialog.isVisible())
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10_000)
     settle(desktop, qtbot)
     assert register.customer_details == CustomerDetails(None, "Siobhan Walsh", "087 111 2222")

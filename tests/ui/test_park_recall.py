@@ -18,7 +18,7 @@ SHOTS = Path(os.environ.get("TILLSYNC_SHOTS", "/tmp/h21"))
 
 def _scan_field(desktop, qtbot):
     register = desktop.window.register
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=10_000)
     return register.scan
 
 
@@ -49,7 +49,7 @@ def test_park_two_sales_and_recall_the_first(desktop, qtbot, store):
     assert len(rows) == 2 and desktop.ctx.money(first_total) in rows[0] and "2 lines" in rows[0], rows
     SHOTS.mkdir(parents=True, exist_ok=True)
     dialog.grab().save(str(SHOTS / "parked-sales.png"))
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.list)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is dialog.list, timeout=10_000)
     press(dialog.list, Qt.Key.Key_Return)  # the first (longest waiting) is selected
     settle(desktop, qtbot, 100)
     assert not dialog.isVisible()

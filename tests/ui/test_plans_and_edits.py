@@ -34,13 +34,13 @@ def _fill_cart(desktop, store) -> int:
 def _open_plan(desktop, qtbot):
     register = desktop.window.register
     settle(desktop, qtbot)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=10_000)
     press(register.scan, Qt.Key.Key_F12)
-    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible())
+    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible(), timeout=10_000)
     tender = register.tender_dialog
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount, timeout=10_000)
     press(tender.amount, Qt.Key.Key_F6)
-    qtbot.waitUntil(lambda: getattr(tender, "plan_dialog", None) is not None and tender.plan_dialog.isVisible())
+    qtbot.waitUntil(lambda: getattr(tender, "plan_dialog", None) is not None and tender.plan_dialog.isVisible(), timeout=10_000)
     return tender, tender.plan_dialog
 
 
@@ -59,7 +59,7 @@ def test_a_plan_needs_a_customer_and_says_what_is_still_owed(desktop, qtbot, sto
     assert plan.customer_phone.text() == "+353 87 765 4321"
     plan.grab().save(str(SHOTS / "plan-dialog.png"))
     press(plan.customer_phone, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: not plan.isVisible())
+    qtbot.waitUntil(lambda: not plan.isVisible(), timeout=10_000)
     assert tender.plan is not None
     down = tender.plan.down_payment
     press(tender.amount, Qt.Key.Key_Return)  # the whole down payment in cash

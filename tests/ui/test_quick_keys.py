@@ -35,16 +35,16 @@ def test_manager_sets_keys_by_keyboard_and_a_cashier_sells_with_them(desktop, qt
     assert panel.edit_button.isVisible()
     panel.edit_button.click()
     panel.buttons[0].click()  # edit key 1: a product
-    qtbot.waitUntil(lambda: panel.editor is not None and panel.editor.isVisible())
+    qtbot.waitUntil(lambda: panel.editor is not None and panel.editor.isVisible(), timeout=10_000)
     editor = panel.editor
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is editor.search)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is editor.search, timeout=10_000)
     type_text(editor.search, bakery[0])
     qtbot.waitUntil(lambda: editor.results.count() > 0, timeout=3000)
     press(editor.search, Qt.Key.Key_Return)  # the first product found
     settle(desktop, qtbot, 100)
     qtbot.waitUntil(lambda: panel.buttons[0].text().startswith(bakery[0][:8]), timeout=3000)
     panel.buttons[1].click()  # key 2: the Bakery category
-    qtbot.waitUntil(lambda: panel.editor is not editor and panel.editor.isVisible())
+    qtbot.waitUntil(lambda: panel.editor is not editor and panel.editor.isVisible(), timeout=10_000)
     editor = panel.editor
     editor.category.setCurrentIndex(editor.category.findData(cat_id))
     editor.save_category_button.click()

@@ -41,7 +41,7 @@ def _open(desktop, qtbot):
     desktop.window.show_screen("sales")
     settle(desktop, qtbot, 100)
     screen = desktop.window.sales
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is screen.query)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is screen.query, timeout=10_000)
     return screen
 
 

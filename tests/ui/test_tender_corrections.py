@@ -18,11 +18,11 @@ def test_remove_a_payment_line_then_pay_the_rest(desktop, qtbot, store):
     for code, _name in barcodes(store, 3):
         register.model.add(catalog.line_for_scan(store, code))
     total = register.cart.totals().total
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=10_000)
     press(register.scan, Qt.Key.Key_F12)
-    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible())
+    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible(), timeout=10_000)
     tender = register.tender_dialog
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is tender.amount, timeout=10_000)
     press(tender.amount, Qt.Key.Key_F2)  # card
     tender.amount.selectAll()
     type_text(tender.amount, "2.00")
