@@ -59,6 +59,10 @@ def test_refunds_tenders_and_the_day_total_are_shown(desktop, qtbot, store):
     assert "2 sales" in day and money(card.total + cash.total) in day, day
     assert f"Refunded {money(refunded)}" in day, day
     assert money(card.total + cash.total - refunded) in day, day  # what the till holds net
+    desktop.window.resize(1024, 768)  # the smallest till screen: the refund is not cut off
+    settle(desktop, qtbot, 100)
+    shown = next(line for line in rows[card.reference].split("\n") if "refunded" in line)
+    assert screen.list.fontMetrics().horizontalAdvance(shown) < screen.list.viewport().width(), shown
     screen.list.setCurrentRow(list(rows).index(card.reference))
     assert f"refunded {money(refunded)}" in screen.summary.text()
     settle(desktop, qtbot, 100)

@@ -38,12 +38,11 @@ def start_of_today() -> datetime:
 
 
 def sale_facts(o: day_sales.SaleRow, money: Callable[[int], str]) -> list[str]:
-    """What a list row says after the time: status, tenders, refund, customer."""
+    """What a list row says after the time: status, tenders, customer (a refund gets a line
+    of its own, so a narrow list never cuts it off)."""
     facts = [o.status]
     if o.methods:
         facts.append(" + ".join(m.title() for m in o.methods))
-    if o.refunded:
-        facts.append(f"refunded {money(o.refunded)}")
     if o.customer_name:
         facts.append(o.customer_name)
     return facts
@@ -151,8 +150,9 @@ class SalesTodayScreen(QWidget):
         self.list.clear()
         for o in orders:
             when = o.created_at.astimezone().strftime("%H:%M") if o.created_at.tzinfo else o.created_at.strftime("%H:%M")
+            refund = f"\nrefunded {self.ctx.money(o.refunded)}" if o.refunded else ""  # its own line: never cut
             self.list.addItem(QListWidgetItem(f"{o.reference}    {self.ctx.money(o.total)}\n{when}  ·  "
-                                              + "  ·  ".join(sale_facts(o, self.ctx.money))))
+                                              + "  ·  ".join(sale_facts(o, self.ctx.money)) + refund))
         self.empty.title.setText(f"No sale today matches “{query}”" if query else messages.NO_ORDERS)
         self.empty.hint.setText("Try part of the reference, a customer's name or an amount" if query else "")
         self.list_stack.setCurrentIndex(1 if orders else 0)
