@@ -120,6 +120,7 @@ class _Reading:
     by: dict[str, dict[str, _Sum]] = field(default_factory=lambda: defaultdict(
         lambda: defaultdict(_Sum)))
     series: dict[tuple[str, str], _Sum] = field(default_factory=lambda: defaultdict(_Sum))
+    collected: int = 0  # payments on plan orders
 
     def breakdown(self, dim: str) -> list[Breakdown]:
         return [Breakdown(key=key, **s.figures()) for key, s in sorted(self.by[dim].items())
@@ -137,13 +138,21 @@ class _Reading:
 
 def _read_sales(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping,
                 out: _Reading) -> None:
-    for dim in ("order_type", "staff_id", "terminal_id"):
-        for row in repo.sales_by(session, w, dim):
-            out.by[dim][row[0]].add(row[1:])
-            if dim == "order_type":
-                out.total.add(row[1:])
-    for slot, kind, *sums in repo.sales_by(session, w, "slot", "order_type"):
-        s = out.series[(period(slot, zone, group), kind)]
+    """One read of the store's sales rows, summed here into every breakdown at once."""
+    periods: dict[datetime, str] = {}
+    for slot, kind, staff_id, terminal_id, *sums in repo.sales_by(
+            session, w, "slot", "order_type", "staff_id", "terminal_id"):
+        for dim, key in (("order_type", kind), ("staff_id", staff_id),
+                         ("terminal_id", terminal_id)):
+            out.by[dim][key].add(sums)
+        out.total.add(sums)
+        plans = out.by["plans"][w.store_id]
+        plans.orders += int(sums[3] or 0)
+        plans.gross += int(sums[4] or 0)
+        label = periods.get(slot)
+        if label is None:
+            label = periods[slot] = period(slot, zone, group)
+        s = out.series[(label, kind)]
         s.add(sums)
         s.first = slot if s.first is None else min(s.first, slot)
 
@@ -184,8 +193,7 @@ def _plans(session: Session, windows: list[tuple[repo.Window, ZoneInfo]], ask: A
             if late:
                 out.overdue_count += 1
                 out.overdue_amount += late
-        out.collected += sum(int(a or 0) for on_plan, _n, a in
-                             repo.tenders_by(session, w, "on_plan") if on_plan)
+    out.collected = reading.collected
     return out
 
 
@@ -212,12 +220,10 @@ def summary_in(session: Session, staff: StaffPrincipal, ask: Ask) -> Summary:
     deletions: list[Any] = []
     for w, zone in windows:
         _read_sales(session, w, zone, ask.group, reading)
-        for _kind, plans, amount in (r[:1] + r[4:6] for r in repo.sales_by(session, w, "store_id")):
-            reading.by["plans"][w.store_id].orders += int(plans or 0)
-            reading.by["plans"][w.store_id].gross += int(amount or 0)
-        for tender, count, amount in repo.tenders_by(session, w, "tender"):
+        for tender, on_plan, count, amount in repo.tenders_by(session, w, "tender", "on_plan"):
             tenders[tender][0] += int(count or 0)
             tenders[tender][1] += int(amount or 0)
+            reading.collected += int(amount or 0) if on_plan else 0
         for key, name, qty, revenue in repo.top_products(session, w, ask.top if len(windows) == 1 else 100_000):
             p = products.setdefault(key, [name, 0, 0])
             p[1] += int(qty or 0)
