@@ -80,7 +80,7 @@ def save_till(dest: Path, server_url: str, code: str) -> dict[str, object]:
         record_sale(store, Actor(*staff), cart, [Tender(Method.CASH, cart.totals().total)],
                     customer=customer)
     asyncio.run(SyncService(store, client_factory_for(store, PASSPHRASE)).run_once())
-    for i in range(2):  # and two waiting (not yet synced)
+    for _ in range(2):  # and two waiting (not yet synced)
         cart = Cart(tax_inclusive=True)
         cart.add(CartLine(product_id=None, sku=None, name="Late", unit_price=500,
                           tax_rate_ppm=230_000, qty_milli=1000))

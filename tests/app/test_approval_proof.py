@@ -50,7 +50,9 @@ def test_which_ops_are_privileged_and_whose_approval_they_carry() -> None:
     assert ap.approver_of("approval.decide", {}, "m") == "m"
     assert ap.approver_of("product.update", {"fields": {"price": {"to": 1}}}, "m") == "m"
     assert ap.approver_of("product.update", {"fields": {"name": {"to": "x"}}}, "m") is None
-    assert ap.approver_of("order.create", {"approved_by": "m"}, "c") is None
+    # a sale past its actor's till limits carries the manager who allowed it (issue 14)
+    assert ap.approver_of("order.create", {"approved_by": "m"}, "c") == "m"
+    assert ap.approver_of("order.create", {}, "c") is None
 
 
 @pytest.mark.parametrize("bad", ["", "argon2id$m=1,t=1,p=1$AAAAAAAAAAAAAAAAAAAAAA",
