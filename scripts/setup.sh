@@ -23,6 +23,19 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# promtool (tests/server/test_deploy_rules.py checks deploy/prometheus/ with it): Debian's
+# prometheus package, without its recommends (the node exporter and friends).
+if ! command -v promtool >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian package: prometheus (for promtool)"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+  else
+    echo "setup: WARNING: promtool missing (as root on Debian: apt-get install" \
+      "--no-install-recommends prometheus); tests/server/test_deploy_rules.py will skip" >&2
+  fi
+fi
+
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
