@@ -17,10 +17,10 @@ from app.domain.limits import MAX_AMOUNT
 from app.domain.operations import Entity, OpType
 from app.domain.payloads import CashMove
 from app.domain.shift_report import MovementKind
-from server.db.models import Shift, Store
+from server.db.models import Store
 from server.db.trading_day import CashMovement
 from server.sync.common import OpContext, Outcome, Rejected
-from server.sync.shifts import publish_shift, terminal_of
+from server.sync.shifts import open_shift_of_this_till, publish_shift, terminal_of
 from sync.protocol import OpStatus
 
 
@@ -30,13 +30,8 @@ def cash_move(oc: OpContext) -> Outcome:
     if p.movement_id != oc.op.entity_id:
         raise Rejected("entity_id must be the movement_id")
     terminal_id = terminal_of(oc)
-    shift = oc.session.get(Shift, p.shift_id, with_for_update=True)
-    if shift is None or shift.org_id != oc.terminal.org_id:
-        raise Rejected(f"shift {p.shift_id} was never opened on the server")
-    if shift.terminal_id != terminal_id:
-        raise Rejected(f"shift {p.shift_id} belongs to another till")
-    if shift.status != "open":
-        raise Rejected(f"shift {p.shift_id} is closed: a closed shift is read-only")
+    shift = open_shift_of_this_till(oc, p.shift_id, terminal_id,
+                                    "is closed: a closed shift is read-only")
     if oc.session.get(CashMovement, p.movement_id) is not None:
         raise Rejected(f"cash movement {p.movement_id} was already recorded")
     # the server does not know the drawer's cash: only the till can refuse a payout for it

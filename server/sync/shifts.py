@@ -41,6 +41,20 @@ def terminal_of(oc: OpContext) -> str:
     return oc.terminal.terminal_id
 
 
+def open_shift_of_this_till(oc: OpContext, shift_id: str, terminal_id: str,
+                            when_closed: str) -> Shift:
+    """The shift an op names, locked, when it is this till's and still open; else the
+    refusal in words (``when_closed`` says why a closed one is refused)."""
+    shift = oc.session.get(Shift, shift_id, with_for_update=True)
+    if shift is None or shift.org_id != oc.terminal.org_id:
+        raise Rejected(f"shift {shift_id} was never opened on the server")
+    if shift.terminal_id != terminal_id:
+        raise Rejected(f"shift {shift_id} belongs to another till")
+    if shift.status != "open":
+        raise Rejected(f"shift {shift_id} {when_closed}")
+    return shift
+
+
 def shift_open(oc: OpContext) -> Outcome:
     """Record a shift the till opened; one open shift per terminal."""
     p = oc.payload_as(ShiftOpen)
@@ -95,13 +109,7 @@ def shift_close(oc: OpContext) -> Outcome:
     if p.shift_id != oc.op.entity_id:
         raise Rejected("entity_id must be the shift_id")
     terminal_id = terminal_of(oc)
-    shift = oc.session.get(Shift, p.shift_id, with_for_update=True)
-    if shift is None or shift.org_id != oc.terminal.org_id:
-        raise Rejected(f"shift {p.shift_id} was never opened on the server")
-    if shift.terminal_id != terminal_id:
-        raise Rejected(f"shift {p.shift_id} belongs to another till")
-    if shift.status != "open":
-        raise Rejected(f"shift {p.shift_id} is already closed")
+    shift = open_shift_of_this_till(oc, p.shift_id, terminal_id, "is already closed")
     _check_close(oc, p, shift, terminal_id)
     shift.status = "closed"
     shift.closed_by, shift.closed_at = p.closed_by or oc.actor.id, p.closed_at
