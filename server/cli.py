@@ -86,15 +86,23 @@ def uvicorn_options(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from server import logging_setup
     from server.main import create_app
 
     settings = Settings.from_env(database_url=args.db, bind_host=args.host)
     settings.enforce_secure_defaults()
     options = uvicorn_options(args)
+    try:
+        fmt = logging_setup.log_format(args.log_format)
+    except ValueError as exc:
+        raise SetupError(str(exc)) from exc
+    logging_setup.configure(fmt)  # one access line per request, ours (docs/operations.md)
+    options |= {"log_config": None, "access_log": False}
     if args.workers > 1:
         print("use `uvicorn --factory server.main:create_app --workers N` for several workers "
               "(with TILLSYNC_BIND_HOST set to its --host)")
-    uvicorn.run(create_app(settings), **options)
+    app = create_app(settings)
+    uvicorn.run(logging_setup.RequestIdentity(app, app.state.ctx), **options)
     return 0
 
 
@@ -296,6 +304,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
+    p.add_argument("--log-format", choices=["plain", "json"], default=None,
+                   help="log lines on stderr: plain text or JSON lines "
+                        "(default TILLSYNC_LOG_FORMAT, else plain)")
     p.add_argument("--proxy-headers", action=argparse.BooleanOptionalAction, default=True,
                    help="trust X-Forwarded-For/-Proto from --forwarded-allow-ips (default on)")
     p.add_argument("--forwarded-allow-ips", default=None,
