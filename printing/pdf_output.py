@@ -149,20 +149,26 @@ def _paint(canvas: Canvas | None, rows: list[Row], top: float) -> float:
     return painter.y
 
 
-def write_receipt_pdf(doc: ReceiptDocument, path: Path) -> Path:
-    """An 80 mm wide receipt, one page exactly as tall as the receipt."""
+def write_slip_pdf(rows: list[Row], path: Path, title: str, author: str) -> Path:
+    """Rows as an 80 mm wide slip, one page exactly as tall as the rows: the receipt, a
+    payment schedule and an X or Z report are all drawn this way."""
     register_fonts()
-    rows = receipt_rows(doc)
     height = -_paint(None, rows, 0.0) + 2 * MARGIN
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     canvas = Canvas(str(path), pagesize=(RECEIPT_WIDTH, height))
-    canvas.setTitle(f"Receipt {doc.reference}")
-    canvas.setAuthor(doc.store.name)
+    canvas.setTitle(title)
+    canvas.setAuthor(author)
     canvas.setFillColor(colors.black)
     _paint(canvas, rows, height - MARGIN)
     canvas.showPage()
     canvas.save()
     return path
+
+
+def write_receipt_pdf(doc: ReceiptDocument, path: Path) -> Path:
+    """An 80 mm wide receipt, one page exactly as tall as the receipt."""
+    return write_slip_pdf(receipt_rows(doc), path, f"Receipt {doc.reference}", doc.store.name)
 
 
 def write_invoice_pdf(doc: ReceiptDocument, path: Path) -> Path:

@@ -105,24 +105,9 @@ def render_schedule(doc: ScheduleDocument, paper_mm: int = 80) -> bytes:
 
 def write_schedule_pdf(doc: ScheduleDocument, path: Path) -> Path:
     """The schedule as an 80 mm PDF, drawn like the receipt PDF."""
-    from reportlab.lib import colors
-    from reportlab.pdfgen.canvas import Canvas
+    from printing.pdf_output import write_slip_pdf
 
-    from printing.pdf_output import MARGIN, RECEIPT_WIDTH, _paint, register_fonts
-
-    register_fonts()
-    rows = schedule_rows(doc)
-    height = -_paint(None, rows, 0.0) + 2 * MARGIN
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas = Canvas(str(path), pagesize=(RECEIPT_WIDTH, height))
-    canvas.setTitle(f"Payment schedule {doc.reference}")
-    canvas.setAuthor(doc.store.name)
-    canvas.setFillColor(colors.black)
-    _paint(canvas, rows, height - MARGIN)
-    canvas.showPage()
-    canvas.save()
-    return path
+    return write_slip_pdf(schedule_rows(doc), path, f"Payment schedule {doc.reference}", doc.store.name)
 
 
 def with_plan(receipt: list[Row], doc: ScheduleDocument | None) -> list[Row]:

@@ -94,24 +94,9 @@ def report_text(doc: ShiftReportDocument, width: int = 48) -> str:
 
 def write_shift_report_pdf(doc: ShiftReportDocument, path: Path) -> Path:
     """The report as an 80 mm PDF, drawn like the receipt PDF."""
-    from reportlab.lib import colors
-    from reportlab.pdfgen.canvas import Canvas
+    from printing.pdf_output import write_slip_pdf
 
-    from printing.pdf_output import MARGIN, RECEIPT_WIDTH, _paint, register_fonts
-
-    register_fonts()
-    rows = report_rows(doc)
-    height = -_paint(None, rows, 0.0) + 2 * MARGIN
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    canvas = Canvas(str(path), pagesize=(RECEIPT_WIDTH, height))
-    canvas.setTitle(doc.title)
-    canvas.setAuthor(doc.store.name)
-    canvas.setFillColor(colors.black)
-    _paint(canvas, rows, height - MARGIN)
-    canvas.showPage()
-    canvas.save()
-    return path
+    return write_slip_pdf(report_rows(doc), path, doc.title, doc.store.name)
 
 
 def enqueue_shift_report(service: PrintService, doc: ShiftReportDocument,
