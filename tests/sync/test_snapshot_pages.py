@@ -12,6 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from app.domain.barcode import with_check_digit
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from app.store.models import Order, Payment, Product, Staff, StoreSettings
@@ -38,7 +39,7 @@ def product_op(term: Terminal, actor: str, i: int) -> tuple[str, dict[str, Any]]
     pid = new_id()
     return pid, term.op("product.create", pid, actor, {
         "sku": f"PG-{i:03d}", "name": f"Paged item {i}", "price": 100 + i,
-        "tax_rate_ppm": 200_000, "category": "Paged", "barcodes": [f"20000{i:05d}"]})
+        "tax_rate_ppm": 200_000, "category": "Paged", "barcodes": [with_check_digit(f"20000{i:07d}")]})
 
 
 def adjust_op(term: Terminal, actor: str, pid: str, delta: int) -> dict[str, Any]:
