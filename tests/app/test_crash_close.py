@@ -66,6 +66,14 @@ def check_shifts(path: Path, device_id: str) -> list[int]:
     return zs
 
 
+def child_stderr(proc: subprocess.Popen) -> str:
+    """Everything the child (and its tills) wrote on stderr: ends it first, so the read ends."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    return proc.stderr.read().decode(errors="replace")
+
+
 @pytest.mark.slow
 def test_kill_9_during_closes_never_half_closes_or_reuses_a_z(tmp_path: Path, no_keyring: None) -> None:
     data = tmp_path / "till"
@@ -99,8 +107,10 @@ def test_kill_9_during_closes_never_half_closes_or_reuses_a_z(tmp_path: Path, no
             send("REAP")
             reaped, out = reader.until("REAPED ")
             status = int(reaped.split()[1])
-            assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, (
-                f"the till ended by itself ({status}) before the kill: {out[-3:]}")
+            if not (os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL):
+                raise AssertionError(
+                    f"the till ended by itself ({status}) before the kill: {out[-3:]}\n"
+                    f"its stderr:\n{child_stderr(proc)}")
             kills += 1
             reported.update(int(line.split()[1]) for line in out if line.startswith("Z "))
             zs = check_shifts(path, device_id)
