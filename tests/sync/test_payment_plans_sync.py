@@ -1,6 +1,7 @@
 """Payment plans across two terminals and the real server (SQLite and PostgreSQL).
 
-A sells with a plan (30% down, 2 monthly installments); both terminals get the order
+A sells with a plan (30% down, 2 monthly installments) to a customer with a name and a
+phone, as a plan needs (issue 21, defect 7); both terminals get the order
 and its installments; then, offline, A takes installment 1 and B installment 2. After
 sync A, B, A the order is completed everywhere, paid exactly once (3 payments, no
 duplicate), and nothing is outstanding on either terminal.
@@ -16,12 +17,15 @@ from app.domain.cart import Cart, CartLine
 from app.domain.permissions import Role
 from app.domain.schedule import Interval, down_payment_amount, make_plan
 from app.domain.tender import Method, Tender
+from app.services.customers import CustomerDetails
 from app.services.payment_plans import next_installment_id, plan_status
 from app.services.sales import SaleResult, record_payment, record_sale
 from app.store.models import Installment, Order, Payment
 from tests.sync.conftest import BACKENDS, Till
 
 PRICE = 1000  # tax inclusive: total 1000, 300 down, two installments of 350
+# A plan names who owes it (issue 21, defect 7): the till takes a name and a phone.
+WHO = CustomerDetails(None, "Aoife Byrne", "+353 87 765 4321")
 
 
 def sell_on_plan(till: Till) -> tuple[SaleResult, list[int]]:
@@ -32,7 +36,7 @@ def sell_on_plan(till: Till) -> tuple[SaleResult, list[int]]:
     down = down_payment_amount(total, percent_ppm=300_000)
     plan = make_plan(total, down, 2, date(2025, 1, 31), Interval.MONTHLY)
     sale = record_sale(till.store, till.actor(Role.CASHIER), cart, [Tender(Method.CASH, down)],
-                       plan=plan)
+                       WHO, plan=plan)
     return sale, [i.amount for i in plan.installments]
 
 
@@ -89,6 +93,13 @@ def test_installments_paid_offline_on_two_terminals_complete_once(till_factory, 
     assert sale.status.value == "pending" and sale.paid == 300 and amounts == [350, 350]
     a.sync()
     b.sync()
+
+    # the plan reached the server with who owes it: the order is found by their phone
+    with a.tenant.server.client() as c:
+        r = c.get("/offline-orders", params={"phone": WHO.phone},
+                  headers=a.tenant.login(Role.MANAGER))
+        assert r.status_code == 200, r.text
+        assert [o["id"] for o in r.json()["items"]] == [sale.order_id]
 
     on_b = plan_status(b.store, sale.order_id)
     assert on_b is not None
