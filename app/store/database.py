@@ -253,8 +253,19 @@ def check_integrity(path: Path, *, full: bool = False) -> bool:
             raise StoreDamaged(_damaged(path, exc)) from exc
         raise
     if rows != ["ok"]:
-        raise StoreDamaged(_damaged(path, "; ".join(rows[:3])))
+        raise StoreDamaged(_damaged(path, _findings(rows)))
     return store
+
+
+def _findings(rows: list[str]) -> str:
+    """The check's findings in the words SQLite uses when a read meets the damage
+    ("database disk image is malformed"), then its first three findings on one line:
+    the "*** in database main ***" headings and line breaks left out, so a damaged page
+    found by the check reads like one found by a query."""
+    found = [line.strip() for row in rows for line in row.splitlines()
+             if line.strip() and not line.lstrip().startswith("***")]
+    return "; ".join(["database disk image is malformed: " + (found[0] if found else "?"),
+                      *found[1:3]])
 
 
 def _marker(path: Path) -> dict[str, Any] | None:

@@ -71,7 +71,11 @@ def test_a_page_of_random_bytes_is_found_at_start_and_nothing_is_written(data: P
         fh.seek(PAGE * (pages // 2))
         fh.write(os.urandom(PAGE))
     message = _refused(data, StoreDamaged)
-    assert message.startswith(f"The till's database {db} is damaged (database disk image is malformed)")
+    # A query that meets the page raises "database disk image is malformed"; quick_check
+    # reports it as findings ("Page 70: btreeInitPage() ..."), said in the same words first.
+    # Which one happens depends on what the overwritten page held (the schema decides).
+    assert message.startswith(f"The till's database {db} is damaged (database disk image is malformed")
+    assert "***" not in message and "\n" not in message
 
 
 def test_a_damaged_first_page_is_not_a_database(data: Path) -> None:
