@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.domain.operations import Entity, OpType, spec_of
 from app.services import inventory, payment_plans
 from app.store.local import LocalStore
 from app.store.models import Approval, Conflict, OutboxOperation
@@ -117,15 +118,15 @@ def describe(op_type: str, payload: dict, reference: str | None, money: object) 
     ref = reference or "an order this till does not hold"
     amount = payload.get("amount") if isinstance(payload.get("amount"), int) else None
     total = payload.get("total") if isinstance(payload.get("total"), int) else None
-    words = {
-        "order.create": f"Sale {payload.get('reference') or ref}"
-                        + (f" of {fmt(total)}" if total is not None else ""),
-        "payment.record": f"Payment {fmt(amount) if amount is not None else ''} on {ref}",
-        "refund.create": f"Refund {fmt(amount) if amount is not None else ''} on {ref}",
-        "order.delete": f"Deletion of {ref}",
-        "order.update": f"Edit of {ref}",
-        "approval.request": f"Request for approval on {ref}",
-        "approval.decide": f"Approval decision on {ref}",
+    words: dict[str, str] = {
+        OpType.ORDER_CREATE: f"Sale {payload.get('reference') or ref}"
+                             + (f" of {fmt(total)}" if total is not None else ""),
+        OpType.PAYMENT_RECORD: f"Payment {fmt(amount) if amount is not None else ''} on {ref}",
+        OpType.REFUND_CREATE: f"Refund {fmt(amount) if amount is not None else ''} on {ref}",
+        OpType.ORDER_DELETE: f"Deletion of {ref}",
+        OpType.ORDER_UPDATE: f"Edit of {ref}",
+        OpType.APPROVAL_REQUEST: f"Request for approval on {ref}",
+        OpType.APPROVAL_DECIDE: f"Approval decision on {ref}",
     }
     return " ".join(words.get(op_type, op_type.replace(".", " ").capitalize()).split())
 
@@ -140,8 +141,9 @@ def rejected_operations(store: LocalStore, money: object = None) -> list[Rejecte
         out = []
         for op in ops:
             payload = op.payload if isinstance(op.payload, dict) else {}
-            order_id = payload.get("order_id") or (op.entity_id if op.type.startswith("order.")
-                                                   else None)
+            spec = spec_of(op.type)
+            order_id = payload.get("order_id") or (
+                op.entity_id if spec is not None and spec.entity is Entity.ORDER else None)
             order = s.get(Order, order_id) if order_id else None
             reason = (op.result or {}).get("reason") or op.last_error or "no reason given"
             out.append(RejectedOperation(op.op_id, op.type, describe(
