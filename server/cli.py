@@ -117,6 +117,9 @@ def cmd_create_org(args: argparse.Namespace) -> int:
         tax_inclusive=not args.tax_exclusive, address=args.address,
         receipt_footer=args.receipt_footer, owner_name=args.owner,
         owner_password=args.owner_password, owner_pin=args.owner_pin)
+    if args.qr and not args.server_url:
+        raise SetupError("--qr needs --server-url: the QR code is a link to this server "
+                         "as tills reach it, e.g. --server-url https://sync.example.com")
     with _session(settings).begin() as s:
         shop = org_setup.create_shop(s, make_hasher(settings), args.name, defaults)
         print(f"organization {shop.org.id} {shop.org.name}")
@@ -126,11 +129,15 @@ def cmd_create_org(args: argparse.Namespace) -> int:
             print(f"owner        {shop.owner.id} {shop.owner.name} code {shop.owner.code}")
         else:
             print("owner        none yet: tillsync-server create-staff --role owner ...")
-    link = org_setup.enrollment_link(args.server_url, shop.code)
     print(f"enrollment code (one-time, 7 days, an owner's till): {shop.code}")
-    print(f"first till: {link}")
-    if args.qr:
-        print(org_setup.qr_text(link))
+    if args.server_url:
+        link = org_setup.enrollment_link(args.server_url, shop.code)
+        print(f"first till: {link}")
+        if args.qr:
+            print(org_setup.qr_text(link))
+    else:  # a link to a made-up address would send the first till nowhere
+        print("(no enrollment link: give --server-url, this server's address as tills "
+              "reach it, for the link and its QR code)", file=sys.stderr)
     return 0
 
 
@@ -324,9 +331,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", default="Owner", help="the owner's name")
     p.add_argument("--owner-password", help="the owner's password (back office sign-in)")
     p.add_argument("--owner-pin", help="the owner's PIN (till sign-in)")
-    p.add_argument("--server-url", default="https://tillsync.example",
-                   help="this server's address as tills reach it (in the enrollment link)")
-    p.add_argument("--qr", action="store_true", help="draw the enrollment link as a QR code")
+    p.add_argument("--server-url", default=None,
+                   help="this server's address as tills reach it, e.g. "
+                   "https://sync.example.com (prints the enrollment link; without it, no link)")
+    p.add_argument("--qr", action="store_true",
+                   help="draw the enrollment link as a QR code (needs --server-url)")
     p = add("create-store", cmd_create_store, "create a store of an organization")
     p.add_argument("--org", required=True)
     p.add_argument("--currency", default="EUR")

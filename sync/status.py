@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
+from app.domain.words import count_of
 from app.store.disk import space_warning
 from app.store.local import LocalStore
 from app.store.models import OutboxOperation, SyncState
@@ -48,11 +49,11 @@ class SyncStatus:
             head = "Syncing..."
         else:
             head = "Online" if self.online else "Offline"
-        parts = [head, f"{self.waiting} operation(s) waiting to sync"]
+        parts = [head, f"{count_of(self.waiting, 'operation')} waiting to sync"]
         if self.rejected:
             parts.append(f"{self.rejected} rejected (see the quarantine)")
         if self.conflicts:
-            parts.append(f"{self.conflicts} open conflict(s) for a manager")
+            parts.append(f"{count_of(self.conflicts, 'open conflict')} for a manager")
         if self.last_sync:
             parts.append(f"last sync {self.last_sync.astimezone().strftime('%Y-%m-%d %H:%M:%S')}")
         else:

@@ -7,6 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from app.domain.words import count_of
+
 
 def add_parser(add: Any) -> None:
     """Register the commands with the server CLI's ``add(name, fn, help)``."""
@@ -115,9 +117,9 @@ def cmd_import_outbox(args: argparse.Namespace) -> int:
         raise SetupError(exc.message) from exc
     finally:
         ctx.engine.dispose()
-    print(f"{done.operations} operation(s) of till {done.terminal} ({done.device_id}): "
-          f"{done.applied} applied, {done.duplicate} applied before, {done.conflict} "
-          f"conflict(s), {done.rejected} rejected")
+    print(f"{count_of(done.operations, 'operation')} of till {done.terminal} "
+          f"({done.device_id}): {done.applied} applied, {done.duplicate} applied before, "
+          f"{count_of(done.conflict, 'conflict')}, {done.rejected} rejected")
     if done.held_back_from is not None:
         print(f"the server misses operation {done.held_back_from} of this till: the ones "
               "from it on wait for the till's next push or file")

@@ -45,6 +45,23 @@ def test_create_org_seeds_a_store_an_owner_and_a_code(
     assert main(["create-store", "--db", db, "--org", org_id, "Second"]) == 0  # editable after
 
 
+def test_create_org_without_a_server_url_prints_no_made_up_link(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    db = f"sqlite:///{tmp_path}/org.db"
+    assert main(["create-org", "--db", db, "Corner Shop", "--qr"]) == 2  # a QR to nowhere
+    out, err = capsys.readouterr()
+    assert out == "" and "--qr needs --server-url" in err
+    assert main(["create-org", "--db", db, "Corner Shop"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.splitlines()
+    assert lines[0].startswith("organization ") and len(lines) == 4, out
+    assert lines[3].startswith("enrollment code (one-time, 7 days, an owner's till): ")
+    assert "tillsync://" not in out and "give --server-url" in err
+    _, reader = session_factories(make_engine(db))
+    with reader() as s:  # the refused --qr run made nothing
+        assert len(s.scalars(select(Store)).all()) == 1
+
+
 def test_the_enrollment_qr_code_reads_back(tmp_path: Path) -> None:
     link = enrollment_link("http://10.0.0.5:8000", "AB12C-DE34F")
     path = tmp_path / "code.png"

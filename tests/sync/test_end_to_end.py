@@ -126,7 +126,7 @@ def test_same_batch_pushed_twice_makes_one_order(till_factory, tenant) -> None:
         assert s.scalars(select(OutboxOperation.status)).all() == ["done"]
 
 
-def test_cli_commands(till_factory, tenant, capsys) -> None:
+def test_cli_commands(till_factory, tenant, capsys, monkeypatch) -> None:
     import argparse
 
     from sync import commands
@@ -135,12 +135,20 @@ def test_cli_commands(till_factory, tenant, capsys) -> None:
     till.sell()
     ns = argparse.Namespace(key_passphrase_file=None)
     assert commands.run("status", till.store, ns) == 0
-    assert "1 operation(s) waiting" in capsys.readouterr().out
+    assert "; 1 operation waiting to sync;" in capsys.readouterr().out  # counts in words
     assert commands.run("sync", till.store, ns) == 0
-    out = capsys.readouterr().out
-    assert "Pushed 1 operation(s): 1 applied" in out and "Pulled" in out
+    # one result per line (a snapshot's "\r  done/total" progress comes before them):
+    # scripts read the "Pushed" and "Pulled" lines (docs/client-guide.md, section 9)
+    lines = capsys.readouterr().out.splitlines()
+    assert "Pushed 1 operation: 1 applied, 0 duplicates, 0 conflicts, 0 rejected" in lines
+    assert any(line.startswith("Pulled ") for line in lines)
+    # status reads the local store only: no sync service, no client, no request; right
+    # after a sync (within RECENT_SYNC_S) it says Online from the last sync's time
+    monkeypatch.setattr(commands, "SyncService", None)
+    monkeypatch.setattr(commands, "client_factory_for", None)
     assert commands.run("status", till.store, ns) == 0
-    assert "Online" not in capsys.readouterr().out  # status alone does not contact the server
+    out = capsys.readouterr().out
+    assert out.startswith("Online; 0 operations waiting to sync; last sync "), out
     with till.store.db.read() as s:
         assert s.scalar(select(Device.code)) == till.store.device().code
         assert s.scalar(select(StoreSettings.id)) == tenant.store_id
