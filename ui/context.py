@@ -73,6 +73,9 @@ class AppContext(QObject):
         self.actor: Actor | None = None
         self.settings = store.settings()
         self.scanner_config = load_scanner(store.data_dir)
+        #: ui/sync_runner.BackgroundSync once sync runs (set by ui/main.py): whether the
+        #: server is reachable, and a client for screens that call it (ui/screens/rejected_ops.py)
+        self.sync: Any | None = None
 
     @property
     def currency(self) -> str:

@@ -117,6 +117,7 @@ class Desktop:
         from ui.sync_runner import BackgroundSync
 
         self.sync = BackgroundSync(self.ctx.store, self.ops, client_factory, parent=self.ops, **timing)
+        self.ctx.sync = self.sync
         self.window.status.attach(self.sync)
         if start_loop:
             self.sync.start()

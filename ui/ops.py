@@ -119,7 +119,8 @@ class Ops(QObject):
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._lanes = {"db": QThreadPool(self), "device": QThreadPool(self)}
+        # "net": calls a screen makes to the server, so a slow answer never holds the database
+        self._lanes = {"db": QThreadPool(self), "device": QThreadPool(self), "net": QThreadPool(self)}
         for pool in self._lanes.values():
             pool.setMaxThreadCount(1)  # one queue per resource, jobs run in order
         self._running: set[_Relay] = set()

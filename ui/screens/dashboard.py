@@ -1,14 +1,18 @@
 """The manager's dashboard: takings against last week, revenue by hour and by day,
 offline against online, tender mix, top products, plans outstanding; CSV and PDF.
 
-It shows what this till holds for its store (app/services/analytics_local.py) and says
-how fresh that is; the server's figures for every store are at /analytics/summary.
+Online, a manager or owner signs in to the server once (their staff code and PIN: the
+till's own token may not read figures) and the screen reads the server's rollups for
+the store picked (sync/server_figures.py: /analytics/summary and /analytics/offline-orders
+off the GUI thread); the picker lists the stores the server lets them read. Offline, or
+before that sign-in, it shows what this till holds for its store
+(app/services/analytics_local.py) and says how fresh that is.
 """
 
 from __future__ import annotations
 
 import csv
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from PySide6.QtCharts import (
@@ -38,12 +42,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.domain.permissions import Action
 from app.services import analytics_local
 from app.services.analytics_local import Dashboard
 from app.services.catalog_csv import neutralised
 from app.services.changes import Changes
+from sync.client import AuthError, SyncClient, SyncError
+from sync.server_figures import StoreChoice, fetch_dashboard, stores_visible
+from sync.staff_api import StaffApi, StaffSession
 from ui.context import AppContext
+from ui.dialogs.server_pin import ServerPinDialog
 from ui.screens.attention import AttentionPanel
+from ui.server_calls import offline_reason, run_call
 from ui.widgets.common import heading
 
 
@@ -81,6 +91,13 @@ class DashboardScreen(QWidget):
         self.ctx = ctx
         self.setObjectName("dashboardScreen")
         self.figures: Dashboard | None = None
+        #: the person signed in at the server for figures (until the till's person changes)
+        self.session: StaffSession | None = None
+        self.stores: list[StoreChoice] = []
+        self.source = "till"  # where the figures shown came from: "till" or "server"
+        self.note = ""  # why the till's own figures are shown, when the server's could be
+        self.dialog: ServerPinDialog | None = None
+        self._asked = 0  # reloads asked for; an older answer is not shown over a newer one
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 16, 16, 16)
         layout.addLayout(self._build_controls())
@@ -89,6 +106,7 @@ class DashboardScreen(QWidget):
         self.freshness.setWordWrap(True)
         second = QHBoxLayout()
         second.addWidget(self.freshness, 1)
+        second.addWidget(self.server_button)
         second.addWidget(self.csv_button)
         second.addWidget(self.pdf_button)
         layout.addLayout(second)
@@ -117,6 +135,7 @@ class DashboardScreen(QWidget):
         body.addWidget(self.attention, 1)
         layout.addLayout(body, 1)
         ctx.ops.changed.connect(self._on_changes)
+        ctx.actor_changed.connect(self._on_actor)
 
     # -- building ---------------------------------------------------------------
     def _build_controls(self) -> QHBoxLayout:
@@ -126,8 +145,9 @@ class DashboardScreen(QWidget):
         self.store_picker = QComboBox()
         self.store_picker.setObjectName("storePicker")
         self.store_picker.setMinimumWidth(200)
-        self.store_picker.setToolTip("This till holds its own store's figures; every store's "
-                                     "figures are on the server (/analytics/summary)")
+        self.store_picker.setToolTip("This till holds its own store's figures; the stores "
+                                     "you may read are listed once you see the server's figures")
+        self.store_picker.activated.connect(lambda _i: self.reload())
         row.addWidget(self.store_picker)
         today = QDate.currentDate()
         self.date_from, self.date_to = QDateEdit(today.addDays(-6)), QDateEdit(today)
@@ -145,6 +165,11 @@ class DashboardScreen(QWidget):
         self.csv_button, self.pdf_button = QPushButton("Export CSV"), QPushButton("PDF report")
         self.csv_button.setObjectName("exportCsv")
         self.pdf_button.setObjectName("exportPdf")
+        self.server_button = QPushButton("Server figures…")
+        self.server_button.setObjectName("serverFigures")
+        self.server_button.setToolTip("Sign in to the server with your staff code and PIN to "
+                                      "see every till's figures and the other stores you run")
+        self.server_button.clicked.connect(self.ask_server)
         self.csv_button.clicked.connect(lambda: self._ask_path("CSV", "csv", self.export_csv))
         self.pdf_button.clicked.connect(lambda: self._ask_path("PDF", "pdf", self.export_pdf))
         return row
@@ -188,25 +213,105 @@ class DashboardScreen(QWidget):
         if changes.orders and self.isVisible():
             self.reload()
 
+    def _on_actor(self, _actor: object) -> None:
+        """Another person (or nobody): the server sign-in was theirs, not the next one's."""
+        self.session, self.stores = None, []
+        self.store_picker.clear()
+
+    def _may_ask_server(self) -> str | None:
+        """None when the server's figures can be read now; else why not, in words."""
+        if not self.ctx.can(Action.REPORT_VIEW):
+            return "Only a manager or owner reads the server's figures"
+        return offline_reason(self.ctx)
+
     def reload(self) -> None:
         start, end = self.date_from.date().toPython(), self.date_to.date().toPython()
         if end < start:
             self.freshness.setText("The first day is after the last: nothing to show")
             return
-        self.ctx.ops.run(lambda: analytics_local.dashboard(self.ctx.store, start, end),
-                         success=self.show_figures)
+        self._asked += 1
+        asked = self._asked
+        why_not = self._may_ask_server()
+        self.server_button.setVisible(self.ctx.can(Action.REPORT_VIEW) and self.session is None)
+        self.server_button.setEnabled(why_not is None)
+        self.server_button.setToolTip(why_not or self.server_button.toolTip())
+        if self.session is not None and why_not is None and self.stores:
+            self._load_server(asked, start, end)
+        else:
+            self._load_local(asked, start, end, why_not or "")
         self.attention.reload()
+
+    def _load_local(self, asked: int, start: date, end: date, note: str) -> None:
+        self.ctx.ops.run(lambda: analytics_local.dashboard(self.ctx.store, start, end),
+                         success=lambda d: self._arrived(asked, d, "till", note))
+
+    def _load_server(self, asked: int, start: date, end: date) -> None:
+        session, today = self.session, date.today()
+        choice = self.stores[max(0, self.store_picker.currentIndex())]
+        assert session is not None
+
+        async def call(client: SyncClient) -> Dashboard:
+            async with StaffApi(client) as api:
+                return await fetch_dashboard(api, session, choice, start, end, today)
+
+        def failed(exc: BaseException) -> bool:
+            if not isinstance(exc, SyncError):
+                return False
+            if isinstance(exc, AuthError) and exc.status == 401:
+                self.session, self.stores = None, []  # the sign-in ran out: ask again
+                self.store_picker.clear()
+                self.server_button.setVisible(True)
+            note = f"The server's figures could not be read ({exc.message})"
+            self._load_local(asked, start, end, note)
+            return True
+
+        run_call(self.ctx, call, success=lambda d: self._arrived(asked, d, "server", ""),
+                 failure=failed)
+
+    def _arrived(self, asked: int, d: Dashboard, source: str, note: str) -> None:
+        if asked != self._asked:
+            return  # a later reload is under way; its answer is the one to show
+        self.source, self.note = source, note
+        self.show_figures(d)
+
+    # -- the server sign-in -------------------------------------------------------
+    def ask_server(self) -> ServerPinDialog | None:
+        if self._may_ask_server() is not None:
+            return None
+        today = date.today()
+
+        async def call(client: SyncClient, code: str, pin: str, _reason: str
+                       ) -> tuple[StaffSession, list[StoreChoice], str]:
+            async with StaffApi(client) as api:
+                who = await api.sign_in(pin, code=code)
+                return who, await stores_visible(api, who, today), self.ctx.store.device().store_id
+
+        dialog = ServerPinDialog(
+            self.ctx, "The server's figures",
+            "Type your staff code and PIN to read the server's figures: every till of the "
+            "store and the back office, and the other stores you may read.", "Sign in",
+            call, lambda answer: answer, changes=None, parent=self)
+        dialog.accepted.connect(lambda: self._signed_in(*dialog.answer))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _signed_in(self, who: StaffSession, stores: list[StoreChoice], own: str) -> None:
+        self.session = who
+        self.stores = sorted(stores, key=lambda s: (s.id != own, s.name.lower()))
+        self.store_picker.clear()
+        for s in self.stores:
+            self.store_picker.addItem(s.name, s.id)
+        if not self.stores:
+            self.ctx.warn(f"The server lets {who.name} read no store's figures yet")
+        self.reload()
 
     def show_figures(self, d: Dashboard) -> None:
         self.figures = d
         money = self.ctx.money
         if self.store_picker.count() == 0:
             self.store_picker.addItem(d.store_name or "This store")
-        when = d.as_of.astimezone().strftime("%d %b %H:%M") if d.as_of else None
-        self.freshness.setText(
-            f"What this till holds for {d.store_name}: "
-            + (f"up to date as of the last sync, {when}" if when else "never synced with the "
-               "server, so only this till's own sales"))
+        self.freshness.setText(self._freshness(d))
         value, detail = self.cards["todayCard"]
         value.setText(money(d.today.gross))
         detail.setText(f"{d.today.orders} orders · {change_text(d.today.gross, d.same_day_last_week.gross)}"
@@ -233,6 +338,17 @@ class DashboardScreen(QWidget):
         for i, p in enumerate(d.top_products):
             for col, text in enumerate((p.name, f"{p.qty_milli / 1000:g}", money(p.revenue))):
                 self.products.setItem(i, col, QTableWidgetItem(text))
+
+    def _freshness(self, d: Dashboard) -> str:
+        when = d.as_of.astimezone().strftime("%d %b %H:%M") if d.as_of else None
+        if self.source == "server":
+            return (f"The server's figures for {d.store_name}: every till and the back office, "
+                    f"read at {datetime.now().strftime('%H:%M')}")
+        text = (f"Figures from this till for {d.store_name}, as of {when} (its last sync "
+                "with the server)" if when else
+                f"Figures from this till for {d.store_name}: never synced with the server, "
+                "so only this till's own sales")
+        return f"{self.note}. {text}" if self.note else text
 
     def _bars(self, view: QChartView, labels: list[str], values: list[int]) -> None:
         chart = view.chart()
