@@ -56,6 +56,9 @@ from ui.screens.attention import AttentionPanel
 from ui.server_calls import offline_reason, run_call
 from ui.widgets.common import heading
 
+SERVER_TIP = ("Sign in to the server with your staff code and PIN to see every till's "
+              "figures and the other stores you may read")
+
 
 def change_text(now: int, before: int) -> str:
     """"+12%" against last week, or "new" when last week sold nothing."""
@@ -167,8 +170,7 @@ class DashboardScreen(QWidget):
         self.pdf_button.setObjectName("exportPdf")
         self.server_button = QPushButton("Server figures…")
         self.server_button.setObjectName("serverFigures")
-        self.server_button.setToolTip("Sign in to the server with your staff code and PIN to "
-                                      "see every till's figures and the other stores you run")
+        self.server_button.setToolTip(SERVER_TIP)
         self.server_button.clicked.connect(self.ask_server)
         self.csv_button.clicked.connect(lambda: self._ask_path("CSV", "csv", self.export_csv))
         self.pdf_button.clicked.connect(lambda: self._ask_path("PDF", "pdf", self.export_pdf))
@@ -234,7 +236,7 @@ class DashboardScreen(QWidget):
         why_not = self._may_ask_server()
         self.server_button.setVisible(self.ctx.can(Action.REPORT_VIEW) and self.session is None)
         self.server_button.setEnabled(why_not is None)
-        self.server_button.setToolTip(why_not or self.server_button.toolTip())
+        self.server_button.setToolTip(why_not or SERVER_TIP)
         if self.session is not None and why_not is None and self.stores:
             self._load_server(asked, start, end)
         else:
