@@ -88,7 +88,9 @@ STATUS_TEXT: dict[int, str] = {
          "`invalid_credentials`, `invalid_refresh_token`, `refresh_token_reused`",
     403: "`permission_denied`: the signed-in role may not do this (`details.role`, "
          "`details.action`; see the permission table); `forbidden`; `above_ceiling` "
-         "(`POST /auth/login` with a till's token, for a role above that till's ceiling)",
+         "(`POST /auth/login` with a till's token, for a role above that till's ceiling); "
+         "`store_scope` (`/analytics`: a manager asked for a store whose tills they do not "
+         "work on; `details.store_id`)",
     404: "`not_found`: no such entity in the caller's organization (another "
          "organization's ids are not found either)",
     409: "`conflict` (a field changed since its base; `details.conflict_id`), `exists` (the "
@@ -128,6 +130,9 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/sync/compact"): (404,),
     ("POST", "/offline-orders"): (404, 409),
     ("POST", "/products"): (404, 409),
+    # ?store_id= of a store not in the caller's organization
+    ("GET", "/analytics/summary"): (404,),
+    ("GET", "/analytics/offline-orders"): (404,),
 }
 
 
@@ -157,6 +162,15 @@ def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
                 yield method, ctx.path_format, route
 
 
+def _params(dependant: Dependant, kind: str) -> list[Any]:
+    """The ``kind`` (``query_params``, ``path_params``) fields of a dependant and of every
+    dependency under it: a route can read its query through a dependency (``Depends``)."""
+    found = list(getattr(dependant, kind))
+    for dep in dependant.dependencies:
+        found += _params(dep, kind)
+    return found
+
+
 def _auth(route: APIRoute, method: str, path: str) -> str | None:
     """The token an operation needs: STAFF, TERMINAL, "optional-terminal" or None."""
     calls = _calls(route.dependant)
@@ -180,7 +194,9 @@ def _source(route: APIRoute) -> str:
 def _statuses(route: APIRoute, method: str, path: str, auth: str | None) -> set[int]:
     """Every error status the operation can answer."""
     out: set[int] = set()
-    has_input = bool(route.dependant.query_params or route.dependant.path_params
+    path_params = _params(route.dependant, "path_params")
+    has_input = bool(_params(route.dependant, "query_params") or path_params
+                     or _params(route.dependant, "header_params")
                      or route.dependant.body_params or route.body_field is not None)
     if has_input:
         out.add(422)
@@ -197,11 +213,11 @@ def _statuses(route: APIRoute, method: str, path: str, auth: str | None) -> set[
     if auth == STAFF:
         if "require(" in _source(route):
             out.add(403)
-        if route.body_field is not None or route.dependant.path_params:
+        if route.body_field is not None or path_params:
             out.add(404)
-        if method in ("POST", "PATCH", "DELETE", "PUT") and route.dependant.path_params:
+        if method in ("POST", "PATCH", "DELETE", "PUT") and path_params:
             out.add(409)
-    elif route.dependant.path_params:
+    elif path_params:
         out.add(404)
     out.update(EXTRA.get((method, path), ()))
     return out
