@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -21,7 +20,7 @@ from server.analytics.schemas import (
 from server.analytics.zones import set_zone
 from server.auth.deps import CtxDep, StaffDep, require
 from server.errors import ApiError
-from server.pagination import IdPath, StoreFilter
+from server.pagination import FIRST_DAY, LAST_DAY, Day, IdPath, StoreFilter
 
 router = APIRouter(prefix="/analytics", tags=["analytics"])
 
@@ -30,8 +29,10 @@ _Id = Annotated[str | None, Query(max_length=ID_LENGTH)]
 
 
 def ask(
-    date_from: Annotated[date, Query(description="first day, in the store's time zone")],
-    date_to: Annotated[date, Query(description="last day (inclusive), store's time zone")],
+    date_from: Annotated[Day, Query(description="first day, in the store's time zone "
+                                    f"({FIRST_DAY} to {LAST_DAY})")],
+    date_to: Annotated[Day, Query(description="last day (inclusive), store's time zone "
+                                  f"({FIRST_DAY} to {LAST_DAY})")],
     group: Grouping = Grouping.DAY,
     store_id: StoreFilter = None,
     terminal_id: _Id = None,

@@ -3,7 +3,6 @@ store's day across its tills (report.view permission; the caller's organization 
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -14,7 +13,7 @@ from app.domain.permissions import Action
 from app.domain.shift_report_lines import text_lines, utc_text, x_rows, z_rows
 from server.auth.deps import CtxDep, StaffDep, require
 from server.db.models import Store
-from server.pagination import IdPath, Limit, Offset, StatusFilter, StoreFilter
+from server.pagination import Day, IdPath, Limit, Offset, StatusFilter, StoreFilter
 from server.shifts import pdf, service
 from server.shifts.schemas import ShiftOut, ShiftReportOut, StoreDayOut
 from sync.protocol import ErrorEnvelope
@@ -31,8 +30,8 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 
 @router.get("", response_model=list[ShiftOut], responses=_ERRORS)
 def list_shifts(staff: StaffDep, ctx: CtxDep, store_id: StoreFilter = None,
-                terminal_id: TerminalFilter = None, date_from: date | None = None,
-                date_to: date | None = None, status: StatusFilter = None,
+                terminal_id: TerminalFilter = None, date_from: Day | None = None,
+                date_to: Day | None = None, status: StatusFilter = None,
                 limit: Limit = 100, offset: Offset = 0) -> list[ShiftOut]:
     """The organization's shifts, newest first; ``date_from``/``date_to`` (UTC days,
     inclusive) filter by the day the shift opened."""
@@ -43,7 +42,7 @@ def list_shifts(staff: StaffDep, ctx: CtxDep, store_id: StoreFilter = None,
 
 @router.get("/day", response_model=StoreDayOut, responses=_ERRORS)
 def store_day(staff: StaffDep, ctx: CtxDep, store_id: Annotated[str, Query(max_length=36)],
-              day: Annotated[date, Query(alias="date")]) -> StoreDayOut:
+              day: Annotated[Day, Query(alias="date")]) -> StoreDayOut:
     """The store's day: the sum of the Z reports of its shifts closed that day (UTC), with
     each till's counted cash and over/short."""
     require(staff, Action.REPORT_VIEW)

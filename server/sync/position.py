@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.ids import order_reference
+from app.domain.limits import MAX_COUNT
 from server.context import AppContext, TerminalPrincipal
 from server.db.models import Order, ProcessedOp, Terminal
 from server.errors import ApiError
@@ -32,10 +33,11 @@ def last_reference(session: Session, org_id: str, device_code: str) -> str | Non
 
 def applied_ops(session: Session, device_id: str, after: int, limit: int) -> list[SeqOp]:
     """The op_ids applied under the device's op_seq ``after + 1`` ... ``after + limit``."""
+    last = min(after + limit, MAX_COUNT)  # op_seq is 32-bit on PostgreSQL: no overflow
     rows = session.execute(
         select(ProcessedOp.op_seq, ProcessedOp.op_id)
         .where(ProcessedOp.device_id == device_id, ProcessedOp.op_seq > after,
-               ProcessedOp.op_seq <= after + limit)
+               ProcessedOp.op_seq <= last)
         .order_by(ProcessedOp.op_seq))
     return [SeqOp(op_seq=seq, op_id=op_id) for seq, op_id in rows]
 

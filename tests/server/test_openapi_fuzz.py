@@ -28,6 +28,7 @@ from hypothesis.errors import Unsatisfiable
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
+from server.tenancy import service as tenancy
 from tests.server.support import Tenant
 
 schemathesis = pytest.importorskip("schemathesis")
@@ -184,3 +185,60 @@ def test_every_operation_answers_only_documented_statuses_never_5xx(tenant: Tena
     if known:
         pytest.xfail("; ".join(f"{f.method} {f.path} {f.status}: {KNOWN[(f.method, f.path)]}"
                                f" ({f.request})" for f in known))
+
+
+def test_the_newer_endpoints_take_edge_values_without_5xx(tenant: Tenant) -> None:
+    """Values at the ends of their ranges, which the fuzzing above may not draw: the last
+    day of the calendar (no next midnight), the first in a zone east of UTC (its midnight
+    is before year 1 in UTC), the largest op_seq (``after + limit`` past a 32-bit integer
+    on PostgreSQL), another organization's store. Each answer is a documented status, and
+    the days outside the published range are a 422 naming the parameter."""
+    with tenant.server.client() as c:
+        spec = c.get("/openapi.json").json()
+    owner = tenant.login(Role.OWNER)
+    other_store = tenant.add_store("Elsewhere")
+    with tenant.server.ctx.writer.begin() as s:  # a store of another organization
+        org = tenancy.create_org(s, "Other org " + new_id()[-6:])
+        stranger = tenancy.create_store(s, org.id, "Theirs").id
+    answers: list[tuple[str, str, int, str]] = []
+
+    def ask(method: str, path: str, template: str, headers: dict[str, str],
+            params: dict[str, Any] | None = None, body: Any = None) -> int:
+        with tenant.server.client() as c:
+            r = c.request(method, path, params=params, json=body, headers=headers)
+        documented = spec["paths"][template][method.lower()]["responses"]
+        if r.status_code >= 500 or str(r.status_code) not in documented:
+            answers.append((method, path, r.status_code, r.text[:200]))
+        return r.status_code
+
+    zone = f"/analytics/stores/{tenant.store_id}/time-zone"
+    assert ask("PUT", zone, "/analytics/stores/{store_id}/time-zone", owner,
+               body={"time_zone": "Asia/Tokyo"}) == 200
+    for day in ("0001-01-01", "9999-12-31", "1969-12-31", "3000-01-01"):
+        for path in ("/analytics/summary", "/analytics/offline-orders"):
+            assert ask("GET", path, path, owner, {"date_from": day, "date_to": day,
+                                                  "group": "hour"}) == 422
+        assert ask("GET", "/shifts", "/shifts", owner, {"date_to": day}) == 422
+        assert ask("GET", "/shifts/day", "/shifts/day", owner,
+                   {"store_id": tenant.store_id, "date": day}) == 422
+    for day in ("1970-01-01", "2999-12-31"):
+        assert ask("GET", "/analytics/summary", "/analytics/summary", owner,
+                   {"date_from": day, "date_to": day, "group": "month"}) == 200
+        assert ask("GET", "/shifts", "/shifts", owner, {"date_from": day, "date_to": day}) == 200
+        assert ask("GET", "/shifts/day", "/shifts/day", owner,
+                   {"store_id": tenant.store_id, "date": day}) == 200
+    assert ask("GET", "/analytics/summary", "/analytics/summary", owner,
+               {"date_from": "2026-01-01", "date_to": "2026-01-01",
+                "store_id": other_store}) == 200
+    assert ask("GET", "/analytics/summary", "/analytics/summary", owner,
+               {"date_from": "2026-01-01", "date_to": "2026-01-01",
+                "store_id": stranger}) == 404
+    assert ask("PUT", f"/analytics/stores/{stranger}/time-zone",
+               "/analytics/stores/{store_id}/time-zone", owner,
+               body={"time_zone": "UTC"}) == 404
+    assert ask("GET", "/shifts/day", "/shifts/day", owner,
+               {"store_id": stranger, "date": "2026-01-01"}) == 404
+    term = tenant.term.headers
+    for after, limit in ((2**31 - 1, 5000), (2**31 - 5000, 5000), (2**31, 1), (0, 5001)):
+        ask("GET", "/sync/position", "/sync/position", term, {"after": after, "limit": limit})
+    assert not answers, answers
