@@ -54,6 +54,8 @@ class Settings(BaseModel):
     webhook_poll_interval_s: float = 1.0
     #: how often the journal of every organization is checked (docs/journal.md); 0: never
     journal_check_interval_s: float = 3600.0
+    #: a terminal not heard from for this long is on the attention list (GET /attention)
+    attention_silent_after_s: int = Field(default=3600, ge=60)
     webhook_backoff_base_s: float = 2.0
     webhook_backoff_max_s: float = 3600.0
     webhook_max_attempts: int = 12

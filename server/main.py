@@ -120,7 +120,8 @@ def _optional_routers(app: FastAPI) -> None:
     for name in ("server.conflicts.endpoints", "server.backoffice.endpoints",
                  "server.backoffice.approvals", "server.backoffice.products",
                  "server.analytics.endpoints", "server.shifts.endpoints",
-                 "server.journal.endpoints", "server.ops.endpoints"):
+                 "server.journal.endpoints", "server.ops.endpoints",
+                 "server.attention.endpoints"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

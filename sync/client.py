@@ -211,6 +211,11 @@ class SyncClient:
         journal holds (``recorded``, ``seq``, ``hash``; docs/journal.md)."""
         return await self._request("GET", "/journal/terminal-head")
 
+    async def attention(self) -> dict[str, Any]:
+        """GET /attention/terminal: what needs attention that only the server knows, for
+        this till's store (silent tills, the journal check; docs/client-guide.md 7c)."""
+        return await self._request("GET", "/attention/terminal")
+
     async def push(self, operations: list[Operation],
                    journal_head: JournalHead | None = None) -> PushResponse:
         """POST /sync/push. A batch whose body is too large (past MAX_BODY_BYTES, or a 413

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from app.store.local import LocalStore
-from sync import conflicts, credentials, recovery, state
+from sync import attention_pull, conflicts, credentials, recovery, state
 from sync.client import (
     AuthError,
     PermanentError,
@@ -48,6 +48,7 @@ class SyncReport:
     held_back_applied: int = 0
     recovery: RecoveryReport | None = None  # set when a restore of either side was lined up
     clock_skew_s: float | None = None
+    attention: bool = False  # a new answer of the server's attention list was kept
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     finished_at: datetime | None = None
 
@@ -185,6 +186,7 @@ class SyncService:
                         report.push = await push_pending(self.store, client)
                         report.pull = await pull_changes(self.store, client, limit=self.pull_limit,
                                                          progress=self.progress)
+                    report.attention = await attention_pull.pull_attention(self.store, client)
                 await asyncio.to_thread(self._record_success, report)
                 report.finished_at = datetime.now(UTC)
                 self.online, self.message, self.failures = True, None, 0

@@ -154,6 +154,8 @@ class BackgroundSync(QObject):
             self._seen = report
             if pulled_something(report):
                 self.ops.broadcast(PULLED)
+            elif report.attention:  # the server's attention items: the list counts again
+                self.ops.broadcast(Changes())
 
     def _round_hung(self) -> None:
         """No answer for a while: offline, say so now (the round may still finish)."""

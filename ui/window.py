@@ -282,6 +282,10 @@ class MainWindow(QMainWindow):
         self.shift.open_shift()
 
     def show_screen(self, key: str) -> None:
+        if key in ("journal", "sync_health"):  # Settings tabs an attention item may name
+            self.show_screen("settings")
+            self.settings.show_page(key)
+            return
         if not self.nav_buttons[key].isVisible():
             return
         self.nav_buttons[key].setChecked(True)

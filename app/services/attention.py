@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.domain.operations import Entity, OpType, spec_of
-from app.services import inventory, payment_plans
+from app.services import inventory, payment_plans, server_attention
 from app.store.local import LocalStore
 from app.store.models import Approval, Conflict, OutboxOperation
 from app.store.models_shifts import Shift
@@ -25,10 +25,13 @@ WAIT_LIMIT = timedelta(hours=4)
 
 @dataclass(frozen=True)
 class AttentionItem:
-    key: str  # approvals, conflicts, rejected, overdue, low_stock, print_failed, waiting, z_over_short
+    key: str  # approvals, conflicts, rejected, overdue, low_stock, print_failed, waiting,
+    #           z_over_short; from the server: silent_terminals, server_journal
     count: int
     text: str
     screen: str  # the window's screen key that fixes it
+    #: when the server said so (its items: silent_terminals, server_journal); None: now
+    as_of: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,24 @@ def needs_attention(store: LocalStore, *, today: date | None = None,
         n = counts.get(key, 0)
         if n:
             items.append(AttentionItem(key, n, _plural(n, one, many).format(h=hours), screen))
-    return Attention(items)
+    return Attention(items + server_items(store, now))
+
+
+#: the server's items the till shows, and the screen that fixes each (Settings tabs)
+SERVER_SCREENS = {"silent_terminals": ("silent_terminals", "sync_health"),
+                  "journal": ("server_journal", "journal")}
+
+
+def server_items(store: LocalStore, now: datetime) -> list[AttentionItem]:
+    """What the server last said (GET /attention/terminal, kept by the sync service):
+    tills it has not heard from, its journal check failing or stale; each says how fresh."""
+    found = server_attention.read(store)
+    if found is None:
+        return []
+    words = server_attention.as_of_words(found.fetched_at, now)
+    return [AttentionItem(SERVER_SCREENS[i.key][0], i.count, f"{i.text} (server, {words})",
+                          SERVER_SCREENS[i.key][1], found.fetched_at)
+            for i in found.items if i.key in SERVER_SCREENS and i.count > 0]
 
 
 @dataclass(frozen=True)
