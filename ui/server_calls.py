@@ -21,9 +21,8 @@ from ui.ops import Failure, Success
 
 T = TypeVar("T")
 
-NOT_CONNECTED = ("This till is not connected to a server, so it cannot reach the "
-                 "server's quarantine or figures")
-OFFLINE = "Offline: the server cannot be reached now; this works again once the status bar says Online"
+NOT_CONNECTED = "This till is not connected to a server (it was never enrolled with one)"
+OFFLINE = "Offline: the server cannot be reached now; try again once the status bar says Online"
 
 
 def offline_reason(ctx: AppContext) -> str | None:

@@ -5,7 +5,8 @@ owner's); the dashboard reads the server's figures online and the till's own, sa
 fresh they are, offline.
 
 Set TILLSYNC_WRITE_SCREENSHOTS=1 to write docs/screenshots/rejected-ops-actions-*.png,
-dashboard-server-*.png and dashboard-offline-*.png (1024x768 and 1366x768)."""
+dashboard-server-*.png and dashboard-offline-*.png (1024x768 and 1366x768) and
+rejected-ops-resubmit-refused.png (the dialog with the server's refusal)."""
 
 from __future__ import annotations
 
@@ -186,6 +187,9 @@ def test_a_refused_op_resubmitted_and_another_dismissed_on_the_server(online, qt
     type_into(dialog, qtbot, code_of(till, Role.MANAGER), PINS[Role.MANAGER])
     answered(online, qtbot, dialog)
     assert dialog.isVisible() and "A manager may not do sync.admin" in dialog.error.text()
+    dialog.resize(dialog.sizeHint())  # (the offscreen screen is 800x600: a dialog is capped)
+    assert dialog.sizeHint().height() < 768 - TITLE_BAR, dialog.sizeHint()
+    dialog.grab().save(str(shots(tmp_path) / "rejected-ops-resubmit-refused.png"))
     assert quarantined(till, first).status == "open"
     assert outbox_row(till, first).status == "rejected"
 

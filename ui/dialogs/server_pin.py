@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QLayout, QLineEdit, QWidget
 
 from app.domain.pin_rules import MAX_PIN
 from app.services.changes import Changes
@@ -39,6 +39,8 @@ class ServerPinDialog(FormDialog):
                  parent: QWidget | None = None) -> None:
         super().__init__(title, parent, width=440)
         self.setObjectName("serverPinDialog")
+        # never smaller than its contents: the pad's keys keep their size under a long answer
+        self.body.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
         self.ctx, self.call, self.record, self.changes = ctx, call, record, changes
         self.answer: Any = None
         self.recorded: Any = None
@@ -77,6 +79,10 @@ class ServerPinDialog(FormDialog):
         self.body.addWidget(buttons)
         first = self.reason if self.reason is not None else self.code
         first.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def fail(self, text: str) -> None:
+        super().fail(text)
+        self.adjustSize()  # the server's words may take lines: the dialog grows for them
 
     def submit(self) -> None:
         if not self.go.isEnabled():

@@ -107,12 +107,7 @@ class DashboardScreen(QWidget):
         self.freshness = heading("", "subtle")
         self.freshness.setObjectName("dashboardFreshness")
         self.freshness.setWordWrap(True)
-        second = QHBoxLayout()
-        second.addWidget(self.freshness, 1)
-        second.addWidget(self.server_button)
-        second.addWidget(self.csv_button)
-        second.addWidget(self.pdf_button)
-        layout.addLayout(second)
+        layout.addWidget(self.freshness)
         layout.addLayout(self._build_cards())
         body = QHBoxLayout()
         charts = QGridLayout()
@@ -141,8 +136,13 @@ class DashboardScreen(QWidget):
         ctx.actor_changed.connect(self._on_actor)
 
     # -- building ---------------------------------------------------------------
-    def _build_controls(self) -> QHBoxLayout:
-        row = QHBoxLayout()
+    def _build_controls(self) -> QVBoxLayout:
+        """Two rows, so the page fits a 1024 px till: the store and dates, then the ranges
+        and what can be done with the figures."""
+        rows = QVBoxLayout()
+        row, second = QHBoxLayout(), QHBoxLayout()
+        rows.addLayout(row)
+        rows.addLayout(second)
         row.addWidget(heading("Dashboard", "title"))
         row.addStretch(1)
         self.store_picker = QComboBox()
@@ -164,7 +164,8 @@ class DashboardScreen(QWidget):
             button = QPushButton(label)
             button.setObjectName(f"range{days}")
             button.clicked.connect(lambda _=False, n=days: self.set_range(n))
-            row.addWidget(button)
+            second.addWidget(button)
+        second.addStretch(1)
         self.csv_button, self.pdf_button = QPushButton("Export CSV"), QPushButton("PDF report")
         self.csv_button.setObjectName("exportCsv")
         self.pdf_button.setObjectName("exportPdf")
@@ -174,7 +175,9 @@ class DashboardScreen(QWidget):
         self.server_button.clicked.connect(self.ask_server)
         self.csv_button.clicked.connect(lambda: self._ask_path("CSV", "csv", self.export_csv))
         self.pdf_button.clicked.connect(lambda: self._ask_path("PDF", "pdf", self.export_pdf))
-        return row
+        for button in (self.server_button, self.csv_button, self.pdf_button):
+            second.addWidget(button)
+        return rows
 
     def _build_cards(self) -> QHBoxLayout:
         row = QHBoxLayout()
@@ -194,7 +197,7 @@ class DashboardScreen(QWidget):
         view = QChartView(chart)
         view.setObjectName(name)
         view.setRenderHint(QPainter.RenderHint.Antialiasing)
-        view.setMinimumHeight(220)
+        view.setMinimumHeight(180)
         view.setMinimumWidth(180)
         return view
 
