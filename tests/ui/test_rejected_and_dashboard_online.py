@@ -1,8 +1,9 @@
 """Issue 15 against the real server (uvicorn on 127.0.0.1): the refused-operations screen
 resubmits and dismisses through the server's quarantine under the typed person's own
 sign-in, and the server refuses a cashier (and a manager: sync.admin is an admin's or the
-owner's); the dashboard reads the server's figures online and the till's own, saying how
-fresh they are, offline.
+owner's), and a resubmit the server refuses again leaves the op refused; the dashboard reads
+the server's figures online and the till's own, saying how fresh they are, offline. The
+resubmit/dismiss and dashboard flows run on SQLite and PostgreSQL.
 
 Set TILLSYNC_WRITE_SCREENSHOTS=1 to write docs/screenshots/rejected-ops-actions-*.png,
 dashboard-server-*.png and dashboard-offline-*.png (1024x768 and 1366x768) and
@@ -23,18 +24,22 @@ from PySide6.QtWidgets import QApplication
 from sqlalchemy import select
 
 from app.domain.permissions import Role
-from app.services import approvals, staff
+from app.domain.tender import Method, Tender
+from app.services import approvals, sales, staff
 from app.store.models import AuditEntry, OutboxOperation, Staff
 from app.store.unit_of_work import Actor
 from server.db.models import Order as ServerOrder
 from server.db.models import QuarantinedOp
+from server.db.models import Staff as ServerStaff
 from sync.client import SyncClient, TransientError
 from sync.service import client_factory_for
 from tests.server.support import PINS
 from tests.sync.conftest import (  # noqa: F401 - fixtures
+    BACKENDS,
     Till,
     make_till,
     memory_keyring,
+    postgres_server,
     server,
     sqlite_server,
     tenant,
@@ -160,6 +165,7 @@ def answered(desktop, qtbot, dialog) -> None:
     settle(desktop, qtbot)
 
 
+@BACKENDS
 def test_a_refused_op_resubmitted_and_another_dismissed_on_the_server(online, qtbot, till,
                                                                       tmp_path):
     first, second = refused_deletions(till, 2)
@@ -236,6 +242,36 @@ def test_a_refused_op_resubmitted_and_another_dismissed_on_the_server(online, qt
     assert outbox_row(till, second).status == "dismissed"
 
 
+def test_a_resubmit_the_server_refuses_again_keeps_the_op_refused(online, qtbot, till):
+    sale = till.sell(pay=False)
+    assert not till.sync().push.rejected
+    sales.record_payment(till.store, till.actor(Role.CASHIER), sale.order_id,
+                         Tender(Method.CASH, 100))
+    with till.tenant.server.ctx.writer.begin() as s:  # the cashier left before it synced
+        s.get(ServerStaff, till.tenant.staff[Role.CASHIER]).active = False
+    assert len(till.sync().push.rejected) == 1
+    with till.store.db.read() as s:
+        op_id = s.scalars(select(OutboxOperation.op_id).where(
+            OutboxOperation.type == "payment.record")).one()
+    sign_in_as(online, till, Role.MANAGER)
+    screen = screen_with(online, qtbot, "rejected_ops")
+    pick(screen, qtbot, op_id)
+    dialog = screen.ask_resubmit()
+    type_into(dialog, qtbot, code_of(till, Role.OWNER), PINS[Role.OWNER])
+    answered(online, qtbot, dialog)
+    assert not dialog.isVisible() and dialog.recorded == "rejected"
+    assert quarantined(till, op_id).status == "open"  # the server keeps it for later
+    row = outbox_row(till, op_id)
+    assert row.status == "rejected" and "no longer an active staff member" in row.last_error
+    with till.store.db.read() as s:
+        entry = s.scalars(select(AuditEntry).where(AuditEntry.action == "outbox.resubmit")).one()
+    assert entry.changes["status"] == ["rejected", "rejected"]
+    assert entry.changes["server"]["result"] == "rejected"
+    assert [r.op_id for r in screen.rows] == [op_id]
+    sync_round(online)  # never sent again by itself
+    assert outbox_row(till, op_id).status == "rejected"
+
+
 def test_offline_the_actions_say_why(online, qtbot, till):
     [op_id] = refused_deletions(till, 1)
     sign_in_as(online, till, Role.MANAGER)
@@ -249,6 +285,7 @@ def test_offline_the_actions_say_why(online, qtbot, till):
     assert screen.why_not.text() == OFFLINE and screen.why_not.isVisible()
 
 
+@BACKENDS
 def test_dashboard_reads_the_server_online_and_the_till_offline(online, qtbot, till, tenant,  # noqa: F811
                                                                 tmp_path):
     tenant.add_store("Harbour road")  # the manager works at Main street only
