@@ -10,6 +10,7 @@ are dropped; a barcode becomes a line naming its data.
 from __future__ import annotations
 
 import codecs
+import logging
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,6 +18,8 @@ from itertools import count
 from pathlib import Path
 
 from printing.connections import PrinterConnection, PrinterError
+
+log = logging.getLogger(__name__)
 
 SlipListener = Callable[[Path, str], None]
 _listeners: list[SlipListener] = []
@@ -129,4 +132,9 @@ class ScreenConnection(PrinterConnection):
         with _listeners_lock:
             listeners = list(_listeners)
         for listener in listeners:
-            listener(path, text)
+            # The slip is printed (its PDF is kept) whatever a listener does: one that
+            # fails (a closed window's) neither fails the job nor keeps the others from it.
+            try:
+                listener(path, text)
+            except Exception:  # noqa: BLE001 - a display, not the print
+                log.warning("a slip listener failed; the slip is kept as %s", path, exc_info=True)

@@ -65,6 +65,7 @@ class Desktop:
         self.sync: BackgroundSync | None = None
         self.first_run: QWidget | None = None  # ui/screens/first_run.py on a fresh install
         self.ops.changed.connect(self._on_changes)
+        self._closed = False
         QTimer.singleShot(WARM_UP_MS, self._warm_up)
         self._start_idle_backups(store)
 
@@ -90,11 +91,13 @@ class Desktop:
     def _warm_up(self) -> None:
         """Load printing (escpos, reportlab) off the GUI thread once the window is up."""
         load = getattr(self.ctx.printing, "load", None)
-        if load is not None:
+        if load is not None and not self._closed:  # closed within WARM_UP_MS: nothing to warm
             self.ops.run(load, lane="device", success=lambda _service: self._printing_ready(),
                          failure=self._printing_failed)
 
     def _printing_ready(self) -> None:
+        if self._closed:  # printing loaded after the window closed: it must not listen for slips
+            return
         self.window.listen_for_slips()
         self.window.status.refresh_printer()
 
@@ -135,6 +138,7 @@ class Desktop:
             self.serial.close()
 
     def close(self) -> None:
+        self._closed = True
         if self.sync is not None:
             self.sync.stop_now()
         QApplication.instance().removeEventFilter(self.wedge)

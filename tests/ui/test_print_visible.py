@@ -89,3 +89,42 @@ def test_the_demo_has_a_printer_that_needs_no_hardware(store):
     ensure_demo_printer(service, store.data_dir)  # once only
     [printer] = service.printers()
     assert printer.connection == "screen" and printer.default
+
+
+def test_a_desktop_closed_before_printing_loaded_never_listens_for_slips(store, qapp, qtbot):
+    """Closed within its warm-up, a desktop must not register its (freed) window for slips
+    later: the next window's screen printer jobs failed on that dead listener."""
+    from PySide6.QtCore import QEvent
+
+    from printing import screen_printer
+    from ui.main import WARM_UP_MS, Desktop
+
+    before = list(screen_printer._listeners)
+    d = Desktop(store, qapp)
+    d.close()
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    qtbot.wait(WARM_UP_MS + 200)
+    d.ops.wait_idle()
+    assert screen_printer._listeners == before
+
+
+def test_a_failing_slip_listener_neither_fails_the_print_nor_starves_the_others(tmp_path):
+    from printing import screen_printer
+
+    def broken(_path, _text):
+        raise RuntimeError("Internal C++ object (SlipRelay) already deleted.")
+
+    seen: list[str] = []
+
+    def shown(_path, text):
+        seen.append(text)
+
+    screen_printer.add_listener(broken)
+    screen_printer.add_listener(shown)
+    try:
+        screen_printer.ScreenConnection(str(tmp_path)).send(b"TOTAL 12.00\n", 5.0)
+    finally:
+        screen_printer.remove_listener(broken)
+        screen_printer.remove_listener(shown)
+    assert seen and "TOTAL 12.00" in seen[0]
+    assert len(list(tmp_path.glob("*.pdf"))) == 1

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from shiboken6 import isValid
 
 
 class SlipRelay(QObject):
@@ -19,6 +20,8 @@ class SlipRelay(QObject):
     printed = Signal(str, str)  # (pdf path, text)
 
     def __call__(self, path: Path, text: str) -> None:
+        if not isValid(self):  # its window was closed and freed: nobody to show the slip to
+            return
         self.printed.emit(str(path), text)
 
 
