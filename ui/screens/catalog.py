@@ -1,5 +1,9 @@
 """The catalog: find a product, open it in the editor, print labels, import and export CSV.
 
+With nothing typed the list shows every product A to Z, a page at a time as it is
+scrolled or walked with the arrow keys, filtered by category
+(app/services/catalog_browse.py); a row opens in the editor as it becomes current.
+
 The editor (fields, active or not, price history) is catalog_editor.py. The CSV
 import validates the whole file off the GUI thread with a progress bar; a bad file
 shows every bad line and imports nothing. A scan opens the product, or offers to add
@@ -16,9 +20,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QProgressBar,
     QStackedWidget,
@@ -31,7 +37,7 @@ from PySide6.QtWidgets import (
 from app.domain.barcode import BarcodeError
 from app.domain.permissions import Action
 from app.domain.words import count_of
-from app.services import catalog, catalog_csv
+from app.services import catalog, catalog_browse, catalog_csv
 from app.services.catalog import UnknownBarcode
 from app.services.changes import Changes
 from ui import messages
@@ -53,6 +59,17 @@ class _Progress(QObject):
     moved = Signal(int, int)
 
 
+class _Browsing:
+    """Where the browsable list is: its category, the last row shown, whether more follow."""
+
+    def __init__(self, category: str | None) -> None:
+        self.category = category
+        self.after: tuple[str, str] | None = None
+        self.more = False
+        self.loading = False
+        self.shown = 0
+
+
 class CatalogScreen(QWidget):
     """``import_finished(report)`` fires when an import ends, good or bad (tests)."""
 
@@ -63,6 +80,7 @@ class CatalogScreen(QWidget):
         self.ctx = ctx
         self.setObjectName("catalogScreen")
         self.dialog: QWidget | None = None
+        self.browsing: _Browsing | None = None  # None while a search's answer is shown
         self.live = LiveSearch(ctx.ops, self.run_search, parent=self)
         self._progress = _Progress(self)
         self._progress.moved.connect(self._moved)
@@ -110,6 +128,20 @@ class CatalogScreen(QWidget):
         self.search.textEdited.connect(self.live.typed)
         self.search.returnPressed.connect(self._entered)
         box.addWidget(self.search)
+        browse = QHBoxLayout()  # the list with nothing typed: every product, by category, A to Z
+        self.category = QComboBox()
+        self.category.setObjectName("catalogCategory")
+        self.category.addItem("All categories", None)
+        # as wide as the room, not as the longest category: the page fits a 1024-pixel till
+        self.category.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.category.setMinimumContentsLength(10)
+        self.category.activated.connect(lambda _i: self.browse_first())
+        self.browse_info = QLabel("")
+        self.browse_info.setObjectName("catalogBrowseInfo")
+        self.browse_info.setProperty("role", "subtle")
+        browse.addWidget(self.category, 1)
+        browse.addWidget(self.browse_info)
+        box.addLayout(browse)
         self.list_stack = QStackedWidget()
         self.list_empty = EmptyState("search", "Find a product", "Type part of its name or SKU, or scan it")
         self.results = QTableWidget(0, 3)
@@ -126,6 +158,8 @@ class CatalogScreen(QWidget):
         for col in (1, 2):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.results.currentCellChanged.connect(lambda row, *_: self._open_row(row))
+        # browsing: the next page loads as the list nears its end (scrolled, or by the keys)
+        self.results.verticalScrollBar().valueChanged.connect(self._scrolled)
         self.list_stack.addWidget(self.list_empty)
         self.list_stack.addWidget(self.results)
         box.addWidget(self.list_stack, 1)
@@ -154,17 +188,81 @@ class CatalogScreen(QWidget):
     def run_search(self) -> None:
         """Search for what is typed now (the pause in typing, Enter, or a catalog change does this)."""
         text = self.search.text().strip()
+        if not text:
+            self.browse_first()  # nothing typed: the browsable list
+            return
         if len(text) < 2:
             self.live.drop()  # the list keeps what it shows
             return
+        self.browsing = None
         store = self.ctx.store
         self.live.ask(lambda: catalog.search(store, text, 100, include_inactive=True),
                       lambda rows: self._show_results(text, rows))
 
+    # -- browsing -------------------------------------------------------------------
+    def browse_first(self) -> None:
+        """The first page of the chosen category (every product when "All categories")."""
+        self.live.drop()
+        store, category = self.ctx.store, self.category.currentData()
+        self.browsing = _Browsing(category)
+        self.ctx.ops.run(lambda: catalog_browse.browse(store, category),
+                         success=lambda page: self._browsed(category, page, append=False))
+
+    def browse_more(self) -> None:
+        """The next page, appended (nothing when the list is complete or a page is on its way)."""
+        b = self.browsing
+        if b is None or not b.more or b.loading or b.after is None:
+            return
+        b.loading = True
+        store, category, after = self.ctx.store, b.category, b.after
+        self.ctx.ops.run(lambda: catalog_browse.browse(store, category, after),
+                         success=lambda page: self._browsed(category, page, append=True))
+
+    def _browsed(self, category: str | None, page: catalog_browse.BrowsePage, *, append: bool) -> None:
+        b = self.browsing
+        if b is None or b.category != category or self.search.text().strip():
+            return  # a search or another category was asked for meanwhile
+        b.loading, b.more = False, page.more
+        b.after = page.after or b.after
+        self._fill(page.rows, append=append)
+        b.shown = self.results.rowCount()
+        # "60+ products" while more follow (they load as the list is scrolled): short, to fit 1024 px
+        self.browse_info.setText(f"{b.shown}+ products" if page.more else count_of(b.shown, "product"))
+        if not b.shown:
+            self.list_stack.setCurrentWidget(self.list_empty)
+            self.list_empty.title.setText("No products in this category")
+
+    def _scrolled(self, value: int) -> None:
+        bar = self.results.verticalScrollBar()
+        if self.browsing is not None and value >= bar.maximum() - 2 * self.results.verticalHeader().defaultSectionSize():
+            self.browse_more()
+
+    def load_categories(self) -> None:
+        store = self.ctx.store
+        self.ctx.ops.run(lambda: catalog_browse.categories(store), success=self._show_categories)
+
+    def _show_categories(self, found: list) -> None:
+        chosen = self.category.currentData()
+        self.category.blockSignals(True)
+        self.category.clear()
+        self.category.addItem("All categories", None)
+        for c in found:
+            self.category.addItem(f"{c.name} ({c.products})", c.id)
+        index = self.category.findData(chosen)
+        self.category.setCurrentIndex(max(index, 0))
+        self.category.blockSignals(False)
+
     def _show_results(self, text: str, rows: list) -> None:
+        self._fill(rows)
+        self.browse_info.setText("")
+        if not rows:
+            self.list_empty.title.setText(f"Nothing matches “{text}”")
+
+    def _fill(self, rows: list, *, append: bool = False) -> None:
         self.results.blockSignals(True)
-        self.results.setRowCount(len(rows))
-        for r, row in enumerate(rows):
+        start = self.results.rowCount() if append else 0
+        self.results.setRowCount(start + len(rows))
+        for r, row in enumerate(rows, start):
             name = row.name if row.active else messages.inactive_product(row.name)
             for c, text in enumerate((name, row.sku, self.ctx.money(row.price))):
                 item = QTableWidgetItem(text)
@@ -173,9 +271,7 @@ class CatalogScreen(QWidget):
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 self.results.setItem(r, c, item)
         self.results.blockSignals(False)
-        self.list_stack.setCurrentWidget(self.results if rows else self.list_empty)
-        if not rows:
-            self.list_empty.title.setText(f"Nothing matches “{text}”")
+        self.list_stack.setCurrentWidget(self.results if self.results.rowCount() else self.list_empty)
 
     def handle_scan(self, code: str) -> None:
         """A scanned code opens its product; an unknown one offers the quick-add form."""
@@ -211,6 +307,8 @@ class CatalogScreen(QWidget):
         item = self.results.item(row, 0) if row >= 0 else None
         if item is not None:
             self.editor.open_product(item.data(Qt.ItemDataRole.UserRole))
+        if row >= self.results.rowCount() - 3:  # the arrow keys near the end: the next page
+            self.browse_more()
 
     # -- labels -------------------------------------------------------------------------
     def selected_ids(self) -> list[str]:
@@ -285,9 +383,33 @@ class CatalogScreen(QWidget):
 
     # -- refresh --------------------------------------------------------------------------
     def _on_changes(self, changes: Changes) -> None:
-        if changes.catalog and self.isVisible() and self.search.text().strip():
-            self.run_search()
+        if changes.catalog and self.isVisible():
+            self.load_categories()
+            if self.search.text().strip():
+                self.run_search()
+            elif self.browsing is not None:
+                self._refresh_browse()
+
+    def _refresh_browse(self) -> None:
+        """The browsed rows again after a change (as many as were shown), the place kept."""
+        b, store = self.browsing, self.ctx.store
+        if b is None:
+            return
+        category, count = b.category, max(b.shown, catalog_browse.PAGE)
+        current = self.results.currentRow()
+        self.ctx.ops.run(lambda: catalog_browse.browse(store, category, None, count),
+                         success=lambda page: self._rebrowsed(category, page, current))
+
+    def _rebrowsed(self, category: str | None, page: catalog_browse.BrowsePage, current: int) -> None:
+        self._browsed(category, page, append=False)
+        if 0 <= current < self.results.rowCount():
+            self.results.blockSignals(True)
+            self.results.setCurrentCell(current, 0)
+            self.results.blockSignals(False)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
         self.search.setFocus()
+        self.load_categories()
+        if not self.search.text().strip() and self.browsing is None:
+            self.browse_first()

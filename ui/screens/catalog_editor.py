@@ -44,7 +44,7 @@ class ProductEditor(QStackedWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.details: dict | None = None
-        self.empty = EmptyState("box", "No product open", "Search or scan a product to edit it")
+        self.empty = EmptyState("box", "No product open", "Pick it from the list, search or scan it to edit it")
         panel = QFrame()
         panel.setObjectName("sidePanel")
         layout = QVBoxLayout(panel)
