@@ -21,7 +21,7 @@ from app.services.journal import receipt_qr_of
 from app.store.local import LocalStore
 from app.store.models import Order, OrderLine, Product, Staff, StoreSettings
 
-KINDS = ("receipt", "refund", "reprint")
+KINDS = ("receipt", "refund", "reprint", "exchange")
 METHOD_NAMES = {"cash": "Cash", "card": "Card", "other": "Other"}
 
 
@@ -96,7 +96,7 @@ class ReceiptDocument:
     @property
     def title(self) -> str:
         """The copy marker printed above the lines ("" for an ordinary receipt)."""
-        return {"refund": "REFUND", "reprint": "COPY - REPRINT"}.get(self.kind, "")
+        return {"refund": "REFUND", "reprint": "COPY - REPRINT", "exchange": "EXCHANGE"}.get(self.kind, "")
 
 
 def rate_text(rate_ppm: int) -> str:

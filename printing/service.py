@@ -192,6 +192,20 @@ class PrintService:
             raise PrintJobError("This order has no refund to print")
         return self.enqueue_refund(refund_id, printer=printer)
 
+    def enqueue_exchange(self, refund_id: str, order_id: str, *, printer: str | None = None,
+                         open_drawer: bool = False) -> str:
+        """Queue the one slip of an exchange (printing/exchange_receipt.py): returned lines,
+        new lines, the net; the drawer opens only when cash changed hands."""
+        from printing.exchange_receipt import build_exchange_receipt
+
+        cfg, problem = self._resolve(printer)
+        doc = build_exchange_receipt(self.store, refund_id, order_id)
+        kick = bool(cfg and cfg.open_drawer and open_drawer and doc.had_cash)
+        payload = render_receipt(doc, cfg.paper_mm if cfg else 80, open_drawer=kick)
+        name = cfg.name if cfg else (printer or "")
+        return self.queue.add(name, doc.kind, payload, order_id=order_id, reference=doc.reference,
+                              status="failed" if problem else "pending", error=problem)
+
     def refund_pdf(self, refund_id: str, path: Path) -> Path:
         from printing.refund_receipt import build_refund_receipt
 
@@ -288,8 +302,8 @@ class PrintService:
 
     def _rerender(self, job: QueuedJob, cfg: PrinterConfig) -> bytes:
         """The job's bytes for another printer (its paper width may differ)."""
-        if job.view.kind in ("labels", "refund", "x_report", "z_report"):
-            return job.payload  # labels carry no order, a refund job no refund id: same bytes
+        if job.view.kind in ("labels", "refund", "exchange", "x_report", "z_report"):
+            return job.payload  # labels carry no order, a refund or exchange job no refund id: same bytes
         if job.view.kind == SCHEDULE_KIND and job.view.order_id:
             return render_schedule(build_schedule(self.store, job.view.order_id), cfg.paper_mm)
         if job.view.order_id is None:

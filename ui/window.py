@@ -306,7 +306,12 @@ class MainWindow(QMainWindow):
     # -- scans ------------------------------------------------------------------
     def route_scan(self, code: str) -> None:
         """Send a scan to the active screen (sign-in ignores scans)."""
-        if QApplication.activeModalWidget() is not None and self.register.tender_dialog is None:
+        modal = QApplication.activeModalWidget()
+        take = getattr(modal, "handle_scan", None)
+        if callable(take):  # a dialog that takes scans (the exchange's new items, its receipt)
+            take(code)
+            return
+        if modal is not None and self.register.tender_dialog is None:
             return
         screen = self.current_screen
         if screen is self.register:

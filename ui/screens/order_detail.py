@@ -32,6 +32,7 @@ from app.services import order_detail
 from app.services.changes import Changes
 from app.services.order_detail import OrderDetail
 from ui.context import AppContext
+from ui.screens.exchange import ExchangeFlow
 from ui.screens.order_detail_actions import OrderActions
 from ui.screens.order_detail_format import action_name, audit_rows, day, qty, when
 from ui.widgets.common import heading
@@ -117,6 +118,8 @@ class OrderDetailScreen(QWidget):
         self.today = date.today
         self.actions = OrderActions(ctx, self)
         self.actions.done.connect(self.load)
+        self.exchange = ExchangeFlow(ctx, self)  # refund and new sale in one (ui/screens/exchange.py)
+        self.exchange.done.connect(self.load)  # then shows the new order
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 8)
         layout.addLayout(self._build_top())
@@ -148,17 +151,22 @@ class OrderDetailScreen(QWidget):
         row.addWidget(self.title)
         row.addWidget(self.status)
         row.addStretch(1)
+        top.addLayout(row)
+        # The actions on a row of their own: beside the title, four of them were wider than
+        # a 1024-pixel till's page and the whole page scrolled sideways.
+        actions = QHBoxLayout()
         self.buttons: dict[str, QPushButton] = {}
         for key, text, kind in (("edit", "Edit", ""), ("pay", "Pay installment", "primary"),
                                 ("delete", "Request deletion", "danger"), ("refund", "Request refund", "danger"),
-                                ("schedule", "Print schedule", ""), ("refund_receipt", "Print refund receipt", ""),
-                                ("reprint", "Reprint", "")):
+                                ("exchange", "Exchange", ""), ("schedule", "Print schedule", ""),
+                                ("refund_receipt", "Print refund receipt", ""), ("reprint", "Reprint", "")):
             b = small_button(text, f"detail_{key}", kind)
             b.clicked.connect(lambda _=False, k=key: self._act(k))
             b.hide()  # shown by role and state once an order is loaded (never all at once)
-            row.addWidget(b)
+            actions.addWidget(b)
             self.buttons[key] = b
-        top.addLayout(row)
+        actions.addStretch(1)
+        top.addLayout(actions)
         self.summary = QLabel("")
         self.summary.setObjectName("detailSummary")
         self.summary.setWordWrap(True)
@@ -174,8 +182,9 @@ class OrderDetailScreen(QWidget):
         self.audit = table("detailAudit", ["When", "Who", "Terminal", "Action", "Field", "Before → after",
                                            "Reason"], stretch=5)
         self.audit.setWordWrap(True)  # long values (a customer, edited lines) wrap instead of eliding
-        self.audit.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Interactive)
-        self.audit.setColumnWidth(6, 220)
+        # Before → after and Reason share the room left: at 1024 px a fixed 220 px Reason
+        # squeezed Before → after to nothing.
+        self.audit.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.overdue_legend = legend = QLabel("overdue")  # shown only when an installment is late
         legend.setStyleSheet("background: #FDE7E4; color: #B42318; border-radius: 6px; padding: 2px 8px;"
                              " font-size: 13px; font-weight: 600;")
@@ -264,6 +273,8 @@ class OrderDetailScreen(QWidget):
     def _show_schedule(self, d: OrderDetail) -> None:
         plan, m = d.plan, self.ctx.money
         self.schedule_box.setVisible(plan is not None)
+        # With no schedule beside it, the Lines box takes the whole width (names not cut).
+        self.grid.addWidget(self.lines_box, 0, 0, 1, 1 if plan is not None else 2, Qt.AlignmentFlag.AlignTop)
         if plan is None:
             return
         today = self.today()
@@ -305,8 +316,10 @@ class OrderDetailScreen(QWidget):
         b["pay"].setVisible(pending and can(Action.PAYMENT_RECORD) and d.balance > 0)
         b["pay"].setText("Pay installment" if d.plan else "Take payment")
         b["delete"].setVisible(pending and can(Action.ORDER_DELETE_REQUEST) and "delete" not in d.pending_approvals)
-        b["refund"].setVisible(d.status == "completed" and can(Action.REFUND_REQUEST)
-                               and any(li.qty_milli > li.refunded_qty_milli for li in d.lines))
+        refundable = (d.status == "completed" and can(Action.REFUND_REQUEST)
+                      and any(li.qty_milli > li.refunded_qty_milli for li in d.lines))
+        b["refund"].setVisible(refundable)
+        b["exchange"].setVisible(refundable and can(Action.SALE_CREATE))
         printing = self.ctx.printing is not None
         b["schedule"].setVisible(d.plan is not None and printing and d.status != "deleted")
         b["refund_receipt"].setVisible(d.refunded > 0 and printing)
@@ -319,5 +332,6 @@ class OrderDetailScreen(QWidget):
             return
         a = self.actions
         {"edit": lambda: a.edit(d), "pay": lambda: a.pay(d), "delete": lambda: a.request_deletion(d),
-         "refund": lambda: a.request_refund(d), "schedule": lambda: a.print_schedule(d.id),
+         "refund": lambda: a.request_refund(d), "exchange": lambda: self.exchange.start(d),
+         "schedule": lambda: a.print_schedule(d.id),
          "refund_receipt": lambda: a.print_refund(d.id), "reprint": lambda: a.reprint(d.id)}[key]()

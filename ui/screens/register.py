@@ -44,7 +44,7 @@ from ui.context import AppContext
 from ui.dialogs.shift_gate import shift_ready
 from ui.dialogs.till_limit import LimitGuard, PriceDialog
 from ui.receipts import print_receipt
-from ui.screens import parked
+from ui.screens import exchange, parked
 from ui.screens.customers import CustomerFinder
 from ui.screens.register_dialogs import DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog, sale_done_text
@@ -54,6 +54,7 @@ from ui.widgets.product_search import ProductSearch, looks_like_barcode
 from ui.widgets.quick_keys import QuickKeys
 
 SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
+DISCOUNT = 3  # the cart table's Discount column
 # (name, label, key, button kind)
 ACTIONS = (
     ("search", "Search", "F2", ""), ("quantity", "Quantity", "F3", ""),
@@ -62,6 +63,7 @@ ACTIONS = (
     ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
     ("price", "Price", "F7", ""),
     ("park", "Park sale", "F10", ""),  # parks the sale, or lists the parked ones (ui/screens/parked.py)
+    ("exchange", "Exchange", "F11", ""),  # the cart's items for returned ones (ui/screens/exchange.py)
 )
 
 
@@ -87,8 +89,8 @@ class RegisterScreen(QWidget):
         self.last_sale: sales.SaleResult | None = None
         self.guard = LimitGuard(ctx, self)  # till limits: a manager's PIN past them
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(16)
+        layout.setContentsMargins(12, 12, 12, 12)
+        layout.setSpacing(12)
         layout.addLayout(self._build_main(), 3)
         layout.addWidget(self._build_side(), 2)
         self._bind_keys()
@@ -113,7 +115,13 @@ class RegisterScreen(QWidget):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
+        # The last sale's banner spans the wide column: wrapped in the side panel it made
+        # the page taller than a 768-pixel screen.
+        self.sale_banner = heading("", "saleBanner")
+        self.sale_banner.setWordWrap(True)
+        self.sale_banner.hide()
         main.addWidget(self.finder)
+        main.addWidget(self.sale_banner)
         main.addWidget(self.stack, 1)
         self.quick_keys = QuickKeys(self.ctx)  # items with no barcode (ui/widgets/quick_keys.py)
         self.quick_keys.product_chosen.connect(self._add_product)
@@ -124,10 +132,6 @@ class RegisterScreen(QWidget):
         side = QFrame()
         side.setObjectName("sidePanel")
         layout = QVBoxLayout(side)
-        self.sale_banner = heading("", "saleBanner")
-        self.sale_banner.setWordWrap(True)
-        self.sale_banner.hide()
-        layout.addWidget(self.sale_banner)
         self.customer_label = heading("", "subtle")
         layout.addWidget(self.customer_label)
         totals = QGridLayout()
@@ -147,15 +151,21 @@ class RegisterScreen(QWidget):
         self.buttons = {}
         for i, (name, label, key, kind) in enumerate(ACTIONS):
             button = action_button(label, key, kind=kind)
+            button.setObjectName(f"register_{name}")
             button.clicked.connect(self._handler(name))
-            grid.addWidget(button, i // 2, i % 2)
             self.buttons[name] = button
-        layout.addLayout(grid)
+            if name != "exchange":  # two to a row; Exchange shares Pay's row
+                grid.addWidget(button, i // 2, i % 2)
         self.pay_button = action_button("Pay", "F12 / Enter", kind="primary")
         self.pay_button.setObjectName("payButton")
-        self.pay_button.setMinimumHeight(84)
+        self.pay_button.setMinimumHeight(70)
         self.pay_button.clicked.connect(self.pay)
-        layout.addWidget(self.pay_button)
+        # Six rows of keys would not fit a 768-pixel screen: Exchange sits beside Pay.
+        self.buttons["exchange"].setMinimumHeight(70)
+        last = (len(ACTIONS) - 1) // 2  # the row after the other keys' five
+        grid.addWidget(self.buttons["exchange"], last, 0)
+        grid.addWidget(self.pay_button, last, 1)
+        layout.addLayout(grid)
         return side
 
     def _bind_keys(self) -> None:
@@ -357,6 +367,11 @@ class RegisterScreen(QWidget):
     def park(self) -> None:
         parked.park_or_recall(self)
 
+    def exchange(self) -> None:
+        """F11: the cart's items for items of an earlier order (ui/screens/exchange.py)."""
+        if shift_ready(self.ctx, self, self.shift_needed.emit):
+            exchange.start_from_register(self)
+
     # -- payment ----------------------------------------------------------------
     def pay(self) -> None:
         if self.cart.is_empty or (self.tender_dialog and self.tender_dialog.isVisible()):
@@ -405,6 +420,8 @@ class RegisterScreen(QWidget):
         self.totals["tax"].setText(money(totals.tax))
         self.totals["total"].setText(money(totals.total))
         self.stack.setCurrentWidget(self.empty if self.cart.is_empty else self.table)
+        # the Discount column only when a line has one: the names keep the room at 1024 px
+        self.table.setColumnHidden(DISCOUNT, all(li.discount.is_zero for li in self.cart.lines))
         self.pay_button.setEnabled(not self.cart.is_empty)
         c = self.customer_details
         self.customer_label.setText(f"Customer: {c.name or ''} {c.phone or ''}".strip() if c else "")

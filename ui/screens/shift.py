@@ -67,8 +67,9 @@ class ShiftScreen(QWidget):
         self.dialog: QDialog | None = None
         self.override: PinOverrideDialog | None = None
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 16, 16, 16)
-        layout.setSpacing(16)
+        # Tighter than 16 px: the page fits a 1024x768 till with no scroll bar.
+        layout.setContentsMargins(12, 8, 12, 8)
+        layout.setSpacing(12)
         layout.addLayout(self._build_left(), 1)
         layout.addLayout(self._build_right(), 1)
         for name, _label, key, _kind in ACTIONS:
@@ -87,6 +88,7 @@ class ShiftScreen(QWidget):
         self.expected.setWordWrap(True)
         self.moves = QListWidget()
         self.moves.setObjectName("shiftMoves")
+        self.moves.setMinimumHeight(60)  # a few movements; more scroll inside the list
         box.addWidget(self.status)
         box.addWidget(self.expected)
         box.addWidget(heading("Cash in and out of the drawer", "subtle"))

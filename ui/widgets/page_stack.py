@@ -26,6 +26,15 @@ class CurrentPageStack(QStackedWidget):
         page = self.currentWidget()
         return page.minimumSizeHint() if page is not None else QSize(0, 0)
 
+    def heightForWidth(self, width: int) -> int:  # noqa: N802 - Qt API
+        """The page shown's height at ``width``. QStackedLayout answers the tallest of all
+        pages, so one page with wrapped text (a sale banner) made every page scroll, and
+        the scroll bar then took the width the register needed: a horizontal bar too."""
+        page = self.currentWidget()
+        if page is None or not page.hasHeightForWidth():
+            return -1
+        return page.heightForWidth(width)
+
 
 def scrolling(widget: QWidget, *, horizontal: bool = True) -> QScrollArea:
     """``widget`` in a frameless scroll area that resizes it to fit when it can."""

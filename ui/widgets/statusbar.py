@@ -27,6 +27,7 @@ from ui.context import AppContext
 from ui.widgets.common import icon
 
 REFRESH_MS = 15_000
+PERSON_WIDTH = 150
 
 
 def _ago(when: datetime | None) -> str:
@@ -35,6 +36,10 @@ def _ago(when: datetime | None) -> str:
         return "never"
     local = when.astimezone()
     return local.strftime("%H:%M:%S" if local.date() == datetime.now().astimezone().date() else "%d %b %H:%M")
+
+
+#: the online label's short words, for a narrow bar (fit())
+SHORT_ONLINE = {"● Offline · reconnecting…": "● Reconnecting…", "● Offline (not enrolled)": "● Not enrolled"}
 
 
 def _restyle(label: QLabel, state: str) -> None:
@@ -59,6 +64,8 @@ class SyncStatusBar(QStatusBar):
         self.setStyleSheet("QLabel { padding: 0 4px; font-size: 13px; } "
                            "QPushButton { padding: 2px 6px; font-size: 13px; min-width: 0; }")
         self.source: Callable[[], SyncStatus] | None = None
+        self._words: dict[QLabel, tuple[str, str]] = {}  # full and short text (fit())
+        self._online_tip = ""
         self.last_status: SyncStatus | None = None
         self.online = QLabel()
         self.online.setObjectName("syncOnline")
@@ -90,10 +97,12 @@ class SyncStatusBar(QStatusBar):
         self.printer.clicked.connect(self.open_print_queue)
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
-        self.person.setMaximumWidth(150)  # a long name is cut, never pushes the buttons off
+        self.person.setMaximumWidth(PERSON_WIDTH)  # a long name is cut, never pushes the buttons off
         for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
                   self.mode):
             w.setProperty("role", "statusItem")
+            # Long words never make the bar (and so the window) wider: fit() picks words that fit.
+            w.setMinimumWidth(1)
             self.addWidget(w)
         self.addWidget(self.progress)
         self.switch_button = QPushButton("Switch user")
@@ -129,16 +138,21 @@ class SyncStatusBar(QStatusBar):
         self.mode.setText(text or "")
         self.mode.setVisible(bool(text))
         _restyle(self.mode, level if text else "")
+        self.fit()
 
     def _on_changes(self, changes: Changes) -> None:
         if changes.outbox or changes.conflicts or changes.orders:
             self.refresh()
 
     def _on_actor(self, actor) -> None:
-        self.person.setText(f"{actor.name} ({actor.role.value})" if actor else "Not signed in")
+        if actor:  # the role goes first when the bar is narrow (fit())
+            self._say(self.person, f"{actor.name} ({actor.role.value})", actor.name)
+        else:
+            self._say(self.person, "Not signed in", "Not signed in")
         self.person.setToolTip(f"Signed in: {actor.name}" if actor else "")
         self.switch_button.setVisible(actor is not None)
         self.signout_button.setVisible(actor is not None)
+        self.fit()
 
     def refresh(self) -> None:
         read = self.source or (lambda: read_status(self.ctx.store))
@@ -166,6 +180,7 @@ class SyncStatusBar(QStatusBar):
         self.printer.setProperty("state", "alert" if failed or not name else "")
         self.printer.style().unpolish(self.printer)
         self.printer.style().polish(self.printer)
+        self.fit()
 
     # -- showing ------------------------------------------------------------------
     def show_progress(self, done: int, total: int, text: str | None = None) -> None:
@@ -191,22 +206,71 @@ class SyncStatusBar(QStatusBar):
             text, state = "● Offline", "offline"
         else:
             text, state = "● Offline (not enrolled)", "offline"
-        self.online.setText(text)
+        self._say(self.online, text, SHORT_ONLINE.get(text, text))
         _restyle(self.online, state)
-        self.online.setToolTip(status.describe())
-        self.waiting.setText(f"{status.waiting} waiting to sync"
-                             + (f", {status.rejected} rejected" if status.rejected else ""))
-        self.last_sync.setText(f"Last sync: {_ago(status.last_sync)}")
-        self.last_sync.setToolTip(self.last_sync.text())
+        self._online_tip = status.describe()
+        self.online.setToolTip(self._online_tip)
+        rejected = f", {status.rejected} rejected" if status.rejected else ""
+        self._say(self.waiting, f"{status.waiting} waiting to sync{rejected}",
+                  f"{status.waiting} waiting{rejected}")
+        when = _ago(status.last_sync)
+        self._say(self.last_sync, f"Last sync: {when}", f"Synced {when[:-3] if when.count(':') == 2 else when}")
+        self.last_sync.setToolTip(f"Last sync: {when}")
         self.conflicts.setText(count_of(status.conflicts, "conflict"))
         _restyle(self.conflicts, "alert" if status.conflicts else "")
         warning = status.clock_warning
-        self.clock.setText(f"⚠ {warning}" if warning else "")
+        self._say(self.clock, f"⚠ {warning}" if warning else "", "⚠ Check the clock" if warning else "")
+        self.clock.setToolTip(warning or "")
         self.clock.setVisible(bool(warning))
         _restyle(self.clock, "alert" if warning else "")
         disk = status.disk_warning
         # The bar shows the head ("... nearly full: 312 MB free (2 %)"); the tooltip all of it.
-        self.disk.setText(f"⚠ {disk.split(' at ')[0]}" if disk else "")
+        self._say(self.disk, f"⚠ {disk.split(' at ')[0]}" if disk else "", "⚠ Disk nearly full" if disk else "")
         self.disk.setToolTip(disk or "")
         self.disk.setVisible(bool(disk))
         _restyle(self.disk, "alert" if disk else "")
+        self.fit()
+
+    # -- fitting --------------------------------------------------------------------
+    def _say(self, label: QLabel, full: str, short: str) -> None:
+        """Show ``full``; ``short`` is what fit() puts there when the bar is narrow."""
+        self._words[label] = (full, short)
+        label.setText(full)
+
+    def fit(self) -> None:
+        """Make the left-hand items fit beside the buttons: the short words first, then
+        the last sync time goes into the online label's tooltip. A status bar whose
+        items want more than its width lays them over one another ("Last sync" over
+        "0 conflicts" at 1024 px); this never lets them want more."""
+        for label, (full, _short) in self._words.items():
+            label.setText(full)
+        self.last_sync.setVisible(True)
+        self.online.setToolTip(self._online_tip)
+        self.person.setMaximumWidth(max(PERSON_WIDTH, self.person.sizeHint().width()))  # all of it if it fits
+        for step in ("name", "short", "hide", "person"):
+            if self._needed() <= self.width():
+                return
+            if step == "name":
+                self.person.setMaximumWidth(PERSON_WIDTH)
+            elif step == "short":
+                for label, (_full, short) in self._words.items():
+                    label.setText(short)
+            elif step == "hide":
+                self.last_sync.setVisible(False)
+                self.online.setToolTip(f"{self._online_tip}\n{self.last_sync.toolTip()}".strip())
+            else:  # the name is in its tooltip too
+                self.person.setMaximumWidth(PERSON_WIDTH * 2 // 3)
+
+    def _needed(self) -> int:
+        """The width every visible item asks for, with the bar's gaps between them."""
+        gap = 6
+        items = [w for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
+                             self.mode, self.progress, self.printer, self.person, self.switch_button,
+                             self.signout_button) if not w.isHidden()]
+        return sum(w.sizeHint().width() if w is not self.person else min(w.sizeHint().width(),
+                                                                            w.maximumWidth())
+                   for w in items) + gap * (len(items) + 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self.fit()
