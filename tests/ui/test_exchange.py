@@ -198,6 +198,44 @@ def test_exchange_at_the_register_gives_the_difference_back(desktop, qtbot, stor
     assert QApplication.focusWidget() is register.scan  # keys go back to the scan field
 
 
+def test_cash_handed_over_for_the_difference_gives_change(desktop, qtbot, store):
+    (cheap_code, _cn, cheap), *_, (dear_code, _dn, dear) = _products(store)
+    sold = _sale(store, [cheap_code])
+    sign_in(desktop, qtbot, "1002", "222222")  # a manager approves their own
+    screen = open_detail(desktop, qtbot, sold.order_id)
+    qtbot.mouseClick(screen.buttons["exchange"], Qt.MouseButton.LeftButton)
+    dialog = screen.exchange.dialog
+    spin = next(iter(dialog.spins.values()))
+    qtbot.waitUntil(lambda: QApplication.focusWidget() in (spin, spin.lineEdit()), timeout=3000)
+    press(spin, Qt.Key.Key_Up)
+    assert not dialog.cash.isVisible()  # nothing to pay yet: nothing to hand over
+    dialog.finder.field.setFocus()
+    type_text(dialog.finder.field, dear_code)
+    press(dialog.finder.field, Qt.Key.Key_Return)
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: len(dialog.cart.lines) == 1, timeout=3000)
+    assert dialog.method_value is Method.CASH and dialog.cash.isVisible()
+    money = desktop.ctx.money
+    dialog.reason.setFocus()
+    type_text(dialog.reason, "Swap")
+    dialog.cash.setFocus()
+    type_text(dialog.cash, "0.01")  # less than the difference: said, and nothing recorded
+    press(dialog.cash, Qt.Key.Key_Return)
+    assert dialog.isVisible() and "less than" in dialog.error.text()
+    dialog.cash.selectAll()
+    type_text(dialog.cash, "50")
+    press(dialog.cash, Qt.Key.Key_Return)
+    settle(desktop, qtbot, 150)
+    result = screen.exchange.result
+    assert result is not None and result.change == 5000 - (dear - cheap)
+    new = _new_order(store, f"Exchange for {sold.reference}")
+    refund = _refund_of(store, sold.order_id)
+    text = receipt_text(build_exchange_receipt(store, refund.id, new.id))
+    lines = text.splitlines()
+    assert next(x for x in lines if x.startswith("Cash ")).endswith(money(5000))
+    assert next(x for x in lines if x.startswith("Change")).endswith(money(5000 - (dear - cheap)))
+
+
 def test_a_refused_exchange_writes_nothing(store):
     (cheap_code, _n, _c), *_, (dear_code, _m, dear) = _products(store)
     sold = _sale(store, [dear_code])

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QGridLayout,
     QHeaderView,
+    QLabel,
     QLineEdit,
     QPushButton,
     QTableWidget,
@@ -33,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
-from app.domain.money import div_round
+from app.domain.money import MoneyError, div_round, parse
 from app.domain.order_rules import collected
 from app.domain.permissions import Action
 from app.domain.tender import Method
@@ -99,6 +100,11 @@ class ExchangeDialog(FormDialog):
         self.method.setCurrentIndex(max(0, self.method.findData(Method(original)
                                                                  if original in Method._value2member_map_
                                                                  else Method.CASH)))
+        self.method.currentIndexChanged.connect(self._show)
+        self.cash = QLineEdit()  # cash handed over for a difference to pay: the change is worked out
+        self.cash.setObjectName("exchangeCash")
+        self.cash.setPlaceholderText("the exact difference")
+        self.cash_label = QLabel("Cash handed over")
         self.restock = QCheckBox("Put the returned items back in stock")
         self.restock.setObjectName("exchangeRestock")
         self.restock.setChecked(True)
@@ -106,6 +112,7 @@ class ExchangeDialog(FormDialog):
         self.reason.setObjectName("exchangeReason")
         self.reason.setPlaceholderText("Why? (kept with both orders)")
         self.form.addRow("Difference by", self.method)
+        self.form.addRow(self.cash_label, self.cash)
         self.form.addRow("", self.restock)
         self.form.addRow("Reason", self.reason)
         self.add_error_line()
@@ -120,6 +127,7 @@ class ExchangeDialog(FormDialog):
         buttons.addButton(self.ok_button, QDialogButtonBox.ButtonRole.ActionRole)
         self.ok_button.clicked.connect(self.submit)
         self.reason.returnPressed.connect(self.submit)
+        self.cash.returnPressed.connect(self.submit)
         buttons.rejected.connect(self.reject)
         self.body.addWidget(buttons)
         self.model.modelReset.connect(self._show)
@@ -214,12 +222,37 @@ class ExchangeDialog(FormDialog):
         self.returned_label.setText(f"Coming back {self.money(self.returned_amount())}")
         self.new_label.setText(f"New items {self.money(self.cart.totals().total)}")
         self.net_label.setText(net_text(self.net(), self.money))
+        if not hasattr(self, "cash"):
+            return  # still being built
+        takes_cash = self.net() > 0 and self.method_value is Method.CASH
+        self.cash.setVisible(takes_cash)
+        self.cash_label.setVisible(takes_cash)
 
     @property
     def method_value(self) -> Method:
         return Method(self.method.currentData())
 
+    def cash_given(self) -> int | None:
+        """Cash handed over for the difference (None: the exact amount); ValueError in words."""
+        text = self.cash.text().strip()
+        if not text or self.cash.isHidden():  # hidden: nothing to pay in cash
+            return None
+        try:
+            given = parse(text, self.ctx.currency)
+        except MoneyError as exc:
+            raise ValueError(f"Cash handed over: {exc}") from None
+        if given < self.net():
+            raise ValueError(f"Cash handed over: {self.money(given)} is less than the "
+                             f"{self.money(self.net())} to pay")
+        return given
+
     def submit(self) -> None:
+        try:
+            self.cash_given()
+        except ValueError as exc:
+            self.fail(str(exc))
+            self.cash.setFocus()
+            return
         if not self.items():
             self.fail("Choose what comes back")
             return
@@ -275,19 +308,22 @@ class ExchangeFlow(QObject):
         order_id, items, cart = dialog.detail.id, dialog.items(), copy.deepcopy(dialog.cart)
         method, reason, restock = dialog.method_value, dialog.reason.text(), dialog.restock.isChecked()
         sale_approver = self.sale_approver
+        cash_given = dialog.cash_given()
 
         def run() -> exchanges.ExchangeResult:
             till_limits.open_shift_if_needed(store, actor)
             return exchanges.record_exchange(store, actor, approver, order_id, items, cart, method, reason,
-                                             restock=restock, sale_approver=sale_approver)
+                                             restock=restock, sale_approver=sale_approver,
+                                             cash_given=cash_given)
 
         self.ctx.ops.run(run, changes=EXCHANGE_CHANGES, success=self._recorded,
                          failure=show_flow_error(self.ctx.error))
 
     def _recorded(self, result: exchanges.ExchangeResult) -> None:
         self.result = result
+        change = f". Change due {self.ctx.money(result.change)}" if result.change else ""
         self.ctx.info(f"Exchange done: {result.new_reference} for {result.returned_reference}. "
-                      f"{net_text(result.net, self.ctx.money)}")
+                      f"{net_text(result.net, self.ctx.money)}{change}")
         self.done.emit(result.new_order_id)
         service = self.ctx.printing
         if service is None:
@@ -379,7 +415,8 @@ def _exchanged(register, flow: ExchangeFlow) -> None:  # noqa: ANN001
     result = flow.result
     register.new_sale()
     if result is not None:
+        change = f", change due {register.ctx.money(result.change)}" if result.change else ""
         register.sale_banner.setText(f"Exchange {result.new_reference} for {result.returned_reference}: "
-                                     f"{net_text(result.net, register.ctx.money).lower()}")
+                                     f"{net_text(result.net, register.ctx.money).lower()}{change}")
         register.sale_banner.show()
     register._refocus()
