@@ -137,7 +137,14 @@ def seal_connection(conn: Connection) -> int:
 
 
 def seal(session: Session) -> None:
-    """``before_commit``: chain what this transaction wrote (nothing to do: one look)."""
+    """``before_commit``: chain what this transaction wrote (nothing to do: one look).
+
+    SQLAlchemy calls it for a savepoint's release too (a push's handler ops each run in
+    one); chaining there took the head's lock at the first op and held it while later ops
+    locked stock levels, orders and the feed rows, so the head was not the last lock. Only
+    the outermost commit chains."""
+    if session.in_nested_transaction():
+        return
     if not session.info.pop(_BEGUN, False):
         return
     seal_connection(session.connection())
