@@ -111,9 +111,11 @@ def server_level(t: Tenant, pid: str) -> int:
 
 
 def movements(t: Tenant, pid: str) -> list[StockMovement]:
+    """The product's movements by date, then id (UUIDv7: a count_fix dated at its count
+    is made after it; by date alone the two tie and come in heap order)."""
     with t.server.ctx.reader() as s:
         return list(s.scalars(select(StockMovement).where(StockMovement.product_id == pid)
-                              .order_by(StockMovement.created_at)))
+                              .order_by(StockMovement.created_at, StockMovement.id)))
 
 
 def tills(t: Tenant, n: int) -> list[Till]:
