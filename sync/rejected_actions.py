@@ -1,11 +1,13 @@
 """Resubmitting or dismissing an operation the server refused, from the till.
 
 The server keeps every refused operation in its quarantine; someone the server allows
-(``sync.admin``) resubmits it there (it runs again, vouched for by them) or dismisses it
-(``POST /sync/quarantine/{id}/resubmit``, ``/dismiss``). The person types their code and
-PIN at the till; the till signs them in at the server (sync/staff_api.py) and calls
-those. The server decides whether they may: a cashier's or a manager's attempt is
-answered 403 in words, and nothing changes on the till.
+(``sync.resolve``: a manager for the stores whose tills they work on, an admin or the
+owner for every store) resubmits it there (it runs again, vouched for by them) or
+dismisses it with a reason (``POST /sync/quarantine/{id}/resubmit``, ``/dismiss``). The
+person types their code and PIN at the till; the till signs them in at the server
+(sync/staff_api.py), finds the op's entry in one call (``?op_id=&device_id=``) and calls
+those. The server decides whether they may: a cashier's attempt is answered 403 in
+words, and nothing changes on the till.
 
 Then the till's own outbox row follows, in one local transaction with an audit entry
 (actor: the person the server signed in):
@@ -15,8 +17,9 @@ Then the till's own outbox row follows, in one local transaction with an audit e
   and records it as any push does (version, flags, conflict record), so the till ends
   ``done`` after that sync. Nothing is applied twice: the op keeps its op_id and op_seq.
 - resubmitted and refused again: the row stays ``rejected`` with the server's new reason.
-- dismissed: the row is ``dismissed``; the reason typed at the till is kept in its result
-  and the audit entry. (The server's dismiss takes no reason; it records who.)
+- dismissed: the row is ``dismissed``; the reason typed at the till is sent to the server
+  (which keeps it with who and when, and audits it) and kept in the row's result and the
+  till's audit entry.
 """
 
 from __future__ import annotations
@@ -94,8 +97,9 @@ async def dismiss(store: LocalStore, client: SyncClient, op_id: str, code: str, 
     async with StaffApi(client) as api:
         who = await api.sign_in(pin, code=code)
         entry = await api.quarantined(who, store.device_id, op_id)
-        done = await api.dismiss(who, str(entry["id"]))
-    return ServerAnswer(who, str(entry["id"]), str(done.get("status", DISMISSED_STATUS)), why)
+        done = await api.dismiss(who, str(entry["id"]), why)
+    return ServerAnswer(who, str(entry["id"]), str(done.get("status", DISMISSED_STATUS)),
+                        str(done.get("dismiss_reason") or why))
 
 
 def record_resubmit(store: LocalStore, op_id: str, answer: ServerAnswer) -> str:

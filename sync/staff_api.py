@@ -19,11 +19,6 @@ from typing import Any
 
 from sync.client import SyncClient
 
-#: the quarantine's page size (the server allows at most 500)
-QUARANTINE_PAGE = 500
-#: pages looked through for one operation before giving up (500 x 40 = 20,000 open ops)
-QUARANTINE_PAGES = 40
-
 
 class NotInQuarantine(LookupError):
     """The server holds no open quarantine entry for this operation of this till."""
@@ -70,15 +65,14 @@ class StaffApi:
 
     # -- the quarantine ------------------------------------------------------------
     async def quarantined(self, who: StaffSession, device_id: str, op_id: str) -> dict[str, Any]:
-        """The open quarantine entry of this till's op ``op_id`` (``GET /sync/quarantine``)."""
-        for page in range(QUARANTINE_PAGES):
-            rows = await self._as(who, "GET", "/sync/quarantine", params={
-                "status": "open", "limit": QUARANTINE_PAGE, "offset": page * QUARANTINE_PAGE})
-            for row in rows:
-                if row.get("op_id") == op_id and row.get("device_id") == device_id:
-                    return dict(row)
-            if len(rows) < QUARANTINE_PAGE:
-                break
+        """The open quarantine entry of this till's op ``op_id``, in one call
+        (``GET /sync/quarantine?status=open&op_id=…&device_id=…``). The server answers
+        only within the stores ``who`` may see to: one elsewhere is not found either."""
+        rows = await self._as(who, "GET", "/sync/quarantine", params={
+            "status": "open", "op_id": op_id, "device_id": device_id, "limit": 1})
+        for row in rows:
+            if row.get("op_id") == op_id and row.get("device_id") == device_id:
+                return dict(row)
         raise NotInQuarantine("The server holds no open refusal of this operation any more "
                               "(resubmitted or dismissed from the back office?); the next sync "
                               "brings this till up to date")
@@ -89,9 +83,11 @@ class StaffApi:
         return dict(await self._as(who, "POST", f"/sync/quarantine/{quarantine_id}/resubmit",
                                    json={}))
 
-    async def dismiss(self, who: StaffSession, quarantine_id: str) -> dict[str, Any]:
-        """``POST /sync/quarantine/{id}/dismiss``: the entry is closed; nothing is applied."""
-        return dict(await self._as(who, "POST", f"/sync/quarantine/{quarantine_id}/dismiss"))
+    async def dismiss(self, who: StaffSession, quarantine_id: str, reason: str) -> dict[str, Any]:
+        """``POST /sync/quarantine/{id}/dismiss`` with the ``reason`` (1-500 characters):
+        the entry is closed, nothing is applied; the server keeps who, when and why."""
+        return dict(await self._as(who, "POST", f"/sync/quarantine/{quarantine_id}/dismiss",
+                                   json={"reason": reason}))
 
     # -- analytics -----------------------------------------------------------------
     async def stores(self, who: StaffSession) -> list[dict[str, Any]]:

@@ -58,7 +58,7 @@ def words(exc: BaseException) -> str | None:
         return f"The server cannot be reached now ({exc.message}); nothing was changed"
     if isinstance(exc, AuthError) and exc.code == "permission_denied":
         return (f"The server refused: {exc.message}. Only someone the server allows "
-                "(an admin or the owner) can do this")
+                "(a manager of this store, an admin or the owner) can do this")
     if isinstance(exc, SyncError):
         return f"The server refused: {exc.message}"
     if isinstance(exc, ActionRefused | NotInQuarantine):

@@ -41,7 +41,8 @@ class Action(StrEnum):
     STAFF_MANAGE = "staff.manage"
     TERMINAL_ENROLL = "terminal.enroll"
     SETTINGS_EDIT = "settings.edit"
-    SYNC_ADMIN = "sync.admin"  # quarantine, resubmit, sync health
+    SYNC_ADMIN = "sync.admin"  # the whole organization's quarantine, outbox import, compaction
+    SYNC_RESOLVE = "sync.resolve"  # resubmit or dismiss a quarantined op of a store one works at
     SHIFT_OPEN = "shift.open"  # open the till's shift with its float
     SHIFT_CLOSE = "shift.close"  # count the drawer and close the shift
     CASH_MOVE = "cash.move"  # pay cash in or out of the drawer, drop cash to the safe
@@ -89,6 +90,7 @@ _MANAGER = _CASHIER | _STOCK | {
     Action.CONFLICT_RESOLVE,
     Action.REPORT_VIEW,
     Action.SHIFT_VARIANCE_APPROVE,
+    Action.SYNC_RESOLVE,
 }
 _ADMIN = _MANAGER | {
     Action.STAFF_MANAGE,

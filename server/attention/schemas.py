@@ -54,7 +54,7 @@ class AttentionRejectedOp(BaseModel):
 
 class AttentionQuarantine(BaseModel):
     """Operations refused at the server and held in quarantine (status open) for the
-    stores asked about; ``GET /sync/quarantine`` (sync.admin) resubmits or dismisses."""
+    stores asked about; ``GET /sync/quarantine`` (sync.resolve) resubmits or dismisses."""
 
     open: int = Field(ge=0)
     oldest_at: datetime | None = None

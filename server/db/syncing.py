@@ -50,6 +50,8 @@ class QuarantinedOp(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     resolved_by: Mapped[str | None] = mapped_column(String(36), default=None)
+    #: why it was dismissed, as the person who dismissed it said (resolved_by, resolved_at)
+    dismiss_reason: Mapped[str | None] = mapped_column(String(500), default=None)
 
 
 class Conflict(Base):

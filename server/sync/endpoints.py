@@ -1,4 +1,5 @@
-"""/sync: push, pull, snapshot (terminal token); quarantine and compaction (admins)."""
+"""/sync: push, pull, snapshot (terminal token); quarantine (admins, and managers for the
+stores they work at) and compaction (admins)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from app.domain.limits import MAX_COUNT
+from app.domain.limits import ID_LENGTH, MAX_COUNT
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
 from server.db.models import Staff as StaffRow
@@ -16,11 +17,18 @@ from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
 from server.ops import import_outbox as outbox_import
 from server.ops.import_outbox import ImportOutboxOut
-from server.pagination import Offset
+from server.pagination import Offset, StoreFilter
 from server.sync import position as device_position
 from server.sync import proofs, quarantine
 from server.sync import service as sync_service
-from server.sync.schemas import CompactIn, CompactOut, QuarantineOut, ResubmitIn, ResubmitOut
+from server.sync.schemas import (
+    CompactIn,
+    CompactOut,
+    DismissIn,
+    QuarantineOut,
+    ResubmitIn,
+    ResubmitOut,
+)
 from sync.protocol import (
     ApprovalProof,
     ApprovalProofRequest,
@@ -112,16 +120,33 @@ def snapshot(
     return snapshot_feed.snapshot_page(ctx, terminal, page_token, size)
 
 
-@router.get("/quarantine", response_model=list[QuarantineOut])
+QUARANTINE_403 = {"model": ErrorEnvelope, "description": "permission_denied: needs "
+                  "sync.resolve (a manager: the stores whose tills they work on) or "
+                  "sync.admin (every store; also to vouch for an op of a role above one's own)"}
+QUARANTINE_404 = {"model": ErrorEnvelope, "description": "no such entry (or store) in your "
+                  "organization, or of a store you do not work at"}
+
+
+@router.get("/quarantine", response_model=list[QuarantineOut],
+            responses={403: QUARANTINE_403, 404: QUARANTINE_404})
 def list_quarantine(
     staff: StaffDep,
     ctx: CtxDep,
     status: Annotated[str | None, Query(max_length=20)] = "open",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
+    store_id: StoreFilter = None,
+    op_id: Annotated[str | None, Query(min_length=1, max_length=64, description=(
+        "only this operation's entries (a till finds its refused op in one call)"))] = None,
+    device_id: Annotated[str | None, Query(min_length=1, max_length=ID_LENGTH,
+                                           description="only this till's entries")] = None,
 ) -> list[QuarantineOut]:
-    require(staff, Action.SYNC_ADMIN)
-    return quarantine.list_quarantine(ctx, staff, status or None, limit, offset)
+    """Operations the server refused, newest first (``status`` ``open`` unless asked;
+    empty: every status). ``sync.admin`` reads every store of the organization,
+    ``sync.resolve`` (a manager) the stores whose tills they work on."""
+    require(staff, Action.SYNC_RESOLVE)
+    return quarantine.list_quarantine(ctx, staff, status or None, limit, offset,
+                                      store_id=store_id, op_id=op_id, device_id=device_id)
 
 
 @router.post("/approval-proofs", response_model=ApprovalProof,
@@ -142,17 +167,29 @@ def approval_proof(body: ApprovalProofRequest, staff: StaffDep, ctx: CtxDep) -> 
 
 
 @router.post("/quarantine/{qid}/resubmit", response_model=ResubmitOut,
-             responses={422: {"model": ErrorEnvelope,
+             responses={403: QUARANTINE_403, 404: QUARANTINE_404,
+                        409: {"model": ErrorEnvelope, "description": "not_open: already "
+                              "resubmitted or dismissed"},
+                        422: {"model": ErrorEnvelope,
                               "description": "invalid_value: the operation is still not valid"}})
 def resubmit(qid: str, body: ResubmitIn, staff: StaffDep, ctx: CtxDep) -> ResubmitOut:
-    require(staff, Action.SYNC_ADMIN)
+    """Run the operation again (with a fixed ``payload`` or ``actor_id`` if given), vouched
+    for by the signed-in person: no approver's proof is asked. Audited as
+    ``quarantine.resubmit``."""
+    require(staff, Action.SYNC_RESOLVE)
     return quarantine.resubmit(ctx, staff, qid, body)
 
 
-@router.post("/quarantine/{qid}/dismiss", response_model=QuarantineOut)
-def dismiss(qid: str, staff: StaffDep, ctx: CtxDep) -> QuarantineOut:
-    require(staff, Action.SYNC_ADMIN)
-    return quarantine.dismiss(ctx, staff, qid)
+@router.post("/quarantine/{qid}/dismiss", response_model=QuarantineOut,
+             responses={403: QUARANTINE_403, 404: QUARANTINE_404,
+                        409: {"model": ErrorEnvelope, "description": "not_open: already "
+                              "resubmitted or dismissed"}})
+def dismiss(qid: str, body: DismissIn, staff: StaffDep, ctx: CtxDep) -> QuarantineOut:
+    """Close the entry without applying it. ``reason`` (1-500 characters) is kept with who
+    and when (``dismiss_reason``, ``resolved_by``, ``resolved_at``) and in the audit
+    entry ``quarantine.dismiss``."""
+    require(staff, Action.SYNC_RESOLVE)
+    return quarantine.dismiss(ctx, staff, qid, body.reason)
 
 
 @router.post("/import-outbox", response_model=ImportOutboxOut,

@@ -1,12 +1,27 @@
-"""Quarantined (rejected) operations: list, fix and resubmit, or dismiss."""
+"""Quarantined (rejected) operations: list, fix and resubmit, or dismiss.
+
+Who may: ``sync.admin`` (an admin, the owner) every store of the organization;
+``sync.resolve`` (a manager) the stores whose tills they work on (the analytics' store
+scope: ops pushed or a sign-in there), and only for ops whose actor and named approver
+hold no role above their own, as they vouch for them. An entry outside a person's stores
+is not found (404), as another organization's is. Resubmit and dismiss each write an
+audit entry (so a journal entry): ``quarantine.resubmit``, ``quarantine.dismiss`` with
+the reason given.
+"""
 
 from __future__ import annotations
 
-from pydantic import ValidationError
+from typing import Any
 
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from app.domain.permissions import Action, allowed
+from app.domain.role_ceiling import within_ceiling
+from server.analytics.repository import stores_worked_at
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import ProcessedOp, QuarantinedOp, Terminal
+from server.db.models import AuditEntry, ProcessedOp, QuarantinedOp, Staff, Store, Terminal
 from server.errors import ApiError, not_found
 from server.feed.writer import FeedWriter
 from server.sync import repository as repo
@@ -14,28 +29,88 @@ from server.sync.dispatch import result_of, run_handler
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
 from sync.protocol import Operation, OpStatus, describe_errors
 
+RESUBMITTED = "quarantine.resubmit"
+DISMISSED = "quarantine.dismiss"
+
 
 def out(q: QuarantinedOp) -> QuarantineOut:
     return QuarantineOut(
         id=q.id, device_id=q.device_id, store_id=q.store_id, op_id=q.op_id, op_type=q.op_type,
         operation=q.operation, reason=q.reason, status=q.status, result=q.result,
         created_at=q.created_at, resolved_at=q.resolved_at, resolved_by=q.resolved_by,
+        dismiss_reason=q.dismiss_reason,
     )
 
 
+def stores_of(session: Session, staff: StaffPrincipal) -> set[str] | None:
+    """The stores whose quarantine ``staff`` may see to; None: every store of the org."""
+    if allowed(staff.role, Action.SYNC_ADMIN):
+        return None
+    return stores_worked_at(session, staff.staff_id)
+
+
 def list_quarantine(
-    ctx: AppContext, staff: StaffPrincipal, status: str | None, limit: int, offset: int
+    ctx: AppContext, staff: StaffPrincipal, status: str | None, limit: int, offset: int, *,
+    store_id: str | None = None, op_id: str | None = None, device_id: str | None = None,
 ) -> list[QuarantineOut]:
     with ctx.reader() as session:
-        return [out(q) for q in repo.quarantine_of(session, staff.org_id, status, limit, offset)]
+        mine = stores_of(session, staff)
+        if store_id is not None:
+            store = session.get(Store, store_id)
+            if store is None or store.org_id != staff.org_id or \
+                    (mine is not None and store_id not in mine):
+                raise not_found("Store")
+            mine = {store_id}
+        return [out(q) for q in repo.quarantine_of(
+            session, staff.org_id, status, limit, offset, store_ids=mine, op_id=op_id,
+            device_id=device_id)]
+
+
+def _entry(session: Session, staff: StaffPrincipal, qid: str) -> QuarantinedOp:
+    """The entry ``qid``, row-locked, if ``staff`` may see to it; else 404."""
+    q = session.get(QuarantinedOp, qid, with_for_update=True)
+    if q is None or q.org_id != staff.org_id:
+        raise not_found("Quarantined operation")
+    mine = stores_of(session, staff)
+    if mine is not None and q.store_id not in mine:
+        raise not_found("Quarantined operation")
+    return q
+
+
+def _vouchable(session: Session, staff: StaffPrincipal, op: Operation) -> None:
+    """Without ``sync.admin``, the op's actor and its named approver may hold no role
+    above the resubmitter's: a manager vouches for a cashier's op, not for an owner's."""
+    if allowed(staff.role, Action.SYNC_ADMIN):
+        return
+    payload: Any = op.payload
+    named = [op.actor_id]
+    if isinstance(payload, dict) and isinstance(payload.get("approved_by"), str):
+        named.append(payload["approved_by"])
+    for staff_id in named:
+        person = session.get(Staff, staff_id)
+        if person is not None and person.org_id == staff.org_id and \
+                not within_ceiling(person.role, staff.role):
+            raise ApiError(
+                403, "permission_denied",
+                f"A {staff.role} may not vouch for {person.name}, whose role is "
+                f"{person.role}: resubmitting it needs {Action.SYNC_ADMIN.value}",
+                {"role": staff.role, "action": Action.SYNC_ADMIN.value})
+
+
+def _audit(q: QuarantinedOp, staff: StaffPrincipal, action: str, before: str,
+           changes: dict[str, Any], reason: str | None = None) -> AuditEntry:
+    return AuditEntry(
+        org_id=q.org_id, store_id=q.store_id, entity_type="quarantine", entity_id=q.id,
+        action=action, actor_id=staff.staff_id, op_id=q.op_id,
+        changes={"status": [before, q.status], "op_type": q.op_type,
+                 "device_id": q.device_id} | changes,
+        reason=reason)
 
 
 def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn) -> ResubmitOut:
     """Apply a quarantined op again (possibly fixed); its stored result is replaced."""
     with ctx.writer.begin() as session:
-        q = session.get(QuarantinedOp, qid, with_for_update=True)
-        if q is None or q.org_id != staff.org_id:
-            raise not_found("Quarantined operation")
+        q = _entry(session, staff, qid)
         if q.status != "open":
             raise ApiError(409, "not_open", f"This operation is already {q.status}")
         data = dict(q.operation)
@@ -49,6 +124,7 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
             raise ApiError(422, "invalid_value",
                            f"The operation is still not valid: {describe_errors(exc)}; "
                            "dismiss it if it cannot be fixed") from exc
+        _vouchable(session, staff, op)
         term = session.get(Terminal, q.device_id)
         if term is None:
             raise not_found("Terminal")
@@ -68,15 +144,21 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
             q.status, q.resolved_at, q.resolved_by = "resubmitted", utcnow(), staff.staff_id
         else:
             q.reason = result.reason or q.reason
+        session.add(_audit(q, staff, RESUBMITTED, "open", {
+            "result": result.status.value, "refused": result.reason, "fixed": sorted(
+                k for k in ("payload", "actor_id") if getattr(body, k) is not None)}))
         session.flush()  # every row lock before the feed's
         feed.assign()
         return ResubmitOut(quarantine=out(q), result=result)
 
 
-def dismiss(ctx: AppContext, staff: StaffPrincipal, qid: str) -> QuarantineOut:
+def dismiss(ctx: AppContext, staff: StaffPrincipal, qid: str, reason: str) -> QuarantineOut:
+    """Close an open entry without applying it: who, when and why are kept, and audited."""
     with ctx.writer.begin() as session:
-        q = session.get(QuarantinedOp, qid, with_for_update=True)
-        if q is None or q.org_id != staff.org_id:
-            raise not_found("Quarantined operation")
+        q = _entry(session, staff, qid)
+        if q.status != "open":
+            raise ApiError(409, "not_open", f"This operation is already {q.status}")
         q.status, q.resolved_at, q.resolved_by = "dismissed", utcnow(), staff.staff_id
+        q.dismiss_reason = reason
+        session.add(_audit(q, staff, DISMISSED, "open", {}, reason=reason))
         return out(q)

@@ -49,10 +49,19 @@ def is_quarantined(session: Session, device_id: str, op_id: str) -> bool:
 
 
 def quarantine_of(
-    session: Session, org_id: str, status: str | None, limit: int, offset: int
+    session: Session, org_id: str, status: str | None, limit: int, offset: int, *,
+    store_ids: set[str] | None = None, op_id: str | None = None, device_id: str | None = None,
 ) -> list[QuarantinedOp]:
+    """The organization's quarantine, newest first; ``store_ids`` (None: every store),
+    ``op_id`` and ``device_id`` narrow it."""
     stmt = select(QuarantinedOp).where(QuarantinedOp.org_id == org_id)
     if status:
         stmt = stmt.where(QuarantinedOp.status == status)
-    stmt = stmt.order_by(QuarantinedOp.created_at.desc()).limit(limit).offset(offset)
+    if store_ids is not None:
+        stmt = stmt.where(QuarantinedOp.store_id.in_(sorted(store_ids)))
+    if op_id is not None:
+        stmt = stmt.where(QuarantinedOp.op_id == op_id)
+    if device_id is not None:
+        stmt = stmt.where(QuarantinedOp.device_id == device_id)
+    stmt = stmt.order_by(QuarantinedOp.created_at.desc(), QuarantinedOp.id).limit(limit).offset(offset)
     return list(session.scalars(stmt))

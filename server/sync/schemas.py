@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from sync.protocol import OperationResult
 
@@ -23,6 +23,8 @@ class QuarantineOut(BaseModel):
     created_at: datetime
     resolved_at: datetime | None = None
     resolved_by: str | None = None
+    #: why it was dismissed (status ``dismissed``; None for one dismissed before reasons)
+    dismiss_reason: str | None = None
 
 
 class ResubmitIn(BaseModel):
@@ -30,6 +32,17 @@ class ResubmitIn(BaseModel):
 
     payload: dict[str, Any] | None = None
     actor_id: str | None = None
+
+
+#: a dismissal's reason: 1-500 characters once the spaces at its ends are dropped
+DismissReason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                 max_length=500)]
+
+
+class DismissIn(BaseModel):
+    """Why the operation is dismissed (kept with who and when, and in the audit entry)."""
+
+    reason: DismissReason
 
 
 class ResubmitOut(BaseModel):

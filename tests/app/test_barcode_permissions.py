@@ -124,6 +124,7 @@ EXPECTED: dict[str, set[str]] = {
     "terminal.enroll": {OW, A},
     "settings.edit": {OW, A},
     "sync.admin": {OW, A},
+    "sync.resolve": {OW, A, M},  # resubmit or dismiss a quarantined op of their stores
     "shift.open": {OW, A, M, C},  # the person at the till opens and closes its shift
     "shift.close": {OW, A, M, C},
     "cash.move": {OW, A, M, C},  # pay in, pay out, drop to the safe

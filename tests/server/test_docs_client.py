@@ -221,7 +221,7 @@ def test_a_client_written_from_the_guide_enrolls_pushes_pulls_and_signs_in(
         cashier_token = {"Authorization": f"Bearer {signed_in['access_token']}"}
         denied = _envelope(admin.get("/sync/quarantine", headers=cashier_token), 403,
                            "permission_denied")
-        assert denied["details"] == {"role": "cashier", "action": "sync.admin"}
+        assert denied["details"] == {"role": "cashier", "action": "sync.resolve"}
         _envelope(till.http.get("/sync/pull", headers=cashier_token), 401, "invalid_token")
     finally:
         admin.close()

@@ -4,8 +4,8 @@ A refused operation is never retried on its own (docs/sync-protocol.md); the ser
 keeps it in its quarantine. Here a person resubmits one (the server runs it again,
 vouched for by them) or dismisses it with a reason: they type their code and PIN, the
 till signs them in at the server and calls POST /sync/quarantine/{id}/resubmit or
-/dismiss (sync/rejected_actions.py). The server decides who may (sync.admin: an admin or
-the owner); a refusal is shown in its words. The till's own row follows in one local
+/dismiss (sync/rejected_actions.py). The server decides who may (sync.resolve: a manager
+of this store, an admin or the owner); a refusal is shown in its words. The till's own row follows in one local
 transaction with an audit entry: pending again after a resubmit (the next sync marks it
 done), or dismissed with the reason. Offline the buttons say why they cannot act.
 """
@@ -37,14 +37,16 @@ from ui.server_calls import offline_reason
 from ui.widgets.common import heading
 
 WHAT_NOW = ("The server keeps each refused operation in its quarantine. Pick one to resubmit "
-            "it (the server runs it again) or dismiss it with a reason; the server lets an "
-            "admin or the owner do either, who types their staff code and PIN here. Nothing "
+            "it (the server runs it again) or dismiss it with a reason; the server lets a "
+            "manager of this store, an admin or the owner do either, who types their staff "
+            "code and PIN here. Nothing "
             "is sent again by itself, and later sales keep syncing.")
 RESUBMIT_WHAT = ("{what}\nThe server runs it again, vouched for by the person who types their "
-                 "staff code and PIN (no approver's proof is asked). The server allows an admin "
-                 "or the owner.")
+                 "staff code and PIN (no approver's proof is asked). The server allows a manager "
+                 "of this store, an admin or the owner.")
 DISMISS_WHAT = ("{what}\nThe server closes it and nothing of it is applied. Say why; the "
-                "person who types their staff code and PIN is recorded (an admin or the owner).")
+                "person who types their staff code and PIN is recorded with the reason (a manager "
+                "of this store, an admin or the owner).")
 
 
 class RejectedOpsScreen(QWidget):
