@@ -33,31 +33,33 @@ class ShiftReportDocument:
     rows: tuple[lines.ReportRow, ...]
 
 
-def _context(store: LocalStore) -> tuple[StoreHeader, _Fmt, str]:
+def _context(store: LocalStore) -> tuple[StoreHeader, _Fmt, str, str]:
+    """The store's header, its money format, and this till's name and code."""
     with store.db.read() as s:
         device = s.get(Device, store.device_id)
         settings = (s.get(StoreSettings, device.store_id) if device is not None else None) \
             or s.query(StoreSettings).first()
         if settings is None:
-            return StoreHeader("", (), ""), _Fmt("EUR", "en_IE"), ""
-        till = device.name if device is not None else ""
-        return _header(settings), _Fmt(settings.currency, settings.locale), till
+            return StoreHeader("", (), ""), _Fmt("EUR", "en_IE"), "", ""
+        till, code = (device.name, device.code) if device is not None else ("", "")
+        return _header(settings), _Fmt(settings.currency, settings.locale), till, code
 
 
 def x_document(store: LocalStore, shift_id: str | None = None) -> ShiftReportDocument:
     """The X report of the open shift (or ``shift_id``) now; it changes nothing."""
-    header, fmt, till = _context(store)
+    header, fmt, till, code = _context(store)
     report = shift_reports.x_report(store, shift_id)
-    return ShiftReportDocument(header, X_KIND, "X report", tuple(lines.x_rows(report, fmt, till)))
+    return ShiftReportDocument(header, X_KIND, "X report",
+                               tuple(lines.x_rows(report, fmt, till, code=code)))
 
 
 def z_document(store: LocalStore, z_number: int | None = None, shift_id: str | None = None,
                *, reprint: bool = False) -> ShiftReportDocument:
     """A Z report of this till as it was at its close (``reprint`` marks a copy)."""
-    header, fmt, till = _context(store)
+    header, fmt, till, code = _context(store)
     z = shift_reports.z_report(store, z_number, shift_id)
     return ShiftReportDocument(header, Z_KIND, f"Z report {z.z_number}",
-                               tuple(lines.z_rows(z, fmt, till, reprint=reprint)))
+                               tuple(lines.z_rows(z, fmt, till, reprint=reprint, code=code)))
 
 
 def report_rows(doc: ShiftReportDocument) -> list[Row]:

@@ -82,23 +82,35 @@ def _drawer(r: ShiftReport, money: Money) -> list[ReportRow]:
             ReportRow("Expected in drawer", money(r.expected_cash))]
 
 
-def x_rows(r: ShiftReport, money: Money, till: str = "", when: When = local_text) -> list[ReportRow]:
+def till_row(till: str, code: str) -> ReportRow:
+    """The till the report is of, said once: 'Till  Front counter'; a name that says
+    'Till' already stands alone ('Till 2'); the default name 'Till' (or none) is told
+    apart by ``code`` (the till's code, else its id's start)."""
+    name = " ".join(till.split())
+    first, _, rest = name.partition(" ")
+    if not name or (first.casefold() == "till" and not rest):
+        return ReportRow("Till", code)
+    return ReportRow(name) if first.casefold() == "till" else ReportRow("Till", name)
+
+
+def x_rows(r: ShiftReport, money: Money, till: str = "", when: When = local_text,
+           code: str = "") -> list[ReportRow]:
     """The rows of an X report (read during the shift; it closes nothing)."""
-    head = [ReportRow("X REPORT", kind=TITLE), ReportRow("Till", till or r.device_id[:8]),
+    head = [ReportRow("X REPORT", kind=TITLE), till_row(till, code or r.device_id[:8]),
             ReportRow("Opened", when(r.opened_at)), ReportRow("As of", when(r.as_of)),
             ReportRow(kind=RULE)]
     return head + _sales(r, money) + _takings(r, money) + _drawer(r, money)
 
 
 def z_rows(z: ZReport, money: Money, till: str = "", reprint: bool = False,
-           when: When = local_text) -> list[ReportRow]:
+           when: When = local_text, code: str = "") -> list[ReportRow]:
     """The rows of a Z report: the shift's figures at its close, the count, the
     over/short, the card check and what was still waiting to sync."""
     r = z.figures
     head = [ReportRow(f"Z REPORT {z.z_number}", kind=TITLE)]
     if reprint:
         head.append(ReportRow("REPRINT", kind=TITLE))
-    head += [ReportRow("Till", till or r.device_id[:8]), ReportRow("Opened", when(r.opened_at)),
+    head += [till_row(till, code or r.device_id[:8]), ReportRow("Opened", when(r.opened_at)),
              ReportRow("Closed", when(z.closed_at)), ReportRow(kind=RULE)]
     count = [ReportRow("Count", kind=HEADING)]
     for denomination, pieces in sorted((z.counted_by_denomination or {}).items(), reverse=True):

@@ -62,3 +62,35 @@ def test_z_pdf_text_and_queue_job(store, tmp_path) -> None:
     job = service.job(job_id)
     assert (job.kind, job.status) == (psr.Z_KIND, "failed")  # no printer: kept, with the reason
     assert "no printer" in (job.last_error or "")
+
+
+def _set_till_name(store, name: str) -> None:  # noqa: ANN001
+    from app.store.models import Device
+
+    with store.db.write() as s:
+        device = s.get(Device, store.device_id)
+        device.name = name
+
+
+def _till_lines(text: str) -> list[str]:
+    return [ln for ln in text.split("\n") if re.search(r"\btill\b", ln, re.IGNORECASE)]
+
+
+@pytest.mark.parametrize("paper", [58, 80])
+@pytest.mark.parametrize(("name", "said"), [
+    ("Till", r"^Till +00$"),  # the default name: the till's code tells it apart
+    ("Till 2", r"^Till 2$"),  # the name says 'Till' already: said once
+    ("Front counter", r"^Till +Front counter$")])
+def test_the_till_is_named_once_on_x_and_z(store, paper, name, said) -> None:
+    cashier = _day(store)
+    _set_till_name(store, name)
+    width = chars_per_line(paper)
+    x = psr.report_text(psr.x_document(store), width)
+    z = shift_reports.close_shift(store, cashier, counted_cash=shift_reports.x_report(store).expected_cash)
+    ztext = psr.report_text(psr.z_document(store, z.z_number), width)
+    escpos = _text(psr.render_shift_report(psr.x_document(store, z.figures.shift_id), paper))
+    for text in (x, ztext):
+        found = _till_lines(text)
+        assert len(found) == 1 and re.match(said, found[0]), found
+        assert not re.search(r"Till +Till", text)
+    assert not re.search(r"Till +Till", escpos)
