@@ -76,10 +76,23 @@ def zone_of(name: str) -> ZoneInfo:
         return ZoneInfo(DEFAULT_ZONE)
 
 
+def store_zones(session: Session, store_ids: list[str]) -> dict[str, ZoneInfo]:
+    """Each store's time zone (UTC for a store that set none)."""
+    names = repo.zones(session, store_ids)
+    return {s: zone_of(names.get(s, DEFAULT_ZONE)) for s in store_ids}
+
+
+def day_range(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
+    """The UTC range of local midnight ``first`` to local midnight after ``last`` (a
+    day that changes the clocks is 23 or 25 hours long)."""
+    start = datetime.combine(first, time(), tzinfo=zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    return start, end
+
+
 def window(store_id: str, zone: ZoneInfo, ask: Ask) -> repo.Window:
     """The store's UTC range of local midnight ``date_from`` to after ``date_to``."""
-    start = datetime.combine(ask.date_from, time(), tzinfo=zone).astimezone(UTC)
-    end = datetime.combine(ask.date_to + timedelta(days=1), time(), tzinfo=zone).astimezone(UTC)
+    start, end = day_range(zone, ask.date_from, ask.date_to)
     return repo.Window(store_id, start, end, ask.terminal_id, ask.staff_id, ask.order_type)
 
 

@@ -33,8 +33,9 @@ def list_shifts(staff: StaffDep, ctx: CtxDep, store_id: StoreFilter = None,
                 terminal_id: TerminalFilter = None, date_from: Day | None = None,
                 date_to: Day | None = None, status: StatusFilter = None,
                 limit: Limit = 100, offset: Offset = 0) -> list[ShiftOut]:
-    """The organization's shifts, newest first; ``date_from``/``date_to`` (UTC days,
-    inclusive) filter by the day the shift opened."""
+    """The organization's shifts, newest first; ``date_from``/``date_to`` (inclusive)
+    filter by the day the shift opened, each store's day in its time zone
+    (``PUT /analytics/stores/{id}/time-zone``; UTC for a store that set none)."""
     require(staff, Action.REPORT_VIEW)
     return service.list_shifts(ctx, staff.org_id, store_id, terminal_id, date_from, date_to,
                                status or None, limit, offset)
@@ -43,8 +44,9 @@ def list_shifts(staff: StaffDep, ctx: CtxDep, store_id: StoreFilter = None,
 @router.get("/day", response_model=StoreDayOut, responses=_ERRORS)
 def store_day(staff: StaffDep, ctx: CtxDep, store_id: Annotated[str, Query(max_length=36)],
               day: Annotated[Day, Query(alias="date")]) -> StoreDayOut:
-    """The store's day: the sum of the Z reports of its shifts closed that day (UTC), with
-    each till's counted cash and over/short."""
+    """The store's day: the sum of the Z reports of its shifts closed that day, from
+    midnight to midnight in the store's time zone (a day that changes the clocks is 23
+    or 25 hours), with each till's counted cash and over/short."""
     require(staff, Action.REPORT_VIEW)
     return service.store_day(ctx, staff.org_id, store_id, day)
 

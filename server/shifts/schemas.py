@@ -51,8 +51,8 @@ class TerminalDay(BaseModel):
 
 
 class StoreDayOut(BaseModel):
-    """The store's day: the sum of the Z reports of the shifts closed that day (UTC),
-    with each till's over/short."""
+    """The store's day: the sum of the Z reports of the shifts closed that day (the
+    store's day, in its time zone), with each till's over/short."""
 
     store_id: str
     date: str

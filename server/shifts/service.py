@@ -2,19 +2,22 @@
 
 The store's day is the sum of the Z reports of the shifts closed that day
 (app/domain/shift_report.py ``day_totals``), so it equals its tills' Zs by construction;
+a day, here and in the ``/shifts`` date filters, is the store's own, from local midnight
+to local midnight in its time zone (server/analytics: ``store_zones``, ``day_range``);
 each till's over/short is listed beside it. Reads only; the caller's organization is
 the scope (a store or shift of another organization is "not found").
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, false, or_, select
 from sqlalchemy.orm import Session
 
 from app.domain import shift_report, till_limits
+from server.analytics.service import day_range, store_zones
 from server.context import AppContext
 from server.db.models import Shift, Store
 from server.db.trading_day import CashMovement
@@ -35,15 +38,28 @@ def shift_out(sh: Shift) -> ShiftOut:
     return ShiftOut.model_validate(sh, from_attributes=True)
 
 
-def _day_bounds(day: date) -> tuple[datetime, datetime]:
-    start = datetime.combine(day, time.min, tzinfo=UTC)
-    return start, start + timedelta(days=1)
+def _opened_within(session: Session, org_id: str, store_id: str | None,
+                   day_from: date | None, day_to: date | None) -> ColumnElement[bool]:
+    """Shifts opened from ``day_from`` to ``day_to`` (inclusive), each store's days in
+    its own time zone."""
+    stores = [store_id] if store_id else list(session.scalars(
+        select(Store.id).where(Store.org_id == org_id)))
+    within: list[ColumnElement[bool]] = []
+    for sid, zone in store_zones(session, stores).items():
+        bounds = [Shift.store_id == sid]
+        if day_from:
+            bounds.append(Shift.opened_at >= day_range(zone, day_from, day_from)[0])
+        if day_to:
+            bounds.append(Shift.opened_at < day_range(zone, day_to, day_to)[1])
+        within.append(and_(*bounds))
+    return or_(*within) if within else false()
 
 
 def list_shifts(ctx: AppContext, org_id: str, store_id: str | None, terminal_id: str | None,
                 day_from: date | None, day_to: date | None, status: str | None,
                 limit: int, offset: int) -> list[ShiftOut]:
-    """The organization's shifts, newest first, opened within [day_from, day_to] (UTC)."""
+    """The organization's shifts, newest first, opened within [day_from, day_to] (the
+    days of each shift's store, in its time zone)."""
     with ctx.reader() as session:
         stmt = select(Shift).where(Shift.org_id == org_id)
         if store_id:
@@ -52,10 +68,8 @@ def list_shifts(ctx: AppContext, org_id: str, store_id: str | None, terminal_id:
             stmt = stmt.where(Shift.terminal_id == terminal_id)
         if status:
             stmt = stmt.where(Shift.status == status)
-        if day_from:
-            stmt = stmt.where(Shift.opened_at >= _day_bounds(day_from)[0])
-        if day_to:
-            stmt = stmt.where(Shift.opened_at < _day_bounds(day_to)[1])
+        if day_from or day_to:
+            stmt = stmt.where(_opened_within(session, org_id, store_id, day_from, day_to))
         stmt = stmt.order_by(Shift.opened_at.desc(), Shift.id).limit(limit).offset(offset)
         return [shift_out(sh) for sh in session.scalars(stmt)]
 
@@ -80,12 +94,13 @@ def shift_report_of(ctx: AppContext, org_id: str, shift_id: str) -> ShiftReportO
 
 
 def store_day(ctx: AppContext, org_id: str, store_id: str, day: date) -> StoreDayOut:
-    """The sum of the store's Zs closed on ``day`` (UTC), with each till's over/short."""
-    start, end = _day_bounds(day)
+    """The sum of the store's Zs closed on ``day`` (the store's day, in its time zone),
+    with each till's over/short."""
     with ctx.reader() as session:
         store = session.get(Store, store_id)
         if store is None or store.org_id != org_id:
             raise not_found("Store")
+        start, end = day_range(store_zones(session, [store_id])[store_id], day, day)
         shifts = list(session.scalars(select(Shift).where(
             Shift.store_id == store_id, Shift.status == "closed", Shift.closed_at >= start,
             Shift.closed_at < end).order_by(Shift.terminal_id, Shift.z_number)))

@@ -157,3 +157,66 @@ def test_a_close_sends_the_shift_closed_webhook(tenant: Tenant, receiver) -> Non
     assert closed, "no shift.closed event arrived"
     data = closed[0]["data"]
     assert (data["z_number"], data["terminal_id"], data["over_short"]) == (1, term.device_id, 0)
+
+
+def _shift_at(term: Terminal, actor: str, z: int, opened: str, closed: str,
+              counted: int) -> list[dict[str, Any]]:
+    """A shift opened and closed at the till's times (UTC), ``counted`` over."""
+    opened_op = open_op(term, actor, opening_float=0)
+    opened_op["payload"]["opened_at"] = opened
+    close = z_close(term, actor, opened_op["entity_id"], z, counted, 0, reason="x",
+                    approved_by=None)
+    close["payload"]["closed_at"] = closed
+    close["payload"]["over_short"] = counted
+    return [opened_op, close]
+
+
+def test_the_store_day_and_date_filters_follow_the_stores_time_zone(tenant: Tenant) -> None:
+    """Berlin (east of UTC; 29 March 2026 is 23 hours, 25 October 25) and Tokyo: a
+    shift counts in the day of its store's wall clock, not the UTC day."""
+    from server.analytics.zones import write_zone
+
+    cashier = tenant.staff[Role.CASHIER]
+    tokyo = tenant.add_store("Tokyo")
+    with tenant.server.ctx.writer.begin() as session:
+        write_zone(session, tenant.store_id, "Europe/Berlin")
+        write_zone(session, tokyo, "Asia/Tokyo")
+    berlin_till, tokyo_till = tenant.term, tenant.enroll(tokyo, name="Tokyo till")
+    times = [  # (opened, closed) in UTC; over by 1, 2, 4, ... cents to tell them apart
+        ("2026-03-28T22:00:00+00:00", "2026-03-28T22:30:00+00:00"),  # 28th 23:30 CET
+        ("2026-03-28T23:10:00+00:00", "2026-03-28T23:30:00+00:00"),  # 29th 00:30 CET
+        ("2026-03-29T21:00:00+00:00", "2026-03-29T21:30:00+00:00"),  # 29th 23:30 CEST
+        ("2026-03-29T22:10:00+00:00", "2026-03-29T22:30:00+00:00"),  # 30th 00:30 CEST
+        ("2026-10-25T22:00:00+00:00", "2026-10-25T22:30:00+00:00"),  # 25th 23:30 CET
+        ("2026-10-25T23:10:00+00:00", "2026-10-25T23:30:00+00:00")]  # 26th 00:30 CET
+    ops = [op for z, (o, c) in enumerate(times, 1)
+           for op in _shift_at(berlin_till, cashier, z, o, c, 2 ** (z - 1))]
+    assert {r["status"] for r in _statuses(berlin_till, *ops)} == {"applied"}
+    tokyo_ops = _shift_at(tokyo_till, cashier, 1, "2026-03-28T15:10:00+00:00",
+                          "2026-03-28T15:30:00+00:00", 64)  # 29th 00:30 in Tokyo
+    assert {r["status"] for r in _statuses(tokyo_till, *tokyo_ops)} == {"applied"}
+    mgr = tenant.login(Role.OWNER)
+    with tenant.server.client() as c:
+        def day(store: str, date: str) -> int:
+            r = c.get("/shifts/day", params={"store_id": store, "date": date}, headers=mgr)
+            assert r.status_code == 200, r.text
+            return r.json()["over_short"]
+
+        def listed(**params: str) -> int:
+            r = c.get("/shifts", params=params, headers=mgr)
+            assert r.status_code == 200, r.text
+            return sum(s["over_short"] for s in r.json())
+
+        assert [day(tenant.store_id, d) for d in (
+            "2026-03-28", "2026-03-29", "2026-03-30", "2026-10-25", "2026-10-26")] == [
+            1, 2 + 4, 8, 16, 32]
+        assert day(tokyo, "2026-03-29") == 64 and day(tokyo, "2026-03-28") == 0
+        assert listed(store_id=tenant.store_id, date_from="2026-03-29",
+                      date_to="2026-03-29") == 2 + 4
+        assert listed(store_id=tenant.store_id, date_from="2026-10-25",
+                      date_to="2026-10-25") == 16
+        # every store of the organization, each by its own days
+        assert listed(date_from="2026-03-29", date_to="2026-03-29") == 2 + 4 + 64
+        assert listed(date_from="2026-03-28", date_to="2026-03-28") == 1
+        assert listed(date_to="2026-03-29") == 1 + 2 + 4 + 64
+        assert listed(date_from="2026-03-30") == 8 + 16 + 32
