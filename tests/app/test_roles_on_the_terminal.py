@@ -11,6 +11,7 @@ import pytest
 
 from app import demo
 from app.domain.cart import Cart
+from app.domain.ids import new_id
 from app.domain.permissions import Action, PermissionDenied, Role, allowed
 from app.domain.tender import Method, Tender
 from app.domain.totals import Discount
@@ -61,9 +62,11 @@ def _sale(store, actor, discount: str | None = None):
     cart.add(catalog.line_for_product(store, _product(store)))
     if discount == "line":
         cart.set_line_discount(0, Discount(percent_ppm=100_000))
-    if discount == "order":
+    approver = None
+    if discount == "order":  # past a cashier's 0 % order limit: a manager approves, as at the till
         cart.set_order_discount(Discount(percent_ppm=100_000))
-    return sales.record_sale(store, actor, cart, [Tender(Method.CASH, 100_000)])
+        approver = Actor(new_id(), "Manager", Role.MANAGER)
+    return sales.record_sale(store, actor, cart, [Tender(Method.CASH, 100_000)], approver=approver)
 
 
 _levels = itertools.count(1000, 1000)  # a new value each time, so every edit changes something

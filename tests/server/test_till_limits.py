@@ -87,6 +87,26 @@ def test_an_order_discount_and_a_price_override_past_the_limit(tenant: Tenant) -
     assert "the price of Wool scarf was changed" in res[1]["reason"]
 
 
+def test_a_cashiers_order_discount_within_the_limit_alone_past_it_approved(
+        tenant: Tenant) -> None:
+    """Issue 14 item 6: a cashier may give an order discount like a line discount: within
+    their order limit alone, past it with a manager; either way applied unflagged (the
+    limit decides, not a permission only managers had)."""
+    cashier, manager, term = tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER], tenant.term
+    with tenant.server.client() as c:
+        r = c.patch(f"/stores/{tenant.store_id}", headers=tenant.login(Role.OWNER),
+                    json={"till_limits": {"order_discount_ppm": {"cashier": 50_000}}})
+        assert r.status_code == 200, r.text
+    res = term.push([
+        _sale(term, cashier, order_percent_ppm=50_000),
+        _sale(term, cashier, order_percent_ppm=200_000),
+        _sale(term, cashier, order_percent_ppm=200_000, approved_by=manager),
+    ])["results"]
+    assert [r["status"] for r in res] == ["applied", "rejected", "applied"], res
+    assert "20 % discount on the whole sale is over a cashier's 5 % order limit" in res[1]["reason"]
+    assert "discount_not_permitted" not in res[0]["flags"] + res[2]["flags"], res
+
+
 def _refund(term: Terminal, actor: str, approver: str, order: dict[str, Any]) -> dict[str, Any]:
     p = order["payload"]
     line = p["lines"][0]

@@ -398,3 +398,69 @@ def test_no_sale_past_the_cashiers_limits_takes_a_manager_pin(desktop, qtbot, st
         [move] = s.scalars(select(CashMovement)).all()
     manager_id = next(p.id for p in staff.list_staff(store) if p.code == "1002")
     assert (move.kind, move.actor_id) == ("no_sale", manager_id)
+
+
+def _order_discount(desktop, qtbot, text: str) -> None:  # noqa: ANN001
+    register = desktop.window.register
+
+    def typed(dialog: QWidget) -> None:
+        type_text(dialog.value, text)
+        press(dialog.value, F.Key_Return)
+
+    _when_modal(DiscountDialog, typed)
+    desktop.window.activateWindow()
+    qtbot.waitUntil(desktop.window.isActiveWindow, timeout=3000)
+    register.scan.setFocus()
+    press(register.scan, F.Key_F6)
+
+
+def test_a_cashiers_order_discount_within_the_limit_alone_past_it_with_a_pin(
+        desktop, qtbot, store):
+    """Issue 14 item 6: the order discount is offered to a cashier too; within their
+    order limit (here 5 %) nothing is asked, past it a manager's PIN, like a line's."""
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"order_discount_ppm": {
+            "cashier": 50_000}}))
+    sign_in(desktop, qtbot)
+    register = desktop.window.register
+    assert register.buttons["order_discount"].isVisible()
+    assert register.shortcuts["order_discount"].isEnabled()
+    wedge_burst(barcodes(store, 1)[0][0])
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
+
+    _order_discount(desktop, qtbot, "5%")  # within the cashier's 5 %: nothing asked
+    settle(desktop, qtbot)
+    assert register.guard.override is None and register.cart.order_discount.percent_ppm == 50_000
+
+    _order_discount(desktop, qtbot, "20%")  # past it: the PIN; cancelled, undone
+    override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
+    assert any("20 % discount on the whole sale" in label.text()
+               for label in override.findChildren(QLabel))
+    press(override.code, F.Key_Escape)
+    qtbot.waitUntil(lambda: register.guard.override is None, timeout=3000)
+    assert register.cart.order_discount.percent_ppm == 50_000 and register.guard.approver is None
+
+    _order_discount(desktop, qtbot, "20%")
+    override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
+    type_text(override.code, "1002")
+    type_text(override.pin, "222222")
+    press(override.pin, F.Key_Return)
+    qtbot.waitUntil(lambda: register.guard.approver is not None, timeout=5000)
+    assert register.cart.order_discount.percent_ppm == 200_000
+
+    register.scan.setFocus()
+    press(register.scan, F.Key_F12)
+    qtbot.waitUntil(lambda: register.tender_dialog is not None and register.tender_dialog.isVisible(),
+                    timeout=3000)
+    tender = register.tender_dialog
+    qtbot.waitUntil(tender.isActiveWindow, timeout=3000)
+    press(tender.amount, F.Key_Return)
+    press(tender.amount, F.Key_Return)
+    settle(desktop, qtbot, 150)
+    with store.db.read() as s:
+        op = s.scalars(select(OutboxOperation).where(OutboxOperation.type == "order.create")).one()
+        payload = open_payload(s.info.get("cipher"), op.payload) or op.payload
+    manager_id = next(p.id for p in staff.list_staff(store) if p.code == "1002")
+    assert payload["approved_by"] == manager_id and op.actor_id != manager_id
+    assert payload["order_discount_percent_ppm"] == 200_000
