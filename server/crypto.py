@@ -15,17 +15,21 @@ import hmac
 import logging
 import os
 import re
+import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Engine, event, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, DontWrapMixin
 from sqlalchemy.orm import Session
 
 from server.config import Settings
 from server.db.base import SEALED_PREFIX
+from server.errors import ApiError
 
 log = logging.getLogger("tillsync.server")
 KEY_FILE_NAME = "tillsync-server-data.key"
@@ -43,6 +47,7 @@ class DataCipher:
         """``retired``: keys of earlier rotations, which only open (the audit trail is
         append-only: its entries keep the seal of their time; server/ops/data_key.py)."""
         self._retired = [DataCipher(k) for k in retired or []]
+        self._raw, self._retired_raw = key, list(retired or [])  # kept across a rotation
         if len(key) != 32:
             raise DataKeyError("the server data key must be 32 bytes (base64 in "
                                "TILLSYNC_SERVER_DATA_KEY)")
@@ -184,6 +189,138 @@ def setup(engine: Engine, settings: Settings) -> DataCipher:
     cipher = DataCipher(load_key(settings), retired_keys(settings))
     attach(engine, cipher)
     return cipher
+
+
+# ------------------------------------------------------ a rotation made while it runs
+
+#: how often a running server reads the database's key generation (the fingerprint
+#: and the rotation record in server_meta): at the start of a transaction, at most
+#: once in this many seconds. A rotation waits FOLLOW_S after announcing itself before
+#: it re-seals anything, so every running server has switched by then.
+CHECK_S = 0.5
+FOLLOW_S = 4 * CHECK_S
+NEXT_SUFFIX = ".next"  # the SQLite default's key file's companion during a rotation
+
+
+class StaleDataKey(ApiError, DontWrapMixin):
+    """The data key was rotated and this server does not have the new key: nothing is
+    written (a push is refused whole, 503: never an op rejected for it, see
+    server/sync/dispatch.py) and the request may be resent after a restart."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(503, "unavailable", reason, {"retry_after_s": 60},
+                         {"Retry-After": "60"})
+
+
+class StaleCipher:
+    """What a server holds once its key is no longer the database's and it cannot find
+    the new one (a key given in TILLSYNC_SERVER_DATA_KEY: a running process cannot
+    read a new value): it opens what it can but seals and indexes nothing, so no row is
+    written under a key the database has left; restart it with the new key."""
+
+    def __init__(self, held: DataCipher, reason: str) -> None:
+        self.held, self.reason = held, reason
+        self.fingerprint = held.fingerprint
+
+    def _refuse(self) -> StaleDataKey:
+        return StaleDataKey(self.reason)
+
+    def seal(self, field: str, value: str) -> str:
+        raise self._refuse()
+
+    def open(self, field: str, token: str) -> str:
+        return self.held.open(field, token)
+
+    def phone_index(self, phone: str | None) -> str | None:
+        if not phone:
+            return None
+        raise self._refuse()
+
+    def online_approval_secret(self, staff_id: str, epoch: int) -> bytes:
+        raise self._refuse()
+
+
+def key_generation(connection: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """The database's key fingerprint and its unfinished rotation's record (or None)."""
+    import json
+
+    rows = dict(connection.exec_driver_sql(
+        "SELECT key, value FROM server_meta WHERE key IN "
+        f"('{FINGERPRINT_KEY}', '{ROTATION_KEY}')").all())
+    record = rows.get(ROTATION_KEY)
+    return rows.get(FINGERPRINT_KEY), (json.loads(record) if record else None)
+
+
+class KeyFollower:
+    """Keeps a running server's data key the database's own across a rotation
+    (``tillsync-server rotate-data-key`` run while it serves).
+
+    At the start of a session's transaction, at most every CHECK_S seconds, one small
+    read of ``server_meta`` on that transaction's connection says which key the data is
+    (being) sealed with. When that is not the key held, the new one is looked for where
+    the rotation leaves it (the SQLite default's key file, or its ``.next`` companion
+    during the rotation) and, found, seals and indexes from then on, the old key kept to
+    open what it sealed; not found, :class:`StaleCipher` refuses to seal."""
+
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.engine, self.settings = engine, settings
+        self._checked_at = -CHECK_S
+        self._lock = threading.Lock()
+
+    def attach_to(self, *factories: Any) -> None:
+        for factory in factories:
+            event.listen(factory, "after_begin", self._after_begin)
+
+    def _after_begin(self, _session: Session, _transaction: Any, connection: Any) -> None:
+        if time.monotonic() - self._checked_at < CHECK_S:
+            return
+        with self._lock:
+            if time.monotonic() - self._checked_at < CHECK_S:
+                return
+            try:
+                self.check(connection)
+            except DBAPIError:  # server_meta not there (yet): nothing to follow
+                return
+            self._checked_at = time.monotonic()
+
+    def check(self, connection: Any) -> None:
+        held = getattr(self.engine.dialect, "tillsync_cipher", None)
+        if held is None:
+            return
+        fingerprint, record = key_generation(connection)
+        wanted = record["to"] if record is not None else fingerprint
+        if wanted is None or wanted == held.fingerprint:
+            return
+        base = held.held if isinstance(held, StaleCipher) else held
+        for key in self._candidates():
+            found = DataCipher(key)
+            if found.fingerprint == wanted:
+                attach(self.engine, DataCipher(key, [k for k in (base._raw, *base._retired_raw)
+                                                     if k != key]))
+                log.warning("the data key was rotated: sealing with the new key %s",
+                            wanted[:8])
+                return
+        if not isinstance(held, StaleCipher):
+            log.error("the data key was rotated and this server does not have the new key: "
+                      "it seals no customer data until restarted with it")
+            attach(self.engine, StaleCipher(  # type: ignore[arg-type]
+                base, "The server's data key was rotated and this server does not have "
+                "the new key: restart it with the new key (TILLSYNC_SERVER_DATA_KEY) and the "
+                "old one in TILLSYNC_SERVER_RETIRED_DATA_KEYS, then resend the same request"))
+
+    def _candidates(self) -> list[bytes]:
+        if self.settings.server_data_key:
+            return []
+        path = key_file_for(self.settings.database_url)
+        if path is None:
+            return []
+        found = []
+        for candidate in (path.with_name(path.name + NEXT_SUFFIX), path):
+            try:
+                found.append(_decode(candidate.read_text()))
+            except (OSError, DataKeyError):
+                continue
+        return found
 
 
 def _index_order(_mapper: object, connection: object, target: object) -> None:

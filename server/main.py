@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from server import crypto, openapi
+from server import crypto, metrics_fleet, openapi
 from server.analytics import totals as analytics_totals
 from server.auth.endpoints import router as auth_router
 from server.config import Settings
@@ -38,6 +38,7 @@ def build_context(settings: Settings) -> AppContext:
     cipher = crypto.setup(engine, settings)
     crypto.check_fingerprint(engine, cipher)
     writer, reader = session_factories(engine)
+    crypto.KeyFollower(engine, settings).attach_to(writer, reader)  # a rotation while running
     return AppContext(
         settings=settings, engine=engine, writer=writer, reader=reader,
         hasher=make_hasher(settings), metrics=Metrics(),
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         run_migrations(settings.database_url)
     ctx = build_context(settings)
     ctx.metrics.business.source = analytics_totals.reader(ctx)
+    ctx.metrics.fleet.source = metrics_fleet.reader(ctx.reader)
+    ctx.metrics.fleet.engine = ctx.engine
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

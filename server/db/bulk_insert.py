@@ -60,11 +60,16 @@ def _plan_of(compiled: Any, dialect: Any, keys: tuple[str, ...], table: Table | 
     return _Plan(sql, eval(source, dict(processors)), copy_sql)  # noqa: S307 - built above
 
 
-_plans: dict[tuple[str, str, tuple[str, ...]], _Plan | None] = {}
+# Plans are kept per dialect object, not per dialect name: a type's bind processor is
+# made for one dialect and reads what hangs on it (the engine's data key, which
+# server/crypto.py's KeyFollower replaces when the key is rotated while the server
+# runs). Keyed by name, the first engine's processors sealed for every later engine of
+# the process with the first engine's key. Dialects hash and compare by identity.
+_plans: dict[tuple[Any, str, tuple[str, ...]], _Plan | None] = {}
 
 
 def _plan(conn: Connection, table: Table, keys: tuple[str, ...]) -> _Plan | None:
-    cache_key = (conn.dialect.name, table.name, keys)
+    cache_key = (conn.dialect, table.name, keys)
     if cache_key in _plans:
         return _plans[cache_key]
     plan: _Plan | None = None
@@ -102,7 +107,7 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
     conn.exec_driver_sql(plan.sql, [params_of(row) for row in rows])
 
 
-_statement_plans: dict[tuple[str, int], tuple[_Plan, Any]] = {}
+_statement_plans: dict[tuple[Any, int], tuple[_Plan, Any]] = {}
 
 
 def execute_rows(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
@@ -111,7 +116,7 @@ def execute_rows(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]
     ``conn.execute(statement, rows)``, with the bind processing looked up once."""
     if not rows:
         return
-    cache_key = (conn.dialect.name, id(statement))
+    cache_key = (conn.dialect, id(statement))
     cached = _statement_plans.get(cache_key)
     if cached is None or cached[1] is not statement:
         compiled = statement.compile(dialect=conn.dialect)

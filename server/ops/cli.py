@@ -18,7 +18,8 @@ def add_parser(add: Any) -> None:
     add("housekeeping", cmd_housekeeping, "apply the retention settings once: compact old "
         "feed entries, delete old webhook deliveries (run daily from cron)")
     p = add("rotate-data-key", cmd_rotate_data_key, "re-seal customer data with a new data "
-            "key (server stopped; resumable: run again after a crash)")
+            "key (resumable: run again after a crash; a running server follows it when "
+            "its key is the key file, else restart it with the new key)")
     p.add_argument("--new-key-file", type=Path, required=True,
                    help="file with the new key: 32 random bytes, base64")
     add("rotate-jwt-key", cmd_rotate_jwt_key, "a new key signs staff tokens; the old one "
@@ -59,6 +60,11 @@ def cmd_rotate_data_key(args: argparse.Namespace) -> int:
     except crypto.DataKeyError as exc:
         raise SetupError(str(exc)) from exc
     run_migrations(settings.database_url)
+    key_file = crypto.key_file_for(settings.database_url)
+    next_file = (key_file.with_name(key_file.name + crypto.NEXT_SUFFIX)
+                 if not settings.server_data_key and key_file is not None else None)
+    if next_file is not None:  # where a running server finds the new key (KeyFollower)
+        write_key_file(next_file, raw_new)
     engine = make_engine(settings.database_url)
     try:
         done = rotate_data_key(engine, old, new)
@@ -68,14 +74,14 @@ def cmd_rotate_data_key(args: argparse.Namespace) -> int:
         engine.dispose()
     for table, n in sorted(done.rows.items()):
         print(f"{table}: {n} row(s) re-sealed")
-    key_file = crypto.key_file_for(settings.database_url)
-    if not settings.server_data_key and key_file is not None:
+    if next_file is not None and key_file is not None:
         retired = key_file.with_name(key_file.name + ".retired")
         before = retired.read_text() if retired.exists() else ""
         old_b64 = key_file.read_text().strip()
         if old_b64 != raw_new and old_b64 not in before.split():
             write_key_file(retired, (before + "\n" + old_b64).strip())
         write_key_file(key_file, raw_new)
+        next_file.unlink(missing_ok=True)
         print(f"the new key is in {key_file}, the old one in {retired} (it opens the audit "
               "entries sealed before); start the server")
     else:

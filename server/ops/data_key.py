@@ -21,14 +21,20 @@ seal of their time, so the old key becomes a *retired* key that only opens
 (TILLSYNC_SERVER_RETIRED_DATA_KEYS; for the SQLite default, the key file's ``.retired``
 companion, written here).
 
-Run it with the server stopped, then start the server with the new key
-(TILLSYNC_SERVER_DATA_KEY, or the key file it wrote). docs/server-deploy.md.
+It may run while the server serves: a running server reads the key generation
+(server/crypto.py ``KeyFollower``) and seals with the new key once the rotation is
+announced; for the SQLite default it finds the new key in the key file's ``.next``
+companion (written before the announcement); a server given its key in
+TILLSYNC_SERVER_DATA_KEY cannot learn the new one and seals no customer data until it is
+restarted with it (TILLSYNC_SERVER_DATA_KEY, the old one in
+TILLSYNC_SERVER_RETIRED_DATA_KEYS). docs/server-deploy.md.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,8 +182,14 @@ def _reseal_secrets(engine: Engine, cipher: RotatingCipher) -> None:
 
 
 def rotate_data_key(engine: Engine, old_key: bytes, new_key: bytes, *, batch: int = BATCH,
-                    after_batch: Callable[[str, int], None] | None = None) -> Rotated:
-    """Re-seal everything with ``new_key``; resumes an unfinished rotation (same keys)."""
+                    after_batch: Callable[[str, int], None] | None = None,
+                    settle_s: float = crypto.FOLLOW_S) -> Rotated:
+    """Re-seal everything with ``new_key``; resumes an unfinished rotation (same keys).
+
+    ``settle_s``: how long to wait, once the rotation is announced, before re-sealing:
+    running servers read the announcement within ``crypto.CHECK_S`` and seal with the new
+    key from then on (or, without it, seal nothing), so no row is sealed with the old key
+    behind the re-sealing (server/crypto.py ``KeyFollower``)."""
     cipher = RotatingCipher(crypto.DataCipher(new_key), crypto.DataCipher(old_key))
     crypto.attach(engine, cipher)  # type: ignore[arg-type]
     done = Rotated()
@@ -185,6 +197,8 @@ def rotate_data_key(engine: Engine, old_key: bytes, new_key: bytes, *, batch: in
     if state is None:
         done.finished = True
         return done
+    if not state["done"] and settle_s > 0:
+        time.sleep(settle_s)
     for table, cols in personal_tables():
         while not state["done"].get(table.name + ":finished"):
             n = _batch(engine, table, cols, state, cipher, batch)

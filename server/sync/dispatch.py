@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.domain.operations import CATALOGUE, OpSpec, Scope
 from app.domain.role_ceiling import ceiling_refusal, within_ceiling
 from server.context import AppContext, TerminalPrincipal
+from server.crypto import StaleDataKey
 from server.db.models import Staff, Terminal
 from server.feed.writer import FeedWriter
 from server.sync import (
@@ -38,6 +39,7 @@ from server.sync import (
     proofs,
     shifts,
     sightings,
+    stock_reviews,
 )
 from server.sync.common import OpContext, Outcome, Rejected, parse_payload
 from sync.protocol import (
@@ -66,6 +68,7 @@ HANDLERS: dict[OpType, Handler] = {
     OpType.SHIFT_OPEN: shifts.shift_open,
     OpType.SHIFT_CLOSE: shifts.shift_close,
     OpType.CASH_MOVE: cash_movements.cash_move,
+    OpType.STOCK_ACCEPT: stock_reviews.stock_accept,
 }
 ORG_WIDE = frozenset(t for t, spec in CATALOGUE.items() if spec.scope is Scope.ORG)
 #: checks of the payload as sent, before it is parsed: the product rules see a price
@@ -194,7 +197,7 @@ def run_handler(
         if feed is not None:
             feed.truncate(mark)
         return Outcome(OpStatus.REJECTED, reason=exc.reason)
-    except OperationalError:
+    except (OperationalError, StaleDataKey):  # transient: nothing written, resent
         raise
     except Exception:  # a bug must not hold the queue: quarantine it, in words
         savepoint.rollback()

@@ -28,9 +28,6 @@ from tests.server.conftest import TEST_DATA_KEY
 from tests.server.support import PINS, make_tenant, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
-# The session servers' key: server/db/bulk_insert.py caches its insert plans (and their
-# sealing) per process, so in a pytest process that already ran a server the bulk order
-# writer seals with that server's key whatever this server's key is
 OLD = TEST_DATA_KEY
 NEW = base64.b64encode(b"new-data-key-for-rotation-test!!").decode()
 
