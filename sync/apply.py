@@ -30,6 +30,8 @@ Rules, and why:
 - Orders, their refunds and approvals: see sync/apply_orders.py.
 - Conflicts go to the local ``conflicts`` table (sync/conflicts.py); a conflict with a
   pending local ``conflict.resolve`` is held back, and a resolved one never reopens.
+- An accepted item of the reconciliation list (``stock_review``) is kept once by its key:
+  it leaves this till's list too.
 - The store's settings (``store``) update the one StoreSettings row, adopting the
   server's store id if the row still has another one. (The till also took the name
   ``store_settings`` until issue 13; no server ever sent it.)
@@ -47,7 +49,14 @@ from sqlalchemy.orm import Session
 
 from app.domain import stock_rules
 from app.domain.operations import CATALOGUE, Entity
-from app.store.models import OutboxOperation, Product, Staff, StockMovement, StoreSettings
+from app.store.models import (
+    OutboxOperation,
+    Product,
+    Staff,
+    StockMovement,
+    StockReview,
+    StoreSettings,
+)
 from sync import conflicts, state
 from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
 from sync.apply_context import ApplyContext, as_datetime, is_stale
@@ -139,7 +148,7 @@ def apply_conflict(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 STORE_FIELDS = ("name", "address", "tax_id", "currency", "locale", "tax_inclusive",
-                "receipt_footer", "till_limits")
+                "receipt_footer", "till_limits", "recount_share_ppm")
 
 
 def store_settings_row(s: Session, store_id: str, name: str = "") -> StoreSettings:
@@ -180,6 +189,20 @@ def apply_store(s: Session, ctx: ApplyContext, c: Change) -> bool:
     return update_store_settings(s, c.entity_id, c.data, c.version)
 
 
+def apply_stock_review(s: Session, ctx: ApplyContext, c: Change) -> bool:
+    """An item of the reconciliation list accepted at a till of the store (this one's own
+    comes back too: held already): it leaves this till's list."""
+    d = c.data
+    key = d.get("key")
+    if not isinstance(key, str) or not key or s.get(StockReview, key) is not None:
+        return False
+    s.add(StockReview(key=key, product_id=str(d.get("product_id") or ""),
+                      kind=str(d.get("kind") or ""), note=d.get("note"),
+                      actor_id=str(d.get("accepted_by") or ""),
+                      accepted_at=as_datetime(d.get("accepted_at")) or datetime.now(UTC)))
+    return True
+
+
 # Keyed by feed entity type (a Change's entity_type is the plain text of an Entity).
 APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
     Entity.PRODUCT: apply_product,  # a product change a run cannot take (sync/apply_bulk.py)
@@ -190,6 +213,7 @@ APPLIERS: dict[str, Callable[[Session, ApplyContext, Change], bool]] = {
     Entity.STORE: apply_store,
     Entity.APPROVAL: apply_approval,
     Entity.SHIFT: apply_shift,
+    Entity.STOCK_REVIEW: apply_stock_review,
 }
 # Entity types applied a run at a time (each run of consecutive changes of the type).
 RUNS: dict[str, Callable[[Page, list[Change]], None]] = {

@@ -206,6 +206,9 @@ class StoreState(State):
     receipt_footer: str | None
     version: int
     till_limits: dict[str, Any] | None = None  # app/domain/till_limits.py; None: defaults
+    recount_share_ppm: int | None = Field(
+        default=None, description="a count that moved stock by more than this share of what "
+        "the books said is listed for a recount (parts per million; 250000 = 25 %)")
 
 
 class ApprovalState(State):
@@ -257,6 +260,22 @@ class ShiftState(State):
         "ZReport.as_dict)")
 
 
+class StockReviewState(State):
+    """entity_type ``stock_review``: an item of the reconciliation list a stock clerk
+    accepted as it stands (every till of the store drops it from its list)."""
+
+    id: str
+    store_id: str
+    key: str = Field(description="the item (app/domain/stock_rules.py review_key)")
+    kind: str = Field(description="negative, count or compensation")
+    product_id: str
+    note: str | None
+    accepted_by: str
+    accepted_at: datetime | None
+    device_id: str | None
+    version: int
+
+
 STATE_MODELS: dict[Entity, type[State]] = {
     Entity.ORDER: OrderState,
     Entity.PRODUCT: ProductState,
@@ -267,6 +286,7 @@ STATE_MODELS: dict[Entity, type[State]] = {
     Entity.STORE: StoreState,
     Entity.APPROVAL: ApprovalState,
     Entity.SHIFT: ShiftState,
+    Entity.STOCK_REVIEW: StockReviewState,
 }
 
 

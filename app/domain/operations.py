@@ -47,6 +47,7 @@ class OpType(StrEnum):
     SHIFT_OPEN = "shift.open"
     SHIFT_CLOSE = "shift.close"
     CASH_MOVE = "cash.move"
+    STOCK_ACCEPT = "stock.accept"
 
 
 class Entity(StrEnum):
@@ -65,6 +66,7 @@ class Entity(StrEnum):
     STORE = "store"
     SHIFT = "shift"
     CASH_MOVEMENT = "cash_movement"
+    STOCK_REVIEW = "stock_review"
 
 
 class Conflicts(StrEnum):
@@ -223,6 +225,11 @@ CATALOGUE: dict[OpType, OpSpec] = {spec.type: spec for spec in (
            Permission(Action.CASH_MOVE, by_field="kind", by_value=_CASH_KIND),
            refers_to=(Reference("shift_id", Entity.SHIFT), Reference("approved_by", Entity.STAFF)),
            versions=Reference("shift_id", Entity.SHIFT), privileged_if="approved_by"),
+    # the stock clerk accepts an item of the reconciliation list as it stands: a new fact
+    # (two tills accepting one item: the second is applied with a flag, nothing twice)
+    OpSpec(OpType.STOCK_ACCEPT, p.StockAccept, Entity.STOCK_REVIEW, "the acceptance's id",
+           Permission(Action.STOCK_COUNT),
+           refers_to=(Reference("product_id", Entity.PRODUCT),)),
 )}
 
 

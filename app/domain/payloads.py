@@ -38,6 +38,10 @@ from app.domain.limits import (
     MAX_REASON,
     MAX_REFERENCE,
 )
+from app.domain.stock_rules import MAX_REVIEW_KEY
+
+#: an on-hand quantity (a sum of movements), in thousandths
+MAX_ON_HAND_MILLI = 10**15
 
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 #: An id: a UUID in its canonical 36-character form (the terminal makes UUIDv7s). Kept a
@@ -197,6 +201,23 @@ class StockAdjust(BaseModel):
                                       description="an exact count: the quantity counted")
     count_id: Uuid | None = Field(default=None,
                                   description="the count session this line belongs to")
+
+
+class StockAccept(BaseModel):
+    """The stock clerk accepts an item of the reconciliation list as it stands
+    (app/domain/stock_rules.py ``review_key``; docs/sync-protocol.md, "Stock counts")."""
+
+    review_id: Uuid = Field(description="the acceptance's id (= entity_id)")
+    key: str = Field(min_length=1, max_length=MAX_REVIEW_KEY,
+                     description="the item: negative:<product id>:<on hand milli>, "
+                     "count:<movement id> or compensation:<movement id>")
+    kind: Literal["negative", "count", "compensation"]
+    product_id: Uuid
+    on_hand_milli: int = Field(ge=-MAX_ON_HAND_MILLI, le=MAX_ON_HAND_MILLI,
+                               description="the product's on hand at the till when accepted")
+    moved_milli: QtyDelta = Field(default=0, description="what the count or compensation moved")
+    note: Reason | None = Field(default=None, description="why it is right as it stands")
+    accepted_at: datetime
 
 
 class ProductCreate(BaseModel):

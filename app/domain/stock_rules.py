@@ -69,3 +69,44 @@ def pulled_movement(held_kind: str | None, held_delta: int | None, kind: str, de
     if kind != COUNT_FIX and mine:
         return "skip"
     return "insert"
+
+
+# ------------------------------------------------------------------ the reconciliation list
+
+#: the kinds of item on the reconciliation list (app/services/stock_reconcile.py):
+#: negative stock, a count that moved stock a lot, the server's compensation (count_fix)
+NEGATIVE, LARGE_COUNT, COMPENSATION = "negative", "count", "compensation"
+REVIEW_KINDS = (NEGATIVE, LARGE_COUNT, COMPENSATION)
+#: the longest key an item is accepted under (``negative:<product id>:<on hand>``)
+MAX_REVIEW_KEY = 120
+
+
+def review_key(kind: str, ref: str, on_hand_milli: int = 0) -> str:
+    """The key an item is accepted under, the same on every till and on the server:
+    ``negative:<product id>:<on hand milli>`` (a negative quantity that changes comes
+    back), ``count:<movement id>``, ``compensation:<movement id>``."""
+    return f"{kind}:{ref}:{on_hand_milli}" if kind == NEGATIVE else f"{kind}:{ref}"
+
+
+def parse_review_key(key: str) -> tuple[str, str, int | None] | None:
+    """(kind, product or movement id, on hand of a negative item) of a key, or None for
+    one that is not the shape of :func:`review_key`."""
+    parts = key.split(":")
+    if len(parts) == 3 and parts[0] == NEGATIVE and parts[1]:
+        try:
+            qty = int(parts[2])
+        except ValueError:
+            return None
+        return (NEGATIVE, parts[1], qty) if qty < 0 and key == review_key(NEGATIVE, parts[1], qty) \
+            else None
+    if len(parts) == 2 and parts[0] in (LARGE_COUNT, COMPENSATION) and parts[1]:
+        return parts[0], parts[1], None
+    return None
+
+
+def recount_share_problem(share_ppm: object) -> str | None:
+    """Words for a recount share a store may not have (more than 0 %, at most 100 %)."""
+    if not isinstance(share_ppm, int) or isinstance(share_ppm, bool) \
+            or not 0 < share_ppm <= 1_000_000:
+        return "The recount share is more than 0 % and at most 100 % (1 to 1,000,000 ppm)"
+    return None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, JSONType, PersonalJSON, PersonalRecordJSON, utcnow
@@ -59,6 +59,29 @@ class StockMovement(Base):
     reference: Mapped[str | None] = mapped_column(String(100), default=None)
     actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
     device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StockReview(Base):
+    """An item of a store's reconciliation list a stock clerk accepted as it stands
+    (app/domain/stock_rules.py ``review_key``): who, when, why, from which till. One per
+    item and store: a second till accepting it too adds nothing."""
+
+    __tablename__ = "stock_reviews"
+    __table_args__ = (UniqueConstraint("store_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    org_id: Mapped[str] = mapped_column(String(36))
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    key: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(20))
+    product_id: Mapped[str] = mapped_column(String(36))
+    note: Mapped[str | None] = mapped_column(String(500), default=None)
+    accepted_by: Mapped[str] = mapped_column(String(36))
+    accepted_at: Mapped[datetime]
+    device_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    op_id: Mapped[str | None] = mapped_column(String(64), default=None)
+    version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -23,6 +23,7 @@ from server.db.commerce import (
     Shift,
     StockLevel,
     StockMovement,
+    StockReview,
 )
 from server.db.guards import RateLimitBucket, SignInLock
 from server.db.journal import (
@@ -54,7 +55,7 @@ from server.db.trading_day import CashMovement
 __all__ = [
     "Approval", "AuditEntry", "CashMovement", "Customer", "ServerMeta", "Base", "Conflict", "EnrollmentCode", "Event", "FeedEntry", "Order",
     "OrderLine", "Organization", "Payment", "ProcessedOp", "Product", "QuarantinedOp",
-    "Refund", "RefreshToken", "Shift", "Staff", "StockLevel", "StockMovement", "Store", "Terminal",
+    "Refund", "RefreshToken", "Shift", "Staff", "StockLevel", "StockMovement", "StockReview", "Store", "Terminal",
     "WebhookDelivery", "RateLimitBucket", "SignInLock",
     "JournalCheck", "JournalHead", "JournalLink", "JournalPending", "TerminalJournalHead",
     "AnalyticsDeletions", "AnalyticsOrder", "AnalyticsProducts", "AnalyticsRefunds",

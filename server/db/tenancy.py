@@ -36,6 +36,9 @@ class Store(Base):
     receipt_footer: Mapped[str] = mapped_column(String(1000), default="Thank you!")
     # the till limits by role (app/domain/till_limits.py); None: the defaults
     till_limits: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
+    # counts that moved stock by more than this share are listed for a recount (parts
+    # per million, app/domain/stock_rules.py); None: the default
+    recount_share_ppm: Mapped[int | None] = mapped_column(default=None)
     version: Mapped[int] = mapped_column(default=1)
     feed_position: Mapped[int] = mapped_column(default=0)
     feed_horizon: Mapped[int] = mapped_column(default=0)

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.domain import stock_rules
 from app.domain.feed_states import OrderLineState, OrderState, PaymentState
 from server.db.models import (
     Approval,
@@ -23,6 +24,7 @@ from server.db.models import (
     Staff,
     StockLevel,
     StockMovement,
+    StockReview,
     Store,
 )
 
@@ -210,8 +212,17 @@ def store_state(store: Store) -> dict[str, Any]:
     data: dict[str, Any] = {"id": store.id, "org_id": store.org_id}
     data.update({name: getattr(store, name) for name in STORE_SETTINGS})
     data["till_limits"] = store.till_limits
+    data["recount_share_ppm"] = (store.recount_share_ppm if store.recount_share_ppm is not None
+                                 else stock_rules.DEFAULT_RECOUNT_SHARE_PPM)
     data["version"] = store.version
     return data
+
+
+def stock_review_state(r: StockReview) -> dict[str, Any]:
+    """An accepted item of the store's reconciliation list (StockReviewState)."""
+    return {"id": r.id, "store_id": r.store_id, "key": r.key, "kind": r.kind,
+            "product_id": r.product_id, "note": r.note, "accepted_by": r.accepted_by,
+            "accepted_at": iso(r.accepted_at), "device_id": r.device_id, "version": r.version}
 
 
 def approval_state(a: Approval) -> dict[str, Any]:

@@ -50,6 +50,7 @@ from server.db.models import (
     Staff,
     StockLevel,
     StockMovement,
+    StockReview,
     Store,
 )
 from server.errors import ApiError, not_found
@@ -62,6 +63,7 @@ from server.feed.serialize import (
     shift_state,
     staff_state,
     stock_level_state,
+    stock_review_state,
     store_state,
 )
 from server.feed.service import consistent_read
@@ -164,6 +166,12 @@ def _shift_changes(session: Session, store: Store, cursor: int,
     return [_change(cursor, Entity.SHIFT, sh.id, sh.version, shift_state(sh)) for sh in rows]
 
 
+def _review_changes(session: Session, store: Store, cursor: int,
+                    rows: Sequence[StockReview]) -> list[Change]:
+    return [_change(cursor, Entity.STOCK_REVIEW, r.id, r.version, stock_review_state(r))
+            for r in rows]
+
+
 # The order of a snapshot: settings first; products before the stock levels and orders
 # that name them; orders before the approvals that name them.
 KINDS: tuple[Kind, ...] = (
@@ -178,6 +186,8 @@ KINDS: tuple[Kind, ...] = (
     Kind(Entity.APPROVAL, Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
          _approval_changes),
     Kind(Entity.SHIFT, Shift, Shift.id, lambda t: [Shift.store_id == t.store_id], _shift_changes),
+    Kind(Entity.STOCK_REVIEW, StockReview, StockReview.id,
+         lambda t: [StockReview.store_id == t.store_id], _review_changes),
 )
 _KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
 

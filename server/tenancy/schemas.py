@@ -33,6 +33,7 @@ class StoreOut(BaseModel):
     receipt_footer: str = ""
     version: int = 1
     till_limits: dict[str, Any] | None = None
+    recount_share_ppm: int | None = None
 
 
 class StorePatch(BaseModel):
@@ -49,6 +50,10 @@ class StorePatch(BaseModel):
         default=None, description="till limits by role (docs/staff-guide.md): "
         "line_discount_ppm and order_discount_ppm {role: ppm}, price_override, "
         "refund_without_receipt and no_sale [roles], auto_open_shift, over_short_threshold")
+    recount_share_ppm: int | None = Field(
+        default=None, ge=1, le=1_000_000,
+        description="the reconciliation list shows counts that moved stock by more than "
+        "this share of what the books said (parts per million: 250000 = 25 %)")
 
 
 class StaffIn(BaseModel):

@@ -2,7 +2,8 @@
 
 A varied day goes through the real server (till pushes and back-office calls: sales with
 a customer, a plan and payments, a refund, a deletion, a rejected request, stock, catalog
-edits, a conflict, store settings, a shift opened and closed), then the pull and the snapshot are read and each
+edits, a conflict, store settings, a shift opened and closed, an item of the
+reconciliation list accepted), then the pull and the snapshot are read and each
 change is checked against the model of its ``entity_type``: it validates, and it has no
 key the model does not declare (a client written from /openapi.json would miss it).
 """
@@ -61,6 +62,11 @@ def _day(t: Tenant) -> None:
                "approval_id": new_id(), "kind": "delete", "order_id": paid["entity_id"],
                "reason": "customer changed their mind", "requested_at": _now()})]
     ops[-1]["entity_id"] = approval_id = ops[-1]["payload"]["approval_id"]
+    review_id = new_id()
+    ops.append(t.term.op(OpType.STOCK_ACCEPT, review_id, stock, {
+        "review_id": review_id, "key": f"negative:{pid}:-1000", "kind": "negative",
+        "product_id": pid, "on_hand_milli": -1000, "note": "shelf checked",
+        "accepted_at": _now()}))
     shift_id = new_id()
     ops.append(t.term.op(OpType.SHIFT_OPEN, shift_id, cashier, {
         "shift_id": shift_id, "opened_at": _now(), "opening_float": 5000,
@@ -93,7 +99,7 @@ def _back_office(t: Tenant, product_id: str, order_id: str, paid_id: str,
             c.request("DELETE", f"/offline-orders/{order_id}", headers=headers,
                       json={"reason": "entered twice"}),
             c.patch(f"/stores/{t.store_id}", headers=t.login(Role.OWNER),
-                    json={"receipt_footer": "Thank you"}),
+                    json={"receipt_footer": "Thank you", "recount_share_ppm": 300_000}),
         ]
     for r in checks:
         assert r.status_code < 300, (r.request.url, r.text)

@@ -36,7 +36,7 @@ def test_an_answer_is_recorded_on_the_entity_whose_version_it_carries() -> None:
         "customer.upsert": (Entity.CUSTOMER, OTHER),
         "conflict.resolve": (Entity.CONFLICT, OTHER),
         "shift.open": (Entity.SHIFT, OTHER), "shift.close": (Entity.SHIFT, OTHER),
-        "cash.move": (Entity.SHIFT, OTHER)}
+        "cash.move": (Entity.SHIFT, OTHER), "stock.accept": (Entity.STOCK_REVIEW, OTHER)}
     assert push._target("gizmo.make", OTHER, {}) is None  # a type this till does not know
     assert set(push.LOCAL_MODELS) == {Entity.ORDER, Entity.PRODUCT, Entity.CUSTOMER,
                                       Entity.APPROVAL, Entity.SHIFT}
@@ -68,7 +68,7 @@ def test_the_terminal_side_by_the_kind_of_conflict() -> None:
 def test_the_apply_keys_by_feed_entity_type() -> None:
     assert apply.NON_BLOCKING_OPS == ("stock.adjust",)
     assert set(apply.APPLIERS) == {"product", "staff", "order", "stock_movement", "conflict",
-                                   "store", "approval", "shift"}
+                                   "store", "approval", "shift", "stock_review"}
     assert set(apply.RUNS) == {"product", "stock_level", "order"}
     assert set(apply.HOLDABLE) == {"product", "order", "staff", "store", "approval", "conflict",
                                    "shift"}

@@ -29,6 +29,10 @@ HEADERS = ("What", "Product", "SKU", "On hand", "Moved", "Why")
 KIND_TEXT = {stock_reconcile.NEGATIVE: "Below zero", stock_reconcile.COUNT: "Large count",
              stock_reconcile.COMPENSATION: "Late movement"}
 REVIEW_CHANGES = Changes(stock=True)
+SHARE_TIP = "Counts that moved stock by more than this share of what the books said are listed. "
+SHARE_HERE = "A store setting: an admin or the owner can change it"
+SHARE_FROM_SERVER = ("A store setting, the same on every till: an admin sets it in the "
+                     "store settings on the server")
 
 
 class ReconcilePage(QWidget):
@@ -60,9 +64,7 @@ class ReconcilePage(QWidget):
         self.share.setObjectName("recountShare")
         self.share.setRange(1, 100)
         self.share.setSuffix(" %")
-        self.share.setToolTip("Counts that moved stock by more than this share of what the "
-                              "books said are listed. A store setting: an admin or the owner "
-                              "can change it")
+        self.share.setToolTip(SHARE_TIP + SHARE_HERE)
         self.share.setMinimumHeight(44)
         self.share.setMaximumWidth(120)
         self.share.editingFinished.connect(self._share_edited)
@@ -113,16 +115,20 @@ class ReconcilePage(QWidget):
     def refresh(self) -> None:
         store = self.ctx.store
         self.ctx.ops.run(lambda: (stock_reconcile.items(store),
-                                  stock_reconcile.recount_share_ppm(store)), success=self._show)
+                                  stock_reconcile.recount_share_ppm(store),
+                                  stock_reconcile.enrolled(store)), success=self._show)
 
-    def _show(self, result: tuple[list[stock_reconcile.Item], int]) -> None:
-        rows, share = result
+    def _show(self, result: tuple[list[stock_reconcile.Item], int, bool]) -> None:
+        rows, share, enrolled = result
         self.rows, self._share_ppm = rows, share
         self.share.blockSignals(True)
         self.share.setValue(max(1, round(share / 10_000)))
         self.share.blockSignals(False)
-        # a store setting: offered to those who may change it (the service checks again)
-        self.share.setEnabled(allowed(self.ctx.actor.role, Action.SETTINGS_EDIT))
+        # a store setting: an enrolled till shows the server's (the same on every till of
+        # the store); a till with no server offers it to those who may change it (the
+        # service checks again)
+        self.share.setEnabled(not enrolled and allowed(self.ctx.actor.role, Action.SETTINGS_EDIT))
+        self.share.setToolTip(SHARE_TIP + (SHARE_FROM_SERVER if enrolled else SHARE_HERE))
         self.table.setRowCount(len(rows))
         for r, item in enumerate(rows):
             moved = qty_text(item.moved_milli, signed=True) if item.moved_milli else ""
