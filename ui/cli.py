@@ -64,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     export = sub.add_parser("export-outbox", help="write the waiting operations to a sealed "
                             "file for the server (sync by file, docs/backup-restore.md)")
     export.add_argument("file", type=Path)
+    keys_cmd = sub.add_parser("keys", help="the customer-data key (docs/terminal-setup.md)")
+    rotate = keys_cmd.add_subparsers(dest="keys_command", required=True).add_parser(
+        "rotate", help="re-seal every customer with a new key, in batches; stopped in the "
+        "middle, run it again to finish (the old key keeps opening older records)")
+    rotate.add_argument("--batch", type=int, default=200, help="customers per transaction")
     audit = sub.add_parser("audit", help="check this till's journal (docs/journal.md)")
     audit.add_subparsers(dest="audit_command", required=True).add_parser(
         "verify", help="verify the audit chain; exit 1 naming the first bad entry")
@@ -80,7 +85,24 @@ def _open(args: argparse.Namespace) -> LocalStore:
     data_dir = Path(args.data_dir or default_data_dir())
     if (data_dir / DB_FILE).exists() or (data_dir / STORE_MARKER).exists():
         tighten_tree(data_dir)  # files an older version or a copy left readable by others
-    return open_store(data_dir, passphrase=_passphrase(args))
+    return open_store(data_dir, passphrase=_passphrase(args),
+                      rotating=getattr(args, "command", None) == "keys")
+
+
+def _keys_rotate(store: LocalStore, args: argparse.Namespace) -> int:
+    from app.store.key_rotation import RotationRefused, rotate_key
+
+    try:
+        done = rotate_key(store, passphrase=_passphrase(args), batch=max(1, args.batch))
+    except RotationRefused as exc:
+        print(f"tillsync: {exc}", file=sys.stderr)
+        return 2
+    print(f"{'Finished the rotation: ' if done.resumed else ''}"
+          f"{count_of(done.customers, 'customer')} and "
+          f"{count_of(done.parked, 'parked sale')} re-sealed with the new customer-data key. "
+          "The old key is kept as a retired key: it opens what was sealed before "
+          "(the journal, answered operations, older backups).")
+    return 0
 
 
 def _audit_verify(store: LocalStore, args: argparse.Namespace) -> int:
@@ -204,6 +226,8 @@ def _main(args: argparse.Namespace, command: str) -> int:
             return 0
         if command == "audit":
             return _audit_verify(store, args)
+        if command == "keys":
+            return _keys_rotate(store, args)
         if command in ("enroll", "sync", "status"):
             from sync import commands
 

@@ -12,6 +12,7 @@ import hmac
 import os
 import re
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
@@ -35,11 +36,15 @@ def normalize_phone(phone: str) -> str:
 class PersonalDataCipher:
     """Encrypts and decrypts personal fields; computes the phone blind index."""
 
-    def __init__(self, data_key: bytes) -> None:
+    def __init__(self, data_key: bytes, retired: list[bytes] | None = None) -> None:
+        """``retired``: keys of earlier rotations (app/store/key_rotation.py), which only
+        open: what was sealed before a rotation and is never re-sealed (the journal's
+        entries, answered outbox operations, old backups) stays readable."""
         if len(data_key) != KEY_BYTES:
             raise ValueError("data key must be 32 bytes")
         self._aead = AESGCM(_derive(data_key, b"tillsync/pii/aes-gcm"))
         self._index_key = _derive(data_key, b"tillsync/pii/blind-index")
+        self._retired = [PersonalDataCipher(k) for k in retired or [] if k != data_key]
 
     def encrypt(self, plaintext: str | None, *, field: str) -> bytes | None:
         if plaintext is None or plaintext == "":
@@ -50,7 +55,7 @@ class PersonalDataCipher:
     def decrypt(self, blob: bytes | None, *, field: str) -> str | None:
         if blob is None:
             return None
-        return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode()).decode()
+        return self.open_bytes(blob, field=field).decode()
 
     def seal_bytes(self, data: bytes, *, field: str) -> bytes:
         """Bytes sealed with the data key (a backup of the store, app/store/backup.py)."""
@@ -59,7 +64,15 @@ class PersonalDataCipher:
 
     def open_bytes(self, blob: bytes, *, field: str) -> bytes:
         """The bytes :meth:`seal_bytes` sealed; InvalidTag with another key or field."""
-        return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode())
+        try:
+            return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], field.encode())
+        except InvalidTag:
+            for old in self._retired:
+                try:
+                    return old.open_bytes(blob, field=field)
+                except InvalidTag:
+                    continue
+            raise
 
     def phone_index(self, phone: str | None) -> str | None:
         if not phone:

@@ -13,6 +13,7 @@ Plaintext keyring backends (keyrings.alt) count as "no keyring".
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -159,3 +160,59 @@ def _missing(key_file: Path, where: str) -> str:
         "encrypted with it. Restore the keyring entry or data-key.enc from a backup; "
         "Tillsync will not make a new key over existing data."
     )
+
+
+# ---------------------------------------------------------------- rotation's key slots
+
+#: where a rotation keeps the new key until it is finished, and the keys it retired
+#: (app/store/key_rotation.py): beside the key, in the same place (keyring or file)
+NEXT, RETIRED = "next", "retired"
+
+
+def _slot_file(data_dir: Path, slot: str) -> Path:
+    return data_dir / KEY_FILE if not slot else data_dir / f"data-key.{slot}.enc"
+
+
+def _in_file(data_dir: Path) -> bool:
+    return (data_dir / KEY_FILE).exists()
+
+
+def read_slot(data_dir: Path, install_id: str, slot: str,
+              passphrase: str | None = None) -> list[bytes]:
+    """The keys kept in ``slot`` (NEXT: none or one; RETIRED: any number)."""
+    passphrase = passphrase or os.environ.get(PASSPHRASE_ENV)
+    if _in_file(data_dir):
+        path = _slot_file(data_dir, slot)
+        if not path.exists():
+            return []
+        if not passphrase:
+            raise KeyUnavailable(f"{path} holds a data key; set {PASSPHRASE_ENV}")
+        raw = read_key_file(path, passphrase)
+        return [raw[i:i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)]
+    try:
+        stored = keyring.get_password(SERVICE, f"data-key/{install_id}/{slot}")
+    except keyring.errors.KeyringError:  # no keyring: nothing kept there
+        return []
+    return [base64.b64decode(part) for part in (stored or "").split()]
+
+
+def write_slot(data_dir: Path, install_id: str, slot: str, found: list[bytes],
+               passphrase: str | None = None) -> None:
+    """Keep ``found`` in ``slot`` (empty: remove the slot); the main key with slot ''."""
+    passphrase = passphrase or os.environ.get(PASSPHRASE_ENV)
+    if _in_file(data_dir):
+        path = _slot_file(data_dir, slot)
+        if not found:
+            path.unlink(missing_ok=True)
+            return
+        if not passphrase:
+            raise KeyUnavailable(f"set {PASSPHRASE_ENV} to write {path}")
+        write_key_file(path, b"".join(found), passphrase)
+        return
+    account = f"data-key/{install_id}" + (f"/{slot}" if slot else "")
+    if not found:
+        with contextlib.suppress(keyring.errors.PasswordDeleteError):
+            keyring.delete_password(SERVICE, account)
+        return
+    keyring.set_password(SERVICE, account, " ".join(base64.b64encode(k).decode()
+                                                    for k in found))

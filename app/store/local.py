@@ -15,6 +15,7 @@ from app.store.models import Device, StoreSettings, SyncState
 
 DB_FILE = "tillsync.sqlite"
 KEY_CHECK = "local.data_key_check"  # sync_state row: fingerprint of the data key
+ROTATION = "local.data_key_rotation"  # sync_state row of an unfinished key rotation
 
 
 @dataclass
@@ -48,6 +49,7 @@ def open_store(
     passphrase: str | None = None,
     store_name: str = "Tillsync Store",
     device_code: str = "00",
+    rotating: bool = False,
 ) -> LocalStore:
     """Open (creating and migrating if new) the store in ``data_dir``.
 
@@ -72,8 +74,21 @@ def open_store(
         with db.read() as s:
             check = s.get(SyncState, KEY_CHECK)
             expected = check.value if check is not None else None
+            unfinished = s.get(SyncState, ROTATION) is not None
+        if unfinished and not rotating:
+            raise keys.KeyUnavailable(
+                "A rotation of the customer-data key is unfinished (the till was stopped "
+                "in the middle): run `tillsync keys rotate` again to finish it; nothing "
+                "is lost meanwhile. See docs/terminal-setup.md.")
         loaded = keys.load_or_create(data_dir, device_id, passphrase, create=expected is None)
         actual = keys.key_check(loaded.key)
+        if expected is not None and expected != actual and not unfinished:
+            from app.store.key_rotation import promote  # a finished rotation's last step
+
+            promoted = promote(data_dir, device_id, passphrase)
+            if promoted is not None and keys.key_check(promoted) == expected:
+                loaded = keys.LoadedKey(promoted, loaded.source)
+                actual = expected
         if expected is None:
             with db.write() as s:
                 s.merge(SyncState(key=KEY_CHECK, value=actual))
@@ -86,7 +101,12 @@ def open_store(
     except Exception:
         db.close()
         raise
-    cipher = PersonalDataCipher(loaded.key)
+    try:
+        retired = keys.read_slot(data_dir, device_id, keys.RETIRED, passphrase)
+    except Exception:
+        db.close()
+        raise
+    cipher = PersonalDataCipher(loaded.key, retired)  # retired keys: earlier rotations'
     db.set_cipher(cipher)
     try:
         upgrades.after_key_loaded(db, cipher)  # data upgrades a migration left for the key
