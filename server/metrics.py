@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
+
+from server.metrics_fleet import FleetCollector, LagReports, QueueClock
 
 #: (store id, order type, orders, gross revenue in minor units) per store and order type
 BusinessRows = Callable[[], list[tuple[str, str, int, int]]]
@@ -83,11 +85,24 @@ class Metrics:
             "tillsync_webhook_deliveries_total", "Webhook delivery attempts", ["outcome"],
             registry=self.registry,
         )
-        self.sync_lag = Gauge(
-            "tillsync_terminal_sync_lag_seconds",
-            "Age of the oldest operation a terminal had not synced, as of its last push",
-            ["store", "terminal"], registry=self.registry,
+        # per process, as they happen: how many pushes each group commit wrote together,
+        # and how long a push's chunk waited in the queue for the writer
+        self.group_size = Histogram(
+            "tillsync_group_commit_pushes", "Pushes written in one push-writer transaction",
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128), registry=self.registry,
         )
+        self.group_wait = Histogram(
+            "tillsync_group_commit_wait_seconds",
+            "Time a push's chunk waited for the push writer before its transaction began",
+            buckets=(.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5),
+            registry=self.registry,
+        )
+        # each till's reported sync lag, last seen, quarantine, conflicts, webhooks and
+        # the database pool, read at each scrape (server/metrics_fleet.py)
+        self.lag_reports = LagReports()
+        self.queue_clock = QueueClock()
+        self.fleet = FleetCollector()
+        self.registry.register(self.fleet)
         self.business = BusinessCollector()
         self.registry.register(self.business)
         self.journal = JournalCollector()

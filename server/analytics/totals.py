@@ -1,14 +1,12 @@
-"""The business figures /metrics shows, and each terminal's sync lag."""
+"""The business figures /metrics shows."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
-from server.context import AppContext, TerminalPrincipal
+from server.context import AppContext
 from server.db.analytics import AnalyticsTotals
 from server.metrics import BusinessRows
-
-MAX_LAG_S = 10 * 365 * 24 * 3600.0
 
 
 def reader(ctx: AppContext) -> BusinessRows:
@@ -21,11 +19,3 @@ def reader(ctx: AppContext) -> BusinessRows:
 
     return rows
 
-
-def note_lag(ctx: AppContext, terminal: TerminalPrincipal, age_s: float | None) -> None:
-    """The age of the oldest operation the terminal had not synced when it pushed (an
-    old till sends none: its gauge is left as it was)."""
-    if age_s is None or terminal.terminal_id is None:
-        return
-    ctx.metrics.sync_lag.labels(terminal.store_id, terminal.terminal_id).set(
-        min(max(age_s, 0.0), MAX_LAG_S))

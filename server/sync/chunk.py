@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from server import metrics_fleet
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.bulk_insert import execute_rows, insert_rows
@@ -66,6 +67,7 @@ class Batch:
         self.known: dict[str, tuple[str, dict[str, Any]]] = {}
         self.processed: list[dict[str, Any]] = []
         self.quarantined: list[dict[str, Any]] = []
+        self.lags: list[dict[str, str]] = []
         self.now = utcnow()
 
     def decide(self, pushes: list[tuple[TerminalPrincipal, list[Operation]]]
@@ -75,6 +77,10 @@ class Batch:
         revoked meanwhile (checked here, under the lock, whatever the token cache says)."""
         devices = [t.terminal_id for t, _ in pushes]
         assert len(set(devices)) == len(devices), "one chunk per device in a transaction"
+        metrics = self.ctx.metrics  # the group's size, and how long each push waited for it
+        metrics.group_size.observe(len(pushes))
+        for waited in metrics.queue_clock.waited([d for d in devices if d is not None]):
+            metrics.group_wait.observe(waited)
         conn = self.session.connection()
         rows = conn.execute(_LOCK_TERMINALS, {"ids": sorted(devices)})
         self.counters = {r.id: r.last_applied_seq for r in rows if not r.revoked}
@@ -91,6 +97,10 @@ class Batch:
             if terminal.terminal_id in self.counters
             else ApiError(401, "invalid_token", "Unknown or revoked terminal")
             for terminal, ops in pushes]
+        # each till's reported sync lag, and whether its push was held back at a gap
+        self.lags = metrics_fleet.lag_rows(self.ctx.metrics.lag_reports, {
+            t.terminal_id: d[1] for (t, _), d in zip(pushes, decided, strict=True)
+            if t.terminal_id is not None and not isinstance(d, ApiError)}, self.now)
         self.finish()
         return decided
 
@@ -132,6 +142,7 @@ class Batch:
         insert_rows(conn, QuarantinedOp.__table__, self.quarantined)
         execute_rows(conn, _UPDATE_TERMINAL, [{"tid": tid, "seq": seq, "now": self.now}
                                               for tid, seq in sorted(self.counters.items())])
+        metrics_fleet.write_lags(conn, self.lags)  # /metrics reads them (one row a till)
         self.feed.assign()
 
 

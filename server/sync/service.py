@@ -22,7 +22,6 @@ import anyio
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 
-from server.analytics import totals as analytics_totals
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.engine import READ
@@ -62,6 +61,8 @@ async def _write_chunk(ctx: AppContext, terminal: TerminalPrincipal, ops: list[O
     """One chunk through the push writer, retried on a transient database error."""
     for attempt in range(RETRIES):
         try:
+            if terminal.terminal_id is not None:  # how long it waits: /metrics
+                ctx.metrics.queue_clock.queued(terminal.terminal_id)
             results, gap, last = await asyncio.wrap_future(
                 writer_of(ctx).submit(ctx, terminal, ops))
         except OperationalError as exc:  # deadlock, lock timeout, lost connection
@@ -94,7 +95,8 @@ async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -
     results: list[OperationResult] = []
     gap_from: int | None = None
     last = 0
-    analytics_totals.note_lag(ctx, terminal, req.oldest_pending_age_s)
+    if terminal.terminal_id is not None:  # written by the push's transaction (chunk.py)
+        ctx.metrics.lag_reports.note(terminal.terminal_id, req.oldest_pending_age_s, utcnow())
     ops = taken_in(req.operations)
     for i in range(0, len(ops), CHUNK):
         done, gap, last = await _write_chunk(ctx, terminal, ops[i:i + CHUNK])
