@@ -90,7 +90,9 @@ STATUS_TEXT: dict[int, str] = {
          "`details.action`; see the permission table); `forbidden`; `above_ceiling` "
          "(`POST /auth/login` with a till's token, for a role above that till's ceiling); "
          "`store_scope` (`/analytics`: a manager asked for a store whose tills they do not "
-         "work on; `details.store_id`)",
+         "work on; `details.store_id`); `above_limit`: an order, an edit, a refund or a "
+         "refund request past the caller's till limits (`details.limit`, `details.allowed`, "
+         "`details.asked`, `details.breaches`)",
     404: "`not_found`: no such entity in the caller's organization (another "
          "organization's ids are not found either)",
     409: "`conflict` (a field changed since its base; `details.conflict_id`), `exists` (the "

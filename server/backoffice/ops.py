@@ -25,6 +25,7 @@ from server.db.models import Order, Staff, Store
 from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.sync.common import OpContext, Outcome, Rejected, staff_op_context
+from server.sync.order_limits import AboveLimit
 from sync.protocol import OpStatus, OpType
 
 Body = Callable[[OpContext], Any]
@@ -71,7 +72,8 @@ def run(
     org_wide: bool = False,
 ) -> tuple[Any, list[str]]:
     """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). A rejection is an
-    HTTP error (403 for a permission, 422 otherwise); nothing is written then.
+    HTTP error (403 for a permission, 403 ``above_limit`` past the caller's till limits,
+    422 otherwise); nothing is written then.
     ``org_wide`` (products): feed entries go to every store of the org, as for a push.
     The feed entries take their positions (under the store locks) as the last write.
 
@@ -100,6 +102,9 @@ def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str, op_type: Op
             try:
                 result = body(oc)
                 savepoint.commit()
+            except AboveLimit as exc:  # past the caller's till limits (issue 14)
+                savepoint.rollback()
+                raise ApiError(403, "above_limit", exc.reason, exc.details) from exc
             except Rejected as exc:
                 savepoint.rollback()
                 if "may not do" in exc.reason:

@@ -118,6 +118,10 @@ class RefundIn(BaseModel):
     method: str = Field(default="cash", min_length=1, max_length=MAX_METHOD)
     restock: bool = True
     reason: str = Field(min_length=3, max_length=MAX_REASON)
+    without_receipt: bool = Field(
+        default=False, description="refunded without the sale's receipt: a till limit by "
+        "role (the store's ``refund_without_receipt``); past the caller's limits 403 "
+        "``above_limit``, for a refund and for a request for one alike")
 
 
 class RefundOut(BaseModel):

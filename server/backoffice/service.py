@@ -29,7 +29,7 @@ from server.db.base import utcnow
 from server.db.models import AuditEntry, Order, Organization, Payment
 from server.errors import ApiError, not_found
 from server.feed.serialize import approval_state, order_state, payment_state
-from server.sync import approvals, order_edits, orders
+from server.sync import approvals, order_edits, order_limits, orders
 from server.sync.common import OpContext, Outcome
 from sync.payloads import ApprovalRequest, EntityUpdate, PaymentData, RefundCreate
 from sync.protocol import OpType
@@ -224,7 +224,7 @@ def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn
         data = RefundCreate(
             refund_id=body.refund_id, order_id=order_id, lines=body.lines, amount=body.amount,
             method=body.method, restock=body.restock, reason=body.reason,
-            approved_by=staff.staff_id, created_at=utcnow(),
+            approved_by=staff.staff_id, created_at=utcnow(), without_receipt=body.without_receipt,
         )
         outcome, flags = ops.run(ctx, staff, store_id, OpType.REFUND_CREATE, body.refund_id,
                                  data.model_dump(mode="json"), lambda oc: orders.refund_in(oc, data))
@@ -233,10 +233,18 @@ def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn
     request = ApprovalRequest(
         approval_id=new_id(), kind="refund", order_id=order_id, reason=body.reason,
         details={"lines": [li.model_dump() for li in body.lines], "amount": body.amount,
-                 "method": body.method, "restock": body.restock, "refund_id": body.refund_id},
+                 "method": body.method, "restock": body.restock, "refund_id": body.refund_id}
+        | ({"without_receipt": True} if body.without_receipt else {}),
         requested_at=utcnow(),
     )
+
+    def ask(oc: OpContext) -> Any:
+        # a request past the asker's own till limits is refused, not queued (403
+        # above_limit): the manager refunds it themselves, on their own limits
+        order_limits.check_staff_refund(oc.session, store_id, oc.actor, body.without_receipt,
+                                        what="refund request")
+        return approvals.request_in(oc, request)
+
     (approval, _), flags = ops.run(ctx, staff, store_id, OpType.APPROVAL_REQUEST,
-                                   request.approval_id, request.model_dump(mode="json"),
-                                   lambda oc: approvals.request_in(oc, request))
+                                   request.approval_id, request.model_dump(mode="json"), ask)
     return RefundOut(status="pending_approval", approval=approval_state(approval), flags=flags)

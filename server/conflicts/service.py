@@ -25,6 +25,7 @@ from server.sync.common import (
     staff_op_context,
 )
 from server.sync.order_edits import _apply, current_fields
+from server.sync.order_limits import AboveLimit
 from server.sync.orders import publish_order
 from server.sync.product_codes import InvalidValue
 from sync.payloads import ConflictResolve
@@ -161,6 +162,8 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
                 resolve_in(oc, conflict, body)
             except InvalidValue as exc:
                 raise ApiError(422, "invalid_value", exc.reason, exc.details) from exc
+            except AboveLimit as exc:  # an order's lines past the resolver's till limits
+                raise ApiError(403, "above_limit", exc.reason, exc.details) from exc
             except Rejected as exc:
                 status = 403 if "may not do" in exc.reason else 409
                 raise ApiError(status, "cannot_resolve", exc.reason) from exc

@@ -160,7 +160,7 @@ def carry_out(oc: OpContext, approval: Approval, note: str | None,
                 amount=d.get("amount", 0), method=d.get("method") or "cash",
                 restock=bool(d.get("restock", True)), reason=approval.reason,
                 approved_by=oc.actor.id, created_at=decided_at or utcnow(),
-                approval_id=approval.id)
+                approval_id=approval.id, without_receipt=d.get("without_receipt") is True)
         except ValidationError as exc:
             raise Rejected("the refund request's details are not valid: "
                            + describe_errors(exc, whole="details")) from exc

@@ -14,6 +14,7 @@ from app.domain.totals import Discount, DiscountError, compute
 from server.db.base import utcnow
 from server.db.models import Order, OrderLine
 from server.feed.serialize import line_state
+from server.sync import order_limits
 from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import merge_fields, record_conflict
 from server.sync.order_decision import line_ids_taken, line_inputs
@@ -130,6 +131,12 @@ def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
                          inclusive=order.tax_inclusive)
     except DiscountError as exc:
         raise Rejected(f"the edited discounts are not valid: {exc}") from exc
+    # the editor's till limits, on what the edit adds (server/sync/order_limits.py)
+    order_limits.check_edit(
+        oc.session, order.store_id, oc.actor, inclusive=order.tax_inclusive,
+        before=_edited_lines(oc, order, {}),
+        before_discount=Discount(order.order_discount_percent_ppm, order.order_discount_amount),
+        after=lines, after_discount=Discount(disc_ppm, disc_amount))
     with rules():
         order_rules.check_order_amounts({"subtotal": totals.subtotal, "total": totals.total})
     oc.session.execute(delete(OrderLine).where(OrderLine.order_id == order.id))

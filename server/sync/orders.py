@@ -32,7 +32,7 @@ from server.db.models import (
     StockMovement,
 )
 from server.feed.serialize import order_state, payment_state, refund_state_of
-from server.sync import bulk_run, till_limits
+from server.sync import bulk_run, order_limits, till_limits
 from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.order_decision import Envelope, Refused, decide, rules
 from server.sync.stock import apply_delta
@@ -114,6 +114,10 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
     if term.terminal_id is not None and till_limits.may_breach(oc.op.payload):
         till_limits.check_sale(oc.session, term.store_id, actor,
                                parsed or OrderCreate.model_validate(oc.op.payload))
+    elif term.terminal_id is None:  # the back office: the signed-in person's own limits
+        order_limits.check_staff_sale(oc.session, term.store_id, actor,
+                                      parsed or OrderCreate.model_validate(oc.op.payload),
+                                      known.products)
     session = oc.session
     session.add(Order(**decision.order))
     session.flush()
@@ -213,6 +217,9 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
         raise Rejected("a refund needs the approval of someone allowed to do refund.approve")
     if oc.terminal.terminal_id is not None:
         till_limits.check_refund(oc.session, oc.terminal.store_id, oc.actor, p)
+    else:  # the back office: the signed-in person refunds (or approves) on their own limits
+        order_limits.check_staff_refund(oc.session, oc.terminal.store_id, oc.actor,
+                                        p.without_receipt)
     order = load_order(oc, p.order_id)
     if oc.session.get(Refund, p.refund_id) is not None:
         settle(oc, p.approval_id, "refund", order.id)
