@@ -169,7 +169,8 @@ def test_accepted_with_the_keys_on_one_till_leaves_the_other_s_list(
         assert page.selected() is page.rows[target]
         QTest.mouseClick(page.note, Qt.MouseButton.LeftButton)
         type_text(page.note, "Sale was real")  # at a person's pace, Shift for the capital
-        assert page.note.text() == "Sale was real"
+        # the scanner filter holds a key for a moment (ui/scanner.py) before it is a person's
+        qtbot.waitUntil(lambda: page.note.text() == "Sale was real", timeout=3000)
         QTest.keyClick(page.note, Qt.Key.Key_F7)
         settle(desktop, qtbot, 150)
         assert [i.kind for i in page.rows if i.product_id == pid] == ["count"]
