@@ -29,7 +29,7 @@ from app.domain.cart import Cart
 from app.domain.order_rules import RuleError
 from app.domain.permissions import Action, PermissionDenied, require
 from app.domain.tender import Method, Tender, TenderError, apply_tenders
-from app.services import approvals, sales, till_limits
+from app.services import approvals, sales, shifts, till_limits
 from app.services.approvals import ApprovalError, RefundItem
 from app.store.local import LocalStore
 from app.store.models import Order
@@ -136,6 +136,10 @@ def record_exchange(store: LocalStore, actor: Actor, approver: Actor, order_id: 
     new_total = cart.totals().total
     tenders = tenders_for(returned, new_total, method, cash_given)
     _check_first(store, actor, approver, cart, sale_approver, tenders, note)
+    try:  # the new sale needs an open shift: opened (or refused) before anything is refunded
+        shifts.ensure_open(store, actor)
+    except shifts.ShiftError as exc:
+        raise ExchangeError(str(exc)) from exc
     try:
         approval_id = approvals.request_refund(store, actor, order_id, items, f"{note}: {reason}",
                                                method=method.value, restock=restock)

@@ -30,7 +30,7 @@ from app.domain.payloads import (
 from app.domain.permissions import Action, require
 from app.domain.schedule import PaymentPlan
 from app.domain.tender import AppliedTender, Tender, TenderError, apply_tenders
-from app.services import till_limits
+from app.services import shifts, till_limits
 from app.services.customers import CustomerDetails, decrypt, details_problem, upsert_in
 from app.store.local import LocalStore
 from app.store.models import Installment, Order, OrderLine, Payment, StockMovement
@@ -181,6 +181,9 @@ def record_sale(
 ) -> SaleResult:
     """Record the cart as an order with its payments. Partial payment leaves it pending.
 
+    Selling needs an open shift on this till: with none, the store's ``auto_open_shift``
+    opens one with a zero float first (app/services/shifts.ensure_open), else SaleError.
+
     A discount or price past the actor's till limits needs ``approver``, a manager who
     typed their PIN (an Actor with ``approval_key``): the sale then names them as
     ``approved_by`` and carries their proof (app/services/till_limits.py).
@@ -220,7 +223,13 @@ def record_sale(
             order_rules.check_plan_customer(plan.installments, customer)
         except RuleError as exc:
             raise SaleError(str(exc)) from exc
+    try:  # last: a sale refused above opens no shift
+        shifts.ensure_open(store, actor)
+    except shifts.ShiftError as exc:
+        raise SaleError(str(exc)) from exc
     with mutation(store.db, store.device_id, actor, SALE_RECORDED) as m:
+        if not shifts.has_open_shift(m):  # closed in between: nothing written
+            raise SaleError(shifts.NEEDS_A_SHIFT)
         m.approver = approver if approved_by else None
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None

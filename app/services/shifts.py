@@ -28,11 +28,17 @@ from app.services import shift_reports
 from app.store.base import utcnow
 from app.store.local import LocalStore
 from app.store.models import Shift
-from app.store.unit_of_work import Actor, mutation
+from app.store.unit_of_work import Actor, Mutation, mutation
 
 
 class ShiftError(ValueError):
     """A shift cannot be opened or closed as asked; the message is for the person at the till."""
+
+
+#: Why a sale is refused on a till with no open shift in a store that does not open one
+#: by itself.
+NEEDS_A_SHIFT = ("Open a shift first: selling needs an open shift on this till "
+                 "(Shift, Open shift)")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,34 @@ def open_shift(store: LocalStore, actor: Actor, opening_float: int | None = None
         m.emit(OpType.SHIFT_OPEN, shift.id, ShiftOpen(
             shift_id=shift.id, opened_at=m.at, opening_float=amount, float_counted=counted))
         return _view(shift)
+
+
+def has_open_shift(m: Mutation) -> bool:
+    """Whether this till has an open shift, read in the mutation's own transaction (a
+    sale checks under its write lock that no close came in between)."""
+    return m.cursor.execute("SELECT 1 FROM shifts WHERE device_id = ? AND status = 'open' "
+                            "LIMIT 1", (m.device.id,)).fetchone() is not None
+
+
+def ensure_open(store: LocalStore, actor: Actor) -> bool:
+    """Selling needs an open shift: with none open, open one with a zero float in
+    ``actor``'s name when the store opens shifts by themselves (its till limits'
+    ``auto_open_shift``, on by default), else ShiftError (:data:`NEEDS_A_SHIFT`).
+    Whether one was opened. The services that record a sale call it, so every path
+    obeys it (the register, the exchange)."""
+    from app.services import till_limits
+
+    if current_shift(store) is not None:
+        return False
+    if not till_limits.auto_open_shift(store):
+        raise ShiftError(NEEDS_A_SHIFT)
+    try:
+        open_shift(store, actor, 0)
+    except ShiftError:
+        if current_shift(store) is None:  # not a shift opened in the meantime
+            raise
+        return False
+    return True
 
 
 def close_shift(store: LocalStore, actor: Actor, counted_cash: int,

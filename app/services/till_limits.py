@@ -74,14 +74,3 @@ def may_open_drawer(store: LocalStore, actor: Actor) -> bool:
 def auto_open_shift(store: LocalStore) -> bool:
     """Whether selling with no open shift opens one with a zero float."""
     return limits(store).auto_open_shift
-
-
-def open_shift_if_needed(store: LocalStore, actor: Actor) -> bool:
-    """Before a sale: open a shift with a zero float when none is open and the store
-    opens shifts by themselves (``auto_open_shift``). Whether one was opened."""
-    from app.services import shifts
-
-    if shifts.current_shift(store) is not None or not auto_open_shift(store):
-        return False
-    shifts.open_shift(store, actor, 0)
-    return True

@@ -44,7 +44,8 @@ def test_a_backup_is_sealed_and_says_what_it_holds(store: LocalStore, actors, tm
     raw = path.read_bytes()
     assert b"SQLite format 3" not in raw and b"Cashier" not in raw  # nothing in clear
     header = files.read_header(path)
-    assert (header.orders, header.op_seq, header.device_id) == (3, 3, store.device_id)
+    # op_seq: the shift the first sale opened (auto_open_shift) and the three sales
+    assert (header.orders, header.op_seq, header.device_id) == (3, 4, store.device_id)
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert files.open_backup(path, store.cipher).startswith(b"SQLite format 3")
     tampered = path.with_name("tampered" + files.SUFFIX)

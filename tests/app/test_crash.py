@@ -110,15 +110,22 @@ def check_store(path: Path, device_id: str) -> int:
                            ("stock_movements", "order_id")):
             assert q(f"SELECT COUNT(*) FROM {table} WHERE {col} IS NOT NULL "
                      f"AND {col} NOT IN (SELECT id FROM orders)") == [(0,)], table
-        assert q("SELECT COUNT(*) FROM outbox WHERE entity_id NOT IN (SELECT id FROM orders)") == [(0,)]
+        # the shift the first sale opened by itself (the store's auto_open_shift): its op
+        # and audit entry are the only others
+        n_shifts = q("SELECT COUNT(*) FROM shifts")[0][0]
+        assert n_shifts <= 1 and q("SELECT COUNT(*) FROM shifts WHERE status = 'open'") == [
+            (n_shifts,)]
+        assert q("SELECT type, COUNT(*) FROM outbox WHERE entity_id NOT IN (SELECT id FROM orders) "
+                 "GROUP BY type") == ([("shift.open", 1)] if n_shifts else [])
         assert q("SELECT COUNT(*) FROM audit_log WHERE action = 'sale.record' "
                  "AND entity_id NOT IN (SELECT id FROM orders)") == [(0,)]
         # dense numbering, and the device row agrees with the rows
         n_orders = len(orders)
-        assert [r[0] for r in q("SELECT op_seq FROM outbox ORDER BY op_seq")] == list(range(1, n_orders + 1))
-        assert [r[0] for r in q("SELECT seq FROM audit_log ORDER BY seq")] == list(range(1, n_orders + 1))
+        n_ops = n_orders + n_shifts
+        assert [r[0] for r in q("SELECT op_seq FROM outbox ORDER BY op_seq")] == list(range(1, n_ops + 1))
+        assert [r[0] for r in q("SELECT seq FROM audit_log ORDER BY seq")] == list(range(1, n_ops + 1))
         ((op_seq, audit_seq, counter),) = q("SELECT op_seq, audit_seq, order_counter FROM device")
-        assert op_seq == audit_seq == counter == n_orders
+        assert op_seq == audit_seq == n_ops and counter == n_orders
         assert q("SELECT COUNT(DISTINCT reference) FROM orders") == [(n_orders,)]
     finally:
         con.close()

@@ -136,17 +136,19 @@ def test_gap_from_resends_from_the_missing_op(till_factory, tenant) -> None:
         term = s.get(Terminal, till.store.device_id)
         term.last_applied_seq = 0
         s.query(ProcessedOp).filter(ProcessedOp.device_id == term.id).delete()
-        from server.db.models import FeedEntry, Order, OrderLine, Payment, StockMovement
+        from server.db.models import FeedEntry, Order, OrderLine, Payment, Shift, StockMovement
         for model in (Payment, OrderLine):
             s.query(model).filter(model.order_id == s1.order_id).delete()
         s.query(StockMovement).filter(StockMovement.reference == s1.reference).delete()
-        s.query(FeedEntry).filter(FeedEntry.entity_id == s1.order_id).delete()
+        shift_id = s.query(Shift.id).filter(Shift.terminal_id == term.id).scalar()
+        s.query(FeedEntry).filter(FeedEntry.entity_id.in_([s1.order_id, shift_id])).delete()
         s.query(Order).filter(Order.id == s1.order_id).delete()
+        s.query(Shift).filter(Shift.id == shift_id).delete()  # (op 1: the shift s1 opened)
     report = till.sync()
     assert report.push.resent_from == 1
     with till.store.db.read() as s:
         assert s.scalars(select(OutboxOperation.status).order_by(OutboxOperation.op_seq)).all() \
-            == ["done", "done"]
+            == ["done", "done", "done"]
     with tenant.server.ctx.reader() as s:
         from server.db.models import Order
 

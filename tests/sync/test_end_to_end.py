@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.domain.permissions import Role
+from app.services import shifts
 from app.services.staff import sign_in
 from app.store.local import open_store
 from app.store.models import Device, Order, OutboxOperation, Payment, Staff, StoreSettings
@@ -68,12 +69,12 @@ def test_two_terminals_sell_offline_and_both_see_both_sales(till_factory, tenant
     a1 = a.sell(250)
     a2 = a.sell(400, qty_milli=2000)
     b1 = b.sell(999, pay=False)
-    assert read_status(a.store).waiting == 2
+    assert read_status(a.store).waiting == 3  # and the shift A's first sale opened
 
     ra = a.sync()
-    assert (ra.push.applied, ra.push.duplicates, ra.push.rejected) == (2, 0, [])
+    assert (ra.push.applied, ra.push.duplicates, ra.push.rejected) == (3, 0, [])
     rb = b.sync()
-    assert rb.push.applied == 1
+    assert rb.push.applied == 2
     a.sync()
 
     refs = {a1.reference, a2.reference, b1.reference}
@@ -115,15 +116,15 @@ def test_same_batch_pushed_twice_makes_one_order(till_factory, tenant) -> None:
         async with till.client() as c:
             return await c.push(ops), await c.push(ops)
 
-    first, second = asyncio.run(twice())
-    assert [r.status.value for r in first.results] == ["applied"]
-    assert [r.status.value for r in second.results] == ["duplicate"]
+    first, second = asyncio.run(twice())  # the shift the sale opened, and the sale
+    assert [r.status.value for r in first.results] == ["applied", "applied"]
+    assert [r.status.value for r in second.results] == ["duplicate", "duplicate"]
     assert server_count(till, ServerOrder, id=sale.order_id) == 1
     assert server_count(till, ServerPayment, order_id=sale.order_id) == 1
     report = till.sync()  # the outbox still says pending: the third send is a duplicate too
-    assert report.push.duplicates == 1 and report.push.applied == 0
+    assert report.push.duplicates == 2 and report.push.applied == 0
     with till.store.db.read() as s:
-        assert s.scalars(select(OutboxOperation.status)).all() == ["done"]
+        assert s.scalars(select(OutboxOperation.status)).all() == ["done", "done"]
 
 
 def test_cli_commands(till_factory, tenant, capsys, monkeypatch) -> None:
@@ -132,6 +133,8 @@ def test_cli_commands(till_factory, tenant, capsys, monkeypatch) -> None:
     from sync import commands
 
     till = till_factory("A")
+    shifts.open_shift(till.store, till.actor(), 0)  # a shift open and synced: one sale waits
+    till.sync()
     till.sell()
     ns = argparse.Namespace(key_passphrase_file=None)
     assert commands.run("status", till.store, ns) == 0

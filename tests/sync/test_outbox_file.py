@@ -40,22 +40,22 @@ def test_file_imported_twice_then_pushed_gives_each_sale_once(
         monkeypatch: pytest.MonkeyPatch) -> None:
     till = till_factory("A")
     orders = [till.sell(100 + i).order_id for i in range(7)]  # never pushed: an outage
-    path = tmp_path / "outbox.tsout"
+    path = tmp_path / "outbox.tsout"  # (8 ops: the shift the first sale opened, 7 sales)
     assert tillsync(["--data-dir", str(till.store.data_dir), "export-outbox", str(path)]) == 0
-    assert "Wrote 7 waiting operations (op_seq 1..7)" in capsys.readouterr().out
+    assert "Wrote 8 waiting operations (op_seq 1..8)" in capsys.readouterr().out
     raw = path.read_bytes()
     assert raw.startswith(MAGIC) and b"Coffee" not in raw  # sealed
-    assert read_header(raw)[0].count == 7
+    assert read_header(raw)[0].count == 8
 
     status, body = import_rest(tenant, raw)
     assert status == 200, body
-    assert (body["applied"], body["duplicate"], body["rejected"]) == (7, 0, 0)
+    assert (body["applied"], body["duplicate"], body["rejected"]) == (8, 0, 0)
     monkeypatch.setenv("TILLSYNC_SERVER_DATA_KEY", tenant.server.settings.server_data_key or "")
     args = Namespace(db=tenant.server.settings.database_url, file=path)
     assert cmd_import_outbox(args) == 0  # tillsync-server import-outbox, a second time
-    assert "0 applied, 7 applied before" in capsys.readouterr().out
+    assert "0 applied, 8 applied before" in capsys.readouterr().out
     report = till.sync()
-    assert report.push.duplicates == 7 and report.push.applied == 0
+    assert report.push.duplicates == 8 and report.push.applied == 0
     assert count(tenant, ServerOrder, orders) == 7
     assert count(tenant, ServerPayment, orders, "order_id") == 7
 
@@ -63,11 +63,12 @@ def test_file_imported_twice_then_pushed_gives_each_sale_once(
 def test_an_altered_file_or_another_org_or_a_cashier_is_refused(
         till_factory, tenant: Tenant, tmp_path: Path) -> None:
     till = till_factory("A")
-    till.sell(300)
+    till.sell(300)  # and the shift it opened: 2 ops
     path = tmp_path / "outbox.tsout"
     assert tillsync(["--data-dir", str(till.store.data_dir), "export-outbox", str(path)]) == 0
     raw = path.read_bytes()
-    altered = raw.replace(b'"count": 1', b'"count": 2')
+    altered = raw.replace(b'"count": 2', b'"count": 3')
+    assert altered != raw
     status, body = import_rest(tenant, altered)
     assert status == 422 and "altered" in body["error"]["message"]
     assert import_rest(tenant, raw, Role.CASHIER)[0] == 403
@@ -75,4 +76,4 @@ def test_an_altered_file_or_another_org_or_a_cashier_is_refused(
         status, body = import_rest(other, raw)
         assert status == 404
     assert import_rest(tenant, b"hello")[0] == 422
-    assert import_rest(tenant, raw)[1]["applied"] == 1
+    assert import_rest(tenant, raw)[1]["applied"] == 2

@@ -64,47 +64,47 @@ def _push(till: Till, server: ScriptedServer, batch_size: int) -> Any:
 
 def test_batches_go_in_order_and_every_result_is_written(till_factory: Any) -> None:
     till = till_factory("Batches")
-    sales = [till.sell(100 + i) for i in range(23)]
-    server = ScriptedServer(flags={2: ["price_changed"], 17: ["negative_stock"]})
+    sales = [till.sell(100 + i) for i in range(23)]  # op 1: the shift the first sale opened
+    server = ScriptedServer(flags={3: ["price_changed"], 18: ["negative_stock"]})
     report = _push(till, server, batch_size=5)
-    assert server.batches == [list(range(i, min(i + 5, 24))) for i in range(1, 24, 5)]
-    assert report.applied == 23 and report.pushed == 23 and report.duplicates == 0
-    assert _statuses(till) == ["done"] * 23
+    assert server.batches == [list(range(i, min(i + 5, 25))) for i in range(1, 25, 5)]
+    assert report.applied == 24 and report.pushed == 24 and report.duplicates == 0
+    assert _statuses(till) == ["done"] * 24
     with till.store.db.read() as s:
         orders = {o.id: o for o in s.scalars(select(Order))}
         results = {r.op_seq: r.result for r in s.scalars(select(OutboxOperation))}
     assert all(orders[sale.order_id].version == 1 for sale in sales)
     assert "price_changed" in orders[sales[1].order_id].flags
     assert "negative_stock" in orders[sales[16].order_id].flags
-    assert results[2]["status"] == "applied" and results[2]["flags"] == ["price_changed"]
+    assert results[3]["status"] == "applied" and results[3]["flags"] == ["price_changed"]
     assert sorted(report.flags.values()) == [["negative_stock"], ["price_changed"]]
 
 
 def test_a_gap_in_the_middle_resends_from_the_missing_op(till_factory: Any) -> None:
     till = till_factory("Gap")
     for i in range(12):
-        till.sell(100 + i)
+        till.sell(100 + i)  # op 1: the shift the first sale opened
     server = ScriptedServer(gap_on_batch=2)
     report = _push(till, server, batch_size=5)
     assert server.batches[:2] == [[1, 2, 3, 4, 5], [6, 7, 8, 9, 10]]
     assert server.batches[2][0] == 3  # everything from the missing op again, in order
     assert report.resent_from == 3
-    assert _statuses(till) == ["done"] * 12
-    assert server.applied == set(range(1, 13))
+    assert _statuses(till) == ["done"] * 13
+    assert server.applied == set(range(1, 14))
 
 
 def test_a_dropped_connection_keeps_what_was_answered_and_the_rest_pending(
         till_factory: Any) -> None:
     till = till_factory("Dropped")
     for i in range(12):
-        till.sell(100 + i)
+        till.sell(100 + i)  # op 1: the shift the first sale opened
     server = ScriptedServer(fail_on_batch=2)
     with pytest.raises(TransientError):
         _push(till, server, batch_size=5)
-    assert _statuses(till) == ["done"] * 5 + ["pending"] * 7
+    assert _statuses(till) == ["done"] * 5 + ["pending"] * 8
     with till.store.db.read() as s:
         attempts = dict(s.execute(select(OutboxOperation.op_seq, OutboxOperation.attempts)).all())
     assert [attempts[seq] for seq in range(6, 11)] == [1] * 5
     # the next sync sends the rest, once
     report = _push(till, ScriptedServer(), batch_size=5)
-    assert report.applied == 7 and _statuses(till) == ["done"] * 12
+    assert report.applied == 8 and _statuses(till) == ["done"] * 13

@@ -51,12 +51,12 @@ def test_lost_response_then_retry_creates_no_second_order_or_payment(till_factor
             ids = [x.order_id for x in sales]
             assert s.scalar(select(func.count()).select_from(ServerOrder)
                             .where(ServerOrder.id.in_(ids))) == 2
-        assert [op[2] for op in outbox(till)] == ["pending", "pending"]
+        assert [op[2] for op in outbox(till)] == ["pending"] * 3  # and the shift sale 1 opened
         assert service.status().online is False and "Offline" in (service.status().message or "")
         report = asyncio.run(service.run_once())  # the very same ops, same op_id and op_seq
-    assert report.push.duplicates == 2 and report.push.applied == 0
+    assert report.push.duplicates == 3 and report.push.applied == 0
     assert {op[0] for op in outbox(till)} == before
-    assert [op[2] for op in outbox(till)] == ["done", "done"]
+    assert [op[2] for op in outbox(till)] == ["done"] * 3
     with tenant.server.ctx.reader() as s:
         for sale in sales:
             assert s.scalar(select(func.count()).select_from(ServerOrder)
@@ -75,14 +75,15 @@ def test_cashier_delete_is_rejected_and_later_ops_still_apply(till_factory, tena
         m.emit(OpType.ORDER_DELETE, sale.order_id, OrderDelete(reason="rang up twice"), base_version=0)
     later = till.sell(120)
     report = till.sync()
-    assert report.push.applied == 2
+    assert report.push.applied == 3  # the shift the first sale opened, and the two sales
     assert len(report.push.rejected) == 1
     rejected = report.push.rejected[0]
     assert rejected.op_type == "order.delete" and "may not do order.delete" in rejected.reason
     ops = outbox(till)
     assert [(t, st) for _, t, st, _ in ops] == [
-        ("order.create", "done"), ("order.delete", "rejected"), ("order.create", "done")]
-    assert "may not do order.delete" in (ops[1][3] or "")
+        ("shift.open", "done"), ("order.create", "done"), ("order.delete", "rejected"),
+        ("order.create", "done")]
+    assert "may not do order.delete" in (ops[2][3] or "")
     with tenant.server.ctx.reader() as s:
         assert s.get(ServerOrder, later.order_id) is not None
         assert s.get(ServerOrder, sale.order_id).status == "pending"
@@ -227,7 +228,8 @@ def test_expired_cursor_resyncs_from_snapshot_and_keeps_the_outbox(till_factory,
         assert s.scalar(select(OutboxOperation.status)
                         .where(OutboxOperation.entity_id == waiting.order_id)) == "pending"
         assert s.scalar(select(func.count()).select_from(Staff)) >= 5
-    assert b.sync().push.applied == 1  # the outbox is replayed after the snapshot
+    assert b.sync().push.applied == 2  # the outbox (the shift the sale opened, the sale) is
+    # replayed after the snapshot
 
 
 def test_first_sync_uses_snapshot_with_progress(till_factory, tenant) -> None:

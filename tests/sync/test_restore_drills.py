@@ -93,7 +93,7 @@ def test_till_restored_from_its_backup_loses_and_repeats_nothing(
     assert report.recovery is not None and report.recovery.till_restored
     assert report.recovery.renumbered == 4 and len(report.recovery.references) == 4
     assert report.push.rejected == [] and report.push.applied == 4
-    assert outbox_states(till) == Counter({"done": 9})
+    assert outbox_states(till) == Counter({"done": 10})  # and the shift its first sale opened
     on_server = server_orders(tenant.server, tenant.store_id)
     assert_no_repeats(on_server)
     everyone = set(before_backup + after_backup + offline)
@@ -105,7 +105,7 @@ def test_till_restored_from_its_backup_loses_and_repeats_nothing(
     assert dict(here) == {i: r for i, r in on_server if i in everyone}
     with till.store.db.read() as s:  # the next sale continues after every used number
         device = s.get(type(till.store.device()), till.store.device_id)
-        assert device is not None and device.op_seq == 15
+        assert device is not None and device.op_seq == 16  # 15 sales and the shift
     later = till.sell(999)
     assert till.sync().push.applied == 1
     assert_no_repeats(server_orders(tenant.server, tenant.store_id))
@@ -134,7 +134,7 @@ def test_till_copied_back_by_hand_lines_up_after_its_first_refused_push(
     offline = [till.sell(300 + i).order_id for i in range(2)]
     report = till.sync()
     assert report.recovery is not None and report.recovery.renumbered == 2
-    assert outbox_states(till) == Counter({"done": 5})
+    assert outbox_states(till) == Counter({"done": 6})  # and the shift its first sale opened
     on_server = server_orders(tenant.server, tenant.store_id)
     assert_no_repeats(on_server)
     assert {i for i, _ in on_server} == set(first + second + offline)
@@ -254,7 +254,8 @@ def test_server_restored_from_backup_gets_back_every_order(backend: str, tmp_pat
         db.put_back()
         with server_on(settings, port) as restored:
             assert len(server_orders(restored, tenant.store_id)) == 8  # 10 synced sales lost
-            assert outbox_states(a) == Counter({"done": 11})  # nothing waiting on A
+            # nothing waiting on A (its 11 sales and the shift the first opened)
+            assert outbox_states(a) == Counter({"done": 12})
             report = a.sync()
             assert report.recovery is not None and report.recovery.server_restored
             assert report.recovery.resent == 6 and report.push.applied == 6

@@ -332,14 +332,14 @@ def test_shift_screenshots(desktop, qtbot, store, tmp_path):
 
 
 def test_sign_out_says_what_waits_to_sync_and_lets_the_person_go_on(desktop, qtbot, store):
-    _cash_sale(store)  # one sale waiting (the till is not enrolled: nothing is sent)
+    _cash_sale(store)  # the shift it opened and the sale wait (the till is not enrolled)
     sign_in(desktop, qtbot)
     window = desktop.window
     qtbot.mouseClick(window.status.signout_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: getattr(window, "unsynced_box", None) is not None
                     and window.unsynced_box.isVisible(), timeout=3000)
     text = window.unsynced_box.text()
-    assert "1 operation waits to sync; the oldest is" in text and "Sign out anyway?" in text
+    assert "2 operations wait to sync; the oldest is" in text and "Sign out anyway?" in text
     assert desktop.ctx.actor is not None  # nothing happens before the answer
     window.unsynced_box.button(QMessageBox.StandardButton.Yes).click()
     qtbot.waitUntil(lambda: desktop.ctx.actor is None, timeout=3000)

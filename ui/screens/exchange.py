@@ -38,7 +38,7 @@ from app.domain.money import MoneyError, div_round, parse
 from app.domain.order_rules import collected
 from app.domain.permissions import Action
 from app.domain.tender import Method
-from app.services import catalog, exchanges, order_detail, sales, till_limits
+from app.services import catalog, exchanges, order_detail, sales
 from app.services.approvals import RefundItem
 from app.services.changes import Changes
 from app.services.order_detail import OrderDetail
@@ -310,8 +310,7 @@ class ExchangeFlow(QObject):
         sale_approver = self.sale_approver
         cash_given = dialog.cash_given()
 
-        def run() -> exchanges.ExchangeResult:
-            till_limits.open_shift_if_needed(store, actor)
+        def run() -> exchanges.ExchangeResult:  # (no shift open: the service opens or refuses)
             return exchanges.record_exchange(store, actor, approver, order_id, items, cart, method, reason,
                                              restock=restock, sale_approver=sale_approver,
                                              cash_given=cash_given)

@@ -34,7 +34,7 @@ from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
 from app.domain.money import format_plain
 from app.domain.permissions import Action
-from app.services import catalog, catalog_edit, sales, till_limits
+from app.services import catalog, catalog_edit, sales
 from app.services.catalog import ProductNotForSale, UnknownBarcode
 from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
@@ -396,8 +396,7 @@ class RegisterScreen(QWidget):
         self.tender_dialog = None
         approver, store = self.guard.approver, self.ctx.store
 
-        def sell() -> sales.SaleResult:
-            till_limits.open_shift_if_needed(store, actor)  # the store's auto_open_shift
+        def sell() -> sales.SaleResult:  # (with no shift open, the service opens or refuses)
             return sales.record_sale(store, actor, cart, tenders, customer, plan=plan,
                                      approver=approver)
 
