@@ -11,6 +11,7 @@ Set TILLSYNC_WRITE_SCREENSHOTS=1 to write docs/screenshots/shift-*.png (1366x768
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -464,3 +465,59 @@ def test_a_cashiers_order_discount_within_the_limit_alone_past_it_with_a_pin(
     manager_id = next(p.id for p in staff.list_staff(store) if p.code == "1002")
     assert payload["approved_by"] == manager_id and op.actor_id != manager_id
     assert payload["order_discount_percent_ppm"] == 200_000
+
+
+def _unsynced_box(window, qtbot):  # noqa: ANN001, ANN202
+    qtbot.waitUntil(lambda: getattr(window, "unsynced_box", None) is not None
+                    and window.unsynced_box.isVisible(), timeout=3000)
+    return window.unsynced_box
+
+
+def test_switch_user_and_the_close_say_what_waits_and_the_z_keeps_it(desktop, qtbot, store):
+    """Issue 14 item 7: how many operations wait and how old the oldest is, at switching
+    user (No stays, Yes goes on) and at the close, and on the Z report."""
+    from datetime import UTC, datetime, timedelta
+
+    cashier = staff.sign_in(store, "1003", "3333")
+    shifts.open_shift(store, cashier, 0)
+    total = _cash_sale(store)
+    three_hours_ago = datetime.now(UTC) - timedelta(hours=3, minutes=5)
+    with store.db.write() as s:  # the shift.open has waited three hours (offline since)
+        first = s.scalars(select(OutboxOperation).order_by(OutboxOperation.op_seq)).first()
+        first.created_at = three_hours_ago
+    said = "2 operations wait to sync; the oldest is 3 hours old."
+    sign_in(desktop, qtbot)
+    window = desktop.window
+
+    qtbot.mouseClick(window.status.switch_button, Qt.MouseButton.LeftButton)
+    box = _unsynced_box(window, qtbot)
+    assert said in box.text() and "Switch user anyway?" in box.text(), box.text()
+    box.button(QMessageBox.StandardButton.No).click()
+    settle(desktop, qtbot)
+    assert desktop.ctx.actor is not None and window.root.currentIndex() == 1  # stayed
+    qtbot.mouseClick(window.status.switch_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.unsynced_box is not box and window.unsynced_box.isVisible(),
+                    timeout=3000)
+    window.unsynced_box.button(QMessageBox.StandardButton.Yes).click()
+    qtbot.waitUntil(lambda: desktop.ctx.actor is None, timeout=3000)
+    assert window.root.currentIndex() == 0
+
+    sign_in(desktop, qtbot)
+    window.show_screen("shift")
+    screen = window.shift
+    settle(desktop, qtbot)
+    qtbot.waitUntil(lambda: screen.current is not None, timeout=3000)
+    _key(desktop, qtbot, F.Key_F8)
+    count = _wait_dialog(qtbot, lambda: screen.dialog if isinstance(screen.dialog, CashCountDialog)
+                         and screen.dialog.expected is not None else None, CashCountDialog)
+    waiting = count.findChild(QWidget, "countWaiting")
+    assert waiting.isVisible() and said in waiting.text(), waiting.text()
+    type_text(count.total, f"{total / 100:.2f}")
+    press(count.total, F.Key_Return)  # the person goes on: the close is not held up
+    qtbot.waitUntil(lambda: "Z REPORT 1" in screen.report.toPlainText(), timeout=8000)
+    text = screen.report.toPlainText()
+    assert re.search(r"Waiting to sync +2\n", text), text
+    local = three_hours_ago.astimezone().strftime("%Y-%m-%d %H:%M")
+    assert re.search(rf"Oldest waiting since +{local}\n", text), text
+    z = shift_reports.z_report(store, 1)
+    assert (z.pending_operations, z.oldest_pending_at) == (2, three_hours_ago)
