@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -34,12 +35,26 @@ class LazyPrintService:
         self._store = store
         self._service: Any | None = None
         self._lock = threading.Lock()
+        self._before_start: list[Callable[[], None]] = []
+
+    def before_start(self, hook: Callable[[], None]) -> None:
+        """Run ``hook`` just before the service is built (at once if it already is), so
+        a listener (the window's slip relay) is in place before the first job can print,
+        whichever caller loads the service first."""
+        with self._lock:
+            if self._service is None:
+                self._before_start.append(hook)
+                return
+        hook()
 
     def load(self) -> Any:
         with self._lock:
             if self._service is None:
                 from printing.service import PrintService
 
+                for hook in self._before_start:
+                    hook()
+                self._before_start.clear()
                 self._service = PrintService(self._store)
             return self._service
 

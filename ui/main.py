@@ -52,6 +52,9 @@ class Desktop:
         self.ops = Ops()
         self.ctx = AppContext(store, self.ops, load_print_service(store))
         self.window = MainWindow(self.ctx)
+        before_start = getattr(self.ctx.printing, "before_start", None)
+        if before_start is not None:
+            before_start(self._listen_for_slips)
         self.wedge = WedgeScanner(self.ctx.scanner_config)
         self.wedge.install(app)
         self.dialog_focus = DialogFocus()
@@ -96,10 +99,15 @@ class Desktop:
                          failure=self._printing_failed)
 
     def _printing_ready(self) -> None:
-        if self._closed:  # printing loaded after the window closed: it must not listen for slips
+        if self._closed:  # printing loaded after the window closed: nothing to show
             return
-        self.window.listen_for_slips()
         self.window.status.refresh_printer()
+
+    def _listen_for_slips(self) -> None:
+        """The window hears of slips from before the print service can print its first job
+        (a job may print before the warm-up's success reaches the GUI thread)."""
+        if not getattr(self, "_closed", False):  # loaded after the window closed: no listening
+            self.window.listen_for_slips()
 
     def _printing_failed(self, exc: BaseException) -> bool:
         log.error("Could not start the print service", exc_info=exc)
