@@ -306,9 +306,19 @@ def record_sale(
 def record_payment(
     store: LocalStore, actor: Actor, order_id: str, tender: Tender, installment_id: str | None = None
 ) -> SaleResult:
-    """Take a further payment on a pending order (an installment, or paying off a balance)."""
+    """Take a further payment on a pending order (an installment, or paying off a balance).
+
+    Money taken goes into a shift, like a sale's: with none open, the store's
+    ``auto_open_shift`` opens one (else SaleError), so no payment falls between two Z
+    reports and out of every cash-up."""
     require(actor.role, Action.PAYMENT_RECORD)
+    try:
+        shifts.ensure_open(store, actor)
+    except shifts.ShiftError as exc:
+        raise SaleError(str(exc)) from exc
     with mutation(store.db, store.device_id, actor, OpType.PAYMENT_RECORD) as m:
+        if not shifts.has_open_shift(m):  # closed in between: nothing written
+            raise SaleError(shifts.NEEDS_A_SHIFT)
         order = m.session.get(Order, order_id)
         if order is None:
             raise SaleError("Order not found")

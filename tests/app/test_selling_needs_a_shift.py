@@ -87,3 +87,24 @@ def test_an_exchange_needs_an_open_shift_before_anything_is_refunded(store, acto
     assert _ops(store) == before and shifts.current_shift(store) is None
     with store.db.read() as s:
         assert s.scalars(select(Refund)).all() == []
+
+
+def test_a_later_payment_goes_into_a_shift_too(store, actors) -> None:
+    """An installment taken after the shift of its sale closed belongs to a shift (the
+    next Z counts it), never to the time between two shifts."""
+    from app.services.sales import record_payment
+
+    cashier = actors[Role.CASHIER]
+    shifts.open_shift(store, cashier, 0)
+    sold = record_sale(store, cashier, _cart(), [Tender(Method.CASH, 500)])  # 700 owed
+    shifts.close_shift(store, cashier, 500)
+    _no_auto_open(store)
+    before = _ops(store)
+    with pytest.raises(SaleError, match="Open a shift"):
+        record_payment(store, cashier, sold.order_id, Tender(Method.CASH, 300))
+    assert _ops(store) == before and shifts.current_shift(store) is None
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"auto_open_shift": True}))
+    record_payment(store, cashier, sold.order_id, Tender(Method.CASH, 300))
+    assert _ops(store) == [*before, OpType.SHIFT_OPEN, OpType.PAYMENT_RECORD]
+    assert shifts.expected_cash(store) == 300  # in the new shift's drawer, counted at its Z
