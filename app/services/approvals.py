@@ -208,6 +208,8 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
     problem = too_long("The note", note, MAX_DECISION_NOTE)
     if problem:
         raise ApprovalError(problem)
+    if approve:
+        _refund_needs_a_shift(store, approver, approval_id)
     with mutation(store.db, store.device_id, approver, OpType.APPROVAL_DECIDE) as m:
         above = till_ceiling.refusal(approver.name, approver.role, till_ceiling.read_ceiling(m.session))
         if above is not None:  # the server would quarantine the decision: say so here
@@ -227,6 +229,21 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
         else:
             require(approver.role, Action.REFUND_APPROVE)
             _apply_refund(m, approval)
+
+
+def _refund_needs_a_shift(store: LocalStore, approver: Actor, approval_id: str) -> None:
+    """A refund pays money back from this till: like a sale, it belongs to an open shift
+    (opened by the store's ``auto_open_shift``, else refused), so every Z counts it."""
+    from app.services import shifts  # shifts reaches the reports, which read refunds
+
+    with store.db.read() as s:
+        kind = s.scalar(select(Approval.kind).where(Approval.id == approval_id))
+    if kind != "refund":
+        return
+    try:
+        shifts.ensure_open(store, approver)
+    except shifts.ShiftError as exc:
+        raise ApprovalError(str(exc)) from exc
 
 
 def _record_decision(m: Mutation, approval: Approval, approve: bool, note: str | None) -> None:

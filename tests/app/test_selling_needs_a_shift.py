@@ -108,3 +108,28 @@ def test_a_later_payment_goes_into_a_shift_too(store, actors) -> None:
     record_payment(store, cashier, sold.order_id, Tender(Method.CASH, 300))
     assert _ops(store) == [*before, OpType.SHIFT_OPEN, OpType.PAYMENT_RECORD]
     assert shifts.expected_cash(store) == 300  # in the new shift's drawer, counted at its Z
+
+
+def test_a_refund_pays_back_within_a_shift(store, actors) -> None:
+    """A refund's money leaves this till's drawer: with no shift open it opens one by the
+    store's setting (else it is refused, nothing written), so the next Z counts it."""
+    from app.services.approvals import ApprovalError, refund_with_override
+
+    cashier, manager = actors[Role.CASHIER], actors[Role.MANAGER]
+    shifts.open_shift(store, cashier, 0)
+    sold = record_sale(store, cashier, _cart(), [Tender(Method.CASH, 1200)])
+    shifts.close_shift(store, cashier, 1200)
+    line = order_detail(store, sold.order_id).lines[0]
+    _no_auto_open(store)
+    with pytest.raises(ApprovalError, match="Open a shift"):
+        refund_with_override(store, cashier, manager, sold.order_id, [RefundItem(line.id, 1000)],
+                             "broken", method="cash")
+    with store.db.read() as s:
+        assert s.scalars(select(Refund)).all() == []
+    assert shifts.current_shift(store) is None
+    with store.db.write() as s:
+        s.execute(update(StoreSettings).values(till_limits={"auto_open_shift": True}))
+    refund_with_override(store, cashier, manager, sold.order_id, [RefundItem(line.id, 1000)],
+                         "broken", method="cash")
+    assert shifts.current_shift(store) is not None
+    assert shifts.expected_cash(store) == -1200  # paid out of the new shift's drawer
