@@ -80,12 +80,17 @@ def _load(data: bytes) -> sqlite3.Connection:
 
 
 def _cipher(data_dir: Path, header: BackupHeader, passphrase: str | None) -> PersonalDataCipher:
+    """The key the backup was sealed with: the current one, or one a rotation since
+    retired (the store then re-seals its customers with the current key when it next
+    opens, app/store/key_rotation.reseal_restored)."""
     loaded = keys.load_or_create(data_dir, header.device_id, passphrase, create=False)
-    if keys.key_check(loaded.key) != header.key_check:
-        raise BackupError("This backup was sealed with another data key than the one found "
-                          f"in the {loaded.source}; restore that key first "
-                          "(docs/backup-restore.md)")
-    return PersonalDataCipher(loaded.key)
+    retired = keys.read_slot(data_dir, header.device_id, keys.RETIRED, passphrase)
+    for key in (loaded.key, *retired):
+        if keys.key_check(key) == header.key_check:
+            return PersonalDataCipher(key)
+    raise BackupError("This backup was sealed with another data key than the one found "
+                      f"in the {loaded.source} (or any key it retired); restore that key "
+                      "first (docs/backup-restore.md)")
 
 
 def _set_aside(db: Path, now: datetime) -> Path | None:

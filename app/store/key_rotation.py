@@ -36,12 +36,14 @@ from sqlalchemy import select
 
 from app.store import audit, keys
 from app.store.crypto import KEY_BYTES, PersonalDataCipher
+from app.store.database import Database
 from app.store.local import KEY_CHECK, ROTATION, LocalStore
 from app.store.models import Customer, Device, SyncState
 from app.store.models_till_ui import ParkedSale
 
 BATCH = 200
 ROTATED = "data_key.rotated"
+RESEALED = "data_key.resealed_after_restore"
 FIELDS = ("name", "phone", "email")
 
 
@@ -149,3 +151,43 @@ def promote(data_dir: os.PathLike[str] | str, install: str,
         keys.write_slot(data_dir, install, "", [new], passphrase)
     keys.write_slot(data_dir, install, keys.NEXT, [], passphrase)
     return new
+
+
+def reseal_restored(db: Database, device_id: str, cipher: PersonalDataCipher, *,
+                    from_check: str, to_check: str, batch: int = BATCH) -> int:
+    """Bring a store restored from a backup taken before a rotation to the current key.
+
+    Why: the backup's customers are sealed (and their phones indexed) with a key the
+    till has since retired; phone look-ups with the current key would miss them, and
+    the store must not mix two keys for long. ``cipher`` seals with the current key and
+    opens with the retired ones too, so each batch is safe to do twice: killed in the
+    middle, the next opening starts again (the store's key check still names the
+    retired key) and loses nothing. Returns how many customers were re-sealed."""
+    after, count = "", 0
+    while True:
+        with db.write() as s:
+            rows = s.scalars(select(Customer).where(Customer.id > after)
+                             .order_by(Customer.id).limit(batch)).all()
+            for c in rows:
+                plain = {f: cipher.decrypt(getattr(c, f + "_enc"), field=f) for f in FIELDS}
+                for f in FIELDS:
+                    setattr(c, f + "_enc", cipher.encrypt(plain[f], field=f))
+                c.phone_index = cipher.phone_index(plain["phone"])
+        if not rows:
+            break
+        after, count = rows[-1].id, count + len(rows)
+    with db.write() as s:
+        parked = 0
+        for row in s.scalars(select(ParkedSale).where(ParkedSale.customer_enc.is_not(None))):
+            text = cipher.decrypt(row.customer_enc, field="parked_customer")
+            row.customer_enc = cipher.encrypt(text, field="parked_customer")
+            parked += 1
+        s.merge(SyncState(key=KEY_CHECK, value=to_check))
+        device = s.get(Device, device_id)
+        assert device is not None
+        audit.append(s, device, at=datetime.now(UTC), actor_id=device.id, action=RESEALED,
+                     entity_type="device", entity_id=device.id,
+                     changes={"key_check": {"before": from_check, "after": to_check},
+                              "customers": count, "parked_sales": parked},
+                     reason="restored from a backup taken before a key rotation")
+    return count

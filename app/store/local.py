@@ -89,20 +89,24 @@ def open_store(
             if promoted is not None and keys.key_check(promoted) == expected:
                 loaded = keys.LoadedKey(promoted, loaded.source)
                 actual = expected
+        retired = keys.read_slot(data_dir, device_id, keys.RETIRED, passphrase)
         if expected is None:
             with db.write() as s:
                 s.merge(SyncState(key=KEY_CHECK, value=actual))
+        elif expected != actual and any(keys.key_check(k) == expected for k in retired):
+            # a backup taken before a rotation was restored: its customers are sealed
+            # with a key this till has since retired; bring them to the current key
+            from app.store.key_rotation import reseal_restored
+
+            db.set_cipher(PersonalDataCipher(loaded.key, retired))
+            reseal_restored(db, device_id, PersonalDataCipher(loaded.key, retired),
+                            from_check=expected, to_check=actual)
         elif expected != actual:
             raise keys.KeyUnavailable(
                 f"The data key found in the {loaded.source} is not the key this store's "
                 "customer data was encrypted with. Restore the right keyring entry or "
                 "data-key.enc; Tillsync will not mix two keys in one store."
             )
-    except Exception:
-        db.close()
-        raise
-    try:
-        retired = keys.read_slot(data_dir, device_id, keys.RETIRED, passphrase)
     except Exception:
         db.close()
         raise

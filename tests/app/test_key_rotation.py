@@ -126,3 +126,52 @@ def test_killed_after_the_last_batch_the_store_finishes_the_swap_on_opening(
         assert not (data_dir / "data-key.next.enc").exists()
     finally:
         again.close()
+
+
+def test_a_backup_taken_before_a_rotation_restores_and_is_resealed(store, tmp_path: Path
+                                                                    ) -> None:  # type: ignore[no-untyped-def]
+    """Issue 16: a till's backup from before `keys rotate` opens with the retired key; the
+    restored store's customers come back under the current key (phone look-ups work
+    with it alone) and the re-seal is audited. Before: restore refused ('another data
+    key'), and the store could not have opened the file anyway."""
+    from app.services.backup import BackupPolicy, backup_now
+    from app.services.restore import restore
+
+    data_dir = store.data_dir
+    _seed(store)
+    path = backup_now(store, BackupPolicy(directory=tmp_path / "b")).path
+    key_rotation.rotate_key(store, passphrase=TEST_PASSPHRASE, batch=4)
+    store.close()
+    current = _key(data_dir, keys.KEY_FILE)
+    assert _key(data_dir, "data-key.retired.enc") != current
+
+    restore(data_dir, path, passphrase=TEST_PASSPHRASE, force=True)
+    back = open_store(data_dir, passphrase=TEST_PASSPHRASE)
+    try:
+        assert all(find_by_phone(back, p) is not None for p in PHONES)
+        with back.db.read() as s:
+            entry = s.scalars(select(AuditEntry).where(
+                AuditEntry.action == key_rotation.RESEALED)).one()
+            assert entry.changes["customers"] == len(PHONES)  # type: ignore[index]
+    finally:
+        back.close()
+    rows = _rows(data_dir)
+    alone = PersonalDataCipher(current)  # the current key alone opens every row now
+    assert _opens_with(alone, rows) == sorted(PHONES)
+    assert {r.phone_index for r in rows} == {alone.phone_index(p) for p in PHONES}
+    again = open_store(data_dir, passphrase=TEST_PASSPHRASE)  # opens plainly, nothing to do
+    again.close()
+
+
+def test_a_backup_under_an_unknown_key_is_refused_in_words(store, tmp_path: Path
+                                                            ) -> None:  # type: ignore[no-untyped-def]
+    from app.services.backup import BackupPolicy, backup_now
+    from app.services.restore import restore
+    from app.store.backup import BackupError
+
+    data_dir = store.data_dir
+    path = backup_now(store, BackupPolicy(directory=tmp_path / "b")).path
+    store.close()
+    keys.write_key_file(data_dir / keys.KEY_FILE, os.urandom(32), TEST_PASSPHRASE)
+    with pytest.raises(BackupError, match="another data key"):
+        restore(data_dir, path, passphrase=TEST_PASSPHRASE, force=True)
