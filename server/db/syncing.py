@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, JSONType, LogJSON, PersonalJSON, utcnow
@@ -36,6 +36,10 @@ class QuarantinedOp(Base):
     """A rejected operation with its reason, for admins to fix and resubmit."""
 
     __tablename__ = "quarantine"
+    # the open ones per store and till, for /metrics (migration 0017)
+    __table_args__ = (Index("ix_quarantine_open", "store_id", "device_id",
+                            sqlite_where=text("status = 'open'"),
+                            postgresql_where=text("status = 'open'")),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -58,6 +62,10 @@ class Conflict(Base):
     """Both sides of a change that could not be merged; nothing was overwritten."""
 
     __tablename__ = "conflicts"
+    # the open ones per store and till, for /metrics (migration 0017)
+    __table_args__ = (Index("ix_conflicts_open", "store_id", "device_id",
+                            sqlite_where=text("status = 'open'"),
+                            postgresql_where=text("status = 'open'")),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -115,7 +123,11 @@ class WebhookDelivery(Base):
     """One event to one webhook URL: attempts, next try, delivered or given up."""
 
     __tablename__ = "webhook_deliveries"
-    __table_args__ = (Index(None, "status", "next_attempt_at"),)
+    __table_args__ = (Index(None, "status", "next_attempt_at"),
+                      # the undelivered ones, for /metrics (migration 0017)
+                      Index("ix_webhook_deliveries_undelivered", "event_id",
+                            sqlite_where=text("status IN ('pending', 'failed')"),
+                            postgresql_where=text("status IN ('pending', 'failed')")))
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     event_id: Mapped[str] = mapped_column(ForeignKey("events.id"), index=True)
