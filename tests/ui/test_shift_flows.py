@@ -157,7 +157,9 @@ def _when_modal(cls: type, act: Callable[[QWidget], None]) -> None:
     QTimer.singleShot(0, poll)
 
 
-def _discount(desktop, qtbot, text: str) -> None:  # noqa: ANN001
+def _discount(desktop, qtbot, text: str, key: Qt.Key = F.Key_F5) -> None:  # noqa: ANN001
+    """Type ``text`` into the discount dialog that ``key`` opens at the register (F5 a
+    line's, F6 the order's) and press Enter, as a person does."""
     register = desktop.window.register
 
     def typed(dialog: QWidget) -> None:
@@ -168,7 +170,7 @@ def _discount(desktop, qtbot, text: str) -> None:  # noqa: ANN001
     desktop.window.activateWindow()
     qtbot.waitUntil(desktop.window.isActiveWindow, timeout=3000)
     register.scan.setFocus()
-    press(register.scan, F.Key_F5)
+    press(register.scan, key)
 
 
 def test_a_cashiers_discount_past_the_limit_needs_a_manager_pin(desktop, qtbot, store):
@@ -401,20 +403,6 @@ def test_no_sale_past_the_cashiers_limits_takes_a_manager_pin(desktop, qtbot, st
     assert (move.kind, move.actor_id) == ("no_sale", manager_id)
 
 
-def _order_discount(desktop, qtbot, text: str) -> None:  # noqa: ANN001
-    register = desktop.window.register
-
-    def typed(dialog: QWidget) -> None:
-        type_text(dialog.value, text)
-        press(dialog.value, F.Key_Return)
-
-    _when_modal(DiscountDialog, typed)
-    desktop.window.activateWindow()
-    qtbot.waitUntil(desktop.window.isActiveWindow, timeout=3000)
-    register.scan.setFocus()
-    press(register.scan, F.Key_F6)
-
-
 def test_a_cashiers_order_discount_within_the_limit_alone_past_it_with_a_pin(
         desktop, qtbot, store):
     """Issue 14 item 6: the order discount is offered to a cashier too; within their
@@ -430,11 +418,11 @@ def test_a_cashiers_order_discount_within_the_limit_alone_past_it_with_a_pin(
     settle(desktop, qtbot)
     qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
 
-    _order_discount(desktop, qtbot, "5%")  # within the cashier's 5 %: nothing asked
+    _discount(desktop, qtbot, "5%", F.Key_F6)  # within the cashier's 5 %: nothing asked
     settle(desktop, qtbot)
     assert register.guard.override is None and register.cart.order_discount.percent_ppm == 50_000
 
-    _order_discount(desktop, qtbot, "20%")  # past it: the PIN; cancelled, undone
+    _discount(desktop, qtbot, "20%", F.Key_F6)  # past it: the PIN; cancelled, undone
     override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
     assert any("20 % discount on the whole sale" in label.text()
                for label in override.findChildren(QLabel))
@@ -442,7 +430,7 @@ def test_a_cashiers_order_discount_within_the_limit_alone_past_it_with_a_pin(
     qtbot.waitUntil(lambda: register.guard.override is None, timeout=3000)
     assert register.cart.order_discount.percent_ppm == 50_000 and register.guard.approver is None
 
-    _order_discount(desktop, qtbot, "20%")
+    _discount(desktop, qtbot, "20%", F.Key_F6)
     override = _wait_dialog(qtbot, lambda: register.guard.override, QWidget)
     type_text(override.code, "1002")
     type_text(override.pin, "222222")

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
     QHBoxLayout,
-    QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
     QVBoxLayout,
@@ -40,9 +39,15 @@ from ui.context import AppContext
 from ui.dialogs.cash_count import CashCountDialog, CashMoveDialog
 from ui.dialogs.pin_override import PinOverrideDialog
 from ui.dialogs.unsynced import waiting_words
-from ui.widgets.common import action_button, heading
+from ui.widgets.common import HintedList, action_button, heading
 
 SHIFT_CHANGES = Changes(outbox=True)
+# What the empty panes say (a blank box tells a person nothing)
+NO_SHIFT_REPORT = "No shift is open. Press F2 to open one; then F7 shows an X report here."
+OPEN_SHIFT_REPORT = "Press F7 for an X report of this shift, or pick a past Z report below."
+NO_Z_REPORTS = "No Z reports yet. Closing a shift (F8) makes one."
+NO_MOVES = "No cash moved in or out yet: F3 pay in, F4 pay out, F5 cash drop."
+NO_MOVES_CLOSED = "Cash paid in and out shows here once a shift is open."
 SHIFT_ERRORS = (ShiftError, CashMovementError, CloseError)
 # (name, label, key, kind)
 ACTIONS = (
@@ -86,7 +91,7 @@ class ShiftScreen(QWidget):
         self.expected = heading("", "totalLine")
         self.expected.setObjectName("shiftExpected")
         self.expected.setWordWrap(True)
-        self.moves = QListWidget()
+        self.moves = HintedList("")
         self.moves.setObjectName("shiftMoves")
         self.moves.setMinimumHeight(60)  # a few movements; more scroll inside the list
         box.addWidget(self.status)
@@ -115,9 +120,10 @@ class ShiftScreen(QWidget):
         mono = QFont("DejaVu Sans Mono")
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.report.setFont(mono)
+        self.report.setPlaceholderText(NO_SHIFT_REPORT)
         box.addWidget(self.report, 3)
         box.addWidget(heading("Past Z reports (select one to see and reprint it)", "subtle"))
-        self.z_list = QListWidget()
+        self.z_list = HintedList(NO_Z_REPORTS)
         self.z_list.setObjectName("zList")
         self.z_list.itemActivated.connect(self._show_z)
         self.z_list.itemClicked.connect(self._show_z)
@@ -143,6 +149,8 @@ class ShiftScreen(QWidget):
         shift, expected, moves, zs = state
         self.current = shift
         money = self.ctx.money
+        self.report.setPlaceholderText(OPEN_SHIFT_REPORT if shift is not None else NO_SHIFT_REPORT)
+        self.moves.set_hint(NO_MOVES if shift is not None else NO_MOVES_CLOSED)
         if shift is None:
             self.status.setText("No shift is open on this till. Open one to start selling.")
             self.expected.setText("")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QListWidget,
     QPushButton,
     QTableView,
     QVBoxLayout,
@@ -84,4 +85,32 @@ class EmptyState(QWidget):
         layout.addStretch(1)
 
 
-__all__ = ["NoticeBar", "EmptyState", "action_button", "heading", "icon", "line_table", "RESOURCES"]
+class HintedList(QListWidget):
+    """A list that says what to do while it is empty ("No Z reports yet"), in the
+    list's own place, so an empty pane is never just a blank box."""
+
+    def __init__(self, hint: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hint = heading(hint, "emptyHint")
+        self.hint.setObjectName("listHint")
+        self.hint.setParent(self.viewport())
+        self.hint.setWordWrap(True)
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        for signal in (self.model().rowsInserted, self.model().rowsRemoved, self.model().modelReset):
+            signal.connect(self._show_hint)
+        self._show_hint()
+
+    def set_hint(self, text: str) -> None:
+        self.hint.setText(text)
+        self._show_hint()
+
+    def _show_hint(self, *_args: object) -> None:
+        self.hint.setVisible(self.count() == 0 and bool(self.hint.text()))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self.hint.setGeometry(self.viewport().rect().adjusted(8, 8, -8, -8))
+
+
+__all__ = ["NoticeBar", "EmptyState", "HintedList", "action_button", "heading", "icon", "line_table", "RESOURCES"]

@@ -28,6 +28,7 @@ from ui.widgets.common import icon
 
 REFRESH_MS = 15_000
 PERSON_WIDTH = 150
+QWIDGETSIZE_MAX = (1 << 24) - 1  # Qt's "no maximum"
 
 
 def _ago(when: datetime | None) -> str:
@@ -97,7 +98,7 @@ class SyncStatusBar(QStatusBar):
         self.printer.clicked.connect(self.open_print_queue)
         self.person = QLabel()
         self.person.setObjectName("signedInPerson")
-        self.person.setMaximumWidth(PERSON_WIDTH)  # a long name is cut, never pushes the buttons off
+        # a long name is shortened with "…" (fit()), never pushes the buttons off
         for w in (self.online, self.waiting, self.last_sync, self.conflicts, self.clock, self.disk,
                   self.mode):
             w.setProperty("role", "statusItem")
@@ -149,7 +150,7 @@ class SyncStatusBar(QStatusBar):
             self._say(self.person, f"{actor.name} ({actor.role.value})", actor.name)
         else:
             self._say(self.person, "Not signed in", "Not signed in")
-        self.person.setToolTip(f"Signed in: {actor.name}" if actor else "")
+        self.person.setToolTip(f"Signed in: {actor.name} ({actor.role.value})" if actor else "")
         self.switch_button.setVisible(actor is not None)
         self.signout_button.setVisible(actor is not None)
         self.fit()
@@ -238,20 +239,22 @@ class SyncStatusBar(QStatusBar):
         label.setText(full)
 
     def fit(self) -> None:
-        """Make the left-hand items fit beside the buttons: the short words first, then
-        the last sync time goes into the online label's tooltip. A status bar whose
-        items want more than its width lays them over one another ("Last sync" over
-        "0 conflicts" at 1024 px); this never lets them want more."""
+        """Make the left-hand items fit beside the buttons: first the signed-in person's
+        name without the role, then the short words, then the last sync time goes into the
+        online label's tooltip; only then is a long name shortened, with "…" (the whole
+        name is in its tooltip). A status bar whose items want more than its width lays
+        them over one another ("Last sync" over "0 conflicts" at 1024 px); this never lets
+        them want more, and never cuts a name mid-letter."""
         for label, (full, _short) in self._words.items():
             label.setText(full)
         self.last_sync.setVisible(True)
         self.online.setToolTip(self._online_tip)
-        self.person.setMaximumWidth(max(PERSON_WIDTH, self.person.sizeHint().width()))  # all of it if it fits
-        for step in ("name", "short", "hide", "person"):
+        self.person.setMaximumWidth(QWIDGETSIZE_MAX)
+        for step in ("role", "short", "hide", "name", "person"):
             if self._needed() <= self.width():
-                return
-            if step == "name":
-                self.person.setMaximumWidth(PERSON_WIDTH)
+                break
+            if step == "role":
+                self.person.setText(self._words[self.person][1])
             elif step == "short":
                 for label, (_full, short) in self._words.items():
                     label.setText(short)
@@ -259,7 +262,15 @@ class SyncStatusBar(QStatusBar):
                 self.last_sync.setVisible(False)
                 self.online.setToolTip(f"{self._online_tip}\n{self.last_sync.toolTip()}".strip())
             else:  # the name is in its tooltip too
-                self.person.setMaximumWidth(PERSON_WIDTH * 2 // 3)
+                self._elide_person(PERSON_WIDTH if step == "name" else PERSON_WIDTH * 2 // 3)
+
+    def _elide_person(self, width: int) -> None:
+        """The name shortened with "…" to fit ``width`` pixels, never cut mid-letter."""
+        margins = self.person.contentsMargins()
+        room = width - margins.left() - margins.right() - 8  # the style sheet's 4 px padding each side
+        text = self._words[self.person][1]
+        self.person.setText(self.person.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, room))
+        self.person.setMaximumWidth(width)
 
     def _needed(self) -> int:
         """The width every visible item asks for, with the bar's gaps between them."""

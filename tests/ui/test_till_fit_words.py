@@ -1,0 +1,88 @@
+"""Issue 21 (the screens as staff see them at 1024x768 and 1366x768): the signed-in
+name is never cut mid-letter in a tight status bar, the shift page's empty panes say
+what to do, and the exchange dialog shows several new items at once."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtWidgets import QApplication, QLabel
+
+from app.domain.permissions import Role
+from app.store.unit_of_work import Actor
+from sync.status import SyncStatus
+from tests.ui.conftest import settle, sign_in
+
+TITLE_BAR = 32
+
+
+def _shows_whole(label: QLabel) -> bool:
+    """Every letter of the label's text has room."""
+    return label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width()
+
+
+def test_the_signed_in_name_is_whole_in_a_tight_status_bar(desktop, qtbot):
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    qtbot.wait(50)
+    sign_in(desktop, qtbot, "1002", "222222")
+    bar = window.status
+    bar.show_status(SyncStatus(online=False, enrolled=False, waiting=0, rejected=0, conflicts=0, last_sync=None))
+    bar.show_printer(None, 0)
+    settle(desktop, qtbot, 50)
+    QApplication.processEvents()
+    assert window.size() == QSize(1024, 768 - TITLE_BAR)
+    assert bar.person.text().startswith("Max Manager"), bar.person.text()
+    assert _shows_whole(bar.person), (bar.person.text(), bar.person.width())
+    assert "manager" in bar.person.toolTip()
+
+    # a name too long for any bar is shortened with "…", the whole of it in the tooltip
+    long_name = "Bartholomew Featherstonehaugh-Worthington the Third"
+    desktop.ctx.set_actor(Actor(staff_id=desktop.ctx.actor.staff_id, name=long_name, role=Role.MANAGER))
+    bar.show_status(SyncStatus(online=False, enrolled=True, waiting=12_345, rejected=12, conflicts=3,
+                               last_sync=None, syncing=True))
+    QApplication.processEvents()
+    assert window.size() == QSize(1024, 768 - TITLE_BAR)
+    assert bar.person.text().endswith("…"), bar.person.text()
+    assert _shows_whole(bar.person), (bar.person.text(), bar.person.width())
+    assert long_name in bar.person.toolTip()
+    assert bar.switch_button.isVisible() and bar.signout_button.isVisible()
+    assert bar.signout_button.geometry().right() <= bar.width()
+
+
+def _hint_seen(hint: QLabel) -> bool:
+    return hint.isVisible() and hint.width() > 100 and hint.height() > 20
+
+
+def test_the_shift_pages_empty_panes_say_what_to_do(desktop, qtbot, store):
+    from app.services import shift_reports, shifts, staff
+    from tests.ui.keys import press
+
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    sign_in(desktop, qtbot, "1002", "222222")
+    window.show_screen("shift")
+    screen = window.shift
+    settle(desktop, qtbot, 80)
+    assert screen.report.toPlainText() == ""
+    assert "F2" in screen.report.placeholderText()
+    assert _hint_seen(screen.z_list.hint) and screen.z_list.hint.text().startswith("No Z reports yet")
+    assert _hint_seen(screen.moves.hint)
+
+    manager = staff.sign_in(store, "1002", "222222")
+    shifts.open_shift(store, manager, 10_000)
+    screen.refresh()
+    settle(desktop, qtbot, 80)
+    qtbot.waitUntil(lambda: screen.current is not None, timeout=3000)
+    assert "Press F7 for an X report" in screen.report.placeholderText()
+    assert "F3 pay in" in screen.moves.hint.text() and _hint_seen(screen.moves.hint)
+    assert _hint_seen(screen.z_list.hint)
+
+    screen.moves.setFocus()
+    press(screen.moves, Qt.Key.Key_F7)  # the X report takes the pane
+    qtbot.waitUntil(lambda: "X REPORT" in screen.report.toPlainText().upper(), timeout=3000)
+
+    shift_reports.close_shift(store, manager, counted_cash=10_000)
+    screen.refresh()
+    settle(desktop, qtbot, 80)
+    qtbot.waitUntil(lambda: screen.z_list.count() == 1, timeout=3000)
+    assert not screen.z_list.hint.isVisible()  # a Z in the list: no hint over it
