@@ -4,13 +4,15 @@ what to do, and the exchange dialog shows several new items at once."""
 
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.permissions import Role
 from app.store.unit_of_work import Actor
 from sync.status import SyncStatus
-from tests.ui.conftest import settle, sign_in
+from tests.ui.conftest import settle, sign_in, wedge_burst
+from tests.ui.keys import type_text
 
 TITLE_BAR = 32
 
@@ -86,3 +88,46 @@ def test_the_shift_pages_empty_panes_say_what_to_do(desktop, qtbot, store):
     settle(desktop, qtbot, 80)
     qtbot.waitUntil(lambda: screen.z_list.count() == 1, timeout=3000)
     assert not screen.z_list.hint.isVisible()  # a Z in the list: no hint over it
+
+
+@pytest.mark.parametrize(("width", "height"), ((1024, 768), (1366, 768)))
+def test_the_exchange_shows_three_new_items_at_once(desktop, qtbot, store, tmp_path, width, height):
+    """At 1024x768 the new-items table once showed about one row beside everything else."""
+    from app.domain.cart import Cart
+    from app.domain.tender import Method, Tender
+    from app.services import catalog, sales, staff
+    from tests.ui.conftest import barcodes
+    from tests.ui.keys import press
+    from tests.ui.test_manager_flows import open_detail
+
+    window = desktop.window
+    window.resize(width, height - TITLE_BAR)
+    cashier = staff.sign_in(store, "1003", "3333")
+    cart = Cart(tax_inclusive=True)
+    codes = barcodes(store, 8)
+    for code, _name in codes[:4]:
+        cart.add(catalog.line_for_scan(store, code))
+    sold = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, cart.totals().total)])
+    sign_in(desktop, qtbot, "1002", "222222")
+    screen = open_detail(desktop, qtbot, sold.order_id)
+    qtbot.mouseClick(screen.buttons["exchange"], Qt.MouseButton.LeftButton)
+    dialog = screen.exchange.dialog
+    qtbot.waitExposed(dialog)
+    press(next(iter(dialog.spins.values())), Qt.Key.Key_Up)
+    for code, _name in codes[4:8]:
+        dialog.finder.field.setFocus()
+        wedge_burst(code)
+        settle(desktop, qtbot, 30)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 4, timeout=5000)
+    type_text(dialog.reason, "Wrong size")
+    QApplication.processEvents()
+    dialog.grab().save(str(tmp_path / f"exchange-{width}x{height}.png"))
+    assert dialog.height() <= height - TITLE_BAR, dialog.height()
+    table = dialog.new_table
+    shown = table.viewport().height() // table.verticalHeader().defaultSectionSize()
+    assert shown >= 3, (table.viewport().height(), dialog.height())
+    last = table.visualRect(dialog.model.index(3, 0))  # the item just scanned is in view
+    assert table.viewport().rect().contains(last), (last, table.viewport().rect())
+    for w in (dialog.ok_button, dialog.restock, dialog.reason, dialog.method):
+        assert w.isVisible() and dialog.rect().contains(w.mapTo(dialog, w.rect().bottomRight())), w.objectName()
+    dialog.reject()

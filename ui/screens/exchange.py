@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QDoubleSpinBox,
     QGridLayout,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
@@ -52,6 +53,7 @@ from ui.widgets.common import heading, line_table
 from ui.widgets.product_search import ProductSearch
 
 EXCHANGE_CHANGES = Changes(orders=True, approvals=True, stock=True, outbox=True)
+NEW_ROW, NEW_ROWS_SHOWN = 36, 3  # the new items' row height; rows always in view
 METHODS = (("Cash", Method.CASH), ("Card", Method.CARD), ("Other", Method.OTHER))
 
 
@@ -84,8 +86,11 @@ class ExchangeDialog(FormDialog):
         self.finder.product_chosen.connect(lambda row: self.add_product(row.id))
         self.body.insertWidget(4, self.finder)
         self.model = CartModel(self.cart, ctx.money)
-        self.new_table = line_table("exchangeNew", self.model, 36)
-        self.new_table.setMaximumHeight(150)
+        self.new_table = line_table("exchangeNew", self.model, NEW_ROW)
+        # three new items always show, on a 768-pixel till too; more scroll inside
+        chrome = self.new_table.horizontalHeader().sizeHint().height() + 2 * self.new_table.frameWidth()
+        self.new_table.setMinimumHeight(chrome + NEW_ROW * NEW_ROWS_SHOWN)
+        self.new_table.setMaximumHeight(chrome + NEW_ROW * (NEW_ROWS_SHOWN + 1))
         for col in range(1, self.model.columnCount()):
             self.new_table.horizontalHeader().setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.body.insertWidget(5, self.new_table)
@@ -111,9 +116,12 @@ class ExchangeDialog(FormDialog):
         self.reason = QLineEdit()
         self.reason.setObjectName("exchangeReason")
         self.reason.setPlaceholderText("Why? (kept with both orders)")
-        self.form.addRow("Difference by", self.method)
-        self.form.addRow(self.cash_label, self.cash)
-        self.form.addRow("", self.restock)
+        # the tender and the cash handed over on one row: the new items keep the room
+        by = QHBoxLayout()
+        by.addWidget(self.method, 1)
+        by.addWidget(self.cash_label)
+        by.addWidget(self.cash, 1)
+        self.form.addRow("Difference by", by)
         self.form.addRow("Reason", self.reason)
         self.add_error_line()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -129,7 +137,10 @@ class ExchangeDialog(FormDialog):
         self.reason.returnPressed.connect(self.submit)
         self.cash.returnPressed.connect(self.submit)
         buttons.rejected.connect(self.reject)
-        self.body.addWidget(buttons)
+        foot = QHBoxLayout()
+        foot.addWidget(self.restock)
+        foot.addWidget(buttons, 1)
+        self.body.addLayout(foot)
         self.model.modelReset.connect(self._show)
         self._show()
         first = next((s for s in self.spins.values() if s.isEnabled()), None)
@@ -172,8 +183,10 @@ class ExchangeDialog(FormDialog):
         self.net_label = heading("", "totalBig")
         self.net_label.setObjectName("exchangeNet")
         grid.addWidget(self.returned_label, 0, 0)
-        grid.addWidget(self.new_label, 0, 1)
-        grid.addWidget(self.net_label, 1, 0, 1, 2)
+        grid.addWidget(self.new_label, 1, 0)
+        grid.addWidget(self.net_label, 0, 1, 2, 1, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        grid.setColumnStretch(1, 1)
+        grid.setVerticalSpacing(0)
         return grid
 
     # -- new items --------------------------------------------------------------
@@ -187,7 +200,9 @@ class ExchangeDialog(FormDialog):
 
     def _add_line(self, line: CartLine) -> None:
         self.fail("")
-        self.new_table.selectRow(self.model.add(line))
+        row = self.model.add(line)
+        self.new_table.selectRow(row)
+        self.new_table.scrollTo(self.model.index(row, 0))  # the item just scanned is in view
         self.finder.clear()
         self.finder.field.setFocus()
 
