@@ -47,7 +47,6 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.domain import stock_rules
 from app.domain.operations import CATALOGUE, Entity
 from app.store.models import (
     OutboxOperation,
@@ -60,6 +59,7 @@ from app.store.models import (
 from sync import conflicts, state
 from sync.apply_bulk import Hook, Page, apply_levels, apply_product, apply_products
 from sync.apply_context import ApplyContext, as_datetime, is_stale
+from sync.apply_movements import apply_movements, movement_row, pulled_action
 from sync.apply_orders import apply_approval, apply_order, apply_orders
 from sync.apply_shifts import apply_shift
 from sync.protocol import Change
@@ -115,25 +115,18 @@ def apply_staff(s: Session, ctx: ApplyContext, c: Change) -> bool:
 
 
 def apply_movement(s: Session, ctx: ApplyContext, c: Change) -> bool:
-    d = c.data
+    """One movement (what a run cannot take: sync/apply_movements.py has the rules)."""
     held = s.get(StockMovement, c.entity_id)
-    action = stock_rules.pulled_movement(
-        held.kind if held else None, held.qty_delta_milli if held else None,
-        d.get("kind") or "adjust", d["qty_delta_milli"],
-        mine=ctx.device_id in (d.get("device_id"), c.origin_device_id))
+    action = pulled_action(held, c, ctx.device_id)
     if action == "update" and held is not None:
         # our own exact count, as the server set it against its ledger at the count
-        held.qty_delta_milli, held.synced = d["qty_delta_milli"], True
+        held.qty_delta_milli, held.synced = c.data["qty_delta_milli"], True
         return True
     if action == "skip":
         return False  # held already, or our own sale or adjustment (in the local ledger)
-    if s.get(Product, d["product_id"]) is None:
+    if s.get(Product, c.data["product_id"]) is None:
         return False
-    s.add(StockMovement(
-        id=c.entity_id, product_id=d["product_id"], kind=d.get("kind") or "adjust",
-        qty_delta_milli=d["qty_delta_milli"], reason=d.get("reason"),
-        reference=d.get("reference"), actor_id=d.get("actor_id"), device_id=d.get("device_id"),
-        created_at=as_datetime(d.get("created_at")) or datetime.now(UTC), synced=True))
+    s.add(StockMovement(**movement_row(c)))
     return True
 
 
@@ -220,7 +213,12 @@ RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
     Entity.PRODUCT: apply_products,
     Entity.STOCK_LEVEL: apply_levels,
     Entity.ORDER: apply_orders,
+    Entity.STOCK_MOVEMENT: apply_movements,
 }
+# Runs of these types that meet in a page are applied as if each type's changes were
+# one run (a sale's order and its stock movements alternate in the feed): neither
+# writes what the other reads (both read products only; an order is not a movement's).
+INDEPENDENT: frozenset[str] = frozenset({Entity.ORDER, Entity.STOCK_MOVEMENT})
 # Entity types a pending local op holds back (not the stock ledger's: deltas add up).
 HOLDABLE: frozenset[str] = frozenset({Entity.PRODUCT, Entity.ORDER, Entity.STAFF, Entity.STORE,
                                       Entity.APPROVAL, Entity.CONFLICT, Entity.SHIFT})
@@ -229,15 +227,22 @@ HOLDABLE: frozenset[str] = frozenset({Entity.PRODUCT, Entity.ORDER, Entity.STAFF
 def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
                   hook: Hook | None = None) -> None:
     """Apply changes in their order (``hook`` is called with each one first): a run of
-    products, stock levels or orders in a few statements, any other change by its applier."""
+    products, stock levels, orders or movements in a few statements, any other change by
+    its applier. Consecutive orders and movements make one run of each (INDEPENDENT)."""
     page = Page(s, ctx, hook, _apply_one)
-    for entity_type, group in itertools.groupby(changes, key=lambda c: c.entity_type):
-        run = RUNS.get(entity_type)
-        if run is not None:
-            run(page, list(group))
-        else:
-            for change in group:
-                page.one(change)
+    for independent, segment in itertools.groupby(changes, key=lambda c: c.entity_type in INDEPENDENT):
+        group = list(segment)
+        if independent:
+            for entity_type in sorted({c.entity_type for c in group}):
+                RUNS[entity_type](page, [c for c in group if c.entity_type == entity_type])
+            continue
+        for entity_type, same in itertools.groupby(group, key=lambda c: c.entity_type):
+            run = RUNS.get(entity_type)
+            if run is not None:
+                run(page, list(same))
+            else:
+                for change in same:
+                    page.one(change)
 
 
 def _apply_one(s: Session, ctx: ApplyContext, c: Change) -> None:

@@ -8,6 +8,7 @@ and the batch path (sync/apply_bulk.py) use one definition without importing eac
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +32,13 @@ def as_datetime(value: Any) -> datetime | None:
     """A time from a change (ISO text or a datetime); one without a zone is UTC."""
     if value is None or isinstance(value, datetime):
         return value
-    dt = datetime.fromisoformat(str(value))
+    return _parse_time(str(value))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_time(text: str) -> datetime:
+    """A sale's order, lines' movements and payment share one time: parsed once."""
+    dt = datetime.fromisoformat(text)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
 
 

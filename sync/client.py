@@ -262,7 +262,15 @@ class SyncClient:
         params: dict[str, int] = {"after": after}
         if limit:
             params["limit"] = limit
-        return PullResponse.model_validate(await self._request("GET", "/sync/pull", params=params))
+        resp = await self._send("GET", "/sync/pull", params=params)
+        try:  # parsed and checked by pydantic-core at once: a fifth of json.loads' time
+            return PullResponse.model_validate_json(resp.content)
+        except ValidationError as exc:
+            if any(e["type"] != "json_invalid" for e in exc.errors()):
+                raise  # JSON, but not a page (as model_validate of resp.json() raised)
+            # A cut-off or garbled body: the request may have been applied; retrying is safe.
+            raise TransientError("The server's answer was not valid JSON",
+                                 status=resp.status_code) from exc
 
     async def position(self, after: int | None = None, limit: int = 500) -> DevicePosition:
         """GET /sync/position: this terminal's last applied op_seq and reference on the

@@ -40,7 +40,7 @@ from sync import conflicts, state
 from sync.apply import apply_changes, apply_deferred, pending_entities
 from sync.apply_context import ApplyContext
 from sync.client import CursorExpired, SyncClient, TransientError
-from sync.protocol import Change
+from sync.protocol import Change, PullResponse
 
 Progress = Callable[[int, int | None], None]
 SNAPSHOT_PAGE = 500  # changes asked for per snapshot page (the server may send fewer)
@@ -229,6 +229,41 @@ async def _resync(store: LocalStore, client: SyncClient, progress: Progress | No
     return snap
 
 
+class _Ahead:
+    """The next feed page, asked for while the one before it is applied (the server reads
+    and encodes it meanwhile, in its own process); taken only if it follows on from the
+    cursor the till then has, else dropped and asked for again."""
+
+    def __init__(self, client: SyncClient, limit: int | None) -> None:
+        self.client, self.limit = client, limit
+        self.task: asyncio.Task[PullResponse] | None = None
+        self.after = -1
+
+    def start(self, after: int) -> None:
+        self.cancel()
+        self.after = after
+        self.task = asyncio.ensure_future(self.client.pull(after, self.limit))
+
+    async def take(self, after: int) -> PullResponse:
+        task, self.task = self.task, None
+        if task is not None and self.after == after:
+            return await task
+        if task is not None:
+            _drop(task)
+        return await self.client.pull(after, self.limit)
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            _drop(self.task)
+            self.task = None
+
+
+def _drop(task: asyncio.Task[PullResponse]) -> None:
+    """Cancel a page asked for ahead; its error, if it had one, is not wanted."""
+    task.cancel()
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+
+
 async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | None = None,
                        progress: Progress | None = None,
                        first_sync_snapshot: bool = True,
@@ -240,13 +275,24 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
         snap = await resync_from_snapshot(store, client, progress, limit=snapshot_limit)
         report = snap
         cursor = snap.cursor
+    ahead = _Ahead(client, limit)
+    try:
+        return await _pull_feed(store, client, ahead, cursor, report, progress, snapshot_limit)
+    finally:
+        ahead.cancel()
+
+
+async def _pull_feed(store: LocalStore, client: SyncClient, ahead: _Ahead, cursor: int,
+                     report: PullReport, progress: Progress | None,
+                     snapshot_limit: int) -> PullReport:
+    """The feed from ``cursor`` on, page by page (the next asked for while one is applied)."""
     resyncs = 0
     start = cursor
     head: int | None = None
     ceiling_seen = False
     while True:
         try:
-            page = await client.pull(cursor, limit)
+            page = await ahead.take(cursor)
         except CursorExpired:
             resyncs += 1
             if resyncs > 2:
@@ -265,6 +311,8 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
                 cursor = start = report.cursor
                 head = None
                 continue
+        if page.has_more and page.changes:
+            ahead.start(page.cursor)
         ctx = await asyncio.to_thread(apply_page, store, page.changes, cursor, page.cursor)
         report.add(ctx, len(page.changes))
         report.pages += 1
