@@ -145,7 +145,8 @@ def server_process(url: str) -> Iterator[str]:
         deadline = time.monotonic() + 60
         while True:
             if proc.poll() is not None:
-                raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+                err = proc.stderr.read() if proc.stderr else b""
+                raise RuntimeError(f"server exited: {err.decode()[-2000:]}")
             try:
                 if httpx.get(base + "/health/live", timeout=1).status_code == 200:
                     break
