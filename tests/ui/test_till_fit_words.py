@@ -131,3 +131,36 @@ def test_the_exchange_shows_three_new_items_at_once(desktop, qtbot, store, tmp_p
     for w in (dialog.ok_button, dialog.restock, dialog.reason, dialog.method):
         assert w.isVisible() and dialog.rect().contains(w.mapTo(dialog, w.rect().bottomRight())), w.objectName()
     dialog.reject()
+
+
+@pytest.mark.parametrize(("width", "height"), ((1024, 768), (1366, 768)))
+def test_the_close_shift_count_fits_the_till(desktop, qtbot, store, tmp_path, width, height):
+    """F8's count (15 notes and coins, the over/short, reason, card batch, what waits to
+    sync) was 754 px tall: its OK button below a 768-pixel screen."""
+    from app.services import shifts, staff
+    from tests.ui.keys import press
+    from ui.dialogs.cash_count import CashCountDialog
+
+    window = desktop.window
+    window.resize(width, height - TITLE_BAR)
+    manager = staff.sign_in(store, "1002", "222222")
+    shifts.open_shift(store, manager, 10_000)
+    sign_in(desktop, qtbot, "1002", "222222")
+    window.show_screen("shift")
+    screen = window.shift
+    settle(desktop, qtbot, 80)
+    qtbot.waitUntil(lambda: screen.current is not None, timeout=3000)
+    screen.moves.setFocus()
+    press(screen.moves, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: isinstance(screen.dialog, CashCountDialog) and screen.dialog.isVisible(), timeout=3000)
+    dialog = screen.dialog
+    type_text(dialog.pieces[1000], "3")  # short by more than the threshold: the long words show
+    QApplication.processEvents()
+    dialog.grab().save(str(tmp_path / f"close-{width}x{height}.png"))
+    assert "manager approves" in dialog.summary.text()
+    assert dialog.height() <= height - TITLE_BAR and dialog.minimumSizeHint().height() <= height - TITLE_BAR, \
+        dialog.height()
+    for field in (dialog.reason, dialog.card_batch):  # the hint in the field reads whole
+        assert field.fontMetrics().horizontalAdvance(field.placeholderText()) < field.width() - 16, \
+            (field.objectName(), field.width())
+    dialog.reject()

@@ -26,6 +26,8 @@ MOVE_WORDS = {
     "drop": ("Cash drop to the safe", "optional"),
 }
 
+PIECE_COLUMNS, COUNT_WIDTH = 3, 620
+
 
 def _money_or_none(text: str, currency: str) -> int | None:
     """The amount typed, None when empty; ValueError in words when it is not money."""
@@ -48,6 +50,7 @@ class CashCountDialog(_FormDialog):
                  expected: int | None = None, threshold: int = 0, waiting: str = "") -> None:
         super().__init__(title, parent)
         self.setObjectName("cashCountDialog")
+        self.setMinimumWidth(COUNT_WIDTH)  # the reason's and batch's hints read whole
         self.currency, self.locale = currency, locale
         self.expected, self.threshold = expected, threshold
         self.total = QLineEdit()
@@ -58,7 +61,9 @@ class CashCountDialog(_FormDialog):
         self.pieces: dict[int, QLineEdit] = {}
         grid = QGridLayout()
         grid.setHorizontalSpacing(12)
-        for i, value in enumerate(denominations(currency)):
+        values = denominations(currency)
+        rows = -(-len(values) // PIECE_COLUMNS)  # three columns: the close fits a 768-pixel till
+        for i, value in enumerate(values):
             field = QLineEdit()
             field.setObjectName(f"count_{value}")
             field.setValidator(QIntValidator(0, 1_000_000, field))
@@ -67,8 +72,8 @@ class CashCountDialog(_FormDialog):
             field.textChanged.connect(self._update)
             label = QLabel(f"{self.money(value)} ×")
             label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            grid.addWidget(label, i % 8, (i // 8) * 2)
-            grid.addWidget(field, i % 8, (i // 8) * 2 + 1)
+            grid.addWidget(label, i % rows, (i // rows) * 2)
+            grid.addWidget(field, i % rows, (i // rows) * 2 + 1)
             self.pieces[value] = field
         self.summary = QLabel("")
         self.summary.setObjectName("countSummary")
