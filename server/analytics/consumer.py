@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.domain.order_status import OrderStatus
 from server.db.analytics import (
     AnalyticsDeletions,
+    AnalyticsHourly,
     AnalyticsOrder,
     AnalyticsProducts,
     AnalyticsRefunds,
@@ -48,6 +49,7 @@ TENDERS = cast(Table, AnalyticsTenders.__table__)
 REFUNDS = cast(Table, AnalyticsRefunds.__table__)
 DELETIONS = cast(Table, AnalyticsDeletions.__table__)
 TOTALS = cast(Table, AnalyticsTotals.__table__)
+HOURLY = cast(Table, AnalyticsHourly.__table__)
 ORDERS = cast(Table, AnalyticsOrder.__table__)
 
 #: each rollup: (key columns, summed columns, columns set to the latest value)
@@ -63,9 +65,16 @@ SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "analytics_deletions": (("store_id", "slot", "terminal_id", "staff_id", "order_type",
                              "reason"), ("orders", "amount"), ()),
     "analytics_totals": (("store_id", "order_type"), ("orders", "gross"), ()),
+    "analytics_hourly": (("store_id", "hour", "order_type"),
+                         ("orders", "gross", "tax", "plans_started", "plan_amount"), ()),
 }
 TABLES: dict[str, Table] = {t.name: t for t in (SALES, PRODUCTS, TENDERS, REFUNDS,
-                                                DELETIONS, TOTALS)}
+                                                DELETIONS, TOTALS, HOURLY)}
+
+
+def hour_of(slot: datetime) -> datetime:
+    """The UTC hour a quarter-hour slot falls in."""
+    return slot.replace(minute=0, second=0, microsecond=0)
 
 
 def slot_of(value: datetime | str | None) -> datetime:
@@ -116,8 +125,11 @@ def shares(facts: dict[str, Any]) -> list[Share]:
     if facts["deleted"]:
         return [("analytics_deletions", (*base, facts["reason"]), (1, facts["total"]), ())]
     plan = facts["plan"]
+    sums = (1, facts["total"], facts["tax"], 1 if plan else 0, plan)
+    hour = hour_of(base[1])
     out: list[Share] = [
-        ("analytics_sales", base, (1, facts["total"], facts["tax"], 1 if plan else 0, plan), ()),
+        ("analytics_sales", base, sums, ()),
+        ("analytics_hourly", (facts["store"], hour, facts["type"]), sums, ()),
         ("analytics_totals", (facts["store"], facts["type"]), (1, facts["total"]), ()),
     ]
     out += [("analytics_products", (*base, key), (qty, revenue), (name,))

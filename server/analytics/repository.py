@@ -9,7 +9,15 @@ from typing import Any
 from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
-from server.analytics.consumer import DELETIONS, ORDERS, PRODUCTS, REFUNDS, SALES, TENDERS
+from server.analytics.consumer import (
+    DELETIONS,
+    HOURLY,
+    ORDERS,
+    PRODUCTS,
+    REFUNDS,
+    SALES,
+    TENDERS,
+)
 from server.db.analytics import StoreTimeZone
 from server.db.tenancy import Store, Terminal, TerminalStaff
 
@@ -46,6 +54,18 @@ def sales_by(session: Session, w: Window, *dims: str) -> list[Any]:
         select(*cols, func.sum(c.orders), func.sum(c.gross), func.sum(c.tax),
                func.sum(c.plans_started), func.sum(c.plan_amount))
         .where(*_where(SALES, w)).group_by(*cols)).all())
+
+
+def hourly(session: Session, w: Window) -> list[Any]:
+    """(hour, order_type, orders, gross, tax, plans started, plan amount) of the UTC hours
+    in the window (analytics_hourly: no terminal or staff filter, whole-hour bounds)."""
+    c = HOURLY.c
+    conds = [c.store_id == w.store_id, c.hour >= w.start, c.hour < w.end]
+    if w.order_type is not None:
+        conds.append(c.order_type == w.order_type)
+    return list(session.execute(
+        select(c.hour, c.order_type, c.orders, c.gross, c.tax, c.plans_started,
+               c.plan_amount).where(*conds)).all())
 
 
 def tenders_by(session: Session, w: Window, *dims: str) -> list[Any]:
@@ -106,5 +126,5 @@ def zones(session: Session, store_ids: list[str]) -> dict[str, str]:
     return {store: zone for store, zone in rows}
 
 
-__all__ = ["DELETIONS", "REFUNDS", "Window", "open_plans", "reasons", "sales_by",
+__all__ = ["DELETIONS", "REFUNDS", "Window", "hourly", "open_plans", "reasons", "sales_by",
            "stores", "stores_worked_at", "tenders_by", "top_products", "zones"]

@@ -1,8 +1,10 @@
 """Dashboard figures from the rollups: store scope, the stores' days, grouping.
 
-Rollup rows are UTC quarter-hours; a date range is turned into each store's own UTC
-range (local midnight to local midnight, so a DST day is 23 or 25 hours) and each row
-is grouped by the local hour, day, week or month it falls in."""
+Rollup rows are UTC quarter-hours (and, for totals, order types and periods, UTC hours);
+a date range is turned into each store's own UTC range (local midnight to local
+midnight, so a DST day is 23 or 25 hours) and each row is grouped by the local hour,
+day, week or month it falls in. The hourly rows serve whenever each of their hours lies
+in one period (a zone a whole number of hours off UTC); the quarter-hours otherwise."""
 
 from __future__ import annotations
 
@@ -149,25 +151,66 @@ class _Reading:
                 if s.orders]
 
 
+def _whole_hour(at: datetime) -> bool:
+    return at.minute == 0 and at.second == 0 and at.microsecond == 0
+
+
+def _hourly_rows(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping
+                 ) -> list[tuple[datetime, str, str, list[Any]]] | None:
+    """(hour, order type, period, sums) from analytics_hourly, or None when those rows
+    cannot answer exactly: a terminal or staff filter (not among its keys), a day that
+    does not start on a whole UTC hour, or an hour split between two periods (a zone a
+    half or three quarters of an hour off UTC); the quarter-hour rows answer then."""
+    if w.terminal_id is not None or w.staff_id is not None \
+            or not (_whole_hour(w.start) and _whole_hour(w.end)):
+        return None
+    labels: dict[datetime, str] = {}
+    out = []
+    for hour, kind, *sums in repo.hourly(session, w):
+        label = labels.get(hour)
+        if label is None:
+            label = period(hour, zone, group)
+            if period(hour + timedelta(minutes=45), zone, group) != label:
+                return None
+            labels[hour] = label
+        out.append((hour, kind, label, sums))
+    return out
+
+
+def _slot_rows(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping
+               ) -> list[tuple[datetime, str, str, list[Any]]]:
+    """(slot, order type, period, sums) from the quarter-hour rows (any zone, filters)."""
+    labels: dict[datetime, str] = {}
+    out = []
+    for slot, kind, *sums in repo.sales_by(session, w, "slot", "order_type"):
+        label = labels.get(slot)
+        if label is None:
+            label = labels[slot] = period(slot, zone, group)
+        out.append((slot, kind, label, sums))
+    return out
+
+
 def _read_sales(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping,
-                out: _Reading) -> None:
-    """One read of the store's sales rows, summed here into every breakdown at once."""
-    periods: dict[datetime, str] = {}
-    for slot, kind, staff_id, terminal_id, *sums in repo.sales_by(
-            session, w, "slot", "order_type", "staff_id", "terminal_id"):
-        for dim, key in (("order_type", kind), ("staff_id", staff_id),
-                         ("terminal_id", terminal_id)):
-            out.by[dim][key].add(sums)
+                out: _Reading, people: bool = True) -> None:
+    """The store's sales: totals, order types, plans and periods from the hourly rollup
+    when it answers exactly (else the quarter-hours), staff and terminals summed by the
+    database (a few rows each, whatever the range)."""
+    rows = _hourly_rows(session, w, zone, group)
+    if rows is None:
+        rows = _slot_rows(session, w, zone, group)
+    plans = out.by["plans"][w.store_id]
+    for start, kind, label, sums in rows:
+        out.by["order_type"][kind].add(sums)
         out.total.add(sums)
-        plans = out.by["plans"][w.store_id]
         plans.orders += int(sums[3] or 0)
         plans.gross += int(sums[4] or 0)
-        label = periods.get(slot)
-        if label is None:
-            label = periods[slot] = period(slot, zone, group)
         s = out.series[(label, kind)]
         s.add(sums)
-        s.first = slot if s.first is None else min(s.first, slot)
+        s.first = start if s.first is None else min(s.first, start)
+    if people:
+        for dim in ("staff_id", "terminal_id"):
+            for key, *sums in repo.sales_by(session, w, dim):
+                out.by[dim][key].add(sums)
 
 
 def _outflows(rows: list[Any]) -> Outflows:
@@ -264,7 +307,7 @@ def offline_orders(ctx: AppContext, staff: StaffPrincipal, ask: Ask) -> OfflineO
         store_ids, _zones, windows = _stores(session, staff, ask)
         reading = _Reading()
         for w, zone in windows:
-            _read_sales(session, w, zone, ask.group, reading)
+            _read_sales(session, w, zone, ask.group, reading, people=False)
         return OfflineOrders(store_ids=store_ids, date_from=ask.date_from, date_to=ask.date_to,
                              group=ask.group, by_order_type=reading.breakdown("order_type"),
                              series=reading.points())

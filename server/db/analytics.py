@@ -122,6 +122,23 @@ class AnalyticsDeletions(Base):
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class AnalyticsHourly(Base):
+    """Kept orders by store, UTC hour and order type: what a dashboard reads for its
+    totals, order types and periods when its days start on whole UTC hours (a store
+    whose zone is a whole number of hours off UTC); the quarter-hour rows otherwise."""
+
+    __tablename__ = "analytics_hourly"
+
+    store_id: Mapped[str] = mapped_column(_ID, primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    order_type: Mapped[str] = mapped_column(String(10), primary_key=True)
+    orders: Mapped[int] = mapped_column(BigInteger, default=0)
+    gross: Mapped[int] = mapped_column(BigInteger, default=0)
+    tax: Mapped[int] = mapped_column(BigInteger, default=0)
+    plans_started: Mapped[int] = mapped_column(BigInteger, default=0)
+    plan_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class AnalyticsTotals(Base):
     """All-time kept orders and revenue per store and order type (the /metrics gauges)."""
 
