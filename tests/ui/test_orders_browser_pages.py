@@ -1,0 +1,38 @@
+"""The orders browser's pages are read and formatted off the GUI thread (issue 15 item 5):
+the GUI thread only appends ready texts, so no frame waits on SQL, dates or babel."""
+
+from __future__ import annotations
+
+import threading
+
+from tests.ui.conftest import settle, sign_in
+from tests.ui.test_manager_flows import make_sale
+
+
+def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store):
+    for _ in range(3):
+        make_sale(store, paid=True)
+    make_sale(store, paid=False, deposit=100)
+    ctx = desktop.ctx
+    threads: list[str] = []
+    money = ctx.money
+
+    def watched(minor: int) -> str:
+        threads.append(threading.current_thread().name)
+        return money(minor)
+
+    sign_in(desktop, qtbot, "1002", "222222")
+    desktop.window.show_screen("orders")
+    screen = desktop.window.screens["orders"]
+    model = screen.model
+    model._format._money = watched  # the screen was built before the watch
+    model.reset(screen.current_filter())
+    qtbot.waitUntil(lambda: len(model.rows) == 4 and not model.loading, timeout=5000)
+    settle(desktop, qtbot)
+    assert threads and threading.main_thread().name not in threads
+    shown = {model.index(r, 6).data() for r in range(4)}
+    assert ctx.money(100) in shown  # the deposit, as paid
+    pending = next(r for r in range(4) if model.index(r, 2).data() == "pending")
+    assert model.index(pending, 5).data() == ctx.money(model.rows[pending].total)
+    when = model.rows[pending].created_at.astimezone().strftime("%d %b %Y %H:%M")
+    assert model.index(pending, 1).data() == when
