@@ -27,6 +27,8 @@ ENV_VAR = "TILLSYNC_LOG_FORMAT"
 ACCESS_LOGGER = "tillsync.server.access"
 #: the ids an access line may carry, in the order the plain format prints them
 ID_FIELDS = ("org_id", "store_id", "terminal_id")
+#: and the trace id when the request is traced (server/tracing.py), set by the middleware
+LINE_FIELDS = (*ID_FIELDS, "trace_id")
 
 # (app context, Authorization header) of the request this task is answering
 _credential: ContextVar[tuple[AppContext, str] | None] = ContextVar("credential", default=None)
@@ -103,7 +105,7 @@ def access_fields(record: logging.LogRecord) -> dict[str, Any] | None:
         fields["query"] = str(query).removeprefix("?")
     fields |= {"status": int(str(status)) if str(status).isdigit() else status,
                "duration_ms": round(float(str(seconds_ms)), 1), "request_id": request_id}
-    for field in ID_FIELDS:
+    for field in LINE_FIELDS:
         if getattr(record, field, None):
             fields[field] = getattr(record, field)
     return fields
@@ -118,7 +120,7 @@ class PlainFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         line = f"{_timestamp(record)} {record.levelname} {record.name} {record.getMessage()}"
-        line += "".join(f" {f}={getattr(record, f)}" for f in ID_FIELDS if getattr(record, f, None))
+        line += "".join(f" {f}={getattr(record, f)}" for f in LINE_FIELDS if getattr(record, f, None))
         if record.exc_info:
             line += "\n" + self.formatException(record.exc_info)
         return line

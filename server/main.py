@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
 
-from server import crypto, metrics_fleet, openapi
+from server import crypto, metrics_fleet, openapi, tracing
 from server.analytics import totals as analytics_totals
 from server.auth.endpoints import router as auth_router
 from server.config import Settings
@@ -93,11 +93,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if task is not None:
                 await task
             await asyncio.to_thread(ctx.write_gate.close)  # queued pushes are written first
+            if traced is not None:
+                traced.shutdown()  # the spans still buffered are exported
             ctx.engine.dispose()
 
     app = FastAPI(
         # our own Prometheus metrics and access log; FastAPI's OpenTelemetry hooks cost
-        # CPU on every request even with no provider set up
+        # CPU on every request even with no provider set up (server/tracing.py traces
+        # with the OpenTelemetry instrumentation when asked to)
         telemetry={"tracing": False, "metrics": False, "logs": False},
         title="Tillsync server",
         version=f"protocol-{PROTOCOL_VERSION}",
@@ -113,6 +116,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _optional_routers(app)
     openapi.install(app)
+    # OpenTelemetry, only when the OTEL_* variables ask for it (server/tracing.py)
+    traced = tracing.install(app, ctx.engine)
     return app
 
 

@@ -53,6 +53,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 from sqlalchemy.sql.elements import ColumnClause
 
+from server import tracing
 from server.db.models import (
     Conflict,
     Event,
@@ -107,17 +108,25 @@ class QueueClock:
 
     def __init__(self) -> None:
         self._at: dict[str, float] = {}
+        self._waits: dict[str, Any] = {}  # traced: each chunk's wait span (server/tracing.py)
         self._lock = threading.Lock()
 
     def queued(self, terminal_id: str) -> None:
         with self._lock:
             self._at[terminal_id] = time.monotonic()
+            if tracing.enabled():
+                self._waits[terminal_id] = tracing.start_wait()
 
     def waited(self, terminal_ids: list[str]) -> list[float]:
-        """Seconds each of these tills' chunks waited until now (and forgets them)."""
+        """Seconds each of these tills' chunks waited until now (and forgets them). Called
+        by the push writer as its transaction begins: traced, the transaction's span
+        starts here (and ends at its commit or rollback)."""
         now = time.monotonic()
         with self._lock:
             at = [self._at.pop(tid, None) for tid in terminal_ids]
+            waits = [self._waits.pop(tid, None) for tid in terminal_ids] if self._waits else []
+        if tracing.enabled():
+            tracing.start_group(waits)
         return [now - t for t in at if t is not None]
 
 

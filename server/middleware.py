@@ -13,6 +13,7 @@ from urllib.parse import quote, unquote_plus
 from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from server import tracing
 from server.auth import jwt_keys
 from server.auth.deps import terminal_cache
 from server.context import AppContext
@@ -168,6 +169,7 @@ class RequestMiddleware:
                 auth = value.decode("latin-1")
         rid = (rid or uuid.uuid4().hex)[:100]
         token = request_id_var.set(rid)
+        trace_id = tracing.tag_request(rid)  # "" unless traced (server/tracing.py)
         start = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
@@ -232,7 +234,7 @@ class RequestMiddleware:
                 query = redacted_query(scope.get("query_string", b""))
                 access_log.info("%s %s%s %s %.1fms request_id=%s",
                                 method, route_path, "?" + query if query else "", status,
-                                elapsed * 1000, rid)
+                                elapsed * 1000, rid, extra={"trace_id": trace_id or None})
 
 
 def request_limits(ctx: AppContext) -> RequestLimits:
