@@ -1,5 +1,9 @@
 """"Needs attention": one list of what a manager should see to, each item a button
-that opens the screen where it is fixed (app/services/attention.py decides the items)."""
+that opens the screen where it is fixed (app/services/attention.py decides the items).
+
+The server's items (silent tills, its journal) name Settings tabs, the owner's and
+admin's; for anyone else the panel opens the same pages read-only in a dialog
+(ui/screens/sync_health.py HealthDialog) instead of a screen they cannot open."""
 
 from __future__ import annotations
 
@@ -11,6 +15,9 @@ from app.services import attention
 from app.services.attention import Attention
 from ui.context import AppContext
 from ui.widgets.common import heading
+
+#: screen keys that are Settings tabs (settings.edit); others read them in HealthDialog
+SETTINGS_PAGES = ("sync_health", "journal")
 
 
 def failed_print_jobs(ctx: AppContext) -> int:
@@ -35,6 +42,7 @@ class AttentionPanel(QWidget):
         self.ctx = ctx
         self.setObjectName("attentionPanel")
         self.current = Attention([])
+        self.health: QWidget | None = None  # the read-only dialog, once opened
         self.box = QVBoxLayout(self)
         self.box.setContentsMargins(0, 0, 0, 0)
         self.box.addWidget(heading("Needs attention", "title"))
@@ -71,8 +79,23 @@ class AttentionPanel(QWidget):
             button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             button.setObjectName(f"attention_{item.key}")
             button.setProperty("kind", "attention")
-            button.clicked.connect(lambda _=False, key=item.screen: self.open_screen.emit(key))
+            button.clicked.connect(lambda _=False, key=item.screen: self.open(key))
             self.box.insertWidget(2 + n, button)
             self.buttons[item.key] = button
         self.empty.setVisible(not items.items)
         self.count_changed.emit(len(items.items))
+
+    def open(self, key: str) -> None:
+        """The screen that fixes an item; a Settings tab read-only for whoever may not
+        open Settings."""
+        if key in SETTINGS_PAGES and not self.ctx.can(Action.SETTINGS_EDIT):
+            from ui.screens.sync_health import HealthDialog
+
+            if self.health is None:
+                self.health = HealthDialog(self.ctx, self.window())
+            dialog: HealthDialog = self.health  # type: ignore[assignment]
+            dialog.show_page(key)
+            dialog.open()
+            dialog.raise_()
+            return
+        self.open_screen.emit(key)

@@ -2,6 +2,11 @@
 tills and its journal, and how fresh that is. The sync service fetches it every few
 minutes while online (sync/attention_pull.py); this page reads what the till keeps
 (app/services/server_attention.py), so it shows the last answer offline too.
+
+Settings is the owner's and admin's. A manager (``report.view``) reads the same two
+pages, read-only, in :class:`HealthDialog`, opened by the "needs attention" items that
+name them: the server answers a manager's ``GET /attention`` for their stores with the
+same silent tills and journal state, and the till's journal check only reads.
 """
 
 from __future__ import annotations
@@ -9,7 +14,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from app.services import server_attention
 from app.services.server_attention import ServerAttention
@@ -92,3 +106,30 @@ class SyncHealthPage(QWidget):
                                           checked=_local(answer.journal_checked_at)))
         failing = answer.journal_state in ("failing", "stale")
         self.journal.setStyleSheet("color: #b3261e; font-weight: 600;" if failing else "")
+
+
+class HealthDialog(QDialog):
+    """Sync health and the journal check for someone who may not open Settings (a
+    manager): the same pages, read-only; ``show_page`` picks the tab an item names."""
+
+    def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
+        from ui.screens.journal import JournalPage
+
+        super().__init__(parent)
+        self.setObjectName("healthDialog")
+        self.setWindowTitle("Sync health and journal")
+        self.resize(720, 520)
+        layout = QVBoxLayout(self)
+        self.tabs = QTabWidget()
+        self.sync_health = SyncHealthPage(ctx)
+        self.journal = JournalPage(ctx)
+        self.tabs.addTab(self.sync_health, "Sync health")
+        self.tabs.addTab(self.journal, "Journal")
+        layout.addWidget(self.tabs, 1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def show_page(self, key: str) -> None:
+        """"sync_health" or "journal", as the attention item names it."""
+        self.tabs.setCurrentWidget(self.journal if key == "journal" else self.sync_health)
