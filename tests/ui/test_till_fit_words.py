@@ -164,3 +164,36 @@ def test_the_close_shift_count_fits_the_till(desktop, qtbot, store, tmp_path, wi
         assert field.fontMetrics().horizontalAdvance(field.placeholderText()) < field.width() - 16, \
             (field.objectName(), field.width())
     dialog.reject()
+
+
+def test_a_long_cash_movement_reason_wraps_in_the_shift_list(desktop, qtbot, store):
+    """At 1024x768 'Paid in €20.00 · Change for the fl' ran off the list behind a
+    horizontal scroll bar, or was cut with '…'."""
+    from PySide6.QtCore import QRect
+
+    from app.services import cash_movements, shifts, staff
+
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    manager = staff.sign_in(store, "1002", "222222")
+    shifts.open_shift(store, manager, 10_000)
+    reason = "Change for the float from the bank on Main Street"
+    cash_movements.pay_in(store, manager, 2_000, reason)
+    cash_movements.pay_out(store, manager, 500, "Window cleaner")
+    sign_in(desktop, qtbot, "1002", "222222")
+    window.show_screen("shift")
+    screen = window.shift
+    settle(desktop, qtbot, 80)
+    qtbot.waitUntil(lambda: screen.moves.count() == 2, timeout=3000)
+    QApplication.processEvents()
+    moves = screen.moves
+    assert not moves.horizontalScrollBar().isVisible()
+    for i in range(moves.count()):
+        item = moves.item(i)
+        rect = moves.visualItemRect(item)
+        assert moves.viewport().rect().contains(rect), (item.text(), rect, moves.viewport().rect())
+        room = rect.adjusted(8, 10, -8, -10)  # the style sheet's item padding
+        needed = moves.fontMetrics().boundingRect(QRect(0, 0, room.width(), 100_000),
+                                                  Qt.TextFlag.TextWordWrap, item.text())
+        assert needed.height() <= room.height() + 2, (item.text(), needed, room)
+    assert any(reason in moves.item(i).text() for i in range(2))

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QAbstractItemModel, QSize, Qt
+from PySide6.QtCore import QAbstractItemModel, QRect, QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
     QLabel,
+    QListView,
     QListWidget,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -85,12 +88,36 @@ class EmptyState(QWidget):
         layout.addStretch(1)
 
 
+class _WrappingItems(QStyledItemDelegate):
+    """Each item as tall as its text wrapped in the list's width. The style sheet's item
+    padding (10 px by 8 px) is not counted by Qt's own measure, which then finds one line
+    enough and cuts the end of the sentence with "…"."""
+
+    PAD_X, PAD_Y = 8, 10
+
+    def __init__(self, view: QListWidget) -> None:
+        super().__init__(view)
+        self.view = view
+
+    def sizeHint(self, option: QStyleOptionViewItem, index) -> QSize:  # noqa: N802, ANN001 - Qt API
+        view = self.view
+        width = max(40, view.viewport().width() - 2 * self.PAD_X - 6)
+        text = str(index.data() or "")
+        rect = option.fontMetrics.boundingRect(QRect(0, 0, width, 100_000), Qt.TextFlag.TextWordWrap, text)
+        return QSize(view.viewport().width(), rect.height() + 2 * self.PAD_Y + 2)
+
+
 class HintedList(QListWidget):
     """A list that says what to do while it is empty ("No Z reports yet"), in the
-    list's own place, so an empty pane is never just a blank box."""
+    list's own place, so an empty pane is never just a blank box. Its items are
+    sentences: a long one wraps onto a second line instead of running off the pane."""
 
     def __init__(self, hint: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.setWordWrap(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setItemDelegate(_WrappingItems(self))
         self.hint = heading(hint, "emptyHint")
         self.hint.setObjectName("listHint")
         self.hint.setParent(self.viewport())
