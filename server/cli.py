@@ -99,11 +99,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging_setup.configure(fmt)  # one access line per request, ours (docs/operations.md)
     options |= {"log_config": None, "access_log": False}
     if args.workers > 1:
-        print("use `uvicorn --factory server.main:create_app --workers N` for several workers "
-              "(with TILLSYNC_BIND_HOST set to its --host)")
+        serve_workers(settings, args.workers, fmt, options)
+        return 0
     app = create_app(settings)
     uvicorn.run(logging_setup.RequestIdentity(app, app.state.ctx), **options)
     return 0
+
+
+def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str, Any]) -> None:
+    """``serve --workers N``: N uvicorn worker processes on one socket, on PostgreSQL only
+    (SQLite is served by one process). The migrations run once, here, before the workers
+    start; each worker builds its app with :func:`worker_app` from the environment this
+    sets. Nothing a worker keeps in memory has to be shared (docs/server-deploy.md)."""
+    import os
+
+    import uvicorn
+
+    if workers > 64:
+        raise SetupError(f"--workers {workers}: at most 64")
+    if settings.is_sqlite:
+        raise SetupError("--workers needs PostgreSQL: SQLite is served by one process "
+                         "(--db postgresql+psycopg://...)")
+    if settings.run_migrations:
+        run_migrations(settings.database_url)
+    os.environ.update({"TILLSYNC_DATABASE_URL": settings.database_url,
+                       "TILLSYNC_BIND_HOST": settings.bind_host, "TILLSYNC_LOG_FORMAT": fmt,
+                       "TILLSYNC_RUN_MIGRATIONS": "false"})
+    uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **options)
+
+
+def worker_app() -> Any:
+    """The app of one ``serve --workers`` process, from TILLSYNC_* (set by the parent)."""
+    from server import logging_setup
+    from server.main import create_app
+
+    logging_setup.configure(logging_setup.log_format(None))
+    app = create_app(Settings.from_env())
+    return logging_setup.RequestIdentity(app, app.state.ctx)
 
 
 def cmd_create_org(args: argparse.Namespace) -> int:
@@ -308,7 +340,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("serve", cmd_serve, "run the server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1,
+                   help="worker processes on one socket (PostgreSQL only; default 1)")
     p.add_argument("--ssl-certfile", help="serve HTTPS with this PEM certificate (chain)")
     p.add_argument("--ssl-keyfile", help="the certificate's PEM private key")
     p.add_argument("--log-format", choices=["plain", "json"], default=None,
