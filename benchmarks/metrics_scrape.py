@@ -49,6 +49,7 @@ from server.db.models import (
     Terminal,
     WebhookDelivery,
 )
+from server.health.feed_lag import CURSOR_PREFIX
 from server.metrics_fleet import LAG_PREFIX, read_fleet
 
 #: migration 0017's partial indexes: name, table, columns, predicate
@@ -93,6 +94,9 @@ def seed(engine: Engine, n_tills: int) -> None:
             "last_seen_at": now - timedelta(seconds=rng.randint(0, 3600))})
         tables[ServerMeta].append({"key": LAG_PREFIX + tid, "value": json.dumps(
             {"since": now.timestamp() - 30, "at": now.timestamp() - 20, "held": False})})
+        tables[ServerMeta].append({"key": CURSOR_PREFIX + tid, "value": json.dumps(
+            {"store": s, "cursor": rng.randint(FEED_PER_STORE - 20, FEED_PER_STORE),
+             "at": now.timestamp() - 5})})
         for k in range(5):
             tables[QuarantinedOp].append({
                 "id": new_id(), "org_id": org, "store_id": s, "device_id": tid,

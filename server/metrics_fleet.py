@@ -17,6 +17,10 @@ Per till (labels ``store`` and ``terminal``, ids only, never names):
   or the till's attention check every 5 minutes), its enrollment if never seen.
 - ``tillsync_quarantined_operations``, ``tillsync_conflicts_open``: open ones, by the
   store and till they came from (a conflict raised off a till has ``terminal=""``).
+- ``tillsync_terminal_feed_lag_changes`` / ``_seconds`` and
+  ``tillsync_terminal_last_pull_timestamp_seconds``: how far behind its store's change
+  feed the till is, from the cursor its latest pull was handed (server/health/feed_lag.py);
+  per store, ``max by (store)`` or ``quantile by (store)`` in PromQL.
 
 Per organization (webhook deliveries have no store): deliveries being retried after a
 failure, given up, and the age of the oldest event still being retried. And the
@@ -62,6 +66,7 @@ from server.db.models import (
     Terminal,
     WebhookDelivery,
 )
+from server.health.feed_lag import FeedLag, read_feed_lags
 
 log = logging.getLogger("tillsync.server.metrics")
 
@@ -166,6 +171,8 @@ class Fleet:
     conflicts: list[tuple[str, str, int]] = field(default_factory=list)
     #: org id -> (retrying, oldest retrying event's created_at or None, given up)
     webhooks: dict[str, tuple[int, float | None, int]] = field(default_factory=dict)
+    #: terminal id -> how far behind its store's feed (server/health/feed_lag.py)
+    feed: dict[str, FeedLag] = field(default_factory=dict)
 
 
 def read_fleet(session: Session, now: datetime) -> Fleet:
@@ -202,6 +209,7 @@ def read_fleet(session: Session, now: datetime) -> Fleet:
             .group_by(e.org_id)):
         if n or gave_up:
             out.webhooks[org] = (int(n), _epoch(oldest) if oldest else None, int(gave_up))
+    out.feed = read_feed_lags(session, now)
     return out
 
 
@@ -264,8 +272,23 @@ class FleetCollector(Collector):
             "tillsync_webhook_deliveries_given_up",
             "Webhook deliveries given up after the last attempt (kept until retention)",
             labels=["org"])
+        feed = [
+            GaugeMetricFamily("tillsync_terminal_feed_lag_changes",
+                              "Changes of the store's feed the till has not pulled yet "
+                              "(as of its last pull, noted every few seconds)", labels=till),
+            GaugeMetricFamily("tillsync_terminal_feed_lag_seconds",
+                              "Age of the oldest change of the store's feed the till has not "
+                              "pulled yet; 0 when it has pulled everything", labels=till),
+            GaugeMetricFamily("tillsync_terminal_last_pull_timestamp_seconds",
+                              "When the till last pulled the feed", labels=till)]
         fleet = self._read()
         if fleet is not None:
+            for tid, behind in fleet.feed.items():
+                if tid in fleet.tills:  # revoked tills are left out
+                    labels = [behind.store_id, tid]
+                    feed[0].add_metric(labels, behind.changes)
+                    feed[1].add_metric(labels, behind.seconds)
+                    feed[2].add_metric(labels, behind.pulled_at)
             for tid, (store, at) in fleet.tills.items():
                 seen.add_metric([store, tid], at)
                 value = lag_of(fleet, tid)
@@ -280,7 +303,7 @@ class FleetCollector(Collector):
                 given_up.add_metric([org], gave_up)
                 if first is not None:
                     oldest.add_metric([org], max(fleet.now - first, 0.0))
-        yield from (lag, seen, quarantined, conflicts, failing, oldest, given_up)
+        yield from (lag, seen, quarantined, conflicts, failing, oldest, given_up, *feed)
         yield from self._pool()
 
     def _read(self) -> Fleet | None:
