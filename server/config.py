@@ -69,12 +69,18 @@ class Settings(BaseModel):
     retain_webhook_deliveries_days: int = Field(default=30, ge=0, description="delivered or "
                                                 "given-up webhook deliveries kept this long")
     webhook_timeout_s: float = 10.0
-    pull_default_limit: int = 200
+    pull_default_limit: int = Field(
+        default=1000, description="Changes per GET /sync/pull page when no limit is given "
+        "(a page is one local transaction on the till: fewer, larger pages pull faster)")
     pull_max_limit: int = 1000
     snapshot_default_limit: int = Field(
         default=1000, description="Changes per GET /sync/snapshot page when no limit is given")
     snapshot_max_limit: int = Field(
         default=5000, description="The most changes one GET /sync/snapshot page may hold")
+    snapshot_order_days: int = Field(
+        default=30, ge=0, le=36_500, description="A new till's snapshot carries the orders "
+        "of this many last days (and older ones with a balance due or a pending approval); "
+        "older ones are fetched on demand (GET /sync/orders). 0: every order")
     snapshot_unpaged_whole: bool = Field(
         default=True, description="A GET /sync/snapshot with neither page_token nor limit (a "
         "client from before paging) gets the whole state in one answer; False: the first page")

@@ -291,6 +291,25 @@ class SyncClient:
         body = await self._request("GET", "/sync/snapshot", params=params)
         return SnapshotResponse.model_validate(body)
 
+    async def orders(self, *, reference: str | None = None, created_from: datetime | None = None,
+                     created_to: datetime | None = None, page_token: str | None = None,
+                     limit: int | None = None) -> SnapshotResponse:
+        """GET /sync/orders: the store's orders older than the snapshot's window, on demand
+        (one by reference, or a range of days), applied like a snapshot page."""
+        params: dict[str, str | int] = {}
+        if reference is not None:
+            params["reference"] = reference
+        if created_from is not None:
+            params["created_from"] = created_from.isoformat()
+        if created_to is not None:
+            params["created_to"] = created_to.isoformat()
+        if page_token:
+            params["page_token"] = page_token
+        if limit:
+            params["limit"] = limit
+        body = await self._request("GET", "/sync/orders", params=params)
+        return SnapshotResponse.model_validate(body)
+
 
 def sync_lag(operations: list[Operation]) -> float | None:
     """Seconds since the oldest of these operations was recorded: pending operations go

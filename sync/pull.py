@@ -229,6 +229,29 @@ async def _resync(store: LocalStore, client: SyncClient, progress: Progress | No
     return snap
 
 
+async def fetch_orders(store: LocalStore, client: SyncClient, *, reference: str | None = None,
+                       created_from: datetime | None = None,
+                       created_to: datetime | None = None) -> PullReport:
+    """Orders the snapshot's window left out (older than its days), fetched when a person
+    opens or searches one: by ``reference``, or made in [created_from, created_to).
+    GET /sync/orders, page by page, each page applied like a snapshot page (versioned:
+    an order held at a newer version stays; one with unpushed operations is held back).
+    The pull cursor does not move: the feed brings any later change of these orders."""
+    report = PullReport()
+    token: str | None = None
+    for _ in range(10_000):  # bounded: each page moves the token on or ends the loop
+        page = await client.orders(reference=reference, created_from=created_from,
+                                   created_to=created_to, page_token=token)
+        report.server_time = page.server_time
+        ctx = await asyncio.to_thread(apply_page, store, page.changes)
+        report.add(ctx, len(page.changes))
+        report.pages += 1
+        if not page.has_more or not page.next_page_token:
+            break
+        token = page.next_page_token
+    return report
+
+
 class _Ahead:
     """The next feed page, asked for while the one before it is applied (the server reads
     and encodes it meanwhile, in its own process); taken only if it follows on from the

@@ -19,10 +19,21 @@ page reports each level *as of the cursor*: today's level minus the deltas of th
 store's ``stock_movement`` feed entries after the cursor, read in the same consistent
 read as the level. Level plus the pulled movements is then exactly today's level.
 
+Why not every order: a store's order history only grows; a new till needs the recent
+days to show today's and last week's sales, refunds and re-prints, not years. A snapshot
+carries the orders of the last ``snapshot_order_days`` (server setting, 30 by default;
+the first page's ``order_days`` asks for another window, 0 for the whole history),
+counted from the first page and kept in the page token, so every page has the same
+window. Older orders still come when they matter to a till now: one with a balance
+due (a payment plan), one with a pending approval, one changed within the window; and
+the approvals of the orders sent. Any other older order is fetched on demand with
+``GET /sync/orders`` (server/feed/orders.py).
+
 The page token is opaque to clients (URL-safe base64 of a small JSON object): the
-snapshot's cursor, the store, where the next page starts (kind and last id) and the
-row count taken on the first page (``total``, for a progress bar). Scoping never comes
-from the token: every page is filtered by the terminal's own org and store.
+snapshot's cursor, the store, where the next page starts (kind and last id), the
+row count taken on the first page (``total``, for a progress bar) and the orders'
+window. Scoping never comes from the token: every page is filtered by the terminal's
+own org and store.
 """
 
 from __future__ import annotations
@@ -32,12 +43,14 @@ import binascii
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.domain.operations import Entity
+from app.domain.order_status import OrderStatus
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.models import (
@@ -80,24 +93,51 @@ class _Page:
     kind: int
     after: str | None
     total: int | None
+    since: datetime | None = None  # orders of this window only (None: every order)
+
+
+Scope = Callable[[TerminalPrincipal, datetime | None], list[ColumnElement[bool]]]
 
 
 @dataclass(frozen=True)
 class Kind:
-    """One entity type of the snapshot: its rows (scoped), their key and their changes."""
+    """One entity type of the snapshot: its rows (scoped, to the orders' window where it
+    applies), their key and their changes."""
 
     name: str
     model: type[Any]
     key: InstrumentedAttribute[str]
-    scope: Callable[[TerminalPrincipal], list[ColumnElement[bool]]]
+    scope: Scope
     changes: Callable[[Session, Store, int, Sequence[Any]], list[Change]]
 
-    def query(self, terminal: TerminalPrincipal) -> Select[Any]:
-        return select(self.model).where(*self.scope(terminal))
+    def query(self, terminal: TerminalPrincipal, since: datetime | None) -> Select[Any]:
+        return select(self.model).where(*self.scope(terminal, since))
 
-    def count(self, session: Session, terminal: TerminalPrincipal) -> int:
-        stmt = select(func.count()).select_from(self.model).where(*self.scope(terminal))
+    def count(self, session: Session, terminal: TerminalPrincipal, since: datetime | None) -> int:
+        stmt = select(func.count()).select_from(self.model).where(*self.scope(terminal, since))
         return int(session.scalar(stmt) or 0)
+
+
+def orders_in_window(store_id: str, since: datetime | None) -> list[ColumnElement[bool]]:
+    """A snapshot's orders: the store's, made or changed since ``since``, and older ones
+    a till needs now (a balance due, a pending approval); every one when ``since`` is None."""
+    where: list[ColumnElement[bool]] = [Order.store_id == store_id]
+    if since is not None:
+        pending = select(Approval.order_id).where(Approval.store_id == store_id,
+                                                  Approval.status == "pending")
+        where.append(or_(Order.created_at >= since, Order.updated_at >= since,
+                         and_(Order.status != OrderStatus.DELETED.value, Order.paid < Order.total),
+                         Order.id.in_(pending)))
+    return where
+
+
+def approvals_in_window(store_id: str, since: datetime | None) -> list[ColumnElement[bool]]:
+    """A snapshot's approvals: the store's, of the orders it sends."""
+    where: list[ColumnElement[bool]] = [Approval.store_id == store_id]
+    if since is not None:
+        where.append(Approval.order_id.in_(
+            select(Order.id).where(*orders_in_window(store_id, since))))
+    return where
 
 
 def _change(cursor: int, entity_type: str, entity_id: str, version: int,
@@ -146,7 +186,7 @@ def _level_changes(session: Session, store: Store, cursor: int,
     return out
 
 
-def _order_changes(session: Session, store: Store, cursor: int, rows: Sequence[Order]) -> list[Change]:
+def order_changes(session: Session, store: Store, cursor: int, rows: Sequence[Order]) -> list[Change]:
     return [_change(cursor, Entity.ORDER, o.id, o.version, order_state(session, o),
                     o.status == "deleted") for o in rows]
 
@@ -156,7 +196,7 @@ def _conflict_changes(session: Session, store: Store, cursor: int,
     return [_change(cursor, Entity.CONFLICT, c.id, c.version, conflict_state(c)) for c in rows]
 
 
-def _approval_changes(session: Session, store: Store, cursor: int,
+def approval_changes(session: Session, store: Store, cursor: int,
                       rows: Sequence[Approval]) -> list[Change]:
     return [_change(cursor, Entity.APPROVAL, a.id, a.version, approval_state(a)) for a in rows]
 
@@ -175,19 +215,22 @@ def _review_changes(session: Session, store: Store, cursor: int,
 # The order of a snapshot: settings first; products before the stock levels and orders
 # that name them; orders before the approvals that name them.
 KINDS: tuple[Kind, ...] = (
-    Kind(Entity.STORE, Store, Store.id, lambda t: [Store.id == t.store_id], _store_changes),
-    Kind(Entity.STAFF, Staff, Staff.id, lambda t: [Staff.org_id == t.org_id], _staff_changes),
-    Kind(Entity.PRODUCT, Product, Product.id, lambda t: [Product.org_id == t.org_id], _product_changes),
+    Kind(Entity.STORE, Store, Store.id, lambda t, _: [Store.id == t.store_id], _store_changes),
+    Kind(Entity.STAFF, Staff, Staff.id, lambda t, _: [Staff.org_id == t.org_id], _staff_changes),
+    Kind(Entity.PRODUCT, Product, Product.id, lambda t, _: [Product.org_id == t.org_id],
+         _product_changes),
     Kind(Entity.STOCK_LEVEL, StockLevel, StockLevel.product_id,
-         lambda t: [StockLevel.store_id == t.store_id], _level_changes),
-    Kind(Entity.ORDER, Order, Order.id, lambda t: [Order.store_id == t.store_id], _order_changes),
+         lambda t, _: [StockLevel.store_id == t.store_id], _level_changes),
+    Kind(Entity.ORDER, Order, Order.id, lambda t, since: orders_in_window(t.store_id, since),
+         order_changes),
     Kind(Entity.CONFLICT, Conflict, Conflict.id,
-         lambda t: [Conflict.store_id == t.store_id, Conflict.status == "open"], _conflict_changes),
-    Kind(Entity.APPROVAL, Approval, Approval.id, lambda t: [Approval.store_id == t.store_id],
-         _approval_changes),
-    Kind(Entity.SHIFT, Shift, Shift.id, lambda t: [Shift.store_id == t.store_id], _shift_changes),
+         lambda t, _: [Conflict.store_id == t.store_id, Conflict.status == "open"],
+         _conflict_changes),
+    Kind(Entity.APPROVAL, Approval, Approval.id,
+         lambda t, since: approvals_in_window(t.store_id, since), approval_changes),
+    Kind(Entity.SHIFT, Shift, Shift.id, lambda t, _: [Shift.store_id == t.store_id], _shift_changes),
     Kind(Entity.STOCK_REVIEW, StockReview, StockReview.id,
-         lambda t: [StockReview.store_id == t.store_id], _review_changes),
+         lambda t, _: [StockReview.store_id == t.store_id], _review_changes),
 )
 _KIND_INDEX = {k.name: i for i, k in enumerate(KINDS)}
 
@@ -202,7 +245,8 @@ def _bad_token(why: str) -> ApiError:
 
 def encode_token(store_id: str, page: _Page) -> str:
     raw = json.dumps({"v": TOKEN_VERSION, "s": store_id, "c": page.cursor,
-                      "k": KINDS[page.kind].name, "a": page.after, "n": page.total},
+                      "k": KINDS[page.kind].name, "a": page.after, "n": page.total,
+                      "o": page.since.isoformat() if page.since is not None else None},
                      separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
@@ -226,7 +270,17 @@ def decode_token(token: str, store_id: str) -> _Page:
         raise _bad_token("bad position")
     if total is not None and (not isinstance(total, int) or isinstance(total, bool)):
         raise _bad_token("bad total")
-    return _Page(cursor, _KIND_INDEX[kind], after, total)
+    return _Page(cursor, _KIND_INDEX[kind], after, total, _since(body.get("o")))
+
+
+def _since(value: Any) -> datetime | None:
+    """The token's orders window (a token without one, from before windows: every order)."""
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as exc:
+        raise _bad_token("bad orders window") from exc
 
 
 # ------------------------------------------------------------------ reading
@@ -237,8 +291,11 @@ def _expired(store: Store, message: str) -> ApiError:
 
 
 def snapshot_page(ctx: AppContext, terminal: TerminalPrincipal, page_token: str | None,
-                  limit: int | None) -> SnapshotResponse:
+                  limit: int | None, order_days: int | None = None) -> SnapshotResponse:
     """One page of the snapshot (``limit`` changes at most; None: the whole state at once).
+
+    ``order_days`` (first page only; None: the server's ``snapshot_order_days``; 0: every
+    order) sets the orders' window, counted from now and kept in the page token.
 
     Without ``page_token`` this is the first page: the cursor is the store feed's
     position, read before the data. With it, the page continues where the token says,
@@ -252,8 +309,11 @@ def snapshot_page(ctx: AppContext, terminal: TerminalPrincipal, page_token: str 
         if store is None:
             raise not_found("Store")
         if start is None:
-            total = sum(k.count(session, terminal) for k in KINDS) if limit is not None else None
-            start = _Page(store.feed_position, 0, None, total)
+            days = ctx.settings.snapshot_order_days if order_days is None else order_days
+            since = utcnow() - timedelta(days=days) if days > 0 else None
+            total = (sum(k.count(session, terminal, since) for k in KINDS)
+                     if limit is not None else None)
+            start = _Page(store.feed_position, 0, None, total, since)
         elif start.cursor < store.feed_horizon:
             raise _expired(store, "The feed was compacted past this snapshot's cursor while "
                                   "paging; load GET /sync/snapshot again from the first page")
@@ -277,7 +337,7 @@ def _read(session: Session, terminal: TerminalPrincipal, store: Store, start: _P
     after = start.after
     for index in range(start.kind, len(KINDS)):
         kind = KINDS[index]
-        stmt = kind.query(terminal).order_by(kind.key)
+        stmt = kind.query(terminal, start.since).order_by(kind.key)
         if after is not None:
             stmt = stmt.where(kind.key > after)
         room = None if limit is None else limit - len(changes)
@@ -288,7 +348,7 @@ def _read(session: Session, terminal: TerminalPrincipal, store: Store, start: _P
             taken = rows[:room]
             changes += kind.changes(session, store, start.cursor, taken)
             last = getattr(taken[-1], kind.key.key) if taken else after
-            return changes, _Page(start.cursor, index, last, start.total)
+            return changes, _Page(start.cursor, index, last, start.total, start.since)
         changes += kind.changes(session, store, start.cursor, rows)
         after = None
     return changes, None

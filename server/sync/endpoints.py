@@ -3,6 +3,7 @@ stores they work at) and compaction (admins)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 import anyio
@@ -13,6 +14,7 @@ from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, TerminalDep, pushing_terminal, require
 from server.db.models import Staff as StaffRow
 from server.errors import ApiError
+from server.feed import orders as order_feed
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
 from server.ops import import_outbox as outbox_import
@@ -75,10 +77,12 @@ def pull(
     ctx: CtxDep,
     after: Annotated[int, Query(ge=0, le=MAX_COUNT)] = 0,
     limit: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None,
-) -> PullResponse:
+) -> Response:
     """The store's changes after ``after`` in commit order; pass ``cursor`` back as ``after``."""
     size = min(limit or ctx.settings.pull_default_limit, ctx.settings.pull_max_limit)
-    return feed.pull(ctx, terminal, after, size)
+    page = feed.pull(ctx, terminal, after, size)
+    # serialized here, once: the page was built by the server, re-validating it is waste
+    return Response(page.model_dump_json(), media_type="application/json")
 
 
 @router.get("/position", response_model=DevicePosition)
@@ -108,16 +112,42 @@ def snapshot(
     ctx: CtxDep,
     page_token: Annotated[str | None, Query(max_length=2000)] = None,
     limit: Annotated[int | None, Query(ge=1, le=MAX_COUNT)] = None,
+    order_days: Annotated[int | None, Query(ge=0, le=36_500, description=(
+        "first page only: the orders of this many last days (default: the server's "
+        "snapshot_order_days, 30 unless set; 0: every order). Older orders with a balance "
+        "due or a pending approval come too; any other older one: GET /sync/orders"))] = None,
 ) -> SnapshotResponse:
     """Full current state of the terminal's store and org, a page at a time, with the cursor
     to pull from after the last page. Pass ``next_page_token`` back as ``page_token`` while
     ``has_more``. Without ``page_token`` and ``limit`` (clients from before paging) the whole
-    state comes in one answer, unless the server is set to page those too."""
+    state comes in one answer, unless the server is set to page those too. Orders: those of
+    the last ``order_days`` days (see the parameter)."""
     settings = ctx.settings
     size: int | None = min(limit or settings.snapshot_default_limit, settings.snapshot_max_limit)
     if page_token is None and limit is None and settings.snapshot_unpaged_whole:
         size = None
-    return snapshot_feed.snapshot_page(ctx, terminal, page_token, size)
+    return snapshot_feed.snapshot_page(ctx, terminal, page_token, size, order_days)
+
+
+@router.get("/orders", response_model=SnapshotResponse,
+            responses={422: {"model": ErrorEnvelope, "description": "invalid_value: neither "
+                             "reference nor a created_from/created_to range"}})
+def orders(
+    terminal: TerminalDep,
+    ctx: CtxDep,
+    reference: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
+    created_from: Annotated[datetime | None, Query()] = None,
+    created_to: Annotated[datetime | None, Query()] = None,
+    page_token: Annotated[str | None, Query(max_length=ID_LENGTH)] = None,
+    limit: Annotated[int, Query(ge=1, le=order_feed.MAX_ORDERS)] = 100,
+) -> SnapshotResponse:
+    """Orders of the terminal's store on demand (older than its snapshot's window): one by
+    ``reference``, or those made in [``created_from``, ``created_to``), by id, ``limit`` a
+    page, each page's approvals after its orders; ``next_page_token`` while ``has_more``.
+    Apply them like a snapshot page; ``cursor`` is for information only (do not pull
+    from it)."""
+    return order_feed.orders_page(ctx, terminal, reference=reference, created_from=created_from,
+                                  created_to=created_to, page_token=page_token, limit=limit)
 
 
 QUARANTINE_403 = {"model": ErrorEnvelope, "description": "permission_denied: needs "
