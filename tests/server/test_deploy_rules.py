@@ -86,7 +86,7 @@ def scraped(tenant: Tenant) -> set[str]:
 
 def test_alert_rules_check_and_fire_on_sample_series() -> None:
     tool = _promtool()
-    assert "SUCCESS: 9 rules found" in _run(tool, "check", "rules", str(ALERTS))
+    assert "SUCCESS: 10 rules found" in _run(tool, "check", "rules", str(ALERTS))
     _run(tool, "test", "rules", str(ALERTS_TEST))
 
 
