@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QDialogButtonBox, QWidget
 
-from app.domain.pin_rules import MAX_PIN
 from app.services.staff import SignInError, verify_override
 from app.store.unit_of_work import Actor
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog
 from ui.widgets.common import heading
-from ui.widgets.pinpad import PinPad
+from ui.widgets.pinpad import code_and_pin_rows
 
 
 class PinOverrideDialog(FormDialog):
@@ -29,20 +28,8 @@ class PinOverrideDialog(FormDialog):
         explain = heading(f"{what}\nA manager or owner enters their staff code and PIN.", "subtle")
         explain.setWordWrap(True)
         self.body.insertWidget(1, explain)
-        self.code = QLineEdit()
-        self.code.setObjectName("overrideCode")
-        self.code.setPlaceholderText("Staff code")
-        self.pin = QLineEdit()
-        self.pin.setObjectName("overridePin")
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setPlaceholderText("PIN")
-        self.pin.setMaxLength(MAX_PIN)  # an approver's PIN is 6 to 12 digits
-        self.pin.returnPressed.connect(self.submit)
-        self.code.returnPressed.connect(self.pin.setFocus)
-        self.form.addRow("Manager code", self.code)
-        self.form.addRow("PIN", self.pin)
-        self.pad = PinPad(self.pin)
-        self.pad.submitted.connect(self.submit)
+        rows = code_and_pin_rows(self.form, "Manager code", "override", self.submit)
+        self.code, self.pin, self.pad = rows.code, rows.pin, rows.pad
         self.body.addWidget(self.pad)
         self.add_error_line()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

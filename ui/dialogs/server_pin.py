@@ -15,7 +15,6 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLayout, QLineEdit, QWidget
 
-from app.domain.pin_rules import MAX_PIN
 from app.services.changes import Changes
 from sync.client import SyncClient
 from sync.rejected_actions import MAX_REASON, ActionRefused, checked_reason
@@ -23,7 +22,7 @@ from ui.context import AppContext
 from ui.dialogs.common import FormDialog
 from ui.server_calls import offline_reason, run_call, words
 from ui.widgets.common import heading
-from ui.widgets.pinpad import PinPad
+from ui.widgets.pinpad import code_and_pin_rows
 
 #: (client, code, pin, reason) -> the server's answer
 Call = Callable[[SyncClient, str, str, str], Awaitable[Any]]
@@ -54,20 +53,8 @@ class ServerPinDialog(FormDialog):
             self.reason.setMaxLength(MAX_REASON)
             self.reason.setPlaceholderText("Why (required), e.g. entered twice by mistake")
             self.form.addRow("Reason", self.reason)
-        self.code = QLineEdit()
-        self.code.setObjectName("serverCode")
-        self.code.setPlaceholderText("Staff code")
-        self.pin = QLineEdit()
-        self.pin.setObjectName("serverPin")
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin.setPlaceholderText("PIN")
-        self.pin.setMaxLength(MAX_PIN)
-        self.pin.returnPressed.connect(self.submit)
-        self.code.returnPressed.connect(self.pin.setFocus)
-        self.form.addRow("Staff code", self.code)
-        self.form.addRow("PIN", self.pin)
-        self.pad = PinPad(self.pin)
-        self.pad.submitted.connect(self.submit)
+        rows = code_and_pin_rows(self.form, "Staff code", "server", self.submit)
+        self.code, self.pin, self.pad = rows.code, rows.pin, rows.pad
         self.body.addWidget(self.pad)
         self.add_error_line()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)

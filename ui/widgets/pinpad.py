@@ -1,9 +1,15 @@
-"""A PIN pad for mouse and touch; the keyboard types into the same field."""
+"""A PIN pad for mouse and touch; the keyboard types into the same field. The staff code
+and PIN rows that the PIN dialogs share (ui/dialogs/pin_override.py, server_pin.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QGridLayout, QLineEdit, QPushButton, QWidget
+from PySide6.QtWidgets import QFormLayout, QGridLayout, QLineEdit, QPushButton, QWidget
+
+from app.domain.pin_rules import MAX_PIN
 
 
 class PinPad(QWidget):
@@ -34,3 +40,31 @@ class PinPad(QWidget):
         else:
             self.target.insert(key)
         self.target.setFocus()
+
+
+@dataclass(frozen=True)
+class CodeAndPin:
+    code: QLineEdit
+    pin: QLineEdit
+    pad: PinPad
+
+
+def code_and_pin_rows(form: QFormLayout, code_label: str, name: str, submit: Callable[[], None]) -> CodeAndPin:
+    """A staff code row and a PIN row in ``form`` (object names ``<name>Code`` and
+    ``<name>Pin``), and a pad typing into the PIN: Enter in the code goes to the PIN,
+    Enter in the PIN or the pad's ✓ calls ``submit``. The caller places the pad."""
+    code = QLineEdit()
+    code.setObjectName(f"{name}Code")
+    code.setPlaceholderText("Staff code")
+    pin = QLineEdit()
+    pin.setObjectName(f"{name}Pin")
+    pin.setEchoMode(QLineEdit.EchoMode.Password)
+    pin.setPlaceholderText("PIN")
+    pin.setMaxLength(MAX_PIN)  # an approver's PIN is 6 to 12 digits
+    pin.returnPressed.connect(submit)
+    code.returnPressed.connect(pin.setFocus)
+    form.addRow(code_label, code)
+    form.addRow("PIN", pin)
+    pad = PinPad(pin)
+    pad.submitted.connect(submit)
+    return CodeAndPin(code, pin, pad)
