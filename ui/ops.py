@@ -31,6 +31,7 @@ from app.services.changes import Changes
 from app.services.inventory import StockError
 from app.services.order_edits import EditError
 from app.services.sales import SaleError
+from app.services.shifts import ShiftError
 from app.services.staff import SignInError
 from app.store.database import StoreUnusable
 from app.store.disk import DiskFull, disk_full
@@ -44,7 +45,7 @@ USER_ERRORS: tuple[type[BaseException], ...] = (
     SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
     TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
     ScheduleError, StockError, CatalogError, StatusError, ConflictError, StoreUnusable,
-    KeyUnavailable, DiskFull,
+    KeyUnavailable, DiskFull, ShiftError,
 )
 #: Printing's errors are written for people too; printing loads after start-up
 #: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.

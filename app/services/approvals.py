@@ -203,13 +203,27 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
 
 
 def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None = None) -> None:
-    """A manager's decision from the approvals queue (or right after an override)."""
+    """A manager's decision from the approvals queue (or right after an override).
+
+    An approved refund pays money back from this till, so, like a sale, it belongs to
+    an open shift: with none, the store's ``auto_open_shift`` opens one and the decision
+    is made again, else shifts.NoOpenShift with the request left pending."""
+    from app.services import shifts  # shifts reaches the reports, which read refunds
+
     require(approver.role, Action.APPROVAL_DECIDE)
     problem = too_long("The note", note, MAX_DECISION_NOTE)
     if problem:
         raise ApprovalError(problem)
-    if approve:
-        _refund_needs_a_shift(store, approver, approval_id)
+    try:
+        _decide(store, approver, approval_id, approve, note)
+    except shifts.NoOpenShift:
+        shifts.require_open(store, approver)  # opened, or refused in words
+        _decide(store, approver, approval_id, approve, note)
+
+
+def _decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, note: str | None) -> None:
+    from app.services import shifts
+
     with mutation(store.db, store.device_id, approver, OpType.APPROVAL_DECIDE) as m:
         above = till_ceiling.refusal(approver.name, approver.role, till_ceiling.read_ceiling(m.session))
         if above is not None:  # the server would quarantine the decision: say so here
@@ -219,6 +233,8 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
             raise ApprovalError("Approval request not found")
         if approval.status != "pending":
             raise ApprovalError(f"This request was already {approval.status}")
+        if approve and approval.kind == "refund":
+            shifts.still_open(m)  # read once, under the write lock: nothing written without one
         _record_decision(m, approval, approve, note)
         if not approve:
             m.emit(OpType.APPROVAL_DECIDE, approval.id, ApprovalDecide(
@@ -229,21 +245,6 @@ def decide(store: LocalStore, approver: Actor, approval_id: str, approve: bool, 
         else:
             require(approver.role, Action.REFUND_APPROVE)
             _apply_refund(m, approval)
-
-
-def _refund_needs_a_shift(store: LocalStore, approver: Actor, approval_id: str) -> None:
-    """A refund pays money back from this till: like a sale, it belongs to an open shift
-    (opened by the store's ``auto_open_shift``, else refused), so every Z counts it."""
-    from app.services import shifts  # shifts reaches the reports, which read refunds
-
-    with store.db.read() as s:
-        kind = s.scalar(select(Approval.kind).where(Approval.id == approval_id))
-    if kind != "refund":
-        return
-    try:
-        shifts.ensure_open(store, approver)
-    except shifts.ShiftError as exc:
-        raise ApprovalError(str(exc)) from exc
 
 
 def _record_decision(m: Mutation, approval: Approval, approve: bool, note: str | None) -> None:

@@ -1,8 +1,10 @@
 """An exchange: items of an earlier order come back, new items go out, one receipt.
 
 It is the existing operations in a row, each its own mutation (rows, audit entry and
-outbox operation committed together), so the server checks each with the rules it
-already has and nothing new crosses the wire:
+outbox operation), so the server checks each with the rules it already has and
+nothing new crosses the wire; all of them commit in one transaction
+(app/store/unit_of_work.one_transaction), so a crash or a refusal part-way leaves
+neither the refund without the sale nor anything else:
 
 1. the refund of the returned lines, asked for and approved on the spot
    (``approval.request`` then ``refund.create``, within the refund rules: what was sold
@@ -13,9 +15,9 @@ already has and nothing new crosses the wire:
 
 The money: the refund goes back by the exchange's tender and the new sale is paid by
 the same tender, so that tender's net is the difference: positive when the customer
-pays it, negative when it is given back to them. Everything the sale could refuse
-(an empty cart, a discount past the till limits, a tender) is checked before the
-refund is written, so a refused exchange writes nothing.
+pays it, negative when it is given back to them. What the sale could refuse (an
+empty cart, a discount past the till limits, a tender) is checked first, and
+anything refused later undoes the whole exchange: a refused exchange writes nothing.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from app.services.approvals import ApprovalError, RefundItem
 from app.store.local import LocalStore
 from app.store.models import Order
 from app.store.models_aftersale import Refund
-from app.store.unit_of_work import Actor
+from app.store.unit_of_work import Actor, one_transaction
 
 #: the note the new sale carries (and the reason the refund carries)
 EXCHANGE_NOTE = "Exchange for {reference}"
@@ -136,25 +138,20 @@ def record_exchange(store: LocalStore, actor: Actor, approver: Actor, order_id: 
     new_total = cart.totals().total
     tenders = tenders_for(returned, new_total, method, cash_given)
     _check_first(store, actor, approver, cart, sale_approver, tenders, note)
-    try:  # the new sale needs an open shift: opened (or refused) before anything is refunded
-        shifts.ensure_open(store, actor)
-    except shifts.ShiftError as exc:
-        raise ExchangeError(str(exc)) from exc
+    # the new sale needs an open shift: opened (or refused) before anything is written
+    shifts.require_open(store, actor)
     try:
-        approval_id = approvals.request_refund(store, actor, order_id, items, f"{note}: {reason}",
-                                               method=method.value, restock=restock)
-        approvals.decide(store, approver, approval_id, True,
-                         SELF_APPROVED if approver.staff_id == actor.staff_id else PIN_APPROVED)
-    except (ApprovalError, PermissionDenied) as exc:
+        with one_transaction(store.db) as session:
+            approval_id = approvals.request_refund(store, actor, order_id, items, f"{note}: {reason}",
+                                                   method=method.value, restock=restock)
+            approvals.decide(store, approver, approval_id, True,
+                             SELF_APPROVED if approver.staff_id == actor.staff_id else PIN_APPROVED)
+            refund_id = session.scalar(select(Refund.id).where(Refund.approval_id == approval_id))
+            if refund_id is None:
+                raise ExchangeError("The refund of the returned items was not made")
+            sale = sales.record_sale(store, actor, cart, tenders, note=note, approver=sale_approver)
+    except (ApprovalError, PermissionDenied, sales.SaleError) as exc:  # nothing was written
         raise ExchangeError(str(exc)) from exc
-    with store.db.read() as s:
-        refund_id = s.scalar(select(Refund.id).where(Refund.approval_id == approval_id))
-    try:
-        sale = sales.record_sale(store, actor, cart, tenders, note=note, approver=sale_approver)
-    except sales.SaleError as exc:  # checked above; the refund stands and says so
-        raise ExchangeError(f"The return was refunded, but the new sale was not recorded: {exc}") from exc
-    if refund_id is None:  # decide() approved it in its own transaction: it is there
-        raise ExchangeError("The refund of the returned items was not found")
     net = new_total - returned
     handed = cash_given if net > 0 and method is Method.CASH and cash_given is not None else max(net, 0)
     return ExchangeResult(refund_id, order_id, reference, sale.order_id, sale.reference, returned,

@@ -182,7 +182,8 @@ def record_sale(
     """Record the cart as an order with its payments. Partial payment leaves it pending.
 
     Selling needs an open shift on this till: with none, the store's ``auto_open_shift``
-    opens one with a zero float first (app/services/shifts.ensure_open), else SaleError.
+    opens one with a zero float first (app/services/shifts.require_open), else
+    shifts.NoOpenShift.
 
     A discount or price past the actor's till limits needs ``approver``, a manager who
     typed their PIN (an Actor with ``approval_key``): the sale then names them as
@@ -223,13 +224,9 @@ def record_sale(
             order_rules.check_plan_customer(plan.installments, customer)
         except RuleError as exc:
             raise SaleError(str(exc)) from exc
-    try:  # last: a sale refused above opens no shift
-        shifts.ensure_open(store, actor)
-    except shifts.ShiftError as exc:
-        raise SaleError(str(exc)) from exc
+    shifts.require_open(store, actor)  # last: a sale refused above opens no shift
     with mutation(store.db, store.device_id, actor, SALE_RECORDED) as m:
-        if not shifts.has_open_shift(m):  # closed in between: nothing written
-            raise SaleError(shifts.NEEDS_A_SHIFT)
+        shifts.still_open(m)
         m.approver = approver if approved_by else None
         session, device, at = m.session, m.device, m.at
         cust = upsert_in(session, store.cipher, customer) if customer else None
@@ -309,16 +306,12 @@ def record_payment(
     """Take a further payment on a pending order (an installment, or paying off a balance).
 
     Money taken goes into a shift, like a sale's: with none open, the store's
-    ``auto_open_shift`` opens one (else SaleError), so no payment falls between two Z
+    ``auto_open_shift`` opens one (else shifts.NoOpenShift), so no payment falls between two Z
     reports and out of every cash-up."""
     require(actor.role, Action.PAYMENT_RECORD)
-    try:
-        shifts.ensure_open(store, actor)
-    except shifts.ShiftError as exc:
-        raise SaleError(str(exc)) from exc
+    shifts.require_open(store, actor)
     with mutation(store.db, store.device_id, actor, OpType.PAYMENT_RECORD) as m:
-        if not shifts.has_open_shift(m):  # closed in between: nothing written
-            raise SaleError(shifts.NEEDS_A_SHIFT)
+        shifts.still_open(m)
         order = m.session.get(Order, order_id)
         if order is None:
             raise SaleError("Order not found")

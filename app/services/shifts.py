@@ -35,6 +35,11 @@ class ShiftError(ValueError):
     """A shift cannot be opened or closed as asked; the message is for the person at the till."""
 
 
+class NoOpenShift(ShiftError):
+    """Money would change hands (a sale, a later payment, a refund) with no shift open on
+    this till, in a store that does not open one by itself; the message says so."""
+
+
 #: Why a sale is refused on a till with no open shift in a store that does not open one
 #: by itself.
 NEEDS_A_SHIFT = ("Open a shift first: selling needs an open shift on this till "
@@ -126,31 +131,35 @@ def open_shift(store: LocalStore, actor: Actor, opening_float: int | None = None
 
 
 def has_open_shift(m: Mutation) -> bool:
-    """Whether this till has an open shift, read in the mutation's own transaction (a
-    sale checks under its write lock that no close came in between)."""
+    """Whether this till has an open shift, read in the mutation's own transaction."""
     return m.cursor.execute("SELECT 1 FROM shifts WHERE device_id = ? AND status = 'open' "
                             "LIMIT 1", (m.device.id,)).fetchone() is not None
 
 
-def ensure_open(store: LocalStore, actor: Actor) -> bool:
-    """Selling needs an open shift: with none open, open one with a zero float in
-    ``actor``'s name when the store opens shifts by themselves (its till limits'
-    ``auto_open_shift``, on by default), else ShiftError (:data:`NEEDS_A_SHIFT`).
-    Whether one was opened. The services that record a sale call it, so every path
-    obeys it (the register, the exchange)."""
+def still_open(m: Mutation) -> None:
+    """NoOpenShift unless the shift :func:`require_open` found is still open, read under
+    the mutation's write lock (no close came in between): nothing is written then."""
+    if not has_open_shift(m):
+        raise NoOpenShift(NEEDS_A_SHIFT)
+
+
+def require_open(store: LocalStore, actor: Actor) -> None:
+    """Money changes hands only within a shift (a sale, a later payment, a refund): with
+    none open, open one with a zero float in ``actor``'s name when the store opens shifts
+    by themselves (its till limits' ``auto_open_shift``, on by default), else
+    NoOpenShift (:data:`NEEDS_A_SHIFT`). The services that take or pay back money call
+    it before their mutation, and :func:`still_open` inside it, so every path obeys it."""
     from app.services import till_limits
 
     if current_shift(store) is not None:
-        return False
+        return
     if not till_limits.auto_open_shift(store):
-        raise ShiftError(NEEDS_A_SHIFT)
+        raise NoOpenShift(NEEDS_A_SHIFT)
     try:
         open_shift(store, actor, 0)
     except ShiftError:
         if current_shift(store) is None:  # not a shift opened in the meantime
             raise
-        return False
-    return True
 
 
 def close_shift(store: LocalStore, actor: Actor, counted_cash: int,

@@ -9,12 +9,18 @@ committed in a single SQLite transaction, or none of them.
 Leaving the block without an audit entry or without exactly one outbox operation
 is a programming error and rolls the whole mutation back. A bulk mutation (a
 catalog import) is the one exception: all-or-nothing, one operation per entity.
+
+Several mutations that must stand or fall together (an exchange: the refund request,
+its approval and the new sale) run inside :func:`one_transaction`: each is still
+complete on its own (rows, audit entry, one operation, checked as it ends, undone
+alone by a savepoint when it fails), and all of them commit at once, or none does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -247,12 +253,49 @@ class Mutation:
         self.op_count += count
 
 
+#: the write transaction that :func:`one_transaction` holds open on this thread, if any
+_joined: ContextVar[tuple[Database, Session] | None] = ContextVar("tillsync_one_transaction", default=None)
+
+
+@contextmanager
+def one_transaction(db: Database) -> Iterator[Session]:
+    """One write transaction for every :func:`mutation` on ``db`` inside the block: they
+    commit together when the block ends, or, on any error, none of them does. Inside an
+    enclosing one, it is that one."""
+    joined = _joined.get()
+    if joined is not None and joined[0] is db:
+        yield joined[1]
+        return
+    with db.write() as session:
+        session.connection()  # BEGIN IMMEDIATE: the write lock for the whole block
+        token = _joined.set((db, session))
+        try:
+            yield session
+        finally:
+            _joined.reset(token)
+
+
+def _write_session(db: Database) -> AbstractContextManager[Session]:
+    """A transaction of its own, or a savepoint in the enclosing :func:`one_transaction`."""
+    joined = _joined.get()
+    if joined is not None and joined[0] is db:
+        return _savepoint(joined[1])
+    return db.write()
+
+
+@contextmanager
+def _savepoint(session: Session) -> Iterator[Session]:
+    with session.begin_nested():
+        yield session
+
+
 @contextmanager
 def mutation(
     db: Database, device_id: str, actor: Actor, action: str, *, bulk: bool = False
 ) -> Iterator[Mutation]:
-    """Open a write transaction for one mutation and check it is complete on the way out."""
-    with db.write() as session:
+    """Open a write transaction for one mutation and check it is complete on the way out
+    (inside :func:`one_transaction`, a savepoint of its transaction)."""
+    with _write_session(db) as session:
         conn = session.connection()  # BEGIN IMMEDIATE: the write lock, before reading counters
         cur = conn.connection.driver_connection.cursor()
         try:

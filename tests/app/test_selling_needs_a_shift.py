@@ -2,7 +2,8 @@
 sale, so every path obeys it: the register, the exchange, anything calling
 sales.record_sale. With none open, a store that opens shifts by themselves
 (``auto_open_shift``, on by default) opens one with a zero float in the seller's name
-before the sale; a store that does not refuses the sale in words, writing nothing."""
+before the sale; a store that does not refuses the sale in words, writing nothing. The
+one refusal is shifts.NoOpenShift, whichever service meets it (shifts.require_open)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_by_default_a_sale_opens_a_shift_with_a_zero_float(store, actors) -> Non
 def test_a_store_that_does_not_open_shifts_refuses_the_sale(store, actors) -> None:
     _no_auto_open(store)
     cashier = actors[Role.CASHIER]
-    with pytest.raises(SaleError, match="Open a shift"):
+    with pytest.raises(shifts.NoOpenShift, match="Open a shift"):
         record_sale(store, cashier, _cart(), [Tender(Method.CASH, 2000)])
     assert _ops(store) == [] and shifts.current_shift(store) is None
     with store.db.read() as s:
@@ -80,7 +81,7 @@ def test_an_exchange_needs_an_open_shift_before_anything_is_refunded(store, acto
     _no_auto_open(store)
     line = order_detail(store, sold.order_id).lines[0]
     before = _ops(store)
-    with pytest.raises(exchanges.ExchangeError, match="Open a shift"):
+    with pytest.raises(shifts.NoOpenShift, match="Open a shift"):
         exchanges.record_exchange(store, cashier, manager, sold.order_id,
                                   [RefundItem(line.id, 1000)], _cart(1500), Method.CASH,
                                   "wrong size")
@@ -100,7 +101,7 @@ def test_a_later_payment_goes_into_a_shift_too(store, actors) -> None:
     shifts.close_shift(store, cashier, 500)
     _no_auto_open(store)
     before = _ops(store)
-    with pytest.raises(SaleError, match="Open a shift"):
+    with pytest.raises(shifts.NoOpenShift, match="Open a shift"):
         record_payment(store, cashier, sold.order_id, Tender(Method.CASH, 300))
     assert _ops(store) == before and shifts.current_shift(store) is None
     with store.db.write() as s:
@@ -113,7 +114,7 @@ def test_a_later_payment_goes_into_a_shift_too(store, actors) -> None:
 def test_a_refund_pays_back_within_a_shift(store, actors) -> None:
     """A refund's money leaves this till's drawer: with no shift open it opens one by the
     store's setting (else it is refused, nothing written), so the next Z counts it."""
-    from app.services.approvals import ApprovalError, refund_with_override
+    from app.services.approvals import refund_with_override
 
     cashier, manager = actors[Role.CASHIER], actors[Role.MANAGER]
     shifts.open_shift(store, cashier, 0)
@@ -121,7 +122,7 @@ def test_a_refund_pays_back_within_a_shift(store, actors) -> None:
     shifts.close_shift(store, cashier, 1200)
     line = order_detail(store, sold.order_id).lines[0]
     _no_auto_open(store)
-    with pytest.raises(ApprovalError, match="Open a shift"):
+    with pytest.raises(shifts.NoOpenShift, match="Open a shift"):
         refund_with_override(store, cashier, manager, sold.order_id, [RefundItem(line.id, 1000)],
                              "broken", method="cash")
     with store.db.read() as s:

@@ -8,11 +8,15 @@ from PySide6.QtWidgets import QDialog, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 from app.domain.schedule import ScheduleError
 from app.services.approvals import ApprovalError
+from app.services.exchanges import ExchangeError
 from app.services.order_edits import EditError
+from app.services.shifts import ShiftError
 from ui.widgets.common import heading
 
-#: Errors of the after-sale services whose text is written for the person.
-FLOW_ERRORS: tuple[type[BaseException], ...] = (ApprovalError, EditError, ScheduleError)
+#: Errors of the after-sale services whose text is written for the person (a refund or
+#: an exchange with no shift open says so: shifts.NoOpenShift).
+FLOW_ERRORS: tuple[type[BaseException], ...] = (ApprovalError, EditError, ExchangeError, ScheduleError,
+                                                ShiftError)
 
 
 def flow_errors() -> tuple[type[BaseException], ...]:
