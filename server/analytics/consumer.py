@@ -26,6 +26,9 @@ from sqlalchemy.orm import Session
 
 from app.domain.order_status import OrderStatus
 from server.db.analytics import (
+    DAILY_PRODUCTS,
+    DAILY_SALES,
+    DAILY_TENDERS,
     AnalyticsDeletions,
     AnalyticsHourly,
     AnalyticsOrder,
@@ -68,13 +71,23 @@ SHAPES: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = {
     "analytics_hourly": (("store_id", "hour", "order_type"),
                          ("orders", "gross", "tax", "plans_started", "plan_amount"), ()),
 }
+#: quarter-hour rollups and their twins by UTC day (server/db/analytics.py)
+DAILY: dict[Table, Table] = {SALES: DAILY_SALES, PRODUCTS: DAILY_PRODUCTS,
+                             TENDERS: DAILY_TENDERS}
+DAILY_TWINS = {source.name: twin.name for source, twin in DAILY.items()}
+SHAPES |= {twin: SHAPES[source] for source, twin in DAILY_TWINS.items()}
 TABLES: dict[str, Table] = {t.name: t for t in (SALES, PRODUCTS, TENDERS, REFUNDS,
-                                                DELETIONS, TOTALS, HOURLY)}
+                                                DELETIONS, TOTALS, HOURLY, *DAILY.values())}
 
 
 def hour_of(slot: datetime) -> datetime:
     """The UTC hour a quarter-hour slot falls in."""
     return slot.replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(slot: datetime) -> datetime:
+    """The UTC midnight a quarter-hour slot falls after (the daily twins' ``slot``)."""
+    return slot.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 def slot_of(value: datetime | str | None) -> datetime:
@@ -149,6 +162,9 @@ class Rollup:
 
     def add(self, share: Share, sign: int = 1) -> None:
         table, key, values, latest = share
+        twin = DAILY_TWINS.get(table)
+        if twin is not None:  # the same share in the UTC day's row (key: store, slot, ...)
+            self.add((twin, (key[0], day_of(key[1]), *key[2:]), values, latest), sign)
         row = self.deltas[table].setdefault(key, [0] * len(values))
         for i, v in enumerate(values):
             row[i] += sign * v

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, String, Table
 from sqlalchemy.orm import Mapped, mapped_column
 
 from server.db.base import Base, JSONType
@@ -148,6 +148,21 @@ class AnalyticsTotals(Base):
     order_type: Mapped[str] = mapped_column(String(10), primary_key=True)
     orders: Mapped[int] = mapped_column(BigInteger, default=0)
     gross: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def _daily_twin(model: type[Base]) -> Table:
+    """A quarter-hour rollup's twin by UTC day: the same columns, ``slot`` the UTC
+    midnight its quarter-hours fall after. A dashboard reads the whole UTC days of its
+    range here and only the ragged ends (local midnight to UTC midnight) from the
+    quarter-hours, so any zone is served exactly from about a row per day and key."""
+    source: Table = model.__table__  # type: ignore[assignment]
+    return Table(source.name.replace("analytics_", "analytics_daily_"), Base.metadata,
+                 *[c._copy() for c in source.columns])
+
+
+DAILY_SALES = _daily_twin(AnalyticsSales)
+DAILY_PRODUCTS = _daily_twin(AnalyticsProducts)
+DAILY_TENDERS = _daily_twin(AnalyticsTenders)
 
 
 class StoreTimeZone(Base):

@@ -194,10 +194,10 @@ def test_every_figure_equals_a_plain_recomputation(
 
 
 def _check(tenant: Tenant, zones: dict[str, str], group: str) -> None:
-    from tests.server.test_analytics_hourly import hourly, hours_of_slots
+    from tests.server.test_analytics_hourly import assert_twins_hold
 
-    with tenant.server.ctx.reader() as session:  # the hourly rollup: the slots by hour
-        assert hourly(session, list(zones)) == hours_of_slots(session, list(zones))
+    with tenant.server.ctx.reader() as session:  # the hourly and daily rollups: the
+        assert_twins_hold(session, list(zones))  # quarter-hours by UTC hour and day
     owner = tenant.login(Role.OWNER)
     first, last = DAY - timedelta(days=2), DAY + timedelta(days=2)
     with tenant.server.client() as c:

@@ -1,8 +1,11 @@
-"""The hourly analytics rollup (issue 15): analytics_hourly is the quarter-hour rows
-summed by UTC hour, kept by the consumer and filled by migration 0018; the dashboard
-reads it for a store whose days start on whole UTC hours and falls back to the
+"""The hourly and daily analytics rollups (issue 15): analytics_hourly is the quarter-hour
+sales summed by UTC hour, the analytics_daily_* twins the quarter-hour sales, products
+and tenders summed by UTC day; kept by the consumer and filled by migration 0018. The
+dashboard reads the hourly rows for a store whose hours each fall in one period and the
 quarter-hours for a zone a half or three quarters of an hour off UTC (or a terminal or
-staff filter). Every figure still equals a plain recomputation, on both databases."""
+staff filter); the whole UTC days of any range from the daily twins, the ragged ends
+from the quarter-hours. Every figure still equals a plain recomputation, on both
+databases."""
 
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.analytics import repository as repo
 from server.analytics import service
-from server.analytics.consumer import HOURLY, SALES
+from server.analytics.consumer import DAILY, HOURLY, PRODUCTS, SALES, SHAPES, TENDERS
 from server.analytics.schemas import Grouping
 from server.analytics.zones import write_zone
 from server.db.engine import make_engine, run_migrations
@@ -48,6 +51,32 @@ def hourly(session: Any, stores: list[str]) -> dict[tuple[str, datetime, str], l
     return {(r[0], r[1], r[2]): [int(v) for v in r[3:]] for r in session.execute(
         select(c.store_id, c.hour, c.order_type, c.orders, c.gross, c.tax, c.plans_started,
                c.plan_amount).where(c.store_id.in_(stores))) if any(r[3:])}
+
+
+def days_of_slots(session: Any, table: Any, stores: list[str]) -> dict[tuple[Any, ...], list[int]]:
+    """A quarter-hour rollup summed by UTC day: what its daily twin must hold."""
+    keys, sums, _latest = SHAPES[table.name]
+    out: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0] * len(sums))
+    for row in session.execute(select(*[table.c[k] for k in (*keys, *sums)])
+                               .where(table.c.store_id.in_(stores))):
+        key = (row[0], row[1].replace(hour=0, minute=0), *row[2:len(keys)])
+        for i, v in enumerate(row[len(keys):]):
+            out[key][i] += int(v)
+    return {k: v for k, v in out.items() if any(v)}
+
+
+def daily(session: Any, table: Any, stores: list[str]) -> dict[tuple[Any, ...], list[int]]:
+    twin = DAILY[table]
+    keys, sums, _latest = SHAPES[table.name]
+    return {tuple(r[:len(keys)]): [int(v) for v in r[len(keys):]] for r in session.execute(
+        select(*[twin.c[k] for k in (*keys, *sums)]).where(twin.c.store_id.in_(stores)))
+        if any(r[len(keys):])}
+
+
+def assert_twins_hold(session: Any, stores: list[str]) -> None:
+    assert hourly(session, stores) == hours_of_slots(session, stores)
+    for table in (SALES, PRODUCTS, TENDERS):
+        assert daily(session, table, stores) == days_of_slots(session, table, stores), table
 
 
 def _play(tenant: Tenant) -> None:
@@ -93,9 +122,15 @@ def test_the_hourly_rows_serve_whole_hour_zones_and_the_quarter_hours_the_rest(
         write_zone(session, tenant.store_id, zone)
     _play(tenant)
     with tenant.server.ctx.reader() as session:
-        assert hourly(session, [tenant.store_id]) == hours_of_slots(session, [tenant.store_id]) != {}
+        assert hours_of_slots(session, [tenant.store_id]) != {}
+        assert_twins_hold(session, [tenant.store_id])
         w = service.window(tenant.store_id, ZoneInfo(zone),
                            service.Ask(DAY - timedelta(days=1), DAY + timedelta(days=1)))
+        assert repo.whole_days(w) is not None  # three days hold at least one UTC day
+        assert service.window(tenant.store_id, ZoneInfo("Europe/Dublin"), service.Ask(
+            DAY, DAY)).end == datetime(2026, 3, 29, 23, tzinfo=UTC)  # 23 hours:
+        assert repo.whole_days(service.window(  # no whole UTC day, quarter-hours only
+            tenant.store_id, ZoneInfo("Europe/Dublin"), service.Ask(DAY, DAY))) is None
         rows = service._hourly_rows(session, w, ZoneInfo(zone), group)
         assert (rows is not None) is by_hour
         if rows is not None:  # a terminal or staff filter is not among its keys
@@ -139,6 +174,7 @@ def _migration_fills_the_hours(url: str) -> None:
         run_migrations(url)
         with engine.connect() as conn:
             got = hourly(conn, [store, other])
+            by_day = daily(conn, SALES, [store, other])
     finally:
         engine.dispose()
     h0, h1 = at, at + timedelta(hours=1)
@@ -147,6 +183,11 @@ def _migration_fills_the_hours(url: str) -> None:
         (store, h0, "online"): [4, 400, 30, 1, 50],
         (store, h1, "offline"): [5, 500, 40, 0, 0],
         (store, h1, "online"): [6, 600, 50, 1, 50],
+    }
+    assert by_day == {  # one UTC day: a row per terminal, staff member and type
+        (store, h0, "a", "s0", "offline"): [1 + 3 + 5, 100 + 300 + 500, 0 + 20 + 40, 0, 0],
+        (store, h0, "b", "s1", "offline"): [2, 200, 10, 1, 50],
+        (store, h0, "", "s1", "online"): [4 + 6, 400 + 600, 30 + 50, 2, 100],
     }
 
 

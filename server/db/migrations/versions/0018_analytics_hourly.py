@@ -1,11 +1,13 @@
-"""hourly analytics rollup (issue 15)
+"""hourly and daily analytics rollups (issue 15)
 
-``analytics_hourly``: kept orders summed by store, UTC hour and order type, kept by the
-analytics consumer beside the quarter-hour rows (server/analytics/consumer.py). A
-dashboard whose days start on a whole UTC hour (every store whose zone is a whole number
-of hours off UTC) reads its totals, order types and periods from a month's ~1,400 rows
-instead of a row per quarter-hour, terminal and staff member. Filled here from
-``analytics_sales``, so an existing database needs no rebuild.
+``analytics_hourly``: kept orders by store, UTC hour and order type; a dashboard whose
+hours each fall in one of its periods (a zone a whole number of hours off UTC) reads its
+totals, order types and periods there. ``analytics_daily_sales``, ``_products`` and
+``_tenders``: the quarter-hour rollups' twins by UTC day (same columns, ``slot`` the UTC
+midnight); a dashboard reads the whole UTC days of its range there and only the ragged
+ends from the quarter-hours, in any zone. All kept by the analytics consumer beside the
+quarter-hour rows (server/analytics/consumer.py) and filled here from them, so an
+existing database needs no rebuild.
 
 Revision ID: 0018
 Revises: 0017
@@ -15,8 +17,6 @@ Create Date: 2026-12-04 07:10:00
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -30,45 +30,72 @@ depends_on: str | Sequence[str] | None = None
 
 TS = server.db.base.UTCDateTime(timezone=True)
 BIG = sa.BigInteger()
-SUMS = ("orders", "gross", "tax", "plans_started", "plan_amount")
-BATCH = 5000
+BASE = ("store_id", "slot", "terminal_id", "staff_id", "order_type")
+#: daily twin: (extra key columns and their types, summed columns, latest columns)
+TWINS: dict[str, tuple[tuple[tuple[str, sa.types.TypeEngine], ...], tuple[str, ...],  # type: ignore[type-arg]
+                       tuple[str, ...]]] = {
+    "sales": ((), ("orders", "gross", "tax", "plans_started", "plan_amount"), ()),
+    "products": ((("product_key", sa.String(length=310)),), ("qty_milli", "revenue"),
+                 ("name",)),
+    "tenders": ((("tender", sa.String(length=30)), ("on_plan", sa.Boolean())),
+                ("payments", "amount"), ()),
+}
+HOURLY_SUMS = TWINS["sales"][1]
+
+
+def _id(name: str) -> sa.Column:  # type: ignore[type-arg]
+    return sa.Column(name, sa.String(length=36), nullable=False)
+
+
+def _trunc(unit: str) -> str:
+    """SQL for the UTC hour or day a ``slot`` falls in, as the column stores it."""
+    if op.get_bind().dialect.name == "postgresql":
+        return f"(date_trunc('{unit}', slot AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+    if unit == "hour":  # SQLite keeps 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC)
+        return "(substr(slot, 1, 13) || ':00:00.000000')"
+    return "(substr(slot, 1, 10) || ' 00:00:00.000000')"
+
+
+def _fill(target: str, source: str, keys: list[str], sums: tuple[str, ...],
+          latest: tuple[str, ...], unit: str) -> None:
+    at = _trunc(unit)
+    cols = ", ".join([*keys, *sums, *latest])
+    picked = ", ".join([at if k in ("slot", "hour") else k for k in keys]
+                       + [f"sum({s})" for s in sums] + [f"max({c})" for c in latest])
+    groups = ", ".join(at if k in ("slot", "hour") else k for k in keys)
+    nonzero = " OR ".join(f"sum({s}) <> 0" for s in sums)
+    op.execute(f"INSERT INTO {target} ({cols}) SELECT {picked} FROM {source} "
+               f"GROUP BY {groups} HAVING {nonzero}")
 
 
 def upgrade() -> None:
-    hourly = op.create_table(
-        "analytics_hourly",
-        sa.Column("store_id", sa.String(length=36), nullable=False),
-        sa.Column("hour", TS, nullable=False),
+    op.create_table(
+        "analytics_hourly", _id("store_id"), sa.Column("hour", TS, nullable=False),
         sa.Column("order_type", sa.String(length=10), nullable=False),
-        *[sa.Column(name, BIG, nullable=False) for name in SUMS],
+        *[sa.Column(name, BIG, nullable=False) for name in HOURLY_SUMS],
         sa.PrimaryKeyConstraint("store_id", "hour", "order_type",
                                 name=op.f("pk_analytics_hourly")),
     )
-    assert hourly is not None
-    _backfill(hourly)
-
-
-def _backfill(hourly: sa.Table) -> None:
-    """Sum the quarter-hour rows into hours (streamed in key order, one hour at a time)."""
-    sales = sa.table("analytics_sales", sa.column("store_id"), sa.column("slot", TS),
-                     sa.column("order_type"), *[sa.column(n, BIG) for n in SUMS])
-    conn = op.get_bind()
-    rows = conn.execute(
-        sa.select(sales.c.store_id, sales.c.slot, sales.c.order_type,
-                  *[sa.func.sum(sales.c[n]) for n in SUMS])
-        .group_by(sales.c.store_id, sales.c.slot, sales.c.order_type)).all()
-    acc: dict[tuple[str, datetime, str], list[int]] = {}
-    for store_id, slot, kind, *sums in rows:
-        key = (store_id, slot.replace(minute=0, second=0, microsecond=0), kind)
-        total = acc.setdefault(key, [0] * len(SUMS))
-        for i, v in enumerate(sums):
-            total[i] += int(v or 0)
-    params: list[dict[str, Any]] = [
-        {"store_id": s, "hour": h, "order_type": k} | dict(zip(SUMS, v, strict=True))
-        for (s, h, k), v in acc.items() if any(v)]
-    for i in range(0, len(params), BATCH):
-        conn.execute(hourly.insert(), params[i:i + BATCH])
+    op.execute(f"INSERT INTO analytics_hourly (store_id, hour, order_type, "
+               f"{', '.join(HOURLY_SUMS)}) SELECT store_id, {_trunc('hour')}, order_type, "
+               f"{', '.join(f'sum({s})' for s in HOURLY_SUMS)} FROM analytics_sales "
+               f"GROUP BY store_id, {_trunc('hour')}, order_type HAVING "
+               f"{' OR '.join(f'sum({s}) <> 0' for s in HOURLY_SUMS)}")
+    for name, (extra, sums, latest) in TWINS.items():
+        table = f"analytics_daily_{name}"
+        op.create_table(
+            table, _id("store_id"), sa.Column("slot", TS, nullable=False), _id("terminal_id"),
+            _id("staff_id"), sa.Column("order_type", sa.String(length=10), nullable=False),
+            *[sa.Column(k, t, nullable=False) for k, t in extra],
+            *[sa.Column(c, sa.String(length=300), nullable=False) for c in latest],
+            *[sa.Column(s, BIG, nullable=False) for s in sums],
+            sa.PrimaryKeyConstraint(*BASE, *[k for k, _t in extra], name=op.f(f"pk_{table}")),
+        )
+        _fill(table, f"analytics_{name}", [*BASE, *[k for k, _t in extra]], sums, latest,
+              "day")
 
 
 def downgrade() -> None:
+    for name in TWINS:
+        op.drop_table(f"analytics_daily_{name}")
     op.drop_table("analytics_hourly")
