@@ -207,10 +207,11 @@ def _read_sales(session: Session, w: repo.Window, zone: ZoneInfo, group: Groupin
         s = out.series[(label, kind)]
         s.add(sums)
         s.first = start if s.first is None else min(s.first, start)
-    if people:
-        for dim in ("staff_id", "terminal_id"):
-            for key, *sums in repo.sales_by(session, w, dim):
-                out.by[dim][key].add(sums)
+    if people:  # one pass: a few rows per staff member and till
+        for staff_id, terminal_id, *sums in repo.sales_by(session, w, "staff_id",
+                                                          "terminal_id"):
+            out.by["staff_id"][staff_id].add(sums)
+            out.by["terminal_id"][terminal_id].add(sums)
 
 
 def _outflows(rows: list[Any]) -> Outflows:
