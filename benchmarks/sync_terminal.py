@@ -28,7 +28,7 @@ from app.store.models import OutboxOperation, Product
 from app.store.unit_of_work import Actor
 from benchmarks.sync_bench import Result, database_cpu, pct, server_cpu
 from sync.enroll import enroll
-from sync.protocol import Operation, PushResponse
+from sync.protocol import JournalHead, Operation, PushResponse
 from sync.pull import pull_changes
 from sync.push import push_pending
 from sync.service import client_factory_for
@@ -98,14 +98,15 @@ def bench_terminal_push(base: str, code: str, cashier: str, n: int, workdir: str
             client = client_factory_for(store, PASSPHRASE)()
             send = client.push
 
-            async def timed(ops: list[Operation]) -> PushResponse:
+            async def timed(ops: list[Operation], journal_head: JournalHead | None = None
+                            ) -> PushResponse:
                 t0 = time.perf_counter()
                 try:
-                    return await send(ops)
+                    return await send(ops, journal_head=journal_head)
                 finally:
                     batches.append(time.perf_counter() - t0)
 
-            client.push = timed  # type: ignore[method-assign]
+            client.push = timed  # type: ignore[method-assign,assignment]
             try:
                 report = await push_pending(store, client)
             finally:
