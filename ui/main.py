@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.services.changes import Changes
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 _start_errors: list[QMessageBox] = []
-WARM_UP_MS = 300  # after the first paint: printing loads while the person picks their name
+WARM_UP_MS = 300  # after the window shows: printing loads while the person picks their name
 BACKUP_CHECK_MS = 60_000  # how often the idle backup asks whether one is due
 
 
@@ -43,6 +43,21 @@ def application() -> QApplication:
         if app.styleSheet() != sheet:  # re-setting it re-polishes every widget
             app.setStyleSheet(sheet)
     return app  # type: ignore[return-value]
+
+
+class _AfterShow(QObject):
+    """Calls ``fn`` ``delay_ms`` after ``widget`` is first shown (an event filter, once)."""
+
+    def __init__(self, widget: QWidget, delay_ms: int, fn) -> None:  # noqa: ANN001
+        super().__init__(widget)
+        self._delay_ms, self._fn = delay_ms, fn
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if event.type() == QEvent.Type.Show:
+            watched.removeEventFilter(self)
+            QTimer.singleShot(self._delay_ms, self._fn)
+        return False
 
 
 class Desktop:
@@ -69,7 +84,10 @@ class Desktop:
         self.first_run: QWidget | None = None  # ui/screens/first_run.py on a fresh install
         self.ops.changed.connect(self._on_changes)
         self._closed = False
-        QTimer.singleShot(WARM_UP_MS, self._warm_up)
+        # Printing warms up WARM_UP_MS after the window is shown, never while it is being
+        # built and painted: on a loaded till the load beside the first paint (it started
+        # from the status bar's printer read) held the sign-in screen back (issue 17).
+        self._after_show = _AfterShow(self.window, WARM_UP_MS, self._warm_up)
         self._start_idle_backups(store)
 
     def _start_idle_backups(self, store: LocalStore) -> None:

@@ -1,6 +1,13 @@
 """The main window: sign-in, then role-aware navigation between screens.
 
 Scans from the wedge or serial scanner are routed to whichever screen is active.
+
+Only the sign-in screen and the register are built with the window; every other
+screen is imported and built the first time it is shown or asked for
+(``window.sales``, ``window.screens["sales"]``), so a till starts without the
+settings page's sync client and httpx, the dashboard's QtCharts and a dozen
+screens' reloads (issue 17). The approvals and dashboard screens are built at
+sign-in when the person may see them: their counts are the navigation's badges.
 """
 
 from __future__ import annotations
@@ -17,27 +24,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.permissions import Action
+from app.domain.permissions import Action, allowed
 from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
 from ui.dialogs.unsynced import confirm_unsynced
-from ui.screens.approvals import ApprovalsScreen
-from ui.screens.catalog import CatalogScreen
-from ui.screens.conflicts import ConflictsScreen
-from ui.screens.inventory import InventoryScreen
-from ui.screens.order_detail import OrderDetailScreen
-from ui.screens.overdue import OverdueScreen
-from ui.screens.print_queue import PrintQueueScreen
 from ui.screens.register import RegisterScreen
-from ui.screens.sales_today import SalesTodayScreen
-from ui.screens.settings import SettingsScreen
-from ui.screens.shift import ShiftScreen
 from ui.screens.signin import SignInScreen
 from ui.widgets.common import NoticeBar, heading, icon
 from ui.widgets.page_stack import CurrentPageStack, scrolling
 from ui.widgets.slip_window import SlipRelay, SlipWindow
 from ui.widgets.statusbar import SyncStatusBar
+from ui.window_screens import BADGE_SCREENS, ScreenAccess, Screens
 
 # (key, label, icon, action needed to see it)
 NAV = (
@@ -55,9 +53,7 @@ NAV = (
     ("rejected_ops", "Refused ops", "conflicts", Action.REPORT_VIEW),
     ("settings", "Settings", "settings", Action.SETTINGS_EDIT),
 )
-
-
-class MainWindow(QMainWindow):
+class MainWindow(ScreenAccess, QMainWindow):
     def __init__(self, ctx: AppContext) -> None:
         super().__init__()
         self.ctx = ctx
@@ -66,17 +62,11 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)  # fit_to_screen() trims this to the screen once shown
         self.signin = SignInScreen(ctx)
         self.register = RegisterScreen(ctx)
-        self.sales = SalesTodayScreen(ctx)
-        self.settings = SettingsScreen(ctx)
-        self.inventory = InventoryScreen(ctx)
-        self.catalog = CatalogScreen(ctx)
-        self.print_queue = PrintQueueScreen(ctx)
-        self.screens = {"register": self.register, "inventory": self.inventory, "catalog": self.catalog,
-                        "sales": self.sales, "print_queue": self.print_queue, "settings": self.settings}
-        self._add_order_screens(ctx)
-        self._add_manager_screens(ctx)
-        self.shift = ShiftScreen(ctx)  # the trading day: float, cash in and out, X, close
-        self.screens["shift"] = self.shift
+        self.screens = Screens(self._build_screen)
+        self.screens["register"] = self.register
+        self._order_detail = None
+        self._detail_from: QWidget | None = None
+        ctx.order_requested.connect(self.show_order_detail)
         self.notice = NoticeBar()
         self.status = SyncStatusBar(ctx)
         self.setStatusBar(self.status)
@@ -91,7 +81,7 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.root, 1)
         self.setCentralWidget(central)
         self._connect()
-        self.status.refresh()
+        self._first_status()
 
     def _build_workspace(self) -> QWidget:
         workspace = QWidget()
@@ -122,8 +112,7 @@ class MainWindow(QMainWindow):
             self.nav_buttons[key] = button
         nav_layout.addStretch(1)
         self.pages = CurrentPageStack()
-        for screen in self.screens.values():
-            self.pages.addWidget(screen)
+        self.pages.addWidget(self.register)
         nav_area = scrolling(nav, horizontal=False)
         nav_area.setObjectName("navScroll")
         nav_area.setFixedWidth(self._nav_width())  # a badge ("Approvals (3)") never moves the pages
@@ -141,36 +130,18 @@ class MainWindow(QMainWindow):
             button.setText(text)
         return widest + 16 + 12
 
-    def _add_order_screens(self, ctx: AppContext) -> None:
-        """Approvals queue, overdue installments, conflicts; the order detail (no nav entry)."""
-        self.approvals = ApprovalsScreen(ctx)
-        self.overdue = OverdueScreen(ctx)
-        self.conflicts = ConflictsScreen(ctx)
-        self.order_detail = OrderDetailScreen(ctx)
-        self.order_detail.setParent(self)  # owned (and freed) by the window until first shown
-        self.order_detail.hide()
-        self.screens.update(approvals=self.approvals, overdue=self.overdue, conflicts=self.conflicts)
-        self._detail_from: QWidget | None = None
-        ctx.order_requested.connect(self.show_order_detail)
-        self.order_detail.back.connect(self._detail_back)
-        self.approvals.open_order.connect(ctx.show_order)
-        self.overdue.open_order.connect(ctx.show_order)
-        self.approvals.count_changed.connect(self._approvals_badge)
+    def _first_status(self) -> None:
+        """The bar's sync words at once; the printer's once printing has loaded (Desktop's
+        warm-up after the window shows), so building the window never starts the escpos
+        and reportlab import that held up the sign-in screen (issue 17)."""
+        printing = self.ctx.printing
+        if printing is None or getattr(printing, "loaded", True):
+            self.status.refresh()
+            return
+        from sync.status import read_status
 
-    def _add_manager_screens(self, ctx: AppContext) -> None:
-        """Dashboard (with "needs attention"), every order, refused operations (issue 15)."""
-        from ui.screens.dashboard import DashboardScreen
-        from ui.screens.orders_browser import OrdersBrowserScreen
-        from ui.screens.rejected_ops import RejectedOpsScreen
-
-        self.dashboard = DashboardScreen(ctx)
-        self.orders_browser = OrdersBrowserScreen(ctx)
-        self.rejected_ops = RejectedOpsScreen(ctx)
-        self.screens.update(dashboard=self.dashboard, orders=self.orders_browser,
-                            rejected_ops=self.rejected_ops)
-        self.dashboard.open_screen.connect(self.show_screen)
-        self.dashboard.attention.count_changed.connect(self._attention_badge)
-        self.orders_browser.open_order.connect(ctx.show_order)
+        store = self.ctx.store
+        self.ctx.ops.run(lambda: read_status(store), success=self.status.show_status)
 
     def _attention_badge(self, count: int) -> None:
         self.nav_buttons["dashboard"].setText(f"Dashboard  ({count})" if count else "Dashboard")
@@ -250,6 +221,10 @@ class MainWindow(QMainWindow):
 
     # -- session ----------------------------------------------------------------
     def on_signed_in(self, actor: Actor) -> None:
+        for key in BADGE_SCREENS:  # built before the actor is set: they load their counts for it
+            action = next(a for k, _l, _i, a in NAV if k == key)
+            if key not in self.screens and allowed(actor.role, action):
+                self.screens[key]  # noqa: B018 - built on look-up
         self.ctx.set_actor(actor)
         visible = [key for key, _l, _i, action in NAV if self.ctx.can(action)]
         for key, button in self.nav_buttons.items():
@@ -314,15 +289,16 @@ class MainWindow(QMainWindow):
         if modal is not None and self.register.tender_dialog is None:
             return
         screen = self.current_screen
+        built = self.screens.get  # a screen not built yet is not the one showing
         if screen is self.register:
             self.register.handle_scan(code)
-        elif screen is self.sales:
+        elif screen is built("sales"):
             self.open_order(code)
-        elif screen is self.settings:
+        elif screen is built("settings"):
             self.settings.show_scan(code)
-        elif screen is self.inventory:
+        elif screen is built("inventory"):
             self.inventory.handle_scan(code)
-        elif screen is self.catalog:
+        elif screen is built("catalog"):
             self.catalog.handle_scan(code)
 
     def open_order(self, reference: str) -> None:
