@@ -15,13 +15,12 @@ from __future__ import annotations
 import copy
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QFrame,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QStackedWidget,
@@ -48,13 +47,21 @@ from ui.screens import exchange, parked
 from ui.screens.customers import CustomerFinder
 from ui.screens.register_dialogs import DiscountDialog, QuickAddDialog
 from ui.screens.tender import TenderDialog, sale_done_text
-from ui.widgets.cart_table import QTY, CartModel
+from ui.widgets.cart_table import QTY, CartModel, amount_columns_fixed, fit_columns
 from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch, looks_like_barcode
 from ui.widgets.quick_keys import QuickKeys
 
 SALE_CHANGES = Changes(orders=True, stock=True, outbox=True)
 DISCOUNT = 3  # the cart table's Discount column
+# One line of 18 px text a row (a long name is cut with "…", whole in its tooltip): at
+# 1024x768 the cart shows 9 lines beside the quick keys (it showed 4 to 6 with two-line
+# rows of 52 px; issue 21).
+CART_ROW_PX = 40
+NAME_PX = 15  # two lines of it fit a row: a long name wraps instead of being cut at 1024 px
+# The last sale's words over the cart, smaller than the role's 22 px: one line at 1366 px,
+# two at 1024 px (it took three lines and 107 px there).
+BANNER_STYLE = "font-size: 16px; padding: 6px 12px;"
 # (name, label, key, button kind)
 ACTIONS = (
     ("search", "Search", "F2", ""), ("quantity", "Quantity", "F3", ""),
@@ -83,7 +90,7 @@ class RegisterScreen(QWidget):
         self.ctx = ctx
         self.setObjectName("registerScreen")
         self.cart = Cart(tax_inclusive=ctx.settings.tax_inclusive)
-        self.model = CartModel(self.cart, ctx.money)
+        self.model = CartModel(self.cart, ctx.money, incremental=True)  # a scan is a row, not a reset
         self.customer_details: CustomerDetails | None = None
         self.tender_dialog: TenderDialog | None = None
         self.last_sale: sales.SaleResult | None = None
@@ -94,7 +101,11 @@ class RegisterScreen(QWidget):
         layout.addLayout(self._build_main(), 3)
         layout.addWidget(self._build_side(), 2)
         self._bind_keys()
-        self.model.modelReset.connect(self._cart_changed)
+        self.model.changed.connect(self._cart_changed)
+        self._measure_all = True  # after a reset: every row's amounts (see _cart_changed)
+        self.model.modelReset.connect(lambda: setattr(self, "_measure_all", True))
+        self.model.rowsInserted.connect(lambda _p, first, last: fit_columns(self.table, first, last))
+        self.model.dataChanged.connect(lambda tl, br, _r=(): fit_columns(self.table, tl.row(), br.row()))
         self._cart_changed()
         parked.attach(self)
 
@@ -109,15 +120,18 @@ class RegisterScreen(QWidget):
         self.finder.empty_entered.connect(self.pay)
         self.stack = QStackedWidget()
         self.empty = EmptyState("scan", messages.EMPTY_CART, messages.EMPTY_CART_HINT)
-        self.table = line_table("cartTable", self.model, 52)
-        header = self.table.horizontalHeader()
-        for col in range(1, 5):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.table = line_table("cartTable", self.model, CART_ROW_PX)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
+        name_font = QFont(self.table.font())
+        name_font.setPixelSize(NAME_PX)
+        self.model.name_font = name_font
+        amount_columns_fixed(self.table)
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
         # The last sale's banner spans the wide column: wrapped in the side panel it made
         # the page taller than a 768-pixel screen.
         self.sale_banner = heading("", "saleBanner")
+        self.sale_banner.setStyleSheet(BANNER_STYLE)
         self.sale_banner.setWordWrap(True)
         self.sale_banner.hide()
         main.addWidget(self.finder)
@@ -251,6 +265,7 @@ class RegisterScreen(QWidget):
                          success=self._add_line, failure=self._scan_failed)
 
     def _add_line(self, line: CartLine) -> None:
+        self.sale_banner.hide()  # the next sale has begun (by scan, search or quick key)
         row = self.model.add(line)
         self.table.selectRow(row)
 
@@ -412,7 +427,7 @@ class RegisterScreen(QWidget):
 
     # -- view -------------------------------------------------------------------
     def _cart_changed(self) -> None:
-        totals = self.cart.totals()
+        totals = self.model.totals()
         money = self.ctx.money
         self.totals["subtotal"].setText(money(totals.subtotal))
         self.totals["discount"].setText(f"−{money(totals.discount)}" if totals.discount else money(0))
@@ -420,7 +435,13 @@ class RegisterScreen(QWidget):
         self.totals["total"].setText(money(totals.total))
         self.stack.setCurrentWidget(self.empty if self.cart.is_empty else self.table)
         # the Discount column only when a line has one: the names keep the room at 1024 px
-        self.table.setColumnHidden(DISCOUNT, all(li.discount.is_zero for li in self.cart.lines))
+        no_discount = all(li.discount.is_zero for li in self.cart.lines)
+        if no_discount != self.table.isColumnHidden(DISCOUNT):
+            self.table.setColumnHidden(DISCOUNT, no_discount)
+            self._measure_all = True
+        if self._measure_all:
+            self._measure_all = False
+            fit_columns(self.table, 0, len(self.cart.lines) - 1, shrink=True)
         self.pay_button.setEnabled(not self.cart.is_empty)
         c = self.customer_details
         self.customer_label.setText(f"Customer: {c.name or ''} {c.phone or ''}".strip() if c else "")

@@ -26,6 +26,7 @@ from ui.context import AppContext
 from ui.dialogs.common import FormDialog
 
 COLUMNS = 4
+KEY_HEIGHT = 40  # two lines of 12 px text; with the compact Edit keys, the cart keeps 9 rows at 1024x768
 BACK = "◀ Back"
 SHOWN_CHARS = 15
 
@@ -50,13 +51,14 @@ class QuickKeys(QWidget):
         self.shown: list[tuple[str, str | None]] = []  # per button: (kind, id) as shown now
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         grid = QGridLayout()
         grid.setSpacing(6)
         self.buttons: list[QPushButton] = []
         for pos in range(quick_keys.KEYS):
             b = QPushButton("")
             b.setObjectName(f"quickKey_{pos + 1}")
-            b.setMinimumHeight(48)
+            b.setMinimumHeight(KEY_HEIGHT)
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # a long name never widens
             b.setStyleSheet("font-size: 12px; padding: 2px 2px;")
             b.clicked.connect(lambda _=False, p=pos: self._pressed(p))
@@ -70,6 +72,7 @@ class QuickKeys(QWidget):
         self.edit_button = QPushButton("Edit keys")
         self.edit_button.setObjectName("quickKeysEdit")
         self.edit_button.setCheckable(True)
+        self.edit_button.setStyleSheet("font-size: 13px; padding: 3px 12px;")  # a small row under the keys
         self.edit_button.toggled.connect(self._edit_mode)
         row.addWidget(self.edit_button)
         layout.addLayout(row)
