@@ -331,3 +331,56 @@ def test_a_product_twice_in_one_page_ends_with_the_last_barcodes(tmp_path: Path)
     finally:
         a.close()
         b.close()
+
+
+# ------------------------------------------------------------------ stock movements in runs
+
+
+def movement(mid: str, n: int | str, delta: int, *, kind: str = "sale",
+             device: str | None = "other-till") -> Change:
+    return Change(position=1, entity_type="stock_movement", entity_id=mid, version=1,
+                  origin_device_id=device,
+                  data={"id": mid, "product_id": pid(n), "kind": kind, "qty_delta_milli": delta,
+                        "reason": None, "reference": "R-1", "actor_id": "staff-x",
+                        "device_id": device, "created_at": T0.isoformat()})
+
+
+def test_movement_runs_equal_the_per_change_path(tmp_path: Path) -> None:
+    """Movements (sync/apply_movements.py) among orders, run by run as a page has them, and
+    one at a time through apply_movement: the same ledger, counts and hook calls. The page
+    has a movement twice, this till's own sale (skipped), its own count the server set
+    again (updated), a compensation of its own (taken), an unknown product (skipped)."""
+    base = open_store(tmp_path / "base")
+    apply_per_change(base, FIRST_PAGE)
+    with base.db.write() as s:
+        s.add(StockMovement(id="own-count", product_id=pid(1), kind="count", qty_delta_milli=-500,
+                            device_id=base.device_id, created_at=T0, synced=False))
+    me = base.device_id
+    page = [
+        movement("m1", 1, -1_000), movement("m2", 2, -2_000),
+        movement("m1", 1, -1_000),  # twice in one page
+        movement("mine", 3, -3_000, device=me),  # our own sale: in our ledger already
+        movement("own-count", 1, -700, kind="count", device=me),  # the server's count of ours
+        movement("fix", 4, 250, kind="count_fix", device=me),  # a compensation: taken
+        movement("m5", "missing", -1_000),  # a product this till does not know
+        movement("m6", 2, 4_000, kind="receive"),
+    ]
+    a, b = twins(base, tmp_path)
+    try:
+        with a.db.write() as s:
+            ctx_a = ApplyContext(a.device_id, a.cipher, set())
+            for c in page:
+                _apply_one(s, ctx_a, c)
+        seen: list[Change] = []
+        with b.db.write() as s:
+            ctx_b = ApplyContext(b.device_id, b.cipher, set())
+            apply_changes(s, ctx_b, page, seen.append)
+        assert (ctx_a.applied, ctx_a.skipped) == (ctx_b.applied, ctx_b.skipped) == (5, 3)
+        assert sorted(map(id, seen)) == sorted(map(id, page))
+        assert local_state(a) == local_state(b)
+        with b.db.read() as s:
+            assert s.get(StockMovement, "own-count").qty_delta_milli == -700
+            assert s.get(StockMovement, "mine") is None and s.get(StockMovement, "m5") is None
+    finally:
+        a.close()
+        b.close()
