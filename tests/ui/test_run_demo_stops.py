@@ -26,7 +26,8 @@ pytestmark = pytest.mark.skipif(shutil.which("Xvfb") is None, reason="needs Xvfb
 
 
 def _free_display() -> str:
-    for n in range(150, 250):
+    start = 150 + os.getpid() % 50 * 2  # two test workers never pick the same number at once
+    for n in [*range(start, 260), *range(150, start)]:
         if not Path(f"/tmp/.X11-unix/X{n}").exists() and not Path(f"/tmp/.X{n}-lock").exists():
             return f":{n}"
     raise RuntimeError("no free X display number")
