@@ -47,6 +47,7 @@ from app.store.models import (
     Product,
     StockMovement,
 )
+from app.store.rows import driver_cursor
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
 
@@ -54,6 +55,7 @@ Hook = Callable[[Change], None]
 One = Callable[[Session, ApplyContext, Change], None]
 CATEGORY_NS = uuid.UUID("5d1c7f0e-7a43-4c38-9a57-2f1bb3f6a0c1")
 CHUNK = 500  # ids per IN (...) list
+PRESENT_CHUNK = 900  # ids per IN (...) list of a driver query (SQLite allows 32,766)
 PRODUCTS = Product.__table__
 BARCODES = Barcode.__table__
 CATEGORIES = Category.__table__
@@ -111,6 +113,24 @@ def read_rows(s: Session, columns: list[Any], key: Any, values: Iterable[str]) -
     for chunk in _chunks(values):
         out.extend(s.execute(select(*columns).where(key.in_(chunk))).all())
     return out
+
+
+def present(s: Session, table: Any, column: str, values: Iterable[str]) -> set[str]:
+    """Which of ``values`` are in ``table.column``: plain ``IN`` queries on the session's
+    driver cursor (a run's look-ups of what is held, thousands of ids a page; compiled by
+    SQLAlchemy they cost about as much as the inserts). Names come from the table."""
+    found: set[str] = set()
+    name, col = table.name, table.c[column].name
+    cur = driver_cursor(s)
+    try:
+        it = iter(dict.fromkeys(values))
+        while chunk := list(itertools.islice(it, PRESENT_CHUNK)):
+            marks = ",".join("?" * len(chunk))
+            found.update(v for (v,) in cur.execute(
+                f'SELECT "{col}" FROM "{name}" WHERE "{col}" IN ({marks})', chunk))  # noqa: S608
+    finally:
+        cur.close()
+    return found
 
 
 # ---------------------------------------------------------------- products

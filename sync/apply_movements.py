@@ -21,7 +21,7 @@ from sqlalchemy import Table, bindparam, update
 from app.domain import stock_rules
 from app.store.models import Product, StockMovement
 from app.store.rows import insert_rows
-from sync.apply_bulk import MOVEMENTS, Page, read_rows
+from sync.apply_bulk import MOVEMENTS, Page, present, read_rows
 from sync.apply_context import as_datetime
 from sync.protocol import Change
 
@@ -74,8 +74,7 @@ def apply_movements(page: Page, run: list[Change]) -> None:
     ids = [c.entity_id for c in run]
     held = {r.id: r for r in read_rows(s, [MOVEMENTS.c.id, MOVEMENTS.c.kind,
                                           MOVEMENTS.c.qty_delta_milli], MOVEMENTS.c.id, ids)}
-    known = {pid for (pid,) in read_rows(s, [PRODUCTS.c.id], PRODUCTS.c.id,
-                                         [str(c.data.get("product_id")) for c in run])}
+    known = present(s, PRODUCTS, "id", [str(c.data.get("product_id")) for c in run])
     met: set[str] = set()
     batch = _Batch()
     for c in run:

@@ -34,7 +34,8 @@ from app.store.models import Installment, Order, OrderLine, Payment, Product
 from app.store.models_aftersale import Approval, Refund, RefundLine
 from app.store.rows import insert_rows, payment_row
 from sync import state
-from sync.apply_bulk import Page, read_rows
+from sync.apply_bulk import Page
+from sync.apply_bulk import present as held_ids
 from sync.apply_context import ApplyContext, as_datetime, is_stale
 from sync.protocol import Change
 
@@ -219,8 +220,7 @@ class _Held:
 
     def __init__(self, s: Session, run: list[Change]) -> None:
         def present(model: Any, values: list[str], column: str = "id") -> set[str]:
-            table = model.__table__
-            return {v for (v,) in read_rows(s, [table.c[column]], table.c[column], values)}
+            return held_ids(s, model.__table__, column, values)
 
         kids = {key: [i for c in run for i in _ids(c, key)] for key in KIDS}
         self.orders = present(Order, [c.entity_id for c in run])
