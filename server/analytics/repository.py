@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Subquery, Table, func, or_, select, union_all
+from sqlalchemy import Subquery, Table, func, literal, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from server.analytics.consumer import (
@@ -124,6 +124,20 @@ def reasons(session: Session, table: Table, w: Window) -> list[Any]:
         .where(*_where(table, w)).group_by(c.reason).order_by(c.reason)).all())
 
 
+def outflows(session: Session, w: Window) -> list[Any]:
+    """("refund" or "deletion", reason, count, amount): both in one read."""
+    r, d = REFUNDS.c, DELETIONS.c
+    parts = union_all(
+        select(literal("refund").label("kind"), r.reason, r.refunds.label("n"), r.amount)
+        .where(*_where(REFUNDS, w)),
+        select(literal("deletion").label("kind"), d.reason, d.orders.label("n"), d.amount)
+        .where(*_where(DELETIONS, w))).subquery()
+    c = parts.c
+    return list(session.execute(
+        select(c.kind, c.reason, func.sum(c.n), func.sum(c.amount))
+        .group_by(c.kind, c.reason).order_by(c.kind, c.reason)).all())
+
+
 def open_plans(session: Session, store_id: str, w: Window) -> list[Any]:
     """The store's orders with a plan not paid off (a short list, not the orders)."""
     c = ORDERS.c
@@ -148,11 +162,20 @@ def stores_worked_at(session: Session, staff_id: str) -> set[str]:
         .where(TerminalStaff.staff_id == staff_id)))
 
 
+def org_zones(session: Session, org_id: str) -> dict[str, str | None]:
+    """The organization's stores and the zone each set (None: none set)."""
+    return {sid: zone for sid, zone in session.execute(
+        select(Store.id, StoreTimeZone.time_zone)
+        .outerjoin(StoreTimeZone, StoreTimeZone.store_id == Store.id)
+        .where(Store.org_id == org_id))}
+
+
 def zones(session: Session, store_ids: list[str]) -> dict[str, str]:
     rows = session.execute(select(StoreTimeZone.store_id, StoreTimeZone.time_zone)
                            .where(StoreTimeZone.store_id.in_(store_ids))).all()
     return {store: zone for store, zone in rows}
 
 
-__all__ = ["DELETIONS", "REFUNDS", "Window", "hourly", "open_plans", "reasons", "sales_by",
-           "stores", "stores_worked_at", "tenders_by", "top_products", "zones"]
+__all__ = ["DELETIONS", "REFUNDS", "Window", "hourly", "open_plans", "org_zones", "outflows",
+           "reasons", "sales_by", "stores", "stores_worked_at", "tenders_by", "top_products",
+           "zones"]

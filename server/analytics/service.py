@@ -56,7 +56,11 @@ class Ask:
 def scope(session: Session, staff: StaffPrincipal, store_id: str | None) -> list[str]:
     """The stores this person may read: an owner or admin every store of the
     organization, anyone else the stores whose tills they were seen working on."""
-    org_stores = {s.id for s in repo.stores(session, staff.org_id)}
+    return _scoped(session, staff, store_id, {s.id for s in repo.stores(session, staff.org_id)})
+
+
+def _scoped(session: Session, staff: StaffPrincipal, store_id: str | None,
+            org_stores: set[str]) -> list[str]:
     if store_id is not None and store_id not in org_stores:
         raise not_found("Store")
     if allowed(staff.role, Action.SETTINGS_EDIT):
@@ -256,9 +260,9 @@ def _plans(session: Session, windows: list[tuple[repo.Window, ZoneInfo]], ask: A
 
 def _stores(session: Session, staff: StaffPrincipal, ask: Ask
             ) -> tuple[list[str], dict[str, str], list[tuple[repo.Window, ZoneInfo]]]:
-    store_ids = scope(session, staff, ask.store_id)
-    names = repo.zones(session, store_ids)
-    zones = {s: names.get(s, DEFAULT_ZONE) for s in store_ids}
+    org = repo.org_zones(session, staff.org_id)  # the stores and their zones, one read
+    store_ids = _scoped(session, staff, ask.store_id, set(org))
+    zones = {s: org[s] or DEFAULT_ZONE for s in store_ids}
     return store_ids, zones, [(window(s, zone_of(zones[s]), ask), zone_of(zones[s]))
                               for s in store_ids]
 
@@ -285,8 +289,8 @@ def summary_in(session: Session, staff: StaffPrincipal, ask: Ask) -> Summary:
             p = products.setdefault(key, [name, 0, 0])
             p[1] += int(qty or 0)
             p[2] += int(revenue or 0)
-        refunds += repo.reasons(session, repo.REFUNDS, w)
-        deletions += repo.reasons(session, repo.DELETIONS, w)
+        for kind, reason, count, amount in repo.outflows(session, w):
+            (refunds if kind == "refund" else deletions).append((reason, count, amount))
     plans = _plans(session, windows, ask, reading)
     top = sorted(products.items(), key=lambda kv: (-kv[1][2], -kv[1][1], kv[0]))[:ask.top]
     return Summary(
