@@ -197,3 +197,27 @@ def test_a_long_cash_movement_reason_wraps_in_the_shift_list(desktop, qtbot, sto
                                                   Qt.TextFlag.TextWordWrap, item.text())
         assert needed.height() <= room.height() + 2, (item.text(), needed, room)
     assert any(reason in moves.item(i).text() for i in range(2))
+
+
+@pytest.mark.parametrize(("width", "height"), ((1024, 768), (1366, 768)))
+def test_every_inventory_tab_is_in_sight(desktop, qtbot, width, height):
+    """At 1024x768 'Reconcile (Ctrl+5)' sat behind the tab bar's scroll arrows."""
+    from tests.ui.keys import press
+
+    window = desktop.window
+    window.resize(width, height - TITLE_BAR)
+    sign_in(desktop, qtbot, "1004", "4444")  # the stock clerk
+    window.show_screen("inventory")
+    settle(desktop, qtbot, 80)
+    QApplication.processEvents()
+    tabs = window.inventory.tabs
+    bar = tabs.tabBar()
+    for i in range(bar.count()):
+        assert bar.rect().contains(bar.tabRect(i)), (bar.tabText(i), bar.tabRect(i), bar.rect())
+        assert f"Ctrl+{i + 1}" in bar.tabText(i) + bar.tabToolTip(i)
+    assert bar.tabText(4).startswith("Reconcile")
+    if width == 1366:
+        assert "(Ctrl+5)" in bar.tabText(4)  # room for the keys: they show
+    press(window.inventory.counting.picker.field if hasattr(window.inventory.counting.picker, "field")
+          else window.inventory, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: tabs.currentIndex() == 4, timeout=3000)

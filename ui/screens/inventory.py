@@ -47,10 +47,13 @@ class InventoryScreen(QWidget):
         layout.addWidget(heading("Inventory"))
         self.tabs = QTabWidget()
         self.tabs.setObjectName("inventoryTabs")
-        for page, label in ((self.counting, "Count  (Ctrl+1)"), (self.receiving, "Receive  (Ctrl+2)"),
-                            (self.adjusting, "Adjust  (Ctrl+3)"), (self.low_stock, "Low stock  (Ctrl+4)"),
-                            (self.reconcile, "Reconcile  (Ctrl+5)")):
-            self.tabs.addTab(page, label)
+        for i, (page, label) in enumerate(((self.counting, "Count"), (self.receiving, "Receive"),
+                                           (self.adjusting, "Adjust"), (self.low_stock, "Low stock"),
+                                           (self.reconcile, "Reconcile"))):
+            self.tabs.addTab(page, f"{label}  (Ctrl+{i + 1})")
+            self.tabs.setTabToolTip(i, f"{label} (Ctrl+{i + 1})")
+        self._tab_words = [(self.tabs.tabText(i), self.tabs.tabText(i).split("  (")[0])
+                           for i in range(self.tabs.count())]
         self.tabs.currentChanged.connect(self._tab_changed)
         layout.addWidget(self.tabs, 1)
         self._bind_keys()
@@ -121,6 +124,22 @@ class InventoryScreen(QWidget):
             self.low_stock.refresh()
         if changes.stock and self.isVisible() and self.tabs.currentIndex() == RECONCILE:
             self.reconcile.refresh()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self._fit_tabs()
+
+    def _fit_tabs(self) -> None:
+        """Every tab in sight: with no room for the keys in their names (a 1024-pixel till),
+        the names alone (the keys in their tooltips), never a tab behind scroll arrows."""
+        bar = self.tabs.tabBar()
+        for i, (full, _short) in enumerate(self._tab_words):
+            self.tabs.setTabText(i, full)
+        margins = self.layout().contentsMargins()
+        room = self.width() - margins.left() - margins.right() - 4
+        if sum(bar.tabSizeHint(i).width() for i in range(bar.count())) > room:
+            for i, (_full, short) in enumerate(self._tab_words):
+                self.tabs.setTabText(i, short)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
