@@ -221,3 +221,32 @@ def test_every_inventory_tab_is_in_sight(desktop, qtbot, width, height):
     press(window.inventory.counting.picker.field if hasattr(window.inventory.counting.picker, "field")
           else window.inventory, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: tabs.currentIndex() == 4, timeout=3000)
+
+
+def test_the_inventory_session_lists_say_what_fills_them(desktop, qtbot, store):
+    """'Received this session' and 'Adjusted this session' were blank boxes until the
+    first entry."""
+    from tests.ui.conftest import barcodes
+    from tests.ui.keys import press
+
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    sign_in(desktop, qtbot, "1004", "4444")
+    window.show_screen("inventory")
+    screen = window.inventory
+    settle(desktop, qtbot, 80)
+    for index, page, words in ((1, screen.receiving, "Nothing received yet"),
+                               (2, screen.adjusting, "Nothing adjusted yet")):
+        screen.tabs.setCurrentIndex(index)
+        settle(desktop, qtbot, 50)
+        assert _hint_seen(page.log.hint) and page.log.hint.text().startswith(words), page.log.hint.text()
+    screen.tabs.setCurrentIndex(1)
+    settle(desktop, qtbot, 50)
+    page = screen.receiving
+    page.picker.field.setFocus() if hasattr(page.picker, "field") else page.picker.setFocus()
+    wedge_burst(barcodes(store, 1)[0][0])
+    settle(desktop, qtbot, 80)
+    focus = QApplication.focusWidget()
+    press(focus, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: page.log.count() == 1, timeout=5000)
+    assert not page.log.hint.isVisible()

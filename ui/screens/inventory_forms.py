@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -33,7 +32,7 @@ from ui.screens.inventory_widgets import (
     product_for_scan,
     qty_text,
 )
-from ui.widgets.common import action_button, heading
+from ui.widgets.common import HintedList, action_button, heading
 
 REASONS = (("damage", "Damaged"), ("theft", "Theft / missing"), ("correction", "Correction"),
            ("expired", "Expired"))
@@ -51,7 +50,7 @@ class Entry:
 class StockForm(QWidget):
     """A product picker over a form; ``submit()`` writes the entry the form describes."""
 
-    title = placeholder = log_title = button_label = name = ""
+    title = placeholder = log_title = log_hint = button_label = name = ""
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,7 +77,7 @@ class StockForm(QWidget):
         form_box.addWidget(self.button)
         form_box.addStretch(1)
         layout.addLayout(form_box, 3)
-        self.log = QListWidget()
+        self.log = HintedList(self.log_hint)  # an empty pane says what fills it
         self.log.setObjectName(f"{self.name}Log")
         log_box = QVBoxLayout()
         log_box.setContentsMargins(0, 0, 0, 0)
@@ -140,6 +139,7 @@ class ReceivePage(StockForm):
 
     title, placeholder = "Receive a delivery", "Scan or search the product received…"
     log_title, button_label, name = "Received this session", "Receive", "receive"
+    log_hint = "Nothing received yet. Scan a product, type the quantity, then Ctrl+Enter."
 
     def build_fields(self, form: QFormLayout) -> list[QLineEdit]:
         self.qty = QLineEdit("1")
@@ -167,6 +167,7 @@ class AdjustPage(StockForm):
 
     title, placeholder = "Adjust stock", "Scan or search the product…"
     log_title, button_label, name = "Adjusted this session", "Adjust", "adjust"
+    log_hint = "Nothing adjusted yet. Scan a product, type the change and a reason, then Ctrl+Enter."
 
     def build_fields(self, form: QFormLayout) -> list[QLineEdit]:
         self.qty = QLineEdit()

@@ -15,7 +15,6 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialogButtonBox,
     QInputDialog,
-    QListWidget,
     QListWidgetItem,
     QPushButton,
     QWidget,
@@ -27,6 +26,7 @@ from app.services.changes import Changes
 from app.services.customers import CustomerDetails
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog
+from ui.widgets.common import HintedList
 
 if TYPE_CHECKING:
     from ui.screens.register import RegisterScreen
@@ -112,6 +112,9 @@ def _recalled(register: RegisterScreen, cart: object, customer: CustomerDetails 
     register.ctx.info("Parked sale recalled")
 
 
+NO_PARKED = "No sale is parked on this till. Park the sale in progress at the register with F10."
+
+
 class ParkedDialog(FormDialog):
     """The sales parked on this till, oldest first."""
 
@@ -122,7 +125,7 @@ class ParkedDialog(FormDialog):
         self.setObjectName("parkedDialog")
         self.ctx = ctx
         self.items: list[parked_sales.Parked] = []
-        self.list = QListWidget()
+        self.list = HintedList(NO_PARKED)
         self.list.setObjectName("parkedList")
         self.list.setMinimumHeight(260)
         self.list.itemActivated.connect(lambda _i: self.recall())
@@ -159,7 +162,7 @@ class ParkedDialog(FormDialog):
                 f"parked by {p.parked_by}" + (f"  ·  {extra}" if extra else "")))
         if items:
             self.list.setCurrentRow(0)
-        self.fail("" if items else "No sale is parked on this till")
+        self.fail("")  # an empty list says so in its own place, not as an error
         for b in (self.recall_button, self.discard_button):
             b.setEnabled(bool(items))
 
