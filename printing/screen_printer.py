@@ -66,10 +66,23 @@ def _barcode(data: bytes, at: int) -> tuple[str, int]:
     return data[at + 1: end].decode("ascii", "replace"), end + 1
 
 
+def _two_d(payload: bytes, i: int) -> tuple[int | None, bytes, int]:
+    """A ``GS ( <fn> pL pH ...`` command from ``i`` (just after ``GS (``), its length in
+    pL pH: for a QR code's (``GS ( k``, cn 49) function, its number (80 stores the data,
+    81 prints it) and its data; None for every other such command. And where it ends."""
+    if i + 3 > len(payload):
+        return None, b"", len(payload)
+    fn_class, length = payload[i: i + 1], payload[i + 1] + 256 * payload[i + 2]
+    body, end = payload[i + 3: i + 3 + length], i + 3 + length
+    if fn_class == b"k" and len(body) >= 2 and body[0] == 49:
+        return body[1], body[3:], end  # the data follows cn, fn and m
+    return None, b"", end
+
+
 def slip_text(payload: bytes) -> str:
     """The lines an ESC/POS job prints, with its commands dropped."""
     out: list[str] = []
-    codec, i, size = "cp437", 0, len(payload)
+    codec, i, size, qr = "cp437", 0, len(payload), ""
     while i < size:
         byte = payload[i: i + 1]
         if byte in (b"\x1b", b"\x1d") and i + 1 < size:
@@ -77,6 +90,13 @@ def slip_text(payload: bytes) -> str:
             if byte == b"\x1d" and cmd == b"k":
                 code, i = _barcode(payload, i + 2)
                 out.append(f"\n[barcode {code}]\n")
+                continue
+            if byte == b"\x1d" and cmd == b"(":
+                fn, data, i = _two_d(payload, i + 2)
+                if fn == 80:
+                    qr = data.decode("utf-8", "replace")
+                elif fn == 81:
+                    out.append(f"\n[QR {qr}]\n")
                 continue
             args = (_ESC_ARGS if byte == b"\x1b" else _GS_ARGS).get(cmd, 0)
             if byte == b"\x1b" and cmd == b"t":

@@ -53,3 +53,18 @@ def test_escpos_receipt_sends_the_qr_command(store: LocalStore,
     store_cmd = b"\x1d(k" + (len(doc.journal_qr) + 3).to_bytes(2, "little") + b"1P0"
     assert store_cmd + doc.journal_qr.encode() in data
     assert b"\x1d(k\x03\x001Q0" in data  # print the stored symbol
+
+
+def test_the_screen_printer_slip_shows_the_qr_as_words_not_command_bytes(
+        store: LocalStore, cash_sale: sales.SaleResult) -> None:
+    """The demo's screen printer turns the ESC/POS job into text: the QR commands
+    (GS ( k: size, error level, store, print) used to show as raw bytes after the
+    barcode line ('k..1A2.k..1C.k..1E0k1P0TS1:GO-...')."""
+    from printing.screen_printer import slip_text
+
+    doc = build_receipt(store, cash_sale.order_id)
+    assert doc.journal_qr is not None
+    text = slip_text(render_receipt(doc, 80))
+    assert f"[QR {doc.journal_qr}]" in text.splitlines()
+    assert "1P0" not in text and "1Q0" not in text and "k\x03" not in text
+    assert all(ch.isprintable() for line in text.splitlines() for ch in line)
