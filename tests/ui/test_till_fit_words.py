@@ -250,3 +250,21 @@ def test_the_inventory_session_lists_say_what_fills_them(desktop, qtbot, store):
     press(focus, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: page.log.count() == 1, timeout=5000)
     assert not page.log.hint.isVisible()
+
+
+def test_refused_ops_with_nothing_refused_is_one_calm_message(desktop, qtbot):
+    """At 1024x768 the empty page spread its title, one line and the help down the page
+    with big gaps between them; now the empty state takes the table's place."""
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    sign_in(desktop, qtbot, "1001", "111111")
+    window.show_screen("rejected_ops")
+    screen = window.screens["rejected_ops"]
+    settle(desktop, qtbot, 80)
+    QApplication.processEvents()
+    assert not screen.table.isVisible() and screen.empty.isVisible()
+    assert "refused nothing" in screen.empty.hint.text()
+    title = screen.findChildren(QLabel)[0]
+    gap = screen.empty.geometry().top() - title.geometry().bottom()
+    assert gap < 40, gap  # the message follows the title, no empty band between them
+    assert screen.help.geometry().top() - screen.empty.geometry().bottom() < 40

@@ -34,7 +34,7 @@ from sync.rejected_actions import ServerAnswer
 from ui.context import AppContext
 from ui.dialogs.server_pin import ServerPinDialog
 from ui.server_calls import offline_reason
-from ui.widgets.common import heading
+from ui.widgets.common import EmptyState, heading
 
 WHAT_NOW = ("The server keeps each refused operation in its quarantine. Pick one to resubmit "
             "it (the server runs it again) or dismiss it with a reason; the server lets a "
@@ -72,9 +72,10 @@ class RejectedOpsScreen(QWidget):
         self.table.setColumnWidth(0, 300)
         self.table.setWordWrap(True)
         layout.addWidget(self.table, 1)
-        self.empty = QLabel("The server has refused nothing from this till.")
+        # nothing refused: a calm message in the table's place, not lines spread down the page
+        self.empty = EmptyState("receipt", "Nothing refused", "The server has refused nothing from this till.")
         self.empty.setObjectName("rejectedEmpty")
-        layout.addWidget(self.empty)
+        layout.addWidget(self.empty, 1)
         layout.addLayout(self._build_actions())
         self.help = QLabel(WHAT_NOW)
         self.help.setObjectName("rejectedWhatNow")
