@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import bindparam, literal, select, union_all
@@ -33,6 +34,7 @@ from server.db.models import (
     StockMovement,
     WebhookDelivery,
 )
+from server.db.raw_query import fetch_pg, marks
 from sync.protocol import Operation
 
 ORDERS = Order.__table__
@@ -160,14 +162,19 @@ def load(session: Session, run: Run | None,
                                    if isinstance(p, dict) and isinstance(p.get("id"), str))
             if isinstance(payload.get("reference"), str):
                 refs.append(payload["reference"])
+    pg = conn.dialect.name == "postgresql"
     for ids in _chunks(actor_ids - run.staff.keys()):
-        for r in conn.execute(_STAFF_Q, {"ids": ids}):
-            run.staff[r.id] = StaffRow(r.id, r.org_id, r.name, r.role, r.active)
+        for sid, org, name, role, active in (
+                fetch_pg(conn, _STAFF_PG.format(marks(1, len(ids))), ids) if pg
+                else conn.execute(_STAFF_Q, {"ids": ids})):
+            run.staff[sid] = StaffRow(sid, org, name, role, active)
     for ids in _chunks(product_ids - run.products.keys()):
-        for r in conn.execute(_PRODUCTS_Q, {"ids": ids}):
-            run.products[r.id] = ProductRow(r.org_id, r.price, r.active, r.deleted,
-                                            r.stock_tracked)
-    _load_existing(conn, run, entity_ids, payment_ids, line_ids, references)
+        for pid, org, price, active, deleted, tracked in (
+                fetch_pg(conn, _PRODUCTS_PG.format(marks(1, len(ids))), ids) if pg
+                else conn.execute(_PRODUCTS_Q, {"ids": ids})):
+            run.products[pid] = ProductRow(org, price, active, deleted, tracked)
+    (_load_existing_pg if pg else _load_existing)(conn, run, entity_ids, payment_ids,
+                                                   line_ids, references)
     org_of = {t.store_id: t.org_id for t, _ in runs}
     tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
                if (prod := run.products.get(pid)) is not None
@@ -196,6 +203,52 @@ def _load_existing(conn: Any, run: Run, entity_ids: list[str], payment_ids: list
                     found[kind].add(value)
         o_parts, p_parts, l_parts = [], [], []  # the ids need asking once, not per org
 
+def _load_existing_pg(conn: Any, run: Run, entity_ids: list[str], payment_ids: list[str],
+                      line_ids: list[str], references: dict[str, list[str]]) -> None:
+    """:func:`_load_existing` on PostgreSQL: the same look-ups, as written SQL with
+    ``$n`` placeholders (server/db/raw_query.py); a list with nothing to ask is left out
+    of the UNION."""
+    o_parts, p_parts, l_parts = _chunks(entity_ids), _chunks(payment_ids), _chunks(line_ids)
+    found = {"o": run.orders, "p": run.payments, "l": run.lines}
+    for org_id, refs in references.items():
+        r_parts = _chunks(refs)
+        for k in range(max(len(o_parts), len(r_parts), len(p_parts), len(l_parts))):
+            branches: list[str] = []
+            params: list[str] = []
+            for kind, parts in (("o", o_parts), ("r", r_parts), ("p", p_parts),
+                                ("l", l_parts)):
+                if k >= len(parts) or not parts[k]:
+                    continue
+                ids = parts[k]
+                if kind == "r":
+                    params.append(org_id)
+                    org_mark = f"${len(params)}"
+                else:
+                    org_mark = ""
+                branches.append(_EXISTING_PG[kind].format(
+                    org=org_mark, ids=marks(len(params) + 1, len(ids))))
+                params.extend(ids)
+            if not branches:
+                continue
+            for kind, value in fetch_pg(conn, " UNION ALL ".join(branches), params):
+                if kind == "r":
+                    run.references.add((org_id, value))
+                else:
+                    found[kind].add(value)
+        o_parts, p_parts, l_parts = [], [], []  # the ids need asking once, not per org
+
+
+_EXISTING_PG = {
+    "o": "SELECT 'o', id FROM orders WHERE id IN ({ids})",
+    "r": "SELECT 'r', reference FROM orders WHERE org_id = {org} AND reference IN ({ids})",
+    "p": "SELECT 'p', id FROM payments WHERE id IN ({ids})",
+    "l": "SELECT 'l', id FROM order_lines WHERE id IN ({ids})",
+}
+_STAFF_PG = "SELECT id, org_id, name, role, active FROM staff WHERE id IN ({})"
+_PRODUCTS_PG = ("SELECT id, org_id, price, active, deleted, stock_tracked FROM products "
+                "WHERE id IN ({})")
+
+
 def _lock_levels(conn: Any, pairs: list[tuple[str, str]], run: Run) -> None:
     """These (store, product) levels, created at 0 when missing, locked in key order.
 
@@ -216,7 +269,7 @@ def _lock_levels(conn: Any, pairs: list[tuple[str, str]], run: Run) -> None:
         _read_levels(conn, again, run)
 
 def _read_levels(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
-    if conn.dialect.name == "postgresql" and len(by_store) > 1:
+    if conn.dialect.name == "postgresql":
         _read_levels_pg(conn, by_store, run)
         return
     for store in sorted(by_store):
@@ -228,7 +281,7 @@ def _read_levels(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
 
 
 def _read_levels_pg(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
-    """Several stores' levels in one statement, locked in (store, product) order.
+    """The stores' levels in one statement, locked in (store, product) order.
 
     Tills of many stores pushing at once make groups of a sale or two per store, and a
     query per store cost more than the rest of the group's look-ups together. Joined to
@@ -236,12 +289,16 @@ def _read_levels_pg(conn: Any, by_store: dict[str, list[str]], run: Run) -> None
     row-value IN list made it scan the table)."""
     pairs = sorted({(store, pid) for store, pids in by_store.items() for pid in pids})
     for part in (pairs[i:i + CHUNK_IN] for i in range(0, len(pairs), CHUNK_IN)):
-        sql = _LEVELS_PAIRS_SQL.format(values=", ".join(["(%s, %s)"] * len(part)))
-        for store, pid, qty, counted_at in conn.exec_driver_sql(
-                sql, tuple(x for p in part for x in p)):
+        sql = _LEVELS_PAIRS_SQL.format(values=_pair_marks(len(part)))
+        for store, pid, qty, counted_at in fetch_pg(conn, sql, [x for p in part for x in p]):
             run.levels[(store, pid)] = qty
-            if counted_at is not None:  # timestamptz: read back aware
-                run.counted[(store, pid)] = counted_at
+            if counted_at is not None:  # timestamptz: read back aware, made UTC as the
+                run.counted[(store, pid)] = counted_at.astimezone(UTC)  # ORM reads it
+
+
+@lru_cache(maxsize=1024)
+def _pair_marks(count: int) -> str:
+    return ", ".join(f"(${2 * i + 1}, ${2 * i + 2})" for i in range(count))
 
 
 _LEVELS_PAIRS_SQL = (
