@@ -148,7 +148,8 @@ def run_pull(args: argparse.Namespace, workdir: Path, pouch: Any) -> dict[str, A
                             raise RuntimeError(f"Tillsync pulled {r.count}, not {len(docs)}")
                         ts.seconds.append(r.seconds)
                         notes.append(f"Tillsync {r.count:,} pulled, {r.applied:,} applied, "
-                                     f"{r.pages} pages, server CPU {r.server_cpu_s:.1f} s")
+                                     f"{r.pages} pages, terminal CPU {r.client_cpu_s:.1f} s, "
+                                     f"server CPU {r.server_cpu_s:.1f} s")
                     else:
                         out = pp.replicate_from(pouch, "feed", workdir / f"pouch-pull-{n}",
                                                 pouch_batch, args.pouch_batches_limit)
@@ -221,7 +222,8 @@ def run_push(args: argparse.Namespace, workdir: Path, pouch: Any) -> dict[str, A
                         if r.applied != world.queued:
                             raise RuntimeError(f"Tillsync applied {r.applied}/{world.queued}")
                         ts.seconds.append(r.seconds)
-                        notes.append(f"Tillsync {r.applied:,} applied, server CPU "
+                        notes.append(f"Tillsync {r.applied:,} applied, terminal CPU "
+                                     f"{r.client_cpu_s:.2f} s, server CPU "
                                      f"{r.server_cpu_s:.2f} s "
                                      f"({r.server_cpu_s / r.applied * 1000:.3f} ms/op)")
                     else:
@@ -230,8 +232,8 @@ def run_push(args: argparse.Namespace, workdir: Path, pouch: Any) -> dict[str, A
                         if out["docs_written"] != world.queued:
                             raise RuntimeError(f"PouchDB wrote {out['docs_written']}")
                         pdb.seconds.append(out["seconds"])
-                        notes.append(f"PouchDB {out['docs_written']:,} written, "
-                                     f"pouchdb-server CPU {out['server_cpu_s']:.2f} s "
+                        notes.append(f"PouchDB {out['docs_written']:,} written, client CPU "
+                                     f"{out['cpu_s']:.2f} s, pouchdb-server CPU {out['server_cpu_s']:.2f} s "
                                      f"({out['server_cpu_s'] / world.queued * 1000:.3f} ms/op)")
                 print(f"  round {n}: load avg {load:.2f} before; {order_of(n)[0]} first; "
                       f"Tillsync {ts.seconds[-1]:.2f} s, PouchDB {pdb.seconds[-1]:.2f} s",

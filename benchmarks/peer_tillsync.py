@@ -226,6 +226,7 @@ class Timed:
     pages: int
     server_cpu_s: float = 0.0
     nbytes: int = 0
+    client_cpu_s: float = 0.0  # the terminal's process, all threads
 
 
 def _server_cpu(base: str) -> float:
@@ -243,12 +244,13 @@ def timed_pull(base: str, data_dir: Path, page: int | None) -> Timed:
             client = client_factory_for(store, PASSPHRASE)()
             try:
                 await client.me()  # the connection made and the server warm: not timed
-                cpu0 = _server_cpu(base)
+                cpu0, own0 = _server_cpu(base), time.process_time()
                 t0 = time.perf_counter()
                 report = await pull_changes(store, client, limit=page)
                 seconds = time.perf_counter() - t0
                 return Timed(seconds, report.pulled, report.applied, report.pages,
-                             _server_cpu(base) - cpu0)
+                             _server_cpu(base) - cpu0,
+                             client_cpu_s=time.process_time() - own0)
             finally:
                 await client.aclose()
 
@@ -311,11 +313,12 @@ def timed_push(base: str, data_dir: Path) -> Timed:
             client = client_factory_for(store, PASSPHRASE)()
             try:
                 await client.me()  # the connection made and the server warm: not timed
-                cpu0 = _server_cpu(base)
+                cpu0, own0 = _server_cpu(base), time.process_time()
                 t0 = time.perf_counter()
                 report = await push_pending(store, client)
                 seconds = time.perf_counter() - t0
-                return Timed(seconds, queued, report.applied, 0, _server_cpu(base) - cpu0)
+                return Timed(seconds, queued, report.applied, 0, _server_cpu(base) - cpu0,
+                             client_cpu_s=time.process_time() - own0)
             finally:
                 await client.aclose()
 
