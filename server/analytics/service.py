@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -168,17 +169,21 @@ def _hourly_rows(session: Session, w: repo.Window, zone: ZoneInfo, group: Groupi
     if w.terminal_id is not None or w.staff_id is not None \
             or not (_whole_hour(w.start) and _whole_hour(w.end)):
         return None
-    labels: dict[datetime, str] = {}
     out = []
     for hour, kind, *sums in repo.hourly(session, w):
-        label = labels.get(hour)
+        label = _hour_label(hour, zone, group)
         if label is None:
-            label = period(hour, zone, group)
-            if period(hour + timedelta(minutes=45), zone, group) != label:
-                return None
-            labels[hour] = label
+            return None
         out.append((hour, kind, label, sums))
     return out
+
+
+@lru_cache(maxsize=65_536)
+def _hour_label(hour: datetime, zone: ZoneInfo, group: Grouping) -> str | None:
+    """The period a UTC hour lies in, or None if its quarters fall in two (remembered:
+    a dashboard asks for the same hours again and again)."""
+    label = period(hour, zone, group)
+    return label if period(hour + timedelta(minutes=45), zone, group) == label else None
 
 
 def _slot_rows(session: Session, w: repo.Window, zone: ZoneInfo, group: Grouping
