@@ -17,6 +17,7 @@ from server.errors import ApiError
 from server.feed import orders as order_feed
 from server.feed import service as feed
 from server.feed import snapshot as snapshot_feed
+from server.health import feed_lag
 from server.ops import import_outbox as outbox_import
 from server.ops.import_outbox import ImportOutboxOut
 from server.pagination import Offset, StoreFilter
@@ -81,6 +82,7 @@ def pull(
     """The store's changes after ``after`` in commit order; pass ``cursor`` back as ``after``."""
     size = min(limit or ctx.settings.pull_default_limit, ctx.settings.pull_max_limit)
     page = feed.pull(ctx, terminal, after, size)
+    feed_lag.pulled(ctx, terminal, page.cursor)  # /metrics: how far behind each till is
     # serialized here, once: the page was built by the server, re-validating it is waste
     return Response(page.model_dump_json(), media_type="application/json")
 
