@@ -152,7 +152,15 @@ class MainWindow(ScreenAccess, QMainWindow):
         if self.pages.currentWidget() is not self.order_detail:
             self._detail_from = self.pages.currentWidget()
         self.pages.setCurrentWidget(self.order_detail)
+        self._clear_nav()  # the order detail is no nav entry: none stays lit over it
         self.order_detail.open_order(order_id)
+
+    def _clear_nav(self) -> None:
+        checked = self.nav_group.checkedButton()
+        if checked is not None:
+            self.nav_group.setExclusive(False)  # an exclusive group never unchecks its last button
+            checked.setChecked(False)
+            self.nav_group.setExclusive(True)
 
     def _detail_back(self) -> None:
         back = self._detail_from or self.sales

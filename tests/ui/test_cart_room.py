@@ -14,6 +14,7 @@ from PySide6.QtCore import QRect, QSize
 from PySide6.QtWidgets import QWidget
 
 from app.domain.cart import CartLine
+from app.services import catalog, quick_keys, staff
 from tests.ui.conftest import barcodes, settle, sign_in, wedge_burst
 
 TITLE_BAR = 32
@@ -45,6 +46,9 @@ def _scan_items(desktop, qtbot, n: int) -> None:
 def test_eight_cart_lines_show_whole_beside_everything_else(desktop, qtbot, width, height):
     window = desktop.window
     window.resize(width, height - TITLE_BAR)
+    manager = staff.sign_in(desktop.ctx.store, "1002", "222222")
+    product = catalog.line_for_scan(desktop.ctx.store, barcodes(desktop.ctx.store, 13)[12][0]).product_id
+    quick_keys.set_key(desktop.ctx.store, manager, 11, product_id=product)  # the grid shows: its full height
     sign_in(desktop, qtbot, "1002", "222222")  # a manager: every key shows, Edit keys too
     window.show_screen("register")
     _scan_items(desktop, qtbot, 12)
@@ -54,6 +58,7 @@ def test_eight_cart_lines_show_whole_beside_everything_else(desktop, qtbot, widt
                                                 register.table.viewport().height())
     last = register.table.visualRect(register.model.index(11, 0))  # the line just scanned shows
     assert register.table.viewport().rect().contains(last)
+    assert register.quick_keys.buttons[11].text().strip()
     for name, widget in (("search", register.scan), ("total", register.totals["total"]),
                          ("pay", register.pay_button), ("quick keys", register.quick_keys.buttons[-1]),
                          ("edit keys", register.quick_keys.edit_button),

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
+    QLabel,
     QLineEdit,
     QListWidget,
     QPushButton,
@@ -28,6 +29,8 @@ from ui.dialogs.common import FormDialog
 COLUMNS = 4
 KEY_HEIGHT = 40  # two lines of 12 px text; with the compact Edit keys, the cart keeps 9 rows at 1024x768
 BACK = "◀ Back"
+NO_KEYS = "No quick keys yet"
+NO_KEYS_EDITOR = "No quick keys yet: Edit keys adds them"
 SHOWN_CHARS = 15
 
 
@@ -52,7 +55,9 @@ class QuickKeys(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
-        grid = QGridLayout()
+        self.grid_box = QWidget()  # hidden while no key holds anything (the hint says so)
+        grid = QGridLayout(self.grid_box)
+        grid.setContentsMargins(0, 0, 0, 0)
         grid.setSpacing(6)
         self.buttons: list[QPushButton] = []
         for pos in range(quick_keys.KEYS):
@@ -62,12 +67,19 @@ class QuickKeys(QWidget):
             b.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # a long name never widens
             b.setStyleSheet("font-size: 12px; padding: 2px 2px;")
             b.clicked.connect(lambda _=False, p=pos: self._pressed(p))
+            keep = b.sizePolicy()
+            keep.setRetainSizeWhenHidden(True)  # a blank key is hidden, its place kept
+            b.setSizePolicy(keep)
             grid.addWidget(b, pos // COLUMNS, pos % COLUMNS)
             self.buttons.append(b)
         for c in range(COLUMNS):
             grid.setColumnStretch(c, 1)
-        layout.addLayout(grid)
+        layout.addWidget(self.grid_box)
         row = QHBoxLayout()
+        self.hint = QLabel("")
+        self.hint.setObjectName("quickKeysHint")
+        self.hint.setStyleSheet("color: #5A6B75; font-size: 14px;")
+        row.addWidget(self.hint)
         row.addStretch(1)
         self.edit_button = QPushButton("Edit keys")
         self.edit_button.setObjectName("quickKeysEdit")
@@ -97,18 +109,25 @@ class QuickKeys(QWidget):
             else:
                 b.setText("+" if self.editing else "")
             b.setEnabled(bool(key.kind) or self.editing)
+            b.setVisible(bool(key.kind) or self.editing)  # a blank key read as a broken button
             shown.append((key.kind, key.product_id or key.category_id))
         self.shown = shown
+        empty = not any(key.kind for key in keys) and not self.editing
+        self.grid_box.setVisible(not empty)  # no keys yet: the cart has the room
+        can_edit = self.ctx.can(Action.CATALOG_EDIT)
+        self.hint.setText(NO_KEYS_EDITOR if empty and can_edit else NO_KEYS if empty else "")
 
     def _show_category(self, products: list[catalog.ProductRow]) -> None:
         money = self.ctx.money
         self.shown = [("back", None)] + [(quick_keys.PRODUCT, p.id) for p in products]
         self.buttons[0].setText(BACK)
         self.buttons[0].setEnabled(True)
+        self.buttons[0].setVisible(True)
         for b, p in zip(self.buttons[1:], products + [None] * quick_keys.KEYS, strict=False):
             b.setText(f"{short(p.name)}\n{money(p.price)}" if p else "")
             b.setToolTip(p.name if p else "")
             b.setEnabled(p is not None)
+            b.setVisible(p is not None)
         self.shown += [("", None)] * (quick_keys.KEYS - len(self.shown))
 
     def _pressed(self, pos: int) -> None:
