@@ -268,3 +268,32 @@ def test_refused_ops_with_nothing_refused_is_one_calm_message(desktop, qtbot):
     gap = screen.empty.geometry().top() - title.geometry().bottom()
     assert gap < 40, gap  # the message follows the title, no empty band between them
     assert screen.help.geometry().top() - screen.empty.geometry().bottom() < 40
+
+
+def test_the_order_detail_headers_read_whole_at_1024(desktop, qtbot, store):
+    """The audit trail's 'Before → after' header read 'efore → afte' at 1024x768."""
+    from app.domain.cart import Cart
+    from app.domain.tender import Method, Tender
+    from app.services import catalog, sales, staff
+    from tests.ui.conftest import barcodes
+    from tests.ui.test_manager_flows import open_detail
+
+    window = desktop.window
+    window.resize(1024, 768 - TITLE_BAR)
+    cashier = staff.sign_in(store, "1003", "3333")
+    cart = Cart(tax_inclusive=True)
+    for code, _name in barcodes(store, 3):
+        cart.add(catalog.line_for_scan(store, code))
+    sold = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, cart.totals().total)])
+    sign_in(desktop, qtbot, "1002", "222222")
+    screen = open_detail(desktop, qtbot, sold.order_id)
+    settle(desktop, qtbot, 80)
+    QApplication.processEvents()
+    for table in (screen.lines_table if hasattr(screen, "lines_table") else None, screen.payments, screen.audit):
+        if table is None:
+            continue
+        header = table.horizontalHeader()
+        for col in range(table.columnCount()):
+            text = table.horizontalHeaderItem(col).text()
+            needed = header.sectionSizeFromContents(col).width()  # with the style sheet's padding
+            assert needed <= header.sectionSize(col), (table.objectName(), text, needed, header.sectionSize(col))

@@ -179,11 +179,13 @@ class OrderDetailScreen(QWidget):
         self.lines = table("detailLines", ["Item", "Qty", "Price", "Total", "Refunded"])
         self.payments = table("detailPayments", ["When", "Method", "Amount", "By"], stretch=3)
         self.schedule = table("detailSchedule", ["#", "Due", "Amount", "Paid", "Outstanding"], stretch=1)
-        self.audit = table("detailAudit", ["When", "Who", "Terminal", "Action", "Field", "Before → after",
+        # "Change" (each value reads "before → after"): at 1024 px the column is narrower
+        # than the words "Before → after", which the header cut to "efore → afte"
+        self.audit = table("detailAudit", ["When", "Who", "Terminal", "Action", "Field", "Change",
                                            "Reason"], stretch=5)
         self.audit.setWordWrap(True)  # long values (a customer, edited lines) wrap instead of eliding
-        # Before → after and Reason share the room left: at 1024 px a fixed 220 px Reason
-        # squeezed Before → after to nothing.
+        # The change and Reason share the room left: at 1024 px a fixed 220 px Reason
+        # squeezed the change to nothing.
         self.audit.horizontalHeader().setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         self.overdue_legend = legend = QLabel("overdue")  # shown only when an installment is late
         legend.setStyleSheet("background: #FDE7E4; color: #B42318; border-radius: 6px; padding: 2px 8px;"
