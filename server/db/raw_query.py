@@ -27,9 +27,20 @@ from sqlalchemy.exc import DBAPIError
 
 
 @lru_cache(maxsize=4096)
-def marks(start: int, count: int) -> str:
-    """``$start, $start+1, ...``: ``count`` placeholders numbered from ``start``."""
-    return ", ".join(f"${i}" for i in range(start, start + count))
+def marks(start: int, count: int, sign: str = "$") -> str:
+    """``$start, $start+1, ...``: ``count`` placeholders numbered from ``start``
+    (``sign`` ``?`` for SQLite's ``?NNN``)."""
+    return ", ".join(f"{sign}{i}" for i in range(start, start + count))
+
+
+def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """:func:`fetch_pg` on PostgreSQL (``$n``); on SQLite (``?n``) the driver's execute
+    through SQLAlchemy's ``exec_driver_sql`` (nothing rendered either). Values as the
+    driver reads them: for text and integer columns only (SQLite gives 0/1 for a
+    boolean, a string for a timestamp)."""
+    if conn.dialect.name == "postgresql":
+        return fetch_pg(conn, sql, params)
+    return [tuple(row) for row in conn.exec_driver_sql(sql, tuple(params))]
 
 
 def fetch_pg(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

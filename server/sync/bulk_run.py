@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -34,7 +34,7 @@ from server.db.models import (
     StockMovement,
     WebhookDelivery,
 )
-from server.db.raw_query import fetch_pg, marks
+from server.db.raw_query import fetch, fetch_pg, marks
 from sync.protocol import Operation
 
 ORDERS = Order.__table__
@@ -61,13 +61,6 @@ _s, _p, _o, _pc, _lv, _l = (Staff.__table__.c, Product.__table__.c, ORDERS.c, PA
 _STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
 _PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
                      _p.stock_tracked).where(_p.id.in_(_ids("ids")))
-_EXISTING_Q = union_all(
-    select(literal("o"), _o.id).where(_o.id.in_(_ids("oids"))),
-    select(literal("r"), _o.reference).where(_o.org_id == bindparam("org"),
-                                             _o.reference.in_(_ids("refs"))),
-    select(literal("p"), _pc.id).where(_pc.id.in_(_ids("pids"))),
-    select(literal("l"), _l.id).where(_l.id.in_(_ids("lids"))),
-)
 # one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
 # the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
 _LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli, _lv.counted_at)
@@ -173,8 +166,7 @@ def load(session: Session, run: Run | None,
                 fetch_pg(conn, _PRODUCTS_PG.format(marks(1, len(ids))), ids) if pg
                 else conn.execute(_PRODUCTS_Q, {"ids": ids})):
             run.products[pid] = ProductRow(org, price, active, deleted, tracked)
-    (_load_existing_pg if pg else _load_existing)(conn, run, entity_ids, payment_ids,
-                                                   line_ids, references)
+    _load_existing(conn, run, entity_ids, payment_ids, line_ids, references)
     org_of = {t.store_id: t.org_id for t, _ in runs}
     tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
                if (prod := run.products.get(pid)) is not None
@@ -186,28 +178,10 @@ def load(session: Session, run: Run | None,
 def _load_existing(conn: Any, run: Run, entity_ids: list[str], payment_ids: list[str],
                    line_ids: list[str], references: dict[str, list[str]]) -> None:
     """Which order ids, references (per org), payment ids and order line ids exist: one
-    round trip for a usual batch."""
-    o_parts, p_parts, l_parts = _chunks(entity_ids), _chunks(payment_ids), _chunks(line_ids)
-    found = {"o": run.orders, "p": run.payments, "l": run.lines}
-    for org_id, refs in references.items():
-        r_parts = _chunks(refs)
-        for k in range(max(len(o_parts), len(r_parts), len(p_parts), len(l_parts), 1)):
-            params = {"oids": o_parts[k] if k < len(o_parts) else [],
-                      "refs": r_parts[k] if k < len(r_parts) else [],
-                      "pids": p_parts[k] if k < len(p_parts) else [],
-                      "lids": l_parts[k] if k < len(l_parts) else [], "org": org_id}
-            for kind, value in conn.execute(_EXISTING_Q, params):
-                if kind == "r":
-                    run.references.add((org_id, value))
-                else:
-                    found[kind].add(value)
-        o_parts, p_parts, l_parts = [], [], []  # the ids need asking once, not per org
-
-def _load_existing_pg(conn: Any, run: Run, entity_ids: list[str], payment_ids: list[str],
-                      line_ids: list[str], references: dict[str, list[str]]) -> None:
-    """:func:`_load_existing` on PostgreSQL: the same look-ups, as written SQL with
-    ``$n`` placeholders (server/db/raw_query.py); a list with nothing to ask is left out
-    of the UNION."""
+    round trip for a usual batch. Written SQL with numbered placeholders
+    (server/db/raw_query.py: no IN list rendered per execution); a list with nothing to
+    ask is left out of the UNION."""
+    sign = "$" if conn.dialect.name == "postgresql" else "?"
     o_parts, p_parts, l_parts = _chunks(entity_ids), _chunks(payment_ids), _chunks(line_ids)
     found = {"o": run.orders, "p": run.payments, "l": run.lines}
     for org_id, refs in references.items():
@@ -222,15 +196,15 @@ def _load_existing_pg(conn: Any, run: Run, entity_ids: list[str], payment_ids: l
                 ids = parts[k]
                 if kind == "r":
                     params.append(org_id)
-                    org_mark = f"${len(params)}"
+                    org_mark = f"{sign}{len(params)}"
                 else:
                     org_mark = ""
                 branches.append(_EXISTING_PG[kind].format(
-                    org=org_mark, ids=marks(len(params) + 1, len(ids))))
+                    org=org_mark, ids=marks(len(params) + 1, len(ids), sign)))
                 params.extend(ids)
             if not branches:
                 continue
-            for kind, value in fetch_pg(conn, " UNION ALL ".join(branches), params):
+            for kind, value in fetch(conn, " UNION ALL ".join(branches), params):
                 if kind == "r":
                     run.references.add((org_id, value))
                 else:

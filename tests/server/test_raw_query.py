@@ -1,24 +1,42 @@
-"""server/db/raw_query.fetch_pg: SQL with $n placeholders on the connection's own
-transaction, on a real PostgreSQL database (the push's look-ups use it there)."""
+"""server/db/raw_query: SQL with numbered placeholders on the connection's own
+transaction (the push's look-ups), on real PostgreSQL and SQLite databases."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from server.db.raw_query import fetch_pg, marks
-
-pytestmark = pytest.mark.postgres
+from server.db.raw_query import fetch, fetch_pg, marks
 
 
 def test_marks_number_from_where_they_start() -> None:
     assert marks(1, 3) == "$1, $2, $3"
     assert marks(4, 2) == "$4, $5"
+    assert marks(2, 2, "?") == "?2, ?3"
 
 
+def test_sqlite_reads_numbered_marks_in_the_open_transaction(tmp_path: Path) -> None:
+    engine = create_engine(f"sqlite:///{tmp_path / 'raw.db'}")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (id varchar(36) PRIMARY KEY, org text)"))
+            conn.execute(text("INSERT INTO t VALUES (:id, :org)"),
+                         [{"id": f"id-{i:04d}", "org": "a" if i % 2 else "b"}
+                          for i in range(700)])
+            ids = [f"id-{i:04d}" for i in range(100, 700)]
+            rows = fetch(conn, f"SELECT 'x', id FROM t WHERE org = ?1 AND id IN "
+                               f"({marks(2, len(ids), '?')}) ORDER BY id", ["a", *ids])
+        assert len(rows) == 300
+        assert rows[0] == ("x", "id-0101")
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
 def test_a_long_in_list_reads_what_the_transaction_wrote(pg_database: str) -> None:
     engine = create_engine(pg_database)
     try:
@@ -39,6 +57,7 @@ def test_a_long_in_list_reads_what_the_transaction_wrote(pg_database: str) -> No
         engine.dispose()
 
 
+@pytest.mark.postgres
 def test_database_errors_are_raised_as_sqlalchemy_raises_them(pg_database: str) -> None:
     """A cancelled statement (as a lock or statement timeout) is an OperationalError,
     which the push retries; a wrong statement is not."""
