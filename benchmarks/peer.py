@@ -260,11 +260,14 @@ def report_push(res: dict[str, Any], args: argparse.Namespace, backend: str) -> 
 
 
 def fairness(args: argparse.Namespace, backend: str) -> None:
-    sync = ("synchronous=FULL: every commit fsynced, terminal and server (as shipped)"
+    sync = ("synchronous=FULL: every commit fsynced (as shipped)"
             if args.tillsync_sync == "full" else
             "synchronous=NORMAL (--tillsync-sync normal): WAL commits not fsynced")
+    server = ("PostgreSQL as this machine's server is configured" if args.pg
+              else f"SQLite, {sync.split(':')[0]}")
     print("\nFairness:")
-    print(f"    durability: Tillsync SQLite {sync}; server {backend}. PouchDB/LevelDB "
+    print(f"    durability: Tillsync's terminal SQLite {sync}; its server {server}. "
+          "PouchDB/LevelDB "
           "(leveldown) never fsyncs a write (PouchDB does not ask for sync): a write that "
           "returned may be lost on a power cut.")
     print("    same machine, both servers on 127.0.0.1 and both running throughout the pull; "
