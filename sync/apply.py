@@ -1,8 +1,10 @@
 """Applying pulled changes (feed entries or snapshot entries) to the local store.
 
 :func:`apply_changes` is the one way in, for a feed page, a snapshot page and the
-changes held back earlier alike: runs of products and stock levels (sync/apply_bulk.py)
-and of orders (sync/apply_orders.py) are written in a few statements, every other
+changes held back earlier alike: runs of products and stock levels (sync/apply_bulk.py),
+of orders (sync/apply_orders.py) and of stock movements (sync/apply_movements.py) are
+written in a few statements (a page's consecutive orders and movements: one run of
+each, orders first, since neither writes what the other reads), every other
 change by its applier here (staff, stock movements, conflicts, the store's settings)
 or in sync/apply_orders.py (approvals, an order a run cannot take), in page order.
 
@@ -228,7 +230,8 @@ def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
                   hook: Hook | None = None) -> None:
     """Apply changes in their order (``hook`` is called with each one first): a run of
     products, stock levels, orders or movements in a few statements, any other change by
-    its applier. Consecutive orders and movements make one run of each (INDEPENDENT)."""
+    its applier. Consecutive orders and movements make one run of each (INDEPENDENT):
+    within such a stretch the orders go (and are seen by ``hook``) before the movements."""
     page = Page(s, ctx, hook, _apply_one)
     for independent, segment in itertools.groupby(changes, key=lambda c: c.entity_type in INDEPENDENT):
         group = list(segment)
