@@ -138,7 +138,7 @@ def serve(url: str, workers: int, extra_env: dict[str, str] | None = None,
 
 
 def _until_ready(proc: subprocess.Popen[bytes], base: str, workers: int, log: Any) -> Server:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 300  # workers start slowly on a loaded machine
     ready = 0
     while ready < 3 * workers:  # every worker up (answers come from any of them)
         if proc.poll() is not None:
@@ -150,7 +150,7 @@ def _until_ready(proc: subprocess.Popen[bytes], base: str, workers: int, log: An
         except httpx.HTTPError:
             ready = 0
         if time.monotonic() > deadline:
-            raise RuntimeError("server did not start in 90 s")
+            raise RuntimeError("server did not start in 300 s")
         time.sleep(0.1)
     return Server(base, proc.pid, workers)
 
