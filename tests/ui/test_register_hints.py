@@ -7,6 +7,7 @@ from __future__ import annotations
 from app.domain.cart import Cart
 from app.domain.tender import Method, Tender
 from app.services import catalog, quick_keys, sales, staff
+from app.store.models import Product
 from tests.ui.conftest import barcodes, settle, sign_in
 from ui.widgets.quick_keys import NO_KEYS, NO_KEYS_EDITOR
 
@@ -48,3 +49,26 @@ def test_the_order_detail_leaves_no_nav_entry_lit(desktop, qtbot, store):
     assert window.nav_group.checkedButton() is None
     window.order_detail.back.emit()
     assert window.pages.currentWidget() is window.orders_browser and window.nav_buttons["orders"].isChecked()
+
+
+def test_a_key_name_is_cut_to_the_key_not_clipped_at_both_ends(desktop, qtbot, store):
+    manager = staff.sign_in(store, "1002", "222222")
+    code, _name = barcodes(store, 1)[0]
+    product = catalog.line_for_scan(store, code)
+    long_name = f"{product.name} Extra Large Family Pack"
+    with store.db.write() as s:  # a name longer than a 1024-pixel till's key
+        s.get(Product, product.product_id).name = long_name
+    quick_keys.set_key(store, manager, 0, product_id=product.product_id)
+    window = desktop.window
+    sign_in(desktop, qtbot, "1002", "222222")
+    key = window.register.quick_keys.buttons[0]
+    seen = []
+    for width in (1024, 1366):
+        window.resize(width, 736)
+        settle(desktop, qtbot, 80)
+        shown = key.text().split("\n")[0]
+        assert key.fontMetrics().horizontalAdvance(shown) <= key.width(), (width, shown)
+        assert shown.endswith("…") and long_name.startswith(shown[:-1]), (width, shown)
+        assert key.toolTip() == long_name
+        seen.append(shown)
+    assert len(seen[1]) > len(seen[0])  # a wider key shows more of the name

@@ -6,7 +6,7 @@ product and press Enter, or pick a category). The data is app/services/quick_key
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialogButtonBox,
@@ -32,6 +32,7 @@ BACK = "◀ Back"
 NO_KEYS = "No quick keys yet"
 NO_KEYS_EDITOR = "No quick keys yet: Edit keys adds them"
 SHOWN_CHARS = 15
+KEY_PADDING_PX = 6  # the key's padding and border, both sides
 
 
 def short(name: str) -> str:
@@ -103,9 +104,9 @@ class QuickKeys(QWidget):
         shown = []
         for key, b in zip(keys, self.buttons, strict=True):
             if key.kind == quick_keys.PRODUCT:
-                b.setText(f"{short(key.label)}\n{money(key.price or 0)}")
+                self._label(b, key.label, money(key.price or 0))
             elif key.kind == quick_keys.CATEGORY:
-                b.setText(f"{short(key.label)} ▸")
+                self._label(b, f"{short(key.label)} ▸")
             else:
                 b.setText("+" if self.editing else "")
             b.setEnabled(bool(key.kind) or self.editing)
@@ -124,11 +125,28 @@ class QuickKeys(QWidget):
         self.buttons[0].setEnabled(True)
         self.buttons[0].setVisible(True)
         for b, p in zip(self.buttons[1:], products + [None] * quick_keys.KEYS, strict=False):
-            b.setText(f"{short(p.name)}\n{money(p.price)}" if p else "")
+            self._label(b, p.name, money(p.price)) if p else b.setText("")
             b.setToolTip(p.name if p else "")
             b.setEnabled(p is not None)
             b.setVisible(p is not None)
         self.shown += [("", None)] * (quick_keys.KEYS - len(self.shown))
+
+    def _label(self, button: QPushButton, name: str, price: str = "") -> None:
+        """The key's words, the name cut with "…" to the key's width (a key is narrower
+        at 1024 px than 15 characters of 12 px text: the name was clipped at both ends)."""
+        button.setProperty("fullName", name)
+        button.setProperty("price", price)
+        button.setToolTip(name.removesuffix(" ▸"))
+        room = max(button.width() - KEY_PADDING_PX, 20)
+        shown = button.fontMetrics().elidedText(name, Qt.TextElideMode.ElideRight, room)
+        button.setText(f"{shown}\n{price}" if price else shown)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        for b in self.buttons:
+            name = b.property("fullName")
+            if name and b.text() not in ("", "+", BACK):
+                self._label(b, name, b.property("price") or "")
 
     def _pressed(self, pos: int) -> None:
         if self.editing:
