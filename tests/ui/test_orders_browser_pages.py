@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 
 from tests.ui.conftest import settle, sign_in
+from tests.ui.test_dashboard import shots
 from tests.ui.test_manager_flows import make_sale
 
 
-def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store):
+def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store, tmp_path):
     for _ in range(3):
         make_sale(store, paid=True)
     make_sale(store, paid=False, deposit=100)
@@ -36,3 +37,7 @@ def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store):
     assert model.index(pending, 5).data() == ctx.money(model.rows[pending].total)
     when = model.rows[pending].created_at.astimezone().strftime("%d %b %Y %H:%M")
     assert model.index(pending, 1).data() == when
+    for w, h in ((1024, 768), (1366, 768)):
+        desktop.window.resize(w, h)
+        settle(desktop, qtbot, 100)
+        desktop.window.grab().save(str(shots(tmp_path) / f"orders-browser-{w}x{h}.png"))
