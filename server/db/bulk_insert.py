@@ -26,6 +26,8 @@ from typing import Any
 from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
 
+from server import tracing
+
 
 @dataclass(frozen=True)
 class _Plan:
@@ -96,8 +98,9 @@ def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) 
         # INSERT execution per row; same connection, same transaction
         driver = conn.connection.driver_connection
         dbapi_error = conn.dialect.loaded_dbapi.Error
-        try:
-            with driver.cursor() as cursor, cursor.copy(plan.copy_sql) as copy:
+        try:  # SQLAlchemy's instrumentation does not see COPY: its own span
+            with tracing.span("db.copy", table=table.name, rows=len(rows)), \
+                    driver.cursor() as cursor, cursor.copy(plan.copy_sql) as copy:
                 for row in rows:
                     copy.write_row(params_of(row))
         except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)

@@ -22,6 +22,7 @@ import anyio
 from sqlalchemy import bindparam, select
 from sqlalchemy.exc import OperationalError
 
+from server import tracing
 from server.context import AppContext, TerminalPrincipal
 from server.db.base import utcnow
 from server.db.engine import READ
@@ -97,6 +98,7 @@ async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -
     last = 0
     if terminal.terminal_id is not None:  # written by the push's transaction (chunk.py)
         ctx.metrics.lag_reports.note(terminal.terminal_id, req.oldest_pending_age_s, utcnow())
+    tracing.annotate(push_ops=len(req.operations))  # on the request's span (off: nothing)
     ops = taken_in(req.operations)
     for i in range(0, len(ops), CHUNK):
         done, gap, last = await _write_chunk(ctx, terminal, ops[i:i + CHUNK])

@@ -67,11 +67,12 @@ def _trace_of(spans: list[ReadableSpan], rid: str) -> tuple[ReadableSpan, list[R
     return server[0], [s for s in spans if s.context.trace_id == trace_id]
 
 
-def _check_push_trace(spans: list[ReadableSpan], rid: str) -> None:
+def _check_push_trace(spans: list[ReadableSpan], rid: str, postgres: bool) -> None:
     request, in_trace = _trace_of(spans, rid)
     assert request.name == "POST /sync/push"
     assert request.attributes is not None
     assert request.attributes.get("http.route") == "/sync/push"
+    assert request.attributes.get("tillsync.push_ops") == 1
     by_name = {s.name: s for s in in_trace}
     wait, group = by_name["push.group_commit.wait"], by_name["push.group_commit"]
     assert wait.parent is not None and wait.parent.span_id == request.context.span_id
@@ -81,10 +82,15 @@ def _check_push_trace(spans: list[ReadableSpan], rid: str) -> None:
     assert wait.end_time <= group.start_time + 1_000_000  # the wait ends as the write begins
     sql = [s for s in in_trace if s.parent is not None and s.parent.span_id == group.context.span_id]
     statements = " ".join(str((s.attributes or {}).get("db.statement", s.name)) for s in sql)
-    # the transaction's statements through SQLAlchemy (the bulk inserts of orders,
-    # results and feed entries go to the driver directly and are not seen)
+    # the transaction's statements through SQLAlchemy, and on PostgreSQL the bulk
+    # inserts it does not see (COPY straight to the driver) as db.copy spans
     for seen in ("FROM terminals", "UPDATE terminals SET last_applied_seq", "UPDATE stores"):
         assert seen in statements, statements
+    copied = {(s.attributes or {}).get("tillsync.table") for s in sql if s.name == "db.copy"}
+    if postgres:
+        assert {"orders", "order_lines", "payments"} <= copied, copied
+    else:
+        assert not copied
     assert request.end_time is not None and group.end_time is not None
     assert group.end_time <= request.end_time
 
@@ -111,7 +117,8 @@ def test_a_push_is_one_trace(own_db_url: str, via: str, caplog: pytest.LogCaptur
                       for s in exporter.get_finished_spans()):
             assert time.monotonic() < deadline
             time.sleep(0.02)
-        _check_push_trace(list(exporter.get_finished_spans()), rid)
+        _check_push_trace(list(exporter.get_finished_spans()), rid,
+                          own_db_url.startswith("postgresql"))
         request, _ = _trace_of(list(exporter.get_finished_spans()), rid)
         line = [r for r in caplog.records if r.name == "tillsync.server.access"
                 and isinstance(r.args, tuple) and rid in r.args]
