@@ -19,6 +19,7 @@ from ui.dialogs.common import show_flow_error
 from ui.screens.order_detail import fill, small_button, table
 from ui.screens.order_detail_actions import AFTER_SALE, OrderActions
 from ui.screens.order_detail_format import when
+from ui.screens.table_fit import fit_to_width
 from ui.widgets.common import EmptyState, heading
 
 KIND_NAMES = {"delete": "Deletion", "refund": "Refund"}
@@ -52,6 +53,8 @@ class ApprovalsScreen(QWidget):
         self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.table.setStyleSheet("QTableView { font-size: 17px; }")
         self.table.verticalHeader().setDefaultSectionSize(46)
+        self.table.verticalHeader().setMinimumSectionSize(46)
+        fit_to_width(self.table, (3,))  # the reason wraps: read whole at 1024 px, no hover
         self.table.doubleClicked.connect(lambda _i: self._open())
         self.stack = QStackedWidget()
         self.stack.addWidget(EmptyState("receipt", "Nothing waiting for approval",

@@ -27,6 +27,7 @@ from ui.context import AppContext
 from ui.dialogs.common import show_flow_error
 from ui.screens.order_detail import fill, small_button, table
 from ui.screens.order_detail_format import when
+from ui.screens.table_fit import fit_to_width
 from ui.widgets.common import EmptyState, heading
 
 RESOLVED = Changes(conflicts=True, outbox=True, orders=True, catalog=True)
@@ -81,7 +82,7 @@ class ConflictsScreen(QWidget):
         self.table = table("conflictsTable", ["When", "What", "Conflict", "The edit wanted", "Server has"],
                            stretch=2)
         self.table.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.table.setWordWrap(True)
+        fit_to_width(self.table, (1, 2, 3, 4))  # every column on screen at 1024 px, wrapped
         self.table.itemSelectionChanged.connect(self._enable)
         self.stack = QStackedWidget()
         self.stack.addWidget(EmptyState("receipt", "No open conflicts"))

@@ -16,7 +16,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableWidget,
@@ -33,6 +32,7 @@ from sync.client import SyncClient
 from sync.rejected_actions import ServerAnswer
 from ui.context import AppContext
 from ui.dialogs.server_pin import ServerPinDialog
+from ui.screens.table_fit import fit_to_width
 from ui.server_calls import offline_reason
 from ui.widgets.common import EmptyState, heading
 
@@ -66,12 +66,14 @@ class RejectedOpsScreen(QWidget):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.itemSelectionChanged.connect(self._update_actions)
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
-        self.table.setColumnWidth(0, 300)
-        self.table.setWordWrap(True)
+        fit_to_width(self.table, (0, 1))  # rows re-fit when the window narrows: no "…"
         layout.addWidget(self.table, 1)
+        # the selected operation whole: why it was refused, readable without hovering
+        self.why = QLabel("")
+        self.why.setObjectName("rejectedWhy")
+        self.why.setWordWrap(True)
+        self.why.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.why)
         # nothing refused: a calm message in the table's place, not lines spread down the page
         self.empty = EmptyState("receipt", "Nothing refused", "The server has refused nothing from this till.")
         self.empty.setObjectName("rejectedEmpty")
@@ -132,8 +134,9 @@ class RejectedOpsScreen(QWidget):
             button.setEnabled(not why_not and picked is not None)
             button.setToolTip(why_not or "")
         self.why_not.setText(why_not or "")
+        self.why.setText(f"{picked.what}: refused because {picked.reason}" if picked is not None else "")
         visible = bool(self.rows)
-        for w in (self.resubmit_button, self.dismiss_button, self.why_not):
+        for w in (self.resubmit_button, self.dismiss_button, self.why_not, self.why):
             w.setVisible(visible)
 
     # -- resubmit / dismiss -----------------------------------------------------

@@ -1,0 +1,119 @@
+"""Issue 21: the manager's lists looked at with items in them, at 1024x768 and 1366x768.
+
+Each text a manager decides on (why the server refused an operation, what a conflict's
+two sides hold, why a deletion or refund is asked for) must be readable on screen, whole,
+without hovering for a tooltip or scrolling sideways; and the rows keep fitting when the
+window narrows. Set TILLSYNC_WRITE_SCREENSHOTS=1 to write docs/screenshots/
+looked-at-<screen>-<size>.png."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QRect
+from PySide6.QtWidgets import QLabel, QStyleOptionViewItem, QTableWidget
+from sqlalchemy import select
+
+from app.services import approvals, staff
+from app.store.models import OutboxOperation
+from tests.ui.conftest import settle, sign_in
+from tests.ui.test_conflict_and_refund_words import _conflict, _product
+from tests.ui.test_dashboard import _reject
+from tests.ui.test_manager_flows import make_sale
+
+ROOT = Path(__file__).resolve().parents[2]
+TITLE_BAR = 32
+LONG_WHY = ("The product's price changed on the server while this till was offline; the sale "
+            "was priced at €2.30 but the server's price is €2.50 and the store does not allow "
+            "offline prices older than 24 hours")
+
+
+def _shot(desktop, name: str, size: tuple[int, int]) -> None:
+    if os.environ.get("TILLSYNC_WRITE_SCREENSHOTS"):
+        desktop.window.grab().save(str(ROOT / "docs" / "screenshots" / f"looked-at-{name}-{size[0]}x{size[1]}.png"))
+
+
+def _resize(desktop, qtbot, width: int) -> None:
+    desktop.window.resize(width, 768 - TITLE_BAR)
+    settle(desktop, qtbot, 120)
+
+
+def unreadable_cells(table: QTableWidget) -> list[tuple[int, int, str]]:
+    """Cells whose text is cut: the delegate needs more than the cell has (elided or
+    clipped by the row), or the cell lies right of the visible area."""
+    view_width = table.viewport().width()
+    delegate = table.itemDelegate()
+    cut = []
+    for r in range(table.rowCount()):
+        for c in range(table.columnCount()):
+            item = table.item(r, c)
+            if item is None or not item.text():
+                continue
+            index = table.model().index(r, c)
+            option = QStyleOptionViewItem()
+            table.initViewItemOption(option)
+            option.rect = QRect(0, 0, table.columnWidth(c), table.rowHeight(r))
+            if not table.wordWrap():
+                option.rect = QRect()  # the one-line width the text needs
+            need = delegate.sizeHint(option, index)
+            fits = need.height() <= table.rowHeight(r) and need.width() <= table.columnWidth(c)
+            if not fits or table.columnViewportPosition(c) + table.columnWidth(c) > view_width:
+                cut.append((r, c, item.text()))
+    return cut
+
+
+def test_why_refused_is_read_whole_after_the_window_narrows(desktop, qtbot, store):
+    make_sale(store, paid=True)
+    with store.db.read() as s:
+        op_id = s.scalars(select(OutboxOperation.op_id).order_by(OutboxOperation.op_seq)).first()
+    _reject(store, op_id, LONG_WHY)
+    sign_in(desktop, qtbot, "1002", "222222")
+    _resize(desktop, qtbot, 1366)
+    desktop.window.show_screen("rejected_ops")
+    settle(desktop, qtbot, 150)
+    screen = desktop.window.rejected_ops
+    assert screen.table.rowCount() == 1
+    for width in (1024, 1366):
+        _resize(desktop, qtbot, width)  # rows sized at 1366 px, then the window narrows
+        assert unreadable_cells(screen.table) == [], width
+        why = screen.findChild(QLabel, "rejectedWhy")
+        assert why is not None and why.isVisible() and LONG_WHY in why.text()
+        _shot(desktop, "rejected-ops", (width, 768))
+
+
+def test_every_conflict_column_is_on_screen_at_1024(desktop, qtbot, store):
+    pid, _name, _sku = _product(store)
+    _conflict(store, "c-1", "product", pid, {
+        "price": {"base": 199, "server": 250, "terminal": 230},
+        "name": {"base": "A", "server": "Server name for this product, quite long", "terminal": "Till name"}})
+    sale = make_sale(store, paid=False, customer="Aoife Byrne")
+    _conflict(store, "c-2", "order", sale.order_id, {
+        "note": {"base": "a", "server": "from till B: customer collects on Friday after five", "terminal": "mine"}})
+    sign_in(desktop, qtbot, "1002", "222222")
+    for width in (1366, 1024):
+        _resize(desktop, qtbot, width)
+        desktop.window.show_screen("conflicts")
+        settle(desktop, qtbot, 150)
+        table = desktop.window.conflicts.table
+        assert table.rowCount() == 2
+        assert not table.horizontalScrollBar().isVisible(), width
+        assert unreadable_cells(table) == [], width
+        _shot(desktop, "conflicts", (width, 768))
+
+
+def test_the_reason_for_an_approval_is_read_whole_at_1024(desktop, qtbot, store):
+    cashier = staff.sign_in(store, "1003", "3333")
+    sale = make_sale(store, paid=False, deposit=0, customer="Dara Doyle")
+    reason = "Customer changed their mind and will come back next week with the right size"
+    approvals.request_deletion(store, cashier, sale.order_id, reason)
+    sign_in(desktop, qtbot, "1002", "222222")
+    for width in (1366, 1024):
+        _resize(desktop, qtbot, width)
+        desktop.window.show_screen("approvals")
+        settle(desktop, qtbot, 150)
+        table = desktop.window.approvals.table
+        assert table.rowCount() == 1 and table.item(0, 3).text() == reason
+        assert unreadable_cells(table) == [], width
+        assert table.rowHeight(0) >= 46  # still a finger's height
+        _shot(desktop, "approvals", (width, 768))
