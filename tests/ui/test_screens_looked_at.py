@@ -117,3 +117,29 @@ def test_the_reason_for_an_approval_is_read_whole_at_1024(desktop, qtbot, store)
         assert unreadable_cells(table) == [], width
         assert table.rowHeight(0) >= 46  # still a finger's height
         _shot(desktop, "approvals", (width, 768))
+
+
+def test_the_first_run_screen_keeps_the_size_it_opens_at(qapp, qtbot, tmp_path):
+    """ui/main.py opens it at 640x560; an unwrapped line made it 851 px wide."""
+    from app.store.local import open_store
+    from ui.main import application
+    from ui.ops import Ops
+    from ui.screens.first_run import Certificate, FirstRunScreen
+
+    application()  # the till's style sheet and fonts
+    store = open_store(tmp_path / "till", passphrase="x")
+    try:
+        screen = FirstRunScreen(store, Ops(), passphrase="x")
+        qtbot.addWidget(screen)
+        screen.resize(640, 560)
+        screen.show()
+        qtbot.waitExposed(screen)
+        assert screen.minimumSizeHint().width() <= 640 and screen.width() == 640
+        fingerprint = ":".join(f"{b:02X}" for b in range(0xA0, 0xC0))
+        screen._certificate_seen(Certificate(fingerprint, True, "self-signed certificate"))
+        qtbot.wait(50)  # the self-signed server's fingerprint, its longest text
+        assert screen.trust.isVisible() and "A0:A1:A2" in screen.cert_label.text()
+        assert screen.minimumSizeHint().width() <= 640
+        assert (screen.width(), screen.height()) == (640, 560)
+    finally:
+        store.close()

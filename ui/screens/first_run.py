@@ -88,6 +88,13 @@ def fetch_certificate(url: str, timeout: float = 5.0) -> Certificate | None:
         return Certificate(fingerprint, self_signed=True, problem=exc.verify_message, pem=pem)
 
 
+def fingerprint_lines(fingerprint: str, per_line: int = 8) -> str:
+    """The fingerprint in lines of ``per_line`` bytes: read group by group, and on one
+    line its 95 characters made the 640 px first-run window 700 px wide (issue 21)."""
+    parts = fingerprint.split(":")
+    return "\n".join(":".join(parts[i:i + per_line]) for i in range(0, len(parts), per_line))
+
+
 def pin_certificate(data_dir: Path, pem: str) -> None:
     """Trust this (self-signed) certificate, and only it, for this till's server from now
     on (sync/client.py ``server_trust``)."""
@@ -113,8 +120,10 @@ class FirstRunScreen(QWidget):
         self._started = 0.0
         layout = QVBoxLayout(self)
         layout.addWidget(heading("Welcome to Tillsync"))
-        layout.addWidget(QLabel("Connect this till to your shop's server with the enrollment "
-                                "code your admin made, or try the demo first."))
+        intro = QLabel("Connect this till to your shop's server with the enrollment "
+                       "code your admin made, or try the demo first.")
+        intro.setWordWrap(True)  # unwrapped it made the 640 px window 851 px wide (issue 21)
+        layout.addWidget(intro)
         form = QFormLayout()
         self.address = QLineEdit(placeholderText="https://tills.example.com")
         self.code = QLineEdit(placeholderText="XXXXX-XXXXX, or scan the enrollment QR code")
@@ -194,11 +203,11 @@ class FirstRunScreen(QWidget):
         if cert.self_signed:
             self.cert_label.setText(f"This server's certificate is self-signed "
                                     f"({cert.problem}).\nSHA-256 fingerprint:\n"
-                                    f"{cert.fingerprint}")
+                                    f"{fingerprint_lines(cert.fingerprint)}")
             self.trust.setVisible(True)
             self._say("Check the fingerprint, then press Connect again.")
             return
-        self.cert_label.setText(f"Certificate trusted. SHA-256 {cert.fingerprint}")
+        self.cert_label.setText(f"Certificate trusted. SHA-256:\n{fingerprint_lines(cert.fingerprint)}")
         self.trust.setVisible(True)
         self.trust.setChecked(True)
         self.start()
