@@ -143,3 +143,31 @@ def test_the_first_run_screen_keeps_the_size_it_opens_at(qapp, qtbot, tmp_path):
         assert (screen.width(), screen.height()) == (640, 560)
     finally:
         store.close()
+
+
+def _clipped_buttons(dialog) -> list[str]:
+    from PySide6.QtWidgets import QPushButton
+
+    return [b.text() for b in dialog.findChildren(QPushButton)
+            if b.isVisible() and b.width() < b.sizeHint().width()]
+
+
+def test_the_delete_dialog_shows_its_buttons_whole(desktop, qtbot, store):
+    from tests.ui.test_manager_flows import click, open_detail
+
+    sale = make_sale(store, paid=False, deposit=0, customer="Eoin Egan")
+    for code, pin in (("1003", "3333"), ("1002", "222222")):  # "…with manager PIN", then "Approve now"
+        sign_in(desktop, qtbot, code, pin)
+        _resize(desktop, qtbot, 1024)
+        screen = open_detail(desktop, qtbot, sale.order_id)
+        click(screen, "detail_delete")
+        dialog = screen.actions.dialog
+        qtbot.waitExposed(dialog)
+        settle(desktop, qtbot, 80)
+        assert _clipped_buttons(dialog) == [], code
+        assert dialog.width() <= 1024
+        if os.environ.get("TILLSYNC_WRITE_SCREENSHOTS"):
+            dialog.grab().save(str(ROOT / "docs" / "screenshots" / f"looked-at-delete-dialog-{code}.png"))
+        dialog.reject()
+        desktop.window.sign_out()
+        settle(desktop, qtbot, 80)

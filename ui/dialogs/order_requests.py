@@ -63,6 +63,15 @@ class _RequestDialog(FormDialog):
         buttons.rejected.connect(self.reject)
         self.body.addWidget(buttons)
 
+    def showEvent(self, event) -> None:  # noqa: N802 - Qt API
+        """Never narrower than its buttons: at the width it was given, "Send to approvals
+        queue" was clipped to "end to approvals queu" (issue 21, looked at 1024x768)."""
+        super().showEvent(event)
+        need = self.minimumSizeHint().width()
+        if self.width() < need:
+            self.setMinimumWidth(need)
+            self.resize(need, self.height())
+
     def _choose(self, route: str) -> None:
         try:
             self.validate()
