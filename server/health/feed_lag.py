@@ -87,10 +87,7 @@ class FeedCursors:
                 for tid, (store, cursor, at) in sorted(noted.items())]
             try:
                 with engine.begin() as conn:
-                    stmt = (pg_insert(ServerMeta) if conn.dialect.name == "postgresql"
-                            else sqlite_insert(ServerMeta))
-                    conn.execute(stmt.on_conflict_do_update(
-                        index_elements=["key"], set_={"value": stmt.excluded.value}), rows)
+                    conn.execute(_later_wins(conn.dialect.name), rows)
             except SQLAlchemyError:
                 log.warning("could not write %d feed cursors; kept for the next flush",
                             len(rows), exc_info=True)
@@ -101,6 +98,21 @@ class FeedCursors:
             return len(rows)
         finally:
             self._flushing.release()
+
+
+def _later_wins(dialect: str) -> Any:
+    """The cursor upsert that keeps a row noted later: with several server processes, one
+    may flush a till's older pull after another flushed its newer one."""
+    if dialect == "postgresql":
+        stmt: Any = pg_insert(ServerMeta)
+        older = text("CAST(CAST(server_meta.value AS json)->>'at' AS float8) < "
+                     "CAST(CAST(excluded.value AS json)->>'at' AS float8)")
+    else:
+        stmt = sqlite_insert(ServerMeta)
+        older = text("json_extract(server_meta.value, '$.at') < "
+                     "json_extract(excluded.value, '$.at')")
+    return stmt.on_conflict_do_update(index_elements=["key"],
+                                      set_={"value": stmt.excluded.value}, where=older)
 
 
 def cursors_of(ctx: AppContext) -> FeedCursors:

@@ -106,3 +106,23 @@ def test_pulled_writes_at_most_every_few_seconds(tenant: Tenant) -> None:
     assert stored is not None and stored["cursor"] == 4 and stored["store"] == term.store_id
     feed_lag.pulled(ctx, _principal(term), 5)  # just written: kept in memory again
     assert _stored(term) == stored
+
+
+def test_a_process_flushing_an_older_pull_does_not_go_back(tenant: Tenant) -> None:
+    """Two server processes (serve --workers 2) note the same till: the one that flushes
+    last may hold its older pull; the row keeps the later one (it went back before)."""
+    term = tenant.enroll(name="Two workers")
+    engine = tenant.server.ctx.engine
+    newer, older = FeedCursors(flush_s=0), FeedCursors(flush_s=0)
+    now = time.time()
+    older.note(term.device_id, term.store_id, 5, at=now - 10)
+    newer.note(term.device_id, term.store_id, 9, at=now)
+    assert newer.flush(engine) == 1
+    assert older.flush(engine) == 1  # written, but not over the later pull
+    stored = _stored(term)
+    assert stored is not None and stored["cursor"] == 9
+    again = FeedCursors(flush_s=0)
+    again.note(term.device_id, term.store_id, 12, at=now + 10)
+    assert again.flush(engine) == 1
+    stored = _stored(term)
+    assert stored is not None and stored["cursor"] == 12  # a later pull still moves it
