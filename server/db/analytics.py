@@ -161,7 +161,6 @@ def _daily_twin(model: type[Base]) -> Table:
 
 
 DAILY_SALES = _daily_twin(AnalyticsSales)
-DAILY_PRODUCTS = _daily_twin(AnalyticsProducts)
 DAILY_TENDERS = _daily_twin(AnalyticsTenders)
 
 

@@ -2,8 +2,8 @@
 
 ``analytics_hourly``: kept orders by store, UTC hour and order type; a dashboard whose
 hours each fall in one of its periods (a zone a whole number of hours off UTC) reads its
-totals, order types and periods there. ``analytics_daily_sales``, ``_products`` and
-``_tenders``: the quarter-hour rollups' twins by UTC day (same columns, ``slot`` the UTC
+totals, order types and periods there. ``analytics_daily_sales`` and ``_tenders``: the
+quarter-hour rollups' twins by UTC day (same columns, ``slot`` the UTC
 midnight); a dashboard reads the whole UTC days of its range there and only the ragged
 ends from the quarter-hours, in any zone. All kept by the analytics consumer beside the
 quarter-hour rows (server/analytics/consumer.py) and filled here from them, so an
@@ -35,8 +35,6 @@ BASE = ("store_id", "slot", "terminal_id", "staff_id", "order_type")
 TWINS: dict[str, tuple[tuple[tuple[str, sa.types.TypeEngine], ...], tuple[str, ...],  # type: ignore[type-arg]
                        tuple[str, ...]]] = {
     "sales": ((), ("orders", "gross", "tax", "plans_started", "plan_amount"), ()),
-    "products": ((("product_key", sa.String(length=310)),), ("qty_milli", "revenue"),
-                 ("name",)),
     "tenders": ((("tender", sa.String(length=30)), ("on_plan", sa.Boolean())),
                 ("payments", "amount"), ()),
 }
