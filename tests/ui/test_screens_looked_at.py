@@ -171,3 +171,28 @@ def test_the_delete_dialog_shows_its_buttons_whole(desktop, qtbot, store):
         dialog.reject()
         desktop.window.sign_out()
         settle(desktop, qtbot, 80)
+
+
+def test_an_order_with_a_plan_reads_whole_at_1024(desktop, qtbot, store):
+    """Beside each other at 1024 px, item names read "Riversid…" and the schedule's
+    amounts were right of its box; the flag read "negative_stock:SKU000001"."""
+    from tests.ui.test_manager_flows import open_detail
+
+    sale = make_sale(store, paid=False, plan_down_pct=20)
+    sign_in(desktop, qtbot, "1002", "222222")
+    for width in (1024, 1366):
+        _resize(desktop, qtbot, width)
+        screen = open_detail(desktop, qtbot, sale.order_id)
+        settle(desktop, qtbot, 120)
+        for table in (screen.lines, screen.schedule):
+            assert table.isVisible() and not table.horizontalScrollBar().isVisible(), (width, table.objectName())
+            assert unreadable_cells(table) == [], (width, table.objectName())
+        assert "negative_stock" not in screen.summary.text()
+        _shot(desktop, "order-plan", (width, 768))
+
+
+def test_an_order_flag_is_said_in_words():
+    from ui.screens.order_detail_format import flag_text
+
+    assert flag_text("negative_stock:SKU000001") == "SKU000001 sold with no stock on record"
+    assert flag_text("some_new_flag") == "some new flag"

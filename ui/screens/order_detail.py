@@ -34,12 +34,13 @@ from app.services.order_detail import OrderDetail
 from ui.context import AppContext
 from ui.screens.exchange import ExchangeFlow
 from ui.screens.order_detail_actions import OrderActions
-from ui.screens.order_detail_format import action_name, audit_rows, day, qty, when
+from ui.screens.order_detail_format import action_name, audit_rows, day, flag_text, qty, when
 from ui.widgets.common import heading
 
 OVERDUE_BG, PAID_FG = QColor("#FDE7E4"), QColor("#1E7A4F")
 STATUS_COLOURS = {"pending": "#9A6700", "completed": "#1E7A4F", "refunded": "#2E6F8E", "deleted": "#B42318"}
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+SIDE_BY_SIDE = 1000  # the page width (px) from which Lines and Payment schedule both fit in a row
 
 
 def table(name: str, headers: list[str], stretch: int = 0) -> QTableWidget:
@@ -193,13 +194,32 @@ class OrderDetailScreen(QWidget):
         self.schedule_box = section("Payment schedule", self.schedule, legend)
         self.lines_box = section("Lines", self.lines)
         # Each box as tall as its table: a short order's Lines box leaves no gap beside the schedule.
+        self.payments_box = section("Payments", self.payments)
+        self.audit_box = section("Audit trail", self.audit)
         self.grid.addWidget(self.lines_box, 0, 0, Qt.AlignmentFlag.AlignTop)
         self.grid.addWidget(self.schedule_box, 0, 1, Qt.AlignmentFlag.AlignTop)
-        self.grid.addWidget(section("Payments", self.payments), 1, 0, 1, 2)
-        self.grid.addWidget(section("Audit trail", self.audit), 2, 0, 1, 2)
+        self.grid.addWidget(self.payments_box, 1, 0, 1, 2)
+        self.grid.addWidget(self.audit_box, 2, 0, 1, 2)
         self.grid.setColumnStretch(0, 11)
         self.grid.setColumnStretch(1, 9)
-        self.grid.setRowStretch(3, 1)
+        self.grid.setRowStretch(4, 1)
+
+    def _place_sections(self) -> None:
+        """Lines and schedule side by side only where both fit: at 1024 px, beside each
+        other, item names read "Riversid…" and the schedule's amounts were off to the
+        right (issue 21); there the schedule goes under the lines, full width. With no
+        schedule the Lines box takes the whole width."""
+        top = Qt.AlignmentFlag.AlignTop
+        plan = self.schedule_box.isVisibleTo(self)
+        side = plan and self.width() >= SIDE_BY_SIDE
+        self.grid.addWidget(self.lines_box, 0, 0, 1, 1 if side else 2, top)
+        self.grid.addWidget(self.schedule_box, 0 if side else 1, 1 if side else 0, 1, 1 if side else 2, top)
+        for row, box in ((1, self.payments_box), (2, self.audit_box)):
+            self.grid.addWidget(box, row + (0 if side or not plan else 1), 0, 1, 2)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._place_sections()
 
     # -- loading ----------------------------------------------------------------
     def open_order(self, order_id: str) -> None:
@@ -248,7 +268,7 @@ class OrderDetailScreen(QWidget):
         if d.status == "pending":
             parts.append(f"balance <b>{m(max(0, d.balance))}</b>")
         text = "  ·  ".join(parts)
-        flags = list(d.flags) + [f"{k} awaiting approval" for k in d.pending_approvals]
+        flags = [flag_text(f) for f in d.flags] + [f"{k} awaiting approval" for k in d.pending_approvals]
         if flags:
             text += "<br><span style='color:#9A6700'>⚑ " + ", ".join(flags) + "</span>"
         if d.note:
@@ -275,8 +295,7 @@ class OrderDetailScreen(QWidget):
     def _show_schedule(self, d: OrderDetail) -> None:
         plan, m = d.plan, self.ctx.money
         self.schedule_box.setVisible(plan is not None)
-        # With no schedule beside it, the Lines box takes the whole width (names not cut).
-        self.grid.addWidget(self.lines_box, 0, 0, 1, 1 if plan is not None else 2, Qt.AlignmentFlag.AlignTop)
+        self._place_sections()
         if plan is None:
             return
         today = self.today()

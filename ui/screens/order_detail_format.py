@@ -70,3 +70,16 @@ def audit_rows(entry, money) -> list[tuple[str, str, str]]:  # noqa: ANN001
 
 def action_name(action: str) -> str:
     return ACTION_NAMES.get(action, action)
+
+
+#: an order's flags (app/services/sales.py writes "kind:detail") in words
+FLAG_WORDS: dict[str, str] = {"negative_stock": "sold with no stock on record"}
+
+
+def flag_text(flag: str) -> str:
+    """"negative_stock:SKU000001" → "SKU000001 sold with no stock on record"."""
+    kind, _, detail = flag.partition(":")
+    words = FLAG_WORDS.get(kind)
+    if words is None:
+        return flag.replace("_", " ")
+    return f"{detail} {words}" if detail else words[0].upper() + words[1:]
