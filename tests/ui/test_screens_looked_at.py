@@ -196,3 +196,21 @@ def test_an_order_flag_is_said_in_words():
 
     assert flag_text("negative_stock:SKU000001") == "SKU000001 sold with no stock on record"
     assert flag_text("some_new_flag") == "some new flag"
+
+
+def test_the_print_queue_opens_with_a_job_picked(desktop, qtbot, store):
+    """Retry (F5) and Cancel were grey, with nothing saying why, until a row was clicked."""
+    sale = make_sale(store, paid=True)
+    sign_in(desktop, qtbot, "1002", "222222")
+    desktop.window.order_detail.actions.reprint(sale.order_id)  # no printer: the job fails
+    qtbot.waitUntil(lambda: "failed" in desktop.window.status.printer.text(), timeout=10_000)
+    screen = desktop.window.print_queue
+    for width in (1024, 1366):
+        _resize(desktop, qtbot, width)
+        desktop.window.show_screen("print_queue")
+        qtbot.waitUntil(lambda: screen.table.rowCount() >= 1, timeout=5000)
+        settle(desktop, qtbot, 80)
+        assert screen.selected_job() is not None and screen.retry_button.isEnabled()
+        assert unreadable_cells(screen.table) == [], width
+        _shot(desktop, "print-queue", (width, 768))
+        desktop.window.show_screen("approvals")

@@ -101,6 +101,10 @@ class PrintQueueScreen(QWidget):
                 self.table.setItem(r, c, item)
             if keep is not None and job.id == keep.id:
                 self.table.selectRow(r)
+        if self.jobs and self.selected_job() is None:
+            # the newest job picked, as the other lists do: Retry and Cancel were grey with
+            # nothing saying why until a row was clicked (issue 21, looked at)
+            self.table.selectRow(0)
         self.table.resizeRowsToContents()
         self.stack.setCurrentWidget(self.table if self.jobs else self.empty)
         self._selection_changed()
