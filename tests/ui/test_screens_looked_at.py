@@ -214,3 +214,27 @@ def test_the_print_queue_opens_with_a_job_picked(desktop, qtbot, store):
         assert unreadable_cells(screen.table) == [], width
         _shot(desktop, "print-queue", (width, 768))
         desktop.window.show_screen("approvals")
+
+
+def test_a_long_printer_line_wraps_at_1024(desktop, qtbot, tmp_path):
+    """At 1024 px a network printer's line ran right of the list behind a scroll bar."""
+    from printing.connections import PrinterConfig
+
+    sign_in(desktop, qtbot, "1001", "111111")
+    desktop.ctx.printing.save_printer(PrinterConfig(name="Screen", connection="screen", address=str(tmp_path),
+                                                    default=True))
+    desktop.ctx.printing.save_printer(PrinterConfig(name="Kitchen label printer by the back door",
+                                                    connection="network", address="192.168.100.250"))
+    _resize(desktop, qtbot, 1024)
+    desktop.window.show_screen("settings")
+    page = desktop.window.settings.printers
+    desktop.window.settings.tabs.setCurrentWidget(page)
+    page.reload()
+    qtbot.waitUntil(lambda: page.list.count() == 2, timeout=5000)
+    settle(desktop, qtbot, 120)
+    assert not page.list.horizontalScrollBar().isVisible()
+    width = page.list.viewport().width()
+    for row in range(2):
+        rect = page.list.visualRect(page.list.model().index(row, 0))
+        assert rect.right() <= width, page.list.item(row).text()
+    _shot(desktop, "printers", (1024, 768))

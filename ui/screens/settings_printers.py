@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
+    QListView,
     QListWidget,
     QSpinBox,
     QStackedWidget,
@@ -42,6 +44,10 @@ class PrintersPage(QWidget):
         self.empty = EmptyState("printer", "No printers yet", "Add the receipt printer of this till")
         self.list = QListWidget()
         self.list.setObjectName("printerList")
+        # a long name or path wraps at 1024 px instead of running right of a scroll bar
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setResizeMode(QListView.ResizeMode.Adjust)
         self.list.itemActivated.connect(lambda _i: self.edit())
         self.list.currentRowChanged.connect(lambda _r: self._buttons_for_selection())
         self.stack.addWidget(self.empty)
