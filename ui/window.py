@@ -302,6 +302,8 @@ class MainWindow(ScreenAccess, QMainWindow):
             self.register.handle_scan(code)
         elif screen is built("sales"):
             self.open_order(code)
+        elif screen is built("orders"):
+            self.orders_browser.handle_scan(code)  # a receipt's code: that order listed
         elif screen is built("settings"):
             self.settings.show_scan(code)
         elif screen is built("inventory"):

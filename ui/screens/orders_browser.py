@@ -1,12 +1,18 @@
 """Every order of the store, across days and tills: filters, a model that fetches pages
 on demand as the list scrolls (off the GUI thread), and the order detail on Enter.
 
+A till's first sync brings only the last days of orders (the snapshot's window, issue
+17): an older one is asked of the server when a reference typed here is not on the till,
+or for the dates picked with "Older orders from the server" (GET /sync/orders through
+sync.pull.fetch_orders, on the net lane), then listed like the others.
+
 A page (at most ``orders_browse.PAGE`` rows, one query) is read and formatted on the
 database lane: the GUI thread only appends its rows and hands Qt ready strings, so a
 frame never waits on SQL, dates or babel however many orders the list holds."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from PySide6.QtCore import (
@@ -25,6 +31,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QPushButton,
     QTableView,
     QVBoxLayout,
     QWidget,
@@ -33,7 +40,9 @@ from PySide6.QtWidgets import (
 from app.services import orders_browse
 from app.services.changes import Changes
 from app.services.orders_browse import Cursor, OrderFilter, OrderRow
+from sync.pull import PullReport, fetch_orders
 from ui.context import AppContext
+from ui.server_calls import offline_reason, run_call, words
 from ui.widgets.common import heading
 
 COLUMNS = ("Reference", "When", "Status", "Type", "Staff", "Total", "Paid")
@@ -70,6 +79,9 @@ Page = tuple[list[OrderRow], list[tuple[str, ...]], Cursor]
 
 class OrdersModel(QAbstractTableModel):
     """Rows arrive a page at a time; ``fetchMore`` asks for the next page off the GUI thread."""
+
+    found_none = Signal()  # a filter's first page came back empty, with nothing after it
+    page_arrived = Signal()
 
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -132,13 +144,17 @@ class OrdersModel(QAbstractTableModel):
             return
         rows, texts, cursor = result
         self.loading = False
+        first = not self.rows
         self.more = cursor is not None
         self.cursor = cursor
+        if first and not rows and not self.more:
+            self.found_none.emit()
         if rows:
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
             self.rows.extend(rows)
             self.texts.extend(texts)
             self.endInsertRows()
+        self.page_arrived.emit()
 
 
 class OrdersBrowserScreen(QWidget):
@@ -162,17 +178,37 @@ class OrdersBrowserScreen(QWidget):
         self.view.verticalHeader().setDefaultSectionSize(30)
         # fixed row heights: nothing is measured per row as pages arrive
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.view.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Fixed)
-        self.view.setColumnWidth(1, 200)
+        self._size_columns()
         self.view.activated.connect(self._open)
         layout.addWidget(self.view, 1)
         self.count = QLabel("")
         self.count.setObjectName("ordersCount")
-        layout.addWidget(self.count)
-        self.model.rowsInserted.connect(self._counted)
+        self.count.setWordWrap(True)
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.count, 1)
+        bottom.addWidget(self.from_server)
+        layout.addLayout(bottom)
+        self.model.page_arrived.connect(self._counted)
         self.model.modelReset.connect(self._counted)
+        self.model.found_none.connect(self._not_on_this_till)
+        self.asked: set[str] = set()  # references already asked of the server
+        self.server_note = ""
         ctx.ops.changed.connect(self._on_changes)
+
+    def _size_columns(self) -> None:
+        """Columns as wide as their longest usual text (nothing measured per row, so a
+        page of 100,000 orders costs nothing); the staff name takes what is left, so the
+        reference is never cut on a 1024-pixel till."""
+        header = self.view.horizontalHeader()
+        self.view.ensurePolished()  # the style sheet's font, not the default one
+        metrics = self.view.fontMetrics()
+        samples = ("GO-0000000", "04 Sep 2026 23:59", "completed", "offline", "",
+                   "€8,888.88", "€8,888.88")
+        for column, sample in enumerate(samples):
+            if sample:
+                header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+                self.view.setColumnWidth(column, metrics.horizontalAdvance(sample) + 18)
+        header.setSectionResizeMode(COLUMNS.index("Staff"), QHeaderView.ResizeMode.Stretch)
 
     def _build_filters(self) -> QVBoxLayout:
         row = QVBoxLayout()
@@ -209,6 +245,11 @@ class OrdersBrowserScreen(QWidget):
         for combo in (self.status, self.kind, self.staff, self.terminal):
             combo.currentIndexChanged.connect(lambda _i: self.apply())
         self.use_dates.toggled.connect(lambda _on: self.apply())
+        self.from_server = QPushButton("Older orders from the server")
+        self.from_server.setObjectName("ordersFromServer")
+        self.from_server.setToolTip("This till keeps the last days of orders; this asks the "
+                                    "server for the reference typed, or for the dates picked")
+        self.from_server.clicked.connect(lambda: self.ask_server(by_hand=True))
         first, second = QHBoxLayout(), QHBoxLayout()
         for w in (self.reference, self.phone, self.status, self.kind):
             first.addWidget(w, 1)
@@ -216,6 +257,11 @@ class OrdersBrowserScreen(QWidget):
                   self.date_to):
             second.addWidget(w)
         second.addStretch(1)
+        for combo in (self.status, self.kind, self.staff, self.terminal):
+            # shrink to a few letters on a 1024-pixel till rather than push the page wide
+            combo.setSizeAdjustPolicy(
+                QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         row.addLayout(first)
         row.addLayout(second)
         return row
@@ -232,7 +278,76 @@ class OrdersBrowserScreen(QWidget):
             reference=self.reference.text(), phone=self.phone.text())
 
     def apply(self) -> None:
+        self.server_note = ""
         self.model.reset(self.current_filter())
+
+    def handle_scan(self, code: str) -> None:
+        """A receipt's code scanned here: its orders listed (asked of the server if the
+        till does not hold it)."""
+        self.reference.setText(code.strip().upper())
+        self.apply()
+
+    def _not_on_this_till(self) -> None:
+        """A reference not on this till: ask the server once (it may be older than the
+        till's window), if the till is online."""
+        ref = self.reference.text().strip().upper()
+        if ref and ref not in self.asked and offline_reason(self.ctx) is None:
+            self.ask_server(by_hand=False)
+
+    def ask_server(self, *, by_hand: bool) -> None:
+        """GET /sync/orders for the reference typed, else the dates picked; the list
+        again when they are on the till."""
+        reason = offline_reason(self.ctx)
+        if reason is not None:
+            self._note(reason)
+            return
+        ref = self.reference.text().strip().upper() or None
+        start = end = None
+        if ref is None:
+            if not self.use_dates.isChecked():
+                self._note("Type a reference, or tick From and pick the days, to ask the "
+                           "server for older orders")
+                return
+            start, end = self._utc_range()
+        else:
+            self.asked.add(ref)
+        self.from_server.setEnabled(False)
+        self._note(f"Asking the server for {ref or 'the orders of those days'}…")
+        store = self.ctx.store
+        run_call(self.ctx, lambda client: fetch_orders(store, client, reference=ref,
+                                                       created_from=start, created_to=end),
+                 success=lambda report: self._fetched(ref, report),
+                 failure=self._fetch_failed)
+
+    def _utc_range(self) -> tuple[datetime, datetime]:
+        """The picked days, from the first one's start to the last one's end, local time."""
+        zone = datetime.now().astimezone().tzinfo
+        first = datetime.combine(self.date_from.date().toPython(), time(), zone)
+        last = datetime.combine(self.date_to.date().toPython(), time(), zone)
+        return first.astimezone(UTC), (last + timedelta(days=1)).astimezone(UTC)
+
+    def _fetched(self, ref: str | None, report: PullReport) -> None:
+        self.from_server.setEnabled(True)
+        self.apply()
+        if report.pulled:
+            self.server_note = (f"Brought {ref} from the server" if ref else
+                                "Brought the orders of those days from the server")
+        else:
+            self.server_note = (f"The server holds no order {ref} for this store" if ref
+                                else "The server holds no older orders for those days")
+        self._counted()
+
+    def _fetch_failed(self, exc: BaseException) -> bool:
+        self.from_server.setEnabled(True)
+        said = words(exc)
+        if said is None:
+            return False
+        self._note(said)
+        return True
+
+    def _note(self, text: str) -> None:
+        self.server_note = text
+        self._counted()
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
@@ -260,7 +375,8 @@ class OrdersBrowserScreen(QWidget):
     def _counted(self, *_args: object) -> None:
         more = " (scroll for more)" if self.model.more else ""
         n = len(self.model.rows)
-        self.count.setText(f"{n} order{'' if n == 1 else 's'} shown{more}")
+        note = f" · {self.server_note}" if self.server_note else ""
+        self.count.setText(f"{n} order{'' if n == 1 else 's'} shown{more}{note}")
 
     def _open(self, index: QModelIndex) -> None:
         if index.isValid():
