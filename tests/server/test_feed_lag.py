@@ -48,7 +48,8 @@ def _stored(term: Terminal) -> dict[str, Any] | None:
 
 def test_feed_lag_per_till_on_metrics(tenant: Tenant) -> None:
     server, cashier = tenant.server, tenant.staff[Role.CASHIER]
-    seller, behind, caught_up = (tenant.enroll(name=n) for n in ("Seller", "Behind", "Up"))
+    seller, behind, caught_up, quiet = (tenant.enroll(name=n)
+                                        for n in ("Seller", "Behind", "Up", "Quiet"))
     start = _head(seller)
     seller.push([seller.order_create(cashier, pay=True)])
     middle = _head(seller)
@@ -89,7 +90,9 @@ def test_feed_lag_per_till_on_metrics(tenant: Tenant) -> None:
     assert 119 <= seconds[behind.device_id] < 160
     assert changes[caught_up.device_id] == 0 and seconds[caught_up.device_id] == 0
     assert before - 1 <= pulled[behind.device_id] <= time.time() + 1
-    assert seller.device_id not in changes  # never pulled through the call: no series
+    # a till that never pulled has no series (the seller pulled, through _head: since
+    # GET /sync/pull notes cursors, it appears once a flush falls due, so not checked)
+    assert quiet.device_id not in changes
 
 
 def test_pulled_writes_at_most_every_few_seconds(tenant: Tenant) -> None:
