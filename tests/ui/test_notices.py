@@ -68,3 +68,31 @@ def test_a_notice_never_grows_the_window(desktop, qtbot):
     assert window.size() == before
     assert window.notice.height() <= notice_bar.MAX_ROWS * notice_bar.ROW_HEIGHT  # three at most
     QTest.keyClick(window.register.scan, Qt.Key.Key_Escape)
+
+
+def test_a_long_error_keeps_its_remedy_at_1024(desktop, qtbot):
+    """At 1024x768 a printer error was cut before its remedy ('…(add one in Settings ›
+    Pri…'); a text too long for one line now takes two, in the same row height."""
+    sign_in(desktop, qtbot)
+    window = desktop.window
+    window.resize(1024, 768)
+    qtbot.wait(50)
+    text = ("The receipt for GO-000012 did not print: no receipt printer is set up for this "
+            "till (add one in Settings › Printers)")
+    desktop.ctx.error(text)
+    qtbot.wait(50)
+    QApplication.processEvents()
+    row = window.notice.rows[0]
+    shown = row.label.text()
+    assert "…" not in shown and shown.replace("\n", " ") == text, shown
+    assert row.height() == notice_bar.ROW_HEIGHT
+    longer = text + ". It waits in the print queue; retry it there once a printer is set up."
+    desktop.ctx.error(longer)
+    qtbot.wait(50)
+    QApplication.processEvents()
+    row = window.notice.rows[0]
+    shown = row.label.text()
+    assert shown.count("\n") == 1 and shown.replace("\n", " ") == longer, shown
+    assert row.label.fontMetrics().lineSpacing() * 2 <= row.label.height() + 2
+    assert row.height() == notice_bar.ROW_HEIGHT
+    QTest.keyClick(window.register.scan, Qt.Key.Key_Escape)

@@ -8,13 +8,16 @@
   full, the oldest confirmation (else the oldest notice) makes room.
 - ``clear`` drops them all (switching user does, so the next person never sees the
   last one's "Change due").
-- Each row is one fixed height (long text is elided, the whole text in its tooltip):
-  a notice never makes the window grow.
+- Each row is one fixed height: a notice never makes the window grow. A text too long
+  for one line is set smaller, on two lines if need be (an error's remedy, "add one in
+  Settings › Printers", is at its end); past two lines it is elided, the whole in its
+  tooltip.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
 
 FADE_MS = {"info": 6_000, "warning": 20_000}  # errors: never by themselves
@@ -24,6 +27,8 @@ LOOK = {  # (mark, background, border, text colour)
     "error": ("✖", "#FDE2DE", "#E88C7D", "#8A1C0E"),
 }
 ROW_HEIGHT = 46
+TEXT_PX = 17  # the row's text (its style sheet says so too)
+SMALL_PX = 14  # two lines of it fit a row
 MAX_ROWS = 3
 
 
@@ -40,7 +45,7 @@ class NoticeRow(QWidget):
         self.setFixedHeight(ROW_HEIGHT)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self.setStyleSheet(f"QWidget#noticeRow {{ background: {background}; border-bottom: 2px solid {border}; }}"
-                           f"QLabel {{ color: {colour}; font-size: 17px; font-weight: 600; }}"
+                           f"QLabel {{ color: {colour}; font-size: {TEXT_PX}px; font-weight: 600; }}"
                            "QLabel#noticeMark { font-size: 22px; }")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(16, 2, 8, 2)
@@ -56,6 +61,7 @@ class NoticeRow(QWidget):
         self.close_button.setToolTip("Dismiss")
         self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.close_button.clicked.connect(lambda: bar.dismiss(self))
+        self.label.installEventFilter(self)
         layout.addWidget(self.mark)
         layout.addWidget(self.label, 1)
         layout.addWidget(self.close_button)
@@ -67,9 +73,44 @@ class NoticeRow(QWidget):
 
     def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().resizeEvent(event)
-        metrics = self.label.fontMetrics()
-        self.label.setText(metrics.elidedText(self.full_text, Qt.TextElideMode.ElideRight,
-                                              max(self.label.width(), 100)))
+        self._fit()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
+        if watched is self.label and event.type() == QEvent.Type.Resize:
+            self._fit()  # the label's own width settles after the row's
+        return False
+
+    def _fit(self) -> None:
+        """The text on one line at the row's size, else on two in a smaller font."""
+        width = max(self.label.width(), 100)
+        self.label.ensurePolished()  # the style sheet's family, not the default one
+        font = QFont(self.label.font())
+        font.setPixelSize(TEXT_PX)  # measured in the row's own look, whatever is set now
+        font.setWeight(QFont.Weight.DemiBold)
+        if QFontMetrics(font).horizontalAdvance(self.full_text) <= width:
+            sheet, text = "", self.full_text
+        else:
+            font.setPixelSize(SMALL_PX)
+            sheet = f"font-size: {SMALL_PX}px;"
+            text = "\n".join(two_lines(self.full_text, QFontMetrics(font), width))
+        if self.label.styleSheet() != sheet:  # set only when it changes: no resize loop
+            self.label.setStyleSheet(sheet)
+        if self.label.text() != text:
+            self.label.setText(text)
+
+
+def two_lines(text: str, metrics: QFontMetrics, width: int) -> list[str]:
+    """``text`` broken at spaces into at most two lines of ``width`` pixels, the second
+    elided if the rest does not fit."""
+    words, first = text.split(" "), ""
+    while words and metrics.horizontalAdvance((first + " " + words[0]).strip()) <= width:
+        first = (first + " " + words.pop(0)).strip()
+    if not first:  # one word wider than the line
+        return [metrics.elidedText(text, Qt.TextElideMode.ElideRight, width)]
+    rest = " ".join(words)
+    if not rest:
+        return [first]
+    return [first, metrics.elidedText(rest, Qt.TextElideMode.ElideRight, width)]
 
 
 class NoticeBar(QWidget):
