@@ -218,9 +218,12 @@ RUNS: dict[str, Callable[[Page, list[Change]], None]] = {
     Entity.STOCK_MOVEMENT: apply_movements,
 }
 # Runs of these types that meet in a page are applied as if each type's changes were
-# one run (a sale's order and its stock movements alternate in the feed): neither
-# writes what the other reads (both read products only; an order is not a movement's).
-INDEPENDENT: frozenset[str] = frozenset({Entity.ORDER, Entity.STOCK_MOVEMENT})
+# one run, in this order (a sale's order and its stock movements alternate in the feed,
+# and so do a new product and its opening stock): orders and movements write nothing
+# the others read, and read only whether a product exists, which products first can
+# only make true sooner (a product's creation precedes what names it in the feed).
+INDEPENDENT_ORDER: tuple[str, ...] = (Entity.PRODUCT, Entity.ORDER, Entity.STOCK_MOVEMENT)
+INDEPENDENT: frozenset[str] = frozenset(INDEPENDENT_ORDER)
 # Entity types a pending local op holds back (not the stock ledger's: deltas add up).
 HOLDABLE: frozenset[str] = frozenset({Entity.PRODUCT, Entity.ORDER, Entity.STAFF, Entity.STORE,
                                       Entity.APPROVAL, Entity.CONFLICT, Entity.SHIFT})
@@ -230,14 +233,17 @@ def apply_changes(s: Session, ctx: ApplyContext, changes: list[Change],
                   hook: Hook | None = None) -> None:
     """Apply changes in their order (``hook`` is called with each one first): a run of
     products, stock levels, orders or movements in a few statements, any other change by
-    its applier. Consecutive orders and movements make one run of each (INDEPENDENT):
-    within such a stretch the orders go (and are seen by ``hook``) before the movements."""
+    its applier. Consecutive products, orders and movements make one run of each
+    (INDEPENDENT): within such a stretch the products go (and are seen by ``hook``)
+    first, then the orders, then the movements."""
     page = Page(s, ctx, hook, _apply_one)
     for independent, segment in itertools.groupby(changes, key=lambda c: c.entity_type in INDEPENDENT):
         group = list(segment)
         if independent:
-            for entity_type in sorted({c.entity_type for c in group}):
-                RUNS[entity_type](page, [c for c in group if c.entity_type == entity_type])
+            for entity_type in INDEPENDENT_ORDER:
+                run_of_type = [c for c in group if c.entity_type == entity_type]
+                if run_of_type:
+                    RUNS[entity_type](page, run_of_type)
             continue
         for entity_type, same in itertools.groupby(group, key=lambda c: c.entity_type):
             run = RUNS.get(entity_type)

@@ -70,7 +70,7 @@ def test_the_apply_keys_by_feed_entity_type() -> None:
     assert set(apply.APPLIERS) == {"product", "staff", "order", "stock_movement", "conflict",
                                    "store", "approval", "shift", "stock_review"}
     assert set(apply.RUNS) == {"product", "stock_level", "order", "stock_movement"}
-    assert set(apply.INDEPENDENT) == {"order", "stock_movement"}  # one run of each per segment
+    assert apply.INDEPENDENT_ORDER == ("product", "order", "stock_movement")  # one run of each per segment, products first
     assert set(apply.HOLDABLE) == {"product", "order", "staff", "store", "approval", "conflict",
                                    "shift"}
     assert apply.APPLIERS.get("order") is apply.APPLIERS[Entity.ORDER]  # plain text finds it
