@@ -104,8 +104,9 @@ def print_series(rows: list[Series], unit_n: int, what: str) -> None:
 def ratio_lines(ts: Series, pdb: Series, work: str) -> bool:
     ratio = ts.median / pdb.median
     speed = pdb.median / ts.median
-    how = f"{speed:.2f}x faster than" if speed >= 1 else f"{ratio:.2f}x the time of"
-    print(f"    ratio of medians Tillsync/PouchDB: {ratio:.2f} (Tillsync takes {how} PouchDB)")
+    how = (f"is {speed:.2f}x faster than" if speed >= 1
+           else f"takes {ratio:.2f}x the time of")
+    print(f"    ratio of medians Tillsync/PouchDB: {ratio:.2f} (Tillsync {how} PouchDB)")
     ok = speed >= 3
     print(f"    target: Tillsync at least 3x faster than PouchDB (ratio <= 0.33): "
           f"{verdict(ok, f'{work} >= 3x PouchDB')}")
