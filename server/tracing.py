@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -220,3 +221,27 @@ def _end_group(*_args: Any) -> None:
     with contextlib.suppress(ValueError):  # attached in another context: already gone
         otel_context.detach(token)
     group.end()
+
+
+_propagator = TraceContextTextMapPropagator()
+
+
+def traceparent() -> str | None:
+    """The current span's W3C ``traceparent`` (kept on an event row, so its webhook
+    delivery joins the push's trace later, in the worker); None when off."""
+    if _tracer is None:
+        return None
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def delivery_span(parent: str | None, **attrs: Any) -> AbstractContextManager[Any]:
+    """``webhook.deliver``, a child of the span whose ``traceparent`` the event kept (a
+    trace of its own without one); the httpx span of the POST is its child. No-op off."""
+    if _tracer is None:
+        return _NULL
+    context = _propagator.extract({"traceparent": parent}) if parent else None
+    return _tracer.start_as_current_span(
+        "webhook.deliver", context=context,
+        attributes={f"tillsync.{k}": v for k, v in attrs.items()})

@@ -117,6 +117,8 @@ class Event(Base):
     type: Mapped[str] = mapped_column(String(40))
     payload: Mapped[dict[str, Any]] = mapped_column(PersonalJSON(binary=False))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # the writing transaction's W3C traceparent, so its webhook delivery joins the trace
+    trace_parent: Mapped[str | None] = mapped_column(String(55), default=None)
 
 
 class WebhookDelivery(Base):

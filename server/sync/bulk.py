@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from app.domain.operations import Entity, OpType
+from server import tracing
 from server.analytics.consumer import consume_rows
 from server.context import TerminalPrincipal
 from server.db.base import utcnow
@@ -171,6 +172,7 @@ class BulkOrders:
             "id": eid, "org_id": org_id, "type": event_type, "created_at": now,
             "payload": {"type": event_type, "org_id": org_id, "data": data, "id": eid,
                         "created_at": now.isoformat()},
+            "trace_parent": tracing.traceparent(),  # the group commit's; None when off
         }
         return event, [{
             "id": new_id(), "event_id": eid, "url": url, "status": "pending", "attempts": 0,

@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
+from server import tracing
 from server.analytics import consumer as analytics
 from server.db.base import utcnow
 from server.db.models import Event, WebhookDelivery
@@ -35,6 +36,7 @@ def emit(
     event = Event(
         id=new_id(), org_id=org_id, type=event_type, created_at=now,
         payload={"type": event_type, "org_id": org_id, "data": data},
+        trace_parent=tracing.traceparent(),
     )
     event.payload["id"] = event.id
     event.payload["created_at"] = now.isoformat()

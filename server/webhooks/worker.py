@@ -23,6 +23,7 @@ import httpx
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from server import tracing
 from server.context import AppContext
 from server.db.base import utcnow
 from server.db.models import Event, WebhookDelivery
@@ -60,7 +61,7 @@ def delivery_body(payload: dict[str, Any]) -> bytes:
     return json.dumps(without_personal(payload), sort_keys=True).encode()
 
 
-def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
+def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes, str | None]]:
     """Lease due deliveries (SKIP LOCKED on PostgreSQL) so several workers never send the
     same one at the same time; an unfinished lease simply expires and is retried."""
     now = utcnow()
@@ -79,7 +80,7 @@ def _claim(ctx: AppContext) -> list[tuple[str, str, str, bytes]]:
             event = session.get(Event, d.event_id)
             if event is not None:
                 body = delivery_body(event.payload)
-                out.append((d.id, d.url, event.type, body))
+                out.append((d.id, d.url, event.type, body, event.trace_parent))
     return out
 
 
@@ -116,7 +117,7 @@ async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None)
     client = client or httpx.AsyncClient(timeout=ctx.settings.webhook_timeout_s)
     delivered = 0
     try:
-        for delivery_id, url, event_type, body in due:
+        for delivery_id, url, event_type, body, parent in due:
             headers = {
                 "Content-Type": "application/json",
                 "X-Tillsync-Event": event_type,
@@ -124,12 +125,15 @@ async def deliver_once(ctx: AppContext, client: httpx.AsyncClient | None = None)
                 "X-Tillsync-Signature": sign_body(secret, body),
             }
             error: str | None = None
-            try:
-                resp = await client.post(url, content=body, headers=headers)
-                if resp.status_code >= 300:
-                    error = f"HTTP {resp.status_code}"
-            except httpx.HTTPError as exc:
-                error = f"{type(exc).__name__}: {exc}"
+            with tracing.delivery_span(parent, event=event_type, delivery=delivery_id) as span:
+                try:
+                    resp = await client.post(url, content=body, headers=headers)
+                    if resp.status_code >= 300:
+                        error = f"HTTP {resp.status_code}"
+                except httpx.HTTPError as exc:
+                    error = f"{type(exc).__name__}: {exc}"
+                if error is not None and span is not None:
+                    span.set_attribute("tillsync.error", error)
             ctx.metrics.webhooks.labels("delivered" if error is None else "failed").inc()
             await run_in_threadpool(_mark, ctx, delivery_id, error)
             delivered += error is None

@@ -26,16 +26,17 @@ from server import tracing
 from server.config import Settings
 from server.main import create_app
 from tests.server.conftest import TEST_DATA_KEY
-from tests.server.support import RunningServer, make_tenant
+from tests.server.support import Receiver, RunningServer, make_tenant
 
 
 @contextmanager
-def traced_server(url: str, exporter: InMemorySpanExporter) -> Iterator[RunningServer]:
+def traced_server(url: str, exporter: InMemorySpanExporter, **more: Any
+                  ) -> Iterator[RunningServer]:
     settings = Settings(
         database_url=url, jwt_secret="test-secret-" + uuid.uuid4().hex,
         argon2_time_cost=1, argon2_memory_kib=8192,
         rate_limit_per_second=10_000, rate_limit_burst=100_000,
-        server_data_key=TEST_DATA_KEY)
+        server_data_key=TEST_DATA_KEY, **more)
     app = create_app(settings)
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
@@ -152,5 +153,49 @@ def test_off_by_default_nothing_is_instrumented(own_db_url: str) -> None:
         assert tracing.span("x", a=1).__enter__() is None  # the shared null context
         assert tracing.tag_request("rid") == ""
         assert tracing.start_wait() is None
+        assert tracing.traceparent() is None
+        assert tracing.delivery_span("00-" + "1" * 32 + "-" + "2" * 16 + "-01").__enter__() is None
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("via", ["route", "shortcut"])
+def test_the_webhook_delivery_joins_the_push_trace(own_db_url: str, via: str,
+                                                   receiver: Receiver) -> None:
+    """The event a push writes keeps the group commit's traceparent; the worker's
+    delivery of it, later, is a child of that span, and the POST to the receiver a child
+    of the delivery: one trace from the request to the webhook."""
+    exporter = InMemorySpanExporter()
+    with traced_server(own_db_url, exporter, webhook_urls=[receiver.url],
+                       webhook_secret="hook-secret-" + uuid.uuid4().hex) as server, \
+            make_tenant(server) as tenant:
+        term = tenant.enroll(name="Hooked")
+        if via == "shortcut":
+            term.push([])
+        exporter.clear()
+        op = term.order_create(tenant.staff[Role.CASHIER], pay=True)
+        rid = f"req-hook-{uuid.uuid4().hex[:8]}"
+        with server.client() as c:
+            r = c.post("/sync/push", json={"operations": [op]},
+                       headers={**term.headers, "X-Request-ID": rid})
+        assert r.status_code == 200, r.text
+        deadline = time.monotonic() + 20
+        while not any(s.name == "webhook.deliver" for s in exporter.get_finished_spans()):
+            assert time.monotonic() < deadline, [s.name for s in exporter.get_finished_spans()]
+            time.sleep(0.05)
+        spans = list(exporter.get_finished_spans())
+        request, in_trace = _trace_of(spans, rid)
+        group = next(s for s in in_trace if s.name == "push.group_commit")
+        deliveries = [s for s in in_trace if s.name == "webhook.deliver"]
+        assert deliveries, "the delivery is not in the push's trace"
+        delivery = deliveries[0]
+        assert delivery.parent is not None and delivery.parent.span_id == group.context.span_id
+        assert delivery.attributes is not None
+        assert delivery.attributes["tillsync.event"] in ("offline_order.created", "payment.received")
+        posts = [s for s in in_trace if s.parent is not None
+                 and s.parent.span_id == delivery.context.span_id]
+        assert posts and all(s.attributes and s.attributes.get("http.request.method",
+                                                               s.attributes.get("http.method")) == "POST"
+                             for s in posts), [(s.name, s.attributes) for s in posts]
+        assert request.end_time is not None and delivery.start_time is not None
+    assert receiver.events_of(tenant.org_id)
