@@ -4,6 +4,7 @@ reads the scanned enrollment link, enrolls, and loads the shop with a progress b
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,17 @@ from server.cli import seed_demo_catalog
 from server.ops.org_setup import ShopDefaults, create_shop, enrollment_link
 from tests.server.support import running_server
 from tests.sync.conftest import _settings
+from ui.main import application
 from ui.ops import Ops
 from ui.screens.first_run import FirstRunScreen, read_link
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+DOCS_SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def shots(tmp_path: Path) -> Path:
+    """docs/screenshots when asked (TILLSYNC_WRITE_SCREENSHOTS=1), else the test's folder:
+    a plain test run leaves the tree as it was."""
+    return DOCS_SHOTS if os.environ.get("TILLSYNC_WRITE_SCREENSHOTS") else tmp_path
 
 
 def test_a_scanned_link_fills_address_and_code() -> None:
@@ -38,6 +46,8 @@ def test_first_run_enrolls_and_loads_the_shop(qtbot, tmp_path: Path) -> None:
             code = shop.code
         store = open_store(tmp_path / "till", passphrase="x")
         ops = Ops()
+        application()  # the product's style sheet, as the app shows the screen
+        out = shots(tmp_path)
         screen = FirstRunScreen(store, ops, passphrase="x")
         screen.resize(640, 560)
         screen.show()
@@ -46,13 +56,13 @@ def test_first_run_enrolls_and_loads_the_shop(qtbot, tmp_path: Path) -> None:
         assert (screen.address.text(), screen.code.text()) == (srv.base_url, code)
         seen: list[tuple[int, object]] = []
         screen._progress.connect(lambda done, total: seen.append((done, total)))
-        screen._progress.connect(lambda *_: seen and seen[-1][0] > 300 and not SHOTS.joinpath(
+        screen._progress.connect(lambda *_: seen and seen[-1][0] > 300 and not out.joinpath(
             "first_run_progress.png").exists() and screen.grab().save(
-            str(SHOTS / "first_run_progress.png")))
+            str(out / "first_run_progress.png")))
         with qtbot.waitSignal(screen.finished, timeout=120_000) as blocker:
             qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)
         report = blocker.args[0]
-        screen.grab().save(str(SHOTS / "first_run_done.png"))
+        screen.grab().save(str(out / "first_run_done.png"))
         with store.db.read() as s:
             assert s.scalar(select(func.count()).select_from(Product)) == 600
             owner = s.scalars(select(Staff).where(Staff.role == "owner")).one()
@@ -108,6 +118,7 @@ def test_a_self_signed_server_is_shown_checked_then_trusted(
                ready_url=base + "/health/live", verify=trust(cert)):
         store = open_store(tmp_path / "till", passphrase="x")
         ops = Ops()
+        application()  # the product's style sheet, as the app shows the screen
         screen = FirstRunScreen(store, ops, passphrase="x")
         screen.resize(640, 560)
         screen.show()
@@ -117,7 +128,7 @@ def test_a_self_signed_server_is_shown_checked_then_trusted(
         qtbot.waitUntil(lambda: screen.trust.isVisible(), timeout=20_000)
         shown = screen.cert_label.text().replace(":", "").replace("\n", "")
         assert "self-signed" in screen.cert_label.text() and digest in shown
-        screen.grab().save(str(SHOTS / "first_run_self_signed.png"))
+        screen.grab().save(str(shots(tmp_path) / "first_run_self_signed.png"))
         qtbot.mouseClick(screen.connect_button, Qt.MouseButton.LeftButton)  # not ticked
         assert "compare its fingerprint" in screen.status.text()
         assert not store.device().server_url
