@@ -1,10 +1,21 @@
 from __future__ import annotations
 
+import logging
+
 from ui.main import run_app
 
 
 def test_smoke_run_app_shows_sign_in_and_exits_zero(store, qapp):
-    assert run_app(store, smoke=True) == 0
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        assert run_app(store, smoke=True) == 0
+    finally:
+        # run_app sets up the app's logging (basicConfig: a handler on this test's
+        # captured stderr); left behind, later tests' log lines met a closed file
+        for handler in [h for h in root.handlers if h not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
 
 def test_sign_in_screen_lists_staff(desktop, qtbot):
