@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from app.store import audit, keys
 from app.store.crypto import KEY_BYTES, PersonalDataCipher
@@ -94,13 +95,7 @@ def rotate_key(store: LocalStore, *, passphrase: str | None = None, batch: int =
     both = PersonalDataCipher(new, [old, *retired])  # seals with new, opens with either
     while True:
         with store.db.write() as s:
-            rows = s.scalars(select(Customer).where(Customer.id > state["after"])
-                             .order_by(Customer.id).limit(batch)).all()
-            for c in rows:
-                plain = {f: both.decrypt(getattr(c, f + "_enc"), field=f) for f in FIELDS}
-                for f in FIELDS:
-                    setattr(c, f + "_enc", both.encrypt(plain[f], field=f))
-                c.phone_index = both.phone_index(plain["phone"])
+            rows = _reseal_customers(s, both, state["after"], batch)
             if rows:
                 state["after"] = rows[-1].id
                 s.merge(SyncState(key=ROTATION, value=json.dumps(state)))
@@ -110,10 +105,7 @@ def rotate_key(store: LocalStore, *, passphrase: str | None = None, batch: int =
         if after_batch is not None:
             after_batch(len(rows))
     with store.db.write() as s:
-        for parked in s.scalars(select(ParkedSale).where(ParkedSale.customer_enc.is_not(None))):
-            text = both.decrypt(parked.customer_enc, field="parked_customer")
-            parked.customer_enc = both.encrypt(text, field="parked_customer")
-            done.parked += 1
+        done.parked = _reseal_parked(s, both)
         s.merge(SyncState(key=KEY_CHECK, value=state["to"]))
         record = s.get(SyncState, ROTATION)
         if record is not None:
@@ -129,6 +121,30 @@ def rotate_key(store: LocalStore, *, passphrase: str | None = None, batch: int =
     store.cipher = PersonalDataCipher(new, [old, *retired])
     store.db.set_cipher(store.cipher)
     return done
+
+
+def _reseal_customers(s: Session, cipher: PersonalDataCipher, after: str, batch: int
+                      ) -> list[Customer]:
+    """The next ``batch`` customers after id ``after``, opened with any key ``cipher``
+    knows, sealed and phone-indexed with its current one (safe to do twice)."""
+    rows = list(s.scalars(select(Customer).where(Customer.id > after)
+                          .order_by(Customer.id).limit(batch)))
+    for c in rows:
+        plain = {f: cipher.decrypt(getattr(c, f + "_enc"), field=f) for f in FIELDS}
+        for f in FIELDS:
+            setattr(c, f + "_enc", cipher.encrypt(plain[f], field=f))
+        c.phone_index = cipher.phone_index(plain["phone"])
+    return rows
+
+
+def _reseal_parked(s: Session, cipher: PersonalDataCipher) -> int:
+    """Every parked sale's customer sealed with ``cipher``'s current key; how many."""
+    parked = 0
+    for row in s.scalars(select(ParkedSale).where(ParkedSale.customer_enc.is_not(None))):
+        text = cipher.decrypt(row.customer_enc, field="parked_customer")
+        row.customer_enc = cipher.encrypt(text, field="parked_customer")
+        parked += 1
+    return parked
 
 
 def promote(data_dir: os.PathLike[str] | str, install: str,
@@ -166,22 +182,12 @@ def reseal_restored(db: Database, device_id: str, cipher: PersonalDataCipher, *,
     after, count = "", 0
     while True:
         with db.write() as s:
-            rows = s.scalars(select(Customer).where(Customer.id > after)
-                             .order_by(Customer.id).limit(batch)).all()
-            for c in rows:
-                plain = {f: cipher.decrypt(getattr(c, f + "_enc"), field=f) for f in FIELDS}
-                for f in FIELDS:
-                    setattr(c, f + "_enc", cipher.encrypt(plain[f], field=f))
-                c.phone_index = cipher.phone_index(plain["phone"])
+            rows = _reseal_customers(s, cipher, after, batch)
         if not rows:
             break
         after, count = rows[-1].id, count + len(rows)
     with db.write() as s:
-        parked = 0
-        for row in s.scalars(select(ParkedSale).where(ParkedSale.customer_enc.is_not(None))):
-            text = cipher.decrypt(row.customer_enc, field="parked_customer")
-            row.customer_enc = cipher.encrypt(text, field="parked_customer")
-            parked += 1
+        parked = _reseal_parked(s, cipher)
         s.merge(SyncState(key=KEY_CHECK, value=to_check))
         device = s.get(Device, device_id)
         assert device is not None
