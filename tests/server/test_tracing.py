@@ -10,7 +10,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -26,7 +26,7 @@ from server import tracing
 from server.config import Settings
 from server.main import create_app
 from tests.server.conftest import TEST_DATA_KEY
-from tests.server.support import Receiver, RunningServer, make_tenant
+from tests.server.support import Receiver, RunningServer, Tenant, make_tenant
 
 
 @contextmanager
@@ -68,6 +68,33 @@ def _trace_of(spans: list[ReadableSpan], rid: str) -> tuple[ReadableSpan, list[R
     return server[0], [s for s in spans if s.context.trace_id == trace_id]
 
 
+def _traced_sale(server: RunningServer, tenant: Tenant, exporter: InMemorySpanExporter,
+                 via: str, name: str) -> str:
+    """A new till pushes one paid sale (by the route or, once its token was seen, by the
+    shortcut, fast_push.handle) with a request id of its own; the spans before it are
+    cleared. Returns the request id."""
+    term = tenant.enroll(name=name)
+    if via == "shortcut":
+        term.push([])
+    exporter.clear()
+    op = term.order_create(tenant.staff[Role.CASHIER], pay=True)
+    rid = f"req-{via}-{uuid.uuid4().hex[:8]}"
+    with server.client() as c:
+        r = c.post("/sync/push", json={"operations": [op]},
+                   headers={**term.headers, "X-Request-ID": rid})
+    assert r.status_code == 200, r.text
+    assert r.json()["results"][0]["status"] == "applied"
+    return rid
+
+
+def _wait_for(exporter: InMemorySpanExporter, found: Callable[[ReadableSpan], bool],
+              seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while not any(found(s) for s in exporter.get_finished_spans()):
+        assert time.monotonic() < deadline, [s.name for s in exporter.get_finished_spans()]
+        time.sleep(0.02)
+
+
 def _check_push_trace(spans: list[ReadableSpan], rid: str, postgres: bool) -> None:
     request, in_trace = _trace_of(spans, rid)
     assert request.name == "POST /sync/push"
@@ -102,22 +129,9 @@ def test_a_push_is_one_trace(own_db_url: str, via: str, caplog: pytest.LogCaptur
     caplog.set_level("INFO", logger="tillsync.server.access")
     exporter = InMemorySpanExporter()
     with traced_server(own_db_url, exporter) as server, make_tenant(server) as tenant:
-        term = tenant.enroll(name="Traced")
-        if via == "shortcut":  # the token seen once: the next push takes fast_push.handle
-            term.push([])
-        exporter.clear()
-        op = term.order_create(tenant.staff[Role.CASHIER], pay=True)
-        rid = f"req-{via}-{uuid.uuid4().hex[:8]}"
-        with server.client() as c:
-            r = c.post("/sync/push", json={"operations": [op]},
-                       headers={**term.headers, "X-Request-ID": rid})
-        assert r.status_code == 200, r.text
-        assert r.json()["results"][0]["status"] == "applied"
-        deadline = time.monotonic() + 5  # the server span ends after the answer is sent
-        while not any((s.attributes or {}).get("tillsync.request_id") == rid
-                      for s in exporter.get_finished_spans()):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        rid = _traced_sale(server, tenant, exporter, via, "Traced")
+        # the server span ends after the answer is sent
+        _wait_for(exporter, lambda s: (s.attributes or {}).get("tillsync.request_id") == rid, 5)
         _check_push_trace(list(exporter.get_finished_spans()), rid,
                           own_db_url.startswith("postgresql"))
         request, _ = _trace_of(list(exporter.get_finished_spans()), rid)
@@ -169,20 +183,8 @@ def test_the_webhook_delivery_joins_the_push_trace(own_db_url: str, via: str,
     with traced_server(own_db_url, exporter, webhook_urls=[receiver.url],
                        webhook_secret="hook-secret-" + uuid.uuid4().hex) as server, \
             make_tenant(server) as tenant:
-        term = tenant.enroll(name="Hooked")
-        if via == "shortcut":
-            term.push([])
-        exporter.clear()
-        op = term.order_create(tenant.staff[Role.CASHIER], pay=True)
-        rid = f"req-hook-{uuid.uuid4().hex[:8]}"
-        with server.client() as c:
-            r = c.post("/sync/push", json={"operations": [op]},
-                       headers={**term.headers, "X-Request-ID": rid})
-        assert r.status_code == 200, r.text
-        deadline = time.monotonic() + 20
-        while not any(s.name == "webhook.deliver" for s in exporter.get_finished_spans()):
-            assert time.monotonic() < deadline, [s.name for s in exporter.get_finished_spans()]
-            time.sleep(0.05)
+        rid = _traced_sale(server, tenant, exporter, via, "Hooked")
+        _wait_for(exporter, lambda s: s.name == "webhook.deliver", 20)
         spans = list(exporter.get_finished_spans())
         request, in_trace = _trace_of(spans, rid)
         group = next(s for s in in_trace if s.name == "push.group_commit")
