@@ -248,6 +248,10 @@ def bench_browser(n: int) -> tuple[list[float], list[float]]:
     screen = OrdersBrowserScreen(ctx)
     screen.resize(1200, 800)
     screen.show()
+    QCoreApplication.processEvents()
+    from ui.collector import settle
+
+    settle()  # as the app does once its window is up (ui/main.py)
     gaps: list[float] = []
     cpus: list[float] = []
     last, last_cpu = time.perf_counter(), time.thread_time()

@@ -27,6 +27,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 _start_errors: list[QMessageBox] = []
 WARM_UP_MS = 300  # after the window shows: printing loads while the person picks their name
+# after the window shows, what is alive is frozen out of collections (None: never; the
+# UI tests' processes build many windows, and freezing their garbage would keep it)
+SETTLE_MS: int | None = 4_000
 BACKUP_CHECK_MS = 60_000  # how often the idle backup asks whether one is due
 
 
@@ -88,6 +91,8 @@ class Desktop:
         # built and painted: on a loaded till the load beside the first paint (it started
         # from the status bar's printer read) held the sign-in screen back (issue 17).
         self._after_show = _AfterShow(self.window, WARM_UP_MS, self._warm_up)
+        if SETTLE_MS is not None:
+            self._settle = _AfterShow(self.window, SETTLE_MS, self._settle_memory)
         self._start_idle_backups(store)
 
     def _start_idle_backups(self, store: LocalStore) -> None:
@@ -108,6 +113,14 @@ class Desktop:
         log.warning("automatic backup failed", exc_info=exc)
         self.ctx.warn(f"The automatic backup failed: {exc}")
         return True
+
+    def _settle_memory(self) -> None:
+        """Once, at the sign-in screen: no full garbage collection later walks the app's
+        start-up objects (ui/collector.py)."""
+        if not self._closed:
+            from ui.collector import settle
+
+            settle()
 
     def _warm_up(self) -> None:
         """Load printing (escpos, reportlab) off the GUI thread once the window is up."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import and_, or_, select
 
@@ -30,8 +31,12 @@ class OrderFilter:
     phone: str = ""
 
 
-@dataclass(frozen=True)
-class OrderRow:
+class OrderRow(NamedTuple):
+    """One order as the browser lists it. A tuple of plain values, so Python's cyclic
+    garbage collector stops tracking it: 100,000 rows held by the browser would otherwise
+    make every full collection walk them, a pause of ~100 ms on whichever thread
+    triggers it (benchmarks/notes/analytics.md)."""
+
     id: str
     reference: str
     created_at: datetime

@@ -18,6 +18,16 @@ from app.store.local import open_store  # noqa: E402
 from app.store.models import Barcode, Product  # noqa: E402
 
 
+@pytest.fixture(autouse=True)
+def _no_settling(monkeypatch):
+    """The app freezes what is alive once its window is up (ui/collector.py); a test
+    process builds hundreds of windows, and freezing would keep their garbage for good.
+    The one test of settling turns it back on."""
+    import ui.main
+
+    monkeypatch.setattr(ui.main, "SETTLE_MS", None)
+
+
 @pytest.fixture
 def store(tmp_path):
     s = open_store(tmp_path / "till", passphrase="x")

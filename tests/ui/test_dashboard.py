@@ -161,7 +161,7 @@ def test_orders_browser_fetches_pages_and_opens_the_detail(desktop, qtbot, store
     settle(desktop, qtbot)
     screen.status.setCurrentIndex(screen.status.findData("pending"))
     qtbot.waitUntil(lambda: len(model.rows) == 1, timeout=5000)
-    assert model.rows[0].id == last.order_id
+    assert model.order(0).id == last.order_id
     desktop.window.grab().save(str(shots(tmp_path) / "orders-browser.png"))
     screen.view.setCurrentIndex(model.index(0, 0))
     screen.view.activated.emit(model.index(0, 0))

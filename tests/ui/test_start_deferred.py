@@ -81,3 +81,21 @@ def test_a_manager_signing_in_gets_the_badge_screens(desktop, qtbot, store):
     assert "orders" not in window.screens
     window.show_screen("orders")
     assert window.pages.currentWidget() is window.orders_browser
+
+
+def test_the_start_up_objects_are_frozen_out_of_collections(store, qtbot, monkeypatch):
+    """Once the window is up, what is alive is frozen (ui/collector.py), so a full
+    collection set off by a worker walks only what was made since."""
+    import gc
+
+    import ui.main as main_module
+
+    monkeypatch.setattr(main_module, "SETTLE_MS", 50)
+    gc.unfreeze()
+    desktop = main_module.Desktop(store, main_module.application())
+    try:
+        desktop.window.show()
+        qtbot.waitUntil(lambda: gc.get_freeze_count() > 0, timeout=5000)
+    finally:
+        desktop.close()
+        gc.unfreeze()

@@ -86,7 +86,10 @@ class OrdersModel(QAbstractTableModel):
     def __init__(self, ctx: AppContext, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        self.rows: list[OrderRow] = []
+        # plain tuples, not OrderRows: an exact tuple of plain values is dropped by the
+        # cyclic collector's tracking, so 100,000 of them do not lengthen its pauses
+        # (ui/collector.py); ``order(i)`` gives one back as an OrderRow
+        self.rows: list[tuple[Any, ...]] = []
         self.filter = OrderFilter()
         self.cursor: Cursor = None
         self.more = True
@@ -103,6 +106,9 @@ class OrdersModel(QAbstractTableModel):
         self.loading = False
         self.endResetModel()
         self.fetchMore(QModelIndex())
+
+    def order(self, row: int) -> OrderRow:
+        return OrderRow._make(self.rows[row])
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: N802,B008 - Qt API
         return 0 if parent.isValid() else len(self.rows)
@@ -151,7 +157,7 @@ class OrdersModel(QAbstractTableModel):
             self.found_none.emit()
         if rows:
             self.beginInsertRows(QModelIndex(), len(self.rows), len(self.rows) + len(rows) - 1)
-            self.rows.extend(rows)
+            self.rows.extend(map(tuple, rows))
             self.texts.extend(texts)
             self.endInsertRows()
         self.page_arrived.emit()
@@ -380,4 +386,4 @@ class OrdersBrowserScreen(QWidget):
 
     def _open(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.open_order.emit(self.model.rows[index.row()].id)
+            self.open_order.emit(self.model.order(index.row()).id)
