@@ -19,6 +19,8 @@ import random
 import statistics
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import text
@@ -271,6 +273,57 @@ def bench_browser(n: int) -> tuple[list[float], list[float]]:
     return gaps, cpus
 
 
+def seed_and_rebuild(url: str, args: argparse.Namespace, engine_name: str
+                     ) -> tuple[str, list[str], str]:
+    t0 = time.perf_counter()
+    org, stores, owner = seed(url, args.orders, args.stores)
+    print(f"seeded {args.orders:,} orders in {args.stores} stores over a year "
+          f"in {time.perf_counter() - t0:.0f} s ({engine_name})")
+    t0 = time.perf_counter()
+    engine = make_engine(url)
+    writer, _ = session_factories(engine)
+    with writer.begin() as s:
+        counted = rebuild.rebuild(s, org)
+        s.execute(text("INSERT INTO server_meta (key, value) VALUES ('bench_analytics', 'done')"))
+    with engine.begin() as conn:
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    print(f"rollups rebuilt from {counted:,} orders in {time.perf_counter() - t0:.0f} s")
+    return org, stores, owner
+
+
+@contextmanager
+def kept_database(name: str) -> Iterator[str]:
+    """A PostgreSQL database by name, made if missing and never dropped."""
+    import psycopg
+
+    from benchmarks.sync_bench import PG_ADMIN
+
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+
+
+def seeded(url: str) -> tuple[str, list[str], str] | None:
+    """(org, stores by name, a staff id) of a kept database whose seed and rebuild
+    finished (marked in server_meta), else None (an interrupted seed is started over)."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            if not conn.execute(text(
+                    "SELECT 1 FROM server_meta WHERE key = 'bench_analytics'")).first():
+                return None
+            org = conn.execute(text("SELECT id FROM organizations")).scalar_one()
+            stores = list(conn.execute(text(
+                "SELECT id FROM stores WHERE org_id = :o ORDER BY length(name), name"),
+                {"o": org}).scalars())
+            owner = conn.execute(text("SELECT created_by FROM orders LIMIT 1")).scalar_one()
+        return org, stores, owner
+    finally:
+        engine.dispose()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.analytics")
     parser.add_argument("--orders", type=int, default=1_000_000)
@@ -280,6 +333,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="orders in the till for the orders browser's scroll (0: skip)")
     parser.add_argument("--browser-only", action="store_true")
     parser.add_argument("--sqlite", action="store_true", help="a SQLite file, not PostgreSQL")
+    parser.add_argument("--keep", metavar="DBNAME",
+                        help="PostgreSQL: seed and rebuild into this database and keep it; "
+                             "run again with the same name to measure it again without "
+                             "seeding (seed on a busy machine, measure on a quiet one)")
     args = parser.parse_args(argv)
     import os
     import tempfile
@@ -300,21 +357,16 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"load average {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f}", flush=True)
     engine_name = "SQLite" if args.sqlite else "PostgreSQL"
-    with database(not args.sqlite, tempfile.mkdtemp()) as url:
+    place = kept_database(args.keep) if args.keep and not args.sqlite else database(
+        not args.sqlite, tempfile.mkdtemp())
+    with place as url:
         run_migrations(url)
-        t0 = time.perf_counter()
-        org, stores, owner = seed(url, args.orders, args.stores)
-        print(f"seeded {args.orders:,} orders in {args.stores} stores over a year "
-              f"in {time.perf_counter() - t0:.0f} s ({engine_name})")
-        t0 = time.perf_counter()
-        engine = make_engine(url)
-        writer, _ = session_factories(engine)
-        with writer.begin() as s:
-            counted = rebuild.rebuild(s, org)
-        with engine.begin() as conn:
-            conn.execute(text("ANALYZE"))
-        engine.dispose()
-        print(f"rollups rebuilt from {counted:,} orders in {time.perf_counter() - t0:.0f} s")
+        found = seeded(url) if args.keep else None
+        if found:
+            org, stores, owner = found
+            print(f"database {args.keep} kept from an earlier run: not seeded again")
+        else:
+            org, stores, owner = seed_and_rebuild(url, args, engine_name)
         rollups, quarters, baseline = measure(url, org, stores[0], owner, args.runs)
     print(f"one store's month dashboard, {args.runs} runs ({engine_name}, load average "
           f"{os.getloadavg()[0]:.2f}):")
