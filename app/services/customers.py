@@ -13,7 +13,7 @@ from app.domain.limits import MAX_EMAIL, MAX_NAME, MAX_PHONE
 from app.domain.order_status import OrderStatus
 from app.domain.phone import country_of_locale, equivalent_forms, looks_like_phone
 from app.domain.text_rules import too_long
-from app.services.payment_plans import status_of
+from app.services.payment_plans import OverdueInstallment, overdue_installments, status_of
 from app.store.crypto import PersonalDataCipher
 from app.store.local import LocalStore
 from app.store.models import Customer, Installment, Order, StoreSettings
@@ -174,3 +174,22 @@ def customer_account(store: LocalStore, customer_id: str, today: date) -> Custom
             orders.append(CustomerOrder(o.id, o.reference, o.created_at, o.status, o.total, o.paid,
                                         outstanding, late, next_due))
         return CustomerAccount(decrypt(store.cipher, c), orders)
+
+
+def customers_of_orders(store: LocalStore, order_ids: list[str]) -> dict[str, CustomerDetails]:
+    """Each order's customer, decrypted (orders with none are left out): who to call about
+    an overdue installment."""
+    if not order_ids:
+        return {}
+    with store.db.read() as s:
+        rows = s.execute(select(Order.id, Customer).join(Customer, Customer.id == Order.customer_id)
+                         .where(Order.id.in_(order_ids))).all()
+        return {order_id: decrypt(store.cipher, c) for order_id, c in rows}
+
+
+def overdue_with_customers(store: LocalStore, today: date) -> tuple[list[OverdueInstallment],
+                                                                    dict[str, CustomerDetails]]:
+    """Every overdue installment (payment_plans.overdue_installments) and who owes each,
+    by order id."""
+    rows = overdue_installments(store, today)
+    return rows, customers_of_orders(store, sorted({r.order_id for r in rows}))
