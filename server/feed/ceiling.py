@@ -36,6 +36,15 @@ def _above(data: dict[str, object], ceiling: str) -> bool:
         return True
 
 
+def data_for_ceiling(entity_type: str, data: dict[str, object], ceiling: str | None
+                     ) -> dict[str, object]:
+    """One entry's ``data`` as a till of ``ceiling`` may see it (a copy when blanked)."""
+    if (ceiling is None or ceiling == Role.OWNER.value or entity_type != Entity.STAFF
+            or not data or not data.get("pin_hash") or not _above(data, ceiling)):
+        return data
+    return {**data, "pin_hash": ""}
+
+
 def for_ceiling(changes: list[Change], ceiling: str | None) -> list[Change]:
     """``changes`` with ``pin_hash`` blanked ("") on staff above ``ceiling``."""
     if ceiling is None or ceiling == Role.OWNER.value:

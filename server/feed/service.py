@@ -2,31 +2,55 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
-from sqlalchemy import delete, select
+import orjson
+from sqlalchemy import Text, cast, delete, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
+from app.domain.operations import Entity
 from server.context import AppContext, TerminalPrincipal
-from server.db.base import utcnow
+from server.db.base import SEALED_PREFIX, json_dumps, utcnow
 from server.db.models import FeedEntry, Store
 from server.errors import ApiError, not_found
-from server.feed.ceiling import ceiling_of, for_ceiling
+from server.feed.ceiling import ceiling_of, data_for_ceiling
 from server.sync import position
-from sync.protocol import Change, PullResponse
+from sync.protocol import PullResponse
 
-FEED_COLUMNS = (FeedEntry.position, FeedEntry.entity_type, FeedEntry.entity_id, FeedEntry.version,
-                FeedEntry.deleted, FeedEntry.data, FeedEntry.origin_device_id, FeedEntry.op_id)
+FEED_DATA: Any = FeedEntry.__table__.c.data.type  # PersonalJSON: opens sealed values
 
 
 def _expired(horizon: int, message: str) -> ApiError:
     return ApiError(410, "cursor_expired", message, {"horizon": horizon})
 
 
+#: The feed's columns as a page sends them; ``data`` as the text the database holds.
+RAW_COLUMNS = (FeedEntry.position, FeedEntry.entity_type, FeedEntry.entity_id, FeedEntry.version,
+               FeedEntry.deleted, cast(FeedEntry.data, Text), FeedEntry.origin_device_id,
+               FeedEntry.op_id)
+_SEALED = f'"{SEALED_PREFIX}'  # how a sealed value starts in the stored JSON text
+_EMPTY_CHANGES = b'{"changes":[]'
+
+
 def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -> PullResponse:
-    """Changes of the terminal's store after ``after``, in position order, as a till of
-    its role ceiling may see them; the answer says the ceiling (``max_role``)."""
+    """:func:`pull_json` as a model (for callers that want one; the endpoint sends the bytes)."""
+    return PullResponse.model_validate_json(pull_json(ctx, terminal, after, limit)[0])
+
+
+def pull_json(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int
+              ) -> tuple[bytes, int]:
+    """A page of GET /sync/pull as its JSON body, and its cursor: changes of the
+    terminal's store after ``after``, in position order, as a till of its role ceiling
+    may see them; the answer says the ceiling (``max_role``).
+
+    Each change's ``data`` is sent as the JSON text the feed stored (compact, written by
+    the server from a validated state), not decoded and encoded again: that was two
+    thirds of the server's time per page. Only an entry holding a sealed value (a
+    customer's personal data at rest) or a staff entry the ceiling may blank is decoded."""
     with ctx.reader() as session:
         store = session.get(Store, terminal.store_id)
         if store is None:
@@ -42,27 +66,42 @@ def pull(ctx: AppContext, terminal: TerminalPrincipal, after: int, limit: int) -
         head = store.feed_position
         ceiling = ceiling_of(session, terminal)
         device_seq = position.device_seq(session, terminal)
-        # columns, not ORM objects, and changes built without validation: the rows are the
-        # server's own, written from validated states (a page of 1,000 costs a third less)
+        dialect = session.get_bind().dialect
         rows = session.execute(
-            select(*FEED_COLUMNS)
+            select(*RAW_COLUMNS)
             .where(FeedEntry.store_id == terminal.store_id, FeedEntry.position > after)
             .order_by(FeedEntry.position)
             .limit(limit + 1)
         ).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    changes = for_ceiling([
-        Change.model_construct(position=r.position, entity_type=r.entity_type,
-                               entity_id=r.entity_id, version=r.version, deleted=r.deleted,
-                               data=r.data, origin_device_id=r.origin_device_id, op_id=r.op_id)
-        for r in rows
-    ], ceiling)  # no PIN hash of staff above the terminal's ceiling (server/feed/ceiling.py)
     cursor = rows[-1].position if rows else after
     # the rows are read after the store: on PostgreSQL (read committed) a push committing
     # in between shows in them, beyond the head read. The feed holds its cursor at least.
-    return PullResponse(changes=changes, cursor=cursor, has_more=has_more, server_time=utcnow(),
-                        head=max(head, cursor), max_role=ceiling, device_seq=device_seq)
+    envelope = PullResponse(changes=[], cursor=cursor, has_more=has_more, server_time=utcnow(),
+                            head=max(head, cursor), max_role=ceiling,
+                            device_seq=device_seq).model_dump_json().encode()
+    if not envelope.startswith(_EMPTY_CHANGES):
+        raise AssertionError("PullResponse no longer starts with its changes")
+    body = b",".join(_change_json(r, ceiling, dialect) for r in rows)
+    return b'{"changes":[' + body + b"]" + envelope[len(_EMPTY_CHANGES):], cursor
+
+
+def _change_json(row: Sequence[Any], ceiling: str | None, dialect: Dialect) -> bytes:
+    """One change of a page as JSON, its ``data`` the stored text unless it must be opened
+    (a sealed value) or may be blanked (a staff entry: server/feed/ceiling.py)."""
+    pos, entity_type, entity_id, version, deleted, text, origin, op_id = row
+    if text is None:
+        data = b"null"
+    elif entity_type == Entity.STAFF or _SEALED in text:
+        value = FEED_DATA.process_result_value(json.loads(text), dialect)
+        data = json_dumps(data_for_ceiling(entity_type, value, ceiling)).encode()
+    else:
+        data = text.encode()
+    head = orjson.dumps({"position": pos, "entity_type": entity_type, "entity_id": entity_id,
+                         "version": version, "deleted": bool(deleted)})
+    tail = orjson.dumps({"origin_device_id": origin, "op_id": op_id})
+    return head[:-1] + b',"data":' + data + b"," + tail[1:]
 
 
 @contextmanager
