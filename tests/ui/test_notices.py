@@ -96,3 +96,48 @@ def test_a_long_error_keeps_its_remedy_at_1024(desktop, qtbot):
     assert row.label.fontMetrics().lineSpacing() * 2 <= row.label.height() + 2
     assert row.height() == notice_bar.ROW_HEIGHT
     QTest.keyClick(window.register.scan, Qt.Key.Key_Escape)
+
+
+def test_three_notices_leave_the_navigation_whole_at_1024(desktop, qtbot):
+    """Stacked one under another, three notices took 138 px from the navigation at
+    1024x768 and an owner's entries scrolled. The bar is one row: the newest notice and
+    "+2 more", which opens the others over the page; none is lost."""
+    from PySide6.QtWidgets import QScrollArea
+
+    sign_in(desktop, qtbot, "1001", "111111")  # an owner: every entry of the navigation
+    window = desktop.window
+    window.resize(1024, 768 - 32)
+    qtbot.wait(50)
+    nav = window.findChild(QScrollArea, "navScroll")
+    texts = ["Sale GO-000012 complete: change due €6.55", "The receipt printer is low on paper",
+             "The receipt for GO-000012 did not print: no receipt printer is set up for this till"]
+    for level, text in zip(("info", "warning", "error"), texts, strict=True):
+        desktop.ctx.notice.emit(level, text)
+        qtbot.wait(20)
+    QApplication.processEvents()
+    qtbot.wait(50)
+    assert not nav.verticalScrollBar().isVisible() and nav.verticalScrollBar().maximum() == 0
+    bar = window.notice
+    assert bar.height() == notice_bar.ROW_HEIGHT
+    assert window.notice.text.split("\n") == texts[::-1]  # all kept, newest first
+    top = bar.rows[0]
+    assert top.isVisible() and top.full_text == texts[2] and top.more.isVisible()
+    assert top.more.text().startswith("+2 more")
+    assert [r.isVisible() for r in bar.rows[1:]] == [False, False]
+    qtbot.mouseClick(top.more, Qt.MouseButton.LeftButton)  # open the list
+    qtbot.wait(50)
+    assert all(r.isVisible() for r in bar.rows)
+    assert not nav.verticalScrollBar().isVisible() and bar.height() == notice_bar.ROW_HEIGHT
+    listed = bar.rows[1]
+    assert listed.mapTo(window, listed.rect().topLeft()).y() >= bar.mapTo(window, bar.rect().bottomLeft()).y()
+    qtbot.mouseClick(listed.close_button, Qt.MouseButton.LeftButton)  # dismissed from the list
+    qtbot.wait(20)
+    assert window.notice.text.split("\n") == [texts[2], texts[0]]
+    assert bar.rows[1].isVisible() and top.more.text().startswith("Hide")
+    qtbot.mouseClick(top.more, Qt.MouseButton.LeftButton)  # close it
+    qtbot.wait(20)
+    assert not bar.rows[1].isVisible() and top.more.text().startswith("+1 more")
+    qtbot.mouseClick(top.close_button, Qt.MouseButton.LeftButton)  # the newest goes: the other is on top
+    qtbot.wait(20)
+    assert window.notice.text == texts[0] and bar.rows[0].isVisible() and not bar.rows[0].more.isVisible()
+    QTest.keyClick(window.register.scan, Qt.Key.Key_Escape)

@@ -3,9 +3,13 @@
 - A confirmation ("Sale GO-000001 complete") is green with a tick and fades after
   ``FADE_MS["info"]``; a warning is amber with a triangle and fades later; an error
   is red with a cross and stays until someone dismisses it (its ✕).
-- Up to ``MAX_ROWS`` notices show at once, newest on top, so a print error does not
-  hide the "Change due" it followed; the same text again is not shown twice; when
-  full, the oldest confirmation (else the oldest notice) makes room.
+- Up to ``MAX_ROWS`` notices are kept, newest first, so a print error does not hide
+  the "Change due" it followed; the same text again is not shown twice; when full,
+  the oldest confirmation (else the oldest notice) makes room.
+- The bar is one row high whatever it holds: the newest notice, with "+N more" on it
+  when others are kept. That opens the others as a list laid over the page (and
+  closes it again), so three notices never push the navigation into a scroll bar at
+  1024x768 (stacked rows took 138 px from it) and none is lost.
 - ``clear`` drops them all (switching user does, so the next person never sees the
   last one's "Change due").
 - Each row is one fixed height: a notice never makes the window grow. A text too long
@@ -18,7 +22,15 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QFont, QFontMetrics
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 FADE_MS = {"info": 6_000, "warning": 20_000}  # errors: never by themselves
 LOOK = {  # (mark, background, border, text colour)
@@ -61,9 +73,17 @@ class NoticeRow(QWidget):
         self.close_button.setToolTip("Dismiss")
         self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.close_button.clicked.connect(lambda: bar.dismiss(self))
+        self.more = QToolButton()  # shown on the top row only, when others are kept
+        self.more.setObjectName("noticeMore")
+        self.more.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.more.setStyleSheet(f"QToolButton {{ color: {colour}; font-size: 15px; font-weight: 600;"
+                                f" border: 1px solid {border}; border-radius: 6px; padding: 3px 8px; }}")
+        self.more.clicked.connect(bar.toggle_list)
+        self.more.hide()
         self.label.installEventFilter(self)
         layout.addWidget(self.mark)
         layout.addWidget(self.label, 1)
+        layout.addWidget(self.more)
         layout.addWidget(self.close_button)
         self.timer = QTimer(self)
         self.timer.setSingleShot(True)
@@ -118,10 +138,13 @@ class NoticeBar(QWidget):
         super().__init__(parent)
         self.setObjectName("noticeBar")
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+        self.setFixedHeight(ROW_HEIGHT)
         self.rows: list[NoticeRow] = []
+        self.expanded = False  # the older notices' list is open
         self._layout = QVBoxLayout(self)
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
+        self.list: QFrame | None = None  # the older notices, over the page; made when first needed
         self.hide()
 
     def show_message(self, level: str, text: str) -> None:
@@ -131,36 +154,97 @@ class NoticeBar(QWidget):
         if len(self.rows) >= MAX_ROWS:
             infos = [r for r in self.rows if r.level != "error"]
             self._drop((infos or self.rows)[-1])  # the oldest confirmation/warning, else the oldest
-        row = NoticeRow(self, level, text)
-        self.rows.insert(0, row)
-        self._layout.insertWidget(0, row)
-        self.setFixedHeight(ROW_HEIGHT * len(self.rows))
-        self.setProperty("level", level)  # the newest notice's, as the bar's Qt property too
-        self.show()
+        self.rows.insert(0, NoticeRow(self, level, text))
+        self._arrange()
 
     def dismiss(self, row: NoticeRow) -> None:
         self._drop(row)
-        self._fit()
+        self._arrange()
 
     def clear(self) -> None:
         for row in list(self.rows):
             self._drop(row)
-        self._fit()
+        self._arrange()
+
+    def toggle_list(self) -> None:
+        """Open (or close) the list of the notices behind the newest."""
+        self.expanded = not self.expanded and len(self.rows) > 1
+        self._arrange()
+
+    @property
+    def hidden_count(self) -> int:
+        """Notices kept but not in sight (the list is closed)."""
+        return 0 if self.expanded else max(0, len(self.rows) - 1)
 
     def _drop(self, row: NoticeRow) -> None:
         if row in self.rows:
             self.rows.remove(row)
             row.timer.stop()
             row.hide()
-            self._layout.removeWidget(row)
+            row.setParent(None)
             row.deleteLater()
 
-    def _fit(self) -> None:
-        self.setProperty("level", self.rows[0].level if self.rows else "")
-        if self.rows:
-            self.setFixedHeight(ROW_HEIGHT * len(self.rows))
-        else:
+    def _arrange(self) -> None:
+        """The newest notice in the bar, the others in the list (open or not)."""
+        self.setProperty("level", self.rows[0].level if self.rows else "")  # as the bar's Qt property too
+        if len(self.rows) <= 1:
+            self.expanded = False
+        if not self.rows:
             self.hide()
+            self._show_list()
+            return
+        top, rest = self.rows[0], self.rows[1:]
+        for row in rest:  # only the newest stays in the bar
+            self._layout.removeWidget(row)
+        if self._layout.indexOf(top) < 0:
+            if top.parentWidget() is not self:
+                top.setParent(self)
+            self._layout.insertWidget(0, top)
+        top.more.setText("Hide ▴" if self.expanded else f"+{len(rest)} more ▾")
+        top.more.setToolTip("Hide the other notices" if self.expanded else "Show the other notices")
+        top.more.setVisible(bool(rest))
+        top.show()
+        for row in rest:
+            row.more.hide()
+        self._show_list()
+        self.show()
+
+    def _show_list(self) -> None:
+        rest = self.rows[1:]
+        if not (self.expanded and rest and self.parentWidget() is not None):
+            if self.list is not None:
+                self.list.hide()
+            for row in rest:
+                row.hide()
+            return
+        if self.list is None or self.list.parentWidget() is not self.parentWidget():
+            self.list = QFrame(self.parentWidget())
+            self.list.setObjectName("noticeList")
+            QVBoxLayout(self.list).setContentsMargins(0, 0, 0, 0)
+            self.list.layout().setSpacing(0)
+        layout = self.list.layout()
+        for i, row in enumerate(rest):
+            if row.parentWidget() is not self.list or layout.indexOf(row) != i:
+                layout.removeWidget(row)
+                row.setParent(self.list)
+                layout.insertWidget(i, row)
+            row.show()
+        self._place_list()
+        self.list.show()
+        self.list.raise_()
+
+    def _place_list(self) -> None:
+        if self.list is not None and self.list.parentWidget() is self.parentWidget():
+            self.list.setGeometry(self.x(), self.y() + self.height(), self.width(),
+                                  ROW_HEIGHT * (len(self.rows) - 1))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().resizeEvent(event)
+        self._place_list()
+
+    def moveEvent(self, event) -> None:  # noqa: N802 - Qt API
+        super().moveEvent(event)
+        self._place_list()
 
     @property
     def level(self) -> str:
@@ -178,5 +262,5 @@ class NoticeBar(QWidget):
 
     @property
     def text(self) -> str:
-        """Every notice shown now, newest first, one a line ("" when none)."""
+        """Every notice kept now (in the bar or its list), newest first, one a line ("" when none)."""
         return "\n".join(r.full_text for r in self.rows) if self.isVisible() else ""
