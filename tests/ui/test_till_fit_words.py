@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QSize, Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QLabel
 
 from app.domain.permissions import Role
@@ -297,3 +298,47 @@ def test_the_order_detail_headers_read_whole_at_1024(desktop, qtbot, store):
             text = table.horizontalHeaderItem(col).text()
             needed = header.sectionSizeFromContents(col).width()  # with the style sheet's padding
             assert needed <= header.sectionSize(col), (table.objectName(), text, needed, header.sectionSize(col))
+
+
+def _text_room(field) -> int:
+    """The pixels a QLineEdit has for its text (and its placeholder): its contents less
+    its margins and the clear button's place, which is kept even while the button hides."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionFrame, QToolButton
+
+    option = QStyleOptionFrame()
+    field.initStyleOption(option)
+    rect = field.style().subElementRect(QStyle.SubElement.SE_LineEditContents, option, field)
+    margins = field.textMargins()
+    right = rect.right() - margins.right()
+    for button in field.findChildren(QToolButton):  # the clear button
+        right = min(right, button.x() - 1)
+    return right - (rect.left() + margins.left()) - 4  # QLineEdit's own 2 px a side
+
+
+@pytest.mark.parametrize("width", (1024, 1366))
+def test_the_scan_fields_placeholder_reads_whole(desktop, qtbot, store, width):
+    """At 1024 px it read "Scan a barcode, or type a n…". Typing a name (Shift for its
+    capital) still searches, and Esc clears it back to the whole placeholder."""
+    from tests.ui.conftest import barcodes
+
+    window = desktop.window
+    window.resize(width, 768 - TITLE_BAR)
+    qtbot.wait(50)
+    sign_in(desktop, qtbot, "1003", "3333")
+    settle(desktop, qtbot, 80)
+    field = window.register.scan
+    assert field.text() == "" and field.placeholderText()
+    placeholder = field.placeholderText()
+    assert field.fontMetrics().horizontalAdvance(placeholder) <= _text_room(field), \
+        (placeholder, field.fontMetrics().horizontalAdvance(placeholder), _text_room(field))
+    assert "…" not in placeholder  # whole, and not looking cut either
+    name = barcodes(store, 1)[0][1]
+    word = name.split()[0]
+    field.setFocus()
+    type_text(field, word)
+    assert word[0].isupper() and field.text() == word
+    results = window.register.results
+    qtbot.waitUntil(lambda: results.isVisible() and results.count() > 0, timeout=5000)
+    assert any(word in results.item(i).text() for i in range(results.count()))
+    QTest.keyClick(field, Qt.Key.Key_Escape)
+    assert field.text() == "" and field.placeholderText() == placeholder
