@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -36,7 +37,7 @@ from app.domain.operations import Entity
 from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Product, Staff
-from sync import conflicts, state
+from sync import conflicts, page_commit, state
 from sync.apply import apply_changes, apply_deferred, pending_entities
 from sync.apply_context import ApplyContext
 from sync.client import CursorExpired, SyncClient, TransientError
@@ -88,9 +89,11 @@ def apply_page(store: LocalStore, changes: list[Change], expected: int | None = 
                new_cursor: int | None = None, *,
                hook: Callable[[Change], None] | None = None) -> ApplyContext:
     """Apply a feed or snapshot page in one local transaction: a feed page moves the
-    cursor from ``expected`` to ``new_cursor`` with it; a snapshot page (no cursors
-    given) leaves it, the snapshot's cursor is written after its last page."""
-    with store.db.write() as s:
+    cursor from ``expected`` to ``new_cursor`` with it (committed without an fsync of its
+    own: sync/page_commit.py); a snapshot page (no cursors given) leaves it, the
+    snapshot's cursor is written after its last page."""
+    with (page_commit.relaxed(store.db.writer) if new_cursor is not None else nullcontext(),
+          store.db.write() as s):
         if expected is not None and state.cursor(s) != expected:
             raise CursorMoved(f"cursor is {state.cursor(s)}, expected {expected}")
         ctx = ApplyContext(store.device_id, store.cipher, pending_entities(s))
