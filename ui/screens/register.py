@@ -5,7 +5,8 @@ The scan field and its name/SKU search results are the shared product search
 code too, results show prices, inactive products are not offered, and Enter on an
 empty field means pay. This screen acts on what it reports.
 
-Every action has a key shown on its button. Look-ups and the sale itself run
+Every action has a key shown on its button (the totals and the keys are the side
+panel, ui/screens/register_panel.py). Look-ups and the sale itself run
 through ctx.ops off the GUI thread; the sale is committed before the receipt is
 queued, so a printer problem never loses a sale.
 """
@@ -18,10 +19,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
-    QFrame,
-    QGridLayout,
     QHBoxLayout,
-    QLabel,
     QMessageBox,
     QStackedWidget,
     QVBoxLayout,
@@ -46,9 +44,10 @@ from ui.receipts import print_receipt
 from ui.screens import exchange, parked
 from ui.screens.customers import CustomerFinder
 from ui.screens.register_dialogs import DiscountDialog, QuickAddDialog
+from ui.screens.register_panel import ACTIONS, RegisterPanel
 from ui.screens.tender import TenderDialog, sale_done_text
 from ui.widgets.cart_table import QTY, CartModel, amount_columns_fixed, fit_columns
-from ui.widgets.common import EmptyState, action_button, heading, line_table
+from ui.widgets.common import EmptyState, heading, line_table
 from ui.widgets.product_search import ProductSearch, looks_like_barcode
 from ui.widgets.quick_keys import QuickKeys
 
@@ -62,16 +61,6 @@ NAME_PX = 15  # two lines of it fit a row: a long name wraps instead of being cu
 # The last sale's words over the cart, smaller than the role's 22 px: one line at 1366 px,
 # two at 1024 px (it took three lines and 107 px there).
 BANNER_STYLE = "font-size: 16px; padding: 6px 12px;"
-# (name, label, key, button kind)
-ACTIONS = (
-    ("search", "Search", "F2", ""), ("quantity", "Quantity", "F3", ""),
-    ("customer", "Customer", "F4", ""), ("line_discount", "Line discount", "F5", ""),
-    ("order_discount", "Order discount", "F6", ""), ("remove", "Remove line", "F8", "danger"),
-    ("new_sale", "New sale", "F9", ""), ("cancel", "Cancel", "Esc", ""),
-    ("price", "Price", "F7", ""),
-    ("park", "Park sale", "F10", ""),  # parks the sale, or lists the parked ones (ui/screens/parked.py)
-    ("exchange", "Exchange", "F11", ""),  # the cart's items for returned ones (ui/screens/exchange.py)
-)
 
 
 def looks_like_code(text: str) -> bool:
@@ -143,44 +132,11 @@ class RegisterScreen(QWidget):
         return main
 
     def _build_side(self) -> QWidget:
-        side = QFrame()
-        side.setObjectName("sidePanel")
-        layout = QVBoxLayout(side)
-        self.customer_label = heading("", "subtle")
-        layout.addWidget(self.customer_label)
-        totals = QGridLayout()
-        self.totals: dict[str, QLabel] = {}
-        for row, (key, label) in enumerate((("subtotal", "Subtotal"), ("discount", "Discount"),
-                                            ("tax", "Tax"), ("total", "Total"))):
-            role = "totalBig" if key == "total" else "totalLine"
-            totals.addWidget(heading(label, role), row, 0)
-            value = heading("", role)
-            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            totals.addWidget(value, row, 1)
-            self.totals[key] = value
-        layout.addLayout(totals)
-        layout.addStretch(1)
-        grid = QGridLayout()
-        grid.setSpacing(8)
-        self.buttons = {}
-        for i, (name, label, key, kind) in enumerate(ACTIONS):
-            button = action_button(label, key, kind=kind)
-            button.setObjectName(f"register_{name}")
-            button.clicked.connect(self._handler(name))
-            self.buttons[name] = button
-            if name != "exchange":  # two to a row; Exchange shares Pay's row
-                grid.addWidget(button, i // 2, i % 2)
-        self.pay_button = action_button("Pay", "F12 / Enter", kind="primary")
-        self.pay_button.setObjectName("payButton")
-        self.pay_button.setMinimumHeight(70)
-        self.pay_button.clicked.connect(self.pay)
-        # Six rows of keys would not fit a 768-pixel screen: Exchange sits beside Pay.
-        self.buttons["exchange"].setMinimumHeight(70)
-        last = (len(ACTIONS) - 1) // 2  # the row after the other keys' five
-        grid.addWidget(self.buttons["exchange"], last, 0)
-        grid.addWidget(self.pay_button, last, 1)
-        layout.addLayout(grid)
-        return side
+        self.panel = RegisterPanel(self._handler, self.pay)
+        # its parts by their old names: the window, the parked sales and tests reach them here
+        self.customer_label, self.totals = self.panel.customer_label, self.panel.totals
+        self.buttons, self.pay_button = self.panel.buttons, self.panel.pay_button
+        return self.panel
 
     def _bind_keys(self) -> None:
         context = Qt.ShortcutContext.WidgetWithChildrenShortcut
@@ -427,12 +383,8 @@ class RegisterScreen(QWidget):
 
     # -- view -------------------------------------------------------------------
     def _cart_changed(self) -> None:
-        totals = self.model.totals()
-        money = self.ctx.money
-        self.totals["subtotal"].setText(money(totals.subtotal))
-        self.totals["discount"].setText(f"−{money(totals.discount)}" if totals.discount else money(0))
-        self.totals["tax"].setText(money(totals.tax))
-        self.totals["total"].setText(money(totals.total))
+        self.panel.show_cart(self.model.totals(), self.ctx.money, self.customer_details,
+                             can_pay=not self.cart.is_empty)
         self.stack.setCurrentWidget(self.empty if self.cart.is_empty else self.table)
         # the Discount column only when a line has one: the names keep the room at 1024 px
         no_discount = all(li.discount.is_zero for li in self.cart.lines)
@@ -442,10 +394,6 @@ class RegisterScreen(QWidget):
         if self._measure_all:
             self._measure_all = False
             fit_columns(self.table, 0, len(self.cart.lines) - 1, shrink=True)
-        self.pay_button.setEnabled(not self.cart.is_empty)
-        c = self.customer_details
-        self.customer_label.setText(f"Customer: {c.name or ''} {c.phone or ''}".strip() if c else "")
-        self.customer_label.setVisible(c is not None)
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt API
         super().showEvent(event)
