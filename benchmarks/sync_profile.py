@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import json
 import os
 import pstats
 import random
@@ -32,6 +33,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--sort", default="tottime")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--phases", action="store_true",
+                        help="the writer thread's CPU by phase (each function named in "
+                             "PHASES timed with thread_time; nested ones inclusive)")
     args = parser.parse_args(argv)
 
     from server.config import Settings
@@ -67,10 +71,9 @@ def main(argv: list[str] | None = None) -> int:
             def _count(*_a: Any) -> None:
                 statements[0] += 1
 
-            started = time.perf_counter()
-            cpu0, db_cpu0 = time.process_time(), database_cpu()
             applied = 0
-            prof = cProfile.Profile() if args.profile else None
+            # thread CPU, not wall time: the writer waits on fsync and PostgreSQL
+            prof = cProfile.Profile(time.thread_time) if args.profile else None
             # the push is written by the writer thread: its own CPU (the decision and the
             # driver's work in Python, SQLite's too) is measured, and profiled, there
             from server.sync.group_commit import GroupCommit
@@ -88,11 +91,19 @@ def main(argv: list[str] | None = None) -> int:
                         prof.disable()
                     writer_cpu[0] += time.thread_time() - t0
             GroupCommit._apply = _measured  # type: ignore[method-assign,assignment]
+            phases = _time_phases() if args.phases else None
             batch_times = []
-            for i in range(0, len(ops), args.batch):
-                req = PushRequest.model_validate({"operations": ops[i:i + args.batch]})
+            # the request's side as server/sync/fast_push.py runs it: the JSON body
+            # parsed, the push, the response written (HTTP itself left out)
+            bodies = [json.dumps({"operations": ops[i:i + args.batch]}).encode()
+                      for i in range(0, len(ops), args.batch)]
+            started = time.perf_counter()
+            cpu0, db_cpu0 = time.process_time(), database_cpu()
+            for body in bodies:
                 t0 = time.perf_counter()
+                req = PushRequest.model_validate_json(body)
                 resp = asyncio.run(service.push(ctx, principal, req))
+                resp.model_dump_json().encode()
                 batch_times.append(time.perf_counter() - t0)
                 applied += sum(1 for r in resp.results if r.status.value == "applied")
             total = time.perf_counter() - started
@@ -100,10 +111,19 @@ def main(argv: list[str] | None = None) -> int:
             print(f"load average {os.getloadavg()[0]:.2f}; "
                   f"{'PostgreSQL' if args.pg else 'SQLite'}: {len(ops)} ops in batches of "
                   f"{args.batch}: {total:.2f} s, {len(ops) / total:,.0f} ops/s, applied "
-                  f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op; CPU: server {cpu:.2f} s, "
+                  f"{applied}, {statements[0] / len(ops):.1f} SQL statements/op; CPU: server {cpu:.2f} s "
+                  f"({cpu / len(ops) * 1000:.3f} ms/op), "
                   f"PostgreSQL {db_cpu:.2f} s; push writer thread {writer_cpu[0]:.2f} s "
                   f"({writer_cpu[0] / len(ops) * 1000:.3f} ms/op)")
             print("per batch (ms):", " ".join(f"{t * 1000:.0f}" for t in batch_times))
+            if phases is not None:
+                restore, spent = phases
+                restore()
+                print("writer thread CPU by phase (ms/op; indented = inside the one above):")
+                for name, _path in PHASES:
+                    print(f"  {name:<44} {spent[name] / len(ops) * 1000:.3f}")
+                print(f"  {'request side (process - writer thread)':<44} "
+                      f"{(cpu - writer_cpu[0]) / len(ops) * 1000:.3f}")
             if args.pg:
                 _print_scans(ctx.engine)
             ctx.engine.dispose()
@@ -113,6 +133,51 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+#: (label, "module:attribute path") of what --phases times, as the writer calls them
+PHASES = [
+    ("look-ups (bulk_run.load)", "server.sync.bulk:bulk_run.load"),
+    ("per-op decision + buffering", "server.sync.bulk:BulkOrders._order_create"),
+    ("  order_decision.decide", "server.sync.bulk:decide"),
+    ("  _buffer", "server.sync.bulk:BulkOrders._buffer"),
+    ("results (result_of + Batch.store)", "server.sync.chunk:result_of"),
+    ("  Batch.store", "server.sync.chunk:Batch.store"),
+    ("bulk rows (orders .. deliveries)", "server.sync.bulk:insert_rows"),
+    ("analytics rollups (consume_rows)", "server.sync.bulk:consume_rows"),
+    ("levels, counters (execute_rows)", "server.sync.bulk:execute_rows"),
+    ("results, quarantine rows", "server.sync.chunk:insert_rows"),
+    ("feed positions and rows (assign)", "server.feed.writer:FeedWriter.assign"),
+    ("journal seal", "server.journal.chain:seal_connection"),
+]
+
+
+def _time_phases() -> tuple[Any, dict[str, float]]:
+    """Wrap each function of PHASES to add its thread CPU to ``spent``; (undo, spent)."""
+    import importlib
+    spent = {name: 0.0 for name, _ in PHASES}
+    undo = []
+    for name, path in PHASES:
+        module_name, attr = path.split(":")
+        owner: Any = importlib.import_module(module_name)
+        *parents, leaf = attr.split(".")
+        for part in parents:
+            owner = getattr(owner, part)
+        plain = getattr(owner, leaf)
+
+        def timed(*a: Any, _plain: Any = plain, _name: str = name, **kw: Any) -> Any:
+            t0 = time.thread_time()
+            try:
+                return _plain(*a, **kw)
+            finally:
+                spent[_name] += time.thread_time() - t0
+        setattr(owner, leaf, timed)
+        undo.append((owner, leaf, plain))
+
+    def restore() -> None:
+        for owner, leaf, plain in reversed(undo):
+            setattr(owner, leaf, plain)
+    return restore, spent
 
 
 def _print_scans(engine: Any) -> None:

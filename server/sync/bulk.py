@@ -72,11 +72,18 @@ class BulkOrders:
     devices (GroupCommit): each op is decided with its own terminal, and the run's rows
     of every device are written together."""
 
-    def __init__(self, session: Session, webhook_urls: list[str]) -> None:
+    def __init__(self, session: Session, webhook_urls: list[str],
+                 now: datetime | None = None) -> None:
         self.session = session
         self.webhook_urls = list(webhook_urls)
         self.run: Run | None = None
         self.cipher = getattr(session.get_bind().dialect, "tillsync_cipher", None)
+        # when the server received the transaction's ops (received_at, the audit and
+        # event rows' created_at): one moment for all of them, as their stored results'
+        # processed_at, so each column's value is formatted once (server/db/base.py
+        # UTCDateTime remembers its last value), not once per op
+        self.now = now or utcnow()
+        self.now_iso = self.now.isoformat()
 
     def prepared(self, op: Operation) -> bool:
         return self.run is not None and op.op_id in self.run.prepared
@@ -117,7 +124,7 @@ class BulkOrders:
         check_ceiling(self.session, term, actor.name, actor.role)
         decision = decide(op.payload, Envelope(
             op.op_id, op.entity_id, term.org_id, term.store_id, term.terminal_id, actor.id,
-            actor.name, actor.role, utcnow()), run)
+            actor.name, actor.role, self.now), run)
         if isinstance(decision, Refused):
             return Outcome(OpStatus.REJECTED, reason=decision.reason)
         if term.terminal_id is not None and till_limits.may_breach(op.payload):
@@ -171,7 +178,7 @@ class BulkOrders:
         event = {
             "id": eid, "org_id": org_id, "type": event_type, "created_at": now,
             "payload": {"type": event_type, "org_id": org_id, "data": data, "id": eid,
-                        "created_at": now.isoformat()},
+                        "created_at": self.now_iso if now is self.now else now.isoformat()},
             "trace_parent": tracing.traceparent(),  # the group commit's; None when off
         }
         return event, [{

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -28,8 +27,6 @@ from server.db.models import (
     Order,
     OrderLine,
     Payment,
-    Product,
-    Staff,
     StockLevel,
     StockMovement,
     WebhookDelivery,
@@ -51,21 +48,6 @@ TABLES = (ORDERS, LINES, PAYMENTS, MOVEMENTS, AUDIT, EVENTS, DELIVERIES)
 CHUNK_IN = 500  # ids per IN (...) list
 
 
-def _ids(name: str) -> Any:
-    return bindparam(name, expanding=True)
-
-
-_s, _p, _o, _pc, _lv, _l = (Staff.__table__.c, Product.__table__.c, ORDERS.c, PAYMENTS.c,
-                            LEVELS.c, LINES.c)
-# statements built once (building and cache-keying a statement costs more than running it)
-_STAFF_Q = select(_s.id, _s.org_id, _s.name, _s.role, _s.active).where(_s.id.in_(_ids("ids")))
-_PRODUCTS_Q = select(_p.id, _p.org_id, _p.price, _p.active, _p.deleted,
-                     _p.stock_tracked).where(_p.id.in_(_ids("ids")))
-# one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
-# the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
-_LEVELS_Q = (select(_lv.store_id, _lv.product_id, _lv.qty_milli, _lv.counted_at)
-             .where(_lv.store_id == bindparam("store"), _lv.product_id.in_(_ids("ids")))
-             .order_by(_lv.product_id).with_for_update())
 _LEVELS_INS_PG = pg_insert(LEVELS).on_conflict_do_nothing()
 _LEVELS_INS_SQLITE = sqlite_insert(LEVELS).on_conflict_do_nothing()
 
@@ -155,17 +137,17 @@ def load(session: Session, run: Run | None,
                                    if isinstance(p, dict) and isinstance(p.get("id"), str))
             if isinstance(payload.get("reference"), str):
                 refs.append(payload["reference"])
-    pg = conn.dialect.name == "postgresql"
+    sign = "$" if conn.dialect.name == "postgresql" else "?"
+    # (SQLite gives a boolean column as 0/1: bool() makes the rows the ORM's values)
     for ids in _chunks(actor_ids - run.staff.keys()):
-        for sid, org, name, role, active in (
-                fetch_pg(conn, _STAFF_PG.format(marks(1, len(ids))), ids) if pg
-                else conn.execute(_STAFF_Q, {"ids": ids})):
-            run.staff[sid] = StaffRow(sid, org, name, role, active)
+        for sid, org, name, role, active in fetch(
+                conn, _STAFF_PG.format(marks(1, len(ids), sign)), ids):
+            run.staff[sid] = StaffRow(sid, org, name, role, bool(active))
     for ids in _chunks(product_ids - run.products.keys()):
-        for pid, org, price, active, deleted, tracked in (
-                fetch_pg(conn, _PRODUCTS_PG.format(marks(1, len(ids))), ids) if pg
-                else conn.execute(_PRODUCTS_Q, {"ids": ids})):
-            run.products[pid] = ProductRow(org, price, active, deleted, tracked)
+        for pid, org, price, active, deleted, tracked in fetch(
+                conn, _PRODUCTS_PG.format(marks(1, len(ids), sign)), ids):
+            run.products[pid] = ProductRow(org, price, bool(active), bool(deleted),
+                                           bool(tracked))
     _load_existing(conn, run, entity_ids, payment_ids, line_ids, references)
     org_of = {t.store_id: t.org_id for t, _ in runs}
     tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
@@ -246,12 +228,24 @@ def _read_levels(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:
     if conn.dialect.name == "postgresql":
         _read_levels_pg(conn, by_store, run)
         return
+    counted_at_of = None
     for store in sorted(by_store):
         for ids in _chunks(by_store[store]):
-            for r in conn.execute(_LEVELS_Q, {"store": store, "ids": ids}):
-                run.levels[(r.store_id, r.product_id)] = r.qty_milli
-                if r.counted_at is not None:
-                    run.counted[(r.store_id, r.product_id)] = r.counted_at
+            for store_id, pid, qty, counted_at in fetch(
+                    conn, _LEVELS_SQLITE.format(marks(2, len(ids), "?")), [store, *ids]):
+                run.levels[(store_id, pid)] = qty
+                if counted_at is not None:  # SQLite's text, read as the ORM reads it
+                    if counted_at_of is None:
+                        counted_at_of = _LEVELS_COUNTED.type._cached_result_processor(
+                            conn.dialect, None)
+                    run.counted[(store_id, pid)] = counted_at_of(counted_at)
+
+
+# one store at a time: SQLite answers "(store_id, product_id) IN (VALUES ...)" by scanning
+# the whole table, but "store_id = ? AND product_id IN (...)" through the primary key
+_LEVELS_SQLITE = ("SELECT store_id, product_id, qty_milli, counted_at FROM stock_levels "
+                  "WHERE store_id = ?1 AND product_id IN ({}) ORDER BY product_id")
+_LEVELS_COUNTED = LEVELS.c.counted_at
 
 
 def _read_levels_pg(conn: Any, by_store: dict[str, list[str]], run: Run) -> None:

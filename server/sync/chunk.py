@@ -61,14 +61,14 @@ class Batch:
         self.ctx = ctx
         self.session = session
         self.use_bulk = use_bulk
-        self.bulk = BulkOrders(session, ctx.settings.webhook_urls)
+        self.now = utcnow()
+        self.bulk = BulkOrders(session, ctx.settings.webhook_urls, self.now)
         self.feed = FeedWriter.deferred(session, "", "")  # the buffer every chunk appends to
         self.counters: dict[str, int] = {}
         self.known: dict[str, tuple[str, dict[str, Any]]] = {}
         self.processed: list[dict[str, Any]] = []
         self.quarantined: list[dict[str, Any]] = []
         self.lags: list[dict[str, str]] = []
-        self.now = utcnow()
 
     def decide(self, pushes: list[tuple[TerminalPrincipal, list[Operation]]]
                ) -> list[Decided | ApiError]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 
 import anyio
 from sqlalchemy import bindparam, select
@@ -70,12 +71,20 @@ async def _write_chunk(ctx: AppContext, terminal: TerminalPrincipal, ops: list[O
             log.warning("transient database error (attempt %d): %s", attempt + 1, exc)
             await asyncio.sleep(0.05 * (2**attempt))
             continue
-        by_id = {op.op_id: type_name(op) for op in ops}
-        for result in results:
-            ctx.metrics.ops.labels(by_id.get(result.op_id, "unknown"), result.status.value).inc()
+        _count_ops(ctx, ops, results)
         return results, gap, last
     raise ApiError(503, "unavailable", "The database is busy; resend the same operations",
                    headers={"Retry-After": "2"})
+
+
+def _count_ops(ctx: AppContext, ops: list[Operation], results: list[OperationResult]
+               ) -> None:
+    """/metrics: the ops by type and status, one increment per (type, status) pair of
+    the chunk (a ``labels()`` look-up per op cost a few per cent of a push of sales)."""
+    by_id = {op.op_id: type_name(op) for op in ops}
+    counts = Counter((by_id.get(r.op_id, "unknown"), r.status.value) for r in results)
+    for (op_type, status), count in counts.items():
+        ctx.metrics.ops.labels(op_type, status).inc(count)
 
 
 def _counter(ctx: AppContext, terminal: TerminalPrincipal) -> int:
