@@ -128,7 +128,11 @@ async def start_demo(desktop: Desktop, *, products: int = 2000, passphrase: str 
     try:
         await sync.sync_now()
     except Exception as exc:  # noqa: BLE001 - the loop retries; the status bar says offline
-        log.warning("First sync failed: %s", exc)
+        if not sync.stopped:
+            log.warning("First sync failed: %s", exc)
+    if sync.stopped:  # the window closed during the first sync: closing, not a failure
+        log.info("First sync left unfinished: the till is closing")
+        return DemoSession(server)
     desktop.refresh_settings()
     sync.start()
     return DemoSession(server)

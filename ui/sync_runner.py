@@ -80,6 +80,7 @@ class BackgroundSync(QObject):
         self._hung.setSingleShot(True)
         self._hung.timeout.connect(self._round_hung)
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
         ops.changed.connect(self._on_local_change)
 
     # -- running ------------------------------------------------------------------
@@ -87,9 +88,15 @@ class BackgroundSync(QObject):
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    @property
+    def stopped(self) -> bool:
+        """stop() or stop_now() was called: the app is closing (a round cut short by it
+        is no failure, and the loop is not started again)."""
+        return self._stopped
+
     def start(self) -> None:
         """Run the service's loop on the current (qasync) event loop until stop()."""
-        if not self.running:
+        if not self.running and not self._stopped:
             self._task = asyncio.get_event_loop().create_task(self._loop())
 
     async def _loop(self) -> None:
@@ -109,6 +116,7 @@ class BackgroundSync(QObject):
 
     async def stop(self, timeout_s: float = 3.0) -> None:
         """Stop the loop: let a round in flight finish briefly, then cancel it."""
+        self._stopped = True
         self.service.stop()
         task, self._task = self._task, None
         if task is None or task.done():
@@ -122,6 +130,7 @@ class BackgroundSync(QObject):
 
     def stop_now(self) -> None:
         """Stop without waiting (no running loop to wait on)."""
+        self._stopped = True
         self.service.stop()
         if self._task is not None and not self._task.done():
             self._task.cancel()
