@@ -48,7 +48,7 @@ from app.store.models import (
     StockMovement,
 )
 from app.store.rows import driver_cursor
-from sync.apply_context import ApplyContext, as_datetime, is_stale
+from sync.apply_context import ApplyContext, as_datetime, is_stale, stored_time
 from sync.protocol import Change
 
 Hook = Callable[[Change], None]
@@ -115,22 +115,61 @@ def read_rows(s: Session, columns: list[Any], key: Any, values: Iterable[str]) -
     return out
 
 
-def present(s: Session, table: Any, column: str, values: Iterable[str]) -> set[str]:
-    """Which of ``values`` are in ``table.column``: plain ``IN`` queries on the session's
-    driver cursor (a run's look-ups of what is held, thousands of ids a page; compiled by
-    SQLAlchemy they cost about as much as the inserts). Names come from the table."""
-    found: set[str] = set()
-    name, col = table.name, table.c[column].name
+def fetch(s: Session, table: Any, columns: tuple[str, ...], key: str,
+          values: Iterable[str]) -> list[tuple[Any, ...]]:
+    """``columns`` of the rows of ``table`` whose ``key`` is one of ``values``: plain
+    ``IN`` queries on the session's driver cursor (a run's look-ups, thousands of ids a
+    page; compiled by SQLAlchemy they cost about as much as the inserts). The values come
+    as the driver reads them: for text and integer columns only. Names come from the table."""
+    out: list[tuple[Any, ...]] = []
+    names = ", ".join(f'"{table.c[c].name}"' for c in columns)
+    name, col = table.name, table.c[key].name
     cur = driver_cursor(s)
     try:
         it = iter(dict.fromkeys(values))
         while chunk := list(itertools.islice(it, PRESENT_CHUNK)):
             marks = ",".join("?" * len(chunk))
-            found.update(v for (v,) in cur.execute(
-                f'SELECT "{col}" FROM "{name}" WHERE "{col}" IN ({marks})', chunk))  # noqa: S608
+            out.extend(cur.execute(
+                f'SELECT {names} FROM "{name}" WHERE "{col}" IN ({marks})', chunk))  # noqa: S608
     finally:
         cur.close()
-    return found
+    return out
+
+
+def present(s: Session, table: Any, column: str, values: Iterable[str]) -> set[str]:
+    """Which of ``values`` are in ``table.column`` (:func:`fetch`)."""
+    return {v for (v,) in fetch(s, table, (column,), column, values)}
+
+
+class Inserts:
+    """An INSERT of whole rows given as tuples in the table's column order, on the
+    session's driver cursor: what a run writes, built straight from its changes (through
+    dicts and the columns' bind processors, app/store/rows.py, the rows of a 100,000
+    change pull cost about as much Python as SQLite took to insert them). The values
+    must be as the ORM stores them: text, integers, booleans, None, and datetimes as
+    :func:`sync.apply_context.stored_time` gives them. ``columns`` is checked against
+    the table when the module loads (a column added by a migration fails loudly)."""
+
+    def __init__(self, table: Any, columns: tuple[str, ...]) -> None:
+        names = tuple(c.name for c in table.columns)
+        if names != columns:
+            raise RuntimeError(f"{table.name} has the columns {names}, not {columns}")
+        quoted = ", ".join(f'"{n}"' for n in names)
+        marks = ", ".join("?" * len(names))
+        self.sql = f'INSERT INTO "{table.name}" ({quoted}) VALUES ({marks})'  # noqa: S608
+
+    def write(self, s: Session, rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        cur = driver_cursor(s)
+        try:
+            cur.executemany(self.sql, rows)
+        finally:
+            cur.close()
+
+
+PRODUCT_INSERT = Inserts(PRODUCTS, ("id", *PRODUCT_FIELDS))
+BARCODE_INSERT = Inserts(BARCODES, ("code", "product_id"))
 
 
 # ---------------------------------------------------------------- products
@@ -210,20 +249,19 @@ class _Catalog:
 
     def __init__(self, s: Session, run: list[Change]) -> None:
         ids = [c.entity_id for c in run]
+        held = present(s, PRODUCTS, "id", ids)  # the whole rows of those only (new: none)
         self.products = {r.id: r for r in read_rows(s, [PRODUCTS.c.id, *(
-            PRODUCTS.c[f] for f in PRODUCT_FIELDS)], PRODUCTS.c.id, ids)}
+            PRODUCTS.c[f] for f in PRODUCT_FIELDS)], PRODUCTS.c.id, held)} if held else {}
         self.codes_of: dict[str, list[str]] = {}
-        for code, pid in read_rows(s, [BARCODES.c.code, BARCODES.c.product_id],
-                               BARCODES.c.product_id, ids):
+        for code, pid in fetch(s, BARCODES, ("code", "product_id"), "product_id", ids):
             self.codes_of.setdefault(pid, []).append(code)
         skus = [c.data["sku"] for c in run if isinstance(c.data.get("sku"), str)]
-        self.sku_holder = dict(read_rows(s, [PRODUCTS.c.sku, PRODUCTS.c.id], PRODUCTS.c.sku, skus))
+        self.sku_holder = dict(fetch(s, PRODUCTS, ("sku", "id"), "sku", skus))
         wanted = [code for c in run for code in _wanted_codes(c)]
-        self.code_holder = dict(read_rows(s, [BARCODES.c.code, BARCODES.c.product_id],
-                                      BARCODES.c.code, wanted))
+        self.code_holder = dict(fetch(s, BARCODES, ("code", "product_id"), "code", wanted))
         names = [c.data["category"] for c in run if c.data.get("category")]
-        self.categories = {name: cid for cid, name in read_rows(
-            s, [CATEGORIES.c.id, CATEGORIES.c.name], CATEGORIES.c.name, names)}
+        self.categories = {name: cid for cid, name in fetch(
+            s, CATEGORIES, ("id", "name"), "name", names)}
         self.ids = Counter(ids)
         self.skus = Counter(c.data.get("sku") for c in run)
         self.codes = Counter(code for c in run for code in set(_wanted_codes(c)))
@@ -247,12 +285,12 @@ class _ProductBatch:
     def __init__(self, catalog: _Catalog) -> None:
         self.catalog = catalog
         self.new_categories: dict[str, str] = {}
-        self.inserts: list[dict[str, Any]] = []
+        self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[dict[str, Any]] = []  # name or SKU changed (the FTS row too)
         self.updates_same_text: list[dict[str, Any]] = []
         self.prices: list[dict[str, Any]] = []
         self.code_deletes: list[dict[str, Any]] = []
-        self.code_inserts: list[dict[str, Any]] = []
+        self.code_inserts: list[tuple[str, str]] = []
 
     def category(self, name: str | None) -> str | None:
         if not name:
@@ -268,7 +306,8 @@ class _ProductBatch:
         updated_at = row["updated_at"]
         old = self.catalog.products.get(pid)
         if old is None:
-            self.inserts.append({"id": pid, **row})
+            self.inserts.append((pid, *(row[f] for f in PRODUCT_FIELDS[:-1]),
+                                 stored_time(updated_at)))
         else:
             if old.price != row["price"]:
                 self.prices.append({"id": new_id(), "product_id": pid, "old_price": old.price,
@@ -283,7 +322,7 @@ class _ProductBatch:
         wanted = _wanted_codes(c)
         held = self.catalog.codes_of.get(pid, [])
         self.code_deletes.extend({"_code": code, "_pid": pid} for code in held if code not in wanted)
-        self.code_inserts.extend({"code": code, "product_id": pid} for code in wanted
+        self.code_inserts.extend((code, pid) for code in wanted
                                  if self.catalog.code_holder.get(code) is None)
 
     def write(self, page: Page) -> None:
@@ -297,15 +336,18 @@ class _ProductBatch:
             self.catalog.categories.update(self.new_categories)
             self.new_categories = {}
         by_id = update(PRODUCTS).where(PRODUCTS.c.id == bindparam("_id"))
+        if self.inserts or self.code_inserts:
+            page.s.flush()
+            PRODUCT_INSERT.write(page.s, self.inserts)
+            page.s.expunge_all()
         page.write([
-            (insert(PRODUCTS), self.inserts),
             (by_id, self.updates),
             (by_id, self.updates_same_text),
             (insert(PRICES), self.prices),
             (delete(BARCODES).where(BARCODES.c.code == bindparam("_code"),
                                     BARCODES.c.product_id == bindparam("_pid")), self.code_deletes),
-            (insert(BARCODES), self.code_inserts),
         ])
+        BARCODE_INSERT.write(page.s, self.code_inserts)  # after the deletes, as before
         for rows in (self.inserts, self.updates, self.updates_same_text, self.prices,
                      self.code_deletes, self.code_inserts):
             rows.clear()

@@ -12,8 +12,13 @@ import functools
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import DateTime
+from sqlalchemy.dialects import sqlite
+
 from app.store.crypto import PersonalDataCipher
 from sync.protocol import Change
+
+_SQLITE = sqlite.dialect()
 
 
 class ApplyContext:
@@ -40,6 +45,29 @@ def _parse_time(text: str) -> datetime:
     """A sale's order, lines' movements and payment share one time: parsed once."""
     dt = datetime.fromisoformat(text)
     return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+_STORE_TIME = DateTime(timezone=True).dialect_impl(_SQLITE).bind_processor(_SQLITE)
+
+
+def stored_time(value: Any) -> Any:
+    """A time from a change as the till's store (SQLite) keeps it, what the ORM would
+    write for :func:`as_datetime` of it (now when there is none): for rows written as
+    tuples (sync/apply_bulk.py ``Inserts``)."""
+    if value is None:
+        return _store_time(datetime.now(UTC))
+    if isinstance(value, datetime):
+        return _store_time(value)
+    return _stored_text(str(value))
+
+
+def _store_time(value: datetime) -> Any:
+    return _STORE_TIME(value) if _STORE_TIME is not None else value
+
+
+@functools.lru_cache(maxsize=4096)
+def _stored_text(text: str) -> Any:
+    return _store_time(_parse_time(text))
 
 
 def is_stale(local_version: int | None, change: Change) -> bool:

@@ -14,15 +14,14 @@ movement touches only its own row, and the product it names is read, not written
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, bindparam, update
 
 from app.domain import stock_rules
-from app.store.models import Product, StockMovement
-from app.store.rows import insert_rows
-from sync.apply_bulk import MOVEMENTS, Page, present, read_rows
-from sync.apply_context import as_datetime
+from app.store.models import Product
+from sync.apply_bulk import MOVEMENTS, Inserts, Page, fetch, present
+from sync.apply_context import as_datetime, stored_time
 from sync.protocol import Change
 
 PRODUCTS = Product.__table__
@@ -39,6 +38,25 @@ def movement_row(c: Change) -> dict[str, Any]:
             "created_at": as_datetime(d.get("created_at")) or datetime.now(UTC), "synced": True}
 
 
+INSERT = Inserts(LEDGER, ("id", "product_id", "kind", "qty_delta_milli", "reason", "reference",
+                         "order_id", "actor_id", "device_id", "created_at", "synced"))
+
+
+def movement_tuple(c: Change) -> tuple[Any, ...]:
+    """:func:`movement_row` as the tuple ``INSERT`` writes."""
+    d = c.data
+    return (c.entity_id, d["product_id"], d.get("kind") or "adjust", d["qty_delta_milli"],
+            d.get("reason"), d.get("reference"), None, d.get("actor_id"), d.get("device_id"),
+            stored_time(d.get("created_at")), True)
+
+
+class Held(NamedTuple):
+    """A movement this till holds already (what :func:`pulled_action` reads of it)."""
+
+    kind: str
+    qty_delta_milli: int
+
+
 def pulled_action(held: Any, c: Change, device_id: str) -> str:
     """``insert``, ``update`` or ``skip`` for a pulled movement (``held``: the row here)."""
     d = c.data
@@ -51,7 +69,7 @@ def pulled_action(held: Any, c: Change, device_id: str) -> str:
 
 class _Batch:
     def __init__(self) -> None:
-        self.inserts: list[dict[str, Any]] = []
+        self.inserts: list[tuple[Any, ...]] = []
         self.updates: list[dict[str, Any]] = []
 
     def write(self, page: Page) -> None:
@@ -59,7 +77,7 @@ class _Batch:
             return
         page.s.flush()
         if self.inserts:
-            insert_rows(page.s, StockMovement, self.inserts)
+            INSERT.write(page.s, self.inserts)
         if self.updates:
             page.s.execute(update(LEDGER).where(LEDGER.c.id == bindparam("_id"))
                            .values(qty_delta_milli=bindparam("_qty"), synced=True), self.updates)
@@ -72,8 +90,8 @@ def apply_movements(page: Page, run: list[Change]) -> None:
     s, ctx = page.s, page.ctx
     s.flush()
     ids = [c.entity_id for c in run]
-    held = {r.id: r for r in read_rows(s, [MOVEMENTS.c.id, MOVEMENTS.c.kind,
-                                          MOVEMENTS.c.qty_delta_milli], MOVEMENTS.c.id, ids)}
+    held = {mid: Held(kind, qty) for mid, kind, qty in fetch(
+        s, LEDGER, ("id", "kind", "qty_delta_milli"), "id", ids)}
     known = present(s, PRODUCTS, "id", [str(c.data.get("product_id")) for c in run])
     met: set[str] = set()
     batch = _Batch()
@@ -91,6 +109,6 @@ def apply_movements(page: Page, run: list[Change]) -> None:
             ctx.skipped += 1
             continue
         else:
-            batch.inserts.append(movement_row(c))
+            batch.inserts.append(movement_tuple(c))
         ctx.applied += 1
     batch.write(page)

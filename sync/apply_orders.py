@@ -34,9 +34,9 @@ from app.store.models import Installment, Order, OrderLine, Payment, Product
 from app.store.models_aftersale import Approval, Refund, RefundLine
 from app.store.rows import insert_rows, payment_row
 from sync import state
-from sync.apply_bulk import Page
+from sync.apply_bulk import Inserts, Page
 from sync.apply_bulk import present as held_ids
-from sync.apply_context import ApplyContext, as_datetime, is_stale
+from sync.apply_context import ApplyContext, as_datetime, is_stale, stored_time
 from sync.protocol import Change
 
 REFUND_LINE_NS = uuid.UUID("a4f0c7de-2b61-4f1e-9c3a-7d5e8b9f0a12")
@@ -243,38 +243,75 @@ class _Held:
                 or any(self.counts[i] > 1 for i in [c.entity_id, ref, *kids]))
 
 
+ORDER_INSERT = Inserts(Order.__table__, (
+    "id", "reference", "store_id", "device_id", "status", "is_offline", "customer_id", "currency",
+    "tax_inclusive", "order_discount_percent_ppm", "order_discount_amount", "subtotal",
+    "discount", "tax", "total", "paid", "refunded", "flags", "note", "deleted_reason",
+    "created_by", "created_at", "updated_at", "version"))
+LINE_INSERT = Inserts(OrderLine.__table__, (
+    "id", "order_id", "position", "product_id", "sku", "name", "barcode", "unit_price",
+    "qty_milli", "tax_rate_ppm", "discount_percent_ppm", "discount_amount", "gross", "net", "tax",
+    "total", "refunded_qty_milli"))
+PAYMENT_INSERT = Inserts(Payment.__table__, (
+    "id", "order_id", "method", "amount", "tendered", "change", "installment_id", "actor_id",
+    "device_id", "created_at"))
+
+
 class _OrderBatch:
-    """Rows of the new orders met so far, written with one INSERT per table."""
+    """Rows of the new orders met so far, written with one INSERT per table: the rows of
+    :func:`apply_order` (``_order_fields``, ``_line_fields``, ``_payment``: a field the
+    change lacks takes the column's default where those leave it out), as tuples."""
 
     def __init__(self, held: _Held) -> None:
         self.held = held
-        self.rows: dict[Any, list[dict[str, Any]]] = {
-            Order: [], OrderLine: [], Payment: [], Installment: []}
+        self.orders: list[tuple[Any, ...]] = []
+        self.lines: list[tuple[Any, ...]] = []
+        self.payments: list[tuple[Any, ...]] = []
+        self.installments: list[dict[str, Any]] = []
 
-    def add(self, c: Change) -> None:
+    def add(self, c: Change, flags: Any) -> None:
         d, oid = c.data, c.entity_id
-        created_by, device_id = d.get("created_by") or "", d.get("device_id") or ""
-        created_at = as_datetime(d.get("created_at")) or datetime.now(UTC)
-        self.rows[Order].append({"id": oid, "reference": d["reference"], "created_by": created_by,
-                                 "created_at": created_at, "device_id": device_id,
-                                 "customer_id": None, **_order_fields(c)})
-        for pos, li in enumerate(d.get("lines") or []):
-            product = li.get("product_id")
-            self.rows[OrderLine].append({"id": li["id"], "order_id": oid, **_line_fields(
-                li, pos, product if product and product in self.held.products else None)})
-        self.rows[Payment].extend(_payment(pay, oid, created_by, device_id, created_at)
-                                  for pay in d.get("payments") or [])
-        self.rows[Installment].extend(_installment(i, oid) for i in d.get("installments") or [])
+        get = d.get
+        created_by, device_id = get("created_by") or "", get("device_id") or ""
+        created = stored_time(get("created_at"))
+        self.orders.append((
+            oid, d["reference"], get("store_id"), device_id, get("status"), get("is_offline", True),
+            None, get("currency"), get("tax_inclusive"), get("order_discount_percent_ppm", 0),
+            get("order_discount_amount", 0), get("subtotal"), get("discount"), get("tax"),
+            get("total"), get("paid", 0), get("refunded", 0), flags(list(get("flags") or [])),
+            get("note"), get("deleted_reason"), created_by, created,
+            stored_time(get("updated_at")), c.version))
+        known = self.held.products
+        for pos, li in enumerate(get("lines") or []):
+            lg = li.get
+            product = lg("product_id")
+            self.lines.append((
+                li["id"], oid, lg("position", pos), product if product and product in known else None,
+                lg("sku"), lg("name"), lg("barcode"), lg("unit_price"), lg("qty_milli"),
+                lg("tax_rate_ppm"), lg("discount_percent_ppm"), lg("discount_amount"), lg("gross"),
+                lg("net"), lg("tax"), lg("total"), 0))
+        for pay in get("payments") or []:
+            pg = pay.get
+            tendered = pg("tendered")
+            self.payments.append((
+                pay["id"], oid, pay["method"], pay["amount"],
+                pay["amount"] if tendered is None else tendered, pg("change", 0),
+                pg("installment_id"), pg("actor_id") or created_by, pg("device_id") or device_id,
+                stored_time(pg("created_at")) if pg("created_at") else created))
+        self.installments.extend(_installment(i, oid) for i in get("installments") or [])
 
     def write(self, page: Page) -> None:
-        if not self.rows[Order]:
+        if not self.orders:
             return
-        page.s.flush()
-        for model, rows in self.rows.items():
-            if rows:
-                insert_rows(page.s, model, rows)
-            rows.clear()
-        page.s.expunge_all()  # the per-change path must not read a stale object
+        s = page.s
+        s.flush()
+        ORDER_INSERT.write(s, self.orders)
+        LINE_INSERT.write(s, self.lines)
+        PAYMENT_INSERT.write(s, self.payments)
+        if self.installments:
+            insert_rows(s, Installment, self.installments)
+        self.orders, self.lines, self.payments, self.installments = [], [], [], []
+        s.expunge_all()  # the per-change path must not read a stale object
 
 
 def apply_orders(page: Page, run: list[Change]) -> None:
@@ -282,12 +319,14 @@ def apply_orders(page: Page, run: list[Change]) -> None:
     page.s.flush()
     held = _Held(page.s, run)
     batch = _OrderBatch(held)
+    dialect = page.s.get_bind().dialect
+    flags = Order.__table__.c.flags.type.dialect_impl(dialect).bind_processor(dialect)
     for c in run:
         if held.alone(c, page.ctx.pending):
             batch.write(page)
             page.one(c)
             continue
         page.seen(c)
-        batch.add(c)
+        batch.add(c, flags)
         page.ctx.applied += 1
     batch.write(page)
