@@ -4,12 +4,21 @@ the window."""
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from tests.ui.conftest import sign_in
 from ui.widgets import notice_bar
+
+
+def _shot(window, name: str) -> None:
+    if os.environ.get("TILLSYNC_WRITE_SCREENSHOTS"):
+        window.grab().save(str(Path(__file__).resolve().parents[2] / "docs" / "screenshots" / f"looked-at-{name}.png"))
 
 
 def _colour(widget):
@@ -98,15 +107,17 @@ def test_a_long_error_keeps_its_remedy_at_1024(desktop, qtbot):
     QTest.keyClick(window.register.scan, Qt.Key.Key_Escape)
 
 
-def test_three_notices_leave_the_navigation_whole_at_1024(desktop, qtbot):
+@pytest.mark.parametrize("width", (1024, 1366))
+def test_three_notices_leave_the_navigation_whole_at_1024(desktop, qtbot, width):
     """Stacked one under another, three notices took 138 px from the navigation at
     1024x768 and an owner's entries scrolled. The bar is one row: the newest notice and
-    "+2 more", which opens the others over the page; none is lost."""
+    "+2 more", which opens the others over the page; none is lost. TILLSYNC_WRITE_SCREENSHOTS=1
+    writes docs/screenshots/looked-at-notices[-open]-<size>.png."""
     from PySide6.QtWidgets import QScrollArea
 
     sign_in(desktop, qtbot, "1001", "111111")  # an owner: every entry of the navigation
     window = desktop.window
-    window.resize(1024, 768 - 32)
+    window.resize(width, 768 - 32)
     qtbot.wait(50)
     nav = window.findChild(QScrollArea, "navScroll")
     texts = ["Sale GO-000012 complete: change due €6.55", "The receipt printer is low on paper",
@@ -124,9 +135,11 @@ def test_three_notices_leave_the_navigation_whole_at_1024(desktop, qtbot):
     assert top.isVisible() and top.full_text == texts[2] and top.more.isVisible()
     assert top.more.text().startswith("+2 more")
     assert [r.isVisible() for r in bar.rows[1:]] == [False, False]
+    _shot(window, f"notices-{width}x768")
     qtbot.mouseClick(top.more, Qt.MouseButton.LeftButton)  # open the list
     qtbot.wait(50)
     assert all(r.isVisible() for r in bar.rows)
+    _shot(window, f"notices-open-{width}x768")
     assert not nav.verticalScrollBar().isVisible() and bar.height() == notice_bar.ROW_HEIGHT
     listed = bar.rows[1]
     assert listed.mapTo(window, listed.rect().topLeft()).y() >= bar.mapTo(window, bar.rect().bottomLeft()).y()
