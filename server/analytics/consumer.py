@@ -13,14 +13,16 @@ subtracts exactly what the order added before and adds its new share.
 
 from __future__ import annotations
 
-from collections import defaultdict
+import json
+import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+import orjson
+from sqlalchemy import Boolean, Table, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,7 @@ from server.db.analytics import (
     AnalyticsTenders,
     AnalyticsTotals,
 )
+from server.db.base import UTCDateTime
 from server.db.commerce import Order
 
 SLOT_MINUTES = 15
@@ -80,11 +83,34 @@ TABLES: dict[str, Table] = {t.name: t for t in (SALES, PRODUCTS, TENDERS, REFUND
                                                 DELETIONS, TOTALS, HOURLY, *DAILY.values())}
 
 
+def _as_day(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (key[0], day_of(key[1]), *key[2:])
+
+
+def _as_hour(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    return (key[0], hour_of(key[1]), key[4])
+
+
+#: rollups that are sums of another's rows: (the source, a source key's row key here,
+#: how many of its summed values). A transaction's deltas of these are folded from its
+#: source deltas when written: a row per distinct key, not an addition per order.
+#: (The derived rollup's summed columns are the first of its source's.)
+DERIVED: dict[str, tuple[str, Callable[[tuple[Any, ...]], tuple[Any, ...]], int]] = {
+    name: (source, key_of, len(SHAPES[name][1])) for name, source, key_of in (
+        *((twin, source, _as_day) for source, twin in DAILY_TWINS.items()),
+        ("analytics_hourly", "analytics_sales", _as_hour),
+        ("analytics_totals", "analytics_sales", lambda key: (key[0], key[4])))}
+assert all(SHAPES[source][1][:width] == SHAPES[name][1]
+           for name, (source, _, width) in DERIVED.items())
+
+
+@lru_cache(maxsize=4096)
 def hour_of(slot: datetime) -> datetime:
     """The UTC hour a quarter-hour slot falls in."""
     return slot.replace(minute=0, second=0, microsecond=0)
 
 
+@lru_cache(maxsize=4096)
 def day_of(slot: datetime) -> datetime:
     """The UTC midnight a quarter-hour slot falls after (the daily twins' ``slot``)."""
     return slot.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -95,10 +121,32 @@ def slot_of(value: datetime | str | None) -> datetime:
     if value is None:
         value = datetime.now(UTC)
     if isinstance(value, str):
+        if value.endswith(_UTC_SUFFIXES) and value[13:14] == ":" and value[14:16].isdigit():
+            return _utc_slot(value[:13], int(value[14:16]))  # most: once per quarter-hour
         value = datetime.fromisoformat(value)
-    value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    elif value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     return value.replace(minute=value.minute - value.minute % SLOT_MINUTES, second=0,
                          microsecond=0)
+
+
+_UTC_SUFFIXES = ("+00:00", "Z")
+
+
+@lru_cache(maxsize=4096)
+def _utc_slot(hour: str, minute: int) -> datetime:
+    """The quarter-hour of a UTC ISO text by its hour (``2026-12-04T10``) and minute."""
+    if minute > 59:
+        raise ValueError(f"minute {minute} in {hour!r}")
+    return datetime.fromisoformat(f"{hour}:00+00:00").replace(
+        minute=minute - minute % SLOT_MINUTES)
+
+
+@lru_cache(maxsize=4096)
+def _iso(slot: datetime) -> str:
+    return slot.isoformat()
 
 
 def order_type(device_id: str | None) -> str:
@@ -114,37 +162,36 @@ def product_key(product_id: str | None, name: str) -> str:
 
 def facts_of(state: dict[str, Any]) -> dict[str, Any]:
     """What of an order's state the rollups count (JSON, kept in analytics_orders)."""
-    installments = state.get("installments") or []
+    installments = state.get("installments")
+    device = state.get("device_id")
     return {
-        "store": state["store_id"], "slot": slot_of(state.get("created_at")).isoformat(),
-        "terminal": state.get("device_id") or "", "staff": state.get("created_by") or "",
-        "type": order_type(state.get("device_id")),
-        "deleted": state.get("status") == OrderStatus.DELETED.value,
+        "store": state["store_id"], "slot": _iso(slot_of(state.get("created_at"))),
+        "terminal": device or "", "staff": state.get("created_by") or "",
+        "type": OFFLINE if device else ONLINE,
+        "deleted": state.get("status") == _DELETED,
         "reason": (state.get("deleted_reason") or "")[:REASON_LENGTH],
         "total": int(state["total"]), "tax": int(state["tax"]),
         "plan": sum(int(i.get("amount", 0)) for i in installments) if installments else 0,
-        "lines": [[product_key(li.get("product_id"), li["name"]), li["name"][:300],
-                   int(li["qty_milli"]), int(li["total"])] for li in state.get("lines") or []],
+        "lines": [[li.get("product_id") or f"~{li['name']}"[:310], li["name"][:300],
+                   int(li["qty_milli"]), int(li["total"])] for li in state.get("lines") or ()],
     }
 
 
+_DELETED = OrderStatus.DELETED.value
+_slot = lru_cache(maxsize=4096)(datetime.fromisoformat)  # facts' slot, back
 Share = tuple[str, tuple[Any, ...], tuple[int, ...], tuple[Any, ...]]
 
 
 def shares(facts: dict[str, Any]) -> list[Share]:
-    """(table, key, summed values, latest values) one order adds to the rollups."""
-    base = (facts["store"], datetime.fromisoformat(facts["slot"]), facts["terminal"],
+    """(table, key, summed values, latest values) one order adds to the rollups (and,
+    through the sales share, to the ``DERIVED`` ones: hourly, daily, totals)."""
+    base = (facts["store"], _slot(facts["slot"]), facts["terminal"],
             facts["staff"], facts["type"])
     if facts["deleted"]:
         return [("analytics_deletions", (*base, facts["reason"]), (1, facts["total"]), ())]
     plan = facts["plan"]
-    sums = (1, facts["total"], facts["tax"], 1 if plan else 0, plan)
-    hour = hour_of(base[1])
     out: list[Share] = [
-        ("analytics_sales", base, sums, ()),
-        ("analytics_hourly", (facts["store"], hour, facts["type"]), sums, ()),
-        ("analytics_totals", (facts["store"], facts["type"]), (1, facts["total"]), ()),
-    ]
+        ("analytics_sales", base, (1, facts["total"], facts["tax"], 1 if plan else 0, plan), ())]
     out += [("analytics_products", (*base, key), (qty, revenue), (name,))
             for key, name, qty, revenue in facts["lines"]]
     return out
@@ -152,24 +199,30 @@ def shares(facts: dict[str, Any]) -> list[Share]:
 
 @dataclass
 class Rollup:
-    """Deltas of one transaction, written by :meth:`write` with one upsert per table."""
+    """Deltas of one transaction, written by :meth:`write` with one statement per table.
 
-    deltas: dict[str, dict[tuple[Any, ...], list[int]]] = field(
-        default_factory=lambda: defaultdict(dict))
+    ``fresh``: an ``offline_order.created`` names an order inserted in this very
+    transaction (the bulk writer's), so its analytics_orders row is a plain insert."""
+
+    deltas: dict[str, dict[tuple[Any, ...], tuple[int, ...]]] = field(
+        default_factory=lambda: {name: {} for name in TABLES})
     latest: dict[tuple[str, tuple[Any, ...]], tuple[Any, ...]] = field(default_factory=dict)
     orders: dict[str, dict[str, Any]] = field(default_factory=dict)  # analytics_orders rows
     loaded: set[str] = field(default_factory=set)
+    fresh: bool = False
 
     def add(self, share: Share, sign: int = 1) -> None:
         table, key, values, latest = share
-        twin = DAILY_TWINS.get(table)
-        if twin is not None:  # the same share in the UTC day's row (key: store, slot, ...)
-            self.add((twin, (key[0], day_of(key[1]), *key[2:]), values, latest), sign)
-        row = self.deltas[table].setdefault(key, [0] * len(values))
-        for i, v in enumerate(values):
-            row[i] += sign * v
-        if latest and sign > 0:
-            self.latest[(table, key)] = latest
+        if sign != 1:
+            values = tuple(sign * v for v in values)
+        rows = self.deltas[table]
+        row = rows.get(key)
+        rows[key] = values if row is None else tuple(map(operator.add, row, values))
+        if latest:  # a name: the share added's, else (only subtracted) the one it had
+            if sign > 0:
+                self.latest[(table, key)] = latest
+            else:
+                self.latest.setdefault((table, key), latest)
 
     def feed(self, conn: Connection, org_id: str, event_type: str, data: dict[str, Any]) -> None:
         if event_type in ORDER_EVENTS:
@@ -202,17 +255,19 @@ class Rollup:
         facts = facts_of(state)
         if row is None:
             row = _blank(order_id, org_id, facts["store"], facts["type"], facts["terminal"])
+            row["created"] = created and self.fresh  # inserted by this transaction
             self.orders[order_id] = row
         if row["facts"]:
             for share in shares(row["facts"]):
                 self.add(share, -1)
         for share in shares(facts):
             self.add(share)
-        ids = [p["id"] for p in state.get("payments") or []]
+        installments = state.get("installments")
         row.update(facts=facts, total=facts["total"], paid=int(state.get("paid", 0)),
-                   refunded=int(state.get("refunded", 0)), payment_ids=ids,
+                   refunded=int(state.get("refunded", 0)),
+                   payment_ids=[p["id"] for p in state.get("payments") or ()],
                    installments=[{"due_date": i["due_date"], "amount": int(i["amount"])}
-                                 for i in state.get("installments") or []],
+                                 for i in installments] if installments else [],
                    store_id=facts["store"], order_type=facts["type"],
                    terminal_id=facts["terminal"], dirty=True)
 
@@ -241,77 +296,170 @@ class Rollup:
                   (1, int(r["amount"])), ()))
 
     def write(self, conn: Connection) -> None:
-        """Every delta (rows in key order, so two writers lock them in one order)."""
+        """Every delta: per table one upsert of all its rows (in key order, so two
+        writers lock them in one order); analytics_orders rows of orders this
+        transaction created are inserted, the others upserted."""
+        for name, (source, key_of, width) in DERIVED.items():
+            derived = self.deltas[name]
+            for key, values in self.deltas[source].items():
+                here, part = key_of(key), values[:width]
+                known = derived.get(here)
+                derived[here] = part if known is None else tuple(map(operator.add, known, part))
         for name, rows in self.deltas.items():
+            if not rows:
+                continue
             keys, sums, latest = SHAPES[name]
-            params = [dict(zip(keys, key, strict=True)) | dict(zip(sums, values, strict=True))
-                      | dict(zip(latest, self.latest.get((name, key), ("",) * len(latest)),
-                                 strict=True))
-                      for key, values in sorted(rows.items(), key=lambda kv: _sortable(kv[0]))
-                      if any(values)]
+            items = _in_key_order(rows)
+            if latest:
+                names, blank = self.latest, ("",) * len(latest)
+                params = [(*key, *values, *names.get((name, key), blank))
+                          for key, values in items if any(values)]
+            else:
+                params = [(*key, *values) for key, values in items if any(values)]
             if params:
-                _upsert_add(conn, TABLES[name], keys, sums, latest, params)
-        dirty = [_order_params(row) for _, row in sorted(self.orders.items())
-                 if row.get("dirty")]
-        if dirty:
-            _upsert_replace(conn, ORDERS, ("order_id",), dirty)
-        self.deltas.clear()
+                _upsert(conn, TABLES[name], keys, sums + latest, params, summed=len(sums))
+            rows.clear()
         self.latest.clear()
-        for row in self.orders.values():
-            row["dirty"] = False
+        inserted: list[tuple[Any, ...]] = []
+        replaced: list[tuple[Any, ...]] = []
+        for order_id in sorted(self.orders):
+            row = self.orders[order_id]
+            if row.get("dirty"):
+                (inserted if row.get("created") else replaced).append(_order_params(row))
+                row["dirty"] = row["created"] = False
+        if inserted:  # orders this transaction created: nothing of theirs to replace
+            _upsert(conn, ORDERS, ("order_id",), _ORDER_VALUES, inserted, 0, conflict=False)
+        if replaced:
+            _upsert(conn, ORDERS, ("order_id",), _ORDER_VALUES, replaced, 0)
 
 
-def _sortable(key: tuple[Any, ...]) -> tuple[str, ...]:
-    return tuple(str(k) for k in key)
+def _in_key_order(rows: dict[tuple[Any, ...], tuple[int, ...]]
+                  ) -> list[tuple[tuple[Any, ...], tuple[int, ...]]]:
+    try:  # keys of one table hold the same types in each place (str, datetime, bool)
+        return sorted(rows.items())
+    except TypeError:  # (a None where a str was expected, say): any fixed order will do
+        return sorted(rows.items(), key=lambda kv: tuple(str(k) for k in kv[0]))
 
 
 def _blank(order_id: str, org_id: str, store_id: str, kind: str, terminal: str
            ) -> dict[str, Any]:
     return {"order_id": order_id, "org_id": org_id, "store_id": store_id, "order_type": kind,
             "terminal_id": terminal, "facts": {}, "total": 0, "paid": 0, "refunded": 0,
-            "payment_ids": [], "installments": [], "plan_open": False, "new": True}
+            "payment_ids": [], "installments": [], "plan_open": False, "new": True,
+            "created": False}
 
 
-def _order_params(row: dict[str, Any]) -> dict[str, Any]:
+def _order_params(row: dict[str, Any]) -> tuple[Any, ...]:
+    """An analytics_orders row's values: order_id, then ``_ORDER_VALUES``."""
     facts = row["facts"]
     open_ = bool(row["installments"]) and bool(facts) and not facts["deleted"] \
         and row["total"] - (row["paid"] - row["refunded"]) > 0
-    return {c.name: row[c.name] for c in ORDERS.columns if c.name != "plan_open"} \
-        | {"plan_open": open_}
+    return (row["order_id"], row["org_id"], row["store_id"], row["order_type"],
+            row["terminal_id"], facts, row["total"], row["paid"], row["refunded"],
+            row["payment_ids"], row["installments"], open_)
 
 
-def _insert(conn: Connection, table: Table) -> Any:
-    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
+_ORDER_VALUES = ("org_id", "store_id", "order_type", "terminal_id", "facts", "total", "paid",
+                 "refunded", "payment_ids", "installments", "plan_open")
+assert {"order_id", *_ORDER_VALUES} == {c.name for c in ORDERS.columns}
 
 
-#: the upserts, built once per (dialect, table): building one and its cache key on every
-#: push cost 3-7 % of the push writer's CPU (measured by the push helper, issue 17)
-_upserts: dict[tuple[str, str], Any] = {}
+@dataclass(frozen=True)
+class _Upsert:
+    """``INSERT ... ON CONFLICT (keys) DO UPDATE`` (or a plain INSERT) as the driver
+    takes it.
+
+    SQLite: an executemany of the rows, each value through the bind processor SQLAlchemy
+    would apply (a slot's or a flag's once per distinct value: a push's rows share a
+    handful of slots). PostgreSQL: the rows as one JSON document, ``INSERT ... SELECT
+    ... FROM json_populate_recordset(NULL::table, %s)``, one execution for all of them:
+    an executemany costs psycopg and the database an execution per row, and arrays per
+    column are dumped by psycopg in Python, value by value. (Keys are unique within a
+    statement, as ON CONFLICT DO UPDATE requires: they are the keys of a dict.)"""
+
+    sql: str
+    columns: tuple[str, ...]
+    processors: tuple[tuple[int, Callable[[Any], Any], bool], ...]  # position, processor,
+    #                                                                 hashable values
+    document: bool = False  # PostgreSQL: the rows as one JSON parameter
+
+    def params(self, rows: list[tuple[Any, ...]]) -> Any:
+        if self.document:
+            columns = self.columns
+            return (_json([dict(zip(columns, row, strict=True)) for row in rows]),)
+        if not self.processors:
+            return rows
+        memo: list[dict[Any, Any]] = [{} for _ in self.processors]
+        out = []
+        for row in rows:
+            values = list(row)
+            for (i, process, hashable), seen in zip(self.processors, memo, strict=True):
+                v = values[i]
+                if not hashable:
+                    values[i] = process(v)
+                elif v in seen:
+                    values[i] = seen[v]
+                else:
+                    values[i] = seen[v] = process(v)
+            out.append(tuple(values))
+        return out
 
 
-def _upsert_add(conn: Connection, table: Table, keys: tuple[str, ...], sums: tuple[str, ...],
-                latest: tuple[str, ...], params: list[dict[str, Any]]) -> None:
-    cache_key = (conn.dialect.name, table.name)
-    upsert = _upserts.get(cache_key)
-    if upsert is None:
-        stmt = _insert(conn, table)
-        changes = {s: table.c[s] + stmt.excluded[s] for s in sums}
-        changes |= {c: stmt.excluded[c] for c in latest}
-        upsert = _upserts[cache_key] = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_=changes)
-    conn.execute(upsert, params)
+def _json(value: Any) -> str:
+    try:  # datetimes as RFC 3339 text, which timestamptz reads
+        return orjson.dumps(value).decode()
+    except TypeError:  # (an integer beyond 64 bits: the database refuses it, as before)
+        return json.dumps(value, default=lambda v: v.isoformat())
 
 
-def _upsert_replace(conn: Connection, table: Table, keys: tuple[str, ...],
-                    params: list[dict[str, Any]]) -> None:
-    cache_key = (conn.dialect.name, table.name)
-    upsert = _upserts.get(cache_key)
-    if upsert is None:
-        stmt = _insert(conn, table)
-        changes = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
-        upsert = _upserts[cache_key] = stmt.on_conflict_do_update(
-            index_elements=list(keys), set_=changes)
-    conn.execute(upsert, params)
+#: built once per (dialect, table): building a statement (and SQLAlchemy its cache key)
+#: on every push cost 3-7 % of the push writer's CPU, and binding a row's parameters
+#: through SQLAlchemy ~10 µs a row (benchmarks/notes/push.md, "rollups"). Kept per
+#: dialect object, as server/db/bulk_insert.py keeps its plans (processors are made for one).
+_upserts: dict[tuple[Any, str, bool], _Upsert] = {}
+
+
+def _statement(conn: Connection, table: Table, keys: tuple[str, ...],
+               values: tuple[str, ...], summed: int, conflict: bool) -> _Upsert:
+    """Summed columns (the first ``summed`` of ``values``) add the row's value to the
+    stored one; the others are replaced by it (``conflict``: else a plain INSERT)."""
+    dialect = conn.dialect
+    cached = _upserts.get((dialect, table.name, conflict))
+    if cached is not None:
+        return cached
+    quote = dialect.identifier_preparer.quote
+    name = quote(table.name)
+    columns = (*keys, *values)
+    listed = ", ".join(quote(c) for c in columns)
+    document = dialect.name == "postgresql"
+    if document:
+        rows = f"SELECT {listed} FROM json_populate_recordset(NULL::{name}, %s::json)"
+    else:
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        rows = f"VALUES ({', '.join([mark] * len(columns))})"
+    sql = f"INSERT INTO {name} ({listed}) {rows}"
+    if conflict:
+        changes = [f"{quote(c)} = {name}.{quote(c)} + excluded.{quote(c)}"
+                   for c in values[:summed]]
+        changes += [f"{quote(c)} = excluded.{quote(c)}" for c in values[summed:]]
+        sql += (f" ON CONFLICT ({', '.join(quote(k) for k in keys)}) DO UPDATE SET "
+                + ", ".join(changes))
+    processors = []
+    for i, c in enumerate(columns):
+        column_type = table.c[c].type
+        process = column_type._cached_bind_processor(dialect)
+        if process is not None:  # a slot or a flag (memoized), JSON (not)
+            hashable = isinstance(column_type, UTCDateTime | Boolean)
+            processors.append((i, process, hashable))
+    cached = _upserts[(dialect, table.name, conflict)] = _Upsert(
+        sql, columns, tuple(processors), document)
+    return cached
+
+
+def _upsert(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple[str, ...],
+            rows: list[tuple[Any, ...]], summed: int, conflict: bool = True) -> None:
+    upsert = _statement(conn, table, keys, values, summed, conflict)
+    conn.exec_driver_sql(upsert.sql, upsert.params(rows))
 
 
 def consume(session: Session, org_id: str, event_type: str, data: dict[str, Any]) -> None:
@@ -326,8 +474,9 @@ def consume(session: Session, org_id: str, event_type: str, data: dict[str, Any]
 
 
 def consume_rows(conn: Connection, events: list[dict[str, Any]]) -> None:
-    """The events rows of a bulk run (as ``server.sync.bulk`` writes them), counted at once."""
-    rollup = Rollup()
+    """The events rows of a bulk run (as ``server.sync.bulk`` writes them), counted at
+    once: their orders were inserted by this transaction."""
+    rollup = Rollup(fresh=True)
     for event in events:
         rollup.feed(conn, event["org_id"], event["type"], event["payload"]["data"])
     rollup.write(conn)

@@ -1,0 +1,197 @@
+"""Analytics rollups of whole pushes (issue 17): the consumer folds a push's orders into
+one delta per rollup row, derives the hourly, daily and total rows from the quarter-hour
+ones, and writes each table with one statement (PostgreSQL: the rows as one JSON
+document). Every rollup row must still equal a plain recomputation from the orders,
+lines and payments tables, on SQLite and PostgreSQL, after a first push (rows inserted),
+a second (rows added to) and a deletion (rows subtracted from)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from server.analytics import rebuild
+from server.analytics.consumer import (
+    ORDERS,
+    PRODUCTS,
+    SALES,
+    TENDERS,
+    TOTALS,
+    slot_of,
+)
+from server.db.models import Order, OrderLine, Payment
+from tests.server.support import Tenant, line
+from tests.server.test_analytics import _offline_order, _plan_op
+from tests.server.test_analytics_hourly import assert_twins_hold
+
+DAY = date(2026, 3, 29)
+TEA = "0190a000-0000-7000-8000-0000000000aa"
+PRODUCTS_SOLD = [TEA, None, "0190a000-0000-7000-8000-0000000000bb"]
+
+
+def _table(session: Any, table: Any, store_id: str) -> dict[tuple[Any, ...], list[Any]]:
+    """A rollup's rows (non-zero), key -> values (a product's name last)."""
+    keys = [c for c in table.primary_key.columns]
+    rest = [c for c in table.columns if c not in keys]
+    out = {}
+    for row in session.execute(select(*keys, *rest).where(table.c.store_id == store_id)):
+        values = [v if isinstance(v, str) else int(v) for v in row[len(keys):]]
+        if any(v for v in values if not isinstance(v, str)):
+            out[tuple(row[:len(keys)])] = values
+    return out
+
+
+def _recomputed(session: Any, store_id: str) -> dict[str, dict[tuple[Any, ...], list[Any]]]:
+    """The quarter-hour sales, products and tenders and the totals, from the orders."""
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.store_id == store_id))}
+    sales: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0] * 5)
+    products: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, ""])
+    tenders: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0])
+    totals: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0])
+    base = {}
+    for o in orders.values():
+        kind = "offline" if o.device_id else "online"
+        base[o.id] = (store_id, slot_of(o.created_at), o.device_id or "", o.created_by or "",
+                      kind)
+        if o.status == "deleted":
+            continue
+        plan = sum(int(i["amount"]) for i in o.installments or [])
+        for i, v in enumerate((1, o.total, o.tax, 1 if plan else 0, plan)):
+            sales[base[o.id]][i] += v
+        totals[(store_id, kind)][0] += 1
+        totals[(store_id, kind)][1] += o.total
+    for li in session.scalars(select(OrderLine).where(OrderLine.order_id.in_(list(orders)))):
+        if orders[li.order_id].status == "deleted":
+            continue
+        acc = products[(*base[li.order_id], li.product_id or f"~{li.name}")]
+        acc[0] += li.qty_milli
+        acc[1] += li.total
+        acc[2] = li.name
+    for p in session.scalars(select(Payment).where(Payment.order_id.in_(list(orders)))):
+        o = orders[p.order_id]
+        acc = tenders[(store_id, slot_of(p.created_at), base[o.id][4], p.method,
+                       bool(o.installments))]
+        acc[0] += 1
+        acc[1] += p.amount
+    return {"sales": dict(sales), "products": {k: [v[2], v[0], v[1]] for k, v in products.items()},
+            "tenders": dict(tenders), "totals": dict(totals)}
+
+
+def _assert_rollups_hold(tenant: Tenant) -> None:
+    with tenant.server.ctx.reader() as session:
+        want = _recomputed(session, tenant.store_id)
+        got = {name: _table(session, table, tenant.store_id) for name, table in
+               (("sales", SALES), ("products", PRODUCTS), ("tenders", TENDERS),
+                ("totals", TOTALS))}
+        # tenders by what the dashboards read: a push's payment events carry no terminal
+        # or staff (their rows have ''), while the rebuild takes them from the payments
+        tenders: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0])
+        for (store, slot, _terminal, _staff, kind, method, on_plan), values in \
+                got["tenders"].items():
+            for i, v in enumerate(values):
+                tenders[(store, slot, kind, method, on_plan)][i] += v
+        got["tenders"] = dict(tenders)
+        for name in want:
+            assert got[name] == want[name], name
+        assert_twins_hold(session, [tenant.store_id])
+
+
+def _sales(tenant: Tenant, first: datetime, count: int) -> list[dict[str, Any]]:
+    """Sales two at a time in each quarter-hour (one folded into the other's rows),
+    over a UTC midnight, each product on several, some unpaid, some on a plan."""
+    cashier = tenant.staff[Role.CASHIER]
+    ops = []
+    for n in range(count):
+        at = (first + timedelta(minutes=7 * n)).isoformat()
+        product = PRODUCTS_SOLD[n % 3]
+        if n % 9 == 4:
+            ops.append(_plan_op(tenant.term, cashier,
+                                {"price": 900 + n, "product": product, "qty": 1000}, at))
+        else:
+            ops.append(_offline_order(tenant.term, cashier, 100 + n, at,
+                                      None if n % 5 == 3 else ("cash", "card")[n % 2],
+                                      product, (1000, 1500)[n % 2]))
+    return ops
+
+
+def test_pushes_of_many_sales_keep_every_rollup_row_exact(tenant: Tenant) -> None:
+    start = datetime(DAY.year, DAY.month, DAY.day, 22, 50, tzinfo=UTC)
+    first = _sales(tenant, start, 30)
+    assert {r["status"] for r in tenant.term.push(first)["results"]} == {"applied"}
+    _assert_rollups_hold(tenant)  # rows inserted
+
+    second = _sales(tenant, start + timedelta(minutes=3), 20)  # the same quarter-hours
+    assert {r["status"] for r in tenant.term.push(second)["results"]} == {"applied"}
+    _assert_rollups_hold(tenant)  # rows added to
+
+    owner = tenant.login(Role.OWNER)
+    unpaid = [op["entity_id"] for op in first + second
+              if not op["payload"]["payments"] and not op["payload"].get("installments")]
+    with tenant.server.client() as c:
+        for order_id in unpaid[:2]:
+            r = c.request("DELETE", f"/offline-orders/{order_id}", headers=owner,
+                          json={"reason": "mistake"})
+            assert r.status_code == 200, r.text
+    _assert_rollups_hold(tenant)  # rows subtracted from
+    with tenant.server.ctx.reader() as session:
+        facts = session.execute(select(ORDERS.c.order_id, ORDERS.c.facts)
+                                .where(ORDERS.c.store_id == tenant.store_id)).all()
+    assert len(facts) == len(first) + len(second)
+    assert sum(f["deleted"] for _id, f in facts) == 2 and all(f["lines"] for _id, f in facts)
+
+    with tenant.server.ctx.writer.begin() as session:  # the rebuild gives the same rows
+        rebuild.rebuild(session, tenant.org_id)
+    _assert_rollups_hold(tenant)
+
+
+def test_a_deleted_sale_leaves_the_product_name_it_shared(tenant: Tenant) -> None:
+    """Two sales of Tea in one quarter-hour, one deleted: the row left names Tea (it was
+    written with an empty name, the deletion adding no name of its own)."""
+    cashier, owner = tenant.staff[Role.CASHIER], tenant.login(Role.OWNER)
+    at = datetime(DAY.year, DAY.month, DAY.day, 10, 1, tzinfo=UTC)
+    ops = []
+    for n, pay in enumerate(("cash", None)):
+        op = _offline_order(tenant.term, cashier, 300, (at + timedelta(minutes=n)).isoformat(),
+                            pay, TEA)
+        op["payload"]["lines"][0]["name"] = "Tea"
+        ops.append(op)
+    assert {r["status"] for r in tenant.term.push(ops)["results"]} == {"applied"}
+    with tenant.server.client() as c:
+        r = c.request("DELETE", f"/offline-orders/{ops[1]['entity_id']}", headers=owner,
+                      json={"reason": "mistake"})
+        assert r.status_code == 200, r.text
+    with tenant.server.ctx.reader() as session:
+        rows = _table(session, PRODUCTS, tenant.store_id)
+    assert [(key[5], values) for key, values in rows.items()] == [
+        (TEA, ["Tea", 1000, ops[0]["payload"]["lines"][0]["total"]])]
+
+
+def test_an_order_created_through_rest_and_paid_later(tenant: Tenant) -> None:
+    """The back office's path (one event at a time, rows upserted): an order, a payment
+    taken later, a second order in the same quarter-hour."""
+    owner = tenant.login(Role.OWNER)
+    at = datetime.now(UTC).isoformat()
+    with tenant.server.client() as c:
+        ids = []
+        for price in (500, 700):
+            li = line(TEA, price, 1000)
+            oid = new_id()
+            r = c.post("/offline-orders", headers=owner, json={
+                "id": oid, "store_id": tenant.store_id, "currency": "EUR",
+                "tax_inclusive": True, "lines": [li], "subtotal": li["total"], "discount": 0,
+                "tax": li["tax"], "total": li["total"], "created_at": at})
+            assert r.status_code == 201, r.text
+            ids.append(oid)
+        r = c.post(f"/offline-orders/{ids[0]}/payments", headers=owner,
+                   json={"id": new_id(), "method": "card", "amount": 200})
+        assert r.status_code == 201, r.text
+    _assert_rollups_hold(tenant)
+    with tenant.server.ctx.reader() as session:
+        paid = session.execute(select(ORDERS.c.paid, ORDERS.c.payment_ids)
+                               .where(ORDERS.c.order_id == ids[0])).one()
+    assert paid.paid == 200 and len(paid.payment_ids) == 1
