@@ -171,17 +171,14 @@ class NoticeBar(QWidget):
         self.expanded = not self.expanded and len(self.rows) > 1
         self._arrange()
 
-    @property
-    def hidden_count(self) -> int:
-        """Notices kept but not in sight (the list is closed)."""
-        return 0 if self.expanded else max(0, len(self.rows) - 1)
-
     def _drop(self, row: NoticeRow) -> None:
         if row in self.rows:
             self.rows.remove(row)
             row.timer.stop()
             row.hide()
-            row.setParent(None)
+            holder = row.parentWidget()  # the bar or the list
+            if holder is not None and holder.layout() is not None:
+                holder.layout().removeWidget(row)
             row.deleteLater()
 
     def _arrange(self) -> None:
