@@ -67,8 +67,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
                         "shipped (every commit fsynced), or normal (WAL commits not "
                         "fsynced, closer to LevelDB without sync)")
     p.add_argument("--page", type=int, default=None,
-                   help="changes per pull page asked by the terminal (default: none asked, "
-                        "the server's default, as the app does)")
+                   help="changes per pull page asked by the terminal (default: as the app "
+                        "asks, the server's default then 5000 while 5000 or more behind)")
     p.add_argument("--pouch-batch-size", type=int, default=None,
                    help="PouchDB batch_size (default: the same as Tillsync's pull page / "
                         "push batch)")
@@ -119,8 +119,10 @@ def run_pull(args: argparse.Namespace, workdir: Path, pouch: Any) -> dict[str, A
     from benchmarks.peer_setup import build_pull, push_other_sales
     from benchmarks.sync_bench import database
     from server.config import Settings
+    from sync.pull import CATCH_UP_PAGE
 
-    page = args.page or Settings().pull_default_limit
+    # the till's pages: the server's default first, then CATCH_UP_PAGE while far behind
+    page = args.page or max(Settings().pull_default_limit, CATCH_UP_PAGE)
     pouch_batch = args.pouch_batch_size or page
     (workdir / "pull").mkdir()
     with database(args.pg, str(workdir / "pull")) as url:
@@ -187,7 +189,8 @@ def report_pull(res: dict[str, Any], args: argparse.Namespace) -> None:
           f"(Tillsync minus raw HTTP) vs read {read_ms:.3f} ms = {within:.1f}x; "
           f"target within 3x: {verdict(within <= 3, 'pull apply <= 3x read')}")
     print(f"    batch sizes: Tillsync pages of {res['page']} changes (one local transaction "
-          f"each); PouchDB batch_size {res['pouch_batch']}, batches_limit "
+          f"each; without --page the first is the server's default, 1000); PouchDB "
+          f"batch_size {res['pouch_batch']}, batches_limit "
           f"{args.pouch_batches_limit}")
     print(f"    payload: Tillsync {res['change_bytes']:.0f} B per change on the wire "
           f"(page JSON / changes); PouchDB {res['doc_bytes']:.0f} B per document "

@@ -42,7 +42,7 @@ from app.store.unit_of_work import Actor
 from benchmarks.sync_bench import PG_ADMIN, SERVER_PIDS, server_env
 from sync import credentials
 from sync.enroll import enroll
-from sync.pull import pull_changes, read_cursor
+from sync.pull import next_page_limit, pull_changes, read_cursor
 from sync.push import load_batch, push_pending
 from sync.service import client_factory_for
 
@@ -260,21 +260,23 @@ def timed_pull(base: str, data_dir: Path, page: int | None) -> Timed:
 
 
 def raw_pull(base: str, token: str, after: int, page: int | None) -> Timed:
-    """The same pages over HTTP with nothing applied (JSON parsed): the pull's limit."""
-    params: dict[str, int] = {"limit": page} if page else {}
+    """The same pages over HTTP with nothing applied (JSON parsed): the pull's limit. Without
+    ``page``, the sizes the till asks for (sync/pull.py next_page_limit)."""
+    limit: int | None = page
     got = pages = nbytes = 0
     with httpx.Client(base_url=base, timeout=120,
                       headers={"Authorization": f"Bearer {token}"}) as c:
         c.get("/terminals/me").raise_for_status()  # warm, not timed
         t0 = time.perf_counter()
         for _ in range(1_000_000):  # bounded
-            r = c.get("/sync/pull", params={"after": after, **params})
+            r = c.get("/sync/pull", params={"after": after, **({"limit": limit} if limit else {})})
             r.raise_for_status()
             body = r.json()
             pages += 1
             nbytes += len(r.content)
             got += len(body["changes"])
             after = body["cursor"]
+            limit = next_page_limit(after, body.get("head"), page)  # the pages the till asks for
             if not body["has_more"] or not body["changes"]:
                 break
         seconds = time.perf_counter() - t0

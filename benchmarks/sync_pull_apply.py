@@ -58,7 +58,7 @@ from benchmarks.sync_bench import (
     server_process,
 )
 from sync.enroll import enroll as enroll_terminal
-from sync.pull import pull_changes
+from sync.pull import next_page_limit, pull_changes
 from sync.service import client_factory_for
 
 PASSPHRASE = "benchmark-terminal-key"  # the key file's passphrase: no OS keyring here
@@ -135,6 +135,11 @@ def raw_read(base: str, token: str, after: int, limit: int | None) -> tuple[list
             times.append(time.perf_counter() - t0)
             got += len(page["changes"])
             params["after"] = page["cursor"]
+            size = next_page_limit(page["cursor"], page.get("head"), limit)  # as the till asks
+            if size:
+                params["limit"] = size
+            else:
+                params.pop("limit", None)
             if not page["has_more"] or not page["changes"]:
                 break
         return times, got, time.perf_counter() - started

@@ -72,7 +72,9 @@ class Settings(BaseModel):
     pull_default_limit: int = Field(
         default=1000, description="Changes per GET /sync/pull page when no limit is given "
         "(a page is one local transaction on the till: fewer, larger pages pull faster)")
-    pull_max_limit: int = 1000
+    pull_max_limit: int = Field(
+        default=5000, description="The most changes one GET /sync/pull page may hold (a till "
+        "far behind the head asks for 5000: sync/pull.py CATCH_UP_PAGE); 1000 before issue 17")
     snapshot_default_limit: int = Field(
         default=1000, description="Changes per GET /sync/snapshot page when no limit is given")
     snapshot_max_limit: int = Field(

@@ -45,6 +45,12 @@ from sync.protocol import Change, PullResponse
 
 Progress = Callable[[int, int | None], None]
 SNAPSHOT_PAGE = 500  # changes asked for per snapshot page (the server may send fewer)
+#: Changes asked for per feed page while catching up (a backlog at least this long behind
+#: the head): a page is one local transaction, and larger ones cost less per change
+#: (the peer pull of 100,000 changes: terminal CPU -29% at 5000 against 1000, server
+#: -40%). Servers before it send at most 1000, and a pull within a page of the head
+#: asks for the server's default, as before.
+CATCH_UP_PAGE = 5000
 SNAPSHOT_RESTARTS = 2
 
 
@@ -303,14 +309,28 @@ async def pull_changes(store: LocalStore, client: SyncClient, *, limit: int | No
         cursor = snap.cursor
     ahead = _Ahead(client, limit)
     try:
-        return await _pull_feed(store, client, ahead, cursor, report, progress, snapshot_limit)
+        return await _pull_feed(store, client, ahead, cursor, report, progress, snapshot_limit,
+                                limit)
     finally:
         ahead.cancel()
 
 
+def _page_limit(page: PullResponse, limit: int | None) -> int | None:
+    return next_page_limit(page.cursor, page.head, limit)
+
+
+def next_page_limit(cursor: int, head: int | None, limit: int | None = None) -> int | None:
+    """The next feed page's size after a page that ended at ``cursor`` (the server's
+    ``head`` then): the caller's ``limit``, else CATCH_UP_PAGE while the head is at least
+    that far ahead, else the server's default (None)."""
+    if limit is not None:
+        return limit
+    return CATCH_UP_PAGE if (head or 0) - cursor >= CATCH_UP_PAGE else None
+
+
 async def _pull_feed(store: LocalStore, client: SyncClient, ahead: _Ahead, cursor: int,
                      report: PullReport, progress: Progress | None,
-                     snapshot_limit: int) -> PullReport:
+                     snapshot_limit: int, limit: int | None) -> PullReport:
     """The feed from ``cursor`` on, page by page (the next asked for while one is applied)."""
     resyncs = 0
     start = cursor
@@ -338,6 +358,7 @@ async def _pull_feed(store: LocalStore, client: SyncClient, ahead: _Ahead, curso
                 head = None
                 continue
         if page.has_more and page.changes:
+            ahead.limit = _page_limit(page, limit)
             ahead.start(page.cursor)
         ctx = await asyncio.to_thread(apply_page, store, page.changes, cursor, page.cursor)
         report.add(ctx, len(page.changes))
