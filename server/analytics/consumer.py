@@ -22,7 +22,7 @@ from functools import lru_cache
 from typing import Any, cast
 
 import orjson
-from sqlalchemy import Boolean, Table, select
+from sqlalchemy import Boolean, Table, bindparam, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -237,12 +237,11 @@ class Rollup:
         before analytics, not yet rebuilt) one made from the orders table, facts empty."""
         if order_id not in self.orders and order_id not in self.loaded:
             self.loaded.add(order_id)
-            found = conn.execute(select(ORDERS).where(ORDERS.c.order_id == order_id)).first()
+            found = conn.execute(_ROW, {"order_id": order_id}).first()
             if found is not None:
                 self.orders[order_id] = dict(found._mapping) | {"new": False}
             else:
-                o = conn.execute(select(Order.org_id, Order.store_id, Order.device_id)
-                                 .where(Order.id == order_id)).first()
+                o = conn.execute(_ORDER_ROW, {"order_id": order_id}).first()
                 if o is not None:
                     self.orders[order_id] = _blank(order_id, o.org_id, o.store_id,
                                                    order_type(o.device_id), o.device_id or "")
@@ -462,15 +461,32 @@ def _upsert(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple
     conn.exec_driver_sql(upsert.sql, upsert.params(rows))
 
 
+_ROW = select(ORDERS).where(ORDERS.c.order_id == bindparam("order_id"))
+_ORDER_ROW = select(Order.org_id, Order.store_id, Order.device_id).where(
+    Order.id == bindparam("order_id"))
+_WRITTEN = "tillsync.analytics_orders"  # session.info: (transaction, rows it wrote)
+
+
 def consume(session: Session, org_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """One event of the ORM path, counted at once in the caller's transaction."""
+    """One event of the ORM path, counted at once in the caller's transaction.
+
+    The analytics_orders rows it writes are kept for the next event of the same
+    (sub)transaction: a back-office order's payment follows its creation, and need not
+    read back the row just written. Kept only while that transaction is the innermost
+    one: a savepoint begun or ended (rolled back, say) since, and they are read again."""
     if event_type not in ORDER_EVENTS and event_type not in ("payment.received",
                                                              "refund.created"):
         return
-    rollup = Rollup()
     conn = session.connection()
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    held = session.info.get(_WRITTEN)
+    rows: dict[str, dict[str, Any]] = (
+        held[1] if held is not None and held[0] is transaction else {})
+    session.info.pop(_WRITTEN, None)  # (until written: an error leaves nothing behind)
+    rollup = Rollup(orders=rows)
     rollup.feed(conn, org_id, event_type, data)
     rollup.write(conn)
+    session.info[_WRITTEN] = (transaction, rows)
 
 
 def consume_rows(conn: Connection, events: list[dict[str, Any]]) -> None:

@@ -22,10 +22,11 @@ from server.analytics.consumer import (
     SALES,
     TENDERS,
     TOTALS,
+    consume,
     slot_of,
 )
 from server.db.models import Order, OrderLine, Payment
-from tests.server.support import Tenant, line
+from tests.server.support import RunningServer, Tenant, line
 from tests.server.test_analytics import _offline_order, _plan_op
 from tests.server.test_analytics_hourly import assert_twins_hold
 
@@ -195,3 +196,33 @@ def test_an_order_created_through_rest_and_paid_later(tenant: Tenant) -> None:
         paid = session.execute(select(ORDERS.c.paid, ORDERS.c.payment_ids)
                                .where(ORDERS.c.order_id == ids[0])).one()
     assert paid.paid == 200 and len(paid.payment_ids) == 1
+
+
+def test_a_payment_rolled_back_with_its_savepoint_is_not_counted(server: RunningServer
+                                                                    ) -> None:
+    """The ORM path keeps the rows it wrote for the next event of the same transaction;
+    a savepoint rolled back takes its payment away, and the next payment must not see
+    the row as that savepoint left it (paid, payment ids)."""
+    store, order_id, at = new_id(), new_id(), datetime.now(UTC).isoformat()
+    state = {"id": order_id, "store_id": store, "created_at": at, "device_id": None,
+             "created_by": "ann", "status": "open", "total": 900, "tax": 150,
+             "installments": [], "paid": 0, "refunded": 0, "payments": [],
+             "lines": [{"product_id": TEA, "name": "Tea", "qty_milli": 1000, "total": 900}]}
+
+    def payment(amount: int) -> dict[str, Any]:
+        return {"payment": {"id": new_id(), "order_id": order_id, "method": "card",
+                            "amount": amount, "created_at": at}}
+
+    kept = payment(500)
+    with server.ctx.writer.begin() as session:
+        consume(session, "org", "offline_order.created", state)
+        savepoint = session.begin_nested()
+        consume(session, "org", "payment.received", payment(300))
+        savepoint.rollback()
+        consume(session, "org", "payment.received", kept)
+    with server.ctx.reader() as session:
+        row = session.execute(select(ORDERS.c.paid, ORDERS.c.payment_ids)
+                              .where(ORDERS.c.order_id == order_id)).one()
+        tenders = _table(session, TENDERS, store)
+    assert (row.paid, row.payment_ids) == (500, [kept["payment"]["id"]])
+    assert list(tenders.values()) == [[1, 500]]
