@@ -34,13 +34,25 @@ def marks(start: int, count: int, sign: str = "$") -> str:
 
 
 def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-    """:func:`fetch_pg` on PostgreSQL (``$n``); on SQLite (``?n``) the driver's execute
-    through SQLAlchemy's ``exec_driver_sql`` (nothing rendered either). Values as the
-    driver reads them: for text and integer columns only (SQLite gives 0/1 for a
-    boolean, a string for a timestamp)."""
+    """:func:`fetch_pg` on PostgreSQL (``$n``); on SQLite (``?n``) the driver's own
+    cursor on the connection's transaction (SQLAlchemy's result object cost more than
+    the query for a push's thousand product rows). Values as the driver reads them: for
+    text and integer columns only (SQLite gives 0/1 for a boolean, a string for a
+    timestamp). The connection must be in its transaction already (BEGIN emitted: the
+    push's session has run a statement), as for :func:`fetch_pg`."""
     if conn.dialect.name == "postgresql":
         return fetch_pg(conn, sql, params)
-    return [tuple(row) for row in conn.exec_driver_sql(sql, tuple(params))]
+    driver = conn.connection.driver_connection
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:
+        cursor = driver.execute(sql, tuple(params))
+        try:
+            return cursor.fetchall()
+        finally:
+            cursor.close()
+    except dbapi_error as exc:  # as SQLAlchemy would raise it
+        raise DBAPIError.instance(sql, tuple(params), exc, dbapi_error,
+                                  dialect=conn.dialect) from exc
 
 
 def fetch_pg(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:

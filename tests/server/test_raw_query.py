@@ -36,6 +36,18 @@ def test_sqlite_reads_numbered_marks_in_the_open_transaction(tmp_path: Path) -> 
         engine.dispose()
 
 
+def test_sqlite_errors_are_raised_as_sqlalchemy_raises_them(tmp_path: Path) -> None:
+    """The driver's own cursor (no SQLAlchemy result): a database error still comes out
+    as SQLAlchemy's, an OperationalError (which the push retries) for SQLite's."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'raw.db'}")
+    try:
+        with engine.begin() as conn, pytest.raises(OperationalError) as caught:
+            fetch(conn, "SELECT nothing FROM nowhere WHERE id = ?1", ["x"])
+        assert "nowhere" in str(caught.value)
+    finally:
+        engine.dispose()
+
+
 @pytest.mark.postgres
 def test_a_long_in_list_reads_what_the_transaction_wrote(pg_database: str) -> None:
     engine = create_engine(pg_database)
