@@ -43,6 +43,7 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, 
     if conn.dialect.name == "postgresql":
         return fetch_pg(conn, sql, params)
     driver = conn.connection.driver_connection
+    assert driver is not None, "a live connection"
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
         cursor = driver.execute(sql, tuple(params))
