@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import tracing
 from server.auth import jwt_keys
-from server.auth.deps import terminal_cache
+from server.auth.deps import CLAIMS_STATE, terminal_cache
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import envelope, request_id_var
@@ -143,7 +143,7 @@ class RequestMiddleware:
     async def _rate_limited(self, scope: Scope, auth: str) -> Response | None:
         """429 when the bucket of the request's trusted identity, else of its client
         address, has no token left (server/ratelimit.py); None to go on."""
-        identity = identity_key(self.ctx, auth)
+        identity = identity_key(self.ctx, auth, scope)
         if identity is not None:
             wait = await _take(self.limits.identity, identity)
         else:
@@ -249,12 +249,15 @@ def request_limits(ctx: AppContext) -> RequestLimits:
     return limits
 
 
-def identity_key(ctx: AppContext, auth: str) -> str | None:
+def identity_key(ctx: AppContext, auth: str, scope: Scope | None = None) -> str | None:
     """The identity a request's credential proves, if this process can trust it without
     the database: the staff member of a validly signed access token, or a terminal
     whose token this process has verified before (server.auth.deps.terminal_cache).
     None for no credential, a made-up one, or one not verified yet: such a request is
-    limited by its client address, so a random header per request buys nothing."""
+    limited by its client address, so a random header per request buys nothing.
+
+    A staff token's claims are left in ``scope``'s state (server.auth.deps.CLAIMS_STATE):
+    the route's ``current_staff`` then does not decode the same token again."""
     scheme, _, token = auth.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -263,6 +266,8 @@ def identity_key(ctx: AppContext, auth: str) -> str | None:
         principal = terminal_cache(ctx).get(sha256_hex(token))
         return f"terminal:{principal.terminal_id}" if principal is not None else None
     claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
+    if scope is not None:
+        scope.setdefault("state", {})[CLAIMS_STATE] = (token, claims)
     return f"staff:{claims['sub']}" if claims and claims.get("sub") else None
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from server.context import AppContext, StaffPrincipal
@@ -47,6 +47,28 @@ def check_store(session: Session, staff: StaffPrincipal, store_id: str) -> Store
     return store
 
 
+_STORE_AND_ACTOR = (select(Store, Staff).join(Staff, Staff.id == bindparam("staff_id"))
+                    .where(Store.id == bindparam("sid")))
+
+
+def _store_and_actor(session: Session, staff: StaffPrincipal, store_id: str
+                     ) -> tuple[Store, Staff]:
+    """The store (404 unless the caller's organization's) and the caller as an active
+    staff member (401 otherwise), in that order of checks, read by one statement."""
+    both = session.execute(_STORE_AND_ACTOR, {"sid": store_id, "staff_id": staff.staff_id}
+                           ).first()
+    store, actor = both if both is not None else (None, None)
+    if store is None:
+        store = check_store(session, staff, store_id)
+    elif store.org_id != staff.org_id:
+        raise not_found("Store")
+    if actor is None:
+        actor = session.get(Staff, staff.staff_id)
+    if actor is None or not actor.active:
+        raise ApiError(401, "invalid_token", "The access token was revoked")
+    return store, actor
+
+
 def home_store(ctx: AppContext, staff: StaffPrincipal, store_id: str | None) -> str:
     """The store an org-wide change is recorded against (audit, conflict): ``store_id`` if
     given (404 unless the org's), else the org's first store (by id)."""
@@ -63,15 +85,19 @@ def home_store(ctx: AppContext, staff: StaffPrincipal, store_id: str | None) -> 
 def run(
     ctx: AppContext,
     staff: StaffPrincipal,
-    store_id: str,
+    store_id: str | None,
     op_type: OpType,
     entity_id: str,
     payload: dict[str, Any],
     body: Body,
     *,
     org_wide: bool = False,
+    order_id: str | None = None,
 ) -> tuple[Any, list[str]]:
-    """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). A rejection is an
+    """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). ``store_id`` None:
+    the store of order ``order_id`` (404 unless an order of the caller's organization),
+    looked up first in the same transaction (a write to an order then costs no read
+    transaction of its own before it, as :func:`order_store` did). A rejection is an
     HTTP error (403 for a permission, 403 ``above_limit`` past the caller's till limits,
     422 otherwise); nothing is written then.
     ``org_wide`` (products): feed entries go to every store of the org, as for a push.
@@ -82,34 +108,42 @@ def run(
     (server/sync/product_codes.py), a push of the same records no longer deadlocks with
     this write, but rarer orders remain (a pushed conflict.resolve claiming codes)."""
     return with_retries(lambda: _run_once(ctx, staff, store_id, op_type, entity_id, payload,
-                                          body, org_wide=org_wide))
+                                          body, org_wide=org_wide, order_id=order_id))
 
 
-def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str, op_type: OpType,
-              entity_id: str, payload: dict[str, Any], body: Body, *, org_wide: bool
-              ) -> tuple[Any, list[str]]:
+_o = Order.__table__.c
+_ORDER_PLACE = select(_o.org_id, _o.store_id).where(_o.id == bindparam("oid"))
+
+
+def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str | None, op_type: OpType,
+              entity_id: str, payload: dict[str, Any], body: Body, *, org_wide: bool,
+              order_id: str | None) -> tuple[Any, list[str]]:
     with ctx.writer.begin() as session:
-        check_store(session, staff, store_id)
-        actor = session.get(Staff, staff.staff_id)
-        if actor is None or not actor.active:
-            raise ApiError(401, "invalid_token", "The access token was revoked")
+        if store_id is None:
+            place = session.execute(_ORDER_PLACE, {"oid": order_id}).first()
+            if place is None or place.org_id != staff.org_id:
+                raise not_found("Order")
+            store_id = str(place.store_id)
+        # the store kept referenced to the end: the session's identity map holds rows
+        # weakly, and the handler's own look at the store (its till limits) then needs no
+        # second read
+        store, actor = _store_and_actor(session, staff, store_id)
         with staff_op_context(
             session, actor, staff.org_id, store_id, ctx.settings.webhook_urls,
             op_id_prefix="rest", op_type=op_type, entity_id=entity_id, payload=payload,
             org_wide=org_wide,
         ) as oc:
-            savepoint = session.begin_nested()
+            # No savepoint around the body: every refusal below leaves the block by an
+            # exception, so the whole transaction is rolled back anyway (two statements less)
             try:
                 result = body(oc)
-                savepoint.commit()
             except AboveLimit as exc:  # past the caller's till limits (issue 14)
-                savepoint.rollback()
                 raise ApiError(403, "above_limit", exc.reason, exc.details) from exc
             except Rejected as exc:
-                savepoint.rollback()
                 if "may not do" in exc.reason:
                     raise ApiError(403, "permission_denied", exc.reason) from exc
                 raise ApiError(422, "rejected", exc.reason) from exc
+        del store
         return result, list(oc.flags)
 
 

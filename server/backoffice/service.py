@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import Integer, String, Text, cast, func, select, update
+from pydantic import BaseModel, ValidationError
+from sqlalchemy import (
+    Connection,
+    Integer,
+    String,
+    Table,
+    Text,
+    bindparam,
+    cast,
+    exists,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.domain import order_rules
 from app.domain.ids import SERVER_DEVICE_CODE, new_id, parse_reference, server_reference
+from app.domain.operations import Entity
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from server import crypto
@@ -30,7 +45,13 @@ from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
 from server.db.models import AuditEntry, Order, Payment, ServerMeta
 from server.errors import ApiError, not_found
-from server.feed.serialize import approval_state, order_state, payment_state
+from server.feed.serialize import (
+    ORDER_STATE_TIMES,
+    PAYMENT_STATE_TIMES,
+    approval_state,
+    order_state,
+    payment_state,
+)
 from server.sync import approvals, order_edits, order_limits, orders
 from server.sync.common import OpContext, Outcome, Rejected
 from sync.payloads import ApprovalRequest, EntityUpdate, PaymentData, RefundCreate
@@ -91,27 +112,94 @@ def list_orders(
 
 def get_order(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> OrderDetail:
     with ctx.reader() as session:
-        order = session.get(Order, order_id)
-        if order is None or order.org_id != staff.org_id:
-            raise not_found("Order")
-        audit = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.entity_type == "order", AuditEntry.entity_id == order_id)
-            .order_by(AuditEntry.id)
-        ).all()
-        return OrderDetail(
-            order=order_state(session, order),
-            audit=[AuditOut(id=a.id, action=a.action, actor_id=a.actor_id, device_id=a.device_id,
-                            op_id=a.op_id, changes=a.changes, reason=a.reason,
-                            created_at=a.created_at) for a in audit],
-        )
+        return _detail(session, staff, order_id)
+
+
+def _detail(session: Session, staff: StaffPrincipal, order_id: str) -> OrderDetail:
+    order = session.get(Order, order_id)
+    if order is None or order.org_id != staff.org_id:
+        raise not_found("Order")
+    return OrderDetail(order=order_state(session, order), audit=order_audit(session, order_id))
+
+
+def read_in(oc: OpContext, staff: StaffPrincipal, order_id: str) -> OrderDetail:
+    """The order as a read after this write's commit will give it, read inside the write's
+    transaction (no transaction of its own after it): the writes flushed, then read by a
+    session of its own on the same connection, so every value comes from the database
+    (as stored, not as the handler set it)."""
+    oc.session.flush()
+    with Session(bind=oc.session.connection(), join_transaction_mode="rollback_only") as view:
+        return _detail(view, staff, order_id)
+
+
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+ORDER_ENTITY = Entity.ORDER.value
+_AUDIT = _table(AuditEntry)
+_ORDER_AUDIT = (select(_AUDIT.c.id, _AUDIT.c.action, _AUDIT.c.actor_id, _AUDIT.c.device_id,
+                       _AUDIT.c.op_id, _AUDIT.c.changes, _AUDIT.c.reason, _AUDIT.c.created_at)
+                .where(_AUDIT.c.entity_type == "order", _AUDIT.c.entity_id == bindparam("oid"))
+                .order_by(_AUDIT.c.id))
+
+
+def order_audit(session: Session, order_id: str) -> list[AuditOut]:
+    """The order's audit trail, oldest first (one statement, built once)."""
+    return [AuditOut(id=a.id, action=a.action, actor_id=a.actor_id, device_id=a.device_id,
+                     op_id=a.op_id, changes=a.changes, reason=a.reason, created_at=a.created_at)
+            for a in session.execute(_ORDER_AUDIT, {"oid": order_id})]
+
+
+def _stored_time(value: str | None) -> str | None:
+    """An ISO time as the database gives it back (UTCDateTime: in UTC, a naive one read
+    as UTC), so an answer built from the written values equals a later read."""
+    if value is None:
+        return None
+    at = datetime.fromisoformat(value)
+    return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
+
+
+def written_detail(oc: OpContext, order_id: str) -> OrderDetail | None:
+    """The order as this write left it, without reading it again after the commit: the
+    state its handler put in the feed (the last one for the order: built from the values
+    written, by the same order_state_of as a read), its times as the database keeps them,
+    and its audit trail read inside the write's transaction. None if the write put no
+    state of the order in the feed (the caller then reads it after the commit)."""
+    state = None
+    for entry in oc.feed.pending:
+        if entry["entity_type"] == ORDER_ENTITY and entry["entity_id"] == order_id:
+            state = entry["data"]
+    if state is None:
+        return None
+    order = dict(state)
+    for name in ORDER_STATE_TIMES:
+        order[name] = _stored_time(order[name])
+    payments = []
+    for payment in state["payments"]:
+        payment = dict(payment)
+        for name in PAYMENT_STATE_TIMES:
+            payment[name] = _stored_time(payment[name])
+        payments.append(payment)
+    order["payments"] = payments
+    return OrderDetail(order=order, audit=order_audit(oc.session, order_id))
+
+
+def _read_unless_conflict(oc: OpContext, staff: StaffPrincipal, order_id: str,
+                          outcome: Outcome) -> OrderDetail | None:
+    """The order as stored after the write (:func:`read_in`); None for a conflict, which
+    is answered 409 (its record is kept: the transaction commits)."""
+    return None if ops.conflict_error(outcome) is not None else read_in(oc, staff, order_id)
 
 
 def _detail_after(ctx: AppContext, staff: StaffPrincipal, order_id: str,
-                  outcome: Outcome | None = None) -> OrderDetail:
+                  outcome: Outcome | None = None, written: OrderDetail | None = None
+                  ) -> OrderDetail:
     if outcome is not None and (err := ops.conflict_error(outcome)) is not None:
         raise err
-    return get_order(ctx, staff, order_id)
+    return written if written is not None else get_order(ctx, staff, order_id)
 
 
 def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) -> OrderDetail:
@@ -121,33 +209,32 @@ def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) ->
     which enrollment never gives a terminal), so it never takes a till's reference; the
     answer carries it. A reference is optional; one sent must have the GO- shape (422),
     and one that another order of the organization holds is refused (409
-    ``duplicate_reference``): the order was most likely recorded already."""
-    with ctx.reader() as session:
-        if session.get(Order, body.id) is not None:
-            raise ApiError(409, "exists", f"Order {body.id} already exists")
-        if body.reference is not None:
-            _check_sent_reference(session, staff, body.reference)
+    ``duplicate_reference``): the order was most likely recorded already.
+
+    Two transactions: the checks and the reference (:func:`take_server_reference`), then
+    the order, whose answer is built from what it wrote (:func:`written_detail`)."""
     payload = body.model_dump(mode="json", exclude={"id"})
-    reference = take_server_reference(ctx, staff.org_id)
+    reference = take_server_reference(ctx, staff.org_id, new_order=body.id,
+                                      sent=body.reference)
 
-    def create(oc: OpContext) -> Outcome:
+    def create(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
         oc.op.payload["reference"] = reference
-        return orders.order_create_in(oc, server_reference=True)
+        outcome = orders.order_create_in(oc, server_reference=True)
+        return outcome, written_detail(oc, body.id)
 
-    outcome, _ = ops.run(ctx, staff, body.store_id, OpType.ORDER_CREATE, body.id, payload,
-                         create)
-    return _detail_after(ctx, staff, body.id, outcome)
+    (outcome, written), _ = ops.run(ctx, staff, body.store_id, OpType.ORDER_CREATE, body.id,
+                                    payload, create)
+    return _detail_after(ctx, staff, body.id, outcome, written)
 
 
-def _check_sent_reference(session: Session, staff: StaffPrincipal, reference: str) -> None:
+def _check_sent_reference(conn: Connection, org_id: str, reference: str) -> None:
     """A reference the caller sent: the GO- shape (422), and not another order's (409)."""
     try:
         with orders.rules():
             order_rules.check_reference(reference, from_server=True)
     except Rejected as exc:
         raise ApiError(422, "rejected", exc.reason) from exc
-    held = session.scalars(select(Order.id).where(
-        Order.org_id == staff.org_id, Order.reference == reference)).first()
+    held = conn.scalars(_REFERENCE_HELD, {"org": org_id, "ref": reference}).first()
     if held is not None:
         raise ApiError(409, "duplicate_reference",
                        f"Order reference {reference} is already used by another order",
@@ -155,9 +242,21 @@ def _check_sent_reference(session: Session, staff: StaffPrincipal, reference: st
 
 
 REFERENCE_COUNTER = "server_reference:"
+_META = _table(ServerMeta)
+_ORDERS = _table(Order)
+_ORDER_EXISTS = select(_ORDERS.c.id).where(_ORDERS.c.id == bindparam("oid"))
+_REFERENCE_HELD = select(_ORDERS.c.id).where(_ORDERS.c.org_id == bindparam("org"),
+                                             _ORDERS.c.reference == bindparam("ref"))
+_BUMP = (update(_META).where(_META.c.key == bindparam("meta_key"))
+         .values(value=cast(cast(_META.c.value, Integer) + 1, String))
+         .returning(_META.c.value))
+#: the bump, only while no order has the new order's id: the usual create's whole first
+#: transaction in one statement (no row: the counter is new, or the order exists)
+_BUMP_FOR_NEW = _BUMP.where(~exists().where(_ORDERS.c.id == bindparam("oid")))
 
 
-def take_server_reference(ctx: AppContext, org_id: str) -> str:
+def take_server_reference(ctx: AppContext, org_id: str, *, new_order: str | None = None,
+                          sent: str | None = None) -> str:
     """The organization's next server-made reference (``GO-ZZ…``), taken in a transaction
     of its own before the order's: the counter's row is locked only for that short
     commit, so back-office creates of one organization no longer wait on each other for
@@ -165,29 +264,39 @@ def take_server_reference(ctx: AppContext, org_id: str) -> str:
     order committed: 29 orders/s with 100 users, p95 4.7 s, benchmarks/rest_load.py). A
     create refused afterwards leaves its number unused: references stay unique, not
     gap-free. The counter (``server_meta``) starts from the organization's highest server
-    reference the first time."""
+    reference the first time.
+
+    The create's checks come first in the same transaction, so a refused create takes no
+    number: ``new_order`` must not exist (409 ``exists``), and a ``sent`` reference must
+    have the GO- shape (422) and be no other order's (409 ``duplicate_reference``). A plain
+    Core connection, not a session: no ORM work, and nothing to chain (no audit entry)."""
     key = (REFERENCE_COUNTER + org_id)[:100]
-    bump = (update(ServerMeta).where(ServerMeta.key == key)
-            .values(value=cast(cast(ServerMeta.value, Integer) + 1, String))
-            .returning(ServerMeta.value))
-    with ctx.writer.begin() as session:
-        taken = session.scalars(bump).first()
+    with ctx.engine.begin() as conn:
+        if new_order is not None and sent is None:
+            taken = conn.scalars(_BUMP_FOR_NEW, {"meta_key": key, "oid": new_order}).first()
+            if taken is not None:
+                return server_reference(int(taken))
+        if new_order is not None and conn.scalars(_ORDER_EXISTS, {"oid": new_order}).first():
+            raise ApiError(409, "exists", f"Order {new_order} already exists")
+        if sent is not None:
+            _check_sent_reference(conn, org_id, sent)
+        taken = conn.scalars(_BUMP, {"meta_key": key}).first()
         if taken is None:
-            start = last_server_number(session, org_id)
-            insert = pg_insert if ctx.engine.dialect.name == "postgresql" else sqlite_insert
-            session.execute(insert(ServerMeta).values(key=key, value=str(start))
-                            .on_conflict_do_nothing())
-            taken = session.scalars(bump).one()
+            start = last_server_number(conn, org_id)
+            insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+            conn.execute(insert(_META).values(key=key, value=str(start))
+                         .on_conflict_do_nothing())
+            taken = conn.scalars(_BUMP, {"meta_key": key}).one()
     return server_reference(int(taken))
 
 
-def last_server_number(session: Session, org_id: str) -> int:
+def last_server_number(conn: Connection | Session, org_id: str) -> int:
     """The counter of the organization's highest server-made reference (0: none yet)."""
     prefix = f"GO-{SERVER_DEVICE_CODE}"
-    last = session.scalars(
-        select(Order.reference)
-        .where(Order.org_id == org_id, Order.reference.startswith(prefix, autoescape=True))
-        .order_by(func.length(Order.reference).desc(), Order.reference.desc()).limit(1)
+    last = conn.scalars(
+        select(_ORDERS.c.reference)
+        .where(_ORDERS.c.org_id == org_id, _ORDERS.c.reference.startswith(prefix, autoescape=True))
+        .order_by(func.length(_ORDERS.c.reference).desc(), _ORDERS.c.reference.desc()).limit(1)
     ).first()
     parsed = parse_reference(last) if last else None
     return parsed[1] if parsed else 0
@@ -197,17 +306,20 @@ def update_order(ctx: AppContext, staff: StaffPrincipal, order_id: str,
                  body: EntityUpdate) -> OrderDetail:
     """Field edits with base values: merged like a terminal's order.update (409 on conflict,
     with the conflict record kept for a manager)."""
-    store_id = ops.order_store(ctx, staff, order_id)
-    outcome, _ = ops.run(ctx, staff, store_id, OpType.ORDER_UPDATE, order_id,
-                         body.model_dump(mode="json"), order_edits.order_update)
-    return _detail_after(ctx, staff, order_id, outcome)
+
+    def update(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
+        outcome = order_edits.order_update(oc)
+        return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
+
+    (outcome, written), _ = ops.run(ctx, staff, None, OpType.ORDER_UPDATE, order_id,
+                                    body.model_dump(mode="json"), update, order_id=order_id)
+    return _detail_after(ctx, staff, order_id, outcome, written)
 
 
 def delete_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, reason: str) -> OrderDetail:
     """Soft-delete a pending order with a reason; it reaches terminals through the feed."""
-    store_id = ops.order_store(ctx, staff, order_id)
 
-    def body(oc: OpContext) -> Outcome:
+    def delete(oc: OpContext) -> Outcome:
         order = orders.load_order(oc, order_id)
         if order.status == OrderStatus.DELETED.value:
             return order_edits.delete_in(oc, order_id, reason, None, None)
@@ -217,26 +329,50 @@ def delete_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, reason: 
             raise ApiError(409, "not_deletable", blocker)
         return order_edits.delete_in(oc, order_id, reason, None, None)
 
-    outcome, _ = ops.run(ctx, staff, store_id, OpType.ORDER_DELETE, order_id,
-                         {"reason": reason}, body)
-    return _detail_after(ctx, staff, order_id, outcome)
+    def body(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
+        outcome = delete(oc)
+        return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
+
+    (outcome, written), _ = ops.run(ctx, staff, None, OpType.ORDER_DELETE, order_id,
+                                    {"reason": reason}, body, order_id=order_id)
+    return _detail_after(ctx, staff, order_id, outcome, written)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _naming_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, make: Callable[[], M]
+                  ) -> M:
+    """``make()``, a payload naming order ``order_id``. The order is looked up inside the
+    write's transaction (ops.run ``order_id``), after the payload is built; an id that no
+    payload can hold (not a UUID) answers what it did when the order was looked up first:
+    404 unless an order of the caller's organization (then the payload's error, as before)."""
+    try:
+        return make()
+    except ValidationError:
+        ops.order_store(ctx, staff, order_id)
+        raise
 
 
 def record_payment(ctx: AppContext, staff: StaffPrincipal, order_id: str,
                    body: PaymentIn) -> dict[str, Any]:
-    store_id = ops.order_store(ctx, staff, order_id)
-    payment = PaymentData(
+    payment = _naming_order(ctx, staff, order_id, lambda: PaymentData(
         id=body.id, order_id=order_id, method=body.method, amount=body.amount,
         tendered=body.amount if body.tendered is None else body.tendered, change=body.change,
         installment_id=body.installment_id, created_at=body.created_at or utcnow(),
-    )
+    ))
     payload = payment.model_dump(mode="json")
-    ops.run(ctx, staff, store_id, OpType.PAYMENT_RECORD, order_id, payload,
-            orders.payment_record)
-    with ctx.reader() as session:
-        row = session.get(Payment, body.id)
+
+    def record(oc: OpContext) -> dict[str, Any]:
+        orders.payment_record(oc)
+        oc.session.flush()  # then read as stored, in the write's transaction
+        row = oc.session.get(Payment, body.id, populate_existing=True)
         assert row is not None
         return payment_state(row)
+
+    state, _ = ops.run(ctx, staff, None, OpType.PAYMENT_RECORD, order_id, payload, record,
+                       order_id=order_id)
+    return state  # type: ignore[no-any-return]
 
 
 def list_payments(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> list[dict[str, Any]]:
@@ -249,32 +385,38 @@ def list_payments(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> list
 
 def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn) -> RefundOut:
     """Refund at once (refund.approve) or ask for an approval (refund.request only)."""
-    store_id = ops.order_store(ctx, staff, order_id)
     if allowed(staff.role, Action.REFUND_APPROVE):
-        data = RefundCreate(
+        data = _naming_order(ctx, staff, order_id, lambda: RefundCreate(
             refund_id=body.refund_id, order_id=order_id, lines=body.lines, amount=body.amount,
             method=body.method, restock=body.restock, reason=body.reason,
             approved_by=staff.staff_id, created_at=utcnow(), without_receipt=body.without_receipt,
-        )
-        outcome, flags = ops.run(ctx, staff, store_id, OpType.REFUND_CREATE, body.refund_id,
-                                 data.model_dump(mode="json"), lambda oc: orders.refund_in(oc, data))
-        detail = _detail_after(ctx, staff, order_id, outcome)
+        ))
+
+        def refund_now(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
+            outcome = orders.refund_in(oc, data)
+            return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
+
+        (outcome, written), _ = ops.run(ctx, staff, None, OpType.REFUND_CREATE, body.refund_id,
+                                        data.model_dump(mode="json"), refund_now,
+                                        order_id=order_id)
+        detail = _detail_after(ctx, staff, order_id, outcome, written)
         return RefundOut(status="refunded", order=detail.order, flags=outcome.flags)
-    request = ApprovalRequest(
+    request = _naming_order(ctx, staff, order_id, lambda: ApprovalRequest(
         approval_id=new_id(), kind="refund", order_id=order_id, reason=body.reason,
         details={"lines": [li.model_dump() for li in body.lines], "amount": body.amount,
                  "method": body.method, "restock": body.restock, "refund_id": body.refund_id}
         | ({"without_receipt": True} if body.without_receipt else {}),
         requested_at=utcnow(),
-    )
+    ))
 
     def ask(oc: OpContext) -> Any:
         # a request past the asker's own till limits is refused, not queued (403
         # above_limit): the manager refunds it themselves, on their own limits
-        order_limits.check_staff_refund(oc.session, store_id, oc.actor, body.without_receipt,
-                                        what="refund request")
+        order_limits.check_staff_refund(oc.session, oc.terminal.store_id, oc.actor,
+                                        body.without_receipt, what="refund request")
         return approvals.request_in(oc, request)
 
-    (approval, _), flags = ops.run(ctx, staff, store_id, OpType.APPROVAL_REQUEST,
-                                   request.approval_id, request.model_dump(mode="json"), ask)
+    (approval, _), flags = ops.run(ctx, staff, None, OpType.APPROVAL_REQUEST,
+                                   request.approval_id, request.model_dump(mode="json"), ask,
+                                   order_id=order_id)
     return RefundOut(status="pending_approval", approval=approval_state(approval), flags=flags)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, Text, cast, delete, event, select, update
+from sqlalchemy import Connection, Table, Text, bindparam, cast, delete, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -92,47 +92,75 @@ def contents(conn: Connection, ids: Iterable[int]) -> dict[int, Any]:
     return out
 
 
+_LOCK_HEAD = (select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.org_id == bindparam("org"))
+              .with_for_update())
+_PENDING_ORGS = select(PENDING.c.org_id).distinct()
+#: an organization's pending entries with their CONTENT, in id order, in one statement
+#: (an id without its entry, which the trigger never leaves, comes with an id of None)
+_PENDING_CONTENTS = (
+    select(PENDING.c.audit_id.label("pending_id"), *CONTENT.selected_columns)
+    .select_from(PENDING.outerjoin(AUDIT, AUDIT.c.id == PENDING.c.audit_id))
+    .where(PENDING.c.org_id == bindparam("org"))
+    .order_by(PENDING.c.audit_id)
+)
+_DELETE_PENDING = delete(PENDING).where(PENDING.c.audit_id.in_(bindparam("ids", expanding=True)))
+#: PostgreSQL: the same rows taken out of journal_pending as they are read, in one statement
+_GONE = (delete(PENDING).where(PENDING.c.org_id == bindparam("org"))
+         .returning(PENDING.c.audit_id).cte("gone"))
+_TAKE_PENDING_CONTENTS = (
+    select(_GONE.c.audit_id.label("pending_id"), *CONTENT.selected_columns)
+    .select_from(_GONE.outerjoin(AUDIT, AUDIT.c.id == _GONE.c.audit_id))
+    .order_by(_GONE.c.audit_id)
+)
+_MOVE_HEAD = (update(HEADS).where(HEADS.c.org_id == bindparam("org"))
+              .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"),
+                      updated_at=bindparam("at")))
+
+
 def lock_head(conn: Connection, org_id: str) -> tuple[int, str]:
     """The organization's chain head, locked until the commit (made at GENESIS if new)."""
-    locked = select(HEADS.c.seq, HEADS.c.hash).where(HEADS.c.org_id == org_id).with_for_update()
-    row = conn.execute(locked).first()
+    row = conn.execute(_LOCK_HEAD, {"org": org_id}).first()
     if row is None:  # the organization's first entry: two writers may get here at once
         ins = pg_insert(HEADS) if conn.dialect.name == "postgresql" else sqlite_insert(HEADS)
         conn.execute(ins.values(org_id=org_id, seq=0, hash=GENESIS, updated_at=utcnow())
                      .on_conflict_do_nothing())
-        row = conn.execute(locked).one()
+        row = conn.execute(_LOCK_HEAD, {"org": org_id}).one()
     return int(row.seq), str(row.hash)
 
 
 def _append(conn: Connection, org_id: str) -> int:
+    """Chain the organization's pending entries after its head: the head locked, then the
+    entries read (under the lock) with their contents, linked, unpended, the head moved.
+    The statements are built once (this runs in every writer's commit); on PostgreSQL the
+    entries are read and unpended by one statement (a DELETE ... RETURNING in a CTE)."""
     seq, prev = lock_head(conn, org_id)
-    ids = list(conn.scalars(select(PENDING.c.audit_id).where(PENDING.c.org_id == org_id)
-                            .order_by(PENDING.c.audit_id)))
-    if not ids:
+    postgres = conn.dialect.name == "postgresql"
+    rows = conn.execute(_TAKE_PENDING_CONTENTS if postgres else _PENDING_CONTENTS,
+                        {"org": org_id}).all()
+    if not rows:
         return 0
-    rows = contents(conn, ids)
     links = []
-    for audit_id in ids:
-        row = rows.get(audit_id)
-        if row is None:  # cannot happen while the trigger stands; never chain a ghost
+    for row in rows:
+        if row.id is None:  # cannot happen while the trigger stands; never chain a ghost
             continue
         seq += 1
         digest = link_hash(prev, seq, row)
-        links.append({"org_id": org_id, "seq": seq, "audit_id": audit_id,
+        links.append({"org_id": org_id, "seq": seq, "audit_id": row.id,
                       "prev_hash": prev, "hash": digest})
         prev = digest
     insert_rows(conn, LINKS, links)  # COPY on PostgreSQL: one statement, not one per link
-    for part in chunks(ids):
-        conn.execute(delete(PENDING).where(PENDING.c.audit_id.in_(part)))
-    conn.execute(update(HEADS).where(HEADS.c.org_id == org_id)
-                 .values(seq=seq, hash=prev, updated_at=utcnow()))
+    if not postgres:  # (PostgreSQL's left journal_pending as they were read)
+        for part in chunks([row.pending_id for row in rows]):
+            conn.execute(_DELETE_PENDING, {"ids": part})
+    conn.execute(_MOVE_HEAD, {"org": org_id, "new_seq": seq, "new_hash": prev,
+                              "at": utcnow()})
     return len(links)
 
 
 def seal_connection(conn: Connection) -> int:
     """Chain every pending audit entry this connection can see; organizations in id
     order, so two transactions never wait on each other's heads in a circle."""
-    orgs = sorted(set(conn.scalars(select(PENDING.c.org_id).distinct())))
+    orgs = sorted(set(conn.scalars(_PENDING_ORGS)))
     return sum(_append(conn, org_id) for org_id in orgs)
 
 
