@@ -264,7 +264,9 @@ def report_push(res: dict[str, Any], args: argparse.Namespace, backend: str) -> 
 
 
 def fairness(args: argparse.Namespace, backend: str) -> None:
-    sync = ("synchronous=FULL: every commit fsynced (as shipped)"
+    sync = ("synchronous=FULL: every commit fsynced (as shipped), but a pulled feed "
+            "page's (NORMAL: sync/page_commit.py, the page and its cursor are one "
+            "transaction, a page lost in a power cut is pulled again)"
             if args.tillsync_sync == "full" else
             "synchronous=NORMAL (--tillsync-sync normal): WAL commits not fsynced")
     server = ("PostgreSQL as this machine's server is configured" if args.pg
