@@ -93,7 +93,7 @@ def browser(desktop, qtbot, till: Till):  # type: ignore[no-untyped-def]
 
 
 def shown_ids(screen) -> set[str]:  # type: ignore[no-untyped-def]
-    return {r.id for r in screen.model.rows}
+    return {screen.model.order(i).id for i in range(len(screen.model.rows))}
 
 
 @BACKENDS
