@@ -92,6 +92,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     settings = Settings.from_env(database_url=args.db, bind_host=args.host)
     settings.enforce_secure_defaults()
     options = uvicorn_options(args)
+    check_workers(settings, args.workers)  # refused before the logging is set up
     try:
         fmt = logging_setup.log_format(args.log_format)
     except ValueError as exc:
@@ -106,6 +107,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def check_workers(settings: Settings, workers: int) -> None:
+    """Refuse a worker count this database cannot take, before anything is set up."""
+    if workers > 64:
+        raise SetupError(f"--workers {workers}: at most 64")
+    if workers > 1 and settings.is_sqlite:
+        raise SetupError("--workers needs PostgreSQL: SQLite is served by one process "
+                         "(--db postgresql+psycopg://...)")
+
+
 def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str, Any]) -> None:
     """``serve --workers N``: N uvicorn worker processes on one socket, on PostgreSQL only
     (SQLite is served by one process). The migrations run once, here, before the workers
@@ -115,11 +125,7 @@ def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str,
 
     import uvicorn
 
-    if workers > 64:
-        raise SetupError(f"--workers {workers}: at most 64")
-    if settings.is_sqlite:
-        raise SetupError("--workers needs PostgreSQL: SQLite is served by one process "
-                         "(--db postgresql+psycopg://...)")
+    check_workers(settings, workers)
     if settings.run_migrations:
         run_migrations(settings.database_url)
     os.environ.update({"TILLSYNC_DATABASE_URL": settings.database_url,

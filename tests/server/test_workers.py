@@ -124,6 +124,20 @@ def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path,
     assert not (tmp_path / "one.db").exists()  # refused before anything was opened
 
 
+def test_the_refusal_leaves_the_logging_alone(tmp_path: Path) -> None:
+    """Refused before the server's logging is set up: a handler left on a closed stream
+    printed 'Logging error' tracebacks for every later log line in CI."""
+    import logging
+
+    from server.cli import main
+
+    root = logging.getLogger()
+    before = (list(root.handlers), root.level, logging.getLogger("tillsync").level)
+    with _logging_kept():
+        assert main(["serve", "--db", f"sqlite:///{tmp_path / 'one.db'}", "--workers", "2"]) == 2
+        assert (list(root.handlers), root.level, logging.getLogger("tillsync").level) == before
+
+
 @pytest.fixture(scope="module")
 def workers() -> Iterator[tuple[Workers, RunningServer, Receiver]]:
     with fresh_pg_database() as url, Receiver() as receiver, \
