@@ -137,11 +137,19 @@ def snapshot(
 def orders(
     terminal: TerminalDep,
     ctx: CtxDep,
-    reference: Annotated[str | None, Query(min_length=1, max_length=40)] = None,
-    created_from: Annotated[datetime | None, Query()] = None,
-    created_to: Annotated[datetime | None, Query()] = None,
-    page_token: Annotated[str | None, Query(max_length=ID_LENGTH)] = None,
-    limit: Annotated[int, Query(ge=1, le=order_feed.MAX_ORDERS)] = 100,
+    reference: Annotated[str | None, Query(
+        min_length=1, max_length=40, description=(
+            "an order's reference (e.g. GO-01004K): that one order, if it is of this "
+            "terminal's store"))] = None,
+    created_from: Annotated[datetime | None, Query(description=(
+        "start of the range, inclusive (ISO 8601 with its offset); with or without "
+        "created_to, instead of reference"))] = None,
+    created_to: Annotated[datetime | None, Query(description=(
+        "end of the range, exclusive (ISO 8601 with its offset)"))] = None,
+    page_token: Annotated[str | None, Query(max_length=ID_LENGTH, description=(
+        "the previous page's next_page_token, while has_more"))] = None,
+    limit: Annotated[int, Query(ge=1, le=order_feed.MAX_ORDERS, description=(
+        "orders a page (their lines, payments and approvals come with them)"))] = 100,
 ) -> SnapshotResponse:
     """Orders of the terminal's store on demand (older than its snapshot's window): one by
     ``reference``, or those made in [``created_from``, ``created_to``), by id, ``limit`` a
