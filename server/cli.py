@@ -120,12 +120,12 @@ def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str,
     """``serve --workers N``: N uvicorn worker processes on one socket, on PostgreSQL only
     (SQLite is served by one process). The migrations run once, here, before the workers
     start; each worker builds its app with :func:`worker_app` from the environment this
-    sets. Nothing a worker keeps in memory has to be shared (docs/server-deploy.md)."""
+    sets. Nothing a worker keeps in memory has to be shared (docs/server-deploy.md).
+    The worker count was checked by :func:`check_workers` in :func:`cmd_serve`."""
     import os
 
     import uvicorn
 
-    check_workers(settings, workers)
     if settings.run_migrations:
         run_migrations(settings.database_url)
     os.environ.update({"TILLSYNC_DATABASE_URL": settings.database_url,
