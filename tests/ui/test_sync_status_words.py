@@ -27,8 +27,10 @@ def test_a_hung_round_reads_offline_within_ten_seconds(qapp, qtbot, store, monke
     sync.status_changed.connect(seen.append)
     started = time.monotonic()
     sync._on_status(replace(_status(True), syncing=True))  # a round starts, then no answer
-    qtbot.waitUntil(lambda: any(not s.online for s in seen), timeout=3000)
-    assert time.monotonic() - started < 1.5
+    # not before the watchdog's time; the upper bound is the wait's (generous: a loaded
+    # CI machine delays timers, and the real HUNG_AFTER_S is checked above)
+    qtbot.waitUntil(lambda: any(not s.online for s in seen), timeout=5000)
+    assert time.monotonic() - started >= 0.3
     hung = next(s for s in seen if not s.online)
     assert "has not answered" in (hung.message or "")
     sync._on_status(_status(True))  # the answer came after all: online, and the watchdog stops
