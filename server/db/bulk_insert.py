@@ -50,8 +50,12 @@ def _plan_of(compiled: Any, dialect: Any, keys: tuple[str, ...], table: Table | 
         quote = dialect.identifier_preparer.quote
         copy_sql = (f"COPY {quote(table.name)} ({', '.join(quote(k) for k in keys)}) "
                     "FROM STDIN")
+    # a processor of its own per column (not the type's one cached processor): a
+    # timestamp column's remembers its own last value (server/db/base.py UTCDateTime),
+    # so a push's ``now`` in received_at is not formatted again after each created_at
     processors = {f"p{i}": proc for i, k in enumerate(order)
-                  if (proc := compiled.binds[k].type._cached_bind_processor(dialect))}
+                  if (proc := compiled.binds[k].type.dialect_impl(dialect)
+                      .bind_processor(dialect))}
     values = [f"p{i}(row[{k!r}])" if f"p{i}" in processors else f"row[{k!r}]"
               for i, k in enumerate(order)]
     if compiled.positional or copy_sql is not None:
