@@ -50,8 +50,10 @@ class StockMovement(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     org_id: Mapped[str] = mapped_column(String(36))  # the store's org (no key check per row)
-    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"), index=True)
-    product_id: Mapped[str] = mapped_column(String(36), index=True)
+    # no index of their own: every query is by (store_id, product_id[, created_at]),
+    # the index above (migration 0020 dropped the two single-column ones)
+    store_id: Mapped[str] = mapped_column(ForeignKey("stores.id"))
+    product_id: Mapped[str] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(20))
     qty_delta_milli: Mapped[int]
     qty_after_milli: Mapped[int]
