@@ -19,7 +19,8 @@ of the hash is what lets the check say that content was moved to another place.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections import namedtuple
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,6 +35,7 @@ from server.db.base import utcnow
 from server.db.bulk_insert import insert_rows
 from server.db.commerce import AuditEntry
 from server.db.journal import JournalHead, JournalLink, JournalPending
+from server.db.raw_query import fetch
 
 
 def cast_table(model: Any) -> Table:
@@ -103,7 +105,6 @@ _PENDING_CONTENTS = (
     .where(PENDING.c.org_id == bindparam("org"))
     .order_by(PENDING.c.audit_id)
 )
-_DELETE_PENDING = delete(PENDING).where(PENDING.c.audit_id.in_(bindparam("ids", expanding=True)))
 #: PostgreSQL: the same rows taken out of journal_pending as they are read, in one statement
 _GONE = (delete(PENDING).where(PENDING.c.org_id == bindparam("org"))
          .returning(PENDING.c.audit_id).cte("gone"))
@@ -135,8 +136,8 @@ def _append(conn: Connection, org_id: str) -> int:
     entries are read and unpended by one statement (a DELETE ... RETURNING in a CTE)."""
     seq, prev = lock_head(conn, org_id)
     postgres = conn.dialect.name == "postgresql"
-    rows = conn.execute(_TAKE_PENDING_CONTENTS if postgres else _PENDING_CONTENTS,
-                        {"org": org_id}).all()
+    rows: Sequence[Any] = (conn.execute(_TAKE_PENDING_CONTENTS, {"org": org_id}).all()
+                           if postgres else _pending_sqlite(conn, org_id))
     if not rows:
         return 0
     links = []
@@ -150,11 +151,41 @@ def _append(conn: Connection, org_id: str) -> int:
         prev = digest
     insert_rows(conn, LINKS, links)  # COPY on PostgreSQL: one statement, not one per link
     if not postgres:  # (PostgreSQL's left journal_pending as they were read)
-        for part in chunks([row.pending_id for row in rows]):
-            conn.execute(_DELETE_PENDING, {"ids": part})
+        # every pending entry of the org was read above, under SQLite's one writer
+        conn.exec_driver_sql(_DELETE_PENDING_ORG_SQLITE, (org_id,))
     conn.execute(_MOVE_HEAD, {"org": org_id, "new_seq": seq, "new_hash": prev,
                               "at": utcnow()})
     return len(links)
+
+
+_Content = namedtuple("_Content", [
+    "pending_id", "id", "org_id", "store_id", "entity_type", "entity_id", "action",
+    "actor_id", "device_id", "op_id", "changes_text", "reason", "created_at"])
+assert _Content._fields[1:] == tuple(CONTENT.selected_columns.keys()), "CONTENT's order"
+#: SQLite: _PENDING_CONTENTS as written, run through the driver's cursor
+#: (server/db/raw_query.py): SQLAlchemy's result rows and its timestamp parsing per
+#: row cost more than the rest of the seal; a push's entries share one created_at
+_PENDING_SQLITE = (
+    "SELECT p.audit_id, a.id, a.org_id, a.store_id, a.entity_type, a.entity_id, a.action, "
+    "a.actor_id, a.device_id, a.op_id, CAST(a.changes AS TEXT), a.reason, a.created_at "
+    "FROM journal_pending AS p LEFT OUTER JOIN audit_entries AS a ON a.id = p.audit_id "
+    "WHERE p.org_id = ?1 ORDER BY p.audit_id")
+_DELETE_PENDING_ORG_SQLITE = "DELETE FROM journal_pending WHERE org_id = ?"
+
+
+def _pending_sqlite(conn: Connection, org_id: str) -> list[Any]:
+    """An organization's pending entries with their CONTENT, in id order (SQLite), each
+    ``created_at`` read as the ORM reads it (the column type's result processor), once
+    per distinct stored text."""
+    read_time = AUDIT.c.created_at.type._cached_result_processor(conn.dialect, None)
+    times: dict[Any, Any] = {}
+    out = []
+    for row in fetch(conn, _PENDING_SQLITE, [org_id]):
+        at = row[-1]
+        if at not in times:
+            times[at] = read_time(at) if read_time is not None and at is not None else at
+        out.append(_Content._make((*row[:-1], times[at])))
+    return out
 
 
 def seal_connection(conn: Connection) -> int:
