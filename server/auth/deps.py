@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, select
 from app.domain.permissions import Action, allowed
 from server.auth import jwt_keys
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
-from server.db.engine import READ
+from server.db.engine import lone_statement
 from server.db.models import Staff, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError
@@ -54,7 +54,7 @@ def current_staff(request: Request) -> StaffPrincipal:
     claims = access_claims(request, ctx, _bearer(request))
     if claims is None:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired")
-    with ctx.engine.connect().execution_options(**READ) as conn:
+    with ctx.engine.connect().execution_options(**lone_statement(ctx.engine)) as conn:
         staff = conn.execute(_STAFF_BY_ID, {"staff_id": claims["sub"]}).first()
     if staff is None or not staff.active or staff.token_epoch != claims.get("ep"):
         raise ApiError(401, "invalid_token", "The access token was revoked")
@@ -74,7 +74,7 @@ def _terminal_token_hash(request: Request) -> str:
 
 
 def _terminal_by_hash(ctx: AppContext, token_hash: str) -> TerminalPrincipal:
-    with ctx.engine.connect().execution_options(**READ) as conn:
+    with ctx.engine.connect().execution_options(**lone_statement(ctx.engine)) as conn:
         term = conn.execute(_TERMINAL_BY_TOKEN, {"token_hash": token_hash}).first()
     if term is None or term.revoked:
         raise ApiError(401, "invalid_token", "Unknown or revoked terminal")

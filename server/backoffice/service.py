@@ -43,6 +43,7 @@ from server.backoffice.schemas import (
 )
 from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
+from server.db.engine import AUTOCOMMIT
 from server.db.models import AuditEntry, Order, Payment, ServerMeta
 from server.errors import ApiError, not_found
 from server.feed.serialize import (
@@ -271,8 +272,16 @@ def take_server_reference(ctx: AppContext, org_id: str, *, new_order: str | None
     have the GO- shape (422) and be no other order's (409 ``duplicate_reference``). A plain
     Core connection, not a session: no ORM work, and nothing to chain (no audit entry)."""
     key = (REFERENCE_COUNTER + org_id)[:100]
+    usual = new_order is not None and sent is None
+    if usual and ctx.engine.dialect.name == "postgresql":
+        # the usual create's one statement in autocommit: no BEGIN and COMMIT round trips
+        with ctx.engine.connect().execution_options(**AUTOCOMMIT) as conn:
+            taken = conn.scalars(_BUMP_FOR_NEW, {"meta_key": key, "oid": new_order}).first()
+        if taken is not None:
+            return server_reference(int(taken))
+        usual = False  # (no row: the counter is new or the order exists; see below)
     with ctx.engine.begin() as conn:
-        if new_order is not None and sent is None:
+        if usual:
             taken = conn.scalars(_BUMP_FOR_NEW, {"meta_key": key, "oid": new_order}).first()
             if taken is not None:
                 return server_reference(int(taken))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
+import select
 import stat
+import time
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, make_url
+from sqlalchemy import Engine, create_engine, event, exc, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.db.base import json_dumps
@@ -21,6 +23,17 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # readers use a deferred BEGIN (and REPEATABLE READ on PostgreSQL for snapshots).
 WRITE = {"sqlite_begin": "IMMEDIATE"}
 READ = {"sqlite_begin": "DEFERRED"}
+#: a connection for one statement that commits (or reads) alone: on PostgreSQL in
+#: autocommit, which spares the BEGIN and the COMMIT (or the ROLLBACK at its return to
+#: the pool), each a round trip of its own with psycopg
+AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def lone_statement(engine: Engine, sqlite: dict[str, Any] = READ) -> dict[str, Any]:
+    """Execution options of a connection for a lone statement: :data:`AUTOCOMMIT` on
+    PostgreSQL; ``sqlite`` (a transaction of that mode, as before) on SQLite, whose BEGIN
+    costs no round trip and whose mode says which lock the statement takes first."""
+    return AUTOCOMMIT if engine.dialect.name == "postgresql" else sqlite
 
 # psycopg prepares a statement on the server once it has run five times, and PostgreSQL
 # then keeps the plan it made for the table sizes of that moment. On a new database
@@ -86,7 +99,63 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
         return engine
     kwargs.setdefault("connect_args", {"prepare_threshold": PREPARE_ONLY_EXECUTEMANY})
-    return create_engine(url, pool_size=20, max_overflow=20, pool_pre_ping=True, **kwargs)
+    engine = create_engine(url, pool_size=20, max_overflow=20, **kwargs)
+    check_liveness(engine)
+    return engine
+
+
+#: a pooled connection unused for longer than this is pinged before it is handed out
+PING_AFTER_IDLE_S = 30.0
+_IDLE_SINCE = "tillsync_idle_since"
+
+
+def check_liveness(engine: Engine, ping_after_idle_s: float | None = None) -> None:
+    """Hand out no dead pooled connection, without a round trip per checkout.
+
+    ``pool_pre_ping`` sent a ``SELECT 1`` at every checkout: three round trips per
+    back-office order (the staff look-up, the reference, the order), each costing both
+    processes CPU. A connection the server ended (``pg_terminate_backend``, a restart, an
+    idle timeout) has its end waiting on the socket: PostgreSQL sends its FATAL message
+    and closes. So a connection is pinged only when its socket has something to read
+    (nothing should arrive on an idle connection) or it sat in the pool longer than
+    :data:`PING_AFTER_IDLE_S` (a peer gone without a word); a failed ping, or a
+    connection psycopg knows is closed, is replaced by a new one before it is used
+    (tests/server/test_engine_liveness.py ends backends under a live pool)."""
+    idle_limit = PING_AFTER_IDLE_S if ping_after_idle_s is None else ping_after_idle_s
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(dbapi_conn: Any, record: Any) -> None:
+        if dbapi_conn is not None:
+            record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop(_IDLE_SINCE, None)
+        if since is None:  # a new connection (or one never handed back)
+            return
+        if getattr(dbapi_conn, "closed", False) or getattr(dbapi_conn, "broken", False):
+            raise exc.DisconnectionError("the connection was closed")
+        if time.monotonic() - since < idle_limit and not _has_input(dbapi_conn):
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as error:  # any failure: a new connection, not an error answer
+            raise exc.DisconnectionError(f"ping failed: {error}") from error
+
+
+def _has_input(dbapi_conn: Any) -> bool:
+    """Whether the idle connection's socket can be read (data, end of file or an error)
+    without waiting: PostgreSQL said something, most likely goodbye."""
+    try:
+        fd = dbapi_conn.fileno()
+    except Exception:  # (no socket: closed)
+        return True
+    if not hasattr(select, "poll"):  # (Windows)
+        return bool(select.select([fd], [], [], 0)[0])
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLPRI)
+    return bool(poller.poll(0))
 
 
 def session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
