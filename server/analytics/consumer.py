@@ -23,6 +23,7 @@ from typing import Any, cast
 
 import orjson
 from sqlalchemy import Boolean, Table, bindparam, select
+from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -294,10 +295,24 @@ class Rollup:
                    (r.get("reason") or "")[:REASON_LENGTH]),
                   (1, int(r["amount"])), ()))
 
-    def write(self, conn: Connection) -> None:
+    def write(self, conn: Connection, together: bool = False) -> None:
         """Every delta: per table one upsert of all its rows (in key order, so two
         writers lock them in one order); analytics_orders rows of orders this
-        transaction created are inserted, the others upserted."""
+        transaction created are inserted, the others upserted.
+
+        ``together`` (the ORM path's few rows): on PostgreSQL the upserts are sent as one
+        statement (:func:`_write_together`), one round trip instead of one per table."""
+        batch: list[tuple[_Upsert, Any]] | None = (
+            [] if together and conn.dialect.name == "postgresql" else None)
+
+        def upsert(table: Table, keys: tuple[str, ...], values: tuple[str, ...],
+                   rows: list[tuple[Any, ...]], summed: int, conflict: bool = True) -> None:
+            if batch is None:
+                _upsert(conn, table, keys, values, rows, summed, conflict)
+            else:
+                statement = _statement(conn, table, keys, values, summed, conflict)
+                batch.append((statement, statement.params(rows)[0]))
+
         for name, (source, key_of, width) in DERIVED.items():
             derived = self.deltas[name]
             for key, values in self.deltas[source].items():
@@ -316,7 +331,7 @@ class Rollup:
             else:
                 params = [(*key, *values) for key, values in items if any(values)]
             if params:
-                _upsert(conn, TABLES[name], keys, sums + latest, params, summed=len(sums))
+                upsert(TABLES[name], keys, sums + latest, params, summed=len(sums))
             rows.clear()
         self.latest.clear()
         inserted: list[tuple[Any, ...]] = []
@@ -327,9 +342,11 @@ class Rollup:
                 (inserted if row.get("created") else replaced).append(_order_params(row))
                 row["dirty"] = row["created"] = False
         if inserted:  # orders this transaction created: nothing of theirs to replace
-            _upsert(conn, ORDERS, ("order_id",), _ORDER_VALUES, inserted, 0, conflict=False)
+            upsert(ORDERS, ("order_id",), _ORDER_VALUES, inserted, 0, conflict=False)
         if replaced:
-            _upsert(conn, ORDERS, ("order_id",), _ORDER_VALUES, replaced, 0)
+            upsert(ORDERS, ("order_id",), _ORDER_VALUES, replaced, 0)
+        if batch:
+            _write_together(conn, batch)
 
 
 def _in_key_order(rows: dict[tuple[Any, ...], tuple[int, ...]]
@@ -461,23 +478,85 @@ def _upsert(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple
     conn.exec_driver_sql(upsert.sql, upsert.params(rows))
 
 
+#: statements of several upserts, by their parts' SQL (a few dozen shapes at most)
+_together: dict[tuple[str, ...], str] = {}
+
+
+def _write_together(conn: Connection, batch: list[tuple[_Upsert, Any]]) -> None:
+    """PostgreSQL upserts (each with its rows as one JSON parameter) as one statement:
+    all but the last in ``WITH`` (data-modifying, each run to its end), the last as the
+    main statement. Each row is still locked in key order within its table; every
+    statement of the same tables takes them in the same order of tables."""
+    if len(batch) == 1:
+        statement, param = batch[0]
+        conn.exec_driver_sql(statement.sql, (param,))
+        return
+    parts = tuple(statement.sql for statement, _ in batch)
+    sql = _together.get(parts)
+    if sql is None:
+        if len(_together) > 256:
+            _together.clear()
+        sql = _together[parts] = ("WITH " + ", ".join(
+            f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1])
+    conn.exec_driver_sql(sql, tuple(param for _, param in batch))
+
+
 _ROW = select(ORDERS).where(ORDERS.c.order_id == bindparam("order_id"))
 _ORDER_ROW = select(Order.org_id, Order.store_id, Order.device_id).where(
     Order.id == bindparam("order_id"))
 _WRITTEN = "tillsync.analytics_orders"  # session.info: (transaction, rows it wrote)
 
 
+_DEFERRED = "tillsync.analytics_deferred"  # session.info: [transaction, Rollup, connection]
+_COUNTED = ORDER_EVENTS | {"payment.received", "refund.created"}
+
+
+def defer(session: Session) -> None:
+    """Count the events of ``session``'s transaction from now on in one :class:`Rollup`,
+    written once by :func:`write_deferred` (the caller's last write before its commit),
+    not at each event: a back-office order and its payment cost one upsert per rollup
+    table, not one per event and table, and the rollup rows every order of a store
+    shares (its totals, its hour) are locked at the end of the transaction, not from its
+    first event on. A savepoint begun meanwhile gets what was counted so far written
+    first, outside it (the events in it are then counted at once, as :func:`consume`
+    does without this); a transaction rolled back takes nothing with it."""
+    session.info[_DEFERRED] = [session.get_transaction(), Rollup(), None]
+
+
+def write_deferred(session: Session) -> None:
+    """Write what :func:`defer` counted (nothing if nothing was, or it was written)."""
+    held = session.info.pop(_DEFERRED, None)
+    if held is not None and held[2] is not None and held[0] is session.get_transaction():
+        held[1].write(held[2], together=True)
+
+
+@sa_event.listens_for(Session, "after_transaction_create")
+def _savepoint_begins(session: Session, transaction: Any) -> None:
+    """A savepoint is begun: what was counted so far is written now, in the transaction
+    it belongs to (the SAVEPOINT is sent at the savepoint's first statement, after
+    this), so rolling the savepoint back cannot take it away."""
+    if transaction.nested and _DEFERRED in session.info:
+        write_deferred(session)
+
+
 def consume(session: Session, org_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """One event of the ORM path, counted at once in the caller's transaction.
+    """One event of the ORM path, counted at once in the caller's transaction (or, after
+    :func:`defer`, when the transaction's writes end).
 
     The analytics_orders rows it writes are kept for the next event of the same
     (sub)transaction: a back-office order's payment follows its creation, and need not
     read back the row just written. Kept only while that transaction is the innermost
     one: a savepoint begun or ended (rolled back, say) since, and they are read again."""
-    if event_type not in ORDER_EVENTS and event_type not in ("payment.received",
-                                                             "refund.created"):
+    if event_type not in _COUNTED:
         return
     conn = session.connection()
+    deferred = session.info.get(_DEFERRED)
+    if deferred is not None:
+        if deferred[0] is session.get_transaction() and not session.in_nested_transaction():
+            deferred[2] = conn
+            deferred[1].feed(conn, org_id, event_type, data)
+            return
+        session.info.pop(_DEFERRED)  # (left by another transaction)
     transaction = session.get_nested_transaction() or session.get_transaction()
     held = session.info.get(_WRITTEN)
     rows: dict[str, dict[str, Any]] = (
@@ -485,7 +564,7 @@ def consume(session: Session, org_id: str, event_type: str, data: dict[str, Any]
     session.info.pop(_WRITTEN, None)  # (until written: an error leaves nothing behind)
     rollup = Rollup(orders=rows)
     rollup.feed(conn, org_id, event_type, data)
-    rollup.write(conn)
+    rollup.write(conn, together=True)
     session.info[_WRITTEN] = (transaction, rows)
 
 

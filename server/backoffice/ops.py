@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from server.analytics import consumer as analytics
 from server.context import AppContext, StaffPrincipal
 from server.db.models import Order, Staff, Store
 from server.db.retry import with_retries
@@ -135,8 +136,10 @@ def _run_once(ctx: AppContext, staff: StaffPrincipal, store_id: str | None, op_t
         ) as oc:
             # No savepoint around the body: every refusal below leaves the block by an
             # exception, so the whole transaction is rolled back anyway (two statements less)
+            analytics.defer(session)  # the order's rollups written once, at the end
             try:
                 result = body(oc)
+                analytics.write_deferred(session)
             except AboveLimit as exc:  # past the caller's till limits (issue 14)
                 raise ApiError(403, "above_limit", exc.reason, exc.details) from exc
             except Rejected as exc:

@@ -23,7 +23,9 @@ from server.analytics.consumer import (
     TENDERS,
     TOTALS,
     consume,
+    defer,
     slot_of,
+    write_deferred,
 )
 from server.db.models import Order, OrderLine, Payment
 from tests.server.support import RunningServer, Tenant, line
@@ -226,3 +228,96 @@ def test_a_payment_rolled_back_with_its_savepoint_is_not_counted(server: Running
         tenders = _table(session, TENDERS, store)
     assert (row.paid, row.payment_ids) == (500, [kept["payment"]["id"]])
     assert list(tenders.values()) == [[1, 500]]
+
+
+def _deferred_order(store: str) -> tuple[dict[str, Any], Any]:
+    order_id, at = new_id(), datetime.now(UTC).isoformat()
+    state = {"id": order_id, "store_id": store, "created_at": at, "device_id": None,
+             "created_by": "ann", "status": "open", "total": 900, "tax": 150,
+             "installments": [], "paid": 0, "refunded": 0, "payments": [],
+             "lines": [{"product_id": TEA, "name": "Tea", "qty_milli": 1000, "total": 900}]}
+
+    def payment(amount: int) -> dict[str, Any]:
+        return {"payment": {"id": new_id(), "order_id": order_id, "method": "card",
+                            "amount": amount, "created_at": at}}
+
+    return state, payment
+
+
+def test_deferred_events_are_written_once_at_the_end(server: RunningServer) -> None:
+    """After defer() (the back office's ops.run), an order's events are counted in
+    memory and written by write_deferred: nothing before it, every row after it; on
+    PostgreSQL as one statement."""
+    from sqlalchemy import event
+
+    store = new_id()
+    state, payment = _deferred_order(store)
+    statements: list[str] = []
+
+    def seen(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
+        statements.append(sql)
+
+    with server.ctx.writer.begin() as session:
+        defer(session)
+        consume(session, "org", "offline_order.created", state)
+        consume(session, "org", "payment.received", payment(300))
+        assert _table(session, SALES, store) == {}  # nothing written yet
+        conn = session.connection()
+        event.listen(conn, "before_cursor_execute", seen)
+        try:
+            write_deferred(session)
+        finally:
+            event.remove(conn, "before_cursor_execute", seen)
+        write_deferred(session)  # (a second call writes nothing again)
+    postgres = server.ctx.engine.dialect.name == "postgresql"
+    assert len(statements) == (1 if postgres else 8), statements
+    with server.ctx.reader() as session:
+        row = session.execute(select(ORDERS.c.paid, ORDERS.c.total)
+                              .where(ORDERS.c.order_id == state["id"])).one()
+        assert (row.paid, row.total) == (300, 900)
+        assert [v[:2] for v in _table(session, SALES, store).values()] == [[1, 900]]
+        assert list(_table(session, TENDERS, store).values()) == [[1, 300]]
+        assert list(_table(session, TOTALS, store).values()) == [[1, 900]]
+        assert list(_table(session, PRODUCTS, store).values()) == [["Tea", 1000, 900]]
+
+
+def test_a_savepoint_begun_after_deferred_events_keeps_them(server: RunningServer) -> None:
+    """What was counted before a savepoint is written before it begins: rolling the
+    savepoint back takes only its own payment away (without that, the order's sale
+    would be lost with it, or the payment kept)."""
+    store = new_id()
+    state, payment = _deferred_order(store)
+    kept = payment(500)
+    with server.ctx.writer.begin() as session:
+        defer(session)
+        consume(session, "org", "offline_order.created", state)
+        savepoint = session.begin_nested()
+        consume(session, "org", "payment.received", payment(300))
+        savepoint.rollback()
+        consume(session, "org", "payment.received", kept)
+        write_deferred(session)
+    with server.ctx.reader() as session:
+        row = session.execute(select(ORDERS.c.paid, ORDERS.c.payment_ids)
+                              .where(ORDERS.c.order_id == state["id"])).one()
+        assert (row.paid, row.payment_ids) == (500, [kept["payment"]["id"]])
+        assert [v[:2] for v in _table(session, SALES, store).values()] == [[1, 900]]
+        assert list(_table(session, TENDERS, store).values()) == [[1, 500]]
+
+
+def test_deferred_events_of_a_rolled_back_transaction_leave_nothing(server: RunningServer
+                                                                    ) -> None:
+    store = new_id()
+    state, payment = _deferred_order(store)
+    session = server.ctx.writer()
+    try:
+        session.begin()
+        defer(session)
+        consume(session, "org", "offline_order.created", state)
+        session.rollback()
+        with session.begin():  # a new transaction: the old counts are not written
+            consume(session, "org", "payment.received", payment(300))
+            write_deferred(session)
+    finally:
+        session.close()
+    with server.ctx.reader() as s:
+        assert _table(s, SALES, store) == {}
