@@ -14,6 +14,7 @@ a push of the same product or order (the push holds the row and waits for the fe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -108,8 +109,22 @@ def run(
     the feed locks last and product codes locked in one sorted order
     (server/sync/product_codes.py), a push of the same records no longer deadlocks with
     this write, but rarer orders remain (a pushed conflict.resolve claiming codes)."""
-    return with_retries(lambda: _run_once(ctx, staff, store_id, op_type, entity_id, payload,
-                                          body, org_wide=org_wide, order_id=order_id))
+    with _write_slots:  # (before the transaction: a waiting write holds no lock)
+        return with_retries(lambda: _run_once(ctx, staff, store_id, op_type, entity_id,
+                                              payload, body, org_wide=org_wide,
+                                              order_id=order_id))
+
+
+#: Back-office writes of this process in their transactions at once, at most; the others
+#: wait for a slot before they begin. Under load the thread pool ran up to 40 at once:
+#: they only took turns at the interpreter lock and at the rows every order of a store
+#: or organization shares (the store's feed row, the journal head, the rollup totals),
+#: PostgreSQL spent ~1 ms more CPU per order waking and re-checking the waiters, and the
+#: pool opened and closed connections past its 20 (benchmarks/notes/scale.md: 100 users,
+#: 1 worker, 3-4 slots against 40: PostgreSQL 4.2-4.5 against 5.2-5.8 ms CPU per order, p95
+#: 201-255 against 420-610 ms). A write holds one connection: 4 bounds its share of the pool.
+WRITE_SLOTS = 4
+_write_slots = threading.BoundedSemaphore(WRITE_SLOTS)
 
 
 _o = Order.__table__.c
