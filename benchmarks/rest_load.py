@@ -24,6 +24,12 @@ used per request by the server processes, PostgreSQL and the load generator itse
 (the generator shares the machine: on 2 cores it is a large part of it); PostgreSQL's
 is that of the backends serving the benchmark's database (other helpers share it). The target is
 p95 < 100 ms with 0 errors; compare it with the baseline of the same run.
+
+The users' requests go through a minimal HTTP/1.1 keep-alive client on asyncio streams
+(:class:`RawClient`: the request written whole, the answer read by its Content-Length)
+rather than httpx, whose own CPU per request (~1.5-2 ms here) was a large share of a
+machine whose two cores also run the server and PostgreSQL; ``--client httpx`` uses
+httpx as before. Sign-in uses httpx either way.
 """
 
 from __future__ import annotations
@@ -37,13 +43,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
@@ -84,20 +91,28 @@ class DatabaseCpu:
     def __init__(self, url: str) -> None:
         self.dbname = url.rsplit("/", 1)[1]
         self.start: dict[int, float] = {}
+        self.sessions = 0
+        self.connections = 0  # connections made since mark() (a backend started for each)
 
-    def _now(self) -> dict[int, float]:
+    def _now(self) -> tuple[dict[int, float], int]:
         import psycopg
 
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             pids = [r[0] for r in conn.execute(
                 "SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.dbname,))]
-        return {p: _process_cpu(p)[1] for p in pids}
+            row = conn.execute("SELECT sessions FROM pg_stat_database WHERE datname = %s",
+                               (self.dbname,)).fetchone()
+        return {p: _process_cpu(p)[1] for p in pids}, int(row[0]) if row else 0
 
     def mark(self) -> None:
-        self.start = self._now()
+        self.start, self.sessions = self._now()
 
     def since(self) -> float:
-        return sum(cpu - self.start.get(p, 0.0) for p, cpu in self._now().items())
+        """CPU seconds of the database's backends since mark() (those that ended in
+        between are not counted: see ``connections``)."""
+        now, sessions = self._now()
+        self.connections = sessions - self.sessions - 1  # (less this look's own)
+        return sum(cpu - self.start.get(p, 0.0) for p, cpu in now.items())
 
 
 @dataclass
@@ -224,6 +239,7 @@ class Phase:
     server_cpu: float = 0.0
     db_cpu: float = 0.0
     client_cpu: float = 0.0
+    connections: int = 0
     load: tuple[float, float] = (0.0, 0.0)
 
     def error(self, what: str) -> None:
@@ -241,7 +257,8 @@ class Phase:
                 f"{pct(self.times, 99):9.1f}{sum(self.errors.values()):>7}"
                 f"{self.n / self.seconds:9.0f}/s  server {self.server_cpu / n * 1000:5.2f} ms"
                 f"  pg {self.db_cpu / n * 1000:5.2f} ms  client {self.client_cpu / n * 1000:5.2f}"
-                f" ms  load {self.load[0]:.1f}->{self.load[1]:.1f}")
+                f" ms  load {self.load[0]:.1f}->{self.load[1]:.1f}  new db connections "
+                f"{self.connections}")
 
 
 async def sign_in(client: httpx.AsyncClient, staff_id: str) -> str:
@@ -254,9 +271,58 @@ async def sign_in(client: httpx.AsyncClient, staff_id: str) -> str:
     raise RuntimeError(f"sign-in failed: {r.status_code} {r.text[:200]}")
 
 
-async def user_loop(client: httpx.AsyncClient, token: str, store_id: str, phase: Phase,
-                    until: float, post: bool, think: float) -> None:
+class RawClient:
+    """One keep-alive HTTP/1.1 connection: a request written whole, the answer read by
+    its Content-Length (what uvicorn sends for these routes). Far less CPU per request
+    than httpx; any transport trouble closes the connection (the next request opens a
+    new one) and is counted as an error by the caller."""
+
+    def __init__(self, base: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port or 80)
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def request(self, method: str, path: str, body: bytes = b"",
+                      headers: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None or self.reader is None:
+            self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        head = (f"{method} {path} HTTP/1.1\r\nHost: {self.host}\r\n"
+                f"Content-Length: {len(body)}\r\n").encode()
+        if body:
+            head += b"Content-Type: application/json\r\n"
+        try:
+            self.writer.write(head + headers + b"\r\n" + body)
+            status_line = await self.reader.readline()
+            status = int(status_line.split(b" ", 2)[1])
+            length, close = 0, False
+            while (line := await self.reader.readline()) not in (b"\r\n", b""):
+                name, _, value = line.partition(b":")
+                name = name.strip().lower()
+                if name == b"content-length":
+                    length = int(value)
+                elif name == b"connection" and value.strip().lower() == b"close":
+                    close = True
+            content = await self.reader.readexactly(length) if length else b""
+        except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+            await self.aclose()
+            raise
+        if close:
+            await self.aclose()
+        return status, content
+
+    async def aclose(self) -> None:
+        writer, self.reader, self.writer = self.writer, None, None
+        if writer is not None:
+            writer.close()
+            with suppress(OSError):
+                await writer.wait_closed()
+
+
+async def user_loop(client: RawClient | httpx.AsyncClient, token: str, store_id: str,
+                    phase: Phase, until: float, post: bool, think: float) -> None:
     headers = {"Authorization": f"Bearer {token}"}
+    raw_headers = f"Authorization: Bearer {token}\r\n".encode()
     rng = random.Random(token)
     n = 0
     if think:  # users do not start in step
@@ -265,24 +331,38 @@ async def user_loop(client: httpx.AsyncClient, token: str, store_id: str, phase:
         n += 1
         t0 = time.perf_counter()
         try:
-            if post:
+            if isinstance(client, RawClient):
+                try:
+                    async with asyncio.timeout(60):
+                        if post:
+                            status, content = await client.request(
+                                "POST", "/offline-orders",
+                                orjson.dumps(order_body(store_id, n)), raw_headers)
+                        else:
+                            status, content = await client.request("GET", "/health/live")
+                except TimeoutError:
+                    await client.aclose()  # (an answer may still come on it)
+                    raise
+            elif post:
                 r = await client.post("/offline-orders", json=order_body(store_id, n),
                                       headers=headers)
-                ok = r.status_code == 201
+                status, content = r.status_code, r.content
             else:
                 r = await client.get("/health/live")
-                ok = r.status_code == 200
-            if ok:
+                status, content = r.status_code, r.content
+            if status == (201 if post else 200):
                 phase.times.append(time.perf_counter() - t0)
             else:
-                phase.error(f"HTTP {r.status_code} {r.text[:80]}")
-        except httpx.HTTPError as exc:
+                phase.error(f"HTTP {status} {content[:80].decode(errors='replace')}")
+        except (httpx.HTTPError, OSError, ValueError, IndexError,
+                asyncio.IncompleteReadError) as exc:
             phase.error(type(exc).__name__)
         if think:
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
-async def run_phase(server: Server, clients: list[httpx.AsyncClient], tokens: list[str],
+async def run_phase(server: Server, clients: list[RawClient] | list[httpx.AsyncClient],
+                    tokens: list[str],
                     org: Org, seconds: float, post: bool, name: str, think: float) -> Phase:
     phase = Phase(name)
     phase.load = (os.getloadavg()[0], 0.0)
@@ -296,18 +376,21 @@ async def run_phase(server: Server, clients: list[httpx.AsyncClient], tokens: li
                            for i, (c, t) in enumerate(zip(clients, tokens, strict=True))))
     phase.seconds = time.monotonic() - started
     phase.server_cpu, phase.db_cpu = server.cpu() - cpu0, server.db.since()
+    phase.connections = server.db.connections
     phase.client_cpu = time.process_time() - me0
     phase.load = (phase.load[0], os.getloadavg()[0])
     return phase
 
 
-async def load(server: Server, org: Org, users: int, seconds: float, think: float
-               ) -> list[Phase]:
+async def load(server: Server, org: Org, users: int, seconds: float, think: float,
+               client: str = "raw") -> list[Phase]:
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits)
+    signing = [httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits)
                for _ in range(users)]
+    clients: list[RawClient] | list[httpx.AsyncClient] = (
+        signing if client == "httpx" else [RawClient(server.base) for _ in range(users)])
     try:
-        tokens = [await sign_in(c, org.staff_ids[i]) for i, c in enumerate(clients)]
+        tokens = [await sign_in(c, org.staff_ids[i]) for i, c in enumerate(signing)]
         # a short warm-up: every worker's pools and caches, not measured
         await run_phase(server, clients, tokens, org, 2.0 + think, True, "warm-up", think)
         base = await run_phase(server, clients, tokens, org, max(5.0, seconds / 3), False,
@@ -316,7 +399,9 @@ async def load(server: Server, org: Org, users: int, seconds: float, think: floa
                                  "POST /offline-orders", think)
         return [base, orders]
     finally:
-        await asyncio.gather(*(c.aclose() for c in clients))
+        await asyncio.gather(*(c.aclose() for c in signing))
+        if client != "httpx":
+            await asyncio.gather(*(c.aclose() for c in clients))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,10 +415,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds a user waits between two requests, on average "
                         "(uniform 0.5x-1.5x; 0: back to back, a saturation test)")
+    parser.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                        help="the users' HTTP client: a minimal keep-alive one (default, "
+                        "little CPU) or httpx")
     args = parser.parse_args(argv)
     counts = [int(w) for w in args.workers.split(",") if w.strip()]
     print(f"REST load: {args.users} users, {args.seconds:g} s of POST /offline-orders per "
-          f"worker count, think time {args.think:g} s, {args.stores} stores; PostgreSQL 127.0.0.1:5432; "
+          f"worker count, think time {args.think:g} s, {args.stores} stores, {args.client} client; "
+          f"PostgreSQL 127.0.0.1:5432; "
           f"{os.cpu_count()} CPUs shared by server, database and this load generator")
     head = (f"{'':<26}{'n':>7}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>7}"
             f"{'rate':>11}  CPU per request")
@@ -342,7 +431,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory() as tmp, database(True, tmp) as url:
             org = seed_org(url, args.stores, args.users)
             with serve(url, workers, log_path=args.server_log) as server:
-                phases = asyncio.run(load(server, org, args.users, args.seconds, args.think))
+                phases = asyncio.run(load(server, org, args.users, args.seconds, args.think,
+                                          args.client))
         print(f"\n{workers} worker(s)\n{head}")
         for phase in phases:
             print(phase.line())
