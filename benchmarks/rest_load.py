@@ -361,7 +361,7 @@ async def user_loop(client: RawClient | httpx.AsyncClient, token: str, store_id:
             await asyncio.sleep(rng.uniform(0.5 * think, 1.5 * think))
 
 
-async def run_phase(server: Server, clients: list[RawClient] | list[httpx.AsyncClient],
+async def run_phase(server: Server, clients: list[RawClient | httpx.AsyncClient],
                     tokens: list[str],
                     org: Org, seconds: float, post: bool, name: str, think: float) -> Phase:
     phase = Phase(name)
@@ -387,8 +387,8 @@ async def load(server: Server, org: Org, users: int, seconds: float, think: floa
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     signing = [httpx.AsyncClient(base_url=server.base, timeout=60, limits=limits)
                for _ in range(users)]
-    clients: list[RawClient] | list[httpx.AsyncClient] = (
-        signing if client == "httpx" else [RawClient(server.base) for _ in range(users)])
+    clients: list[RawClient | httpx.AsyncClient] = (
+        list(signing) if client == "httpx" else [RawClient(server.base) for _ in range(users)])
     try:
         tokens = [await sign_in(c, org.staff_ids[i]) for i, c in enumerate(signing)]
         # a short warm-up: every worker's pools and caches, not measured
@@ -401,7 +401,7 @@ async def load(server: Server, org: Org, users: int, seconds: float, think: floa
     finally:
         await asyncio.gather(*(c.aclose() for c in signing))
         if client != "httpx":
-            await asyncio.gather(*(c.aclose() for c in clients))
+            await asyncio.gather(*(c.aclose() for c in clients if isinstance(c, RawClient)))
 
 
 def main(argv: list[str] | None = None) -> int:
