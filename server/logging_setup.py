@@ -30,8 +30,31 @@ ID_FIELDS = ("org_id", "store_id", "terminal_id")
 #: and the trace id when the request is traced (server/tracing.py), set by the middleware
 LINE_FIELDS = (*ID_FIELDS, "trace_id")
 
-# (app context, Authorization header) of the request this task is answering
-_credential: ContextVar[tuple[AppContext, str] | None] = ContextVar("credential", default=None)
+
+class _Credential:
+    """A request's credential and, once a record found them, the ids it proves."""
+
+    __slots__ = ("auth", "ctx", "ids")
+
+    def __init__(self, ctx: AppContext, auth: str) -> None:
+        self.ctx, self.auth = ctx, auth
+        self.ids: dict[str, str] | None = None
+
+    def proven_ids(self) -> dict[str, str]:
+        """:func:`credential_ids`, kept once it names something: a terminal is in the
+        cache only after the route verified it, so an empty answer is asked again."""
+        if self.ids is None:
+            ids = credential_ids(self.ctx, self.auth)
+            if not ids:
+                return ids
+            self.ids = ids
+        return self.ids
+
+
+# the credential of the request this task is answering: its app context, its
+# Authorization header, and the ids it proved once they were found (a staff token is
+# decoded once per request, not once per log record)
+_credential: ContextVar[_Credential | None] = ContextVar("credential", default=None)
 # the middleware's access line: "%s %s%s %s %.1fms request_id=%s"
 _ACCESS_ARGS = 6
 
@@ -76,7 +99,7 @@ class RequestIdentity:
             return
         auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"),
                     "")
-        token = _credential.set((self.ctx, auth))
+        token = _credential.set(_Credential(self.ctx, auth))
         try:
             await self.app(scope, receive, send)
         finally:
@@ -88,7 +111,7 @@ class IdentityFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         current = _credential.get()
-        ids = credential_ids(*current) if current is not None else {}
+        ids = current.proven_ids() if current is not None else {}
         for field in ID_FIELDS:
             setattr(record, field, ids.get(field))
         return True
