@@ -17,7 +17,7 @@ from typing import Any
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from server.auth import jwt_keys
-from server.auth.deps import terminal_cache
+from server.auth.deps import CLAIMS_STATE, terminal_cache
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.security import decode_access_token, sha256_hex
@@ -34,17 +34,19 @@ LINE_FIELDS = (*ID_FIELDS, "trace_id")
 class _Credential:
     """A request's credential and, once a record found them, the ids it proves."""
 
-    __slots__ = ("auth", "ctx", "ids")
+    __slots__ = ("auth", "ctx", "ids", "state")
 
-    def __init__(self, ctx: AppContext, auth: str) -> None:
-        self.ctx, self.auth = ctx, auth
+    def __init__(self, ctx: AppContext, auth: str, state: dict[str, Any] | None = None) -> None:
+        self.ctx, self.auth, self.state = ctx, auth, state
         self.ids: dict[str, str] | None = None
 
     def proven_ids(self) -> dict[str, str]:
         """:func:`credential_ids`, kept once it names something: a terminal is in the
-        cache only after the route verified it, so an empty answer is asked again."""
+        cache only after the route verified it, so an empty answer is asked again. A
+        staff token the rate limiter decoded (its claims in the request's state,
+        server/middleware.py identity_key) is not decoded again."""
         if self.ids is None:
-            ids = credential_ids(self.ctx, self.auth)
+            ids = credential_ids(self.ctx, self.auth, self.state)
             if not ids:
                 return ids
             self.ids = ids
@@ -67,10 +69,12 @@ def log_format(flag: str | None) -> str:
     return chosen
 
 
-def credential_ids(ctx: AppContext, auth: str) -> dict[str, str]:
+def credential_ids(ctx: AppContext, auth: str, state: dict[str, Any] | None = None
+                   ) -> dict[str, str]:
     """The ids a request's credential proves without the database: a terminal this
     process has verified (its org, store and terminal), or a validly signed staff token
-    (its org). Nothing for no credential, a made-up one, or one not verified yet."""
+    (its org; the claims already decoded for this token in ``state`` when there are).
+    Nothing for no credential, a made-up one, or one not verified yet."""
     scheme, _, token = auth.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -81,7 +85,11 @@ def credential_ids(ctx: AppContext, auth: str) -> dict[str, str]:
             return {}
         ids = {"org_id": principal.org_id, "store_id": principal.store_id}
         return ids | ({"terminal_id": principal.terminal_id} if principal.terminal_id else {})
-    claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
+    seen = state.get(CLAIMS_STATE) if state is not None else None
+    if seen is not None and seen[0] == token:
+        claims = seen[1]
+    else:
+        claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
     return {"org_id": str(claims["org"])} if claims and claims.get("org") else {}
 
 
@@ -99,7 +107,7 @@ class RequestIdentity:
             return
         auth = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"authorization"),
                     "")
-        token = _credential.set(_Credential(self.ctx, auth))
+        token = _credential.set(_Credential(self.ctx, auth, scope.setdefault("state", {})))
         try:
             await self.app(scope, receive, send)
         finally:

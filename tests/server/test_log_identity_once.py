@@ -20,7 +20,7 @@ def _records(n: int) -> list[logging.LogRecord]:
 def _run(monkeypatch: pytest.MonkeyPatch, answers: list[dict[str, str]]) -> tuple[int, list[Any]]:
     calls = 0
 
-    def counted(ctx: Any, auth: str) -> dict[str, str]:
+    def counted(ctx: Any, auth: str, state: Any = None) -> dict[str, str]:
         nonlocal calls
         calls += 1
         return answers[min(calls, len(answers)) - 1]
@@ -45,3 +45,17 @@ def test_a_proven_credential_is_read_once_per_request(monkeypatch: pytest.Monkey
 def test_a_credential_not_proven_yet_is_asked_again(monkeypatch: pytest.MonkeyPatch) -> None:
     calls, seen = _run(monkeypatch, [{}, {}, {"org_id": "org-1"}])
     assert calls == 3 and seen == [None, None, "org-1", "org-1"]
+
+
+def test_a_staff_token_the_limiter_decoded_is_not_decoded_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    decoded: list[str] = []
+    monkeypatch.setattr(logging_setup, "decode_access_token",
+                        lambda settings, token, ring: decoded.append(token) or {"org": "o2"})
+    state = {logging_setup.CLAIMS_STATE: ("jwt-1", {"org": "o1", "sub": "s"})}
+    ctx: Any = type("Ctx", (), {"settings": None})()
+    assert logging_setup.credential_ids(ctx, "Bearer jwt-1", state) == {"org_id": "o1"}
+    assert decoded == []  # the claims the request already had
+    monkeypatch.setattr(logging_setup.jwt_keys, "ring", lambda ctx: None)
+    assert logging_setup.credential_ids(ctx, "Bearer jwt-2", state) == {"org_id": "o2"}
+    assert decoded == ["jwt-2"]  # another token than the one decoded: decoded
