@@ -30,6 +30,7 @@ WARM_UP_MS = 300  # after the window shows: printing loads while the person pick
 # after the window shows, what is alive is frozen out of collections (None: never; the
 # UI tests' processes build many windows, and freezing their garbage would keep it)
 SETTLE_MS: int | None = 4_000
+REGISTER_POLL_MS, REGISTER_WAIT_MS = 20, 1_000  # the register's build waits for the staff list
 BACKUP_CHECK_MS = 60_000  # how often the idle backup asks whether one is due
 
 
@@ -49,15 +50,16 @@ def application() -> QApplication:
 
 
 class _AfterShow(QObject):
-    """Calls ``fn`` ``delay_ms`` after ``widget`` is first shown (an event filter, once)."""
+    """Calls ``fn`` ``delay_ms`` after ``widget`` is first shown (an event filter, once);
+    ``on`` another event: after the first of those (QEvent.Type.Paint: once painted)."""
 
-    def __init__(self, widget: QWidget, delay_ms: int, fn) -> None:  # noqa: ANN001
+    def __init__(self, widget: QWidget, delay_ms: int, fn, on: QEvent.Type = QEvent.Type.Show) -> None:  # noqa: ANN001
         super().__init__(widget)
-        self._delay_ms, self._fn = delay_ms, fn
+        self._delay_ms, self._fn, self._on = delay_ms, fn, on
         widget.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt API
-        if event.type() == QEvent.Type.Show:
+        if event.type() == self._on:
             watched.removeEventFilter(self)
             QTimer.singleShot(self._delay_ms, self._fn)
         return False
@@ -91,6 +93,13 @@ class Desktop:
         # built and painted: on a loaded till the load beside the first paint (it started
         # from the status bar's printer read) held the sign-in screen back (issue 17).
         self._after_show = _AfterShow(self.window, WARM_UP_MS, self._warm_up)
+        # The register (its import, its build, Babel's locale data for the empty cart's
+        # total: ~60-75 ms of CPU) is built once the sign-in screen has been painted and its
+        # staff have arrived, while the person picks their name; a sign-in before then
+        # builds it at once (MainWindow.register).
+        self._register_waits = 0
+        self._register_after_paint = _AfterShow(self.window.signin, 0, self._build_register,
+                                                on=QEvent.Type.Paint)
         if SETTLE_MS is not None:
             self._settle = _AfterShow(self.window, SETTLE_MS, self._settle_memory)
         self._start_idle_backups(store)
@@ -113,6 +122,22 @@ class Desktop:
         log.warning("automatic backup failed", exc_info=exc)
         self.ctx.warn(f"The automatic backup failed: {exc}")
         return True
+
+    def _build_register(self) -> None:
+        """Build the register once the start's own work (the staff list) is delivered and
+        painted; after REGISTER_WAIT_MS of other work (a sync round) it is built anyway."""
+        if self._closed or "register" in self.window.screens:
+            return
+        if self.ops.busy and self._register_waits * REGISTER_POLL_MS < REGISTER_WAIT_MS:
+            self._register_waits += 1
+            QTimer.singleShot(REGISTER_POLL_MS, self._build_register)
+        elif self._register_waits >= 0:
+            # a moment for the staff list's layout and paint (posted events, each loop
+            # turn handles them before any timer), then the build
+            self._register_waits = -1
+            QTimer.singleShot(REGISTER_POLL_MS, self._build_register)
+        else:
+            self.window.register  # noqa: B018 - built on look-up
 
     def _settle_memory(self) -> None:
         """Once, at the sign-in screen: no full garbage collection later walks the app's

@@ -2,15 +2,19 @@
 
 Scans from the wedge or serial scanner are routed to whichever screen is active.
 
-Only the sign-in screen and the register are built with the window; every other
-screen is imported and built the first time it is shown or asked for
-(``window.sales``, ``window.screens["sales"]``), so a till starts without the
-settings page's sync client and httpx, the dashboard's QtCharts and a dozen
-screens' reloads (issue 17). The approvals and dashboard screens are built at
-sign-in when the person may see them: their counts are the navigation's badges.
+Only the sign-in screen is built with the window; every other screen is imported and
+built the first time it is shown or asked for (``window.sales``,
+``window.screens["sales"]``), so a till starts without the settings page's sync client
+and httpx, the dashboard's QtCharts and a dozen screens' reloads (issue 17). The
+register is built just after the sign-in screen is first painted (ui/main.py's Desktop),
+while the person picks their name, or at once when it is asked for first. The approvals
+and dashboard screens are built at sign-in when the person may see them: their counts
+are the navigation's badges.
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
 
 from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtWidgets import (
@@ -29,13 +33,15 @@ from app.store.unit_of_work import Actor
 from ui import messages
 from ui.context import AppContext
 from ui.dialogs.unsynced import confirm_unsynced
-from ui.screens.register import RegisterScreen
 from ui.screens.signin import SignInScreen
 from ui.widgets.common import NoticeBar, heading, icon
 from ui.widgets.page_stack import CurrentPageStack, scrolling
 from ui.widgets.slip_window import SlipRelay, SlipWindow
 from ui.widgets.statusbar import SyncStatusBar
 from ui.window_screens import BADGE_SCREENS, ScreenAccess, Screens
+
+if TYPE_CHECKING:
+    from ui.screens.register import RegisterScreen
 
 # (key, label, icon, action needed to see it)
 NAV = (
@@ -61,9 +67,7 @@ class MainWindow(ScreenAccess, QMainWindow):
         self.setWindowIcon(icon("logo"))
         self.resize(1280, 800)  # fit_to_screen() trims this to the screen once shown
         self.signin = SignInScreen(ctx)
-        self.register = RegisterScreen(ctx)
-        self.screens = Screens(self._build_screen)
-        self.screens["register"] = self.register
+        self.screens = Screens(self._build_screen)  # the register too: see the module's doc
         self._order_detail = None
         self._detail_from: QWidget | None = None
         ctx.order_requested.connect(self.show_order_detail)
@@ -112,7 +116,6 @@ class MainWindow(ScreenAccess, QMainWindow):
             self.nav_buttons[key] = button
         nav_layout.addStretch(1)
         self.pages = CurrentPageStack()
-        self.pages.addWidget(self.register)
         nav_area = scrolling(nav, horizontal=False)
         nav_area.setObjectName("navScroll")
         nav_area.setFixedWidth(self._nav_width())  # a badge ("Approvals (3)") never moves the pages
@@ -183,19 +186,24 @@ class MainWindow(ScreenAccess, QMainWindow):
                                                               self.sign_out))
         self.status.switch_user.connect(lambda: confirm_unsynced(self.ctx.store, self, "Switch user",
                                                                  self.switch_user))
-        self.register.shift_needed.connect(self.open_shift)
         self.status.open_print_queue.connect(lambda: self.show_screen("print_queue"))
-        self.register.open_order.connect(self.open_order)
-        self.register.model.refused.connect(self.ctx.error)
-        # After an inline edit (F3 quantity) the keys go back to the scan field.
-        self.register.table.itemDelegate().closeEditor.connect(
-            lambda *_: QTimer.singleShot(0, self._scan_field_focus))
         self.slip: SlipWindow | None = None
         self.slip_relay = SlipRelay(self)
         self.slip_relay.printed.connect(self.show_slip)
 
+    def _connect_register(self, register: RegisterScreen) -> None:
+        """The register's signals, when it is built (ScreenAccess._build_screen)."""
+        register.shift_needed.connect(self.open_shift)
+        register.open_order.connect(self.open_order)
+        register.model.refused.connect(self.ctx.error)
+        # After an inline edit (F3 quantity) the keys go back to the scan field.
+        register.table.itemDelegate().closeEditor.connect(
+            lambda *_: QTimer.singleShot(0, self._scan_field_focus))
+
     def _scan_field_focus(self) -> None:
-        if self.current_screen is self.register and QApplication.activeModalWidget() is None:
+        register = self.screens.get("register")
+        if register is not None and self.current_screen is register \
+                and QApplication.activeModalWidget() is None:
             self.register.scan.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def listen_for_slips(self) -> None:
@@ -294,11 +302,12 @@ class MainWindow(ScreenAccess, QMainWindow):
         if callable(take):  # a dialog that takes scans (the exchange's new items, its receipt)
             take(code)
             return
-        if modal is not None and self.register.tender_dialog is None:
+        built = self.screens.get  # a screen not built yet is not the one showing
+        register = cast("RegisterScreen | None", built("register"))
+        if modal is not None and (register is None or register.tender_dialog is None):
             return
         screen = self.current_screen
-        built = self.screens.get  # a screen not built yet is not the one showing
-        if screen is self.register:
+        if register is not None and screen is register:
             self.register.handle_scan(code)
         elif screen is built("sales"):
             self.open_order(code)

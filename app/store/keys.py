@@ -21,8 +21,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import keyring
-import keyring.errors
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -49,8 +47,17 @@ class LoadedKey:
     source: str  # "keyring" or "key-file"
 
 
+def _keyring():  # noqa: ANN202 - the keyring module
+    """The keyring package, imported on first use: a till whose key is in its key file
+    starts without it (its backends and their imports were ~25 ms of every start)."""
+    import keyring
+    import keyring.errors  # noqa: F401 - keyring.errors.*, used by the callers
+
+    return keyring
+
+
 def _keyring_usable() -> bool:
-    backend = keyring.get_keyring()
+    backend = _keyring().get_keyring()
     name = type(backend).__module__ + "." + type(backend).__name__
     if "fail" in name.split(".") or "Plaintext" in name or "null" in name.lower():
         return False
@@ -131,15 +138,15 @@ def load_or_create(
     account = f"data-key/{install_id}"
     if _keyring_usable():
         try:
-            stored = keyring.get_password(SERVICE, account)
+            stored = _keyring().get_password(SERVICE, account)
             if stored:
                 return LoadedKey(base64.b64decode(stored), "keyring")
             if not create:
                 raise KeyUnavailable(_missing(key_file, "the OS keyring"))
             key = os.urandom(KEY_BYTES)
-            keyring.set_password(SERVICE, account, base64.b64encode(key).decode())
+            _keyring().set_password(SERVICE, account, base64.b64encode(key).decode())
             return LoadedKey(key, "keyring")
-        except keyring.errors.KeyringError:
+        except _keyring().errors.KeyringError:
             pass
     if not passphrase:
         raise KeyUnavailable(
@@ -190,8 +197,8 @@ def read_slot(data_dir: Path, install_id: str, slot: str,
         raw = read_key_file(path, passphrase)
         return [raw[i:i + KEY_BYTES] for i in range(0, len(raw), KEY_BYTES)]
     try:
-        stored = keyring.get_password(SERVICE, f"data-key/{install_id}/{slot}")
-    except keyring.errors.KeyringError:  # no keyring: nothing kept there
+        stored = _keyring().get_password(SERVICE, f"data-key/{install_id}/{slot}")
+    except _keyring().errors.KeyringError:  # no keyring: nothing kept there
         return []
     return [base64.b64decode(part) for part in (stored or "").split()]
 
@@ -211,8 +218,8 @@ def write_slot(data_dir: Path, install_id: str, slot: str, found: list[bytes],
         return
     account = f"data-key/{install_id}" + (f"/{slot}" if slot else "")
     if not found:
-        with contextlib.suppress(keyring.errors.PasswordDeleteError):
-            keyring.delete_password(SERVICE, account)
+        with contextlib.suppress(_keyring().errors.PasswordDeleteError):
+            _keyring().delete_password(SERVICE, account)
         return
-    keyring.set_password(SERVICE, account, " ".join(base64.b64encode(k).decode()
+    _keyring().set_password(SERVICE, account, " ".join(base64.b64encode(k).decode()
                                                     for k in found))

@@ -35,6 +35,7 @@ def test_closing_the_desktop_frees_its_widgets(store, qapp, qtbot):
     d = Desktop(store, qapp)
     d.window.show()
     qtbot.waitExposed(d.window)
+    qtbot.waitUntil(lambda: "register" in d.window.screens, timeout=5000)  # built after the paint
     assert len(QApplication.allWidgets()) > before + 100
     d.close()
     QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)

@@ -2,8 +2,11 @@
 
 - printing (escpos, reportlab) loads after the window is shown, never while it is built;
 - registering a slip listener never waits for a printing load in progress on a worker;
-- only the sign-in screen and the register are built with the window; a screen is built
-  the first time it is shown, and the badge screens at sign-in for whoever sees them.
+- only the sign-in screen is built with the window; the register once the sign-in screen
+  is painted with its staff (or at its first use), another screen the first time it is
+  shown, and the badge screens at sign-in for whoever sees them;
+- the sign-in screen's start (the smoke run) imports neither the register nor the other
+  screens, printing, the sync client nor the keyring (a key-file till).
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def test_a_listener_is_added_without_waiting_for_a_load_in_progress(store):
 
 def test_screens_are_built_when_first_shown(desktop, qtbot):
     window = desktop.window
-    assert set(window.screens) == {"register"}  # sign-in and the register only
+    qtbot.waitUntil(lambda: "register" in window.screens, timeout=5000)  # after the paint
+    assert set(window.screens) == {"register"}
     sign_in(desktop, qtbot)  # a cashier: no approvals or dashboard badge to count
     settle(desktop, qtbot)
     assert set(window.screens) == {"register"}
@@ -99,3 +103,64 @@ def test_the_start_up_objects_are_frozen_out_of_collections(store, qtbot, monkey
     finally:
         desktop.close()
         gc.unfreeze()
+
+
+def test_the_register_is_built_after_the_sign_in_screen_is_painted(qapp, qtbot, store):
+    from ui.main import Desktop, application
+
+    application()
+    desktop = Desktop(store, qapp)
+    try:
+        assert "register" not in desktop.window.screens  # not built with the window
+        desktop.window.show()
+        qtbot.waitUntil(lambda: "register" in desktop.window.screens, timeout=5000)
+        assert desktop.window.signin._buttons  # the staff list came first
+        assert desktop.window.pages.indexOf(desktop.window.register) >= 0
+    finally:
+        desktop.close()
+
+
+def test_signing_in_before_the_register_is_built_builds_it(qapp, qtbot, store):
+    from ui.main import Desktop, application
+
+    application()
+    desktop = Desktop(store, qapp)  # never shown: the deferred build never comes
+    try:
+        desktop.ops.wait_idle()
+        assert "register" not in desktop.window.screens
+        desktop.window.on_signed_in(staff.sign_in(store, "1003", "3333"))
+        assert desktop.window.current_screen is desktop.window.register
+        scans: list[str] = []
+        desktop.window.register.handle_scan = scans.append
+        desktop.window.route_scan("4006381333931")  # a scan reaches the register
+        assert scans == ["4006381333931"]
+    finally:
+        desktop.close()
+
+
+SMOKE = """
+import sys
+from ui.cli import main
+code = main(['--data-dir', sys.argv[1], 'run', '--smoke'])
+heavy = ('ui.screens.register', 'ui.screens.settings', 'ui.screens.dashboard', 'sync.client',
+         'httpx', 'reportlab', 'escpos', 'qasync', 'keyring')
+print(' '.join(name for name in heavy if name in sys.modules) or '-')
+sys.exit(code)
+"""
+
+
+def test_the_sign_in_start_does_not_import_what_it_defers(tmp_path, no_keyring):
+    """The smoke start (sign-in shown, staff loaded) of a key-file till, in a fresh process."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from app.store.local import open_store
+
+    open_store(tmp_path / "till", passphrase="start-test-passphrase").close()
+    env = {**os.environ, "TILLSYNC_KEY_PASSPHRASE": "start-test-passphrase", "QT_QPA_PLATFORM": "offscreen"}
+    done = subprocess.run([sys.executable, "-c", SMOKE, str(tmp_path / "till")], capture_output=True,
+                          text=True, timeout=120, env=env, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "-", f"imported at sign-in: {done.stdout.strip()}"
