@@ -124,7 +124,7 @@ class BulkOrders:
         check_ceiling(self.session, term, actor.name, actor.role)
         decision = decide(op.payload, Envelope(
             op.op_id, op.entity_id, term.org_id, term.store_id, term.terminal_id, actor.id,
-            actor.name, actor.role, self.now), run)
+            actor.name, actor.role, self.now, currency=run.currencies.get(term.store_id)), run)
         if isinstance(decision, Refused):
             return Outcome(OpStatus.REJECTED, reason=decision.reason)
         if term.terminal_id is not None and till_limits.may_breach(op.payload):

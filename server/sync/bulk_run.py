@@ -88,6 +88,8 @@ class Run:
     #: (store, product) -> the latest exact count's moment, for the counted levels only
     counted: dict[tuple[str, str], datetime] = field(default_factory=dict)
     changed_levels: set[tuple[str, str]] = field(default_factory=set)
+    #: store id -> the store's currency, for the stores of the run's devices
+    currencies: dict[str, str] = field(default_factory=dict)
     rows: dict[Any, list[dict[str, Any]]] = field(
         default_factory=lambda: {t: [] for t in TABLES})
     ops: list[Operation] = field(default_factory=list)
@@ -149,6 +151,11 @@ def load(session: Session, run: Run | None,
             run.products[pid] = ProductRow(org, price, bool(active), bool(deleted),
                                            bool(tracked))
     _load_existing(conn, run, entity_ids, payment_ids, line_ids, references)
+    stores = [t.store_id for t, _ in runs if t.store_id not in run.currencies]
+    if stores:
+        ids = sorted(set(stores))
+        for sid, currency in fetch(conn, _STORES_PG.format(marks(1, len(ids), sign)), ids):
+            run.currencies[sid] = currency
     org_of = {t.store_id: t.org_id for t, _ in runs}
     tracked = [(store, pid) for store, pid in wanted_levels - run.levels.keys()
                if (prod := run.products.get(pid)) is not None
@@ -200,6 +207,7 @@ _EXISTING_PG = {
     "p": "SELECT 'p', id FROM payments WHERE id IN ({ids})",
     "l": "SELECT 'l', id FROM order_lines WHERE id IN ({ids})",
 }
+_STORES_PG = "SELECT id, currency FROM stores WHERE id IN ({})"
 _STAFF_PG = "SELECT id, org_id, name, role, active FROM staff WHERE id IN ({})"
 _PRODUCTS_PG = ("SELECT id, org_id, price, active, deleted, stock_tracked FROM products "
                 "WHERE id IN ({})")

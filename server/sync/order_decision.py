@@ -32,6 +32,7 @@ from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.order_rules import RuleError
 from app.domain.order_status import status_for_balance
 from app.domain.permissions import Action, allowed
+from app.domain.tender import Method
 from app.domain.totals import MILLI, Discount, DiscountError, LineInput, compute, tax_of
 from server.feed.serialize import (
     line_state_of,
@@ -99,6 +100,8 @@ class Envelope:
     actor_role: str
     now: datetime
     server_reference: bool = False
+    #: the store's currency (bulk_run.load reads it); None: not checked
+    currency: str | None = None
 
     def can(self, action: Action) -> bool:
         return allowed(self.actor_role, action)
@@ -176,16 +179,38 @@ def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> Non
                  "total": p.total},
                 discount_ppm=p.order_discount_percent_ppm,
                 discount_amount=p.order_discount_amount)
+        _check_signs(p)
         paid = 0
         for pay in p.payments:
             order_rules.check_payment(pay.amount, pay.method, tendered=pay.tendered,
                                       change=pay.change)
             order_rules.check_sum(paid, pay.amount, "The payments on this order")
+            if pay.method != CASH and paid + pay.amount > p.total:
+                # app/domain/tender.py: only cash can be more than the balance (change)
+                raise RuleError(f"A {pay.method} payment cannot be more than the balance "
+                                "due")
             paid += pay.amount
         order_rules.check_schedule(p.total - paid, p.installments, p.currency)
         order_rules.check_plan_customer(p.installments, p.customer)
 
 
+def _check_signs(p: OrderCreate) -> None:
+    """A sale's money is never below zero: the till refuses a negative price
+    (app/domain/cart.py set_price, the catalogue's Price), a discount beyond the line
+    (app/domain/totals.py), and a return is a refund, its own op."""
+    for n, li in enumerate(p.lines, 1):
+        if li.unit_price < 0:
+            raise RuleError(f"Line {n}: the unit price cannot be negative (a return is a "
+                            "refund)")
+        for name in ("gross", "net", "tax", "total"):
+            if getattr(li, name) < 0:
+                raise RuleError(f"Line {n}: the {name} cannot be negative")
+    for name in ("subtotal", "discount", "tax", "total"):
+        if getattr(p, name) < 0:
+            raise RuleError(f"The order's {name} cannot be negative")
+
+
+CASH = Method.CASH.value
 _INTS = {n: (int,) * n for n in (6, 9)}
 
 
@@ -270,6 +295,8 @@ def decide(payload: dict[str, Any], env: Envelope, known: Known, *,
 def _check(p: OrderCreate, env: Envelope, known: Known) -> None:
     if p.store_id != env.store_id:
         raise Rejected("the order's store_id is not this terminal's store")
+    if env.currency is not None and p.currency != env.currency:
+        raise Rejected(f"currency {p.currency} is not this store's currency {env.currency}")
     if env.order_id in known.orders:
         raise Rejected(f"order {env.order_id} already exists (sent with another op_id)")
     check_order_create(p, server_reference=env.server_reference)
@@ -346,6 +373,8 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     """Nothing below refuses: the rows, feed entries and events of the sale."""
     added = _new_payments(p.payments, known.payments)
     paid = sum(pay.amount for pay in added)
+    if paid > p.total:
+        flags.append("overpaid")  # cash beyond the total (other tenders are refused)
     movements, levels, negative = _stock(p, env, known)
     if negative:
         flags.append("negative_stock")

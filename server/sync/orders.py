@@ -19,6 +19,7 @@ from app.domain.operations import Entity, OpType
 from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
+from app.domain.tender import Method
 from server.db.base import utcnow
 from server.db.models import (
     Approval,
@@ -105,7 +106,7 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
     actor, term = oc.actor, oc.terminal
     env = Envelope(oc.op.op_id, oc.op.entity_id, term.org_id, term.store_id,
                    term.terminal_id, actor.id, actor.name, actor.role, utcnow(),
-                   server_reference)
+                   server_reference, currency=known.currencies.get(term.store_id))
     # the dispatch parsed it already (after the right to sell); the back office's not
     parsed = oc.parsed if isinstance(oc.parsed, OrderCreate) else None
     decision = decide(oc.op.payload, env, known, parsed=parsed)
@@ -152,6 +153,14 @@ def payment_record(oc: OpContext) -> Outcome:
     with rules():
         order_rules.check_takes_payment(order.status, order.reference)
         order_rules.check_sum(order.paid, p.amount, "The payments on this order")
+    if p.method != Method.CASH.value:
+        # only cash can be more than the balance (app/domain/tender.py). The back office
+        # sees the balance as it is; a till may not have seen another till's payment,
+        # but never sends a card payment beyond the order's total
+        due = (order.total - (order.paid - order.refunded) if oc.terminal.terminal_id is None
+               else order.total)
+        if p.amount > due:
+            raise Rejected(f"A {p.method} payment cannot be more than the balance due")
     _add_payment(oc, order, p)
     if order.paid - order.refunded > order.total:
         flag(oc, "overpaid")

@@ -1,0 +1,144 @@
+"""What a client written from docs/ alone found the server taking that no till sends
+(/tmp/outsider, helper O): a sale in another currency than the store's, negative money
+on a sale, a card payment beyond the balance. Refused alike by a push (one op: the ORM
+handler; several: the bulk writer), kept in quarantine, and by the back office (422)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from app.domain.ids import new_id
+from app.domain.permissions import Role
+from server.db.models import Order, QuarantinedOp
+from tests.server.support import Tenant, line
+
+NOW = lambda: datetime.now(UTC).isoformat()  # noqa: E731
+
+
+def _results(tenant: Tenant, ops: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(r["status"], r.get("reason") or "") for r in tenant.term.push(ops)["results"]]
+
+
+def _both_paths(tenant: Tenant, make_bad: Any) -> list[str]:
+    """The reasons a bad sale gets alone (ORM handler) and between two good ones (bulk)."""
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    alone = make_bad()
+    (status, reason), = _results(tenant, [alone])
+    assert status == "rejected", reason
+    run = [term.order_create(cashier), make_bad(), term.order_create(cashier)]
+    got = _results(tenant, run)
+    assert [s for s, _ in got] == ["applied", "rejected", "applied"], got
+    with tenant.server.ctx.reader() as s:
+        held = set(s.scalars(select(QuarantinedOp.op_id).where(
+            QuarantinedOp.org_id == tenant.org_id)))
+        assert s.get(Order, alone["entity_id"]) is None
+    assert {alone["op_id"], run[1]["op_id"]} <= held
+    return [reason, got[1][1]]
+
+
+def _rest(tenant: Tenant, **change: Any) -> tuple[int, dict[str, Any]]:
+    li = line(None, 500, 1000)
+    body = {"id": new_id(), "store_id": tenant.store_id, "currency": "EUR",
+            "tax_inclusive": True, "lines": [li], "subtotal": li["gross"], "discount": 0,
+            "tax": li["tax"], "total": li["total"], "created_at": NOW()}
+    lines = change.pop("lines", None)
+    if lines:
+        body["lines"] = [dict(li, **lines)]
+    body.update(change)
+    with tenant.server.client() as c:
+        r = c.post("/offline-orders", headers=tenant.login(Role.MANAGER), json=body)
+    return r.status_code, r.json()
+
+
+def test_a_sale_in_another_currency_than_the_stores_is_refused(tenant: Tenant) -> None:
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+
+    def usd() -> dict[str, Any]:
+        op = term.order_create(cashier, pay=True)
+        op["payload"]["currency"] = "USD"
+        return op
+
+    for reason in _both_paths(tenant, usd):
+        assert "currency USD is not this store's currency EUR" in reason
+    status, body = _rest(tenant, currency="USD")
+    assert status == 422, body
+    assert "currency USD is not this store's currency EUR" in body["error"]["message"]
+
+
+def test_negative_money_on_a_sale_is_refused(tenant: Tenant) -> None:
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    for reason in _both_paths(tenant, lambda: term.order_create(
+            cashier, lines=[line(None, -500, 1000)])):
+        assert "Line 1: the unit price cannot be negative" in reason
+    neg = line(None, -500, 1000)
+    status, body = _rest(tenant, lines=neg, subtotal=neg["gross"], tax=neg["tax"],
+                         total=neg["total"])
+    assert status == 422, body
+    assert "unit price cannot be negative" in body["error"]["message"]
+    # a line's figures below zero at a price that is not: refused too
+    for reason in _both_paths(tenant, lambda: _with_line(
+            term.order_create(cashier), total=-1)):
+        assert "Line 1: the total cannot be negative" in reason
+
+
+def _with_line(op: dict[str, Any], **change: Any) -> dict[str, Any]:
+    op["payload"]["lines"][0].update(change)
+    return op
+
+
+def _paid(op: dict[str, Any], method: str, amount: int) -> dict[str, Any]:
+    oid = op["entity_id"]
+    op["payload"]["payments"] = [{"id": new_id(), "order_id": oid, "method": method,
+                                  "amount": amount, "tendered": amount, "change": 0,
+                                  "created_at": NOW()}]
+    return op
+
+
+def test_a_card_payment_beyond_the_balance_is_refused_cash_is_flagged(tenant: Tenant) -> None:
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    for reason in _both_paths(tenant, lambda: _paid(term.order_create(cashier), "card",
+                                                    10**9)):
+        assert "A card payment cannot be more than the balance due" in reason
+    cash = _paid(term.order_create(cashier), "cash", 10**9)
+    (status, reason), = _results(tenant, [cash])
+    assert status == "applied", reason
+    assert _flagged(tenant, cash["entity_id"])  # cash: change, flagged as payment.record
+    oid = new_id()
+    li = line(None, 500, 1000)
+    status, body = _rest(tenant, id=oid, payments=[
+        {"id": new_id(), "order_id": oid, "method": "card", "amount": 10**9,
+         "tendered": 10**9, "change": 0, "created_at": NOW()}])
+    assert status == 422, body
+    assert "card payment cannot be more than the balance due" in body["error"]["message"]
+    # POST /offline-orders/{id}/payments: a card payment beyond what is still due
+    status, body = _rest(tenant)
+    assert status == 201, body
+    order_id, total = body["order"]["id"], body["order"]["total"]
+    assert total == li["total"]
+    with tenant.server.client() as c:
+        h = tenant.login(Role.MANAGER)
+        r = c.post(f"/offline-orders/{order_id}/payments", headers=h,
+                   json={"id": new_id(), "method": "card", "amount": total + 1})
+        assert r.status_code == 422, r.text
+        assert "more than the balance due" in r.json()["error"]["message"]
+        r = c.post(f"/offline-orders/{order_id}/payments", headers=h,
+                   json={"id": new_id(), "method": "card", "amount": total})
+        assert r.status_code in (200, 201), r.text
+    # a till's card payment.record beyond the order's total: refused, kept in quarantine
+    pending = term.order_create(cashier)
+    assert _results(tenant, [pending])[0][0] == "applied"
+    pid = pending["entity_id"]
+    pay = term.op("payment.record", pid, cashier, _paid(pending, "card", 10**9)[
+        "payload"]["payments"][0])
+    (status, reason), = _results(tenant, [pay])
+    assert status == "rejected" and "more than the balance due" in reason, reason
+
+
+def _flagged(tenant: Tenant, order_id: str) -> bool:
+    with tenant.server.ctx.reader() as s:
+        order = s.get(Order, order_id)
+        assert order is not None
+        return "overpaid" in (order.flags or [])
