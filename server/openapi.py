@@ -80,8 +80,7 @@ SECURITY_SCHEMES = {
 
 #: Each error status: what it means and the codes that come with it.
 STATUS_TEXT: dict[int, str] = {
-    400: "`bad_request`: the body is not JSON (or not UTF-8); "
-         "`invalid_enrollment_code` (wrong, used or expired one-time code), "
+    400: "`invalid_enrollment_code` (wrong, used or expired one-time code), "
          "`invalid_page_token` (a snapshot page token this server did not make)",
     401: "`unauthorized` (no bearer token), `invalid_token` (expired, revoked, unknown, or "
          "the wrong kind: a staff token where a terminal token is needed or the reverse), "
@@ -101,8 +100,8 @@ STATUS_TEXT: dict[int, str] = {
     410: "`cursor_expired`: the feed was compacted past the cursor (`details.horizon`); "
          "load a snapshot",
     413: "`too_large`: the body is over the server's limit (`details.max_bytes`)",
-    422: "`validation_error` (the request does not fit the schema; `details` lists each "
-         "problem) or a rule's code: `invalid_value` (a value the domain rules refuse, "
+    422: "`validation_error` (the request does not fit the schema, or its body is not "
+         "JSON or not UTF-8: `type` `json_invalid`; `details` lists each problem) or a rule's code: `invalid_value` (a value the domain rules refuse, "
          "`details.field`), `rejected`, `org_required`",
     423: "`account_locked`: too many failed sign-ins (`details.retry_after_s`, "
          "header `Retry-After`)",

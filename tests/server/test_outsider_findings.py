@@ -6,6 +6,7 @@ handler; several: the bulk writer), kept in quarantine, and by the back office (
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -142,3 +143,25 @@ def _flagged(tenant: Tenant, order_id: str) -> bool:
         order = s.get(Order, order_id)
         assert order is not None
         return "overpaid" in (order.flags or [])
+
+
+def test_a_body_that_is_not_json_is_422_as_the_docs_say(tenant: Tenant) -> None:
+    """docs/client-guide.md §6 and docs/sync-protocol.md §2: 422 validation_error with
+    ``details`` [{loc, msg, type: json_invalid}] (they promised 400 bad_request)."""
+    with tenant.server.client() as c:
+        for path, headers in (("/sync/push", tenant.term.headers),
+                              ("/auth/login", {}), ("/terminals/enroll", {}),
+                              ("/offline-orders", tenant.login(Role.MANAGER))):
+            for raw in (b"{not json", b"\xff\xfe"):
+                r = c.post(path, content=raw, headers={
+                    **headers, "Content-Type": "application/json"})
+                assert r.status_code == 422, (path, raw, r.text)
+                err = r.json()["error"]
+                assert err["code"] == "validation_error", err
+                assert [d["type"] for d in err["details"]] == ["json_invalid"], err
+                assert err["details"][0]["loc"][0] == "body", err
+    root = Path(__file__).parents[2] / "docs"
+    for doc in ("client-guide.md", "sync-protocol.md"):
+        text = (root / doc).read_text()
+        assert "`bad_request` (a body that is not JSON)" not in text, doc
+        assert "json_invalid" in text, doc
