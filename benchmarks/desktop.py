@@ -16,7 +16,10 @@ b. cold start: a fresh ``python -c`` process opening the store and the window
    use a bytecode cache of the benchmark's own (as an installed till has compiled
    modules; ``--no-bytecode-cache`` for the shell's setting). Their CPU time
    (user + system) is printed beside the wall time: on a shared machine it moves
-   far less than the wall time does.
+   far less than the wall time does. Then the same start in stages (a child that
+   reports as it goes): the sign-in screen usable (staff list delivered and
+   painted) and the register ready (built after the sign-in screen, issue 17),
+   wall time from process start and the process's CPU at each.
 c. resident memory (VmRSS) of a fresh process after signing in and loading the
    register with a few scans. Target < 250 MB.
 
@@ -202,6 +205,40 @@ def bench_scan(data_dir: Path, scans: int) -> dict[str, list[float]]:
 COLD = ("import sys; from ui.cli import main; "
         "sys.exit(main(['--data-dir', sys.argv[1], 'run', '--smoke']))")
 BARE = "from PySide6.QtWidgets import QApplication; QApplication([])"
+#: The cold start in stages: a line on stdout at each (the parent times its arrival),
+#: with the process's CPU (all threads) at that moment.
+COLD_STAGES = r"""
+import sys, time
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
+from ui.cli import _open, _parser
+from ui.main import Desktop, application
+from ui.screens.signin import SignInScreen
+store = _open(_parser().parse_args(['--data-dir', sys.argv[1], 'run', '--smoke']))
+app = application()
+class Painted(QObject):
+    def eventFilter(self, watched, event):
+        if event.type() == QEvent.Type.Paint:
+            watched.removeEventFilter(self)
+            print("usable", time.process_time(), flush=True)  # a staff button painted
+        return False
+painted = Painted()
+shown = SignInScreen._show_staff
+def staff_arrived(self, people):
+    shown(self, people)
+    if self._buttons:
+        next(iter(self._buttons.values())).installEventFilter(painted)
+SignInScreen._show_staff = staff_arrived
+d = Desktop(store, app)
+d.window.fit_to_screen()
+d.window.showMaximized()
+while not ("register" in d.window.screens and not d.ops.busy):
+    QCoreApplication.processEvents()
+    time.sleep(0.0005)
+QCoreApplication.processEvents()
+print("register", time.process_time(), flush=True)
+d.close()
+store.close()
+"""
 RSS = r"""
 import sys
 from PySide6.QtCore import QCoreApplication
@@ -259,6 +296,31 @@ def bench_cold(data_dir: Path, runs: int) -> dict[str, list[float]]:
             wall, cpu = timed_process(args)
             out[key].append(wall)
             out[f"{key}_cpu"].append(cpu)
+    return out
+
+
+def staged_process(data_dir: Path, cwd: Path = ROOT) -> dict[str, float]:
+    """COLD_STAGES in a fresh process: wall seconds from its start to each stage's line,
+    and the process's CPU seconds at it (``<stage>_cpu``)."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-c", COLD_STAGES, str(data_dir)], cwd=cwd, env=child_env(),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out: dict[str, float] = {}
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        stage, cpu = line.split()
+        out[stage] = time.perf_counter() - t0
+        out[f"{stage}_cpu"] = float(cpu)
+    if proc.wait(120) != 0 or "register" not in out:
+        raise RuntimeError(f"staged start failed ({proc.returncode}): {out}")
+    return out
+
+
+def bench_stages(data_dir: Path, runs: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for _ in range(runs):
+        for key, value in staged_process(data_dir).items():
+            out.setdefault(key, []).append(value)
     return out
 
 
@@ -321,6 +383,12 @@ def measure(data_dir: Path, args: argparse.Namespace) -> tuple[bool, bool, dict[
         pct(cold["cold_cpu"], 99), "s")
     row("  CPU of the bare QApplication", len(cold["bare_cpu"]), pct(cold["bare_cpu"], 50),
         pct(cold["bare_cpu"], 99), "s")
+    stages = bench_stages(data_dir, args.starts)
+    for stage, label in (("usable", "  stage: sign-in usable (staff painted)"),
+                         ("register", "  stage: register built (before sign-in)")):
+        row(label, len(stages[stage]), pct(stages[stage], 50), pct(stages[stage], 99), "s")
+        row("    CPU of the process at that stage", len(stages[f"{stage}_cpu"]),
+            pct(stages[f"{stage}_cpu"], 50), pct(stages[f"{stage}_cpu"], 99), "s")
     rss = bench_rss(data_dir)
     rss_ok = rss < RSS_MB
     ok &= rss_ok

@@ -9,6 +9,7 @@ as its text; anything else is logged and shown as an error dialog.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable
@@ -17,36 +18,43 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 
-from app.domain.barcode import BarcodeError
-from app.domain.money import MoneyError
-from app.domain.order_status import StatusError
-from app.domain.permissions import PermissionDenied
-from app.domain.schedule import ScheduleError
-from app.domain.tender import TenderError
-from app.domain.totals import DiscountError
-from app.services.approvals import ApprovalError
-from app.services.catalog import ProductNotForSale, UnknownBarcode
-from app.services.catalog_edit import CatalogError
 from app.services.changes import Changes
-from app.services.inventory import StockError
-from app.services.order_edits import EditError
-from app.services.sales import SaleError
-from app.services.shifts import ShiftError
-from app.services.staff import SignInError
 from app.store.database import StoreUnusable
 from app.store.disk import DiskFull, disk_full
-from app.store.keys import KeyUnavailable
-from sync.conflicts import ConflictError
 
 log = logging.getLogger(__name__)
 
-#: Exceptions whose message is written for the person at the till.
-USER_ERRORS: tuple[type[BaseException], ...] = (
-    SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
-    TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
-    ScheduleError, StockError, CatalogError, StatusError, ConflictError, StoreUnusable,
-    KeyUnavailable, DiskFull, ShiftError,
-)
+@functools.cache
+def user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions whose message is written for the person at the till. Imported at the
+    first error, not with this module: the sign-in screen's start needs none of the
+    sale, shift, approval, catalogue or stock services they live in (issue 17)."""
+    from app.domain.barcode import BarcodeError
+    from app.domain.money import MoneyError
+    from app.domain.order_status import StatusError
+    from app.domain.permissions import PermissionDenied
+    from app.domain.schedule import ScheduleError
+    from app.domain.tender import TenderError
+    from app.domain.totals import DiscountError
+    from app.services.approvals import ApprovalError
+    from app.services.catalog import ProductNotForSale, UnknownBarcode
+    from app.services.catalog_edit import CatalogError
+    from app.services.inventory import StockError
+    from app.services.order_edits import EditError
+    from app.services.sales import SaleError
+    from app.services.shifts import ShiftError
+    from app.services.staff import SignInError
+    from app.store.keys import KeyUnavailable
+    from sync.conflicts import ConflictError
+
+    return (
+        SignInError, SaleError, BarcodeError, UnknownBarcode, ProductNotForSale, PermissionDenied,
+        TenderError, DiscountError, MoneyError, LookupError, ApprovalError, EditError,
+        ScheduleError, StockError, CatalogError, StatusError, ConflictError, StoreUnusable,
+        KeyUnavailable, DiskFull, ShiftError,
+    )
+
+
 #: Printing's errors are written for people too; printing loads after start-up
 #: (escpos takes ~0.5 s to import), so they are looked up only once it is loaded.
 PRINTING_ERRORS = ("PrinterConfigError", "PrinterError")
@@ -56,7 +64,7 @@ Failure = Callable[[BaseException], bool | None]
 
 
 def is_user_error(exc: BaseException) -> bool:
-    if isinstance(exc, USER_ERRORS):
+    if isinstance(exc, user_errors()):
         return True
     printing = sys.modules.get("printing.connections")
     return printing is not None and any(

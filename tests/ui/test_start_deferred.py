@@ -6,7 +6,8 @@
   is painted with its staff (or at its first use), another screen the first time it is
   shown, and the badge screens at sign-in for whoever sees them;
 - the sign-in screen's start (the smoke run) imports neither the register nor the other
-  screens, printing, the sync client nor the keyring (a key-file till).
+  screens, printing, the sync client, the keyring (a key-file till) nor the sale services
+  whose errors ui/ops.py knows (imported at the first error).
 """
 
 from __future__ import annotations
@@ -140,10 +141,13 @@ def test_signing_in_before_the_register_is_built_builds_it(qapp, qtbot, store):
 
 SMOKE = """
 import sys
+import ui.main
 from ui.cli import main
+ui.main.WARM_UP_MS = 60_000  # printing's own warm-up (300 ms after show) may land in a slow start
 code = main(['--data-dir', sys.argv[1], 'run', '--smoke'])
 heavy = ('ui.screens.register', 'ui.screens.settings', 'ui.screens.dashboard', 'sync.client',
-         'httpx', 'reportlab', 'escpos', 'qasync', 'keyring')
+         'httpx', 'reportlab', 'escpos', 'qasync', 'keyring', 'app.services.sales',
+         'app.services.order_edits', 'sync.conflicts')
 print(' '.join(name for name in heavy if name in sys.modules) or '-')
 sys.exit(code)
 """
@@ -164,3 +168,10 @@ def test_the_sign_in_start_does_not_import_what_it_defers(tmp_path, no_keyring):
                           text=True, timeout=120, env=env, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split()[-1] == "-", f"imported at sign-in: {done.stdout.strip()}"
+
+
+def test_user_errors_are_known_without_importing_them_first():
+    from app.services.sales import SaleError
+    from ui.ops import is_user_error
+
+    assert is_user_error(SaleError("no")) and not is_user_error(RuntimeError("bug"))
