@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, Strict
 
 from app.domain.limits import (
     ID_LENGTH,
@@ -53,12 +53,13 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 
 # The ranges of the operation envelope (sync/protocol.py ``Operation``), for payloads (app/domain/limits.py).
 # Money's sign is the domain rules' to judge (with the till's wording); the range keeps
-# every amount inside its column.
-Money = Annotated[int, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
-Price = Annotated[int, Field(ge=0, le=MAX_AMOUNT)]
-Qty = Annotated[int, Field(ge=1, le=MAX_QTY_MILLI, description="thousandths, more than 0")]
-QtyDelta = Annotated[int, Field(ge=-MAX_QTY_MILLI, le=MAX_QTY_MILLI)]
-Ppm = Annotated[int, Field(ge=0, le=MAX_PPM, description="parts per million, 0 to 100 %")]
+# every amount inside its column. Strict: a JSON integer only (not true, "100" or 1.0),
+# as the schema says; a till sends ints.
+Money = Annotated[int, Strict(), Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+Price = Annotated[int, Strict(), Field(ge=0, le=MAX_AMOUNT)]
+Qty = Annotated[int, Strict(), Field(ge=1, le=MAX_QTY_MILLI, description="thousandths, more than 0")]
+QtyDelta = Annotated[int, Strict(), Field(ge=-MAX_QTY_MILLI, le=MAX_QTY_MILLI)]
+Ppm = Annotated[int, Strict(), Field(ge=0, le=MAX_PPM, description="parts per million, 0 to 100 %")]
 Code = Annotated[str, Field(max_length=MAX_CODE)]
 Name = Annotated[str, Field(max_length=MAX_NAME)]
 Reason = Annotated[str, Field(max_length=MAX_REASON)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 from pydantic.json_schema import JsonDict
 
 from app.domain.limits import (
@@ -101,9 +101,9 @@ class PaymentIn(BaseModel):
     id: NewId
     method: str = Field(min_length=1, max_length=MAX_METHOD,
                         description="one of the store's tenders (cash, card, ...)")
-    amount: int = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, json_schema_extra=_shown(minimum=1))
-    tendered: int | None = Field(default=None, ge=0, le=MAX_AMOUNT)
-    change: int = Field(default=0, ge=0, le=MAX_AMOUNT)
+    amount: StrictInt = Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, json_schema_extra=_shown(minimum=1))
+    tendered: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
+    change: StrictInt = Field(default=0, ge=0, le=MAX_AMOUNT)
     installment_id: NewId | None = None
     created_at: datetime | None = None
 
@@ -114,7 +114,7 @@ class RefundIn(BaseModel):
 
     refund_id: NewId
     lines: list[RefundLine] = Field(default_factory=list, max_length=MAX_LINES)
-    amount: int = Field(ge=0, le=MAX_AMOUNT)
+    amount: StrictInt = Field(ge=0, le=MAX_AMOUNT)
     method: str = Field(default="cash", min_length=1, max_length=MAX_METHOD)
     restock: bool = True
     reason: str = Field(min_length=3, max_length=MAX_REASON)
@@ -203,10 +203,10 @@ class ProductCreateIn(ProductCreate):
     name: str = Field(max_length=4 * MAX_NAME, json_schema_extra=_shown(minLength=1, maxLength=MAX_NAME))
     category: str | None = Field(default=None, max_length=4 * MAX_CATEGORY,
                                  json_schema_extra=_shown(maxLength=MAX_CATEGORY))
-    price: int = Field(le=MAX_AMOUNT, ge=-MAX_AMOUNT, json_schema_extra=_shown(minimum=0),
+    price: StrictInt = Field(le=MAX_AMOUNT, ge=-MAX_AMOUNT, json_schema_extra=_shown(minimum=0),
                        description="minor units (cents)")
-    tax_rate_ppm: int = Field(ge=-MAX_INT32, le=MAX_INT32,
+    tax_rate_ppm: StrictInt = Field(ge=-MAX_INT32, le=MAX_INT32,
                               json_schema_extra=_shown(minimum=0, maximum=MAX_PPM),
                               description="parts per million: 200000 is 20 %")
     barcodes: list[str] = Field(default_factory=list, max_length=100)
-    reorder_level_milli: int = Field(default=0, ge=0, le=MAX_QTY_MILLI)
+    reorder_level_milli: StrictInt = Field(default=0, ge=0, le=MAX_QTY_MILLI)
