@@ -88,6 +88,8 @@ STATUS_TEXT: dict[int, str] = {
     403: "`permission_denied`: the signed-in role may not do this (`details.role`, "
          "`details.action`; see the permission table); `forbidden`; `above_ceiling` "
          "(`POST /auth/login` with a till's token, for a role above that till's ceiling); "
+         "`other_organization` (`POST /auth/login` with the token of another "
+         "organization's till); "
          "`store_scope` (`/analytics`: a manager asked for a store whose tills they do not "
          "work on; `details.store_id`); `above_limit`: an order, an edit, a refund or a "
          "refund request past the caller's till limits (`details.limit`, `details.allowed`, "

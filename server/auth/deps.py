@@ -110,6 +110,14 @@ def terminal_if_any(request: Request) -> TerminalPrincipal | None:
         return None
 
 
+def carries_terminal_token(request: Request) -> bool:
+    """Whether the request's bearer token is a terminal token (known or not)."""
+    try:
+        return _bearer(request).startswith(TERMINAL_TOKEN_PREFIX)
+    except ApiError:
+        return False
+
+
 TOKEN_CACHE_SIZE = 10_000
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 
 from server.auth import service
-from server.auth.deps import CtxDep, StaffDep, terminal_if_any
+from server.auth.deps import CtxDep, StaffDep, carries_terminal_token, terminal_if_any
 from server.auth.schemas import LoginRequest, RefreshRequest, StaffOut, TokenPair
 from sync.protocol import ErrorEnvelope
 
@@ -14,10 +14,12 @@ router = APIRouter(prefix="/auth", tags=["auth"])
 
 @router.post("/login", response_model=TokenPair, responses={
     401: {"model": ErrorEnvelope, "description": "`invalid_credentials`: unknown staff id "
-          "or code, inactive staff member, wrong PIN or password"},
+          "or code, inactive staff member, wrong PIN or password; `invalid_token`: a code "
+          "with no org_id, and the terminal token carried is unknown or revoked"},
     403: {"model": ErrorEnvelope, "description": "`above_ceiling`: the request carries a "
           "till's terminal token and the person's role is above that till's role ceiling "
-          "(checked before the secret; not counted as a failure)"},
+          "(checked before the secret; not counted as a failure); `other_organization`: "
+          "the till is another organization's (checked after the secret)"},
     422: {"model": ErrorEnvelope, "description": "`validation_error`: neither or both of "
           "staff_id and code, no secret; `org_required`: a code with no org_id and no "
           "terminal token"},
@@ -42,9 +44,13 @@ def login(body: LoginRequest, ctx: CtxDep, request: Request) -> TokenPair:
     `staff.locked_out`: the staff member, the reason, PIN or password, the client
     address; never the secret). A till signing someone in may send its own terminal
     token (`Authorization: Bearer tt_...`): the audit entry then names the terminal and
-    its store. The token is optional and never a reason to refuse the sign-in."""
-    place = service.SignInPlace(terminal_if_any(request),
-                                request.client.host if request.client else None)
+    its store. With a staff id the token is optional and an unknown one is ignored; a
+    code with no org_id needs the till's organization, so an unknown or revoked
+    terminal token is then 401 `invalid_token`. A till of another organization than the
+    person's: 403 `other_organization` (after the secret)."""
+    till = terminal_if_any(request)
+    place = service.SignInPlace(till, request.client.host if request.client else None,
+                                till is None and carries_terminal_token(request))
     return service.login(ctx, body, place)
 
 

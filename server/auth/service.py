@@ -49,6 +49,9 @@ def _find_staff(session: Session, body: LoginRequest, place: SignInPlace) -> Sta
         return repo.get_staff(session, body.staff_id, for_update=True)
     assert body.code is not None  # LoginRequest holds one of the two
     org_id = body.org_id or (place.terminal.org_id if place.terminal else None)
+    if org_id is None and place.unknown_till:
+        raise ApiError(401, "invalid_token", "Unknown or revoked terminal: enroll this till "
+                       "again, or send org_id with the code")
     if org_id is None:
         raise _org_required()
     return repo.get_staff_by_code(session, org_id, body.code)
@@ -96,6 +99,8 @@ class SignInPlace:
 
     terminal: TerminalPrincipal | None = None
     client: str | None = None
+    #: the request carried a terminal token that names no enrolled till (unknown, revoked)
+    unknown_till: bool = False
 
 
 def login(ctx: AppContext, body: LoginRequest, place: SignInPlace | None = None) -> TokenPair:
@@ -176,6 +181,21 @@ def _above_ceiling(session: Session, staff: Staff, place: SignInPlace) -> str | 
     return ceiling_refusal(staff.name, staff.role, ceiling)
 
 
+def _other_org(session: Session, staff: Staff, place: SignInPlace,
+               method: str) -> ApiError | None:
+    """A sign-in through a till is for a staff member of the till's organization (its
+    role ceiling holds then). Checked after the secret, so a till cannot learn whether a
+    code or id exists in another organization (a wrong secret is 401 as anywhere)."""
+    till = place.terminal
+    if till is None or till.org_id == staff.org_id:
+        return None
+    _audit_staff(session, staff, place, method, "staff.sign_in_failed",
+                 "signed in through a till of another organization")
+    return ApiError(403, "other_organization", "This till belongs to another "
+                    "organization: sign in here as a staff member of its organization, "
+                    "or without the till's token")
+
+
 def _refusal(
     ctx: AppContext, session: Session, staff: Staff | None, body: LoginRequest,
     place: SignInPlace,
@@ -209,7 +229,7 @@ def _refusal(
     secret_hash, secret = ((staff.password_hash, body.password) if body.password
                            else (staff.pin_hash, body.pin or ""))
     if verify_secret(ctx.hasher, secret_hash, secret):
-        return None
+        return _other_org(session, staff, place, method)
     _count_failure(ctx, session, staff, row, place, method, now)
     return _invalid()
 

@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from app.domain.ids import new_id
 from app.domain.permissions import Role
-from server.db.models import Order, QuarantinedOp
-from tests.server.support import Tenant, line
+from server.db.models import Order, QuarantinedOp, Staff
+from server.db.models import Terminal as TerminalRow
+from tests.server.support import PINS, RunningServer, Tenant, line, make_tenant
 
 NOW = lambda: datetime.now(UTC).isoformat()  # noqa: E731
 
@@ -165,3 +166,66 @@ def test_a_body_that_is_not_json_is_422_as_the_docs_say(tenant: Tenant) -> None:
         text = (root / doc).read_text()
         assert "`bad_request` (a body that is not JSON)" not in text, doc
         assert "json_invalid" in text, doc
+
+
+def test_money_and_quantities_are_json_integers_only(tenant: Tenant) -> None:
+    """true, "100" or 100.0 where the schema says integer: refused naming the field,
+    not coerced to 1 or 100 (the till sends ints)."""
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    for field, value in (("unit_price", True), ("unit_price", "100"), ("qty_milli", "1000"),
+                         ("total", 1.0), ("tax_rate_ppm", False)):
+        for reason in _both_paths(tenant, lambda f=field, v=value: _with_line(
+                term.order_create(cashier), **{f: v})):
+            assert "invalid OrderCreate payload" in reason and field in reason, reason
+    total = term.order_create(cashier)
+    total["payload"]["total"] = str(total["payload"]["total"])
+    (status, reason), = _results(tenant, [total])
+    assert status == "rejected" and "total" in reason, reason
+    status, body = _rest(tenant, lines={"unit_price": "500"})
+    assert status == 422, body
+    assert ["body", "lines", "0", "unit_price"] in [d["loc"] for d in body["error"]["details"]]
+    status, body = _rest(tenant)
+    assert status == 201, body
+    with tenant.server.client() as c:
+        r = c.post(f"/offline-orders/{body['order']['id']}/payments",
+                   headers=tenant.login(Role.MANAGER),
+                   json={"id": new_id(), "method": "cash", "amount": "100"})
+        assert r.status_code == 422, r.text
+        assert ["body", "amount"] in [d["loc"] for d in r.json()["error"]["details"]]
+
+
+def test_a_sign_in_through_a_till_is_for_its_organizations_staff(
+        tenant: Tenant, server: RunningServer) -> None:
+    """Org A's till token with org B's credentials: 403 other_organization (was 200, the
+    till's ceiling not applied); a wrong secret stays 401 invalid_credentials; a revoked
+    till's token with a code: 401 invalid_token (was 422 org_required)."""
+    till = tenant.enroll(name="Counter", max_role=Role.MANAGER)
+    bearer = {"Authorization": f"Bearer {till.token}"}
+    with make_tenant(server) as other, server.client() as c:
+        for body in ({"staff_id": other.staff[Role.OWNER], "pin": PINS[Role.OWNER]},
+                     {"staff_id": other.staff[Role.CASHIER], "pin": PINS[Role.CASHIER]}):
+            r = c.post("/auth/login", json=body, headers=bearer)
+            assert r.status_code == 403, r.text
+            assert r.json()["error"]["code"] == "other_organization"
+        r = c.post("/auth/login", headers=bearer, json={
+            "staff_id": other.staff[Role.OWNER], "pin": "000000"})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_credentials"
+        # the same person without the till's token, and the till's own staff: fine
+        assert c.post("/auth/login", json={"staff_id": other.staff[Role.OWNER],
+                                           "pin": PINS[Role.OWNER]}).status_code == 200
+        assert c.post("/auth/login", headers=bearer, json={
+            "staff_id": tenant.staff[Role.CASHIER], "pin": PINS[Role.CASHIER]}
+        ).status_code == 200
+        with server.ctx.writer.begin() as s:
+            row = s.get(TerminalRow, till.device_id)
+            assert row is not None
+            row.revoked = True
+        by_id = c.post("/auth/login", headers=bearer, json={  # a staff id: token ignored
+            "staff_id": tenant.staff[Role.CASHIER], "pin": PINS[Role.CASHIER]})
+        assert by_id.status_code == 200, by_id.text
+        with server.ctx.reader() as s:
+            staff_code = s.scalar(select(Staff.code).where(
+                Staff.id == tenant.staff[Role.CASHIER]))
+        r = c.post("/auth/login", headers=bearer,
+                   json={"code": staff_code, "pin": PINS[Role.CASHIER]})
+        assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token", r.text
