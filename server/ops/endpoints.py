@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.domain.permissions import Action, Role
 from server.auth.deps import CtxDep, StaffDep, require
@@ -19,7 +20,23 @@ router = APIRouter(tags=["terminals"])
 
 class EnrollmentLinkIn(EnrollmentCodeIn):
     server_url: str | None = Field(default=None, max_length=300, description="This server's "
-                                   "address as tills reach it (default: the address asked)")
+                                   "address as tills reach it (default: the address asked): "
+                                   "an http:// or https:// URL with a host")
+
+    @field_validator("server_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        """Only an http(s) address goes into the link and QR code a till scans: no
+        javascript:, ftp: or text with spaces or control characters (a header split)."""
+        if value is None:
+            return None
+        if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in value):
+            raise ValueError("the server address has spaces or control characters")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("the server address must be an http:// or https:// URL "
+                             "with a host, as tills reach this server")
+        return value
 
 
 class EnrollmentLinkOut(BaseModel):

@@ -229,3 +229,19 @@ def test_a_sign_in_through_a_till_is_for_its_organizations_staff(
         r = c.post("/auth/login", headers=bearer,
                    json={"code": staff_code, "pin": PINS[Role.CASHIER]})
         assert r.status_code == 401 and r.json()["error"]["code"] == "invalid_token", r.text
+
+
+def test_an_enrollment_link_takes_only_an_http_server_address(tenant: Tenant) -> None:
+    """javascript:, ftp: and a value with CR/LF went into the link and QR (201)."""
+    with tenant.server.client() as c:
+        h = tenant.login(Role.OWNER)
+        for bad in ("javascript:alert(1)", "ftp://evil", "http://x\r\nSet-Cookie: a=b",
+                    "https://", "tillsync.example"):
+            r = c.post("/terminals/enrollment-links", headers=h,
+                       json={"store_id": tenant.store_id, "server_url": bad})
+            assert r.status_code == 422, (bad, r.text)
+            assert r.json()["error"]["details"][0]["loc"] == ["body", "server_url"]
+        r = c.post("/terminals/enrollment-links", headers=h, json={
+            "store_id": tenant.store_id, "server_url": "https://till.example:8443/base"})
+        assert r.status_code == 201, r.text
+        assert "https%3A%2F%2Ftill.example%3A8443%2Fbase" in r.json()["link"]
