@@ -195,10 +195,15 @@ def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> Non
 
 
 def _check_signs(p: OrderCreate) -> None:
-    """A sale's money is never below zero: the till refuses a negative price
+    """A line's computed amount in range, and a sale's money never below zero: the
+    till refuses a negative price
     (app/domain/cart.py set_price, the catalogue's Price), a discount beyond the line
     (app/domain/totals.py), and a return is a refund, its own op."""
     for n, li in enumerate(p.lines, 1):
+        # what the server computes from the line must fit too, not only what the till
+        # wrote (1e9 x 1e6 units with the till's figures at 100 was applied, flagged)
+        order_rules.check_amount(div_round(li.unit_price * li.qty_milli, MILLI),
+                                 f"Line {n}: unit_price × qty_milli", signed=True)
         if li.unit_price < 0:
             raise RuleError(f"Line {n}: the unit price cannot be negative (a return is a "
                             "refund)")
@@ -346,6 +351,9 @@ def _server_totals(p: OrderCreate, flags: list[str]) -> dict[str, int] | None:
                   "total": t.total}
     else:  # most sales: no discount anywhere
         totals = undiscounted_totals(p.lines, p.tax_inclusive)
+    with rules():
+        order_rules.check_order_amounts({f"{name} (as the server computes it)": value
+                                         for name, value in totals.items()})
     if totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
                   "total": p.total}:
         flags.append("totals_mismatch")

@@ -245,3 +245,24 @@ def test_an_enrollment_link_takes_only_an_http_server_address(tenant: Tenant) ->
             "store_id": tenant.store_id, "server_url": "https://till.example:8443/base"})
         assert r.status_code == 201, r.text
         assert "https%3A%2F%2Ftill.example%3A8443%2Fbase" in r.json()["link"]
+
+
+def test_a_line_whose_computed_amount_is_out_of_range_is_refused(tenant: Tenant) -> None:
+    """1e9 x 1e6 units (1e15 minor units) with the till's figures at 100 was applied
+    (totals_mismatch) by push and 201 by REST, while PATCH refused the same lines."""
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+
+    def huge() -> dict[str, Any]:
+        return _with_line(term.order_create(cashier), unit_price=10**9, qty_milli=10**9)
+
+    for reason in _both_paths(tenant, huge):
+        assert "Line 1: unit_price × qty_milli must be a whole number" in reason, reason
+    status, body = _rest(tenant, lines={"unit_price": 10**9, "qty_milli": 10**9})
+    assert status == 422, body
+    assert "unit_price × qty_milli" in body["error"]["message"]
+    # two lines each in range whose sum is not: the server's subtotal
+    big = [line(None, 600_000_000, 1000), line(None, 600_000_000, 1000)]
+    two = term.order_create(cashier, lines=big)
+    two["payload"].update(subtotal=100, tax=0, total=100)  # the till's figures
+    (status, reason), = _results(tenant, [two])
+    assert status == "rejected" and "as the server computes it" in reason, reason
