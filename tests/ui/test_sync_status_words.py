@@ -27,10 +27,10 @@ def test_a_hung_round_reads_offline_within_ten_seconds(qapp, qtbot, store, monke
     sync.status_changed.connect(seen.append)
     started = time.monotonic()
     sync._on_status(replace(_status(True), syncing=True))  # a round starts, then no answer
-    # not before the watchdog's time; the upper bound is the wait's (generous: a loaded
+    # not (much) before the watchdog's time; the upper bound is the wait's (generous: a loaded
     # CI machine delays timers, and the real HUNG_AFTER_S is checked above)
     qtbot.waitUntil(lambda: any(not s.online for s in seen), timeout=5000)
-    assert time.monotonic() - started >= 0.3
+    assert time.monotonic() - started >= 0.25  # Qt's coarse timers may fire up to 5 % early
     hung = next(s for s in seen if not s.online)
     assert "has not answered" in (hung.message or "")
     sync._on_status(_status(True))  # the answer came after all: online, and the watchdog stops
