@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication, QWidget
+from shiboken6 import isValid
 
 from ui.config import ScannerConfig
 
@@ -183,12 +184,15 @@ class WedgeScanner(QObject):
         self.scanned.emit(code)
 
     def _flush_as_typing(self) -> None:
-        """Give held keys back to the widgets they were typed into, in order."""
+        """Give held keys back to the widgets they were typed into, in order (none to a
+        widget deleted while they were held: a screen closed or rebuilt meanwhile)."""
         held = self._held
         self._reset()
         self._replaying = True
         try:
             for h in held:
+                if not isValid(h.receiver):
+                    continue
                 for etype in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
                     ev = QKeyEvent(etype, h.key, h.modifiers, h.scan_code, 0, 0, h.text)
                     QApplication.sendEvent(h.receiver, ev)

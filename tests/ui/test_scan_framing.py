@@ -61,3 +61,19 @@ def test_scans_in_the_catalog_open_the_product(desktop, qtbot):
             qtbot.waitUntil(lambda n=name: (catalog.details or {}).get("name") == n, timeout=5000)
             assert catalog.dialog is None or not catalog.dialog.isVisible()
             assert catalog.search.text() == ""
+
+
+def test_keys_held_for_a_field_deleted_meanwhile_are_dropped(qtbot):
+    """A key typed into a field the wedge holds, the field deleted before the pause ends
+    (a screen closed): the held key goes nowhere, no error (seen under load in CI)."""
+    import shiboken6
+    from PySide6.QtTest import QTest
+
+    field, wedge, got = _bench(qtbot)
+    try:
+        QTest.keyClick(field, "a")
+        shiboken6.delete(field)
+        qtbot.wait(ScannerConfig().max_interval_ms * 3 + 50)
+        assert got == []
+    finally:
+        QApplication.instance().removeEventFilter(wedge)
