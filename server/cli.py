@@ -116,6 +116,10 @@ def check_workers(settings: Settings, workers: int) -> None:
                          "(--db postgresql+psycopg://...)")
 
 
+#: seconds a ``serve --workers`` process may take to answer uvicorn's health ping
+WORKER_HEALTHCHECK_S = 30
+
+
 def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str, Any]) -> None:
     """``serve --workers N``: N uvicorn worker processes on one socket, on PostgreSQL only
     (SQLite is served by one process). The migrations run once, here, before the workers
@@ -131,7 +135,12 @@ def serve_workers(settings: Settings, workers: int, fmt: str, options: dict[str,
     os.environ.update({"TILLSYNC_DATABASE_URL": settings.database_url,
                        "TILLSYNC_BIND_HOST": settings.bind_host, "TILLSYNC_LOG_FORMAT": fmt,
                        "TILLSYNC_RUN_MIGRATIONS": "false"})
-    uvicorn.run("server.cli:worker_app", factory=True, workers=workers, **options)
+    # uvicorn kills a worker that does not answer its supervisor's ping within this many
+    # seconds (default 5): on a machine loaded enough to starve a worker starting up or
+    # busy, that killed working processes and their requests (seen at load ~6 on 2 CPUs).
+    # A hung worker is found a little later; a busy one is left to finish.
+    uvicorn.run("server.cli:worker_app", factory=True, workers=workers,
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_S, **options)
 
 
 def worker_app() -> Any:

@@ -276,3 +276,21 @@ def test_pushes_of_one_till_and_one_stock_to_both_workers_apply_exactly_once(
     positions = [c["position"] for c in changes]
     assert positions == list(range(1, len(positions) + 1))
     assert len({c["entity_id"] for c in changes if c["entity_type"] == "order"}) == 24
+
+
+def test_workers_get_time_to_answer_the_supervisors_ping(monkeypatch) -> None:
+    """uvicorn's default (5 s) killed a worker starved of CPU at start-up (load ~6)."""
+    import os
+    import types
+
+    import uvicorn
+
+    from server import cli
+
+    seen: dict = {}
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
+    monkeypatch.setattr(os, "environ", dict(os.environ))
+    settings = types.SimpleNamespace(database_url="postgresql+psycopg://x/y", bind_host="127.0.0.1",
+                                     run_migrations=False)
+    cli.serve_workers(settings, 2, "plain", {"host": "127.0.0.1"})  # type: ignore[arg-type]
+    assert seen["workers"] == 2 and seen["timeout_worker_healthcheck"] >= 30
