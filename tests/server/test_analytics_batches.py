@@ -205,16 +205,9 @@ def test_a_payment_rolled_back_with_its_savepoint_is_not_counted(server: Running
     """The ORM path keeps the rows it wrote for the next event of the same transaction;
     a savepoint rolled back takes its payment away, and the next payment must not see
     the row as that savepoint left it (paid, payment ids)."""
-    store, order_id, at = new_id(), new_id(), datetime.now(UTC).isoformat()
-    state = {"id": order_id, "store_id": store, "created_at": at, "device_id": None,
-             "created_by": "ann", "status": "open", "total": 900, "tax": 150,
-             "installments": [], "paid": 0, "refunded": 0, "payments": [],
-             "lines": [{"product_id": TEA, "name": "Tea", "qty_milli": 1000, "total": 900}]}
-
-    def payment(amount: int) -> dict[str, Any]:
-        return {"payment": {"id": new_id(), "order_id": order_id, "method": "card",
-                            "amount": amount, "created_at": at}}
-
+    store = new_id()
+    state, payment = _deferred_order(store)
+    order_id = state["id"]
     kept = payment(500)
     with server.ctx.writer.begin() as session:
         consume(session, "org", "offline_order.created", state)
