@@ -10,6 +10,7 @@ from app.services.orders_browse import OrderRow
 from tests.ui.conftest import settle, sign_in
 from tests.ui.test_dashboard import shots
 from tests.ui.test_manager_flows import make_sale
+from ui.screens.orders_browser import Formatter
 
 
 def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store, tmp_path):
@@ -28,7 +29,9 @@ def test_pages_are_formatted_off_the_gui_thread(desktop, qtbot, store, tmp_path)
     desktop.window.show_screen("orders")
     screen = desktop.window.screens["orders"]
     model = screen.model
-    model._format._money = watched  # the screen was built before the watch
+    # a fresh formatter: the screen was built before the watch, and its first page may
+    # already have filled the old one's amount cache (then nothing would call the watch)
+    model._format = Formatter(watched)
     model.reset(screen.current_filter())
     qtbot.waitUntil(lambda: len(model.rows) == 4 and not model.loading, timeout=5000)
     settle(desktop, qtbot)
