@@ -167,6 +167,8 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     if args.qr and not args.server_url:
         raise SetupError("--qr needs --server-url: the QR code is a link to this server "
                          "as tills reach it, e.g. --server-url https://sync.example.com")
+    if args.server_url is not None:  # checked before anything is made
+        _check_server_url(args.server_url)
     with _session(settings).begin() as s:
         shop = org_setup.create_shop(s, make_hasher(settings), args.name, defaults)
         print(f"organization {shop.org.id} {shop.org.name}")
@@ -186,6 +188,19 @@ def cmd_create_org(args: argparse.Namespace) -> int:
         print("(no enrollment link: give --server-url, this server's address as tills "
               "reach it, for the link and its QR code)", file=sys.stderr)
     return 0
+
+
+def _check_server_url(server_url: str) -> None:
+    """The enrollment link's address, checked as POST /terminals/enrollment-links checks
+    it (server/ops/endpoints.py): an http(s) URL with a host, no spaces or control
+    characters, since it goes into the link and QR code a till scans."""
+    from server.ops.endpoints import EnrollmentLinkIn
+
+    try:
+        EnrollmentLinkIn._http_url(server_url)
+    except ValueError as exc:
+        raise SetupError(f"--server-url: {exc}, e.g. --server-url "
+                         "https://sync.example.com") from None
 
 
 def cmd_create_store(args: argparse.Namespace) -> int:
