@@ -8,7 +8,11 @@ which order ids, line ids, payment ids and references already exist, the stores'
 levels of those products, locked in key order); :func:`order_decision.decide` decides
 each op (the one pure step the ORM handler uses too), and this module keeps the rows it
 gives (orders, lines, payments, stock movements and levels, audit entries, events and
-webhook deliveries) to write with one executemany per table when the run ends. Feed
+webhook deliveries) to write with one executemany per table when the run ends. Events
+and their deliveries are written only when webhook URLs are configured: the server
+reads an event only through its deliveries (the webhook worker), so with no URL a
+sale's two event rows were never read; the analytics rollups still count the same
+events, from memory (``Run.facts``). Feed
 entries go to the push's deferred :class:`FeedWriter`; results and the device counter
 are written by the caller, in the same transaction.
 
@@ -163,10 +167,14 @@ class BulkOrders:
             "actor_id": order["created_by"], "device_id": device_id, "op_id": op.op_id,
             "reason": None, "created_at": now, "changes": d.audit,  # plain JSON values
         })
-        for event_type, data in d.events:
-            event, deliveries = self._event(org_id, event_type, data, now)
-            rows[EVENTS].append(event)
-            rows[DELIVERIES].extend(deliveries)
+        if self.webhook_urls:
+            for event_type, data in d.events:
+                event, deliveries = self._event(org_id, event_type, data, now)
+                rows[EVENTS].append(event)
+                rows[DELIVERIES].extend(deliveries)
+        else:  # no subscriber: no event rows, only what the rollups read of them
+            run.facts.extend({"org_id": org_id, "type": event_type, "payload": {"data": data}}
+                             for event_type, data in d.events)
         for entity_type, entity_id, state in d.feed:
             feed.append(entity_type, entity_id, 1, state, origin_device_id=device_id,
                         op_id=op.op_id)
@@ -203,7 +211,8 @@ class BulkOrders:
         try:
             for table in TABLES:
                 insert_rows(conn, table, run.rows[table])
-            consume_rows(conn, run.rows[EVENTS])  # the analytics rollups (issue 15)
+            # the analytics rollups (issue 15), from the events whether written or not
+            consume_rows(conn, run.rows[EVENTS] if self.webhook_urls else run.facts)
             execute_rows(
                 conn, _LEVELS_UPD,
                 [{"b_store": store, "b_product": pid, "b_qty": run.levels[(store, pid)]}

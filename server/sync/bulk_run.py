@@ -92,6 +92,9 @@ class Run:
     currencies: dict[str, str] = field(default_factory=dict)
     rows: dict[Any, list[dict[str, Any]]] = field(
         default_factory=lambda: {t: [] for t in TABLES})
+    #: the run's events as the analytics rollups read them (org_id, type, payload's
+    #: data), when no event row is written (no webhook URL: server/sync/bulk.py)
+    facts: list[dict[str, Any]] = field(default_factory=list)
     ops: list[Operation] = field(default_factory=list)
     prepared: set[str] = field(default_factory=set)  # op ids whose needs are loaded
 
