@@ -47,7 +47,11 @@ router = APIRouter(prefix="/sync", tags=["sync"])
 
 
 @router.post("/push", response_model=PushResponse,
-             responses={401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"},
+             responses={400: {"model": ErrorEnvelope,
+                              "description": "unsupported_protocol: the body's protocol is "
+                                             "not one this server speaks (details: protocol, "
+                                             "supported); nothing applied"},
+                        401: {"model": ErrorEnvelope, "description": "no or a revoked terminal token"},
                         413: {"model": ErrorEnvelope,
                               "description": "too_large: the body is over MAX_BODY_BYTES (8 MiB); "
                                              "send fewer operations per push"},

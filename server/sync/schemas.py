@@ -1,4 +1,5 @@
-"""Bodies of the quarantine and compaction endpoints."""
+"""Bodies of the quarantine and compaction endpoints, and the push protocol versions this
+server speaks."""
 
 from __future__ import annotations
 
@@ -7,7 +8,24 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from sync.protocol import OperationResult
+from server.errors import ApiError
+from sync.protocol import PROTOCOL_VERSION, OperationResult
+
+#: The ``protocol`` values of POST /sync/push this server reads (a push without the
+#: field means 1, as the first tills sent it). Any other is refused, never read as 1.
+SUPPORTED_PROTOCOLS: tuple[int, ...] = (PROTOCOL_VERSION,)
+
+
+def check_protocol(protocol: int) -> None:
+    """Refuse a push of a protocol version this server does not speak (a till newer than
+    the server): ``400 unsupported_protocol`` naming the versions it speaks, before any
+    operation is read, so that nothing is applied under a meaning the till did not mean."""
+    if protocol not in SUPPORTED_PROTOCOLS:
+        spoken = ", ".join(str(v) for v in SUPPORTED_PROTOCOLS)
+        raise ApiError(400, "unsupported_protocol",
+                       f"This server speaks sync protocol {spoken}; the push is protocol "
+                       f"{protocol}. Update the server, or push with a protocol it speaks.",
+                       {"protocol": protocol, "supported": list(SUPPORTED_PROTOCOLS)})
 
 
 class QuarantineOut(BaseModel):

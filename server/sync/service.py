@@ -33,6 +33,7 @@ from server.journal import heads as journal_heads
 from server.sync.chunk import Decided
 from server.sync.group_commit import GroupCommit
 from server.sync.intake import taken_in, type_name
+from server.sync.schemas import check_protocol
 from sync.protocol import (
     MAX_BATCH,
     Operation,
@@ -102,6 +103,7 @@ async def push(ctx: AppContext, terminal: TerminalPrincipal, req: PushRequest) -
     Every op placed gets a result, in op_seq order: an op that is not a valid Operation,
     or that carries another device's device_id, is rejected in its place (stored,
     quarantined, the counter advanced) like any other rejection."""
+    check_protocol(req.protocol)  # a newer till's push is refused, never read as protocol 1
     results: list[OperationResult] = []
     gap_from: int | None = None
     last = 0
