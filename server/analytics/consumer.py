@@ -276,9 +276,15 @@ class Rollup:
         if row is None:
             return
         on_plan = bool(row["installments"])
+        # a payment.record's payment (its feed state) and a rebuild's payment row name
+        # their till and person; a sale's payments, as its order.create carried them, do
+        # not: they were taken with the sale, by its till and person (the payment rows
+        # get the op's device and actor, as the order does: order_decision._payment_row)
+        terminal = p["device_id"] if "device_id" in p else row["terminal_id"]
+        staff = p["actor_id"] if "actor_id" in p else (row["facts"] or {}).get("staff")
         self.add(("analytics_tenders",
-                  (row["store_id"], slot_of(p.get("created_at")), p.get("device_id") or "",
-                   p.get("actor_id") or "", row["order_type"], p["method"], on_plan),
+                  (row["store_id"], slot_of(p.get("created_at")), terminal or "",
+                   staff or "", row["order_type"], p["method"], on_plan),
                   (1, int(p["amount"])), ()))
         if p["id"] not in row["payment_ids"]:
             row["payment_ids"] = [*row["payment_ids"], p["id"]]
