@@ -16,6 +16,23 @@ class Method(StrEnum):
     OTHER = "other"
 
 
+#: the one tender that may be more than the balance due (the difference is change), as
+#: the text a payment's ``method`` holds on the wire and in the server's rows
+CASH: str = Method.CASH.value
+
+
+def may_exceed_balance(method: str) -> bool:
+    """Whether a payment of ``method`` (a Method or its text) may be more than the
+    balance due: cash only, since no terminal hands back change on a card."""
+    return method == CASH
+
+
+def over_balance_message(method: str) -> str:
+    """Why a payment of ``method`` above the balance due is refused: the same words at
+    the till (:func:`apply_tenders`), in a push's answer and in the back office's."""
+    return f"A {method} payment cannot be more than the balance due"  # (a Method: its text)
+
+
 class TenderError(ValueError):
     """A payment that cannot be taken as given."""
 
@@ -49,8 +66,8 @@ def apply_tenders(balance: int, tenders: list[Tender]) -> list[AppliedTender]:
             applied.append(AppliedTender(t.method, t.tendered, t.tendered, 0))
             remaining -= t.tendered
             continue
-        if t.method is not Method.CASH:
-            raise TenderError(f"A {t.method.value} payment cannot be more than the balance due")
+        if not may_exceed_balance(t.method):
+            raise TenderError(over_balance_message(t.method))
         if i != len(tenders) - 1:
             raise TenderError("Only the last cash payment can give change")
         applied.append(AppliedTender(t.method, t.tendered, remaining, t.tendered - remaining))
