@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table, insert
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
@@ -28,21 +29,40 @@ EVENT_TYPES = (
 )
 
 
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_EVENTS, _DELIVERIES = _table(Event), _table(WebhookDelivery)
+
+
 def emit(
     session: Session, urls: list[str], org_id: str, event_type: str, data: dict[str, Any]
-) -> Event:
-    """Record an event and one pending delivery per configured webhook URL."""
-    now = utcnow()
-    event = Event(
-        id=new_id(), org_id=org_id, type=event_type, created_at=now,
-        payload={"type": event_type, "org_id": org_id, "data": data},
-        trace_parent=tracing.traceparent(),
-    )
-    event.payload["id"] = event.id
-    event.payload["created_at"] = now.isoformat()
-    session.add(event)
-    session.flush()
+) -> str | None:
+    """Count the event in the analytics rollups and, when webhook URLs are configured,
+    record it with one pending delivery per URL: its id (None with no URL).
+
+    The server reads an event only through its deliveries (the webhook worker, the
+    attention view), and a URL added later gets only later events: with none configured
+    no event row is written (the push's bulk writer does the same). The rows go in as
+    two Core statements in that order (the delivery names the event), on the session's
+    connection: no flush of the session's other pending objects, which are flushed
+    once when the write ends."""
     analytics.consume(session, org_id, event_type, data)  # the rollups (issue 15)
-    for url in urls:
-        session.add(WebhookDelivery(id=new_id(), event_id=event.id, url=url, next_attempt_at=now))
-    return event
+    if not urls:
+        return None
+    now = utcnow()
+    event_id = new_id()
+    conn = session.connection()
+    conn.execute(insert(_EVENTS), [{
+        "id": event_id, "org_id": org_id, "type": event_type, "created_at": now,
+        "payload": {"type": event_type, "org_id": org_id, "data": data, "id": event_id,
+                    "created_at": now.isoformat()},
+        "trace_parent": tracing.traceparent(),
+    }])
+    conn.execute(insert(_DELIVERIES), [
+        {"id": new_id(), "event_id": event_id, "url": url, "next_attempt_at": now}
+        for url in urls])
+    return event_id
