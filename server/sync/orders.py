@@ -12,7 +12,10 @@ number out of range, a line id another order holds.
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import Table, insert, select
+from sqlalchemy.orm import Session
 
 from app.domain import order_rules
 from app.domain.operations import Entity, OpType
@@ -35,7 +38,7 @@ from server.db.models import (
 from server.feed.serialize import order_state, payment_state, refund_state_of
 from server.sync import bulk_run, order_limits, till_limits
 from server.sync.common import OpContext, Outcome, Rejected, jsonable
-from server.sync.order_decision import Envelope, Refused, decide, rules
+from server.sync.order_decision import Applied, Envelope, Refused, decide, rules
 from server.sync.stock import apply_delta
 from sync.payloads import OrderCreate, PaymentData, RefundCreate
 from sync.protocol import OpStatus
@@ -94,6 +97,37 @@ def _restatus(order: Order) -> None:
                                            order.refunded).value
 
 
+def _table(model: Any) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_ORDERS, _LINES, _PAYMENTS, _MOVEMENTS = (
+    _table(m) for m in (Order, OrderLine, Payment, StockMovement))
+
+
+def write_rows(session: Session, decision: Applied) -> None:
+    """An applied order.create's order, lines, payments and stock movements, inserted in
+    that order (the lines and payments name the order) by one Core statement per table
+    on the session's connection: no ORM objects, so no flush of their own (the ORM
+    orders a flush's inserts by class name, not by foreign key: the order had to be
+    flushed alone first, and its unit of work cost more than the statements). The order's
+    customer phone index is set here, as the ORM's insert hook (server/crypto.py) and
+    the push's bulk writer do."""
+    conn = session.connection()
+    order = dict(decision.order)
+    customer = order.get("customer")
+    phone = customer.get("phone") if isinstance(customer, dict) else None
+    cipher = getattr(conn.dialect, "tillsync_cipher", None)
+    order["customer_phone_index"] = cipher.phone_index(phone) if cipher else None
+    conn.execute(insert(_ORDERS), [order])
+    for table, rows in ((_LINES, decision.lines), (_PAYMENTS, decision.payments),
+                        (_MOVEMENTS, decision.movements)):
+        if rows:
+            conn.execute(insert(table), rows)
+
+
 def order_create(oc: OpContext) -> Outcome:
     return order_create_in(oc)
 
@@ -120,15 +154,11 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
                                       parsed or OrderCreate.model_validate(oc.op.payload),
                                       known.products)
     session = oc.session
-    session.add(Order(**decision.order))
-    session.flush()
-    session.add_all([OrderLine(**row) for row in decision.lines])
-    session.add_all([Payment(**row) for row in decision.payments])
+    write_rows(session, decision)
     for key, qty in decision.levels.items():  # each locked (and made at 0) by load
         level = session.get(StockLevel, key)
         assert level is not None, key
-        level.qty_milli = qty
-    session.add_all([StockMovement(**row) for row in decision.movements])
+        level.qty_milli = qty  # (flushed with the audit entry, when the write ends)
     oc.flags[:] = decision.flags
     oc.audit(Entity.ORDER, oc.op.entity_id, OpType.ORDER_CREATE, decision.audit)
     for entity_type, entity_id, data in decision.feed:
