@@ -7,6 +7,7 @@ operations carry their own ``format_version`` so the server can upgrade old ones
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -115,6 +116,34 @@ def describe_errors(exc: ValidationError, prefix: str = "", whole: str = "operat
             message = "should be a UUID (36 characters, like 0193a4d0-7c1e-7b9a-9d0e-5f1f2a3b4c5d)"
         parts.append(f"{prefix}{where}: {message}")
     return "; ".join(parts[:10]) + ("; ..." if len(parts) > 10 else "")
+
+
+class EncodedOperation:
+    """An operation already in its wire form: ``wire`` is its JSON object, as
+    ``Operation.model_dump_json`` writes it, made by the terminal straight from its
+    outbox row (sync/push.py ``load_pending``), so a push of 500 sales is not decoded
+    into models and encoded again. The fields a pusher files the answers by are
+    attributes; ``payload`` is decoded from the wire on first use (few answers need it)."""
+
+    __slots__ = ("op_id", "op_seq", "type", "entity_id", "created_at", "wire", "_payload")
+
+    def __init__(self, op_id: str, op_seq: int, type: str, entity_id: str,  # noqa: A002
+                 created_at: datetime, wire: bytes) -> None:
+        self.op_id, self.op_seq, self.type, self.entity_id = op_id, op_seq, type, entity_id
+        self.created_at, self.wire = created_at, wire
+        self._payload: Any = _UNREAD
+
+    @property
+    def payload(self) -> Any:
+        if self._payload is _UNREAD:  # Python's json: orjson makes a float of a huge integer
+            self._payload = json.loads(self.wire)["payload"]
+        return self._payload
+
+    def __repr__(self) -> str:
+        return f"EncodedOperation(op_seq={self.op_seq}, type={self.type!r}, op_id={self.op_id!r})"
+
+
+_UNREAD = object()
 
 
 class JournalHead(BaseModel):

@@ -27,22 +27,34 @@ unchanged, whatever its local status.
 from __future__ import annotations
 
 import asyncio
+import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, select, update
 
 from app.domain.operations import CATALOGUE, Conflicts, Entity, OpSpec, OpType
-from app.store.audit import chain_head
+from app.store.audit import GENESIS
 from app.store.local import LocalStore
 from app.store.models import Customer, Order, OutboxOperation, Product, Shift, StockMovement
 from app.store.models_aftersale import Approval
-from app.store.outbox_crypto import open_payload
+from app.store.outbox_crypto import SEALED, open_payload
+from app.store.rows import driver_cursor
 from sync import conflicts
-from sync.client import SyncClient, TransientError
-from sync.protocol import MAX_BATCH, JournalHead, Operation, OpStatus, PushResponse
+from sync.client import Outgoing, SyncClient, TransientError
+from sync.protocol import (
+    MAX_BATCH,
+    EncodedOperation,
+    JournalHead,
+    Operation,
+    OperationResult,
+    OpStatus,
+    PushResponse,
+)
 
 #: The types that can meet a change made elsewhere: their answers need more than "done".
 CONFLICTING_OPS = frozenset(t for t, spec in CATALOGUE.items()
@@ -104,27 +116,115 @@ def to_operation(row: OutboxOperation) -> Operation:
 
 
 _OUTBOX = OutboxOperation.__table__
-_OUTBOX_COLUMNS = (_OUTBOX.c.op_id, _OUTBOX.c.op_seq, _OUTBOX.c.type, _OUTBOX.c.entity_id,
-                   _OUTBOX.c.actor_id, _OUTBOX.c.device_id, _OUTBOX.c.created_at,
-                   _OUTBOX.c.base_version, _OUTBOX.c.format_version, _OUTBOX.c.payload,
-                   _OUTBOX.c.approval_proof)
+# The pending rows in op_seq order through the op_seq index (``+status``: not the status
+# index, which made SQLite sort every pending row, payloads and all, for each batch of
+# 500: ~0.1 ms an op with 10,000 waiting). The first batch of a push starts at the
+# lowest pending op_seq (through the status index), not at the outbox's oldest done op.
+_PENDING_SQL = ("SELECT op_id, op_seq, type, entity_id, actor_id, device_id, created_at, "
+                "base_version, format_version, payload, approval_proof FROM outbox "
+                "WHERE op_seq >= ? AND +status = 'pending' ORDER BY op_seq LIMIT ?")
+_FIRST_PENDING_SQL = "SELECT min(op_seq) FROM outbox WHERE status = 'pending' AND op_seq > ?"
+_SEALED_KEY = f'"{SEALED}"'
+
+
+def _pending_rows(store: LocalStore, limit: int, after_seq: int) -> list[tuple[Any, ...]]:
+    with store.db.read() as s:
+        cur = driver_cursor(s)
+        try:
+            start = after_seq + 1
+            if after_seq == 0:
+                start = cur.execute(_FIRST_PENDING_SQL, (after_seq,)).fetchone()[0]
+                if start is None:
+                    return []
+            return list(cur.execute(_PENDING_SQL, (start, limit)).fetchall())
+        finally:
+            cur.close()
+
+
+_created_processor: Callable[[Any], Any] | None = None
+
+
+def _created_at(value: Any) -> datetime:
+    """The stored ``created_at`` as the ORM reads it (UTC when stored without a zone)."""
+    global _created_processor
+    if type(value) is str:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            pass
+        else:
+            if parsed.tzinfo is None:  # as SQLAlchemy writes it on SQLite
+                return parsed.replace(tzinfo=UTC)
+    if _created_processor is None:
+        from sqlalchemy.dialects import sqlite
+
+        dialect = sqlite.dialect()
+        _created_processor = (_OUTBOX.c.created_at.type.dialect_impl(dialect)
+                              .result_processor(dialect, None)) or (lambda v: v)
+    return _aware(_created_processor(value))
+
+
+def _stored_json(text: Any) -> Any:
+    """A JSON column's stored text as the ORM's JSON type reads it (Python's json: orjson
+    would turn an integer past 64 bits into a float)."""
+    return None if text is None else json.loads(text)
+
+
+def _model(row: tuple[Any, ...], cipher: Any) -> Operation:
+    """An outbox row as the Operation model, its payload opened as the ORM's load event
+    opens it (app.store.outbox_crypto)."""
+    (op_id, op_seq, type_, entity_id, actor_id, device_id, created_at, base_version,
+     format_version, payload, approval_proof) = row
+    opened = _stored_json(payload)
+    if type(payload) is not str or _SEALED_KEY in payload:  # else nothing sealed in it
+        opened = open_payload(cipher, opened)
+    return _operation(
+        op_id=op_id, op_seq=op_seq, type=type_, entity_id=entity_id, actor_id=actor_id,
+        device_id=device_id, created_at=_created_at(created_at), base_version=base_version,
+        format_version=format_version, payload=opened,
+        approval_proof=_stored_json(approval_proof))
 
 
 def load_batch(store: LocalStore, limit: int = MAX_BATCH, after_seq: int = 0) -> list[Operation]:
-    """The next pending operations (after op_seq ``after_seq``), oldest first.
+    """The next pending operations (after op_seq ``after_seq``), oldest first, as models.
 
-    Read without the ORM (a batch is up to 500 rows); payloads are opened as the ORM's
+    Read through the driver (a batch is up to 500 rows); payloads are opened as the ORM's
     load event would (app.store.outbox_crypto)."""
-    with store.db.read() as s:
-        rows = s.execute(select(*_OUTBOX_COLUMNS)
-                         .where(_OUTBOX.c.status == "pending", _OUTBOX.c.op_seq > after_seq)
-                         .order_by(_OUTBOX.c.op_seq).limit(limit)).all()
-    return [_operation(
-        op_id=r.op_id, op_seq=r.op_seq, type=r.type, entity_id=r.entity_id,
-        actor_id=r.actor_id, device_id=r.device_id, created_at=_aware(r.created_at),
-        base_version=r.base_version, format_version=r.format_version,
-        payload=open_payload(store.cipher, r.payload), approval_proof=r.approval_proof,
-    ) for r in rows]
+    return [_model(r, store.cipher) for r in _pending_rows(store, limit, after_seq)]
+
+
+def _encoded(row: tuple[Any, ...], cipher: Any) -> EncodedOperation:
+    """An outbox row in its wire form. The stored payload text is the wire payload itself
+    (the JSON the ORM wrote of it) unless it holds sealed personal data, which is opened,
+    or a value strict JSON has no word for (NaN): those rows, and any carrying an
+    approval proof, go through the model as before."""
+    (op_id, op_seq, type_, entity_id, actor_id, device_id, created_at, base_version,
+     format_version, payload, approval_proof) = row
+    created = _created_at(created_at)
+    if (type(payload) is str and (approval_proof is None or approval_proof == "null")
+            and _SEALED_KEY not in payload and "NaN" not in payload
+            and "Infinity" not in payload):
+        try:
+            head = orjson.dumps(
+                {"op_id": op_id, "op_seq": op_seq, "type": type_, "entity_id": entity_id,
+                 "actor_id": actor_id, "device_id": device_id, "created_at": created,
+                 "base_version": base_version, "format_version": format_version},
+                option=orjson.OPT_UTC_Z)
+        except TypeError:
+            pass
+        else:
+            wire = b'%b,"payload":%b,"approval_proof":null}' % (head[:-1], payload.encode())
+            return EncodedOperation(op_id, op_seq, type_, entity_id, created, wire)
+    model = _model(row, cipher)
+    return EncodedOperation(op_id, op_seq, type_, entity_id, created,
+                            model.model_dump_json().encode())
+
+
+def load_pending(store: LocalStore, limit: int = MAX_BATCH,
+                 after_seq: int = 0) -> list[EncodedOperation]:
+    """:func:`load_batch` for sending: each operation already in its wire JSON, made from
+    the stored text without decoding the payload (see :func:`_encoded`)."""
+    return [_encoded(r, store.cipher) for r in _pending_rows(store, limit, after_seq)]
 
 
 def _target(op_type: str, entity_id: str, payload: Any) -> tuple[Entity, str] | None:
@@ -155,45 +255,69 @@ def _record_version(s: Any, row: OutboxOperation, version: int | None, flags: li
         entity.flags = sorted(set(entity.flags or []) | set(flags))
 
 
-def _is_plain(op: Operation, res: Any) -> bool:
+def _is_plain(op: Outgoing, res: Any) -> bool:
     """An applied (or duplicate) op with nothing more to record than done, a version and
     (on an order) the server's flags."""
     return (res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE)
             and op.type not in CONFLICTING_OPS)
 
 
-def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> None:
-    """The plain outcomes of a batch with one UPDATE per table, not an ORM object per op."""
-    s.execute(update(_OUTBOX).where(_OUTBOX.c.op_id == bindparam("b_op"))
-              .values(status="done", last_error=None, result=bindparam("b_result"),
-                      updated_at=bindparam("b_now")),
-              [{"b_op": op.op_id, "b_result": res.model_dump(mode="json"), "b_now": now}
-               for op, res in done])
-    versions: dict[Any, list[dict[str, Any]]] = {}
-    synced: list[dict[str, Any]] = []
+def _op_target(op: Outgoing) -> tuple[Entity, str] | None:
+    """:func:`_target` of an outgoing op; its payload is read only for the types whose
+    answer is recorded on an entity it names (a refund's order)."""
+    spec = _SPECS.get(op.type)
+    if spec is None:
+        return None
+    return spec.versioned_entity(op.entity_id, op.payload if spec.versions is not None else None)
+
+
+def result_json(res: OperationResult) -> str:
+    """The stored ``result`` of an op: ``res.model_dump(mode="json")`` as JSON text."""
+    return orjson.dumps({"op_id": res.op_id, "op_seq": res.op_seq, "status": res.status.value,
+                         "entity_id": res.entity_id, "version": res.version,
+                         "reason": res.reason, "conflict_id": res.conflict_id,
+                         "flags": list(res.flags)}).decode()
+
+
+_DONE_SQL = ("UPDATE outbox SET status = 'done', last_error = NULL, result = ?, updated_at = ? "
+             "WHERE op_id = ?")
+_SYNCED_SQL = f"UPDATE {StockMovement.__tablename__} SET synced = 1 WHERE id = ?"
+_VERSION_SQL = "UPDATE {} SET version = ? WHERE id = ? AND coalesce(version, 0) < ?"
+
+
+def _record_plain(s: Any, done: list[tuple[Outgoing, OperationResult]], now: datetime) -> None:
+    """The plain outcomes of a batch with one executemany per table through the driver,
+    not an ORM object (nor a SQLAlchemy parameter dict) per op."""
+    dialect = s.get_bind().dialect
+    stamp = _OUTBOX.c.updated_at.type.dialect_impl(dialect).bind_processor(dialect)
+    at = stamp(now) if stamp is not None else now
+    versions: dict[str, list[tuple[int, str, int]]] = {}
+    synced: list[tuple[str]] = []
     flagged: dict[str, set[str]] = {}
     for op, res in done:
-        target = _target(op.type, op.entity_id, op.payload)
+        target = _op_target(op)
         if target is None:
             continue
         kind, entity_id = target
         if kind is Entity.STOCK_MOVEMENT:
             if entity_id:
-                synced.append({"b_id": entity_id})
+                synced.append((entity_id,))
             continue
         model = LOCAL_MODELS.get(kind)
         if model is not None and res.version is not None:
-            versions.setdefault(model.__table__, []).append(
-                {"b_id": entity_id, "b_version": res.version})
+            versions.setdefault(model.__tablename__, []).append(
+                (res.version, entity_id, res.version))
         if res.flags and model is Order:
             flagged.setdefault(entity_id, set()).update(res.flags)
-    if synced:
-        t = StockMovement.__table__
-        s.execute(update(t).where(t.c.id == bindparam("b_id")).values(synced=True), synced)
-    for table, rows in versions.items():  # never backwards: a later pull may be ahead
-        s.execute(update(table).where(table.c.id == bindparam("b_id"),
-                                      func.coalesce(table.c.version, 0) < bindparam("b_version"))
-                  .values(version=bindparam("b_version")), rows)
+    cur = driver_cursor(s)
+    try:
+        cur.executemany(_DONE_SQL, [(result_json(res), at, op.op_id) for op, res in done])
+        if synced:
+            cur.executemany(_SYNCED_SQL, synced)
+        for table, rows in versions.items():  # never backwards: a later pull may be ahead
+            cur.executemany(_VERSION_SQL.format(table), rows)
+    finally:
+        cur.close()
     if flagged:  # the server's flags join the order's own
         orders = Order.__table__
         held = {r.id: r.flags for r in s.execute(select(orders.c.id, orders.c.flags)
@@ -204,7 +328,7 @@ def _record_plain(s: Any, done: list[tuple[Operation, Any]], now: datetime) -> N
                    for oid, flags in flagged.items() if oid in held])
 
 
-def _count(report: PushReport, op: Operation, res: Any) -> None:
+def _count(report: PushReport, op: Outgoing, res: Any) -> None:
     report.pushed += 1
     if res.flags:
         report.flags[op.op_id] = list(res.flags)
@@ -214,12 +338,12 @@ def _count(report: PushReport, op: Operation, res: Any) -> None:
         report.duplicates += 1
 
 
-def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
+def record_results(store: LocalStore, ops: Sequence[Outgoing], resp: PushResponse,
                    report: PushReport) -> None:
     """Write every answered operation's outcome in one transaction."""
     now = datetime.now(UTC)
     by_id = {r.op_id: r for r in resp.results}
-    plain: list[tuple[Operation, Any]] = []
+    plain: list[tuple[Outgoing, OperationResult]] = []
     with store.db.write() as s:
         for op in ops:
             res = by_id.get(op.op_id)
@@ -265,7 +389,7 @@ def record_results(store: LocalStore, ops: list[Operation], resp: PushResponse,
                               last_error=f"resent: the server is missing op_seq {resp.gap_from}"))
 
 
-def _note_failure(store: LocalStore, ops: list[Operation], error: str) -> None:
+def _note_failure(store: LocalStore, ops: Sequence[Outgoing], error: str) -> None:
     with store.db.write() as s:
         s.execute(update(OutboxOperation)
                   .where(OutboxOperation.op_id.in_([o.op_id for o in ops]))
@@ -278,13 +402,20 @@ def _has_seq(store: LocalStore, seq: int) -> bool:
 
 
 def _journal_head(store: LocalStore) -> JournalHead:
-    """The till's audit chain head, sent with each push for the server's journal."""
+    """The till's audit chain head, sent with each push for the server's journal: the
+    device row's, as ``app.store.audit.chain_head`` reads it (through the driver: the
+    ORM's load of the device row cost more than the rest of a batch's read)."""
     with store.db.read() as s:
-        seq, head = chain_head(s)
+        cur = driver_cursor(s)
+        try:
+            row = cur.execute("SELECT audit_seq, audit_head FROM device LIMIT 1").fetchone()
+        finally:
+            cur.close()
+    seq, head = (row[0], row[1]) if row is not None else (0, GENESIS)
     return JournalHead(seq=seq, hash=head)
 
 
-async def _send(store: LocalStore, client: SyncClient, ops: list[Operation]) -> PushResponse:
+async def _send(store: LocalStore, client: SyncClient, ops: list[Outgoing]) -> PushResponse:
     """Push one batch; on a transient error the attempt is noted on its operations (they
     stay pending, same ids) and the error raised."""
     try:
@@ -294,13 +425,13 @@ async def _send(store: LocalStore, client: SyncClient, ops: list[Operation]) -> 
         raise
 
 
-def _all_answered(ops: list[Operation], resp: PushResponse) -> bool:
+def _all_answered(ops: Sequence[Outgoing], resp: PushResponse) -> bool:
     """No gap and every op of the batch answered: the batch read ahead is the next one."""
     answered = {r.op_id for r in resp.results}
     return resp.gap_from is None and answered.issuperset(o.op_id for o in ops)
 
 
-def _none_answered(ops: list[Operation], resp: PushResponse) -> bool:
+def _none_answered(ops: Sequence[Outgoing], resp: PushResponse) -> bool:
     answered = {r.op_id for r in resp.results}
     return not answered.intersection(o.op_id for o in ops)
 
@@ -322,22 +453,23 @@ class _Overlap:
 
     def __init__(self, store: LocalStore, batch_size: int) -> None:
         self.store, self.batch_size = store, batch_size
-        self.following: asyncio.Future[list[Operation]] | None = None
+        self.following: asyncio.Future[list[EncodedOperation]] | None = None
         self.recording: asyncio.Future[None] | None = None
 
     def read_after(self, op_seq: int) -> None:
         """Start reading the batch after op_seq ``op_seq``."""
         self.following = asyncio.ensure_future(
-            asyncio.to_thread(load_batch, self.store, self.batch_size, op_seq))
+            asyncio.to_thread(load_pending, self.store, self.batch_size, op_seq))
 
-    async def next_batch(self) -> list[Operation]:
+    async def next_batch(self) -> list[EncodedOperation]:
         """The batch read ahead."""
         assert self.following is not None
         ops = await self.following
         self.following = None
         return ops
 
-    async def record(self, ops: list[Operation], resp: PushResponse, report: PushReport) -> None:
+    async def record(self, ops: Sequence[Outgoing], resp: PushResponse,
+                     report: PushReport) -> None:
         """Start writing ``resp``'s results, once the previous batch's are written: writes
         stay in batch order."""
         if self.recording is not None:
@@ -369,7 +501,7 @@ async def push_pending(store: LocalStore, client: SyncClient, *,
     overlap = _Overlap(store, batch_size)
     last_gap: int | None = None
     try:
-        ops = await asyncio.to_thread(load_batch, store, batch_size)
+        ops = await asyncio.to_thread(load_pending, store, batch_size)
         while ops:
             overlap.read_after(ops[-1].op_seq)  # while this batch is on the wire
             resp = await _send(store, client, ops)
@@ -384,7 +516,7 @@ async def push_pending(store: LocalStore, client: SyncClient, *,
                 last_gap = report.resent_from = resp.gap_from
             elif _none_answered(ops, resp):
                 return report  # the server held everything back without saying why: later
-            ops = await asyncio.to_thread(load_batch, store, batch_size)
+            ops = await asyncio.to_thread(load_pending, store, batch_size)
         return report
     finally:
         await overlap.settle()
