@@ -124,6 +124,11 @@ class Order(Base):
 
 class OrderLine(Base):
     __tablename__ = "order_lines"
+    # a product's sales in the stock ledger (server/sync/stock.py): only the lines that
+    # are a sale movement of their own (stock_after_milli set)
+    __table_args__ = (Index("ix_order_lines_product_moved", "product_id",
+                            sqlite_where=text("stock_after_milli IS NOT NULL"),
+                            postgresql_where=text("stock_after_milli IS NOT NULL")),)
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     order_id: Mapped[str] = mapped_column(ForeignKey("orders.id"), index=True)
@@ -141,6 +146,15 @@ class OrderLine(Base):
     net: Mapped[int]
     tax: Mapped[int]
     total: Mapped[int]
+    # The line's sale movement, when it took stock (a stock-tracked product of the org):
+    # the store's level of the product after it. Such a movement is not a
+    # stock_movements row (migration 0021): it is this line (id = the line's id, store
+    # and time the order's, qty_delta_milli = -qty_milli, kind 'sale', reference the
+    # order's, actor and device the order's creator and till). NULL: no movement, or one
+    # stored as a row (lines sold before 0021, or re-written by an order edit: a
+    # trigger writes a deleted line's movement as a row first). server/sync/stock.py
+    # reads both.
+    stock_after_milli: Mapped[int | None] = mapped_column(default=None)
 
 
 class Payment(Base):

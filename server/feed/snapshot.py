@@ -58,6 +58,7 @@ from server.db.models import (
     Conflict,
     FeedEntry,
     Order,
+    OrderLine,
     Product,
     Shift,
     Staff,
@@ -161,18 +162,35 @@ def _product_changes(session: Session, store: Store, cursor: int,
 
 def _moved_since(session: Session, store: Store, cursor: int,
                  product_ids: list[str]) -> dict[str, int]:
-    """Per product: the sum of the store's stock deltas whose feed position is after ``cursor``."""
+    """Per product: the sum of the store's stock deltas whose feed position is after
+    ``cursor``: of its stock_movements rows, and of the sale movements that are order
+    lines (migration 0021: a line with ``stock_after_milli`` is its own movement, the
+    feed entry's id the line's)."""
     if cursor >= store.feed_position or not product_ids:
         return {}
-    stmt = (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli))
-            .join(FeedEntry, and_(FeedEntry.entity_id == StockMovement.id,
-                                  FeedEntry.store_id == store.id,
-                                  FeedEntry.entity_type == Entity.STOCK_MOVEMENT,
-                                  FeedEntry.position > cursor))
+
+    def after(entity_id: Any) -> Any:
+        return and_(FeedEntry.entity_id == entity_id, FeedEntry.store_id == store.id,
+                    FeedEntry.entity_type == Entity.STOCK_MOVEMENT,
+                    FeedEntry.position > cursor)
+
+    rows = (select(StockMovement.product_id, func.sum(StockMovement.qty_delta_milli))
+            .join(FeedEntry, after(StockMovement.id))
             .where(StockMovement.store_id == store.id,
                    StockMovement.product_id.in_(product_ids))
             .group_by(StockMovement.product_id))
-    return {pid: int(total or 0) for pid, total in session.execute(stmt)}
+    lines = (select(OrderLine.product_id, -func.sum(OrderLine.qty_milli))
+             .join(FeedEntry, after(OrderLine.id))
+             .join(Order, Order.id == OrderLine.order_id)
+             .where(OrderLine.stock_after_milli.is_not(None), Order.store_id == store.id,
+                    OrderLine.product_id.in_(product_ids))
+             .group_by(OrderLine.product_id))
+    moved: dict[str, int] = {}
+    for stmt in (rows, lines):
+        for pid, total in session.execute(stmt):
+            if pid is not None:  # (a line that moved stock names its product)
+                moved[pid] = moved.get(pid, 0) + int(total or 0)
+    return moved
 
 
 def _level_changes(session: Session, store: Store, cursor: int,

@@ -208,7 +208,10 @@ _EXISTING_PG = {
     "o": "SELECT 'o', id FROM orders WHERE id IN ({ids})",
     "r": "SELECT 'r', reference FROM orders WHERE org_id = {org} AND reference IN ({ids})",
     "p": "SELECT 'p', id FROM payments WHERE id IN ({ids})",
-    "l": "SELECT 'l', id FROM order_lines WHERE id IN ({ids})",
+    # a line id is also its sale movement's id (server/sync/order_decision.py _stock):
+    # one a stock_movements row holds (an edited order's line, another movement) is taken
+    "l": ("SELECT 'l', id FROM order_lines WHERE id IN ({ids}) "
+          "UNION ALL SELECT 'l', id FROM stock_movements WHERE id IN ({ids})"),
 }
 _STORES_PG = "SELECT id, currency FROM stores WHERE id IN ({})"
 _STAFF_PG = "SELECT id, org_id, name, role, active FROM staff WHERE id IN ({})"

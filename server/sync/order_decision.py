@@ -136,7 +136,10 @@ class Applied:
 
     ``order`` lacks ``customer_phone_index`` (the writer's cipher adds it); ``levels``
     is each changed (store, product) level's quantity after this sale; ``feed`` the
-    entries (entity type, id, state) in the order they are appended, all version 1."""
+    entries (entity type, id, state) in the order they are appended, all version 1.
+    ``movements`` are the stock_movements rows to write: only the compensations of a
+    sale made before a count; each sale movement is its line (``stock_after_milli``;
+    migration 0021), published in ``feed`` as before."""
 
     order: dict[str, Any]
     lines: list[dict[str, Any]]
@@ -269,6 +272,7 @@ def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
 #: the feed's entity types as plain str: the bulk writer's driver binds an enum member
 #: more slowly (server/sync/bulk.py)
 _ORDER, _MOVEMENT = Entity.ORDER.value, Entity.STOCK_MOVEMENT.value
+_SALE = "sale"  # a sale movement's kind (app/domain/stock_rules.py names the others)
 _SELL = CATALOGUE[OpType.ORDER_CREATE].permission
 #: a sale that carries payments records them: the actor needs payment.record's right too
 #: (whatever the payload: payment.record's permission has no ``by_field``)
@@ -383,14 +387,16 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     paid = sum(pay.amount for pay in added)
     if paid > p.total:
         flags.append("overpaid")  # cash beyond the total (other tenders are refused)
-    movements, levels, negative = _stock(p, env, known)
+    moved, movements, levels, negative = _stock(p, env, known)
     if negative:
         flags.append("negative_stock")
     order = _order_row(p, env, paid, list(flags))
     order_id = env.order_id
     # a line's values as model_dump() gives them (its fields are plain values), read
-    # without the serializer: a sale's lines are a tenth of the decision's time
-    lines = [{**li.__dict__, "order_id": order_id, "position": pos}
+    # without the serializer: a sale's lines are a tenth of the decision's time; a line
+    # that took stock is its own sale movement (stock_after_milli: the level after it)
+    lines = [{**li.__dict__, "order_id": order_id, "position": pos,
+              "stock_after_milli": moved.get(li.id)}
              for pos, li in enumerate(p.lines)]
     payments = [_payment_row(pay, env) for pay in added]
     state = order_state_of(
@@ -406,7 +412,8 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     audit = {"created": {"before": None, "after": {"reference": p.reference,
                                                    "total": p.total}},
              "server_totals": server_totals, "flags": list(flags)}
-    return Applied(order, lines, payments, movements, levels, list(flags), audit, state,
+    rows = [m for m in movements if m["kind"] != _SALE]  # (a sale's are its lines)
+    return Applied(order, lines, payments, rows, levels, list(flags), audit, state,
                    feed, events)
 
 
@@ -431,11 +438,18 @@ def _new_payments(payments: list[PaymentData], recorded: Collection[str]
 
 
 def _stock(p: OrderCreate, env: Envelope, known: Known
-           ) -> tuple[list[dict[str, Any]], dict[tuple[str, str], int], bool]:
+           ) -> tuple[dict[str, int], list[dict[str, Any]], dict[tuple[str, str], int], bool]:
     """A sale movement per line of a stock-tracked product of the org, in line order,
     each level after them (a level not read counts as 0: it is created at 0), and
-    whether a level went below zero."""
+    whether a level went below zero.
+
+    Returns each moving line's level after it (by line id), every movement in order (a
+    sale's, then its compensation if any: the feed's entries), the levels and the flag.
+    A sale movement's id is its line's id (unique among lines: ``_check``; and among
+    stock_movements rows: bulk_run's look-up counts their ids as taken line ids), so the
+    line is the movement (migration 0021): only compensations are written as rows."""
     levels: dict[tuple[str, str], int] = {}
+    moved: dict[str, int] = {}
     movements: list[dict[str, Any]] = []
     negative = False
     for li in p.lines:
@@ -446,11 +460,11 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
             continue
         key = (env.store_id, pid)
         qty = levels.get(key, known.levels.get(key, 0)) - li.qty_milli
-        levels[key] = qty
+        levels[key] = moved[li.id] = qty
         negative = negative or qty < 0
         sale = {
-            "id": new_id(), "org_id": env.org_id, "store_id": env.store_id,
-            "product_id": pid, "kind": "sale", "qty_delta_milli": -li.qty_milli,
+            "id": li.id, "org_id": env.org_id, "store_id": env.store_id,
+            "product_id": pid, "kind": _SALE, "qty_delta_milli": -li.qty_milli,
             "qty_after_milli": qty, "reason": None, "reference": p.reference,
             "actor_id": env.actor_id, "device_id": env.device_id, "created_at": p.created_at,
         }
@@ -465,7 +479,7 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
                 "qty_after_milli": qty, "reference": sale["id"], "device_id": None,
                 "reason": stock_rules.late_reason("sale", p.created_at, counted_at),
                 "created_at": counted_at})
-    return movements, levels, negative
+    return moved, movements, levels, negative
 
 
 def _order_row(p: OrderCreate, env: Envelope, paid: int, flags: list[str]) -> dict[str, Any]:

@@ -10,14 +10,16 @@ count. The bulk sale writer does the same in order_decision._stock.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, literal, null, select
+from sqlalchemy.orm import Session
 
 from app.domain import stock_rules
 from app.domain.ids import new_id
 from app.domain.operations import Entity
 from server.db.base import utcnow
-from server.db.models import StockLevel, StockMovement
+from server.db.models import Order, OrderLine, StockLevel, StockMovement
 from server.feed.serialize import movement_state
 from server.sync.common import OpContext
 
@@ -92,13 +94,64 @@ def compensate(oc: OpContext, level: StockLevel, movement: StockMovement) -> Non
 
 
 def ledger_at(oc: OpContext, product_id: str, moment: datetime) -> int:
-    """The store's ledger of a product up to ``moment`` (the index on store, product,
-    created_at serves it)."""
-    return int(oc.session.scalar(
+    """The store's ledger of a product up to ``moment``."""
+    return ledger(oc.session, oc.terminal.store_id, product_id, moment)
+
+
+def ledger(session: Session, store_id: str, product_id: str, moment: datetime) -> int:
+    """A store's ledger of a product up to ``moment``: its stock_movements rows (the
+    index on store, product, created_at serves them) and the sale movements that are
+    order lines (migration 0021: ``stock_after_milli`` set; the partial index on the
+    lines' product, then each line's order by key for its store and time)."""
+    rows = session.scalar(
         select(func.coalesce(func.sum(StockMovement.qty_delta_milli), 0))
-        .where(StockMovement.store_id == oc.terminal.store_id,
+        .where(StockMovement.store_id == store_id,
                StockMovement.product_id == product_id,
-               StockMovement.created_at <= moment)) or 0)
+               StockMovement.created_at <= moment)) or 0
+    sold = session.scalar(sold_by_lines(store_id, product_id, moment)) or 0
+    return int(rows) - int(sold)
+
+
+def sold_by_lines(store_id: str, product_id: str, moment: datetime) -> Select[int]:
+    """The quantity of a product a store's sales that are order lines took up to
+    ``moment`` (what :func:`ledger` subtracts). The product's lines first (the partial
+    index), each one's order by key: as a join, SQLite (no statistics) would rather
+    walk the store's orders by time, all of them for a count of today."""
+    of_store = (select(Order.id).where(Order.id == OrderLine.order_id,
+                                       Order.store_id == store_id, Order.created_at <= moment)
+                .exists())
+    return (select(func.coalesce(func.sum(OrderLine.qty_milli), 0))
+            .where(OrderLine.product_id == product_id, OrderLine.stock_after_milli.is_not(None),
+                   of_store))
+
+
+#: a stock_movements row's columns, in the table's order
+MOVEMENT_COLUMNS = tuple(c.key for c in StockMovement.__table__.columns)
+
+
+def movements(session: Session, store_id: str, product_id: str | None = None
+              ) -> list[dict[str, Any]]:
+    """Every movement of a store's ledger (of one product), each as its row's values
+    (a dict of :data:`MOVEMENT_COLUMNS`), ordered by time then id: the stock_movements
+    rows and the sale movements that are order lines (migration 0021), a line's as the
+    row it would have been (id: the line's; store, time, reference, actor and till: the
+    order's; kind 'sale'; qty_delta_milli: -qty_milli; qty_after_milli: the level
+    after it)."""
+    m = StockMovement
+    rows = select(*(getattr(m, c) for c in MOVEMENT_COLUMNS)).where(m.store_id == store_id)
+    lines = (select(OrderLine.id, Order.org_id, Order.store_id, OrderLine.product_id,
+                    literal("sale").label("kind"), (-OrderLine.qty_milli).label("delta"),
+                    OrderLine.stock_after_milli, null().label("reason"), Order.reference,
+                    Order.created_by, Order.device_id, Order.created_at)
+             .join(Order, Order.id == OrderLine.order_id)
+             .where(OrderLine.stock_after_milli.is_not(None), Order.store_id == store_id))
+    if product_id is not None:
+        rows = rows.where(m.product_id == product_id)
+        lines = lines.where(OrderLine.product_id == product_id)
+    out = [dict(zip(MOVEMENT_COLUMNS, r, strict=True))
+           for stmt in (rows, lines) for r in session.execute(stmt)]
+    out.sort(key=lambda r: (r["created_at"], r["id"]))
+    return out
 
 
 def apply_count(oc: OpContext, product_id: str, counted_milli: int, counted_at: datetime, *,

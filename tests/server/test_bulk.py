@@ -28,11 +28,10 @@ from server.db.models import (
     ProcessedOp,
     QuarantinedOp,
     StockLevel,
-    StockMovement,
     WebhookDelivery,
 )
 from server.feed.serialize import order_state
-from server.sync import chunk
+from server.sync import chunk, stock
 from tests.server.support import Tenant, Terminal, line
 
 DROP = {"created_at", "updated_at", "received_at", "processed_at", "next_attempt_at",
@@ -66,9 +65,11 @@ def _rows(term: Terminal, org_id: str, op_ids: list[str], products: list[str]
                 OrderLine.order_id == oid).order_by(OrderLine.position))] for oid in order_ids],
             "payments": [_cols(p) for p in s.scalars(select(Payment).where(
                 Payment.device_id == term.device_id).order_by(Payment.amount))],
-            "movements": [_cols(m) for m in s.scalars(select(StockMovement).where(
-                StockMovement.device_id == term.device_id).order_by(
-                    StockMovement.reference, StockMovement.qty_after_milli.desc()))],
+            # the ledger's movements, sales' (order lines) and rows alike
+            "movements": sorted(
+                (m for m in stock.movements(s, term.store_id)
+                 if m["device_id"] == term.device_id),
+                key=lambda m: (m["reference"], -m["qty_after_milli"])),
             "audit": [_cols(a, "id") for a in s.scalars(select(AuditEntry).where(
                 AuditEntry.device_id == term.device_id).order_by(AuditEntry.id))],
             "feed": [_cols(f, "id") for f in s.scalars(select(FeedEntry).where(
@@ -245,8 +246,9 @@ def test_a_group_of_several_stores_moves_each_stores_own_levels(tenant: Tenant) 
         levels = {(lv.store_id, lv.product_id): lv.qty_milli
                   for lv in s.scalars(select(StockLevel).where(
                       StockLevel.product_id.in_(products)))}
-        after = sorted((m.store_id, m.qty_after_milli) for m in s.scalars(
-            select(StockMovement).where(StockMovement.product_id == p1)))
+        after = sorted((m["store_id"], m["qty_after_milli"])
+                       for store in (a.store_id, b.store_id)
+                       for m in stock.movements(s, store, p1))
     assert levels == {(a.store_id, p1): -3000, (a.store_id, p2): -1000,
                       (b.store_id, p1): -5000, (b.store_id, p2): -3000}
     assert after == sorted([(a.store_id, -1000), (a.store_id, -3000), (b.store_id, -5000)])

@@ -35,9 +35,8 @@ from server.db.models import (
     ProcessedOp,
     QuarantinedOp,
     StockLevel,
-    StockMovement,
 )
-from server.sync import chunk
+from server.sync import chunk, stock
 from tests.server.support import RunningServer, Tenant, Terminal, line, make_tenant
 
 GOLDEN = Path(__file__).parent / "golden" / "order_create_paths.json"
@@ -197,8 +196,8 @@ def _rows(term: Terminal, op_ids: list[str], order_ids: list[str]) -> dict[str, 
                     OrderLine.position))],
             "payments": [_cols(p) for p in s.scalars(select(Payment).where(
                 Payment.order_id.in_(order_ids)))],
-            "movements": [_cols(m) for m in s.scalars(select(StockMovement).where(
-                StockMovement.store_id == term.store_id))],
+            # the ledger's movements: a sale's are its lines (migration 0021), read as rows
+            "movements": stock.movements(s, term.store_id),
             "levels": sorted(lv.qty_milli for lv in s.scalars(select(StockLevel).where(
                 StockLevel.store_id == term.store_id))),
             "audit": [{k: getattr(a, k) for k in ("entity_type", "action", "changes", "op_id")}

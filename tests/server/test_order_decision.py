@@ -70,16 +70,38 @@ def test_a_sale_gives_its_rows_flags_feed_and_events() -> None:
     assert isinstance(d, Applied)
     assert d.flags == ["price_changed", "negative_stock"]
     assert d.order["status"] == "completed" and d.order["paid"] == d.order["total"]
-    assert [m["qty_after_milli"] for m in d.movements] == [500, -500]
+    # each line is its own sale movement (no row: migration 0021), id the line's
+    assert d.movements == []
+    assert [li["stock_after_milli"] for li in d.lines] == [500, -500]
     assert d.levels == {(STORE, milk): -500}
     assert read.levels == {(STORE, milk): 1500}  # what was read is left as it was
     assert [(kind, entity) for kind, entity, _ in d.feed] == [
-        ("stock_movement", d.movements[0]["id"]), ("stock_movement", d.movements[1]["id"]),
+        ("stock_movement", d.lines[0]["id"]), ("stock_movement", d.lines[1]["id"]),
         ("order", env.order_id)]
+    assert [state["qty_on_hand_milli"] for _, _, state in d.feed[:2]] == [500, -500]
     assert d.state["created_at"] == NOW.isoformat() and d.state["version"] == 1
     assert d.state["payments"][0]["created_at"] == NOW.isoformat()
     assert [e for e, _ in d.events] == ["offline_order.created", "payment.received"]
     assert d.audit["flags"] == d.flags
+
+
+def test_a_sale_before_a_count_keeps_its_compensation_as_a_row() -> None:
+    """The sale movement is the line; the count_fix that undoes it (the sale arrived
+    after a later count) is the one row to write, and names the line."""
+    milk, tea = new_id(), new_id()
+    counted = NOW.replace(year=NOW.year + 1)
+    read = Read(products={milk: Product(ORG, 150), tea: Product(ORG, 90, stock_tracked=False)},
+                levels={(STORE, milk): 3000}, counted={(STORE, milk): counted})
+    env = _env()
+    d = decide(_payload(env.order_id, [(milk, 150, 1000), (tea, 90, 1000)]), env, read)
+    assert isinstance(d, Applied)
+    assert [li["stock_after_milli"] for li in d.lines] == [2000, None]
+    assert [(m["kind"], m["qty_delta_milli"], m["qty_after_milli"], m["reference"])
+            for m in d.movements] == [("count_fix", 1000, 3000, d.lines[0]["id"])]
+    assert d.movements[0]["created_at"] == counted and d.levels == {(STORE, milk): 3000}
+    assert [(kind, entity) for kind, entity, _ in d.feed] == [
+        ("stock_movement", d.lines[0]["id"]), ("stock_movement", d.movements[0]["id"]),
+        ("order", env.order_id)]
 
 
 def test_what_was_read_decides_duplicates_and_refusals() -> None:

@@ -45,10 +45,13 @@ def test_line_rows_and_payment_events_are_the_models_dumps() -> None:
     d = decide(payload, env, read)  # type: ignore[arg-type]
     assert isinstance(d, Applied), d
     p = OrderCreate.model_validate(payload)
-    assert d.lines == [li.model_dump() | {"order_id": env.order_id, "position": pos}  # type: ignore[attr-defined]
+    after = [4000, -2000, None]  # each line's sale movement: the level after it
+    assert d.lines == [li.model_dump() | {"order_id": env.order_id, "position": pos,  # type: ignore[attr-defined]
+                                          "stock_after_milli": after[pos]}
                        for pos, li in enumerate(p.lines)]
     assert [list(row) for row in d.lines] == [
-        list(li.model_dump()) + ["order_id", "position"] for li in p.lines]
+        list(li.model_dump()) + ["order_id", "position", "stock_after_milli"]
+        for li in p.lines]
     paid = [data for kind, data in d.events if kind == "payment.received"]
     assert [e["payment"] for e in paid] == [jsonable(pay.model_dump()) for pay in p.payments]
     assert [list(e["payment"]) for e in paid] == [list(pay.model_dump()) for pay in p.payments]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
@@ -20,7 +21,7 @@ from app.domain import stock_rules
 from app.domain.ids import new_id
 from app.domain.permissions import Role
 from server.db.models import StockLevel, StockMovement
-from server.sync import bulk_run
+from server.sync import bulk_run, stock
 from tests.server.support import Tenant, Terminal, line
 
 T0 = datetime(2026, 5, 1, 9, 0, tzinfo=UTC)
@@ -110,12 +111,12 @@ def server_level(t: Tenant, pid: str) -> int:
             StockLevel.store_id == t.store_id, StockLevel.product_id == pid)) or 0
 
 
-def movements(t: Tenant, pid: str) -> list[StockMovement]:
-    """The product's movements by date, then id (UUIDv7: a count_fix dated at its count
-    is made after it; by date alone the two tie and come in heap order)."""
+def movements(t: Tenant, pid: str) -> list[SimpleNamespace]:
+    """The product's movements in the store's ledger by date, then id (UUIDv7: a
+    count_fix dated at its count is made after it; by date alone the two tie and come
+    in heap order): the stock_movements rows and the sales' lines (migration 0021)."""
     with t.server.ctx.reader() as s:
-        return list(s.scalars(select(StockMovement).where(StockMovement.product_id == pid)
-                              .order_by(StockMovement.created_at, StockMovement.id)))
+        return [SimpleNamespace(**m) for m in stock.movements(s, t.store_id, pid)]
 
 
 def tills(t: Tenant, n: int) -> list[Till]:
