@@ -201,3 +201,24 @@ def test_the_ledger_of_a_products_sales_is_read_through_its_index(tenant: Tenant
             plan = " ".join(str(r[-1]) for r in s.execute(text("EXPLAIN QUERY PLAN " + sql)))
         assert stock.ledger(s, tenant.store_id, pid, at(10)) == -6000
     assert "ix_order_lines_product_moved" in plan, plan
+
+
+def test_a_line_id_a_stock_movement_already_has_is_taken(
+        tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A line's id is its sale movement's id: one a stock_movements row holds (another
+    movement, or the line of an edited order written as a row) is refused as a line id
+    used before, on both paths, so the feed never has two movements of one id."""
+    a, = tills(tenant, 1)
+    pid, = add_products(a, 1)
+    a.receive(pid, 5000, at(0))
+    a.push()
+    (held,) = a.ledger  # the receipt's movement id
+    for bulk in (True, False):
+        if not bulk:
+            monkeypatch.setattr(chunk, "is_bulk", lambda op: False)  # the ORM handler
+        sale = line(pid, 100, 1000)
+        sale["id"] = held
+        result = a.term.push([a.term.order_create(tenant.staff[Role.CASHIER],
+                                                  lines=[sale])])["results"][0]
+        assert result["status"] == "rejected", result
+        assert f"line id {held} is already used" in result["reason"]
