@@ -163,11 +163,29 @@ def _stored_time(value: str | None) -> str | None:
     return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
 
 
+def new_order_audit(session: Session, order_id: str) -> list[AuditOut]:
+    """A new order's audit trail: the entries this write adds for it, flushed (their ids
+    are the database's) and taken from the session rather than read again. Every value
+    is the one stored: ``changes`` went through ``jsonable`` (plain JSON values, kept in
+    a JSON column in their order), ``created_at`` is the Python default's UTC time.
+    Only for an order this write creates: an older order's trail has earlier entries.
+    None pending (flushed already, and no longer in the session): read as
+    :func:`order_audit` reads it."""
+    mine = [entry for entry in session.new if isinstance(entry, AuditEntry)
+            and entry.entity_type == ORDER_ENTITY and entry.entity_id == order_id]
+    if not mine:
+        return order_audit(session, order_id)
+    session.flush()  # (the objects kept by ``mine``: the identity map holds them weakly)
+    return [AuditOut(id=a.id, action=a.action, actor_id=a.actor_id, device_id=a.device_id,
+                     op_id=a.op_id, changes=a.changes, reason=a.reason, created_at=a.created_at)
+            for a in sorted(mine, key=lambda a: a.id)]
+
+
 def written_detail(oc: OpContext, order_id: str) -> OrderDetail | None:
-    """The order as this write left it, without reading it again after the commit: the
+    """The order this write created, without reading it again after the commit: the
     state its handler put in the feed (the last one for the order: built from the values
     written, by the same order_state_of as a read), its times as the database keeps them,
-    and its audit trail read inside the write's transaction. None if the write put no
+    and its audit trail as written (:func:`new_order_audit`). None if the write put no
     state of the order in the feed (the caller then reads it after the commit)."""
     state = None
     for entry in oc.feed.pending:
@@ -185,7 +203,7 @@ def written_detail(oc: OpContext, order_id: str) -> OrderDetail | None:
             payment[name] = _stored_time(payment[name])
         payments.append(payment)
     order["payments"] = payments
-    return OrderDetail(order=order, audit=order_audit(oc.session, order_id))
+    return OrderDetail(order=order, audit=new_order_audit(oc.session, order_id))
 
 
 def _read_unless_conflict(oc: OpContext, staff: StaffPrincipal, order_id: str,
