@@ -18,6 +18,8 @@ import random
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -202,6 +204,9 @@ data_dir, passphrase, profile = sys.argv[1], sys.argv[2], sys.argv[3]
 store = open_store(Path(data_dir), passphrase=passphrase)
 
 async def run():
+    import gc
+    gc.collect()
+    gc.freeze()  # what the desktop does once it is up (ui/collector.py settle)
     client = client_factory_for(store, passphrase)()
     try:
         await client.me()  # connection made: not timed
@@ -247,6 +252,29 @@ def _stub_server(port: int, workdir: Path) -> subprocess.Popen[bytes]:
             time.sleep(0.1)
 
 
+@contextmanager
+def _server_in(tree: Path | None, url: str, port: int) -> Iterator[str]:
+    """The real server (benchmarks/peer_server.py), from ``tree``'s code if given."""
+    from benchmarks import peer_tillsync as pt
+
+    if tree is None:
+        with pt.tillsync_server(url, port) as base:
+            yield base
+        return
+    old = os.getcwd(), os.environ.get("PYTHONPATH")
+    os.chdir(tree)
+    os.environ["PYTHONPATH"] = str(tree.resolve())
+    try:
+        with pt.tillsync_server(url, port) as base:
+            yield base
+    finally:
+        os.chdir(old[0])
+        if old[1] is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old[1]
+
+
 def _push_round(tree: Path, data_dir: Path, profile: str = "-") -> dict[str, float]:
     env = dict(os.environ, PYTHONPATH=str(tree))
     out = subprocess.run([sys.executable, "-c", _CHILD, str(data_dir), PASSPHRASE, profile],
@@ -278,6 +306,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="push to the real server (database put back each round), "
                         "not the stub")
     parser.add_argument("--pg", action="store_true", help="with --real: PostgreSQL")
+    parser.add_argument("--server-tree", type=Path, default=None,
+                        help="with --real: run the server from this tree (default: this one)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="also one cProfile'd push of this tree, stats written here")
     parser.add_argument("--workdir", type=Path, default=None,
@@ -310,17 +340,21 @@ def main(argv: list[str] | None = None) -> int:
                 line = [f"round {n}: load {os.getloadavg()[0]:.2f}"]
                 for name, tree in order:
                     pt.restore_dir(saved, live)
+                    server_s = ""
                     if args.real:
                         pt.restore_server(url, "push")
-                        with pt.tillsync_server(url, port):
+                        with _server_in(args.server_tree, url, port) as base:
+                            cpu0 = server_cpu(base)
                             r = _push_round(tree, live)
+                            server_s = (f", server CPU {server_cpu(base) - cpu0:.2f} s "
+                                        f"(its start-up and warm-up not counted)")
                     else:
                         r = _push_round(tree, live)
                     if r["applied"] != queued or r["left"]:
                         raise RuntimeError(f"{name}: applied {r['applied']}, left {r['left']}")
                     cpu[name].append(r["cpu"])
                     line.append(f"{name} CPU {r['cpu']:.3f} s ({r['cpu'] / queued * 1000:.3f} "
-                                f"ms/op), wall {r['wall']:.2f} s")
+                                f"ms/op), wall {r['wall']:.2f} s{server_s}")
                 print("; ".join(line), flush=True)
             if args.profile:
                 pt.restore_dir(saved, live)

@@ -255,11 +255,13 @@ def _record_version(s: Any, row: OutboxOperation, version: int | None, flags: li
         entity.flags = sorted(set(entity.flags or []) | set(flags))
 
 
+_DONE = frozenset((OpStatus.APPLIED, OpStatus.DUPLICATE))
+
+
 def _is_plain(op: Outgoing, res: Any) -> bool:
     """An applied (or duplicate) op with nothing more to record than done, a version and
     (on an order) the server's flags."""
-    return (res.status in (OpStatus.APPLIED, OpStatus.DUPLICATE)
-            and op.type not in CONFLICTING_OPS)
+    return res.status in _DONE and op.type not in CONFLICTING_OPS
 
 
 def _op_target(op: Outgoing) -> tuple[Entity, str] | None:
@@ -272,11 +274,9 @@ def _op_target(op: Outgoing) -> tuple[Entity, str] | None:
 
 
 def result_json(res: OperationResult) -> str:
-    """The stored ``result`` of an op: ``res.model_dump(mode="json")`` as JSON text."""
-    return orjson.dumps({"op_id": res.op_id, "op_seq": res.op_seq, "status": res.status.value,
-                         "entity_id": res.entity_id, "version": res.version,
-                         "reason": res.reason, "conflict_id": res.conflict_id,
-                         "flags": list(res.flags)}).decode()
+    """The stored ``result`` of an op: ``res.model_dump(mode="json")`` as JSON text (the
+    model's fields are its ``__dict__``, in order; orjson writes the status's value)."""
+    return orjson.dumps(res.__dict__).decode()
 
 
 _DONE_SQL = ("UPDATE outbox SET status = 'done', last_error = NULL, result = ?, updated_at = ? "
@@ -328,13 +328,17 @@ def _record_plain(s: Any, done: list[tuple[Outgoing, OperationResult]], now: dat
                    for oid, flags in flagged.items() if oid in held])
 
 
+_APPLIED, _DUPLICATE = OpStatus.APPLIED, OpStatus.DUPLICATE
+
+
 def _count(report: PushReport, op: Outgoing, res: Any) -> None:
     report.pushed += 1
     if res.flags:
         report.flags[op.op_id] = list(res.flags)
-    if res.status == OpStatus.APPLIED:
+    status = res.status
+    if status == _APPLIED:
         report.applied += 1
-    elif res.status == OpStatus.DUPLICATE:
+    elif status == _DUPLICATE:
         report.duplicates += 1
 
 
