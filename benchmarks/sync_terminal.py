@@ -326,6 +326,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"set-up reused from {workdir}: {queued:,} operations queued", flush=True)
         else:
             port = pt.free_port()
+            shutil.rmtree(workdir / "push-till", ignore_errors=True)  # a set-up cut short
             t0 = time.perf_counter()
             world = build_push(url, workdir, port, args.sales, "full")
             queued = world.queued
