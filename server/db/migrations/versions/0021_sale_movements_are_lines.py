@@ -14,6 +14,11 @@ moving stock: a trigger first writes a deleted line's sale movement as a
 stock_movements row with the same values (the line's id), so the ledger keeps it.
 The downgrade writes every line's sale movement as a row the same way.
 
+Mind on SQLite: a later ``batch_alter_table("order_lines")`` that re-creates the table
+drops this trigger; such a migration must create it again
+(tests/server/test_sale_movements_derived.py fails without it: the edited sale's
+movement is lost from the ledger).
+
 Revision ID: 0021
 Revises: 0020
 Create Date: 2026-12-04 16:10:00
