@@ -339,9 +339,14 @@ def _flags(p: OrderCreate, env: Envelope, products: Mapping[str, ProductFacts]) 
     return flags
 
 
-def _server_totals(p: OrderCreate, flags: list[str]) -> dict[str, int] | None:
+def _server_totals(p: OrderCreate, flags: list[str]) -> dict[str, Any] | None:
     """The totals the server computes (None for a discount it cannot apply), flagging
-    ``totals_mismatch`` or ``invalid_discount``."""
+    ``totals_mismatch`` or ``invalid_discount``; and each line's gross, net, tax and
+    total, flagging ``line_totals_mismatch`` (the lines that differ, with the server's
+    figures, under ``lines``: the audit entry keeps them). Flagged, never refused: the
+    till computes with the same app/domain/totals.py, so a difference is a bug or a
+    forgery for a manager to see, and the sale was made."""
+    differing: list[dict[str, Any]] = []
     if p.order_discount_percent_ppm or p.order_discount_amount or any(
             li.discount_percent_ppm or li.discount_amount for li in p.lines):
         try:
@@ -351,37 +356,55 @@ def _server_totals(p: OrderCreate, flags: list[str]) -> dict[str, int] | None:
         except DiscountError:
             flags.append("invalid_discount")
             return None
-        totals = {"subtotal": t.subtotal, "discount": t.discount, "tax": t.tax,
-                  "total": t.total}
+        totals: dict[str, Any] = {"subtotal": t.subtotal, "discount": t.discount,
+                                  "tax": t.tax, "total": t.total}
+        for n, (li, lt) in enumerate(zip(p.lines, t.lines, strict=True), 1):
+            if (li.gross, li.net, li.tax, li.total) != (lt.gross, lt.net, lt.tax, lt.total):
+                differing.append(_line_figures(n, li.id, lt.gross, lt.net, lt.tax, lt.total))
     else:  # most sales: no discount anywhere
-        totals = undiscounted_totals(p.lines, p.tax_inclusive)
+        totals = undiscounted_totals(p.lines, p.tax_inclusive, differing)
     with rules():
         order_rules.check_order_amounts({f"{name} (as the server computes it)": value
                                          for name, value in totals.items()})
     if totals != {"subtotal": p.subtotal, "discount": p.discount, "tax": p.tax,
                   "total": p.total}:
         flags.append("totals_mismatch")
+    if differing:
+        flags.append("line_totals_mismatch")
+        totals["lines"] = differing
     return totals
 
 
-def undiscounted_totals(lines: list[OrderLineData], inclusive: bool) -> dict[str, int]:
+def _line_figures(n: int, line_id: str, gross: int, net: int, tax: int, total: int
+                  ) -> dict[str, Any]:
+    """A line the till figured otherwise: its number (from 1), id, the server's figures."""
+    return {"line": n, "id": line_id, "gross": gross, "net": net, "tax": tax, "total": total}
+
+
+def undiscounted_totals(lines: list[OrderLineData], inclusive: bool,
+                        differing: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """``compute``'s totals (app/domain/totals.py) of lines none of which has a discount,
     in an order without one: each line's net is its gross (a discount of 0 takes nothing
     off and spreads nothing), its tax ``tax_of`` that. The same arithmetic without the
     frozen inputs and results compute builds, a fifth of a sale's decision
-    (tests/server/test_order_decision_totals.py holds the two equal)."""
+    (tests/server/test_order_decision_totals.py holds the two equal). ``differing``
+    gets the lines whose gross, net, tax or total is not the server's."""
     subtotal = tax = total = 0
-    for li in lines:
+    for n, li in enumerate(lines, 1):
         gross = div_round(li.unit_price * li.qty_milli, MILLI)
         line_tax = tax_of(gross, li.tax_rate_ppm, inclusive)
+        line_total = gross if inclusive else gross + line_tax
         subtotal += gross
         tax += line_tax
-        total += gross if inclusive else gross + line_tax
+        total += line_total
+        if differing is not None and (li.gross != gross or li.net != gross
+                                      or li.tax != line_tax or li.total != line_total):
+            differing.append(_line_figures(n, li.id, gross, gross, line_tax, line_total))
     return {"subtotal": subtotal, "discount": 0, "tax": tax, "total": total}
 
 
 def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
-             server_totals: dict[str, int] | None) -> Applied:
+             server_totals: dict[str, Any] | None) -> Applied:
     """Nothing below refuses: the rows, feed entries and events of the sale."""
     added = _new_payments(p.payments, known.payments)
     paid = sum(pay.amount for pay in added)
