@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import select
 import stat
@@ -44,6 +45,16 @@ def lone_statement(engine: Engine, sqlite: dict[str, Any] = READ) -> dict[str, A
 # planned for the tables as they are); an executemany, whose rows all share one
 # statement, is still prepared once (psycopg always prepares those).
 PREPARE_ONLY_EXECUTEMANY = 2**31 - 1
+#: ... unless the database plans every execution of a prepared statement for its values
+#: (``plan_cache_mode = force_custom_plan``, set for the server's role or database:
+#: docs/server-deploy.md "Prepared statements"): no plan is kept, and a statement run
+#: twice on a connection is prepared (parsed once: ~1 ms of CPU less per back-office
+#: order, benchmarks/notes/scale.md). Read on each new connection (``SHOW``), so a
+#: pooler's server connections, which get the role's settings, decide alike; a session
+#: ``SET`` is never relied on (PgBouncer's transaction pooling would not keep it).
+PREPARE_WITH_CUSTOM_PLANS = 1
+CUSTOM_PLANS = "force_custom_plan"
+log = logging.getLogger("tillsync.server.db")
 
 
 PRIVATE_FILE = 0o600
@@ -101,7 +112,33 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("connect_args", {"prepare_threshold": PREPARE_ONLY_EXECUTEMANY})
     engine = create_engine(url, pool_size=20, max_overflow=20, **kwargs)
     check_liveness(engine)
+    if kwargs["connect_args"].get("prepare_threshold") == PREPARE_ONLY_EXECUTEMANY:
+        prepare_with_custom_plans(engine)
     return engine
+
+
+def prepare_with_custom_plans(engine: Engine) -> None:
+    """Each new connection prepares its statements (:data:`PREPARE_WITH_CUSTOM_PLANS`)
+    only if its ``plan_cache_mode`` is ``force_custom_plan``; said once per engine."""
+    told: list[str] = []
+
+    @event.listens_for(engine, "connect")
+    def _plans(dbapi_conn: Any, _record: Any) -> None:
+        with dbapi_conn.cursor() as cur:
+            cur.execute("SHOW plan_cache_mode")
+            row = cur.fetchone()
+        mode = str(row[0]) if row else ""
+        if dbapi_conn.info.transaction_status:  # (not idle: a pooler's or driver's BEGIN)
+            dbapi_conn.rollback()
+        if mode == CUSTOM_PLANS:
+            dbapi_conn.prepare_threshold = PREPARE_WITH_CUSTOM_PLANS
+        if mode not in told:
+            told.append(mode)
+            log.info("PostgreSQL plan_cache_mode is %s: %s", mode or "unknown",
+                     "statements are prepared" if mode == CUSTOM_PLANS else
+                     "single statements are not prepared (set plan_cache_mode = "
+                     "force_custom_plan for the role to prepare them: "
+                     "docs/server-deploy.md)")
 
 
 #: a pooled connection unused for longer than this is pinged before it is handed out

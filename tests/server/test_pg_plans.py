@@ -11,13 +11,24 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from server.db.engine import make_engine
+from server.db.engine import PREPARE_WITH_CUSTOM_PLANS, make_engine
 
 pytestmark = pytest.mark.postgres
 
 
+def _plan_cache_mode(url: str, mode: str) -> None:
+    """``plan_cache_mode`` for the database's new sessions (as a role's setting would be)."""
+    admin = make_engine(url)
+    with admin.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" SET plan_cache_mode = {mode}')
+    admin.dispose()
+
+
 def test_single_statements_are_planned_each_time_and_executemany_once(pg_database: str
                                                                      ) -> None:
+    """Under ``plan_cache_mode = auto`` (PostgreSQL's default) a prepared statement may
+    get a generic plan, kept: then nothing but an executemany is prepared."""
+    _plan_cache_mode(pg_database, "auto")
     engine = make_engine(pg_database)
     try:
         with engine.begin() as conn:
@@ -38,5 +49,39 @@ def test_single_statements_are_planned_each_time_and_executemany_once(pg_databas
             conn.exec_driver_sql("UPDATE items SET qty = %s WHERE id = %s",
                                  [(n, f"i{n}") for n in range(1, 50)])
             assert conn.execute(prepared).scalar_one() == 1
+    finally:
+        engine.dispose()
+
+
+def test_statements_are_prepared_only_where_every_execution_gets_its_own_plan(
+        pg_database: str, caplog: pytest.LogCaptureFixture) -> None:
+    """With ``plan_cache_mode = force_custom_plan`` set for the database (or the role:
+    what a pooler's server connections get too), a single statement is prepared from its
+    second run, and still planned for the table as it is at each execution: no plan made
+    on the empty table is kept. A connection without that mode prepares nothing: test
+    above (this one fails if a connection could prepare under a mode that keeps plans)."""
+    _plan_cache_mode(pg_database, "force_custom_plan")
+    engine = make_engine(pg_database)
+    try:
+        with caplog.at_level("INFO", "tillsync.server.db"), engine.begin() as conn:
+            assert conn.exec_driver_sql("SHOW plan_cache_mode").scalar_one() == "force_custom_plan"
+            conn.exec_driver_sql("CREATE TABLE items (id text PRIMARY KEY, qty integer)")
+            prepared = text("SELECT count(*) FROM pg_prepared_statements"
+                            " WHERE statement LIKE 'SELECT qty FROM items%'")
+            for _ in range(10):  # an empty table: a scan is the cheapest plan
+                conn.exec_driver_sql("SELECT qty FROM items WHERE id IN (%s, %s)", ("a", "b"))
+            assert conn.execute(prepared).scalar_one() == 1
+            conn.exec_driver_sql(
+                "INSERT INTO items SELECT 'i' || n, n FROM generate_series(1, 20000) AS n")
+            scans = text("SELECT seq_scan, idx_scan FROM pg_stat_xact_user_tables"
+                         " WHERE relname = 'items'")
+            seq_before, idx_before = conn.execute(scans).one()
+            for _ in range(3):
+                conn.exec_driver_sql("SELECT qty FROM items WHERE id IN (%s, %s)", ("i1", "i2"))
+            seq_after, idx_after = conn.execute(scans).one()
+            assert seq_after == seq_before and idx_after > idx_before  # through the key
+            driver = conn.connection.driver_connection
+            assert driver is not None and driver.prepare_threshold == PREPARE_WITH_CUSTOM_PLANS
+        assert "statements are prepared" in caplog.text
     finally:
         engine.dispose()
