@@ -108,36 +108,24 @@ _ORDERS, _LINES, _PAYMENTS, _MOVEMENTS = (
 
 
 def write_rows(session: Session, decision: Applied) -> None:
-    """An applied order.create's order, lines, payments and stock movements, inserted by
-    Core on the session's connection: no ORM objects, so no flush of their own (the ORM
+    """An applied order.create's order, lines, payments and stock movements, inserted in
+    that order (the lines and payments name the order) by one Core statement per table
+    on the session's connection: no ORM objects, so no flush of their own (the ORM
     orders a flush's inserts by class name, not by foreign key: the order had to be
     flushed alone first, and its unit of work cost more than the statements). The order's
     customer phone index is set here, as the ORM's insert hook (server/crypto.py) and
-    the push's bulk writer do.
-
-    On PostgreSQL one statement (each table's rows a ``WITH`` part, the last table's the
-    main insert): one round trip instead of three or four; the lines' and payments' keys
-    to the order are checked at the end of the statement, when the order is there. On
-    SQLite one statement per table, in that order (the lines and payments name the
-    order)."""
+    the push's bulk writer do."""
     conn = session.connection()
     order = dict(decision.order)
     customer = order.get("customer")
     phone = customer.get("phone") if isinstance(customer, dict) else None
     cipher = getattr(conn.dialect, "tillsync_cipher", None)
     order["customer_phone_index"] = cipher.phone_index(phone) if cipher else None
-    parts = [(table, rows) for table, rows in (
-        (_ORDERS, [order]), (_LINES, decision.lines), (_PAYMENTS, decision.payments),
-        (_MOVEMENTS, decision.movements)) if rows]
-    if conn.dialect.name == "postgresql":
-        *before, (table, rows) = parts
-        statement = insert(table).values(rows)
-        for n, (part, part_rows) in enumerate(before):
-            statement = statement.add_cte(insert(part).values(part_rows).cte(f"w{n}"))
-        conn.execute(statement)
-        return
-    for table, rows in parts:
-        conn.execute(insert(table), rows)
+    conn.execute(insert(_ORDERS), [order])
+    for table, rows in ((_LINES, decision.lines), (_PAYMENTS, decision.payments),
+                        (_MOVEMENTS, decision.movements)):
+        if rows:
+            conn.execute(insert(table), rows)
 
 
 def order_create(oc: OpContext) -> Outcome:
