@@ -352,7 +352,7 @@ def test_snapshot_limits_are_enforced(tenant, monkeypatch: pytest.MonkeyPatch) -
         r = c.get("/sync/snapshot", params={"limit": 3})
         assert r.status_code == 401
     assert "page_token" in str(
-        httpx.get(tenant.server.base_url + "/openapi.json").json()["paths"]["/sync/snapshot"])
+        httpx.get(tenant.server.base_url + "/openapi.json", timeout=60).json()["paths"]["/sync/snapshot"])
 
 
 def test_finishing_a_snapshot_retires_only_synced_products_it_lacked(till_factory: Any) -> None:
