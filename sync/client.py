@@ -23,6 +23,7 @@ import httpx
 import orjson
 from pydantic import ValidationError
 
+from sync import trace
 from sync.protocol import (
     MAX_BATCH,
     MAX_BODY_BYTES,
@@ -190,6 +191,7 @@ class SyncClient:
         self._http = httpx.AsyncClient(
             base_url=self.base_url, headers=headers, timeout=timeout, transport=transport,
             verify=verify,
+            event_hooks={"request": [trace.stamp]},  # each request's W3C traceparent
         )
 
     async def __aenter__(self) -> SyncClient:

@@ -61,3 +61,29 @@ def test_the_request_hook_stamps_each_request_and_keeps_one_given() -> None:
     assert [v[3:35] for v in seen[1:3] if v] == [trace_id, trace_id]
     assert seen[0] and seen[0][3:35] != trace_id
     assert seen[3] == given
+
+
+
+def test_the_sync_client_stamps_every_request() -> None:
+    """sync/client.py installs the hook: each request of the till's client carries a
+    traceparent of its own."""
+    from sync.client import SyncClient
+
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("traceparent"))
+        if request.url.path == "/sync/push":
+            return httpx.Response(200, json={"results": [], "last_applied_seq": 0,
+                                             "server_time": "2026-12-04T10:00:00+00:00"})
+        return httpx.Response(200, json={})
+
+    async def requests() -> None:
+        async with SyncClient("http://server.test", "tt_x",
+                              transport=httpx.MockTransport(answer)) as client:
+            await client.push([])
+            await client.attention()
+
+    asyncio.run(requests())
+    assert len(seen) == 2 and all(v and HEADER_RE.match(v) for v in seen), seen
+    assert seen[0] != seen[1]
