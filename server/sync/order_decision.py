@@ -32,7 +32,7 @@ from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.order_rules import RuleError
 from app.domain.order_status import status_for_balance
 from app.domain.permissions import Action, allowed
-from app.domain.tender import Method
+from app.domain.tender import may_exceed_balance, over_balance_message
 from app.domain.totals import MILLI, Discount, DiscountError, LineInput, compute, tax_of
 from server.feed.serialize import (
     line_state_of,
@@ -188,10 +188,8 @@ def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> Non
             order_rules.check_payment(pay.amount, pay.method, tendered=pay.tendered,
                                       change=pay.change)
             order_rules.check_sum(paid, pay.amount, "The payments on this order")
-            if pay.method != CASH and paid + pay.amount > p.total:
-                # app/domain/tender.py: only cash can be more than the balance (change)
-                raise RuleError(f"A {pay.method} payment cannot be more than the balance "
-                                "due")
+            if paid + pay.amount > p.total and not may_exceed_balance(pay.method):
+                raise RuleError(over_balance_message(pay.method))
             paid += pay.amount
         order_rules.check_schedule(p.total - paid, p.installments, p.currency)
         order_rules.check_plan_customer(p.installments, p.customer)
@@ -218,7 +216,6 @@ def _check_signs(p: OrderCreate) -> None:
             raise RuleError(f"The order's {name} cannot be negative")
 
 
-CASH = Method.CASH.value
 _INTS = {n: (int,) * n for n in (6, 9)}
 
 

@@ -22,7 +22,7 @@ from app.domain.operations import Entity, OpType
 from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
-from app.domain.tender import Method
+from app.domain.tender import may_exceed_balance, over_balance_message
 from server.db.base import utcnow
 from server.db.models import (
     Approval,
@@ -183,14 +183,14 @@ def payment_record(oc: OpContext) -> Outcome:
     with rules():
         order_rules.check_takes_payment(order.status, order.reference)
         order_rules.check_sum(order.paid, p.amount, "The payments on this order")
-    if p.method != Method.CASH.value:
-        # only cash can be more than the balance (app/domain/tender.py). The back office
+    if not may_exceed_balance(p.method):
+        # (app/domain/tender.py: cash may, giving change). The back office
         # sees the balance as it is; a till may not have seen another till's payment,
         # but never sends a card payment beyond the order's total
         due = (order.total - (order.paid - order.refunded) if oc.terminal.terminal_id is None
                else order.total)
         if p.amount > due:
-            raise Rejected(f"A {p.method} payment cannot be more than the balance due")
+            raise Rejected(over_balance_message(p.method))
     _add_payment(oc, order, p)
     if order.paid - order.refunded > order.total:
         flag(oc, "overpaid")
