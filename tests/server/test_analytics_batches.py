@@ -91,8 +91,8 @@ def _assert_rollups_hold(tenant: Tenant) -> None:
         got = {name: _table(session, table, tenant.store_id) for name, table in
                (("sales", SALES), ("products", PRODUCTS), ("tenders", TENDERS),
                 ("totals", TOTALS))}
-        # tenders by what the dashboards read: a push's payment events carry no terminal
-        # or staff (their rows have ''), while the rebuild takes them from the payments
+        # tenders by what the dashboards read (the by-terminal and by-staff split is held
+        # equal to a rebuild's by tests/server/test_analytics_push_vs_rebuild.py)
         tenders: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0])
         for (store, slot, _terminal, _staff, kind, method, on_plan), values in \
                 got["tenders"].items():
