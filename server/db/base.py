@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, MetaData, Table
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
@@ -79,6 +79,14 @@ def json_dumps(value: Any) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def cast_table(model: Any) -> Table:
+    """A mapped class's Table, typed as one (``Model.__table__`` is typed as a
+    FromClause, which Core's ``insert`` does not take)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
 
 
 class Base(DeclarativeBase):

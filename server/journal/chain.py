@@ -25,24 +25,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, Text, bindparam, cast, delete, event, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, delete, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.domain.chain import GENESIS
-from server.db.base import utcnow
+from server.db.base import cast_table, utcnow
 from server.db.bulk_insert import insert_rows
 from server.db.commerce import AuditEntry
 from server.db.journal import JournalHead, JournalLink, JournalPending
 from server.db.raw_query import fetch
-
-
-def cast_table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
 
 AUDIT = cast_table(AuditEntry)
 LINKS = cast_table(JournalLink)

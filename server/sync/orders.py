@@ -12,9 +12,7 @@ number out of range, a line id another order holds.
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Table, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.domain import order_rules
@@ -23,7 +21,7 @@ from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from app.domain.tender import may_exceed_balance, over_balance_message
-from server.db.base import utcnow
+from server.db.base import cast_table, utcnow
 from server.db.models import (
     Approval,
     Order,
@@ -97,14 +95,8 @@ def _restatus(order: Order) -> None:
                                            order.refunded).value
 
 
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
 _ORDERS, _LINES, _PAYMENTS, _MOVEMENTS = (
-    _table(m) for m in (Order, OrderLine, Payment, StockMovement))
+    cast_table(m) for m in (Order, OrderLine, Payment, StockMovement))
 
 
 def write_rows(session: Session, decision: Applied) -> None:

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from app.domain.ids import new_id
 from server import tracing
 from server.analytics import consumer as analytics
-from server.db.base import utcnow
+from server.db.base import cast_table, utcnow
 from server.db.models import Event, WebhookDelivery
 
 EVENT_TYPES = (
@@ -29,13 +29,7 @@ EVENT_TYPES = (
 )
 
 
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-_EVENTS, _DELIVERIES = _table(Event), _table(WebhookDelivery)
+_EVENTS, _DELIVERIES = cast_table(Event), cast_table(WebhookDelivery)
 
 
 def emit(
