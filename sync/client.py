@@ -10,9 +10,7 @@ message so the status bar can say what went wrong in words.
 
 from __future__ import annotations
 
-import importlib.util
 import ssl
-import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -145,19 +143,6 @@ def error_from_response(resp: httpx.Response) -> SyncError:
     if status in (401, 403):
         return AuthError(message, **kw)
     return PermanentError(message, **kw)
-
-
-def _sniffio_absent() -> None:
-    """httpcore tries ``import sniffio`` for every lock it makes (four a request). Without
-    the package (anyio 4 no longer needs it) each failed import searches sys.path again:
-    ~0.2 ms of CPU each, ~0.8 ms a request. Found absent once, it is recorded so: an
-    import of a module whose ``sys.modules`` entry is None fails at once, and httpcore
-    takes asyncio, as it did after the search."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_sniffio_absent()
 
 
 #: The server certificate an admin checked on the first-run screen (a self-signed one),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -68,6 +71,45 @@ def test_bearer_token_is_sent() -> None:
             return await c.me()
 
     assert asyncio.run(go()) == {"id": "t"} and seen["auth"] == "Bearer tt_abc"
+
+
+def test_a_real_request_under_qasync_finds_sniffio_once(qapp) -> None:
+    """httpcore asks sniffio which loop runs it for every lock it makes (four a request):
+    sniffio is a dependency, so the ask is a look-up in sys.modules, never a failed import
+    that searches sys.path again; and under the desktop's qasync loop it answers asyncio
+    (a real socket, not a mock transport: the locks are httpcore's)."""
+    import qasync
+    from httpcore._synchronization import current_async_library
+
+    class Me(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = b'{"id": "t"}'
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Me)
+    threading.Thread(target=http.serve_forever, daemon=True).start()
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+
+    async def go():
+        async with SyncClient(f"http://127.0.0.1:{http.server_port}", "tt_x") as c:
+            return await c.me(), await c.me(), current_async_library()
+
+    try:
+        with loop:
+            assert loop.run_until_complete(go()) == ({"id": "t"}, {"id": "t"}, "asyncio")
+    finally:
+        asyncio.set_event_loop(None)
+        http.shutdown()
+        http.server_close()
+    assert sys.modules.get("sniffio") is not None  # imported, not recorded absent
 
 
 def test_backoff_grows_with_jitter_and_honours_retry_after() -> None:
