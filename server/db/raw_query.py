@@ -58,15 +58,30 @@ def fetch(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, 
 
 def fetch_pg(conn: Connection, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Every row of ``sql`` (``$n`` placeholders) with ``params``, on PostgreSQL."""
+    rows = _run_pg(conn, sql, params, fetch=True)
+    assert isinstance(rows, list)
+    return rows
+
+
+def execute_pg(conn: Connection, sql: str, params: Sequence[Any]) -> int:
+    """Run ``sql`` (``$n`` placeholders, no rows back) with ``params`` on PostgreSQL, as
+    :func:`fetch_pg` does; the number of rows it changed."""
+    count = _run_pg(conn, sql, params, fetch=False)
+    assert isinstance(count, int)
+    return count
+
+
+def _run_pg(conn: Connection, sql: str, params: Sequence[Any], *, fetch: bool
+            ) -> list[tuple[Any, ...]] | int:
     import psycopg  # the PostgreSQL driver; not needed by a SQLite server
 
     driver = conn.connection.driver_connection
-    assert isinstance(driver, psycopg.Connection), "fetch_pg is for PostgreSQL only"
+    assert isinstance(driver, psycopg.Connection), "for PostgreSQL only"
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
         with psycopg.RawCursor(driver) as cursor:
             cursor.execute(sql, params)
-            return cursor.fetchall()
+            return cursor.fetchall() if fetch else cursor.rowcount
     except dbapi_error as exc:  # as SQLAlchemy would raise it
         raise DBAPIError.instance(sql, None, exc, dbapi_error,
                                   dialect=conn.dialect) from exc

@@ -35,7 +35,7 @@ from server.db.base import cast_table, utcnow
 from server.db.bulk_insert import insert_rows
 from server.db.commerce import AuditEntry
 from server.db.journal import JournalHead, JournalLink, JournalPending
-from server.db.raw_query import fetch
+from server.db.raw_query import execute_pg, fetch, fetch_pg
 
 AUDIT = cast_table(AuditEntry)
 LINKS = cast_table(JournalLink)
@@ -122,14 +122,16 @@ def lock_head(conn: Connection, org_id: str) -> tuple[int, str]:
     return int(row.seq), str(row.hash)
 
 
-def _append(conn: Connection, org_id: str) -> int:
-    """Chain the organization's pending entries after its head: the head locked, then the
-    entries read (under the lock) with their contents, linked, unpended, the head moved.
-    The statements are built once (this runs in every writer's commit); on PostgreSQL the
-    entries are read and unpended by one statement (a DELETE ... RETURNING in a CTE)."""
-    seq, prev = lock_head(conn, org_id)
+def _append(conn: Connection, org_id: str, head: tuple[int, str] | None = None) -> int:
+    """Chain the organization's pending entries after its head: the head locked (``head``:
+    locked already, its seq and hash), then the entries read (under the lock) with their
+    contents, linked, unpended, the head moved. The statements are built once (this runs
+    in every writer's commit); on PostgreSQL the entries are read and unpended by one
+    statement (a DELETE ... RETURNING in a CTE), and a few links are written and the head
+    moved by one more (:data:`_LINK_AND_MOVE_PG`)."""
+    seq, prev = head if head is not None else lock_head(conn, org_id)
     postgres = conn.dialect.name == "postgresql"
-    rows: Sequence[Any] = (conn.execute(_TAKE_PENDING_CONTENTS, {"org": org_id}).all()
+    rows: Sequence[Any] = (_take_pending_pg(conn, org_id)
                            if postgres else _pending_sqlite(conn, org_id))
     if not rows:
         return 0
@@ -142,6 +144,12 @@ def _append(conn: Connection, org_id: str) -> int:
         links.append({"org_id": org_id, "seq": seq, "audit_id": row.id,
                       "prev_hash": prev, "hash": digest})
         prev = digest
+    if postgres and len(links) <= FEW_LINKS:
+        execute_pg(conn, _LINK_AND_MOVE_PG, [
+            org_id, [link["seq"] for link in links], [link["audit_id"] for link in links],
+            [link["prev_hash"] for link in links], [link["hash"] for link in links],
+            seq, prev, utcnow()])
+        return len(links)
     insert_rows(conn, LINKS, links)  # COPY on PostgreSQL: one statement, not one per link
     if not postgres:  # (PostgreSQL's left journal_pending as they were read)
         # every pending entry of the org was read above, under SQLite's one writer
@@ -181,11 +189,53 @@ def _pending_sqlite(conn: Connection, org_id: str) -> list[Any]:
     return out
 
 
+#: PostgreSQL: a few links written and the head moved in one round trip (the links as
+#: arrays: one statement whatever their number); more go by COPY, then the head's UPDATE
+FEW_LINKS = 100
+_LINK_AND_MOVE_PG = (
+    "WITH l AS (INSERT INTO journal_links (org_id, seq, audit_id, prev_hash, hash) "
+    "SELECT $1, u.seq, u.audit_id, u.prev_hash, u.hash "
+    "FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[]) "
+    "AS u(seq, audit_id, prev_hash, hash)) "
+    "UPDATE journal_heads SET seq = $6, hash = $7, updated_at = $8 WHERE org_id = $1")
+#: PostgreSQL: _TAKE_PENDING_CONTENTS as written (server/db/raw_query.py), ``$1`` the org
+_TAKE_PENDING_PG = (
+    "WITH gone AS (DELETE FROM journal_pending WHERE org_id = $1 RETURNING audit_id) "
+    "SELECT g.audit_id, a.id, a.org_id, a.store_id, a.entity_type, a.entity_id, a.action, "
+    "a.actor_id, a.device_id, a.op_id, CAST(a.changes AS TEXT), a.reason, a.created_at "
+    "FROM gone AS g LEFT OUTER JOIN audit_entries AS a ON a.id = g.audit_id "
+    "ORDER BY g.audit_id")
+#: PostgreSQL: the organizations with pending entries in id order (as Python sorts them:
+#: COLLATE "C"), and the head of the first one locked, in one round trip (no head row
+#: yet: seq and hash NULL, the head is made by :func:`lock_head`). The pending entries
+#: are read by the next statement, under the lock, as :func:`_append` reads them.
+_ORGS_AND_FIRST_HEAD_PG = (
+    "SELECT o.orgs, h.seq, h.hash FROM (SELECT array_agg(d.org_id ORDER BY d.org_id "
+    "COLLATE \"C\") AS orgs FROM (SELECT DISTINCT org_id FROM journal_pending) AS d) AS o "
+    "LEFT JOIN LATERAL (SELECT seq, hash FROM journal_heads WHERE org_id = o.orgs[1] "
+    "FOR UPDATE) AS h ON true")
+
+
+def _take_pending_pg(conn: Connection, org_id: str) -> list[Any]:
+    """An organization's pending entries with their CONTENT, in id order, taken out of
+    journal_pending (PostgreSQL): ``created_at`` as the driver reads a timestamptz (aware,
+    the same instant: :func:`link_hash` hashes it in UTC)."""
+    return [_Content._make(row) for row in fetch_pg(conn, _TAKE_PENDING_PG, [org_id])]
+
+
 def seal_connection(conn: Connection) -> int:
     """Chain every pending audit entry this connection can see; organizations in id
-    order, so two transactions never wait on each other's heads in a circle."""
-    orgs = sorted(set(conn.scalars(_PENDING_ORGS)))
-    return sum(_append(conn, org_id) for org_id in orgs)
+    order, so two transactions never wait on each other's heads in a circle. On
+    PostgreSQL the organizations are found and the first one's head locked by one
+    statement (:data:`_ORGS_AND_FIRST_HEAD_PG`)."""
+    if conn.dialect.name != "postgresql":
+        orgs = sorted(set(conn.scalars(_PENDING_ORGS)))
+        return sum(_append(conn, org_id) for org_id in orgs)
+    [(found, seq, digest)] = fetch_pg(conn, _ORGS_AND_FIRST_HEAD_PG, [])
+    if not found:
+        return 0
+    first = (int(seq), str(digest)) if seq is not None else None
+    return _append(conn, found[0], first) + sum(_append(conn, org_id) for org_id in found[1:])
 
 
 def seal(session: Session) -> None:
