@@ -132,3 +132,87 @@ def execute_rows(conn: Connection, statement: Any, rows: Sequence[dict[str, Any]
     plan = cached[0]
     params_of = plan.params_of
     conn.exec_driver_sql(plan.sql, [params_of(row) for row in rows])
+
+
+#: at most this many parameters in one :func:`insert_together` statement (PostgreSQL
+#: takes 65,535); a larger set of rows goes table by table
+MAX_TOGETHER_PARAMS = 20_000
+#: statements kept (one per shape: tables, their keys, their numbers of rows)
+MAX_TOGETHER_SHAPES = 512
+
+_together: dict[tuple[Any, tuple[tuple[str, tuple[str, ...], int], ...]],
+                tuple[str, tuple[Callable[[dict[str, Any]], Any], ...]]] = {}
+
+
+def _together_sql(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[str, Any]]]],
+                  shape: tuple[tuple[str, tuple[str, ...], int], ...]
+                  ) -> tuple[str, tuple[Callable[[dict[str, Any]], Any], ...]] | None:
+    """One statement for the rows of every part (``WITH t1 AS (INSERT ...), ... INSERT
+    ...``, ``$n`` placeholders), and each part's row-to-parameters function (the same
+    bind processing as :func:`insert_rows`); None if a part has no plan."""
+    quote = conn.dialect.identifier_preparer.quote
+    inserts: list[str] = []
+    makers = []
+    n = 1
+    for (table, _rows), (_name, keys, count) in zip(parts, shape, strict=True):
+        plan = _plan(conn, table, keys)
+        if plan is None:
+            return None
+        makers.append(plan.params_of)  # (a tuple in ``keys`` order: the COPY's row)
+        values = []
+        for _ in range(count):
+            values.append("(" + ", ".join(f"${i}" for i in range(n, n + len(keys))) + ")")
+            n += len(keys)
+        inserts.append(f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)})"
+                       f" VALUES {', '.join(values)}")
+    if len(inserts) == 1:
+        sql = inserts[0]
+    else:
+        ctes = ", ".join(f"w{i} AS ({ins})" for i, ins in enumerate(inserts[:-1]))
+        sql = f"WITH {ctes} {inserts[-1]}"
+    return sql, tuple(makers)
+
+
+def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[str, Any]]]]
+                    ) -> bool:
+    """PostgreSQL: the rows of several tables (each part's rows with the same keys) in one
+    statement and one round trip, ``WITH w0 AS (INSERT INTO a ...) INSERT INTO b ...``,
+    written once per shape (which tables, their keys, how many rows each) as SQL with
+    numbered placeholders and run on the driver's own cursor (as server/db/raw_query.py
+    does): no statement built, no placeholder converted per call. Values go through the
+    same bind processing as :func:`insert_rows`. Foreign keys between the parts are
+    checked at the end of the statement, so a part may name rows of an earlier one.
+
+    False (nothing done) on SQLite, with too many values, or for a part whose rows leave
+    a column with a Python default out: the caller then inserts them its own way."""
+    parts = [(table, rows) for table, rows in parts if rows]
+    if not parts or conn.dialect.name != "postgresql":
+        return False
+    shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in parts)
+    if sum(len(keys) * count for _name, keys, count in shape) > MAX_TOGETHER_PARAMS:
+        return False
+    cache_key = (conn.dialect, shape)
+    built = _together.get(cache_key)
+    if built is None:
+        made = _together_sql(conn, parts, shape)
+        if made is None:
+            return False
+        if len(_together) >= MAX_TOGETHER_SHAPES:
+            _together.clear()
+        _together[cache_key] = built = made
+    sql, makers = built
+    params: list[Any] = []
+    for (_table, rows), params_of in zip(parts, makers, strict=True):
+        for row in rows:
+            params.extend(params_of(row))
+    import psycopg  # the PostgreSQL driver; not needed by a SQLite server
+
+    driver = conn.connection.driver_connection
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    try:  # SQLAlchemy's instrumentation does not see it: its own span
+        with tracing.span("db.insert_together", tables=",".join(s[0] for s in shape)), \
+                psycopg.RawCursor(driver) as cursor:
+            cursor.execute(sql, params)
+    except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
+        raise DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
+    return True

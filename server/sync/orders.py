@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from app.domain import order_rules
 from app.domain.operations import Entity, OpType
@@ -22,6 +23,7 @@ from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from app.domain.tender import may_exceed_balance, over_balance_message
 from server.db.base import cast_table, utcnow
+from server.db.bulk_insert import insert_together
 from server.db.models import (
     Approval,
     Order,
@@ -32,6 +34,7 @@ from server.db.models import (
     Staff,
     StockLevel,
     StockMovement,
+    Store,
 )
 from server.feed.serialize import order_state, payment_state, refund_state_of
 from server.sync import bulk_run, order_limits, till_limits
@@ -106,18 +109,39 @@ def write_rows(session: Session, decision: Applied) -> None:
     orders a flush's inserts by class name, not by foreign key: the order had to be
     flushed alone first, and its unit of work cost more than the statements). The order's
     customer phone index is set here, as the ORM's insert hook (server/crypto.py) and
-    the push's bulk writer do."""
+    the push's bulk writer do. On PostgreSQL the four inserts are one statement
+    (server/db/bulk_insert.py ``insert_together``: written once per shape, no SQLAlchemy
+    statement per call)."""
     conn = session.connection()
     order = dict(decision.order)
     customer = order.get("customer")
     phone = customer.get("phone") if isinstance(customer, dict) else None
     cipher = getattr(conn.dialect, "tillsync_cipher", None)
     order["customer_phone_index"] = cipher.phone_index(phone) if cipher else None
-    conn.execute(insert(_ORDERS), [order])
-    for table, rows in ((_LINES, decision.lines), (_PAYMENTS, decision.payments),
-                        (_MOVEMENTS, decision.movements)):
+    parts = ((_ORDERS, [order]), (_LINES, decision.lines), (_PAYMENTS, decision.payments),
+             (_MOVEMENTS, decision.movements))
+    if insert_together(conn, parts):  # PostgreSQL: one statement, one round trip
+        return
+    for table, rows in parts:
         if rows:
             conn.execute(insert(table), rows)
+
+
+def _known(oc: OpContext) -> bulk_run.Run:
+    """What bulk_run.load need not read again for this op: its actor (the context's, read
+    in this transaction) and its store's currency when the store is loaded in the session
+    already (the back office's, :func:`server.backoffice.ops._store_and_actor`): two look-ups
+    less. The session is flushed first, as load does for a run of its own."""
+    oc.session.flush()
+    run = bulk_run.Run()
+    actor = oc.actor
+    if oc.op.actor_id == actor.id:
+        run.staff[actor.id] = bulk_run.StaffRow(actor.id, actor.org_id, actor.name,
+                                                actor.role, bool(actor.active))
+    store = oc.session.identity_map.get(identity_key(Store, oc.terminal.store_id))
+    if store is not None and "currency" in store.__dict__:  # (loaded, not expired)
+        run.currencies[oc.terminal.store_id] = store.currency
+    return run
 
 
 def order_create(oc: OpContext) -> Outcome:
@@ -128,7 +152,7 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
     """order.create, decided by order_decision.decide on what bulk_run.load reads (as
     the bulk writer does), written through the ORM; ``server_reference`` for the back
     office's orders (references the server made, in the range no terminal holds)."""
-    known = bulk_run.load(oc.session, None, [(oc.terminal, [oc.op])])
+    known = bulk_run.load(oc.session, _known(oc), [(oc.terminal, [oc.op])])
     actor, term = oc.actor, oc.terminal
     env = Envelope(oc.op.op_id, oc.op.entity_id, term.org_id, term.store_id,
                    term.terminal_id, actor.id, actor.name, actor.role, utcnow(),
