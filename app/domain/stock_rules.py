@@ -14,9 +14,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+# ------------------------------------------------------------------ movement kinds
+# A stock movement's ``kind`` (stock_movements.kind, on the till and on the server, and
+# on the feed). Stored words: migrations write them as literals and are never changed.
+
+#: goods sold on an order line (on the server the line itself is the movement, 0021)
+SALE = "sale"
+#: goods back on a refund
+REFUND = "refund"
+#: goods in from a supplier
+RECEIVE = "receive"
+#: a correction by hand, with a reason
+ADJUST = "adjust"
+#: an exact count: the movement that makes the ledger equal what was counted
+COUNT = "count"
 #: a movement the server writes so that a count still holds (never made at a till)
 COUNT_FIX = "count_fix"
-COUNT = "count"
 
 #: a count moving stock by more than this share of what the books said is listed for a
 #: recount (parts per million: 250 000 = 25 %); each store can set its own

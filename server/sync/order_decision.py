@@ -196,10 +196,9 @@ def check_order_create(p: OrderCreate, *, server_reference: bool = False) -> Non
 
 
 def _check_signs(p: OrderCreate) -> None:
-    """A line's computed amount in range, and a sale's money never below zero: the
-    till refuses a negative price
-    (app/domain/cart.py set_price, the catalogue's Price), a discount beyond the line
-    (app/domain/totals.py), and a return is a refund, its own op."""
+    """A line's computed amount in range, and a sale's money never below zero: the till
+    refuses a negative price (app/domain/cart.py set_price, the catalogue's Price) and a
+    discount beyond the line (app/domain/totals.py), and a return is a refund, its own op."""
     for n, li in enumerate(p.lines, 1):
         # what the server computes from the line must fit too, not only what the till
         # wrote (1e9 x 1e6 units with the till's figures at 100 was applied, flagged)
@@ -269,7 +268,6 @@ def line_inputs(lines: list[OrderLineData]) -> list[LineInput]:
 #: the feed's entity types as plain str: the bulk writer's driver binds an enum member
 #: more slowly (server/sync/bulk.py)
 _ORDER, _MOVEMENT = Entity.ORDER.value, Entity.STOCK_MOVEMENT.value
-_SALE = "sale"  # a sale movement's kind (app/domain/stock_rules.py names the others)
 _SELL = CATALOGUE[OpType.ORDER_CREATE].permission
 #: a sale that carries payments records them: the actor needs payment.record's right too
 #: (whatever the payload: payment.record's permission has no ``by_field``)
@@ -432,7 +430,7 @@ def _applied(p: OrderCreate, env: Envelope, known: Known, flags: list[str],
     audit = {"created": {"before": None, "after": {"reference": p.reference,
                                                    "total": p.total}},
              "server_totals": server_totals, "flags": list(flags)}
-    rows = [m for m in movements if m["kind"] != _SALE]  # (a sale's are its lines)
+    rows = [m for m in movements if m["kind"] != stock_rules.SALE]  # (a sale's are its lines)
     return Applied(order, lines, payments, rows, levels, list(flags), audit, state,
                    feed, events)
 
@@ -484,7 +482,7 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
         negative = negative or qty < 0
         sale = {
             "id": li.id, "org_id": env.org_id, "store_id": env.store_id,
-            "product_id": pid, "kind": _SALE, "qty_delta_milli": -li.qty_milli,
+            "product_id": pid, "kind": stock_rules.SALE, "qty_delta_milli": -li.qty_milli,
             "qty_after_milli": qty, "reason": None, "reference": p.reference,
             "actor_id": env.actor_id, "device_id": env.device_id, "created_at": p.created_at,
         }
@@ -497,7 +495,7 @@ def _stock(p: OrderCreate, env: Envelope, known: Known
             movements.append(sale | {
                 "id": new_id(), "kind": stock_rules.COUNT_FIX, "qty_delta_milli": li.qty_milli,
                 "qty_after_milli": qty, "reference": sale["id"], "device_id": None,
-                "reason": stock_rules.late_reason("sale", p.created_at, counted_at),
+                "reason": stock_rules.late_reason(stock_rules.SALE, p.created_at, counted_at),
                 "created_at": counted_at})
     return moved, movements, levels, negative
 

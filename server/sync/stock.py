@@ -140,7 +140,7 @@ def movements(session: Session, store_id: str, product_id: str | None = None
     m = StockMovement
     rows = select(*(getattr(m, c) for c in MOVEMENT_COLUMNS)).where(m.store_id == store_id)
     lines = (select(OrderLine.id, Order.org_id, Order.store_id, OrderLine.product_id,
-                    literal("sale").label("kind"), (-OrderLine.qty_milli).label("delta"),
+                    literal(stock_rules.SALE).label("kind"), (-OrderLine.qty_milli).label("delta"),
                     OrderLine.stock_after_milli, null().label("reason"), Order.reference,
                     Order.created_by, Order.device_id, Order.created_at)
              .join(Order, Order.id == OrderLine.order_id)
