@@ -216,3 +216,14 @@ def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict
     except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
         raise DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
     return True
+
+
+def row_parameters(conn: Connection, table: Table, keys: tuple[str, ...]
+                   ) -> Callable[[dict[str, Any]], tuple[Any, ...]] | None:
+    """PostgreSQL: a function giving a row's values (keys ``keys``) as the driver takes
+    them, in ``keys`` order, through the same bind processing as :func:`insert_rows`
+    (None where insert_rows would leave the rows to SQLAlchemy)."""
+    plan = _plan(conn, table, keys)
+    if plan is None or plan.copy_sql is None:
+        return None
+    return plan.params_of  # type: ignore[no-any-return]

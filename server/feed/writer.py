@@ -20,14 +20,18 @@ Org-wide entities (products, staff) go to every store of the org.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select, update
+from sqlalchemy.exc import NoResultFound
 from sqlalchemy.orm import Session
 
 from server.db.base import utcnow
-from server.db.bulk_insert import insert_rows
+from server.db.bulk_insert import insert_rows, row_parameters
 from server.db.models import FeedEntry, Store
+from server.db.raw_query import execute_pg
 
 _stores = cast(Table, Store.__table__)
 _feed = cast(Table, FeedEntry.__table__)
@@ -146,6 +150,13 @@ class FeedWriter:
             per_store.setdefault(entry["store_id"], []).append(entry)
         conn = self.session.connection()
         now = utcnow()
+        if conn.dialect.name == "postgresql" and len(per_store) == 1:
+            [(sid, entries)] = per_store.items()
+            for entry in entries:
+                entry["created_at"] = now
+            if _assign_one_store_pg(conn, sid, entries):
+                self.pending.clear()
+                return
         heads = (_take_positions_pg(conn, per_store)
                  if conn.dialect.name == "postgresql" and len(per_store) > 1 else
                  {sid: conn.execute(_TAKE_POSITIONS, {"sid": sid, "n": len(entries)}
@@ -175,3 +186,56 @@ def _take_positions_pg(conn: Any, per_store: dict[str, list[Any]]) -> dict[str, 
         "RETURNING stores.id, stores.feed_position",
         tuple(x for sid in ids for x in (sid, len(per_store[sid])))).all()
     return {row[0]: row[1] for row in rows}
+
+
+#: PostgreSQL, one store: statements by shape (the entries' keys, their number)
+_ONE_STORE: dict[tuple[Any, tuple[str, ...], int],
+                 tuple[str, Callable[[dict[str, Any]], tuple[Any, ...]], int]] = {}
+MAX_ONE_STORE = 50  # entries: more go by COPY
+
+
+def _assign_one_store_pg(conn: Any, sid: str, entries: list[dict[str, Any]]) -> bool:
+    """One store's next positions taken (its row locked by the UPDATE, as
+    ``_TAKE_POSITIONS``) and its entries inserted at them, in their order, by ONE
+    statement written once per shape with ``$n`` placeholders on the driver's cursor:
+    ``WITH s AS (UPDATE stores ... RETURNING feed_position) INSERT INTO feed_entries ...
+    SELECT ... FROM s, (VALUES ...)``. Was an UPDATE and a COPY (three round trips).
+    Each value is cast to its column's type without a length (an over-long value is
+    refused by the insert, as before, not cut by the cast). False: not done (too many
+    entries, or keys insert_rows would leave to SQLAlchemy)."""
+    if len(entries) > MAX_ONE_STORE:
+        return False
+    keys = tuple(entries[0])
+    cache_key = (conn.dialect, keys, len(entries))
+    built = _ONE_STORE.get(cache_key)
+    if built is None:
+        params_of = row_parameters(conn, _feed, keys)
+        if params_of is None or "position" not in keys:
+            return False
+        skip = keys.index("position")
+        cols = [k for k in keys if k != "position"]
+        casts = [re.sub(r"\(.*\)", "", _feed.c[k].type.compile(dialect=conn.dialect))
+                 for k in cols]
+        count = len(entries)
+        rows, n = [], 2
+        for i in range(count):
+            rows.append("(" + ", ".join(f"${n + j}::{cast_to}" for j, cast_to in
+                                        enumerate(casts)) + f", {i + 1})")
+            n += len(cols)
+        quote = conn.dialect.identifier_preparer.quote
+        sql = (f"WITH s AS (UPDATE stores SET feed_position = feed_position + {count} "
+               "WHERE id = $1 RETURNING feed_position) "
+               f"INSERT INTO feed_entries ({', '.join(quote(c) for c in cols)}, position) "
+               f"SELECT {', '.join('v.' + quote(c) for c in cols)}, "
+               f"s.feed_position - {count} + v.ord FROM s, (VALUES {', '.join(rows)}) "
+               f"AS v({', '.join(quote(c) for c in cols)}, ord)")
+        _ONE_STORE[cache_key] = built = (sql, params_of, skip)
+    sql, params_of, skip = built
+    params: list[Any] = [sid]
+    for entry in entries:
+        values = params_of(entry)
+        params.extend(values[:skip])
+        params.extend(values[skip + 1:])
+    if execute_pg(conn, sql, params) != len(entries):  # (no such store: as scalar_one)
+        raise NoResultFound(f"store {sid} not found for its feed positions")
+    return True
