@@ -27,6 +27,7 @@ unchanged, whatever its local status.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -48,6 +49,7 @@ from sync import conflicts
 from sync.client import Outgoing, SyncClient, TransientError
 from sync.protocol import (
     MAX_BATCH,
+    ApprovalProof,
     EncodedOperation,
     JournalHead,
     Operation,
@@ -99,11 +101,30 @@ def _aware(dt: datetime) -> datetime:
 def _operation(**values: Any) -> Operation:
     """The outbox row as an Operation; one the wire model refuses (an id that is not a
     UUID, say) is sent as it is, for the server to answer ``rejected`` with the reason
-    rather than hold the whole outbox here."""
+    rather than hold the whole outbox here.
+
+    Such a model is built unvalidated, every value as given, except the two fields whose
+    serializer wants more than a JSON value: ``type`` as its OpType member and
+    ``approval_proof`` as an ApprovalProof, when they are one (a proof dumping as the very
+    dict stored). Given as a str and a dict, every dump of the model warns
+    (PydanticSerializationUnexpectedValue, and a push's body again for its union); their
+    JSON is the same either way."""
     try:
         return Operation(**values)
     except ValidationError:
-        return Operation.model_construct(**values)
+        pass
+    if values.get("type") in _OP_TYPES:
+        values["type"] = OpType(values["type"])
+    proof = values.get("approval_proof")
+    if isinstance(proof, dict):
+        with contextlib.suppress(ValidationError):
+            model = ApprovalProof.model_validate(proof)
+            if model.model_dump(mode="json") == proof:  # nothing more, nothing dropped
+                values["approval_proof"] = model
+    return Operation.model_construct(**values)
+
+
+_OP_TYPES = frozenset(OpType)
 
 
 def to_operation(row: OutboxOperation) -> Operation:
