@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -163,22 +163,32 @@ def _stored_time(value: str | None) -> str | None:
     return (at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)).isoformat()
 
 
-def new_order_audit(session: Session, order_id: str) -> list[AuditOut]:
+def new_order_audit(session: Session, order_id: str,
+                    written: Sequence[dict[str, Any]] = ()) -> list[AuditOut]:
     """A new order's audit trail: the entries this write adds for it, flushed (their ids
     are the database's) and taken from the session rather than read again. Every value
     is the one stored: ``changes`` went through ``jsonable`` (plain JSON values, kept in
     a JSON column in their order), ``created_at`` is the Python default's UTC time.
     Only for an order this write creates: an older order's trail has earlier entries.
-    None pending (flushed already, and no longer in the session): read as
-    :func:`order_audit` reads it."""
+    ``written``: the entries the write inserted itself, as rows with their ids
+    (OpContext.written_audit: order.create's on PostgreSQL, with its rows), the same
+    values. None pending nor written (flushed already, and no longer in the session):
+    read as :func:`order_audit` reads it."""
     mine = [entry for entry in session.new if isinstance(entry, AuditEntry)
             and entry.entity_type == ORDER_ENTITY and entry.entity_id == order_id]
-    if not mine:
+    rows = [row for row in written
+            if row["entity_type"] == ORDER_ENTITY and row["entity_id"] == order_id]
+    if not mine and not rows:
         return order_audit(session, order_id)
-    session.flush()  # (the objects kept by ``mine``: the identity map holds them weakly)
-    return [AuditOut(id=a.id, action=a.action, actor_id=a.actor_id, device_id=a.device_id,
-                     op_id=a.op_id, changes=a.changes, reason=a.reason, created_at=a.created_at)
-            for a in sorted(mine, key=lambda a: a.id)]
+    if mine:
+        session.flush()  # (the objects kept by ``mine``: the identity map holds them weakly)
+    out = [AuditOut(id=a.id, action=a.action, actor_id=a.actor_id, device_id=a.device_id,
+                    op_id=a.op_id, changes=a.changes, reason=a.reason, created_at=a.created_at)
+           for a in mine]
+    out += [AuditOut(id=r["id"], action=r["action"], actor_id=r["actor_id"],
+                     device_id=r["device_id"], op_id=r["op_id"], changes=r["changes"],
+                     reason=r["reason"], created_at=r["created_at"]) for r in rows]
+    return sorted(out, key=lambda a: a.id)
 
 
 def written_detail(oc: OpContext, order_id: str) -> OrderDetail | None:
@@ -203,7 +213,8 @@ def written_detail(oc: OpContext, order_id: str) -> OrderDetail | None:
             payment[name] = _stored_time(payment[name])
         payments.append(payment)
     order["payments"] = payments
-    return OrderDetail(order=order, audit=new_order_audit(oc.session, order_id))
+    return OrderDetail(order=order, audit=new_order_audit(oc.session, order_id,
+                                                         oc.written_audit))
 
 
 def _read_unless_conflict(oc: OpContext, staff: StaffPrincipal, order_id: str,

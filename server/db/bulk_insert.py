@@ -140,12 +140,12 @@ MAX_TOGETHER_PARAMS = 20_000
 #: statements kept (one per shape: tables, their keys, their numbers of rows)
 MAX_TOGETHER_SHAPES = 512
 
-_together: dict[tuple[Any, tuple[tuple[str, tuple[str, ...], int], ...]],
+_together: dict[tuple[Any, tuple[tuple[str, tuple[str, ...], int], ...], str | None],
                 tuple[str, tuple[Callable[[dict[str, Any]], Any], ...]]] = {}
 
 
 def _together_sql(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[str, Any]]]],
-                  shape: tuple[tuple[str, tuple[str, ...], int], ...]
+                  shape: tuple[tuple[str, tuple[str, ...], int], ...], returning: str | None
                   ) -> tuple[str, tuple[Callable[[dict[str, Any]], Any], ...]] | None:
     """One statement for the rows of every part (``WITH t1 AS (INSERT ...), ... INSERT
     ...``, ``$n`` placeholders), and each part's row-to-parameters function (the same
@@ -165,6 +165,8 @@ def _together_sql(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[s
             n += len(keys)
         inserts.append(f"INSERT INTO {quote(table.name)} ({', '.join(quote(k) for k in keys)})"
                        f" VALUES {', '.join(values)}")
+    if returning is not None:
+        inserts[-1] += f" RETURNING {quote(returning)}"
     if len(inserts) == 1:
         sql = inserts[0]
     else:
@@ -173,8 +175,8 @@ def _together_sql(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[s
     return sql, tuple(makers)
 
 
-def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[str, Any]]]]
-                    ) -> bool:
+def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict[str, Any]]]],
+                    returning: str | None = None) -> list[Any] | None:
     """PostgreSQL: the rows of several tables (each part's rows with the same keys) in one
     statement and one round trip, ``WITH w0 AS (INSERT INTO a ...) INSERT INTO b ...``,
     written once per shape (which tables, their keys, how many rows each) as SQL with
@@ -183,20 +185,22 @@ def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict
     same bind processing as :func:`insert_rows`. Foreign keys between the parts are
     checked at the end of the statement, so a part may name rows of an earlier one.
 
-    False (nothing done) on SQLite, with too many values, or for a part whose rows leave
-    a column with a Python default out: the caller then inserts them its own way."""
+    ``returning``: a column of the LAST part's table, whose values for its rows are
+    returned (in no promised order); else an empty list. None (nothing done) on SQLite,
+    with too many values, or for a part whose rows leave a column with a Python default
+    out: the caller then inserts them its own way."""
     parts = [(table, rows) for table, rows in parts if rows]
     if not parts or conn.dialect.name != "postgresql":
-        return False
+        return None
     shape = tuple((table.name, tuple(rows[0]), len(rows)) for table, rows in parts)
     if sum(len(keys) * count for _name, keys, count in shape) > MAX_TOGETHER_PARAMS:
-        return False
-    cache_key = (conn.dialect, shape)
+        return None
+    cache_key = (conn.dialect, shape, returning)
     built = _together.get(cache_key)
     if built is None:
-        made = _together_sql(conn, parts, shape)
+        made = _together_sql(conn, parts, shape, returning)
         if made is None:
-            return False
+            return None
         if len(_together) >= MAX_TOGETHER_SHAPES:
             _together.clear()
         _together[cache_key] = built = made
@@ -213,9 +217,9 @@ def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict
         with tracing.span("db.insert_together", tables=",".join(s[0] for s in shape)), \
                 psycopg.RawCursor(driver) as cursor:
             cursor.execute(sql, params)
+            return [row[0] for row in cursor.fetchall()] if returning is not None else []
     except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
         raise DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
-    return True
 
 
 def row_parameters(conn: Connection, table: Table, keys: tuple[str, ...]

@@ -55,6 +55,9 @@ class OpContext:
     #: the payload parsed with its catalogue model, once, by the dispatch (None for an op
     #: applied for a signed-in staff member: the handler parses it, :meth:`payload_as`)
     parsed: BaseModel | None = None
+    #: audit entries this op inserted by Core (:meth:`audit_row`), each with its ``id``:
+    #: not in the session, so an answer built from what was written finds them here
+    written_audit: list[dict[str, Any]] = field(default_factory=list)
 
     def can(self, action: Action) -> bool:
         return allowed(self.actor.role, action)
@@ -99,12 +102,23 @@ class OpContext:
     def audit(self, entity_type: str, entity_id: str, action: str,
               changes: dict[str, Any] | None = None, reason: str | None = None,
               store_id: str | None = None) -> None:
-        self.session.add(AuditEntry(
-            org_id=self.terminal.org_id, store_id=store_id or self.terminal.store_id,
-            entity_type=entity_type, entity_id=entity_id, action=action,
-            actor_id=self.actor.id, device_id=self.terminal.terminal_id, op_id=self.op.op_id,
-            changes=jsonable(changes or {}), reason=reason,
-        ))
+        row = self.audit_row(entity_type, entity_id, action, changes, reason, store_id)
+        del row["created_at"]  # (the column's default, at the flush)
+        self.session.add(AuditEntry(**row))
+
+    def audit_row(self, entity_type: str, entity_id: str, action: str,
+                  changes: dict[str, Any] | None = None, reason: str | None = None,
+                  store_id: str | None = None) -> dict[str, Any]:
+        """The audit entry :meth:`audit` adds, as a row for a Core insert (every column
+        but the id, ``created_at`` now). A handler that inserts it itself records it,
+        with the id the database gave it, in :attr:`written_audit`."""
+        return {
+            "org_id": self.terminal.org_id, "store_id": store_id or self.terminal.store_id,
+            "entity_type": entity_type, "entity_id": entity_id, "action": action,
+            "actor_id": self.actor.id, "device_id": self.terminal.terminal_id,
+            "op_id": self.op.op_id, "changes": jsonable(changes or {}), "reason": reason,
+            "created_at": utcnow(),
+        }
 
 
 @contextmanager

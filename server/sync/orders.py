@@ -12,6 +12,8 @@ number out of range, a line id another order holds.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -26,6 +28,7 @@ from server.db.base import cast_table, utcnow
 from server.db.bulk_insert import insert_together
 from server.db.models import (
     Approval,
+    AuditEntry,
     Order,
     OrderLine,
     Payment,
@@ -98,33 +101,40 @@ def _restatus(order: Order) -> None:
                                            order.refunded).value
 
 
-_ORDERS, _LINES, _PAYMENTS, _MOVEMENTS = (
-    cast_table(m) for m in (Order, OrderLine, Payment, StockMovement))
+_ORDERS, _LINES, _PAYMENTS, _MOVEMENTS, _AUDIT = (
+    cast_table(m) for m in (Order, OrderLine, Payment, StockMovement, AuditEntry))
 
 
-def write_rows(session: Session, decision: Applied) -> None:
+def write_rows(session: Session, decision: Applied, audit: dict[str, Any] | None = None
+               ) -> int | None:
     """An applied order.create's order, lines, payments and stock movements, inserted in
     that order (the lines and payments name the order) by one Core statement per table
     on the session's connection: no ORM objects, so no flush of their own (the ORM
     orders a flush's inserts by class name, not by foreign key: the order had to be
     flushed alone first, and its unit of work cost more than the statements). The order's
     customer phone index is set here, as the ORM's insert hook (server/crypto.py) and
-    the push's bulk writer do. On PostgreSQL the four inserts are one statement
-    (server/db/bulk_insert.py ``insert_together``: written once per shape, no SQLAlchemy
-    statement per call)."""
+    the push's bulk writer do.
+
+    On PostgreSQL the inserts are one statement (server/db/bulk_insert.py
+    ``insert_together``: written once per shape, no SQLAlchemy statement per call), with
+    ``audit`` (an OpContext.audit_row) as its last insert: the audit entry's id is
+    returned. None: ``audit`` was not written (SQLite), the caller adds it as usual."""
     conn = session.connection()
     order = dict(decision.order)
     customer = order.get("customer")
     phone = customer.get("phone") if isinstance(customer, dict) else None
     cipher = getattr(conn.dialect, "tillsync_cipher", None)
     order["customer_phone_index"] = cipher.phone_index(phone) if cipher else None
-    parts = ((_ORDERS, [order]), (_LINES, decision.lines), (_PAYMENTS, decision.payments),
-             (_MOVEMENTS, decision.movements))
-    if insert_together(conn, parts):  # PostgreSQL: one statement, one round trip
-        return
+    parts = [(_ORDERS, [order]), (_LINES, decision.lines), (_PAYMENTS, decision.payments),
+             (_MOVEMENTS, decision.movements)]
+    together = parts + [(_AUDIT, [audit])] if audit is not None else parts
+    ids = insert_together(conn, together, returning="id" if audit is not None else None)
+    if ids is not None:  # PostgreSQL: one statement, one round trip
+        return int(ids[0]) if audit is not None else None
     for table, rows in parts:
         if rows:
             conn.execute(insert(table), rows)
+    return None
 
 
 def _known(oc: OpContext) -> bulk_run.Run:
@@ -170,13 +180,17 @@ def order_create_in(oc: OpContext, *, server_reference: bool = False) -> Outcome
                                       parsed or OrderCreate.model_validate(oc.op.payload),
                                       known.products)
     session = oc.session
-    write_rows(session, decision)
+    audit = oc.audit_row(Entity.ORDER, oc.op.entity_id, OpType.ORDER_CREATE, decision.audit)
+    audit_id = write_rows(session, decision, audit)
     for key, qty in decision.levels.items():  # each locked (and made at 0) by load
         level = session.get(StockLevel, key)
         assert level is not None, key
-        level.qty_milli = qty  # (flushed with the audit entry, when the write ends)
+        level.qty_milli = qty  # (flushed when the write ends)
     oc.flags[:] = decision.flags
-    oc.audit(Entity.ORDER, oc.op.entity_id, OpType.ORDER_CREATE, decision.audit)
+    if audit_id is None:  # (not written with the rows: SQLite)
+        oc.audit(Entity.ORDER, oc.op.entity_id, OpType.ORDER_CREATE, decision.audit)
+    else:
+        oc.written_audit.append(audit | {"id": audit_id})
     for entity_type, entity_id, data in decision.feed:
         oc.publish(entity_type, entity_id, 1, data)
     for event_type, data in decision.events:
