@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, TextIO
 
 import keyring
 import keyring.backend
@@ -119,10 +120,98 @@ def pytest_configure(config: pytest.Config) -> None:
         config.option.basetemp = Path(tempfile.gettempdir()) / f"pytest-tillsync-{os.getpid()}"
 
 
+# A worker that dies of a fatal signal (SIGSEGV, SIGBUS, Qt's abort) takes its report with
+# it; xdist says only "worker 'gw1' crashed while running <test>", and a CI log may keep
+# only the tail of faulthandler's dump on stderr. So each process writes the dump to a file
+# of its own instead (every thread's Python stack, the crashing one marked), after a line per
+# test it started and the Qt thread warnings tests/ui/conftest.py notes; the main process
+# prints the file of a worker that went down (pytest_testnodedown) and deletes the files of
+# a run that ended normally. FAULT_DIR_ENV names the folder (default: the system temp dir).
+FAULT_DIR_ENV = "TILLSYNC_FAULT_DIR"
+FAULT_TAIL_LINES = 400
+
+
+def fault_log_path(worker: str, pid: int) -> Path:
+    """This run's fault log of xdist's ``worker`` in process ``pid``."""
+    import os
+    import tempfile
+
+    folder = Path(os.environ.get(FAULT_DIR_ENV) or tempfile.gettempdir())
+    return folder / f"tillsync-faults-{os.environ.get('TILLSYNC_FAULT_RUN', pid)}-{worker}-{pid}.log"
+
+
+_FAULT_LOG = pytest.StashKey[TextIO]()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """A worker's fault log on (after pytest's faulthandler plugin set stderr up: the file wins)."""
+    import faulthandler
+    import os
+
+    config = session.config
+    if not hasattr(config, "workerinput"):  # no worker: a crash ends this very process, and
+        os.environ.setdefault("TILLSYNC_FAULT_RUN", str(os.getpid()))  # stderr is the place
+        return
+    worker = config.workerinput["workerid"]
+    path = fault_log_path(worker, os.getpid())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        log = path.open("w", buffering=1, encoding="utf-8")
+    except OSError:
+        return  # no diagnostics is no reason to refuse to test
+    log.write(f"pytest worker {worker}, process {os.getpid()}\n")
+    faulthandler.enable(file=log, all_threads=True)
+    config.stash[_FAULT_LOG] = log
+
+
+def fault_note(config: pytest.Config, line: str) -> None:
+    """A line in this process's fault log, written through at once (a crash may follow)."""
+    log = config.stash.get(_FAULT_LOG, None)
+    if log is not None:
+        log.write(line.rstrip("\n") + "\n")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    import time
+
+    fault_note(item.config, f"{time.strftime('%H:%M:%S')} start {item.nodeid}")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """(xdist, main process) A worker went down: print the tail of its fault log."""
+    if not error:
+        return
+    import os
+    import sys
+    import tempfile
+
+    worker = getattr(getattr(node, "gateway", None), "id", "?")
+    folder = Path(os.environ.get(FAULT_DIR_ENV) or tempfile.gettempdir())
+    found = sorted(folder.glob(f"tillsync-faults-{os.environ.get('TILLSYNC_FAULT_RUN')}-{worker}-*.log"))
+    if not found:
+        sys.stderr.write(f"\n[tillsync] no fault log of worker {worker} in {folder}\n")
+        return
+    for path in found:
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        shown = lines[-FAULT_TAIL_LINES:]
+        sys.stderr.write(f"\n[tillsync] fault log of worker {worker} ({path}, kept; last "
+                         f"{len(shown)} of {len(lines)} lines):\n" + "\n".join(shown) + "\n")
+    sys.stderr.flush()
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
+    import faulthandler
     import os
     import shutil
     import tempfile
+
+    log = config.stash.get(_FAULT_LOG, None)
+    if log is not None:  # this process ended normally: its fault log says nothing
+        faulthandler.disable()
+        log.close()
+        Path(log.name).unlink(missing_ok=True)
 
     ours = Path(tempfile.gettempdir()) / f"pytest-tillsync-{os.getpid()}"
     if Path(str(config.option.basetemp or "")) == ours:

@@ -28,6 +28,45 @@ def _no_settling(monkeypatch):
     monkeypatch.setattr(ui.main, "SETTLE_MS", None)
 
 
+# What Qt prints when a QObject is used or deleted on a thread other than its own (its
+# thread's event loop may still hold it: a timer, a socket notifier, posted events, and
+# touch freed memory later, often in another test: a worker "crashed while running" that).
+WRONG_THREAD = ("from another thread", "in a different thread", "owned by a different thread")
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_on_the_gui_thread(request):
+    """After each test, the Qt objects it left in reference cycles are freed here, on the
+    GUI thread, not by a cyclic collection a later test's worker thread sets off.
+
+    Python's collector runs in whichever thread crosses its threshold: a database lane,
+    the WAL checkpointer, a printer thread. A Qt object it frees there (a Desktop's Ops,
+    a BackgroundSync and its "round hung" timer, qasync's socket notifiers were seen) is
+    deleted on the wrong thread; one with a running timer leaves the GUI thread's event
+    dispatcher pointing at freed memory, a segmentation fault when the timer fires
+    (tests/ui/test_qt_teardown.py makes one). Qt's warning for it fails the test that
+    printed it, noted in the worker's fault log (tests/conftest.py) before any crash."""
+    import gc
+
+    from tests.conftest import fault_note
+
+    capture = getattr(request.node, "qt_log_capture", None)  # pytest-qt's, gone by teardown
+    yield
+    if QApplication.instance() is not None:
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    # What survives is the process's for good (modules, caches, the QApplication): frozen
+    # out of later collections, so the next teardown walks only what its test made (a
+    # full collection over all a worker keeps took ~0.1-0.3 s of CPU after each test)
+    gc.freeze()
+    wrong = [r.message for r in getattr(capture, "records", ()) if any(w in r.message for w in WRONG_THREAD)]
+    if wrong:
+        fault_note(request.config, f"Qt object on the wrong thread in {request.node.nodeid}: "
+                                   + " | ".join(wrong))
+        pytest.fail("A Qt object was used or deleted on a thread other than its own (a crash "
+                    "waiting to happen): " + " | ".join(wrong), pytrace=False)
+
+
 @pytest.fixture
 def store(tmp_path):
     s = open_store(tmp_path / "till", passphrase="x")
