@@ -117,6 +117,7 @@ class BackgroundSync(QObject):
     async def stop(self, timeout_s: float = 3.0) -> None:
         """Stop the loop: let a round in flight finish briefly, then cancel it."""
         self._stopped = True
+        self._quiet()
         self.service.stop()
         task, self._task = self._task, None
         if task is None or task.done():
@@ -131,10 +132,19 @@ class BackgroundSync(QObject):
     def stop_now(self) -> None:
         """Stop without waiting (no running loop to wait on)."""
         self._stopped = True
+        self._quiet()
         self.service.stop()
         if self._task is not None and not self._task.done():
             self._task.cancel()
         self._task = None
+
+    def _quiet(self) -> None:
+        """A stopped sync says nothing more: the "round hung" timer of a round in flight
+        stops now, not when the cancelled round's ``finally`` runs on the loop (after the
+        app closed, maybe never); a timer left running also outlives the window that
+        shows what it says, and whatever thread frees this object."""
+        self._hung.stop()
+        self._round = None
 
     def status(self) -> SyncStatus:
         """The service's status; safe to call from a worker thread (a local read)."""
