@@ -83,10 +83,36 @@ def add_test_staff(store: LocalStore, pin_hashes: dict[str, str]) -> dict[Role, 
     return {role: Actor(sid, name, role) for sid, name, _, role, _ in TEST_STAFF}
 
 
+@pytest.fixture(scope="session")
+def migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store database file the migrations built, once per test process, with no rows
+    (no device, no settings, no key check): what ``fresh_store`` copies."""
+    from app.store.database import Database
+    from app.store.local import DB_FILE
+
+    path = tmp_path_factory.mktemp("migrated-store") / DB_FILE
+    Database(path).close()
+    assert not path.with_name(path.name + "-wal").exists(), "the WAL was not checkpointed"
+    return path
+
+
+def fresh_store(data_dir: Path, migrated_store_file: Path) -> LocalStore:
+    """A new store in ``data_dir`` as open_store makes it (its own device id, settings and
+    data key), from a copy of the migrated file instead of running the migrations again
+    (the tests of the migrations open their stores themselves)."""
+    import shutil
+
+    from app.store.local import DB_FILE
+
+    data_dir.mkdir(parents=True)
+    shutil.copyfile(migrated_store_file, data_dir / DB_FILE)
+    return open_store(data_dir, passphrase=TEST_PASSPHRASE)
+
+
 @pytest.fixture
-def store(tmp_path: Path, no_keyring: None) -> Iterator[LocalStore]:
+def store(tmp_path: Path, no_keyring: None, migrated_store_file: Path) -> Iterator[LocalStore]:
     """A fresh, migrated store in a temporary directory (key kept in a passphrase file)."""
-    s = open_store(tmp_path / "data", passphrase=TEST_PASSPHRASE)
+    s = fresh_store(tmp_path / "data", migrated_store_file)
     yield s
     s.close()
 
