@@ -45,6 +45,7 @@ from server.context import AppContext, StaffPrincipal
 from server.db.base import utcnow
 from server.db.engine import AUTOCOMMIT
 from server.db.models import AuditEntry, Order, Payment, ServerMeta
+from server.db.raw_query import fetch_pg
 from server.errors import ApiError, not_found
 from server.feed.serialize import (
     ORDER_STATE_TIMES,
@@ -285,6 +286,13 @@ _BUMP = (update(_META).where(_META.c.key == bindparam("meta_key"))
 _BUMP_FOR_NEW = _BUMP.where(~exists().where(_ORDERS.c.id == bindparam("oid")))
 
 
+#: _BUMP_FOR_NEW as written for PostgreSQL (``$1`` the counter's key, ``$2`` the order id)
+_BUMP_FOR_NEW_PG = (
+    "UPDATE server_meta SET value = CAST(CAST(server_meta.value AS INTEGER) + 1 AS VARCHAR) "
+    "WHERE server_meta.key = $1 AND NOT (EXISTS (SELECT 1 FROM orders WHERE orders.id = $2)) "
+    "RETURNING server_meta.value")
+
+
 def take_server_reference(ctx: AppContext, org_id: str, *, new_order: str | None = None,
                           sent: str | None = None) -> str:
     """The organization's next server-made reference (``GO-ZZ…``), taken in a transaction
@@ -304,10 +312,11 @@ def take_server_reference(ctx: AppContext, org_id: str, *, new_order: str | None
     usual = new_order is not None and sent is None
     if usual and ctx.engine.dialect.name == "postgresql":
         # the usual create's one statement in autocommit: no BEGIN and COMMIT round trips
+        # (as written, on the driver's cursor: server/db/raw_query.py)
         with ctx.engine.connect().execution_options(**AUTOCOMMIT) as conn:
-            taken = conn.scalars(_BUMP_FOR_NEW, {"meta_key": key, "oid": new_order}).first()
-        if taken is not None:
-            return server_reference(int(taken))
+            rows = fetch_pg(conn, _BUMP_FOR_NEW_PG, [key, new_order])
+        if rows:
+            return server_reference(int(rows[0][0]))
         usual = False  # (no row: the counter is new or the order exists; see below)
     with ctx.engine.begin() as conn:
         if usual:
