@@ -31,6 +31,37 @@ TEST_STAFF = [
 ]
 
 
+def _share_httpx_default_tls_context() -> None:
+    """Every httpx client with httpx's default verification shares one SSL context.
+
+    httpx builds a new context per Client, reading and parsing certifi's CA bundle: ~22 ms
+    of CPU each, and the suite makes thousands of clients (to its plain-HTTP test servers,
+    ~3.6 a server or sync test). The shared context is built as httpx builds it and never
+    changed after (the app's pinned contexts and the TLS tests' own are handed to httpx,
+    not made by it: those calls, and any with a certificate, still go to httpx).
+    """
+    import functools
+    import os
+
+    import httpx._transports.default as transport
+
+    make = transport.create_ssl_context
+
+    @functools.cache
+    def default(trust_env: bool, cert_file: str | None, cert_dir: str | None) -> Any:
+        return make(verify=True, cert=None, trust_env=trust_env)
+
+    def shared(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is True and cert is None:
+            return default(trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        return make(verify=verify, cert=cert, trust_env=trust_env)
+
+    transport.create_ssl_context = shared  # type: ignore[assignment]
+
+
+_share_httpx_default_tls_context()
+
+
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A real keyring backend that keeps secrets in a dict (stands in for the OS keyring)."""
 
