@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from app.services.changes import Changes
 from app.store.local import LocalStore
+from ui.collector import GuiThreadCollector, settle
 from ui.context import AppContext, load_print_service
 from ui.ops import Ops
 from ui.scanner import SerialScanner, WedgeScanner
@@ -102,6 +103,10 @@ class Desktop:
                                                 on=QEvent.Type.Paint)
         if SETTLE_MS is not None:
             self._settle = _AfterShow(self.window, SETTLE_MS, self._settle_memory)
+        # garbage collected on the GUI thread only, never by a lane's allocation: a Qt
+        # object in a cycle freed on a worker thread crashes the app (ui/collector.py)
+        self.collector = GuiThreadCollector()
+        self.collector.start()
         self._start_idle_backups(store)
 
     def _start_idle_backups(self, store: LocalStore) -> None:
@@ -143,8 +148,6 @@ class Desktop:
         """Once, at the sign-in screen: no full garbage collection later walks the app's
         start-up objects (ui/collector.py)."""
         if not self._closed:
-            from ui.collector import settle
-
             settle()
 
     def _warm_up(self) -> None:
@@ -209,6 +212,7 @@ class Desktop:
         QApplication.instance().removeEventFilter(self.dialog_focus)
         self.serial.close()
         self.ops.wait_idle()
+        self.collector.stop()
         self.window.close()
         # Free the widget tree now rather than with the process: a parentless window
         # that is only hidden stays in QApplication.allWidgets() for good.

@@ -55,6 +55,7 @@ def _qt_garbage_on_the_gui_thread(request):
     if QApplication.instance() is not None:
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+    gc.enable()  # a Desktop a test left open keeps collection on its GUI-thread timer
     # What survives is the process's for good (modules, caches, the QApplication): frozen
     # out of later collections, so the next teardown walks only what its test made (a
     # full collection over all a worker keeps took ~0.1-0.3 s of CPU after each test)
