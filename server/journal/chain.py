@@ -247,6 +247,10 @@ def seal(session: Session) -> None:
     the outermost commit chains."""
     if session.in_nested_transaction():
         return
+    if session.new or session.dirty or session.deleted:
+        # SQLAlchemy calls before_commit BEFORE the commit's own flush: what is still
+        # only added would be written after the seal and wait unchained for the next one
+        session.flush()
     if not session.info.pop(_BEGUN, False):
         return
     seal_connection(session.connection())

@@ -91,3 +91,17 @@ def test_a_commit_with_nothing_pending_chains_nothing(tenant: Tenant) -> None:
     with ctx.writer.begin() as s:
         assert chain.seal_connection(s.connection()) == 0
     assert len(_links_of(tenant, tenant.org_id)) == before
+
+
+def test_entries_only_added_are_chained_by_the_commit_itself(tenant: Tenant) -> None:
+    """A writer session that only ``add``s and commits (no flush, no statement before):
+    its entries are chained by that commit, not left pending for somebody else's
+    (SQLAlchemy's before_commit runs before the commit's own flush)."""
+    ctx = tenant.server.ctx
+    before = len(_links_of(tenant, tenant.org_id))
+    with ctx.writer.begin() as s:
+        s.add_all([_entry(tenant.org_id, n) for n in range(2)])
+    assert _pending(tenant) == 0
+    assert len(_links_of(tenant, tenant.org_id)) == before + 2
+    [verdict] = status.verify_all(ctx.engine, ctx.writer, tenant.org_id)
+    assert verdict.ok, verdict
