@@ -116,6 +116,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     _optional_routers(app)
     openapi.install(app)
+    # FastAPI builds an included router's routes (a pydantic schema per parameter) on a
+    # first request, in the serving thread: ~60 ms of every process's first request, and
+    # its warnings filter around that is not thread-safe. Built here, once, instead.
+    for _route in openapi.api_routes(app):
+        pass
     # OpenTelemetry, only when the OTEL_* variables ask for it (server/tracing.py)
     traced = tracing.install(app, ctx.engine)
     return app
