@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.domain import order_rules, till_limits
+from app.domain import order_rules, stock_rules, till_limits
 from app.domain.ids import new_id
 from app.domain.limits import MAX_DECISION_NOTE, MAX_REASON
 from app.domain.operations import OpType
@@ -181,7 +181,7 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
         refund.lines.append(RefundLine(id=new_id(), order_line_id=line.id, qty_milli=item["qty_milli"],
                                        amount=item["amount"]))
         if d["restock"] and line.product_id:
-            m.session.add(StockMovement(id=new_id(), product_id=line.product_id, kind="refund",
+            m.session.add(StockMovement(id=new_id(), product_id=line.product_id, kind=stock_rules.REFUND,
                                         qty_delta_milli=item["qty_milli"], reason=approval.reason,
                                         reference=order.reference, order_id=order.id, actor_id=m.actor.staff_id,
                                         device_id=m.device.id, created_at=m.at, synced=True))

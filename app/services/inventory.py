@@ -14,6 +14,7 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 
+from app.domain import stock_rules
 from app.domain.ids import new_id
 from app.domain.limits import MAX_MOVEMENT_REFERENCE, MAX_REASON
 from app.domain.operations import OpType
@@ -74,7 +75,7 @@ def receive(store: LocalStore, actor: Actor, product_id: str, qty_milli: int, su
     require(actor.role, Action.STOCK_RECEIVE)
     if qty_milli <= 0:
         raise StockError("Received quantity must be more than zero")
-    return _record(store, actor, Action.STOCK_RECEIVE, "receive", product_id, qty_milli, None, supplier_ref)
+    return _record(store, actor, Action.STOCK_RECEIVE, stock_rules.RECEIVE, product_id, qty_milli, None, supplier_ref)
 
 
 def adjust(store: LocalStore, actor: Actor, product_id: str, delta_milli: int, reason: AdjustReason | str,
@@ -84,7 +85,7 @@ def adjust(store: LocalStore, actor: Actor, product_id: str, delta_milli: int, r
         raise StockError("An adjustment changes the quantity")
     reason = AdjustReason(reason)
     text = reason.value if not note else f"{reason.value}: {note}"
-    return _record(store, actor, OpType.STOCK_ADJUST, "adjust", product_id, delta_milli, text, None)
+    return _record(store, actor, OpType.STOCK_ADJUST, stock_rules.ADJUST, product_id, delta_milli, text, None)
 
 
 @dataclass(frozen=True)

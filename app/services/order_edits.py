@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.domain import stock_rules
 from app.domain.cart import CartLine
 from app.domain.ids import new_id
 from app.domain.limits import MAX_REASON
@@ -132,7 +133,7 @@ def _add_lines(order: Order, added: list[CartLine], m: Mutation) -> None:
             discount_amount=cl.discount.amount, gross=0, net=0, tax=0, total=0, refunded_qty_milli=0))
         if cl.product_id:
             m.session.add(StockMovement(
-                id=new_id(), product_id=cl.product_id, kind="sale", qty_delta_milli=-cl.qty_milli,
+                id=new_id(), product_id=cl.product_id, kind=stock_rules.SALE, qty_delta_milli=-cl.qty_milli,
                 reason="order edited", reference=order.reference, order_id=order.id,
                 actor_id=m.actor.staff_id, device_id=m.device.id, created_at=m.at, synced=True))
 
@@ -150,7 +151,7 @@ def _edit_lines(order: Order, changes: list[LineChange], m: Mutation,
             raise EditError("A quantity cannot be negative")
         if line.product_id and change.qty_milli != line.qty_milli:
             m.session.add(StockMovement(
-                id=new_id(), product_id=line.product_id, kind="sale",
+                id=new_id(), product_id=line.product_id, kind=stock_rules.SALE,
                 qty_delta_milli=line.qty_milli - change.qty_milli, reason="order edited",
                 reference=order.reference, order_id=order.id, actor_id=m.actor.staff_id,
                 device_id=m.device.id, created_at=m.at, synced=True))

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.domain import order_rules
+from app.domain import order_rules, stock_rules
 from app.domain.cart import Cart
 from app.domain.ids import new_id, order_reference
 from app.domain.operations import OpType
@@ -247,7 +247,7 @@ def record_sale(
         flags = _negative_stock_flags(m, sold)
         payments = [_tender_row(m, order_id, t) for t in applied]
         movements = [
-            {"id": new_id(), "product_id": li["product_id"], "kind": "sale",
+            {"id": new_id(), "product_id": li["product_id"], "kind": stock_rules.SALE,
              "qty_delta_milli": -li["qty_milli"], "reason": None, "reference": reference,
              "order_id": order_id, "actor_id": actor.staff_id, "device_id": device.id,
              "created_at": at, "synced": True}

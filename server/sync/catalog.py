@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.domain import stock_rules
 from app.domain.limits import MAX_QTY_MILLI, fits
 from app.domain.operations import CATALOGUE, Entity, OpType
 from app.domain.permissions import Action
@@ -52,7 +53,7 @@ def stock_adjust(oc: OpContext) -> Outcome:
         # a count or delivery is of a product the till knows from this organization's
         # catalog (a sale of an unknown product is a recorded fact: only flagged)
         raise Rejected(f"product {p.product_id} is not in this organization's catalog")
-    if p.kind == "count" and p.counted_milli is not None:  # an exact count
+    if p.kind == stock_rules.COUNT and p.counted_milli is not None:  # an exact count
         movement, ledger = apply_count(
             oc, p.product_id, p.counted_milli, p.created_at, movement_id=p.movement_id,
             reason=p.reason, reference=p.reference)

@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from app.domain import order_rules
+from app.domain import order_rules, stock_rules
 from app.domain.operations import Entity, OpType
 from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
@@ -316,7 +316,7 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
             line = lines.get(rl.line_id)
             product = oc.session.get(Product, line.product_id) if line and line.product_id else None
             if product is not None and product.stock_tracked:
-                apply_delta(oc, product.id, rl.qty_milli, "refund", reference=order.reference)
+                apply_delta(oc, product.id, rl.qty_milli, stock_rules.REFUND, reference=order.reference)
     order.version += 1
     order.updated_at = utcnow()
     oc.audit(Entity.ORDER, order.id, OpType.REFUND_CREATE,
