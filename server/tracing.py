@@ -164,6 +164,18 @@ def span(name: str, **attrs: Any) -> AbstractContextManager[Any]:
         name, attributes={f"tillsync.{k}": v for k, v in attrs.items()})
 
 
+def sql_span(statement: str, **attrs: Any) -> AbstractContextManager[Any]:
+    """A span for SQL run on the driver's own cursor (server/db/raw_query.py,
+    bulk_insert.insert_together), which SQLAlchemy's instrumentation does not see: its
+    text as ``db.statement``, as that instrumentation records a statement; a no-op when
+    off."""
+    if _tracer is None:
+        return _NULL
+    attributes: dict[str, Any] = {f"tillsync.{k}": v for k, v in attrs.items()}
+    attributes["db.statement"] = statement
+    return _tracer.start_as_current_span("db.raw", attributes=attributes)
+
+
 def annotate(**attrs: Any) -> None:
     """Set ``tillsync.<key>`` attributes on the current span (a no-op when off)."""
     if _tracer is None:

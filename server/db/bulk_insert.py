@@ -214,7 +214,7 @@ def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict
     driver = conn.connection.driver_connection
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:  # SQLAlchemy's instrumentation does not see it: its own span
-        with tracing.span("db.insert_together", tables=",".join(s[0] for s in shape)), \
+        with tracing.sql_span(sql, tables=",".join(s[0] for s in shape)), \
                 psycopg.RawCursor(driver) as cursor:
             cursor.execute(sql, params)
             return [row[0] for row in cursor.fetchall()] if returning is not None else []

@@ -25,6 +25,8 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
+from server import tracing
+
 
 @lru_cache(maxsize=4096)
 def marks(start: int, count: int, sign: str = "$") -> str:
@@ -79,7 +81,7 @@ def _run_pg(conn: Connection, sql: str, params: Sequence[Any], *, fetch: bool
     assert isinstance(driver, psycopg.Connection), "for PostgreSQL only"
     dbapi_error = conn.dialect.loaded_dbapi.Error
     try:
-        with psycopg.RawCursor(driver) as cursor:
+        with tracing.sql_span(sql), psycopg.RawCursor(driver) as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall() if fetch else cursor.rowcount
     except dbapi_error as exc:  # as SQLAlchemy would raise it

@@ -184,7 +184,12 @@ def test_the_webhook_delivery_joins_the_push_trace(own_db_url: str, via: str,
                        webhook_secret="hook-secret-" + uuid.uuid4().hex) as server, \
             make_tenant(server) as tenant:
         rid = _traced_sale(server, tenant, exporter, via, "Hooked")
-        _wait_for(exporter, lambda s: s.name == "webhook.deliver", 20)
+        _wait_for(exporter, lambda s: s.attributes is not None
+                  and s.attributes.get("tillsync.request_id") == rid, 20)
+        trace_id = _trace_of(list(exporter.get_finished_spans()), rid)[0].context.trace_id
+        # the delivery of THIS push's event (one of the tenant's set-up may finish first)
+        _wait_for(exporter, lambda s: s.name == "webhook.deliver"
+                  and s.context.trace_id == trace_id, 20)
         spans = list(exporter.get_finished_spans())
         request, in_trace = _trace_of(spans, rid)
         group = next(s for s in in_trace if s.name == "push.group_commit")
