@@ -273,3 +273,28 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     ours = Path(tempfile.gettempdir()) / f"pytest-tillsync-{os.getpid()}"
     if Path(str(config.option.basetemp or "")) == ours:
         shutil.rmtree(ours, ignore_errors=True)
+
+
+@pytest.fixture(autouse=True)
+def _qt_garbage_of_tests_outside_ui(request: pytest.FixtureRequest) -> Iterator[None]:
+    """A test outside tests/ui that runs Qt (a qasync loop in tests/sync) leaves Qt
+    objects in reference cycles as UI tests do (its socket notifiers and timers): they are
+    freed here, on the GUI thread, at its teardown, as tests/ui/conftest.py does for
+    every UI test. Left to the collector, a server thread of the NEXT test freed them and
+    the main thread's event processing touched the freed memory: a worker crashed in
+    tests/sync/test_conflict_resolution_codes.py right after test_client_and_loop's
+    qasync test (CI log, 2026-12-04 21:30)."""
+    yield
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        return
+    if Path(str(request.node.fspath)).parent.name == "ui":
+        return  # tests/ui/conftest.py's own teardown
+    import gc
+
+    from PySide6.QtCore import QEvent
+    from PySide6.QtWidgets import QApplication
+
+    if QApplication.instance() is not None:
+        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+    gc.freeze()  # (what survives is the process's for good: later collections skip it)
