@@ -27,6 +27,7 @@ from sqlalchemy import Connection, Table, insert
 from sqlalchemy.exc import DBAPIError
 
 from server import tracing
+from server.db.raw_query import execute_pg, fetch_pg
 
 
 @dataclass(frozen=True)
@@ -209,17 +210,10 @@ def insert_together(conn: Connection, parts: Sequence[tuple[Table, Sequence[dict
     for (_table, rows), params_of in zip(parts, makers, strict=True):
         for row in rows:
             params.extend(params_of(row))
-    import psycopg  # the PostgreSQL driver; not needed by a SQLite server
-
-    driver = conn.connection.driver_connection
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    try:  # SQLAlchemy's instrumentation does not see it: its own span
-        with tracing.sql_span(sql, tables=",".join(s[0] for s in shape)), \
-                psycopg.RawCursor(driver) as cursor:
-            cursor.execute(sql, params)
-            return [row[0] for row in cursor.fetchall()] if returning is not None else []
-    except dbapi_error as exc:  # as SQLAlchemy would raise it (IntegrityError, ...)
-        raise DBAPIError.instance(sql, None, exc, dbapi_error, dialect=conn.dialect) from exc
+    if returning is None:  # (raw_query: the driver's cursor, its span, SQLAlchemy's errors)
+        execute_pg(conn, sql, params)
+        return []
+    return [row[0] for row in fetch_pg(conn, sql, params)]
 
 
 def row_parameters(conn: Connection, table: Table, keys: tuple[str, ...]
