@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Text, bindparam, cast, delete, event, select, update
+from sqlalchemy import Connection, Text, bindparam, cast, event, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -97,14 +97,6 @@ _PENDING_CONTENTS = (
     .select_from(PENDING.outerjoin(AUDIT, AUDIT.c.id == PENDING.c.audit_id))
     .where(PENDING.c.org_id == bindparam("org"))
     .order_by(PENDING.c.audit_id)
-)
-#: PostgreSQL: the same rows taken out of journal_pending as they are read, in one statement
-_GONE = (delete(PENDING).where(PENDING.c.org_id == bindparam("org"))
-         .returning(PENDING.c.audit_id).cte("gone"))
-_TAKE_PENDING_CONTENTS = (
-    select(_GONE.c.audit_id.label("pending_id"), *CONTENT.selected_columns)
-    .select_from(_GONE.outerjoin(AUDIT, AUDIT.c.id == _GONE.c.audit_id))
-    .order_by(_GONE.c.audit_id)
 )
 _MOVE_HEAD = (update(HEADS).where(HEADS.c.org_id == bindparam("org"))
               .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"),
@@ -198,7 +190,8 @@ _LINK_AND_MOVE_PG = (
     "FROM unnest($2::bigint[], $3::bigint[], $4::text[], $5::text[]) "
     "AS u(seq, audit_id, prev_hash, hash)) "
     "UPDATE journal_heads SET seq = $6, hash = $7, updated_at = $8 WHERE org_id = $1")
-#: PostgreSQL: _TAKE_PENDING_CONTENTS as written (server/db/raw_query.py), ``$1`` the org
+#: PostgreSQL: _PENDING_CONTENTS' rows taken out of journal_pending as they are read, in
+#: one statement, as written for the driver's cursor (server/db/raw_query.py), ``$1`` the org
 _TAKE_PENDING_PG = (
     "WITH gone AS (DELETE FROM journal_pending WHERE org_id = $1 RETURNING audit_id) "
     "SELECT g.audit_id, a.id, a.org_id, a.store_id, a.entity_type, a.entity_id, a.action, "
