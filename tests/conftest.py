@@ -289,6 +289,14 @@ def _qt_garbage_of_tests_outside_ui(request: pytest.FixtureRequest) -> Iterator[
         return
     if Path(str(request.node.fspath)).parent.name == "ui":
         return  # tests/ui/conftest.py's own teardown
+    free_qt_garbage_here()
+
+
+def free_qt_garbage_here() -> None:
+    """Free, on this (the GUI) thread, the Qt objects a test left in reference cycles:
+    deferred deletes delivered, a full collection, then what survives frozen out of
+    later collections (the process's for good: modules, caches, the QApplication), so
+    the next test's teardown walks only what that test made."""
     import gc
 
     from PySide6.QtCore import QEvent
@@ -297,4 +305,4 @@ def _qt_garbage_of_tests_outside_ui(request: pytest.FixtureRequest) -> Iterator[
     if QApplication.instance() is not None:
         QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
-    gc.freeze()  # (what survives is the process's for good: later collections skip it)
+    gc.freeze()

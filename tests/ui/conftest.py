@@ -48,18 +48,14 @@ def _qt_garbage_on_the_gui_thread(request):
     printed it, noted in the worker's fault log (tests/conftest.py) before any crash."""
     import gc
 
-    from tests.conftest import fault_note
+    from tests.conftest import fault_note, free_qt_garbage_here
 
     capture = getattr(request.node, "qt_log_capture", None)  # pytest-qt's, gone by teardown
     yield
-    if QApplication.instance() is not None:
-        QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
-    gc.collect()
+    # (frozen after: a full collection over all a worker keeps took ~0.1-0.3 s of CPU
+    # after each test)
+    free_qt_garbage_here()
     gc.enable()  # a Desktop a test left open keeps collection on its GUI-thread timer
-    # What survives is the process's for good (modules, caches, the QApplication): frozen
-    # out of later collections, so the next teardown walks only what its test made (a
-    # full collection over all a worker keeps took ~0.1-0.3 s of CPU after each test)
-    gc.freeze()
     wrong = [r.message for r in getattr(capture, "records", ()) if any(w in r.message for w in WRONG_THREAD)]
     if wrong:
         fault_note(request.config, f"Qt object on the wrong thread in {request.node.nodeid}: "
