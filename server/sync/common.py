@@ -102,9 +102,10 @@ class OpContext:
     def audit(self, entity_type: str, entity_id: str, action: str,
               changes: dict[str, Any] | None = None, reason: str | None = None,
               store_id: str | None = None) -> None:
-        row = self.audit_row(entity_type, entity_id, action, changes, reason, store_id)
-        del row["created_at"]  # (the column's default, at the flush)
-        self.session.add(AuditEntry(**row))
+        """Add the audit entry to the session; its time is the column's default, at
+        the flush."""
+        self.session.add(AuditEntry(**self._audit_fields(
+            entity_type, entity_id, action, changes, reason, store_id)))
 
     def audit_row(self, entity_type: str, entity_id: str, action: str,
                   changes: dict[str, Any] | None = None, reason: str | None = None,
@@ -112,12 +113,18 @@ class OpContext:
         """The audit entry :meth:`audit` adds, as a row for a Core insert (every column
         but the id, ``created_at`` now). A handler that inserts it itself records it,
         with the id the database gave it, in :attr:`written_audit`."""
+        row = self._audit_fields(entity_type, entity_id, action, changes, reason, store_id)
+        row["created_at"] = utcnow()
+        return row
+
+    def _audit_fields(self, entity_type: str, entity_id: str, action: str,
+                      changes: dict[str, Any] | None, reason: str | None,
+                      store_id: str | None) -> dict[str, Any]:
         return {
             "org_id": self.terminal.org_id, "store_id": store_id or self.terminal.store_id,
             "entity_type": entity_type, "entity_id": entity_id, "action": action,
             "actor_id": self.actor.id, "device_id": self.terminal.terminal_id,
             "op_id": self.op.op_id, "changes": jsonable(changes or {}), "reason": reason,
-            "created_at": utcnow(),
         }
 
 
