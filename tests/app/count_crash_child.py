@@ -1,15 +1,23 @@
-"""Child process of the count crash test: commits one count until it is killed.
+"""Child process of the count crash test: forks tills that commit one count until killed.
 
-Usage: python -m tests.app.count_crash_child DATA_DIR COUNT_ID
+Usage: python -m tests.app.count_crash_child DATA_DIR
 
-Opens the store, prints ``READY``, then commits the count named COUNT_ID: every
-product of the store counted at 25.000 (the same count the parent retries) and
-prints ``DONE`` once commit_count returned. The parent SIGKILLs it at a random moment.
+Python and the app are imported once (a new interpreter per attempt cost more than the
+rest of the test); then for every ``GO <count_id>`` line read on stdin the process forks
+a till (before any database is opened). The till opens the store, prints
+``READY <its pid>``, then commits the count named COUNT_ID: every product of the
+store counted at 25.000 (the same count the parent retries) and prints ``DONE`` once
+commit_count returned, then exits (the store left open, as a till that
+was switched off). The parent SIGKILLs the till at a random moment; on
+the next line (``REAP``) this process reaps it and prints ``REAPED <status>``, after the
+till's last output. ``QUIT`` ends it.
 """
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import keyring
@@ -36,14 +44,38 @@ def the_count(store, count_id: str) -> stock_count.CountSession:
     return session
 
 
-def main() -> None:
-    keyring.set_keyring(fail.Keyring())
-    data_dir, count_id = Path(sys.argv[1]), sys.argv[2]
+def till(data_dir: Path, count_id: str) -> None:
+    """One till's life: open the store, say READY, commit the count, say DONE."""
     store = open_store(data_dir, passphrase=PASSPHRASE)
     session = the_count(store, count_id)
-    print("READY", flush=True)
+    os.write(1, f"READY {os.getpid()}\n".encode())  # one write(2) a line: never half a line
     stock_count.commit_count(store, CLERK, session)
-    print("DONE", flush=True)
+    os.write(1, b"DONE\n")
+
+
+def main() -> None:
+    data_dir = Path(sys.argv[1])
+    keyring.set_keyring(fail.Keyring())
+    pid = 0
+    for line in sys.stdin:
+        cmd, *args = line.split()
+        if cmd == "GO":
+            pid = os.fork()
+            if pid == 0:
+                status = 1
+                try:
+                    till(data_dir, args[0])
+                    status = 0
+                except BaseException:
+                    traceback.print_exc()
+                finally:
+                    sys.stderr.flush()
+                    os._exit(status)  # the forked till never returns into this loop
+        elif cmd == "REAP":
+            _, status = os.waitpid(pid, 0)
+            print("REAPED", status, flush=True)
+        elif cmd == "QUIT":
+            return
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ from app.store.local import DB_FILE, open_store
 from app.store.models import OutboxOperation, Product, StockCount
 from app.store.unit_of_work import Actor
 from tests.app.count_crash_child import COUNTED, the_count
+from tests.app.test_crash import LineReader
 from tests.conftest import TEST_PASSPHRASE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,34 +111,46 @@ def test_a_count_killed_at_any_moment_and_retried_counts_once(tmp_path: Path,
     env = {**os.environ, "PYTHONPATH": str(ROOT), "TILLSYNC_KEY_PASSPHRASE": ""}
     rng = random.Random(18)
     outcomes = []
-    for attempt in range(8):
-        count_id = f"01900000-0000-7000-8000-{attempt:012d}"
-        proc = subprocess.Popen([sys.executable, "-m", "tests.app.count_crash_child", str(data),
-                                 count_id], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == b"READY", proc.stderr.read() if proc.stderr else b""
-        time.sleep(rng.uniform(0.0, 0.6))  # somewhere in the commit, or after it
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-        con = sqlite3.connect(data / DB_FILE)
-        written = con.execute("SELECT COUNT(*) FROM stock_counts WHERE id = ?",
-                              (count_id,)).fetchone()[0]
-        con.close()
-        outcomes.append(written)
-        store = open_store(data, passphrase=TEST_PASSPHRASE)
-        try:
-            before = _count_ops(store)
-            stock_count.commit_count(store, CLERK, the_count(store, count_id))  # the retry
-            after = _count_ops(store)
-            assert after - before == (0 if written else 400), (attempt, written)
-            with store.db.read() as s:
-                assert s.scalar(select(func.count()).select_from(StockCount)
-                                .where(StockCount.id == count_id)) == 1
-                levels = set(s.scalars(select(func.sum(
-                    stock_count.StockMovement.qty_delta_milli)).group_by(
-                    stock_count.StockMovement.product_id)))
-            assert levels == {COUNTED}, (attempt, sorted(levels)[:5])
-        finally:
-            store.close()
+    # One process imports the app once and forks a till per attempt (count_crash_child):
+    # a new interpreter per attempt cost more than the rest of the test.
+    tills = subprocess.Popen([sys.executable, "-m", "tests.app.count_crash_child", str(data)],
+                             cwd=ROOT, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, bufsize=0)
+    assert tills.stdin is not None
+    reader = LineReader(tills)
+    try:
+        for attempt in range(8):
+            count_id = f"01900000-0000-7000-8000-{attempt:012d}"
+            tills.stdin.write(f"GO {count_id}\n".encode())
+            till_pid = int(reader.until("READY ")[0].split()[1])
+            time.sleep(rng.uniform(0.0, 0.6))  # somewhere in the commit, or after it
+            os.kill(till_pid, signal.SIGKILL)
+            tills.stdin.write(b"REAP\n")
+            reader.until("REAPED ")  # the till is gone (killed, or ended after DONE)
+            con = sqlite3.connect(data / DB_FILE)
+            written = con.execute("SELECT COUNT(*) FROM stock_counts WHERE id = ?",
+                                  (count_id,)).fetchone()[0]
+            con.close()
+            outcomes.append(written)
+            store = open_store(data, passphrase=TEST_PASSPHRASE)
+            try:
+                before = _count_ops(store)
+                stock_count.commit_count(store, CLERK, the_count(store, count_id))  # the retry
+                after = _count_ops(store)
+                assert after - before == (0 if written else 400), (attempt, written)
+                with store.db.read() as s:
+                    assert s.scalar(select(func.count()).select_from(StockCount)
+                                    .where(StockCount.id == count_id)) == 1
+                    levels = set(s.scalars(select(func.sum(
+                        stock_count.StockMovement.qty_delta_milli)).group_by(
+                        stock_count.StockMovement.product_id)))
+                assert levels == {COUNTED}, (attempt, sorted(levels)[:5])
+            finally:
+                store.close()
+        tills.stdin.write(b"QUIT\n")
+        tills.wait(timeout=30)
+    finally:
+        if tills.poll() is None:
+            tills.kill()
+            tills.wait()
     assert 0 in outcomes  # some kills did land inside the commit
