@@ -74,6 +74,24 @@ def _jsonable_errors(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
+#: FastAPI's answer to a body json.loads fails on with anything but a JSONDecodeError
+_BODY_PARSE_FAILED = "There was an error parsing the body"
+
+
+def _unreadable_body(exc: StarletteHTTPException) -> dict[str, Any] | None:
+    """The ``json_invalid`` problem of a body FastAPI could not read as JSON for another
+    reason than a JSONDecodeError: bytes that are not UTF-8 after a JSON start, an
+    integer past Python's digit limit, nesting past the recursion limit. FastAPI answers
+    those 400 "There was an error parsing the body"; the docs (and a JSONDecodeError)
+    say 422 ``json_invalid`` for any body that is not JSON or not UTF-8."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or exc.detail != _BODY_PARSE_FAILED or not isinstance(
+            cause, (ValueError, RecursionError)):  # (UnicodeDecodeError is a ValueError)
+        return None
+    position = cause.start if isinstance(cause, UnicodeDecodeError) else 0
+    return {"loc": ["body", str(position)], "msg": "JSON decode error", "type": "json_invalid"}
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """Route every failure, including framework 404/405/422, through :func:`envelope`."""
 
@@ -83,6 +101,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if (unreadable := _unreadable_body(exc)) is not None:
+            return envelope(422, "validation_error", "The request is not valid", [unreadable])
         code = _STATUS_CODES.get(exc.status_code, f"http_{exc.status_code}")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return envelope(exc.status_code, code, message, None, dict(exc.headers or {}))
