@@ -14,13 +14,12 @@ from fastapi import FastAPI, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from server import tracing
-from server.auth import jwt_keys
-from server.auth.deps import CLAIMS_STATE, terminal_cache
+from server.auth.deps import terminal_cache, token_claims
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import envelope, request_id_var
 from server.ratelimit import Limiter, RequestLimits
-from server.security import decode_access_token, sha256_hex
+from server.security import sha256_hex
 from sync.protocol import MAX_BODY_BYTES
 
 access_log = logging.getLogger("tillsync.server.access")
@@ -256,8 +255,8 @@ def identity_key(ctx: AppContext, auth: str, scope: Scope | None = None) -> str 
     None for no credential, a made-up one, or one not verified yet: such a request is
     limited by its client address, so a random header per request buys nothing.
 
-    A staff token's claims are left in ``scope``'s state (server.auth.deps.CLAIMS_STATE):
-    the route's ``current_staff`` then does not decode the same token again."""
+    A staff token's claims are left in ``scope``'s state (server.auth.deps.token_claims):
+    the route's ``current_staff`` and the access line then do not decode it again."""
     scheme, _, token = auth.partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
@@ -265,9 +264,8 @@ def identity_key(ctx: AppContext, auth: str, scope: Scope | None = None) -> str 
     if token.startswith(TERMINAL_TOKEN_PREFIX):
         principal = terminal_cache(ctx).get(sha256_hex(token))
         return f"terminal:{principal.terminal_id}" if principal is not None else None
-    claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
-    if scope is not None:
-        scope.setdefault("state", {})[CLAIMS_STATE] = (token, claims)
+    state: dict[str, Any] = scope.setdefault("state", {}) if scope is not None else {}
+    claims = token_claims(ctx, state, token)
     return f"staff:{claims['sub']}" if claims and claims.get("sub") else None
 
 

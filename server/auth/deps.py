@@ -33,18 +33,29 @@ _s = Staff.__table__.c
 _STAFF_BY_ID = select(_s.id, _s.org_id, _s.role, _s.name, _s.active, _s.token_epoch).where(
     _s.id == bindparam("staff_id"))
 
-#: ``request.state`` key under which the request middleware leaves the access token it
-#: decoded for the rate limiter, with its claims, so the token is decoded once a request
+#: ``request.state`` key (the ASGI scope's ``state``) under which the first look at a
+#: request's staff access token leaves it with its claims (None: invalid or expired):
+#: the rate limiter, the route's ``current_staff`` and the access line's ids
+#: (server/logging_setup.py) share one decode a request, whichever comes first
 CLAIMS_STATE = "access_claims"
 
 
-def access_claims(request: Request, ctx: AppContext, token: str) -> dict[str, Any] | None:
-    """The claims of a staff access token (None: invalid or expired), as the middleware
-    decoded them for this very request if it did, else decoded here."""
-    seen = request.scope.get("state", {}).get(CLAIMS_STATE)
+def token_claims(ctx: AppContext, state: dict[str, Any], token: str) -> dict[str, Any] | None:
+    """The claims of a staff access token (None: invalid or expired), decoded once per
+    request: kept in the request's ``state`` for the next look at the same token. (The
+    claims are those of this request's token, checked against the keys of this moment;
+    nothing is kept beyond the request.)"""
+    seen = state.get(CLAIMS_STATE)
     if seen is not None and seen[0] == token:
         return seen[1]  # type: ignore[no-any-return]
-    return decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
+    claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
+    state[CLAIMS_STATE] = (token, claims)
+    return claims
+
+
+def access_claims(request: Request, ctx: AppContext, token: str) -> dict[str, Any] | None:
+    """:func:`token_claims` of the request's token."""
+    return token_claims(ctx, request.scope.setdefault("state", {}), token)
 
 
 def current_staff(request: Request) -> StaffPrincipal:
