@@ -17,6 +17,10 @@ A scan never splits:
   survives two slow gaps (up to ``_STRETCH`` times the window) and one more per four fast ones.
 - When the pause timer fires, keys already queued behind a busy moment are
   delivered first, so a timer that fired late does not cut a burst in two.
+
+Typing is never overtaken: a click (or touch) that comes while a person's last keys
+are still held gets them delivered first, so "Find the order" after typing GO-000001
+searches GO-000001, not GO-00000 (a busy till queues the key and the click together).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ _TYPING_MODS = (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadMo
                 | Qt.KeyboardModifier.GroupSwitchModifier)
 _ALTGR = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
 _STRETCH = 8  # a slow gap in a scanner-speed burst may be this many windows long
+_POINTER_PRESSES = frozenset({QEvent.Type.MouseButtonPress, QEvent.Type.MouseButtonDblClick,
+                              QEvent.Type.TouchBegin, QEvent.Type.TabletPress})
 
 
 @dataclass
@@ -97,6 +103,10 @@ class WedgeScanner(QObject):
             if self._held and self._within_burst():
                 event.accept()
                 return True
+            return False
+        if etype in _POINTER_PRESSES:
+            if self._held and self._fast < 2:  # a person's keys, not a scanner's burst
+                self._flush_as_typing()  # before the click acts on what they typed
             return False
         if etype != QEvent.Type.KeyPress:
             return False
