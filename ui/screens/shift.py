@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
     QGridLayout,
@@ -39,7 +39,7 @@ from ui.context import AppContext
 from ui.dialogs.cash_count import CashCountDialog, CashMoveDialog
 from ui.dialogs.pin_override import PinOverrideDialog
 from ui.dialogs.unsynced import waiting_words
-from ui.widgets.common import HintedList, action_button, heading
+from ui.widgets.common import HintedList, action_button, fixed_pitch, heading
 
 SHIFT_CHANGES = Changes(outbox=True)
 # What the empty panes say (a blank box tells a person nothing)
@@ -117,9 +117,7 @@ class ShiftScreen(QWidget):
         self.report.setObjectName("shiftReport")
         self.report.setReadOnly(True)
         self.report.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)  # the printer's columns
-        mono = QFont("DejaVu Sans Mono")
-        mono.setStyleHint(QFont.StyleHint.Monospace)
-        self.report.setFont(mono)
+        fixed_pitch(self.report, 14)
         self.report.setPlaceholderText(NO_SHIFT_REPORT)
         box.addWidget(self.report, 3)
         box.addWidget(heading("Past Z reports (select one to see and reprint it)", "subtle"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import QAbstractItemModel, QRect, QSize, Qt
-from PySide6.QtGui import QIcon, QKeySequence
+from PySide6.QtGui import QFont, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -24,6 +24,23 @@ from PySide6.QtWidgets import (
 from ui.widgets.notice_bar import NoticeBar  # screens import it from here too
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+
+
+MONO_FAMILIES = ("DejaVu Sans Mono", "Liberation Mono", "Consolas", "Menlo")
+
+
+def fixed_pitch(widget: QWidget, px: int) -> QFont:
+    """Show a printer's text in its columns: a fixed-pitch font in the widget's own style
+    sheet, since the app's ``* { font-family }`` beats a font given with setFont. Returns
+    the font, to measure with before the widget is polished."""
+    families = ", ".join(f'"{f}"' for f in MONO_FAMILIES)
+    widget.setStyleSheet(f"font-family: {families}, monospace; font-size: {px}px;")
+    font = QFont()
+    font.setFamilies(list(MONO_FAMILIES))
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setFixedPitch(True)
+    font.setPixelSize(px)
+    return font
 
 
 def icon(name: str) -> QIcon:

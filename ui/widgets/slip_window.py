@@ -6,12 +6,25 @@ screen: the slip scrolls. The PDF it was kept as is named under the slip.
 
 from __future__ import annotations
 
+from math import ceil
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase
-from PySide6.QtWidgets import QDialog, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import (
+    QDialog,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 from shiboken6 import isValid
+
+from ui.widgets.common import fixed_pitch
+
+SLIP_PX = 13  # a 48-column slip in about 380 px
 
 
 class SlipRelay(QObject):
@@ -37,12 +50,7 @@ class SlipWindow(QDialog):
         self.text.setObjectName("slipText")
         self.text.setReadOnly(True)
         self.text.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
-        font.setFamilies(["DejaVu Sans Mono", "Liberation Mono", "Consolas", "Menlo", font.family()])
-        font.setStyleHint(QFont.StyleHint.Monospace)
-        font.setFixedPitch(True)
-        font.setPointSize(10)
-        self.text.setFont(font)
+        font = fixed_pitch(self.text, SLIP_PX)
         self.text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.where = QLabel()
         self.where.setObjectName("slipPdf")
@@ -54,7 +62,7 @@ class SlipWindow(QDialog):
         layout.addWidget(self.text, 1)
         layout.addWidget(self.where)
         layout.addWidget(close)
-        width = self.text.fontMetrics().horizontalAdvance("M" * 50) + 40
+        width = QFontMetrics(font).horizontalAdvance("M" * 50) + 40
         self.resize(width, 560)
 
     def show_slip(self, pdf: str, text: str) -> None:
@@ -62,6 +70,17 @@ class SlipWindow(QDialog):
         self.where.setText(f"Kept as {pdf}")
         screen = self.screen().availableGeometry() if self.screen() else None
         if screen is not None:
-            self.resize(min(self.width(), screen.width() - 32), min(560, screen.height() - 80))
+            width = max(self.width(), self._room_for(text))
+            self.resize(min(width, screen.width() - 32), min(560, screen.height() - 80))
             self.move(screen.right() - self.width() - 16, screen.top() + 40)
         self.show()
+
+    def _room_for(self, text: str) -> int:
+        """The window width that shows the slip's longest line without scrolling sideways
+        (its font, the field's padding and border, a vertical scroll bar, the margins)."""
+        self.text.ensurePolished()
+        longest = max((self.text.fontMetrics().horizontalAdvance(line) for line in text.splitlines()), default=0)
+        field, outer = self.text.contentsMargins(), self.layout().contentsMargins()
+        bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+        return (longest + 2 * ceil(self.text.document().documentMargin()) + field.left() + field.right()
+                + bar + outer.left() + outer.right() + 4)
