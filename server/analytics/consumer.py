@@ -42,6 +42,7 @@ from server.db.analytics import (
 )
 from server.db.base import UTCDateTime
 from server.db.commerce import Order
+from server.db.raw_query import execute_pg
 
 SLOT_MINUTES = 15
 OFFLINE, ONLINE = "offline", "online"
@@ -484,7 +485,8 @@ def _upsert(conn: Connection, table: Table, keys: tuple[str, ...], values: tuple
     conn.exec_driver_sql(upsert.sql, upsert.params(rows))
 
 
-#: statements of several upserts, by their parts' SQL (a few dozen shapes at most)
+#: statements of several upserts, by their parts' SQL (a few dozen shapes at most), as
+#: written for the driver's cursor (``$n`` placeholders: server/db/raw_query.py)
 _together: dict[tuple[str, ...], str] = {}
 
 
@@ -492,19 +494,22 @@ def _write_together(conn: Connection, batch: list[tuple[_Upsert, Any]]) -> None:
     """PostgreSQL upserts (each with its rows as one JSON parameter) as one statement:
     all but the last in ``WITH`` (data-modifying, each run to its end), the last as the
     main statement. Each row is still locked in key order within its table; every
-    statement of the same tables takes them in the same order of tables."""
-    if len(batch) == 1:
-        statement, param = batch[0]
-        conn.exec_driver_sql(statement.sql, (param,))
-        return
+    statement of the same tables takes them in the same order of tables.
+
+    Run on the driver's cursor (server/db/raw_query.py ``execute_pg``), not through
+    SQLAlchemy's execution (its events, cursor and result objects): in-process,
+    write_deferred of a back-office order and its payment took 140-180 µs of CPU
+    against 210-225 µs. (consume_rows, the push's, still runs ``_upsert``.)"""
     parts = tuple(statement.sql for statement, _ in batch)
     sql = _together.get(parts)
     if sql is None:
         if len(_together) > 256:
             _together.clear()
-        sql = _together[parts] = ("WITH " + ", ".join(
-            f"w{i} AS ({part})" for i, part in enumerate(parts[:-1])) + " " + parts[-1])
-    conn.exec_driver_sql(sql, tuple(param for _, param in batch))
+        assert all(part.count("%s") == 1 for part in parts), "one JSON parameter a part"
+        numbered = [part.replace("%s", f"${i}") for i, part in enumerate(parts, 1)]
+        sql = _together[parts] = numbered[0] if len(numbered) == 1 else ("WITH " + ", ".join(
+            f"w{i} AS ({part})" for i, part in enumerate(numbered[:-1])) + " " + numbered[-1])
+    execute_pg(conn, sql, [param for _, param in batch])
 
 
 _ROW = select(ORDERS).where(ORDERS.c.order_id == bindparam("order_id"))

@@ -11,6 +11,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from app.domain.ids import new_id
@@ -237,10 +238,13 @@ def _deferred_order(store: str) -> tuple[dict[str, Any], Any]:
     return state, payment
 
 
-def test_deferred_events_are_written_once_at_the_end(server: RunningServer) -> None:
+def test_deferred_events_are_written_once_at_the_end(
+        server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:
     """After defer() (the back office's ops.run), an order's events are counted in
     memory and written by write_deferred: nothing before it, every row after it; on
-    PostgreSQL as one statement."""
+    PostgreSQL as one statement. Counted at the driver: on PostgreSQL the write runs on
+    psycopg's own cursor (server/db/raw_query.py), which SQLAlchemy's events never see;
+    SQLite's driver cannot be wrapped, its statements go through SQLAlchemy."""
     from sqlalchemy import event
 
     store = new_id()
@@ -250,19 +254,24 @@ def test_deferred_events_are_written_once_at_the_end(server: RunningServer) -> N
     def seen(_c: Any, _cur: Any, sql: str, *_: Any) -> None:
         statements.append(sql)
 
+    postgres = server.ctx.engine.dialect.name == "postgresql"
     with server.ctx.writer.begin() as session:
         defer(session)
         consume(session, "org", "offline_order.created", state)
         consume(session, "org", "payment.received", payment(300))
         assert _table(session, SALES, store) == {}  # nothing written yet
         conn = session.connection()
-        event.listen(conn, "before_cursor_execute", seen)
+        if postgres:
+            _count_driver_statements(monkeypatch, conn.connection.driver_connection, statements)
+        else:
+            event.listen(conn, "before_cursor_execute", seen)
         try:
             write_deferred(session)
+            write_deferred(session)  # (a second call writes nothing again)
         finally:
-            event.remove(conn, "before_cursor_execute", seen)
-        write_deferred(session)  # (a second call writes nothing again)
-    postgres = server.ctx.engine.dialect.name == "postgresql"
+            monkeypatch.undo()
+            if not postgres:
+                event.remove(conn, "before_cursor_execute", seen)
     assert len(statements) == (1 if postgres else 8), statements
     with server.ctx.reader() as session:
         row = session.execute(select(ORDERS.c.paid, ORDERS.c.total)
@@ -272,6 +281,23 @@ def test_deferred_events_are_written_once_at_the_end(server: RunningServer) -> N
         assert list(_table(session, TENDERS, store).values()) == [[1, 300]]
         assert list(_table(session, TOTALS, store).values()) == [[1, 900]]
         assert list(_table(session, PRODUCTS, store).values()) == [["Tea", 1000, 900]]
+
+
+def _count_driver_statements(monkeypatch: pytest.MonkeyPatch, driver: Any,
+                             statements: list[str]) -> None:
+    """Every statement psycopg sends on ``driver`` (any cursor: SQLAlchemy's, a
+    ``RawCursor``; one execution, one executemany) appended to ``statements``."""
+    import psycopg
+
+    for name in ("execute", "executemany"):
+        real = getattr(psycopg.Cursor, name)
+
+        def counted(cursor: Any, query: Any, *args: Any, _real: Any = real, **kw: Any) -> Any:
+            if cursor.connection is driver:
+                statements.append(str(query))
+            return _real(cursor, query, *args, **kw)
+
+        monkeypatch.setattr(psycopg.Cursor, name, counted)
 
 
 def test_a_savepoint_begun_after_deferred_events_keeps_them(server: RunningServer) -> None:
