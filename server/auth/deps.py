@@ -13,6 +13,7 @@ from server.auth import jwt_keys
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal, get_ctx
 from server.db.engine import lone_statement
 from server.db.models import Staff, Terminal
+from server.db.raw_query import fetch_pg
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError
 from server.security import decode_access_token, sha256_hex
@@ -32,6 +33,10 @@ def _bearer(request: Request) -> str:
 _s = Staff.__table__.c
 _STAFF_BY_ID = select(_s.id, _s.org_id, _s.role, _s.name, _s.active, _s.token_epoch).where(
     _s.id == bindparam("staff_id"))
+#: _STAFF_BY_ID as written for PostgreSQL (server/db/raw_query.py): SQLAlchemy's
+#: execution of it cost ~50-80 µs of CPU more a request than the driver's cursor
+_STAFF_BY_ID_PG = ("SELECT id, org_id, role, name, active, token_epoch FROM staff "
+                   "WHERE id = $1")
 
 #: ``request.state`` key (the ASGI scope's ``state``) under which the first look at a
 #: request's staff access token leaves it with its claims (None: invalid or expired):
@@ -59,17 +64,21 @@ def access_claims(request: Request, ctx: AppContext, token: str) -> dict[str, An
 
 
 def current_staff(request: Request) -> StaffPrincipal:
-    """The staff member of a bearer access token, with their current role (one Core
-    query, no ORM session: it runs before every staff request)."""
+    """The staff member of a bearer access token, with their current role (one query,
+    no ORM session: it runs before every staff request)."""
     ctx = get_ctx(request)
     claims = access_claims(request, ctx, _bearer(request))
     if claims is None:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired")
     with ctx.engine.connect().execution_options(**lone_statement(ctx.engine)) as conn:
-        staff = conn.execute(_STAFF_BY_ID, {"staff_id": claims["sub"]}).first()
-    if staff is None or not staff.active or staff.token_epoch != claims.get("ep"):
+        if conn.dialect.name == "postgresql":  # as written, on the driver's cursor
+            found = fetch_pg(conn, _STAFF_BY_ID_PG, [claims["sub"]])
+            staff = found[0] if found else None
+        else:
+            staff = conn.execute(_STAFF_BY_ID, {"staff_id": claims["sub"]}).first()
+    if staff is None or not staff[4] or staff[5] != claims.get("ep"):
         raise ApiError(401, "invalid_token", "The access token was revoked")
-    return StaffPrincipal(staff.id, staff.org_id, staff.role, staff.name)
+    return StaffPrincipal(staff[0], staff[1], staff[2], staff[3])
 
 
 _t = Terminal.__table__.c
