@@ -46,13 +46,18 @@ def stock_adjust(oc: OpContext) -> Outcome:
     if not fits(p.qty_delta_milli, -MAX_QTY_MILLI, MAX_QTY_MILLI):
         raise Rejected(f"a stock movement is a whole number of thousandths from "
                        f"{-MAX_QTY_MILLI:,} to {MAX_QTY_MILLI:,}")
-    if oc.session.get(StockMovement, p.movement_id) is not None:
-        return Outcome(OpStatus.APPLIED, 1, flags=["movement_already_recorded"])
     product = oc.session.get(Product, p.product_id)
     if product is None or product.org_id != oc.terminal.org_id:
         # a count or delivery is of a product the till knows from this organization's
         # catalog (a sale of an unknown product is a recorded fact: only flagged)
         raise Rejected(f"product {p.product_id} is not in this organization's catalog")
+    if (held := oc.session.get(StockMovement, p.movement_id)) is not None:
+        # the same movement again (a till restored from a backup resends it under a new
+        # op_id) is a duplicate; that id on any other movement would swallow this one
+        if held.store_id != oc.terminal.store_id or held.product_id != p.product_id:
+            raise Rejected(f"movement id {p.movement_id} is already used by another stock "
+                           "movement; each movement needs its own id")
+        return Outcome(OpStatus.APPLIED, 1, flags=["movement_already_recorded"])
     if p.kind == stock_rules.COUNT and p.counted_milli is not None:  # an exact count
         movement, ledger = apply_count(
             oc, p.product_id, p.counted_milli, p.created_at, movement_id=p.movement_id,
