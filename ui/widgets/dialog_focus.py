@@ -1,15 +1,22 @@
-"""Every dialog opens with its first field focused, application-wide.
+"""Every dialog opens with its first field focused, and gives the keys back when it
+closes, application-wide.
 
 Without this a QDialog shown before its window is active focuses its default
 button: a cashier's "10%" went nowhere and Enter pressed OK on an empty form.
 One event filter on the application covers every dialog the screens open
 (discount, price, customer, tender, refund, quick-add...). Message boxes keep
 their default button.
+
+When a dialog closes and no window of the app is active (a till with no window
+manager, as the demo's Xvfb, leaves none: keys and a wedge scan went nowhere after
+a discount, a price, the parked sales, quick-add, "Cancel sale? No"), the window
+it was opened from is activated again: Qt gives the keys back to that window's
+last field (the register's scan field).
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractSpinBox,
@@ -40,6 +47,13 @@ def first_field(dialog: QWidget) -> QWidget | None:
     return None
 
 
+def give_back_keys(owner: QWidget) -> None:
+    """Activate ``owner`` again if a closed dialog left no window of the app active."""
+    if (QApplication.activeWindow() is None and QApplication.activeModalWidget() is None
+            and owner.isVisible()):
+        owner.activateWindow()
+
+
 class DialogFocus(QObject):
     """Install once on the QApplication."""
 
@@ -54,4 +68,9 @@ class DialogFocus(QObject):
                 field = first_field(watched)
                 if field is not None:
                     field.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif event.type() == QEvent.Type.Hide and isinstance(watched, QDialog) and watched.isWindow():
+            parent = watched.parentWidget()
+            if parent is not None:  # after the close has settled (a next dialog may open)
+                owner = parent.window()
+                QTimer.singleShot(0, owner, lambda: give_back_keys(owner))
         return False
