@@ -15,6 +15,7 @@ office, which calls them without this dispatch (the same words either way).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -89,37 +90,51 @@ def upgrade(op: Operation) -> Operation:
     return op  # version 1 is the first format: nothing to upgrade yet
 
 
-def _has_nul(value: object) -> bool:
-    """Whether a NUL character is anywhere in a JSON value (keys included)."""
+#: a UTF-16 surrogate standing alone: json.loads takes "\\ud800" from a body, but no
+#: UTF-8 text holds one (PostgreSQL refuses it; an answer carrying it cannot be encoded)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+NUL_REASON = "the operation contains a NUL character"
+SURROGATE_REASON = ("the operation contains text that is not Unicode (a lone UTF-16 "
+                    "surrogate such as \\ud800)")
+
+
+def _unstorable(value: object) -> str | None:
+    """Why a JSON value (keys included) holds text no database column or answer can
+    carry: a NUL character or a lone surrogate; None when it holds neither."""
     stack = [value]
     while stack:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
-                return True
+                return NUL_REASON
+            if _LONE_SURROGATE.search(item):
+                return SURROGATE_REASON
         elif isinstance(item, dict):
             stack.extend(item)
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)
-    return False
+    return None
 
 
-def has_nul(op: Operation) -> bool:
-    """Whether the op holds a NUL character (PostgreSQL text cannot store one)."""
+def unstorable_text(op: Operation) -> str | None:
+    """Why the op cannot be stored as sent (a NUL character: PostgreSQL text cannot hold
+    one; a lone surrogate: no UTF-8 text can), or None."""
     values = [op.op_id, op.entity_id, op.actor_id, op.device_id, op.payload]
-    try:  # one C-speed encoding rules most ops out: orjson writes NUL as \u0000
+    try:  # one C-speed encoding rules most ops out: orjson writes NUL as \u0000 and
+        # refuses a lone surrogate (TypeError)
         if b"\\u0000" not in orjson.dumps(values, option=orjson.OPT_NON_STR_KEYS):
-            return False
+            return None
     except TypeError:
         pass
-    return _has_nul(values)  # (a text "\\u0000" is no NUL: the walk decides)
+    return _unstorable(values)  # (a text "\\u0000" is no NUL: the walk decides)
 
 
 def scrub(value: object) -> object:
-    """A copy with NUL characters replaced (so a bad op can still be quarantined)."""
+    """A copy with NUL characters and lone surrogates replaced by U+FFFD (so a bad op
+    can still be quarantined, and listed)."""
     if isinstance(value, str):
-        return value.replace("\x00", "\ufffd")
+        return _LONE_SURROGATE.sub("\ufffd", value.replace("\x00", "\ufffd"))
     if isinstance(value, dict):
         return {scrub(k): scrub(v) for k, v in value.items()}  # type: ignore[misc]
     if isinstance(value, list):

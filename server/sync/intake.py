@@ -15,7 +15,7 @@ from typing import Any
 from pydantic import Field
 
 from server.db.base import utcnow
-from server.sync.dispatch import has_nul, internal_error_reason, scrub
+from server.sync.dispatch import internal_error_reason, scrub, unstorable_text
 from sync.protocol import Operation, OpType, RawOperation
 
 #: the columns a refused op's values are filed in (processed_ops, quarantine)
@@ -40,26 +40,28 @@ def _text(value: object, limit: int) -> str:
 
 def refused(raw: RawOperation) -> RefusedOperation:
     """The refusal of an operation that is not a valid :class:`Operation`."""
-    data = scrub(raw.model_dump(mode="json"))
+    data = scrub(raw.model_dump())  # (its values are as JSON gave them; a lone surrogate
+    # would fail mode="json")
     assert isinstance(data, dict)
+    reason = scrub(f"invalid operation: {raw.problems()}"[:900])
     return RefusedOperation.model_construct(
         op_id=str(data["op_id"]), op_seq=raw.op_seq, type=_text(data.get("type"), TYPE_COLUMN),
         entity_id=_text(data.get("entity_id"), ENTITY_COLUMN), actor_id="", device_id="",
         created_at=utcnow(), base_version=0, format_version=1, payload={},
-        reason=f"invalid operation: {raw.problems()}"[:900], raw=data)
+        reason=reason, raw=data)
 
 
-def without_nul(op: Operation) -> RefusedOperation:
-    """The refusal of an op holding a NUL character (PostgreSQL text cannot hold one),
-    filed with each NUL replaced."""
-    data = scrub(op.model_dump(mode="json"))
+def unstorable(op: Operation, reason: str) -> RefusedOperation:
+    """The refusal of an op holding text no column can store (a NUL character, a lone
+    surrogate: :func:`unstorable_text` says which), filed with each replaced (in the
+    payload, the op's one free part, first: mode="json" cannot encode a lone surrogate)."""
+    data = scrub(op.model_copy(update={"payload": scrub(op.payload)}).model_dump(mode="json"))
     assert isinstance(data, dict)
     return RefusedOperation.model_construct(
         op_id=data["op_id"], op_seq=op.op_seq, type=type_name(op),
         entity_id=data["entity_id"][:ENTITY_COLUMN], actor_id="", device_id="",
         created_at=op.created_at, base_version=op.base_version,
-        format_version=op.format_version, payload={},
-        reason="the operation contains a NUL character", raw=data)
+        format_version=op.format_version, payload={}, reason=reason, raw=data)
 
 
 def failed(op: Operation) -> RefusedOperation:
@@ -75,8 +77,9 @@ def failed(op: Operation) -> RefusedOperation:
 
 def taken_in(items: list[Operation | RawOperation]) -> list[Operation]:
     """The push's operations in op_seq order, the invalid ones (and those holding a NUL
-    character, which no look-up may carry to PostgreSQL) as refusals."""
-    ops = [(item if not has_nul(item) else without_nul(item))
+    character or a lone surrogate, which no look-up may carry to PostgreSQL and no answer
+    can encode) as refusals."""
+    ops = [(item if (why := unstorable_text(item)) is None else unstorable(item, why))
            if isinstance(item, Operation) else refused(item) for item in items]
     ops.sort(key=lambda o: o.op_seq)
     return ops
