@@ -306,6 +306,24 @@ def _check(p: OrderCreate, env: Envelope, known: Known) -> None:
     check_order_create(p, server_reference=env.server_reference)
     if taken := [li.id for li in p.lines if li.id in known.lines]:
         raise line_ids_taken(taken)
+    if p.payments:
+        _check_payment_ids(p.payments, known.payments)
+
+
+def _check_payment_ids(payments: list[PaymentData], recorded: Collection[str]) -> None:
+    """A new sale's payments are new: an id the server holds is another order's (as
+    payment.record refuses it), and one listed twice is one payment or two, which the
+    server cannot tell. Either was applied with the payment left out, the order short of
+    what the till took."""
+    seen: set[str] = set()
+    for pay in payments:
+        if pay.id in recorded:
+            raise Rejected(f"payment id {pay.id} is already used by another order; each "
+                           "payment needs its own id")
+        if pay.id in seen:
+            raise Rejected(f"payment id {pay.id} is listed twice on this sale; each "
+                           "payment needs its own id")
+        seen.add(pay.id)
 
 
 def _flags(p: OrderCreate, env: Envelope, products: Mapping[str, ProductFacts]) -> list[str]:

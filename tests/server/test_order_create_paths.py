@@ -253,7 +253,7 @@ def test_order_create_is_decided_the_same_on_every_path(
     orm = _run(server)
     monkeypatch.undo()
     statuses = [r["status"] for r in bulk["results"][1]]
-    assert statuses.count("rejected") == 9 and statuses.count("duplicate") == 1, statuses
+    assert statuses.count("rejected") == 10 and statuses.count("duplicate") == 1, statuses
     assert {r["status"] for r in bulk["results"][3]} == {"duplicate", "rejected"}
     for key in ("results", "feed", "rows"):
         assert bulk[key] == orm[key], key
