@@ -78,16 +78,29 @@ def encode_access_token(
 
 def decode_access_token(settings: Settings, token: str,
                         keys: SigningKeys | None = None) -> dict[str, Any] | None:
+    """The claims of a staff access token signed by one of ``keys`` (else with the
+    configured secret), unexpired; None for any other token."""
+    return verify_access_token(settings, token, keys)[0]
+
+
+def verify_access_token(settings: Settings, token: str, keys: SigningKeys | None = None
+                        ) -> tuple[dict[str, Any] | None, str | None, str | None]:
+    """:func:`decode_access_token`, with the kid of the token's header and the secret
+    that verified it (both None when it did not verify)."""
     try:
+        kid: str | None = None
         secret: str | None = settings.jwt_secret
         if keys is not None:
-            secret = keys.secret_for(jwt.get_unverified_header(token).get("kid"))
+            kid = jwt.get_unverified_header(token).get("kid")
+            secret = keys.secret_for(kid)
         if secret is None:
-            return None  # a key that no longer verifies, or none of ours
+            return None, None, None  # a key that no longer verifies, or none of ours
         claims = jwt.decode(token, secret, algorithms=[settings.jwt_algorithm])
     except jwt.PyJWTError:
-        return None
-    return claims if claims.get("typ") == "access" else None
+        return None, None, None
+    if claims.get("typ") != "access":
+        return None, None, None
+    return claims, kid, secret
 
 
 def sign_body(secret: str, body: bytes) -> str:
