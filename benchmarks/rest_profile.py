@@ -65,7 +65,10 @@ def main() -> None:
         org = seed_org(url, 1, 1)
         settings = Settings(database_url=url, argon2_time_cost=1, argon2_memory_kib=8192,
                             server_data_key=server_env(url)["TILLSYNC_SERVER_DATA_KEY"],
-                            jwt_secret="x" * 40)
+                            jwt_secret="x" * 40,
+                            # the limiter on, as served, but never refusing: one person
+                            # past 50 orders a second is refused (rate_limited) otherwise
+                            rate_limit_per_second=100_000.0, rate_limit_burst=1_000_000)
         db = DatabaseCpu(url)
         with running_server(settings) as srv, httpx.Client(base_url=srv.base_url) as c:
             tok = c.post("/auth/login", json={"staff_id": org.staff_ids[0], "pin": PIN}
