@@ -20,6 +20,16 @@ QUICK_ADD_UNAVAILABLE = ("Adding products at the till is not available yet. "
 CANCEL_SALE = "Cancel this sale? The items will be removed."
 UNEXPECTED = "Something went wrong. The details were written to the log."
 SCAN_WHILE_BUSY = "Finish the payment first, then scan the next item"
+# (the scan is not repeated: at sign-in it may be a PIN typed fast into the wrong field)
+SCAN_AT_SIGN_IN = "That scan is not a staff code. Tap your name or type your staff code, then your PIN"
+
+
+def scan_behind_dialog(code: str) -> str:
+    return f"The scan {code} was not used: finish or close the open window first, then scan again"
+
+
+def scan_not_here(code: str) -> str:
+    return f"The scan {code} was not used: this screen takes no scans. Go to the Register to sell it"
 
 
 def unknown_barcode(code: str) -> str:

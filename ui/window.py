@@ -296,7 +296,8 @@ class MainWindow(ScreenAccess, QMainWindow):
 
     # -- scans ------------------------------------------------------------------
     def route_scan(self, code: str) -> None:
-        """Send a scan to the active screen (sign-in ignores scans)."""
+        """Send a scan to the active screen; one nobody takes is said, never dropped
+        silently (the cashier would think the item was rung up)."""
         modal = QApplication.activeModalWidget()
         take = getattr(modal, "handle_scan", None)
         if callable(take):  # a dialog that takes scans (the exchange's new items, its receipt)
@@ -304,9 +305,13 @@ class MainWindow(ScreenAccess, QMainWindow):
             return
         built = self.screens.get  # a screen not built yet is not the one showing
         register = cast("RegisterScreen | None", built("register"))
-        if modal is not None and (register is None or register.tender_dialog is None):
-            return
         screen = self.current_screen
+        if screen is self.signin:
+            self.signin.handle_scan(code)
+            return
+        if modal is not None and (register is None or register.tender_dialog is None):
+            self.ctx.warn(messages.scan_behind_dialog(code))
+            return
         if register is not None and screen is register:
             self.register.handle_scan(code)
         elif screen is built("sales"):
@@ -319,6 +324,8 @@ class MainWindow(ScreenAccess, QMainWindow):
             self.inventory.handle_scan(code)
         elif screen is built("catalog"):
             self.catalog.handle_scan(code)
+        else:
+            self.ctx.warn(messages.scan_not_here(code))
 
     def open_order(self, reference: str) -> None:
         if not self.nav_buttons["sales"].isVisible():
