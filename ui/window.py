@@ -250,6 +250,8 @@ class MainWindow(ScreenAccess, QMainWindow):
         self.notice.clear()
         if visible:
             self.show_screen(visible[0])
+        if QApplication.activeWindow() is None:  # no window manager made it active (the
+            self.activateWindow()  # demo's Xvfb): the register's keys need it (F12 did nothing)
 
     def sign_out(self) -> None:
         self.register.new_sale()
