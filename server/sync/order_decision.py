@@ -199,7 +199,16 @@ def _check_signs(p: OrderCreate) -> None:
     """A line's computed amount in range, and a sale's money never below zero: the till
     refuses a negative price (app/domain/cart.py set_price, the catalogue's Price) and a
     discount beyond the line (app/domain/totals.py), and a return is a refund, its own op."""
-    for n, li in enumerate(p.lines, 1):
+    check_line_signs(p.lines)
+    for name in ("subtotal", "discount", "tax", "total"):
+        if getattr(p, name) < 0:
+            raise RuleError(f"The order's {name} cannot be negative")
+
+
+def check_line_signs(lines: list[OrderLineData]) -> None:
+    """Each line's computed amount in range and no price or amount below zero: a sale's
+    lines, and an order edit's (server/sync/order_edits.py)."""
+    for n, li in enumerate(lines, 1):
         # what the server computes from the line must fit too, not only what the till
         # wrote (1e9 x 1e6 units with the till's figures at 100 was applied, flagged)
         order_rules.check_amount(div_round(li.unit_price * li.qty_milli, MILLI),
@@ -210,9 +219,6 @@ def _check_signs(p: OrderCreate) -> None:
         for name in ("gross", "net", "tax", "total"):
             if getattr(li, name) < 0:
                 raise RuleError(f"Line {n}: the {name} cannot be negative")
-    for name in ("subtotal", "discount", "tax", "total"):
-        if getattr(p, name) < 0:
-            raise RuleError(f"The order's {name} cannot be negative")
 
 
 _INTS = {n: (int,) * n for n in (6, 9)}

@@ -17,7 +17,7 @@ from server.feed.serialize import line_state
 from server.sync import order_limits
 from server.sync.common import OpContext, Outcome, Rejected, jsonable
 from server.sync.merge import merge_fields, record_conflict
-from server.sync.order_decision import line_ids_taken, line_inputs
+from server.sync.order_decision import check_line_signs, line_ids_taken, line_inputs
 from server.sync.orders import (
     flag,
     load_order,
@@ -125,6 +125,7 @@ def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
     disc_amount = values.get("order_discount_amount", order.order_discount_amount)
     with rules():
         order_rules.check_lines(lines)
+        check_line_signs(lines)  # as a sale's: a return is a refund, never a price below 0
         order_rules.check_order_amounts({}, discount_ppm=disc_ppm, discount_amount=disc_amount)
     try:
         totals = compute(line_inputs(lines), Discount(disc_ppm, disc_amount),
