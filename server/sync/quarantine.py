@@ -25,7 +25,7 @@ from server.db.models import AuditEntry, ProcessedOp, QuarantinedOp, Staff, Stor
 from server.errors import ApiError, not_found
 from server.feed.writer import FeedWriter
 from server.sync import repository as repo
-from server.sync.dispatch import result_of, run_handler
+from server.sync.dispatch import result_of, run_handler, unstorable_text
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
 from sync.protocol import Operation, OpStatus, describe_errors
 
@@ -124,6 +124,9 @@ def resubmit(ctx: AppContext, staff: StaffPrincipal, qid: str, body: ResubmitIn)
             raise ApiError(422, "invalid_value",
                            f"The operation is still not valid: {describe_errors(exc)}; "
                            "dismiss it if it cannot be fixed") from exc
+        if (why := unstorable_text(op)) is not None:  # as a push refuses it (intake.py)
+            raise ApiError(422, "invalid_value", f"The operation is still not valid: {why}; "
+                           "dismiss it if it cannot be fixed")
         _vouchable(session, staff, op)
         term = session.get(Terminal, q.device_id)
         if term is None:

@@ -90,3 +90,27 @@ def test_an_invalid_op_with_a_lone_surrogate_is_refused_in_its_place(tenant: Ten
     assert [r["status"] for r in got] == ["rejected", "applied"], got
     held = {e["op_id"]: e for e in _everything_still_answers(tenant)}
     assert held[bad["op_id"]]["operation"]["payload"]["note"] == "LONE\ufffd"
+
+
+def test_a_resubmit_carrying_a_lone_surrogate_is_refused(tenant: Tenant) -> None:
+    """POST /sync/quarantine/{id}/resubmit runs the op without the push's intake: a fixed
+    payload with a lone surrogate was applied (SQLite: the store's snapshots then 500)."""
+    term, cashier = tenant.term, tenant.staff[Role.CASHIER]
+    sale = term.order_create(cashier)
+    assert term.push([sale])["results"][0]["status"] == "applied"
+    bad = _approval_request(tenant, sale["entity_id"], {})
+    bad["payload"]["kind"] = "teleport"
+    assert term.push([bad])["results"][0]["status"] == "rejected"
+    owner = tenant.login(Role.OWNER)
+    with tenant.server.client() as c:
+        (entry,) = c.get("/sync/quarantine", params={"op_id": bad["op_id"]},
+                         headers=owner).json()
+        fixed = dict(bad["payload"], kind="delete", details={"why": LONE})
+        r = c.post(f"/sync/quarantine/{entry['id']}/resubmit",
+                   content=json.dumps({"payload": fixed}),
+                   headers={**owner, "Content-Type": "application/json"})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_value"
+        assert "not Unicode" in r.json()["error"]["message"]
+    held = {e["op_id"]: e for e in _everything_still_answers(tenant)}
+    assert held[bad["op_id"]]["status"] == "open"
