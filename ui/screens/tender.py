@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QDialog,
@@ -278,7 +278,24 @@ class TenderDialog(QDialog):
         self.remove_button.setEnabled(bool(self.tenders))
         self.complete_button.setEnabled(self.paid_in_full)
         self._fill_quick()
+        QTimer.singleShot(0, self, self._fit_content)  # once the new quick buttons are shown
         self.amount.setFocus()
+
+    def _fit_content(self) -> None:
+        """Grow to what the content needs, never past the screen: a plan's two lines
+        and a second row of quick cash took 697 px of a 660-px dialog at 1024x768 and the
+        quick buttons were squashed into each other."""
+        layout = self.layout()
+        layout.activate()
+        need = layout.minimumSize().height()
+        if need <= self.height():
+            return
+        screen = self.screen().availableGeometry() if self.screen() else None
+        frame = self.frameGeometry().height() - self.geometry().height()
+        height = need if screen is None else min(need, screen.height() - frame)
+        self.resize(self.width(), height)
+        if screen is not None and self.frameGeometry().bottom() > screen.bottom():
+            self.move(self.x(), max(screen.top(), screen.bottom() - self.frameGeometry().height()))
 
     def _remaining_text(self) -> str:
         """What is still owed, in words: a plan's down payment is not the whole sale."""
@@ -313,4 +330,6 @@ class TenderDialog(QDialog):
             button = action_button(self.ctx.money(value), f"Ctrl+{i + 1}", kind="quick")
             button.setObjectName(f"quick_{i + 1}")
             button.clicked.connect(lambda _=False, v=value: self.add(Method.CASH, v))
+            button.ensurePolished()  # its 20-px amount and key on two lines are never cut
+            button.setMinimumHeight(button.sizeHint().height())
             self.quick.addWidget(button, i // 3, i % 3)

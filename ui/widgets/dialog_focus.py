@@ -48,9 +48,10 @@ def first_field(dialog: QWidget) -> QWidget | None:
 
 
 def give_back_keys(owner: QWidget) -> None:
-    """Activate ``owner`` again if a closed dialog left no window of the app active."""
-    if (QApplication.activeWindow() is None and QApplication.activeModalWidget() is None
-            and owner.isVisible()):
+    """Activate ``owner`` again if a closed dialog left no window of the app active (the
+    owner may be a dialog itself: the payment, after its payment plan closed)."""
+    modal = QApplication.activeModalWidget()
+    if QApplication.activeWindow() is None and modal in (None, owner) and owner.isVisible():
         owner.activateWindow()
 
 
