@@ -290,7 +290,10 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
         order_limits.check_staff_refund(oc.session, oc.terminal.store_id, oc.actor,
                                         p.without_receipt)
     order = load_order(oc, p.order_id)
-    if oc.session.get(Refund, p.refund_id) is not None:
+    if (held := oc.session.get(Refund, p.refund_id)) is not None:
+        if held.order_id != order.id:  # (as payment.record: another order's id is no retry)
+            raise Rejected(f"refund id {p.refund_id} is already used by a refund of another "
+                           "order; each refund needs its own id")
         settle(oc, p.approval_id, "refund", order.id)
         return Outcome(OpStatus.APPLIED, order.version,
                        flags=list(dict.fromkeys(["refund_already_recorded", *oc.flags])))
