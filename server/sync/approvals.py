@@ -49,7 +49,10 @@ def request_in(oc: OpContext, p: ApprovalRequest) -> tuple[Approval, bool]:
         raise Rejected("an approval request needs a reason")
     existing = oc.session.get(Approval, p.approval_id)
     if existing is not None:
-        if existing.org_id != oc.terminal.org_id:
+        # the same request again is a duplicate; that id on another request (another
+        # order's, kind's or organization's) would swallow this one
+        if (existing.org_id != oc.terminal.org_id or existing.order_id != p.order_id
+                or existing.kind != p.kind):
             raise Rejected(f"approval {p.approval_id} already exists")
         return existing, False
     order = load_order(oc, p.order_id)
