@@ -196,6 +196,8 @@ class MainWindow(ScreenAccess, QMainWindow):
         register.shift_needed.connect(self.open_shift)
         register.open_order.connect(self.open_order)
         register.model.refused.connect(self.ctx.error)
+        # the next sale's first item: the slip is torn off (it hid the totals and banner at 1024 px)
+        register.model.changed.connect(lambda: None if register.cart.is_empty else self._tear_off_slip())
         # After an inline edit (F3 quantity) the keys go back to the scan field.
         register.table.itemDelegate().closeEditor.connect(
             lambda *_: QTimer.singleShot(0, self._scan_field_focus))
@@ -211,6 +213,10 @@ class MainWindow(ScreenAccess, QMainWindow):
         from printing.screen_printer import add_listener
 
         add_listener(self.slip_relay)
+
+    def _tear_off_slip(self) -> None:
+        if self.slip is not None and self.slip.isVisible():
+            self.slip.hide()
 
     def show_slip(self, pdf: str, text: str) -> None:
         """A slip from the screen printer, beside the till; the keyboard stays where it was."""

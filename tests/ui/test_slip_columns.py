@@ -66,3 +66,21 @@ def test_the_shift_report_keeps_the_printers_columns(desktop, qtbot, store):
     press(screen.moves, Qt.Key.Key_F7)  # the X report
     qtbot.waitUntil(lambda: "X REPORT" in screen.report.toPlainText().upper(), timeout=3000)
     assert _fixed_pitch(screen.report), screen.report.font().family()
+
+
+def test_the_next_sales_first_scan_tears_off_the_slip(desktop, qtbot, store, tmp_path):
+    """At 1024x768 the slip stayed over the totals and the sale banner through the next
+    sale: only a mouse could close it (it never takes the keyboard)."""
+    from tests.ui.conftest import barcodes, wedge_burst
+
+    _screen_printer(desktop, tmp_path / "slips")
+    desktop.window.resize(1024, 768 - 32)
+    sign_in(desktop, qtbot)
+    _scan_three_and_pay_cash(desktop, qtbot)
+    window = desktop.window
+    qtbot.waitUntil(lambda: window.slip is not None and window.slip.isVisible(), timeout=15_000)
+    register = window.register
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is register.scan, timeout=3000)
+    wedge_burst(barcodes(store, 1)[0][0])  # the next customer's first item
+    qtbot.waitUntil(lambda: len(register.cart.lines) == 1, timeout=5000)
+    assert not window.slip.isVisible()
