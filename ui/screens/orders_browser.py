@@ -220,7 +220,7 @@ class OrdersBrowserScreen(QWidget):
         row = QVBoxLayout()
         self.reference = QLineEdit()
         self.reference.setObjectName("filterReference")
-        self.reference.setPlaceholderText("Reference (GO-…)")
+        self.reference.setPlaceholderText("Receipt (GO-…)")
         self.phone = QLineEdit()
         self.phone.setObjectName("filterPhone")
         self.phone.setPlaceholderText("Customer phone")
@@ -257,14 +257,17 @@ class OrdersBrowserScreen(QWidget):
                                     "server for the reference typed, or for the dates picked")
         self.from_server.clicked.connect(lambda: self.ask_server(by_hand=True))
         first, second = QHBoxLayout(), QHBoxLayout()
-        for w in (self.reference, self.phone, self.status, self.kind):
+        for w in (self.reference, self.phone):
             first.addWidget(w, 1)
+        for combo in (self.status, self.kind):  # a few fixed words: room for the longest
+            first.addWidget(combo)
         for w in (self.staff, self.terminal, self.use_dates, self.date_from, QLabel("to"),
                   self.date_to):
             second.addWidget(w)
         second.addStretch(1)
-        for combo in (self.status, self.kind, self.staff, self.terminal):
-            # shrink to a few letters on a 1024-pixel till rather than push the page wide
+        for combo in (self.staff, self.terminal):
+            # names from the store: shrink to a few letters on a 1024-pixel till rather than
+            # push the page wide ('Offline and c' once showed for the type, cut the same way)
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
