@@ -123,7 +123,7 @@ TERMINAL_ROUTES = {("POST", "/sync/push")}
 EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/auth/login"): (401, 423),
     ("POST", "/auth/refresh"): (401,),
-    ("POST", "/terminals/enroll"): (400,),
+    ("POST", "/terminals/enroll"): (400, 409),  # 409 no_device_code: all given out
     ("POST", "/terminals/enrollment-codes"): (404,),
     ("POST", "/stores"): (409,),
     ("POST", "/staff"): (409,),
