@@ -56,8 +56,13 @@ def stock_accept(oc: OpContext) -> Outcome:
                            f"{p.product_id} in this store")
     held = oc.session.scalars(select(StockReview).where(
         StockReview.store_id == store_id, StockReview.key == p.key)).first()
-    if held is not None or oc.session.get(StockReview, p.review_id) is not None:
-        return Outcome(OpStatus.APPLIED, held.version if held else 1, flags=["already_accepted"])
+    if held is not None:
+        return Outcome(OpStatus.APPLIED, held.version, flags=["already_accepted"])
+    if oc.session.get(StockReview, p.review_id) is not None:
+        # that id on another item (another key, store or organization): answering
+        # already_accepted would swallow this acceptance, the item left on every list
+        raise Rejected(f"review id {p.review_id} is already used by another acceptance; "
+                       "each acceptance needs its own id")
     note = p.note.strip() if p.note and p.note.strip() else None
     review = StockReview(
         id=p.review_id, org_id=oc.terminal.org_id, store_id=store_id, key=p.key, kind=kind,
