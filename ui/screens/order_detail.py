@@ -36,6 +36,7 @@ from ui.screens.exchange import ExchangeFlow
 from ui.screens.order_detail_actions import OrderActions
 from ui.screens.order_detail_format import action_name, audit_rows, day, flag_text, qty, when
 from ui.widgets.common import heading
+from ui.widgets.flow_layout import flow_row
 
 OVERDUE_BG, PAID_FG = QColor("#FDE7E4"), QColor("#1E7A4F")
 STATUS_COLOURS = {"pending": "#9A6700", "completed": "#1E7A4F", "refunded": "#2E6F8E", "deleted": "#B42318"}
@@ -154,8 +155,8 @@ class OrderDetailScreen(QWidget):
         row.addStretch(1)
         top.addLayout(row)
         # The actions on a row of their own: beside the title, four of them were wider than
-        # a 1024-pixel till's page and the whole page scrolled sideways.
-        actions = QHBoxLayout()
+        # a 1024-pixel till's page and the whole page scrolled sideways; and they wrap onto
+        # a second line (six of a plan's order with a refund were wider than the page too).
         self.buttons: dict[str, QPushButton] = {}
         for key, text, kind in (("edit", "Edit", ""), ("pay", "Pay installment", "primary"),
                                 ("delete", "Request deletion", "danger"), ("refund", "Request refund", "danger"),
@@ -164,10 +165,9 @@ class OrderDetailScreen(QWidget):
             b = small_button(text, f"detail_{key}", kind)
             b.clicked.connect(lambda _=False, k=key: self._act(k))
             b.hide()  # shown by role and state once an order is loaded (never all at once)
-            actions.addWidget(b)
             self.buttons[key] = b
-        actions.addStretch(1)
-        top.addLayout(actions)
+        self.actions_row = flow_row(list(self.buttons.values()))
+        top.addWidget(self.actions_row)
         self.summary = QLabel("")
         self.summary.setObjectName("detailSummary")
         self.summary.setWordWrap(True)
