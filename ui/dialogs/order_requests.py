@@ -7,6 +7,7 @@ on any terminal of the store, after sync).
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -112,6 +113,9 @@ class DeletionRequestDialog(_RequestDialog):
                 self.refund_button.setObjectName("refundFirst")
                 self.refund_button.setProperty("kind", "primary")
                 buttons.addButton(self.refund_button, QDialogButtonBox.ButtonRole.ActionRole)
+                # Enter takes the way forward (it closed the dialog: Close was the default)
+                self.refund_button.setDefault(True)
+                self.refund_button.setFocus(Qt.FocusReason.OtherFocusReason)
             self.body.addWidget(buttons)
             return
         self.form.addRow("Reason", self.reason)
