@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.domain.permissions import Action
+from app.domain.words import count_of
 from app.services import analytics_local
 from app.services.analytics_local import Dashboard
 from app.services.catalog_csv import neutralised
@@ -119,7 +120,8 @@ class DashboardScreen(QWidget):
         charts.addWidget(self.tender_chart, 1, 0)
         self.products = QTableWidget(0, 3)
         self.products.setObjectName("topProducts")
-        self.products.setHorizontalHeaderLabels(["Top products", "Qty", "Revenue"])
+        # "Product": at 1024 px "Top products" read "op product" beside Qty and Revenue
+        self.products.setHorizontalHeaderLabels(["Product", "Qty", "Revenue"])
         self.products.verticalHeader().hide()
         header = self.products.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -148,6 +150,8 @@ class DashboardScreen(QWidget):
         self.store_picker = QComboBox()
         self.store_picker.setObjectName("storePicker")
         self.store_picker.setMinimumWidth(200)
+        # the store's name arrives after the first show: room for it then ('Harbour Stree')
+        self.store_picker.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.store_picker.setToolTip("This till holds its own store's figures; the stores "
                                      "you may read are listed once you see the server's figures")
         self.store_picker.activated.connect(lambda _i: self.reload())
@@ -319,11 +323,11 @@ class DashboardScreen(QWidget):
         self.freshness.setText(self._freshness(d))
         value, detail = self.cards["todayCard"]
         value.setText(money(d.today.gross))
-        detail.setText(f"{d.today.orders} orders · {change_text(d.today.gross, d.same_day_last_week.gross)}"
+        detail.setText(f"{count_of(d.today.orders, 'order')} · {change_text(d.today.gross, d.same_day_last_week.gross)}"
                        f" against {money(d.same_day_last_week.gross)} last week")
         value, detail = self.cards["rangeCard"]
         value.setText(money(d.total.gross))
-        detail.setText(f"{d.total.orders} orders · average {money(d.total.average)} · "
+        detail.setText(f"{count_of(d.total.orders, 'order')} · average {money(d.total.average)} · "
                        f"net {money(d.total.net)}")
         value, detail = self.cards["typeCard"]
         off, on = d.by_type.get("offline"), d.by_type.get("online")
