@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision, parse_decimal
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    get_decimal_symbol,
+    parse_decimal,
+)
 
 DEFAULT_CURRENCY = "EUR"
 DEFAULT_LOCALE = "en_IE"
@@ -64,13 +70,27 @@ def parse(text: str, currency: str = DEFAULT_CURRENCY, locale: str = DEFAULT_LOC
     if not cleaned:
         raise MoneyError("Enter an amount")
     try:
-        dec = parse_decimal(cleaned, locale=locale, strict=False)
-    except Exception as exc:  # babel raises NumberFormatError (a ValueError subclass)
+        # strict: "4,48" in a point locale is refused, not read as 448 (a grouping mark)
+        dec = parse_decimal(cleaned, locale=locale, strict=True)
+    except NumberFormatError as exc:
+        raise MoneyError(_not_an_amount(text, exc, locale, currency)) from exc
+    except Exception as exc:  # anything else babel cannot read
         raise MoneyError(f"“{text}” is not an amount") from exc
     places = -dec.as_tuple().exponent if isinstance(dec.as_tuple().exponent, int) else 0
     if places > exponent(currency):
         raise MoneyError(f"“{text}” has more decimals than {currency} allows")
     return to_minor(dec, currency)
+
+
+def _not_an_amount(text: str, exc: NumberFormatError, locale: str, currency: str) -> str:
+    """The words for an amount babel refused; when babel's guess has the locale's decimal
+    sign and fits the currency ("4,48" in a point locale: 4.48), they name it."""
+    point = get_decimal_symbol(locale)
+    for guess in getattr(exc, "suggestions", None) or []:
+        decimals = guess.rpartition(point)[2] if point in guess else None
+        if decimals is not None and 0 < len(decimals) <= exponent(currency):
+            return f"“{text}” is not an amount (cents go after a “{point}”): did you mean {guess}?"
+    return f"“{text}” is not an amount"
 
 
 def format_money(minor: int, currency: str = DEFAULT_CURRENCY, locale: str = DEFAULT_LOCALE) -> str:

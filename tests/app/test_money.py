@@ -105,3 +105,20 @@ def test_allocate_examples() -> None:
     assert allocate(-100, [1, 1, 1]) == [-34, -33, -33]
     assert allocate(10, [0, 0]) == [5, 5]
     assert allocate(5, []) == []
+
+
+@pytest.mark.parametrize(("text", "meant"), [("4,48", "4.48"), ("12,5", "12.5"), ("0,5", "0.5"),
+                                             ("1234,56", "1,234.56")])
+def test_a_decimal_comma_in_a_point_locale_is_refused_and_the_amount_named(
+        text: str, meant: str) -> None:
+    """ "4,48" typed for an installment was read as 448.00 (the comma taken for a
+    thousands mark): a till must refuse it and say what was likely meant."""
+    with pytest.raises(MoneyError) as refused:
+        parse(text, "EUR", "en_IE")
+    assert f"did you mean {meant}?" in str(refused.value)
+    assert parse(text, "EUR", "de_DE") == parse(meant, "EUR", "en_IE")  # a comma locale's cents
+
+
+@pytest.mark.parametrize(("text", "minor"), [("1,234", 123400), ("1,234,567.89", 123456789)])
+def test_grouping_commas_in_their_places_still_read(text: str, minor: int) -> None:
+    assert parse(text, "EUR", "en_IE") == minor
