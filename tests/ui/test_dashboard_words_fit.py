@@ -48,3 +48,29 @@ def test_the_dashboard_reads_whole(desktop, qtbot, store, tmp_path, width):
     page = screen.rect()
     for w in (picker, screen.date_to, screen.pdf_button):
         assert page.contains(w.mapTo(screen, w.rect().bottomRight())), w.objectName()
+
+
+def _tick_labels(axis) -> list[str]:
+    n = axis.tickCount()
+    step = (axis.max() - axis.min()) / (n - 1)
+    return [axis.labelFormat() % (axis.min() + i * step) for i in range(n)]
+
+
+@pytest.mark.parametrize("cents", (119, 1918))
+def test_the_revenue_axis_counts_in_round_distinct_steps(desktop, qtbot, store, cents):
+    """The revenue axis read '0, 0, 1, 1, 1' for a €1.19 day and '0, 5, 11, 16, 21' for €19.18."""
+    from PySide6.QtCharts import QValueAxis
+
+    sign_in(desktop, qtbot, "1002", "222222")
+    desktop.window.show_screen("dashboard")
+    screen = desktop.window.screens["dashboard"]
+    settle(desktop, qtbot, 80)
+    screen._bars(screen.day_chart, ["Thu", "Fri"], [0, cents])
+    axis = next(a for a in screen.day_chart.chart().axes() if isinstance(a, QValueAxis))
+    labels = _tick_labels(axis)
+    assert len(set(labels)) == len(labels), labels
+    values = [float(v) for v in labels]
+    step = values[1] - values[0]
+    assert all(abs(b - a - step) < 1e-9 for a, b in zip(values, values[1:], strict=False)), labels
+    assert any(abs(step - nice * 10 ** k) < 1e-9 for nice in (1, 2, 2.5, 5) for k in range(-2, 5)), labels
+    assert float(labels[-1]) >= cents / 100

@@ -376,8 +376,11 @@ class DashboardScreen(QWidget):
         font.setPointSizeF(7)
         x.setLabelsFont(font)
         x.setLabelsAngle(-90)
-        y.setLabelFormat("%.0f")
         y.setRange(0, max([v / 100 for v in values] + [1]) * 1.1)
+        y.applyNiceNumbers()  # round steps: the axis read 0, 5, 11, 16, 21
+        step = (y.max() - y.min()) / max(1, y.tickCount() - 1)
+        # as many decimals as a step needs: under €5 the whole euros read 0, 0, 1, 1, 1
+        y.setLabelFormat("%.0f" if step >= 1 else "%.1f" if step >= 0.1 else "%.2f")
         chart.addAxis(x, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(y, Qt.AlignmentFlag.AlignLeft)
         series.attachAxis(x)
