@@ -98,7 +98,8 @@ STATUS_TEXT: dict[int, str] = {
          "organization's ids are not found either)",
     409: "`conflict` (a field changed since its base; `details.conflict_id`), `exists` (the "
          "id is taken), `code_taken` (staff code in use), `not_deletable`, "
-         "`already_decided`, `cannot_resolve`, `not_open`, `no_store`",
+         "`already_decided`, `cannot_resolve`, `not_open`, `no_store`, `currency_in_use` (a store "
+         "that has sold keeps its currency; `details.currency`)",
     410: "`cursor_expired`: the feed was compacted past the cursor (`details.horizon`); "
          "load a snapshot",
     413: "`too_large`: the body is over the server's limit (`details.max_bytes`)",
@@ -126,6 +127,7 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/terminals/enroll"): (400, 409),  # 409 no_device_code: all given out
     ("POST", "/terminals/enrollment-codes"): (404,),
     ("POST", "/stores"): (409,),
+    ("PATCH", "/stores/{store_id}"): (409,),  # currency_in_use
     ("POST", "/staff"): (409,),
     ("GET", "/sync/snapshot"): (400, 410),
     ("GET", "/sync/pull"): (410,),

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
+from babel import Locale, UnknownLocaleError
 from babel.numbers import (
     NumberFormatError,
     format_currency,
     get_currency_precision,
     get_decimal_symbol,
+    list_currencies,
     parse_decimal,
 )
 
@@ -24,6 +26,27 @@ DEFAULT_LOCALE = "en_IE"
 
 class MoneyError(ValueError):
     """An amount a person typed could not be read as money."""
+
+
+#: ISO 4217 codes that are no shop's money: precious metals, bond units, special drawing
+#: rights, the testing code and "no currency" (XAF, XCD, XOF, XPF are real tender)
+NOT_TENDER = frozenset({"XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU",
+                        "XTS", "XUA", "XXX"})
+
+
+def is_tender(currency: str) -> bool:
+    """Whether a store may trade in ``currency`` (an ISO 4217 code babel knows, not one of
+    :data:`NOT_TENDER`): a code a till cannot format or round would stop every sale."""
+    return currency in list_currencies() and currency not in NOT_TENDER
+
+
+def is_locale(name: str) -> bool:
+    """Whether babel knows ``name`` ("en_IE", "de"): a till formats every amount in it."""
+    try:
+        Locale.parse(name)
+    except (ValueError, TypeError, UnknownLocaleError):
+        return False
+    return True
 
 
 def div_round(numerator: int, denominator: int) -> int:

@@ -5,10 +5,29 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from app.domain.limits import ID_LENGTH
+from app.domain.money import is_locale, is_tender
 from app.domain.permissions import Role
+
+
+def _tender(value: str | None) -> str | None:
+    """A store's currency, upper case, one a till can trade in (app/domain/money.py)."""
+    if value is None:
+        return None
+    code = value.upper()
+    if not is_tender(code):
+        raise ValueError(f"{value!r} is not a currency a store can trade in "
+                         "(an ISO 4217 code such as EUR, GBP, USD)")
+    return code
+
+
+def _locale(value: str | None) -> str | None:
+    """A locale the tills can format amounts and dates in."""
+    if value is not None and not is_locale(value):
+        raise ValueError(f"{value!r} is not a locale the tills know (e.g. en_IE, de_DE, fr)")
+    return value
 
 
 class StoreIn(BaseModel):
@@ -19,6 +38,9 @@ class StoreIn(BaseModel):
     tax_id: str = Field(default="", max_length=50)
     locale: str = Field(default="en_IE", min_length=2, max_length=20)
     receipt_footer: str = Field(default="Thank you!", max_length=1000)
+
+    _currency_ok = field_validator("currency")(_tender)
+    _locale_ok = field_validator("locale")(_locale)
 
 
 class StoreOut(BaseModel):
@@ -54,6 +76,9 @@ class StorePatch(BaseModel):
         default=None, ge=1, le=1_000_000,
         description="the reconciliation list shows counts that moved stock by more than "
         "this share of what the books said (parts per million: 250000 = 25 %)")
+
+    _currency_ok = field_validator("currency")(_tender)
+    _locale_ok = field_validator("locale")(_locale)
 
 
 class StaffIn(BaseModel):

@@ -21,7 +21,7 @@ from app.domain.role_ceiling import DEFAULT_CEILING, within_ceiling
 from server.auth import approval_keys
 from server.auth.sessions import end_sessions
 from server.db.base import utcnow
-from server.db.models import EnrollmentCode, Organization, Staff, Store, Terminal
+from server.db.models import EnrollmentCode, Order, Organization, Staff, Store, Terminal
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import ApiError, not_found
 from server.feed.serialize import staff_state, store_state
@@ -71,8 +71,8 @@ def update_store(session: Session, org_id: str, store_id: str, patch: StorePatch
     for name, value in patch.model_dump(exclude_unset=True).items():
         if value is None:
             continue
-        if name == "currency":
-            value = value.upper()
+        if name == "currency" and value != store.currency:
+            _refuse_currency_change(session, store, value)
         if name == "till_limits":  # kept whole and valid: app/domain/till_limits.py
             value = till_limits.to_dict(till_limits.from_dict(value))
         if getattr(store, name) != value:
@@ -83,6 +83,18 @@ def update_store(session: Session, org_id: str, store_id: str, patch: StorePatch
         session.flush()
         _publish_store(session, store)
     return store
+
+
+def _refuse_currency_change(session: Session, store: Store, currency: str) -> None:
+    """A store that has sold keeps its currency: its tills' sales recorded offline in the
+    old one would all be refused (a sale's currency must be its store's), and its
+    figures would add two currencies. A store not yet trading may still change it."""
+    sold = session.scalar(select(Order.id).where(Order.store_id == store.id).limit(1))
+    if sold is not None:
+        raise ApiError(409, "currency_in_use",
+                       f"{store.name} has sales in {store.currency}: its currency cannot "
+                       f"become {currency}. Open a new store for {currency}",
+                       {"currency": store.currency})
 
 
 def store_out(store: Store) -> StoreOut:
