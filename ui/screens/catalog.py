@@ -123,7 +123,8 @@ class CatalogScreen(QWidget):
         box = QVBoxLayout()
         self.search = QLineEdit()
         self.search.setObjectName("scanField")
-        self.search.setPlaceholderText("Search by name or SKU, or scan a barcode…")
+        # whole in the field at 1024 px ("Search by name or SKU, or scan a barcode…" was cut there)
+        self.search.setPlaceholderText("Name or SKU, or scan it")
         self.search.setClearButtonEnabled(True)
         self.search.textEdited.connect(self.live.typed)
         self.search.returnPressed.connect(self._entered)
@@ -171,6 +172,14 @@ class CatalogScreen(QWidget):
                           ("Ctrl+N", self.new_product), ("Ctrl+P", self.print_selected_labels),
                           ("Ctrl+I", self.choose_import), ("Ctrl+E", self.choose_export)):
             QShortcut(QKeySequence(key), self, context=context).activated.connect(slot)
+        # Down from the search field into what it found (Enter only searched again)
+        QShortcut(QKeySequence(Qt.Key.Key_Down), self.search,
+                  context=Qt.ShortcutContext.WidgetShortcut).activated.connect(self._into_results)
+
+    def _into_results(self) -> None:
+        if self.list_stack.currentWidget() is self.results and self.results.rowCount():
+            self.results.setFocus(Qt.FocusReason.OtherFocusReason)
+            self.results.selectRow(max(0, self.results.currentRow()))
 
     # -- search and scans ------------------------------------------------------------
     def focus_search(self) -> None:
