@@ -96,7 +96,10 @@ def check_method(method: object) -> None:
 
 def check_payment(amount: object, method: object, *, tendered: object = None,
                   change: object = 0) -> None:
-    """A payment is more than zero, within range, in a known tender."""
+    """A payment is more than zero, within range, in a known tender, and its figures add
+    up: what the customer handed over is the payment and the change given back (a till
+    makes them so, app/domain/tender.py; a payment whose cash handed over falls short of
+    it, or whose change is not the difference, records money nobody counted)."""
     if isinstance(amount, int) and not isinstance(amount, bool) and amount <= 0:
         raise RuleError("A payment must be more than zero")
     check_amount(amount, "A payment")
@@ -104,6 +107,10 @@ def check_payment(amount: object, method: object, *, tendered: object = None,
     if tendered is not None:
         check_amount(tendered, "The amount tendered")
     check_amount(change, "The change given")
+    if tendered is not None and tendered != amount + change:  # type: ignore[operator]
+        raise RuleError("The amount handed over is less than the payment"
+                        if tendered < amount  # type: ignore[operator]
+                        else "The change given is not the amount handed over less the payment")
 
 
 def check_takes_payment(status: OrderStatus | str, reference: str = "") -> None:
