@@ -90,12 +90,17 @@ STATUS_TEXT: dict[int, str] = {
          "(`POST /auth/login` with a till's token, for a role above that till's ceiling); "
          "`other_organization` (`POST /auth/login` with the token of another "
          "organization's till); "
-         "`store_scope` (`/analytics`: a manager asked for a store whose tills they do not "
-         "work on; `details.store_id`); `above_limit`: an order, an edit, a refund or a "
+         "`store_scope` (a `store_id` named by the request, on `/offline-orders`, "
+         "`/approvals`, `/conflicts`, `/analytics`, `/attention` or `/sync/quarantine`, "
+         "of a store whose tills the person does not work on; `details.store_id`; an owner "
+         "or admin reaches every store, and a record of a store out of scope, looked up by "
+         "its id, is 404); `above_limit`: an order, an edit, a refund or a "
          "refund request past the caller's till limits (`details.limit`, `details.allowed`, "
          "`details.asked`, `details.breaches`)",
     404: "`not_found`: no such entity in the caller's organization (another "
-         "organization's ids are not found either)",
+         "organization's ids are not found either), or a store's record (an order, an "
+         "approval request, an order's conflict, a quarantined operation) of a store "
+         "whose tills the person does not work on (an owner or admin reaches every store)",
     409: "`conflict` (a field changed since its base; `details.conflict_id`), `exists` (the "
          "id is taken), `code_taken` (staff code in use), `not_deletable`, "
          "`already_decided`, `cannot_resolve`, `not_open`, `no_store`, `currency_in_use` (a store "
@@ -135,9 +140,12 @@ EXTRA: dict[tuple[str, str], tuple[int, ...]] = {
     ("POST", "/sync/compact"): (404,),
     ("POST", "/offline-orders"): (404, 409),
     ("POST", "/products"): (404, 409),
-    # ?store_id= of a store not in the caller's organization
+    # ?store_id= of a store not in the caller's organization (server/tenancy/scope.py)
     ("GET", "/analytics/summary"): (404,),
     ("GET", "/analytics/offline-orders"): (404,),
+    ("GET", "/offline-orders"): (404,),
+    ("GET", "/approvals"): (404,),
+    ("GET", "/conflicts"): (404,),
 }
 
 

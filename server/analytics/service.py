@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
-from app.domain.permissions import Action, allowed
 from app.domain.schedule import ScheduledInstallment, allocate_paid, overdue
 from server.analytics import repository as repo
 from server.analytics.schemas import (
@@ -34,9 +33,11 @@ from server.analytics.schemas import (
     TenderFigures,
 )
 from server.context import AppContext, StaffPrincipal
-from server.errors import ApiError, not_found
+from server.tenancy import scope as store_scope
 
 DEFAULT_ZONE = "UTC"
+#: what a store out of scope may not be asked for (403 store_scope)
+FIGURES = "read the figures"
 
 
 @dataclass(frozen=True)
@@ -55,25 +56,15 @@ class Ask:
 
 
 def scope(session: Session, staff: StaffPrincipal, store_id: str | None) -> list[str]:
-    """The stores this person may read: an owner or admin every store of the
-    organization, anyone else the stores whose tills they were seen working on."""
+    """The stores this person may read (server/tenancy/scope.py: an owner or admin every
+    store of the organization, anyone else the stores whose tills they were seen working
+    on)."""
     return _scoped(session, staff, store_id, {s.id for s in repo.stores(session, staff.org_id)})
 
 
 def _scoped(session: Session, staff: StaffPrincipal, store_id: str | None,
             org_stores: set[str]) -> list[str]:
-    if store_id is not None and store_id not in org_stores:
-        raise not_found("Store")
-    if allowed(staff.role, Action.SETTINGS_EDIT):
-        mine = org_stores
-    else:
-        mine = repo.stores_worked_at(session, staff.staff_id) & org_stores
-    if store_id is not None:
-        if store_id not in mine:
-            raise ApiError(403, "store_scope", "You may only read the figures of the stores "
-                           "whose tills you work on", {"store_id": store_id})
-        return [store_id]
-    return sorted(mine)
+    return store_scope.scope(session, staff, store_id, org_stores, FIGURES)
 
 
 def zone_of(name: str) -> ZoneInfo:

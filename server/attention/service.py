@@ -161,8 +161,9 @@ def silent_after(ctx: AppContext, asked: int | None) -> int:
 
 def for_staff(ctx: AppContext, staff: StaffPrincipal, store_id: str | None,
               silent_after_s: int | None) -> AttentionOut:
-    """The caller's organization, the stores they may read (analytics' scope: an owner
-    or admin every store, anyone else the stores whose tills they work on)."""
+    """The caller's organization, the stores they may read (the shared store scope,
+    server/tenancy/scope.py, as the analytics: an owner or admin every store, anyone
+    else the stores whose tills they work on)."""
     with ctx.reader() as session:
         stores = scope(session, staff, store_id)
         return read(ctx, session, staff.org_id, stores, silent_after(ctx, silent_after_s))

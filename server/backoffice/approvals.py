@@ -1,4 +1,8 @@
-"""/approvals: the approvals queue (deletions and refunds asked for by cashiers)."""
+"""/approvals: the approvals queue (deletions and refunds asked for by cashiers).
+
+Of the stores the caller may see to (server/tenancy/scope.py): a request of another
+store is neither listed nor found (404); a ``store_id`` filter naming a store out of
+scope is 403 ``store_scope``."""
 
 from __future__ import annotations
 
@@ -9,13 +13,14 @@ from sqlalchemy import select
 
 from app.domain.permissions import Action
 from server.auth.deps import CtxDep, StaffDep, require
-from server.backoffice import ops
+from server.backoffice import ops, scoped
 from server.backoffice.schemas import ApprovalOut, DecideIn, DecideOut
 from server.db.models import Approval, Order
 from server.errors import ApiError, not_found
 from server.feed.serialize import approval_state, order_state
 from server.pagination import Offset
 from server.sync import approvals
+from server.tenancy import scope as store_scope
 from sync.protocol import OpType
 
 router = APIRouter(prefix="/approvals", tags=["back office"])
@@ -35,15 +40,18 @@ def list_approvals(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Offset = 0,
 ) -> list[ApprovalOut]:
-    """Requests of the organization, oldest first (approval.decide)."""
+    """Requests of the stores in the caller's scope, oldest first (approval.decide)."""
     require(staff, Action.APPROVAL_DECIDE)
     stmt = select(Approval).where(Approval.org_id == staff.org_id)
     if status:
         stmt = stmt.where(Approval.status == status)
-    if store_id:
-        stmt = stmt.where(Approval.store_id == store_id)
     stmt = stmt.order_by(Approval.requested_at, Approval.id).limit(limit).offset(offset)
     with ctx.reader() as session:
+        if store_id:
+            store_scope.check_named_store(session, staff, store_id, scoped.APPROVALS)
+            stmt = stmt.where(Approval.store_id == store_id)
+        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
+            stmt = stmt.where(Approval.store_id.in_(sorted(mine)))
         return [_out(a) for a in session.scalars(stmt)]
 
 
@@ -55,6 +63,7 @@ def decide(approval_id: str, body: DecideIn, staff: StaffDep, ctx: CtxDep) -> De
         probe = session.get(Approval, approval_id)
         if probe is None or probe.org_id != staff.org_id:
             raise not_found("Approval")
+        store_scope.check_record_store(session, staff, probe.store_id, "Approval")
         store_id = probe.store_id
         kind = probe.kind
     if body.approved:

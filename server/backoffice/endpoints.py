@@ -55,7 +55,9 @@ def list_orders(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> OrderPage:
-    """Orders of the organisation, newest first, filtered by time, status, store, offline."""
+    """Orders of the stores the caller works at (an owner or admin: every store of the
+    organization), newest first, filtered by time, status, store, offline; a ``store_id``
+    out of the caller's stores is 403 ``store_scope`` (server/tenancy/scope.py)."""
     require(staff, Action.ORDER_VIEW)
     return service.list_orders(
         ctx, staff, date_from=date_from, date_to=date_to,

@@ -1,4 +1,9 @@
-"""Back-office reads (and deletes) of orders across the organisation's stores."""
+"""Back-office reads and writes of orders of the stores the caller may see to.
+
+The store scope is the one of server/tenancy/scope.py (an owner or admin every store of
+the organization, anyone else the stores whose tills they were seen working on): a list
+shows only those stores' orders, an order of another store is not found (404), a store
+named in the request (``store_id``) out of scope is 403 ``store_scope``."""
 
 from __future__ import annotations
 
@@ -30,7 +35,7 @@ from app.domain.operations import Entity
 from app.domain.order_status import OrderStatus
 from app.domain.permissions import Action, allowed
 from server import crypto
-from server.backoffice import ops
+from server.backoffice import ops, scoped
 from server.backoffice.schemas import (
     AuditOut,
     OrderCreateIn,
@@ -56,6 +61,7 @@ from server.feed.serialize import (
 )
 from server.sync import approvals, order_edits, order_limits, orders
 from server.sync.common import OpContext, Outcome, Rejected
+from server.tenancy import scope as store_scope
 from sync.payloads import ApprovalRequest, EntityUpdate, PaymentData, RefundCreate
 from sync.protocol import OpType
 
@@ -94,11 +100,14 @@ def list_orders(
         conds.append(Order.created_at < date_to)
     if status:
         conds.append(Order.status == status)
-    if store_id:
-        conds.append(Order.store_id == store_id)
     if offline is not None:
         conds.append(Order.is_offline.is_(offline))
     with ctx.reader() as session:
+        if store_id:
+            store_scope.check_named_store(session, staff, store_id, scoped.ORDERS)
+            conds.append(Order.store_id == store_id)
+        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
+            conds.append(Order.store_id.in_(sorted(mine)))
         if phone:
             cipher = crypto.cipher_of(session)
             conds.append(Order.customer_phone_index == (cipher.phone_index(phone) if cipher
@@ -112,15 +121,22 @@ def list_orders(
                          offset=offset)
 
 
-def get_order(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> OrderDetail:
+def get_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, *,
+              checked: bool = False) -> OrderDetail:
+    """``checked``: the order's store was found in scope already (by the write just
+    made), so no look at the scope again."""
     with ctx.reader() as session:
-        return _detail(session, staff, order_id)
+        return _detail(session, staff, order_id, scoped=not checked)
 
 
-def _detail(session: Session, staff: StaffPrincipal, order_id: str) -> OrderDetail:
+def _detail(session: Session, staff: StaffPrincipal, order_id: str, *,
+            scoped: bool = False) -> OrderDetail:
+    """``scoped``: 404 unless the order's store is in the caller's scope too."""
     order = session.get(Order, order_id)
     if order is None or order.org_id != staff.org_id:
         raise not_found("Order")
+    if scoped:
+        store_scope.check_record_store(session, staff, order.store_id, "Order")
     return OrderDetail(order=order_state(session, order), audit=order_audit(session, order_id))
 
 
@@ -230,7 +246,7 @@ def _detail_after(ctx: AppContext, staff: StaffPrincipal, order_id: str,
                   ) -> OrderDetail:
     if outcome is not None and (err := ops.conflict_error(outcome)) is not None:
         raise err
-    return written if written is not None else get_order(ctx, staff, order_id)
+    return written if written is not None else get_order(ctx, staff, order_id, checked=True)
 
 
 def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) -> OrderDetail:
@@ -249,6 +265,9 @@ def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) ->
                                       sent=body.reference)
 
     def create(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
+        # the store (the organization's: checked by ops.run) named in the body
+        if not store_scope.in_scope(oc.session, staff, body.store_id):
+            raise store_scope.out_of_scope(body.store_id, scoped.ORDERS)
         oc.op.payload["reference"] = reference
         outcome = orders.order_create_in(oc, server_reference=True)
         return outcome, written_detail(oc, body.id)
@@ -359,7 +378,8 @@ def update_order(ctx: AppContext, staff: StaffPrincipal, order_id: str,
         return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
 
     (outcome, written), _ = ops.run(ctx, staff, None, OpType.ORDER_UPDATE, order_id,
-                                    body.model_dump(mode="json"), update, order_id=order_id)
+                                    body.model_dump(mode="json"), scoped.in_scope(staff, update),
+                                    order_id=order_id)
     return _detail_after(ctx, staff, order_id, outcome, written)
 
 
@@ -381,7 +401,8 @@ def delete_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, reason: 
         return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
 
     (outcome, written), _ = ops.run(ctx, staff, None, OpType.ORDER_DELETE, order_id,
-                                    {"reason": reason}, body, order_id=order_id)
+                                    {"reason": reason}, scoped.in_scope(staff, body),
+                                    order_id=order_id)
     return _detail_after(ctx, staff, order_id, outcome, written)
 
 
@@ -393,11 +414,12 @@ def _naming_order(ctx: AppContext, staff: StaffPrincipal, order_id: str, make: C
     """``make()``, a payload naming order ``order_id``. The order is looked up inside the
     write's transaction (ops.run ``order_id``), after the payload is built; an id that no
     payload can hold (not a UUID) answers what it did when the order was looked up first:
-    404 unless an order of the caller's organization (then the payload's error, as before)."""
+    404 unless an order of the caller's organization and scope (then the payload's error,
+    as before)."""
     try:
         return make()
     except ValidationError:
-        ops.order_store(ctx, staff, order_id)
+        scoped.order_store(ctx, staff, order_id)
         raise
 
 
@@ -417,13 +439,13 @@ def record_payment(ctx: AppContext, staff: StaffPrincipal, order_id: str,
         assert row is not None
         return payment_state(row)
 
-    state, _ = ops.run(ctx, staff, None, OpType.PAYMENT_RECORD, order_id, payload, record,
-                       order_id=order_id)
+    state, _ = ops.run(ctx, staff, None, OpType.PAYMENT_RECORD, order_id, payload,
+                       scoped.in_scope(staff, record), order_id=order_id)
     return state  # type: ignore[no-any-return]
 
 
 def list_payments(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> list[dict[str, Any]]:
-    ops.order_store(ctx, staff, order_id)
+    scoped.order_store(ctx, staff, order_id)
     with ctx.reader() as session:
         rows = session.scalars(select(Payment).where(Payment.order_id == order_id)
                                .order_by(Payment.created_at, Payment.id))
@@ -444,8 +466,8 @@ def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn
             return outcome, _read_unless_conflict(oc, staff, order_id, outcome)
 
         (outcome, written), _ = ops.run(ctx, staff, None, OpType.REFUND_CREATE, body.refund_id,
-                                        data.model_dump(mode="json"), refund_now,
-                                        order_id=order_id)
+                                        data.model_dump(mode="json"),
+                                        scoped.in_scope(staff, refund_now), order_id=order_id)
         detail = _detail_after(ctx, staff, order_id, outcome, written)
         return RefundOut(status="refunded", order=detail.order, flags=outcome.flags)
     request = _naming_order(ctx, staff, order_id, lambda: ApprovalRequest(
@@ -464,6 +486,6 @@ def refund(ctx: AppContext, staff: StaffPrincipal, order_id: str, body: RefundIn
         return approvals.request_in(oc, request)
 
     (approval, _), flags = ops.run(ctx, staff, None, OpType.APPROVAL_REQUEST,
-                                   request.approval_id, request.model_dump(mode="json"), ask,
-                                   order_id=order_id)
+                                   request.approval_id, request.model_dump(mode="json"),
+                                   scoped.in_scope(staff, ask), order_id=order_id)
     return RefundOut(status="pending_approval", approval=approval_state(approval), flags=flags)

@@ -23,8 +23,11 @@ def list_conflicts(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> list[ConflictOut]:
+    """Newest first: the conflicts of orders of the stores the caller works at (an owner
+    or admin: every store) and every product's; a ``store_id`` out of the caller's stores
+    is 403 ``store_scope`` (server/tenancy/scope.py)."""
     require(staff, Action.ORDER_VIEW)
-    return service.list_conflicts(ctx, staff.org_id, status or None, store_id, limit, offset)
+    return service.list_conflicts(ctx, staff, status or None, store_id, limit, offset)
 
 
 @router.post(
@@ -33,7 +36,8 @@ def list_conflicts(
         403: {"model": ErrorEnvelope, "description": "permission_denied: the caller's role "
               "lacks conflict.resolve"},
         404: {"model": ErrorEnvelope, "description": "not_found: no such conflict in the "
-              "caller's organization"},
+              "caller's organization, or an order's conflict of a store whose tills the "
+              "caller does not work on (an owner or admin reaches every store)"},
         409: {"model": ErrorEnvelope, "description": "cannot_resolve: the conflict is already "
               "resolved; `terminal`/`custom` on a kind that allows only `server`; `custom` "
               "naming other fields; the order cannot be edited any more; the product was "

@@ -1,10 +1,15 @@
-"""Resolving conflicts: the chosen values are applied as a normal change, into the feed."""
+"""Resolving conflicts: the chosen values are applied as a normal change, into the feed.
+
+An order's conflict belongs to its store: listed and resolved only by those whose scope
+holds the store (server/tenancy/scope.py; another store's is not found, 404). A
+product's conflict is the organization's, as the catalogue (a till of any store may
+resolve it too)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from app.domain.operations import Entity, OpType
 from app.domain.order_status import OrderStatus, is_editable
@@ -28,6 +33,7 @@ from server.sync.order_edits import _apply, current_fields
 from server.sync.order_limits import AboveLimit
 from server.sync.orders import publish_order
 from server.sync.product_codes import InvalidValue
+from server.tenancy import scope as store_scope
 from sync.payloads import ConflictResolve
 from sync.protocol import OpStatus
 
@@ -37,15 +43,26 @@ def conflict_out(c: Conflict) -> ConflictOut:
                                                             "resolved_at": c.resolved_at})
 
 
+#: what a store out of scope may not be asked for (403 store_scope)
+CONFLICTS = "see to the conflicts"
+
+
 def list_conflicts(
-    ctx: AppContext, org_id: str, status: str | None, store_id: str | None, limit: int, offset: int
+    ctx: AppContext, staff: StaffPrincipal, status: str | None, store_id: str | None,
+    limit: int, offset: int,
 ) -> list[ConflictOut]:
+    """Newest first: the conflicts of the stores in the caller's scope and every
+    product's (``store_id``: that store's, 403 ``store_scope`` out of scope)."""
     with ctx.reader() as session:
-        stmt = select(Conflict).where(Conflict.org_id == org_id)
+        stmt = select(Conflict).where(Conflict.org_id == staff.org_id)
         if status:
             stmt = stmt.where(Conflict.status == status)
         if store_id:
+            store_scope.check_named_store(session, staff, store_id, CONFLICTS)
             stmt = stmt.where(Conflict.store_id == store_id)
+        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
+            stmt = stmt.where(or_(Conflict.store_id.in_(sorted(mine)),
+                                  Conflict.entity_type == Entity.PRODUCT.value))
         stmt = stmt.order_by(Conflict.created_at.desc()).limit(limit).offset(offset)
         return [conflict_out(c) for c in session.scalars(stmt)]
 
@@ -146,6 +163,8 @@ def _resolve_once(ctx: AppContext, staff: StaffPrincipal, conflict_id: str, body
         conflict = session.get(Conflict, conflict_id)
         if conflict is None or conflict.org_id != staff.org_id:
             raise not_found("Conflict")
+        if conflict.entity_type != Entity.PRODUCT:  # (a product's: the organization's)
+            store_scope.check_record_store(session, staff, conflict.store_id, "Conflict")
         session.refresh(conflict, with_for_update=True)
         # as a push's conflict.resolve: the conflict, then the order or product row, and
         # the store feed rows last (staff_op_context), never the feed first (a deadlock

@@ -1,10 +1,12 @@
 """Quarantined (rejected) operations: list, fix and resubmit, or dismiss.
 
 Who may: ``sync.admin`` (an admin, the owner) every store of the organization;
-``sync.resolve`` (a manager) the stores whose tills they work on (the analytics' store
-scope: ops pushed or a sign-in there), and only for ops whose actor and named approver
-hold no role above their own, as they vouch for them. An entry outside a person's stores
-is not found (404), as another organization's is. Resubmit and dismiss each write an
+``sync.resolve`` (a manager) the stores whose tills they work on (the shared store
+scope, server/tenancy/scope.py: ops pushed or a sign-in there), and only for ops whose
+actor and named approver hold no role above their own, as they vouch for them. An entry
+outside a person's stores is not found (404), as another organization's is; a
+``store_id`` filter naming a store of the organization out of scope is 403
+``store_scope``. Resubmit and dismiss each write an
 audit entry (so a journal entry): ``quarantine.resubmit``, ``quarantine.dismiss`` with
 the reason given.
 """
@@ -18,19 +20,21 @@ from sqlalchemy.orm import Session
 
 from app.domain.permissions import Action, allowed
 from app.domain.role_ceiling import within_ceiling
-from server.analytics.repository import stores_worked_at
 from server.context import AppContext, StaffPrincipal, TerminalPrincipal
 from server.db.base import utcnow
-from server.db.models import AuditEntry, ProcessedOp, QuarantinedOp, Staff, Store, Terminal
+from server.db.models import AuditEntry, ProcessedOp, QuarantinedOp, Staff, Terminal
 from server.errors import ApiError, not_found
 from server.feed.writer import FeedWriter
 from server.sync import repository as repo
 from server.sync.dispatch import result_of, run_handler, unstorable_text
 from server.sync.schemas import QuarantineOut, ResubmitIn, ResubmitOut
+from server.tenancy import scope as store_scope
 from sync.protocol import Operation, OpStatus, describe_errors
 
 RESUBMITTED = "quarantine.resubmit"
 DISMISSED = "quarantine.dismiss"
+#: what a store out of scope may not be asked for (403 store_scope)
+QUARANTINE = "see to the refused operations"
 
 
 def out(q: QuarantinedOp) -> QuarantineOut:
@@ -43,10 +47,9 @@ def out(q: QuarantinedOp) -> QuarantineOut:
 
 
 def stores_of(session: Session, staff: StaffPrincipal) -> set[str] | None:
-    """The stores whose quarantine ``staff`` may see to; None: every store of the org."""
-    if allowed(staff.role, Action.SYNC_ADMIN):
-        return None
-    return stores_worked_at(session, staff.staff_id)
+    """The stores whose quarantine ``staff`` may see to; None: every store of the org
+    (the shared store scope, server/tenancy/scope.py)."""
+    return store_scope.stores_in_scope(session, staff)
 
 
 def list_quarantine(
@@ -56,10 +59,7 @@ def list_quarantine(
     with ctx.reader() as session:
         mine = stores_of(session, staff)
         if store_id is not None:
-            store = session.get(Store, store_id)
-            if store is None or store.org_id != staff.org_id or \
-                    (mine is not None and store_id not in mine):
-                raise not_found("Store")
+            store_scope.check_named_store(session, staff, store_id, QUARANTINE)
             mine = {store_id}
         return [out(q) for q in repo.quarantine_of(
             session, staff.org_id, status, limit, offset, store_ids=mine, op_id=op_id,
@@ -71,9 +71,7 @@ def _entry(session: Session, staff: StaffPrincipal, qid: str) -> QuarantinedOp:
     q = session.get(QuarantinedOp, qid, with_for_update=True)
     if q is None or q.org_id != staff.org_id:
         raise not_found("Quarantined operation")
-    mine = stores_of(session, staff)
-    if mine is not None and q.store_id not in mine:
-        raise not_found("Quarantined operation")
+    store_scope.check_record_store(session, staff, q.store_id, "Quarantined operation")
     return q
 
 

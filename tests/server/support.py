@@ -228,6 +228,17 @@ class Tenant:
             assert r.status_code == 200, r.text
             return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
+    def seen_at(self, *roles: Role, term: Terminal | None = None) -> None:
+        """Each of ``roles`` signs in at ``term`` (the first till by default) carrying its
+        token, as a till does: the person is then seen working at that till's store, the
+        store scope of their back office and figures (server/tenancy/scope.py)."""
+        term = term or self.term
+        with self.server.client() as c:
+            for role in roles:
+                r = c.post("/auth/login", json={"staff_id": self.staff[role], "pin": PINS[role]},
+                           headers=term.headers)
+                assert r.status_code == 200, r.text
+
     def add_store(self, name: str = "Second store") -> str:
         with self.server.ctx.writer.begin() as s:
             return tenancy.create_store(s, self.org_id, name).id

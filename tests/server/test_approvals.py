@@ -203,6 +203,7 @@ def test_a_refund_names_the_approval_it_carried_out(tenant: Tenant) -> None:
     """Feed, snapshot, back-office order and refund.created all carry approval_id: pushed
     refund.create with approval_id, approval decided in the back office, direct refund."""
     term = tenant.term
+    tenant.seen_at(Role.CASHIER, Role.MANAGER)  # both work at the store's till
     cashier, manager = tenant.staff[Role.CASHIER], tenant.staff[Role.MANAGER]
     paid = term.order_create(cashier, lines=[line(None, 500), line(None, 700), line(None, 900)],
                              pay=True)
@@ -267,6 +268,7 @@ def test_approving_a_refund_whose_details_are_malformed_says_what_in_words(
     """The request's details are only read when it is carried out; their problems were
     reported as pydantic's raw text."""
     term = tenant.term
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     cashier = tenant.staff[Role.CASHIER]
     create = term.order_create(cashier, pay=True)
     req = _request(term, cashier, create["entity_id"], kind="refund",

@@ -88,6 +88,7 @@ def _expected(role: Role) -> dict[str, int]:
 
 
 def test_every_role_and_action_follows_the_permission_table(tenant: Tenant) -> None:
+    tenant.seen_at(*Role)  # everyone works at the store's till
     got, want = {}, {}
     with tenant.server.client() as c:
         for role in Role:
@@ -103,6 +104,7 @@ def test_every_role_and_action_follows_the_permission_table(tenant: Tenant) -> N
 
 
 def test_backoffice_edits_merge_conflict_and_approval_queue(tenant: Tenant) -> None:
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     order = _pushed_order(tenant)
     oid = order["entity_id"]
     with tenant.server.client() as c:

@@ -69,6 +69,7 @@ def _bodies(tenant: Tenant) -> list[dict[str, Any]]:
 
 
 def test_the_create_answer_is_the_order_as_read_afterwards(tenant: Tenant) -> None:
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     h = tenant.login(Role.MANAGER)
     with tenant.server.client() as c:
         for body in _bodies(tenant):
@@ -122,6 +123,7 @@ def _number(reference: str) -> int:
 
 
 def test_a_refused_create_takes_no_number_and_leaves_nothing(tenant: Tenant) -> None:
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     h = tenant.login(Role.MANAGER)
     now = datetime.now(UTC).isoformat()
     ctx = tenant.server.ctx

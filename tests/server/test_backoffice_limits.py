@@ -60,6 +60,7 @@ def _set_limits(tenant: Tenant, limits: dict[str, Any]) -> None:
 
 
 def test_a_cashiers_back_office_discount_is_held_to_the_cashiers_limit(tenant: Tenant) -> None:
+    tenant.seen_at(Role.CASHIER, Role.MANAGER)  # both work at the store's till
     cashier, manager = tenant.login(Role.CASHIER), tenant.login(Role.MANAGER)
     with tenant.server.client() as c:
         sixty = _body(tenant, percent_ppm=600_000)
@@ -102,6 +103,7 @@ def test_a_cashiers_back_office_discount_is_held_to_the_cashiers_limit(tenant: T
 
 
 def test_a_cashiers_back_office_price_override_is_refused(tenant: Tenant) -> None:
+    tenant.seen_at(Role.CASHIER, Role.MANAGER)  # both work at the store's till
     cashier, manager = tenant.login(Role.CASHIER), tenant.login(Role.MANAGER)
     with tenant.server.client() as c:
         r = c.post("/products", headers=manager, json={
@@ -141,6 +143,7 @@ def _refund(line: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def test_back_office_refunds_without_a_receipt_follow_the_limits(tenant: Tenant) -> None:
+    tenant.seen_at(Role.CASHIER, Role.MANAGER)  # both work at the store's till
     cashier, manager = tenant.login(Role.CASHIER), tenant.login(Role.MANAGER)
     with tenant.server.client() as c:
         oid, line = _paid_order(tenant)
@@ -181,6 +184,7 @@ def test_back_office_refunds_without_a_receipt_follow_the_limits(tenant: Tenant)
 
 
 def test_edits_are_held_to_the_editors_limits_on_every_path(tenant: Tenant) -> None:
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     manager, owner = tenant.login(Role.MANAGER), tenant.login(Role.OWNER)
     with tenant.server.client() as c:
         r = c.post("/offline-orders", headers=owner, json=_body(tenant, percent_ppm=600_000))

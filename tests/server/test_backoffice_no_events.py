@@ -39,6 +39,7 @@ def _events(tenant: Tenant) -> list[tuple[str, dict[str, Any], list[str]]]:
 def test_back_office_writes_record_events_only_for_a_webhook_url(
         tenant: Tenant, urls: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(tenant.server.ctx.settings, "webhook_urls", urls)
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     h = tenant.login(Role.MANAGER)
     now = datetime.now(UTC).isoformat()
     before = _events(tenant)

@@ -127,6 +127,7 @@ def test_the_server_answers_after_its_backends_were_ended(pg_database: str) -> N
         argon2_time_cost=1, argon2_memory_kib=8192, rate_limit_per_second=10_000,
         rate_limit_burst=100_000, server_data_key=TEST_DATA_KEY)
     with running_server(settings) as server, make_tenant(server) as tenant:
+        tenant.seen_at(Role.MANAGER)  # works at the store's till
         h = tenant.login(Role.MANAGER)
         with server.client() as c:
             assert c.get("/offline-orders", headers=h).status_code == 200

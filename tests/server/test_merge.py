@@ -61,6 +61,7 @@ def test_edit_of_deleted_order_is_a_conflict(tenant: Tenant) -> None:
     resp = b.push([_edit(b, oid, manager, note=(None, "gift wrap"))])
     res = resp["results"][0]
     assert res["status"] == "conflict" and "deleted" in res["reason"]
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     with tenant.server.client() as c:
         conflict = c.get("/conflicts", headers=tenant.login(Role.MANAGER)).json()[0]
         assert conflict["kind"] == "edit_of_deleted"

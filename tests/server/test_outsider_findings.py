@@ -50,6 +50,7 @@ def _rest(tenant: Tenant, **change: Any) -> tuple[int, dict[str, Any]]:
     if lines:
         body["lines"] = [dict(li, **lines)]
     body.update(change)
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     with tenant.server.client() as c:
         r = c.post("/offline-orders", headers=tenant.login(Role.MANAGER), json=body)
     return r.status_code, r.json()

@@ -59,6 +59,7 @@ def test_a_till_edit_to_a_negative_price_is_rejected(tenant: Tenant) -> None:
 def test_a_back_office_edit_to_a_negative_price_is_422(tenant: Tenant) -> None:
     sale, lines = _pending_sale(tenant)
     before = _order(tenant, sale["entity_id"])
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     with tenant.server.client() as c:
         r = c.patch(f"/offline-orders/{sale['entity_id']}", headers=tenant.login(Role.MANAGER),
                     json={"fields": {"lines": {"base": lines, "value": _with(

@@ -116,6 +116,7 @@ def test_the_back_office_refuses_a_held_payment_id_too(tenant: Tenant) -> None:
     order_id = new_id()
     body = {k: v for k, v in term.order_create(cashier)["payload"].items() if k != "reference"}
     body.update(id=order_id, payments=[dict(taken, order_id=order_id)])
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     with tenant.server.client() as c:
         r = c.post("/offline-orders", headers=tenant.login(Role.MANAGER), json=body)
     assert r.status_code == 422, r.text

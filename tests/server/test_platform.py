@@ -120,6 +120,7 @@ def test_backoffice_list_filters_and_delete_permissions(tenant: Tenant) -> None:
     paid = term.order_create(cashier, pay=True)
     pending = [term.order_create(cashier) for _ in range(3)]
     term.push([paid, *pending])
+    tenant.seen_at(Role.MANAGER, Role.STOCK)  # work at the store's till
     with tenant.server.client() as c:
         mgr = tenant.login(Role.MANAGER)
         page = c.get("/offline-orders", params={"status": "pending", "limit": 2},

@@ -138,12 +138,13 @@ def test_another_store_or_organization_is_not_found_and_a_cashier_is_refused(
     with tenant.server.client() as c:
         [far] = _find(c, owner, there).json()  # the owner sees every store
         [near] = _find(c, owner, here).json()
-        # the manager: the other store's entry is not found, nor listed, nor its store
+        # the manager: the other store's entry is not found, nor listed; naming its store
+        # is 403 store_scope (the one rule of server/tenancy/scope.py)
         assert _find(c, manager, there).json() == []
         assert [q["op_id"] for q in c.get("/sync/quarantine", headers=manager).json()] == \
             [here["op_id"]]
         r = c.get("/sync/quarantine", headers=manager, params={"store_id": other_store})
-        assert r.status_code == 404, r.text
+        assert r.status_code == 403 and r.json()["error"]["code"] == "store_scope", r.text
         assert c.get("/sync/quarantine", headers=manager,
                      params={"store_id": tenant.store_id}).status_code == 200
         r = c.post(f"/sync/quarantine/{far['id']}/resubmit", headers=manager, json={})

@@ -54,7 +54,9 @@ def test_product_values_past_their_range_are_422(tenant: Tenant, over: dict[str,
 
 
 def _pushed_order(tenant: Tenant) -> str:
+    """An order of the first store, whose till the manager works on."""
     term = tenant.term
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     op = term.order_create(tenant.staff[Role.CASHIER])
     res = term.push([op])
     assert res["results"][0]["status"] == "applied", res

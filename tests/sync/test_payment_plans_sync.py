@@ -52,6 +52,7 @@ def local_state(till: Till, order_id: str) -> tuple[str, int, int, list[tuple[st
 
 def server_state(till: Till, order_id: str) -> dict:
     tenant = till.tenant
+    tenant.seen_at(Role.MANAGER)  # works at the store's till
     headers = tenant.login(Role.MANAGER)
     with tenant.server.client() as c:
         r = c.get(f"/offline-orders/{order_id}", headers=headers)
@@ -95,6 +96,7 @@ def test_installments_paid_offline_on_two_terminals_complete_once(till_factory, 
     b.sync()
 
     # the plan reached the server with who owes it: the order is found by their phone
+    a.tenant.seen_at(Role.MANAGER)  # (by a manager who works at the store's till)
     with a.tenant.server.client() as c:
         r = c.get("/offline-orders", params={"phone": WHO.phone},
                   headers=a.tenant.login(Role.MANAGER))
