@@ -140,14 +140,18 @@ def moves_forward(current: OrderStatus | str, new: OrderStatus | str) -> bool:
     return nxt is cur or nxt in _reachable(cur)
 
 
-def next_status(current: OrderStatus | str, total: int, paid: int, refunded: int) -> OrderStatus:
-    """The status after a change of money: what the balance says if that is forward of
+def next_status(current: OrderStatus | str, total: int, paid: int, refunded: int,
+                returned: int = 0) -> OrderStatus:
+    """The status after a change of money or goods brought back (``returned``: their
+    value, app/domain/order_balance.py): what the balance says if that is forward of
     ``current``, else ``current`` (a status never moves back: a completed order stays
     completed, a deleted order stays deleted)."""
     cur = OrderStatus(current)
     if cur is OrderStatus.DELETED:
         return cur
-    new = status_for_balance(total, paid, refunded)
+    new = status_for_balance(total, paid, refunded, returned)
+    if cur is OrderStatus.PENDING and new is OrderStatus.REFUNDED:
+        return cur  # all of it came back before it was paid: nothing owed; delete it to close
     return new if moves_forward(cur, new) else cur
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from app.domain.order_balance import kept_value, owed
+
 
 class OrderStatus(StrEnum):
     PENDING = "pending"
@@ -29,11 +31,13 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
 }
 
 
-def status_for_balance(total: int, paid: int, refunded: int = 0) -> OrderStatus:
-    """The status an undeleted order has given what it costs and what was paid."""
-    if total > 0 and refunded >= total:
+def status_for_balance(total: int, paid: int, refunded: int = 0, returned: int = 0) -> OrderStatus:
+    """The status an undeleted order has given what it costs, what was paid, given back
+    and brought back (``returned``: app/domain/order_balance.py): refunded when the
+    customer keeps nothing of it, completed when nothing is owed, else pending."""
+    if total > 0 and kept_value(total, refunded, returned) <= 0:
         return OrderStatus.REFUNDED
-    return OrderStatus.COMPLETED if paid >= total else OrderStatus.PENDING
+    return OrderStatus.COMPLETED if owed(total, paid, refunded, returned) <= 0 else OrderStatus.PENDING
 
 
 def check_transition(current: OrderStatus, new: OrderStatus) -> None:

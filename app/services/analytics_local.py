@@ -155,7 +155,7 @@ def _plans(s: Session, today: date) -> tuple[int, int, int]:
         rows = list(s.scalars(select(Installment).where(Installment.order_id == order.id)
                               .order_by(Installment.number)))
         status = status_of(order, rows)
-        outstanding += max(0, order.total - (order.paid - order.refunded))
+        outstanding += max(0, order.balance)  # (goods brought back: app/domain/order_balance)
         late = sum(i.outstanding for i in overdue(status.installments, today))
         if late:
             late_count += 1

@@ -13,7 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from app.domain import order_rules, stock_rules, till_limits
+from app.domain import order_balance, order_rules, stock_rules, till_limits
 from app.domain.ids import new_id
 from app.domain.limits import MAX_DECISION_NOTE, MAX_REASON
 from app.domain.operations import OpType
@@ -23,7 +23,6 @@ from app.domain.payloads import ApprovalDecide, ApprovalRequest, OrderDelete, Re
 from app.domain.payloads import RefundLine as RefundLineData
 from app.domain.permissions import Action, require
 from app.domain.text_rules import too_long
-from app.domain.totals import div_round
 from app.services import till_ceiling
 from app.store.local import LocalStore
 from app.store.models import Order, OrderLine, Payment, StockMovement, StoreSettings
@@ -87,9 +86,13 @@ def refund_details(order: Order, items: list[RefundItem], method: str | None, re
     if not items:
         raise ApprovalError("Choose what to refund")
     priced: list[dict[str, int | str]] = []
+    taken: dict[str, int] = {}  # (one line named twice: priced on from the first)
     for item in items:
         line = lines.get(item.line_id)
-        amount = div_round(line.total * item.qty_milli, line.qty_milli) if line else 0
+        already = (line.refunded_qty_milli or 0) + taken.get(item.line_id, 0) if line else 0
+        amount = (order_balance.refund_line_amount(line.total, line.qty_milli, already,
+                                                   item.qty_milli) if line else 0)
+        taken[item.line_id] = taken.get(item.line_id, 0) + item.qty_milli
         priced.append({"line_id": item.line_id, "qty_milli": item.qty_milli, "amount": amount})
     original = order.payments[0].method if order.payments else "cash"
     amount = min(sum(int(p["amount"]) for p in priced), order_rules.collected(order.paid, order.refunded))
@@ -190,7 +193,9 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
                                         device_id=m.device.id, created_at=m.at)))
     before = {"refunded": order.refunded, "status": order.status}
     order.refunded += d["amount"]
-    order.status = order_rules.next_status(order.status, order.total, order.paid, order.refunded).value
+    m.session.flush()  # (the lines' refunded quantities, for the value brought back)
+    order.status = order_rules.next_status(order.status, order.total, order.paid, order.refunded,
+                                           order.returned).value
     order.updated_at = m.at
     m.audit("order", order.id, {"refunded": {"before": before["refunded"], "after": order.refunded},
                                 "status": {"before": before["status"], "after": order.status}},

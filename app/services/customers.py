@@ -106,6 +106,7 @@ class CustomerOrder:
     plan_outstanding: int  # 0 without a plan
     overdue: int  # of that, what is past due
     next_due: date | None
+    balance: int = 0  # what is still owed on it (app/domain/order_balance.py)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ class CustomerAccount:
 
     @property
     def owed(self) -> int:
-        return sum(max(0, o.total - o.paid) for o in self.orders if o.status == OrderStatus.PENDING.value)
+        return sum(max(0, o.balance) for o in self.orders if o.status == OrderStatus.PENDING.value)
 
 
 def _country(s: Session) -> str:
@@ -149,8 +150,8 @@ def _match(s: Session, store: LocalStore, c: Customer) -> CustomerMatch:
     d = decrypt(store.cipher, c)
     count = s.scalar(select(func.count(Order.id))
                      .where(Order.customer_id == c.id, Order.status != OrderStatus.DELETED.value))
-    owed = s.scalar(select(func.coalesce(func.sum(Order.total - Order.paid), 0))
-                    .where(Order.customer_id == c.id, Order.status == OrderStatus.PENDING.value))
+    owed = sum(max(0, o.balance) for o in s.scalars(  # (goods brought back: order_balance)
+        select(Order).where(Order.customer_id == c.id, Order.status == OrderStatus.PENDING.value)))
     return CustomerMatch(c.id, d.name, d.phone, d.email, int(count or 0), int(owed or 0))
 
 
@@ -172,7 +173,7 @@ def customer_account(store: LocalStore, customer_id: str, today: date) -> Custom
                 late = sum(i.outstanding for i in plan.installments if i.outstanding and i.due_date < today)
                 next_due = next((i.due_date for i in plan.installments if i.outstanding), None)
             orders.append(CustomerOrder(o.id, o.reference, o.created_at, o.status, o.total, o.paid,
-                                        outstanding, late, next_due))
+                                        outstanding, late, next_due, o.balance))
         return CustomerAccount(decrypt(store.cipher, c), orders)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.domain import order_balance
 from app.services.customers import CustomerDetails, decrypt
 from app.services.payment_plans import PlanStatus, status_of
 from app.store.local import LocalStore
@@ -74,8 +75,15 @@ class OrderDetail:
     pending_approvals: list[str]
 
     @property
+    def returned(self) -> int:
+        """What the goods brought back are worth at the order's prices."""
+        return order_balance.returned_value(self.lines)
+
+    @property
     def balance(self) -> int:
-        return self.total - self.paid
+        """What the customer still owes: what they keep less what they paid net, the
+        server's rule too (app/domain/order_balance.py); less than zero: overpaid."""
+        return order_balance.owed(self.total, self.paid, self.refunded, self.returned)
 
 
 def order_detail(store: LocalStore, order_id: str) -> OrderDetail | None:

@@ -96,7 +96,8 @@ def edit_order(
             fields.update(_edit_lines(order, lines or [], m, added or []))
         if not fields:
             raise EditError("Nothing was changed")
-        order.status = status_for_balance(order.total, order.paid).value
+        order.status = status_for_balance(order.total, order.paid, order.refunded,
+                                          order.returned).value
         order.updated_at = m.at
         audit_changes = {k: {"before": v["base"], "after": v["value"]} for k, v in fields.items()}
         # The audit log keeps a customer's details sealed, as the customers table does.

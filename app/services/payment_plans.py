@@ -35,7 +35,10 @@ class PlanStatus:
 def status_of(order: Order, rows: list[Installment]) -> PlanStatus:
     scheduled = [ScheduledInstallment(r.number, r.due_date, r.amount) for r in rows]
     down = order.total - sum(r.amount for r in rows)
-    towards_plan = order.paid - order.refunded - down
+    # What covers the installments: all but what is still owed (order_balance), so goods
+    # brought back and not paid back count as paid, oldest installment first, and the
+    # installments left add up to the order's balance.
+    towards_plan = order.total - down - order.balance
     return PlanStatus(order.id, order.reference, down, allocate_paid(scheduled, towards_plan),
                       [r.id for r in rows])
 

@@ -332,7 +332,8 @@ def record_payment(
         order.payments.append(payment)
         before_paid, before_status = order.paid, order.status
         order.paid += applied.amount
-        new_status = status_for_balance(order.total, order.paid)
+        new_status = order_rules.next_status(order.status, order.total, order.paid,
+                                             order.refunded, order.returned)
         check_transition(OrderStatus(order.status), new_status)
         order.status = new_status.value
         order.updated_at = m.at

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.domain import order_balance
 from app.store.base import Base, utcnow
 
 
@@ -196,8 +197,15 @@ class Order(Base):
     customer: Mapped[Customer | None] = relationship()
 
     @property
+    def returned(self) -> int:
+        """What the goods brought back are worth (app/domain/order_balance.py)."""
+        return order_balance.returned_value(self.lines)
+
+    @property
     def balance(self) -> int:
-        return self.total - self.paid
+        """What the customer still owes, after payments, refunds and goods brought back
+        (less than zero: overpaid); the server's rule too (app/domain/order_balance.py)."""
+        return order_balance.owed(self.total, self.paid, self.refunded, self.returned)
 
 
 class OrderLine(Base):

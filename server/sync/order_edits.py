@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from app.domain import order_rules
+from app.domain import order_balance, order_rules
 from app.domain.operations import Entity, OpType
 from app.domain.order_status import OrderStatus, is_editable
 from app.domain.permissions import Action
@@ -22,6 +22,7 @@ from server.sync.orders import (
     flag,
     load_order,
     publish_order,
+    returned_of,
     rules,
     used_line_ids,
 )
@@ -149,10 +150,12 @@ def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
         oc.session.add(OrderLine(order_id=order.id, position=pos, **data))
     order.subtotal, order.discount = totals.subtotal, totals.discount
     order.tax, order.total = totals.tax, totals.total
-    if order.total < order_rules.collected(order.paid, order.refunded):
+    oc.session.flush()  # (the new lines, for the value of the goods brought back)
+    returned = returned_of(oc.session, order)
+    if order_balance.owed(order.total, order.paid, order.refunded, returned) < 0:
         flag(oc, "overpaid")
     order.status = order_rules.next_status(order.status, order.total, order.paid,
-                                           order.refunded).value
+                                           order.refunded, returned).value
 
 
 def order_update(oc: OpContext) -> Outcome:

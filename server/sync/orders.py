@@ -18,7 +18,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
-from app.domain import order_rules, stock_rules
+from app.domain import order_balance, order_rules, stock_rules
 from app.domain.operations import Entity, OpType
 from app.domain.order_rules import SoldLine
 from app.domain.order_status import OrderStatus
@@ -95,10 +95,11 @@ def _add_payment(oc: OpContext, order: Order, p: PaymentData) -> bool:
     return True
 
 
-def _restatus(order: Order) -> None:
-    """The status the balance gives, only ever forward (app/domain/order_rules.py)."""
+def _restatus(order: Order, returned: int) -> None:
+    """The status the balance gives, only ever forward (app/domain/order_rules.py), goods
+    brought back (``returned``: their value, app/domain/order_balance.py) counted."""
     order.status = order_rules.next_status(order.status, order.total, order.paid,
-                                           order.refunded).value
+                                           order.refunded, returned).value
 
 
 _ORDERS, _LINES, _PAYMENTS, _MOVEMENTS, _AUDIT = (
@@ -213,18 +214,19 @@ def payment_record(oc: OpContext) -> Outcome:
     with rules():
         order_rules.check_takes_payment(order.status, order.reference)
         order_rules.check_sum(order.paid, p.amount, "The payments on this order")
+    returned = returned_of(oc.session, order)  # (goods brought back: app/domain/order_balance)
     if not may_exceed_balance(p.method):
         # (app/domain/tender.py: cash may, giving change). The back office
         # sees the balance as it is; a till may not have seen another till's payment,
         # but never sends a card payment beyond the order's total
-        due = (order.total - (order.paid - order.refunded) if oc.terminal.terminal_id is None
-               else order.total)
+        due = (order_balance.balance_due(order.total, order.paid, order.refunded, returned)
+               if oc.terminal.terminal_id is None else order.total)
         if p.amount > due:
             raise Rejected(over_balance_message(p.method))
     _add_payment(oc, order, p)
-    if order.paid - order.refunded > order.total:
+    if order_balance.owed(order.total, order.paid, order.refunded, returned) < 0:
         flag(oc, "overpaid")
-    _restatus(order)
+    _restatus(order, returned)
     order.version += 1
     order.updated_at = utcnow()
     oc.audit(Entity.PAYMENT, p.id, OpType.PAYMENT_RECORD,
@@ -261,16 +263,36 @@ def link_approval(oc: OpContext, approval_id: str | None, order: Order, refund_i
     approval.details = details | {"refund_id": refund_id}
 
 
-def sold_lines(oc: OpContext, order: Order) -> dict[str, SoldLine]:
-    """Each line of the order: what it sold and what of it the recorded refunds took."""
+def refunded_quantities(session: Session, order_id: str) -> dict[str, int]:
+    """{line id: quantity the order's recorded refunds took back}."""
     refunded: dict[str, int] = {}
-    for lines in oc.session.scalars(select(Refund.lines).where(Refund.order_id == order.id)):
+    for lines in session.scalars(select(Refund.lines).where(Refund.order_id == order_id)):
         for rl in lines or []:
             if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
                 key = str(rl.get("line_id"))
                 refunded[key] = refunded.get(key, 0) + rl["qty_milli"]
+    return refunded
+
+
+def sold_lines(oc: OpContext, order: Order) -> dict[str, SoldLine]:
+    """Each line of the order: what it sold and what of it the recorded refunds took."""
+    refunded = refunded_quantities(oc.session, order.id)
     return {li.id: SoldLine(li.name, li.qty_milli, refunded.get(li.id, 0))
             for li in oc.session.scalars(select(OrderLine).where(OrderLine.order_id == order.id))}
+
+
+def returned_of(session: Session, order: Order) -> int:
+    """What the goods brought back on ``order`` are worth, from its lines and its refunds'
+    lines (app/domain/order_balance.py, the till's rule on the same data)."""
+    refunded = refunded_quantities(session, order.id)
+    if not refunded:
+        return 0
+    rows = session.execute(select(OrderLine.total, OrderLine.qty_milli, OrderLine.id)
+                           .where(OrderLine.order_id == order.id))
+    return sum(order_balance.line_returned(total, qty, refunded.get(line_id, 0))
+               for total, qty, line_id in rows)
+
+
 
 
 def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
@@ -311,7 +333,8 @@ def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
     ))
     link_approval(oc, p.approval_id, order, p.refund_id)
     order.refunded += p.amount
-    _restatus(order)
+    oc.session.flush()  # (the refund's lines, for the value of the goods brought back)
+    _restatus(order, returned_of(oc.session, order))
     if p.restock:
         lines = {li.id: li for li in oc.session.scalars(
             select(OrderLine).where(OrderLine.order_id == order.id))}
