@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -37,6 +38,23 @@ def split_codes(text: str) -> list[str]:
     return [c for c in text.replace(",", " ").replace("|", " ").split() if c]
 
 
+class _NameLine(QLabel):
+    """One line, cut with "…" to the room it has now (and again whenever that changes),
+    the whole name in its tooltip."""
+
+    def set_whole(self, text: str) -> None:
+        self.setToolTip(text)
+        self._cut()
+
+    def _cut(self) -> None:
+        room = max(self.contentsRect().width(), 40)
+        self.setText(self.fontMetrics().elidedText(self.toolTip(), Qt.TextElideMode.ElideRight, room))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802, ANN001 - Qt API
+        super().resizeEvent(event)
+        self._cut()
+
+
 class ProductEditor(QStackedWidget):
     """"No product open", or the open product's form; ``details`` is what was loaded."""
 
@@ -48,9 +66,12 @@ class ProductEditor(QStackedWidget):
         panel = QFrame()
         panel.setObjectName("sidePanel")
         layout = QVBoxLayout(panel)
-        self.title = heading("", "title")
-        self.title.setWordWrap(True)
+        self.title = _NameLine()
+        self.title.setProperty("role", "title")
         self.title.setObjectName("editorTitle")
+        # the name never widens the page (at 1024 px an open product pushed the editor and
+        # Import/Export CSV off the right edge): it is cut to the room, whole in its tooltip
+        self.title.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         layout.addWidget(self.title)
         layout.addLayout(self._build_form())
         self.error = QLabel("")
@@ -64,6 +85,7 @@ class ProductEditor(QStackedWidget):
         self.revert_button = action_button("Revert", "Esc")
         self.revert_button.clicked.connect(self.revert)
         self.save_button = action_button("Save", "Ctrl+S", kind="primary")
+        self.save_button.setText("Save  ·  Ctrl+S")  # one line of its 20 px: two were cut at 768 px
         self.save_button.setObjectName("saveProduct")
         self.save_button.clicked.connect(self.save)
         buttons.addWidget(self.revert_button)
@@ -86,9 +108,7 @@ class ProductEditor(QStackedWidget):
         label.setWordWrap(lines > 1)
 
     def _set_title(self, text: str) -> None:
-        self.title.setToolTip(text)
-        width = max(self.title.width(), 200)
-        self.title.setText(self.title.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, width))
+        self.title.set_whole(text)
 
     def _build_form(self) -> QFormLayout:
         form = QFormLayout()
@@ -121,6 +141,7 @@ class ProductEditor(QStackedWidget):
                   "reorder": qty_text(details["reorder_level_milli"], details["sold_by_weight"]).removesuffix(" kg")}
         for key, value in values.items():
             self.fields[key].setText(value)
+            self.fields[key].setCursorPosition(0)  # a long name shows its start, not its end
         self.active.setChecked(details["active"])
         self.error.setText("")
         self.history.clear()

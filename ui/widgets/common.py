@@ -100,6 +100,8 @@ class EmptyState(QWidget):
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.hint = heading(hint, "emptyHint")
         self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        for label in (self.title, self.hint):  # a long search in the title never widens the page
+            label.setWordWrap(True)
         for w in (picture, self.title, self.hint):
             layout.addWidget(w)
         layout.addStretch(1)
