@@ -51,6 +51,7 @@ def orders_page(ctx: AppContext, terminal: TerminalPrincipal, *, reference: str 
         if created_to is not None:
             stmt = stmt.where(Order.created_at < created_to)
         if page_token is not None:
+            _check_token(session, terminal, page_token)
             stmt = stmt.where(Order.id > page_token)
         rows = session.scalars(stmt.order_by(Order.id).limit(limit + 1)).all()
         has_more = len(rows) > limit
@@ -61,6 +62,17 @@ def orders_page(ctx: AppContext, terminal: TerminalPrincipal, *, reference: str 
         following = rows[-1].id if has_more and rows else None
     return SnapshotResponse(cursor=cursor, changes=changes, server_time=utcnow(),
                             has_more=has_more, next_page_token=following, total=None)
+
+
+def _check_token(session: Session, terminal: TerminalPrincipal, page_token: str) -> None:
+    """A page token is the last order a page sent: an order of the terminal's store. Any
+    other text (a tampered or junk token) is refused, as a snapshot's is, instead of
+    answering an empty last page that would end the till's listing early."""
+    held = session.scalar(select(Order.id).where(Order.id == page_token,
+                                                 Order.store_id == terminal.store_id))
+    if held is None:
+        raise ApiError(400, "invalid_page_token", "This orders page token is not one this "
+                       "server sent; start again without page_token")
 
 
 def _approvals(session: Session, store: Store, order_ids: list[str]) -> list[Change]:

@@ -136,7 +136,9 @@ def snapshot(
 
 
 @router.get("/orders", response_model=SnapshotResponse,
-            responses={422: {"model": ErrorEnvelope, "description": "invalid_value: neither "
+            responses={400: {"model": ErrorEnvelope, "description": "invalid_page_token: "
+                             "not the id of an order of this store this server sent"},
+                       422: {"model": ErrorEnvelope, "description": "invalid_value: neither "
                              "reference nor a created_from/created_to range"}})
 def orders(
     terminal: TerminalDep,

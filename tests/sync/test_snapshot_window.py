@@ -140,3 +140,24 @@ def test_orders_on_demand_are_the_terminals_store_only_and_need_a_question(tenan
         assert r.status_code == 200 and page["has_more"] and page["next_page_token"]
         r = c.get("/sync/orders", params={"reference": "X"})
         assert r.status_code == 401
+
+
+@BACKENDS
+def test_a_junk_or_another_stores_orders_page_token_is_refused(tenant: Any) -> None:
+    """A page token this server did not send (junk, or an order id of another store) is
+    400 invalid_page_token, as a snapshot's is; it used to answer an empty last page
+    (has_more false), which would end a till's listing early (helper O)."""
+    store_history(tenant)
+    since = {"created_from": (OLD - timedelta(days=1)).isoformat(), "limit": 1}
+    with httpx.Client(base_url=tenant.server.base_url, timeout=60) as c:
+        first = c.get("/sync/orders", params=since, headers=tenant.term.headers).json()
+        good = c.get("/sync/orders", params={**since, "page_token": first["next_page_token"]},
+                     headers=tenant.term.headers)
+        assert good.status_code == 200 and good.json()["changes"], good.text
+        token = first["next_page_token"]
+        near = token[:-1] + ("1" if token.endswith("0") else "0")  # no order's id
+        for junk in ("zzzz", "0" * 36, near):
+            r = c.get("/sync/orders", params={**since, "page_token": junk},
+                      headers=tenant.term.headers)
+            assert r.status_code == 400, (junk, r.text)
+            assert r.json()["error"]["code"] == "invalid_page_token", r.text
