@@ -111,6 +111,8 @@ def _header_rows(doc: ReceiptDocument) -> list[Row]:
     rows.append(Row(doc.reference, doc.date_text))
     if doc.cashier:
         rows.append(Row(f"Cashier: {doc.cashier}"))
+    if doc.approved_by:
+        rows.append(Row(f"Approved by: {doc.approved_by}"))
     if doc.customer_name:
         rows.append(Row(f"Customer: {doc.customer_name}"))
     rows.append(Row(style=RULE))
@@ -134,6 +136,7 @@ def _total_rows(doc: ReceiptDocument) -> list[Row]:
             rows.append(Row("Order discount", doc.order_discount))
         rows.append(Row("Discounts", doc.discount))
     rows.append(Row("TOTAL", doc.total, style=BOLD))
+    rows += [Row(note) for note in doc.notes]
     rows.append(Row("Incl. tax" if doc.tax_inclusive else "Tax", doc.tax))
     if doc.tenders:
         rows.append(Row(style=RULE))

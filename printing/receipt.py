@@ -88,6 +88,10 @@ class ReceiptDocument:
     #: the QR text TS1:<reference>:<code> checkable against the journal (docs/journal.md);
     #: None for an order this till did not record
     journal_qr: str | None = None
+    #: who approved it when not the cashier (a refund a manager allowed by PIN)
+    approved_by: str | None = None
+    #: lines printed under the total, saying why it is what it is (a capped refund)
+    notes: tuple[str, ...] = ()
 
     @property
     def date_text(self) -> str:

@@ -37,7 +37,9 @@ def latest_refund_id(store: LocalStore, order_id: str) -> str | None:
 
 
 def build_refund_receipt(store: LocalStore, refund_id: str) -> ReceiptDocument:
-    """The receipt of refund ``refund_id``: refunded lines, amount, method, reason."""
+    """The receipt of refund ``refund_id``: refunded lines, amount, method, reason; the
+    cashier who did it and the manager who approved it; under the total, why it is less
+    than the lines when the refund was capped at what had been paid."""
     settings = store.settings()
     with store.db.read() as s:
         refund = s.get(Refund, refund_id)
@@ -52,13 +54,20 @@ def build_refund_receipt(store: LocalStore, refund_id: str) -> ReceiptDocument:
             lines.append(ReceiptLine(li.name, f"{qty_text(item.qty_milli)} x {fmt(li.unit_price)}",
                                      qty_text(item.qty_milli), fmt(li.unit_price), f"-{fmt(item.amount)}",
                                      None, False))
+        goods = sum(item.amount for item in refund.lines)
+        notes = ((f"Refund limited to what was paid: {fmt(refund.amount)}",)
+                 if refund.amount < goods else ())
         method = METHOD_NAMES.get(refund.method, refund.method.title())
         footer = f"Reason: {refund.reason}\n" + ("Goods returned to stock" if refund.restock else "Not restocked")
         if settings.receipt_footer:
             footer += "\n" + settings.receipt_footer
+        # who did it (asked for it at the till), and the manager who allowed it by PIN
+        approver = _cashier(s, refund.approved_by)
+        cashier = _cashier(s, refund.requested_by) if refund.requested_by else approver
         return ReceiptDocument(
             store=_header(settings), reference=order.reference, created_at=local_time(refund.created_at),
-            cashier=_cashier(s, refund.approved_by), lines=tuple(lines), order_discount=None, taxes=(),
+            cashier=cashier, approved_by=approver if approver != cashier else None,
+            notes=notes, lines=tuple(lines), order_discount=None, taxes=(),
             tax_inclusive=order.tax_inclusive, subtotal=f"-{fmt(refund.amount)}", discount=None,
             tax=f"-{fmt(min(tax, refund.amount))}", total=f"-{fmt(refund.amount)}",
             tenders=(TenderRow(f"Refund ({method})", f"-{fmt(refund.amount)}", None, None),),
