@@ -10,22 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from app import demo
 from app.domain.barcode import make_variable
 from app.domain.cart import Cart
 from app.domain.tender import Method, Tender
 from app.domain.totals import Discount
 from app.services import catalog, sales, staff
 from app.services.customers import CustomerDetails
-from app.store.local import LocalStore, open_store
+from app.store.local import LocalStore
+from tests.conftest import fresh_store, seed_demo
 
 CODES = ["5400000000010", "5400000000027", "5400000000034", "5400000000102"]  # last: 23% tax
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[LocalStore]:
-    s = open_store(tmp_path / "data", passphrase="test")
-    demo.seed(s, count=200)
+def store(tmp_path: Path, migrated_store_file: Path) -> Iterator[LocalStore]:
+    """A new store (key under passphrase "test") with the 200-product demo, as open_store and
+    demo.seed make it, from the file migrated once per test process and with the staff's
+    PIN hashes made once per process (tests/conftest.py fresh_store, seed_demo)."""
+    s = fresh_store(tmp_path / "data", migrated_store_file, passphrase="test")
+    seed_demo(s, count=200)
     yield s
     s.close()
 

@@ -13,9 +13,8 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from app import demo  # noqa: E402
-from app.store.local import open_store  # noqa: E402
 from app.store.models import Barcode, Product  # noqa: E402
+from tests.conftest import fresh_store, seed_demo  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -65,9 +64,12 @@ def _qt_garbage_on_the_gui_thread(request):
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "till", passphrase="x")
-    demo.seed(s, 300)
+def store(tmp_path, migrated_store_file):
+    """A new store (key under passphrase "x") with the 300-product demo, as open_store and
+    demo.seed make it, from the file migrated once per test process and with the staff's
+    PIN hashes made once per process (tests/conftest.py fresh_store, seed_demo)."""
+    s = fresh_store(tmp_path / "till", migrated_store_file, passphrase="x")
+    seed_demo(s, 300)
     yield s
     s.close()
 

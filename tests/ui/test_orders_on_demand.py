@@ -61,8 +61,8 @@ def held(till: Till) -> set[str]:
 
 
 @pytest.fixture
-def till(tmp_path: Path, tenant) -> Iterator[Till]:  # noqa: F811
-    t = make_till(tmp_path / "till", tenant)
+def till(tmp_path: Path, tenant, migrated_store_file: Path) -> Iterator[Till]:  # noqa: F811
+    t = make_till(tmp_path / "till", tenant, migrated=migrated_store_file)
     yield t
     t.store.close()
 
