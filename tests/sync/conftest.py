@@ -34,6 +34,7 @@ from sync import credentials
 from sync.client import SyncClient
 from sync.enroll import enroll
 from sync.service import SyncReport, SyncService, client_factory_for
+from tests.conftest import fresh_store
 from tests.server.support import RunningServer, Tenant, make_tenant, running_server
 
 
@@ -71,7 +72,9 @@ def _settings(database_url: str) -> Settings:
 
     return Settings(
         database_url=database_url, server_data_key=TEST_DATA_KEY,
-        jwt_secret="sync-tests-" + uuid.uuid4().hex, argon2_time_cost=1, argon2_memory_kib=8192,
+        # argon2id at the server tests' cost (tests/server/conftest.py): 1 MiB, not 8 MiB;
+        # every tenant hashes 4 PINs, 4 passwords and 4 approval keys (whose cost follows)
+        jwt_secret="sync-tests-" + uuid.uuid4().hex, argon2_time_cost=1, argon2_memory_kib=1024,
         rate_limit_per_second=10_000, rate_limit_burst=100_000, webhook_urls=[],
         pull_default_limit=50,
     )
@@ -163,18 +166,20 @@ class Till:
         return record_sale(self.store, self.actor(), cart, tenders)
 
 
-def make_till(path: Path, tenant: Tenant, name: str = "Till") -> Till:
-    store = open_store(path)
+def make_till(path: Path, tenant: Tenant, name: str = "Till", migrated: Path | None = None) -> Till:
+    """A till enrolled in ``tenant``'s store (its data key in the keyring); its file a copy of
+    ``migrated`` (the ``migrated_store_file`` fixture's) when given, else migrated here."""
+    store = fresh_store(path, migrated, passphrase=None) if migrated else open_store(path)
     asyncio.run(enroll(store, tenant.server.base_url, enrollment_code(tenant), name))
     return Till(store, tenant)
 
 
 @pytest.fixture
-def till_factory(tmp_path: Path, tenant: Tenant) -> Iterator[Any]:
+def till_factory(tmp_path: Path, tenant: Tenant, migrated_store_file: Path) -> Iterator[Any]:
     made: list[Till] = []
 
     def make(name: str = "Till") -> Till:
-        till = make_till(tmp_path / f"{name}-{len(made)}", tenant, name)
+        till = make_till(tmp_path / f"{name}-{len(made)}", tenant, name, migrated_store_file)
         made.append(till)
         return till
 
