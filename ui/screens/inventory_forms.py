@@ -64,7 +64,9 @@ class StockForm(QWidget):
         form_box.addWidget(self.picker)
         form = QFormLayout()
         edits = self.build_fields(form)
-        self.picker.picked.connect(lambda _row: edits[0].setFocus())
+        # the first field's text selected: typing replaces it (the quantity's "1" then "12"
+        # received 112)
+        self.picker.picked.connect(lambda _row: (edits[0].setFocus(), edits[0].selectAll()))
         for edit in edits:
             edit.returnPressed.connect(self.submit)
         form_box.addLayout(form)
@@ -137,7 +139,8 @@ class StockForm(QWidget):
 class ReceivePage(StockForm):
     """A delivery: how many came in, and the supplier's reference."""
 
-    title, placeholder = "Receive a delivery", "Scan or search the product received…"
+    # whole in its field at 1024 px ("Scan or search the product rece…" was cut there)
+    title, placeholder = "Receive a delivery", "Scan or search the product…"
     log_title, button_label, name = "Received this session", "Receive", "receive"
     log_hint = "Nothing received yet. Scan a product, type the quantity, then Ctrl+Enter."
 
