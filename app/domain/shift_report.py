@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from app.domain import order_balance
 from app.domain.money import div_round
 
 PPM = 1_000_000
@@ -73,6 +74,7 @@ class OrderRow:
     refunded: int
     is_offline: bool
     installments: int = 0  # how many installments its plan has (0: no plan)
+    returned: int = 0  # what its goods brought back are worth (app/domain/order_balance.py)
 
 
 @dataclass(frozen=True)
@@ -251,7 +253,8 @@ def compute(*, shift_id: str, device_id: str, opened_at: datetime, opened_by: st
         tax_by_rate=tax_by_rate, takings_by_tender=takings, refunds_by_tender=refunds_by,
         installments_collected=pays.installments, installments_count=pays.installments_count,
         plans_started=len(plans),
-        plans_outstanding=sum(max(0, o.total - o.paid) for o in plans),
+        plans_outstanding=sum(order_balance.balance_due(o.total, o.paid, o.refunded, o.returned)
+                              for o in plans),
         average_sale=div_round(sales_total, len(sales)) if sales else 0,
         offline_count=offline, offline_share_ppm=div_round(offline * PPM, len(sales)) if sales else 0,
         cash_taken=cash_taken, cash_refunded=cash_refunded,

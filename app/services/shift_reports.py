@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.domain import shift_report, shift_rules, till_limits
+from app.domain import order_balance, shift_report, shift_rules, till_limits
 from app.domain.limits import MAX_REASON
 from app.domain.operations import Entity, OpType
 from app.domain.payloads import ShiftClose
@@ -66,6 +66,18 @@ def _naive(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(tzinfo=None) if at.tzinfo else at
 
 
+def _returned(s: Session, order_ids: list[str]) -> dict[str, int]:
+    """{order id: what its goods brought back are worth} (app/domain/order_balance.py)."""
+    worth: dict[str, int] = {}
+    if not order_ids:
+        return worth
+    for order_id, total, qty, back in s.execute(select(
+            OrderLine.order_id, OrderLine.total, OrderLine.qty_milli, OrderLine.refunded_qty_milli
+    ).where(OrderLine.order_id.in_(order_ids), OrderLine.refunded_qty_milli > 0)):
+        worth[order_id] = worth.get(order_id, 0) + order_balance.line_returned(total, qty, back)
+    return worth
+
+
 def shift_rows(s: Session, shift: Shift, until: datetime) -> dict[str, list]:
     """The rows of ``shift`` up to ``until``, as app/domain/shift_report.py's plain rows."""
     start, end = _naive(shift.opened_at), _naive(until)
@@ -85,9 +97,11 @@ def shift_rows(s: Session, shift: Shift, until: datetime) -> dict[str, list]:
         Payment.created_at <= end)).all()
     movements = s.execute(select(CashMovement.kind, CashMovement.amount).where(
         CashMovement.shift_id == shift.id)).all()
+    returned = _returned(s, list(plans))
     return {
         "orders": [shift_report.OrderRow(o.id, o.status, o.total, o.discount, o.paid, o.refunded,
-                                         o.id in offline, int(plans.get(o.id, 0)))
+                                         o.id in offline, int(plans.get(o.id, 0)),
+                                         returned.get(o.id, 0))
                    for o in orders],
         "lines": [shift_report.LineRow(*li) for li in lines],
         "payments": [shift_report.PaymentRow(*p) for p in payments],

@@ -19,6 +19,7 @@ from app.domain import shift_report
 from server.db.base import utcnow
 from server.db.models import Order, OrderLine, Payment, Refund, Shift
 from server.db.trading_day import CashMovement
+from server.sync.orders import returned_of
 
 
 def _aware(at: datetime) -> datetime:
@@ -47,7 +48,8 @@ def live_report(session: Session, shift: Shift) -> shift_report.ShiftReport:
         orders=[shift_report.OrderRow(
             o.id, o.status, o.total, o.discount, o.paid, o.refunded,
             _aware(o.received_at) - _aware(o.created_at) > shift_report.OFFLINE_AFTER,
-            len(o.installments or [])) for o in orders],
+            len(o.installments or []),
+            returned_of(session, o) if o.installments else 0) for o in orders],
         lines=[shift_report.LineRow(*li) for li in lines],
         payments=[shift_report.PaymentRow(*p) for p in pays]
         + [shift_report.PaymentRow(r.order_id, r.method, -r.amount) for r in refunds],

@@ -3,7 +3,8 @@
 
 Till A sells tea €7.94 and dog food €11.24 on a plan, €5.75 down; the tea comes back
 (manager PIN), capped at the €5.75 collected. After sync, A, B (which only pulled the
-refund) and the server all say €11.24 is owed, not €13.43; the back office may not take
+refund) and the server all say €11.24 is owed, not €13.43 (the order, the plan, the
+shift's X on the till and the server's live X); the back office may not take
 a card payment of €11.25; B takes €11.24 by card and the order is completed everywhere.
 """
 
@@ -15,7 +16,7 @@ from app.domain.cart import Cart, CartLine
 from app.domain.permissions import Role
 from app.domain.schedule import Interval, make_plan
 from app.domain.tender import Method, Tender
-from app.services import approvals
+from app.services import approvals, shift_reports, shifts
 from app.services.customers import CustomerDetails
 from app.services.order_detail import order_detail
 from app.services.sales import record_payment, record_sale
@@ -54,6 +55,11 @@ def test_two_tills_and_the_server_owe_the_same_after_a_capped_refund(till_factor
     b.sync()
     assert _detail(a, sale.order_id) == ("pending", DOG_FOOD, DOG_FOOD)
     assert _detail(b, sale.order_id) == ("pending", DOG_FOOD, DOG_FOOD)
+    shift = shifts.current_shift(a.store)  # the X: what is still owed on plans sold in it
+    assert shift is not None and shift_reports.x_report(a.store).plans_outstanding == DOG_FOOD
+    with a.tenant.server.client() as c:
+        live = c.get(f"/shifts/{shift.id}/report", headers=a.tenant.login(Role.OWNER)).json()["live"]
+        assert live["plans_outstanding"] == DOG_FOOD
     on_server = _server(a, sale.order_id)
     assert (on_server["status"], on_server["paid"], on_server["refunded"]) == ("pending", DOWN, DOWN)
     with a.tenant.server.client() as c:
