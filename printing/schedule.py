@@ -44,6 +44,8 @@ class ScheduleDocument:
     balance: str
     rows: tuple[ScheduleRow, ...]
     status: str
+    #: what the goods brought back are worth (total - paid - this = balance)
+    returned: str | None = None
 
 
 def date_text(d: date) -> str:
@@ -66,7 +68,16 @@ def build_schedule(store: LocalStore, order_id: str, today: date | None = None) 
                      for i in status.installments)
         return ScheduleDocument(_header(settings), order.reference, today, customer, fmt(order.total),
                                 fmt(status.down_payment), fmt(order.paid - order.refunded),
-                                fmt(max(0, order.balance)), rows, order.status)
+                                fmt(max(0, order.balance)), rows, order.status,
+                                _brought_back(order, fmt))
+
+
+def _brought_back(order: Order, fmt: _Fmt) -> str | None:
+    """What the goods brought back are worth (at least what was paid back), when any:
+    the order's total less what was paid so far less this is its balance
+    (app/domain/order_balance.py)."""
+    returned = order.returned
+    return f"-{fmt(max(returned, order.refunded))}" if returned > 0 else None
 
 
 def plan_rows(doc: ScheduleDocument) -> list[Row]:
@@ -92,6 +103,8 @@ def schedule_rows(doc: ScheduleDocument) -> list[Row]:
     if doc.customer_name:
         rows.append(Row(f"Customer: {doc.customer_name}"))
     rows += [Row("Order total", doc.total), Row("Paid so far", doc.paid)]
+    if doc.returned:
+        rows.append(Row("Brought back", doc.returned))
     rows += plan_rows(doc)[2:]  # the heading is printed above already
     rows += [Row(style=RULE), Row(doc.reference, style=BARCODE)]
     return rows

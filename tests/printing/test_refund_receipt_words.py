@@ -23,6 +23,7 @@ from printing.escpos_output import render_receipt
 from printing.layout import receipt_text
 from printing.pdf_output import write_receipt_pdf
 from printing.refund_receipt import build_refund_receipt, latest_refund_id
+from printing.schedule import build_schedule, rows_text, schedule_rows
 
 
 def _item(name: str, price: int) -> CartLine:
@@ -69,3 +70,23 @@ def test_a_refund_of_the_goods_value_needs_no_word(store) -> None:  # type: igno
     text = receipt_text(doc)
     assert "-€7.94" in text and "limited" not in text
     assert f"Cashier: {cashier.name}" in text and f"Approved by: {manager.name}" in text
+
+
+def test_the_plans_schedule_adds_up_after_the_tea_came_back(store) -> None:  # type: ignore[no-untyped-def]
+    """Order total €19.18, paid so far €0.00, brought back -€7.94, balance €11.24 (was
+    €13.43 with nothing saying why)."""
+    doc, _, _ = _refund_tea(store, paid_in_full=False)
+    order_id = next(o for o in _orders_of(store, doc.reference))
+    text = rows_text(schedule_rows(build_schedule(store, order_id)), 42)
+    flat = [" ".join(line.split()) for line in text.splitlines()]
+    assert "Order total €19.18" in flat and "Paid so far €0.00" in flat
+    assert "Brought back -€7.94" in flat and "Balance €11.24" in flat
+
+
+def _orders_of(store, reference: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import select
+
+    from app.store.models import Order
+
+    with store.db.read() as s:
+        return list(s.scalars(select(Order.id).where(Order.reference == reference)))
