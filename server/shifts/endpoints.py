@@ -1,5 +1,7 @@
 """/shifts: managers read the tills' shifts, a shift's Z report (JSON, PDF) and the
-store's day across its tills (report.view permission; the caller's organization only)."""
+store's day across its tills (report.view permission), of the stores in their scope
+(server/tenancy/scope.py: an owner or admin every store of the organization, a manager
+the stores whose tills they work on)."""
 
 from __future__ import annotations
 
@@ -22,9 +24,9 @@ router = APIRouter(prefix="/shifts", tags=["shifts"])
 TerminalFilter = Annotated[str | None, Query(max_length=36, description="one till's shifts")]
 _ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorEnvelope, "description": "permission_denied: the caller's role lacks "
-          "report.view"},
+          "report.view; store_scope: the store named is not one whose tills you work on"},
     404: {"model": ErrorEnvelope, "description": "not_found: no such shift or store in the "
-          "caller's organization"},
+          "caller's organization, or a shift of a store you do not work at"},
 }
 
 
@@ -33,11 +35,13 @@ def list_shifts(staff: StaffDep, ctx: CtxDep, store_id: StoreFilter = None,
                 terminal_id: TerminalFilter = None, date_from: Day | None = None,
                 date_to: Day | None = None, status: StatusFilter = None,
                 limit: Limit = 100, offset: Offset = 0) -> list[ShiftOut]:
-    """The organization's shifts, newest first; ``date_from``/``date_to`` (inclusive)
-    filter by the day the shift opened, each store's day in its time zone
-    (``PUT /analytics/stores/{id}/time-zone``; UTC for a store that set none)."""
+    """The shifts of the stores in the caller's scope (an owner or admin: every store of
+    the organization; a manager: the stores whose tills they work on), newest first;
+    ``date_from``/``date_to`` (inclusive) filter by the day the shift opened, each
+    store's day in its time zone (``PUT /analytics/stores/{id}/time-zone``; UTC for a
+    store that set none)."""
     require(staff, Action.REPORT_VIEW)
-    return service.list_shifts(ctx, staff.org_id, store_id, terminal_id, date_from, date_to,
+    return service.list_shifts(ctx, staff, store_id, terminal_id, date_from, date_to,
                                status or None, limit, offset)
 
 
@@ -48,7 +52,7 @@ def store_day(staff: StaffDep, ctx: CtxDep, store_id: Annotated[str, Query(max_l
     midnight to midnight in the store's time zone (a day that changes the clocks is 23
     or 25 hours), with each till's counted cash and over/short."""
     require(staff, Action.REPORT_VIEW)
-    return service.store_day(ctx, staff.org_id, store_id, day)
+    return service.store_day(ctx, staff, store_id, day)
 
 
 @router.get("/{shift_id}/report", response_model=ShiftReportOut, responses=_ERRORS)
@@ -56,7 +60,7 @@ def shift_report_json(shift_id: IdPath, staff: StaffDep, ctx: CtxDep) -> ShiftRe
     """A shift with its Z report as its till made it at the close, or while it is open
     its X figures as far as the server can tell (``live``)."""
     require(staff, Action.REPORT_VIEW)
-    return service.shift_report_of(ctx, staff.org_id, shift_id)
+    return service.shift_report_of(ctx, staff, shift_id)
 
 
 @router.get("/{shift_id}/report.pdf", response_class=Response, responses=_ERRORS | {
@@ -66,7 +70,7 @@ def shift_report_pdf(shift_id: IdPath, staff: StaffDep, ctx: CtxDep) -> Response
     """The shift's Z report as a PDF (the same rows the till prints); while the shift is
     open, its X report from what its till has synced so far."""
     require(staff, Action.REPORT_VIEW)
-    out = service.shift_report_of(ctx, staff.org_id, shift_id)
+    out = service.shift_report_of(ctx, staff, shift_id)
     with ctx.reader() as session:
         store = session.get(Store, out.store_id)
         currency, locale = (store.currency, store.locale) if store else ("EUR", "en_IE")

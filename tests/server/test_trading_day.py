@@ -71,6 +71,7 @@ def test_cash_moves_and_a_closed_shift_is_read_only(tenant: Tenant) -> None:
     assert "Say why" in res[2]["reason"]
     assert "may not do cash.move" in res[4]["reason"]
     assert "read-only" in res[6]["reason"]
+    tenant.seen_at(Role.MANAGER)  # a manager reads the shifts of the stores they work at
     with tenant.server.client() as c:
         out = c.get(f"/shifts/{sid}/report", headers=tenant.login(Role.MANAGER)).json()
         pdf = c.get(f"/shifts/{sid}/report.pdf", headers=tenant.login(Role.MANAGER))
@@ -99,6 +100,7 @@ def test_z_number_never_reused_and_variance_needs_an_approver(tenant: Tenant) ->
     res = _statuses(term, z_close(term, cashier, second["entity_id"], 2, 0, 2000,
                                   reason="lost", approved_by=manager))
     assert res[0]["status"] == "applied", res
+    tenant.seen_at(Role.MANAGER)
     with tenant.server.client() as c:
         listed = c.get("/shifts", params={"store_id": tenant.store_id},
                        headers=tenant.login(Role.MANAGER)).json()
@@ -110,6 +112,7 @@ def test_shifts_endpoints_need_report_view_and_stay_in_the_org(tenant: Tenant) -
     cashier, term = tenant.staff[Role.CASHIER], tenant.term
     opened = open_op(term, cashier)
     _statuses(term, opened)
+    tenant.seen_at(Role.MANAGER)
     with tenant.server.client() as c:
         denied = c.get("/shifts", headers=tenant.login(Role.CASHIER))
         assert denied.status_code == 403, denied.text
