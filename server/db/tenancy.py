@@ -69,12 +69,14 @@ class Terminal(Base):
 class TerminalStaff(Base):
     """A staff member seen working on a terminal: an ordinary op they pushed from it, or
     an online sign-in that carried its token. A privileged op whose approver was never
-    seen on the till is flagged ``unverified_approval`` (docs/security.md)."""
+    seen on the till is flagged ``unverified_approval`` (docs/security.md). By staff
+    member (migration 0022): the stores a person works at, their store scope
+    (server/tenancy/scope.py), read on each back-office list of a manager."""
 
     __tablename__ = "terminal_staff"
 
     terminal_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    staff_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
     via: Mapped[str] = mapped_column(String(20))  # "op" or "sign_in"
     first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
 
