@@ -1,4 +1,5 @@
-"""Reads of the analytics rollups (never of the orders table) and the stores' scope."""
+"""Reads of the analytics rollups (never of the orders table) and the stores' zones
+(the store scope: server/tenancy/scope.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from server.analytics.consumer import (
     TENDERS,
 )
 from server.db.analytics import StoreTimeZone
-from server.db.tenancy import Store, Terminal, TerminalStaff
+from server.db.tenancy import Store
 
 
 @dataclass(frozen=True)
@@ -155,13 +156,6 @@ def stores(session: Session, org_id: str) -> list[Store]:
                                 .order_by(Store.name, Store.id)))
 
 
-def stores_worked_at(session: Session, staff_id: str) -> set[str]:
-    """Stores whose tills this person was seen working on (ops pushed, sign-ins)."""
-    return set(session.scalars(
-        select(Terminal.store_id).join(TerminalStaff, TerminalStaff.terminal_id == Terminal.id)
-        .where(TerminalStaff.staff_id == staff_id)))
-
-
 def org_zones(session: Session, org_id: str) -> dict[str, str | None]:
     """The organization's stores and the zone each set (None: none set)."""
     return {sid: zone for sid, zone in session.execute(
@@ -177,5 +171,4 @@ def zones(session: Session, store_ids: list[str]) -> dict[str, str]:
 
 
 __all__ = ["DELETIONS", "REFUNDS", "Window", "hourly", "open_plans", "org_zones", "outflows",
-           "reasons", "sales_by", "stores", "stores_worked_at", "tenders_by", "top_products",
-           "zones"]
+           "reasons", "sales_by", "stores", "tenders_by", "top_products", "zones"]
