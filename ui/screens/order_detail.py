@@ -265,6 +265,8 @@ class OrderDetailScreen(QWidget):
                  f"total <b>{m(d.total)}</b>", f"paid {m(d.paid)}"]
         if d.refunded:
             parts.append(f"refunded <b>{m(d.refunded)}</b>")
+        if d.returned and d.returned != d.refunded:  # (a refund capped at what was paid)
+            parts.append(f"goods brought back <b>{m(d.returned)}</b>")
         if d.status == "pending":
             parts.append(f"balance <b>{m(max(0, d.balance))}</b>")
         text = "  ·  ".join(parts)
