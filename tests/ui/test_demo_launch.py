@@ -57,8 +57,10 @@ async def sell(desktop: Desktop, code: str) -> str:
 
 
 def server_references(url: str, staff_id: str) -> set[str]:
+    """The store's order references as the back office lists them to the demo's owner
+    (who reaches every store; a manager only the stores whose tills they worked on)."""
     with httpx.Client(base_url=url, timeout=10) as http:
-        token = http.post("/auth/login", json={"staff_id": staff_id, "password": "demo-222222-1002"})
+        token = http.post("/auth/login", json={"staff_id": staff_id, "password": "demo-111111-1001"})
         token.raise_for_status()
         page = http.get("/offline-orders", params={"limit": 500},
                         headers={"Authorization": f"Bearer {token.json()['access_token']}"})
@@ -107,8 +109,8 @@ def test_demo_enrolls_syncs_sells_and_survives_the_server_going_away(qapp, qloop
         await sign_in(desktop, "1003", "3333")
         items = barcodes(store, 2)
         ref = await sell(desktop, items[0][0])
-        manager = demo_staff_ids()["1002"]
-        await until(lambda: ref in server_references(session.server.url, manager), timeout=20, step=0.3)
+        owner = demo_staff_ids()["1001"]
+        await until(lambda: ref in server_references(session.server.url, owner), timeout=20, step=0.3)
         await until(lambda: bar.last_status.online and bar.last_status.waiting == 0)
         assert bar.online.text() == "● Online" and bar.waiting.text() == "0 waiting to sync"
 
@@ -121,7 +123,7 @@ def test_demo_enrolls_syncs_sells_and_survives_the_server_going_away(qapp, qloop
 
         await asyncio.to_thread(session.server.start)  # same port, same data
         await until(lambda: bar.last_status.online and bar.last_status.waiting == 0, timeout=20)
-        assert ref2 in server_references(session.server.url, manager)
+        assert ref2 in server_references(session.server.url, owner)
         await desktop.stop_sync()
         assert not desktop.sync.running
 
