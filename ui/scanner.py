@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from dataclasses import dataclass
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
@@ -86,9 +87,16 @@ class WedgeScanner(QObject):
         self._timer.setSingleShot(True)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_pause)
+        _LIVE.add(self)
 
     def install(self, app: QApplication) -> None:
         app.installEventFilter(self)
+
+    @property
+    def holding(self) -> bool:
+        """Whether typed keys are held, not yet delivered (person or scanner, undecided):
+        what a field shows lags the keys pressed until this is False."""
+        return bool(self._held)
 
     def set_config(self, config: ScannerConfig) -> None:
         self._flush_as_typing()
@@ -264,3 +272,13 @@ def available_ports() -> list[str]:
     from PySide6.QtSerialPort import QSerialPortInfo
 
     return [p.portName() for p in QSerialPortInfo.availablePorts()]
+
+
+#: every scanner filter alive (one per desktop window; tests may make more)
+_LIVE: weakref.WeakSet[WedgeScanner] = weakref.WeakSet()
+
+
+def holding_keys() -> bool:
+    """Whether any scanner filter of this process holds typed keys (see
+    :attr:`WedgeScanner.holding`): tests wait on it before reading a typed field."""
+    return any(s.holding for s in list(_LIVE) if isValid(s))
