@@ -137,7 +137,9 @@ def fresh_store(data_dir: Path, migrated_store_file: Path,
 
     from app.store.local import DB_FILE
 
-    data_dir.mkdir(parents=True)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    if (data_dir / DB_FILE).exists():
+        raise FileExistsError(f"a store is already in {data_dir}")
     shutil.copyfile(migrated_store_file, data_dir / DB_FILE)
     return open_store(data_dir, passphrase=passphrase)
 

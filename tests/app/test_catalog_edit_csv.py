@@ -3,19 +3,18 @@
 import pytest
 from sqlalchemy import func, select
 
-from app import demo
 from app.domain.barcode import with_check_digit
 from app.domain.cart import Cart
 from app.domain.tender import Method, Tender
 from app.services import catalog, catalog_csv, catalog_edit, sales, staff
-from app.store.local import open_store
 from app.store.models import OrderLine, OutboxOperation, Product
+from tests.conftest import fresh_store, seed_demo
 
 
 @pytest.fixture()
-def store(tmp_path):
-    s = open_store(tmp_path, passphrase="test-passphrase")
-    demo.seed(s, 60)
+def store(tmp_path, migrated_store_file):
+    s = fresh_store(tmp_path, migrated_store_file, passphrase="test-passphrase")
+    seed_demo(s, 60)
     yield s
     s.close()
 

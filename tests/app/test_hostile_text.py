@@ -9,20 +9,20 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from app import demo
 from app.domain.product_rules import ProductFieldError, check_fields, check_product
 from app.domain.text_rules import TextError, check_text
 from app.services import catalog_csv, catalog_edit, staff
-from app.store.local import LocalStore, open_store
+from app.store.local import LocalStore
 from app.store.models import Product
+from tests.conftest import fresh_store, seed_demo
 
 HEADER = "sku,name,price,tax_rate,barcodes,category"
 
 
 @pytest.fixture()
-def store(tmp_path: Path):
-    s = open_store(tmp_path / "data", passphrase="test-passphrase")
-    demo.seed(s, 20)
+def store(tmp_path: Path, migrated_store_file: Path):
+    s = fresh_store(tmp_path / "data", migrated_store_file, passphrase="test-passphrase")
+    seed_demo(s, 20)
     yield s
     s.close()
 

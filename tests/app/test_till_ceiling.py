@@ -11,18 +11,18 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from app import demo
 from app.domain.cart import Cart
 from app.domain.permissions import Role
 from app.domain.pin_rules import PinRuleError
 from app.services import approvals, catalog, sales, staff, till_ceiling
 from app.store.local import LocalStore
 from app.store.models import OutboxOperation, Staff
+from tests.conftest import seed_demo
 
 
 @pytest.fixture
 def demo_store(store: LocalStore) -> LocalStore:
-    demo.seed(store, 40)
+    seed_demo(store, 40)
     return store
 
 
