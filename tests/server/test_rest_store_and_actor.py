@@ -25,6 +25,9 @@ from tests.server.test_backoffice_limits import _body
 
 
 def _principal(tenant: Tenant, role: Role) -> StaffPrincipal:
+    """``role``'s person as current_staff gives them, seen at the store's till first
+    (their back office's store scope: server/tenancy/scope.py)."""
+    tenant.seen_at(role)
     with tenant.server.ctx.reader() as s:
         row = s.get(Staff, tenant.staff[role])
         assert row is not None
