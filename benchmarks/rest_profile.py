@@ -21,6 +21,7 @@ import os
 import sys
 import time
 import uuid
+from typing import Any
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -42,7 +43,7 @@ def main() -> None:
     import psycopg
 
     import server
-    from benchmarks.rest_load import PIN, DatabaseCpu, order_body, seed_org
+    from benchmarks.rest_load import DatabaseCpu, order_body, seed_org
     from benchmarks.sync_bench import server_env
     from server.config import Settings
     from tests.server.support import running_server
@@ -71,10 +72,9 @@ def main() -> None:
                             rate_limit_per_second=100_000.0, rate_limit_burst=1_000_000)
         db = DatabaseCpu(url)
         with running_server(settings) as srv, httpx.Client(base_url=srv.base_url) as c:
-            tok = c.post("/auth/login", json={"staff_id": org.staff_ids[0], "pin": PIN}
-                         ).json()["access_token"]
-            headers = {"Authorization": f"Bearer {tok}"}
             store = org.store_ids[0]
+            tok = _sign_in_at_a_till(srv.ctx, c, org, store)
+            headers = {"Authorization": f"Bearer {tok}"}
             for i in range(args.warm):
                 r = c.post("/offline-orders", json=order_body(store, i), headers=headers)
                 assert r.status_code == 201, r.text
@@ -100,6 +100,24 @@ def main() -> None:
     finally:
         with psycopg.connect(ADMIN, autocommit=True) as c:
             c.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+def _sign_in_at_a_till(ctx: Any, c: Any, org: Any, store: str) -> str:
+    """The manager's access token, signed in at a till of ``store`` (enrolled here): the
+    manager is then seen working there, the store scope of their back office (since
+    a5f910f, server/tenancy/scope.py; a manager seen at no till is refused 403)."""
+    from app.domain.permissions import Role
+    from benchmarks.rest_load import PIN
+    from server.tenancy import service as tenancy
+
+    with ctx.writer.begin() as s:
+        code, _ = tenancy.create_enrollment_code(s, org.org_id, store, 600, max_role=Role.OWNER)
+    till = c.post("/terminals/enroll", json={"code": code, "name": "Till"})
+    assert till.status_code == 201, till.text
+    r = c.post("/auth/login", json={"staff_id": org.staff_ids[0], "pin": PIN},
+               headers={"Authorization": f"Bearer {till.json()['terminal_token']}"})
+    assert r.status_code == 200, r.text
+    return str(r.json()["access_token"])
 
 
 if __name__ == "__main__":
