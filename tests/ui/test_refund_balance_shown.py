@@ -10,6 +10,7 @@ from datetime import date
 from app.domain.cart import Cart, CartLine
 from app.domain.schedule import Interval, make_plan
 from app.domain.tender import Method, Tender
+from app.domain.totals import Discount
 from app.services import approvals, order_detail, sales, staff
 from app.services.approvals import RefundItem
 from app.services.customers import CustomerDetails
@@ -47,3 +48,32 @@ def test_the_order_page_asks_for_what_the_customer_keeps(desktop, qtbot, store) 
     assert "goods brought back <b>€7.94</b>" in summary
     assert "balance <b>€11.24</b>" in summary, summary
     assert screen.buttons["pay"].isVisible()
+
+
+def test_the_refund_window_says_the_amount_the_refund_records(qtbot, store) -> None:  # type: ignore[no-untyped-def]
+    """Three bags at €3.40 less €0.20 off the line (€10.00), brought back one at a time:
+    the refunds are €3.33, €3.34, €3.33 (they add up to the line), and the window says
+    €3.34 for the second bag, as recorded (it said €3.33, a cent off the record)."""
+    from ui.dialogs.order_requests import RefundRequestDialog
+
+    cashier = staff.sign_in(store, "1003", "3333")
+    manager = staff.sign_in(store, "1002", "222222")
+    cart = Cart(tax_inclusive=True)
+    cart.add(CartLine(product_id=None, sku=None, name="Dog Food", unit_price=340,
+                      tax_rate_ppm=230_000, qty_milli=3000, discount=Discount(amount=20)))
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, 1000)])
+    line_id = order_detail.order_detail(store, sale.order_id).lines[0].id
+    said = []
+    for _ in range(3):
+        dialog = RefundRequestDialog(order_detail.order_detail(store, sale.order_id), money_text)
+        qtbot.addWidget(dialog)
+        dialog.spins[line_id].setValue(1)
+        said.append(dialog.refund_amount())
+        approvals.refund_with_override(store, cashier, manager, sale.order_id,
+                                       [RefundItem(line_id, 1000)], "torn bags")
+    d = order_detail.order_detail(store, sale.order_id)
+    assert said == [333, 334, 333] and d.refunded == 1000 and d.status == "refunded"
+
+
+def money_text(amount: int) -> str:
+    return f"€{amount / 100:.2f}"

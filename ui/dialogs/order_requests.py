@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.domain.money import div_round
+from app.domain.order_balance import refund_line_amount
 from app.domain.order_rules import collected
 from app.services.approvals import RefundItem
 from app.services.order_detail import OrderDetail
@@ -189,8 +189,8 @@ class RefundRequestDialog(_RequestDialog):
     def refund_amount(self) -> int:
         """What the refund comes to, priced as approvals.refund_details prices it: each line's
         share of its total, at most what was collected on the order."""
-        totals = {li.id: (li.total, li.qty_milli) for li in self.detail.lines}
-        priced = sum(div_round(totals[item.line_id][0] * item.qty_milli, totals[item.line_id][1])
+        totals = {li.id: (li.total, li.qty_milli, li.refunded_qty_milli) for li in self.detail.lines}
+        priced = sum(refund_line_amount(*totals[item.line_id], item.qty_milli)
                      for item in self.items() if totals[item.line_id][1])
         return min(priced, collected(self.detail.paid, self.detail.refunded))
 

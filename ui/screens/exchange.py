@@ -35,7 +35,8 @@ from PySide6.QtWidgets import (
 
 from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
-from app.domain.money import MoneyError, div_round, parse
+from app.domain.money import MoneyError, parse
+from app.domain.order_balance import refund_line_amount
 from app.domain.order_rules import collected
 from app.domain.permissions import Action
 from app.domain.tender import Method
@@ -225,8 +226,8 @@ class ExchangeDialog(FormDialog):
 
     def returned_amount(self) -> int:
         """Priced as the refund prices it (approvals.refund_details)."""
-        totals = {li.id: (li.total, li.qty_milli) for li in self.detail.lines}
-        priced = sum(div_round(totals[i.line_id][0] * i.qty_milli, totals[i.line_id][1])
+        totals = {li.id: (li.total, li.qty_milli, li.refunded_qty_milli) for li in self.detail.lines}
+        priced = sum(refund_line_amount(*totals[i.line_id], i.qty_milli)
                      for i in self.items() if totals[i.line_id][1])
         return min(priced, collected(self.detail.paid, self.detail.refunded))
 
