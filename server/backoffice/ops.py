@@ -30,6 +30,7 @@ from server.db.retry import with_retries
 from server.errors import ApiError, not_found
 from server.sync.common import OpContext, Outcome, Rejected, staff_op_context
 from server.sync.order_limits import AboveLimit
+from server.tenancy import scope as store_scope
 from sync.protocol import OpStatus, OpType
 
 Body = Callable[[OpContext], Any]
@@ -57,10 +58,16 @@ _STORE_AND_ACTOR = (select(Store, Staff).join(Staff, Staff.id == bindparam("staf
 #: whatever is found (NULLs for a store or a person not there), the columns the create
 #: reads: the store's organization, currency (server/sync/orders.py ``_known``) and till
 #: limits (server/sync/till_limits.py ``limits_of``), the person's as OpContext reads them
+#: and whether the person was seen at a till of the store (their store scope,
+#: server/tenancy/scope.py ``in_scope``, asked again by a create: :func:`store_in_scope`)
 _STORE_AND_ACTOR_PG = (
-    "SELECT s.org_id, s.currency, s.till_limits, a.org_id, a.name, a.role, a.active "
+    "SELECT s.org_id, s.currency, s.till_limits, a.org_id, a.name, a.role, a.active, "
+    "EXISTS (SELECT 1 FROM terminal_staff AS ts JOIN terminals AS t "
+    "ON t.id = ts.terminal_id WHERE ts.staff_id = $2 AND t.store_id = $1) "
     "FROM (SELECT 1) AS one LEFT JOIN stores AS s ON s.id = $1 "
     "LEFT JOIN staff AS a ON a.id = $2")
+#: session.info: (transaction, staff id, store id, seen there) read with the store
+_SEEN_AT_STORE = "tillsync.seen_at_store"
 
 
 def _store_and_actor(session: Session, staff: StaffPrincipal, store_id: str
@@ -91,7 +98,8 @@ def _store_and_actor_pg(session: Session, staff: StaffPrincipal, store_id: str
     The two rows become the session's own (as loaded, the columns not read expired:
     read on first use), so the handler's looks at them need no statement."""
     (row,) = fetch_pg(session.connection(), _STORE_AND_ACTOR_PG, [store_id, staff.staff_id])
-    store_org, currency, till_limits, actor_org, name, role, active = row
+    store_org, currency, till_limits, actor_org, name, role, active, seen = row
+    session.info[_SEEN_AT_STORE] = (session.get_transaction(), staff.staff_id, store_id, seen)
     if store_org is None or store_org != staff.org_id:
         raise not_found("Store")
     if actor_org is None or not active:
@@ -101,6 +109,18 @@ def _store_and_actor_pg(session: Session, staff: StaffPrincipal, store_id: str
     actor = _as_loaded(session, Staff(id=staff.staff_id, org_id=actor_org, name=name,
                                       role=role, active=active))
     return store, actor
+
+
+def store_in_scope(session: Session, staff: StaffPrincipal, store_id: str) -> bool:
+    """server/tenancy/scope.py ``in_scope`` for the store and person this transaction's
+    :func:`_store_and_actor` read (on PostgreSQL, in its statement: no statement of its
+    own), else asked of scope.py."""
+    seen = session.info.get(_SEEN_AT_STORE)
+    if (not store_scope.sees_every_store(staff) and seen is not None
+            and seen[0] is session.get_transaction()
+            and seen[1:3] == (staff.staff_id, store_id)):
+        return bool(seen[3])
+    return store_scope.in_scope(session, staff, store_id)
 
 
 _Row = TypeVar("_Row", Store, Staff)

@@ -266,7 +266,7 @@ def create_order(ctx: AppContext, staff: StaffPrincipal, body: OrderCreateIn) ->
 
     def create(oc: OpContext) -> tuple[Outcome, OrderDetail | None]:
         # the store (the organization's: checked by ops.run) named in the body
-        if not store_scope.in_scope(oc.session, staff, body.store_id):
+        if not ops.store_in_scope(oc.session, staff, body.store_id):
             raise store_scope.out_of_scope(body.store_id, scoped.ORDERS)
         oc.op.payload["reference"] = reference
         outcome = orders.order_create_in(oc, server_reference=True)
