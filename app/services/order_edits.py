@@ -13,13 +13,13 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.domain import stock_rules
+from app.domain import order_rules, stock_rules
 from app.domain.cart import CartLine
 from app.domain.ids import new_id
 from app.domain.limits import MAX_REASON
 from app.domain.operations import OpType
 from app.domain.order_rules import RuleError, check_note
-from app.domain.order_status import OrderStatus, is_editable, status_for_balance
+from app.domain.order_status import OrderStatus, is_editable
 from app.domain.payloads import EntityUpdate, FieldEdit
 from app.domain.permissions import Action, require
 from app.domain.text_rules import too_long
@@ -96,8 +96,8 @@ def edit_order(
             fields.update(_edit_lines(order, lines or [], m, added or []))
         if not fields:
             raise EditError("Nothing was changed")
-        order.status = status_for_balance(order.total, order.paid, order.refunded,
-                                          order.returned).value
+        order.status = order_rules.next_status(order.status, order.total, order.paid,
+                                               order.refunded, order.returned).value
         order.updated_at = m.at
         audit_changes = {k: {"before": v["base"], "after": v["value"]} for k, v in fields.items()}
         # The audit log keeps a customer's details sealed, as the customers table does.

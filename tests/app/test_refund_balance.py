@@ -171,3 +171,23 @@ def test_what_is_owed_is_what_is_kept_less_what_was_paid_net(total: int, paid: i
     kept = total - max(returned, refunded)
     assert order_balance.owed(total, paid, refunded, returned) == kept - (paid - refunded)
     assert order_balance.balance_due(total, paid, refunded, returned) >= 0
+
+
+def test_an_edit_after_goods_came_back_keeps_a_pending_order_pending(store, people) -> None:  # type: ignore[no-untyped-def]
+    """The tea came back (capped at the €5.75 paid), then the dog food is taken off the
+    order: nothing is kept and nothing owed, and the order stays pending (to be deleted),
+    as the server's order.update makes it (order_rules.next_status), not 'refunded'."""
+    from app.services.order_edits import LineChange, edit_order
+
+    cashier, manager = people["1003"], people["1002"]
+    cart = Cart(tax_inclusive=True)
+    cart.add(_item("Green Tea", TEA))
+    cart.add(_item("Dog Food", DOG_FOOD))
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, DOWN)])
+    lines = _lines(store, sale.order_id)
+    approvals.refund_with_override(store, cashier, manager, sale.order_id,
+                                   [RefundItem(lines["Green Tea"], 1000)], "changed their mind")
+    edit_order(store, manager, sale.order_id, lines=[LineChange(lines["Dog Food"], 0)],
+               reason="does not want it")
+    d = order_detail(store, sale.order_id)
+    assert d is not None and (d.total, d.status, d.balance) == (TEA, "pending", 0)
