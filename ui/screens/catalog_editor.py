@@ -94,6 +94,9 @@ class ProductEditor(QStackedWidget):
         layout.addWidget(heading("Price history", "label"))
         self.history = QListWidget()
         self.history.setObjectName("priceHistory")
+        # a row at least (it scrolls): the list's own 70-px floor made the catalog page
+        # 40 px taller than a 768-pixel till has under the notice bar's kept room
+        self.history.setMinimumHeight(self.history.fontMetrics().lineSpacing() + 12)
         layout.addWidget(self.history, 1)
         self.addWidget(self.empty)
         self.addWidget(panel)

@@ -12,6 +12,10 @@
   1024x768 (stacked rows took 138 px from it) and none is lost.
 - ``clear`` drops them all (switching user does, so the next person never sees the
   last one's "Change due").
+- The bar keeps its one row's room when nothing shows (an empty strip): a notice
+  coming or going never moves the page under the pointer. It pushed everything down
+  46 px and back up: a click aimed at "Register" as a notice faded landed on
+  "Inventory", and the next scan went into a stock count.
 - Each row is one fixed height: a notice never makes the window grow. A text too long
   for one line is set smaller, on two lines if need be (an error's remedy, "add one in
   Settings › Printers", is at its end); past two lines it is elided, the whole in its
@@ -145,7 +149,6 @@ class NoticeBar(QWidget):
         self._layout.setContentsMargins(0, 0, 0, 0)
         self._layout.setSpacing(0)
         self.list: QFrame | None = None  # the older notices, over the page; made when first needed
-        self.hide()
 
     def show_message(self, level: str, text: str) -> None:
         level = level if level in LOOK else "info"
@@ -186,8 +189,7 @@ class NoticeBar(QWidget):
         self.setProperty("level", self.rows[0].level if self.rows else "")  # as the bar's Qt property too
         if len(self.rows) <= 1:
             self.expanded = False
-        if not self.rows:
-            self.hide()
+        if not self.rows:  # the bar stays, empty: its room is kept (see the module's doc)
             self._show_list()
             return
         top, rest = self.rows[0], self.rows[1:]
@@ -204,7 +206,6 @@ class NoticeBar(QWidget):
         for row in rest:
             row.more.hide()
         self._show_list()
-        self.show()
 
     def _show_list(self) -> None:
         rest = self.rows[1:]
@@ -246,7 +247,7 @@ class NoticeBar(QWidget):
     @property
     def level(self) -> str:
         """The newest notice's level ("" when none shows)."""
-        return self.rows[0].level if self.rows and self.isVisible() else ""
+        return self.rows[0].level if self.rows else ""
 
     @property
     def mark(self) -> QLabel:
@@ -260,4 +261,4 @@ class NoticeBar(QWidget):
     @property
     def text(self) -> str:
         """Every notice kept now (in the bar or its list), newest first, one a line ("" when none)."""
-        return "\n".join(r.full_text for r in self.rows) if self.isVisible() else ""
+        return "\n".join(r.full_text for r in self.rows)

@@ -33,7 +33,11 @@ class CurrentPageStack(QStackedWidget):
         page = self.currentWidget()
         if page is None or not page.hasHeightForWidth():
             return -1
-        return page.heightForWidth(width)
+        layout = page.layout()
+        # the least the page needs at that width, not what it would like: the scroll area
+        # takes this as the page's floor, and a page asking its preferred height scrolled
+        # where its minimum fitted (the shift page at 1024x768 under the notice bar's room)
+        return layout.totalMinimumHeightForWidth(width) if layout is not None else page.heightForWidth(width)
 
 
 def scrolling(widget: QWidget, *, horizontal: bool = True) -> QScrollArea:
