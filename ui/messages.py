@@ -32,8 +32,11 @@ def scan_not_here(code: str) -> str:
     return f"The scan {code} was not used: this screen takes no scans. Go to the Register to sell it"
 
 
-def unknown_barcode(code: str) -> str:
-    return f"No product has barcode {code}"
+def unknown_barcode(code: str, case_hint: bool = False) -> str:
+    """No barcode and no SKU matched; a code with lower-case letters may be a scanner in
+    lower-case mode or Caps Lock (catalog.UnknownBarcode.case_hint)."""
+    hint = " — check Caps Lock or the scanner's case setting" if case_hint else ""
+    return f"No product has barcode {code} (nor that SKU){hint}"
 
 
 def not_for_sale(name: str) -> str:

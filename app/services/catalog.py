@@ -17,13 +17,19 @@ from app.domain.totals import MILLI, div_round
 from app.store.local import LocalStore
 from app.store.models import Product, StockMovement
 
+CASE_HINT = " (check Caps Lock or the scanner's case setting)"
+
 
 class UnknownBarcode(LookupError):
-    """A valid scan that matches no product; the register offers a quick-add."""
+    """A valid scan that matches no product (no barcode, no SKU); the register offers a
+    quick-add. ``case_hint``: the code has lower-case letters, so a scanner set to lower
+    case (or Caps Lock, which flips a scanner's Shift) may have changed it."""
 
-    def __init__(self, code: str) -> None:
-        super().__init__(f"No product has barcode {code}")
+    def __init__(self, code: str, *, case_hint: bool = False) -> None:
+        hint = CASE_HINT if case_hint else ""
+        super().__init__(f"No product has barcode {code} (nor that SKU){hint}")
         self.code = code
+        self.case_hint = case_hint
 
 
 class ProductNotForSale(LookupError):
@@ -69,16 +75,41 @@ _SCAN_SQL = ("SELECT p.id, p.sku, p.name, p.price, p.tax_rate_ppm, p.sold_by_wei
              "FROM barcodes b JOIN products p ON p.id = b.product_id WHERE b.code = ? LIMIT 1")
 
 
+_SKU_SQL = ("SELECT id, sku, name, price, tax_rate_ppm, sold_by_weight, active FROM products "
+            "WHERE sku = ? LIMIT 1")
+# only after every exact look-up missed: a full read of the products, on a miss alone
+_SKU_ANY_CASE_SQL = ("SELECT id, sku, name, price, tax_rate_ppm, sold_by_weight, active FROM products "
+                     "WHERE upper(sku) = upper(?) LIMIT 1")
+
+
+def _fetch(s: Session, sql: str, value: str) -> _ScanRow | None:
+    cur = s.connection().connection.driver_connection.cursor()
+    try:
+        row = cur.execute(sql, (value,)).fetchone()
+    finally:
+        cur.close()
+    return None if row is None else _ScanRow(*row[:5], bool(row[5]), bool(row[6]))
+
+
+def _product_by_sku_or_case(s: Session, raw: str) -> tuple[_ScanRow | None, str | None]:
+    """A scan no barcode took: the SKU as scanned (a shelf label's "SKU001374"), then the
+    barcode in another case (a scanner in lower-case mode, or Caps Lock flipping its
+    Shift), then the SKU in any case. Returns the product and the barcode it was found
+    by, as stored (None when found by its SKU)."""
+    product = _fetch(s, _SKU_SQL, raw)
+    if product is not None:
+        return product, None
+    for other in dict.fromkeys((raw.upper(), raw.swapcase())):
+        if other != raw and (product := _product_by_code(s, other)) is not None:
+            return product, other
+    return _fetch(s, _SKU_ANY_CASE_SQL, raw), None
+
+
 def _product_by_code(s: Session, code: str) -> _ScanRow | None:
     """The product a code finds: only the columns a cart line needs, one indexed query
     (loading the whole entity also loaded its category and barcodes: three queries),
     sent as one fixed SQL string on the session's connection (no statement building)."""
-    cur = s.connection().connection.driver_connection.cursor()
-    try:
-        row = cur.execute(_SCAN_SQL, (code,)).fetchone()
-    finally:
-        cur.close()
-    return None if row is None else _ScanRow(*row[:5], bool(row[5]), bool(row[6]))
+    return _fetch(s, _SCAN_SQL, code)
 
 
 def _check_for_sale(name: str, active: bool, code: str, include_inactive: bool) -> None:
@@ -114,11 +145,14 @@ def line_for_scan(store: LocalStore, raw: str, *, include_inactive: bool = False
         product = _product_by_code(s, code)
         if product is None and raw != code:
             product = _product_by_code(s, raw)
+        barcode: str | None = code
         if product is None:
-            raise UnknownBarcode(code)
+            product, barcode = _product_by_sku_or_case(s, raw)
+            if product is None:
+                raise UnknownBarcode(code, case_hint=any(c.islower() for c in raw))
         _check_for_sale(product.name, product.active, code, include_inactive)
         return CartLine(product.id, product.sku, product.name, product.price,
-                        product.tax_rate_ppm, barcode=code, weighed=product.sold_by_weight)
+                        product.tax_rate_ppm, barcode=barcode, weighed=product.sold_by_weight)
 
 
 def line_for_product(store: LocalStore, product_id: str, qty_milli: int = 1000, *,

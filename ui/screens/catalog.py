@@ -293,7 +293,7 @@ class CatalogScreen(QWidget):
             if self.ctx.can(Action.PRODUCT_QUICK_ADD):
                 self.dialog = offer_quick_add(self.ctx, self, exc.code, self.editor.open_product)
             else:
-                self.ctx.error(f"No product has barcode {exc.code}")
+                self.ctx.error(messages.unknown_barcode(exc.code, exc.case_hint))
             return True
         if isinstance(exc, BarcodeError):
             self.ctx.error(str(exc))

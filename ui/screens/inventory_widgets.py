@@ -228,7 +228,7 @@ def explain_scan_failure(page: QWidget, exc: BaseException, retry) -> bool:
             ctx.warn(f"No product has barcode {exc.code}: add it now")
             page.dialog = offer_quick_add(ctx, page, exc.code, retry)
         else:
-            ctx.error(f"No product has barcode {exc.code}")
+            ctx.error(messages.unknown_barcode(exc.code, exc.case_hint))
         return True
     if isinstance(exc, BarcodeError):
         ctx.error(str(exc))

@@ -179,7 +179,7 @@ class RegisterScreen(QWidget):
 
     def _scan_failed(self, exc: BaseException) -> bool:
         if isinstance(exc, UnknownBarcode):
-            self.ctx.error(messages.unknown_barcode(exc.code))
+            self.ctx.error(messages.unknown_barcode(exc.code, exc.case_hint))
             if self.ctx.can(Action.PRODUCT_QUICK_ADD):
                 self._offer_quick_add(exc.code)
             return True
