@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QVBoxLayout,
@@ -236,6 +237,29 @@ class CountPage(QWidget):
         self.model.set_only_differences(self.buttons["review"].isChecked())
 
     def new_count(self) -> None:
+        """F9 "Start over": a count holding counted items is only dropped after a yes, and
+        the default (Enter) keeps counting (it was cleared at once, without a word)."""
+        if self._committing:
+            return
+        if not self.session.items:
+            self._clear_count()
+            return
+        box = QMessageBox(QMessageBox.Icon.Warning, "Start over?",
+                          f"Drop this count of {plural(len(self.session.items), 'product')}? "
+                          "Nothing of it is saved.", QMessageBox.StandardButton.NoButton, self)
+        box.setObjectName("startOverBox")
+        keep = box.addButton("Keep counting", QMessageBox.ButtonRole.RejectRole)
+        drop = box.addButton("Start over", QMessageBox.ButtonRole.DestructiveRole)
+        keep.setObjectName("keepCounting")
+        drop.setObjectName("dropCount")
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.finished.connect(lambda _r: self._clear_count() if box.clickedButton() is drop else None)
+        self.dialog = box
+        refocus_after(box, self)
+        box.open()
+
+    def _clear_count(self) -> None:
         if self._committing:
             return
         self.session = inventory.CountSession(self.ctx.store)
@@ -269,7 +293,7 @@ class CountPage(QWidget):
     def _committed(self, written: int) -> None:
         self._committing = False
         self.ctx.info(f"Count saved: {plural(written, 'product')} changed")
-        self.new_count()
+        self._clear_count()
 
     def _commit_failed(self, exc: BaseException) -> bool:
         self._committing = False
