@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -72,6 +73,27 @@ def install_log_redaction() -> None:
 
 
 NUL_MARKERS = (b"\\u0000", b"\x00")
+#: a JSON escape of a UTF-16 surrogate (paired for a character past U+FFFF, or alone)
+SURROGATE_MARKER = b"\\ud"
+
+
+def holds_lone_surrogate(body: bytes) -> bool:
+    """Whether a JSON body holds a lone UTF-16 surrogate escape ("\\ud800" unpaired): JSON
+    syntax but no Unicode text, which PostgreSQL refuses (500) and SQLite stores, after
+    which every snapshot of the store fails. Only a body with a surrogate escape is
+    parsed (paired escapes, an emoji, decode to one character and pass); a body that is
+    not JSON is left to the route's own 422."""
+    if SURROGATE_MARKER not in body.lower():
+        return False
+    try:
+        text = json.dumps(json.loads(body), ensure_ascii=False)
+    except (ValueError, RecursionError):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 class BodyTooLarge(Exception):
@@ -200,6 +222,10 @@ class RequestMiddleware:
                 if any(marker in body.lower() for marker in NUL_MARKERS):
                     response = envelope(422, "validation_error",
                                         "The request contains a NUL character")
+                elif holds_lone_surrogate(body):
+                    response = envelope(422, "validation_error",
+                                        "The request contains text that is not Unicode "
+                                        "(a lone UTF-16 surrogate escape such as \\ud800)")
             shortcut = self.shortcuts.get((method, path)) if response is None else None
             if shortcut is not None:
                 body, receive = await _buffered(receive)
