@@ -201,9 +201,27 @@ def seed_org(url: str, stores: int, staff: int, role: Role = Role.MANAGER) -> Or
         store_ids = [tenancy.create_store(s, org.id, f"Store {i + 1}").id for i in range(stores)]
         staff_ids = [tenancy.create_staff(s, hasher, org.id, f"Manager {i + 1}", role,
                                           pin=PIN).id for i in range(staff)]
+        _seen_at_their_stores(s, org.id, store_ids, staff_ids)
         out = Org(org.id, store_ids, staff_ids)
     engine.dispose()
     return out
+
+
+def _seen_at_their_stores(s: Any, org_id: str, store_ids: list[str],
+                          staff_ids: list[str]) -> None:
+    """A till for each store, and each person seen working at the till of the store
+    they record orders for (user ``i`` works at store ``i % stores``): a manager reaches
+    only the stores whose tills they work on (server/tenancy/scope.py), as a real one
+    who signed in there has."""
+    from server.sync.sightings import note_seen
+    from server.tenancy import service as tenancy
+
+    tills = []
+    for store_id in store_ids:
+        code, _ = tenancy.create_enrollment_code(s, org_id, store_id, 600, max_role=Role.OWNER)
+        tills.append(tenancy.enroll(s, code, "Till").device_id)
+    for i, staff_id in enumerate(staff_ids):
+        note_seen(s, tills[i % len(tills)], staff_id, via="sign_in")
 
 
 def order_body(store_id: str, n: int) -> dict[str, Any]:
