@@ -24,10 +24,21 @@ from PySide6.QtWidgets import (
 from app.domain.cart import CartLine
 from app.services import catalog
 from app.services.customers import CustomerDetails
-from app.services.order_detail import OrderDetail
+from app.services.order_detail import LineView, OrderDetail
 from app.services.order_edits import LineChange
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog
+
+
+def qty_words(qty_milli: int) -> str:
+    return f"{qty_milli / 1000:g}"
+
+
+def _line_name(li: LineView) -> str:
+    """The item, and how many of it were refunded (that many cannot be edited away)."""
+    if not li.refunded_qty_milli:
+        return li.name
+    return f"{li.name}  ·  {qty_words(li.refunded_qty_milli)} refunded"
 
 
 class EditOrderDialog(FormDialog):
@@ -66,15 +77,9 @@ class EditOrderDialog(FormDialog):
         for li in detail.lines:
             row = self.table.rowCount()
             self.table.insertRow(row)
-            self.table.setItem(row, 0, QTableWidgetItem(li.name))
+            self.table.setItem(row, 0, QTableWidgetItem(_line_name(li)))
             self.table.setItem(row, 1, QTableWidgetItem(money(li.unit_price)))
-            spin = QDoubleSpinBox()
-            spin.setObjectName(f"editQty_{row}")
-            spin.setDecimals(0 if li.qty_milli % 1000 == 0 else 3)
-            spin.setRange(0, 9999)
-            spin.setValue(li.qty_milli / 1000)
-            self.table.setCellWidget(row, 2, spin)
-            self.spins[li.id] = spin
+            self.table.setCellWidget(row, 2, self._quantity(row, li))
         self.table.setMinimumHeight(min(300, 60 + 48 * (len(detail.lines) + 1)))
         self.body.insertWidget(2, self.table)
         self.add_item = QLineEdit()
@@ -91,6 +96,20 @@ class EditOrderDialog(FormDialog):
         buttons.accepted.connect(self._try_accept)
         buttons.rejected.connect(self.reject)
         self.body.addWidget(buttons)
+
+    def _quantity(self, row: int, li: LineView) -> QDoubleSpinBox:
+        """The line's quantity, never below what was refunded of it: those items came back
+        and their money went back; a line fully refunded is not offered at all."""
+        spin = QDoubleSpinBox()
+        spin.setObjectName(f"editQty_{row}")
+        spin.setDecimals(0 if li.qty_milli % 1000 == 0 and li.refunded_qty_milli % 1000 == 0 else 3)
+        spin.setRange(li.refunded_qty_milli / 1000, 9999)
+        spin.setValue(li.qty_milli / 1000)
+        if li.refunded_qty_milli:
+            spin.setToolTip(f"{qty_words(li.refunded_qty_milli)} of it refunded: the quantity cannot go below that")
+            spin.setEnabled(li.refunded_qty_milli < li.qty_milli)
+        self.spins[li.id] = spin
+        return spin
 
     def customer(self) -> CustomerDetails | None:
         name, phone = self.name.text().strip() or None, self.phone.text().strip() or None
