@@ -27,6 +27,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from app.domain import order_balance
 from app.domain.order_status import OrderStatus
 from server.db.analytics import (
     DAILY_SALES,
@@ -162,11 +163,31 @@ def product_key(product_id: str | None, name: str) -> str:
     return product_id or f"~{name}"[:310]
 
 
+def returned_of(state: dict[str, Any]) -> int:
+    """What the goods brought back on an order are worth, from its state's lines and its
+    refunds' lines (app/domain/order_balance.py, the till's and the order's rule). An
+    order with no refund (every sale of a push) costs one look-up."""
+    refunds = state.get("refunds")
+    if not refunds:
+        return 0
+    back: dict[str, int] = {}
+    for refund in refunds:
+        for rl in refund.get("lines") or ():
+            if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
+                key = str(rl.get("line_id"))
+                back[key] = back.get(key, 0) + rl["qty_milli"]
+    return sum(order_balance.line_returned(int(li["total"]), int(li["qty_milli"]),
+                                           back.get(str(li.get("id")), 0))
+               for li in state.get("lines") or ()) if back else 0
+
+
 def facts_of(state: dict[str, Any]) -> dict[str, Any]:
-    """What of an order's state the rollups count (JSON, kept in analytics_orders)."""
+    """What of an order's state the rollups count (JSON, kept in analytics_orders), and
+    ``returned`` (what its plan still owes counts it; only when goods came back)."""
     installments = state.get("installments")
     device = state.get("device_id")
-    return {
+    returned = returned_of(state)
+    facts = {
         "store": state["store_id"], "slot": _iso(slot_of(state.get("created_at"))),
         "terminal": device or "", "staff": state.get("created_by") or "",
         "type": OFFLINE if device else ONLINE,
@@ -177,6 +198,9 @@ def facts_of(state: dict[str, Any]) -> dict[str, Any]:
         "lines": [[li.get("product_id") or f"~{li['name']}"[:310], li["name"][:300],
                    int(li["qty_milli"]), int(li["total"])] for li in state.get("lines") or ()],
     }
+    if returned:
+        facts["returned"] = returned
+    return facts
 
 
 _DELETED = OrderStatus.DELETED.value
@@ -376,7 +400,8 @@ def _order_params(row: dict[str, Any]) -> tuple[Any, ...]:
     """An analytics_orders row's values: order_id, then ``_ORDER_VALUES``."""
     facts = row["facts"]
     open_ = bool(row["installments"]) and bool(facts) and not facts["deleted"] \
-        and row["total"] - (row["paid"] - row["refunded"]) > 0
+        and order_balance.owed(row["total"], row["paid"], row["refunded"],
+                               facts.get("returned", 0)) > 0
     return (row["order_id"], row["org_id"], row["store_id"], row["order_type"],
             row["terminal_id"], facts, row["total"], row["paid"], row["refunded"],
             row["payment_ids"], row["installments"], open_)

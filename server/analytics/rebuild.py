@@ -39,11 +39,11 @@ def _states(session: Session, orders: list[Any]) -> list[tuple[str, dict[str, An
     """The events a chunk of orders would have written, in order."""
     ids = [o.id for o in orders]
     lines: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for li in session.execute(select(OrderLine.order_id, OrderLine.product_id, OrderLine.name,
-                                     OrderLine.qty_milli, OrderLine.total)
+    for li in session.execute(select(OrderLine.order_id, OrderLine.id, OrderLine.product_id,
+                                     OrderLine.name, OrderLine.qty_milli, OrderLine.total)
                               .where(OrderLine.order_id.in_(ids))
                               .order_by(OrderLine.order_id, OrderLine.position)):
-        lines[li.order_id].append({"product_id": li.product_id, "name": li.name,
+        lines[li.order_id].append({"id": li.id, "product_id": li.product_id, "name": li.name,
                                    "qty_milli": li.qty_milli, "total": li.total})
     payments: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for p in session.execute(select(Payment.id, Payment.order_id, Payment.method, Payment.amount,
@@ -55,18 +55,19 @@ def _states(session: Session, orders: list[Any]) -> list[tuple[str, dict[str, An
             "created_at": iso(p.created_at), "device_id": p.device_id, "actor_id": p.actor_id})
     refunds: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in session.execute(select(Refund.order_id, Refund.amount, Refund.method, Refund.reason,
-                                    Refund.actor_id, Refund.created_at)
+                                    Refund.actor_id, Refund.created_at, Refund.lines)
                              .where(Refund.order_id.in_(ids))):
         refunds[r.order_id].append({
             "order_id": r.order_id, "amount": r.amount, "method": r.method, "reason": r.reason,
-            "actor_id": r.actor_id, "created_at": iso(r.created_at)})
+            "actor_id": r.actor_id, "created_at": iso(r.created_at), "lines": r.lines})
     events: list[tuple[str, dict[str, Any]]] = []
     for o in orders:
         state = {"id": o.id, "store_id": o.store_id, "created_at": iso(o.created_at),
                  "device_id": o.device_id, "created_by": o.created_by, "status": o.status,
                  "deleted_reason": o.deleted_reason, "total": o.total, "tax": o.tax,
                  "paid": o.paid, "refunded": o.refunded, "installments": o.installments,
-                 "lines": lines[o.id], "payments": payments[o.id]}
+                 "lines": lines[o.id], "payments": payments[o.id],
+                 "refunds": refunds[o.id]}  # (their lines: the goods brought back)
         events.append(("offline_order.created", state))
         events += [("payment.received", {"payment": p}) for p in payments[o.id]]
         events += [("refund.created", {"refund": r}) for r in refunds[o.id]]

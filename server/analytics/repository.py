@@ -140,7 +140,9 @@ def outflows(session: Session, w: Window) -> list[Any]:
 
 
 def open_plans(session: Session, store_id: str, w: Window) -> list[Any]:
-    """The store's orders with a plan not paid off (a short list, not the orders)."""
+    """(total, paid, refunded, returned, installments) of the store's orders with a plan
+    not paid off (a short list, not the orders); ``returned``: the goods brought back's
+    worth, in the order's facts when any came back (server/analytics/consumer.py)."""
     c = ORDERS.c
     conds = [c.store_id == store_id, c.plan_open.is_(True)]
     if w.terminal_id is not None:
@@ -148,7 +150,9 @@ def open_plans(session: Session, store_id: str, w: Window) -> list[Any]:
     if w.order_type is not None:
         conds.append(c.order_type == w.order_type)
     return list(session.execute(
-        select(c.total, c.paid, c.refunded, c.installments).where(*conds)).all())
+        select(c.total, c.paid, c.refunded,
+               func.coalesce(c.facts["returned"].as_integer(), 0), c.installments)
+        .where(*conds)).all())
 
 
 def stores(session: Session, org_id: str) -> list[Store]:

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
+from app.domain import order_balance
 from app.domain.schedule import ScheduledInstallment, allocate_paid, overdue
 from server.analytics import repository as repo
 from server.analytics.schemas import (
@@ -225,16 +226,19 @@ def _outflows(rows: list[Any]) -> Outflows:
                     by_reason=items)
 
 
-def plan_balance(total: int, paid: int, refunded: int, installments: list[dict[str, Any]],
-                 today: date) -> tuple[int, int]:
-    """(outstanding, overdue) of one plan order: payments fill instalments oldest first
-    (app/domain/schedule.py); what the down payment covered is paid first."""
-    held = paid - refunded
-    outstanding = max(0, total - held)
+def plan_balance(total: int, paid: int, refunded: int, returned: int,
+                 installments: list[dict[str, Any]], today: date) -> tuple[int, int]:
+    """(outstanding, overdue) of one plan order, as the till has them
+    (app/services/analytics_local.py ``_plans``): outstanding is the balance due
+    (app/domain/order_balance.py: goods brought back and not paid back are not owed;
+    money given back beyond them lowers the price); what covers the instalments is all
+    but what is still owed, oldest first (app/services/payment_plans.py ``status_of``)."""
+    owed = order_balance.owed(total, paid, refunded, returned)
+    outstanding = max(0, owed)
     plan = [ScheduledInstallment(i + 1, date.fromisoformat(str(x["due_date"])[:10]),
                                  int(x["amount"])) for i, x in enumerate(installments)]
     down = total - sum(p.amount for p in plan)
-    late = overdue(allocate_paid(plan, held - down), today)
+    late = overdue(allocate_paid(plan, total - down - owed), today)
     return outstanding, min(outstanding, sum(s.outstanding for s in late))
 
 
@@ -244,8 +248,9 @@ def _plans(session: Session, windows: list[tuple[repo.Window, ZoneInfo]], ask: A
                       started_amount=sum(s.gross for s in reading.by["plans"].values()))
     for w, zone in windows:
         today = ask.today or datetime.now(zone).date()
-        for total, paid, refunded, installments in repo.open_plans(session, w.store_id, w):
-            owed, late = plan_balance(total, paid, refunded, installments, today)
+        for total, paid, refunded, returned, installments in repo.open_plans(
+                session, w.store_id, w):
+            owed, late = plan_balance(total, paid, refunded, returned, installments, today)
             out.outstanding += owed
             if late:
                 out.overdue_count += 1

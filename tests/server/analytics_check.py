@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from server.analytics.consumer import slot_of
 from server.analytics.service import plan_balance
 from server.db.models import Order, OrderLine, Payment, Refund
+from server.sync.orders import returned_of
 
 
 def _figures(orders: int, gross: int, tax: int) -> dict[str, int]:
@@ -90,7 +91,8 @@ def recompute(session: Session, store_id: str, zone_name: str, date_from: date,
             plans["started_amount"] += sum(i["amount"] for i in o.installments)
     for o in orders.values():
         if o.installments and o.status != "deleted":
-            owed, late = plan_balance(o.total, o.paid, o.refunded, o.installments, today)
+            owed, late = plan_balance(o.total, o.paid, o.refunded, returned_of(session, o),
+                                      o.installments, today)
             plans["outstanding"] += owed
             plans["overdue_count"] += 1 if late else 0
             plans["overdue_amount"] += late
