@@ -80,3 +80,9 @@ def sale_done(reference: str) -> str:
 
 def order_not_found(reference: str) -> str:
     return f"No order {reference} on this terminal"
+
+
+def unit_price(price_text: str, by_weight: bool) -> str:
+    """A price as the shelf says it: "€2.99/kg" for an item sold by weight (it read
+    "€2.99", as if for one)."""
+    return f"{price_text}/kg" if by_weight else price_text

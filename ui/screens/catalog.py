@@ -273,7 +273,7 @@ class CatalogScreen(QWidget):
         self.results.setRowCount(start + len(rows))
         for r, row in enumerate(rows, start):
             name = row.name if row.active else messages.inactive_product(row.name)
-            for c, text in enumerate((name, row.sku, self.ctx.money(row.price))):
+            for c, text in enumerate((name, row.sku, messages.unit_price(self.ctx.money(row.price), row.sold_by_weight))):
                 item = QTableWidgetItem(text)
                 item.setData(Qt.ItemDataRole.UserRole, row.id)
                 if c == 2:

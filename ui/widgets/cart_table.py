@@ -20,8 +20,10 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QHeaderView, QTableView
 
+from app.domain.barcode import BarcodeError, parse_variable
 from app.domain.cart import Cart, CartLine
 from app.domain.totals import PPM, OrderTotals
+from ui import messages
 
 COLUMNS = ("Item", "Qty", "Price", "Discount", "Total")
 QTY = 1
@@ -35,6 +37,19 @@ def format_qty(line: CartLine) -> str:
     if line.qty_milli % 1000:
         return f"{Decimal(line.qty_milli) / 1000:f}"
     return str(line.qty_milli // 1000)
+
+
+def priced_per_kg(line: CartLine) -> bool:
+    """A weighed line's price is per kilogram, except a price-embedded label's (its one
+    unit is at the printed price)."""
+    if not line.weighed:
+        return False
+    code = line.barcode or ""
+    try:  # a 12-digit UPC-A is read as its EAN-13, as the scan was (catalog.line_for_scan)
+        variable = parse_variable("0" + code if len(code) == 12 else code)
+    except BarcodeError:
+        variable = None
+    return variable is None or variable.grams is not None
 
 
 def parse_qty(text: str) -> int:
@@ -114,7 +129,7 @@ class CartModel(QAbstractTableModel):
         if column == QTY:
             return format_qty(line)
         if column == 2:
-            return self._money(line.unit_price)
+            return messages.unit_price(self._money(line.unit_price), priced_per_kg(line))
         if column == 3:
             d = line.discount
             if d.percent_ppm:

@@ -100,7 +100,8 @@ class ProductSearch(QWidget):
     def result_text(self, row: ProductRow) -> str:
         """One line of the results: name (marked when inactive), SKU, and the price if shown."""
         name = row.name if row.active else messages.inactive_product(row.name)
-        parts = (name, row.sku, self.ctx.money(row.price)) if self.show_price else (name, row.sku)
+        price = messages.unit_price(self.ctx.money(row.price), row.sold_by_weight)
+        parts = (name, row.sku, price) if self.show_price else (name, row.sku)
         return SEPARATOR.join(parts)
 
     def _entered(self) -> None:
