@@ -138,11 +138,19 @@ def _as_loaded(session: Session, row: _Row) -> _Row:
 
 
 def home_store(ctx: AppContext, staff: StaffPrincipal, store_id: str | None) -> str:
-    """The store an org-wide change is recorded against (audit, conflict): ``store_id`` if
-    given (404 unless the org's), else the org's first store (by id)."""
+    """The store an org-wide change (a product's) is recorded against, its audit entry or
+    conflict: ``store_id`` if given (404 unless the org's, 403 ``store_scope`` unless in
+    the caller's store scope: a manager of one store files nothing in another), else the
+    first store in the caller's scope, else the org's first (by id; products are the
+    organization's, so someone seen at no till may still edit them)."""
     with ctx.reader() as session:
         if store_id is not None:
-            return check_store(session, staff, store_id).id
+            store_scope.check_named_store(session, staff, store_id,
+                                          "record changes against the stores")
+            return store_id
+        mine = store_scope.stores_in_scope(session, staff)
+        if mine:
+            return min(mine)
         first = session.scalars(select(Store.id).where(Store.org_id == staff.org_id)
                                 .order_by(Store.id).limit(1)).first()
         if first is None:
