@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 
 from ui.widgets.common import heading
 
-KINDS = (("network", "Network (host:port)"), ("serial", "Serial port"),
+KINDS = (("network", "Network (address and port)"), ("serial", "Serial port"),
          ("file", "Device file"), ("usb", "USB (vendor:product)"),
          ("screen", "On screen (a PDF of each slip; no hardware)"))
-HINTS = {"network": "192.168.1.50:9100", "serial": "/dev/ttyUSB0 or COM3",
+HINTS = {"network": "192.168.1.50", "serial": "/dev/ttyUSB0 or COM3",
          "file": "/dev/usb/lp0", "usb": "04b8:0202", "screen": "a folder for the PDFs, e.g. ~/slips"}
 
 
@@ -66,6 +66,7 @@ class PrinterDialog(QDialog):
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
         self.kind.currentIndexChanged.connect(self._kind_changed)
+        self.address.editingFinished.connect(self._port_to_its_field)
         self._load(current)
 
     def _load(self, c: Any | None) -> None:
@@ -89,15 +90,25 @@ class PrinterDialog(QDialog):
         self.form.setRowVisible(self.port, kind == "network")  # only what this connection needs
         self.form.setRowVisible(self.baud, kind == "serial")
 
+    def _port_to_its_field(self) -> None:
+        """One rule: Address holds the host, Port the port. A network address typed as
+        "192.168.1.50:9100" is split at once, the port shown in its own field, so what the
+        form shows is what is saved (the hint said host:port beside a Port field, and a
+        typed port silently beat the one in the Port field)."""
+        if self.kind.currentData() != "network":
+            return
+        host, _, port = self.address.text().strip().rpartition(":")
+        bracketed = host.startswith("[") and host.endswith("]")  # an IPv6 address with a port
+        if host and (bracketed or ":" not in host) and port.isdigit() and 1 <= int(port) <= 65535:
+            self.address.setText(host[1:-1] if bracketed else host)
+            self.port.setValue(int(port))
+
     def build(self) -> Any:
         from printing.connections import PrinterConfig
 
-        host, _, port = self.address.text().strip().rpartition(":")
-        address, port_value = self.address.text().strip(), self.port.value()
-        if self.kind.currentData() == "network" and port.isdigit() and host:
-            address, port_value = host, int(port)
+        self._port_to_its_field()
         cfg = PrinterConfig(name=self.name.text().strip(), connection=self.kind.currentData(),
-                            address=address, port=port_value, baudrate=int(self.baud.currentData()),
+                            address=self.address.text().strip(), port=self.port.value(), baudrate=int(self.baud.currentData()),
                             paper_mm=int(self.paper.currentData()), open_drawer=self.drawer.isChecked(),
                             default=self.default.isChecked())
         cfg.validate()
