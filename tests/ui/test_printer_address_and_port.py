@@ -33,6 +33,9 @@ def test_the_address_hint_has_no_port_and_a_typed_port_moves_to_its_field(deskto
     assert ":" not in dialog.address.placeholderText()
     assert ":" not in dialog.kind.currentText()  # not "host:port" either
     assert dialog.port.value() == 9100
+    for field in (dialog.name, dialog.kind, dialog.address, dialog.port):  # every label whole ("Connect")
+        label = dialog.form.labelForField(field)
+        assert label.width() >= label.sizeHint().width(), label.text()
     dialog.name.setFocus()
     type_text(dialog.name, "Front till")
     press(dialog.name, Qt.Key.Key_Tab)  # to Connection

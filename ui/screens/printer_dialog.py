@@ -41,6 +41,11 @@ class PrinterDialog(QDialog):
         self.kind = QComboBox()
         for value, label in KINDS:
             self.kind.addItem(label, value)
+        # the longest choice ("On screen (a PDF…)") no longer sets the field's width: it cut
+        # the label beside it to "Connect"; the list still opens wide enough to read
+        self.kind.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.kind.setMinimumContentsLength(24)
+        self.kind.view().setMinimumWidth(self.kind.view().sizeHintForColumn(0) + 24)
         self.address = QLineEdit()
         self.port = QSpinBox(minimum=1, maximum=65535, value=9100)
         self.baud = QComboBox()
