@@ -130,9 +130,10 @@ def migrated_store_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def fresh_store(data_dir: Path, migrated_store_file: Path,
                 passphrase: str | None = TEST_PASSPHRASE) -> LocalStore:
     """A new store in ``data_dir`` as open_store makes it (its own device id, settings and
-    data key, kept under ``passphrase``, or in the keyring for None), from a copy of the
-    migrated file instead of running the migrations again (the tests of the migrations
-    open their stores themselves). The file holds no key, so one serves every passphrase."""
+    data key: in the keyring when one is usable, else in data-key.enc under ``passphrase``),
+    from a copy of the migrated file instead of running the migrations again (the tests of
+    the migrations open their stores themselves). The file holds no key, so one serves
+    every passphrase."""
     import shutil
 
     from app.store.local import DB_FILE

@@ -24,7 +24,7 @@ CODES = ["5400000000010", "5400000000027", "5400000000034", "5400000000102"]  # 
 
 @pytest.fixture
 def store(tmp_path: Path, migrated_store_file: Path) -> Iterator[LocalStore]:
-    """A new store (key under passphrase "test") with the 200-product demo, as open_store and
+    """A new store (opened with passphrase "test") with the 200-product demo, as open_store and
     demo.seed make it, from the file migrated once per test process and with the staff's
     PIN hashes made once per process (tests/conftest.py fresh_store, seed_demo)."""
     s = fresh_store(tmp_path / "data", migrated_store_file, passphrase="test")

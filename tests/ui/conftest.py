@@ -65,7 +65,7 @@ def _qt_garbage_on_the_gui_thread(request):
 
 @pytest.fixture
 def store(tmp_path, migrated_store_file):
-    """A new store (key under passphrase "x") with the 300-product demo, as open_store and
+    """A new store (opened with passphrase "x") with the 300-product demo, as open_store and
     demo.seed make it, from the file migrated once per test process and with the staff's
     PIN hashes made once per process (tests/conftest.py fresh_store, seed_demo)."""
     s = fresh_store(tmp_path / "till", migrated_store_file, passphrase="x")
