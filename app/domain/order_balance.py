@@ -50,6 +50,18 @@ def refund_line_amount(total: int, qty_milli: int, already_milli: int, qty: int)
             - line_returned(total, qty_milli, already_milli))
 
 
+def brought_back_by_line(refund_lines: Iterable[Iterable[object]]) -> dict[str, int]:
+    """{line id: quantity (milli) brought back}, summed over refunds' ``lines`` lists (as
+    stored: dicts with ``line_id`` and ``qty_milli``; anything else is skipped)."""
+    back: dict[str, int] = {}
+    for lines in refund_lines:
+        for rl in lines or ():
+            if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
+                key = str(rl.get("line_id"))
+                back[key] = back.get(key, 0) + rl["qty_milli"]
+    return back
+
+
 def returned_value(lines: Iterable[ReturnedLineLike]) -> int:
     """What all the goods brought back are worth (see the module doc)."""
     return sum(line_returned(li.total, li.qty_milli, li.refunded_qty_milli or 0) for li in lines)

@@ -170,12 +170,7 @@ def returned_of(state: dict[str, Any]) -> int:
     refunds = state.get("refunds")
     if not refunds:
         return 0
-    back: dict[str, int] = {}
-    for refund in refunds:
-        for rl in refund.get("lines") or ():
-            if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
-                key = str(rl.get("line_id"))
-                back[key] = back.get(key, 0) + rl["qty_milli"]
+    back = order_balance.brought_back_by_line(refund.get("lines") or () for refund in refunds)
     return sum(order_balance.line_returned(int(li["total"]), int(li["qty_milli"]),
                                            back.get(str(li.get("id")), 0))
                for li in state.get("lines") or ()) if back else 0

@@ -265,13 +265,8 @@ def link_approval(oc: OpContext, approval_id: str | None, order: Order, refund_i
 
 def refunded_quantities(session: Session, order_id: str) -> dict[str, int]:
     """{line id: quantity the order's recorded refunds took back}."""
-    refunded: dict[str, int] = {}
-    for lines in session.scalars(select(Refund.lines).where(Refund.order_id == order_id)):
-        for rl in lines or []:
-            if isinstance(rl, dict) and isinstance(rl.get("qty_milli"), int):
-                key = str(rl.get("line_id"))
-                refunded[key] = refunded.get(key, 0) + rl["qty_milli"]
-    return refunded
+    return order_balance.brought_back_by_line(
+        session.scalars(select(Refund.lines).where(Refund.order_id == order_id)))
 
 
 def sold_lines(oc: OpContext, order: Order) -> dict[str, SoldLine]:
@@ -291,8 +286,6 @@ def returned_of(session: Session, order: Order) -> int:
                            .where(OrderLine.order_id == order.id))
     return sum(order_balance.line_returned(total, qty, refunded.get(line_id, 0))
                for total, qty, line_id in rows)
-
-
 
 
 def refund_in(oc: OpContext, p: RefundCreate) -> Outcome:
