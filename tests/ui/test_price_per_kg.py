@@ -4,6 +4,7 @@ is one item at the printed price, and says so without "/kg"."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import text
 
@@ -49,3 +50,9 @@ def test_a_weighed_line_and_the_catalog_say_per_kg(desktop, qtbot, store):
                                 for r in range(catalog.results.rowCount())), timeout=5000)
     row = next(r for r in range(catalog.results.rowCount()) if catalog.results.item(r, 0).text() == "Loose Apples")
     assert catalog.results.item(row, 2).text() == "€2.99/kg"
+    qtbot.mouseClick(catalog.results.viewport(), Qt.MouseButton.LeftButton,
+                     pos=catalog.results.visualItemRect(catalog.results.item(row, 0)).center())
+    qtbot.waitUntil(lambda: catalog.editor.details is not None and catalog.editor.details["name"] == "Loose Apples",
+                    timeout=5000)
+    assert catalog.editor.price_label.text() == "Price per kg"
+    assert catalog.editor.fields["price"].text() == "2.99"

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from app.domain.money import MoneyError, format_plain, parse
 from app.services import catalog_edit
 from app.services.changes import Changes
+from ui import messages
 from ui.context import AppContext
 from ui.screens.catalog_dialogs import parse_percent, percent_text
 from ui.screens.inventory_widgets import parse_qty, qty_text
@@ -123,6 +124,7 @@ class ProductEditor(QStackedWidget):
             form.addRow(label, edit)
             self.fields[key] = edit
         self.fields["barcodes"].setPlaceholderText("codes separated by commas")
+        self.price_label = form.labelForField(self.fields["price"])
         self.active = QCheckBox("Active (sold at the till)")
         self.active.setObjectName("edit_active")
         form.addRow("", self.active)
@@ -146,12 +148,15 @@ class ProductEditor(QStackedWidget):
             self.fields[key].setText(value)
             self.fields[key].setCursorPosition(0)  # a long name shows its start, not its end
         self.active.setChecked(details["active"])
+        by_weight = bool(details["sold_by_weight"])
+        self.price_label.setText("Price per kg" if by_weight else "Price")  # it read "Price", as for one
         self.error.setText("")
         self.history.clear()
         for change in reversed(history):
             when = change.changed_at.strftime("%Y-%m-%d %H:%M")
-            was = self.ctx.money(change.old_price) if change.old_price is not None else "new"
-            self.history.addItem(f"{when}    {was}  →  {self.ctx.money(change.new_price)}")
+            was = (messages.unit_price(self.ctx.money(change.old_price), by_weight)
+                   if change.old_price is not None else "new")
+            self.history.addItem(f"{when}    {was}  →  {messages.unit_price(self.ctx.money(change.new_price), by_weight)}")
         self.setCurrentIndex(1)
 
     def edits(self) -> dict:
