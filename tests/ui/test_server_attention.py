@@ -27,7 +27,10 @@ ANSWER = {
 
 
 def test_server_items_open_their_screens(desktop, qtbot, store) -> None:  # type: ignore[no-untyped-def]
-    fetched = datetime.now(UTC) - timedelta(minutes=3)
+    now = datetime.now().astimezone()
+    midnight = now.replace(hour=0, minute=0, second=1, microsecond=0)
+    # a few minutes ago, but today: a time of yesterday is shown with its date ('4 Dec 23:58')
+    fetched = max(now - timedelta(minutes=3), midnight).astimezone(UTC)
     with store.db.write() as s:
         server_attention.save(s, ANSWER, fetched)
     sign_in(desktop, qtbot, "1001", "111111")
