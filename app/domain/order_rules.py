@@ -55,6 +55,16 @@ def money_text(amount: int, currency: str = "EUR") -> str:
 # ------------------------------------------------------------------ ranges
 
 
+def check_keeps_brought_back(name: str, qty_milli: int, brought_back_milli: int) -> None:
+    """An edit leaves a line at least the quantity refunds already took back of it (0:
+    the line removed): what was brought back cannot be un-sold by an edit, and the
+    refund's record would point at goods the order no longer holds."""
+    if brought_back_milli > 0 and qty_milli < brought_back_milli:
+        back = f"{brought_back_milli / 1000:g}"
+        raise RuleError(f"{back} of {name} was already brought back: its quantity cannot go "
+                        f"below {back} (refund the rest instead)")
+
+
 def check_note(note: object) -> None:
     """An order's note is text of at most MAX_NOTE characters (line breaks allowed)."""
     if note is None:

@@ -150,6 +150,11 @@ def _edit_lines(order: Order, changes: list[LineChange], m: Mutation,
             raise EditError("That line is not on this order")
         if change.qty_milli < 0:
             raise EditError("A quantity cannot be negative")
+        try:
+            order_rules.check_keeps_brought_back(line.name, change.qty_milli,
+                                                 line.refunded_qty_milli or 0)
+        except RuleError as exc:
+            raise EditError(str(exc)) from exc
         if line.product_id and change.qty_milli != line.qty_milli:
             m.session.add(StockMovement(
                 id=new_id(), product_id=line.product_id, kind=stock_rules.SALE,

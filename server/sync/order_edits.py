@@ -22,6 +22,7 @@ from server.sync.orders import (
     flag,
     load_order,
     publish_order,
+    refunded_quantities,
     returned_of,
     rules,
     used_line_ids,
@@ -118,6 +119,20 @@ def _edited_lines(oc: OpContext, order: Order, values: dict[str, Any]) -> list[O
         select(OrderLine).where(OrderLine.order_id == order.id).order_by(OrderLine.position))]
 
 
+def _check_brought_back(oc: OpContext, order: Order, lines: list[OrderLineData]) -> None:
+    """Each line refunds took goods back from keeps at least that quantity (a line left
+    out: 0), as the till's edit checks (order_rules.check_keeps_brought_back)."""
+    back = refunded_quantities(oc.session, order.id)
+    if not back:
+        return
+    edited = {li.id: li.qty_milli for li in lines}
+    names: dict[str, str] = {line_id: name for line_id, name in oc.session.execute(
+        select(OrderLine.id, OrderLine.name).where(OrderLine.order_id == order.id))}
+    for line_id, qty in back.items():
+        if line_id in names:  # (a line an edit removed before this rule: nothing to keep)
+            order_rules.check_keeps_brought_back(names[line_id], edited.get(line_id, 0), qty)
+
+
 def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
     if not {"lines", "order_discount_percent_ppm", "order_discount_amount"} & values.keys():
         return
@@ -127,6 +142,7 @@ def _recompute(oc: OpContext, order: Order, values: dict[str, Any]) -> None:
     with rules():
         order_rules.check_lines(lines)
         check_line_signs(lines)  # as a sale's: a return is a refund, never a price below 0
+        _check_brought_back(oc, order, lines)
         order_rules.check_order_amounts({}, discount_ppm=disc_ppm, discount_amount=disc_amount)
     try:
         totals = compute(line_inputs(lines), Discount(disc_ppm, disc_amount),

@@ -191,3 +191,29 @@ def test_an_edit_after_goods_came_back_keeps_a_pending_order_pending(store, peop
                reason="does not want it")
     d = order_detail(store, sale.order_id)
     assert d is not None and (d.total, d.status, d.balance) == (TEA, "pending", 0)
+
+
+@pytest.mark.parametrize("qty_milli", [1000, 0])
+def test_an_edit_cannot_take_a_line_below_what_came_back(store, people, qty_milli) -> None:  # type: ignore[no-untyped-def]
+    """Two of three teas came back: the edit may leave two or more, never fewer (to 0 it
+    failed with a raw IntegrityError; to 1 it was taken: helper K2), as the server's
+    order.update refuses it (order_rules.check_keeps_brought_back)."""
+    from app.services.order_edits import EditError, LineChange, edit_order
+
+    cashier, manager = people["1003"], people["1002"]
+    cart = Cart(tax_inclusive=True)
+    cart.add(_item("Green Tea", TEA, 3000))
+    cart.add(_item("Dog Food", DOG_FOOD))
+    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, DOWN)])
+    lines = _lines(store, sale.order_id)
+    approvals.refund_with_override(store, cashier, manager, sale.order_id,
+                                   [RefundItem(lines["Green Tea"], 2000)], "changed their mind")
+    before = order_detail(store, sale.order_id)
+    with pytest.raises(EditError, match="2 of Green Tea was already brought back"):
+        edit_order(store, manager, sale.order_id,
+                   lines=[LineChange(lines["Green Tea"], qty_milli)], reason="fewer")
+    assert order_detail(store, sale.order_id) == before
+    edit_order(store, manager, sale.order_id, lines=[LineChange(lines["Green Tea"], 2000)],
+               reason="one tea less")
+    d = order_detail(store, sale.order_id)
+    assert d is not None and d.lines[0].qty_milli == 2000
