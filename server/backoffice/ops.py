@@ -36,15 +36,6 @@ from sync.protocol import OpStatus, OpType
 Body = Callable[[OpContext], Any]
 
 
-def order_store(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> str:
-    """The store of an order of the caller's organization (404 otherwise)."""
-    with ctx.reader() as session:
-        order = session.get(Order, order_id)
-        if order is None or order.org_id != staff.org_id:
-            raise not_found("Order")
-        return order.store_id
-
-
 def check_store(session: Session, staff: StaffPrincipal, store_id: str) -> Store:
     store = session.get(Store, store_id)
     if store is None or store.org_id != staff.org_id:
@@ -173,7 +164,7 @@ def run(
     """Apply ``body`` as ``staff`` in ``store_id``: (its result, flags). ``store_id`` None:
     the store of order ``order_id`` (404 unless an order of the caller's organization),
     looked up first in the same transaction (a write to an order then costs no read
-    transaction of its own before it, as :func:`order_store` did). A rejection is an
+    transaction of its own before it, as a look-up first did). A rejection is an
     HTTP error (403 for a permission, 403 ``above_limit`` past the caller's till limits,
     422 otherwise); nothing is written then.
     ``org_wide`` (products): feed entries go to every store of the org, as for a push.

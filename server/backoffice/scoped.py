@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from server.backoffice import ops
 from server.context import AppContext, StaffPrincipal
+from server.db.models import Order
+from server.errors import not_found
 from server.sync.common import OpContext
 from server.tenancy import scope as store_scope
 
@@ -36,9 +37,11 @@ def in_scope(staff: StaffPrincipal, body: Callable[[OpContext], B],
 
 
 def order_store(ctx: AppContext, staff: StaffPrincipal, order_id: str) -> str:
-    """The store of an order of the caller's organization and scope (404 otherwise)."""
-    store_id = ops.order_store(ctx, staff, order_id)
-    if not store_scope.sees_every_store(staff):
-        with ctx.reader() as session:
-            store_scope.check_record_store(session, staff, store_id, "Order")
-    return store_id
+    """The store of an order of the caller's organization and scope (404 otherwise), in
+    one read."""
+    with ctx.reader() as session:
+        order = session.get(Order, order_id)
+        if order is None or order.org_id != staff.org_id:
+            raise not_found("Order")
+        store_scope.check_record_store(session, staff, order.store_id, "Order")
+        return order.store_id
