@@ -60,12 +60,8 @@ def scope(session: Session, staff: StaffPrincipal, store_id: str | None) -> list
     """The stores this person may read (server/tenancy/scope.py: an owner or admin every
     store of the organization, anyone else the stores whose tills they were seen working
     on)."""
-    return _scoped(session, staff, store_id, {s.id for s in repo.stores(session, staff.org_id)})
-
-
-def _scoped(session: Session, staff: StaffPrincipal, store_id: str | None,
-            org_stores: set[str]) -> list[str]:
-    return store_scope.scope(session, staff, store_id, org_stores, FIGURES)
+    return store_scope.scope(session, staff, store_id,
+                             {s.id for s in repo.stores(session, staff.org_id)}, FIGURES)
 
 
 def zone_of(name: str) -> ZoneInfo:
@@ -262,7 +258,7 @@ def _plans(session: Session, windows: list[tuple[repo.Window, ZoneInfo]], ask: A
 def _stores(session: Session, staff: StaffPrincipal, ask: Ask
             ) -> tuple[list[str], dict[str, str], list[tuple[repo.Window, ZoneInfo]]]:
     org = repo.org_zones(session, staff.org_id)  # the stores and their zones, one read
-    store_ids = _scoped(session, staff, ask.store_id, set(org))
+    store_ids = store_scope.scope(session, staff, ask.store_id, set(org), FIGURES)
     zones = {s: org[s] or DEFAULT_ZONE for s in store_ids}
     return store_ids, zones, [(window(s, zone_of(zones[s]), ask), zone_of(zones[s]))
                               for s in store_ids]

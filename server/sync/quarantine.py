@@ -57,10 +57,11 @@ def list_quarantine(
     store_id: str | None = None, op_id: str | None = None, device_id: str | None = None,
 ) -> list[QuarantineOut]:
     with ctx.reader() as session:
-        mine = stores_of(session, staff)
         if store_id is not None:
             store_scope.check_named_store(session, staff, store_id, QUARANTINE)
-            mine = {store_id}
+            mine: set[str] | None = {store_id}
+        else:
+            mine = stores_of(session, staff)
         return [out(q) for q in repo.quarantine_of(
             session, staff.org_id, status, limit, offset, store_ids=mine, op_id=op_id,
             device_id=device_id)]
