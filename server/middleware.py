@@ -21,6 +21,7 @@ from server.deps_tokens import TERMINAL_TOKEN_PREFIX
 from server.errors import envelope, request_id_var
 from server.ratelimit import Limiter, RequestLimits
 from server.security import sha256_hex
+from server.sync.dispatch import SURROGATE_REASON, unstorable_value
 from sync.protocol import MAX_BODY_BYTES
 
 access_log = logging.getLogger("tillsync.server.access")
@@ -81,19 +82,16 @@ def holds_lone_surrogate(body: bytes) -> bool:
     """Whether a JSON body holds a lone UTF-16 surrogate escape ("\\ud800" unpaired): JSON
     syntax but no Unicode text, which PostgreSQL refuses (500) and SQLite stores, after
     which every snapshot of the store fails. Only a body with a surrogate escape is
-    parsed (paired escapes, an emoji, decode to one character and pass); a body that is
-    not JSON is left to the route's own 422."""
+    parsed (paired escapes, an emoji, decode to one character and pass) and walked as a
+    push's op is (server/sync/dispatch.py ``unstorable_value``); a body that is not JSON
+    is left to the route's own 422."""
     if SURROGATE_MARKER not in body.lower():
         return False
     try:
-        text = json.dumps(json.loads(body), ensure_ascii=False)
+        value = json.loads(body)
     except (ValueError, RecursionError):
         return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
+    return unstorable_value(value) == SURROGATE_REASON
 
 
 class BodyTooLarge(Exception):

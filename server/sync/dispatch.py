@@ -98,7 +98,7 @@ SURROGATE_REASON = ("the operation contains text that is not Unicode (a lone UTF
                     "surrogate such as \\ud800)")
 
 
-def _unstorable(value: object) -> str | None:
+def unstorable_value(value: object) -> str | None:
     """Why a JSON value (keys included) holds text no database column or answer can
     carry: a NUL character or a lone surrogate; None when it holds neither."""
     stack = [value]
@@ -127,7 +127,7 @@ def unstorable_text(op: Operation) -> str | None:
             return None
     except TypeError:
         pass
-    return _unstorable(values)  # (a text "\\u0000" is no NUL: the walk decides)
+    return unstorable_value(values)  # (a text "\\u0000" is no NUL: the walk decides)
 
 
 def scrub(value: object) -> object:
