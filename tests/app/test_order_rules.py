@@ -21,8 +21,8 @@ from app.domain.schedule import make_plan
 from app.domain.tender import Method, Tender
 from app.services import approvals, catalog, sales, staff
 from app.services.approvals import ApprovalError, RefundItem
-from app.store.local import open_store
 from app.store.models import Order
+from tests.conftest import fresh_store, seed_demo
 
 
 @dataclass(frozen=True)
@@ -114,9 +114,9 @@ def test_references_have_the_go_shape_and_the_server_keeps_its_range() -> None:
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):  # type: ignore[no-untyped-def]
-    s = open_store(tmp_path_factory.mktemp("rules"), passphrase="test-passphrase")
-    demo.seed(s, 40)
+def store(tmp_path_factory, migrated_store_file):  # type: ignore[no-untyped-def]
+    s = fresh_store(tmp_path_factory.mktemp("rules"), migrated_store_file)
+    seed_demo(s, 40)
     yield s
     s.close()
 

@@ -27,17 +27,17 @@ from app.services.approvals import RefundItem
 from app.services.customers import CustomerDetails
 from app.services.order_detail import order_detail
 from app.services.payment_plans import overdue_installments
-from app.store.local import open_store
 from app.store.models import Order
+from tests.conftest import fresh_store, seed_demo
 
 TEA, DOG_FOOD, DOWN = 794, 1124, 575
 WHO = CustomerDetails(None, "Dana Doyle", "+353 87 111 2233")
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory):  # type: ignore[no-untyped-def]
-    s = open_store(tmp_path_factory.mktemp("refund_balance"), passphrase="test-passphrase")
-    demo.seed(s, 20)
+def store(tmp_path_factory, migrated_store_file):  # type: ignore[no-untyped-def]
+    s = fresh_store(tmp_path_factory.mktemp("refund_balance"), migrated_store_file)
+    seed_demo(s, 20)
     yield s
     s.close()
 
