@@ -47,11 +47,9 @@ def list_approvals(
         stmt = stmt.where(Approval.status == status)
     stmt = stmt.order_by(Approval.requested_at, Approval.id).limit(limit).offset(offset)
     with ctx.reader() as session:
-        if store_id:
-            store_scope.check_named_store(session, staff, store_id, scoped.APPROVALS)
-            stmt = stmt.where(Approval.store_id == store_id)
-        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
-            stmt = stmt.where(Approval.store_id.in_(sorted(mine)))
+        stores = store_scope.stores_read(session, staff, store_id, scoped.APPROVALS)
+        if stores is not None:
+            stmt = stmt.where(Approval.store_id.in_(stores))
         return [_out(a) for a in session.scalars(stmt)]
 
 

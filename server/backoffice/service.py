@@ -103,11 +103,9 @@ def list_orders(
     if offline is not None:
         conds.append(Order.is_offline.is_(offline))
     with ctx.reader() as session:
-        if store_id:
-            store_scope.check_named_store(session, staff, store_id, scoped.ORDERS)
-            conds.append(Order.store_id == store_id)
-        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
-            conds.append(Order.store_id.in_(sorted(mine)))
+        stores = store_scope.stores_read(session, staff, store_id, scoped.ORDERS)
+        if stores is not None:
+            conds.append(Order.store_id.in_(stores))
         if phone:
             cipher = crypto.cipher_of(session)
             conds.append(Order.customer_phone_index == (cipher.phone_index(phone) if cipher

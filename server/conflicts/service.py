@@ -57,12 +57,10 @@ def list_conflicts(
         stmt = select(Conflict).where(Conflict.org_id == staff.org_id)
         if status:
             stmt = stmt.where(Conflict.status == status)
-        if store_id:
-            store_scope.check_named_store(session, staff, store_id, CONFLICTS)
-            stmt = stmt.where(Conflict.store_id == store_id)
-        elif (mine := store_scope.stores_in_scope(session, staff)) is not None:
-            stmt = stmt.where(or_(Conflict.store_id.in_(sorted(mine)),
-                                  Conflict.entity_type == Entity.PRODUCT.value))
+        stores = store_scope.stores_read(session, staff, store_id, CONFLICTS)
+        if stores is not None:  # a store named: its own; else in scope, and every product's
+            stmt = stmt.where(Conflict.store_id.in_(stores) if store_id else or_(
+                Conflict.store_id.in_(stores), Conflict.entity_type == Entity.PRODUCT.value))
         stmt = stmt.order_by(Conflict.created_at.desc()).limit(limit).offset(offset)
         return [conflict_out(c) for c in session.scalars(stmt)]
 

@@ -62,24 +62,13 @@ def _opened_within(session: Session, org_id: str, stores: list[str] | None,
     return or_(*within) if within else false()
 
 
-def _stores_read(session: Session, staff: StaffPrincipal, store_id: str | None
-                 ) -> list[str] | None:
-    """The stores a list reads: ``store_id`` if named (404 unless the organization's,
-    403 ``store_scope`` unless in scope), else those in scope (None: every store)."""
-    if store_id:
-        store_scope.check_named_store(session, staff, store_id, SHIFTS)
-        return [store_id]
-    mine = store_scope.stores_in_scope(session, staff)
-    return None if mine is None else sorted(mine)
-
-
 def list_shifts(ctx: AppContext, staff: StaffPrincipal, store_id: str | None,
                 terminal_id: str | None, day_from: date | None, day_to: date | None,
                 status: str | None, limit: int, offset: int) -> list[ShiftOut]:
     """The shifts of the stores in the caller's scope, newest first, opened within
     [day_from, day_to] (the days of each shift's store, in its time zone)."""
     with ctx.reader() as session:
-        stores = _stores_read(session, staff, store_id)
+        stores = store_scope.stores_read(session, staff, store_id, SHIFTS)
         stmt = select(Shift).where(Shift.org_id == staff.org_id)
         if stores is not None:
             stmt = stmt.where(Shift.store_id.in_(stores))

@@ -78,6 +78,18 @@ def check_named_store(session: Session, staff: StaffPrincipal, store_id: str,
         raise out_of_scope(store_id, what)
 
 
+def stores_read(session: Session, staff: StaffPrincipal, store_id: str | None,
+                what: str = "work with the records") -> list[str] | None:
+    """The stores a list reads: ``store_id`` alone if named (404 unless the
+    organization's, 403 ``store_scope`` unless in scope), else those in scope, sorted
+    (None: every store of the organization, no statement run)."""
+    if store_id:
+        check_named_store(session, staff, store_id, what)
+        return [store_id]
+    mine = stores_in_scope(session, staff)
+    return None if mine is None else sorted(mine)
+
+
 def check_record_store(session: Session, staff: StaffPrincipal, store_id: str,
                        entity: str) -> None:
     """A record of store ``store_id`` looked up by its id: 404 ``entity`` unless in scope
