@@ -46,12 +46,6 @@ def out(q: QuarantinedOp) -> QuarantineOut:
     )
 
 
-def stores_of(session: Session, staff: StaffPrincipal) -> set[str] | None:
-    """The stores whose quarantine ``staff`` may see to; None: every store of the org
-    (the shared store scope, server/tenancy/scope.py)."""
-    return store_scope.stores_in_scope(session, staff)
-
-
 def list_quarantine(
     ctx: AppContext, staff: StaffPrincipal, status: str | None, limit: int, offset: int, *,
     store_id: str | None = None, op_id: str | None = None, device_id: str | None = None,
@@ -61,7 +55,7 @@ def list_quarantine(
             store_scope.check_named_store(session, staff, store_id, QUARANTINE)
             mine: set[str] | None = {store_id}
         else:
-            mine = stores_of(session, staff)
+            mine = store_scope.stores_in_scope(session, staff)
         return [out(q) for q in repo.quarantine_of(
             session, staff.org_id, status, limit, offset, store_ids=mine, op_id=op_id,
             device_id=device_id)]
