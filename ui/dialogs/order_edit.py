@@ -28,17 +28,14 @@ from app.services.order_detail import LineView, OrderDetail
 from app.services.order_edits import LineChange
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog
-
-
-def qty_words(qty_milli: int) -> str:
-    return f"{qty_milli / 1000:g}"
+from ui.screens.order_detail_format import qty
 
 
 def _line_name(li: LineView) -> str:
     """The item, and how many of it were refunded (that many cannot be edited away)."""
     if not li.refunded_qty_milli:
         return li.name
-    return f"{li.name}  ·  {qty_words(li.refunded_qty_milli)} refunded"
+    return f"{li.name}  ·  {qty(li.refunded_qty_milli)} refunded"
 
 
 class EditOrderDialog(FormDialog):
@@ -106,7 +103,7 @@ class EditOrderDialog(FormDialog):
         spin.setRange(li.refunded_qty_milli / 1000, 9999)
         spin.setValue(li.qty_milli / 1000)
         if li.refunded_qty_milli:
-            spin.setToolTip(f"{qty_words(li.refunded_qty_milli)} of it refunded: the quantity cannot go below that")
+            spin.setToolTip(f"{qty(li.refunded_qty_milli)} of it refunded: the quantity cannot go below that")
             spin.setEnabled(li.refunded_qty_milli < li.qty_milli)
         self.spins[li.id] = spin
         return spin

@@ -29,6 +29,7 @@ from app.domain.order_rules import collected
 from app.services.approvals import RefundItem
 from app.services.order_detail import OrderDetail
 from ui.dialogs.common import FormDialog
+from ui.screens.order_detail_format import qty
 
 OVERRIDE, QUEUE = "override", "queue"
 METHOD_NAMES = {"cash": "Cash", "card": "Card", "other": "Other"}
@@ -144,8 +145,8 @@ class RefundRequestDialog(_RequestDialog):
             row = self.table.rowCount()
             self.table.insertRow(row)
             self.table.setItem(row, 0, QTableWidgetItem(f"{li.name}  ({money(li.total)})"))
-            self.table.setItem(row, 1, QTableWidgetItem(_qty(li.qty_milli)))
-            self.table.setItem(row, 2, QTableWidgetItem(_qty(li.refunded_qty_milli)))
+            self.table.setItem(row, 1, QTableWidgetItem(qty(li.qty_milli)))
+            self.table.setItem(row, 2, QTableWidgetItem(qty(li.refunded_qty_milli)))
             spin = QDoubleSpinBox()
             spin.setObjectName(f"refundQty_{row}")
             spin.setDecimals(0 if li.qty_milli % 1000 == 0 and left % 1000 == 0 else 3)
@@ -224,7 +225,3 @@ class RefundRequestDialog(_RequestDialog):
         if not self.items():
             raise ValueError("Choose what to refund")
         super().validate()
-
-
-def _qty(milli: int) -> str:
-    return f"{milli / 1000:g}"
