@@ -35,6 +35,16 @@ OVERRIDE, QUEUE = "override", "queue"
 METHOD_NAMES = {"cash": "Cash", "card": "Card", "other": "Other"}
 
 
+def refund_value(detail: OrderDetail, items: list[RefundItem]) -> int:
+    """What bringing ``items`` back comes to, priced as approvals.refund_details prices it
+    (the refund window and the exchange say the amount the refund records): each line's
+    share of its total, at most what was collected on the order."""
+    totals = {li.id: (li.total, li.qty_milli, li.refunded_qty_milli) for li in detail.lines}
+    priced = sum(refund_line_amount(*totals[item.line_id], item.qty_milli)
+                 for item in items if totals[item.line_id][1])
+    return min(priced, collected(detail.paid, detail.refunded))
+
+
 class _RequestDialog(FormDialog):
     """Reason field and the two routes; ``route`` says which one was chosen."""
 
@@ -188,12 +198,7 @@ class RefundRequestDialog(_RequestDialog):
         self.add_routes(approve_self)
 
     def refund_amount(self) -> int:
-        """What the refund comes to, priced as approvals.refund_details prices it: each line's
-        share of its total, at most what was collected on the order."""
-        totals = {li.id: (li.total, li.qty_milli, li.refunded_qty_milli) for li in self.detail.lines}
-        priced = sum(refund_line_amount(*totals[item.line_id], item.qty_milli)
-                     for item in self.items() if totals[item.line_id][1])
-        return min(priced, collected(self.detail.paid, self.detail.refunded))
+        return refund_value(self.detail, self.items())
 
     def _show_amount(self) -> None:
         original = self.detail.payments[0].method if self.detail.payments else "cash"

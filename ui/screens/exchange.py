@@ -36,8 +36,6 @@ from PySide6.QtWidgets import (
 from app.domain.cart import Cart, CartLine
 from app.domain.ids import parse_reference
 from app.domain.money import MoneyError, parse
-from app.domain.order_balance import refund_line_amount
-from app.domain.order_rules import collected
 from app.domain.permissions import Action
 from app.domain.tender import Method
 from app.services import catalog, exchanges, order_detail, sales
@@ -47,6 +45,7 @@ from app.services.order_detail import OrderDetail
 from app.store.unit_of_work import Actor
 from ui.context import AppContext
 from ui.dialogs.common import FormDialog, show_flow_error
+from ui.dialogs.order_requests import refund_value
 from ui.dialogs.pin_override import PinOverrideDialog
 from ui.receipts import process_queue
 from ui.widgets.cart_table import CartModel
@@ -225,11 +224,7 @@ class ExchangeDialog(FormDialog):
         self.spins[line_id].setValue(qty)
 
     def returned_amount(self) -> int:
-        """Priced as the refund prices it (approvals.refund_details)."""
-        totals = {li.id: (li.total, li.qty_milli, li.refunded_qty_milli) for li in self.detail.lines}
-        priced = sum(refund_line_amount(*totals[i.line_id], i.qty_milli)
-                     for i in self.items() if totals[i.line_id][1])
-        return min(priced, collected(self.detail.paid, self.detail.refunded))
+        return refund_value(self.detail, self.items())
 
     def net(self) -> int:
         return self.cart.totals().total - self.returned_amount()
