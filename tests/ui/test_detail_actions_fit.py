@@ -4,34 +4,22 @@ and the whole page scrolled sideways ('Reprint' at the edge, a scroll bar under 
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
-from app.domain.cart import Cart
-from app.domain.schedule import Interval, make_plan
-from app.domain.tender import Method, Tender
-from app.services import approvals, catalog, order_detail, sales, staff
+from app.services import approvals, order_detail, staff
 from app.services.approvals import RefundItem
-from app.services.customers import CustomerDetails
-from tests.ui.conftest import barcodes, settle, sign_in
-from tests.ui.test_manager_flows import open_detail
+from tests.ui.conftest import settle, sign_in
+from tests.ui.test_manager_flows import open_detail, plan_sale_today
 
 TITLE_BAR = 32
 
 
 def _plan_order_with_a_refund(store) -> str:
+    sale = plan_sale_today(store, down_share=2, customer="Aoife O'Brien")
     cashier = staff.sign_in(store, "1003", "3333")
     manager = staff.sign_in(store, "1002", "222222")
-    cart = Cart(tax_inclusive=True)
-    for code, _name in barcodes(store, 2):
-        cart.add(catalog.line_for_scan(store, code))
-    total = cart.totals().total
-    plan = make_plan(total, total // 2, 3, date.today(), Interval.MONTHLY)
-    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, total // 2)],
-                             CustomerDetails(None, "Aoife O'Brien", "+353 87 765 4321"), plan=plan)
     line = order_detail.order_detail(store, sale.order_id).lines[0]
     approvals.refund_with_override(store, cashier, manager, sale.order_id, [RefundItem(line.id, 1000)],
                                    "Customer Changed Mind")

@@ -50,6 +50,18 @@ def make_sale(store, *, paid: bool, customer: str | None = None, plan_down_pct: 
     return sales.record_sale(store, cashier, cart, tenders, details)
 
 
+def plan_sale_today(store, *, down_share: int, customer: str):
+    """Two products on a three-month plan made today, 1/``down_share`` of it paid down in cash."""
+    cashier = staff.sign_in(store, "1003", "3333")
+    cart = Cart(tax_inclusive=True)
+    for code, _name in barcodes(store, 2):
+        cart.add(catalog.line_for_scan(store, code))
+    total = cart.totals().total
+    plan = make_plan(total, total // down_share, 3, date.today(), Interval.MONTHLY)
+    return sales.record_sale(store, cashier, cart, [Tender(Method.CASH, total // down_share)],
+                             CustomerDetails(None, customer, "+353 87 765 4321"), plan=plan)
+
+
 def open_detail(desktop, qtbot, order_id: str):
     desktop.ctx.show_order(order_id)
     settle(desktop, qtbot)

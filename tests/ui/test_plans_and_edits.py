@@ -10,15 +10,11 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QPushButton
 
-from app.domain.cart import Cart
-from app.domain.schedule import Interval, make_plan
-from app.domain.tender import Method, Tender
 from app.services import approvals, catalog, sales, staff
-from app.services.customers import CustomerDetails
 from app.store.models import Order
 from tests.ui.conftest import barcodes, settle, sign_in
 from tests.ui.keys import press, type_text
-from tests.ui.test_manager_flows import make_sale, open_detail
+from tests.ui.test_manager_flows import make_sale, open_detail, plan_sale_today
 
 ROOT = Path(__file__).resolve().parents[2]
 SHOTS = Path(os.environ.get("TILLSYNC_SHOTS", "/tmp/h21"))
@@ -80,14 +76,7 @@ def test_a_plan_needs_a_customer_and_says_what_is_still_owed(desktop, qtbot, sto
 
 
 def test_a_new_plan_shows_no_overdue_tag(desktop, qtbot, store):
-    cashier = staff.sign_in(store, "1003", "3333")
-    cart = Cart(tax_inclusive=True)
-    for code, _name in barcodes(store, 2):
-        cart.add(catalog.line_for_scan(store, code))
-    total = cart.totals().total
-    plan = make_plan(total, total // 4, 3, date.today(), Interval.MONTHLY)
-    sale = sales.record_sale(store, cashier, cart, [Tender(Method.CASH, total // 4)],
-                             CustomerDetails(None, "Aoife Byrne", "+353 87 765 4321"), plan=plan)
+    sale = plan_sale_today(store, down_share=4, customer="Aoife Byrne")
     sign_in(desktop, qtbot, "1002", "222222")
     screen = open_detail(desktop, qtbot, sale.order_id)
     assert screen.schedule_box.isVisible()
