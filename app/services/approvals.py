@@ -193,7 +193,6 @@ def _apply_refund(m: Mutation, approval: Approval) -> None:
                                         device_id=m.device.id, created_at=m.at)))
     before = {"refunded": order.refunded, "status": order.status}
     order.refunded += d["amount"]
-    m.session.flush()  # (the lines' refunded quantities, for the value brought back)
     order.status = order_rules.next_status(order.status, order.total, order.paid, order.refunded,
                                            order.returned).value
     order.updated_at = m.at
