@@ -16,11 +16,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from server.auth import jwt_keys
-from server.auth.deps import CLAIMS_STATE, terminal_cache
+from server.auth.deps import terminal_cache, token_claims
 from server.context import AppContext
 from server.deps_tokens import TERMINAL_TOKEN_PREFIX
-from server.security import decode_access_token, sha256_hex
+from server.security import sha256_hex
 
 LOG_FORMATS = ("plain", "json")
 ENV_VAR = "TILLSYNC_LOG_FORMAT"
@@ -85,11 +84,7 @@ def credential_ids(ctx: AppContext, auth: str, state: dict[str, Any] | None = No
             return {}
         ids = {"org_id": principal.org_id, "store_id": principal.store_id}
         return ids | ({"terminal_id": principal.terminal_id} if principal.terminal_id else {})
-    seen = state.get(CLAIMS_STATE) if state is not None else None
-    if seen is not None and seen[0] == token:
-        claims = seen[1]
-    else:
-        claims = decode_access_token(ctx.settings, token, jwt_keys.ring(ctx))
+    claims = token_claims(ctx, state if state is not None else {}, token)
     return {"org_id": str(claims["org"])} if claims and claims.get("org") else {}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from server import logging_setup
+from server.auth import deps
 
 
 def _records(n: int) -> list[logging.LogRecord]:
@@ -50,12 +51,11 @@ def test_a_credential_not_proven_yet_is_asked_again(monkeypatch: pytest.MonkeyPa
 def test_a_staff_token_the_limiter_decoded_is_not_decoded_again(
         monkeypatch: pytest.MonkeyPatch) -> None:
     decoded: list[str] = []
-    monkeypatch.setattr(logging_setup, "decode_access_token",
-                        lambda settings, token, ring: decoded.append(token) or {"org": "o2"})
-    state = {logging_setup.CLAIMS_STATE: ("jwt-1", {"org": "o1", "sub": "s"})}
+    monkeypatch.setattr(deps, "verified_claims",  # (server.auth.deps.token_claims' look-up)
+                        lambda ctx, token: decoded.append(token) or {"org": "o2"})
+    state = {deps.CLAIMS_STATE: ("jwt-1", {"org": "o1", "sub": "s"})}
     ctx: Any = type("Ctx", (), {"settings": None})()
     assert logging_setup.credential_ids(ctx, "Bearer jwt-1", state) == {"org_id": "o1"}
     assert decoded == []  # the claims the request already had
-    monkeypatch.setattr(logging_setup.jwt_keys, "ring", lambda ctx: None)
     assert logging_setup.credential_ids(ctx, "Bearer jwt-2", state) == {"org_id": "o2"}
     assert decoded == ["jwt-2"]  # another token than the one decoded: decoded
