@@ -16,7 +16,6 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -38,6 +37,7 @@ from ui.screens.inventory_widgets import (
     explain_scan_failure,
 )
 from ui.screens.register_dialogs import _FormDialog
+from ui.widgets.cart_table import amount_columns_fixed, fit_columns
 from ui.widgets.common import EmptyState, action_button, heading, line_table
 from ui.widgets.product_search import ProductSearch
 
@@ -138,10 +138,13 @@ class CountPage(QWidget):
                                 "Each scan adds one; the table shows what the books expect")
         self.table = line_table("countTable", self.model, 48)
         self.table.setAlternatingRowColors(True)
-        header = self.table.horizontalHeader()
-        for col, width in ((1, 130), (2, 120), (3, 120), (4, 130)):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Fixed)
-            header.resizeSection(col, width)
+        # the SKU and the figures as wide as their header and cells (the register's cart
+        # does the same): fixed widths of 500 px left a product's name 40 px at 1024x768
+        amount_columns_fixed(self.table)
+        self.model.rowsInserted.connect(lambda _p, first, last: fit_columns(self.table, first, last))
+        self.model.dataChanged.connect(lambda tl, br, _r=(): fit_columns(self.table, tl.row(), br.row()))
+        self.model.modelReset.connect(lambda: fit_columns(self.table, 0, self.model.rowCount() - 1,
+                                                          shrink=True))
         self.stack.addWidget(self.empty)
         self.stack.addWidget(self.table)
         main.addWidget(self.stack, 1)
